@@ -1,0 +1,48 @@
+# microcred — the commands a newcomer needs: `make demo`, `make test`.
+# Every target installs what it needs first (venv, Python and npm packages).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PY_STAMP   := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+PYTEST_ARGS ?=
+
+.PHONY: help deps test bench demo contracts clean
+
+help:
+	@echo "make demo       run the whole system locally (installs what is missing)"
+	@echo "make test       install everything and run the test suite"
+	@echo "make bench      run the benchmarks in bench/"
+	@echo "make contracts  recompile the Solidity contracts into contracts/build/"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(PY_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $@
+
+$(NODE_STAMP): package.json
+	@command -v npm >/dev/null || { echo "npm is missing: installing Debian's nodejs and npm"; apt-get update -q && apt-get install -y -q nodejs npm; }
+	npm install --no-audit --no-fund --loglevel=error
+	@touch $@
+
+deps: $(PY_STAMP) $(NODE_STAMP)
+
+# pytest exits 5 when it collected no test; that alone is not a failure here.
+test: deps
+	@$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest: no tests ran"; rc=0; fi; exit $$rc
+
+bench: deps
+	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit $$?; done
+
+demo: deps
+	$(BIN)/microcred demo
+
+contracts: deps
+	$(BIN)/python -m ledger.compile
+
+clean:
+	rm -rf $(VENV) node_modules build *.egg-info .pytest_cache .coverage

@@ -1,0 +1,413 @@
+"""Keys and compact JWS with a closed algorithm allow-list.
+
+Implements the parts of RFC 7515 (JWS compact serialization), RFC 7518 §3.4
+(ES256, raw ``r || s`` signatures), RFC 8037 (EdDSA with Ed25519, OKP JWKs),
+RFC 7517 (JWK) and RFC 7638 (JWK thumbprints) that microcred needs.
+
+Only :data:`ALLOWED_ALGS` are ever accepted. ``none``, HMAC and every other
+algorithm fail the ``signature`` check, and the verification key always comes
+from the caller (a resolved DID, a ``cnf.jwk``), never from the token's own
+header. Signing and verification call ``cryptography`` directly with key
+objects prepared once, which is about twice as fast as going through a
+general-purpose JOSE library (see ``shared/BASELINES.md``).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import re
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.hazmat.primitives.asymmetric.utils import (
+    decode_dss_signature,
+    encode_dss_signature,
+)
+
+from credentials.errors import FormatError, InvalidInput, InvalidKey, SignatureError
+
+__all__ = [
+    "ALLOWED_ALGS",
+    "MAX_TOKEN_LENGTH",
+    "b64url_encode",
+    "b64url_decode",
+    "json_dumps",
+    "json_loads_object",
+    "PublicKey",
+    "PrivateKey",
+    "UnverifiedJws",
+    "sign_jws",
+    "verify_jws",
+]
+
+#: The only JWS algorithms microcred signs with or accepts (EUDI ARF: ES256
+#: mandatory; EdDSA for Ed25519 keys).
+ALLOWED_ALGS = frozenset({"ES256", "EdDSA"})
+
+#: A compact JWS longer than this is refused before any parsing (bytes).
+MAX_TOKEN_LENGTH = 256 * 1024
+
+#: Header parameters this implementation understands, for the ``crit`` rule
+#: (RFC 7515 §4.1.11: an unknown critical extension means reject).
+_UNDERSTOOD_CRIT: frozenset[str] = frozenset()
+
+_B64URL = re.compile(r"^[A-Za-z0-9_-]*$")
+_ES256_COORD = 32
+_ED25519_LEN = 32
+
+
+def b64url_encode(data: bytes) -> str:
+    """Base64url without padding (RFC 7515 §2)."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def b64url_decode(text: str) -> bytes:
+    """Strict base64url decoding: the URL-safe alphabet, no padding, no spaces.
+
+    Raises :class:`InvalidInput` for anything else, so that two different
+    strings never decode to the same bytes unnoticed.
+    """
+    if not isinstance(text, str) or not _B64URL.match(text) or len(text) % 4 == 1:
+        raise InvalidInput("expected base64url text without padding")
+    try:
+        data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError) as exc:  # pragma: no cover - regex guards this
+        raise InvalidInput("expected base64url text without padding") from exc
+    if b64url_encode(data) != text:
+        raise InvalidInput("base64url text has non-canonical trailing bits")
+    return data
+
+
+def json_dumps(value: Any) -> str:
+    """Compact JSON as microcred signs it (UTF-8, no spaces)."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise InvalidInput(f"duplicate JSON member {key!r}")
+        result[key] = value
+    return result
+
+
+def _reject_constant(name: str) -> Any:
+    raise InvalidInput(f"{name} is not valid JSON")
+
+
+def json_loads_object(data: bytes | str, *, what: str) -> dict[str, Any]:
+    """Parse JSON that must be an object; duplicate members are an error."""
+    value = json_loads(data, what=what)
+    if not isinstance(value, dict):
+        raise InvalidInput(f"{what} must be a JSON object, found {type(value).__name__}")
+    return value
+
+
+def json_loads(data: bytes | str, *, what: str) -> Any:
+    """Parse strict JSON (no duplicate members, no NaN/Infinity)."""
+    try:
+        return json.loads(
+            data,
+            object_pairs_hook=_reject_duplicate_keys,
+            parse_constant=_reject_constant,
+        )
+    except InvalidInput as exc:
+        raise InvalidInput(f"{what}: {exc}") from exc
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise InvalidInput(f"{what} is not valid UTF-8 JSON") from exc
+
+
+def _b64_int(value: Any, length: int, name: str) -> int:
+    raw = _b64_fixed(value, length, name)
+    return int.from_bytes(raw, "big")
+
+
+def _b64_fixed(value: Any, length: int, name: str) -> bytes:
+    try:
+        raw = b64url_decode(value)
+    except InvalidInput as exc:
+        raise InvalidKey(f"JWK member {name!r} is not base64url") from exc
+    if len(raw) != length:
+        raise InvalidKey(f"JWK member {name!r} must be {length} bytes, found {len(raw)}")
+    return raw
+
+
+def _public_jwk_members(jwk: Mapping[str, Any]) -> tuple[str, dict[str, str]]:
+    """Validate a public JWK's type and return (alg, its required members)."""
+    if not isinstance(jwk, Mapping):
+        raise InvalidKey("a JWK must be a JSON object")
+    kty, crv = jwk.get("kty"), jwk.get("crv")
+    if kty == "EC" and crv == "P-256":
+        alg = "ES256"
+        members = {"crv": crv, "kty": kty, "x": jwk.get("x"), "y": jwk.get("y")}
+    elif kty == "OKP" and crv == "Ed25519":
+        alg = "EdDSA"
+        members = {"crv": crv, "kty": kty, "x": jwk.get("x")}
+    else:
+        raise InvalidKey(
+            f"unsupported key type kty={kty!r} crv={crv!r}; expected EC P-256 or OKP Ed25519"
+        )
+    declared = jwk.get("alg")
+    if declared is not None and declared != alg:
+        raise InvalidKey(f"JWK declares alg {declared!r} but its key type needs {alg}")
+    for name, value in members.items():
+        if not isinstance(value, str):
+            raise InvalidKey(f"JWK member {name!r} is missing")
+    return alg, members
+
+
+@dataclass(frozen=True)
+class PublicKey:
+    """A verification key: ES256 (P-256) or EdDSA (Ed25519), parsed once."""
+
+    alg: str
+    jwk: Mapping[str, str]
+    _key: Any = field(repr=False, compare=False)
+
+    @classmethod
+    def from_jwk(cls, jwk: Mapping[str, Any]) -> "PublicKey":
+        """Build from a public JWK; private members (``d``) are ignored."""
+        alg, members = _public_jwk_members(jwk)
+        if alg == "ES256":
+            x = _b64_int(members["x"], _ES256_COORD, "x")
+            y = _b64_int(members["y"], _ES256_COORD, "y")
+            try:
+                key = ec.EllipticCurvePublicNumbers(x, y, ec.SECP256R1()).public_key()
+            except ValueError as exc:
+                raise InvalidKey("the EC point is not on the P-256 curve") from exc
+        else:
+            key = ed25519.Ed25519PublicKey.from_public_bytes(
+                _b64_fixed(members["x"], _ED25519_LEN, "x")
+            )
+        return cls(alg=alg, jwk=members, _key=key)
+
+    @classmethod
+    def from_cryptography(cls, key: Any) -> "PublicKey":
+        """Wrap a ``cryptography`` P-256 or Ed25519 public key."""
+        if isinstance(key, ec.EllipticCurvePublicKey) and isinstance(key.curve, ec.SECP256R1):
+            numbers = key.public_numbers()
+            jwk = {
+                "crv": "P-256",
+                "kty": "EC",
+                "x": b64url_encode(numbers.x.to_bytes(_ES256_COORD, "big")),
+                "y": b64url_encode(numbers.y.to_bytes(_ES256_COORD, "big")),
+            }
+            return cls(alg="ES256", jwk=jwk, _key=key)
+        if isinstance(key, ed25519.Ed25519PublicKey):
+            raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+            jwk = {"crv": "Ed25519", "kty": "OKP", "x": b64url_encode(raw)}
+            return cls(alg="EdDSA", jwk=jwk, _key=key)
+        raise InvalidKey(f"unsupported key {type(key).__name__}; expected P-256 or Ed25519")
+
+    def to_jwk(self) -> dict[str, str]:
+        """The public JWK (required members only)."""
+        return dict(self.jwk)
+
+    def raw_bytes(self) -> bytes:
+        """Compressed SEC1 point (P-256) or the 32 raw bytes (Ed25519)."""
+        if self.alg == "ES256":
+            return self._key.public_bytes(
+                serialization.Encoding.X962, serialization.PublicFormat.CompressedPoint
+            )
+        return self._key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+    def thumbprint(self) -> str:
+        """RFC 7638 SHA-256 JWK thumbprint, base64url."""
+        canonical = json.dumps(dict(sorted(self.jwk.items())), separators=(",", ":"))
+        return b64url_encode(hashlib.sha256(canonical.encode("ascii")).digest())
+
+    def verify(self, signing_input: bytes, signature: bytes) -> bool:
+        """True when ``signature`` is valid for ``signing_input`` (JWS form)."""
+        try:
+            if self.alg == "ES256":
+                if len(signature) != 2 * _ES256_COORD:
+                    return False
+                r = int.from_bytes(signature[:_ES256_COORD], "big")
+                s = int.from_bytes(signature[_ES256_COORD:], "big")
+                self._key.verify(encode_dss_signature(r, s), signing_input, ec.ECDSA(hashes.SHA256()))
+            else:
+                self._key.verify(signature, signing_input)
+        except InvalidSignature:
+            return False
+        return True
+
+
+@dataclass(frozen=True)
+class PrivateKey:
+    """A signing key: ES256 (P-256) or EdDSA (Ed25519)."""
+
+    alg: str
+    _key: Any = field(repr=False, compare=False)
+
+    @classmethod
+    def generate(cls, alg: str = "ES256") -> "PrivateKey":
+        """A fresh key from the operating system's random source."""
+        if alg == "ES256":
+            return cls(alg=alg, _key=ec.generate_private_key(ec.SECP256R1()))
+        if alg == "EdDSA":
+            return cls(alg=alg, _key=ed25519.Ed25519PrivateKey.generate())
+        raise InvalidKey(f"cannot generate a key for alg {alg!r}; expected ES256 or EdDSA")
+
+    @classmethod
+    def from_jwk(cls, jwk: Mapping[str, Any]) -> "PrivateKey":
+        """Build from a private JWK (with ``d``), checking it matches its public part."""
+        public = PublicKey.from_jwk(jwk)
+        if public.alg == "ES256":
+            d = _b64_int(jwk.get("d"), _ES256_COORD, "d")
+            try:
+                key = ec.derive_private_key(d, ec.SECP256R1())
+            except ValueError as exc:
+                raise InvalidKey("the private scalar is out of range for P-256") from exc
+        else:
+            key = ed25519.Ed25519PrivateKey.from_private_bytes(
+                _b64_fixed(jwk.get("d"), _ED25519_LEN, "d")
+            )
+        private = cls(alg=public.alg, _key=key)
+        if private.public_key().jwk != public.jwk:
+            raise InvalidKey("the JWK's private part does not match its public part")
+        return private
+
+    @classmethod
+    def from_cryptography(cls, key: Any) -> "PrivateKey":
+        """Wrap a ``cryptography`` P-256 or Ed25519 private key."""
+        if isinstance(key, ec.EllipticCurvePrivateKey) and isinstance(key.curve, ec.SECP256R1):
+            return cls(alg="ES256", _key=key)
+        if isinstance(key, ed25519.Ed25519PrivateKey):
+            return cls(alg="EdDSA", _key=key)
+        raise InvalidKey(f"unsupported key {type(key).__name__}; expected P-256 or Ed25519")
+
+    def public_key(self) -> PublicKey:
+        return PublicKey.from_cryptography(self._key.public_key())
+
+    def to_jwk(self) -> dict[str, str]:
+        """The private JWK, ``d`` included. Handle with care."""
+        jwk = self.public_key().to_jwk()
+        if self.alg == "ES256":
+            d = self._key.private_numbers().private_value
+            jwk["d"] = b64url_encode(d.to_bytes(_ES256_COORD, "big"))
+        else:
+            raw = self._key.private_bytes(
+                serialization.Encoding.Raw,
+                serialization.PrivateFormat.Raw,
+                serialization.NoEncryption(),
+            )
+            jwk["d"] = b64url_encode(raw)
+        return jwk
+
+    def sign(self, signing_input: bytes) -> bytes:
+        """A JWS signature (raw ``r || s`` for ES256)."""
+        if self.alg == "ES256":
+            der = self._key.sign(signing_input, ec.ECDSA(hashes.SHA256()))
+            r, s = decode_dss_signature(der)
+            return r.to_bytes(_ES256_COORD, "big") + s.to_bytes(_ES256_COORD, "big")
+        return self._key.sign(signing_input)
+
+
+@dataclass(frozen=True)
+class UnverifiedJws:
+    """A compact JWS split and decoded, its signature not yet checked."""
+
+    header: dict[str, Any]
+    payload: dict[str, Any]
+    signing_input: bytes
+    signature: bytes
+
+    @classmethod
+    def parse(cls, token: str, *, what: str = "JWT") -> "UnverifiedJws":
+        """Split and decode; raise :class:`FormatError` for anything malformed.
+
+        Also enforces the algorithm allow-list (failing ``signature``) and the
+        ``crit`` rule, so no caller can forget them.
+        """
+        if not isinstance(token, str):
+            raise FormatError(f"the {what} must be text")
+        if len(token) > MAX_TOKEN_LENGTH:
+            raise FormatError(f"the {what} is {len(token)} bytes, over the limit of {MAX_TOKEN_LENGTH}")
+        parts = token.split(".")
+        if len(parts) != 3:
+            raise FormatError(
+                f"the {what} must have 3 dot-separated parts (compact JWS), found {len(parts)}"
+            )
+        header_b64, payload_b64, signature_b64 = parts
+        try:
+            header = json_loads_object(b64url_decode(header_b64), what=f"{what} header")
+            payload = json_loads_object(b64url_decode(payload_b64), what=f"{what} payload")
+            signature = b64url_decode(signature_b64)
+        except InvalidInput as exc:
+            raise FormatError(f"the {what} is malformed: {exc}") from exc
+        alg = header.get("alg")
+        if alg not in ALLOWED_ALGS:
+            raise SignatureError(
+                f"the {what} uses algorithm {alg!r}; only {', '.join(sorted(ALLOWED_ALGS))} are accepted"
+            )
+        crit = header.get("crit")
+        if crit is not None:
+            if not isinstance(crit, list) or not crit or not all(isinstance(c, str) for c in crit):
+                raise FormatError(f"the {what} has a malformed 'crit' header")
+            unknown = sorted(set(crit) - _UNDERSTOOD_CRIT)
+            if unknown:
+                raise FormatError(f"the {what} marks unsupported header(s) {unknown} as critical")
+        return cls(
+            header=header,
+            payload=payload,
+            signing_input=f"{header_b64}.{payload_b64}".encode("ascii"),
+            signature=signature,
+        )
+
+    @property
+    def typ(self) -> str | None:
+        return self.header.get("typ")
+
+    def check_typ(self, expected: Collection[str], *, what: str = "JWT") -> None:
+        """Require ``typ`` to be one of ``expected`` (media types compared case-insensitively,
+        with or without the ``application/`` prefix, RFC 7515 §4.1.9)."""
+        typ = self.header.get("typ")
+        normalized = typ.lower().removeprefix("application/") if isinstance(typ, str) else None
+        if normalized not in {e.lower() for e in expected}:
+            raise FormatError(
+                f"the {what} has typ {typ!r}; expected {' or '.join(repr(e) for e in expected)}"
+            )
+
+    def verify_with(self, key: PublicKey, *, what: str = "JWT") -> None:
+        """Check the signature with ``key``; raise :class:`SignatureError` if wrong."""
+        if self.header["alg"] != key.alg:
+            raise SignatureError(
+                f"the {what} is signed with {self.header['alg']} but the key is for {key.alg}"
+            )
+        if not key.verify(self.signing_input, self.signature):
+            raise SignatureError(f"the {what} signature does not match the key")
+
+
+def sign_jws(payload: Mapping[str, Any], key: PrivateKey, *, header: Mapping[str, Any] | None = None) -> str:
+    """Sign ``payload`` as a compact JWS; ``alg`` comes from the key."""
+    full_header = {"alg": key.alg, **(header or {})}
+    if full_header["alg"] != key.alg:
+        raise InvalidKey(f"header alg {full_header['alg']!r} does not match the key's {key.alg}")
+    signing_input = (
+        b64url_encode(json_dumps(full_header).encode("utf-8"))
+        + "."
+        + b64url_encode(json_dumps(payload).encode("utf-8"))
+    )
+    return signing_input + "." + b64url_encode(key.sign(signing_input.encode("ascii")))
+
+
+def verify_jws(
+    token: str,
+    key: PublicKey,
+    *,
+    expected_typ: Collection[str],
+    what: str = "JWT",
+) -> UnverifiedJws:
+    """Parse, check ``typ`` and the signature; return the now verified parts."""
+    jws = UnverifiedJws.parse(token, what=what)
+    jws.check_typ(expected_typ, what=what)
+    jws.verify_with(key, what=what)
+    return jws

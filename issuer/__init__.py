@@ -1,0 +1,1 @@
+"""The issuing service and CLI: issuer keys, batch issuing, status lists, revocation and anchoring, OpenID4VCI."""

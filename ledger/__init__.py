@@ -1,0 +1,1 @@
+"""Chain access: the local Anvil devnet, deployment, and typed clients for the TrustRegistry and StatusRegistry."""

@@ -1,0 +1,65 @@
+"""The ``microcred`` command line (click).
+
+Each part contributes its own command group from its own ``cli`` module; this
+module only assembles them, so that importing the CLI does not import Flask or
+web3 until a command that needs them runs.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+from microcred import __version__
+
+__all__ = ["main"]
+
+# name -> (module, attribute, short help). Loaded lazily on first use.
+_SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
+    "devnet": ("ledger.cli", "devnet", "Start, stop or inspect the local Anvil chain."),
+    "deploy": ("ledger.cli", "deploy", "Deploy the TrustRegistry and StatusRegistry contracts."),
+    "accredit": ("ledger.cli", "accredit", "Accredit, suspend or revoke an issuer or TAO on the TrustRegistry."),
+    "demo": ("microcred.demo", "demo", "Issue, present and verify a demo micro-credential."),
+}
+
+
+class _LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(_SUBCOMMANDS))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        command = super().get_command(ctx, name)
+        if command is not None or name not in _SUBCOMMANDS:
+            return command
+        module_name, attribute, _ = _SUBCOMMANDS[name]
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name and module_name.startswith(exc.name):
+                return None  # that part is not built yet
+            raise
+        return getattr(module, attribute)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            if name in _SUBCOMMANDS:
+                rows.append((name, _SUBCOMMANDS[name][2]))
+            else:
+                command = super().get_command(ctx, name)
+                if command is not None and not command.hidden:
+                    rows.append((name, command.get_short_help_str(formatter.width)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="microcred")
+def main() -> None:
+    """microcred: issue, hold and verify European micro-credentials.
+
+    State lives in ./var (override with MICROCRED_DATA_DIR); the ledger is a
+    local Anvil chain unless MICROCRED_RPC_URL points elsewhere.
+    """

@@ -1,0 +1,1 @@
+"""The holder wallet: a mobile-first Flask web app over a SQLite store."""
