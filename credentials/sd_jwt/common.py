@@ -1,0 +1,155 @@
+"""Shared pieces of SD-JWT (IETF RFC 9901, Selective Disclosure for JWTs).
+
+The compact serialization (RFC 9901 §4)::
+
+    <Issuer-signed JWT>~<Disclosure 1>~…~<Disclosure N>~[<KB-JWT>]
+
+A Disclosure is ``base64url(UTF-8 JSON array)``: ``[salt, name, value]`` for an
+object property (§4.2.1) or ``[salt, value]`` for an array element (§4.2.2).
+Its digest is ``base64url(hash(ASCII of the base64url string))`` (§4.2.3),
+placed in an ``_sd`` array of the object or as ``{"...": digest}`` in the array.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from credentials.errors import DisclosureError, FormatError, InvalidInput
+from credentials.jose import MAX_TOKEN_LENGTH, b64url_decode, b64url_encode, json_loads
+
+__all__ = [
+    "SD_DIGESTS_KEY",
+    "ARRAY_DIGEST_KEY",
+    "SD_ALG_KEY",
+    "CNF_KEY",
+    "KB_JWT_TYP",
+    "SEPARATOR",
+    "DEFAULT_SD_ALG",
+    "HASH_ALGORITHMS",
+    "MAX_SD_JWT_LENGTH",
+    "MAX_DISCLOSURES",
+    "Disclosure",
+    "UnverifiedSdJwt",
+    "digest_of",
+]
+
+SD_DIGESTS_KEY = "_sd"
+ARRAY_DIGEST_KEY = "..."
+SD_ALG_KEY = "_sd_alg"
+CNF_KEY = "cnf"
+KB_JWT_TYP = "kb+jwt"
+SEPARATOR = "~"
+DEFAULT_SD_ALG = "sha-256"
+
+#: Hash algorithms by their IANA "Named Information Hash Algorithm" names (§4.1.1).
+HASH_ALGORITHMS: dict[str, Callable[[bytes], Any]] = {
+    "sha-256": hashlib.sha256,
+    "sha-384": hashlib.sha384,
+    "sha-512": hashlib.sha512,
+}
+
+#: Refuse anything longer before parsing (characters).
+MAX_SD_JWT_LENGTH = MAX_TOKEN_LENGTH
+#: More disclosures than this in one SD-JWT is refused as abuse.
+MAX_DISCLOSURES = 1024
+
+_RESERVED_NAMES = frozenset({SD_DIGESTS_KEY, ARRAY_DIGEST_KEY})
+
+
+def digest_of(encoded: str, sd_alg: str = DEFAULT_SD_ALG) -> str:
+    """The digest of a disclosure or serialization, as RFC 9901 §4.2.3 computes it."""
+    try:
+        hash_function = HASH_ALGORITHMS[sd_alg]
+    except KeyError:
+        raise DisclosureError(
+            f"unsupported _sd_alg {sd_alg!r}; expected one of {', '.join(HASH_ALGORITHMS)}"
+        ) from None
+    return b64url_encode(hash_function(encoded.encode("ascii")).digest())
+
+
+@dataclass(frozen=True)
+class Disclosure:
+    """One disclosure, decoded. ``name`` is None for an array element."""
+
+    encoded: str
+    salt: str
+    name: str | None
+    value: Any
+
+    @classmethod
+    def parse(cls, encoded: str) -> "Disclosure":
+        """Decode and check a disclosure's shape (RFC 9901 §4.2)."""
+        try:
+            decoded = json_loads(b64url_decode(encoded), what="disclosure")
+        except InvalidInput as exc:
+            raise DisclosureError(f"a disclosure is malformed: {exc}") from exc
+        if not isinstance(decoded, list) or len(decoded) not in (2, 3):
+            raise DisclosureError("a disclosure must be a JSON array of 2 or 3 elements")
+        salt = decoded[0]
+        if not isinstance(salt, str):
+            raise DisclosureError("a disclosure's salt must be a string")
+        if len(decoded) == 2:
+            return cls(encoded=encoded, salt=salt, name=None, value=decoded[1])
+        name = decoded[1]
+        if not isinstance(name, str):
+            raise DisclosureError("a disclosure's claim name must be a string")
+        if name in _RESERVED_NAMES:
+            raise DisclosureError(f"a disclosure may not use the reserved claim name {name!r}")
+        return cls(encoded=encoded, salt=salt, name=name, value=decoded[2])
+
+    @property
+    def is_array_element(self) -> bool:
+        return self.name is None
+
+    def digest(self, sd_alg: str = DEFAULT_SD_ALG) -> str:
+        return digest_of(self.encoded, sd_alg)
+
+
+@dataclass(frozen=True)
+class UnverifiedSdJwt:
+    """An SD-JWT or SD-JWT+KB split into its parts, nothing checked yet.
+
+    ``issuer_jwt`` is the issuer-signed JWT, ``disclosures`` the encoded
+    disclosures in order, ``kb_jwt`` the Key Binding JWT or None.
+    """
+
+    issuer_jwt: str
+    disclosures: tuple[str, ...]
+    kb_jwt: str | None
+
+    @classmethod
+    def parse(cls, serialization: str) -> "UnverifiedSdJwt":
+        """Split the compact serialization (RFC 9901 §4); raise FormatError if it is not one."""
+        if not isinstance(serialization, str):
+            raise FormatError("an SD-JWT must be text")
+        serialization = serialization.strip()
+        if len(serialization) > MAX_SD_JWT_LENGTH:
+            raise FormatError(
+                f"the SD-JWT is {len(serialization)} characters, over the limit of {MAX_SD_JWT_LENGTH}"
+            )
+        if SEPARATOR not in serialization:
+            raise FormatError("not an SD-JWT: no '~' separator after the issuer-signed JWT")
+        parts = serialization.split(SEPARATOR)
+        issuer_jwt, middle, last = parts[0], parts[1:-1], parts[-1]
+        if not issuer_jwt:
+            raise FormatError("the SD-JWT has no issuer-signed JWT before the first '~'")
+        if len(middle) > MAX_DISCLOSURES:
+            raise FormatError(f"the SD-JWT has {len(middle)} disclosures, over the limit of {MAX_DISCLOSURES}")
+        if any(part == "" for part in middle):
+            raise FormatError("the SD-JWT has an empty disclosure (two '~' in a row)")
+        if last and last.count(".") != 2:
+            raise FormatError(
+                "the SD-JWT does not end with '~' and its last part is not a Key Binding JWT"
+            )
+        return cls(issuer_jwt=issuer_jwt, disclosures=tuple(middle), kb_jwt=last or None)
+
+    @property
+    def without_kb(self) -> str:
+        """``<JWT>~<D1>~…~<Dn>~``: the string the KB-JWT's ``sd_hash`` covers (§4.3.1)."""
+        return SEPARATOR.join((self.issuer_jwt, *self.disclosures)) + SEPARATOR
+
+    def serialize(self) -> str:
+        return self.without_kb + (self.kb_jwt or "")

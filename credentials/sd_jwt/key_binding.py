@@ -1,0 +1,168 @@
+"""Key Binding JWTs (IETF RFC 9901 §4.3, verified as §7.3 says).
+
+A KB-JWT proves that whoever presents an SD-JWT holds the private key of its
+``cnf.jwk``. Header ``typ: kb+jwt``; payload ``iat``, ``aud``, ``nonce`` and
+``sd_hash``, the digest of the exact presented ``<JWT>~<D1>~…~<Dn>~``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from credentials.errors import HolderBindingError, InvalidKey, VerificationError
+from credentials.jose import PrivateKey, PublicKey, UnverifiedJws, sign_jws
+from credentials.sd_jwt.common import CNF_KEY, KB_JWT_TYP, UnverifiedSdJwt, digest_of
+
+__all__ = [
+    "DEFAULT_KB_MAX_AGE",
+    "DEFAULT_LEEWAY",
+    "KeyBindingPolicy",
+    "VerifiedKeyBinding",
+    "create_kb_jwt",
+    "add_key_binding",
+    "holder_key_of",
+    "verify_kb_jwt",
+]
+
+#: How old a KB-JWT may be, in seconds, by default.
+DEFAULT_KB_MAX_AGE = 300
+#: Clock skew tolerated by default, in seconds.
+DEFAULT_LEEWAY = 60
+
+
+@dataclass(frozen=True)
+class KeyBindingPolicy:
+    """What a verifier expects of the holder binding.
+
+    ``audience`` / ``nonce``: the exact values expected, or None to accept any
+    (a KB-JWT must still carry them). ``required``: refuse an SD-JWT that has
+    no KB-JWT.
+    """
+
+    required: bool = True
+    audience: str | None = None
+    nonce: str | None = None
+    max_age: int = DEFAULT_KB_MAX_AGE
+    leeway: int = DEFAULT_LEEWAY
+
+
+@dataclass(frozen=True)
+class VerifiedKeyBinding:
+    """The checked KB-JWT: its header and payload, and the holder key it used."""
+
+    header: dict[str, Any]
+    payload: dict[str, Any]
+    holder_key: PublicKey
+    kb_jwt: str
+
+    @property
+    def nonce(self) -> str:
+        return self.payload["nonce"]
+
+    @property
+    def audience(self) -> str:
+        return self.payload["aud"]
+
+    @property
+    def issued_at(self) -> int:
+        return self.payload["iat"]
+
+
+def create_kb_jwt(
+    presentation_without_kb: str,
+    holder_key: PrivateKey,
+    *,
+    audience: str,
+    nonce: str,
+    iat: int,
+    sd_alg: str = "sha-256",
+) -> str:
+    """Sign a KB-JWT over ``presentation_without_kb`` (which must end with '~')."""
+    if not presentation_without_kb.endswith("~"):
+        raise ValueError("the presentation to bind must end with '~'")
+    payload = {
+        "iat": iat,
+        "aud": audience,
+        "nonce": nonce,
+        "sd_hash": digest_of(presentation_without_kb, sd_alg),
+    }
+    return sign_jws(payload, holder_key, header={"typ": KB_JWT_TYP})
+
+
+def add_key_binding(
+    presentation_without_kb: str,
+    holder_key: PrivateKey,
+    *,
+    audience: str,
+    nonce: str,
+    iat: int,
+    sd_alg: str = "sha-256",
+) -> str:
+    """``presentation_without_kb`` with a fresh KB-JWT appended (SD-JWT+KB)."""
+    return presentation_without_kb + create_kb_jwt(
+        presentation_without_kb, holder_key, audience=audience, nonce=nonce, iat=iat, sd_alg=sd_alg
+    )
+
+
+def holder_key_of(payload: Mapping[str, Any]) -> PublicKey:
+    """The holder's key from ``cnf.jwk`` of a verified issuer payload."""
+    cnf = payload.get(CNF_KEY)
+    if not isinstance(cnf, Mapping) or not isinstance(cnf.get("jwk"), Mapping):
+        raise HolderBindingError("the credential names no holder key (no cnf.jwk), so it cannot be bound to its holder")
+    try:
+        return PublicKey.from_jwk(cnf["jwk"])
+    except InvalidKey as exc:
+        raise HolderBindingError(f"the credential's holder key (cnf.jwk) is unusable: {exc}") from exc
+
+
+def _require(payload: Mapping[str, Any], name: str, kind: type | tuple[type, ...]) -> Any:
+    value = payload.get(name)
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise HolderBindingError(f"the Key Binding JWT lacks a valid {name!r} claim")
+    return value
+
+
+def verify_kb_jwt(
+    parts: UnverifiedSdJwt,
+    issuer_payload: Mapping[str, Any],
+    policy: KeyBindingPolicy,
+    *,
+    now: int,
+    sd_alg: str = "sha-256",
+) -> VerifiedKeyBinding:
+    """Check a presentation's KB-JWT against the holder key and ``policy`` (RFC 9901 §7.3)."""
+    if parts.kb_jwt is None:
+        raise HolderBindingError("the presentation has no Key Binding JWT, so nothing proves it comes from its holder")
+    holder_key = holder_key_of(issuer_payload)
+    try:
+        jws = UnverifiedJws.parse(parts.kb_jwt, what="Key Binding JWT")
+        jws.check_typ((KB_JWT_TYP,), what="Key Binding JWT")
+        jws.verify_with(holder_key, what="Key Binding JWT")
+    except VerificationError as exc:
+        raise HolderBindingError(exc.reason) from exc
+    payload = jws.payload
+    iat = _require(payload, "iat", (int, float))
+    if iat > now + policy.leeway:
+        raise HolderBindingError(f"the Key Binding JWT was issued in the future (iat {int(iat)}, now {now})")
+    if iat < now - policy.max_age - policy.leeway:
+        raise HolderBindingError(
+            f"the Key Binding JWT is too old: issued at {int(iat)}, {now - int(iat)} s ago, limit {policy.max_age} s"
+        )
+    audience = payload.get("aud")
+    if isinstance(audience, list) and len(audience) == 1:
+        audience = audience[0]
+    if not isinstance(audience, str):
+        raise HolderBindingError("the Key Binding JWT lacks a valid 'aud' claim")
+    if policy.audience is not None and audience != policy.audience:
+        raise HolderBindingError(f"the presentation was made for {audience!r}, not for {policy.audience!r}")
+    nonce = _require(payload, "nonce", str)
+    if policy.nonce is not None and nonce != policy.nonce:
+        raise HolderBindingError("the presentation's nonce is not the one this verifier asked for")
+    sd_hash = _require(payload, "sd_hash", str)
+    if sd_hash != digest_of(parts.without_kb, sd_alg):
+        raise HolderBindingError(
+            "the Key Binding JWT's sd_hash does not match the presented SD-JWT and disclosures"
+        )
+    return VerifiedKeyBinding(header=jws.header, payload=payload, holder_key=holder_key, kb_jwt=parts.kb_jwt)

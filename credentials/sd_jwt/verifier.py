@@ -1,0 +1,251 @@
+"""Verifying SD-JWTs and SD-JWT+KB presentations (IETF RFC 9901 §7).
+
+Order of work, as §7.1 prescribes: split the serialization, verify the
+issuer-signed JWT with a key the caller supplies (never one from the token),
+then process the disclosures, rejecting
+
+- an ``_sd_alg`` that is unsupported or not a string;
+- a disclosure that is malformed, uses the name ``_sd`` or ``...``, or is
+  given more than once;
+- a digest that appears more than once in the payload and disclosures;
+- an object-property disclosure referenced from an array, or an
+  array-element disclosure referenced from ``_sd``;
+- a claim name that already exists at that level;
+- a disclosure whose digest appears nowhere;
+- an ``_sd`` that is not an array of strings, an array placeholder
+  ``{"...": d}`` with other members;
+
+then checks ``exp``/``nbf``/``iat`` against the ``now`` it is given, and
+finally the Key Binding JWT if the policy asks for one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+from typing import Any, Union
+
+from credentials.errors import (
+    DisclosureError,
+    InvalidDid,
+    InvalidKey,
+    SignatureError,
+    ValidityPeriodError,
+)
+from credentials.jose import PublicKey, UnverifiedJws
+from credentials.sd_jwt.common import (
+    ARRAY_DIGEST_KEY,
+    DEFAULT_SD_ALG,
+    HASH_ALGORITHMS,
+    SD_ALG_KEY,
+    SD_DIGESTS_KEY,
+    Disclosure,
+    UnverifiedSdJwt,
+)
+from credentials.sd_jwt.key_binding import (
+    DEFAULT_LEEWAY,
+    KeyBindingPolicy,
+    VerifiedKeyBinding,
+    verify_kb_jwt,
+)
+
+__all__ = [
+    "IssuerKeySource",
+    "VerifiedSdJwt",
+    "unpack_disclosures",
+    "verify_issuer_jwt",
+    "check_time_claims",
+    "verify_sd_jwt",
+]
+
+#: Nesting deeper than this in a payload or disclosure is refused.
+MAX_DEPTH = 32
+
+#: The issuer's key, or a function of the (unverified) header and payload that
+#: finds it, e.g. by resolving ``iss`` / ``kid`` as a DID.
+IssuerKeySource = Union[PublicKey, Callable[[Mapping[str, Any], Mapping[str, Any]], PublicKey]]
+
+
+@dataclass(frozen=True)
+class VerifiedSdJwt:
+    """What a verified SD-JWT says.
+
+    ``claims``: the processed payload (disclosed claims in place, no ``_sd``,
+    no ``_sd_alg``); ``issuer_payload``: the payload as signed; ``disclosures``:
+    the disclosures presented; ``key_binding``: the checked KB-JWT or None.
+    """
+
+    header: dict[str, Any]
+    issuer_payload: dict[str, Any]
+    claims: dict[str, Any]
+    disclosures: tuple[Disclosure, ...]
+    key_binding: VerifiedKeyBinding | None
+    sd_alg: str
+
+
+class _Unpacker:
+    def __init__(self, disclosures: Collection[str], sd_alg: str):
+        self.sd_alg = sd_alg
+        self.by_digest: dict[str, Disclosure] = {}
+        seen_encoded: set[str] = set()
+        for encoded in disclosures:
+            if encoded in seen_encoded:
+                raise DisclosureError("the same disclosure is included more than once")
+            seen_encoded.add(encoded)
+            disclosure = Disclosure.parse(encoded)
+            self.by_digest[disclosure.digest(sd_alg)] = disclosure
+        self.seen_digests: set[str] = set()
+        self.used: list[Disclosure] = []
+
+    def _claim_digest(self, digest: Any) -> Disclosure | None:
+        if not isinstance(digest, str):
+            raise DisclosureError("a digest in the SD-JWT is not a string")
+        if digest in self.seen_digests:
+            raise DisclosureError("a digest appears more than once in the SD-JWT")
+        self.seen_digests.add(digest)
+        disclosure = self.by_digest.get(digest)
+        if disclosure is not None:
+            self.used.append(disclosure)
+        return disclosure
+
+    def unpack(self, node: Any, depth: int = 0) -> Any:
+        if depth > MAX_DEPTH:
+            raise DisclosureError(f"the SD-JWT nests deeper than {MAX_DEPTH} levels")
+        if isinstance(node, dict):
+            return self._unpack_object(node, depth)
+        if isinstance(node, list):
+            return self._unpack_array(node, depth)
+        return node
+
+    def _unpack_object(self, node: dict[str, Any], depth: int) -> dict[str, Any]:
+        digests = node.get(SD_DIGESTS_KEY, [])
+        if not isinstance(digests, list):
+            raise DisclosureError("an '_sd' member is not an array of digests")
+        result = {name: self.unpack(value, depth + 1) for name, value in node.items() if name != SD_DIGESTS_KEY}
+        for digest in digests:
+            disclosure = self._claim_digest(digest)
+            if disclosure is None:
+                continue  # a decoy, or a claim the holder did not disclose
+            if disclosure.is_array_element:
+                raise DisclosureError("an array-element disclosure is referenced from an object's '_sd'")
+            if disclosure.name in result:
+                raise DisclosureError(f"the disclosed claim {disclosure.name!r} already exists at its level")
+            result[disclosure.name] = self.unpack(disclosure.value, depth + 1)
+        return result
+
+    def _unpack_array(self, node: list[Any], depth: int) -> list[Any]:
+        result = []
+        for element in node:
+            if isinstance(element, dict) and ARRAY_DIGEST_KEY in element:
+                if len(element) != 1:
+                    raise DisclosureError("an array placeholder {'...': digest} has other members")
+                disclosure = self._claim_digest(element[ARRAY_DIGEST_KEY])
+                if disclosure is None:
+                    continue
+                if not disclosure.is_array_element:
+                    raise DisclosureError(
+                        f"the object-property disclosure {disclosure.name!r} is referenced from an array"
+                    )
+                result.append(self.unpack(disclosure.value, depth + 1))
+            else:
+                result.append(self.unpack(element, depth + 1))
+        return result
+
+
+def sd_alg_of(payload: Mapping[str, Any]) -> str:
+    """The payload's ``_sd_alg`` (default sha-256), or DisclosureError if unsupported."""
+    sd_alg = payload.get(SD_ALG_KEY, DEFAULT_SD_ALG)
+    if not isinstance(sd_alg, str) or sd_alg not in HASH_ALGORITHMS:
+        raise DisclosureError(f"unsupported _sd_alg {sd_alg!r}; expected one of {', '.join(HASH_ALGORITHMS)}")
+    return sd_alg
+
+
+def unpack_disclosures(
+    payload: Mapping[str, Any], disclosures: Collection[str]
+) -> tuple[dict[str, Any], tuple[Disclosure, ...]]:
+    """Process ``disclosures`` into ``payload`` (RFC 9901 §7.1 step 3).
+
+    Returns the processed claims and the disclosures in the order they were
+    found. Raises :class:`DisclosureError` for anything the RFC rejects.
+    """
+    sd_alg = sd_alg_of(payload)
+    unpacker = _Unpacker(disclosures, sd_alg)
+    claims = unpacker.unpack(dict(payload))
+    if len(unpacker.used) != len(unpacker.by_digest):
+        raise DisclosureError("a disclosure is not referenced by any digest in the SD-JWT")
+    claims.pop(SD_ALG_KEY, None)
+    return claims, tuple(unpacker.used)
+
+
+def verify_issuer_jwt(
+    issuer_jwt: str, issuer_key: IssuerKeySource, *, expected_typ: Collection[str] | None
+) -> UnverifiedJws:
+    """Verify the issuer-signed JWT of an SD-JWT; the result is verified despite its type's name."""
+    jws = UnverifiedJws.parse(issuer_jwt, what="issuer-signed JWT")
+    if expected_typ is not None:
+        jws.check_typ(expected_typ, what="issuer-signed JWT")
+    if isinstance(issuer_key, PublicKey):
+        key = issuer_key
+    else:
+        try:
+            key = issuer_key(jws.header, jws.payload)
+        except (InvalidDid, InvalidKey) as exc:
+            raise SignatureError(f"the issuer's key cannot be resolved: {exc}") from exc
+    jws.verify_with(key, what="issuer signature")
+    return jws
+
+
+def _numeric_date(payload: Mapping[str, Any], name: str) -> int | None:
+    value = payload.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        raise ValidityPeriodError(f"the {name!r} claim must be a number of seconds since 1970, found {value!r}")
+    return int(value)
+
+
+def check_time_claims(payload: Mapping[str, Any], *, now: int, leeway: int = DEFAULT_LEEWAY) -> None:
+    """``exp`` not passed, ``nbf`` reached, ``iat`` not in the future (with ``leeway`` seconds)."""
+    exp = _numeric_date(payload, "exp")
+    nbf = _numeric_date(payload, "nbf")
+    iat = _numeric_date(payload, "iat")
+    if exp is not None and now - leeway >= exp:
+        raise ValidityPeriodError(f"the credential expired at {exp} (now {now})")
+    if nbf is not None and now + leeway < nbf:
+        raise ValidityPeriodError(f"the credential is not valid before {nbf} (now {now})")
+    if iat is not None and now + leeway < iat:
+        raise ValidityPeriodError(f"the credential claims to be issued in the future, at {iat} (now {now})")
+
+
+def verify_sd_jwt(
+    serialization: str,
+    issuer_key: IssuerKeySource,
+    *,
+    now: int,
+    expected_typ: Collection[str] | None,
+    key_binding: KeyBindingPolicy | None = None,
+    leeway: int = DEFAULT_LEEWAY,
+) -> VerifiedSdJwt:
+    """Verify an SD-JWT or SD-JWT+KB end to end (RFC 9901 §7.1–7.3).
+
+    ``key_binding`` None means a KB-JWT is neither required nor checked if
+    absent; a KB-JWT that is present is always checked (with a default policy
+    if none is given), so a broken one never passes unnoticed.
+    """
+    parts = UnverifiedSdJwt.parse(serialization)
+    jws = verify_issuer_jwt(parts.issuer_jwt, issuer_key, expected_typ=expected_typ)
+    claims, disclosures = unpack_disclosures(jws.payload, parts.disclosures)
+    check_time_claims(jws.payload, now=now, leeway=leeway)
+    sd_alg = sd_alg_of(jws.payload)
+    verified_kb = None
+    if parts.kb_jwt is not None or (key_binding is not None and key_binding.required):
+        policy = key_binding or KeyBindingPolicy(required=False, leeway=leeway)
+        verified_kb = verify_kb_jwt(parts, jws.payload, policy, now=now, sd_alg=sd_alg)
+    return VerifiedSdJwt(
+        header=jws.header,
+        issuer_payload=jws.payload,
+        claims=claims,
+        disclosures=disclosures,
+        key_binding=verified_kb,
+        sd_alg=sd_alg,
+    )
