@@ -24,7 +24,7 @@ from credentials.sd_jwt.common import (
     UnverifiedSdJwt,
 )
 from credentials.sd_jwt.key_binding import add_key_binding
-from credentials.sd_jwt.verifier import sd_alg_of
+from credentials.sd_jwt.verifier import sd_alg_of, unpack_disclosures
 
 __all__ = ["ClaimPath", "DisclosableClaim", "HolderSdJwt"]
 
@@ -56,6 +56,7 @@ class HolderSdJwt:
     parts: UnverifiedSdJwt
     unverified_payload: dict[str, Any]
     claims: tuple[DisclosableClaim, ...]
+    all_claims: dict[str, Any]  # the payload with every disclosure in place
 
     @classmethod
     def parse(cls, serialization: str) -> "HolderSdJwt":
@@ -75,7 +76,8 @@ class HolderSdJwt:
         _walk(payload, (), None, by_digest, found, 0)
         if len(found) != len(by_digest):
             raise DisclosureError("a disclosure is not referenced by any digest in the SD-JWT")
-        return cls(parts=parts, unverified_payload=payload, claims=tuple(found))
+        all_claims, _ = unpack_disclosures(payload, parts.disclosures)
+        return cls(parts=parts, unverified_payload=payload, claims=tuple(found), all_claims=all_claims)
 
     @property
     def paths(self) -> tuple[ClaimPath, ...]:
@@ -91,6 +93,8 @@ class HolderSdJwt:
         chosen: set[ClaimPath] = set()
         for path in paths:
             path = tuple(path)
+            if not _exists(self.all_claims, path):
+                raise InvalidInput(f"{_show(path)} is not a claim of this credential")
             prefixes = [path[:n] for n in range(1, len(path) + 1) if path[:n] in by_path]
             if not prefixes:
                 raise InvalidInput(f"{_show(path)} is not a selectively disclosable claim of this credential")
@@ -121,6 +125,17 @@ class HolderSdJwt:
             iat=iat,
             sd_alg=sd_alg_of(self.unverified_payload),
         )
+
+
+def _exists(node: Any, path: ClaimPath) -> bool:
+    for step in path:
+        if isinstance(node, dict) and isinstance(step, str) and step in node:
+            node = node[step]
+        elif isinstance(node, list) and isinstance(step, int) and not isinstance(step, bool) and 0 <= step < len(node):
+            node = node[step]
+        else:
+            return False
+    return bool(path)
 
 
 def _show(path: ClaimPath) -> str:
