@@ -214,7 +214,7 @@ def _cross_field(claims: Mapping[str, Any], *, for_issue: bool) -> list[tuple[li
     if isinstance(stack, Mapping) and stack.get("option") == "stand-alone" and "target" in stack:
         problems.append(([STACKABILITY, "target"], "a target is only allowed when option is 'stackable'"))
     countries, bodies = claims.get(ISSUER_COUNTRY), claims.get(AWARDING_BODY)
-    if for_issue and isinstance(countries, list) and isinstance(bodies, list):
+    if for_issue and isinstance(countries, list) and countries and isinstance(bodies, list):
         for index, body in enumerate(bodies):
             country = body.get("country") if isinstance(body, Mapping) else None
             if isinstance(country, str) and country in _country_codes() and country not in countries:
