@@ -20,6 +20,7 @@ _SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     "devnet": ("ledger.cli", "devnet", "Start, stop or inspect the local Anvil chain."),
     "deploy": ("ledger.cli", "deploy", "Deploy the TrustRegistry and StatusRegistry contracts."),
     "accredit": ("ledger.cli", "accredit", "Accredit, suspend or revoke an issuer or TAO on the TrustRegistry."),
+    "issuer": ("issuer.cli", "issuer", "Issuer identity, batch issuing, revocation and the issuer service."),
     "demo": ("microcred.demo", "demo", "Issue, present and verify a demo micro-credential."),
 }
 
