@@ -384,3 +384,86 @@ def test_time_claims(issuer_key, claims, message):
 
 def test_time_claims_within_leeway_pass(issuer_key):
     assert verify(signed({"exp": NOW - 30, "nbf": NOW + 30}, issuer_key) + "~", issuer_key).claims
+
+
+# --- issuing: bad frames and claims are refused before anything is signed -------
+
+@pytest.mark.parametrize(
+    "claims, frame, message",
+    [
+        ({"a": 1}, {"_sd": ["b"]}, "do not have"),
+        ({"a": 1}, {"_sd": "a"}, "must list member names"),
+        ({"a": 1}, ["a"], "must be an object"),
+        ({"a": 1}, {"a": {"_sd": []}}, "applies to a int"),
+        ({"a": [1, 2]}, {"a": {"_sd": [2]}}, "indices of the array"),
+        ({"a": [1, 2]}, {"a": {"_sd": [True]}}, "indices of the array"),
+        ({"a": [1, 2]}, {"a": {"5": {"_sd": []}}}, "does not have"),
+        ({"a": [1, 2]}, {"a": {"x": {"_sd": []}}}, "does not have"),
+        ({"a": 1}, {"_sd_decoy": -1}, "_sd_decoy"),
+        ({"a": 1}, {"_sd_decoy": 1000}, "_sd_decoy"),
+        ({"_sd": 1}, {}, "reserved"),
+        ({"_sd_alg": "x"}, {}, "reserved"),
+        ("not claims", {}, "must be an object"),
+    ],
+    ids=["unknown-member", "sd-not-list", "frame-not-object", "frame-on-scalar", "index-out-of-range",
+         "bool-index", "element-frame-out-of-range", "element-frame-not-index", "negative-decoys",
+         "too-many-decoys", "reserved-sd", "reserved-sd-alg", "claims-not-object"],
+)
+def test_bad_frames_and_claims_are_refused(issuer_key, claims, frame, message):
+    with pytest.raises(ValueError, match=message):
+        issue_sd_jwt(claims, frame, issuer_key)
+
+
+def test_issuing_refuses_unsupported_sd_alg_and_private_holder_keys(issuer_key):
+    with pytest.raises(ValueError, match="_sd_alg"):
+        issue_sd_jwt({"a": 1}, {"_sd": ["a"]}, issuer_key, sd_alg="md5")
+    with pytest.raises(ValueError, match="public key"):
+        issue_sd_jwt({"a": 1}, {}, issuer_key, holder_jwk=PrivateKey.generate().to_jwk())
+    with pytest.raises(ValueError, match="not both"):
+        issue_sd_jwt({"cnf": {}}, {}, issuer_key, holder_jwk=PrivateKey.generate().public_key().to_jwk())
+
+
+def test_array_elements_with_their_own_frames(keys):
+    issuer, _ = keys
+    claims = {"degrees": [{"type": "BSc", "year": 2020}, {"type": "MSc", "year": 2022}]}
+    frame = {"degrees": {"_sd": [1], "0": {"_sd": ["year"]}, 1: {"_sd": ["type"]}}}
+    issued = issue_sd_jwt(claims, frame, issuer, header={"typ": TYP[0]})
+    holder = HolderSdJwt.parse(issued.serialization)
+    assert set(holder.paths) == {("degrees", 0, "year"), ("degrees", 1), ("degrees", 1, "type")}
+    claims_seen = verify(holder.present([("degrees", 1, "type")]), issuer).claims
+    assert claims_seen == {"degrees": [{"type": "BSc"}, {"type": "MSc", "year": 2022}]}
+
+
+def test_holder_refuses_a_stored_sd_jwt_with_key_binding_or_broken_structure(keys, issued, bound):
+    issuer, holder_key = keys
+    with pytest.raises(FormatError, match="must not carry a Key Binding JWT"):
+        HolderSdJwt.parse(add_key_binding(bound, holder_key, audience="a", nonce="n", iat=NOW))
+    d = disclosure("salt", "name", 1)
+    with pytest.raises(DisclosureError, match="not referenced"):
+        HolderSdJwt.parse(_case(issuer, {"_sd": []}, [d]))
+    with pytest.raises(DisclosureError, match="more than once"):
+        HolderSdJwt.parse(_case(issuer, {"_sd": [digest_of(d)]}, [d, d]))
+    with pytest.raises(DisclosureError, match="array-element"):
+        HolderSdJwt.parse(_case(issuer, {"_sd": [digest_of(disclosure("s", 1))]}, [disclosure("s", 1)]))
+    with pytest.raises(DisclosureError, match="from an array"):
+        HolderSdJwt.parse(_case(issuer, {"l": [{"...": digest_of(d)}]}, [d]))
+    with pytest.raises(DisclosureError, match="not an array"):
+        HolderSdJwt.parse(_case(issuer, {"_sd": "x"}, []))
+
+
+def test_kb_jwt_creation_needs_a_trailing_tilde(keys):
+    with pytest.raises(ValueError, match="must end with"):
+        add_key_binding("a.b.c", keys[1], audience="a", nonce="n", iat=NOW)
+
+
+def test_resolver_callable_and_unresolvable_key(keys, issued):
+    from credentials.errors import InvalidDid
+
+    issuer, _ = keys
+    assert verify_sd_jwt(issued.serialization, lambda header, payload: issuer.public_key(), now=NOW, expected_typ=TYP).claims
+
+    def unresolvable(header, payload):
+        raise InvalidDid("no such DID")
+
+    with pytest.raises(SignatureError, match="cannot be resolved"):
+        verify_sd_jwt(issued.serialization, unresolvable, now=NOW, expected_typ=TYP)
