@@ -146,6 +146,12 @@ interface ITrustRegistry {
     /// @notice The entry for `did` and those of its accreditors up to the root.
     function chainOf(string calldata did) external view returns (Entry[] memory);
 
+    /// @notice Whether `did` was accredited for `vct` (empty: any type) at `at`, and its chain to the root.
+    function accreditationAt(string calldata did, string calldata vct, uint64 at)
+        external
+        view
+        returns (Standing standing, Entry[] memory chain);
+
     /// @notice Whether `did` was accredited for `vct` (empty: any type) at `at`.
     function standingAt(string calldata did, string calldata vct, uint64 at) external view returns (Standing);
 

@@ -31,7 +31,7 @@ contract TrustRegistry is ITrustRegistry {
         root.legalName = legalName;
         root.country = country;
         root.role = Role.Root;
-        root.validFrom = _now();
+        root.validFrom = 0; // the root vouches for any time; its grants may be backdated
         root.validUntil = type(uint64).max;
         root.controller = controller;
         Grant memory grant = Grant(rootDid_, legalName, country, Role.Root, new string[](0), 0, root.validFrom, root.validUntil, controller);
@@ -154,7 +154,7 @@ contract TrustRegistry is ITrustRegistry {
     }
 
     /// @inheritdoc ITrustRegistry
-    function chainOf(string calldata did) external view returns (Entry[] memory chain) {
+    function chainOf(string calldata did) public view returns (Entry[] memory chain) {
         bytes32 didHash = keccak256(bytes(did));
         Entry storage entry = _entries[didHash];
         if (entry.role == Role.None) return new Entry[](0);
@@ -163,6 +163,16 @@ contract TrustRegistry is ITrustRegistry {
             chain[i] = entry;
             entry = _entries[entry.accreditedByHash];
         }
+    }
+
+    /// @inheritdoc ITrustRegistry
+    function accreditationAt(string calldata did, string calldata vct, uint64 at)
+        external
+        view
+        returns (Standing standing, Entry[] memory chain)
+    {
+        bytes32 vctHash = bytes(vct).length == 0 ? bytes32(0) : keccak256(bytes(vct));
+        return (_standing(keccak256(bytes(did)), vctHash, at), chainOf(did));
     }
 
     /// @inheritdoc ITrustRegistry

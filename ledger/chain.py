@@ -1,0 +1,208 @@
+"""One connection to an Ethereum JSON-RPC node (web3.py 7/8 over HTTP).
+
+:class:`Chain` wraps a ``Web3`` instance so that nothing above it sees a raw
+``requests`` or web3 exception: an unreachable node becomes
+:class:`~ledger.errors.LedgerUnavailable`, a revert becomes
+:class:`~ledger.errors.TransactionReverted` with the custom error decoded
+(:func:`ledger.artifacts.decode_revert`). Transactions are signed locally
+(eth-account; install ``coincurve`` to make that ~15x faster), sent raw, and
+waited for, plus ``confirmations`` further blocks (``MICROCRED_CONFIRMATIONS``,
+0 on Anvil). Reads take a ``block`` (number or tag) so that lookups can be
+made at a given block.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from eth_account.signers.local import LocalAccount
+from web3 import HTTPProvider, Web3
+from web3.exceptions import (
+    ContractCustomError,
+    ContractLogicError,
+    ContractPanicError,
+    ProviderConnectionError,
+    RequestTimedOut,
+    TimeExhausted,
+    TransactionNotFound,
+    Web3RPCError,
+)
+
+from ledger.artifacts import Artifact, decode_revert
+from ledger.errors import LedgerError, LedgerUnavailable, TransactionReverted
+
+__all__ = ["BlockId", "TransactionResult", "Chain"]
+
+#: A block number or one of the JSON-RPC tags ("latest", "safe", "finalized", …).
+BlockId = int | str
+
+_REQUEST_TIMEOUT_S = 10.0
+_RECEIPT_TIMEOUT_S = 120.0
+
+
+@dataclass(frozen=True)
+class TransactionResult:
+    """A mined, successful transaction."""
+
+    transaction_hash: str
+    block_number: int
+    gas_used: int
+    logs: tuple[Any, ...]
+    contract_address: str | None = None
+
+
+class Chain:
+    """A node at ``rpc_url``; every RPC goes through :meth:`guard`."""
+
+    def __init__(self, rpc_url: str, *, confirmations: int = 0, timeout: float = _REQUEST_TIMEOUT_S):
+        self.rpc_url = rpc_url
+        self.confirmations = confirmations
+        provider = HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}, exception_retry_configuration=None)
+        self.w3 = Web3(provider)
+        self._chain_id: int | None = None
+
+    # ------------------------------------------------------------ plumbing
+
+    @contextmanager
+    def guard(self, action: str) -> Iterator[None]:
+        """Translate transport and revert exceptions raised inside into ledger errors."""
+        try:
+            yield
+        except LedgerError:
+            raise
+        except (ContractCustomError, ContractLogicError, ContractPanicError) as exc:
+            raise decode_revert(getattr(exc, "data", None), action=action) from None
+        except (requests.RequestException, ProviderConnectionError, RequestTimedOut, OSError) as exc:
+            raise LedgerUnavailable(
+                f"the Ethereum node at {self.rpc_url} did not answer while trying to {action} "
+                f"({type(exc).__name__}); is it running? (`microcred devnet status`)"
+            ) from None
+        except TimeExhausted as exc:
+            raise LedgerUnavailable(f"no receipt from {self.rpc_url} while trying to {action}: {exc}") from None
+        except Web3RPCError as exc:
+            message = exc.rpc_response.get("error", {}).get("message") if exc.rpc_response else str(exc)
+            raise LedgerError(f"the node at {self.rpc_url} refused to {action}: {message}") from None
+
+    def contract(self, artifact: Artifact, address: str | None = None):
+        """A web3 contract object for ``artifact`` (at ``address`` if given)."""
+        if address is None:
+            return self.w3.eth.contract(abi=list(artifact.abi), bytecode=artifact.bytecode)
+        return self.w3.eth.contract(address=Web3.to_checksum_address(address), abi=list(artifact.abi))
+
+    # ---------------------------------------------------------------- reads
+
+    def chain_id(self) -> int:
+        if self._chain_id is None:
+            with self.guard("read the chain id"):
+                self._chain_id = int(self.w3.eth.chain_id)
+        return self._chain_id
+
+    def block_number(self) -> int:
+        """The latest block number: the cheap thing to poll for cache invalidation."""
+        with self.guard("read the latest block number"):
+            return int(self.w3.eth.block_number)
+
+    def block_timestamp(self, block: BlockId = "latest") -> int:
+        with self.guard(f"read block {block}"):
+            return int(self.w3.eth.get_block(block)["timestamp"])
+
+    def code_at(self, address: str, block: BlockId = "latest") -> bytes:
+        with self.guard(f"read the code at {address}"):
+            return bytes(self.w3.eth.get_code(Web3.to_checksum_address(address), block_identifier=block))
+
+    def balance(self, address: str) -> int:
+        with self.guard(f"read the balance of {address}"):
+            return int(self.w3.eth.get_balance(Web3.to_checksum_address(address)))
+
+    def call(self, function, *, block: BlockId = "latest", action: str = "read the contract") -> Any:
+        """``eth_call`` of a bound contract function at ``block``."""
+        with self.guard(action):
+            return function.call(block_identifier=block)
+
+    # --------------------------------------------------------- transactions
+
+    def transact(self, function, account: LocalAccount, *, action: str = "send the transaction",
+                 value: int = 0) -> TransactionResult:
+        """Sign ``function`` (a bound contract function or constructor) with ``account``, send, wait."""
+        with self.guard(action):
+            params = {
+                "from": account.address,
+                "value": value,
+                "chainId": self.chain_id(),
+                "nonce": self.w3.eth.get_transaction_count(account.address, "pending"),
+            }
+            transaction = function.build_transaction(params)  # estimates gas: reverts surface here
+            return self._send(transaction, account, action)
+
+    def transfer(self, account: LocalAccount, to: str, value_wei: int) -> TransactionResult:
+        """Send ``value_wei`` from ``account`` to ``to`` (funding a controller on a devnet)."""
+        action = f"fund {to}"
+        with self.guard(action):
+            transaction = {
+                "from": account.address,
+                "to": Web3.to_checksum_address(to),
+                "value": value_wei,
+                "chainId": self.chain_id(),
+                "nonce": self.w3.eth.get_transaction_count(account.address, "pending"),
+                "gas": 21_000,
+                "maxFeePerGas": self.w3.eth.gas_price * 2 + 1,
+                "maxPriorityFeePerGas": 1,
+            }
+            return self._send(transaction, account, action)
+
+    def _send(self, transaction: dict, account: LocalAccount, action: str) -> TransactionResult:
+        signed = account.sign_transaction(transaction)
+        tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
+        receipt = self._wait_for_receipt(tx_hash)
+        if receipt["status"] != 1:
+            raise self._explain_failure(transaction, receipt, action)
+        self._wait_for_confirmations(int(receipt["blockNumber"]))
+        contract_address = receipt.get("contractAddress")
+        return TransactionResult(
+            transaction_hash="0x" + bytes(tx_hash).hex(),
+            block_number=int(receipt["blockNumber"]),
+            gas_used=int(receipt["gasUsed"]),
+            logs=tuple(receipt["logs"]),
+            contract_address=str(contract_address) if contract_address else None,
+        )
+
+    def _wait_for_receipt(self, tx_hash) -> Any:
+        # Anvil automines, but the receipt may lag the send by a moment; poll fast
+        # and back off rather than web3's fixed 0.1 s.
+        deadline = time.monotonic() + _RECEIPT_TIMEOUT_S
+        delay = 0.001
+        while True:
+            try:
+                return self.w3.eth.get_transaction_receipt(tx_hash)
+            except TransactionNotFound:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeExhausted(f"transaction {bytes(tx_hash).hex()} not mined after {_RECEIPT_TIMEOUT_S:.0f} s")
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
+
+    def _wait_for_confirmations(self, block_number: int) -> None:
+        if self.confirmations <= 0:
+            return
+        target = block_number + self.confirmations
+        delay = 0.05
+        deadline = time.monotonic() + _RECEIPT_TIMEOUT_S * max(1, self.confirmations)
+        while int(self.w3.eth.block_number) < target:
+            if time.monotonic() > deadline:
+                raise TimeExhausted(f"block {target} not reached for {self.confirmations} confirmations")
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
+
+    def _explain_failure(self, transaction: dict, receipt, action: str) -> TransactionReverted:
+        """Replay a mined but failed transaction as a call to learn its custom error."""
+        replay = {k: transaction[k] for k in ("from", "to", "data", "value") if k in transaction}
+        try:
+            self.w3.eth.call(replay, block_identifier=int(receipt["blockNumber"]) - 1)
+        except (ContractCustomError, ContractLogicError, ContractPanicError) as exc:
+            return decode_revert(getattr(exc, "data", None), action=action)
+        return TransactionReverted(f"{action} failed in block {receipt['blockNumber']} (status 0, no reason)")

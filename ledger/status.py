@@ -1,0 +1,137 @@
+"""Typed client for the StatusRegistry contract (``contracts/IStatusRegistry.sol``).
+
+Per (issuer DID, list id) the registry holds the SHA-256 of the latest IETF
+Token Status List token (draft-ietf-oauth-status-list), a version that only
+goes up, and the block of the anchor. A verifier fetches the token, hashes it,
+and compares with :meth:`StatusRegistryClient.latest_anchor`; when the
+issuer's server is down it can read the list carried in an anchoring event
+(:meth:`StatusRegistryClient.anchor_events`, ``compressed_list``: the
+zlib-compressed bytes of the list, as in the token's ``lst`` before base64url).
+
+For caches: :meth:`StatusRegistryClient.latest_block` is one cheap RPC, and
+``anchor_events(from_block=n + 1)`` returns exactly what changed after block n.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak
+
+from credentials.errors import InvalidInput
+from ledger.chain import BlockId, Chain, TransactionResult
+from ledger.errors import KeyFileError
+from ledger.trust import check_did_syntax
+
+__all__ = ["SHA256_LENGTH", "Anchor", "AnchorEvent", "StatusRegistryClient"]
+
+SHA256_LENGTH = 32
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """The latest anchor of one status list."""
+
+    issuer_did: str
+    list_id: str
+    sha256: bytes
+    version: int
+    block_number: int
+    block_timestamp: int
+
+
+@dataclass(frozen=True)
+class AnchorEvent:
+    """One ``StatusListAnchored`` event; ``compressed_list`` is None unless the anchor carried it."""
+
+    issuer_did: str
+    list_id: str
+    sha256: bytes
+    version: int
+    block_timestamp: int
+    block_number: int
+    log_index: int
+    transaction_hash: str
+    compressed_list: bytes | None
+
+
+def _check_digest(sha256: bytes) -> bytes:
+    if not isinstance(sha256, bytes | bytearray):
+        raise InvalidInput(f"expected a {SHA256_LENGTH}-byte SHA-256 digest, found {type(sha256).__name__}")
+    if len(sha256) != SHA256_LENGTH:
+        raise InvalidInput(f"expected a {SHA256_LENGTH}-byte SHA-256 digest, found {len(sha256)} bytes")
+    return bytes(sha256)
+
+
+class StatusRegistryClient:
+    """Reads and writes a deployed StatusRegistry; ``account`` is the issuer's controller."""
+
+    def __init__(self, chain: Chain, contract, *, account: LocalAccount | None = None):
+        self.chain = chain
+        self.contract = contract
+        self.account = account
+
+    @property
+    def address(self) -> str:
+        return str(self.contract.address)
+
+    def latest_block(self) -> int:
+        """The chain's latest block number (one cheap RPC)."""
+        return self.chain.block_number()
+
+    def latest_anchor(self, issuer_did: str, list_id: str, *, block: BlockId = "latest") -> Anchor | None:
+        """The latest anchor of the list as of ``block``, or None if it was never anchored."""
+        check_did_syntax(issuer_did)
+        digest, version, anchored_at, block_number = self.chain.call(
+            self.contract.functions.latestAnchor(issuer_did, list_id), block=block,
+            action=f"read the anchor of status list {list_id!r}",
+        )
+        if version == 0:
+            return None
+        return Anchor(issuer_did, list_id, bytes(digest), int(version), int(block_number), int(anchored_at))
+
+    def anchor(self, issuer_did: str, list_id: str, sha256: bytes, version: int,
+               compressed_list: bytes | None = None, *, account: LocalAccount | None = None) -> TransactionResult:
+        """Anchor ``sha256`` of the Status List Token at ``version``; optionally carry the list."""
+        check_did_syntax(issuer_did)
+        digest = _check_digest(sha256)
+        signer = account or self.account
+        if signer is None:
+            raise KeyFileError("expected the issuer's controller account to sign the anchor")
+        if compressed_list is None:
+            function = self.contract.functions.anchor(issuer_did, list_id, digest, int(version))
+        else:
+            function = self.contract.functions.anchorWithList(issuer_did, list_id, digest, int(version),
+                                                              bytes(compressed_list))
+        return self.chain.transact(function, signer, action=f"anchor status list {list_id!r} of {issuer_did}")
+
+    def anchor_events(self, issuer_did: str | None = None, list_id: str | None = None, *,
+                      from_block: int = 0, to_block: BlockId = "latest") -> list[AnchorEvent]:
+        """Anchoring events in ``[from_block, to_block]``, filtered by issuer and list, in chain order."""
+        filters = {}
+        if issuer_did is not None:
+            filters["issuerHash"] = keccak(text=check_did_syntax(issuer_did))
+        if list_id is not None:
+            filters["listHash"] = keccak(text=list_id)
+        with self.chain.guard("read the status registry's events"):
+            logs = self.contract.events.StatusListAnchored.get_logs(
+                from_block=from_block, to_block=to_block, argument_filters=filters or None,
+            )
+        events = []
+        for log in logs:
+            args = log["args"]
+            events.append(AnchorEvent(
+                issuer_did=args["issuerDid"], list_id=args["listId"], sha256=bytes(args["statusListSha256"]),
+                version=int(args["version"]), block_timestamp=int(args["anchoredAt"]),
+                block_number=int(log["blockNumber"]), log_index=int(log["logIndex"]),
+                transaction_hash="0x" + bytes(log["transactionHash"]).hex(),
+                compressed_list=bytes(args["compressedList"]) or None,
+            ))
+        events.sort(key=lambda e: (e.block_number, e.log_index))
+        return events
+
+    def latest_carried_list(self, issuer_did: str, list_id: str) -> AnchorEvent | None:
+        """The newest anchoring event of this list that carried the list bytes, or None."""
+        carried = [e for e in self.anchor_events(issuer_did, list_id) if e.compressed_list is not None]
+        return carried[-1] if carried else None

@@ -1,0 +1,258 @@
+"""Typed client for the TrustRegistry contract (``contracts/ITrustRegistry.sol``).
+
+The registry imitates EBSI's Trusted Issuers Registry (RootTAO → TAO → TI).
+The question a verifier asks is :meth:`TrustRegistryClient.accreditation_at`:
+"was DID X accredited for credential type T at time t, and by whom, up to the
+root?" It answers with the whole chain in one ``eth_call`` at any block, or
+None when the DID was not accredited then. :meth:`TrustRegistryClient.lookup`
+gives the reason as well (a :class:`~ledger.artifacts.Standing`).
+
+DIDs are plain strings on chain (keyed by keccak256 of the string), so any
+DID method is accepted; :func:`check_did_syntax` does the light W3C DID Core
+1.0 §3.1 syntax check (``did:<method>:<method-specific-id>``) before sending.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+
+from ledger.artifacts import Role, Standing
+from credentials.errors import InvalidDid
+from ledger.chain import BlockId, Chain, TransactionResult
+from ledger.errors import KeyFileError
+
+__all__ = [
+    "UNLIMITED",
+    "check_did_syntax",
+    "AccreditationLink",
+    "Accreditation",
+    "AccreditationLookup",
+    "TrustEvent",
+    "TrustRegistryClient",
+]
+
+#: ``validUntil`` meaning "no end" (the root's; also accepted for grants).
+UNLIMITED = 2**64 - 1
+
+_DID = re.compile(r"^did:[a-z0-9]+:(?:[A-Za-z0-9._:-]|%[0-9A-Fa-f]{2})*(?:[A-Za-z0-9._-]|%[0-9A-Fa-f]{2})$")
+_MAX_DID_LENGTH = 2048
+_EVENT_NAMES = ("Accredited", "Suspended", "Reinstated", "Revoked", "Renewed", "ControllerChanged")
+
+
+def check_did_syntax(did: str) -> str:
+    """Return ``did`` if it has DID syntax (``did:<method>:<id>``), else raise InvalidDid."""
+    if not isinstance(did, str) or len(did) > _MAX_DID_LENGTH or not _DID.match(did):
+        raise InvalidDid(f"expected a DID of the form did:<method>:<id>, found {str(did)[:80]!r}")
+    return did
+
+
+@dataclass(frozen=True)
+class AccreditationLink:
+    """One entry of the registry: a DID, who accredited it, for what and when."""
+
+    did: str
+    role: Role
+    legal_name: str
+    country: str
+    accredited_by: str | None
+    vcts: tuple[str, ...]
+    max_eqf_level: int | None
+    valid_from: int
+    valid_until: int | None
+    suspended_at: int | None
+    revoked_at: int | None
+    controller: str
+
+    @classmethod
+    def from_abi(cls, entry: Any) -> "AccreditationLink":
+        (did, legal_name, country, accredited_by, _by_hash, role, max_eqf, _depth,
+         valid_from, valid_until, suspended_at, revoked_at, controller, vcts) = entry
+        return cls(
+            did=did, role=Role(role), legal_name=legal_name, country=country,
+            accredited_by=accredited_by or None, vcts=tuple(vcts), max_eqf_level=max_eqf or None,
+            valid_from=int(valid_from), valid_until=None if valid_until == UNLIMITED else int(valid_until),
+            suspended_at=int(suspended_at) or None, revoked_at=int(revoked_at) or None,
+            controller=str(controller),
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "did": self.did, "role": self.role.label, "legal_name": self.legal_name, "country": self.country,
+            "accredited_by": self.accredited_by, "vcts": list(self.vcts), "max_eqf_level": self.max_eqf_level,
+            "valid_from": self.valid_from, "valid_until": self.valid_until, "suspended_at": self.suspended_at,
+            "revoked_at": self.revoked_at, "controller": self.controller,
+        }
+
+
+@dataclass(frozen=True)
+class Accreditation:
+    """A positive answer: ``did`` was accredited for ``vct`` at ``at_time``; chain[0] is its own entry."""
+
+    did: str
+    vct: str
+    at_time: int
+    block: BlockId
+    chain: tuple[AccreditationLink, ...]
+
+    @property
+    def entry(self) -> AccreditationLink:
+        return self.chain[0]
+
+    @property
+    def legal_name(self) -> str:
+        return self.entry.legal_name
+
+    @property
+    def country(self) -> str:
+        return self.entry.country
+
+    @property
+    def accredited_by(self) -> str | None:
+        return self.entry.accredited_by
+
+    @property
+    def root_did(self) -> str:
+        return self.chain[-1].did
+
+
+@dataclass(frozen=True)
+class AccreditationLookup:
+    """The registry's full answer: the standing (with its reason) and the chain, if any."""
+
+    did: str
+    vct: str
+    at_time: int
+    block: BlockId
+    standing: Standing
+    chain: tuple[AccreditationLink, ...]
+
+    @property
+    def accredited(self) -> bool:
+        return self.standing is Standing.ACCREDITED
+
+    @property
+    def reason(self) -> str:
+        return f"{self.did} was {self.standing.words} at {self.at_time}"
+
+
+@dataclass(frozen=True)
+class TrustEvent:
+    """One change in the registry, as emitted."""
+
+    name: str
+    did: str
+    block_number: int
+    log_index: int
+    transaction_hash: str
+    args: dict[str, Any]
+
+
+class TrustRegistryClient:
+    """Reads and changes a deployed TrustRegistry; ``account`` signs changes unless one is passed."""
+
+    def __init__(self, chain: Chain, contract, *, account: LocalAccount | None = None):
+        self.chain = chain
+        self.contract = contract
+        self.account = account
+
+    @property
+    def address(self) -> str:
+        return str(self.contract.address)
+
+    # ------------------------------------------------------------------ reads
+
+    def root_did(self, *, block: BlockId = "latest") -> str:
+        return self.chain.call(self.contract.functions.rootDid(), block=block, action="read the root DID")
+
+    def lookup(self, did: str, vct: str = "", at_time: int | None = None, *,
+               block: BlockId = "latest") -> AccreditationLookup:
+        """Standing of ``did`` for ``vct`` (empty: any type) at ``at_time`` (default: that block's time)."""
+        check_did_syntax(did)
+        when = self.chain.block_timestamp(block) if at_time is None else int(at_time)
+        standing, entries = self.chain.call(
+            self.contract.functions.accreditationAt(did, vct, when), block=block,
+            action=f"look up the accreditation of {did}",
+        )
+        chain = tuple(AccreditationLink.from_abi(entry) for entry in entries)
+        return AccreditationLookup(did, vct, when, block, Standing(standing), chain)
+
+    def accreditation_at(self, did: str, vct: str, at_time: int, *, block: BlockId = "latest") -> Accreditation | None:
+        """The accreditation chain if ``did`` was accredited for ``vct`` at ``at_time``, else None."""
+        found = self.lookup(did, vct, at_time, block=block)
+        if not found.accredited:
+            return None
+        return Accreditation(did, vct, found.at_time, block, found.chain)
+
+    def entry(self, did: str, *, block: BlockId = "latest") -> AccreditationLink | None:
+        """The stored entry for ``did``, or None."""
+        check_did_syntax(did)
+        raw = self.chain.call(self.contract.functions.entryOf(did), block=block, action=f"read the entry of {did}")
+        link = AccreditationLink.from_abi(raw)
+        return None if link.role is Role.NONE else link
+
+    def events(self, *, from_block: int = 0, to_block: BlockId = "latest") -> list[TrustEvent]:
+        """Every change in ``[from_block, to_block]``, in chain order (for cache invalidation)."""
+        found: list[TrustEvent] = []
+        with self.chain.guard("read the trust registry's events"):
+            for name in _EVENT_NAMES:
+                event = getattr(self.contract.events, name)
+                for log in event.get_logs(from_block=from_block, to_block=to_block):
+                    args = {k: (dict(v) if k == "grant" else v) for k, v in dict(log["args"]).items()}
+                    found.append(TrustEvent(
+                        name=name, did=args["did"], block_number=int(log["blockNumber"]),
+                        log_index=int(log["logIndex"]),
+                        transaction_hash="0x" + bytes(log["transactionHash"]).hex(), args=args,
+                    ))
+        found.sort(key=lambda e: (e.block_number, e.log_index))
+        return found
+
+    # ---------------------------------------------------------------- changes
+
+    def accredit(self, accreditor_did: str, did: str, *, role: Role = Role.ISSUER, vcts: Sequence[str],
+                 legal_name: str, country: str, valid_from: int, valid_until: int | None,
+                 controller: str, max_eqf_level: int | None = None,
+                 account: LocalAccount | None = None) -> TransactionResult:
+        """``accreditor_did`` (controlled by the signing account) accredits ``did``."""
+        check_did_syntax(accreditor_did)
+        check_did_syntax(did)
+        grant = (did, legal_name, country, int(role), list(vcts), int(max_eqf_level or 0), int(valid_from),
+                 UNLIMITED if valid_until is None else int(valid_until), controller)
+        return self.chain.transact(
+            self.contract.functions.accredit(accreditor_did, grant), self._signer(account),
+            action=f"accredit {did}",
+        )
+
+    def suspend(self, did: str, *, account: LocalAccount | None = None) -> TransactionResult:
+        check_did_syntax(did)
+        return self.chain.transact(self.contract.functions.suspend(did), self._signer(account), action=f"suspend {did}")
+
+    def reinstate(self, did: str, *, account: LocalAccount | None = None) -> TransactionResult:
+        check_did_syntax(did)
+        return self.chain.transact(self.contract.functions.reinstate(did), self._signer(account),
+                                   action=f"reinstate {did}")
+
+    def revoke(self, did: str, *, account: LocalAccount | None = None) -> TransactionResult:
+        check_did_syntax(did)
+        return self.chain.transact(self.contract.functions.revoke(did), self._signer(account), action=f"revoke {did}")
+
+    def renew(self, did: str, valid_until: int | None, *, account: LocalAccount | None = None) -> TransactionResult:
+        check_did_syntax(did)
+        until = UNLIMITED if valid_until is None else int(valid_until)
+        return self.chain.transact(self.contract.functions.renew(did, until), self._signer(account),
+                                   action=f"renew {did}")
+
+    def set_controller(self, did: str, controller: str, *, account: LocalAccount | None = None) -> TransactionResult:
+        check_did_syntax(did)
+        return self.chain.transact(self.contract.functions.setController(did, controller), self._signer(account),
+                                   action=f"change the controller of {did}")
+
+    def _signer(self, account: LocalAccount | None) -> LocalAccount:
+        signer = account or self.account
+        if signer is None:
+            raise KeyFileError("expected an account to sign with (pass account= or give the client one)")
+        return signer
