@@ -38,6 +38,7 @@ __all__ = [
     "MIN_STATUS_LIST_ENTRIES",
     "DEFAULT_MAX_DECOMPRESSED_BYTES",
     "STATUS_LIST_TOKEN_TYP",
+    "inflate_limited",
     "StatusList",
     "VerifiedStatusList",
     "StatusReference",
@@ -90,8 +91,8 @@ def _check_bits(bits: Any) -> int:
     return bits
 
 
-def _inflate(compressed: bytes, limit: int, *, wbits: int, what: str) -> bytes:
-    """Decompress at most ``limit`` bytes; refuse bombs, truncation and trailing data."""
+def inflate_limited(compressed: bytes, limit: int, *, wbits: int, what: str) -> bytes:
+    """Decompress (zlib ``wbits``) at most ``limit`` bytes; refuse bombs, truncation and trailing data."""
     decompressor = zlib.decompressobj(wbits=wbits)
     try:
         data = decompressor.decompress(compressed, limit + 1)
@@ -187,7 +188,7 @@ class StatusList:
             compressed = b64url_decode(lst)
         except InvalidInput as exc:
             raise InvalidStatusList(f"'lst' is not base64url: {exc}") from exc
-        data = _inflate(compressed, max_decompressed_bytes, wbits=zlib.MAX_WBITS, what="'lst'")
+        data = inflate_limited(compressed, max_decompressed_bytes, wbits=zlib.MAX_WBITS, what="'lst'")
         return cls(data, bits, aggregation_uri=obj.get(AGGREGATION_URI))
 
     def __eq__(self, other: object) -> bool:
