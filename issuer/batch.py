@@ -1,0 +1,344 @@
+"""Batch input: a student-information-system export (CSV or JSON) → validated rows.
+
+Every row is checked against the micro-credential schema
+(``credentials.microcredential``, Annex I of Council Recommendation
+2022/C 243/02) and every problem of every row is reported at once, each
+prefixed with its row number, before anything is signed.
+
+CSV: one credential per line, UTF-8 (a byte-order mark is fine), comma,
+semicolon or tab separated (guessed from the header line). The columns
+(:data:`CSV_COLUMNS`) map flatly onto the claims; an empty cell is an
+absent value:
+
+=============================  ==============================================
+column                         claim
+=============================  ==============================================
+``learner.given_name`` …       ``learner.given_name`` (also ``family_name``,
+                               ``birth_date`` YYYY-MM-DD, ``student_id``)
+``title``                      ``title``
+``issuer_country``             ``issuer_country``, codes separated by ``|``;
+                               default: the issuer's own country
+``awarding_body.name``/        ``awarding_body``: one body per ``|``-separated
+``.id``/``.country``           position; default: the issuer itself
+``issued_on``                  ``issued_on``; default: the day of issuing
+``learning_outcomes``          ``learning_outcomes``, separated by ``|``
+``ects``, ``eqf_level``        numbers
+``qf_ehea_cycle``,             text claims of the same names
+``assessment_type``,
+``participation``,
+``quality_assurance``,
+``identity_verification``,
+``grade``,
+``further_information``
+``stackability.option``/       ``stackability``
+``.target``
+``holder_jwk``                 the learner's public JWK (JSON) → ``cnf.jwk``
+``holder_did``                 or the learner's did:key / did:jwk
+=============================  ==============================================
+
+A row with neither ``holder_jwk`` nor ``holder_did`` gets an OpenID4VCI
+credential offer instead of a signed file. Use JSON input when a learning
+outcome itself contains ``|``.
+
+JSON: an array of objects (or ``{"credentials": [...]}``), each holding the
+claims in their nested form plus optional ``holder_jwk`` / ``holder_did``;
+the same defaults apply.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from credentials.dids import resolve_public_key
+from credentials.errors import InvalidCredentialData, InvalidInput
+from credentials.jose import PublicKey, json_loads
+from credentials.microcredential import load_schema, schema_problems
+from jsonschema import Draft202012Validator
+
+__all__ = [
+    "CSV_COLUMNS",
+    "LIST_SEPARATOR",
+    "HOLDER_JWK",
+    "HOLDER_DID",
+    "MAX_ROWS",
+    "BatchDefaults",
+    "BatchEntry",
+    "parse_csv",
+    "parse_json",
+    "parse_batch",
+]
+
+LIST_SEPARATOR = "|"
+HOLDER_JWK = "holder_jwk"
+HOLDER_DID = "holder_did"
+#: A batch longer than this is refused (split it).
+MAX_ROWS = 100_000
+
+_TEXT_COLUMNS = (
+    "learner.given_name", "learner.family_name", "learner.birth_date", "learner.student_id",
+    "title", "issued_on", "qf_ehea_cycle", "assessment_type", "participation",
+    "quality_assurance", "identity_verification", "grade", "further_information",
+    "stackability.option", "stackability.target",
+)
+_LIST_COLUMNS = ("issuer_country", "learning_outcomes")
+_BODY_COLUMNS = ("awarding_body.name", "awarding_body.id", "awarding_body.country")
+_NUMBER_COLUMNS = ("ects", "eqf_level")
+CSV_COLUMNS = (*_TEXT_COLUMNS, *_LIST_COLUMNS, *_BODY_COLUMNS, *_NUMBER_COLUMNS, HOLDER_JWK, HOLDER_DID)
+_DELIMITERS = (",", ";", "\t")
+
+
+@dataclass(frozen=True)
+class BatchDefaults:
+    """What a row may leave out: the issuer's country, itself as awarding body, today."""
+
+    issuer_country: str
+    awarding_body: Mapping[str, str]
+    issued_on: str
+
+
+@dataclass(frozen=True)
+class BatchEntry:
+    """One validated row: its number in the input, its claims, the holder key if any."""
+
+    row: int
+    claims: dict[str, Any]
+    holder_jwk: dict[str, str] | None
+
+    @property
+    def student_id(self) -> str:
+        return self.claims["learner"]["student_id"]
+
+
+def _number(text: str, column: str, problems: list[str]) -> int | float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        problems.append(f"{column}: expected a number, found {text!r}")
+        return None
+    return int(value) if value.is_integer() and "." not in text and "e" not in text.lower() else value
+
+
+def _set(claims: dict[str, Any], dotted: str, value: Any) -> None:
+    if "." in dotted:
+        parent, child = dotted.split(".", 1)
+        claims.setdefault(parent, {})[child] = value
+    else:
+        claims[dotted] = value
+
+
+def _csv_row_claims(cells: Mapping[str, str], problems: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(claims, holder fields) from one CSV row; conversion problems appended."""
+    claims: dict[str, Any] = {}
+    for column in _TEXT_COLUMNS:
+        text = cells.get(column, "").strip()
+        if text:
+            _set(claims, column, text)
+    for column in _LIST_COLUMNS:
+        text = cells.get(column, "").strip()
+        if text:
+            claims[column] = [item.strip() for item in text.split(LIST_SEPARATOR)]
+    for column in _NUMBER_COLUMNS:
+        text = cells.get(column, "").strip()
+        if text:
+            number = _number(text, column, problems)
+            if number is not None:
+                claims[column] = number
+    bodies = {column: cells.get(column, "").strip() for column in _BODY_COLUMNS}
+    if any(bodies.values()):
+        split = {column: [p.strip() for p in text.split(LIST_SEPARATOR)] for column, text in bodies.items()}
+        counts = {len(parts) for parts in split.values()}
+        if len(counts) != 1:
+            problems.append(
+                "awarding_body: expected as many '|'-separated names, ids and countries, found "
+                + ", ".join(f"{len(parts)} {column.split('.')[1]}(s)" for column, parts in split.items())
+            )
+        else:
+            names, ids, countries = (split[c] for c in _BODY_COLUMNS)
+            claims["awarding_body"] = [
+                {"name": n, "id": i, "country": c} for n, i, c in zip(names, ids, countries)
+            ]
+    holder: dict[str, Any] = {}
+    jwk_text = cells.get(HOLDER_JWK, "").strip()
+    if jwk_text:
+        try:
+            holder[HOLDER_JWK] = json_loads(jwk_text, what=HOLDER_JWK)
+        except InvalidInput as exc:
+            problems.append(str(exc))
+    did_text = cells.get(HOLDER_DID, "").strip()
+    if did_text:
+        holder[HOLDER_DID] = did_text
+    return claims, holder
+
+
+def _holder_key(holder: Mapping[str, Any], problems: list[str]) -> dict[str, str] | None:
+    jwk, did = holder.get(HOLDER_JWK), holder.get(HOLDER_DID)
+    if jwk is not None and did is not None:
+        problems.append(f"give {HOLDER_JWK} or {HOLDER_DID}, not both")
+        return None
+    try:
+        if jwk is not None:
+            if not isinstance(jwk, Mapping):
+                problems.append(f"{HOLDER_JWK}: expected a JWK object, found {type(jwk).__name__}")
+                return None
+            if "d" in jwk:
+                problems.append(f"{HOLDER_JWK}: expected the learner's public key, found a private key ('d')")
+                return None
+            return PublicKey.from_jwk(jwk).to_jwk()
+        if did is not None:
+            if not isinstance(did, str):
+                problems.append(f"{HOLDER_DID}: expected a DID string, found {type(did).__name__}")
+                return None
+            return resolve_public_key(did).to_jwk()
+    except InvalidInput as exc:
+        problems.append(f"{HOLDER_JWK if jwk is not None else HOLDER_DID}: {exc}")
+    return None
+
+
+def _apply_defaults(claims: dict[str, Any], defaults: BatchDefaults) -> dict[str, Any]:
+    claims.setdefault("issuer_country", [defaults.issuer_country])
+    claims.setdefault("awarding_body", [dict(defaults.awarding_body)])
+    claims.setdefault("issued_on", defaults.issued_on)
+    return claims
+
+
+#: A learner that passes the schema, to check the rest of a row on its own.
+_VALID_LEARNER = {"given_name": "A", "family_name": "B", "birth_date": "2000-01-01", "student_id": "0"}
+_MAX_CACHED_COURSES = 1024
+
+
+class _RowChecker:
+    """``schema_problems`` for many rows that share everything but the learner.
+
+    A row is valid exactly when its learner passes the schema's ``learner``
+    subschema and the rest of the row passes the whole schema beside a valid
+    learner (no cross-field rule involves the learner). The rest is checked
+    once per distinct value; only a row that fails either check goes through
+    :func:`schema_problems` again, so messages are the core's own.
+    """
+
+    def __init__(self) -> None:
+        schema = load_schema()
+        learner_schema = {"$defs": schema["$defs"], **schema["properties"]["learner"]}
+        self._learner = Draft202012Validator(learner_schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+        self._rest_valid: dict[str, bool] = {}
+
+    def problems(self, claims: dict[str, Any]) -> list[str]:
+        learner = claims.get("learner")
+        rest = {name: value for name, value in claims.items() if name != "learner"}
+        key = json.dumps(rest, sort_keys=True)
+        rest_valid = self._rest_valid.get(key)
+        if rest_valid is None:
+            rest_valid = not schema_problems({**rest, "learner": _VALID_LEARNER})
+            if len(self._rest_valid) < _MAX_CACHED_COURSES:
+                self._rest_valid[key] = rest_valid
+        if rest_valid and isinstance(learner, Mapping) and self._learner.is_valid(learner):
+            return []
+        return schema_problems(claims)
+
+
+def _finish(
+    raw: Sequence[tuple[int, dict[str, Any], dict[str, Any], list[str]]],
+    defaults: BatchDefaults,
+    *,
+    label: str,
+) -> list[BatchEntry]:
+    """Validate every row, check duplicates, and raise once with every problem."""
+    errors: list[str] = []
+    entries: list[BatchEntry] = []
+    first_row_of: dict[str, int] = {}
+    checker = _RowChecker()
+    for row, claims, holder, problems in raw:
+        claims = _apply_defaults(claims, defaults)
+        problems.extend(checker.problems(claims))
+        holder_jwk = _holder_key(holder, problems)
+        learner = claims.get("learner")
+        student_id = learner.get("student_id") if isinstance(learner, Mapping) else None
+        if isinstance(student_id, str) and student_id.strip():
+            if student_id in first_row_of:
+                problems.append(
+                    f"learner.student_id: {student_id!r} is already on {label} {first_row_of[student_id]} "
+                    "(one credential per student per batch)"
+                )
+            else:
+                first_row_of[student_id] = row
+        errors.extend(f"{label} {row}: {problem}" for problem in problems)
+        entries.append(BatchEntry(row=row, claims=claims, holder_jwk=holder_jwk))
+    if errors:
+        raise InvalidCredentialData(errors)
+    return entries
+
+
+def _delimiter(header_line: str) -> str:
+    return max(_DELIMITERS, key=header_line.count)
+
+
+def parse_csv(text: str, defaults: BatchDefaults) -> list[BatchEntry]:
+    """Parse and validate a CSV batch; raise :class:`InvalidCredentialData` listing every problem."""
+    text = text.removeprefix("\ufeff")
+    if not text.strip():
+        raise InvalidCredentialData(["the CSV file is empty: expected a header line and one row per learner"])
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text.splitlines()[0]))
+    header = [name.strip() for name in next(reader)]
+    unknown = [name for name in header if name not in CSV_COLUMNS]
+    repeated = sorted({name for name in header if header.count(name) > 1})
+    problems = []
+    if unknown:
+        problems.append(
+            f"unknown column(s) {', '.join(repr(n) for n in unknown)}; expected some of: {', '.join(CSV_COLUMNS)}"
+        )
+    if repeated:
+        problems.append(f"column(s) {', '.join(map(repr, repeated))} appear more than once")
+    if problems:
+        raise InvalidCredentialData(problems)
+    raw = []
+    for cells in reader:
+        if not any(cell.strip() for cell in cells):
+            continue
+        row = reader.line_num
+        if len(raw) >= MAX_ROWS:
+            raise InvalidCredentialData([f"the batch has more than {MAX_ROWS} rows; split it"])
+        row_problems: list[str] = []
+        if len(cells) != len(header):
+            row_problems.append(f"expected {len(header)} cells as in the header, found {len(cells)}")
+        claims, holder = _csv_row_claims(dict(zip(header, cells)), row_problems)
+        raw.append((row, claims, holder, row_problems))
+    if not raw:
+        raise InvalidCredentialData(["the CSV file has a header but no rows"])
+    return _finish(raw, defaults, label="row")
+
+
+def parse_json(text: str, defaults: BatchDefaults) -> list[BatchEntry]:
+    """Parse and validate a JSON batch (array of claim objects); entries are numbered from 1."""
+    document = json_loads(text, what="the JSON batch")
+    if isinstance(document, Mapping) and set(document) == {"credentials"}:
+        document = document["credentials"]
+    if not isinstance(document, list) or not document:
+        raise InvalidCredentialData(
+            ['expected a non-empty JSON array of credential objects (or {"credentials": [...]})']
+        )
+    if len(document) > MAX_ROWS:
+        raise InvalidCredentialData([f"the batch has {len(document)} entries, over {MAX_ROWS}; split it"])
+    raw = []
+    for number, item in enumerate(document, start=1):
+        if not isinstance(item, Mapping):
+            raw.append((number, {}, {}, [f"expected an object, found {type(item).__name__}"]))
+            continue
+        claims = {k: v for k, v in item.items() if k not in (HOLDER_JWK, HOLDER_DID)}
+        holder = {k: v for k, v in item.items() if k in (HOLDER_JWK, HOLDER_DID)}
+        raw.append((number, claims, holder, []))
+    return _finish(raw, defaults, label="entry")
+
+
+def parse_batch(text: str, filename: str, defaults: BatchDefaults) -> list[BatchEntry]:
+    """Pick the parser from the file name (``.csv`` or ``.json``)."""
+    lower = filename.lower()
+    if lower.endswith(".csv"):
+        return parse_csv(text, defaults)
+    if lower.endswith(".json"):
+        return parse_json(text, defaults)
+    raise InvalidInput(f"expected a .csv or .json file, found {filename!r}")

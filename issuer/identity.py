@@ -1,0 +1,228 @@
+"""An issuer's identity and where its state lives on disk.
+
+Layout under ``MICROCRED_DATA_DIR`` (default ``./var``)::
+
+    issuers/<name>/
+        issuer.json          public facts: DID, kid, legal name, country, base URL, controller address
+        issuer.private.jwk   the ES256 (or EdDSA) signing key as a private JWK, mode 0600
+        controller.key       the Ethereum account that anchors status lists, mode 0600
+        archive.sqlite       what was issued (see :mod:`issuer.archive`)
+        secret.key           the web service's session secret, mode 0600 (created on first serve)
+
+The DID is ``did:key`` (multicodec ``p256-pub``) by default or ``did:jwk``,
+both resolved offline (``credentials.dids``). Key files are created with
+``O_EXCL`` and mode 0600 and refused when group or others can read them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import stat
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from credentials.dids import did_jwk_from_public_key, did_key_from_public_key, verification_method_id
+from credentials.errors import ConfigurationError, InvalidInput
+from credentials.jose import PrivateKey, json_loads_object
+from credentials.microcredential import load_schema
+
+__all__ = [
+    "ENV_DATA_DIR",
+    "ISSUERS_DIR",
+    "IDENTITY_FILE",
+    "SIGNING_KEY_FILE",
+    "CONTROLLER_KEY_FILE",
+    "ARCHIVE_FILE",
+    "SESSION_SECRET_FILE",
+    "DID_METHODS",
+    "DEFAULT_BASE_URL",
+    "IssuerIdentity",
+    "IssuerHome",
+    "data_dir",
+    "create_issuer",
+    "load_issuer",
+    "list_issuers",
+    "write_secret_file",
+    "read_secret_file",
+]
+
+ENV_DATA_DIR = "MICROCRED_DATA_DIR"
+ISSUERS_DIR = "issuers"
+IDENTITY_FILE = "issuer.json"
+SIGNING_KEY_FILE = "issuer.private.jwk"
+CONTROLLER_KEY_FILE = "controller.key"
+ARCHIVE_FILE = "archive.sqlite"
+SESSION_SECRET_FILE = "secret.key"
+DID_METHODS = ("key", "jwk")
+#: Where ``microcred issuer serve`` listens unless told otherwise.
+DEFAULT_BASE_URL = "http://127.0.0.1:5010"
+
+_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+_MAX_LEGAL_NAME = 300
+
+
+def data_dir() -> Path:
+    """``MICROCRED_DATA_DIR`` or ``./var``, absolute."""
+    return Path(os.environ.get(ENV_DATA_DIR) or "var").resolve()
+
+
+@dataclass(frozen=True)
+class IssuerIdentity:
+    """The public facts about an issuer, as stored in ``issuer.json``."""
+
+    name: str
+    did: str
+    kid: str
+    legal_name: str
+    country: str
+    base_url: str
+    controller_address: str
+    alg: str = "ES256"
+
+    def awarding_body(self) -> dict[str, str]:
+        """This issuer as an Annex I awarding body (the default for batch rows)."""
+        return {"name": self.legal_name, "id": self.did, "country": self.country}
+
+    def status_list_uri(self, list_id: str) -> str:
+        return f"{self.base_url}/status/{list_id}"
+
+
+@dataclass(frozen=True)
+class IssuerHome:
+    """An issuer's folder: its identity plus the paths of its keys and archive."""
+
+    path: Path
+    identity: IssuerIdentity
+
+    @property
+    def signing_key_path(self) -> Path:
+        return self.path / SIGNING_KEY_FILE
+
+    @property
+    def controller_key_path(self) -> Path:
+        return self.path / CONTROLLER_KEY_FILE
+
+    @property
+    def archive_path(self) -> Path:
+        return self.path / ARCHIVE_FILE
+
+    @property
+    def session_secret_path(self) -> Path:
+        return self.path / SESSION_SECRET_FILE
+
+    def signing_key(self) -> PrivateKey:
+        """The issuer's private signing key (file must be mode 0600)."""
+        text = read_secret_file(self.signing_key_path)
+        return PrivateKey.from_jwk(json_loads_object(text, what=str(self.signing_key_path)))
+
+    def session_secret(self) -> str:
+        """The Flask session secret, created (0600) on first use."""
+        if not self.session_secret_path.exists():
+            write_secret_file(self.session_secret_path, secrets.token_urlsafe(32))
+        return read_secret_file(self.session_secret_path).strip()
+
+
+def write_secret_file(path: Path, text: str) -> None:
+    """Create ``path`` with mode 0600; never overwrite an existing file."""
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise ConfigurationError(f"{path} already exists; not overwriting a key") from None
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+def read_secret_file(path: Path) -> str:
+    """Read a key file that only its owner may read."""
+    try:
+        mode = path.stat().st_mode
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigurationError(f"expected a key file at {path}, found none") from None
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise ConfigurationError(
+            f"key file {path} has mode {stat.S_IMODE(mode):04o}; expected 0600 (chmod 600 it)"
+        )
+    return text
+
+
+def _check_new_issuer(name: str, country: str, legal_name: str, did_method: str, base_url: str) -> None:
+    problems = []
+    if not _NAME.match(name):
+        problems.append(f"name: expected lower-case letters, digits and '-' (at most 63), found {name!r}")
+    if country not in load_schema()["$defs"]["country"]["enum"]:
+        problems.append(f"country: {country!r} is not an ISO 3166-1 alpha-2 code (upper case, e.g. 'IT')")
+    if not legal_name.strip() or len(legal_name) > _MAX_LEGAL_NAME:
+        problems.append(f"legal name: expected 1 to {_MAX_LEGAL_NAME} characters, found {len(legal_name.strip())}")
+    if did_method not in DID_METHODS:
+        problems.append(f"DID method: expected one of {', '.join(DID_METHODS)}, found {did_method!r}")
+    if not re.match(r"^https?://[^\s/?#]+(/[^\s?#]*)?$", base_url) or base_url.endswith("/"):
+        problems.append(f"base URL: expected http(s)://host[:port][/path] without a trailing '/', found {base_url!r}")
+    if problems:
+        raise InvalidInput("; ".join(problems))
+
+
+def create_issuer(
+    root: Path,
+    name: str,
+    *,
+    legal_name: str,
+    country: str,
+    did_method: str = "key",
+    base_url: str = DEFAULT_BASE_URL,
+    alg: str = "ES256",
+) -> IssuerHome:
+    """Create ``<root>/issuers/<name>/`` with fresh keys; refuse if it exists."""
+    _check_new_issuer(name, country, legal_name, did_method, base_url)
+    home = root / ISSUERS_DIR / name
+    if (home / IDENTITY_FILE).exists():
+        raise ConfigurationError(f"issuer {name!r} already exists at {home}")
+    home.mkdir(parents=True, exist_ok=True)
+    os.chmod(home, 0o700)
+    from ledger.keys import create_key_file  # web3 only when an identity is made
+
+    key = PrivateKey.generate(alg)
+    public = key.public_key()
+    did = did_key_from_public_key(public) if did_method == "key" else did_jwk_from_public_key(public)
+    write_secret_file(home / SIGNING_KEY_FILE, json.dumps(key.to_jwk()) + "\n")
+    controller = create_key_file(home / CONTROLLER_KEY_FILE)
+    identity = IssuerIdentity(
+        name=name,
+        did=did,
+        kid=verification_method_id(did),
+        legal_name=legal_name.strip(),
+        country=country,
+        base_url=base_url,
+        controller_address=controller.address,
+        alg=alg,
+    )
+    (home / IDENTITY_FILE).write_text(json.dumps(asdict(identity), indent=2) + "\n", encoding="utf-8")
+    return IssuerHome(home, identity)
+
+
+def load_issuer(root: Path, name: str) -> IssuerHome:
+    """The issuer called ``name``; a clear error naming the command to create it."""
+    home = root / ISSUERS_DIR / name
+    try:
+        data = json_loads_object((home / IDENTITY_FILE).read_text(encoding="utf-8"), what=IDENTITY_FILE)
+    except FileNotFoundError:
+        known = ", ".join(list_issuers(root)) or "none"
+        raise ConfigurationError(
+            f"no issuer {name!r} under {root} (known: {known}); create it with `microcred issuer init {name}`"
+        ) from None
+    try:
+        identity = IssuerIdentity(**data)
+    except TypeError as exc:
+        raise ConfigurationError(f"{home / IDENTITY_FILE} is not an issuer identity: {exc}") from None
+    return IssuerHome(home, identity)
+
+
+def list_issuers(root: Path) -> list[str]:
+    """Names of the issuers under ``root``."""
+    base = root / ISSUERS_DIR
+    if not base.is_dir():
+        return []
+    return sorted(p.name for p in base.iterdir() if (p / IDENTITY_FILE).is_file())
