@@ -6,9 +6,11 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PY_STAMP   := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
+SYS_STAMP  := $(VENV)/.system-packages
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
 
-.PHONY: help deps test bench demo contracts clean
+.PHONY: help deps test-deps test bench demo contracts clean
 
 help:
 	@echo "make demo       run the whole system locally (installs what is missing)"
@@ -29,10 +31,20 @@ $(NODE_STAMP): package.json
 	npm install --no-audit --no-fund --loglevel=error
 	@touch $@
 
+# Debian's Chromium for the browser tests (Playwright cannot download browsers here).
+$(SYS_STAMP): | $(BIN)/python
+	@if ! command -v chromium >/dev/null; then \
+	  echo "Installing Debian's chromium and chromium-driver for the browser tests"; \
+	  $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium chromium-driver fonts-dejavu-core; \
+	fi
+	@touch $@
+
 deps: $(PY_STAMP) $(NODE_STAMP)
 
+test-deps: deps $(SYS_STAMP)
+
 # pytest exits 5 when it collected no test; that alone is not a failure here.
-test: deps
+test: test-deps
 	@$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest: no tests ran"; rc=0; fi; exit $$rc
 
 bench: deps
