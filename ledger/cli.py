@@ -1,0 +1,308 @@
+"""``microcred devnet|deploy|accredit``: the ledger's command line (click 8).
+
+``microcred/cli.py`` loads the three objects named in ``__all__`` lazily.
+Settings come from the environment (:mod:`ledger.config`); every failure is
+one line on stderr and exit code 1 (2 for bad usage, as click does), never a
+traceback.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+from pathlib import Path
+
+import click
+
+from credentials.errors import MicrocredError
+from ledger.artifacts import Role
+from ledger.config import LedgerSettings
+
+__all__ = ["devnet", "deploy", "accredit"]
+
+_ROLES = {"issuer": Role.ISSUER, "tao": Role.TAO}
+
+
+def _fail_cleanly(command):
+    """Turn our errors into one line on stderr and exit status 1."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except MicrocredError as exc:
+            click.echo(f"error: {exc}", err=True)
+            click.get_current_context().exit(1)
+
+    return wrapper
+
+
+def _settings() -> LedgerSettings:
+    return LedgerSettings.from_env()
+
+
+def _parse_time(text: str, *, now: int, allow_never: bool = False) -> int | None:
+    """Epoch seconds, ISO 8601 date or date-time (UTC unless an offset is given), 'now', or 'never'."""
+    value = text.strip().lower()
+    if value == "now":
+        return now
+    if value == "never" and allow_never:
+        return None
+    if value.isdigit():
+        return int(value)
+    try:
+        parsed = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        expected = "epoch seconds, an ISO 8601 date/date-time, 'now'" + (" or 'never'" if allow_never else "")
+        raise click.BadParameter(f"expected {expected}, found {text!r}") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.timezone.utc)
+    return int(parsed.timestamp())
+
+
+def _fmt_time(value: int | None) -> str:
+    if value is None:
+        return "never"
+    return dt.datetime.fromtimestamp(value, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# ------------------------------------------------------------------ devnet
+
+
+@click.group()
+def devnet() -> None:
+    """Start, stop or inspect the local Anvil chain (state under the data dir)."""
+
+
+@devnet.command("start")
+@click.option("--port", type=click.IntRange(1, 65535), default=None, help="Port on 127.0.0.1 (default: a free one).")
+@click.option("--fresh", is_flag=True, help="Discard the saved chain state and start from block 0.")
+@_fail_cleanly
+def devnet_start(port: int | None, fresh: bool) -> None:
+    """Start Anvil on 127.0.0.1 and wait until it answers."""
+    from ledger.devnet import Devnet
+
+    settings = _settings()
+    chain_state = settings.data_dir / "anvil" / "state.json"
+    if fresh:
+        chain_state.unlink(missing_ok=True)
+    record = Devnet(settings.data_dir).start(port=port)
+    click.echo(f"devnet running: {record.url} (pid {record.pid}, state {record.state_path})")
+    if settings.deployment_path.exists():
+        click.echo(f"deployment file: {settings.deployment_path} (run `microcred deploy` if the chain was reset)")
+
+
+@devnet.command("stop")
+@_fail_cleanly
+def devnet_stop() -> None:
+    """Stop the devnet (its state is saved for the next start)."""
+    from ledger.devnet import Devnet
+
+    record = Devnet(_settings().data_dir).stop()
+    click.echo("no devnet was running" if record is None else f"devnet stopped (pid {record.pid}, {record.url})")
+
+
+@devnet.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of text.")
+@_fail_cleanly
+def devnet_status(as_json: bool) -> None:
+    """Say whether a devnet runs, where, and what is deployed on it."""
+    from ledger.deployment import Deployment
+    from ledger.devnet import Devnet
+
+    settings = _settings()
+    status = Devnet(settings.data_dir).status()
+    deployment = Deployment.load(settings.deployment_path) if settings.deployment_path.exists() else None
+    report = {
+        "running": status.alive,
+        "answering": status.answering,
+        "url": status.record.url if status.record else None,
+        "pid": status.record.pid if status.record else None,
+        "chain_id": status.chain_id,
+        "block_number": status.block_number,
+        "data_dir": str(settings.data_dir),
+        "deployment": deployment.as_json() if deployment else None,
+    }
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+        return
+    if status.record is None:
+        click.echo(f"devnet: not running (no record in {settings.data_dir})")
+    elif not status.alive:
+        click.echo(f"devnet: not running (pid {status.record.pid} has exited; `microcred devnet start`)")
+    elif not status.answering:
+        click.echo(f"devnet: pid {status.record.pid} runs but {status.record.url} does not answer")
+    else:
+        click.echo(f"devnet: running at {status.record.url} (pid {status.record.pid}), "
+                   f"chain {status.chain_id}, block {status.block_number}")
+    if deployment is not None:
+        click.echo(f"deployment: TrustRegistry {deployment.trust_registry.address}, "
+                   f"StatusRegistry {deployment.status_registry.address} on chain {deployment.chain_id} "
+                   f"(block {deployment.deployment_block}), root {deployment.root_did}")
+    else:
+        click.echo(f"deployment: none ({settings.deployment_path} missing)")
+
+
+# ------------------------------------------------------------------ deploy
+
+
+@click.command()
+@click.option("--root-did", default=None, help="DID of the root of trust (default: a demo did:web).")
+@click.option("--root-name", default=None, help="Legal name of the root of trust.")
+@click.option("--root-country", default=None, help="Country code of the root of trust (default EU).")
+@click.option("--root-key-file", type=click.Path(path_type=Path), default=None,
+              help="Key of the root's controller (default: <data dir>/keys/root.key, or Anvil's first account).")
+@click.option("--force", is_flag=True, help="Deploy new contracts even if a working deployment exists.")
+@_fail_cleanly
+def deploy(root_did: str | None, root_name: str | None, root_country: str | None,
+           root_key_file: Path | None, force: bool) -> None:
+    """Deploy the TrustRegistry and StatusRegistry and write <data dir>/deployment.json."""
+    from ledger import deployment as deployment_module
+    from ledger.chain import Chain
+    from ledger.errors import LedgerError
+    from ledger.keys import default_root_account, load_key_file
+
+    settings = _settings()
+    chain = Chain(settings.resolve_rpc_url(), confirmations=settings.confirmations)
+    if settings.deployment_path.exists() and not force:
+        try:
+            existing = deployment_module.open_ledger(settings).deployment
+        except LedgerError:
+            existing = None
+        if existing is not None:
+            click.echo(f"already deployed on chain {existing.chain_id}: TrustRegistry "
+                       f"{existing.trust_registry.address}, StatusRegistry {existing.status_registry.address} "
+                       "(use --force to deploy new contracts)")
+            return
+    root = load_key_file(root_key_file) if root_key_file else default_root_account(chain, settings.data_dir)
+    result = deployment_module.deploy(
+        chain, root,
+        root_did=root_did or deployment_module.DEFAULT_ROOT_DID,
+        root_name=root_name or deployment_module.DEFAULT_ROOT_NAME,
+        root_country=root_country or deployment_module.DEFAULT_ROOT_COUNTRY,
+    )
+    result.save(settings.deployment_path)
+    click.echo(f"TrustRegistry  {result.trust_registry.address}")
+    click.echo(f"StatusRegistry {result.status_registry.address}")
+    click.echo(f"chain {result.chain_id}, block {result.deployment_block}, root {result.root_did} "
+               f"({result.root_address}); wrote {settings.deployment_path}")
+
+
+# ---------------------------------------------------------------- accredit
+
+
+def _open(key_file: Path | None):
+    """The ledger with the signing account: ``key_file`` or the default root account."""
+    from ledger.deployment import open_ledger
+    from ledger.keys import default_root_account, load_key_file
+
+    settings = _settings()
+    ledger = open_ledger(settings)
+    signer = load_key_file(key_file) if key_file else default_root_account(ledger.chain, settings.data_dir)
+    return settings, ledger, signer
+
+
+_KEY_FILE_OPTION = click.option(
+    "--key-file", type=click.Path(path_type=Path), default=None,
+    help="Key of the acting controller (default: the root's).",
+)
+
+
+@click.group()
+def accredit() -> None:
+    """Accredit, suspend, reinstate or revoke an issuer or TAO on the TrustRegistry.
+
+    Works for any DID, including one this project did not create.
+    """
+
+
+@accredit.command("grant")
+@click.argument("did")
+@click.option("--type", "vcts", multiple=True, required=True, help="Credential type (vct) granted; repeatable.")
+@click.option("--name", "legal_name", required=True, help="Legal name of the accredited organisation.")
+@click.option("--country", required=True, help="ISO 3166-1 alpha-2 country code.")
+@click.option("--role", type=click.Choice(sorted(_ROLES)), default="issuer", show_default=True,
+              help="Accredit an issuer, or an accreditation organisation (TAO).")
+@click.option("--by", "accreditor", default=None, help="DID of the accreditor (default: the root).")
+@click.option("--max-eqf", type=click.IntRange(1, 8), default=None, help="Highest EQF level granted (default: no limit).")
+@click.option("--valid-from", default="now", show_default=True, help="Start: epoch seconds, ISO 8601 or 'now'.")
+@click.option("--valid-until", default=None, help="End: epoch, ISO 8601 or 'never' (default: the accreditor's own end).")
+@click.option("--controller", required=True,
+              help="Address controlling the entry, or a key file (created, mode 0600, if missing; funded on a devnet).")
+@_KEY_FILE_OPTION
+@_fail_cleanly
+def accredit_grant(did, vcts, legal_name, country, role, accreditor, max_eqf, valid_from, valid_until,
+                   controller, key_file) -> None:
+    """Accredit DID for the given credential types."""
+    from web3 import Web3
+
+    from ledger.keys import fund_if_devnet, load_or_create_key_file
+
+    settings, ledger, signer = _open(key_file)
+    accreditor = accreditor or ledger.trust.root_did()
+    now = ledger.chain.block_timestamp()
+    start = _parse_time(valid_from, now=now)
+    if valid_until is None:
+        accreditor_entry = ledger.trust.entry(accreditor)
+        end = accreditor_entry.valid_until if accreditor_entry else None
+    else:
+        end = _parse_time(valid_until, now=now, allow_never=True)
+    if Web3.is_address(controller):
+        controller_address = Web3.to_checksum_address(controller)
+    else:
+        controller_account, created = load_or_create_key_file(Path(controller))
+        controller_address = controller_account.address
+        if created:
+            click.echo(f"created controller key {controller} ({controller_address})")
+    result = ledger.trust.accredit(
+        accreditor, did, role=_ROLES[role], vcts=list(vcts), legal_name=legal_name, country=country,
+        valid_from=start, valid_until=end, controller=controller_address, max_eqf_level=max_eqf, account=signer,
+    )
+    if fund_if_devnet(ledger.chain, signer, controller_address):
+        click.echo(f"funded {controller_address} from {signer.address} (devnet)")
+    click.echo(f"accredited {did} as {role} by {accreditor} for {', '.join(vcts)} "
+               f"from {_fmt_time(start)} until {_fmt_time(end)} (block {result.block_number}, gas {result.gas_used})")
+
+
+def _change_command(name: str, verb: str):
+    @accredit.command(name, help=f"{verb.capitalize()} the accreditation of DID (its grantor or the root).")
+    @click.argument("did")
+    @_KEY_FILE_OPTION
+    @_fail_cleanly
+    def command(did: str, key_file: Path | None) -> None:
+        _, ledger, signer = _open(key_file)
+        result = getattr(ledger.trust, name)(did, account=signer)
+        click.echo(f"{verb} {did} (block {result.block_number})")
+
+    return command
+
+
+accredit_suspend = _change_command("suspend", "suspended")
+accredit_reinstate = _change_command("reinstate", "reinstated")
+accredit_revoke = _change_command("revoke", "revoked")
+
+
+@accredit.command("show")
+@click.argument("did")
+@click.option("--type", "vct", default="", help="Ask about this credential type (default: any).")
+@click.option("--at", "at_time", default="now", show_default=True, help="Time to ask about: epoch, ISO 8601 or 'now'.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of text.")
+@_fail_cleanly
+def accredit_show(did: str, vct: str, at_time: str, as_json: bool) -> None:
+    """Show whether DID is accredited, and its chain of trust up to the root."""
+    from ledger.deployment import open_ledger
+
+    ledger = open_ledger(_settings())
+    when = _parse_time(at_time, now=ledger.chain.block_timestamp())
+    found = ledger.trust.lookup(did, vct, when)
+    if as_json:
+        click.echo(json.dumps({"did": did, "vct": vct, "at": when, "accredited": found.accredited,
+                               "standing": found.standing.name.lower(),
+                               "chain": [link.as_dict() for link in found.chain]}, indent=2))
+        return
+    click.echo(f"{did}: {found.standing.words} at {_fmt_time(when)}" + (f" for {vct}" if vct else ""))
+    for link in found.chain:
+        extra = " (revoked)" if link.revoked_at else " (suspended)" if link.suspended_at else ""
+        click.echo(f"  {link.role.label:<6} {link.did}  {link.legal_name} [{link.country}]  "
+                   f"{_fmt_time(link.valid_from)} .. {_fmt_time(link.valid_until)}{extra}")

@@ -1,0 +1,179 @@
+"""Shared fixtures: one real Anvil node per test run, and fresh deployments on it.
+
+No chain mocks. Tests that use these fixtures should be marked
+``@pytest.mark.integration``. What is available:
+
+``anvil``               session: a :class:`ledger.devnet.DevnetRecord` for an Anvil
+                        node on a free 127.0.0.1 port, state in a temporary dir,
+                        stopped at the end of the session (also on failure).
+                        Skips the test if the Anvil binary is not installed.
+``chain``               session: a :class:`ledger.chain.Chain` connected to it.
+``root_account``        session: Anvil's first dev account, the root of trust.
+``ledger_data_dir``     session: a data dir holding ``deployment.json`` and
+                        ``devnet.json`` for the session deployment.
+``ledger``              session: a :class:`ledger.deployment.Ledger` (both
+                        registries deployed once; clients sign as the root).
+``ledger_env``          function: sets ``MICROCRED_DATA_DIR`` and
+                        ``MICROCRED_RPC_URL`` to the session deployment (for CLI
+                        and service tests) and yields the environment dict.
+``fresh_ledger``        function: brand-new contracts (≈50 ms), for a test that
+                        needs an empty registry.
+``new_account``         factory: a fresh key, funded from the root.
+``unique_did``          factory: a DID nobody used yet in this session.
+``accredit_issuer``     factory: accredits a new TAO and, under it, a new
+                        issuer for the given types; returns ``AccreditedIssuer``
+                        (did, controller account, tao did, tao account).
+``advance_chain_time``  factory: moves the chain's clock forward by n seconds
+                        and mines a block (Anvil ``evm_increaseTime``).
+
+The session chain is shared: tests create their own DIDs with
+``unique_did`` and read the time from the chain, never from the wall clock.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import pytest
+
+ISSUER_VCT = "urn:microcred:vct:micro-credential:1"
+
+_did_counter = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class AccreditedIssuer:
+    """What ``accredit_issuer`` made: the issuer and the TAO that accredited it."""
+
+    did: str
+    account: object  # eth_account LocalAccount, the issuer's controller
+    tao_did: str
+    tao_account: object
+
+
+@pytest.fixture(scope="session")
+def anvil(tmp_path_factory):
+    from ledger.devnet import Devnet, DevnetError, find_anvil
+
+    try:
+        find_anvil()
+    except DevnetError as exc:
+        pytest.skip(f"Anvil is not installed: {exc}")
+    devnet = Devnet(tmp_path_factory.mktemp("anvil"))
+    record = devnet.start(persist_state=False)
+    try:
+        yield record
+    finally:
+        devnet.stop()
+
+
+@pytest.fixture(scope="session")
+def chain(anvil):
+    from ledger.chain import Chain
+
+    return Chain(anvil.url)
+
+
+@pytest.fixture(scope="session")
+def root_account():
+    from eth_account import Account
+
+    from ledger.devnet import ANVIL_DEV_KEYS
+
+    return Account.from_key(ANVIL_DEV_KEYS[0])
+
+
+@pytest.fixture(scope="session")
+def ledger_data_dir(tmp_path_factory, anvil, chain, root_account):
+    import json
+
+    from ledger.config import DEPLOYMENT_FILE, DEVNET_FILE
+    from ledger.deployment import deploy
+
+    directory = tmp_path_factory.mktemp("var")
+    deploy(chain, root_account).save(directory / DEPLOYMENT_FILE)
+    (directory / DEVNET_FILE).write_text(json.dumps(vars(anvil)), encoding="utf-8")
+    return directory
+
+
+@pytest.fixture(scope="session")
+def ledger(ledger_data_dir, chain, root_account):
+    from ledger.config import DEPLOYMENT_FILE
+    from ledger.deployment import Deployment, attach
+
+    return attach(chain, Deployment.load(ledger_data_dir / DEPLOYMENT_FILE), account=root_account)
+
+
+@pytest.fixture
+def ledger_env(monkeypatch, ledger_data_dir, anvil) -> Iterator[dict[str, str]]:
+    from ledger.config import ENV_CONFIRMATIONS, ENV_DATA_DIR, ENV_RPC_URL
+
+    env = {ENV_DATA_DIR: str(ledger_data_dir), ENV_RPC_URL: anvil.url, ENV_CONFIRMATIONS: "0"}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    yield env
+
+
+@pytest.fixture
+def fresh_ledger(chain, root_account):
+    from ledger.deployment import attach, deploy
+
+    return attach(chain, deploy(chain, root_account), account=root_account)
+
+
+@pytest.fixture
+def new_account(chain, root_account) -> Callable[[], object]:
+    from eth_account import Account
+
+    from ledger.keys import DEVNET_FUNDING_WEI
+
+    def make():
+        account = Account.create()
+        chain.transfer(root_account, account.address, DEVNET_FUNDING_WEI)
+        return account
+
+    return make
+
+
+@pytest.fixture
+def unique_did() -> Callable[[str], str]:
+    def make(label: str = "org") -> str:
+        return f"did:web:{label}-{next(_did_counter)}.example"
+
+    return make
+
+
+@pytest.fixture
+def accredit_issuer(ledger, new_account, unique_did, chain) -> Callable[..., AccreditedIssuer]:
+    from ledger.artifacts import Role
+
+    def make(vcts=(ISSUER_VCT,), *, valid_for: int | None = None, max_eqf_level: int | None = None,
+             on=None) -> AccreditedIssuer:
+        target = on or ledger
+        now = chain.block_timestamp()
+        tao, tao_account = unique_did("tao"), new_account()
+        target.trust.accredit(target.deployment.root_did, tao, role=Role.TAO, vcts=list(vcts),
+                              legal_name="Test accreditation agency", country="IT", valid_from=now - 3600,
+                              valid_until=None, controller=tao_account.address)
+        issuer, issuer_account = unique_did("issuer"), new_account()
+        target.trust.accredit(tao, issuer, role=Role.ISSUER, vcts=list(vcts), legal_name="Test university",
+                              country="IT", valid_from=now - 60,
+                              valid_until=None if valid_for is None else now + valid_for,
+                              controller=issuer_account.address, max_eqf_level=max_eqf_level,
+                              account=tao_account)
+        return AccreditedIssuer(issuer, issuer_account, tao, tao_account)
+
+    return make
+
+
+@pytest.fixture
+def advance_chain_time(chain) -> Callable[[int], int]:
+    def advance(seconds: int) -> int:
+        with chain.guard("advance the chain's clock"):
+            chain.w3.provider.make_request("evm_increaseTime", [int(seconds)])
+            chain.w3.provider.make_request("evm_mine", [])
+        return chain.block_timestamp()
+
+    return advance
