@@ -114,9 +114,12 @@ class StatusRegistryClient:
             filters["issuerHash"] = keccak(text=check_did_syntax(issuer_did))
         if list_id is not None:
             filters["listHash"] = keccak(text=list_id)
+        last = self.chain.block_number() if to_block == "latest" else to_block
+        if isinstance(last, int) and from_block > last:
+            return []  # nothing newer yet (nodes refuse a range that starts after the head)
         with self.chain.guard("read the status registry's events"):
             logs = self.contract.events.StatusListAnchored.get_logs(
-                from_block=from_block, to_block=to_block, argument_filters=filters or None,
+                from_block=from_block, to_block=last, argument_filters=filters or None,
             )
         events = []
         for log in logs:

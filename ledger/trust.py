@@ -198,10 +198,13 @@ class TrustRegistryClient:
     def events(self, *, from_block: int = 0, to_block: BlockId = "latest") -> list[TrustEvent]:
         """Every change in ``[from_block, to_block]``, in chain order (for cache invalidation)."""
         found: list[TrustEvent] = []
+        last = self.chain.block_number() if to_block == "latest" else to_block
+        if isinstance(last, int) and from_block > last:
+            return found  # nothing newer yet (nodes refuse a range that starts after the head)
         with self.chain.guard("read the trust registry's events"):
             for name in _EVENT_NAMES:
                 event = getattr(self.contract.events, name)
-                for log in event.get_logs(from_block=from_block, to_block=to_block):
+                for log in event.get_logs(from_block=from_block, to_block=last):
                     args = {k: (dict(v) if k == "grant" else v) for k, v in dict(log["args"]).items()}
                     found.append(TrustEvent(
                         name=name, did=args["did"], block_number=int(log["blockNumber"]),
