@@ -5,10 +5,8 @@ from __future__ import annotations
 import pytest
 from eth_utils import keccak
 
-from credentials.errors import InvalidDid
 from ledger.artifacts import Role, Standing
 from ledger.errors import TransactionReverted
-from ledger.trust import check_did_syntax
 
 pytestmark = pytest.mark.integration
 
@@ -235,9 +233,3 @@ def test_state_transitions_are_guarded(ledger, accredit_issuer, unique_did):
     with _reverts("UnknownDid"):
         ledger.trust.suspend(unique_did())
 
-
-def test_did_syntax_is_checked_before_sending():
-    for bad in ("", "did:", "did:web", "DID:web:x", "did:web:x:", "web:x", "did:we b:x"):
-        with pytest.raises(InvalidDid):
-            check_did_syntax(bad)
-    assert check_did_syntax("did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK")
