@@ -237,7 +237,7 @@ def accredit_grant(did, vcts, legal_name, country, role, accreditor, max_eqf, va
     """Accredit DID for the given credential types."""
     from web3 import Web3
 
-    from ledger.keys import fund_if_devnet, load_or_create_key_file
+    from ledger.keys import default_root_account, fund_if_devnet, load_or_create_key_file
 
     settings, ledger, signer = _open(key_file)
     accreditor = accreditor or ledger.trust.root_did()
@@ -259,8 +259,9 @@ def accredit_grant(did, vcts, legal_name, country, role, accreditor, max_eqf, va
         accreditor, did, role=_ROLES[role], vcts=list(vcts), legal_name=legal_name, country=country,
         valid_from=start, valid_until=end, controller=controller_address, max_eqf_level=max_eqf, account=signer,
     )
-    if fund_if_devnet(ledger.chain, signer, controller_address):
-        click.echo(f"funded {controller_address} from {signer.address} (devnet)")
+    funder = default_root_account(ledger.chain, settings.data_dir)
+    if fund_if_devnet(ledger.chain, funder, controller_address):
+        click.echo(f"funded {controller_address} from the root {funder.address} (devnet)")
     click.echo(f"accredited {did} as {role} by {accreditor} for {', '.join(vcts)} "
                f"from {_fmt_time(start)} until {_fmt_time(end)} (block {result.block_number}, gas {result.gas_used})")
 

@@ -1,0 +1,41 @@
+"""The committed contract artifacts are exactly what the pinned solc makes of the sources."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from ledger.artifacts import STATUS_REGISTRY, TRUST_REGISTRY, load_artifact
+from ledger.compile import DEPLOYABLE, compile_contracts, pinned_solc_version, stale_artifacts
+from ledger.config import repo_root
+
+
+@pytest.fixture(scope="module")
+def compiled():
+    if shutil.which("node") is None or not (repo_root() / "node_modules" / "solc").exists():
+        pytest.skip("node or the npm solc package is not installed (run `make deps`)")
+    return compile_contracts()
+
+
+def test_committed_artifacts_match_the_sources(compiled):
+    assert stale_artifacts(compiled) == [], "contract artifacts are stale: run `make contracts` and commit them"
+    expected = {f"{name}.json" for names in DEPLOYABLE.values() for name in names}
+    assert set(compiled.files) == expected
+
+
+def test_artifacts_record_the_pinned_compiler():
+    pinned = pinned_solc_version()
+    for name in (TRUST_REGISTRY, STATUS_REGISTRY):
+        data = json.loads((repo_root() / "contracts" / "artifacts" / f"{name}.json").read_text(encoding="utf-8"))
+        assert data["compiler"]["version"].startswith(pinned + "+")
+        assert data["bytecode"].startswith("0x60") and len(data["bytecode"]) > 1000
+
+
+def test_every_revert_in_the_abi_has_words():
+    from ledger.artifacts import _SENTENCES
+
+    for name in (TRUST_REGISTRY, STATUS_REGISTRY):
+        errors = {item["name"] for item in load_artifact(name).abi if item["type"] == "error"}
+        assert errors <= set(_SENTENCES), f"no sentence for {errors - set(_SENTENCES)}"

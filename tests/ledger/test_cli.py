@@ -1,0 +1,115 @@
+"""``microcred devnet|deploy|accredit`` through click's runner: outputs, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+from click.testing import CliRunner
+
+from ledger.devnet import free_port
+from microcred.cli import main
+
+VCT = "urn:microcred:vct:micro-credential:1"
+
+
+def _run(args, env):
+    result = CliRunner().invoke(main, args, env=env, catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def _one_line_error(stderr: str) -> str:
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), stderr
+    assert "Traceback" not in stderr
+    return lines[0]
+
+
+@pytest.mark.integration
+def test_devnet_start_status_stop(tmp_path, anvil):
+    env = {"MICROCRED_DATA_DIR": str(tmp_path), "MICROCRED_RPC_URL": ""}
+    code, out, _ = _run(["devnet", "status"], env)
+    assert code == 0 and "not running" in out
+    code, out, _ = _run(["devnet", "start"], env)
+    try:
+        assert code == 0 and "devnet running: http://127.0.0.1:" in out
+        code, out, _ = _run(["devnet", "status", "--json"], env)
+        report = json.loads(out)
+        assert code == 0 and report["running"] and report["answering"] and report["chain_id"] == 31337
+        code, _, err = _run(["devnet", "start"], env)
+        assert code == 1 and "already running" in _one_line_error(err)
+        code, out, _ = _run(["deploy"], env)  # the RPC URL comes from the devnet record
+        assert code == 0 and "TrustRegistry" in out
+    finally:
+        code, out, _ = _run(["devnet", "stop"], env)
+    assert code == 0 and "devnet stopped" in out
+    assert (tmp_path / "anvil" / "state.json").exists()  # state kept for the next start
+    code, out, _ = _run(["devnet", "stop"], env)
+    assert code == 0 and "no devnet was running" in out
+
+
+@pytest.mark.integration
+def test_deploy_accredit_suspend_revoke(tmp_path, anvil):
+    env = {"MICROCRED_DATA_DIR": str(tmp_path), "MICROCRED_RPC_URL": anvil.url}
+    code, out, _ = _run(["deploy", "--root-did", "did:web:ministry.example"], env)
+    assert code == 0, out
+    deployment = json.loads((tmp_path / "deployment.json").read_text())
+    assert deployment["root"]["did"] == "did:web:ministry.example" and deployment["chain_id"] == 31337
+    code, out, _ = _run(["deploy"], env)
+    assert code == 0 and "already deployed" in out
+
+    tao_key = tmp_path / "keys" / "tao.key"
+    code, out, err = _run(["accredit", "grant", "did:web:agency.example", "--role", "tao", "--type", VCT,
+                           "--name", "Agency", "--country", "IT", "--max-eqf", "7", "--valid-from", "2020-01-01",
+                           "--controller", str(tao_key)], env)
+    assert code == 0, err
+    assert "created controller key" in out and "funded" in out and "until never" in out
+    assert os.stat(tao_key).st_mode & 0o777 == 0o600
+
+    issuer_did = "did:jwk:eyJrdHkiOiJPS1AiLCJjcnYiOiJFZDI1NTE5IiwieCI6IkFBQSJ9"
+    code, out, err = _run(["accredit", "grant", issuer_did, "--by", "did:web:agency.example", "--type", VCT,
+                           "--name", "Università di Prova", "--country", "IT", "--max-eqf", "6",
+                           "--valid-until", "2099-12-31", "--controller", str(tmp_path / "keys" / "issuer.key"),
+                           "--key-file", str(tao_key)], env)
+    assert code == 0, err
+    code, out, _ = _run(["accredit", "show", issuer_did, "--type", VCT, "--json"], env)
+    shown = json.loads(out)
+    assert shown["accredited"] and [link["did"] for link in shown["chain"]] == [
+        issuer_did, "did:web:agency.example", "did:web:ministry.example"]
+
+    code, _, err = _run(["accredit", "grant", "did:web:too-high.example", "--by", "did:web:agency.example",
+                         "--type", VCT, "--name", "X", "--country", "IT", "--max-eqf", "8",
+                         "--controller", "0x" + "22" * 20, "--key-file", str(tao_key)], env)
+    assert code == 1 and "EqfLevelOutOfScope" in _one_line_error(err)
+
+    code, out, _ = _run(["accredit", "suspend", issuer_did, "--key-file", str(tao_key)], env)
+    assert code == 0 and "suspended" in out
+    code, out, _ = _run(["accredit", "show", issuer_did], env)
+    assert code == 0 and out.startswith(f"{issuer_did}: suspended")
+    code, out, _ = _run(["accredit", "reinstate", issuer_did], env)  # the root may too
+    assert code == 0
+    code, out, _ = _run(["accredit", "revoke", issuer_did], env)
+    assert code == 0 and "revoked" in out
+    code, _, err = _run(["accredit", "revoke", issuer_did], env)
+    assert code == 1 and "AlreadyRevoked" in _one_line_error(err)
+
+
+def test_errors_are_one_line(tmp_path):
+    env = {"MICROCRED_DATA_DIR": str(tmp_path), "MICROCRED_RPC_URL": f"http://127.0.0.1:{free_port()}"}
+    code, _, err = _run(["deploy"], env)
+    assert code == 1 and "did not answer" in _one_line_error(err)
+    code, _, err = _run(["accredit", "show", "did:web:x.example"], env)
+    assert code == 1 and "microcred deploy" in _one_line_error(err)
+    code, _, err = _run(["accredit", "grant", "not-a-did", "--type", VCT, "--name", "X", "--country", "IT",
+                         "--controller", "0x" + "22" * 20], env)
+    assert code == 1
+    code, _, _ = _run(["accredit", "grant", "did:web:x.example"], env)
+    assert code == 2  # usage error: missing options
+
+
+def test_help_texts():
+    for args in (["devnet", "--help"], ["deploy", "--help"], ["accredit", "--help"], ["accredit", "grant", "--help"]):
+        code, out, _ = _run(args, {})
+        assert code == 0 and "Usage:" in out
+    assert "--controller" in _run(["accredit", "grant", "--help"], {})[1]
