@@ -1,0 +1,107 @@
+"""``microcred issuer serve``: the issuer's web service (Flask application factory).
+
+Settings come from ``MICROCRED_*`` environment variables
+(``app.config.from_prefixed_env("MICROCRED")``) or ``test_config``:
+
+==================  ===========================================================
+``ISSUER``          the issuer's name under ``DATA_DIR/issuers`` (default: the only one)
+``DATA_DIR``        where state lives (default ``./var``)
+``SECRET_KEY``      session secret (default: the issuer's ``secret.key``, 0600)
+``STATUS_ANCHOR``   an object with ``anchor(...)`` (tests); default: the ledger
+``CLOCK``           a callable giving epoch seconds (tests); default ``time.time``
+``REGISTRAR_ALLOW_REMOTE``  serve the registrar pages to non-loopback clients
+==================  ===========================================================
+
+Blueprints: :mod:`issuer.web.public` (status lists, metadata, OpenID4VCI) and
+:mod:`issuer.web.registrar` (the registrar's pages). Views are a few lines
+each and call :mod:`issuer.service` / :mod:`issuer.oid4vci`; the archive
+connection lives on ``g`` and is closed on teardown.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response, current_app, g
+
+from issuer.archive import Archive
+from issuer.identity import data_dir, list_issuers, load_issuer
+from issuer.oid4vci import Oid4vciIssuer
+from issuer.service import IssuerService
+
+__all__ = ["create_app", "get_service", "get_oid4vci", "now"]
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; img-src 'self'; style-src 'self'; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the issuer app for one issuer."""
+    app = Flask(__name__)
+    app.config.from_prefixed_env("MICROCRED")
+    if test_config:
+        app.config.update(test_config)
+    root = Path(app.config.get("DATA_DIR") or data_dir())
+    name = app.config.get("ISSUER")
+    if not name:
+        names = list_issuers(root)
+        name = names[0] if len(names) == 1 else None
+    if not name:
+        from credentials.errors import ConfigurationError
+
+        raise ConfigurationError(f"expected MICROCRED_ISSUER naming one of the issuers under {root}")
+    home = load_issuer(root, name)
+    app.config.setdefault("SECRET_KEY", None)
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = home.session_secret()
+    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Strict")
+    app.extensions["microcred_issuer"] = {"home": home, "signing_key": home.signing_key()}
+    if "STATUS_ANCHOR" not in app.config:
+        from issuer.ledger_link import LedgerStatusAnchor
+
+        app.config["STATUS_ANCHOR"] = LedgerStatusAnchor(home)
+
+    from issuer.web import public, registrar
+
+    app.register_blueprint(public.bp)
+    app.register_blueprint(registrar.bp)
+    app.teardown_appcontext(_close_archive)
+    app.after_request(_security_headers)
+    return app
+
+
+def _close_archive(exc: BaseException | None = None) -> None:
+    archive = g.pop("archive", None)
+    if archive is not None:
+        archive.close()
+
+
+def _security_headers(response: Response) -> Response:
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    if response.mimetype == "text/html":
+        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+        response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def now() -> int:
+    clock = current_app.config.get("CLOCK") or time.time
+    return int(clock())
+
+
+def get_service() -> IssuerService:
+    if "service" not in g:
+        parts = current_app.extensions["microcred_issuer"]
+        home = parts["home"]
+        g.archive = Archive(home.archive_path)
+        g.service = IssuerService(home.identity, g.archive, parts["signing_key"],
+                                  anchor=current_app.config.get("STATUS_ANCHOR"))
+    return g.service
+
+
+def get_oid4vci() -> Oid4vciIssuer:
+    return Oid4vciIssuer(get_service())

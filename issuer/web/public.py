@@ -1,0 +1,122 @@
+"""Public endpoints: Status List Tokens, metadata, credential offers, OpenID4VCI.
+
+Status List Tokens at stable URLs (draft-ietf-oauth-status-list §8.1,
+``application/statuslist+jwt``); ``/.well-known/jwt-vc-issuer``
+(draft-ietf-oauth-sd-jwt-vc §5); ``/.well-known/openid-credential-issuer``
+and the pre-authorized code flow (OpenID4VCI 1.0, see :mod:`issuer.oid4vci`);
+``/.well-known/oauth-authorization-server`` (RFC 8414).
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import segno
+from flask import Blueprint, Response, abort, jsonify, render_template, request
+
+from issuer.oid4vci import (
+    OAuthError,
+    authorization_server_metadata,
+    credential_issuer_metadata,
+    jwt_vc_issuer_metadata,
+    offer_uri,
+)
+from issuer.service import STATUS_TTL
+from issuer.web import get_oid4vci, get_service, now
+
+__all__ = ["bp", "STATUS_LIST_MEDIA_TYPE"]
+
+STATUS_LIST_MEDIA_TYPE = "application/statuslist+jwt"
+_MAX_BODY = 64 * 1024
+
+bp = Blueprint("public", __name__)
+
+
+def _no_store(response: Response) -> Response:
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.errorhandler(OAuthError)
+def _oauth_error(exc: OAuthError) -> Response:
+    response = jsonify(exc.to_json())
+    response.status_code = exc.status
+    if exc.status == 401:
+        response.headers["WWW-Authenticate"] = f'Bearer error="{exc.error}"'
+    return _no_store(response)
+
+
+@bp.get("/status/<list_id>")
+def status_list(list_id: str) -> Response:
+    token = get_service().status_list_token(list_id)
+    if token is None:
+        abort(404)
+    response = Response(token, mimetype=STATUS_LIST_MEDIA_TYPE)
+    response.headers["Cache-Control"] = f"public, max-age={STATUS_TTL}"
+    return response
+
+
+@bp.get("/.well-known/jwt-vc-issuer")
+def jwt_vc_issuer() -> Response:
+    service = get_service()
+    return jsonify(jwt_vc_issuer_metadata(service.identity, service.signing_key.public_key()))
+
+
+@bp.get("/.well-known/openid-credential-issuer")
+def openid_credential_issuer() -> Response:
+    return jsonify(credential_issuer_metadata(get_service().identity))
+
+
+@bp.get("/.well-known/oauth-authorization-server")
+def oauth_authorization_server() -> Response:
+    return jsonify(authorization_server_metadata(get_service().identity))
+
+
+@bp.get("/credential-offer/<offer_id>")
+def credential_offer(offer_id: str) -> Response:
+    return _no_store(jsonify(get_oid4vci().offer_document(offer_id, now=now())))
+
+
+def _offer_or_404(offer_id: str) -> dict[str, Any]:
+    offer = get_service().archive.offer(offer_id)
+    if offer is None or offer["expires_at"] <= now() or offer["access_token_sha256"]:
+        abort(404)
+    return offer
+
+
+@bp.get("/offers/<offer_id>")
+def offer_page(offer_id: str) -> str:
+    offer = _offer_or_404(offer_id)
+    service = get_service()
+    record = service.archive.credential(offer["credential_id"])
+    return render_template("offer.html", identity=service.identity, record=record, offer_id=offer_id,
+                           offer_uri=offer_uri(service.identity, offer_id))
+
+
+@bp.get("/offers/<offer_id>/qr.svg")
+def offer_qr(offer_id: str) -> Response:
+    _offer_or_404(offer_id)
+    buffer = io.BytesIO()
+    segno.make(offer_uri(get_service().identity, offer_id), error="m").save(buffer, kind="svg", scale=6, border=2)
+    return _no_store(Response(buffer.getvalue(), mimetype="image/svg+xml"))
+
+
+@bp.post("/token")
+def token() -> Response:
+    return _no_store(jsonify(get_oid4vci().token(request.form, now=now())))
+
+
+@bp.post("/nonce")
+def nonce() -> Response:
+    return _no_store(jsonify(get_oid4vci().nonce(now=now())))
+
+
+@bp.post("/credential")
+def credential() -> Response:
+    if (request.content_length or 0) > _MAX_BODY:
+        raise OAuthError("invalid_credential_request", f"the request is over {_MAX_BODY} bytes")
+    body = request.get_json(silent=True)
+    if body is None:
+        raise OAuthError("invalid_credential_request", "expected a JSON body (Content-Type: application/json)")
+    return _no_store(jsonify(get_oid4vci().credential(request.headers.get("Authorization"), body, now=now())))

@@ -1,0 +1,89 @@
+"""The registrar's pages: issued credentials with their status, revoke with confirmation.
+
+Server-rendered, one CSS file, no script (CSP in :mod:`issuer.web`). The
+revoke form carries a per-session CSRF token; the pages answer loopback
+clients only unless ``REGISTRAR_ALLOW_REMOTE`` is set (put real
+authentication in front before exposing them).
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+
+from credentials.errors import InvalidInput
+from issuer.archive import UnknownCredential
+from issuer.web import get_service, now
+
+__all__ = ["bp"]
+
+bp = Blueprint("registrar", __name__, url_prefix="/registrar")
+_LOOPBACK = {"127.0.0.1", "::1"}
+_PAGE = 100
+
+
+@bp.before_request
+def _local_only() -> None:
+    if request.remote_addr not in _LOOPBACK and not current_app.config.get("REGISTRAR_ALLOW_REMOTE"):
+        abort(403)
+
+
+def _csrf_token() -> str:
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(24)
+    return session["csrf"]
+
+
+@bp.app_context_processor
+def _inject() -> dict[str, object]:
+    return {"csrf_token": _csrf_token}
+
+
+@bp.get("/")
+def index() -> str:
+    service = get_service()
+    search = request.args.get("q", "").strip() or None
+    page = max(request.args.get("page", 1, type=int), 1)
+    records = service.archive.credentials(search=search, limit=_PAGE, offset=(page - 1) * _PAGE)
+    return render_template("registrar.html", identity=service.identity, records=records, search=search or "",
+                           page=page, more=len(records) == _PAGE, counts=service.archive.count_credentials(),
+                           lists=service.archive.status_lists())
+
+
+@bp.route("/credentials/<credential_id>/revoke", methods=["GET", "POST"])
+def revoke(credential_id: str) -> str | Response:
+    service = get_service()
+    try:
+        record = service.archive.credential(credential_id)
+    except UnknownCredential:
+        abort(404)
+    if request.method == "GET":
+        return render_template("confirm.html", identity=service.identity, record=record)
+    sent = request.form.get("csrf", "")
+    if not hmac.compare_digest(sent, session.get("csrf", "")) or not sent:
+        abort(400, description="the form has expired; open the page again")
+    try:
+        result = service.set_status([credential_id], "revoked", now=now())
+    except InvalidInput as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("registrar.index"))
+    pending = [o for o in result.anchors if not o.anchored]
+    if pending:
+        flash(f"Revoked {credential_id}, but the status list is NOT anchored yet ({pending[0].error}); "
+              "run `microcred issuer publish` when the ledger is back.", "warning")
+    else:
+        flash(f"Revoked {credential_id}; the new status list is anchored.", "ok")
+    return redirect(url_for("registrar.index"))

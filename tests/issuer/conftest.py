@@ -1,0 +1,56 @@
+"""Fixtures for the issuer tests: a fresh data dir and issuer, a service, batch defaults."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from _issuer_support import ISSUED_ON, RecordingAnchor, make_csv
+from credentials.jose import PrivateKey
+from issuer.archive import Archive
+from issuer.batch import BatchDefaults
+from issuer.identity import IssuerHome, create_issuer
+from issuer.service import IssuerService
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch):
+    directory = tmp_path / "var"
+    directory.mkdir()
+    monkeypatch.setenv("MICROCRED_DATA_DIR", str(directory))
+    monkeypatch.delenv("MICROCRED_ISSUER", raising=False)
+    monkeypatch.setenv("MICROCRED_RPC_URL", "http://127.0.0.1:9")  # nothing listens: ledger down
+    return directory
+
+
+@pytest.fixture
+def home(data_dir) -> IssuerHome:
+    return create_issuer(data_dir, "uni", legal_name="Università di Prova", country="IT")
+
+
+@pytest.fixture
+def anchor() -> RecordingAnchor:
+    return RecordingAnchor()
+
+
+@pytest.fixture
+def service(home, anchor) -> IssuerService:
+    archive = Archive(home.archive_path)
+    yield IssuerService(home.identity, archive, home.signing_key(), anchor=anchor)
+    archive.close()
+
+
+@pytest.fixture
+def defaults(home) -> BatchDefaults:
+    return BatchDefaults(home.identity.country, home.identity.awarding_body(), ISSUED_ON)
+
+
+@pytest.fixture
+def holder_key() -> PrivateKey:
+    return PrivateKey.generate()
+
+
+@pytest.fixture
+def csv_of() -> Callable[..., str]:
+    return make_csv
