@@ -24,6 +24,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -183,8 +184,11 @@ class Devnet:
         return DevnetStatus(record, alive, chain_id, block_number)
 
     def start(self, *, port: int | None = None, persist_state: bool = True,
-              timeout: float = _START_TIMEOUT_S) -> DevnetRecord:
-        """Start Anvil and wait until it answers; refuses if a recorded one still runs."""
+              timeout: float = _START_TIMEOUT_S, extra_args: Sequence[str] = ()) -> DevnetRecord:
+        """Start Anvil and wait until it answers; refuses if a recorded one still runs.
+
+        ``extra_args`` go to Anvil as they are (e.g. ``["--gas-limit", "1000000000"]``).
+        """
         current = self.status()
         if current.record is not None and current.alive:
             raise DevnetError(
@@ -201,6 +205,7 @@ class Devnet:
         args = [str(binary), "--host", _HOST, "--port", str(chosen_port), "--chain-id", str(ANVIL_CHAIN_ID)]
         if state_path is not None:
             args += ["--state", str(state_path)]
+        args += list(extra_args)
         with open(log_path, "ab") as log:
             try:
                 process = subprocess.Popen(  # noqa: S603 (fixed binary and arguments)
