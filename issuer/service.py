@@ -67,6 +67,8 @@ MAX_FILL = 0.5
 STATUS_TTL = 300
 #: How long an OpenID4VCI credential offer may be redeemed (seconds).
 OFFER_LIFETIME = 30 * 24 * 3600
+#: Credentials signed and archived per step of a batch (progress granularity).
+_CHUNK = 250
 
 _TRANSITIONS = {
     "revoked": {"valid", "suspended"},
@@ -267,21 +269,18 @@ class IssuerService:
         batch_id = self.random_id()
         with self.archive.transaction():
             known_lists = {r.id for r in self.archive.status_lists()}
-            records: list[CredentialRecord] = []
             issued: list[IssuedCredential] = []
-            offers: list[dict[str, Any]] = []
-            step = 500
-            for start in range(0, len(entries), step):
-                chunk = entries[start:start + step]
-                chunk_records, chunk_issued, chunk_offers = self._new_records(chunk, batch_id=batch_id, now=now)
-                records += chunk_records
+            touched: set[str] = set()
+            for start in range(0, len(entries), _CHUNK):
+                chunk = entries[start:start + _CHUNK]
+                records, chunk_issued, offers = self._new_records(chunk, batch_id=batch_id, now=now)
+                self.archive.insert_credentials(records)  # the next chunk's allocation sees these
+                self.archive.insert_offers(offers)
                 issued += chunk_issued
-                offers += chunk_offers
+                touched |= {r.list_id for r in records}
                 if progress is not None:
                     progress(len(chunk))
-            self.archive.insert_credentials(records)
-            self.archive.insert_offers(offers)
-            for list_id in sorted({r.list_id for r in records} - known_lists):
+            for list_id in sorted(touched - known_lists):
                 self._sign_list(list_id, now=now)
             if deliver is not None:
                 deliver(issued)
