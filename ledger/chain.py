@@ -29,10 +29,14 @@ from web3.exceptions import (
     ProviderConnectionError,
     RequestTimedOut,
     TimeExhausted,
+    MismatchedABI,
     TransactionNotFound,
     Web3RPCError,
+    Web3TypeError,
+    Web3ValidationError,
 )
 
+from credentials.errors import InvalidInput
 from ledger.artifacts import Artifact, decode_revert
 from ledger.errors import LedgerError, LedgerUnavailable, TransactionReverted
 
@@ -84,6 +88,8 @@ class Chain:
             ) from None
         except TimeExhausted as exc:
             raise LedgerUnavailable(f"no receipt from {self.rpc_url} while trying to {action}: {exc}") from None
+        except (Web3ValidationError, Web3TypeError, MismatchedABI) as exc:
+            raise InvalidInput(f"cannot {action}: the arguments do not fit the contract ({str(exc)[:300]})") from None
         except Web3RPCError as exc:
             message = exc.rpc_response.get("error", {}).get("message") if exc.rpc_response else str(exc)
             raise LedgerError(f"the node at {self.rpc_url} refused to {action}: {message}") from None
@@ -180,11 +186,10 @@ class Chain:
             try:
                 return self.w3.eth.get_transaction_receipt(tx_hash)
             except TransactionNotFound:
-                pass
+                delay = min(delay * 2, 0.5)  # not mined yet
             if time.monotonic() > deadline:
                 raise TimeExhausted(f"transaction {bytes(tx_hash).hex()} not mined after {_RECEIPT_TIMEOUT_S:.0f} s")
             time.sleep(delay)
-            delay = min(delay * 2, 0.5)
 
     def _wait_for_confirmations(self, block_number: int) -> None:
         if self.confirmations <= 0:

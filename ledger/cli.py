@@ -250,6 +250,9 @@ def accredit_grant(did, vcts, legal_name, country, role, accreditor, max_eqf, va
         end = _parse_time(valid_until, now=now, allow_never=True)
     if Web3.is_address(controller):
         controller_address = Web3.to_checksum_address(controller)
+    elif controller.lower().startswith("0x"):
+        raise click.BadParameter(f"expected a 20-byte address or a key file, found {controller!r}",
+                                 param_hint="--controller")
     else:
         controller_account, created = load_or_create_key_file(Path(controller))
         controller_address = controller_account.address
@@ -304,6 +307,6 @@ def accredit_show(did: str, vct: str, at_time: str, as_json: bool) -> None:
         return
     click.echo(f"{did}: {found.standing.words} at {_fmt_time(when)}" + (f" for {vct}" if vct else ""))
     for link in found.chain:
-        extra = " (revoked)" if link.revoked_at else " (suspended)" if link.suspended_at else ""
+        extra = "" if link.status == "active" else f" ({link.status})"
         click.echo(f"  {link.role.label:<6} {link.did}  {link.legal_name} [{link.country}]  "
                    f"{_fmt_time(link.valid_from)} .. {_fmt_time(link.valid_until)}{extra}")

@@ -134,13 +134,18 @@ def rpc_request(url: str, method: str, params: list | None = None, *, timeout: f
     return answer["result"]
 
 
-def _pid_alive(pid: int) -> bool:
+def _reap_if_child(pid: int) -> bool:
+    """Collect ``pid``'s exit status if it is our exited child; True if it was."""
     try:
-        reaped, _ = os.waitpid(pid, os.WNOHANG)  # reap it if it is our child
-        if reaped == pid:
-            return False
-    except ChildProcessError:
-        pass
+        reaped, _ = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:  # not our child: someone else reaps it
+        return False
+    return reaped == pid
+
+
+def _pid_alive(pid: int) -> bool:
+    if _reap_if_child(pid):
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

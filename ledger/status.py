@@ -99,12 +99,14 @@ class StatusRegistryClient:
         signer = account or self.account
         if signer is None:
             raise KeyFileError("expected the issuer's controller account to sign the anchor")
-        if compressed_list is None:
-            function = self.contract.functions.anchor(issuer_did, list_id, digest, int(version))
-        else:
-            function = self.contract.functions.anchorWithList(issuer_did, list_id, digest, int(version),
-                                                              bytes(compressed_list))
-        return self.chain.transact(function, signer, action=f"anchor status list {list_id!r} of {issuer_did}")
+        action = f"anchor status list {list_id!r} of {issuer_did}"
+        with self.chain.guard(action):  # arguments that do not fit the ABI fail here
+            if compressed_list is None:
+                function = self.contract.functions.anchor(issuer_did, list_id, digest, int(version))
+            else:
+                function = self.contract.functions.anchorWithList(issuer_did, list_id, digest, int(version),
+                                                                  bytes(compressed_list))
+        return self.chain.transact(function, signer, action=action)
 
     def anchor_events(self, issuer_did: str | None = None, list_id: str | None = None, *,
                       from_block: int = 0, to_block: BlockId = "latest") -> list[AnchorEvent]:

@@ -80,12 +80,17 @@ class AccreditationLink:
             controller=str(controller),
         )
 
+    @property
+    def status(self) -> str:
+        """``"revoked"``, ``"suspended"`` or ``"active"`` as of the block read (validity aside)."""
+        return "revoked" if self.revoked_at else "suspended" if self.suspended_at else "active"
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "did": self.did, "role": self.role.label, "legal_name": self.legal_name, "country": self.country,
             "accredited_by": self.accredited_by, "vcts": list(self.vcts), "max_eqf_level": self.max_eqf_level,
             "valid_from": self.valid_from, "valid_until": self.valid_until, "suspended_at": self.suspended_at,
-            "revoked_at": self.revoked_at, "controller": self.controller,
+            "revoked_at": self.revoked_at, "status": self.status, "controller": self.controller,
         }
 
 
@@ -225,34 +230,34 @@ class TrustRegistryClient:
         check_did_syntax(did)
         grant = (did, legal_name, country, int(role), list(vcts), int(max_eqf_level or 0), int(valid_from),
                  UNLIMITED if valid_until is None else int(valid_until), controller)
-        return self.chain.transact(
-            self.contract.functions.accredit(accreditor_did, grant), self._signer(account),
-            action=f"accredit {did}",
-        )
+        return self._transact(f"accredit {did}", account, "accredit", accreditor_did, grant)
 
     def suspend(self, did: str, *, account: LocalAccount | None = None) -> TransactionResult:
         check_did_syntax(did)
-        return self.chain.transact(self.contract.functions.suspend(did), self._signer(account), action=f"suspend {did}")
+        return self._transact(f"suspend {did}", account, "suspend", did)
 
     def reinstate(self, did: str, *, account: LocalAccount | None = None) -> TransactionResult:
         check_did_syntax(did)
-        return self.chain.transact(self.contract.functions.reinstate(did), self._signer(account),
-                                   action=f"reinstate {did}")
+        return self._transact(f"reinstate {did}", account, "reinstate", did)
 
     def revoke(self, did: str, *, account: LocalAccount | None = None) -> TransactionResult:
         check_did_syntax(did)
-        return self.chain.transact(self.contract.functions.revoke(did), self._signer(account), action=f"revoke {did}")
+        return self._transact(f"revoke {did}", account, "revoke", did)
 
     def renew(self, did: str, valid_until: int | None, *, account: LocalAccount | None = None) -> TransactionResult:
         check_did_syntax(did)
         until = UNLIMITED if valid_until is None else int(valid_until)
-        return self.chain.transact(self.contract.functions.renew(did, until), self._signer(account),
-                                   action=f"renew {did}")
+        return self._transact(f"renew {did}", account, "renew", did, until)
 
     def set_controller(self, did: str, controller: str, *, account: LocalAccount | None = None) -> TransactionResult:
         check_did_syntax(did)
-        return self.chain.transact(self.contract.functions.setController(did, controller), self._signer(account),
-                                   action=f"change the controller of {did}")
+        return self._transact(f"change the controller of {did}", account, "setController", did, controller)
+
+    def _transact(self, action: str, account: LocalAccount | None, function_name: str, *args) -> TransactionResult:
+        signer = self._signer(account)
+        with self.chain.guard(action):  # arguments that do not fit the ABI fail here
+            function = getattr(self.contract.functions, function_name)(*args)
+        return self.chain.transact(function, signer, action=action)
 
     def _signer(self, account: LocalAccount | None) -> LocalAccount:
         signer = account or self.account

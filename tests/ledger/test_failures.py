@@ -9,7 +9,7 @@ import pytest
 from eth_abi import encode as abi_encode
 from eth_utils import keccak
 
-from credentials.errors import ConfigurationError, InvalidDid, MicrocredError
+from credentials.errors import ConfigurationError, InvalidDid, InvalidInput, MicrocredError
 from ledger.artifacts import Standing, decode_revert
 from ledger.chain import Chain
 from ledger.config import LedgerSettings
@@ -186,3 +186,31 @@ def test_deployment_file_round_trip(ledger, tmp_path, ledger_env):
     ledger.deployment.save(path)
     assert Deployment.load(path) == ledger.deployment
     assert open_ledger().deployment == ledger.deployment
+
+
+@pytest.mark.integration
+def test_arguments_that_do_not_fit_the_abi(ledger):
+    now = ledger.chain.block_timestamp()
+    with pytest.raises(InvalidInput, match="do not fit"):
+        ledger.trust.accredit(ledger.deployment.root_did, "did:web:bad-controller.example", vcts=[VCT],
+                              legal_name="X", country="IT", valid_from=now, valid_until=None, controller="0x12")
+
+
+@pytest.mark.integration
+def test_confirmations_wait_for_later_blocks(anvil, root_account):
+    import threading
+
+    watcher = Chain(anvil.url)
+    start = watcher.block_number()
+
+    def mine_after_inclusion():
+        while watcher.block_number() <= start:
+            threading.Event().wait(0.005)
+        for _ in range(2):
+            watcher.w3.provider.make_request("evm_mine", [])
+
+    miner = threading.Thread(target=mine_after_inclusion, daemon=True)
+    miner.start()
+    result = Chain(anvil.url, confirmations=2).transfer(root_account, "0x" + "33" * 20, 1)
+    miner.join(timeout=30)
+    assert watcher.block_number() >= result.block_number + 2
