@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
+
+# This folder is called ``issuer`` like the package and has no __init__.py; with the
+# tests folder on sys.path it would import as a namespace package named ``issuer``
+# that shadows the real one (Flask then cannot locate its templates). A regular
+# package wins over a namespace portion once the checkout's root is on sys.path.
+_CHECKOUT = str(Path(__file__).resolve().parents[2])
+if _CHECKOUT not in sys.path:
+    sys.path.insert(0, _CHECKOUT)
 
 from _issuer_support import ISSUED_ON, RecordingAnchor, make_csv
 from credentials.jose import PrivateKey
