@@ -94,7 +94,8 @@ def _report_anchors(outcomes: Sequence[AnchorOutcome]) -> None:
         click.echo(f"NOT anchored: status list {outcome.list_id} version {outcome.version}: {outcome.error}", err=True)
     if pending:
         click.echo("The change is saved and the new status list is served, but verifiers will not trust it "
-                   "until it is anchored. Run `microcred issuer publish` when the ledger is back.", err=True)
+                   "until it is anchored. Fix the cause above (ledger unreachable, issuer not accredited…) "
+                   "and run `microcred issuer publish`.", err=True)
         sys.exit(EXIT_ANCHOR_PENDING)
 
 

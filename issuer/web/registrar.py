@@ -83,7 +83,7 @@ def revoke(credential_id: str) -> str | Response:
     pending = [o for o in result.anchors if not o.anchored]
     if pending:
         flash(f"Revoked {credential_id}, but the status list is NOT anchored yet ({pending[0].error}); "
-              "run `microcred issuer publish` when the ledger is back.", "warning")
+              "fix the cause and run `microcred issuer publish`.", "warning")
     else:
         flash(f"Revoked {credential_id}; the new status list is anchored.", "ok")
     return redirect(url_for("registrar.index"))

@@ -1,0 +1,100 @@
+"""Anchoring against a real Anvil node (session fixtures from tests/conftest.py)."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import zlib
+
+import pytest
+from click.testing import CliRunner
+
+from _issuer_support import make_csv, make_row
+from credentials.jose import UnverifiedJws, b64url_decode
+from credentials.microcredential import MICRO_CREDENTIAL_VCT
+from issuer.archive import Archive
+from issuer.cli import EXIT_ANCHOR_PENDING
+from issuer.identity import create_issuer
+from microcred.cli import main
+
+pytestmark = pytest.mark.integration
+
+_names = itertools.count(1)
+
+
+@pytest.fixture
+def accredited_issuer(ledger_env, ledger_data_dir, ledger, chain, root_account, new_account, unique_did):
+    from ledger.artifacts import Role
+    from ledger.keys import DEVNET_FUNDING_WEI
+
+    home = create_issuer(ledger_data_dir, f"anchoring-{next(_names)}", legal_name="Università di Prova", country="IT")
+    now = chain.block_timestamp()
+    tao, tao_account = unique_did("tao"), new_account()
+    ledger.trust.accredit(ledger.deployment.root_did, tao, role=Role.TAO, vcts=[MICRO_CREDENTIAL_VCT],
+                          legal_name="Agenzia di prova", country="IT", valid_from=now - 3600, valid_until=None,
+                          controller=tao_account.address)
+    ledger.trust.accredit(tao, home.identity.did, role=Role.ISSUER, vcts=[MICRO_CREDENTIAL_VCT],
+                          legal_name=home.identity.legal_name, country="IT", valid_from=now - 60, valid_until=None,
+                          controller=home.identity.controller_address, account=tao_account)
+    chain.transfer(root_account, home.identity.controller_address, DEVNET_FUNDING_WEI)
+    return home, tao_account
+
+
+def run(*args):
+    return CliRunner().invoke(main, ["issuer", *args])
+
+
+def issue_two(home, tmp_path) -> list[str]:
+    source = tmp_path / "batch.csv"
+    source.write_text(make_csv([make_row(1), make_row(2), make_row(3)]), encoding="utf-8")
+    result = run("--issuer", home.identity.name, "issue", "--from", str(source))
+    assert result.exit_code == 0, result.output
+    assert "anchored status list" in result.output and "version 1" in result.output
+    return [r.id for r in Archive(home.archive_path).credentials()]
+
+
+def test_revocations_made_together_cost_one_anchor(accredited_issuer, ledger, tmp_path):
+    home, _ = accredited_issuer
+    ids = issue_two(home, tmp_path)
+    result = run("--issuer", home.identity.name, "revoke", ids[0], ids[1])
+    assert result.exit_code == 0, result.output
+    archive = Archive(home.archive_path)
+    record = archive.status_lists()[0]
+    anchor = ledger.status.latest_anchor(home.identity.did, record.id)
+    assert anchor.version == 2 == record.anchored_version
+    assert anchor.sha256 == hashlib.sha256(record.token.encode("ascii")).digest()
+    events = ledger.status.anchor_events(home.identity.did, record.id)
+    assert [e.version for e in events] == [1, 2]  # issue, then both revocations in one transaction
+    lst = UnverifiedJws.parse(record.token).payload["status_list"]["lst"]
+    assert events[-1].compressed_list == b64url_decode(lst)
+    assert zlib.decompress(events[-1].compressed_list)  # the chain carries the list itself
+
+
+def test_chain_down_leaves_a_retryable_pending_anchor(accredited_issuer, ledger, tmp_path, monkeypatch, ledger_env):
+    home, _ = accredited_issuer
+    ids = issue_two(home, tmp_path)
+    monkeypatch.setenv("MICROCRED_RPC_URL", "http://127.0.0.1:9")
+    down = run("--issuer", home.identity.name, "revoke", ids[2])
+    assert down.exit_code == EXIT_ANCHOR_PENDING, down.output
+    assert "NOT anchored" in down.output and "microcred issuer publish" in down.output
+    archive = Archive(home.archive_path)
+    record = archive.status_lists()[0]
+    assert archive.credential(ids[2]).status == "revoked" and record.anchor_pending
+    assert ledger.status.latest_anchor(home.identity.did, record.id).version == 1
+    monkeypatch.setenv("MICROCRED_RPC_URL", ledger_env["MICROCRED_RPC_URL"])
+    retried = run("--issuer", home.identity.name, "publish")
+    assert retried.exit_code == 0, retried.output
+    assert ledger.status.latest_anchor(home.identity.did, record.id).version == 2
+    assert run("--issuer", home.identity.name, "publish").output.startswith("every status list is anchored")
+
+
+def test_a_revoked_issuer_cannot_anchor(accredited_issuer, ledger, tmp_path):
+    home, tao_account = accredited_issuer
+    ids = issue_two(home, tmp_path)
+    ledger.trust.revoke(home.identity.did, account=tao_account)
+    refused = run("--issuer", home.identity.name, "suspend", ids[0])
+    assert refused.exit_code == EXIT_ANCHOR_PENDING, refused.output
+    assert "NotAccredited" in refused.output or "not accredited" in refused.output.lower(), refused.output
+    archive = Archive(home.archive_path)
+    assert archive.credential(ids[0]).status == "suspended"
+    assert archive.status_lists()[0].anchor_pending
