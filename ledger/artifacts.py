@@ -33,6 +33,7 @@ __all__ = [
     "Standing",
     "Artifact",
     "load_artifact",
+    "abi_types",
     "decode_revert",
 ]
 
@@ -115,11 +116,12 @@ def load_artifact(name: str) -> Artifact:
     return Artifact(name, tuple(abi), bytecode, hashlib.sha256(abi_text.encode()).hexdigest())
 
 
-def _signature_types(inputs: list[Mapping[str, Any]]) -> list[str]:
+def abi_types(inputs: list[Mapping[str, Any]]) -> list[str]:
+    """ABI JSON parameters to eth-abi / signature type strings (tuples spelled out)."""
     types = []
     for item in inputs:
         if item["type"].startswith("tuple"):
-            types.append("(" + ",".join(_signature_types(item["components"])) + ")" + item["type"][5:])
+            types.append("(" + ",".join(abi_types(item["components"])) + ")" + item["type"][5:])
         else:
             types.append(item["type"])
     return types
@@ -133,7 +135,7 @@ def _error_catalogue() -> dict[bytes, tuple[str, tuple[str, ...], tuple[str, ...
         for item in load_artifact(name).abi:
             if item.get("type") != "error":
                 continue
-            types = _signature_types(item["inputs"])
+            types = abi_types(item["inputs"])
             selector = keccak(text=f"{item['name']}({','.join(types)})")[:4]
             catalogue[selector] = (item["name"], tuple(i["name"] for i in item["inputs"]), tuple(types))
     return catalogue

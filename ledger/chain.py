@@ -36,8 +36,14 @@ from web3.exceptions import (
     Web3ValidationError,
 )
 
+from eth_abi import decode as abi_decode
+from eth_abi import encode as abi_encode
+from eth_abi.exceptions import DecodingError, EncodingError
+from eth_utils import keccak
+
 from credentials.errors import InvalidInput
-from ledger.artifacts import Artifact, decode_revert
+from ledger._rpc import RawJsonRpc, RpcErrorResponse, RpcTransportError
+from ledger.artifacts import Artifact, abi_types, decode_revert
 from ledger.errors import LedgerError, LedgerUnavailable, TransactionReverted
 
 __all__ = ["BlockId", "TransactionResult", "Chain"]
@@ -60,6 +66,10 @@ class TransactionResult:
     contract_address: str | None = None
 
 
+def _block_param(block: BlockId) -> str:
+    return hex(block) if isinstance(block, int) else block
+
+
 class Chain:
     """A node at ``rpc_url``; every RPC goes through :meth:`guard`."""
 
@@ -68,7 +78,9 @@ class Chain:
         self.confirmations = confirmations
         provider = HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}, exception_retry_configuration=None)
         self.w3 = Web3(provider)
+        self._rpc = RawJsonRpc(rpc_url, timeout=timeout)
         self._chain_id: int | None = None
+        self._functions: dict[tuple[str, str], tuple[bytes, list[str], list[str]]] = {}
 
     # ------------------------------------------------------------ plumbing
 
@@ -108,14 +120,29 @@ class Chain:
                 self._chain_id = int(self.w3.eth.chain_id)
         return self._chain_id
 
+    def _raw(self, method: str, params: list, action: str) -> Any:
+        """One request on the lean read path, errors translated like :meth:`guard` does."""
+        try:
+            return self._rpc.request(method, params)
+        except RpcTransportError as exc:
+            raise LedgerUnavailable(
+                f"the Ethereum node at {self.rpc_url} did not answer while trying to {action} ({exc}); "
+                "is it running? (`microcred devnet status`)"
+            ) from None
+        except RpcErrorResponse as exc:
+            if isinstance(exc.data, str) and exc.data.startswith("0x"):
+                raise decode_revert(exc.data, action=action) from None
+            raise LedgerError(f"the node at {self.rpc_url} refused to {action}: {exc.message}") from None
+
     def block_number(self) -> int:
         """The latest block number: the cheap thing to poll for cache invalidation."""
-        with self.guard("read the latest block number"):
-            return int(self.w3.eth.block_number)
+        return int(self._raw("eth_blockNumber", [], "read the latest block number"), 16)
 
     def block_timestamp(self, block: BlockId = "latest") -> int:
-        with self.guard(f"read block {block}"):
-            return int(self.w3.eth.get_block(block)["timestamp"])
+        found = self._raw("eth_getBlockByNumber", [_block_param(block), False], f"read block {block}")
+        if not found:
+            raise LedgerError(f"block {block} does not exist on {self.rpc_url}")
+        return int(found["timestamp"], 16)
 
     def code_at(self, address: str, block: BlockId = "latest") -> bytes:
         with self.guard(f"read the code at {address}"):
@@ -125,10 +152,38 @@ class Chain:
         with self.guard(f"read the balance of {address}"):
             return int(self.w3.eth.get_balance(Web3.to_checksum_address(address)))
 
-    def call(self, function, *, block: BlockId = "latest", action: str = "read the contract") -> Any:
-        """``eth_call`` of a bound contract function at ``block``."""
-        with self.guard(action):
-            return function.call(block_identifier=block)
+    def call(self, contract, function_name: str, *args: Any, block: BlockId = "latest",
+             action: str = "read the contract") -> tuple[Any, ...]:
+        """``eth_call`` of ``function_name(*args)`` at ``block``; the decoded outputs as a tuple.
+
+        Encodes and decodes with eth-abi and sends one raw request: ≈ 10x
+        cheaper than a web3.py contract call (see :mod:`ledger._rpc`).
+        """
+        selector, input_types, output_types = self._function_abi(contract, function_name)
+        try:
+            data = selector + abi_encode(input_types, args)
+        except (EncodingError, TypeError, ValueError) as exc:
+            raise InvalidInput(f"cannot {action}: the arguments do not fit the contract ({exc})") from None
+        result = self._raw("eth_call", [{"to": contract.address, "data": "0x" + data.hex()}, _block_param(block)],
+                           action)
+        payload = bytes.fromhex(result[2:]) if isinstance(result, str) and result.startswith("0x") else b""
+        if not payload and output_types:
+            raise LedgerError(f"no contract answered at {contract.address} on {self.rpc_url} while trying to {action}")
+        try:
+            return tuple(abi_decode(output_types, payload))
+        except DecodingError as exc:
+            raise LedgerError(f"the answer to {function_name} from {contract.address} does not decode: {exc}") from None
+
+    def _function_abi(self, contract, function_name: str) -> tuple[bytes, list[str], list[str]]:
+        key = (str(contract.address), function_name)
+        if key not in self._functions:
+            matches = [item for item in contract.abi if item.get("type") == "function" and item["name"] == function_name]
+            if len(matches) != 1:
+                raise LedgerError(f"expected one function {function_name} in the ABI, found {len(matches)}")
+            input_types = abi_types(matches[0]["inputs"])
+            selector = keccak(text=f"{function_name}({','.join(input_types)})")[:4]
+            self._functions[key] = (selector, input_types, abi_types(matches[0]["outputs"]))
+        return self._functions[key]
 
     # --------------------------------------------------------- transactions
 

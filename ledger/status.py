@@ -83,8 +83,8 @@ class StatusRegistryClient:
     def latest_anchor(self, issuer_did: str, list_id: str, *, block: BlockId = "latest") -> Anchor | None:
         """The latest anchor of the list as of ``block``, or None if it was never anchored."""
         check_did_syntax(issuer_did)
-        digest, version, anchored_at, block_number = self.chain.call(
-            self.contract.functions.latestAnchor(issuer_did, list_id), block=block,
+        ((digest, version, anchored_at, block_number),) = self.chain.call(
+            self.contract, "latestAnchor", issuer_did, list_id, block=block,
             action=f"read the anchor of status list {list_id!r}",
         )
         if version == 0:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
+from eth_utils import to_checksum_address
 
 from ledger.artifacts import Role, Standing
 from credentials.errors import InvalidDid
@@ -77,7 +78,7 @@ class AccreditationLink:
             accredited_by=accredited_by or None, vcts=tuple(vcts), max_eqf_level=max_eqf or None,
             valid_from=int(valid_from), valid_until=None if valid_until == UNLIMITED else int(valid_until),
             suspended_at=int(suspended_at) or None, revoked_at=int(revoked_at) or None,
-            controller=str(controller),
+            controller=to_checksum_address(controller),
         )
 
     @property
@@ -172,7 +173,8 @@ class TrustRegistryClient:
     # ------------------------------------------------------------------ reads
 
     def root_did(self, *, block: BlockId = "latest") -> str:
-        return self.chain.call(self.contract.functions.rootDid(), block=block, action="read the root DID")
+        (did,) = self.chain.call(self.contract, "rootDid", block=block, action="read the root DID")
+        return did
 
     def lookup(self, did: str, vct: str = "", at_time: int | None = None, *,
                block: BlockId = "latest") -> AccreditationLookup:
@@ -180,7 +182,7 @@ class TrustRegistryClient:
         check_did_syntax(did)
         when = self.chain.block_timestamp(block) if at_time is None else int(at_time)
         standing, entries = self.chain.call(
-            self.contract.functions.accreditationAt(did, vct, when), block=block,
+            self.contract, "accreditationAt", did, vct, when, block=block,
             action=f"look up the accreditation of {did}",
         )
         chain = tuple(AccreditationLink.from_abi(entry) for entry in entries)
@@ -196,7 +198,7 @@ class TrustRegistryClient:
     def entry(self, did: str, *, block: BlockId = "latest") -> AccreditationLink | None:
         """The stored entry for ``did``, or None."""
         check_did_syntax(did)
-        raw = self.chain.call(self.contract.functions.entryOf(did), block=block, action=f"read the entry of {did}")
+        (raw,) = self.chain.call(self.contract, "entryOf", did, block=block, action=f"read the entry of {did}")
         link = AccreditationLink.from_abi(raw)
         return None if link.role is Role.NONE else link
 

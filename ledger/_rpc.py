@@ -1,0 +1,92 @@
+"""A lean JSON-RPC 2.0 client for the read path (``eth_call``, ``eth_blockNumber``, …).
+
+web3.py costs ≈ 2 ms of Python per request and a contract call ≈ 5–9 ms;
+the wire costs ≈ 0.3 ms on a persistent ``http.client`` connection
+(``shared/BASELINES.md``). Reads a verifier makes on every presentation go
+through here; transactions and log queries stay on web3.py. One connection per
+thread; a connection the server closed is reopened once (reads are
+idempotent). Failures raise :class:`RpcTransportError` (could not talk) or
+:class:`RpcErrorResponse` (the node answered with an error, maybe with revert
+data); :class:`ledger.chain.Chain` turns both into ledger errors.
+"""
+
+from __future__ import annotations
+
+import http.client
+import itertools
+import json
+import threading
+from typing import Any
+from urllib.parse import urlsplit
+
+__all__ = ["RpcTransportError", "RpcErrorResponse", "RawJsonRpc"]
+
+
+class RpcTransportError(OSError):
+    """The request could not be sent or its answer not read."""
+
+
+class RpcErrorResponse(Exception):
+    """The node answered with a JSON-RPC error object."""
+
+    def __init__(self, error: dict[str, Any]):
+        self.code = error.get("code")
+        self.message = str(error.get("message", ""))
+        self.data = error.get("data")
+        super().__init__(self.message)
+
+
+class RawJsonRpc:
+    """``request(method, params)`` over keep-alive HTTP(S), one connection per thread."""
+
+    def __init__(self, url: str, *, timeout: float):
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"expected an http(s) JSON-RPC URL, found {url!r}")
+        self._https = parts.scheme == "https"
+        self._host = parts.hostname
+        self._port = parts.port
+        self._path = parts.path or "/"
+        if parts.query:
+            self._path += "?" + parts.query
+        self._timeout = timeout
+        self._local = threading.local()
+        self._ids = itertools.count(1)
+
+    def _connection(self, fresh: bool = False) -> http.client.HTTPConnection:
+        connection = getattr(self._local, "connection", None)
+        if connection is None or fresh:
+            if connection is not None:
+                connection.close()
+            factory = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
+            connection = factory(self._host, self._port, timeout=self._timeout)
+            self._local.connection = connection
+        return connection
+
+    def request(self, method: str, params: list[Any]) -> Any:
+        body = json.dumps({"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": params})
+        for attempt in (0, 1):
+            connection = self._connection(fresh=attempt == 1)
+            try:
+                connection.request("POST", self._path, body, {"Content-Type": "application/json"})
+                response = connection.getresponse()
+                payload = response.read()
+                break
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as exc:
+                if attempt == 1:
+                    raise RpcTransportError(f"{type(exc).__name__}: {exc}") from None
+            except (OSError, http.client.HTTPException) as exc:
+                connection.close()
+                self._local.connection = None
+                raise RpcTransportError(f"{type(exc).__name__}: {exc}") from None
+        if response.status != 200:
+            raise RpcTransportError(f"HTTP {response.status} from the node")
+        try:
+            answer = json.loads(payload)
+        except ValueError:
+            raise RpcTransportError("the node's answer is not JSON") from None
+        if not isinstance(answer, dict):
+            raise RpcTransportError("the node's answer is not a JSON-RPC object")
+        if "error" in answer:
+            raise RpcErrorResponse(answer["error"] if isinstance(answer["error"], dict) else {"message": str(answer["error"])})
+        return answer.get("result")
