@@ -211,9 +211,10 @@ class Chain:
                 "chainId": self.chain_id(),
                 "nonce": self.w3.eth.get_transaction_count(account.address, "pending"),
                 "gas": 21_000,
-                "maxFeePerGas": self.w3.eth.gas_price * 2 + 1,
-                "maxPriorityFeePerGas": 1,
             }
+            priority = int(self.w3.eth.max_priority_fee)
+            base_fee = int(self.w3.eth.get_block("latest").get("baseFeePerGas", 0))
+            transaction |= {"maxFeePerGas": 2 * base_fee + priority, "maxPriorityFeePerGas": priority}
             return self._send(transaction, account, action)
 
     def _send(self, transaction: dict, account: LocalAccount, action: str) -> TransactionResult:

@@ -45,6 +45,15 @@ def test_devnet_start_status_stop(tmp_path, anvil):
         code, out, _ = _run(["devnet", "stop"], env)
     assert code == 0 and "devnet stopped" in out
     assert (tmp_path / "anvil" / "state.json").exists()  # state kept for the next start
+    code, _, err = _run(["accredit", "show", "did:web:root.microcred.localhost"], env)
+    assert code == 1 and "microcred devnet start" in _one_line_error(err)
+    code, out, _ = _run(["devnet", "start"], env)
+    try:
+        assert code == 0
+        code, out, err = _run(["accredit", "show", "did:web:root.microcred.localhost"], env)
+        assert code == 0 and "accredited" in out, err  # the deployment survived the restart
+    finally:
+        _run(["devnet", "stop"], env)
     code, out, _ = _run(["devnet", "stop"], env)
     assert code == 0 and "no devnet was running" in out
 
