@@ -206,9 +206,9 @@ class Oid4vciIssuer:
         if not isinstance(proof, str):
             raise OAuthError("invalid_proof", "expected the jwt proof as a compact JWS string")
         try:
-            jws = UnverifiedJws.parse(proof, what="key proof")
-            jws.check_typ([PROOF_TYP], what="key proof")
-            jwk, kid = jws.header.get("jwk"), jws.header.get("kid")
+            unverified_proof = UnverifiedJws.parse(proof, what="key proof")
+            unverified_proof.check_typ([PROOF_TYP], what="key proof")
+            jwk, kid = unverified_proof.header.get("jwk"), unverified_proof.header.get("kid")
             if (jwk is None) == (kid is None):
                 raise OAuthError("invalid_proof", "expected exactly one of 'jwk' or 'kid' (a did:key / did:jwk URL) in the proof header")
             if jwk is not None:
@@ -219,10 +219,10 @@ class Oid4vciIssuer:
                 if not isinstance(kid, str) or not kid.startswith("did:"):
                     raise OAuthError("invalid_proof", f"expected 'kid' to be a did:key or did:jwk URL, found {kid!r}")
                 key = resolve_public_key(kid)
-            jws.verify_with(key, what="key proof")
+            unverified_proof.verify_with(key, what="key proof")
         except (VerificationError, InvalidInput) as exc:
             raise OAuthError("invalid_proof", str(exc)) from exc
-        payload = jws.payload
+        payload = unverified_proof.payload  # signature checked above
         audience = payload.get("aud")
         audiences = audience if isinstance(audience, list) else [audience]
         if self.identity.base_url not in audiences:
