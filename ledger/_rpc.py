@@ -19,6 +19,8 @@ import threading
 from typing import Any
 from urllib.parse import urlsplit
 
+from credentials.errors import ConfigurationError
+
 __all__ = ["RpcTransportError", "RpcErrorResponse", "RawJsonRpc"]
 
 
@@ -42,7 +44,7 @@ class RawJsonRpc:
     def __init__(self, url: str, *, timeout: float):
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"expected an http(s) JSON-RPC URL, found {url!r}")
+            raise ConfigurationError(f"expected an http(s) JSON-RPC URL (MICROCRED_RPC_URL), found {url!r}")
         self._https = parts.scheme == "https"
         self._host = parts.hostname
         self._port = parts.port

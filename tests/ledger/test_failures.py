@@ -214,3 +214,9 @@ def test_confirmations_wait_for_later_blocks(anvil, root_account):
     result = Chain(anvil.url, confirmations=2).transfer(root_account, "0x" + "33" * 20, 1)
     miner.join(timeout=30)
     assert watcher.block_number() >= result.block_number + 2
+
+
+def test_a_malformed_rpc_url_is_a_configuration_error():
+    for url in ("localhost:8545", "ws://127.0.0.1:8545", ""):
+        with pytest.raises(ConfigurationError, match="http"):
+            Chain(url)
