@@ -1,1 +1,114 @@
-"""The verifier service: the verify API, policies, the scanning page, OpenID4VP."""
+"""The verifier service: the verify API, policies, the scanning page, OpenID4VP.
+
+``create_app(test_config=None)`` builds the Flask app (the Flask tutorial's
+pattern): settings from :data:`verifier.service.DEFAULTS`, overridden by
+``MICROCRED_*`` environment variables (``app.config.from_prefixed_env``) and
+then by ``test_config``; one :class:`~verifier.service.VerifierService` per
+process on ``app.extensions["microcred_verifier"]``; blueprints ``api``
+(``POST /api/v1/verify``), ``pages`` (scan, upload, paste, result) and
+``openid4vp`` (verifier-initiated requests). Error classes map to HTTP codes
+in one place (:func:`_register_error_handlers`); nothing a client sends yields
+a 500. Every answer carries a strict Content-Security-Policy.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, jsonify, request
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from credentials.errors import ConfigurationError, InvalidInput, VerificationError
+
+__all__ = ["create_app", "service_of", "CONTENT_SECURITY_POLICY"]
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "media-src 'self' blob: mediastream:; connect-src 'self'; form-action 'self'; base-uri 'none'; "
+    "frame-ancestors 'none'"
+)
+_EXTENSION = "microcred_verifier"
+_log = logging.getLogger(__name__)
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    from verifier.service import DEFAULTS, VerifierService, check_config
+
+    app = Flask(__name__)
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_prefixed_env("MICROCRED")
+    if test_config:
+        app.config.from_mapping(test_config)
+    check_config(app.config)
+    app.config["MAX_CONTENT_LENGTH"] = int(app.config["VERIFIER_MAX_BODY"])
+    app.config.setdefault("MAX_FORM_MEMORY_SIZE", int(app.config["VERIFIER_MAX_BODY"]))
+    app.extensions[_EXTENSION] = VerifierService(app.config)
+
+    from verifier.api import bp as api_bp
+    from verifier.openid4vp import bp as openid4vp_bp
+    from verifier.pages import bp as pages_bp
+
+    app.register_blueprint(api_bp)
+    app.register_blueprint(pages_bp)
+    app.register_blueprint(openid4vp_bp)
+    _register_error_handlers(app)
+
+    @app.after_request
+    def _security_headers(response):
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        if response.mimetype == "text/html" or request.path.startswith(("/api/", "/openid4vp/")):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    return app
+
+
+def service_of(app: Flask):
+    """The app's :class:`~verifier.service.VerifierService`."""
+    return app.extensions[_EXTENSION]
+
+
+def _wants_json() -> bool:
+    return request.path.startswith(("/api/", "/openid4vp/")) or request.accept_mimetypes.best == "application/json"
+
+
+def _error(code: int, reason: str):
+    if _wants_json():
+        return jsonify({"error": reason}), code
+    from flask import render_template
+
+    return render_template("error.html", code=code, reason=reason), code
+
+
+def _register_error_handlers(app: Flask) -> None:
+    """The one place where error classes become HTTP codes."""
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def _too_large(exc):
+        return _error(413, f"the request is larger than the limit of {app.config['MAX_CONTENT_LENGTH']} bytes")
+
+    @app.errorhandler(VerificationError)
+    @app.errorhandler(InvalidInput)
+    def _bad_input(exc):
+        return _error(400, getattr(exc, "reason", None) or str(exc))
+
+    @app.errorhandler(ConnectionError)
+    def _unavailable(exc):
+        return _error(503, f"a service this verifier depends on is unavailable: {exc}")
+
+    @app.errorhandler(ConfigurationError)
+    def _misconfigured(exc):
+        _log.error("configuration error: %s", exc)
+        return _error(503, "the verifier is not configured completely; see its log")
+
+    @app.errorhandler(HTTPException)
+    def _http(exc):
+        return _error(exc.code or 500, exc.description or exc.name)
+
+    @app.errorhandler(Exception)
+    def _internal(exc):
+        _log.exception("unexpected error while handling %s %s", request.method, request.path)
+        return _error(500, "the verifier failed unexpectedly; the error is in its log")

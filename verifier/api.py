@@ -1,0 +1,81 @@
+"""``POST /api/v1/verify`` (ARCHITECTURE.md "Verifier HTTP API" ⚑).
+
+Request: JSON ``{"presentation": "<string>", "nonce": "<optional>", "audience":
+"<optional>"}``, or the raw presentation as ``text/plain`` /
+``application/dc+sd-jwt``. Answer: the result JSON of
+:meth:`credentials.verification.VerificationResult.to_json`.
+
+HTTP: 200 with a decision; 400 malformed input (the body says why; when the
+presentation itself is malformed it still lists the checks, ``format``
+failed); 413 too large; 503 when a required check is ``unavailable`` and none
+failed (the body still lists the checks).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify, request
+
+from credentials.errors import FormatError, InvalidInput
+from credentials.jose import json_loads
+from credentials.verification import FAILED
+
+__all__ = ["bp", "RAW_CONTENT_TYPES", "http_status_of"]
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+RAW_CONTENT_TYPES = ("text/plain", "application/dc+sd-jwt", "application/vc+sd-jwt")
+JSON_MEMBERS = ("presentation", "nonce", "audience")
+
+
+def http_status_of(result) -> int:
+    if result.undecided:
+        return 503
+    if result.check("format").status == FAILED:
+        return 400
+    return 200
+
+
+def _read_request() -> tuple[str, str | None, str | None]:
+    mimetype = request.mimetype
+    raw = request.get_data(cache=False)  # over MAX_CONTENT_LENGTH: 413 before this returns
+    if mimetype == "application/json":
+        body: Any = json_loads(raw, what="the request body")
+        if not isinstance(body, dict):
+            raise InvalidInput("expected a JSON object with a 'presentation' string")
+        unknown = sorted(set(body) - set(JSON_MEMBERS))
+        if unknown:
+            raise InvalidInput(f"unexpected member(s) {', '.join(unknown)}; expected {', '.join(JSON_MEMBERS)}")
+        for name in JSON_MEMBERS:
+            if body.get(name) is not None and not isinstance(body[name], str):
+                raise InvalidInput(f"'{name}' must be a string, found {type(body[name]).__name__}")
+        if not body.get("presentation"):
+            raise InvalidInput("expected a non-empty 'presentation' string")
+        return body["presentation"], body.get("nonce"), body.get("audience")
+    if mimetype in RAW_CONTENT_TYPES:
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidInput("the presentation is not UTF-8 text") from None
+        if not text.strip():
+            raise InvalidInput("the request body is empty; expected a presentation")
+        return text, None, None
+    raise InvalidInput(f"expected Content-Type application/json, text/plain or application/dc+sd-jwt, "
+                       f"found {mimetype or 'none'!r}")
+
+
+@bp.post("/verify")
+def verify():
+    try:
+        presentation, nonce, audience = _read_request()
+    except (InvalidInput, FormatError) as exc:
+        return jsonify({"error": getattr(exc, "reason", None) or str(exc)}), 400
+    from verifier import service_of
+
+    result = service_of(current_app).verify(presentation, nonce=nonce, audience=audience)
+    answer = result.to_json()
+    code = http_status_of(result)
+    if code == 400:
+        answer["error"] = result.check("format").detail
+    return jsonify(answer), code

@@ -1,0 +1,89 @@
+"""``microcred verifier serve`` and ``microcred verify FILE|-``.
+
+``verify`` prints the result JSON of ARCHITECTURE.md ("Verifier HTTP API" ⚑)
+and exits 0 verified, 1 not verified, 2 could not decide (ledger or status
+list unreachable, bad usage). Settings are the service's
+(``MICROCRED_VERIFIER_*``, ``MICROCRED_DATA_DIR``, ``MICROCRED_RPC_URL``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import click
+
+__all__ = ["verifier", "verify", "EXIT_VERIFIED", "EXIT_NOT_VERIFIED", "EXIT_UNDECIDED"]
+
+EXIT_VERIFIED, EXIT_NOT_VERIFIED, EXIT_UNDECIDED = 0, 1, 2
+_MAX_INPUT = 1024 * 1024
+
+
+def _config_from_env() -> dict:
+    from verifier.service import DEFAULTS
+
+    prefix = "MICROCRED_"
+    config = {}
+    for key in DEFAULTS:
+        value = os.environ.get(prefix + key)
+        if value is not None:
+            try:
+                config[key] = json.loads(value)
+            except ValueError:
+                config[key] = value
+    return config
+
+
+@click.group()
+def verifier() -> None:
+    """The employer's verifier service."""
+
+
+@verifier.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8003, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=int,
+              help="gunicorn worker processes (1: OpenID4VP requests stay in one process)")
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the verifier (API, scanning pages, OpenID4VP) with gunicorn."""
+    from gunicorn.app.base import BaseApplication
+
+    from verifier import create_app
+
+    class _App(BaseApplication):
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("accesslog", "-")
+
+        def load(self):
+            return create_app()
+
+    click.echo(f"verifier on http://{host}:{port}/  (API: POST /api/v1/verify)")
+    _App().run()
+
+
+@click.command()
+@click.argument("source", type=click.File("rb"))
+@click.option("--nonce", default=None, help="the nonce the Key Binding JWT must carry")
+@click.option("--audience", default=None, help="the aud the Key Binding JWT must carry")
+def verify(source, nonce: str | None, audience: str | None) -> None:
+    """Verify a presentation from SOURCE (a file, or '-' for standard input)."""
+    from verifier.service import VerifierService
+
+    raw = source.read(_MAX_INPUT + 1)
+    if len(raw) > _MAX_INPUT:
+        click.echo(f"error: the input is larger than {_MAX_INPUT} bytes", err=True)
+        sys.exit(EXIT_UNDECIDED)
+    try:
+        text = raw.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        click.echo("error: the input is not UTF-8 text", err=True)
+        sys.exit(EXIT_UNDECIDED)
+    service = VerifierService({**_config_from_env(), "VERIFIER_POLL_INTERVAL": 3600})
+    result = service.verify(text, nonce=nonce, audience=audience)
+    click.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
+    if result.verified:
+        sys.exit(EXIT_VERIFIED)
+    sys.exit(EXIT_UNDECIDED if result.undecided else EXIT_NOT_VERIFIED)

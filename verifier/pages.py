@@ -1,0 +1,146 @@
+"""The employer's pages: scan (camera, photo, paste) and the result with its receipt.
+
+The camera is read in the browser with the vendored jsQR decoder
+(``static/vendor/jsqr``); a photo is decoded here with zxing-cpp. The result
+page shows one big verdict, every check in plain words, the disclosed claims
+laid out like a certificate (labels from
+:data:`credentials.microcredential.CLAIM_LABELS`) and a printable receipt.
+Views are a few lines: the work is in :mod:`verifier.service` and the core.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from datetime import datetime, timezone
+from typing import Any
+
+from flask import Blueprint, current_app, render_template, request
+
+from credentials.errors import InvalidInput
+from credentials.microcredential import CLAIM_LABELS, MICROCRED_CLAIMS
+from credentials.verification import FAILED, PASSED, SKIPPED, UNAVAILABLE, VerificationResult
+
+__all__ = ["bp", "CHECK_TITLES", "verdict_of", "certificate_of", "render_result", "decode_qr_photo"]
+
+bp = Blueprint("pages", __name__)
+
+#: Each check as an employer would ask it.
+CHECK_TITLES = {
+    "format": "Is it a credential this verifier reads?",
+    "signature": "Is it signed by its issuer?",
+    "disclosures": "Are the shown facts the ones the issuer signed?",
+    "holder_binding": "Is it presented by the person it was issued to?",
+    "replay": "Is it fresh, not a copy of an earlier presentation?",
+    "validity_period": "Is it within its validity period?",
+    "issuer_trust": "Is the issuer an accredited provider?",
+    "revocation": "Is it still valid (not revoked)?",
+    "schema": "Are the facts well-formed?",
+}
+_STATUS_WORDS = {PASSED: ("✔", "Yes"), FAILED: ("✘", "No"), SKIPPED: ("–", "Not checked"),
+                 UNAVAILABLE: ("?", "Could not check")}
+_TITLE_CLAIMS = ("title", "learner")
+#: A phone photo is larger than any presentation; this route alone accepts up to this many bytes.
+PHOTO_MAX_BYTES = 12 * 1024 * 1024
+
+
+def verdict_of(result: VerificationResult) -> dict[str, str]:
+    if result.verified:
+        return {"kind": "verified", "word": "Verified",
+                "sentence": "Authentic, from an accredited provider, not revoked, and presented by its holder."}
+    if result.undecided:
+        return {"kind": "undecided", "word": "Cannot decide now",
+                "sentence": "A check could not be completed (the ledger or the status list did not answer). "
+                            "Nothing is wrong with the credential as far as checked; try again shortly."}
+    failed = next(c for c in result.checks if c.status == FAILED and c.required)
+    return {"kind": "rejected", "word": "Not verified", "sentence": f"{CHECK_TITLES[failed.check]} No: {failed.detail}"}
+
+
+def _text(value: Any) -> str | list[str]:
+    if isinstance(value, list):
+        return [_text(v) if not isinstance(v, list) else ", ".join(map(str, v)) for v in value]  # type: ignore[misc]
+    if isinstance(value, dict):
+        return ", ".join(str(v) for v in value.values() if v not in (None, ""))
+    return str(value)
+
+
+def certificate_of(claims: dict[str, Any]) -> dict[str, Any] | None:
+    """The disclosed claims as a certificate: title, learner, then each fact with its label, Annex I order."""
+    if not claims:
+        return None
+    learner = claims.get("learner") if isinstance(claims.get("learner"), dict) else {}
+    name = " ".join(str(learner[k]) for k in ("given_name", "family_name") if learner.get(k))
+    facts: list[tuple[str, Any]] = []
+    for key in ("birth_date", "student_id"):
+        if learner.get(key):
+            facts.append((CLAIM_LABELS[f"learner.{key}"], str(learner[key])))
+    ordered = [k for k in MICROCRED_CLAIMS if k in claims] + sorted(k for k in claims if k not in MICROCRED_CLAIMS)
+    for key in ordered:
+        if key in _TITLE_CLAIMS:
+            continue
+        facts.append((CLAIM_LABELS.get(key, key), _text(claims[key])))
+    return {"title": claims.get("title"), "learner": name, "facts": facts}
+
+
+def render_result(result: VerificationResult, presentation: str, now: int):
+    checks = [{"check": c.check, "status": c.status, "detail": c.detail, "title": CHECK_TITLES[c.check],
+               "mark": _STATUS_WORDS[c.status][0], "status_words": _STATUS_WORDS[c.status][1]} for c in result.checks]
+    receipt = {"checked_at": datetime.fromtimestamp(now, timezone.utc).strftime("%Y-%m-%d %H:%M:%S"),
+               "fingerprint": hashlib.sha256(presentation.encode("utf-8", "replace")).hexdigest()[:32]}
+    return render_template("result.html", result=result, verdict=verdict_of(result), checks=checks,
+                           certificate=certificate_of(result.claims) if result.check("signature").status == PASSED
+                           else None, issuer=result.issuer, chain=result.trust_chain, receipt=receipt)
+
+
+def decode_qr_photo(data: bytes) -> str:
+    """The text of the first QR code in a photo (zxing-cpp); InvalidInput if there is none."""
+    import zxingcpp
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()
+            if image.width * image.height > 40_000_000:
+                raise InvalidInput("the photo is too large to scan")
+            found = zxingcpp.read_barcodes(image.convert("L"), formats=zxingcpp.BarcodeFormat.QRCode)
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
+        if isinstance(exc, InvalidInput):
+            raise
+        raise InvalidInput("the upload is not an image this verifier can read") from None
+    texts = [code.text for code in found if code.valid and code.text]
+    if not texts:
+        raise InvalidInput("no QR code was found in the photo; try again closer and in focus")
+    return texts[0]
+
+
+def _service():
+    from verifier import service_of
+
+    return service_of(current_app)
+
+
+@bp.get("/")
+def index():
+    return render_template("index.html")
+
+
+@bp.post("/verify")
+def verify():
+    text = request.form.get("presentation", "")
+    if not text.strip():
+        raise InvalidInput("nothing was scanned or pasted")
+    service = _service()
+    now = int(service.clock())
+    return render_result(service.verify(text, now=now), text, now)
+
+
+@bp.post("/verify/photo")
+def verify_photo():
+    request.max_content_length = PHOTO_MAX_BYTES
+    upload = request.files.get("photo")
+    if upload is None:
+        raise InvalidInput("no photo was uploaded")
+    text = decode_qr_photo(upload.read())
+    service = _service()
+    now = int(service.clock())
+    return render_result(service.verify(text, now=now), text, now)

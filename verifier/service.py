@@ -1,0 +1,251 @@
+"""The verifier service: settings → policy, resolvers and caches around the pure core.
+
+One :class:`VerifierService` per process. It turns the Flask settings
+(``MICROCRED_VERIFIER_*`` environment variables, see :data:`DEFAULTS`) into a
+:class:`~credentials.verification.Policy`, opens the ledger lazily (so the
+service starts, and answers 503, while the chain is down), and runs
+:func:`~credentials.verification.verify_presentation` with the chain-backed
+resolvers of :mod:`verifier.ledger_view`, a replay cache and a cache of issuer
+keys. Link-mode QR texts are fetched with :class:`verifier.fetch.StrictFetcher`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from credentials.errors import CHECKS, ConfigurationError, FormatError, MicrocredError
+from credentials.jose import PublicKey
+from credentials.microcredential import MICRO_CREDENTIAL_VCT
+from credentials.presentation_codec import KIND_INLINE, KIND_LINK, classify_scanned
+from credentials.sd_jwt_vc import resolve_did_issuer_key
+from credentials.verification import (
+    FAILED, SKIPPED, CheckResult, Policy, StatusEvidence, StatusListMemo, TrustAnswer, Unavailable,
+    VerificationResult, verify_presentation,
+)
+from verifier.fetch import FetchError, FetchPolicy, FetchRefused, StrictFetcher
+
+__all__ = ["DEFAULTS", "ReplayCache", "VerifierService", "settings_list", "settings_bool"]
+
+#: Settings (``app.config`` keys; set as ``MICROCRED_<KEY>`` in the environment) and their defaults.
+DEFAULTS: dict[str, Any] = {
+    "DATA_DIR": None,                         # ledger data dir (deployment.json); default MICROCRED_DATA_DIR / ./var
+    "RPC_URL": None,                          # Ethereum JSON-RPC URL; default the devnet's
+    "VERIFIER_TRUSTED_ROOTS": None,           # comma list; default: the deployment's root DID
+    "VERIFIER_ACCEPTED_VCTS": MICRO_CREDENTIAL_VCT,
+    "VERIFIER_AUDIENCE": None,                # the aud a KB-JWT must carry (None: any, checked per request)
+    "VERIFIER_KB_MAX_AGE": 300,
+    "VERIFIER_CLOCK_SKEW": 60,
+    "VERIFIER_HOLDER_BINDING_REQUIRED": True,
+    "VERIFIER_MAX_STATUS_AGE": 60,
+    "VERIFIER_MAX_BODY": 64 * 1024,           # bytes of a request body
+    "VERIFIER_FETCH_HOSTS": "",               # allow-list for status lists and links; empty: any public host
+    "VERIFIER_FETCH_ALLOW_HTTP": False,
+    "VERIFIER_FETCH_ALLOW_LOOPBACK": False,
+    "VERIFIER_FETCH_ALLOW_PRIVATE": False,
+    "VERIFIER_FETCH_TIMEOUT": 3.0,
+    "VERIFIER_POLL_INTERVAL": 0.2,
+    "VERIFIER_PUBLIC_URL": None,              # this service's base URL, for OpenID4VP response_uri
+}
+_REPLAY_CACHE_SIZE = 100_000
+_LEDGER_RETRY_S = 1.0
+
+
+def settings_list(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, (list, tuple)):
+        return tuple(str(v).strip() for v in value if str(v).strip())
+    return tuple(part.strip() for part in str(value).split(",") if part.strip())
+
+
+def settings_bool(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in {"1", "true", "yes", "on"}
+    return bool(value)
+
+
+class ReplayCache:
+    """KB-JWT ids seen by this process, remembered until they expire (the core's ``ReplayGuard``)."""
+
+    def __init__(self, clock: Callable[[], float] = time.time, size: int = _REPLAY_CACHE_SIZE):
+        self._seen: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self._clock = clock
+        self._size = size
+
+    def __call__(self, kb_jwt_id: str, expires_at: int) -> bool:
+        with self._lock:
+            if kb_jwt_id in self._seen:
+                return False
+            if len(self._seen) >= self._size:
+                now = self._clock()
+                self._seen = {k: v for k, v in self._seen.items() if v > now}
+                if len(self._seen) >= self._size:
+                    raise ConnectionError("the replay cache is full; try again in a moment")
+            self._seen[kb_jwt_id] = expires_at
+            return True
+
+
+@dataclass(frozen=True)
+class _Settings:
+    policy_base: Policy | None
+    roots: tuple[str, ...]
+    fetch: FetchPolicy
+
+
+class VerifierService:
+    """Everything one verifier process needs; thread-safe."""
+
+    def __init__(self, config: Mapping[str, Any], *, clock: Callable[[], float] = time.time):
+        self.config = {**DEFAULTS, **{k: v for k, v in config.items() if k in DEFAULTS and v is not None}}
+        self.clock = clock
+        schemes = {"https", "http"} if settings_bool(self.config["VERIFIER_FETCH_ALLOW_HTTP"]) else {"https"}
+        self.fetch_policy = FetchPolicy(
+            allowed_schemes=frozenset(schemes),
+            allowed_hosts=frozenset(h.lower() for h in settings_list(self.config["VERIFIER_FETCH_HOSTS"])),
+            allow_loopback=settings_bool(self.config["VERIFIER_FETCH_ALLOW_LOOPBACK"]),
+            allow_private=settings_bool(self.config["VERIFIER_FETCH_ALLOW_PRIVATE"]),
+            timeout=float(self.config["VERIFIER_FETCH_TIMEOUT"]),
+        )
+        self.status_fetcher = StrictFetcher(FetchPolicy(**{**vars(self.fetch_policy),
+                                                           "accept": "application/statuslist+jwt"}))
+        self.link_fetcher = StrictFetcher(FetchPolicy(**{**vars(self.fetch_policy), "max_bytes": 64 * 1024,
+                                                         "accept": "application/dc+sd-jwt, text/plain"}))
+        self.replay = ReplayCache(clock)
+        self.memo = StatusListMemo()
+        self._view: Any = None
+        self._ledger_error: str | None = None
+        self._ledger_tried = float("-inf")
+        self._lock = threading.Lock()
+        self._policy: Policy | None = None
+        self.issuer_key = lru_cache(maxsize=1024)(resolve_did_issuer_key)
+
+    # ------------------------------------------------------------- ledger
+
+    def ledger_view(self) -> Any:
+        """The :class:`~verifier.ledger_view.LedgerView`, opened on first use; None while unreachable."""
+        if self._view is not None:
+            return self._view
+        with self._lock:
+            if self._view is None and time.monotonic() - self._ledger_tried > _LEDGER_RETRY_S:
+                self._ledger_tried = time.monotonic()
+                try:
+                    self._view = self._open_view()
+                    self._ledger_error = None
+                except MicrocredError as exc:
+                    self._ledger_error = str(exc)
+        return self._view
+
+    def _open_view(self) -> Any:
+        from ledger.config import LedgerSettings
+        from ledger.deployment import open_ledger
+        from verifier.ledger_view import LedgerView
+
+        env = LedgerSettings.from_env()
+        settings = LedgerSettings(Path(self.config["DATA_DIR"]).resolve() if self.config["DATA_DIR"] else env.data_dir,
+                                  self.config["RPC_URL"] or env.rpc_url, 0)
+        ledger = open_ledger(settings)
+        view = LedgerView(ledger, self._fetch_status_token, poll_interval=float(self.config["VERIFIER_POLL_INTERVAL"]))
+        view.refresh()
+        return view
+
+    def _fetch_status_token(self, uri: str) -> str:
+        _, body = self.status_fetcher.get(uri)
+        try:
+            return body.decode("ascii").strip()
+        except UnicodeDecodeError:
+            raise FetchError(f"the status list at {uri[:80]} is not a compact JWT") from None
+
+    def _trust(self, did: str, vct: str, at_time: int) -> TrustAnswer | Unavailable:
+        view = self.ledger_view()
+        if view is None:
+            return Unavailable(f"the ledger cannot be reached: {self._ledger_error}")
+        return view.trust(did, vct, at_time)
+
+    def _status(self, did: str, uri: str) -> StatusEvidence | Unavailable:
+        view = self.ledger_view()
+        if view is None:
+            return Unavailable(f"the ledger cannot be reached: {self._ledger_error}")
+        return view.status(did, uri)
+
+    def policy(self) -> Policy:
+        """The configured policy; trusted roots default to the deployment's root (needs the ledger once)."""
+        if self._policy is not None:
+            return self._policy
+        roots = settings_list(self.config["VERIFIER_TRUSTED_ROOTS"])
+        if not roots:
+            view = self.ledger_view()
+            roots = (view.ledger.deployment.root_did,) if view is not None else ()
+        policy = Policy(
+            trusted_roots=frozenset(roots),
+            accepted_vcts=frozenset(settings_list(self.config["VERIFIER_ACCEPTED_VCTS"])),
+            kb_max_age=int(self.config["VERIFIER_KB_MAX_AGE"]),
+            clock_skew=int(self.config["VERIFIER_CLOCK_SKEW"]),
+            holder_binding_required=settings_bool(self.config["VERIFIER_HOLDER_BINDING_REQUIRED"]),
+            max_status_age=int(self.config["VERIFIER_MAX_STATUS_AGE"]),
+            expected_audience=self.config["VERIFIER_AUDIENCE"],
+        )
+        if roots:
+            self._policy = policy
+        return policy
+
+    # ------------------------------------------------------------- verify
+
+    def resolve_text(self, text: str) -> str:
+        """The presentation a scanned or pasted text stands for (fetching a link); FormatError if none."""
+        scanned = classify_scanned(text)
+        if scanned.kind == KIND_INLINE:
+            return scanned.value
+        if scanned.kind == KIND_LINK:
+            try:
+                _, body = self.link_fetcher.get(scanned.value)
+            except (FetchRefused, FetchError) as exc:
+                raise FormatError(f"the presentation link cannot be used: {exc}") from None
+            try:
+                return body.decode("ascii").strip()
+            except UnicodeDecodeError:
+                raise FormatError("the presentation link returned something that is not a presentation") from None
+        raise FormatError(f"the code holds an {scanned.kind.replace('_', ' ')}, not a presentation")
+
+    def verify(self, text: str, *, nonce: str | None = None, audience: str | None = None,
+               now: int | None = None) -> VerificationResult:
+        """Verify a presentation, or a scanned text (link-mode QR) that leads to one."""
+        when = int(self.clock()) if now is None else now
+        try:
+            presentation = self.resolve_text(text) if _looks_scanned(text) else text
+        except FormatError as exc:
+            return VerificationResult(None, tuple(
+                CheckResult(c, FAILED, exc.reason) if c == "format" else CheckResult(c, SKIPPED, "nothing to verify")
+                for c in CHECKS))
+        return verify_presentation(presentation, policy=self.policy(), trust=self._trust, status=self._status,
+                                   replay=self.replay, now=when, nonce=nonce, audience=audience,
+                                   resolve_issuer_key=self._issuer_key, memo=self.memo)
+
+    def _issuer_key(self, iss: str, kid: str | None) -> PublicKey:
+        return self.issuer_key(iss, kid)
+
+    def close(self) -> None:
+        if self._view is not None:
+            self._view.stop()
+
+
+def _looks_scanned(text: str) -> bool:
+    head = text.lstrip()[:40].lower()
+    return head.startswith(("http://", "https://", "openid4vp://", "openid-credential-offer://", "eudi-openid4vp://",
+                            "haip://"))
+
+
+def check_config(config: Mapping[str, Any]) -> None:
+    """Refuse settings that do not parse, at start-up rather than on the first request."""
+    for key in ("VERIFIER_KB_MAX_AGE", "VERIFIER_CLOCK_SKEW", "VERIFIER_MAX_STATUS_AGE", "VERIFIER_MAX_BODY"):
+        try:
+            if int(config.get(key, DEFAULTS[key])) < 0:
+                raise ValueError
+        except (TypeError, ValueError):
+            raise ConfigurationError(f"MICROCRED_{key} must be a whole number >= 0, found {config.get(key)!r}") from None
