@@ -152,6 +152,15 @@ class Chain:
         with self.guard(f"read the balance of {address}"):
             return int(self.w3.eth.get_balance(Web3.to_checksum_address(address)))
 
+    def get_logs(self, address: str, *, from_block: BlockId, to_block: BlockId,
+                 topics: list[bytes | None] | None = None, action: str = "read events") -> list[dict[str, Any]]:
+        """Raw ``eth_getLogs`` of one contract (decode with :class:`ledger._events.EventDecoder`)."""
+        log_filter: dict[str, Any] = {"address": address, "fromBlock": _block_param(from_block),
+                                      "toBlock": _block_param(to_block)}
+        if topics:
+            log_filter["topics"] = [None if t is None else "0x" + t.hex() for t in topics]
+        return list(self._raw("eth_getLogs", [log_filter], action) or [])
+
     def call(self, contract, function_name: str, *args: Any, block: BlockId = "latest",
              action: str = "read the contract") -> tuple[Any, ...]:
         """``eth_call`` of ``function_name(*args)`` at ``block``; the decoded outputs as a tuple.

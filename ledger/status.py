@@ -20,6 +20,7 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
 from credentials.errors import InvalidInput
+from ledger._events import EventDecoder
 from ledger.chain import BlockId, Chain, TransactionResult
 from ledger.errors import KeyFileError
 from ledger.trust import check_did_syntax
@@ -71,6 +72,7 @@ class StatusRegistryClient:
         self.chain = chain
         self.contract = contract
         self.account = account
+        self._decoder = EventDecoder(contract.abi)
 
     @property
     def address(self) -> str:
@@ -111,27 +113,24 @@ class StatusRegistryClient:
     def anchor_events(self, issuer_did: str | None = None, list_id: str | None = None, *,
                       from_block: int = 0, to_block: BlockId = "latest") -> list[AnchorEvent]:
         """Anchoring events in ``[from_block, to_block]``, filtered by issuer and list, in chain order."""
-        filters = {}
-        if issuer_did is not None:
-            filters["issuerHash"] = keccak(text=check_did_syntax(issuer_did))
-        if list_id is not None:
-            filters["listHash"] = keccak(text=list_id)
+        topics: list[bytes | None] = [
+            self._decoder.topic("StatusListAnchored"),
+            None if issuer_did is None else keccak(text=check_did_syntax(issuer_did)),
+            None if list_id is None else keccak(text=list_id),
+        ]
         last = self.chain.block_number() if to_block == "latest" else to_block
         if isinstance(last, int) and from_block > last:
             return []  # nothing newer yet (nodes refuse a range that starts after the head)
-        with self.chain.guard("read the status registry's events"):
-            logs = self.contract.events.StatusListAnchored.get_logs(
-                from_block=from_block, to_block=last, argument_filters=filters or None,
-            )
+        raw_logs = self.chain.get_logs(self.address, from_block=from_block, to_block=last, topics=topics,
+                                       action="read the status registry's events")
         events = []
-        for log in logs:
-            args = log["args"]
+        for decoded in filter(None, map(self._decoder.decode, raw_logs)):
+            args = decoded.args
             events.append(AnchorEvent(
                 issuer_did=args["issuerDid"], list_id=args["listId"], sha256=bytes(args["statusListSha256"]),
                 version=int(args["version"]), block_timestamp=int(args["anchoredAt"]),
-                block_number=int(log["blockNumber"]), log_index=int(log["logIndex"]),
-                transaction_hash="0x" + bytes(log["transactionHash"]).hex(),
-                compressed_list=bytes(args["compressedList"]) or None,
+                block_number=decoded.block_number, log_index=decoded.log_index,
+                transaction_hash=decoded.transaction_hash, compressed_list=bytes(args["compressedList"]) or None,
             ))
         events.sort(key=lambda e: (e.block_number, e.log_index))
         return events

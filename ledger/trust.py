@@ -24,6 +24,7 @@ from eth_utils import to_checksum_address
 
 from ledger.artifacts import Role, Standing
 from credentials.errors import InvalidDid
+from ledger._events import EventDecoder
 from ledger.chain import BlockId, Chain, TransactionResult
 from ledger.errors import KeyFileError
 
@@ -42,7 +43,6 @@ UNLIMITED = 2**64 - 1
 
 _DID = re.compile(r"^did:[a-z0-9]+:(?:[A-Za-z0-9._:-]|%[0-9A-Fa-f]{2})*(?:[A-Za-z0-9._-]|%[0-9A-Fa-f]{2})$")
 _MAX_DID_LENGTH = 2048
-_EVENT_NAMES = ("Accredited", "Suspended", "Reinstated", "Revoked", "Renewed", "ControllerChanged")
 
 
 def check_did_syntax(did: str) -> str:
@@ -165,6 +165,7 @@ class TrustRegistryClient:
         self.chain = chain
         self.contract = contract
         self.account = account
+        self._decoder = EventDecoder(contract.abi)
 
     @property
     def address(self) -> str:
@@ -204,20 +205,16 @@ class TrustRegistryClient:
 
     def events(self, *, from_block: int = 0, to_block: BlockId = "latest") -> list[TrustEvent]:
         """Every change in ``[from_block, to_block]``, in chain order (for cache invalidation)."""
-        found: list[TrustEvent] = []
         last = self.chain.block_number() if to_block == "latest" else to_block
         if isinstance(last, int) and from_block > last:
-            return found  # nothing newer yet (nodes refuse a range that starts after the head)
-        with self.chain.guard("read the trust registry's events"):
-            for name in _EVENT_NAMES:
-                event = getattr(self.contract.events, name)
-                for log in event.get_logs(from_block=from_block, to_block=last):
-                    args = {k: (dict(v) if k == "grant" else v) for k, v in dict(log["args"]).items()}
-                    found.append(TrustEvent(
-                        name=name, did=args["did"], block_number=int(log["blockNumber"]),
-                        log_index=int(log["logIndex"]),
-                        transaction_hash="0x" + bytes(log["transactionHash"]).hex(), args=args,
-                    ))
+            return []  # nothing newer yet (nodes refuse a range that starts after the head)
+        raw_logs = self.chain.get_logs(self.address, from_block=from_block, to_block=last,
+                                       action="read the trust registry's events")
+        found = []
+        for decoded in filter(None, map(self._decoder.decode, raw_logs)):
+            found.append(TrustEvent(name=decoded.name, did=decoded.args["did"], block_number=decoded.block_number,
+                                    log_index=decoded.log_index, transaction_hash=decoded.transaction_hash,
+                                    args=decoded.args))
         found.sort(key=lambda e: (e.block_number, e.log_index))
         return found
 
