@@ -63,9 +63,14 @@ _ES256_COORD = 32
 _ED25519_LEN = 32
 
 
+_TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
+_JSON_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
 def b64url_encode(data: bytes) -> str:
     """Base64url without padding (RFC 7515 §2)."""
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+    # binascii directly: this runs several times per disclosure when issuing.
+    return binascii.b2a_base64(data, newline=False).rstrip(b"=").translate(_TO_URLSAFE).decode("ascii")
 
 
 def b64url_decode(text: str) -> bytes:
@@ -86,8 +91,11 @@ def b64url_decode(text: str) -> bytes:
 
 
 def json_dumps(value: Any) -> str:
-    """Compact JSON as microcred signs it (UTF-8, no spaces)."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    """Compact JSON as microcred signs it (UTF-8, no spaces; NaN and Infinity refused)."""
+    try:
+        return _JSON_ENCODER.encode(value)
+    except ValueError as exc:
+        raise InvalidInput(f"cannot encode as JSON: {exc}") from exc
 
 
 def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

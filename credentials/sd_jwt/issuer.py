@@ -59,16 +59,24 @@ class _Concealer:
         self.sd_alg = sd_alg
         self.random_bytes = random_bytes
         self.disclosures: list[Disclosure] = []
+        self._pool = b""
+
+    def salt(self) -> str:
+        # Draw randomness 32 salts at a time: one call instead of one per disclosure.
+        if not self._pool:
+            self._pool = self.random_bytes(SALT_BYTES * 32)
+        chunk, self._pool = self._pool[:SALT_BYTES], self._pool[SALT_BYTES:]
+        return b64url_encode(chunk)
 
     def disclose(self, name: str | None, value: Any) -> str:
-        salt = b64url_encode(self.random_bytes(SALT_BYTES))
+        salt = self.salt()
         array = [salt, value] if name is None else [salt, name, value]
         encoded = b64url_encode(json_dumps(array).encode("utf-8"))
         self.disclosures.append(Disclosure(encoded=encoded, salt=salt, name=name, value=value))
         return digest_of(encoded, self.sd_alg)
 
     def decoy(self) -> str:
-        return digest_of(b64url_encode(self.random_bytes(SALT_BYTES)), self.sd_alg)
+        return digest_of(self.salt(), self.sd_alg)
 
     def random_below(self, bound: int) -> int:
         return int.from_bytes(self.random_bytes(4), "big") % bound
