@@ -220,3 +220,14 @@ def test_a_malformed_rpc_url_is_a_configuration_error():
     for url in ("localhost:8545", "ws://127.0.0.1:8545", ""):
         with pytest.raises(ConfigurationError, match="http"):
             Chain(url)
+
+
+def test_logs_of_other_contracts_are_ignored():
+    from ledger._events import EventDecoder
+    from ledger.artifacts import STATUS_REGISTRY, load_artifact
+
+    decoder = EventDecoder(load_artifact(STATUS_REGISTRY).abi)
+    foreign = {"topics": ["0x" + "ab" * 32], "data": "0x", "blockNumber": "0x1", "logIndex": "0x0",
+               "transactionHash": "0x" + "00" * 32}
+    assert decoder.decode(foreign) is None
+    assert decoder.decode({"topics": [], "data": "0x"}) is None
