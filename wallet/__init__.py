@@ -1,1 +1,70 @@
-"""The holder wallet: a mobile-first Flask web app over a SQLite store."""
+"""The holder wallet: a mobile-first Flask web app over a SQLite store.
+
+``create_app(test_config=None)`` follows the Flask tutorial's factory: defaults,
+then ``MICROCRED_*`` environment settings (``MICROCRED_DATA_DIR`` →
+``DATA_DIR``), then ``test_config``. Blueprints, one per resource: ``auth``,
+``credentials``, ``share``, ``openid4vp``, ``backup``. Errors map to pages in
+one place (:mod:`wallet.errors`); nothing a client sends yields a 500.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+__all__ = ["create_app", "DEFAULT_CONFIG"]
+
+DEFAULT_CONFIG: dict[str, Any] = {
+    "DATA_DIR": "./var",
+    "PUBLIC_URL": None,  # base of one-time links; default: the request's own host URL
+    "MAX_CONTENT_LENGTH": 1024 * 1024,
+    "UPLOAD_LIMITS": {"backup.restore": 16 * 1024 * 1024},
+    "SESSION_COOKIE_NAME": "microcred_wallet",
+    "SESSION_COOKIE_SECURE": True,
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "PERMANENT_SESSION_LIFETIME": timedelta(days=14),
+    "SESSION_LIFETIME": 14 * 24 * 3600,
+    "SIGNIN_WINDOW": 15 * 60,
+    "SIGNIN_MAX_FAILURES_PER_USER": 5,
+    "SIGNIN_MAX_FAILURES_PER_CLIENT": 30,
+    "SHARE_LIFETIME": 300,
+    "ALLOW_HTTP_LOOPBACK": True,
+    "HTTP_TIMEOUT": 5.0,
+    "HTTP_TRANSPORT": None,  # tests may inject (method, url, headers, body) -> (status, headers, body)
+    "TRUST_CHECK": None,  # (raw, format, now) -> checks; see wallet.checking
+    "CLOCK": time.time,
+    "CSRF_EXEMPT": ("share.fetch_presentation",),
+}
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__)
+    app.config.from_mapping(DEFAULT_CONFIG)
+    app.config.from_prefixed_env("MICROCRED")
+    if test_config is not None:
+        app.config.from_mapping(test_config)
+    data_dir = Path(app.config["DATA_DIR"])
+    data_dir.mkdir(parents=True, exist_ok=True)
+
+    from wallet import db, errors, security
+    from wallet.sealing import derive_key, load_or_create_secret
+
+    secret = load_or_create_secret(data_dir)
+    app.extensions["microcred_wallet_secret"] = secret
+    app.secret_key = derive_key(secret, b"microcred wallet session cookies v1")
+
+    db.init_app(app)
+    security.init_app(app)
+    errors.init_app(app)
+
+    from wallet.views import auth, backup, credentials, openid4vp, share
+
+    for module in (auth, credentials, share, openid4vp, backup):
+        app.register_blueprint(module.bp)
+    app.add_url_rule("/", endpoint="index", view_func=credentials.index)
+    return app

@@ -1,0 +1,137 @@
+"""Accounts: sign up, sign in, CSRF, rate limits, sign out everywhere, delete; headers."""
+
+from __future__ import annotations
+
+from wallet_helpers import PASSWORD, WalletClient, db_rows
+
+
+def test_signup_creates_account_with_sealed_es256_key(app, client):
+    response = client.signup("ana")
+    assert response.headers["Location"].endswith("/credentials/add")
+    rows = db_rows(app, "SELECT public_jwk, sealed FROM holder_keys")
+    assert len(rows) == 1
+    public_jwk, sealed = rows[0]
+    assert '"crv": "P-256"' in public_jwk and '"d"' not in public_jwk
+    assert b'"d"' not in sealed and b"P-256" not in sealed  # encrypted at rest
+    password_hash = db_rows(app, "SELECT password_hash FROM accounts")[0][0]
+    assert password_hash.startswith("$argon2id$")
+
+
+def test_signup_refuses_short_password_and_taken_name(client):
+    short = client.submit("/auth/signup", "/auth/signup", {"username": "bo", "password": "x", "password_again": "x"})
+    assert short.status_code == 400 and "user name of 3" in client.last_page
+    client.signup("ana")
+    client.post("/auth/signout")
+    taken = client.submit("/auth/signup", "/auth/signup",
+                          {"username": "ANA", "password": PASSWORD, "password_again": PASSWORD})
+    assert taken.status_code == 400 and "taken" in client.last_page
+
+
+def test_pages_need_sign_in(client):
+    for url in ("/credentials", "/credentials/add", "/shares", "/auth/account", "/backup/export", "/credentials/1"):
+        response = client.get(url)
+        assert response.status_code == 302 and "/auth/signin" in response.headers["Location"]
+
+
+def test_signin_wrong_password_then_right(client):
+    client.signup("ana")
+    client.post("/auth/signout")
+    wrong = client.submit("/auth/signin", "/auth/signin", {"username": "ana", "password": "wrong password"})
+    assert wrong.status_code == 401 and "do not match" in client.last_page
+    right = client.submit("/auth/signin?next=/shares", "/auth/signin",
+                          {"username": "ana", "password": PASSWORD, "next": "/shares"})
+    assert right.status_code == 302 and right.headers["Location"] == "/shares"
+
+
+def test_signin_next_cannot_leave_the_site(client):
+    client.signup("ana")
+    client.post("/auth/signout")
+    response = client.submit("/auth/signin", "/auth/signin",
+                             {"username": "ana", "password": PASSWORD, "next": "//evil.example/"})
+    assert response.headers["Location"] == "/credentials"
+
+
+def test_signin_is_rate_limited_per_user(app, client):
+    client.signup("ana")
+    client.post("/auth/signout")
+    for _ in range(app.config["SIGNIN_MAX_FAILURES_PER_USER"]):
+        assert client.submit("/auth/signin", "/auth/signin", {"username": "ana", "password": "nope nope"}).status_code == 401
+    blocked = client.submit("/auth/signin", "/auth/signin", {"username": "ana", "password": PASSWORD})
+    assert blocked.status_code == 429 and "Too many failed attempts" in client.last_page
+
+
+def test_rate_limit_window_passes(app, client, clock):
+    client.signup("ana")
+    client.post("/auth/signout")
+    for _ in range(app.config["SIGNIN_MAX_FAILURES_PER_USER"]):
+        client.submit("/auth/signin", "/auth/signin", {"username": "ana", "password": "nope nope"})
+    clock.now += app.config["SIGNIN_WINDOW"] + 1
+    assert client.submit("/auth/signin", "/auth/signin", {"username": "ana", "password": PASSWORD}).status_code == 302
+
+
+def test_post_without_csrf_token_is_refused(app, client):
+    client.signup("ana")
+    response = client.client.post("/auth/signout-everywhere", data={})
+    assert response.status_code == 400
+    assert "did not come from this wallet" in response.get_data(as_text=True)
+    forged = client.client.post("/auth/signout-everywhere", data={"csrf_token": "forged"})
+    assert forged.status_code == 400
+    assert client.get("/credentials").status_code == 200  # still signed in
+
+
+def test_signup_form_needs_csrf_too(app):
+    fresh = app.test_client()
+    response = fresh.post("/auth/signup", data={"username": "x" * 5, "password": PASSWORD, "password_again": PASSWORD})
+    assert response.status_code == 400
+    assert db_rows(app, "SELECT COUNT(*) FROM accounts")[0][0] == 0
+
+
+def test_sign_out_everywhere_ends_other_sessions(app, client):
+    client.signup("ana")
+    other = WalletClient(app.test_client())
+    other.submit("/auth/signin", "/auth/signin", {"username": "ana", "password": PASSWORD})
+    assert other.get("/credentials").status_code == 200
+    client.submit("/auth/account", "/auth/signout-everywhere")
+    assert other.get("/credentials").status_code == 302
+    assert client.get("/credentials").status_code == 302
+    assert db_rows(app, "SELECT COUNT(*) FROM sessions")[0][0] == 0
+
+
+def test_session_cookie_flags(app, tmp_path, clock):
+    from wallet import create_app
+
+    secure_app = create_app({"TESTING": True, "DATA_DIR": str(tmp_path / "secure"), "CLOCK": clock,
+                             "ARGON2_TIME_COST": 1, "ARGON2_MEMORY_COST": 8 * 1024, "ARGON2_PARALLELISM": 1})
+    client = WalletClient(secure_app.test_client())
+    response = client.submit("/auth/signup", "/auth/signup",
+                             {"username": "ana", "password": PASSWORD, "password_again": PASSWORD})
+    cookie = response.headers["Set-Cookie"]
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_security_headers(client):
+    response = client.get("/auth/signin")
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "<script>" not in client.last_page  # no inline script anywhere
+
+
+def test_delete_account_removes_everything(app, held):
+    client, _ = held
+    wrong = client.submit("/auth/account", "/auth/delete", {"password": "not my password"})
+    assert wrong.status_code == 400 and db_rows(app, "SELECT COUNT(*) FROM credentials")[0][0] == 1
+    done = client.submit("/auth/account", "/auth/delete", {"password": PASSWORD})
+    assert done.status_code == 302
+    for table in ("accounts", "holder_keys", "credentials", "sessions", "shares"):
+        assert db_rows(app, f"SELECT COUNT(*) FROM {table}")[0][0] == 0, table
+    assert client.get("/credentials").status_code == 302
+
+
+def test_cli_serve_is_registered():
+    from click.testing import CliRunner
+
+    from wallet.cli import wallet
+
+    result = CliRunner().invoke(wallet, ["serve", "--help"])
+    assert result.exit_code == 0 and "--port" in result.output

@@ -1,0 +1,84 @@
+"""The trust badge a credential card shows: signature, issuer trust, status.
+
+The wallet verifies signature, format and validity period itself with the
+core (:mod:`credentials.sd_jwt_vc`, :mod:`credentials.jwt_vc`). Issuer trust
+and revocation need the ledger: they come from a *trust check* the app is
+configured with (``TRUST_CHECK``: ``(raw, format, now) -> [check dicts]`` in
+the verifier API's shape, see ARCHITECTURE.md "Verifier HTTP API"). Without
+one the badge says "not checked"; when it cannot reach the chain the badge
+says "could not check", and the wallet keeps working.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from credentials.errors import MicrocredError
+
+__all__ = [
+    "BADGE_VERIFIED",
+    "BADGE_UNCHECKED",
+    "BADGE_UNAVAILABLE",
+    "BADGE_FAILED",
+    "TrustCheck",
+    "Badge",
+    "badge_for",
+]
+
+BADGE_VERIFIED = "verified"
+BADGE_UNCHECKED = "unchecked"
+BADGE_UNAVAILABLE = "unavailable"
+BADGE_FAILED = "failed"
+
+_LABELS = {
+    BADGE_VERIFIED: "Verified: trusted issuer, not revoked",
+    BADGE_UNCHECKED: "Signature valid; issuer trust and status not checked",
+    BADGE_UNAVAILABLE: "Signature valid; could not check issuer trust and status",
+    BADGE_FAILED: "Problem found",
+}
+
+#: ``(raw credential, format, now) -> checks``; raises OSError / MicrocredError when unreachable.
+TrustCheck = Callable[[str, str, int], Sequence[dict[str, Any]]]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Badge:
+    """What the card shows: a state, a sentence, and the checks behind it."""
+
+    state: str
+    label: str
+    checks: tuple[dict[str, str], ...] = field(default=())
+
+
+def _signature_check(fmt: str) -> dict[str, str]:
+    return {"check": "signature", "status": "passed", "detail": f"{fmt} signature, format and validity period checked on import"}
+
+
+def badge_for(raw: str, fmt: str, *, now: int, trust_check: TrustCheck | None) -> Badge:
+    """The badge of a credential whose signature already passed."""
+    checks = [_signature_check(fmt)]
+    if trust_check is None:
+        checks.append({"check": "issuer_trust", "status": "skipped", "detail": "not checked: no trust registry configured"})
+        checks.append({"check": "revocation", "status": "skipped", "detail": "not checked: no trust registry configured"})
+        return Badge(BADGE_UNCHECKED, _LABELS[BADGE_UNCHECKED], tuple(checks))
+    try:
+        found = [
+            {"check": str(c.get("check")), "status": str(c.get("status")), "detail": str(c.get("detail", ""))}
+            for c in trust_check(raw, fmt, now)
+        ]
+    except (OSError, MicrocredError) as exc:
+        log.warning("trust check unavailable: %s", exc)
+        checks.append({"check": "issuer_trust", "status": "unavailable", "detail": "the trust registry could not be reached"})
+        return Badge(BADGE_UNAVAILABLE, _LABELS[BADGE_UNAVAILABLE], tuple(checks))
+    checks.extend(c for c in found if c["check"] != "signature")
+    failed = [c for c in checks if c["status"] == "failed"]
+    if failed:
+        return Badge(BADGE_FAILED, f"{_LABELS[BADGE_FAILED]}: {failed[0]['detail']}"[:300], tuple(checks))
+    if any(c["status"] == "unavailable" for c in checks):
+        return Badge(BADGE_UNAVAILABLE, _LABELS[BADGE_UNAVAILABLE], tuple(checks))
+    return Badge(BADGE_VERIFIED, _LABELS[BADGE_VERIFIED], tuple(checks))

@@ -1,0 +1,147 @@
+"""The wallet's SQLite store through sqlite-utils: WAL, numbered schema migrations,
+one connection per request on ``flask.g``, closed on teardown.
+
+Migrations are SQL scripts applied in order; ``PRAGMA user_version`` records
+how many ran, so an older data dir is brought up to date on the next start.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from flask import Flask, current_app, g
+from sqlite_utils import Database
+
+__all__ = ["DB_FILE", "MIGRATIONS", "open_database", "migrate", "get_db", "init_app"]
+
+DB_FILE = "wallet.sqlite3"
+
+#: Schema migrations, in order. Never edit a released one: append a new one.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE accounts (
+        id INTEGER PRIMARY KEY,
+        username TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        password_hash TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+    );
+    CREATE TABLE holder_keys (
+        id INTEGER PRIMARY KEY,
+        account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        thumbprint TEXT NOT NULL,
+        public_jwk TEXT NOT NULL,
+        sealed BLOB NOT NULL,
+        created_at INTEGER NOT NULL,
+        UNIQUE (account_id, thumbprint)
+    );
+    CREATE TABLE sessions (
+        id_sha256 TEXT PRIMARY KEY,
+        account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        created_at INTEGER NOT NULL
+    );
+    CREATE INDEX sessions_account ON sessions(account_id);
+    CREATE TABLE credentials (
+        id INTEGER PRIMARY KEY,
+        account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        holder_key_id INTEGER NOT NULL REFERENCES holder_keys(id) ON DELETE CASCADE,
+        format TEXT NOT NULL,
+        raw TEXT NOT NULL,
+        raw_sha256 TEXT NOT NULL,
+        issuer TEXT NOT NULL,
+        vct TEXT NOT NULL,
+        title TEXT NOT NULL,
+        issuer_name TEXT NOT NULL,
+        ects REAL,
+        eqf_level INTEGER,
+        issued_on TEXT,
+        badge TEXT NOT NULL,
+        badge_detail TEXT NOT NULL,
+        checked_at INTEGER NOT NULL,
+        imported_at INTEGER NOT NULL,
+        UNIQUE (account_id, raw_sha256)
+    );
+    CREATE INDEX credentials_account ON credentials(account_id, imported_at);
+    CREATE TABLE shares (
+        id TEXT PRIMARY KEY,
+        account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        credential_id INTEGER NOT NULL REFERENCES credentials(id) ON DELETE CASCADE,
+        mode TEXT NOT NULL,
+        audience TEXT NOT NULL,
+        disclosed TEXT NOT NULL,
+        presentation TEXT,
+        qr_text TEXT,
+        token_sha256 TEXT UNIQUE,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        fetched_at INTEGER,
+        withdrawn_at INTEGER
+    );
+    CREATE INDEX shares_account ON shares(account_id, created_at);
+    CREATE TABLE signin_attempts (
+        id INTEGER PRIMARY KEY,
+        username TEXT NOT NULL COLLATE NOCASE,
+        client TEXT NOT NULL,
+        at INTEGER NOT NULL
+    );
+    CREATE INDEX signin_attempts_username ON signin_attempts(username, at);
+    CREATE INDEX signin_attempts_client ON signin_attempts(client, at);
+    CREATE TABLE used_forms (
+        form_id TEXT PRIMARY KEY,
+        at INTEGER NOT NULL
+    );
+    CREATE TABLE vp_requests (
+        id TEXT PRIMARY KEY,
+        account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        request TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        answered_at INTEGER
+    );
+    """,
+)
+
+
+def open_database(path: str | Path) -> Database:
+    """A connection with WAL, foreign keys and a busy timeout."""
+    connection = sqlite3.connect(str(path), timeout=10, check_same_thread=False)
+    db = Database(connection)
+    db.execute("PRAGMA foreign_keys = ON")
+    if str(path) != ":memory:":
+        db.enable_wal()
+    return db
+
+
+def migrate(db: Database) -> int:
+    """Apply the migrations not yet applied; return the schema version."""
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+        with db.atomic():
+            for statement in (part.strip() for part in script.split(";")):
+                if statement:
+                    db.execute(statement)
+            db.execute(f"PRAGMA user_version = {number}")
+    return len(MIGRATIONS)
+
+
+def get_db() -> Database:
+    """The request's database connection (opened on first use)."""
+    if "db" not in g:
+        g.db = open_database(Path(current_app.config["DATA_DIR"]) / DB_FILE)
+    return g.db
+
+
+def _close_db(_exc: BaseException | None = None) -> None:
+    db = g.pop("db", None)
+    if db is not None:
+        db.close()
+
+
+def init_app(app: Flask) -> None:
+    """Create and migrate the database file, and close connections on teardown."""
+    db = open_database(Path(app.config["DATA_DIR"]) / DB_FILE)
+    try:
+        migrate(db)
+    finally:
+        db.close()
+    app.teardown_appcontext(_close_db)

@@ -1,0 +1,198 @@
+"""Holder-shown presentations (ARCHITECTURE.md "Holder-shown QR" ⚑) and what can be chosen.
+
+- :func:`choices` lists what the learner may disclose, one checkbox per claim
+  (each learner member, each array element such as each learning outcome), in
+  Annex I order with plain-language labels and minimal defaults.
+- :func:`create_share` builds the SD-JWT+KB (RFC 9901 §4.3: fresh ``nonce``,
+  ``aud`` = the wallet's share id, ``iat``) and decides the QR:
+  inline when :func:`credentials.presentation_codec.fits_inline`, otherwise a
+  one-time link ``<wallet>/p/<token>`` valid for ``SHARE_LIFETIME`` (5 min).
+- :func:`redeem_link` serves a link once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import segno
+from sqlite_utils import Database
+
+from credentials.errors import InvalidInput
+from credentials.jose import PrivateKey
+from credentials.microcredential import CLAIM_LABELS, MICROCRED_CLAIMS
+from credentials.presentation_codec import fits_inline
+from credentials.sd_jwt import ClaimPath, HolderSdJwt
+
+__all__ = [
+    "MODE_INLINE",
+    "MODE_LINK",
+    "MODE_OPENID4VP",
+    "SHARE_AUDIENCE_PREFIX",
+    "DEFAULT_DISCLOSED",
+    "Choice",
+    "choices",
+    "parse_paths",
+    "preview",
+    "qr_svg",
+    "Share",
+    "create_share",
+    "redeem_link",
+]
+
+MODE_INLINE, MODE_LINK, MODE_OPENID4VP = "inline", "link", "openid4vp"
+SHARE_AUDIENCE_PREFIX = "urn:microcred:wallet-share:"
+#: Claims ticked by default: what a desk needs to know what the credential is.
+DEFAULT_DISCLOSED = frozenset({"title", "awarding_body", "issued_on", "ects", "eqf_level"})
+_MAX_PATHS = 256
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One checkbox: the claim path (JSON in the form), its label and shown value."""
+
+    path: ClaimPath
+    label: str
+    value: str
+    default: bool
+
+    @property
+    def key(self) -> str:
+        return json.dumps(list(self.path), separators=(",", ":"))
+
+
+def show_value(value: Any) -> str:
+    """A claim value as plain text for a person."""
+    if isinstance(value, dict):
+        if "name" in value:
+            extra = ", ".join(str(value[k]) for k in ("country", "id") if k in value)
+            return f"{value['name']} ({extra})" if extra else str(value["name"])
+        return "; ".join(f"{k}: {show_value(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        return "; ".join(show_value(v) for v in value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def _label(path: ClaimPath) -> str:
+    names = [p for p in path if isinstance(p, str)]
+    dotted = ".".join(names)
+    if not names:
+        return "claim"
+    label = CLAIM_LABELS.get(dotted) or CLAIM_LABELS.get(names[0], names[0])
+    index = next((p for p in path if isinstance(p, int)), None)
+    return f"{label} {index + 1}" if index is not None else label
+
+
+def choices(holder: HolderSdJwt) -> list[Choice]:
+    """The leaf claims the learner can tick, in Annex I order."""
+    paths = set(holder.paths)
+    leaves = [p for p in paths if not any(other != p and other[: len(p)] == p for other in paths)]
+    order = {name: i for i, name in enumerate(MICROCRED_CLAIMS)}
+    leaves.sort(key=lambda p: (order.get(str(p[0]), len(order)), [str(x).zfill(6) for x in p]))
+    found = []
+    for path in leaves:
+        value: Any = holder.all_claims
+        for step in path:
+            value = value[step]
+        found.append(Choice(path, _label(path), show_value(value), str(path[0]) in DEFAULT_DISCLOSED))
+    return found
+
+
+def parse_paths(keys: Iterable[str], holder: HolderSdJwt) -> list[ClaimPath]:
+    """Form values back to claim paths; each must be one of :func:`choices`."""
+    allowed = {c.key: c.path for c in choices(holder)}
+    paths = []
+    for key in list(keys)[:_MAX_PATHS]:
+        if key not in allowed:
+            raise InvalidInput("a chosen claim is not part of this credential; reload the page")
+        paths.append(allowed[key])
+    if not paths:
+        raise InvalidInput("choose at least one claim to share")
+    return paths
+
+
+def preview(holder: HolderSdJwt, paths: Iterable[ClaimPath]) -> list[tuple[str, str]]:
+    """(label, value) of exactly what the verifier will see, beside the always-visible issuer."""
+    chosen = {tuple(p) for p in paths}
+    return [(c.label, c.value) for c in choices(holder) if c.path in chosen]
+
+
+def qr_svg(text: str, *, inline: bool) -> str:
+    """An SVG QR code (level L for a long inline presentation, M for a short link)."""
+    code = segno.make(text, error="l" if inline else "m", boost_error=False, micro=False)
+    return code.svg_inline(scale=4, border=4, omitsize=True, title="QR code to show the verifier")
+
+
+@dataclass(frozen=True)
+class Share:
+    id: str
+    mode: str
+    qr_text: str
+    presentation: str
+    expires_at: int
+
+
+def create_share(
+    db: Database,
+    *,
+    account_id: int,
+    credential_id: int,
+    holder: HolderSdJwt,
+    holder_key: PrivateKey,
+    paths: list[ClaimPath],
+    link_base: str,
+    now: int,
+    lifetime: int,
+    audience: str | None = None,
+    nonce: str | None = None,
+    mode: str | None = None,
+    random_token: Callable[[int], str] = secrets.token_urlsafe,
+) -> Share:
+    """Build the presentation and record the share (caller holds the transaction)."""
+    share_id = random_token(12)
+    audience = audience or SHARE_AUDIENCE_PREFIX + share_id
+    presentation = holder.present_with_key_binding(
+        paths, holder_key, audience=audience, nonce=nonce or random_token(16), iat=now
+    )
+    token_sha256 = None
+    if mode is None:
+        mode = MODE_INLINE if fits_inline(presentation) else MODE_LINK
+    if mode == MODE_LINK:
+        token = random_token(24)
+        qr_text = f"{link_base.rstrip('/')}/p/{token}"
+        token_sha256 = hashlib.sha256(token.encode("ascii")).hexdigest()
+    else:
+        qr_text = presentation if mode == MODE_INLINE else ""
+    disclosed = [{"label": label, "value": value} for label, value in preview(holder, paths)]
+    db.execute(
+        "INSERT INTO shares (id, account_id, credential_id, mode, audience, disclosed, presentation, qr_text, "
+        "token_sha256, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [share_id, account_id, credential_id, mode, audience, json.dumps(disclosed),
+         presentation if mode != MODE_OPENID4VP else None, qr_text or None, token_sha256, now, now + lifetime],
+    )
+    return Share(share_id, mode, qr_text, presentation, now + lifetime)
+
+
+def redeem_link(db: Database, token: str, *, now: int) -> str | None:
+    """The presentation behind a live, unused link (then it is used up), else None."""
+    if not token or len(token) > 64:
+        return None
+    token_sha256 = hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
+    with db.atomic():
+        row = db.execute(
+            "SELECT id, presentation FROM shares WHERE token_sha256 = ? AND mode = ? AND fetched_at IS NULL "
+            "AND withdrawn_at IS NULL AND expires_at > ?",
+            [token_sha256, MODE_LINK, now],
+        ).fetchone()
+        if row is None:
+            return None
+        db.execute(
+            "UPDATE shares SET fetched_at = ?, presentation = NULL, qr_text = NULL WHERE id = ?", [now, row[0]]
+        )
+    return row[1]

@@ -1,0 +1,205 @@
+"""Web security of the wallet: sessions, CSRF, one-time forms, sign-in limits, headers.
+
+- Sessions: the signed Flask cookie holds only a random session id; the
+  database keeps its SHA-256, so "sign out everywhere" deletes every row of an
+  account and every cookie stops working at once.
+- CSRF: a per-session token (synchronizer token pattern, OWASP CSRF cheat
+  sheet) in a hidden field of every form, checked on every POST.
+- One-time forms: forms that change state carry a ``form_id``; the view claims
+  it inside the same transaction as its effect, so a double submit is refused
+  and a failed submit can be retried.
+- Sign-in limits: failures per user name and per client within a window.
+- Headers: a strict Content-Security-Policy with no inline script, no framing,
+  no referrer, camera only for this origin.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import secrets
+import sqlite3
+import time
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask, abort, current_app, g, redirect, request, session, url_for
+from sqlite_utils import Database
+
+from credentials.errors import MicrocredError
+from wallet.db import get_db
+
+__all__ = [
+    "CONTENT_SECURITY_POLICY",
+    "DoubleSubmit",
+    "now",
+    "sha256_hex",
+    "start_session",
+    "end_session",
+    "end_all_sessions",
+    "login_required",
+    "claim_form",
+    "signin_blocked",
+    "record_signin_failure",
+    "init_app",
+]
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "media-src 'self' blob:; connect-src 'self'; form-action 'self'; base-uri 'none'; "
+    "frame-ancestors 'none'"
+)
+_SESSION_ID = "sid"
+_CSRF = "csrf"
+CSRF_FIELD = "csrf_token"
+FORM_ID_FIELD = "form_id"
+
+
+class DoubleSubmit(MicrocredError, ValueError):
+    """The same form was submitted twice."""
+
+
+def now() -> int:
+    """The current time in epoch seconds, from the app's clock (tests may fix it)."""
+    return int(current_app.config.get("CLOCK", time.time)())
+
+
+def sha256_hex(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def start_session(account_id: int) -> None:
+    """A fresh session for ``account_id`` (a new id, so no fixation)."""
+    session.clear()
+    session_id = secrets.token_urlsafe(32)
+    db = get_db()
+    with db.atomic():
+        db.execute(
+            "INSERT INTO sessions (id_sha256, account_id, created_at) VALUES (?, ?, ?)",
+            [sha256_hex(session_id), account_id, now()],
+        )
+    session[_SESSION_ID] = session_id
+    session[_CSRF] = secrets.token_urlsafe(32)
+    session.permanent = True
+
+
+def end_session() -> None:
+    session_id = session.get(_SESSION_ID)
+    if session_id:
+        db = get_db()
+        with db.atomic():
+            db.execute("DELETE FROM sessions WHERE id_sha256 = ?", [sha256_hex(session_id)])
+    session.clear()
+
+
+def end_all_sessions(account_id: int) -> None:
+    db = get_db()
+    with db.atomic():
+        db.execute("DELETE FROM sessions WHERE account_id = ?", [account_id])
+    session.clear()
+
+
+def _load_account() -> None:
+    g.account = None
+    session_id = session.get(_SESSION_ID)
+    if not session_id:
+        return
+    row = get_db().execute(
+        "SELECT accounts.id, accounts.username FROM sessions JOIN accounts ON accounts.id = sessions.account_id "
+        "WHERE sessions.id_sha256 = ? AND sessions.created_at > ?",
+        [sha256_hex(session_id), now() - current_app.config["SESSION_LIFETIME"]],
+    ).fetchone()
+    if row is None:
+        session.clear()
+        return
+    g.account = {"id": row[0], "username": row[1]}
+
+
+def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if g.get("account") is None:
+            return redirect(url_for("auth.signin", next=request.path))
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def csrf_token() -> str:
+    token = session.get(_CSRF)
+    if not token:
+        token = session[_CSRF] = secrets.token_urlsafe(32)
+    return token
+
+
+def _check_csrf() -> None:
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return
+    limit = current_app.config.get("UPLOAD_LIMITS", {}).get(request.endpoint)
+    if limit is not None:
+        request.max_content_length = limit
+    if request.endpoint in current_app.config.get("CSRF_EXEMPT", ()):
+        return
+    expected = session.get(_CSRF)
+    sent = request.form.get(CSRF_FIELD, "")
+    if not expected or not secrets.compare_digest(expected, sent):
+        abort(400, description="This form has expired or did not come from this wallet. Reload the page and try again.")
+
+
+def new_form_id() -> str:
+    return secrets.token_urlsafe(16)
+
+
+def claim_form(db: Database) -> None:
+    """Mark this request's ``form_id`` as used; call inside the view's transaction."""
+    form_id = request.form.get(FORM_ID_FIELD, "")
+    if not form_id or len(form_id) > 64:
+        raise DoubleSubmit("this form is missing its one-time id; reload the page and try again")
+    try:
+        db.execute("INSERT INTO used_forms (form_id, at) VALUES (?, ?)", [form_id, now()])
+    except sqlite3.IntegrityError as exc:
+        raise DoubleSubmit("this form was already sent once; nothing was done twice") from exc
+
+
+def _client() -> str:
+    return request.remote_addr or "unknown"
+
+
+def signin_blocked(db: Database, username: str) -> bool:
+    """True when this user name or client failed too often within the window."""
+    config = current_app.config
+    since = now() - config["SIGNIN_WINDOW"]
+    by_user = db.execute(
+        "SELECT COUNT(*) FROM signin_attempts WHERE username = ? AND at > ?", [username, since]
+    ).fetchone()[0]
+    by_client = db.execute(
+        "SELECT COUNT(*) FROM signin_attempts WHERE client = ? AND at > ?", [_client(), since]
+    ).fetchone()[0]
+    return by_user >= config["SIGNIN_MAX_FAILURES_PER_USER"] or by_client >= config["SIGNIN_MAX_FAILURES_PER_CLIENT"]
+
+
+def record_signin_failure(db: Database, username: str) -> None:
+    with db.atomic():
+        db.execute(
+            "INSERT INTO signin_attempts (username, client, at) VALUES (?, ?, ?)", [username[:200], _client(), now()]
+        )
+        db.execute("DELETE FROM signin_attempts WHERE at < ?", [now() - 24 * 3600])
+
+
+def _security_headers(response: Any) -> Any:
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Permissions-Policy"] = "camera=(self), microphone=(), geolocation=()"
+    response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
+    if g.get("account") is not None or request.method != "GET":
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(_load_account)
+    app.before_request(_check_csrf)
+    app.after_request(_security_headers)
+    app.jinja_env.globals.update(csrf_token=csrf_token, new_form_id=new_form_id)

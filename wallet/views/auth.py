@@ -1,0 +1,103 @@
+"""Accounts: sign up, sign in (rate limited), sign out, sign out everywhere, delete."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+
+from credentials.errors import InvalidInput
+from wallet.db import get_db
+from wallet.holding import check_password, create_account, delete_account, password_hasher
+from wallet.security import (
+    end_all_sessions,
+    end_session,
+    login_required,
+    now,
+    record_signin_failure,
+    signin_blocked,
+    start_session,
+)
+
+__all__ = ["bp"]
+
+bp = Blueprint("auth", __name__, url_prefix="/auth")
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("credentials.list_credentials")
+
+
+@bp.route("/signup", methods=["GET", "POST"])
+def signup():
+    if request.method == "POST":
+        username, password = request.form.get("username", ""), request.form.get("password", "")
+        if password != request.form.get("password_again", ""):
+            return render_template("auth/signup.html", error="The two passwords differ.", username=username), 400
+        db = get_db()
+        try:
+            account_id = create_account(
+                db, current_app.extensions["microcred_wallet_secret"], password_hasher(current_app.config),
+                username, password, now=now(),
+            )
+        except InvalidInput as exc:
+            return render_template("auth/signup.html", error=str(exc), username=username), 400
+        start_session(account_id)
+        flash("Welcome! Your wallet is ready; add your first credential.")
+        return redirect(url_for("credentials.add"))
+    return render_template("auth/signup.html", error=None, username="")
+
+
+@bp.route("/signin", methods=["GET", "POST"])
+def signin():
+    next_url = request.values.get("next")
+    if request.method == "POST":
+        username, password = request.form.get("username", "")[:200], request.form.get("password", "")
+        db = get_db()
+        if signin_blocked(db, username):
+            return render_template(
+                "auth/signin.html", error="Too many failed attempts. Wait 15 minutes and try again.",
+                username=username, next=next_url,
+            ), 429
+        account_id = check_password(db, password_hasher(current_app.config), username, password)
+        if account_id is None:
+            record_signin_failure(db, username)
+            return render_template(
+                "auth/signin.html", error="That user name and password do not match.", username=username, next=next_url
+            ), 401
+        start_session(account_id)
+        return redirect(_safe_next(next_url))
+    return render_template("auth/signin.html", error=None, username="", next=next_url)
+
+
+@bp.post("/signout")
+def signout():
+    end_session()
+    flash("You are signed out.")
+    return redirect(url_for("auth.signin"))
+
+
+@bp.post("/signout-everywhere")
+@login_required
+def signout_everywhere():
+    end_all_sessions(g.account["id"])
+    flash("You are signed out on every device.")
+    return redirect(url_for("auth.signin"))
+
+
+@bp.route("/account", methods=["GET"])
+@login_required
+def account():
+    return render_template("auth/account.html")
+
+
+@bp.post("/delete")
+@login_required
+def delete():
+    db = get_db()
+    if check_password(db, password_hasher(current_app.config), g.account["username"], request.form.get("password", "")) is None:
+        return render_template("auth/account.html", error="That password is not right; nothing was deleted."), 400
+    delete_account(db, g.account["id"])
+    end_session()
+    flash("Your account and everything in it were deleted.")
+    return redirect(url_for("auth.signup"))

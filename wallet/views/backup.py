@@ -1,0 +1,101 @@
+"""Backup and portability: a passphrase-encrypted export, and an all-or-nothing restore
+into this or another account or instance (see :mod:`wallet.sealing` for the file format)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, flash, g, redirect, render_template, request, url_for
+
+from credentials.errors import InvalidInput, VerificationError
+from credentials.jose import PrivateKey
+from wallet.checking import badge_for
+from wallet.db import get_db
+from wallet.holding import add_holder_key, holder_keys, private_holder_key
+from wallet.importing import check_credential, store_credential
+from wallet.sealing import decrypt_backup, encrypt_backup
+from wallet.security import claim_form, login_required, now
+
+__all__ = ["bp", "BACKUP_FILENAME", "MAX_BACKUP_CREDENTIALS"]
+
+bp = Blueprint("backup", __name__, url_prefix="/backup")
+
+BACKUP_FILENAME = "microcred-wallet-backup.json"
+MAX_BACKUP_CREDENTIALS = 5000
+
+
+@bp.route("/export", methods=["GET", "POST"])
+@login_required
+def export():
+    if request.method == "GET":
+        return render_template("backup/export.html", error=None)
+    passphrase = request.form.get("passphrase", "")
+    if passphrase != request.form.get("passphrase_again", ""):
+        return render_template("backup/export.html", error="The two passphrases differ."), 400
+    db = get_db()
+    secret = current_app.extensions["microcred_wallet_secret"]
+    account_id = g.account["id"]
+    keys = [private_holder_key(secret, record).to_jwk() for record in holder_keys(db, account_id)]
+    credentials = [
+        {"format": fmt, "raw": raw}
+        for fmt, raw in db.execute(
+            "SELECT format, raw FROM credentials WHERE account_id = ? ORDER BY id", [account_id]
+        ).fetchall()
+    ]
+    try:
+        text = encrypt_backup({"holder_keys": keys, "credentials": credentials, "exported_at": now()}, passphrase)
+    except InvalidInput as exc:
+        return render_template("backup/export.html", error=str(exc)), 400
+    response = Response(text, mimetype="application/json")
+    response.headers["Content-Disposition"] = f'attachment; filename="{BACKUP_FILENAME}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _restore(contents: dict) -> tuple[int, int]:
+    """Add the backup's keys and credentials in one transaction; (added, already held)."""
+    keys, credentials = contents.get("holder_keys"), contents.get("credentials")
+    if not isinstance(keys, list) or not isinstance(credentials, list) or len(credentials) > MAX_BACKUP_CREDENTIALS:
+        raise InvalidInput("the backup does not hold a list of keys and a list of credentials")
+    db = get_db()
+    account_id = g.account["id"]
+    secret = current_app.extensions["microcred_wallet_secret"]
+    added = skipped = 0
+    at = now()
+    trust_check = current_app.config["TRUST_CHECK"]
+    with db.atomic():
+        claim_form(db)
+        for jwk in keys:
+            add_holder_key(db, secret, account_id, PrivateKey.from_jwk(jwk), now=at)
+        account_keys = holder_keys(db, account_id)
+        held = {row[0] for row in db.execute("SELECT raw_sha256 FROM credentials WHERE account_id = ?", [account_id])}
+        for number, item in enumerate(credentials, start=1):
+            raw = item.get("raw") if isinstance(item, dict) else None
+            try:
+                checked = check_credential(raw, account_keys, now=at)
+            except VerificationError as exc:
+                raise InvalidInput(f"credential {number} of the backup does not check out ({exc.reason}); nothing was restored") from exc
+            if checked.raw_sha256 in held:
+                skipped += 1
+                continue
+            store_credential(db, account_id, checked, badge_for(checked.raw, checked.format, now=at, trust_check=trust_check), now=at)
+            held.add(checked.raw_sha256)
+            added += 1
+    return added, skipped
+
+
+@bp.route("/restore", methods=["GET", "POST"])
+@login_required
+def restore():
+    if request.method == "GET":
+        return render_template("backup/restore.html", error=None)
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        return render_template("backup/restore.html", error="Choose the backup file to restore."), 400
+    try:
+        contents = decrypt_backup(upload.read(), request.form.get("passphrase", ""))
+        added, skipped = _restore(contents)
+    except InvalidInput as exc:
+        return render_template("backup/restore.html", error=f"Nothing was restored: {exc}"), 400
+    flash(f"Restored {added} credential{'' if added == 1 else 's'}"
+          + (f"; {skipped} you already had were skipped." if skipped else "."))
+    return redirect(url_for("credentials.list_credentials"))
+

@@ -1,0 +1,153 @@
+"""Credentials: the list of cards with the stack summary, a detail page, import
+(paste, upload, OpenID4VCI offer, camera scan), re-check and delete."""
+
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+
+from credentials.errors import FormatError, MicrocredError, VerificationError
+from credentials.presentation_codec import KIND_CREDENTIAL_OFFER, KIND_OPENID4VP, classify_scanned
+from wallet.checking import badge_for
+from wallet.db import get_db
+from wallet.holding import current_holder_key, holder_keys, private_holder_key
+from wallet.importing import DuplicateCredential, import_credential
+from wallet.oid4vci_client import redeem_offer
+from wallet.transport import client_from_config
+from wallet.library import annex_fields, list_cards, load_row, stack_summary, stored_claims
+from wallet.security import claim_form, login_required, now
+
+__all__ = ["bp", "index"]
+
+bp = Blueprint("credentials", __name__, url_prefix="/credentials")
+
+
+def index():
+    if g.get("account") is None:
+        return redirect(url_for("auth.signin"))
+    return redirect(url_for("credentials.list_credentials"))
+
+
+@bp.get("")
+@login_required
+def list_credentials():
+    db = get_db()
+    return render_template(
+        "credentials/list.html", cards=list_cards(db, g.account["id"]), summary=stack_summary(db, g.account["id"])
+    )
+
+
+@bp.get("/<int:credential_id>")
+@login_required
+def detail(credential_id: int):
+    row = load_row(get_db(), g.account["id"], credential_id)
+    if row is None:
+        abort(404, description="There is no such credential in your wallet.")
+    return render_template("credentials/detail.html", row=row, fields=annex_fields(stored_claims(row)))
+
+
+def _import_text(text: str):
+    db = get_db()
+    account_id = g.account["id"]
+    try:
+        with db.atomic():
+            claim_form(db)
+            credential_id, badge = import_credential(
+                db, account_id, holder_keys(db, account_id), text,
+                now=now(), trust_check=current_app.config["TRUST_CHECK"],
+            )
+    except DuplicateCredential as exc:
+        flash("This credential is already in your wallet.")
+        return redirect(url_for("credentials.detail", credential_id=exc.existing_id))
+    except VerificationError as exc:
+        return render_template("credentials/add.html", error=f"Not added: {exc.reason}"), 400
+    except FormatError as exc:
+        return render_template("credentials/add.html", error=f"Not added: {exc}"), 400
+    flash(f"Added. {badge.label}.")
+    return redirect(url_for("credentials.detail", credential_id=credential_id))
+
+
+@bp.route("/add", methods=["GET", "POST"])
+@login_required
+def add():
+    if request.method == "GET":
+        return render_template("credentials/add.html", error=None)
+    upload = request.files.get("file")
+    text = request.form.get("credential", "")
+    if upload is not None and upload.filename:
+        data = upload.read(current_app.config["MAX_CONTENT_LENGTH"] + 1)
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            return render_template("credentials/add.html", error="Not added: the file is not a text credential."), 400
+    stripped = text.strip()
+    if stripped.lower().startswith("openid-credential-offer://"):
+        return _redeem(stripped)
+    return _import_text(text)
+
+
+def _redeem(offer_text: str):
+    db = get_db()
+    account_id = g.account["id"]
+    key_record = current_holder_key(db, account_id)
+    holder_key = private_holder_key(current_app.extensions["microcred_wallet_secret"], key_record)
+    try:
+        credential = redeem_offer(offer_text, holder_key, client=client_from_config(current_app.config), now=now())
+    except MicrocredError as exc:
+        message = exc.reason if isinstance(exc, VerificationError) else str(exc)
+        return render_template("credentials/add.html", error=f"Not added: {message}"), 400
+    return _import_text(credential)
+
+
+@bp.post("/scan")
+@login_required
+def scanned():
+    """Route what the camera (or a pasted link) read."""
+    try:
+        found = classify_scanned(request.form.get("scanned", ""))
+    except FormatError as exc:
+        return render_template("credentials/scan.html", error=f"That code is not one the wallet knows: {exc.reason}"), 400
+    if found.kind == KIND_CREDENTIAL_OFFER:
+        return _redeem(found.value)
+    if found.kind == KIND_OPENID4VP:
+        return redirect(url_for("openid4vp.review", request=found.value))
+    return render_template(
+        "credentials/scan.html", error="That code is a presentation for a verifier to scan, not something to add."
+    ), 400
+
+
+@bp.get("/scan")
+@login_required
+def scan():
+    return render_template("credentials/scan.html", error=None)
+
+
+@bp.post("/<int:credential_id>/recheck")
+@login_required
+def recheck(credential_id: int):
+    db = get_db()
+    row = load_row(db, g.account["id"], credential_id)
+    if row is None:
+        abort(404, description="There is no such credential in your wallet.")
+    badge = badge_for(row["raw"], row["format"], now=now(), trust_check=current_app.config["TRUST_CHECK"])
+    with db.atomic():
+        db.execute(
+            "UPDATE credentials SET badge = ?, badge_detail = ?, checked_at = ? WHERE id = ? AND account_id = ?",
+            [badge.state, json.dumps({"label": badge.label, "checks": list(badge.checks)}), now(), credential_id,
+             g.account["id"]],
+        )
+    flash(f"Checked again. {badge.label}.")
+    return redirect(url_for("credentials.detail", credential_id=credential_id))
+
+
+@bp.post("/<int:credential_id>/delete")
+@login_required
+def delete(credential_id: int):
+    db = get_db()
+    with db.atomic():
+        cursor = db.execute("DELETE FROM credentials WHERE id = ? AND account_id = ?", [credential_id, g.account["id"]])
+    if cursor.rowcount == 0:
+        abort(404, description="There is no such credential in your wallet.")
+    flash("The credential was removed from your wallet.")
+    return redirect(url_for("credentials.list_credentials"))

@@ -1,0 +1,149 @@
+"""Share: choose claims, preview, QR with a countdown, history with withdrawal,
+and the public one-time link ``/p/<token>`` (ARCHITECTURE.md "Holder-shown QR" ⚑)."""
+
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, url_for
+
+from credentials.errors import InvalidInput
+from credentials.sd_jwt import HolderSdJwt
+from wallet.db import get_db
+from wallet.holding import holder_key_for, private_holder_key
+from wallet.importing import FORMAT_SD_JWT_VC
+from wallet.library import load_row
+from wallet.presenting import MODE_INLINE, MODE_OPENID4VP, choices, create_share, parse_paths, preview, qr_svg, redeem_link
+from wallet.security import claim_form, login_required, now
+
+__all__ = ["bp", "PRESENTATION_MEDIA_TYPE"]
+
+PRESENTATION_MEDIA_TYPE = "application/dc+sd-jwt"
+
+bp = Blueprint("share", __name__)
+
+
+def _sd_jwt_row(credential_id: int) -> tuple[dict, HolderSdJwt]:
+    row = load_row(get_db(), g.account["id"], credential_id)
+    if row is None:
+        abort(404, description="There is no such credential in your wallet.")
+    if row["format"] != FORMAT_SD_JWT_VC:
+        abort(400, description="Only SD-JWT credentials can disclose single claims; this one is a JWT VC.")
+    return row, HolderSdJwt.parse(row["raw"])
+
+
+@bp.get("/credentials/<int:credential_id>/share")
+@login_required
+def choose(credential_id: int):
+    row, holder = _sd_jwt_row(credential_id)
+    return render_template("share/choose.html", row=row, choices=choices(holder), error=None)
+
+
+@bp.post("/credentials/<int:credential_id>/share/preview")
+@login_required
+def show_preview(credential_id: int):
+    row, holder = _sd_jwt_row(credential_id)
+    keys = request.form.getlist("claim")
+    try:
+        paths = parse_paths(keys, holder)
+    except InvalidInput as exc:
+        return render_template("share/choose.html", row=row, choices=choices(holder), error=str(exc)), 400
+    return render_template("share/preview.html", row=row, keys=keys, seen=preview(holder, paths))
+
+
+@bp.post("/credentials/<int:credential_id>/share")
+@login_required
+def create(credential_id: int):
+    row, holder = _sd_jwt_row(credential_id)
+    paths = parse_paths(request.form.getlist("claim"), holder)
+    db = get_db()
+    key = private_holder_key(
+        current_app.extensions["microcred_wallet_secret"], holder_key_for(db, g.account["id"], row["holder_key_id"])
+    )
+    with db.atomic():
+        claim_form(db)
+        share = create_share(
+            db, account_id=g.account["id"], credential_id=credential_id, holder=holder, holder_key=key, paths=paths,
+            link_base=current_app.config["PUBLIC_URL"] or request.host_url, now=now(),
+            lifetime=current_app.config["SHARE_LIFETIME"],
+        )
+    return redirect(url_for("share.show", share_id=share.id))
+
+
+def _share_row(share_id: str) -> dict:
+    cursor = get_db().execute("SELECT * FROM shares WHERE id = ? AND account_id = ?", [share_id, g.account["id"]])
+    row = cursor.fetchone()
+    if row is None:
+        abort(404, description="There is no such share.")
+    found = dict(zip([d[0] for d in cursor.description], row))
+    found["disclosed"] = json.loads(found["disclosed"])
+    return found
+
+
+def _state(share: dict, at: int) -> str:
+    if share["mode"] == MODE_OPENID4VP:
+        return "sent"
+    if share["withdrawn_at"]:
+        return "withdrawn"
+    if share["fetched_at"]:
+        return "used"
+    if share["expires_at"] <= at:
+        return "expired"
+    return "live"
+
+
+@bp.get("/shares/<share_id>")
+@login_required
+def show(share_id: str):
+    share = _share_row(share_id)
+    at = now()
+    state = _state(share, at)
+    svg = qr_svg(share["qr_text"], inline=share["mode"] == MODE_INLINE) if state == "live" and share["qr_text"] else None
+    return render_template("share/show.html", share=share, state=state, svg=svg, now=at)
+
+
+@bp.get("/shares")
+@login_required
+def history():
+    cursor = get_db().execute(
+        "SELECT shares.*, credentials.title FROM shares JOIN credentials ON credentials.id = shares.credential_id "
+        "WHERE shares.account_id = ? ORDER BY shares.created_at DESC LIMIT 200",
+        [g.account["id"]],
+    )
+    names = [d[0] for d in cursor.description]
+    at = now()
+    shares = []
+    for row in cursor.fetchall():
+        item = dict(zip(names, row))
+        item["disclosed"] = json.loads(item["disclosed"])
+        item["state"] = _state(item, at)
+        shares.append(item)
+    return render_template("share/history.html", shares=shares)
+
+
+@bp.post("/shares/<share_id>/withdraw")
+@login_required
+def withdraw(share_id: str):
+    db = get_db()
+    with db.atomic():
+        cursor = db.execute(
+            "UPDATE shares SET withdrawn_at = ?, presentation = NULL, qr_text = NULL "
+            "WHERE id = ? AND account_id = ? AND withdrawn_at IS NULL AND fetched_at IS NULL AND expires_at > ?",
+            [now(), share_id, g.account["id"], now()],
+        )
+    flash("The link was withdrawn; it no longer works." if cursor.rowcount else "That share was no longer live.")
+    return redirect(url_for("share.history"))
+
+
+@bp.get("/p/<token>")
+def fetch_presentation(token: str):
+    """Public and one-time: the verifier fetches the presentation behind a QR link."""
+    presentation = redeem_link(get_db(), token, now=now())
+    if presentation is None:
+        response = Response("this link is unknown, expired, withdrawn or already used\n", status=404, mimetype="text/plain")
+    else:
+        response = Response(presentation, status=200, mimetype=PRESENTATION_MEDIA_TYPE)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
