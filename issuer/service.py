@@ -23,6 +23,7 @@ the ledger comes in as a :class:`StatusAnchor`.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import secrets
 from collections.abc import Callable, Iterable, Sequence
@@ -130,7 +131,12 @@ class StatusChangeResult:
 
 
 def _random_id() -> str:
-    return secrets.token_urlsafe(12)
+    """An opaque credential id: 24 lowercase base32 characters (120 bits).
+
+    Only letters and digits, so it never starts with '-' (a command line would
+    read that as an option) and survives copying from a terminal or a URL.
+    """
+    return base64.b32encode(secrets.token_bytes(15)).decode("ascii").lower()
 
 
 def _sha256_hex(text: str) -> str:
