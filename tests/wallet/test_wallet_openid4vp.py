@@ -1,0 +1,216 @@
+"""OpenID4VP: the wallet answers the verifier's real requests (verifier.openid4vp) and
+refuses malformed, expired, empty and cross-host ones; request objects by reference."""
+
+from __future__ import annotations
+
+import json
+import time
+from urllib.parse import urlencode, urlsplit
+
+import pytest
+
+from credentials.dids import did_key_from_public_key, verification_method_id
+from credentials.jose import PrivateKey, b64url_encode, sign_jws
+from wallet.transport import HttpResponse
+from wallet_helpers import PASSWORD, db_rows
+
+verifier_module = pytest.importorskip("verifier.openid4vp")
+VERIFIER = "http://127.0.0.1:5002"
+
+
+@pytest.fixture
+def verifier_app():
+    from verifier import create_app
+
+    return create_app({"TESTING": True, "VERIFIER_PUBLIC_URL": VERIFIER, "VERIFIER_TRUSTED_ROOTS": "did:example:root",
+                       "RPC_URL": "http://127.0.0.1:9"})
+
+
+def _route(test_client, log=None, host="127.0.0.1:5002"):
+    def send(method, url, headers, body):
+        parts = urlsplit(url)
+        assert parts.netloc == host, f"the wallet called {parts.netloc}"
+        if log is not None:
+            log.append((method, parts.path, body))
+        response = test_client.open(parts.path + (f"?{parts.query}" if parts.query else ""), method=method,
+                                    headers=dict(headers), data=body)
+        return HttpResponse(response.status_code, dict(response.headers), response.get_data())
+
+    return send
+
+
+def _verifier_request(verifier_app, claims=("title", "ects")):
+    client = verifier_app.test_client()
+    created = client.post("/openid4vp/new", data={"claim": list(claims)})
+    assert created.status_code == 303, created.get_data(as_text=True)
+    state = created.headers["Location"].rstrip("/").rsplit("/", 1)[1]
+    pending = verifier_app.extensions["microcred_openid4vp"].get(state)
+    return client, pending, verifier_module.request_url(pending)
+
+
+def test_answer_the_verifiers_request(app, held, clock, verifier_app):
+    client, credential_id = held
+    clock.now = int(time.time())  # the verifier checks the KB-JWT against its own clock
+    client.submit("/auth/signin", "/auth/signin", {"username": "ana", "password": PASSWORD})  # session aged out
+    verifier_client, pending, url = _verifier_request(verifier_app)
+    app.config["HTTP_TRANSPORT"] = _route(verifier_client)
+    review = client.get("/openid4vp/review?" + urlencode({"request": url}))
+    assert review.status_code == 302, client.last_page
+    consent_url = review.headers["Location"]
+    client.get(consent_url)
+    page = client.last_page
+    assert "127.0.0.1 asks to see" in page and "Title of the micro-credential" in page and "Workload" in page
+    assert "Data Protection Law in Practice" in page
+    tokens = client.form_tokens()
+    sent = client.post(consent_url + "/send", {f"credential-{verifier_module.CREDENTIAL_QUERY_ID}": str(credential_id)})
+    assert sent.status_code == 200, client.last_page
+    assert "Sent to 127.0.0.1" in client.last_page
+    result = pending.result
+    assert result is not None
+    passed = {c.check for c in result.checks if c.status == "passed"}
+    assert {"signature", "disclosures", "holder_binding", "replay", "schema"} <= passed
+    assert result.claims == {"title": "Data Protection Law in Practice", "ects": 4}
+    again = client.client.post(consent_url + "/send", data={
+        **tokens, f"credential-{verifier_module.CREDENTIAL_QUERY_ID}": str(credential_id)})
+    assert again.status_code == 409  # double submit
+    client.get("/shares")
+    assert "Sent to redirect_uri:http://127.0.0.1:5002/openid4vp/response" in client.last_page
+
+
+def test_decline_tells_the_verifier(app, held, verifier_app):
+    client, _ = held
+    verifier_client, pending, url = _verifier_request(verifier_app)
+    app.config["HTTP_TRANSPORT"] = _route(verifier_client)
+    consent_url = client.get("/openid4vp/review?" + urlencode({"request": url})).headers["Location"]
+    client.get(consent_url)
+    assert client.post(consent_url + "/decline").status_code == 200
+    assert pending.wallet_error == "the holder declined" and pending.result is None
+    assert db_rows(app, "SELECT COUNT(*) FROM shares")[0][0] == 0
+
+
+def _by_value(**overrides):
+    params = {
+        "client_id": f"redirect_uri:{VERIFIER}/cb", "response_type": "vp_token", "response_mode": "direct_post",
+        "response_uri": f"{VERIFIER}/cb", "nonce": "n-123", "state": "s-1",
+        "dcql_query": json.dumps({"credentials": [{"id": "q", "format": "dc+sd-jwt", "claims": [{"path": ["title"]}]}]}),
+    }
+    params.update(overrides)
+    return "openid4vp://?" + urlencode({k: v for k, v in params.items() if v is not None})
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"response_uri": "https://elsewhere.example/cb", "client_id": f"redirect_uri:{VERIFIER}/cb"}, "differs from"),
+    ({"response_uri": "https://elsewhere.example/cb", "client_id": "redirect_uri:https://elsewhere.example/cb2"},
+     "differs from"),
+    ({"dcql_query": json.dumps({"credentials": []})}, "asks for no credential"),
+    ({"dcql_query": None}, "asks for no credential"),
+    ({"dcql_query": "{not json"}, "not valid"),
+    ({"response_type": "code"}, "expected response_type vp_token"),
+    ({"response_mode": "fragment"}, "expected response_mode direct_post"),
+    ({"nonce": None}, "no valid &#39;nonce&#39;"),
+    ({"client_id": "some-verifier"}, "unsupported client identifier"),
+    ({"response_uri": "http://verifier.example/cb", "client_id": "redirect_uri:http://verifier.example/cb"},
+     "must use https"),
+])
+def test_malformed_requests_are_refused(held, overrides, message):
+    client, _ = held
+    response = client.get("/openid4vp/review?" + urlencode({"request": _by_value(**overrides)}))
+    assert response.status_code == 400
+    assert "This request was refused" in client.last_page and message in client.last_page, client.last_page
+
+
+def test_response_uri_on_another_host_than_a_did_client(app, held):
+    client, _ = held
+    verifier_key = PrivateKey.generate("ES256")
+    did = did_key_from_public_key(verifier_key.public_key())
+    request_object = {
+        "client_id": f"decentralized_identifier:{did}", "response_type": "vp_token", "response_mode": "direct_post",
+        "response_uri": "https://attacker.example/collect", "nonce": "n", "exp": 4_000_000_000,
+        "dcql_query": {"credentials": [{"id": "q", "format": "dc+sd-jwt", "claims": [{"path": ["title"]}]}]},
+    }
+    token = sign_jws(request_object, verifier_key, header={"typ": "oauth-authz-req+jwt", "kid": verification_method_id(did)})
+    app.config["HTTP_TRANSPORT"] = lambda method, url, headers, body: HttpResponse(200, {}, token.encode())
+    link = "openid4vp://?" + urlencode({"client_id": f"decentralized_identifier:{did}",
+                                        "request_uri": "https://verifier.example/request/1"})
+    assert client.get("/openid4vp/review?" + urlencode({"request": link})).status_code == 400
+    assert "another host than the verifier" in client.last_page
+
+
+def test_signed_request_by_reference_and_expiry(app, held, clock):
+    client, credential_id = held
+    verifier_key = PrivateKey.generate("ES256")
+    did = did_key_from_public_key(verifier_key.public_key())
+    request_object = {
+        "client_id": f"decentralized_identifier:{did}", "response_type": "vp_token", "response_mode": "direct_post",
+        "response_uri": "https://verifier.example/cb", "nonce": "n-9", "state": "st", "exp": clock.now + 60,
+        "client_metadata": {"client_name": "Acme <b>Hiring</b>"},
+        "dcql_query": {"credentials": [{"id": "q", "format": "dc+sd-jwt",
+                                        "claims": [{"path": ["learning_outcomes", None]}]}]},
+    }
+    posted = []
+
+    def transport(method, url, headers, body):
+        if method == "GET":
+            return HttpResponse(200, {}, sign_jws(request_object, verifier_key,
+                                                  header={"typ": "oauth-authz-req+jwt",
+                                                          "kid": verification_method_id(did)}).encode())
+        posted.append(body)
+        return HttpResponse(200, {"Content-Type": "application/json"}, b"{}")
+
+    app.config["HTTP_TRANSPORT"] = transport
+    link = "openid4vp://?" + urlencode({"client_id": f"decentralized_identifier:{did}",
+                                        "request_uri": "https://verifier.example/request/1"})
+    consent_url = client.get("/openid4vp/review?" + urlencode({"request": link})).headers["Location"]
+    client.get(consent_url)
+    assert "verifier.example asks to see" in client.last_page and "Learning outcomes (all)" in client.last_page
+    assert "Acme &lt;b&gt;Hiring&lt;/b&gt;" in client.last_page
+    assert client.post(consent_url + "/send", {"credential-q": str(credential_id)}).status_code == 200
+    from urllib.parse import parse_qs
+
+    form = parse_qs(posted[0].decode())
+    presentation = json.loads(form["vp_token"][0])["q"][0]
+    from credentials.sd_jwt import KeyBindingPolicy
+    from credentials.sd_jwt_vc import verify_sd_jwt_vc
+
+    verified = verify_sd_jwt_vc(presentation, now=clock.now, key_binding=KeyBindingPolicy(
+        audience=f"decentralized_identifier:{did}", nonce="n-9"))
+    assert verified.disclosed == {"learning_outcomes": [
+        "Apply the GDPR to research data", "Draft a data protection impact assessment", "Advise on international transfers"]}
+    assert form["state"] == ["st"]
+
+    request_object["exp"] = clock.now - 1
+    assert client.get("/openid4vp/review?" + urlencode({"request": link})).status_code == 400
+    assert "expired" in client.last_page
+
+
+def test_pending_request_expires(app, held, clock, verifier_app):
+    client, credential_id = held
+    verifier_client, _, url = _verifier_request(verifier_app)
+    app.config["HTTP_TRANSPORT"] = _route(verifier_client)
+    consent_url = client.get("/openid4vp/review?" + urlencode({"request": url})).headers["Location"]
+    client.get(consent_url)
+    clock.now += 3600
+    assert client.post(consent_url + "/send", {"credential-microcredential": str(credential_id)}).status_code == 410
+
+
+def test_no_matching_credential(app, held, verifier_app):
+    client, _ = held
+    link = _by_value(dcql_query=json.dumps({"credentials": [{"id": "q", "format": "dc+sd-jwt",
+                                                            "meta": {"vct_values": ["urn:other:type"]}}]}))
+    consent_url = client.get("/openid4vp/review?" + urlencode({"request": link})).headers["Location"]
+    client.get(consent_url)
+    assert "None of your credentials has this" in client.last_page and "Share with" not in client.last_page
+
+
+def test_unsigned_request_object_only_for_redirect_uri_clients(app, held):
+    client, _ = held
+    header = b64url_encode(json.dumps({"alg": "none"}).encode())
+    body = b64url_encode(json.dumps({"client_id": f"redirect_uri:{VERIFIER}/cb", "response_type": "vp_token",
+                                     "response_mode": "direct_post", "response_uri": f"{VERIFIER}/cb", "nonce": "n",
+                                     "dcql_query": {"credentials": [{"id": "q", "format": "dc+sd-jwt"}]}}).encode())
+    app.config["HTTP_TRANSPORT"] = lambda *a: HttpResponse(200, {}, f"{header}.{body}.".encode())
+    good = "openid4vp://?" + urlencode({"client_id": f"redirect_uri:{VERIFIER}/cb", "request_uri": f"{VERIFIER}/r/1"})
+    assert client.get("/openid4vp/review?" + urlencode({"request": good})).status_code == 302
+    did = did_key_from_public_key(PrivateKey.generate("ES256").public_key())
+    forged = "openid4vp://?" + urlencode({"client_id": f"decentralized_identifier:{did}", "request_uri": f"{VERIFIER}/r/1"})
+    assert client.get("/openid4vp/review?" + urlencode({"request": forged})).status_code == 400
