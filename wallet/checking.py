@@ -7,16 +7,22 @@ configured with (``TRUST_CHECK``: ``(raw, format, now) -> [check dicts]`` in
 the verifier API's shape, see ARCHITECTURE.md "Verifier HTTP API"). Without
 one the badge says "not checked"; when it cannot reach the chain the badge
 says "could not check", and the wallet keeps working.
+
+:func:`core_trust_check` makes such a check from the verifier core
+(:func:`credentials.verification.verify_presentation`) and the trust and status
+resolvers the caller has (the chain-backed ones for a deployment), with holder
+binding off: a stored credential is the issued form, without a KB-JWT.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from credentials.errors import MicrocredError
+from credentials.verification import Policy, StatusResolver, TrustResolver, verify_presentation
 
 __all__ = [
     "BADGE_VERIFIED",
@@ -26,6 +32,7 @@ __all__ = [
     "TrustCheck",
     "Badge",
     "badge_for",
+    "core_trust_check",
 ]
 
 BADGE_VERIFIED = "verified"
@@ -82,3 +89,15 @@ def badge_for(raw: str, fmt: str, *, now: int, trust_check: TrustCheck | None) -
     if any(c["status"] == "unavailable" for c in checks):
         return Badge(BADGE_UNAVAILABLE, _LABELS[BADGE_UNAVAILABLE], tuple(checks))
     return Badge(BADGE_VERIFIED, _LABELS[BADGE_VERIFIED], tuple(checks))
+
+
+def core_trust_check(policy: Policy, trust: TrustResolver, status: StatusResolver) -> TrustCheck:
+    """A :data:`TrustCheck` running the verifier core's ``issuer_trust`` and ``revocation`` checks."""
+    stored_policy = replace(policy, holder_binding_required=False)
+
+    def check(raw: str, fmt: str, now: int) -> list[dict[str, Any]]:
+        result = verify_presentation(raw, policy=stored_policy, trust=trust, status=status,
+                                     replay=lambda kb_jwt_id, expires_at: True, now=now)
+        return [c.to_json() for c in result.checks if c.check in ("issuer_trust", "revocation", "signature")]
+
+    return check

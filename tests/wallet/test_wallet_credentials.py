@@ -209,3 +209,23 @@ def test_scan_routes_codes(app, signed_in):
     request = signed_in.submit("/credentials/scan", "/credentials/scan",
                                {"scanned": "openid4vp://?client_id=redirect_uri%3Ahttps%3A%2F%2Fv.example%2Fcb"})
     assert request.status_code == 302 and "/openid4vp/review" in request.headers["Location"]
+
+
+def test_badge_from_the_verifier_core(app, signed_in, issuer):
+    from credentials.verification import Policy, StatusEvidence, TrustAnswer, TrustLink, Unavailable
+    from wallet.checking import core_trust_check
+
+    def trust(did, vct, at):
+        return TrustAnswer(True, "accredited", chain=(TrustLink(did, "Universidade Exemplo", "issuer"),
+                                                      TrustLink("did:example:root", "Ministry", "root")))
+
+    policy = Policy(trusted_roots=frozenset({"did:example:root"}), status_required=False)
+    app.config["TRUST_CHECK"] = core_trust_check(policy, trust, lambda did, uri: StatusEvidence(None))
+    assert signed_in.add(issuer.issue(signed_in.holder_jwk(app))).status_code == 302
+    badge, detail = db_rows(app, "SELECT badge, badge_detail FROM credentials")[0]
+    assert badge == "verified", detail
+
+    app.config["TRUST_CHECK"] = core_trust_check(policy, lambda did, vct, at: Unavailable("chain down"),
+                                                 lambda did, uri: Unavailable("chain down"))
+    assert signed_in.add(issuer.issue(signed_in.holder_jwk(app), {**CLAIMS, "title": "Two"})).status_code == 302
+    assert db_rows(app, "SELECT badge FROM credentials ORDER BY id DESC")[0][0] == "unavailable"
