@@ -38,7 +38,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "HTTP_TRANSPORT": None,  # tests may inject (method, url, headers, body) -> (status, headers, body)
     "TRUST_CHECK": None,  # (raw, format, now) -> checks; see wallet.checking
     "CLOCK": time.time,
-    "CSRF_EXEMPT": ("share.fetch_presentation",),
+    "CSRF_EXEMPT": (),  # endpoints taking POSTs from elsewhere; none today
 }
 
 

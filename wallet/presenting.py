@@ -170,6 +170,10 @@ def create_share(
     else:
         qr_text = presentation if mode == MODE_INLINE else ""
     disclosed = [{"label": label, "value": value} for label, value in preview(holder, paths)]
+    db.execute(  # nothing presentable outlives its share
+        "UPDATE shares SET presentation = NULL, qr_text = NULL WHERE account_id = ? AND expires_at <= ? "
+        "AND presentation IS NOT NULL", [account_id, now],
+    )
     db.execute(
         "INSERT INTO shares (id, account_id, credential_id, mode, audience, disclosed, presentation, qr_text, "
         "token_sha256, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -39,6 +39,23 @@ def _route(test_client, log=None, host="127.0.0.1:5002"):
     return send
 
 
+def _open(client, link):
+    """What the phone does with a request link: the confirmation page, then Continue."""
+    client.get("/openid4vp/review?" + urlencode({"request": link}))
+    return client.post("/openid4vp/review", {"request": link})
+
+
+def test_opening_a_link_contacts_nobody_until_continue(app, held):
+    client, _ = held
+    called = []
+    app.config["HTTP_TRANSPORT"] = lambda *args: called.append(args)
+    link = "openid4vp://?" + urlencode({"client_id": f"redirect_uri:{VERIFIER}/cb", "request_uri": f"{VERIFIER}/r/1"})
+    page = client.get("/openid4vp/review?" + urlencode({"request": link}))
+    assert page.status_code == 200 and "Continue" in client.last_page and called == []
+    forged = client.client.post("/openid4vp/review", data={"request": link})  # a cross-site POST has no token
+    assert forged.status_code == 400 and called == []
+
+
 def _verifier_request(verifier_app, claims=("title", "ects")):
     client = verifier_app.test_client()
     created = client.post("/openid4vp/new", data={"claim": list(claims)})
@@ -54,7 +71,7 @@ def test_answer_the_verifiers_request(app, held, clock, verifier_app):
     client.submit("/auth/signin", "/auth/signin", {"username": "ana", "password": PASSWORD})  # session aged out
     verifier_client, pending, url = _verifier_request(verifier_app)
     app.config["HTTP_TRANSPORT"] = _route(verifier_client)
-    review = client.get("/openid4vp/review?" + urlencode({"request": url}))
+    review = _open(client, url)
     assert review.status_code == 302, client.last_page
     consent_url = review.headers["Location"]
     client.get(consent_url)
@@ -81,7 +98,7 @@ def test_decline_tells_the_verifier(app, held, verifier_app):
     client, _ = held
     verifier_client, pending, url = _verifier_request(verifier_app)
     app.config["HTTP_TRANSPORT"] = _route(verifier_client)
-    consent_url = client.get("/openid4vp/review?" + urlencode({"request": url})).headers["Location"]
+    consent_url = _open(client, url).headers["Location"]
     client.get(consent_url)
     assert client.post(consent_url + "/decline").status_code == 200
     assert pending.wallet_error == "the holder declined" and pending.result is None
@@ -114,7 +131,7 @@ def _by_value(**overrides):
 ])
 def test_malformed_requests_are_refused(held, overrides, message):
     client, _ = held
-    response = client.get("/openid4vp/review?" + urlencode({"request": _by_value(**overrides)}))
+    response = _open(client, _by_value(**overrides))
     assert response.status_code == 400
     assert "This request was refused" in client.last_page and message in client.last_page, client.last_page
 
@@ -132,7 +149,7 @@ def test_response_uri_on_another_host_than_a_did_client(app, held):
     app.config["HTTP_TRANSPORT"] = lambda method, url, headers, body: HttpResponse(200, {}, token.encode())
     link = "openid4vp://?" + urlencode({"client_id": f"decentralized_identifier:{did}",
                                         "request_uri": "https://verifier.example/request/1"})
-    assert client.get("/openid4vp/review?" + urlencode({"request": link})).status_code == 400
+    assert _open(client, link).status_code == 400
     assert "another host than the verifier" in client.last_page
 
 
@@ -160,7 +177,7 @@ def test_signed_request_by_reference_and_expiry(app, held, clock):
     app.config["HTTP_TRANSPORT"] = transport
     link = "openid4vp://?" + urlencode({"client_id": f"decentralized_identifier:{did}",
                                         "request_uri": "https://verifier.example/request/1"})
-    consent_url = client.get("/openid4vp/review?" + urlencode({"request": link})).headers["Location"]
+    consent_url = _open(client, link).headers["Location"]
     client.get(consent_url)
     assert "verifier.example asks to see" in client.last_page and "Learning outcomes (all)" in client.last_page
     assert "Acme &lt;b&gt;Hiring&lt;/b&gt;" in client.last_page
@@ -179,7 +196,7 @@ def test_signed_request_by_reference_and_expiry(app, held, clock):
     assert form["state"] == ["st"]
 
     request_object["exp"] = clock.now - 1
-    assert client.get("/openid4vp/review?" + urlencode({"request": link})).status_code == 400
+    assert _open(client, link).status_code == 400
     assert "expired" in client.last_page
 
 
@@ -187,7 +204,7 @@ def test_pending_request_expires(app, held, clock, verifier_app):
     client, credential_id = held
     verifier_client, _, url = _verifier_request(verifier_app)
     app.config["HTTP_TRANSPORT"] = _route(verifier_client)
-    consent_url = client.get("/openid4vp/review?" + urlencode({"request": url})).headers["Location"]
+    consent_url = _open(client, url).headers["Location"]
     client.get(consent_url)
     clock.now += 3600
     assert client.post(consent_url + "/send", {"credential-microcredential": str(credential_id)}).status_code == 410
@@ -197,7 +214,7 @@ def test_no_matching_credential(app, held, verifier_app):
     client, _ = held
     link = _by_value(dcql_query=json.dumps({"credentials": [{"id": "q", "format": "dc+sd-jwt",
                                                             "meta": {"vct_values": ["urn:other:type"]}}]}))
-    consent_url = client.get("/openid4vp/review?" + urlencode({"request": link})).headers["Location"]
+    consent_url = _open(client, link).headers["Location"]
     client.get(consent_url)
     assert "None of your credentials has this" in client.last_page and "Share with" not in client.last_page
 
@@ -210,7 +227,7 @@ def test_unsigned_request_object_only_for_redirect_uri_clients(app, held):
                                      "dcql_query": {"credentials": [{"id": "q", "format": "dc+sd-jwt"}]}}).encode())
     app.config["HTTP_TRANSPORT"] = lambda *a: HttpResponse(200, {}, f"{header}.{body}.".encode())
     good = "openid4vp://?" + urlencode({"client_id": f"redirect_uri:{VERIFIER}/cb", "request_uri": f"{VERIFIER}/r/1"})
-    assert client.get("/openid4vp/review?" + urlencode({"request": good})).status_code == 302
+    assert _open(client, good).status_code == 302
     did = did_key_from_public_key(PrivateKey.generate("ES256").public_key())
     forged = "openid4vp://?" + urlencode({"client_id": f"decentralized_identifier:{did}", "request_uri": f"{VERIFIER}/r/1"})
-    assert client.get("/openid4vp/review?" + urlencode({"request": forged})).status_code == 400
+    assert _open(client, forged).status_code == 400

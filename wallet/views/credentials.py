@@ -111,7 +111,9 @@ def scanned():
     if found.kind == KIND_CREDENTIAL_OFFER:
         return _redeem(found.value)
     if found.kind == KIND_OPENID4VP:
-        return redirect(url_for("openid4vp.review", request=found.value))
+        from wallet.views.openid4vp import start_review
+
+        return start_review(found.value)
     return render_template(
         "credentials/scan.html", error="That code is a presentation for a verifier to scan, not something to add."
     ), 400

@@ -17,7 +17,7 @@ from wallet.presenting import MODE_OPENID4VP, create_share, preview
 from wallet.security import claim_form, login_required, now
 from wallet.transport import client_from_config
 
-__all__ = ["bp", "PENDING_LIFETIME"]
+__all__ = ["bp", "PENDING_LIFETIME", "start_review"]
 
 bp = Blueprint("openid4vp", __name__, url_prefix="/openid4vp")
 
@@ -70,7 +70,18 @@ def _load_pending(request_id: str) -> PresentationRequest:
 @bp.get("/review")
 @login_required
 def review():
-    text = request.args.get("request", "")
+    """A link opened on the phone: confirm before the wallet contacts anyone (no fetch on GET)."""
+    return render_template("openid4vp/open.html", request_text=request.args.get("request", "")[:4096])
+
+
+@bp.post("/review")
+@login_required
+def start():
+    return start_review(request.form.get("request", ""))
+
+
+def start_review(text: str):
+    """Fetch and check the request, keep it for the learner's decision, show the consent page."""
     try:
         presentation_request = parse_request(text, client_from_config(current_app.config), now=now())
     except VerificationError as exc:
