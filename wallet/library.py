@@ -69,7 +69,10 @@ def annex_fields(claims: dict[str, Any]) -> list[Field]:
             continue
         value = claims[name]
         if name == "learner" and isinstance(value, dict):
-            for member, member_value in value.items():
+            order = list(CLAIM_LABELS)
+            members = sorted(value.items(), key=lambda item: order.index(f"learner.{item[0]}")
+                             if f"learner.{item[0]}" in order else len(order))
+            for member, member_value in members:
                 label = CLAIM_LABELS.get(f"learner.{member}", member)
                 fields.append(Field(ANNEX_I_ELEMENTS[name], label, (show_value(member_value),)))
             continue

@@ -94,7 +94,14 @@ def choices(holder: HolderSdJwt) -> list[Choice]:
     paths = set(holder.paths)
     leaves = [p for p in paths if not any(other != p and other[: len(p)] == p for other in paths)]
     order = {name: i for i, name in enumerate(MICROCRED_CLAIMS)}
-    leaves.sort(key=lambda p: (order.get(str(p[0]), len(order)), [str(x).zfill(6) for x in p]))
+    label_order = {name: i for i, name in enumerate(CLAIM_LABELS)}  # learner members in their natural order
+
+    def position(path: ClaimPath) -> tuple:
+        dotted = ".".join(str(step) for step in path if isinstance(step, str))
+        return (order.get(str(path[0]), len(order)), label_order.get(dotted, len(label_order)),
+                [str(step).zfill(6) for step in path])
+
+    leaves.sort(key=position)
     found = []
     for path in leaves:
         value: Any = holder.all_claims

@@ -152,3 +152,9 @@ def test_sign_up_import_choose_and_show_a_qr_that_verifies(server, page, issuer:
     page.goto(f"{base}/shares")
     assert "used" in page.content()
     _shot(page, "08-history")
+
+    page.goto(f"{base}/credentials/scan")  # jsQR loads under the CSP; no camera in a headless run
+    page.wait_for_selector("#camera-status:has-text('paste')")
+    _no_horizontal_scroll(page)
+    _shot(page, "09-scan")
+    assert page.csp_errors == [], page.csp_errors
