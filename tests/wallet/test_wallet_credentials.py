@@ -229,3 +229,10 @@ def test_badge_from_the_verifier_core(app, signed_in, issuer):
                                                  lambda did, uri: Unavailable("chain down"))
     assert signed_in.add(issuer.issue(signed_in.holder_jwk(app), {**CLAIMS, "title": "Two"})).status_code == 302
     assert db_rows(app, "SELECT badge FROM credentials ORDER BY id DESC")[0][0] == "unavailable"
+
+
+def test_out_of_range_ids_are_not_found(held):
+    client, _ = held
+    for url in ("/credentials/99999999999999999999999", "/credentials/99999999999999999999999/share",
+                "/shares/" + "x" * 300, "/p/" + "é" * 10):
+        assert client.get(url).status_code == 404, url

@@ -38,7 +38,7 @@ def list_credentials():
     )
 
 
-@bp.get("/<int:credential_id>")
+@bp.get("/<int(max=9007199254740991):credential_id>")
 @login_required
 def detail(credential_id: int):
     row = load_row(get_db(), g.account["id"], credential_id)
@@ -125,7 +125,7 @@ def scan():
     return render_template("credentials/scan.html", error=None)
 
 
-@bp.post("/<int:credential_id>/recheck")
+@bp.post("/<int(max=9007199254740991):credential_id>/recheck")
 @login_required
 def recheck(credential_id: int):
     db = get_db()
@@ -143,7 +143,7 @@ def recheck(credential_id: int):
     return redirect(url_for("credentials.detail", credential_id=credential_id))
 
 
-@bp.post("/<int:credential_id>/delete")
+@bp.post("/<int(max=9007199254740991):credential_id>/delete")
 @login_required
 def delete(credential_id: int):
     db = get_db()

@@ -32,14 +32,14 @@ def _sd_jwt_row(credential_id: int) -> tuple[dict, HolderSdJwt]:
     return row, HolderSdJwt.parse(row["raw"])
 
 
-@bp.get("/credentials/<int:credential_id>/share")
+@bp.get("/credentials/<int(max=9007199254740991):credential_id>/share")
 @login_required
 def choose(credential_id: int):
     row, holder = _sd_jwt_row(credential_id)
     return render_template("share/choose.html", row=row, choices=choices(holder), error=None)
 
 
-@bp.post("/credentials/<int:credential_id>/share/preview")
+@bp.post("/credentials/<int(max=9007199254740991):credential_id>/share/preview")
 @login_required
 def show_preview(credential_id: int):
     row, holder = _sd_jwt_row(credential_id)
@@ -51,7 +51,7 @@ def show_preview(credential_id: int):
     return render_template("share/preview.html", row=row, keys=keys, seen=preview(holder, paths))
 
 
-@bp.post("/credentials/<int:credential_id>/share")
+@bp.post("/credentials/<int(max=9007199254740991):credential_id>/share")
 @login_required
 def create(credential_id: int):
     row, holder = _sd_jwt_row(credential_id)
