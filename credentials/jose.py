@@ -119,14 +119,20 @@ def json_loads_object(data: bytes | str, *, what: str) -> dict[str, Any]:
     return value
 
 
+#: Built once: ``json.loads`` with hooks builds a new decoder (and scanner) on every call.
+_JSON_DECODER = json.JSONDecoder(object_pairs_hook=_reject_duplicate_keys, parse_constant=_reject_constant)
+
+
 def json_loads(data: bytes | str, *, what: str) -> Any:
     """Parse strict JSON (no duplicate members, no NaN/Infinity)."""
     try:
-        return json.loads(
-            data,
-            object_pairs_hook=_reject_duplicate_keys,
-            parse_constant=_reject_constant,
-        )
+        if isinstance(data, (bytes, bytearray)):
+            # What json.loads does with bytes: detect UTF-8/16/32, then decode.
+            data = data.decode(json.detect_encoding(data), "surrogatepass")
+        if isinstance(data, str) and not data.startswith("\ufeff"):
+            return _JSON_DECODER.decode(data)
+        # Anything else gets json.loads' own refusal (a leading BOM, a wrong type).
+        return json.loads(data, object_pairs_hook=_reject_duplicate_keys, parse_constant=_reject_constant)
     except InvalidInput as exc:
         raise InvalidInput(f"{what}: {exc}") from exc
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:

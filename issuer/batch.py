@@ -49,7 +49,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -57,8 +56,7 @@ from typing import Any
 from credentials.dids import resolve_public_key
 from credentials.errors import InvalidCredentialData, InvalidInput
 from credentials.jose import PublicKey, json_loads
-from credentials.microcredential import load_schema, schema_problems
-from jsonschema import Draft202012Validator
+from issuer.row_check import RowChecker
 
 __all__ = [
     "CSV_COLUMNS",
@@ -206,41 +204,6 @@ def _apply_defaults(claims: dict[str, Any], defaults: BatchDefaults) -> dict[str
     return claims
 
 
-#: A learner that passes the schema, to check the rest of a row on its own.
-_VALID_LEARNER = {"given_name": "A", "family_name": "B", "birth_date": "2000-01-01", "student_id": "0"}
-_MAX_CACHED_COURSES = 1024
-
-
-class _RowChecker:
-    """``schema_problems`` for many rows that share everything but the learner.
-
-    A row is valid exactly when its learner passes the schema's ``learner``
-    subschema and the rest of the row passes the whole schema beside a valid
-    learner (no cross-field rule involves the learner). The rest is checked
-    once per distinct value; only a row that fails either check goes through
-    :func:`schema_problems` again, so messages are the core's own.
-    """
-
-    def __init__(self) -> None:
-        schema = load_schema()
-        learner_schema = {"$defs": schema["$defs"], **schema["properties"]["learner"]}
-        self._learner = Draft202012Validator(learner_schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
-        self._rest_valid: dict[str, bool] = {}
-
-    def problems(self, claims: dict[str, Any]) -> list[str]:
-        learner = claims.get("learner")
-        rest = {name: value for name, value in claims.items() if name != "learner"}
-        key = json.dumps(rest, sort_keys=True)
-        rest_valid = self._rest_valid.get(key)
-        if rest_valid is None:
-            rest_valid = not schema_problems({**rest, "learner": _VALID_LEARNER})
-            if len(self._rest_valid) < _MAX_CACHED_COURSES:
-                self._rest_valid[key] = rest_valid
-        if rest_valid and isinstance(learner, Mapping) and self._learner.is_valid(learner):
-            return []
-        return schema_problems(claims)
-
-
 def _finish(
     raw: Sequence[tuple[int, dict[str, Any], dict[str, Any], list[str]]],
     defaults: BatchDefaults,
@@ -251,7 +214,7 @@ def _finish(
     errors: list[str] = []
     entries: list[BatchEntry] = []
     first_row_of: dict[str, int] = {}
-    checker = _RowChecker()
+    checker = RowChecker()
     for row, claims, holder, problems in raw:
         claims = _apply_defaults(claims, defaults)
         problems.extend(checker.problems(claims))

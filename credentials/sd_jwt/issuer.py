@@ -20,6 +20,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from json.encoder import encode_basestring
 from typing import Any
 
 from credentials.errors import InvalidInput
@@ -33,7 +34,6 @@ from credentials.sd_jwt.common import (
     SD_DIGESTS_KEY,
     SEPARATOR,
     Disclosure,
-    digest_of,
 )
 
 __all__ = ["FRAME_SD_KEY", "FRAME_DECOY_KEY", "IssuedSdJwt", "issue_sd_jwt", "build_sd_payload"]
@@ -54,12 +54,36 @@ class IssuedSdJwt:
     disclosures: tuple[Disclosure, ...]
 
 
+def _json_text(value: Any) -> str:
+    """``json_dumps(value)``, without the encoder's set-up for a string or an int."""
+    # Exact types only: bool is an int subclass and must stay true/false.
+    kind = type(value)
+    if kind is str:
+        return encode_basestring(value)
+    if kind is int:
+        return int.__repr__(value)
+    return json_dumps(value)
+
+
+def _new_disclosure(encoded: str, salt: str, name: str | None, value: Any) -> Disclosure:
+    """``Disclosure(encoded, salt, name, value)`` for one just built here.
+
+    The frozen dataclass's ``__init__`` sets each field through
+    ``object.__setattr__``; filling ``__dict__`` at once gives the same
+    object about three times faster, which counts at ~20 disclosures per credential.
+    """
+    disclosure = object.__new__(Disclosure)
+    disclosure.__dict__.update(encoded=encoded, salt=salt, name=name, value=value)
+    return disclosure
+
+
 class _Concealer:
     def __init__(self, sd_alg: str, random_bytes: Callable[[int], bytes]):
         self.sd_alg = sd_alg
         self.random_bytes = random_bytes
         self.disclosures: list[Disclosure] = []
         self._pool = b""
+        self._hash = HASH_ALGORITHMS[sd_alg]
 
     def salt(self) -> str:
         # Draw randomness 32 salts at a time: one call instead of one per disclosure.
@@ -70,13 +94,19 @@ class _Concealer:
 
     def disclose(self, name: str | None, value: Any) -> str:
         salt = self.salt()
-        array = [salt, value] if name is None else [salt, name, value]
-        encoded = b64url_encode(json_dumps(array).encode("utf-8"))
-        self.disclosures.append(Disclosure(encoded=encoded, salt=salt, name=name, value=value))
-        return digest_of(encoded, self.sd_alg)
+        # The same text as json_dumps([salt, name, value]): compact separators,
+        # and a salt is base64url, which JSON never escapes.
+        if name is None:
+            text = f'["{salt}",{_json_text(value)}]'
+        else:
+            text = f'["{salt}",{encode_basestring(name)},{_json_text(value)}]'
+        encoded = b64url_encode(text.encode("utf-8"))
+        self.disclosures.append(_new_disclosure(encoded, salt, name, value))
+        # digest_of(encoded, sd_alg), with the hash function looked up once.
+        return b64url_encode(self._hash(encoded.encode("ascii")).digest())
 
     def decoy(self) -> str:
-        return digest_of(self.salt(), self.sd_alg)
+        return b64url_encode(self._hash(self.salt().encode("ascii")).digest())
 
     def random_below(self, bound: int) -> int:
         return int.from_bytes(self.random_bytes(4), "big") % bound

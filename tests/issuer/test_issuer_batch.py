@@ -9,8 +9,10 @@ import pytest
 from credentials.dids import did_jwk_from_public_key, did_key_from_public_key
 from credentials.errors import InvalidCredentialData, InvalidInput
 from credentials.jose import PrivateKey
-from credentials.microcredential import schema_problems
-from issuer.batch import CSV_COLUMNS, _RowChecker, parse_batch, parse_csv, parse_json
+from credentials.microcredential import load_schema, schema_problems
+from issuer.batch import CSV_COLUMNS, parse_batch, parse_csv, parse_json
+from issuer.row_check import RowChecker, compile_accept
+from jsonschema import Draft202012Validator
 from _issuer_support import ISSUED_ON, jwk_cell, make_csv, make_row
 
 
@@ -172,6 +174,52 @@ MUTATIONS = [
 @pytest.mark.parametrize("mutation", MUTATIONS, ids=lambda m: ",".join(m) or "valid")
 def test_fast_row_checker_agrees_with_the_core_schema(defaults, mutation):
     claims = {**parse_csv(make_csv([make_row(1)]), defaults)[0].claims, **mutation}
-    checker = _RowChecker()
+    checker = RowChecker()
     assert checker.problems(dict(claims)) == schema_problems(claims)
     assert checker.problems(dict(claims)) == schema_problems(claims)  # second time from the cache
+
+
+LEARNERS = [
+    {"given_name": "Ada", "family_name": "Rossi", "birth_date": "2001-02-03", "student_id": "S1"},
+    {"given_name": "Ada", "family_name": "Rossi", "birth_date": "2001-02-03"},
+    {"given_name": "Ada", "family_name": "Rossi", "birth_date": "2001-02-03", "student_id": "S1", "x": 1},
+    {"given_name": "\t", "family_name": "Rossi", "birth_date": "2001-02-03", "student_id": "S1"},
+    {"given_name": "", "family_name": "Rossi", "birth_date": "2001-02-03", "student_id": "S1"},
+    {"given_name": "A" * 200, "family_name": "Rossi", "birth_date": "2001-02-03", "student_id": "S1"},
+    {"given_name": "A" * 201, "family_name": "Rossi", "birth_date": "2001-02-03", "student_id": "S1"},
+    {"given_name": "Ada", "family_name": 7, "birth_date": "2001-02-03", "student_id": "S1"},
+    {"given_name": "Ada", "family_name": "Rossi", "birth_date": "2001-02-29", "student_id": "S1"},
+    {"given_name": "Ada", "family_name": "Rossi", "birth_date": "2000-02-29", "student_id": "S1"},
+    {"given_name": "Ada", "family_name": "Rossi", "birth_date": "20010203", "student_id": "S1"},
+    {"given_name": "Ada", "family_name": "Rossi", "birth_date": "2001-2-3", "student_id": "S1"},
+    {"given_name": "Ada", "family_name": "Rossi", "birth_date": 20010203, "student_id": "S1"},
+    {"given_name": "Ada", "family_name": "Rossi", "birth_date": "2001-02-03", "student_id": "S" * 101},
+    {},
+    [],
+    "Ada Rossi",
+    None,
+]
+
+
+@pytest.mark.parametrize("learner", LEARNERS, ids=lambda learner: json.dumps(learner)[:40])
+def test_compiled_learner_check_agrees_with_jsonschema(learner):
+    schema = load_schema()
+    accept = compile_accept(schema["properties"]["learner"], schema)
+    validator = Draft202012Validator({"$defs": schema["$defs"], **schema["properties"]["learner"]},
+                                     format_checker=Draft202012Validator.FORMAT_CHECKER)
+    assert accept is not None
+    assert accept(learner) == validator.is_valid(learner)
+
+
+@pytest.mark.parametrize("schema", [
+    {"type": "integer"},
+    {"type": ["string", "null"]},
+    {"properties": {"a": {"enum": [1]}}},
+    {"properties": {"a": {"type": "string"}}, "additionalProperties": {"type": "string"}},
+    {"properties": {}, "patternProperties": {"^x": {}}, "additionalProperties": False},
+    {"format": "email"},
+    {"$ref": "https://example.com/schema"},
+    {"$ref": "#/$defs/missing"},
+], ids=lambda schema: json.dumps(schema))
+def test_keywords_the_compiler_does_not_know_keep_the_full_validator(schema):
+    assert compile_accept(schema) is None
