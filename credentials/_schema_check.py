@@ -1,0 +1,201 @@
+"""A JSON Schema 2020-12 subset compiled once into a fast, conservative yes/no check.
+
+The verifier checks the disclosed claims of every presentation against the
+micro-credential schema (``credentials/schemas/micro-credential.schema.json``,
+JSON Schema 2020-12, formats asserted). Walking the schema with ``jsonschema``
+costs about as much as two ES256 verifications, so :func:`compile_check` turns
+the schema into nested closures once. A compiled check answers only
+
+* ``True``: the instance is certainly valid; ``jsonschema`` would report no error;
+* ``False``: it may be invalid, or it is unusual (a ``float`` where an integer
+  is wanted, a ``str`` subclass, a non-finite number, duplicate detection over
+  non-strings): the caller must then ask ``jsonschema`` itself, which also
+  writes the messages.
+
+So the fast path can only skip work, never change a verdict.
+:func:`compile_check` returns ``None`` for a schema using any keyword outside
+the subset below, and the caller then always uses ``jsonschema``.
+
+Subset: ``type``, ``enum`` and ``const`` (of strings), ``minLength``,
+``maxLength``, ``pattern``, ``format`` (``date`` only, through jsonschema's own
+format checker), ``minimum``, ``maximum``, ``exclusiveMinimum``,
+``exclusiveMaximum``, ``required``, ``properties``, ``additionalProperties:
+false``, ``items`` (one schema), ``minItems``, ``maxItems``, ``uniqueItems``
+and local ``$ref`` into ``#/$defs/``.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+__all__ = ["Check", "compile_check", "all_finite", "non_finite_problems"]
+
+#: ``instance -> True`` when certainly valid, ``False`` when ``jsonschema`` must decide.
+Check = Callable[[Any], bool]
+
+_ANNOTATIONS = frozenset({"$schema", "$id", "$comment", "$defs", "title", "description", "default", "examples"})
+_DEFS_PREFIX = "#/$defs/"
+_FORMATS = frozenset({"date"})
+_FORMAT_CHECKER = Draft202012Validator.FORMAT_CHECKER
+_JSON_SCALARS = frozenset({str, int, bool, type(None)})
+
+
+class _Unsupported(LookupError):
+    """The schema uses something outside the subset (internal: makes :func:`compile_check` return None)."""
+
+
+def all_finite(value: Any) -> bool:
+    """True when ``value`` holds only JSON types (dict, list, str, int, bool, None, float) and no NaN or infinity."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is float:
+            if not math.isfinite(item):
+                return False
+        elif kind is dict:
+            stack.extend(item.values())
+        elif kind is list:
+            stack.extend(item)
+        elif kind not in _JSON_SCALARS:
+            return False  # not what a JSON parser gives (a tuple, a float subclass…): the slow path decides
+    return True
+
+
+def _is_number(value: Any) -> bool:
+    kind = type(value)
+    return kind is int or (kind is float and math.isfinite(value))
+
+
+_TYPES: dict[str, Callable[[Any], bool]] = {
+    "string": lambda v: type(v) is str,
+    "integer": lambda v: type(v) is int,  # 5.0 counts as an integer for jsonschema: left to it
+    "number": _is_number,
+    "object": lambda v: type(v) is dict,
+    "array": lambda v: type(v) is list,
+    "boolean": lambda v: type(v) is bool,
+    "null": lambda v: v is None,
+}
+
+
+def _type(expected: Any) -> Check:
+    names = [expected] if isinstance(expected, str) else expected
+    if not isinstance(names, list) or not names or any(n not in _TYPES for n in names):
+        raise _Unsupported(f"type {expected!r}")
+    tests = tuple(_TYPES[n] for n in names)
+    if len(tests) == 1:
+        return tests[0]
+    return lambda v: any(test(v) for test in tests)
+
+
+def _strings(values: Any, keyword: str) -> frozenset[str]:
+    if not isinstance(values, list) or not all(type(v) is str for v in values):
+        raise _Unsupported(f"{keyword} with members that are not all strings")
+    return frozenset(values)
+
+
+def _number_bound(keyword: str, bound: Any) -> Check:
+    if type(bound) not in (int, float):
+        raise _Unsupported(f"{keyword} {bound!r}")
+    compare = {
+        "minimum": lambda v: v >= bound, "maximum": lambda v: v <= bound,
+        "exclusiveMinimum": lambda v: v > bound, "exclusiveMaximum": lambda v: v < bound,
+    }[keyword]
+    # jsonschema ignores these for non-numbers (booleans included); any other number is left to it.
+    return lambda v: compare(v) if _is_number(v) else type(v) is bool or not isinstance(v, numbers.Number)
+
+
+def _unique(values: list[Any]) -> bool:
+    return all(type(v) is str for v in values) and len(set(values)) == len(values)
+
+
+def _keyword(name: str, value: Any, node: Mapping[str, Any], root: Mapping[str, Any]) -> Check | None:
+    """One keyword's check; None for a keyword that constrains nothing here."""
+    if name == "type":
+        return _type(value)
+    if name == "enum":
+        members = _strings(value, name)
+        return lambda v: type(v) is str and v in members
+    if name == "const":
+        if type(value) is not str:
+            raise _Unsupported("const that is not a string")
+        return lambda v: type(v) is str and v == value
+    if name == "minLength":
+        return lambda v: not isinstance(v, str) or len(v) >= value
+    if name == "maxLength":
+        return lambda v: not isinstance(v, str) or len(v) <= value
+    if name == "pattern":
+        search = re.compile(value).search
+        return lambda v: not isinstance(v, str) or search(v) is not None
+    if name == "format":
+        if value not in _FORMATS:
+            raise _Unsupported(f"format {value!r}")
+        return lambda v: not isinstance(v, str) or _FORMAT_CHECKER.conforms(v, value)
+    if name in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        return _number_bound(name, value)
+    if name == "required":
+        needed = tuple(_strings(value, name))
+        return lambda v: not isinstance(v, dict) or all(n in v for n in needed)
+    if name == "properties":
+        checks = {key: _compile(sub, root) for key, sub in value.items()}
+        return lambda v: not isinstance(v, dict) or all(checks[k](item) for k, item in v.items() if k in checks)
+    if name == "additionalProperties":
+        if value is not False:
+            raise _Unsupported("additionalProperties other than false")
+        known = frozenset(node.get("properties", {}))
+        return lambda v: not isinstance(v, dict) or known.issuperset(v)
+    if name == "items":
+        check = _compile(value, root)
+        return lambda v: not isinstance(v, list) or all(check(item) for item in v)
+    if name == "minItems":
+        return lambda v: not isinstance(v, list) or len(v) >= value
+    if name == "maxItems":
+        return lambda v: not isinstance(v, list) or len(v) <= value
+    if name == "uniqueItems":
+        return (lambda v: not isinstance(v, list) or _unique(v)) if value else None
+    if name == "$ref":
+        if not isinstance(value, str) or not value.startswith(_DEFS_PREFIX):
+            raise _Unsupported(f"$ref {value!r}")
+        target = root.get("$defs", {}).get(value.removeprefix(_DEFS_PREFIX))
+        if not isinstance(target, Mapping):
+            raise _Unsupported(f"$ref {value!r} names no definition")
+        return _compile(target, root)
+    if name in _ANNOTATIONS:
+        return None
+    raise _Unsupported(f"keyword {name!r}")
+
+
+def _compile(node: Any, root: Mapping[str, Any]) -> Check:
+    if not isinstance(node, Mapping):
+        raise _Unsupported("a schema that is not an object")
+    checks = tuple(c for c in (_keyword(k, v, node, root) for k, v in node.items()) if c is not None)
+    if not checks:
+        return lambda v: True
+    if len(checks) == 1:
+        return checks[0]
+    return lambda v: all(check(v) for check in checks)
+
+
+def compile_check(schema: Mapping[str, Any]) -> Check | None:
+    """The fast check for ``schema``, or None when it uses anything outside the subset."""
+    try:
+        return _compile(schema, schema)
+    except _Unsupported:
+        return None
+
+
+def non_finite_problems(value: Any, path: list[Any]) -> list[tuple[list[Any], str]]:
+    """``(path, problem)`` for every NaN or infinite float in ``value`` (JSON has neither)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return [(path, f"expected a finite number, found {value!r}")]
+    if isinstance(value, Mapping):
+        return [p for key, item in value.items() for p in non_finite_problems(item, path + [key])]
+    if isinstance(value, (list, tuple)):
+        return [p for index, item in enumerate(value) for p in non_finite_problems(item, path + [index])]
+    return []
