@@ -1,106 +1,193 @@
-"""``microcred demo``: the credential story, told in the terminal.
+"""``microcred demo``: the whole system on this machine, in one command.
 
-A university issues a micro-credential as an SD-JWT VC bound to a learner's
-key; the learner discloses a few claims with a Key Binding JWT; a verifier
-checks it; a tampered copy and a copy replayed to another verifier are
-refused, each with the check that failed. Everything runs in memory with
-fresh keys; nothing is written.
+Starts (or reuses) the Anvil devnet, deploys the contracts, sets up the trust
+chain ministry → quality assurance agency → two universities, gives the demo
+learner a wallet account holding micro-credentials from both, and serves the
+two issuers, the wallet and the verifier until Ctrl-C. State stays in
+``var/`` (``MICROCRED_DATA_DIR``) for the next run, which reuses it.
+
+``--lan`` serves on the machine's LAN address over HTTPS with a certificate
+made on first run, so a phone on the same network can open the wallet and
+use its camera. ``--story`` only tells the credential story in the terminal.
 """
 
 from __future__ import annotations
 
-import json
-import secrets
+import os
+import signal
+import socket
+import ssl
+import threading
 import time
+from dataclasses import dataclass
+from pathlib import Path
 
 import click
 
-from credentials.dids import did_key_from_public_key, verification_method_id
-from credentials.errors import VerificationError
-from credentials.jose import PrivateKey
-from credentials.microcredential import MICRO_CREDENTIAL_VCT, disclosure_frame, validate_disclosed, validate_for_issue
-from credentials.sd_jwt import HolderSdJwt, KeyBindingPolicy
-from credentials.sd_jwt_vc import issue_sd_jwt_vc, verify_sd_jwt_vc
+from microcred.story import tell_story
+from microcred.system import LEARNER, UNIVERSITIES, issue_to_learner, prepare
 
-__all__ = ["demo", "DEMO_CLAIMS"]
+__all__ = ["demo"]
 
-DEMO_CLAIMS = {
-    "learner": {"given_name": "Giulia", "family_name": "Rossi", "birth_date": "2001-04-17", "student_id": "S1234567"},
-    "title": "Applied Machine Learning for Public Health",
-    "issuer_country": ["IT"],
-    "awarding_body": [{"name": "Università degli Studi di Esempio", "id": "https://www.uniesempio.example", "country": "IT"}],
-    "issued_on": "2026-06-30",
-    "learning_outcomes": [
-        "Design and evaluate supervised learning models on health survey data",
-        "Assess bias and fairness of models used in public-health decisions",
-        "Communicate model results to non-technical stakeholders",
-    ],
-    "ects": 6,
-    "eqf_level": 7,
-    "qf_ehea_cycle": "second",
-    "assessment_type": "Written examination and graded project",
-    "participation": "blended",
-    "quality_assurance": "Internal QA of the University, accredited by ANVUR (ESG-compliant)",
-    "grade": "28/30",
-}
-SHARED = [("title",), ("ects",), ("eqf_level",), ("learning_outcomes", 0), ("learning_outcomes", 1)]
-VERIFIER = "https://employer.example/verifier"
+_PORT_HELP = "choose another with --{option} or the environment variable {env}"
 
 
-def _step(number: int, text: str) -> None:
-    click.secho(f"\n{number}. {text}", bold=True)
+@dataclass
+class _Served:
+    label: str
+    url: str
+    server: object
+    thread: threading.Thread
+
+
+def _port_taken(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+def _serve(label: str, app, host: str, port: int, scheme: str, tls: ssl.SSLContext | None) -> _Served:
+    from werkzeug.serving import make_server
+
+    server = make_server(host, port, app, threaded=True, ssl_context=tls)
+    thread = threading.Thread(target=server.serve_forever, name=f"serve-{label}", daemon=True)
+    thread.start()
+    return _Served(label, f"{scheme}://{host}:{port}/", server, thread)
+
+
+def _wallet_trust_check(verifier_service):
+    """The wallet's import badge runs the verifier core's trust and revocation checks on the chain.
+
+    The view is brought up to the chain's head first, so a list anchored a
+    moment ago (as when the demo issues and imports at once) is seen.
+    """
+    from wallet.checking import core_trust_check
+
+    check = core_trust_check(verifier_service.policy(), verifier_service._trust, verifier_service._status)
+
+    def at_head(raw: str, fmt: str, now: int):
+        view = verifier_service.ledger_view()
+        if view is not None:
+            view.refresh()
+        return check(raw, fmt, now)
+
+    return at_head
 
 
 @click.command()
-def demo() -> None:
-    """Issue, present and verify a demo micro-credential, in the terminal."""
-    now = int(time.time())
-    issuer_key, holder_key = PrivateKey.generate("ES256"), PrivateKey.generate("ES256")
-    issuer_did = did_key_from_public_key(issuer_key.public_key())
+@click.option("--lan", is_flag=True, help="Serve on this machine's LAN address over HTTPS, for a phone.")
+@click.option("--wallet-port", default=5020, show_default=True, envvar="MICROCRED_DEMO_WALLET_PORT",
+              type=click.IntRange(1, 65535), help="Port of the wallet (env MICROCRED_DEMO_WALLET_PORT).")
+@click.option("--verifier-port", default=5030, show_default=True, envvar="MICROCRED_DEMO_VERIFIER_PORT",
+              type=click.IntRange(1, 65535), help="Port of the verifier (env MICROCRED_DEMO_VERIFIER_PORT).")
+@click.option("--story", is_flag=True, help="Only tell the credential story in the terminal (no chain, no servers).")
+def demo(lan: bool, wallet_port: int, verifier_port: int, story: bool) -> None:
+    """Run issuers, wallet and verifier on a local chain, until Ctrl-C."""
+    if story:
+        tell_story()
+        return
+    started = time.monotonic()
+    data_dir = Path(os.environ.get("MICROCRED_DATA_DIR") or "var").resolve()
+    host = "127.0.0.1"
+    tls = None
+    if lan:
+        from microcred.tls import certificate_fingerprint, ensure_certificate, lan_address
 
-    _step(1, "The university issues an SD-JWT VC micro-credential bound to the learner's key")
-    validate_for_issue(DEMO_CLAIMS)
-    issued = issue_sd_jwt_vc(
-        vct=MICRO_CREDENTIAL_VCT,
-        claims=DEMO_CLAIMS,
-        frame=disclosure_frame(DEMO_CLAIMS),
-        issuer_key=issuer_key,
-        issuer=issuer_did,
-        kid=verification_method_id(issuer_did),
-        iat=now,
-        holder_jwk=holder_key.public_key().to_jwk(),
-    )
-    click.echo(f"   issuer   {issuer_did[:40]}…")
-    click.echo(f"   {len(issued.disclosures)} selectively disclosable claims, {len(issued.serialization)} characters")
+        host = lan_address() or ""
+        if not host:
+            raise click.ClickException("no LAN address found for this machine; run without --lan")
+        cert, key = ensure_certificate(data_dir / "tls", host)
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(cert, key)
+    scheme = "https" if lan else "http"
 
-    _step(2, "The learner discloses title, ECTS, level and two learning outcomes")
-    holder = HolderSdJwt.parse(issued.serialization)
-    nonce = secrets.token_urlsafe(16)
-    presentation = holder.present_with_key_binding(SHARED, holder_key, audience=VERIFIER, nonce=nonce, iat=now)
-    click.echo(f"   presentation: {len(presentation)} characters with its Key Binding JWT")
+    ports = {f"issuer {u.name}": (u.port, "issuer port", "(fixed at first run)") for u in UNIVERSITIES}
+    ports["wallet"] = (wallet_port, "wallet-port", "MICROCRED_DEMO_WALLET_PORT")
+    ports["verifier"] = (verifier_port, "verifier-port", "MICROCRED_DEMO_VERIFIER_PORT")
+    for bind_host in {"127.0.0.1", host}:
+        for label, (port, option, env) in ports.items():
+            if _port_taken(bind_host, port):
+                raise click.ClickException(
+                    f"port {port} on {bind_host} ({label}) is taken; " + _PORT_HELP.format(option=option, env=env)
+                )
 
-    _step(3, "The employer's verifier checks it")
-    policy = KeyBindingPolicy(audience=VERIFIER, nonce=nonce)
-    verified = verify_sd_jwt_vc(presentation, now=now, key_binding=policy, accepted_vcts=[MICRO_CREDENTIAL_VCT])
-    validate_disclosed(verified.claims)
-    click.secho("   VERIFIED: signature, disclosures, holder binding, validity period, schema", fg="green")
-    click.echo("   " + json.dumps(verified.disclosed, ensure_ascii=False, indent=2).replace("\n", "\n   "))
+    system = prepare(data_dir, say=lambda line: click.echo(f"  {line}"))
+    served: list[_Served] = []
+    try:
+        from issuer.web import create_app as issuer_app
+        from verifier import create_app as verifier_app
+        from wallet import create_app as wallet_app
 
-    _step(4, "Bad copies are refused, each with the check that failed")
-    head, _, rest = presentation.partition("~")
-    tampered = head + "~" + rest.replace(rest[5], "A" if rest[5] != "A" else "B", 1)
-    attempts = {
-        "a disclosure changed in transit": (tampered, policy),
-        "the same presentation replayed to another verifier": (
-            presentation,
-            KeyBindingPolicy(audience="https://other.example", nonce=nonce),
-        ),
-    }
-    for label, (candidate, candidate_policy) in attempts.items():
-        try:
-            verify_sd_jwt_vc(candidate, now=now, key_binding=candidate_policy)
-        except VerificationError as exc:
-            click.secho(f"   REFUSED {label}: [{exc.check}] {exc.reason}", fg="red")
-        else:
-            raise click.ClickException(f"the demo expected {label} to be refused")
-    click.echo("\nThe ledger, wallet and verifier services join this demo as they are built.")
+        for university in UNIVERSITIES:
+            app = issuer_app({"DATA_DIR": str(data_dir), "ISSUER": university.name})
+            served.append(_serve(university.legal_name, app, "127.0.0.1", university.port, "http", None))
+        verifier_url = f"{scheme}://{host}:{verifier_port}"
+        verifier = verifier_app({
+            "DATA_DIR": str(data_dir),
+            "VERIFIER_PUBLIC_URL": verifier_url,
+            "VERIFIER_FETCH_ALLOW_HTTP": True,
+            "VERIFIER_FETCH_ALLOW_LOOPBACK": True,
+            "VERIFIER_FETCH_ALLOW_PRIVATE": lan,
+        })
+        served.append(_serve("verifier", verifier, host, verifier_port, scheme, tls))
+        service = verifier.extensions["microcred_verifier"]
+        trust_check = _wallet_trust_check(service)
+        wallet_url = f"{scheme}://{host}:{wallet_port}"
+        wallet = wallet_app({
+            "DATA_DIR": str(data_dir),
+            "PUBLIC_URL": wallet_url,
+            "SESSION_COOKIE_SECURE": lan,
+            "TRUST_CHECK": trust_check,
+        })
+        served.append(_serve("wallet", wallet, host, wallet_port, scheme, tls))
+        issue_to_learner(data_dir, system.learner_account, trust_check, say=lambda line: click.echo(f"  {line}"))
+        _announce(served, wallet_url, verifier_url, lan, data_dir, time.monotonic() - started)
+        _wait_for_interrupt()
+    finally:
+        click.echo("\nstopping…")
+        for item in reversed(served):
+            item.server.shutdown()
+        if system.started_devnet:
+            from ledger.devnet import Devnet
+
+            Devnet(data_dir).stop()
+            click.echo("  stopped the devnet (its state is kept in var/ for the next run)")
+
+
+def _announce(served: list[_Served], wallet_url: str, verifier_url: str, lan: bool, data_dir: Path, took: float) -> None:
+    click.secho("\nmicrocred demo is running", bold=True)
+    for item in served:
+        click.echo(f"  {item.label:<42} {item.url}")
+    click.echo(f"\n  demo sign-in for the wallet: user {LEARNER['username']!r}, password {LEARNER['password']!r}")
+    click.echo(f"\n  A walk through, in five steps:\n"
+               f"  1. Open the wallet {wallet_url}/ and sign in: four micro-credentials from two universities.\n"
+               f"  2. Open one, press Share, keep title, ECTS and two learning outcomes, and show the QR code.\n"
+               f"  3. Open the verifier {verifier_url}/ in another window and scan the QR (or paste its link):\n"
+               f"     verified — signature, holder binding, accreditation chain, not revoked — with exactly those claims.\n"
+               f"  4. In the registrar page of {served[0].url} revoke that credential: one anchoring transaction.\n"
+               f"  5. Share again and scan again: not verified, revoked. Or start from the verifier's\n"
+               f"     'Ask for claims' page and answer its OpenID4VP QR with the wallet.")
+    if lan:
+        from microcred.tls import certificate_fingerprint
+
+        cert = data_dir / "tls" / "demo-cert.pem"
+        click.echo(f"\n  On the phone: open {wallet_url}/ and accept the self-signed certificate "
+                   f"(SHA-256 {certificate_fingerprint(cert)[:23]}…). Scan this to open it:")
+        import segno
+
+        segno.make(f"{wallet_url}/", error="m").terminal(compact=True)
+    click.echo(f"\n  ready in {took:.1f} s; state in {data_dir}. Press Ctrl-C to stop everything.")
+
+
+def _wait_for_interrupt() -> None:
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.is_set():
+            stop.wait(0.5)
+    except KeyboardInterrupt:
+        return

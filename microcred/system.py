@@ -1,0 +1,237 @@
+"""Set up the whole demo system, idempotently, under one data directory.
+
+``microcred demo`` calls :func:`prepare` and then serves the apps. Every step
+first looks at what ``var/`` already holds, so a second run reuses the chain
+state, the deployment, the issuers, the learner's account and credentials,
+and starts in seconds:
+
+1. the chain: the local Anvil devnet (state kept under ``var/anvil``), unless
+   ``MICROCRED_RPC_URL`` names another node;
+2. the contracts (``deployment.json``), with a ministry as the root of trust;
+3. the trust chain: ministry → a quality assurance agency (TAO) → two
+   universities (issuers with did:key identities), as EBSI's RootTAO → TAO → TI;
+4. the demo learner's wallet account, holding micro-credentials from both
+   universities, each bound to the learner's holder key.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from credentials.microcredential import MICRO_CREDENTIAL_VCT
+
+__all__ = ["DemoIssuer", "DemoSystem", "UNIVERSITIES", "LEARNER", "prepare", "issue_to_learner"]
+
+MINISTRY = ("did:web:ministry.microcred.localhost", "Ministry of University and Research (demo)", "IT")
+AGENCY = ("did:web:qa-agency.microcred.localhost", "National Agency for the Evaluation of Universities (demo)", "IT")
+LEARNER = {"username": "giulia", "password": "micro-credentials-2026", "given_name": "Giulia",
+           "family_name": "Rossi", "birth_date": "2001-04-17"}
+
+
+@dataclass(frozen=True)
+class DemoIssuer:
+    name: str
+    legal_name: str
+    country: str
+    port: int
+    courses: tuple[dict, ...]
+
+
+_OUTCOMES = {
+    "ml": ["Design and evaluate supervised learning models on health survey data",
+           "Assess bias and fairness of models used in public-health decisions",
+           "Communicate model results to non-technical stakeholders"],
+    "gdpr": ["Apply the GDPR to research data and learning analytics",
+             "Draft a data protection impact assessment",
+             "Advise on lawful bases for processing personal data"],
+    "circular": ["Analyse product life cycles with material flow analysis",
+                 "Redesign a product for repair, reuse and recycling",
+                 "Evaluate circular business models against EU policy"],
+    "quantum": ["Describe qubits, superposition and entanglement",
+                "Implement basic quantum circuits in a simulator",
+                "Explain where quantum algorithms outperform classical ones"],
+}
+
+UNIVERSITIES = (
+    DemoIssuer("uni-esempio", "Università degli Studi di Esempio", "IT", 5010, (
+        {"title": "Applied Machine Learning for Public Health", "ects": 6, "eqf_level": 7, "qf_ehea_cycle": "second",
+         "learning_outcomes": _OUTCOMES["ml"], "assessment_type": "Written examination and graded project",
+         "participation": "blended", "grade": "28/30"},
+        {"title": "Data Protection Law in Practice", "ects": 4, "eqf_level": 7, "qf_ehea_cycle": "second",
+         "learning_outcomes": _OUTCOMES["gdpr"], "assessment_type": "Oral examination",
+         "participation": "online", "grade": "30/30 cum laude"},
+    )),
+    DemoIssuer("tu-musterstadt", "Technische Universität Musterstadt", "DE", 5011, (
+        {"title": "Circular Economy and Sustainable Product Design", "ects": 5, "eqf_level": 6,
+         "qf_ehea_cycle": "first", "learning_outcomes": _OUTCOMES["circular"],
+         "assessment_type": "Design project with presentation", "participation": "onsite", "grade": "1.3"},
+        {"title": "Introduction to Quantum Computing", "ects": 3, "eqf_level": 6, "qf_ehea_cycle": "first",
+         "learning_outcomes": _OUTCOMES["quantum"], "assessment_type": "Online proctored examination",
+         "participation": "online", "grade": "2.0"},
+    )),
+)
+
+
+@dataclass
+class DemoSystem:
+    data_dir: Path
+    rpc_url: str
+    started_devnet: bool
+    root_did: str
+    issuer_names: tuple[str, ...]
+    learner_account: int
+
+
+Say = Callable[[str], None]
+
+
+def _ensure_chain(settings, say: Say) -> tuple[str, bool]:
+    from ledger.devnet import Devnet
+
+    if settings.rpc_url:
+        say(f"ledger: using MICROCRED_RPC_URL {settings.rpc_url}")
+        return settings.rpc_url, False
+    devnet = Devnet(settings.data_dir)
+    status = devnet.status()
+    if status.answering:
+        say(f"ledger: devnet already running at {status.record.url}")
+        return status.record.url, False
+    record = devnet.start()
+    say(f"ledger: started Anvil at {record.url} (state {record.state_path})")
+    return record.url, True
+
+
+def _ensure_deployment(settings, say: Say):
+    from ledger import deployment as deployment_module
+    from ledger.chain import Chain
+    from ledger.errors import LedgerError
+    from ledger.keys import default_root_account
+
+    if settings.deployment_path.exists():
+        try:
+            ledger = deployment_module.open_ledger(settings)
+            say(f"ledger: contracts at {ledger.deployment.trust_registry.address} (reused)")
+            return ledger
+        except LedgerError as exc:
+            say(f"ledger: the saved deployment does not answer ({exc}); deploying again")
+    chain = Chain(settings.resolve_rpc_url(), confirmations=settings.confirmations)
+    root = default_root_account(chain, settings.data_dir)
+    result = deployment_module.deploy(chain, root, root_did=MINISTRY[0], root_name=MINISTRY[1], root_country=MINISTRY[2])
+    result.save(settings.deployment_path)
+    say(f"ledger: deployed TrustRegistry {result.trust_registry.address}, StatusRegistry {result.status_registry.address}")
+    return deployment_module.open_ledger(settings)
+
+
+def _grant(ledger, settings, accreditor: str, did: str, name: str, country: str, controller: str, signer, *,
+           role, say: Say, max_eqf: int | None = None) -> None:
+    from ledger.keys import default_root_account, fund_if_devnet
+
+    if ledger.trust.entry(did) is not None:
+        return
+    now = ledger.chain.block_timestamp()
+    ledger.trust.accredit(accreditor, did, role=role, vcts=[MICRO_CREDENTIAL_VCT], legal_name=name, country=country,
+                          valid_from=now - 3600, valid_until=None, controller=controller, max_eqf_level=max_eqf,
+                          account=signer)
+    fund_if_devnet(ledger.chain, default_root_account(ledger.chain, settings.data_dir), controller)
+    say(f"trust: {name} accredited by {accreditor}")
+
+
+def _ensure_trust(ledger, settings, say: Say) -> tuple[str, ...]:
+    from issuer.identity import create_issuer, list_issuers, load_issuer
+    from ledger.artifacts import Role
+    from ledger.keys import default_root_account, load_or_create_key_file
+
+    root = default_root_account(ledger.chain, settings.data_dir)
+    agency_account, _ = load_or_create_key_file(settings.data_dir / "keys" / "qa-agency.key")
+    _grant(ledger, settings, ledger.trust.root_did(), AGENCY[0], AGENCY[1], AGENCY[2], agency_account.address, root,
+           role=Role.TAO, say=say)
+    names = []
+    existing = set(list_issuers(settings.data_dir))
+    for university in UNIVERSITIES:
+        if university.name in existing:
+            home = load_issuer(settings.data_dir, university.name)
+        else:
+            home = create_issuer(settings.data_dir, university.name, legal_name=university.legal_name,
+                                 country=university.country, base_url=f"http://127.0.0.1:{university.port}")
+            say(f"issuer: created {university.legal_name} ({home.identity.did[:32]}…)")
+        _grant(ledger, settings, AGENCY[0], home.identity.did, university.legal_name, university.country,
+               home.identity.controller_address, agency_account, role=Role.ISSUER, max_eqf=8, say=say)
+        names.append(university.name)
+    return tuple(names)
+
+
+def _ensure_learner(data_dir: Path, say: Say) -> tuple[int, bool]:
+    from wallet.db import DB_FILE, migrate, open_database
+    from wallet.holding import create_account, password_hasher
+    from wallet.sealing import load_or_create_secret
+
+    db = open_database(data_dir / DB_FILE)
+    try:
+        migrate(db)
+        row = db.execute("SELECT id FROM accounts WHERE username = ?", [LEARNER["username"]]).fetchone()
+        if row:
+            return row[0], False
+        account = create_account(db, load_or_create_secret(data_dir), password_hasher({}), LEARNER["username"],
+                                 LEARNER["password"], now=int(time.time()))
+        say(f"wallet: created the demo learner account {LEARNER['username']!r}")
+        return account, True
+    finally:
+        db.close()
+
+
+def issue_to_learner(data_dir: Path, account: int, trust_check, *, say: Say) -> None:
+    """Issue the demo courses to the learner and import them into the wallet, unless it holds some already."""
+    from issuer.archive import Archive
+    from issuer.batch import BatchDefaults, parse_json
+    from issuer.identity import load_issuer
+    from issuer.ledger_link import LedgerStatusAnchor
+    from issuer.service import IssuerService
+    from credentials.jose import json_dumps
+    from wallet.db import DB_FILE, open_database
+    from wallet.holding import current_holder_key, holder_keys
+    from wallet.importing import import_credential
+
+    db = open_database(data_dir / DB_FILE)
+    try:
+        if db.execute("SELECT COUNT(*) FROM credentials WHERE account_id = ?", [account]).fetchone()[0]:
+            return
+        holder_jwk = current_holder_key(db, account).public_key.to_jwk()
+        now = int(time.time())
+        for university in UNIVERSITIES:
+            home = load_issuer(data_dir, university.name)
+            service = IssuerService(home.identity, Archive(home.archive_path), home.signing_key(),
+                                    anchor=LedgerStatusAnchor(home))
+            rows = [{**course, "learner": {"given_name": LEARNER["given_name"], "family_name": LEARNER["family_name"],
+                                           "birth_date": LEARNER["birth_date"], "student_id": f"{university.name[:3].upper()}-{n:05d}"},
+                     "quality_assurance": f"Internal quality assurance of {university.legal_name}, ESG-compliant",
+                     "holder_jwk": holder_jwk} for n, course in enumerate(university.courses, start=1)]
+            defaults = BatchDefaults(issuer_country=home.identity.country, awarding_body=home.identity.awarding_body(),
+                                     issued_on=datetime.fromtimestamp(now, timezone.utc).date().isoformat())
+            result = service.issue_batch(parse_json(json_dumps(rows), defaults), now=now)
+            service.archive.close()
+            with db.atomic():
+                for issued in result.issued:
+                    import_credential(db, account, holder_keys(db, account), issued.sd_jwt, now=now, trust_check=trust_check)
+            say(f"issued {len(result.issued)} micro-credential(s) from {university.legal_name} to the learner's wallet")
+    finally:
+        db.close()
+
+
+def prepare(data_dir: Path, *, say: Say) -> DemoSystem:
+    """Chain, contracts, trust chain and learner account in ``data_dir``; return what was found or made.
+
+    The credentials come afterwards (:func:`issue_to_learner`), once the issuers
+    serve their status lists, so that the wallet can check them on import.
+    """
+    from ledger.config import LedgerSettings
+
+    settings = LedgerSettings.from_env()
+    rpc_url, started = _ensure_chain(settings, say)
+    ledger = _ensure_deployment(settings, say)
+    names = _ensure_trust(ledger, settings, say)
+    account, _ = _ensure_learner(data_dir, say)
+    return DemoSystem(data_dir, rpc_url, started, ledger.trust.root_did(), names, account)
