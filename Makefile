@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 .PHONY: help deps test-deps test bench demo contracts clean
 
 help:
-	@echo "make demo       run the whole system locally (installs what is missing)"
+	@echo "make demo       run the whole system locally (installs what is missing); LAN=1 for a phone"
 	@echo "make test       install everything and run the test suite"
 	@echo "make bench      run the benchmarks in bench/"
 	@echo "make contracts  recompile the Solidity contracts into contracts/build/"
@@ -50,8 +50,9 @@ test: test-deps
 bench: deps
 	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit $$?; done
 
+# LAN=1: serve on this machine's LAN address over HTTPS, for a phone.
 demo: deps
-	$(BIN)/microcred demo
+	$(BIN)/microcred demo $(if $(LAN),--lan,)
 
 contracts: deps
 	$(BIN)/python -m ledger.compile

@@ -13,6 +13,7 @@ use its camera. ``--story`` only tells the credential story in the terminal.
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import socket
@@ -53,6 +54,7 @@ def _port_taken(host: str, port: int) -> bool:
 def _serve(label: str, app, host: str, port: int, scheme: str, tls: ssl.SSLContext | None) -> _Served:
     from werkzeug.serving import make_server
 
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # keep the walk-through readable
     server = make_server(host, port, app, threaded=True, ssl_context=tls)
     thread = threading.Thread(target=server.serve_forever, name=f"serve-{label}", daemon=True)
     thread.start()
@@ -185,9 +187,8 @@ def _announce(served: list[_Served], wallet_url: str, verifier_url: str, lan: bo
 
 def _wait_for_interrupt() -> None:
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
-        while not stop.is_set():
-            stop.wait(0.5)
-    except KeyboardInterrupt:
-        return
+    # Both set explicitly: a shell starts background jobs with SIGINT ignored.
+    for signal_number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signal_number, lambda *_: stop.set())
+    while not stop.is_set():
+        stop.wait(0.5)
