@@ -3,7 +3,7 @@
 Request: JSON ``{"presentation": "<string>", "nonce": "<optional>", "audience":
 "<optional>"}``, or the raw presentation as ``text/plain`` /
 ``application/dc+sd-jwt``. Answer: the result JSON of
-:meth:`credentials.verification.VerificationResult.to_json`.
+:meth:`credentials.verification_model.VerificationResult.to_json`.
 
 HTTP: 200 with a decision; 400 malformed input (the body says why; when the
 presentation itself is malformed it still lists the checks, ``format``
@@ -19,7 +19,7 @@ from flask import Blueprint, current_app, jsonify, request
 
 from credentials.errors import FormatError, InvalidInput
 from credentials.jose import json_loads
-from credentials.verification import FAILED
+from credentials.verification_model import FAILED
 
 __all__ = ["bp", "RAW_CONTENT_TYPES", "http_status_of"]
 

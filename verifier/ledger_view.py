@@ -17,7 +17,7 @@ seen block N, one poll interval plus two log reads later (measured in
 
 Fail closed: when the watcher has not confirmed the head for ``max_lag``
 seconds, a request tries one refresh itself; if the node does not answer, the
-resolvers answer :class:`~credentials.verification.Unavailable`, and they
+resolvers answer :class:`~credentials.verification_model.Unavailable`, and they
 recover by themselves once the node answers again.
 """
 
@@ -30,7 +30,8 @@ from collections.abc import Callable
 from typing import Any
 
 from credentials.errors import MicrocredError
-from credentials.verification import StatusEvidence, TrustAnswer, TrustLink, Unavailable, status_list_id
+from credentials.status_check import status_list_id
+from credentials.verification_model import StatusEvidence, TrustAnswer, TrustLink, Unavailable
 from ledger.deployment import Ledger
 from ledger.errors import LedgerError
 

@@ -46,7 +46,7 @@ from flask import Blueprint, abort, current_app, jsonify, redirect, render_templ
 from credentials.errors import InvalidInput
 from credentials.jose import json_loads
 from credentials.microcredential import CLAIM_LABELS, MICRO_CREDENTIAL_VCT, MICROCRED_CLAIMS
-from credentials.verification import VerificationResult
+from credentials.verification_model import VerificationResult
 
 __all__ = ["bp", "CREDENTIAL_QUERY_ID", "REQUEST_SCHEME", "REQUEST_LIFETIME_S", "CLIENT_ID_PREFIX",
            "PendingRequest", "dcql_query", "request_url"]

@@ -19,7 +19,7 @@ from flask import Blueprint, current_app, render_template, request
 
 from credentials.errors import InvalidInput
 from credentials.microcredential import CLAIM_LABELS, MICROCRED_CLAIMS
-from credentials.verification import FAILED, PASSED, SKIPPED, UNAVAILABLE, VerificationResult
+from credentials.verification_model import FAILED, PASSED, SKIPPED, UNAVAILABLE, VerificationResult
 
 __all__ = ["bp", "CHECK_TITLES", "verdict_of", "certificate_of", "render_result", "decode_qr_photo"]
 

@@ -2,7 +2,7 @@
 
 One :class:`VerifierService` per process. It turns the Flask settings
 (``MICROCRED_VERIFIER_*`` environment variables, see :data:`DEFAULTS`) into a
-:class:`~credentials.verification.Policy`, opens the ledger lazily (so the
+:class:`~credentials.verification_model.Policy`, opens the ledger lazily (so the
 service starts, and answers 503, while the chain is down), and runs
 :func:`~credentials.verification.verify_presentation` with the chain-backed
 resolvers of :mod:`verifier.ledger_view`, a replay cache and a cache of issuer
@@ -24,9 +24,10 @@ from credentials.jose import PublicKey
 from credentials.microcredential import MICRO_CREDENTIAL_VCT
 from credentials.presentation_codec import KIND_INLINE, KIND_LINK, classify_scanned
 from credentials.sd_jwt_vc import resolve_did_issuer_key
-from credentials.verification import (
-    FAILED, SKIPPED, CheckResult, Policy, StatusEvidence, StatusListMemo, TrustAnswer, Unavailable,
-    VerificationResult, verify_presentation,
+from credentials.status_check import StatusListMemo
+from credentials.verification import verify_presentation
+from credentials.verification_model import (
+    FAILED, SKIPPED, CheckResult, Policy, StatusEvidence, TrustAnswer, Unavailable, VerificationResult,
 )
 from verifier.fetch import FetchError, FetchPolicy, FetchRefused, StrictFetcher
 

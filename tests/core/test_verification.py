@@ -312,3 +312,16 @@ def test_helpers():
     assert status_list_id("https://uni.example/status/abc") == "abc"
     assert status_list_id("https://uni.example/status/abc/") == "abc"
     assert kb_jwt_id("a.b.c") == hashlib.sha256(b"a.b.c").hexdigest()
+
+
+def test_the_split_modules_are_reexported_by_credentials_verification() -> None:
+    import credentials.status_check as status_check
+    import credentials.verification as verification
+    import credentials.verification_model as model
+
+    for name in verification.__all__:
+        assert hasattr(verification, name), name
+    for name in set(model.__all__) & set(verification.__all__):
+        assert getattr(verification, name) is getattr(model, name), name
+    assert verification.StatusListMemo is status_check.StatusListMemo
+    assert verification.status_list_id("https://lists.example/status/a-1") == "a-1"

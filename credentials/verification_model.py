@@ -1,0 +1,183 @@
+"""The verifier's vocabulary: check statuses, the policy, resolver answers, check results.
+
+The value types of :mod:`credentials.verification` (ARCHITECTURE.md "Verifier
+HTTP API" ⚑: the check names of :data:`credentials.errors.CHECKS`, the status
+values, the answer JSON of :meth:`VerificationResult.to_json`), split out so
+that the checks themselves (:mod:`credentials.verification`,
+:mod:`credentials.status_check`) stay short. No I/O.
+
+A resolver signals "cannot answer" by returning :class:`Unavailable` or
+raising ``ConnectionError`` / ``TimeoutError`` (:func:`ask` turns the latter
+into the former).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from credentials.errors import CHECKS, VerificationError
+from credentials.microcredential import MICRO_CREDENTIAL_VCT
+
+__all__ = [
+    "PASSED", "FAILED", "SKIPPED", "UNAVAILABLE", "STATUSES", "Unavailable", "TrustLink", "TrustAnswer",
+    "StatusEvidence", "Policy", "CheckResult", "VerificationResult", "TrustResolver", "StatusResolver",
+    "ReplayGuard", "CheckRun", "ask", "issuer_json",
+]
+
+PASSED, FAILED, SKIPPED, UNAVAILABLE = "passed", "failed", "skipped", "unavailable"
+STATUSES = (PASSED, FAILED, SKIPPED, UNAVAILABLE)
+
+
+@dataclass(frozen=True)
+class Unavailable:
+    """A resolver's answer when it cannot answer (chain or status server down)."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class TrustLink:
+    """One entry of an accreditation chain: who, under which name, in which role."""
+
+    did: str
+    name: str
+    role: str
+
+
+@dataclass(frozen=True)
+class TrustAnswer:
+    """The trust registry's answer for (issuer, vct, time); ``chain[0]`` is the issuer, ``chain[-1]`` the root."""
+
+    accredited: bool
+    reason: str
+    chain: tuple[TrustLink, ...] = ()
+    country: str | None = None
+    accredited_by: str | None = None
+    max_eqf_level: int | None = None
+    block: int | None = None
+
+
+@dataclass(frozen=True)
+class StatusEvidence:
+    """What the status resolver found for one list.
+
+    ``anchored_sha256`` None: never anchored. ``token``: the fetched Status List
+    Token, or None with ``fetch_error`` saying why. ``carried_list``: the zlib
+    bytes of the list carried by the anchoring event of ``carried_version``.
+    ``checked_at``: when the anchor was last confirmed against the chain head.
+    """
+
+    anchored_sha256: bytes | None
+    anchored_block: int | None = None
+    anchored_version: int | None = None
+    token: str | None = None
+    fetch_error: str | None = None
+    carried_list: bytes | None = None
+    carried_version: int | None = None
+    checked_at: int | None = None
+
+
+TrustResolver = Callable[[str, str, int], "TrustAnswer | Unavailable"]
+StatusResolver = Callable[[str, str], "StatusEvidence | Unavailable"]
+
+
+class ReplayGuard(Protocol):
+    def __call__(self, kb_jwt_id: str, expires_at: int) -> bool:
+        """True the first time ``kb_jwt_id`` is seen (remember it until ``expires_at``)."""
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What this verifier accepts. ``trusted_roots`` empty trusts nobody (fail closed)."""
+
+    trusted_roots: frozenset[str]
+    accepted_vcts: frozenset[str] = frozenset({MICRO_CREDENTIAL_VCT})
+    kb_max_age: int = 300
+    clock_skew: int = 60
+    holder_binding_required: bool = True
+    status_required: bool = True
+    max_status_age: int = 60
+    expected_nonce: str | None = None
+    expected_audience: str | None = None
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    check: str
+    status: str
+    detail: str
+    required: bool = True
+
+    def to_json(self) -> dict[str, str]:
+        return {"check": self.check, "status": self.status, "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class VerificationResult:
+    """The verdict and every check, in :data:`CHECKS` order; :meth:`to_json` is the API answer."""
+
+    format: str | None
+    checks: tuple[CheckResult, ...]
+    issuer: dict[str, Any] | None = None
+    claims: dict[str, Any] = field(default_factory=dict)
+    status: dict[str, Any] | None = None
+    trust_chain: tuple[TrustLink, ...] = ()
+    holder_binding: dict[str, Any] | None = None
+
+    @property
+    def verified(self) -> bool:
+        return all(c.status == PASSED for c in self.checks if c.required)
+
+    @property
+    def undecided(self) -> bool:
+        """No required check failed, but one could not be completed: the answer is "cannot say"."""
+        required = [c for c in self.checks if c.required]
+        return not any(c.status == FAILED for c in required) and any(c.status == UNAVAILABLE for c in required)
+
+    def check(self, name: str) -> CheckResult:
+        return next(c for c in self.checks if c.check == name)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "verified": self.verified, "format": self.format, "checks": [c.to_json() for c in self.checks],
+            "issuer": self.issuer, "claims": self.claims, "status": self.status,
+        }
+
+
+class CheckRun:
+    """Collects one verification's check results; the first result set for a check wins."""
+
+    def __init__(self) -> None:
+        self.results: dict[str, CheckResult] = {}
+
+    def set(self, check: str, status: str, detail: str, *, required: bool = True) -> None:
+        self.results.setdefault(check, CheckResult(check, status, detail, required))
+
+    def fail(self, exc: VerificationError) -> None:
+        self.set(exc.check, FAILED, exc.reason)
+
+    def done(self, check: str) -> bool:
+        return check in self.results
+
+    def ok(self, check: str) -> bool:
+        return check in self.results and self.results[check].status == PASSED
+
+    def finish(self, skipped_because: str) -> tuple[CheckResult, ...]:
+        return tuple(self.results.get(c) or CheckResult(c, SKIPPED, skipped_because) for c in CHECKS)
+
+
+def ask(resolver: Callable[..., Any], *args: Any) -> Any:
+    """Call a resolver; ``ConnectionError`` / ``TimeoutError`` become :class:`Unavailable`."""
+    try:
+        return resolver(*args)
+    except (ConnectionError, TimeoutError) as exc:
+        return Unavailable(str(exc) or type(exc).__name__)
+
+
+def issuer_json(iss: str, answer: TrustAnswer | None) -> dict[str, Any]:
+    """The ``issuer`` member of the answer JSON."""
+    entry = answer.chain[0] if answer and answer.chain else None
+    return {"id": iss, "name": entry.name if entry else None, "country": answer.country if answer else None,
+            "accredited_by": answer.accredited_by if answer else None}
