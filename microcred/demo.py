@@ -26,12 +26,9 @@ from pathlib import Path
 import click
 
 from microcred.story import tell_story
-from microcred.system import LEARNER, UNIVERSITIES, issue_to_learner, prepare
+from microcred.system import LEARNER, UNIVERSITIES, DemoSystem, issue_to_learner, issuer_port, prepare
 
-__all__ = ["demo"]
-
-_PORT_HELP = "choose another with --{option} or the environment variable {env}"
-
+__all__ = ["demo", "start_system", "RunningSystem"]
 
 @dataclass
 class _Served:
@@ -80,6 +77,77 @@ def _wallet_trust_check(verifier_service):
     return at_head
 
 
+@dataclass
+class RunningSystem:
+    """The served demo: its servers, URLs and the ledger state they share."""
+
+    system: DemoSystem
+    served: list[_Served]
+    wallet_url: str
+    verifier_url: str
+    issuer_urls: dict[str, str]
+    verifier_app: object
+    wallet_app: object
+
+    def stop(self) -> None:
+        for item in reversed(self.served):
+            item.server.shutdown()
+            item.server.server_close()
+        self.served.clear()
+        if self.system.started_devnet:
+            from ledger.devnet import Devnet
+
+            Devnet(self.system.data_dir).stop()
+
+
+def start_system(data_dir: Path, *, host: str = "127.0.0.1", wallet_port: int, verifier_port: int,
+                 issuer_ports: dict[str, int] | None = None, tls: ssl.SSLContext | None = None,
+                 say=lambda line: None) -> RunningSystem:
+    """Prepare ``data_dir`` (see :mod:`microcred.system`), serve every app, and give the learner credentials.
+
+    Sets ``MICROCRED_DATA_DIR`` to ``data_dir`` for this process: the apps and
+    the ledger clients read it.
+    """
+    os.environ["MICROCRED_DATA_DIR"] = str(data_dir)
+    system = prepare(data_dir, say=say, issuer_ports=issuer_ports)
+    scheme = "https" if tls else "http"
+    served: list[_Served] = []
+    try:
+        from issuer.web import create_app as issuer_app
+        from verifier import create_app as verifier_app
+        from wallet import create_app as wallet_app
+
+        issuer_urls = {}
+        for university in UNIVERSITIES:
+            app = issuer_app({"DATA_DIR": str(data_dir), "ISSUER": university.name})
+            item = _serve(university.legal_name, app, "127.0.0.1", issuer_port(data_dir, university.name), "http", None)
+            served.append(item)
+            issuer_urls[university.name] = item.url.rstrip("/")
+        verifier_url = f"{scheme}://{host}:{verifier_port}"
+        verifier = verifier_app({
+            "DATA_DIR": str(data_dir),
+            "VERIFIER_PUBLIC_URL": verifier_url,
+            "VERIFIER_FETCH_ALLOW_HTTP": True,
+            "VERIFIER_FETCH_ALLOW_LOOPBACK": True,
+            "VERIFIER_FETCH_ALLOW_PRIVATE": host != "127.0.0.1",
+        })
+        served.append(_serve("verifier", verifier, host, verifier_port, scheme, tls))
+        trust_check = _wallet_trust_check(verifier.extensions["microcred_verifier"])
+        wallet_url = f"{scheme}://{host}:{wallet_port}"
+        wallet = wallet_app({
+            "DATA_DIR": str(data_dir),
+            "PUBLIC_URL": wallet_url,
+            "SESSION_COOKIE_SECURE": tls is not None,
+            "TRUST_CHECK": trust_check,
+        })
+        served.append(_serve("wallet", wallet, host, wallet_port, scheme, tls))
+        issue_to_learner(data_dir, system.learner_account, trust_check, say=say)
+    except BaseException:
+        RunningSystem(system, served, "", "", {}, None, None).stop()
+        raise
+    return RunningSystem(system, served, wallet_url, verifier_url, issuer_urls, verifier, wallet)
+
+
 @click.command()
 @click.option("--lan", is_flag=True, help="Serve on this machine's LAN address over HTTPS, for a phone.")
 @click.option("--wallet-port", default=5020, show_default=True, envvar="MICROCRED_DEMO_WALLET_PORT",
@@ -94,10 +162,9 @@ def demo(lan: bool, wallet_port: int, verifier_port: int, story: bool) -> None:
         return
     started = time.monotonic()
     data_dir = Path(os.environ.get("MICROCRED_DATA_DIR") or "var").resolve()
-    host = "127.0.0.1"
-    tls = None
+    host, tls = "127.0.0.1", None
     if lan:
-        from microcred.tls import certificate_fingerprint, ensure_certificate, lan_address
+        from microcred.tls import ensure_certificate, lan_address
 
         host = lan_address() or ""
         if not host:
@@ -105,59 +172,28 @@ def demo(lan: bool, wallet_port: int, verifier_port: int, story: bool) -> None:
         cert, key = ensure_certificate(data_dir / "tls", host)
         tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         tls.load_cert_chain(cert, key)
-    scheme = "https" if lan else "http"
 
-    ports = {f"issuer {u.name}": (u.port, "issuer port", "(fixed at first run)") for u in UNIVERSITIES}
-    ports["wallet"] = (wallet_port, "wallet-port", "MICROCRED_DEMO_WALLET_PORT")
-    ports["verifier"] = (verifier_port, "verifier-port", "MICROCRED_DEMO_VERIFIER_PORT")
+    ports = {f"issuer {u.name}": (u.port, "the issuer's --url at `microcred issuer init`", "-") for u in UNIVERSITIES}
+    ports["wallet"] = (wallet_port, "--wallet-port", "MICROCRED_DEMO_WALLET_PORT")
+    ports["verifier"] = (verifier_port, "--verifier-port", "MICROCRED_DEMO_VERIFIER_PORT")
     for bind_host in {"127.0.0.1", host}:
         for label, (port, option, env) in ports.items():
             if _port_taken(bind_host, port):
                 raise click.ClickException(
-                    f"port {port} on {bind_host} ({label}) is taken; " + _PORT_HELP.format(option=option, env=env)
+                    f"port {port} on {bind_host} ({label}) is taken; choose another with {option}"
+                    + (f" or the environment variable {env}" if env != "-" else "")
                 )
 
-    system = prepare(data_dir, say=lambda line: click.echo(f"  {line}"))
-    served: list[_Served] = []
+    running = start_system(data_dir, host=host, wallet_port=wallet_port, verifier_port=verifier_port, tls=tls,
+                           say=lambda line: click.echo(f"  {line}"))
     try:
-        from issuer.web import create_app as issuer_app
-        from verifier import create_app as verifier_app
-        from wallet import create_app as wallet_app
-
-        for university in UNIVERSITIES:
-            app = issuer_app({"DATA_DIR": str(data_dir), "ISSUER": university.name})
-            served.append(_serve(university.legal_name, app, "127.0.0.1", university.port, "http", None))
-        verifier_url = f"{scheme}://{host}:{verifier_port}"
-        verifier = verifier_app({
-            "DATA_DIR": str(data_dir),
-            "VERIFIER_PUBLIC_URL": verifier_url,
-            "VERIFIER_FETCH_ALLOW_HTTP": True,
-            "VERIFIER_FETCH_ALLOW_LOOPBACK": True,
-            "VERIFIER_FETCH_ALLOW_PRIVATE": lan,
-        })
-        served.append(_serve("verifier", verifier, host, verifier_port, scheme, tls))
-        service = verifier.extensions["microcred_verifier"]
-        trust_check = _wallet_trust_check(service)
-        wallet_url = f"{scheme}://{host}:{wallet_port}"
-        wallet = wallet_app({
-            "DATA_DIR": str(data_dir),
-            "PUBLIC_URL": wallet_url,
-            "SESSION_COOKIE_SECURE": lan,
-            "TRUST_CHECK": trust_check,
-        })
-        served.append(_serve("wallet", wallet, host, wallet_port, scheme, tls))
-        issue_to_learner(data_dir, system.learner_account, trust_check, say=lambda line: click.echo(f"  {line}"))
-        _announce(served, wallet_url, verifier_url, lan, data_dir, time.monotonic() - started)
+        _announce(running.served, running.wallet_url, running.verifier_url, lan, data_dir, time.monotonic() - started)
         _wait_for_interrupt()
     finally:
         click.echo("\nstopping…")
-        for item in reversed(served):
-            item.server.shutdown()
-        if system.started_devnet:
-            from ledger.devnet import Devnet
-
-            Devnet(data_dir).stop()
-            click.echo("  stopped the devnet (its state is kept in var/ for the next run)")
+        running.stop()
+        if running.system.started_devnet:
+            click.echo("  stopped the devnet (its state is kept for the next run)")
 
 
 def _announce(served: list[_Served], wallet_url: str, verifier_url: str, lan: bool, data_dir: Path, took: float) -> None:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from credentials.microcredential import MICRO_CREDENTIAL_VCT
 
-__all__ = ["DemoIssuer", "DemoSystem", "UNIVERSITIES", "LEARNER", "prepare", "issue_to_learner"]
+__all__ = ["DemoIssuer", "DemoSystem", "UNIVERSITIES", "LEARNER", "prepare", "issue_to_learner", "issuer_port"]
 
 MINISTRY = ("did:web:ministry.microcred.localhost", "Ministry of University and Research (demo)", "IT")
 AGENCY = ("did:web:qa-agency.microcred.localhost", "National Agency for the Evaluation of Universities (demo)", "IT")
@@ -140,7 +140,7 @@ def _grant(ledger, settings, accreditor: str, did: str, name: str, country: str,
     say(f"trust: {name} accredited by {accreditor}")
 
 
-def _ensure_trust(ledger, settings, say: Say) -> tuple[str, ...]:
+def _ensure_trust(ledger, settings, say: Say, issuer_ports: dict[str, int]) -> tuple[str, ...]:
     from issuer.identity import create_issuer, list_issuers, load_issuer
     from ledger.artifacts import Role
     from ledger.keys import default_root_account, load_or_create_key_file
@@ -155,8 +155,9 @@ def _ensure_trust(ledger, settings, say: Say) -> tuple[str, ...]:
         if university.name in existing:
             home = load_issuer(settings.data_dir, university.name)
         else:
+            port = issuer_ports.get(university.name, university.port)
             home = create_issuer(settings.data_dir, university.name, legal_name=university.legal_name,
-                                 country=university.country, base_url=f"http://127.0.0.1:{university.port}")
+                                 country=university.country, base_url=f"http://127.0.0.1:{port}")
             say(f"issuer: created {university.legal_name} ({home.identity.did[:32]}…)")
         _grant(ledger, settings, AGENCY[0], home.identity.did, university.legal_name, university.country,
                home.identity.controller_address, agency_account, role=Role.ISSUER, max_eqf=8, say=say)
@@ -221,7 +222,16 @@ def issue_to_learner(data_dir: Path, account: int, trust_check, *, say: Say) -> 
         db.close()
 
 
-def prepare(data_dir: Path, *, say: Say) -> DemoSystem:
+def issuer_port(data_dir: Path, name: str) -> int:
+    """The port an issuer was created for (its status list URLs carry it)."""
+    from urllib.parse import urlsplit
+
+    from issuer.identity import load_issuer
+
+    return urlsplit(load_issuer(data_dir, name).identity.base_url).port or 80
+
+
+def prepare(data_dir: Path, *, say: Say, issuer_ports: dict[str, int] | None = None) -> DemoSystem:
     """Chain, contracts, trust chain and learner account in ``data_dir``; return what was found or made.
 
     The credentials come afterwards (:func:`issue_to_learner`), once the issuers
@@ -229,9 +239,10 @@ def prepare(data_dir: Path, *, say: Say) -> DemoSystem:
     """
     from ledger.config import LedgerSettings
 
-    settings = LedgerSettings.from_env()
+    env = LedgerSettings.from_env()
+    settings = LedgerSettings(data_dir, env.rpc_url, env.confirmations)
     rpc_url, started = _ensure_chain(settings, say)
     ledger = _ensure_deployment(settings, say)
-    names = _ensure_trust(ledger, settings, say)
+    names = _ensure_trust(ledger, settings, say, issuer_ports or {})
     account, _ = _ensure_learner(data_dir, say)
     return DemoSystem(data_dir, rpc_url, started, ledger.trust.root_did(), names, account)
