@@ -31,6 +31,7 @@ from issuer.batch import BatchDefaults, parse_batch
 from issuer.identity import DEFAULT_BASE_URL, IssuerHome, create_issuer, data_dir, list_issuers, load_issuer
 from issuer.oid4vci import offer_page_url, offer_uri
 from issuer.service import AnchorOutcome, IssuedCredential, IssuerService, StatusChangeRefused
+from issuer.signing_pool import available_cores
 
 __all__ = ["issuer", "EXIT_REFUSED", "EXIT_ANCHOR_PENDING"]
 
@@ -80,7 +81,7 @@ def _service(ctx: click.Context, *, anchor: bool = True) -> IssuerService:
 
     return IssuerService(
         home.identity, Archive(home.archive_path), home.signing_key(),
-        anchor=LedgerStatusAnchor(home) if anchor else None,
+        anchor=LedgerStatusAnchor(home) if anchor else None, workers=available_cores(),
     )
 
 

@@ -27,13 +27,12 @@ import base64
 import hashlib
 import secrets
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from credentials.errors import InvalidInput, MicrocredError
 from credentials.jose import PrivateKey, UnverifiedJws, b64url_decode
-from credentials.microcredential import MICRO_CREDENTIAL_VCT, disclosure_frame
-from credentials.sd_jwt_vc import issue_sd_jwt_vc
 from credentials.status_list import MIN_STATUS_LIST_ENTRIES, StatusList, sign_status_list_token
 from issuer.archive import (
     DELIVERY_FILE,
@@ -44,6 +43,7 @@ from issuer.archive import (
 )
 from issuer.batch import BatchEntry
 from issuer.identity import IssuerIdentity
+from issuer.signing_pool import Signer, SigningJob, SigningPool
 
 __all__ = [
     "LIST_SIZE",
@@ -58,6 +58,7 @@ __all__ = [
     "BatchResult",
     "StatusChangeResult",
     "IssuerService",
+    "PARALLEL_FROM",
 ]
 
 LIST_SIZE = MIN_STATUS_LIST_ENTRIES
@@ -68,8 +69,10 @@ MAX_FILL = 0.5
 STATUS_TTL = 300
 #: How long an OpenID4VCI credential offer may be redeemed (seconds).
 OFFER_LIFETIME = 30 * 24 * 3600
-#: Credentials signed and archived per step of a batch (progress granularity).
+#: Credentials signed and archived per step of a batch (progress granularity, one worker job).
 _CHUNK = 250
+#: A batch this long or longer is signed by worker processes when the service has several.
+PARALLEL_FROM = 4 * _CHUNK
 
 _TRANSITIONS = {
     "revoked": {"valid", "suspended"},
@@ -161,30 +164,29 @@ class IssuerService:
         anchor: StatusAnchor | None = None,
         random_below: Callable[[int], int] = secrets.randbelow,
         random_id: Callable[[], str] = _random_id,
+        workers: int = 1,
     ):
+        """``workers`` > 1 signs batches of :data:`PARALLEL_FROM` or more credentials in that
+        many worker processes (:mod:`issuer.signing_pool`); 1 signs everything here."""
+        if workers < 1:
+            raise InvalidInput(f"expected at least 1 signing worker, found {workers}")
         self.identity = identity
         self.archive = archive
         self.signing_key = signing_key
         self.anchor = anchor
         self.random_below = random_below
         self.random_id = random_id
+        self.workers = workers
+        self._signer = Signer(signing_key, identity.did, identity.kid)
 
     # --- signing ---------------------------------------------------------------------
 
+    def _job(self, record: CredentialRecord, holder_jwk: dict[str, str] | None) -> SigningJob:
+        return SigningJob(record.claims, holder_jwk, self.identity.status_list_uri(record.list_id), record.idx)
+
     def sign_credential(self, record: CredentialRecord, holder_jwk: dict[str, str] | None, *, now: int) -> str:
         """The SD-JWT VC for an archived record (also used to redeem an offer)."""
-        issued = issue_sd_jwt_vc(
-            vct=MICRO_CREDENTIAL_VCT,
-            claims=record.claims,
-            frame=disclosure_frame(record.claims),
-            issuer_key=self.signing_key,
-            issuer=self.identity.did,
-            kid=self.identity.kid,
-            iat=now,
-            holder_jwk=holder_jwk,
-            status={"status_list": {"idx": record.idx, "uri": self.identity.status_list_uri(record.list_id)}},
-        )
-        return issued.serialization
+        return self._signer.sign(self._job(record, holder_jwk), now=now)
 
     def _allocate(self, count: int, *, now: int) -> list[tuple[str, int]]:
         """``count`` random free ``(list, index)`` slots (inside a transaction)."""
@@ -224,11 +226,12 @@ class IssuerService:
             list_id, version=record.version + 1, token=token, token_sha256=_sha256_hex(token), signed_at=now
         )
 
-    def _new_records(
-        self, entries: Sequence[BatchEntry], *, batch_id: str, now: int, replaces: str | None = None,
-    ) -> tuple[list[CredentialRecord], list[IssuedCredential], list[dict[str, Any]]]:
-        slots = self._allocate(len(entries), now=now)
-        records, issued, offers = [], [], []
+    def _unsigned_records(
+        self, entries: Sequence[BatchEntry], slots: Sequence[tuple[str, int]], *, batch_id: str, now: int,
+        replaces: str | None = None,
+    ) -> tuple[list[CredentialRecord], list[dict[str, Any]]]:
+        """Records for ``entries`` in their slots, not yet signed, and the offers of rows without a key."""
+        records, offers = [], []
         for entry, (list_id, index) in zip(entries, slots):
             learner = entry.claims["learner"]
             offer_id = None if entry.holder_jwk else self.random_id()
@@ -240,18 +243,37 @@ class IssuerService:
                 delivery=DELIVERY_FILE if entry.holder_jwk else DELIVERY_OFFER, issued_at=now,
                 sd_jwt_sha256=None, replaces=replaces, replaced_by=None, offer_id=offer_id,
             )
-            sd_jwt = None
-            if entry.holder_jwk:
-                sd_jwt = self.sign_credential(record, entry.holder_jwk, now=now)
-                record = CredentialRecord(**{**record.__dict__, "sd_jwt_sha256": _sha256_hex(sd_jwt)})
-            else:
+            if offer_id is not None:
                 offers.append({
                     "id": offer_id, "credential_id": record.id, "pre_authorized_code": secrets.token_urlsafe(32),
                     "created_at": now, "expires_at": now + OFFER_LIFETIME,
                 })
             records.append(record)
-            issued.append(IssuedCredential(entry.row, record.id, record.student_id, sd_jwt, offer_id))
-        return records, issued, offers
+        return records, offers
+
+    @staticmethod
+    def _signed(
+        entries: Sequence[BatchEntry], records: Sequence[CredentialRecord], serializations: Sequence[str],
+    ) -> tuple[list[CredentialRecord], list[IssuedCredential]]:
+        """Records with the SHA-256 of their SD-JWT, and what was issued (in the order of ``entries``)."""
+        signed = iter(serializations)
+        final, issued = [], []
+        for entry, record in zip(entries, records):
+            sd_jwt = next(signed) if record.holder_jwk else None
+            if sd_jwt is not None:
+                record = CredentialRecord(**{**record.__dict__, "sd_jwt_sha256": _sha256_hex(sd_jwt)})
+            final.append(record)
+            issued.append(IssuedCredential(entry.row, record.id, record.student_id, sd_jwt, record.offer_id))
+        return final, issued
+
+    def _new_records(
+        self, entries: Sequence[BatchEntry], *, batch_id: str, now: int, replaces: str | None = None,
+    ) -> tuple[list[CredentialRecord], list[IssuedCredential], list[dict[str, Any]]]:
+        slots = self._allocate(len(entries), now=now)
+        records, offers = self._unsigned_records(entries, slots, batch_id=batch_id, now=now, replaces=replaces)
+        jobs = [self._job(r, r.holder_jwk) for r in records if r.holder_jwk]
+        final, issued = self._signed(entries, records, self._signer.sign_all(jobs, now=now))
+        return final, issued, offers
 
     # --- issuing -----------------------------------------------------------------------
 
@@ -265,28 +287,38 @@ class IssuerService:
     ) -> BatchResult:
         """Sign every entry and archive them in one transaction.
 
+        Status list slots for the whole batch are drawn first; chunks of
+        :data:`_CHUNK` credentials are then signed (by worker processes for a
+        long batch when :attr:`workers` > 1) and archived in order, here.
         ``deliver`` runs inside the transaction with everything signed (write
         the files there): if it raises, nothing is archived. ``progress`` is
-        called with the number of credentials just signed. New lists are then
-        signed and anchored (a ledger failure leaves them pending).
+        called with the number of credentials just signed and archived. New
+        lists are then signed and anchored (a ledger failure leaves them pending).
         """
         if not entries:
             raise InvalidInput("the batch is empty")
         batch_id = self.random_id()
-        with self.archive.transaction():
+        pool = SigningPool(self._signer, self.workers) if self.workers > 1 and len(entries) >= PARALLEL_FROM else None
+        with self.archive.transaction(), pool or nullcontext():
             known_lists = {r.id for r in self.archive.status_lists()}
-            issued: list[IssuedCredential] = []
-            touched: set[str] = set()
+            slots = self._allocate(len(entries), now=now)
+            steps = []
             for start in range(0, len(entries), _CHUNK):
                 chunk = entries[start:start + _CHUNK]
-                records, chunk_issued, offers = self._new_records(chunk, batch_id=batch_id, now=now)
-                self.archive.insert_credentials(records)  # the next chunk's allocation sees these
+                records, offers = self._unsigned_records(chunk, slots[start:start + _CHUNK], batch_id=batch_id, now=now)
+                jobs = [self._job(r, r.holder_jwk) for r in records if r.holder_jwk]
+                signing = pool.submit(jobs, now=now) if pool else None
+                steps.append((chunk, records, offers, jobs, signing))
+            issued: list[IssuedCredential] = []
+            for chunk, records, offers, jobs, signing in steps:
+                serializations = signing.result() if signing else self._signer.sign_all(jobs, now=now)
+                final, chunk_issued = self._signed(chunk, records, serializations)
+                self.archive.insert_credentials(final)
                 self.archive.insert_offers(offers)
                 issued += chunk_issued
-                touched |= {r.list_id for r in records}
                 if progress is not None:
                     progress(len(chunk))
-            for list_id in sorted(touched - known_lists):
+            for list_id in sorted({slot[0] for slot in slots} - known_lists):
                 self._sign_list(list_id, now=now)
             if deliver is not None:
                 deliver(issued)

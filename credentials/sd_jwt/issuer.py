@@ -82,15 +82,18 @@ class _Concealer:
         self.sd_alg = sd_alg
         self.random_bytes = random_bytes
         self.disclosures: list[Disclosure] = []
-        self._pool = b""
+        self._salts: list[str] = []
         self._hash = HASH_ALGORITHMS[sd_alg]
 
     def salt(self) -> str:
         # Draw randomness 32 salts at a time: one call instead of one per disclosure.
-        if not self._pool:
-            self._pool = self.random_bytes(SALT_BYTES * 32)
-        chunk, self._pool = self._pool[:SALT_BYTES], self._pool[SALT_BYTES:]
-        return b64url_encode(chunk)
+        if not self._salts:
+            pool = self.random_bytes(SALT_BYTES * 32)
+            # Consecutive SALT_BYTES slices (the last may be shorter), kept in reverse for pop().
+            self._salts = [b64url_encode(pool[i:i + SALT_BYTES]) for i in range(0, len(pool), SALT_BYTES)][::-1]
+            if not self._salts:
+                return b64url_encode(pool)
+        return self._salts.pop()
 
     def disclose(self, name: str | None, value: Any) -> str:
         salt = self.salt()
@@ -141,7 +144,8 @@ class _Concealer:
         for name, member in value.items():
             if name in _RESERVED_CLAIMS:
                 raise InvalidInput(f"the claim name {name!r} at {path or '/'} is reserved by SD-JWT")
-            concealed = self.conceal(member, frame.get(name), f"{path}/{name}")
+            member_frame = frame.get(name)
+            concealed = member if member_frame is None else self.conceal(member, member_frame, f"{path}/{name}")
             if name in disclosable:
                 digests.append(self.disclose(name, concealed))
             else:
@@ -167,7 +171,8 @@ class _Concealer:
             element_frames[index] = element_frame
         result: list[Any] = []
         for index, element in enumerate(value):
-            concealed = self.conceal(element, element_frames.get(index), f"{path}/{index}")
+            element_frame = element_frames.get(index)
+            concealed = element if element_frame is None else self.conceal(element, element_frame, f"{path}/{index}")
             if index in disclosable:
                 result.append({ARRAY_DIGEST_KEY: self.disclose(None, concealed)})
             else:

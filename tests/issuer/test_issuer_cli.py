@@ -90,6 +90,7 @@ def test_a_thousand_row_csv(runner, initialised, tmp_path):
     result = runner.invoke(main, ["issuer", "issue", "--from", str(source), "--out", str(tmp_path / "out")])
     assert result.exit_code == EXIT_ANCHOR_PENDING, result.output
     assert "1000 credential(s), 500 signed file(s), 500 offer(s)" in result.output
+    assert "Signing" in result.output  # the progress bar, fed as signed chunks come back
     archive = Archive(initialised.archive_path)
     assert archive.count_credentials()["valid"] == 1000
     assert len({(r.list_id, r.idx) for r in archive.credentials(limit=2000)}) == 1000

@@ -1,0 +1,123 @@
+"""Signing a batch's SD-JWT VCs, in this process or on every core.
+
+Building an SD-JWT VC (draft-ietf-oauth-sd-jwt-vc-12 over RFC 9901) and
+signing it (ES256) is CPU work in Python, and one process uses one core. A
+large batch is therefore signed in chunks by the worker processes of a
+``concurrent.futures.ProcessPoolExecutor``: each worker gets the issuer's
+private key once, as a JWK, through the pool's initializer, and signs exactly
+what the parent hands it (claims, holder key, status list slot). Everything
+with state stays in the parent: status list index allocation, the archive (a
+single writer), offers and progress.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from credentials.errors import InvalidInput
+from credentials.jose import PrivateKey
+from credentials.microcredential import MICRO_CREDENTIAL_VCT, disclosure_frame
+from credentials.sd_jwt_vc import issue_sd_jwt_vc
+
+__all__ = ["SigningJob", "Signer", "SigningPool", "available_cores"]
+
+
+@dataclass(frozen=True)
+class SigningJob:
+    """One credential to sign: its claims, the holder key and its status list slot."""
+
+    claims: Mapping[str, Any]
+    holder_jwk: Mapping[str, str] | None
+    status_uri: str
+    idx: int
+
+
+@dataclass(frozen=True)
+class Signer:
+    """The issuer's key and names, enough to sign micro-credential SD-JWT VCs."""
+
+    key: PrivateKey
+    issuer: str
+    kid: str | None
+
+    def sign(self, job: SigningJob, *, now: int) -> str:
+        """The SD-JWT VC serialization for ``job``, issued at ``now``."""
+        return issue_sd_jwt_vc(
+            vct=MICRO_CREDENTIAL_VCT,
+            claims=job.claims,
+            frame=disclosure_frame(job.claims),
+            issuer_key=self.key,
+            issuer=self.issuer,
+            kid=self.kid,
+            iat=now,
+            holder_jwk=job.holder_jwk,
+            status={"status_list": {"idx": job.idx, "uri": job.status_uri}},
+        ).serialization
+
+    def sign_all(self, jobs: Sequence[SigningJob], *, now: int) -> list[str]:
+        return [self.sign(job, now=now) for job in jobs]
+
+
+#: The worker process's signer, set once by :func:`_start_worker`.
+_worker_signer: Signer | None = None
+
+
+def _start_worker(private_jwk: dict[str, str], issuer: str, kid: str | None) -> None:
+    global _worker_signer
+    _worker_signer = Signer(PrivateKey.from_jwk(private_jwk), issuer, kid)
+
+
+def _sign_in_worker(jobs: Sequence[SigningJob], now: int) -> list[str]:
+    if _worker_signer is None:  # pragma: no cover - the initializer always runs first
+        raise RuntimeError("expected the signing worker to be initialised with the issuer key, found none")
+    return _worker_signer.sign_all(jobs, now=now)
+
+
+def available_cores() -> int:
+    """Cores this process may run on (its CPU affinity where the OS tells)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
+def _context() -> Any:
+    """``fork`` when it is safe (a single-threaded parent on a system that has it), else ``spawn``.
+
+    Forking costs milliseconds where spawning re-imports the issuer in every
+    worker; a parent with threads (a web server) must not fork.
+    """
+    if "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
+
+
+class SigningPool:
+    """Worker processes that sign chunks of :class:`SigningJob` with one issuer key."""
+
+    def __init__(self, signer: Signer, workers: int):
+        if workers < 1:
+            raise InvalidInput(f"expected at least 1 worker process, found {workers}")
+        self.workers = workers
+        self._executor = ProcessPoolExecutor(
+            max_workers=workers, mp_context=_context(), initializer=_start_worker,
+            initargs=(signer.key.to_jwk(), signer.issuer, signer.kid),
+        )
+
+    def submit(self, jobs: Sequence[SigningJob], *, now: int) -> "Future[list[str]]":
+        """Sign ``jobs`` in a worker; the future holds their serializations in order."""
+        return self._executor.submit(_sign_in_worker, list(jobs), now)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> "SigningPool":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
