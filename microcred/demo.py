@@ -208,7 +208,7 @@ def _announce(served: list[_Served], wallet_url: str, verifier_url: str, lan: bo
                f"     verified — signature, holder binding, accreditation chain, not revoked — with exactly those claims.\n"
                f"  4. In the registrar page of {served[0].url} revoke that credential: one anchoring transaction.\n"
                f"  5. Share again and scan again: not verified, revoked. Or start from the verifier's\n"
-               f"     'Ask for claims' page and answer its OpenID4VP QR with the wallet.")
+               f"     'Ask for a credential' page and answer its OpenID4VP QR with the wallet.")
     if lan:
         from microcred.tls import certificate_fingerprint
 
