@@ -58,25 +58,6 @@ def _serve(label: str, app, host: str, port: int, scheme: str, tls: ssl.SSLConte
     return _Served(label, f"{scheme}://{host}:{port}/", server, thread)
 
 
-def _wallet_trust_check(verifier_service):
-    """The wallet's import badge runs the verifier core's trust and revocation checks on the chain.
-
-    The view is brought up to the chain's head first, so a list anchored a
-    moment ago (as when the demo issues and imports at once) is seen.
-    """
-    from wallet.checking import core_trust_check
-
-    check = core_trust_check(verifier_service.policy(), verifier_service._trust, verifier_service._status)
-
-    def at_head(raw: str, fmt: str, now: int):
-        view = verifier_service.ledger_view()
-        if view is not None:
-            view.refresh()
-        return check(raw, fmt, now)
-
-    return at_head
-
-
 @dataclass
 class RunningSystem:
     """The served demo: its servers, URLs and the ledger state they share."""
@@ -132,16 +113,14 @@ def start_system(data_dir: Path, *, host: str = "127.0.0.1", wallet_port: int, v
             "VERIFIER_FETCH_ALLOW_PRIVATE": host != "127.0.0.1",
         })
         served.append(_serve("verifier", verifier, host, verifier_port, scheme, tls))
-        trust_check = _wallet_trust_check(verifier.extensions["microcred_verifier"])
         wallet_url = f"{scheme}://{host}:{wallet_port}"
         wallet = wallet_app({
             "DATA_DIR": str(data_dir),
             "PUBLIC_URL": wallet_url,
             "SESSION_COOKIE_SECURE": tls is not None,
-            "TRUST_CHECK": trust_check,
         })
         served.append(_serve("wallet", wallet, host, wallet_port, scheme, tls))
-        issue_to_learner(data_dir, system.learner_account, trust_check, say=say)
+        issue_to_learner(data_dir, system.learner_account, wallet.config["TRUST_CHECK"], say=say)
     except BaseException:
         RunningSystem(system, served, "", "", {}, None, None).stop()
         raise

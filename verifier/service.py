@@ -5,7 +5,7 @@ One :class:`VerifierService` per process. It turns the Flask settings
 :class:`~credentials.verification_model.Policy`, opens the ledger lazily (so the
 service starts, and answers 503, while the chain is down), and runs
 :func:`~credentials.verification.verify_presentation` with the chain-backed
-resolvers of :mod:`verifier.ledger_view`, a replay cache and a cache of issuer
+resolvers of :mod:`ledger.view`, a replay cache and a cache of issuer
 keys. Link-mode QR texts are fetched with :class:`verifier.fetch.StrictFetcher`.
 """
 
@@ -130,7 +130,7 @@ class VerifierService:
     # ------------------------------------------------------------- ledger
 
     def ledger_view(self) -> Any:
-        """The :class:`~verifier.ledger_view.LedgerView`, opened on first use; None while unreachable."""
+        """The :class:`~ledger.view.LedgerView`, opened on first use; None while unreachable."""
         if self._view is not None:
             return self._view
         with self._lock:
@@ -146,7 +146,7 @@ class VerifierService:
     def _open_view(self) -> Any:
         from ledger.config import LedgerSettings
         from ledger.deployment import open_ledger
-        from verifier.ledger_view import LedgerView
+        from ledger.view import LedgerView
 
         env = LedgerSettings.from_env()
         settings = LedgerSettings(Path(self.config["DATA_DIR"]).resolve() if self.config["DATA_DIR"] else env.data_dir,

@@ -37,6 +37,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "HTTP_TIMEOUT": 5.0,
     "HTTP_TRANSPORT": None,  # tests may inject (method, url, headers, body) -> (status, headers, body)
     "TRUST_CHECK": None,  # (raw, format, now) -> checks; see wallet.checking
+    "CHAIN_CHECKS": True,  # with no TRUST_CHECK: check on the chain of DATA_DIR's deployment.json, if any
     "CLOCK": time.time,
     "CSRF_EXEMPT": (),  # endpoints taking POSTs from elsewhere; none today
 }
@@ -58,6 +59,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.extensions["microcred_wallet_secret"] = secret
     app.secret_key = derive_key(secret, b"microcred wallet session cookies v1")
 
+    if app.config["TRUST_CHECK"] is None and app.config["CHAIN_CHECKS"] and (data_dir / "deployment.json").exists():
+        from wallet.checking import ledger_trust_check
+        from wallet.transport import client_from_config
+
+        client = client_from_config(app.config)
+
+        def fetch_status_token(uri: str) -> str:
+            return client.request("GET", uri, what="status list").body.decode("ascii").strip()
+
+        app.config["TRUST_CHECK"] = ledger_trust_check(data_dir, fetch_status_token)
     db.init_app(app)
     security.init_app(app)
     errors.init_app(app)

@@ -17,8 +17,10 @@ binding off: a stored credential is the issued form, without a KB-JWT.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from credentials.errors import MicrocredError
@@ -33,6 +35,7 @@ __all__ = [
     "Badge",
     "badge_for",
     "core_trust_check",
+    "ledger_trust_check",
 ]
 
 BADGE_VERIFIED = "verified"
@@ -99,5 +102,39 @@ def core_trust_check(policy: Policy, trust: TrustResolver, status: StatusResolve
         result = verify_presentation(raw, policy=stored_policy, trust=trust, status=status,
                                      replay=lambda kb_jwt_id, expires_at: True, now=now)
         return [c.to_json() for c in result.checks if c.check in ("issuer_trust", "revocation", "signature")]
+
+    return check
+
+
+def ledger_trust_check(data_dir: Path, fetch_status_token: Callable[[str], str], *,
+                       rpc_url: str | None = None) -> TrustCheck:
+    """A trust check against the deployment in ``data_dir``, opened on first use.
+
+    The chain-backed resolvers are :class:`ledger.view.LedgerView`'s; the
+    trusted root is the deployment's root of trust. While the ledger cannot be
+    opened, each call raises ``ConnectionError`` (the badge then says "could
+    not check") and the next call tries again.
+    """
+    lock = threading.Lock()
+    opened: dict[str, TrustCheck] = {}
+
+    def check(raw: str, fmt: str, now: int) -> Sequence[dict[str, Any]]:
+        with lock:
+            if "check" not in opened:
+                from ledger.config import LedgerSettings
+                from ledger.deployment import open_ledger
+                from ledger.view import LedgerView
+
+                env = LedgerSettings.from_env()
+                ledger = open_ledger(LedgerSettings(data_dir, rpc_url or env.rpc_url, env.confirmations))
+                view = LedgerView(ledger, fetch_status_token)
+                view.refresh()
+                view.start()
+                policy = Policy(trusted_roots=frozenset({ledger.trust.root_did()}))
+                opened["check"] = core_trust_check(policy, view.trust, view.status)
+                opened["view"] = view
+        view = opened["view"]
+        view.refresh()  # a list anchored a moment ago is seen at once
+        return opened["check"](raw, fmt, now)
 
     return check

@@ -1,0 +1,95 @@
+"""The wallet's default badge check on a real chain: issuer trust and revocation
+through ledger.view.LedgerView, opened from the deployment in the data dir."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from credentials.microcredential import MICRO_CREDENTIAL_VCT
+from credentials.jose import PrivateKey
+
+pytestmark = pytest.mark.integration
+
+ROW = {
+    "learner": {"given_name": "Ana", "family_name": "Silva", "birth_date": "2001-03-09", "student_id": "S-1"},
+    "title": "Data Protection Law in Practice",
+    "learning_outcomes": ["Apply the GDPR to research data"],
+    "ects": 4, "eqf_level": 7, "qf_ehea_cycle": "second",
+    "assessment_type": "Oral examination", "participation": "online", "quality_assurance": "Internal QA",
+}
+
+
+@pytest.fixture
+def anchored_issuer(tmp_path, ledger, ledger_env, chain, root_account, new_account, unique_did):
+    """An issuer with a did:key identity, accredited via a TAO, anchoring with its controller key."""
+    from issuer.archive import Archive
+    from issuer.identity import create_issuer
+    from issuer.ledger_link import LedgerStatusAnchor
+    from issuer.service import IssuerService
+    from ledger.artifacts import Role
+    from ledger.keys import fund_if_devnet
+
+    home = create_issuer(tmp_path / "issuers-root", "uni", legal_name="Universidade Exemplo", country="PT")
+    now = chain.block_timestamp()
+    tao, tao_account = unique_did("tao"), new_account()
+    ledger.trust.accredit(ledger.deployment.root_did, tao, role=Role.TAO, vcts=[MICRO_CREDENTIAL_VCT],
+                          legal_name="Agency", country="PT", valid_from=now - 3600, valid_until=None,
+                          controller=tao_account.address)
+    ledger.trust.accredit(tao, home.identity.did, role=Role.ISSUER, vcts=[MICRO_CREDENTIAL_VCT],
+                          legal_name="Universidade Exemplo", country="PT", valid_from=now - 60, valid_until=None,
+                          controller=home.identity.controller_address, account=tao_account)
+    fund_if_devnet(chain, root_account, home.identity.controller_address)
+    service = IssuerService(home.identity, Archive(home.archive_path), home.signing_key(),
+                            anchor=LedgerStatusAnchor(home))
+    yield service
+    service.archive.close()
+
+
+def test_default_badge_checks_trust_and_revocation_on_the_chain(anchored_issuer, ledger_data_dir):
+    from issuer.batch import BatchDefaults, parse_json
+    from credentials.jose import json_dumps
+    from wallet.checking import ledger_trust_check
+
+    service = anchored_issuer
+    holder = PrivateKey.generate().public_key().to_jwk()
+    now = int(time.time())
+    defaults = BatchDefaults(issuer_country="PT", awarding_body=service.identity.awarding_body(), issued_on="2026-06-30")
+    result = service.issue_batch(parse_json(json_dumps([{**ROW, "holder_jwk": holder}]), defaults), now=now)
+    assert all(outcome.anchored for outcome in result.anchors)
+    issued = result.issued[0]
+
+    def fetch(uri: str) -> str:
+        return service.status_list_token(uri.rsplit("/", 1)[1])
+
+    check = ledger_trust_check(ledger_data_dir, fetch)
+    checks = {c["check"]: c for c in check(issued.sd_jwt, "dc+sd-jwt", now)}
+    assert checks["issuer_trust"]["status"] == "passed", checks
+    assert checks["revocation"]["status"] == "passed", checks
+
+    change = service.set_status([issued.credential_id], "revoked", now=now)
+    assert all(outcome.anchored for outcome in change.anchors)
+    checks = {c["check"]: c for c in check(issued.sd_jwt, "dc+sd-jwt", now)}
+    assert checks["revocation"]["status"] == "failed"
+    assert "revoked" in checks["revocation"]["detail"]
+
+
+def test_default_badge_cannot_check_without_a_chain(tmp_path):
+    from credentials.errors import MicrocredError
+    from wallet.checking import ledger_trust_check
+
+    (tmp_path / "deployment.json").write_text("{}", encoding="utf-8")
+    check = ledger_trust_check(tmp_path, lambda uri: "", rpc_url="http://127.0.0.1:9")
+    with pytest.raises((MicrocredError, OSError)):
+        check("eyJ.eyJ.sig~", "dc+sd-jwt", 0)
+
+
+def test_wallet_uses_the_chain_check_when_a_deployment_exists(tmp_path):
+    from wallet import create_app
+
+    (tmp_path / "deployment.json").write_text("{}", encoding="utf-8")
+    with_chain = create_app({"TESTING": True, "DATA_DIR": str(tmp_path)})
+    assert with_chain.config["TRUST_CHECK"] is not None
+    without = create_app({"TESTING": True, "DATA_DIR": str(tmp_path / "other")})
+    assert without.config["TRUST_CHECK"] is None
