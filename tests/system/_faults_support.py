@@ -102,6 +102,8 @@ class DemoIssuing:
     data_dir: Path
     name: str
     holder_key: object = None
+    #: The anchoring outcomes of the last :meth:`issue`.
+    last_anchors: tuple = ()
 
     def __post_init__(self):
         from credentials.jose import PrivateKey
@@ -135,6 +137,7 @@ class DemoIssuing:
             defaults = BatchDefaults(issuer_country=identity.country, awarding_body=identity.awarding_body(),
                                      issued_on=datetime.fromtimestamp(now, timezone.utc).date().isoformat())
             result = service.issue_batch(parse_json(json_dumps(rows), defaults), now=now)
+            self.last_anchors = result.anchors
             if not all(outcome.anchored for outcome in result.anchors):
                 raise RuntimeError(f"expected the new status lists to be anchored, found {result.anchors}")
             return [(item.credential_id, item.sd_jwt) for item in result.issued]
