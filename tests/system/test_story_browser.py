@@ -179,7 +179,8 @@ def _new_openid4vp_request(browser, verifier_url: str):
     return employer
 
 
-def _ask_by_openid4vp(browser, running_system, make_video, phone_state: dict, choose_title: str):
+def _ask_by_openid4vp(browser, running_system, make_video, phone_state: dict, choose_title: str,
+                      shot: str | None = None):
     """The employer asks for title, ECTS and learning outcomes; the wallet scans the request QR,
     the learner picks ``choose_title`` and consents; returns the employer's result page."""
     employer = _new_openid4vp_request(browser, running_system.verifier_url)
@@ -192,6 +193,8 @@ def _ask_by_openid4vp(browser, running_system, make_video, phone_state: dict, ch
     learner.goto(f"{running_system.wallet_url}/credentials/scan")
     learner.wait_for_selector("button.big:has-text('Share with')")
     learner.locator("label.choice", has_text=choose_title).locator("input[type=radio]").check()
+    if shot:
+        _shot(learner, shot)
     learner.click("button.big:has-text('Share with')")
     learner.wait_for_selector("h1:has-text('Sent to')")
 
@@ -272,10 +275,11 @@ def test_the_full_story_in_a_browser(running_system, browser, fake_camera_video,
     _shot(employer, "07-verifier-revoked", readme="verifier-revoked.png", full_page=False)
 
     # 7. The same through OpenID4VP: the employer's request QR, scanned by the wallet.
-    result = _ask_by_openid4vp(browser, system, fake_camera_video, phone_state, COURSE["title"])
+    result = _ask_by_openid4vp(browser, system, fake_camera_video, phone_state, COURSE["title"],
+                               shot="08-wallet-openid4vp-consent")
     assert result.get_attribute("#verdict", "data-verified") == "false"
     assert _check_status(result, "revocation") == "failed"
-    _shot(result, "08-openid4vp-revoked")
+    _shot(result, "09-openid4vp-revoked")
     result = _ask_by_openid4vp(browser, system, fake_camera_video, phone_state, VALID_COURSE)
     assert result.get_attribute("#verdict", "data-verified") == "true", result.inner_text("#verdict")
     certificate = _certificate(result)
@@ -283,7 +287,7 @@ def test_the_full_story_in_a_browser(running_system, browser, fake_camera_video,
     assert set(certificate["facts"]) == {ECTS_LABEL, OUTCOMES_LABEL}
     assert certificate["facts"][ECTS_LABEL] == "4"
     # The outcomes' values: test_openid4vp_discloses_the_whole_array_asked_for below.
-    _shot(result, "09-openid4vp-verified")
+    _shot(result, "10-openid4vp-verified")
 
     csp = [e for e in browser.console_errors if "Content Security Policy" in e]
     assert csp == [], csp
