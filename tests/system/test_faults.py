@@ -448,3 +448,141 @@ def test_verifier_recovers_once_the_status_list_server_tells_the_truth(running, 
         time.sleep(0.5)
     _note(f"after the server tells the truth again: verified={answer[1]['verified']} — {answer[2]['detail']}")
     assert answer[1]["verified"] is True, answer[2]
+
+
+# --------------------------------------------------------------------------- Anvil stopped
+
+
+def _learner_session(running) -> FormSession:
+    from microcred.system import LEARNER
+
+    session = FormSession(running.wallet_url)
+    response = session.submit("/auth/signin", "/auth/signin",
+                              {"username": LEARNER["username"], "password": LEARNER["password"]})
+    assert response.status_code == 302, response.text[:300]
+    return session
+
+
+def _share(running, session: FormSession) -> str:
+    """Share title and ECTS of the learner's first credential through the wallet's pages; the QR's text."""
+    from wallet.db import DB_FILE
+
+    db_path = running.system.data_dir / DB_FILE
+    credential_id = _db_rows(db_path, "SELECT id FROM credentials WHERE account_id = ? ORDER BY id LIMIT 1",
+                             [running.system.learner_account])[0][0]
+    claims = ['["title"]', '["ects"]']
+    assert session.get(f"/credentials/{credential_id}/share").status_code == 200
+    assert session.post(f"/credentials/{credential_id}/share/preview", {"claim": claims}).status_code == 200
+    created = session.post(f"/credentials/{credential_id}/share", {"claim": claims})
+    assert created.status_code == 302, created.text[:300]
+    share_id = created.headers["Location"].rstrip("/").rsplit("/", 1)[-1]
+    shown = session.get(f"/shares/{share_id}")
+    assert shown.status_code == 200 and "<svg" in shown.text
+    return _db_rows(db_path, "SELECT qr_text FROM shares WHERE id = ?", [share_id])[0][0]
+
+
+def test_anvil_stopped_during_verification_fails_closed_and_everything_recovers(running):
+    """Anvil stops mid-stream: 503 unavailable, never verified; wallet and issuer keep working; all recovers."""
+    from ledger.config import DEVNET_FILE
+    from ledger.devnet import Devnet, DevnetRecord, rpc_request
+
+    data_dir = running.system.data_dir
+    issuing = DemoIssuing(data_dir, "uni-esempio")
+    (keep_id, keep), (doomed_id, doomed) = issuing.issue(2, title="Chain outage drill")
+    _anchored_and_seen(running, issuing.last_anchors)
+    status, answer = verify_over_http(running.verifier_url, present(keep, issuing.holder_key))
+    assert status == 200 and answer["verified"] is True
+    record = DevnetRecord.load(data_dir / DEVNET_FILE)
+    block_before = int(rpc_request(record.url, "eth_blockNumber"), 16)
+
+    # A stream of verifications while Anvil is stopped (SIGTERM: Anvil writes its --state file on the way out).
+    answers: list[tuple[float, int, dict]] = []
+    stop = threading.Event()
+
+    def keep_verifying():
+        while not stop.is_set():
+            status, answer = verify_over_http(running.verifier_url, present(keep, issuing.holder_key), timeout=30)
+            answers.append((time.monotonic(), status, answer))
+            time.sleep(0.05)
+
+    stream = threading.Thread(target=keep_verifying, name="verifications")
+    stream.start()
+    try:
+        time.sleep(0.5)
+        stopped_at = time.monotonic()
+        os.kill(record.pid, signal.SIGTERM)
+        _wait_gone(record.pid)
+        time.sleep(2.0)
+    finally:
+        stop.set()
+        stream.join(timeout=60)
+    after = [(at - stopped_at, status, answer) for at, status, answer in answers if at > stopped_at]
+    assert after, "no verification ran while Anvil was down"
+    assert {status for _, status, _ in after} <= {200, 503}, [status for _, status, _ in after]
+    still_verified = [offset for offset, status, answer in after if answer.get("verified") is not False]
+    assert not still_verified or max(still_verified) < 1.5, f"verified {max(still_verified):.2f} s after the stop"
+    last = after[-1][2]
+    assert after[-1][1] == 503 and last["verified"] is False
+    last_checks = checks_of(last)
+    assert last_checks["issuer_trust"]["status"] == "unavailable"
+    assert last_checks["revocation"]["status"] == "unavailable"
+    first_503 = min(offset for offset, status, _ in after if status == 503)
+    _note(f"Anvil stopped: {len(after)} verifications after the stop, answers 200 verified for up to "
+          f"{max(still_verified, default=0):.2f} s (the view's freshness window), first 503 at {first_503:.2f} s; "
+          f"revocation detail: {last_checks['revocation']['detail'][:120]}")
+
+    # The wallet still lists and shares; the share is answered 503 by the verifier while the chain is down.
+    learner = _learner_session(running)
+    listing = learner.get("/credentials")
+    assert listing.status_code == 200 and "Applied Machine Learning for Public Health" in listing.text
+    qr_text = _share(running, learner)
+    status, answer = verify_over_http(running.verifier_url, qr_text)
+    assert status == 503 and answer["verified"] is False
+
+    # The registrar revokes through the issuer's pages: saved, served, and kept pending.
+    registrar = FormSession(running.issuer_urls["uni-esempio"])
+    started = time.monotonic()
+    revoked = registrar.submit(f"/registrar/credentials/{doomed_id}/revoke", f"/registrar/credentials/{doomed_id}/revoke",
+                               redirects=True)
+    revoke_took = time.monotonic() - started
+    assert revoked.status_code == 200 and "NOT anchored yet" in revoked.text
+    doomed_list = issuing.list_of(doomed_id)
+    assert doomed_list in issuing.pending_lists()
+    _note(f"revoke with the chain down answered in {revoke_took:.2f} s; list {doomed_list} pending")
+
+    # Anvil restarts from its saved state, on the same port; no service is restarted.
+    restarted_at = time.monotonic()
+    Devnet(data_dir).start(port=record.port, persist_state=True)
+    assert int(rpc_request(record.url, "eth_blockNumber"), 16) >= block_before  # the state came back
+
+    def verified_again():
+        status, answer = verify_over_http(running.verifier_url, present(keep, issuing.holder_key))
+        return status == 200 and answer["verified"] is True
+
+    _wait_for(verified_again, within=20, step=0.1, what="the verifier to answer 'verified' again")
+    recovered = time.monotonic() - restarted_at
+    _note(f"Anvil back (same state, port {record.port}): verifier verified again {recovered:.2f} s after the restart")
+
+    # The pending anchor goes out with `microcred issuer publish` (the issuer service is not restarted).
+    env = {**os.environ, "MICROCRED_DATA_DIR": str(data_dir)}
+    published = subprocess.run([_microcred(), "issuer", "--issuer", "uni-esempio", "publish"], env=env,
+                               capture_output=True, text=True, timeout=60)
+    assert published.returncode == 0, published.stdout + published.stderr
+    assert issuing.pending_lists() == []
+    anchored_at = time.monotonic()
+
+    def revoked_seen():
+        status, answer = verify_over_http(running.verifier_url, present(doomed, issuing.holder_key))
+        revocation = checks_of(answer).get("revocation", {})
+        return status == 200 and answer["verified"] is False and revocation.get("status") == "failed" \
+            and "revoked" in revocation.get("detail", "")
+
+    _wait_for(revoked_seen, within=10, what="the verifier to honour the revocation anchored after the outage")
+    _note(f"the pending revocation anchored after the outage is honoured {time.monotonic() - anchored_at:.2f} s "
+          "after `microcred issuer publish`")
+
+    # The wallet's share and the registrar's pages work as before.
+    status, answer = verify_over_http(running.verifier_url, _share(running, learner))
+    assert status == 200 and answer["verified"] is True
+    page = registrar.get("/registrar/")
+    assert page.status_code == 200 and "anchor pending" not in page.text
