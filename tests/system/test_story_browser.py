@@ -260,26 +260,36 @@ def test_the_full_story_in_a_browser(running_system, browser, fake_camera_video,
     assert "the new status list is anchored" in registrar.inner_text("body")
     assert registrar.locator("tr", has_text=offer["credential_id"]).locator(".status").inner_text() == "revoked"
     _shot(registrar, "06-registrar", readme="registrar.png", full_page=False)
+    assert ledger.status.latest_block() == head_before + 1  # automine: one block per transaction
     (anchored,) = ledger.status.anchor_events(issuer_did, from_block=head_before + 1)
     earlier = [a.version for a in anchors_before if a.list_id == anchored.list_id]
     assert earlier and anchored.version == max(earlier) + 1
     assert ledger.status.latest_anchor(issuer_did, anchored.list_id).version == anchored.version
 
-    # 6. The learner shares again; the employer scans: not verified, revoked.
+    # 6. The learner's wallet, asked to check again, sees it; shares anyway; the employer: not verified, revoked.
+    learner.goto(f"{system.wallet_url}{credential_path}")
+    learner.click("details.card summary:has-text('Checks')")
+    # By keyboard: with "Checks" open the page overflows and its text covers the button
+    # (test_wallet_checks_fit_a_phone_screen below).
+    learner.locator("button:has-text('Check again')").press("Enter")
+    learner.wait_for_url(CREDENTIAL_PAGE)
+    assert "revoked" in learner.locator("h1 + p").inner_text()
+    _shot(learner, "07-wallet-rechecked")
     shared_again = _share(learner, system.wallet_url, credential_path)
     employer = _employer_scans(browser, system.verifier_url, fake_camera_video(shared_again))
     assert employer.get_attribute("#verdict", "data-verified") == "false"
     assert employer.locator("#verdict .verdict-word").inner_text() == "Not verified"
     assert "revoked" in employer.inner_text("#verdict")
     assert _check_status(employer, "revocation") == "failed"
-    _shot(employer, "07-verifier-revoked", readme="verifier-revoked.png", full_page=False)
+    _shot(employer, "08-verifier-revoked", readme="verifier-revoked.png", full_page=False)
 
     # 7. The same through OpenID4VP: the employer's request QR, scanned by the wallet.
     result = _ask_by_openid4vp(browser, system, fake_camera_video, phone_state, COURSE["title"],
-                               shot="08-wallet-openid4vp-consent")
+                               shot="09-wallet-openid4vp-consent")
     assert result.get_attribute("#verdict", "data-verified") == "false"
+    assert result.locator("#verdict .verdict-word").inner_text() == "Not verified"
     assert _check_status(result, "revocation") == "failed"
-    _shot(result, "09-openid4vp-revoked")
+    _shot(result, "10-openid4vp-revoked")
     result = _ask_by_openid4vp(browser, system, fake_camera_video, phone_state, VALID_COURSE)
     assert result.get_attribute("#verdict", "data-verified") == "true", result.inner_text("#verdict")
     certificate = _certificate(result)
@@ -287,7 +297,7 @@ def test_the_full_story_in_a_browser(running_system, browser, fake_camera_video,
     assert set(certificate["facts"]) == {ECTS_LABEL, OUTCOMES_LABEL}
     assert certificate["facts"][ECTS_LABEL] == "4"
     # The outcomes' values: test_openid4vp_discloses_the_whole_array_asked_for below.
-    _shot(result, "10-openid4vp-verified")
+    _shot(result, "11-openid4vp-verified")
 
     csp = [e for e in browser.console_errors if "Content Security Policy" in e]
     assert csp == [], csp
@@ -316,3 +326,15 @@ def test_openid4vp_discloses_the_whole_array_asked_for(running_system, browser, 
 
     (course,) = [c for u in UNIVERSITIES for c in u.courses if c["title"] == VALID_COURSE]
     assert _certificate(result)["facts"][OUTCOMES_LABEL] == course["learning_outcomes"]
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "wallet detail page: with 'Checks' open, the issuer_trust detail (long DIDs, no wrapping) makes the page "
+    "about 675 px wide on a 390 px phone and covers the 'Check again' button; wallet/static/wallet.css needs "
+    "overflow-wrap: anywhere for details.card li"))
+def test_wallet_checks_fit_a_phone_screen(running_system, browser):
+    page = browser.phone().new_page()
+    _sign_in(page, running_system.wallet_url)
+    page.goto(f"{running_system.wallet_url}/credentials/1")
+    page.click("details.card summary:has-text('Checks')")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
