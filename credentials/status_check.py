@@ -23,8 +23,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from credentials.errors import FormatError, InvalidInput, RevocationError, VerificationError
-from credentials.jose import PublicKey, b64url_encode
-from credentials.status_list import STATUS_INVALID, STATUS_VALID, StatusList, VerifiedStatusList
+from credentials.jose import PublicKey
+from credentials.status_list import STATUS_INVALID, STATUS_VALID, VerifiedStatusList
 from credentials.status_list import referenced_status, verify_status_list_token
 from credentials.verification_model import (
     PASSED, SKIPPED, UNAVAILABLE, CheckRun, Policy, StatusEvidence, StatusResolver, Unavailable, ask,
@@ -109,7 +109,9 @@ def check_revocation(run: CheckRun, policy: Policy, status: StatusResolver, payl
             value = verified.status(reference.idx)
             source = "list"
         elif evidence.carried_list is not None and evidence.carried_version == evidence.anchored_version:
-            value = _carried(evidence.carried_list).get(reference.idx)
+            verified = _verified_list(evidence, _carried_token(evidence.carried_list), evidence.anchored_sha256,
+                                      issuer_key, iss, reference.uri, now, memo)
+            value = verified.status(reference.idx)
             source = "list carried on chain"
         else:
             run.set("revocation", UNAVAILABLE, f"the status list {reference.uri} cannot be fetched "
@@ -129,6 +131,9 @@ def check_revocation(run: CheckRun, policy: Policy, status: StatusResolver, payl
     return shown
 
 
-def _carried(compressed: bytes) -> StatusList:
-    """The list carried by an anchoring event (zlib bytes of ``lst``), decoded with the same limits."""
-    return StatusList.from_json({"bits": 1, "lst": b64url_encode(compressed)})
+def _carried_token(carried: bytes) -> str:
+    """The Status List Token an anchoring event carries, checked like a fetched one (hash, signature)."""
+    try:
+        return carried.decode("ascii")
+    except UnicodeDecodeError:
+        raise RevocationError("the status list carried on chain is not a compact JWT") from None

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from credentials.errors import InvalidInput, MicrocredError
-from credentials.jose import PrivateKey, UnverifiedJws, b64url_decode
+from credentials.jose import PrivateKey
 from credentials.status_list import MIN_STATUS_LIST_ENTRIES, StatusList, sign_status_list_token
 from issuer.archive import (
     DELIVERY_FILE,
@@ -146,10 +146,14 @@ def _sha256_hex(text: str) -> str:
     return hashlib.sha256(text.encode("ascii")).hexdigest()
 
 
-def _compressed_list(token: str) -> bytes:
-    """The zlib bytes of our own token's ``lst``, carried in the anchoring event."""
-    payload = UnverifiedJws.parse(token, what="status list token").payload
-    return b64url_decode(payload["status_list"]["lst"])
+def _carried_list(token: str) -> bytes:
+    """What the anchoring event carries: the Status List Token itself.
+
+    A verifier that cannot reach the status list server checks it exactly as
+    a fetched one (its SHA-256 equals the anchor, the issuer signed it), so the
+    chain alone answers, and nothing about it (like ``bits``) is assumed.
+    """
+    return token.encode("ascii")
 
 
 class IssuerService:
@@ -395,7 +399,7 @@ class IssuerService:
             try:
                 receipt = self.anchor.anchor(
                     self.identity.did, record.id, bytes.fromhex(record.token_sha256 or ""), record.version,
-                    _compressed_list(record.token or ""),
+                    _carried_list(record.token or ""),
                 )
             except MicrocredError as exc:
                 message = str(exc)

@@ -23,6 +23,7 @@ recover by themselves once the node answers again.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from collections import OrderedDict
@@ -196,7 +197,13 @@ class LedgerView:
                 self._carried.put(key, event)
         return event
 
-    def _token(self, uri: str, version: int) -> tuple[str | None, str | None]:
+    def _token(self, uri: str, version: int, anchored_sha256: bytes) -> tuple[str | None, str | None]:
+        """The token behind ``uri`` for anchor ``version``; kept only when its hash is the anchored one.
+
+        A token that does not match (a lying or stale server) is handed to the
+        core, which says so, but is not kept: the next verification fetches
+        again, so the verifier recovers as soon as the server tells the truth.
+        """
         key = (uri, version)
         with self._lock:
             found = self._tokens.get(key)
@@ -206,6 +213,8 @@ class LedgerView:
             token, error = self.fetch_token(uri), None
         except (ConnectionError, ValueError) as exc:
             token, error = None, str(exc)
+        if token is not None and hashlib.sha256(token.encode("utf-8")).digest() != anchored_sha256:
+            return token, error
         with self._lock:
             self._tokens.put(key, (token, error, time.monotonic()))
         return token, error
@@ -223,7 +232,7 @@ class LedgerView:
         checked_at = self._checked_at()
         if anchor is None:
             return StatusEvidence(None, checked_at=checked_at)
-        token, error = self._token(uri, anchor.version)
+        token, error = self._token(uri, anchor.version, anchor.sha256)
         carried = carried_version = None
         if token is None:
             try:

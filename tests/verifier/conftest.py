@@ -19,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from credentials.dids import did_key_from_public_key, verification_method_id
-from credentials.jose import PrivateKey, UnverifiedJws, b64url_decode
+from credentials.jose import PrivateKey
 from credentials.microcredential import MICRO_CREDENTIAL_VCT, disclosure_frame
 from credentials.sd_jwt import HolderSdJwt
 from credentials.sd_jwt_vc import issue_sd_jwt_vc
@@ -121,10 +121,9 @@ class AnchoringIssuer:
             from ledger.status import StatusRegistryClient
 
             self.version += 1
-            lst = UnverifiedJws.parse(token).payload["status_list"]["lst"]
             client = StatusRegistryClient(self.ledger.chain, self.ledger.status.contract, account=self.account)
             client.anchor(self.did, self.list_id, hashlib.sha256(token.encode()).digest(), self.version,
-                          b64url_decode(lst) if carry else None)
+                          token.encode("ascii") if carry else None)
         return token
 
     def credential(self, *, idx: int = 1234, claims=CLAIMS, **overrides) -> str:
