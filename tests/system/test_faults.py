@@ -282,6 +282,7 @@ def test_status_list_server_down_or_slow_answers_from_the_list_carried_on_chain(
 
 
 def test_revoked_credential_read_from_the_list_carried_on_chain_stays_revoked(running, flaky_issuer):
+    """Server down, list read from the chain: a revoked credential stays revoked (it read as valid before dd9c58f)."""
     issuing, server = flaky_issuer
     (revoked_id, revoked), = issuing.issue(1)
     anchored_and_seen(running, issuing.last_anchors)
@@ -315,6 +316,7 @@ def test_status_list_server_lying_fails_closed_and_says_so(running, flaky_issuer
 
 
 def test_verifier_recovers_once_the_status_list_server_tells_the_truth(running, flaky_issuer):
+    """After a lie, the same list version verifies again once the server serves the anchored token (fixed in dd9c58f)."""
     issuing, server = flaky_issuer
     (valid_id, valid), (other_id, _) = issuing.issue(2)
     anchored_and_seen(running, issuing.last_anchors)
