@@ -32,7 +32,6 @@ Pending requests live in this process's memory for :data:`REQUEST_LIFETIME_S`
 
 from __future__ import annotations
 
-import base64
 import json
 import secrets
 import threading
@@ -121,8 +120,8 @@ def request_url(pending: PendingRequest) -> str:
 def _qr_data_uri(text: str) -> str:
     import segno
 
-    svg = segno.make(text, error="m").svg_inline(scale=4, border=4)
-    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
+    # svg_data_uri, not svg_inline: an <img> needs a standalone SVG (with its xmlns).
+    return segno.make(text, error="m").svg_data_uri(scale=4, border=4)
 
 
 def _base_url() -> str:

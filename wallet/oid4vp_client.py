@@ -247,7 +247,11 @@ def parse_request(text: str, client: Client, *, now: int) -> PresentationRequest
 
 
 def match_paths(query: CredentialQuery, vct: str, holder: HolderSdJwt) -> list[ClaimPath] | None:
-    """The claim paths answering ``query`` from this credential, or None if it cannot."""
+    """The claim paths answering ``query`` from this credential, or None if it cannot.
+
+    A path that names an object or array asks for all of it (OpenID4VP 1.0
+    §7.1), so the disclosable claims inside it are included too.
+    """
     if query.vct_values is not None and vct not in query.vct_values:
         return None
     disclosable = set(holder.paths)
@@ -259,7 +263,8 @@ def match_paths(query: CredentialQuery, vct: str, holder: HolderSdJwt) -> list[C
         for path in expanded:
             if any(path[:n] in disclosable for n in range(1, len(path) + 1)):
                 found.append(path)
-    return found
+            found.extend(p for p in holder.paths if len(p) > len(path) and p[:len(path)] == path)
+    return list(dict.fromkeys(found))
 
 
 def _expand(node: Any, pattern: Sequence[str | int | None], prefix: ClaimPath) -> list[ClaimPath]:

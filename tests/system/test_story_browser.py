@@ -303,9 +303,6 @@ def test_the_full_story_in_a_browser(running_system, browser, fake_camera_video,
     assert csp == [], csp
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "verifier/openid4vp.py _qr_data_uri wraps segno's svg_inline() (an SVG without xmlns, meant for inline "
-    "HTML) in a data: URI, which Chromium does not render as an image; segno's svg_data_uri() would"))
 def test_the_openid4vp_request_qr_renders(running_system, browser):
     employer = _new_openid4vp_request(browser, running_system.verifier_url)
     employer.wait_for_load_state("load")
@@ -313,10 +310,6 @@ def test_the_openid4vp_request_qr_renders(running_system, browser):
     assert _read_qr(employer.locator("img.qr")) == employer.locator("#request-url").text_content().strip()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "wallet/oid4vp_client.py match_paths answers the DCQL path ['learning_outcomes'] with the array's own "
-    "disclosure only; the element disclosures stay hidden, so the verifier receives an empty list "
-    "(OpenID4VP 1.0 §7.1: a path to an array selects the whole array)"))
 def test_openid4vp_discloses_the_whole_array_asked_for(running_system, browser, fake_camera_video):
     learner = browser.phone()
     _sign_in(learner.new_page(), running_system.wallet_url)
@@ -328,10 +321,6 @@ def test_openid4vp_discloses_the_whole_array_asked_for(running_system, browser, 
     assert _certificate(result)["facts"][OUTCOMES_LABEL] == course["learning_outcomes"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "wallet detail page: with 'Checks' open, the issuer_trust detail (long DIDs, no wrapping) makes the page "
-    "about 675 px wide on a 390 px phone and covers the 'Check again' button; wallet/static/wallet.css needs "
-    "overflow-wrap: anywhere for details.card li"))
 def test_wallet_checks_fit_a_phone_screen(running_system, browser):
     page = browser.phone().new_page()
     _sign_in(page, running_system.wallet_url)
