@@ -63,6 +63,9 @@ _OFFER_COLUMNS = {
     "redeemed_at": int, "access_token_sha256": str, "token_expires_at": int,
 }
 _NONCE_COLUMNS = {"value": str, "expires_at": int}
+#: Built once (``json.dumps`` with options builds an encoder per call); same text as before.
+_CLAIMS_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_JWK_JSON = json.JSONEncoder()
 
 
 class UnknownCredential(InvalidInput):
@@ -100,8 +103,8 @@ class CredentialRecord:
 
     def to_row(self) -> dict[str, Any]:
         row = {name: getattr(self, name) for name in _CREDENTIAL_COLUMNS}
-        row["claims"] = json.dumps(self.claims, ensure_ascii=False, separators=(",", ":"))
-        row["holder_jwk"] = json.dumps(self.holder_jwk) if self.holder_jwk else None
+        row["claims"] = _CLAIMS_JSON.encode(self.claims)
+        row["holder_jwk"] = _JWK_JSON.encode(self.holder_jwk) if self.holder_jwk else None
         return row
 
 

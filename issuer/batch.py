@@ -50,6 +50,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,6 +58,7 @@ from credentials.dids import resolve_public_key
 from credentials.errors import InvalidCredentialData, InvalidInput
 from credentials.jose import PublicKey, json_loads
 from issuer.row_check import RowChecker
+from issuer.signing_pool import pool_context
 
 __all__ = [
     "CSV_COLUMNS",
@@ -64,6 +66,7 @@ __all__ = [
     "HOLDER_JWK",
     "HOLDER_DID",
     "MAX_ROWS",
+    "PARALLEL_FROM",
     "BatchDefaults",
     "BatchEntry",
     "parse_csv",
@@ -76,6 +79,9 @@ HOLDER_JWK = "holder_jwk"
 HOLDER_DID = "holder_did"
 #: A batch longer than this is refused (split it).
 MAX_ROWS = 100_000
+#: A batch this long or longer is checked by worker processes when the caller allows several.
+PARALLEL_FROM = 1000
+_CHECK_CHUNK = 500
 
 _TEXT_COLUMNS = (
     "learner.given_name", "learner.family_name", "learner.birth_date", "learner.student_id",
@@ -204,21 +210,47 @@ def _apply_defaults(claims: dict[str, Any], defaults: BatchDefaults) -> dict[str
     return claims
 
 
+#: Each process's checker (its per-course cache lives as long as the process).
+_process_checker: RowChecker | None = None
+
+
+def _check_rows(rows: Sequence[tuple[dict[str, Any], dict[str, Any]]]) -> list[tuple[list[str], dict[str, str] | None]]:
+    """Schema and holder key problems of each ``(claims, holder)``, and its holder key."""
+    global _process_checker
+    if _process_checker is None:
+        _process_checker = RowChecker()
+    results = []
+    for claims, holder in rows:
+        problems = list(_process_checker.problems(claims))
+        results.append((problems, _holder_key(holder, problems)))
+    return results
+
+
+def _checked(
+    rows: Sequence[tuple[dict[str, Any], dict[str, Any]]], workers: int,
+) -> list[tuple[list[str], dict[str, str] | None]]:
+    """:func:`_check_rows` of every row, in worker processes for a long batch, in input order."""
+    if workers <= 1 or len(rows) < PARALLEL_FROM:
+        return _check_rows(rows)
+    chunks = [rows[start:start + _CHECK_CHUNK] for start in range(0, len(rows), _CHECK_CHUNK)]
+    with ProcessPoolExecutor(max_workers=workers, mp_context=pool_context()) as pool:
+        return [result for chunk in pool.map(_check_rows, chunks) for result in chunk]
+
+
 def _finish(
     raw: Sequence[tuple[int, dict[str, Any], dict[str, Any], list[str]]],
     defaults: BatchDefaults,
     *,
     label: str,
+    workers: int = 1,
 ) -> list[BatchEntry]:
     """Validate every row, check duplicates, and raise once with every problem."""
     errors: list[str] = []
     entries: list[BatchEntry] = []
     first_row_of: dict[str, int] = {}
-    checker = RowChecker()
-    for row, claims, holder, problems in raw:
-        claims = _apply_defaults(claims, defaults)
-        problems.extend(checker.problems(claims))
-        holder_jwk = _holder_key(holder, problems)
+    rows = [(_apply_defaults(claims, defaults), holder) for _, claims, holder, _ in raw]
+    for (row, _, _, problems), (claims, _), (row_problems, holder_jwk) in zip(raw, rows, _checked(rows, workers)):
+        problems.extend(row_problems)
         learner = claims.get("learner")
         student_id = learner.get("student_id") if isinstance(learner, Mapping) else None
         if isinstance(student_id, str) and student_id.strip():
@@ -240,8 +272,11 @@ def _delimiter(header_line: str) -> str:
     return max(_DELIMITERS, key=header_line.count)
 
 
-def parse_csv(text: str, defaults: BatchDefaults) -> list[BatchEntry]:
-    """Parse and validate a CSV batch; raise :class:`InvalidCredentialData` listing every problem."""
+def parse_csv(text: str, defaults: BatchDefaults, *, workers: int = 1) -> list[BatchEntry]:
+    """Parse and validate a CSV batch; raise :class:`InvalidCredentialData` listing every problem.
+
+    ``workers`` > 1 checks a batch of :data:`PARALLEL_FROM` rows or more in that many processes.
+    """
     text = text.removeprefix("\ufeff")
     if not text.strip():
         raise InvalidCredentialData(["the CSV file is empty: expected a header line and one row per learner"])
@@ -272,10 +307,10 @@ def parse_csv(text: str, defaults: BatchDefaults) -> list[BatchEntry]:
         raw.append((row, claims, holder, row_problems))
     if not raw:
         raise InvalidCredentialData(["the CSV file has a header but no rows"])
-    return _finish(raw, defaults, label="row")
+    return _finish(raw, defaults, label="row", workers=workers)
 
 
-def parse_json(text: str, defaults: BatchDefaults) -> list[BatchEntry]:
+def parse_json(text: str, defaults: BatchDefaults, *, workers: int = 1) -> list[BatchEntry]:
     """Parse and validate a JSON batch (array of claim objects); entries are numbered from 1."""
     document = json_loads(text, what="the JSON batch")
     if isinstance(document, Mapping) and set(document) == {"credentials"}:
@@ -294,14 +329,14 @@ def parse_json(text: str, defaults: BatchDefaults) -> list[BatchEntry]:
         claims = {k: v for k, v in item.items() if k not in (HOLDER_JWK, HOLDER_DID)}
         holder = {k: v for k, v in item.items() if k in (HOLDER_JWK, HOLDER_DID)}
         raw.append((number, claims, holder, []))
-    return _finish(raw, defaults, label="entry")
+    return _finish(raw, defaults, label="entry", workers=workers)
 
 
-def parse_batch(text: str, filename: str, defaults: BatchDefaults) -> list[BatchEntry]:
+def parse_batch(text: str, filename: str, defaults: BatchDefaults, *, workers: int = 1) -> list[BatchEntry]:
     """Pick the parser from the file name (``.csv`` or ``.json``)."""
     lower = filename.lower()
     if lower.endswith(".csv"):
-        return parse_csv(text, defaults)
+        return parse_csv(text, defaults, workers=workers)
     if lower.endswith(".json"):
-        return parse_json(text, defaults)
+        return parse_json(text, defaults, workers=workers)
     raise InvalidInput(f"expected a .csv or .json file, found {filename!r}")

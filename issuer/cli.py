@@ -179,7 +179,7 @@ def issue(ctx: click.Context, source: Path, out: Path | None) -> None:
         issuer_country=service.identity.country, awarding_body=service.identity.awarding_body(),
         issued_on=datetime.fromtimestamp(now, timezone.utc).date().isoformat(),
     )
-    entries = parse_batch(source.read_text(encoding="utf-8-sig"), source.name, defaults)
+    entries = parse_batch(source.read_text(encoding="utf-8-sig"), source.name, defaults, workers=service.workers)
     home = _home(ctx)
     parent = (out.parent if out else home.path / "batches").resolve()
     parent.mkdir(parents=True, exist_ok=True)

@@ -18,7 +18,6 @@ is the core's own and no row is accepted that the schema would refuse.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -128,7 +127,9 @@ class RowChecker:
     def problems(self, claims: dict[str, Any]) -> list[str]:
         """The core's problems with ``claims`` (empty when they fit the schema)."""
         rest = {name: value for name, value in claims.items() if name != _LEARNER}
-        key = json.dumps(rest, sort_keys=True)
+        # repr tells apart every two different JSON values the parsers produce (1, 1.0
+        # and True included); members in another order only miss the cache.
+        key = repr(rest)
         rest_valid = self._rest_valid.get(key)
         if rest_valid is None:
             rest_valid = not schema_problems({**rest, _LEARNER: _VALID_LEARNER})

@@ -25,7 +25,7 @@ from credentials.jose import PrivateKey
 from credentials.microcredential import MICRO_CREDENTIAL_VCT, disclosure_frame
 from credentials.sd_jwt_vc import issue_sd_jwt_vc
 
-__all__ = ["SigningJob", "Signer", "SigningPool", "available_cores"]
+__all__ = ["SigningJob", "Signer", "SigningPool", "available_cores", "pool_context"]
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,7 @@ def available_cores() -> int:
     return max(1, os.cpu_count() or 1)
 
 
-def _context() -> Any:
+def pool_context() -> Any:
     """``fork`` when it is safe (a single-threaded parent on a system that has it), else ``spawn``.
 
     Forking costs milliseconds where spawning re-imports the issuer in every
@@ -105,7 +105,7 @@ class SigningPool:
             raise InvalidInput(f"expected at least 1 worker process, found {workers}")
         self.workers = workers
         self._executor = ProcessPoolExecutor(
-            max_workers=workers, mp_context=_context(), initializer=_start_worker,
+            max_workers=workers, mp_context=pool_context(), initializer=_start_worker,
             initargs=(signer.key.to_jwk(), signer.issuer, signer.kid),
         )
 

@@ -223,3 +223,13 @@ def test_compiled_learner_check_agrees_with_jsonschema(learner):
 ], ids=lambda schema: json.dumps(schema))
 def test_keywords_the_compiler_does_not_know_keep_the_full_validator(schema):
     assert compile_accept(schema) is None
+
+
+@pytest.mark.parametrize("lookalike", [True, "1", [1]], ids=repr)
+def test_a_course_validated_once_does_not_vouch_for_a_lookalike(defaults, lookalike):
+    """The per-course cache tells 1 from true, "1" and [1] (equal or not, they are different claims)."""
+    claims = parse_csv(make_csv([make_row(1)]), defaults)[0].claims
+    first = dict(claims, learner={**claims["learner"], "student_id": "J1"}, ects=1)
+    second = dict(claims, learner={**claims["learner"], "student_id": "J2"}, ects=lookalike)
+    errors = errors_of(lambda: parse_json(json.dumps([first, second]), defaults))
+    assert errors and all(error.startswith("entry 2: ects") for error in errors), errors

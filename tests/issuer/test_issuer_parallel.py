@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 
 from _issuer_support import NOW, jwk_cell, make_csv, make_row
-from credentials.errors import InvalidInput
+from credentials.errors import InvalidCredentialData, InvalidInput
 from credentials.jose import PrivateKey
 from credentials.sd_jwt_vc import verify_sd_jwt_vc
+from issuer import batch
 from issuer.archive import Archive
 from issuer.batch import parse_csv
 from issuer.service import PARALLEL_FROM, IssuerService
@@ -100,3 +102,30 @@ def test_fewer_than_one_worker_is_refused(home, workers):
 
 def test_available_cores_is_at_least_one():
     assert available_cores() >= 1
+
+
+def test_a_long_batch_is_checked_by_workers_with_the_same_entries_and_errors(defaults, monkeypatch):
+    pools: list[int] = []
+
+    class CountingExecutor(ProcessPoolExecutor):
+        def __init__(self, max_workers, **options):
+            pools.append(max_workers)
+            super().__init__(max_workers, **options)
+
+    monkeypatch.setattr(batch, "ProcessPoolExecutor", CountingExecutor)
+    keys = [PrivateKey.generate() for _ in range(3)]
+    rows = batch_rows(batch.PARALLEL_FROM + 3, keys)
+    good = make_csv(rows)
+    assert parse_csv(good, defaults, workers=2) == parse_csv(good, defaults)
+    rows[5] = make_row(6, ects="lots")
+    rows[700] = make_row(701, **{"learner.birth_date": "2001-02-30"})
+    rows[900] = make_row(5, holder_jwk='{"kty": "EC"}')
+    rows[-1] = make_row(2)
+    bad = make_csv(rows)
+    with pytest.raises(InvalidCredentialData) as in_workers:
+        parse_csv(bad, defaults, workers=2)
+    with pytest.raises(InvalidCredentialData) as here:
+        parse_csv(bad, defaults)
+    assert in_workers.value.errors == here.value.errors
+    assert len(in_workers.value.errors) >= 5
+    assert pools == [2, 2]
