@@ -24,6 +24,7 @@ Tests using these are marked ``@pytest.mark.integration`` and
 from __future__ import annotations
 
 import io
+import itertools
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -141,7 +142,7 @@ def write_qr_video(path: Path, text: str) -> Path:
 
 @pytest.fixture
 def fake_camera_video(tmp_path) -> Callable[[str], Path]:
-    made = iter(range(1, 1_000_000))
+    made = itertools.count(1)
 
     def make(text: str) -> Path:
         return write_qr_video(tmp_path / f"camera-{next(made)}.y4m", text)
