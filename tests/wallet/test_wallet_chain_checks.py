@@ -3,8 +3,6 @@ through ledger.view.LedgerView, opened from the deployment in the data dir."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from credentials.microcredential import MICRO_CREDENTIAL_VCT
@@ -47,14 +45,14 @@ def anchored_issuer(tmp_path, ledger, ledger_env, chain, root_account, new_accou
     service.archive.close()
 
 
-def test_default_badge_checks_trust_and_revocation_on_the_chain(anchored_issuer, ledger_data_dir):
+def test_default_badge_checks_trust_and_revocation_on_the_chain(anchored_issuer, ledger_data_dir, chain):
     from issuer.batch import BatchDefaults, parse_json
     from credentials.jose import json_dumps
     from wallet.checking import ledger_trust_check
 
     service = anchored_issuer
     holder = PrivateKey.generate().public_key().to_jwk()
-    now = int(time.time())
+    now = chain.block_timestamp()  # other tests move the shared chain's clock ahead of ours
     defaults = BatchDefaults(issuer_country="PT", awarding_body=service.identity.awarding_body(), issued_on="2026-06-30")
     result = service.issue_batch(parse_json(json_dumps([{**ROW, "holder_jwk": holder}]), defaults), now=now)
     assert all(outcome.anchored for outcome in result.anchors)
