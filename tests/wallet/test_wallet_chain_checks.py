@@ -3,6 +3,8 @@ through ledger.view.LedgerView, opened from the deployment in the data dir."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from credentials.microcredential import MICRO_CREDENTIAL_VCT
@@ -30,13 +32,12 @@ def anchored_issuer(tmp_path, ledger, ledger_env, chain, root_account, new_accou
     from ledger.keys import fund_if_devnet
 
     home = create_issuer(tmp_path / "issuers-root", "uni", legal_name="Universidade Exemplo", country="PT")
-    now = chain.block_timestamp()
     tao, tao_account = unique_did("tao"), new_account()
     ledger.trust.accredit(ledger.deployment.root_did, tao, role=Role.TAO, vcts=[MICRO_CREDENTIAL_VCT],
-                          legal_name="Agency", country="PT", valid_from=now - 3600, valid_until=None,
+                          legal_name="Agency", country="PT", valid_from=1, valid_until=None,
                           controller=tao_account.address)
     ledger.trust.accredit(tao, home.identity.did, role=Role.ISSUER, vcts=[MICRO_CREDENTIAL_VCT],
-                          legal_name="Universidade Exemplo", country="PT", valid_from=now - 60, valid_until=None,
+                          legal_name="Universidade Exemplo", country="PT", valid_from=1, valid_until=None,
                           controller=home.identity.controller_address, account=tao_account)
     fund_if_devnet(chain, root_account, home.identity.controller_address)
     service = IssuerService(home.identity, Archive(home.archive_path), home.signing_key(),
@@ -45,14 +46,14 @@ def anchored_issuer(tmp_path, ledger, ledger_env, chain, root_account, new_accou
     service.archive.close()
 
 
-def test_default_badge_checks_trust_and_revocation_on_the_chain(anchored_issuer, ledger_data_dir, chain):
+def test_default_badge_checks_trust_and_revocation_on_the_chain(anchored_issuer, ledger_data_dir):
     from issuer.batch import BatchDefaults, parse_json
     from credentials.jose import json_dumps
     from wallet.checking import ledger_trust_check
 
     service = anchored_issuer
     holder = PrivateKey.generate().public_key().to_jwk()
-    now = chain.block_timestamp()  # other tests move the shared chain's clock ahead of ours
+    now = int(time.time())  # accredited from 1970: other tests move the shared chain's clock ahead
     defaults = BatchDefaults(issuer_country="PT", awarding_body=service.identity.awarding_body(), issued_on="2026-06-30")
     result = service.issue_batch(parse_json(json_dumps([{**ROW, "holder_jwk": holder}]), defaults), now=now)
     assert all(outcome.anchored for outcome in result.anchors)
