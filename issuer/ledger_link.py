@@ -8,11 +8,20 @@ reason, retried by ``microcred issuer publish``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from issuer.identity import IssuerHome
 
 __all__ = ["LedgerStatusAnchor"]
+
+
+@dataclass(frozen=True)
+class _AlreadyAnchored:
+    """What :meth:`LedgerStatusAnchor.anchor` returns when the chain already holds that anchor."""
+
+    transaction_hash: str | None
+    block_number: int
 
 
 class LedgerStatusAnchor:
@@ -34,4 +43,21 @@ class LedgerStatusAnchor:
 
     def anchor(self, issuer_did: str, list_id: str, sha256: bytes, version: int,
                compressed_list: bytes | None = None) -> Any:
-        return self._status_client().anchor(issuer_did, list_id, sha256, version, compressed_list)
+        """Anchor, idempotently: a version already on chain with this very hash counts as done.
+
+        Two anchorers of one issuer (the service's retry thread and a
+        ``publish`` run, say) may race for the same version; the loser finds
+        its work done rather than failing.
+        """
+        from ledger.errors import TransactionReverted
+
+        client = self._status_client()
+        try:
+            return client.anchor(issuer_did, list_id, sha256, version, compressed_list)
+        except TransactionReverted as exc:
+            if exc.error_name != "VersionNotIncreasing":
+                raise
+            current = client.latest_anchor(issuer_did, list_id)
+            if current is None or current.version != version or current.sha256 != sha256:
+                raise
+            return _AlreadyAnchored(transaction_hash=None, block_number=current.block_number)

@@ -229,6 +229,16 @@ class LedgerView:
             return Unavailable(str(exc))
         except MicrocredError as exc:
             return Unavailable(f"the anchor of {uri} cannot be read: {exc}")
+        if anchor is None:
+            # Never anchored, as far as the processed head knows: look at the chain's head
+            # before saying so, since a list anchored a moment ago is the usual reason.
+            try:
+                self.refresh()
+                anchor = self._anchor(did, list_id)
+            except ConnectionError as exc:
+                return Unavailable(str(exc))
+            except MicrocredError as exc:
+                return Unavailable(f"the anchor of {uri} cannot be read: {exc}")
         checked_at = self._checked_at()
         if anchor is None:
             return StatusEvidence(None, checked_at=checked_at)

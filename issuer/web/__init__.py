@@ -10,7 +10,11 @@ Settings come from ``MICROCRED_*`` environment variables
 ``STATUS_ANCHOR``   an object with ``anchor(...)`` (tests); default: the ledger
 ``CLOCK``           a callable giving epoch seconds (tests); default ``time.time``
 ``REGISTRAR_ALLOW_REMOTE``  serve the registrar pages to non-loopback clients
+``ANCHOR_RETRY_SECONDS``    how often to retry anchors that failed (chain down); 0: never (default 5)
 ==================  ===========================================================
+
+A background thread retries failed anchors, so a revocation made while the
+chain was down is anchored once the chain returns, without a restart.
 
 Blueprints: :mod:`issuer.web.public` (status lists, metadata, OpenID4VCI) and
 :mod:`issuer.web.registrar` (the registrar's pages). Views are a few lines
@@ -20,12 +24,16 @@ connection lives on ``g`` and is closed on teardown.
 
 from __future__ import annotations
 
+import logging
+import sqlite3
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, current_app, g
 
+from credentials.errors import MicrocredError
 from issuer.archive import Archive
 from issuer.identity import data_dir, list_issuers, load_issuer
 from issuer.oid4vci import Oid4vciIssuer
@@ -62,8 +70,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.extensions["microcred_issuer"] = {"home": home, "signing_key": home.signing_key()}
     if "STATUS_ANCHOR" not in app.config:
         from issuer.ledger_link import LedgerStatusAnchor
+        from ledger.config import LedgerSettings
 
-        app.config["STATUS_ANCHOR"] = LedgerStatusAnchor(home)
+        # The ledger of this app's DATA_DIR, whatever the environment says by the time of a revoke.
+        env = LedgerSettings.from_env()
+        app.config["STATUS_ANCHOR"] = LedgerStatusAnchor(home, LedgerSettings(root, env.rpc_url, env.confirmations))
 
     from issuer.web import public, registrar
 
@@ -71,7 +82,34 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(registrar.bp)
     app.teardown_appcontext(_close_archive)
     app.after_request(_security_headers)
+    _start_anchor_retry(app)
     return app
+
+
+log = logging.getLogger(__name__)
+
+
+def _start_anchor_retry(app: Flask) -> None:
+    """Retry anchors that failed (the chain was down) every ``ANCHOR_RETRY_SECONDS``."""
+    interval = float(app.config.get("ANCHOR_RETRY_SECONDS", 5))
+    if interval <= 0 or app.config.get("TESTING"):
+        return
+
+    def retry_failed_anchors() -> None:
+        while True:
+            time.sleep(interval)
+            try:
+                with app.app_context():
+                    service = get_service()
+                    if not any(r.anchor_pending and r.anchor_error for r in service.archive.status_lists()):
+                        continue
+                    for outcome in service.publish(now=now()):
+                        if outcome.anchored:
+                            log.info("anchored pending status list %s version %s", outcome.list_id, outcome.version)
+            except (MicrocredError, OSError, sqlite3.Error) as exc:
+                log.warning("retrying pending anchors failed: %s", exc)
+
+    threading.Thread(target=retry_failed_anchors, name="anchor-retry", daemon=True).start()
 
 
 def _close_archive(exc: BaseException | None = None) -> None:

@@ -96,3 +96,18 @@ def test_a_revoked_issuer_cannot_anchor(accredited_issuer, ledger, tmp_path):
     archive = Archive(home.archive_path)
     assert archive.credential(ids[0]).status == "suspended"
     assert archive.status_lists()[0].anchor_pending
+
+
+def test_anchoring_the_same_version_twice_is_done_once(accredited_issuer, ledger):
+    from issuer.ledger_link import LedgerStatusAnchor
+    from ledger.errors import TransactionReverted
+
+    home, _ = accredited_issuer
+    anchor = LedgerStatusAnchor(home)
+    digest = hashlib.sha256(b"token v1").digest()
+    first = anchor.anchor(home.identity.did, "race", digest, 1)
+    again = anchor.anchor(home.identity.did, "race", digest, 1)  # a racing retry finds it done
+    assert again.block_number == first.block_number
+    assert [e.version for e in ledger.status.anchor_events(home.identity.did, "race")] == [1]
+    with pytest.raises(TransactionReverted, match="VersionNotIncreasing|greater version"):
+        anchor.anchor(home.identity.did, "race", hashlib.sha256(b"another token").digest(), 1)
