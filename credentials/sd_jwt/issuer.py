@@ -82,18 +82,17 @@ class _Concealer:
         self.sd_alg = sd_alg
         self.random_bytes = random_bytes
         self.disclosures: list[Disclosure] = []
-        self._salts: list[str] = []
+        self._pool = b""
+        self._offset = 0
         self._hash = HASH_ALGORITHMS[sd_alg]
 
     def salt(self) -> str:
         # Draw randomness 32 salts at a time: one call instead of one per disclosure.
-        if not self._salts:
-            pool = self.random_bytes(SALT_BYTES * 32)
-            # Consecutive SALT_BYTES slices (the last may be shorter), kept in reverse for pop().
-            self._salts = [b64url_encode(pool[i:i + SALT_BYTES]) for i in range(0, len(pool), SALT_BYTES)][::-1]
-            if not self._salts:
-                return b64url_encode(pool)
-        return self._salts.pop()
+        if self._offset >= len(self._pool):
+            self._pool, self._offset = self.random_bytes(SALT_BYTES * 32), 0
+        chunk = self._pool[self._offset:self._offset + SALT_BYTES]
+        self._offset += SALT_BYTES
+        return b64url_encode(chunk)
 
     def disclose(self, name: str | None, value: Any) -> str:
         salt = self.salt()
