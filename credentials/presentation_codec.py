@@ -32,6 +32,7 @@ __all__ = [
     "KIND_CREDENTIAL_OFFER",
     "Scanned",
     "fits_inline",
+    "is_loopback_host",
     "classify_scanned",
 ]
 
@@ -64,7 +65,8 @@ def fits_inline(presentation: str) -> bool:
     return len(presentation) <= INLINE_QR_MAX_CHARS
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback_host(host: str) -> bool:
+    """True for ``localhost`` and loopback IP addresses (where plain http is tolerated)."""
     if host == "localhost":
         return True
     try:
@@ -91,7 +93,7 @@ def classify_scanned(text: str) -> Scanned:
         parts = urlsplit(text)
         if not parts.hostname:
             raise FormatError("the scanned link has no host")
-        if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        if parts.scheme == "http" and not is_loopback_host(parts.hostname):
             raise FormatError("the scanned link must use https (plain http only for this machine)")
         if parts.username or parts.password:
             raise FormatError("the scanned link must not carry a user name or password")

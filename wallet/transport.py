@@ -9,7 +9,6 @@ place: ``(method, url, headers, body) -> HttpResponse``.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import urllib.error
 import urllib.request
@@ -20,6 +19,7 @@ from urllib.parse import urlsplit
 
 from credentials.errors import InvalidInput
 from credentials.jose import json_loads
+from credentials.presentation_codec import is_loopback_host
 
 __all__ = [
     "MAX_RESPONSE_BYTES",
@@ -49,15 +49,6 @@ class HttpResponse:
 Transport = Callable[[str, str, Mapping[str, str], "bytes | None"], HttpResponse]
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def check_url(url: Any, *, allow_http_loopback: bool, what: str) -> str:
     """``url`` if it is an acceptable endpoint URL; InvalidInput saying why not."""
     if not isinstance(url, str) or not url:
@@ -71,7 +62,7 @@ def check_url(url: Any, *, allow_http_loopback: bool, what: str) -> str:
         raise InvalidInput(f"the {what} must not have a fragment")
     if parts.scheme == "https":
         return url
-    if parts.scheme == "http" and allow_http_loopback and _is_loopback(parts.hostname):
+    if parts.scheme == "http" and allow_http_loopback and is_loopback_host(parts.hostname):
         return url
     raise InvalidInput(f"the {what} must use https, found {url[:80]!r}")
 

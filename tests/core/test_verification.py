@@ -33,6 +33,7 @@ from credentials.verification import (
     status_list_id,
     verify_presentation,
 )
+from tests.sample_claims import MICRO_CREDENTIAL_CLAIMS
 
 NOW = 1_780_000_000
 ROOT = "did:web:root.example"
@@ -40,20 +41,7 @@ TAO = "did:web:tao.example"
 AUDIENCE = "https://employer.example"
 LIST_URI = "https://uni.example/status/list-7"
 INDEX = 4211
-CLAIMS = {
-    "learner": {"given_name": "Jan", "family_name": "Novák", "birth_date": "2000-01-31", "student_id": "X-1"},
-    "title": "Data Protection Law in Practice",
-    "issuer_country": ["CZ"],
-    "awarding_body": [{"name": "Univerzita Příklad", "id": "https://uni.example", "country": "CZ"}],
-    "issued_on": "2026-05-01",
-    "learning_outcomes": ["Apply the GDPR to research data", "Draft a data protection impact assessment"],
-    "ects": 4,
-    "eqf_level": 7,
-    "qf_ehea_cycle": "second",
-    "assessment_type": "Oral examination",
-    "participation": "online",
-    "quality_assurance": "Internal QA, NAB accredited",
-}
+CLAIMS = MICRO_CREDENTIAL_CLAIMS
 DISCLOSE = [("title",), ("ects",), ("eqf_level",), ("learning_outcomes", 0)]
 
 
