@@ -182,10 +182,13 @@ def _compile(node: Any, root: Mapping[str, Any]) -> Check:
     return lambda v: all(check(v) for check in checks)
 
 
-def compile_check(schema: Mapping[str, Any]) -> Check | None:
-    """The fast check for ``schema``, or None when it uses anything outside the subset."""
+def compile_check(schema: Mapping[str, Any], root: Mapping[str, Any] | None = None) -> Check | None:
+    """The fast check for ``schema``, or None when it uses anything outside the subset.
+
+    ``root`` is the document its ``#/$defs/…`` references resolve in (default: ``schema``).
+    """
     try:
-        return _compile(schema, schema)
+        return _compile(schema, schema if root is None else root)
     except _Unsupported:
         return None
 

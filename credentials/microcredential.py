@@ -38,7 +38,7 @@ __all__ = [
     "MICRO_CREDENTIAL_VCT", "REGISTERED_CLAIMS", "ALWAYS_VISIBLE_REQUIRED", "MICROCRED_CLAIMS",
     "CLAIM_LABELS", "ANNEX_I_ELEMENTS", "EQF_TO_QF_EHEA_CYCLE", "SD_KEY", "Learner", "AwardingBody",
     "Stackability", "MicroCredential", "load_schema", "schema_problems", "validate_for_issue",
-    "validate_disclosed", "certainly_valid_disclosed", "disclosure_frame",
+    "validate_disclosed", "certainly_valid_disclosed", "disclosure_frame", "compile_check",
 ]
 
 MICRO_CREDENTIAL_VCT = "urn:microcred:vct:micro-credential:1"
