@@ -38,6 +38,8 @@ from dataclasses import dataclass
 
 import pytest
 
+from tests.tooling import missing_tool
+
 ISSUER_VCT = "urn:microcred:vct:micro-credential:1"
 
 _did_counter = itertools.count(1)
@@ -60,7 +62,7 @@ def anvil(tmp_path_factory):
     try:
         find_anvil()
     except DevnetError as exc:
-        pytest.skip(f"Anvil is not installed: {exc}")
+        missing_tool(f"Anvil is not installed: {exc}")
     devnet = Devnet(tmp_path_factory.mktemp("anvil"))
     record = devnet.start(persist_state=False)
     try:

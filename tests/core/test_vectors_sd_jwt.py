@@ -80,11 +80,12 @@ def test_issued_sd_jwt_verifies_with_the_published_key(path):
         assert digest_of(item["encoded"]) == item["digest"]
 
 
-@pytest.mark.parametrize("path", SIGNED_VECTORS, ids=_ids(SIGNED_VECTORS))
+PRESENTATION_VECTORS = [p for p in SIGNED_VECTORS if "presentation" in _load(p)]
+
+
+@pytest.mark.parametrize("path", PRESENTATION_VECTORS, ids=_ids(PRESENTATION_VECTORS))
 def test_published_presentation_verifies(path):
     vector = _load(path)
-    if "presentation" not in vector:
-        pytest.skip("this example publishes no presentation")
     issuer_key = PublicKey.from_jwk(vector["issuer_jwk"])
     kb = vector.get("kb")
     policy = KeyBindingPolicy(audience=kb["aud"], nonce=kb["nonce"]) if kb else None

@@ -7,6 +7,8 @@ import shutil
 
 import pytest
 
+from tests.tooling import missing_tool
+
 from ledger.artifacts import STATUS_REGISTRY, TRUST_REGISTRY, load_artifact
 from ledger.compile import DEPLOYABLE, compile_contracts, pinned_solc_version, stale_artifacts
 from ledger.config import repo_root
@@ -15,7 +17,7 @@ from ledger.config import repo_root
 @pytest.fixture(scope="module")
 def compiled():
     if shutil.which("node") is None or not (repo_root() / "node_modules" / "solc").exists():
-        pytest.skip("node or the npm solc package is not installed (run `make deps`)")
+        missing_tool("node or the npm solc package is not installed (run `make deps`)")
     return compile_contracts()
 
 

@@ -31,6 +31,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.tooling import missing_tool
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync")
@@ -53,7 +55,7 @@ def running_system(tmp_path_factory) -> Iterator[object]:
     try:
         find_anvil()
     except DevnetError as exc:
-        pytest.skip(f"Anvil is not installed: {exc}")
+        missing_tool(f"Anvil is not installed: {exc}")
     data_dir = tmp_path_factory.mktemp("system-var")
     with pytest.MonkeyPatch.context() as env:
         env.delenv(ENV_RPC_URL, raising=False)
@@ -108,7 +110,7 @@ class Browsers:
 @pytest.fixture
 def browser() -> Iterator[Browsers]:
     if shutil.which(CHROMIUM) is None:
-        pytest.skip(f"Debian chromium is not installed at {CHROMIUM}")
+        missing_tool(f"Debian chromium is not installed at {CHROMIUM}")
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as playwright:
         browsers = Browsers(playwright)

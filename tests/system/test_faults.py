@@ -24,6 +24,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from tests.tooling import missing_tool
+
 from tests.system._faults_support import (
     DemoIssuing,
     FormSession,
@@ -70,7 +72,7 @@ def running(tmp_path_factory):
     try:
         find_anvil()
     except DevnetError as exc:
-        pytest.skip(f"Anvil is not installed: {exc}")
+        missing_tool(f"Anvil is not installed: {exc}")
     saved = {key: os.environ.get(key) for key in _ENV_KEYS}
     os.environ.pop("MICROCRED_RPC_URL", None)
     data_dir = tmp_path_factory.mktemp("faults-system")

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.tooling import missing_tool
+
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -49,7 +51,7 @@ def served_app(app):
 
 def test_camera_scan_shows_the_verdict(served_app, make_issuer, status_server, tmp_path):
     if not CHROMIUM.exists():
-        pytest.skip("Debian chromium is not installed at /usr/bin/chromium")
+        missing_tool("Debian chromium is not installed at /usr/bin/chromium")
     playwright_api = pytest.importorskip("playwright.sync_api")
     issuer = make_issuer()
     link = status_server.serve("/share/browser", issuer.present(), content_type="application/dc+sd-jwt")

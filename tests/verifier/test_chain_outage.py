@@ -9,6 +9,8 @@ import time
 
 import pytest
 
+from tests.tooling import missing_tool
+
 from tests.verifier.conftest import AnchoringIssuer, StatusServer
 
 pytestmark = pytest.mark.integration
@@ -26,7 +28,7 @@ def own_chain(tmp_path):
     try:
         find_anvil()
     except DevnetError as exc:
-        pytest.skip(f"Anvil is not installed: {exc}")
+        missing_tool(f"Anvil is not installed: {exc}")
     devnet = Devnet(tmp_path / "devnet")
     record = devnet.start(persist_state=True)
     try:

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.tooling import missing_tool
+
 from credentials.verification import Policy, Unavailable, verify_presentation
 from wallet_helpers import PASSWORD, Issuer, WalletClient
 
@@ -49,7 +51,7 @@ def server(tmp_path):
 @pytest.fixture
 def page():
     if shutil.which(CHROMIUM) is None:
-        pytest.skip("Debian chromium is not installed at /usr/bin/chromium")
+        missing_tool("Debian chromium is not installed at /usr/bin/chromium")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
