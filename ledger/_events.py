@@ -18,7 +18,7 @@ from eth_utils import keccak, to_checksum_address
 
 from ledger.artifacts import abi_types
 
-__all__ = ["DecodedLog", "EventDecoder"]
+__all__ = ["ContractClient", "DecodedLog", "EventDecoder"]
 
 
 @dataclass(frozen=True)
@@ -83,3 +83,18 @@ class EventDecoder:
             name=event["name"], args=args, block_number=int(log["blockNumber"], 16),
             log_index=int(log["logIndex"], 16), transaction_hash=log["transactionHash"],
         )
+
+
+class ContractClient:
+    """What every registry client holds: the chain, the deployed contract, the
+    default signing account, and a decoder for the contract's events."""
+
+    def __init__(self, chain: Any, contract: Any, *, account: Any = None):
+        self.chain = chain
+        self.contract = contract
+        self.account = account
+        self._decoder = EventDecoder(contract.abi)
+
+    @property
+    def address(self) -> str:
+        return str(self.contract.address)

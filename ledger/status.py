@@ -20,8 +20,8 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
 from credentials.errors import InvalidInput
-from ledger._events import EventDecoder
-from ledger.chain import BlockId, Chain, TransactionResult
+from ledger._events import ContractClient
+from ledger.chain import BlockId, TransactionResult
 from ledger.errors import KeyFileError
 from ledger.trust import check_did_syntax
 
@@ -65,18 +65,8 @@ def _check_digest(sha256: bytes) -> bytes:
     return bytes(sha256)
 
 
-class StatusRegistryClient:
+class StatusRegistryClient(ContractClient):
     """Reads and writes a deployed StatusRegistry; ``account`` is the issuer's controller."""
-
-    def __init__(self, chain: Chain, contract, *, account: LocalAccount | None = None):
-        self.chain = chain
-        self.contract = contract
-        self.account = account
-        self._decoder = EventDecoder(contract.abi)
-
-    @property
-    def address(self) -> str:
-        return str(self.contract.address)
 
     def latest_block(self) -> int:
         """The chain's latest block number (one cheap RPC)."""

@@ -24,8 +24,8 @@ from eth_utils import to_checksum_address
 
 from ledger.artifacts import Role, Standing
 from credentials.errors import InvalidDid
-from ledger._events import EventDecoder
-from ledger.chain import BlockId, Chain, TransactionResult
+from ledger._events import ContractClient
+from ledger.chain import BlockId, TransactionResult
 from ledger.errors import KeyFileError
 
 __all__ = [
@@ -158,18 +158,8 @@ class TrustEvent:
     args: dict[str, Any]
 
 
-class TrustRegistryClient:
+class TrustRegistryClient(ContractClient):
     """Reads and changes a deployed TrustRegistry; ``account`` signs changes unless one is passed."""
-
-    def __init__(self, chain: Chain, contract, *, account: LocalAccount | None = None):
-        self.chain = chain
-        self.contract = contract
-        self.account = account
-        self._decoder = EventDecoder(contract.abi)
-
-    @property
-    def address(self) -> str:
-        return str(self.contract.address)
 
     # ------------------------------------------------------------------ reads
 
