@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from credentials.errors import HolderBindingError, InvalidKey, VerificationError
+from credentials.errors import HolderBindingError, InvalidInput, InvalidKey, VerificationError
 from credentials.jose import PrivateKey, PublicKey, UnverifiedJws, sign_jws
 from credentials.sd_jwt.common import CNF_KEY, KB_JWT_TYP, UnverifiedSdJwt, digest_of
 
@@ -63,7 +63,8 @@ class VerifiedKeyBinding:
 
     @property
     def audience(self) -> str:
-        return self.payload["aud"]
+        audience = self.payload["aud"]  # checked: a string, or a list holding one
+        return audience[0] if isinstance(audience, list) else audience
 
     @property
     def issued_at(self) -> int:
@@ -81,7 +82,7 @@ def create_kb_jwt(
 ) -> str:
     """Sign a KB-JWT over ``presentation_without_kb`` (which must end with '~')."""
     if not presentation_without_kb.endswith("~"):
-        raise ValueError("the presentation to bind must end with '~'")
+        raise InvalidInput("the presentation to bind must end with '~'")
     payload = {
         "iat": iat,
         "aud": audience,

@@ -467,3 +467,11 @@ def test_resolver_callable_and_unresolvable_key(keys, issued):
 
     with pytest.raises(SignatureError, match="cannot be resolved"):
         verify_sd_jwt(issued.serialization, unresolvable, now=NOW, expected_typ=TYP)
+
+
+def test_single_member_audience_list_is_accepted_and_reported_as_a_string(keys, bound):
+    issuer, holder_key = keys
+    payload = {"iat": NOW, "aud": ["https://v.example"], "nonce": "n", "sd_hash": digest_of(bound)}
+    presentation = bound + sign_jws(payload, holder_key, header={"typ": "kb+jwt"})
+    verified = verify(presentation, issuer, key_binding=KeyBindingPolicy(audience="https://v.example"))
+    assert verified.key_binding.audience == "https://v.example"
