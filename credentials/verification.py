@@ -145,13 +145,14 @@ def _sd_jwt_vc(run: CheckRun, presentation: str, policy: Policy, trust: TrustRes
         run.set("disclosures", PASSED, f"{len(parts.disclosures)} disclosure(s) match the signed digests")
     except VerificationError as exc:
         run.fail(exc)
-    kb_shown = _holder_binding(run, parts, payload, policy, replay, now)
+    kb = _holder_binding(run, parts, payload, policy, now)
     try:
         check_time_claims(payload, now=now, leeway=policy.clock_skew)
         run.set("validity_period", PASSED, _period(payload, now))
     except VerificationError as exc:
         run.fail(exc)
     answer = _trust(run, policy, trust, iss, vct, payload.get("iat"), claims)
+    kb_shown = _replay(run, policy, replay, kb)
     shown_status = check_revocation(run, policy, status, payload, iss, issuer_key, now, memo)
     if run.ok("disclosures"):
         if vct != MICRO_CREDENTIAL_VCT:
@@ -168,7 +169,8 @@ def _sd_jwt_vc(run: CheckRun, presentation: str, policy: Policy, trust: TrustRes
 
 
 def _holder_binding(run: CheckRun, parts: UnverifiedSdJwt, payload: Mapping[str, Any], policy: Policy,
-                    replay: ReplayGuard, now: int) -> dict[str, Any] | None:
+                    now: int) -> Any:
+    """The verified KB-JWT, or None (the ``holder_binding`` check says why)."""
     if parts.kb_jwt is None and not policy.holder_binding_required:
         run.set("holder_binding", SKIPPED, "no Key Binding JWT; this verifier does not require one", required=False)
         run.set("replay", SKIPPED, "no Key Binding JWT to check for replay", required=False)
@@ -181,6 +183,23 @@ def _holder_binding(run: CheckRun, parts: UnverifiedSdJwt, payload: Mapping[str,
         run.set("holder_binding", FAILED, exc.reason)
         return None
     run.set("holder_binding", PASSED, f"signed by the holder's key for {kb.audience!r}, {now - int(kb.issued_at)} s ago")
+    return kb
+
+
+def _replay(run: CheckRun, policy: Policy, replay: ReplayGuard, kb: Any) -> dict[str, Any] | None:
+    """Record the KB-JWT as seen, only once signature, holder binding and issuer trust passed.
+
+    Recording earlier would let anybody fill the replay store with presentations
+    from issuers they made up (issue 10, B5); a record costs the store one entry
+    for ``kb_max_age + clock_skew`` seconds, and only a trusted issuer's holder
+    can cause one.
+    """
+    if kb is None:
+        return None
+    if not (run.ok("signature") and run.ok("holder_binding") and run.ok("issuer_trust")):
+        run.set("replay", SKIPPED, "not recorded: only presentations by an accredited issuer's holder are checked "
+                "for replay, and this one's issuer accreditation was not confirmed")
+        return {"audience": kb.audience, "nonce": kb.nonce, "iat": kb.issued_at}
     first = ask(replay, kb_jwt_id(kb.kb_jwt), int(kb.issued_at) + policy.kb_max_age + policy.clock_skew)
     if isinstance(first, Unavailable):
         run.set("replay", UNAVAILABLE, f"the replay cache cannot be read: {first.reason}")
