@@ -20,8 +20,10 @@ import hashlib
 import secrets
 import sqlite3
 import time
+import unicodedata
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from flask import Flask, abort, current_app, g, redirect, request, session, url_for
 from sqlite_utils import Database
@@ -39,6 +41,7 @@ __all__ = [
     "end_all_sessions",
     "login_required",
     "claim_form",
+    "safe_next",
     "signin_blocked",
     "record_signin_failure",
     "init_app",
@@ -123,6 +126,44 @@ def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
         return view(*args, **kwargs)
 
     return wrapped
+
+
+#: The longest ``next`` followed; anything longer falls back to the home page.
+MAX_NEXT_LENGTH = 2000
+#: Percent-decoding rounds looked through (``%252F`` is ``%2F`` is ``/``).
+_NEXT_DECODE_ROUNDS = 3
+
+
+def _is_plain_local_path(text: str) -> bool:
+    """A path on this origin: one leading ``/``, no backslash, no whitespace or control/format character."""
+    if not text.startswith("/") or text.startswith("//") or "\\" in text:
+        return False
+    if any(ch.isspace() or unicodedata.category(ch).startswith("C") for ch in text):
+        return False
+    parts = urlsplit(text)
+    return not parts.scheme and not parts.netloc
+
+
+def safe_next(target: object, fallback: str) -> str:
+    """``target`` if it is a same-origin relative path, else ``fallback``.
+
+    Every place that honours a ``next`` goes through here. Browsers drop tabs
+    and newlines from URLs and treat ``\\`` like ``/``, so ``/<TAB>/evil`` and
+    ``/\\evil`` lead off-site; a proxy may decode ``%2F``. So the value and each
+    percent-decoding of it must be a plain local path (OWASP Unvalidated
+    Redirects cheat sheet: allow only relative paths, fail closed).
+    """
+    if not isinstance(target, str) or not target or len(target) > MAX_NEXT_LENGTH:
+        return fallback
+    seen = target
+    for _ in range(_NEXT_DECODE_ROUNDS + 1):
+        if not _is_plain_local_path(seen):
+            return fallback
+        decoded = unquote(seen)
+        if decoded == seen:
+            return target
+        seen = decoded
+    return fallback
 
 
 def csrf_token() -> str:

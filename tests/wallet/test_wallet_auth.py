@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from wallet_helpers import PASSWORD, WalletClient, db_rows
 
 
@@ -43,12 +45,66 @@ def test_signin_wrong_password_then_right(client):
     assert right.status_code == 302 and right.headers["Location"] == "/shares"
 
 
-def test_signin_next_cannot_leave_the_site(client):
+#: ``next`` values that must never be followed: other hosts, schemes, and paths that a
+#: browser (or a proxy) turns into another host once control characters are dropped.
+NASTY_NEXT = [
+    "//evil.example/",
+    "/\\evil.example",
+    "\\\\evil.example",
+    "/%09/evil.example",
+    "/\t/evil.example",
+    "\t//evil.example",
+    " /shares",
+    "/%2F%2Fevil.example",
+    "/%2f/evil.example",
+    "/%5Cevil.example",
+    "/%252F%252Fevil.example",
+    "https://evil.example/",
+    "HTTPS:evil.example",
+    "javascript:alert(1)",
+    "/\x00",
+    "/%00",
+    "/shares\r\nSet-Cookie: stolen=1",
+    "/shares%0d%0aSet-Cookie:%20stolen=1",
+    "/\x7fevil",
+    "/\u2028evil",
+    "/\u202eevil",
+    "/shares evil",
+    "shares",
+    "",
+    "/" + "a" * 5000,
+]
+
+
+@pytest.mark.parametrize("nasty", NASTY_NEXT)
+def test_signin_next_cannot_leave_the_site(client, nasty):
     client.signup("ana")
     client.post("/auth/signout")
-    response = client.submit("/auth/signin", "/auth/signin",
-                             {"username": "ana", "password": PASSWORD, "next": "//evil.example/"})
+    page = client.get("/auth/signin", query_string={"next": nasty})
+    assert page.status_code == 200
+    response = client.post("/auth/signin", {"username": "ana", "password": PASSWORD, "next": nasty})
+    assert response.status_code == 302
     assert response.headers["Location"] == "/credentials"
+    assert "stolen" not in str(response.headers)
+
+
+@pytest.mark.parametrize("good", ["/shares", "/credentials/3", "/shares?page=2", "/backup/export"])
+def test_signin_next_keeps_same_site_paths(client, good):
+    client.signup("ana")
+    client.post("/auth/signout")
+    response = client.submit("/auth/signin", "/auth/signin", {"username": "ana", "password": PASSWORD, "next": good})
+    assert response.headers["Location"] == good
+
+
+def test_login_redirect_round_trip_keeps_the_page(client):
+    client.signup("ana")
+    assert client.submit("/auth/account", "/auth/signout").status_code == 302
+    to_signin = client.get("/shares")
+    assert to_signin.status_code == 302
+    client.get(to_signin.headers["Location"])
+    assert '<input type="hidden" name="next" value="/shares">' in client.last_page
+    response = client.post("/auth/signin", {"username": "ana", "password": PASSWORD, "next": "/shares"})
+    assert response.headers["Location"] == "/shares"
 
 
 def test_signin_is_rate_limited_per_user(app, client):

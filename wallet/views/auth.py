@@ -13,6 +13,7 @@ from wallet.security import (
     login_required,
     now,
     record_signin_failure,
+    safe_next,
     signin_blocked,
     start_session,
 )
@@ -22,10 +23,8 @@ __all__ = ["bp"]
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
 
-def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("credentials.list_credentials")
+def _next_or_home(target: str | None) -> str:
+    return safe_next(target, url_for("credentials.list_credentials"))
 
 
 @bp.route("/signup", methods=["GET", "POST"])
@@ -50,7 +49,7 @@ def signup():
 
 @bp.route("/signin", methods=["GET", "POST"])
 def signin():
-    next_url = request.values.get("next")
+    next_url = safe_next(request.values.get("next"), "") or None
     if request.method == "POST":
         username, password = request.form.get("username", "")[:200], request.form.get("password", "")
         db = get_db()
@@ -66,7 +65,7 @@ def signin():
                 "auth/signin.html", error="That user name and password do not match.", username=username, next=next_url
             ), 401
         start_session(account_id)
-        return redirect(_safe_next(next_url))
+        return redirect(_next_or_home(next_url))
     return render_template("auth/signin.html", error=None, username="", next=next_url)
 
 
