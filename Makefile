@@ -31,11 +31,16 @@ $(NODE_STAMP): package.json
 	npm install --no-audit --no-fund --loglevel=error
 	@touch $@
 
-# Debian's Chromium for the browser tests (Playwright cannot download browsers here).
+# Debian's Chromium for the browser tests (Playwright cannot download browsers here),
+# and Debian's redis-server for the shared-store tests (tests/conftest.py starts one).
 $(SYS_STAMP): | $(BIN)/python
 	@if ! command -v chromium >/dev/null; then \
 	  echo "Installing Debian's chromium and chromium-driver for the browser tests"; \
 	  $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium chromium-driver fonts-dejavu-core; \
+	fi
+	@if ! command -v redis-server >/dev/null; then \
+	  echo "Installing Debian's redis-server for the shared-store tests"; \
+	  $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q redis-server; \
 	fi
 	@touch $@
 

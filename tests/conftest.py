@@ -25,6 +25,10 @@ No chain mocks. Tests that use these fixtures should be marked
                         (did, controller account, tao did, tao account).
 ``advance_chain_time``  factory: moves the chain's clock forward by n seconds
                         and mines a block (Anvil ``evm_increaseTime``).
+``redis_server``        session: the URL of a real ``redis-server`` (Debian's
+                        package) on a free 127.0.0.1 port, data in a temporary
+                        dir, stopped at the end of the session; fails when the
+                        binary is missing (``make test`` installs it).
 
 The session chain is shared: tests create their own DIDs with
 ``unique_did`` and read the time from the chain, never from the wall clock.
@@ -179,3 +183,43 @@ def advance_chain_time(chain) -> Callable[[int], int]:
         return chain.block_timestamp()
 
     return advance
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory) -> Iterator[str]:
+    import shutil
+    import socket
+    import subprocess
+    import time
+
+    binary = shutil.which("redis-server") or shutil.which("valkey-server")
+    if binary is None:
+        missing_tool("redis-server is not installed (Debian package redis-server)")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    directory = tmp_path_factory.mktemp("redis")
+    process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(directory),
+                                "--save", "", "--appendonly", "no", "--protected-mode", "yes"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5) as connection:
+                    connection.sendall(b"PING\r\n")
+                    if connection.recv(16).startswith(b"+PONG"):
+                        break
+            except OSError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"redis-server did not start on port {port} (exit code {process.poll()})", pytrace=False)
+            time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

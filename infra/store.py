@@ -1,0 +1,318 @@
+"""Short-lived state shared by every worker and every instance of a service.
+
+Three kinds of state must be the same whichever process answers a request
+(ARCHITECTURE.md "Defaults, configuration, scale"): replay records (a KB-JWT
+seen by worker 1 is refused by worker 2), OpenID4VP transactions (a request
+created by one worker is answered through another) and rate-limit counters.
+They sit behind one small interface, :class:`Store`, with two backends:
+
+``SqliteStore`` (the default)
+    one SQLite file in the data dir (:data:`STORE_FILE`), in WAL mode with a
+    busy timeout, shared by all workers on one machine: ``--workers N`` is
+    correct with no extra server. Insert-if-absent is a PRIMARY KEY and
+    ``INSERT OR IGNORE`` (its row count says who won); every read-modify-write
+    runs in a ``BEGIN IMMEDIATE`` transaction. Entries carry their expiry;
+    expired ones are ignored on read and purged lazily.
+``RedisStore`` (``MICROCRED_REDIS_URL`` set; Redis or Valkey)
+    for several machines: ``SET NX PX`` for :meth:`~Store.add_once`, strings
+    with a TTL for values, ``GETDEL`` for :meth:`~Store.pop`, and one Lua
+    script (``INCR`` + ``PEXPIRE``) for rate-limit windows. Redis expires keys
+    itself.
+
+Nothing here is capped by count: entries live exactly their TTL, so memory is
+bounded by traffic × TTL, and a full store never refuses anybody. When the
+backend cannot answer, operations raise :class:`StoreUnavailable` (a
+``ConnectionError``): replay then reads ``unavailable`` and the services answer
+503, failing closed.
+
+Rate limits are fixed windows: at most ``limit`` hits per ``window`` seconds
+per key, counted from the first hit of a window; a refused hit learns how many
+seconds remain (``Retry-After``, RFC 9110 §10.2.3).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import re
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, NamedTuple, Protocol
+
+from credentials.errors import ConfigurationError, MicrocredError
+
+__all__ = ["ENV_REDIS_URL", "STORE_FILE", "RateDecision", "Store", "StoreUnavailable", "SqliteStore", "RedisStore",
+           "open_store"]
+
+ENV_REDIS_URL = "MICROCRED_REDIS_URL"
+STORE_FILE = "shared-state.sqlite3"
+#: Seconds between two purges of expired SQLite rows by one process.
+PURGE_INTERVAL_S = 60.0
+_NAMESPACE = re.compile(r"[a-z0-9_-]{1,40}")
+_log = logging.getLogger(__name__)
+
+
+class StoreUnavailable(MicrocredError, ConnectionError):
+    """The shared store (SQLite file or Redis) cannot answer now."""
+
+
+class RateDecision(NamedTuple):
+    """One rate-limit hit: allowed or not, and if not, the seconds until the window ends (≥ 1)."""
+
+    allowed: bool
+    retry_after: int
+
+
+class Store(Protocol):
+    """Short-lived shared state; every method is atomic across processes and machines sharing the store."""
+
+    def add_once(self, namespace: str, key: str, ttl: float) -> bool:
+        """Record ``key`` for ``ttl`` seconds; True if it was not recorded (and unexpired) before."""
+
+    def put(self, namespace: str, key: str, value: str, ttl: float) -> None:
+        """Set ``key`` to ``value`` for ``ttl`` seconds, replacing any value."""
+
+    def get(self, namespace: str, key: str) -> str | None:
+        """The unexpired value of ``key``, or None."""
+
+    def pop(self, namespace: str, key: str) -> str | None:
+        """Remove ``key`` and return its unexpired value; of concurrent callers, one alone gets it."""
+
+    def hit(self, namespace: str, key: str, window: float, limit: int) -> RateDecision:
+        """Count one hit on ``key``; allowed while the current window holds at most ``limit`` hits."""
+
+    def close(self) -> None:
+        """Release connections (the store reopens on next use)."""
+
+
+def _checked(namespace: str, key: str, ttl: float | None = None) -> None:
+    if not isinstance(namespace, str) or not _NAMESPACE.fullmatch(namespace):
+        raise ValueError(f"a store namespace is 1-40 of a-z 0-9 _ -, found {namespace!r}")
+    if not isinstance(key, str) or not key or len(key) > 512:
+        raise ValueError(f"a store key is a non-empty string of at most 512 characters, found {key!r:.40}")
+    if ttl is not None and not (isinstance(ttl, (int, float)) and math.isfinite(ttl) and ttl > 0):
+        raise ValueError(f"a store ttl is a positive number of seconds, found {ttl!r}")
+
+
+def _checked_limit(window: float, limit: int) -> None:
+    if not (isinstance(window, (int, float)) and math.isfinite(window) and window > 0):
+        raise ValueError(f"a rate-limit window is a positive number of seconds, found {window!r}")
+    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
+        raise ValueError(f"a rate limit is a whole number >= 1, found {limit!r}")
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS once (namespace TEXT NOT NULL, key TEXT NOT NULL, expires_at REAL NOT NULL,
+                                 PRIMARY KEY (namespace, key)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS kv (namespace TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
+                               expires_at REAL NOT NULL, PRIMARY KEY (namespace, key)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS hits (namespace TEXT NOT NULL, key TEXT NOT NULL, window_start REAL NOT NULL,
+                                 count INTEGER NOT NULL, expires_at REAL NOT NULL,
+                                 PRIMARY KEY (namespace, key)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS once_expiry ON once (expires_at);
+CREATE INDEX IF NOT EXISTS kv_expiry ON kv (expires_at);
+CREATE INDEX IF NOT EXISTS hits_expiry ON hits (expires_at);
+"""
+
+
+class SqliteStore:
+    """The embedded backend: one SQLite file shared by every process on this machine.
+
+    One connection per process (reopened after a fork, so a store made before
+    gunicorn forks is safe), used under a lock by the process's threads;
+    processes coordinate through SQLite's own locking (WAL, busy timeout).
+    """
+
+    def __init__(self, path: str | Path, *, clock: Callable[[], float] = time.time, busy_timeout: float = 5.0):
+        self.path = Path(path)
+        self._clock = clock
+        self._busy_timeout = busy_timeout
+        self._lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = None
+        self._pid = 0
+        self._next_purge = 0.0
+        with self._transaction():
+            pass  # creates the file and the tables now: a bad data dir fails at start-up
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None or self._pid != os.getpid():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, timeout=self._busy_timeout, isolation_level=None,
+                                   check_same_thread=False)
+            conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.executescript(_SCHEMA)
+            self._conn, self._pid = conn, os.getpid()
+        return self._conn
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            try:
+                conn = self._connection()
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield conn
+                    self._purge(conn)
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                _log.warning("shared store %s: %s", self.path, exc)
+                self._abandon()
+                raise StoreUnavailable("the shared state store cannot be written now") from None
+
+    def _abandon(self) -> None:
+        """Drop the connection after an error, so the next call starts from a clean one."""
+        conn, self._conn = self._conn, None
+        if conn is not None and self._pid == os.getpid():
+            try:
+                conn.close()
+            except sqlite3.Error:
+                _log.debug("closing a failed shared-store connection failed too", exc_info=True)
+
+    def _purge(self, conn: sqlite3.Connection) -> None:
+        now = self._clock()
+        if now < self._next_purge:
+            return
+        self._next_purge = now + PURGE_INTERVAL_S
+        for table in ("once", "kv", "hits"):
+            conn.execute(f"DELETE FROM {table} WHERE expires_at <= ?", (now,))
+
+    def add_once(self, namespace: str, key: str, ttl: float) -> bool:
+        _checked(namespace, key, ttl)
+        now = self._clock()
+        with self._transaction() as conn:
+            conn.execute("DELETE FROM once WHERE namespace = ? AND key = ? AND expires_at <= ?", (namespace, key, now))
+            inserted = conn.execute("INSERT OR IGNORE INTO once (namespace, key, expires_at) VALUES (?, ?, ?)",
+                                    (namespace, key, now + ttl)).rowcount
+        return inserted == 1
+
+    def put(self, namespace: str, key: str, value: str, ttl: float) -> None:
+        _checked(namespace, key, ttl)
+        if not isinstance(value, str):
+            raise ValueError(f"a store value is a string, found {type(value).__name__}")
+        with self._transaction() as conn:
+            conn.execute("INSERT OR REPLACE INTO kv (namespace, key, value, expires_at) VALUES (?, ?, ?, ?)",
+                         (namespace, key, value, self._clock() + ttl))
+
+    def get(self, namespace: str, key: str) -> str | None:
+        _checked(namespace, key)
+        with self._transaction() as conn:
+            row = conn.execute("SELECT value FROM kv WHERE namespace = ? AND key = ? AND expires_at > ?",
+                               (namespace, key, self._clock())).fetchone()
+        return row[0] if row else None
+
+    def pop(self, namespace: str, key: str) -> str | None:
+        _checked(namespace, key)
+        with self._transaction() as conn:
+            row = conn.execute("DELETE FROM kv WHERE namespace = ? AND key = ? RETURNING value, expires_at",
+                               (namespace, key)).fetchone()
+        return row[0] if row and row[1] > self._clock() else None
+
+    def hit(self, namespace: str, key: str, window: float, limit: int) -> RateDecision:
+        _checked(namespace, key)
+        _checked_limit(window, limit)
+        now = self._clock()
+        with self._transaction() as conn:
+            row = conn.execute("SELECT window_start, count FROM hits WHERE namespace = ? AND key = ?",
+                               (namespace, key)).fetchone()
+            start, count = (now, 1) if row is None or row[0] + window <= now else (row[0], row[1] + 1)
+            conn.execute("INSERT OR REPLACE INTO hits (namespace, key, window_start, count, expires_at) "
+                         "VALUES (?, ?, ?, ?, ?)", (namespace, key, start, count, start + window))
+        if count <= limit:
+            return RateDecision(True, 0)
+        return RateDecision(False, max(1, math.ceil(start + window - now)))
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None and self._pid == os.getpid():
+                self._conn.close()
+            self._conn = None
+
+
+#: KEYS[1] the counter; ARGV[1] the window in ms. Returns {count, ms left in the window}.
+_HIT_SCRIPT = """
+local count = redis.call('INCR', KEYS[1])
+local left = redis.call('PTTL', KEYS[1])
+if count == 1 or left < 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+  left = tonumber(ARGV[1])
+end
+return {count, left}
+"""
+
+
+def _ms(seconds: float) -> int:
+    return max(1, math.ceil(seconds * 1000))
+
+
+class RedisStore:
+    """The networked backend: Redis or Valkey at ``url`` (``redis://``, ``rediss://``, ``unix://``)."""
+
+    def __init__(self, url: str, *, prefix: str = "microcred", timeout: float = 2.0):
+        import redis
+
+        try:
+            self._redis = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout,
+                                               decode_responses=True)
+        except ValueError as exc:
+            raise ConfigurationError(f"{ENV_REDIS_URL} must be a redis://, rediss:// or unix:// URL: {exc}") from None
+        self._errors = (redis.RedisError,)
+        self._prefix = prefix
+        self._hit_script = self._redis.register_script(_HIT_SCRIPT)
+
+    def _key(self, namespace: str, key: str) -> str:
+        return f"{self._prefix}:{namespace}:{key}"
+
+    def _call(self, operation: Callable[[], Any]) -> Any:
+        try:
+            return operation()
+        except self._errors as exc:
+            _log.warning("shared store (Redis): %s: %s", type(exc).__name__, exc)
+            raise StoreUnavailable("the shared state store (Redis) did not answer") from None
+
+    def add_once(self, namespace: str, key: str, ttl: float) -> bool:
+        _checked(namespace, key, ttl)
+        return bool(self._call(lambda: self._redis.set(self._key(namespace, key), "1", nx=True, px=_ms(ttl))))
+
+    def put(self, namespace: str, key: str, value: str, ttl: float) -> None:
+        _checked(namespace, key, ttl)
+        if not isinstance(value, str):
+            raise ValueError(f"a store value is a string, found {type(value).__name__}")
+        self._call(lambda: self._redis.set(self._key(namespace, key), value, px=_ms(ttl)))
+
+    def get(self, namespace: str, key: str) -> str | None:
+        _checked(namespace, key)
+        return self._call(lambda: self._redis.get(self._key(namespace, key)))
+
+    def pop(self, namespace: str, key: str) -> str | None:
+        _checked(namespace, key)
+        return self._call(lambda: self._redis.getdel(self._key(namespace, key)))
+
+    def hit(self, namespace: str, key: str, window: float, limit: int) -> RateDecision:
+        _checked(namespace, key)
+        _checked_limit(window, limit)
+        count, left_ms = self._call(lambda: self._hit_script(keys=[self._key(namespace, key)], args=[_ms(window)]))
+        if int(count) <= limit:
+            return RateDecision(True, 0)
+        return RateDecision(False, max(1, math.ceil(int(left_ms) / 1000)))
+
+    def close(self) -> None:
+        self._redis.close()
+
+
+def open_store(data_dir: str | Path, redis_url: str | None = None, *,
+               clock: Callable[[], float] = time.time) -> Store:
+    """Redis at ``redis_url`` if given (else ``$MICROCRED_REDIS_URL``), otherwise SQLite in ``data_dir``."""
+    url = redis_url if redis_url is not None else os.environ.get(ENV_REDIS_URL)
+    if url:
+        return RedisStore(url)
+    return SqliteStore(Path(data_dir) / STORE_FILE, clock=clock)

@@ -1,0 +1,196 @@
+"""The shared-state store contract (infra.store), written once and run on both backends.
+
+``sqlite``: the embedded file store. ``redis``: a real ``redis-server``
+started by the session fixture ``redis_server`` (tests/conftest.py). Each
+test uses its own key prefix, so tests never see each other's entries.
+Expiry tests sleep past short TTLs; nothing asserts how long anything took.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import socket
+import sqlite3
+import threading
+import time
+import uuid
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+
+import pytest
+
+from infra.store import STORE_FILE, RedisStore, SqliteStore, StoreUnavailable, open_store
+
+SHORT_TTL = 0.2
+PAST_SHORT_TTL = 0.5
+
+
+def _make(backend: str, where: str, prefix: str):
+    if backend == "redis":
+        return RedisStore(where, prefix=prefix)
+    return SqliteStore(where)
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def backend(request, tmp_path):
+    """(backend name, where: a file path or a Redis URL, key prefix)."""
+    prefix = f"t{uuid.uuid4().hex[:12]}"
+    if request.param == "redis":
+        return "redis", request.getfixturevalue("redis_server"), prefix
+    return "sqlite", str(tmp_path / STORE_FILE), prefix
+
+
+@pytest.fixture
+def store(backend):
+    made = _make(*backend)
+    yield made
+    made.close()
+
+
+def test_add_once_is_true_only_the_first_time(store):
+    assert store.add_once("replay", "kb-1", 60) is True
+    assert store.add_once("replay", "kb-1", 60) is False
+    assert store.add_once("replay", "kb-2", 60) is True
+    assert store.add_once("other", "kb-1", 60) is True  # namespaces are separate
+
+
+def test_add_once_forgets_after_its_ttl(store):
+    assert store.add_once("replay", "short", SHORT_TTL) is True
+    time.sleep(PAST_SHORT_TTL)
+    assert store.add_once("replay", "short", 60) is True
+    assert store.add_once("replay", "short", 60) is False
+
+
+def test_put_get_pop(store):
+    assert store.get("tx", "s1") is None and store.pop("tx", "s1") is None
+    store.put("tx", "s1", '{"nonce": "n"}', 60)
+    assert store.get("tx", "s1") == '{"nonce": "n"}'
+    assert store.get("tx", "s1") == '{"nonce": "n"}'  # get does not consume
+    store.put("tx", "s1", "replaced", 60)
+    assert store.pop("tx", "s1") == "replaced"
+    assert store.pop("tx", "s1") is None and store.get("tx", "s1") is None
+    store.put("tx", "ü/ö:§ key", "value with ünïcode", 60)
+    assert store.get("tx", "ü/ö:§ key") == "value with ünïcode"
+
+
+def test_values_expire(store):
+    store.put("tx", "gone", "v", SHORT_TTL)
+    store.put("tx", "popped-late", "v", SHORT_TTL)
+    time.sleep(PAST_SHORT_TTL)
+    assert store.get("tx", "gone") is None
+    assert store.pop("tx", "popped-late") is None
+
+
+def test_hit_allows_up_to_the_limit_then_says_when_to_retry(store):
+    for _ in range(3):
+        assert store.hit("rate", "client-a", 60, 3) == (True, 0)
+    allowed, retry_after = store.hit("rate", "client-a", 60, 3)
+    assert allowed is False and 1 <= retry_after <= 60
+    assert store.hit("rate", "client-b", 60, 3).allowed  # per key
+    assert store.hit("other", "client-a", 60, 3).allowed  # per namespace
+
+
+def test_hit_starts_a_new_window_after_the_old_one(store):
+    assert store.hit("rate", "c", SHORT_TTL, 1).allowed
+    assert not store.hit("rate", "c", SHORT_TTL, 1).allowed
+    time.sleep(PAST_SHORT_TTL)
+    assert store.hit("rate", "c", SHORT_TTL, 1).allowed
+
+
+@pytest.mark.parametrize("call", [
+    lambda s: s.add_once("Bad Namespace", "k", 1), lambda s: s.add_once("ns", "", 1),
+    lambda s: s.add_once("ns", "k", 0), lambda s: s.put("ns", "k", b"bytes", 1),
+    lambda s: s.put("ns", "k", "v", float("inf")), lambda s: s.hit("ns", "k", 60, 0),
+    lambda s: s.hit("ns", "k", -1, 5),
+])
+def test_bad_arguments_are_refused(store, call):
+    with pytest.raises(ValueError):
+        call(store)
+
+
+def test_only_one_of_many_threads_wins_add_once_and_pop(store):
+    barrier = threading.Barrier(8)
+
+    def race(operation):
+        barrier.wait()
+        return operation()
+
+    with ThreadPoolExecutor(8) as pool:
+        wins = list(pool.map(lambda _: race(lambda: store.add_once("replay", "contended", 60)), range(8)))
+    assert wins.count(True) == 1
+    store.put("tx", "contended", "the answer", 60)
+    with ThreadPoolExecutor(8) as pool:
+        popped = list(pool.map(lambda _: race(lambda: store.pop("tx", "contended")), range(8)))
+    assert popped.count("the answer") == 1 and popped.count(None) == 7
+
+
+def _claim_in_a_process(backend: tuple[str, str, str], keys: list[str]) -> list[str]:
+    store = _make(*backend)
+    try:
+        won = [key for key in keys if store.add_once("replay", key, 60)]
+        won += [f"pop:{key}" for key in keys if store.pop("tx", key) is not None]
+        store.hit("rate", "shared", 60, 1000)
+        return won
+    finally:
+        store.close()
+
+
+def test_processes_sharing_a_store_see_each_others_records(backend):
+    """Four processes race for the same keys: each key is won once, in total, across processes."""
+    keys = [f"k{n}" for n in range(40)]
+    store = _make(*backend)
+    for key in keys:
+        store.put("tx", key, "v", 60)
+    with ProcessPoolExecutor(4, mp_context=multiprocessing.get_context("spawn")) as pool:
+        results = list(pool.map(_claim_in_a_process, [backend] * 4, [keys] * 4))
+    won = [key for result in results for key in result]
+    assert sorted(won) == sorted(keys + [f"pop:{key}" for key in keys])
+    assert store.hit("rate", "shared", 60, 1000).allowed
+    assert not store.hit("rate", "shared", 60, 5).allowed  # the four processes' hits counted here too
+    store.close()
+
+
+def test_an_unreachable_redis_is_unavailable_not_a_crash():
+    with socket.socket() as bound_not_listening:  # connections to it are refused
+        bound_not_listening.bind(("127.0.0.1", 0))
+        port = bound_not_listening.getsockname()[1]
+        store = RedisStore(f"redis://127.0.0.1:{port}/0", timeout=0.5)
+        with pytest.raises(StoreUnavailable) as caught:
+            store.add_once("replay", "k", 60)
+    assert isinstance(caught.value, ConnectionError) and str(port) not in str(caught.value)
+
+
+def test_an_unusable_sqlite_path_is_unavailable(tmp_path):
+    (tmp_path / STORE_FILE).mkdir()  # a directory where the file should be
+    with pytest.raises(StoreUnavailable) as caught:
+        SqliteStore(tmp_path / STORE_FILE)
+    assert str(tmp_path) not in str(caught.value)
+
+
+def test_sqlite_purges_expired_rows_so_the_file_stays_small(tmp_path):
+    now = [1_000_000.0]
+    store = SqliteStore(tmp_path / STORE_FILE, clock=lambda: now[0])
+    for n in range(200):
+        store.add_once("replay", f"k{n}", 10)
+        store.put("tx", f"k{n}", "v", 10)
+        store.hit("rate", f"k{n}", 10, 5)
+    now[0] += 3600
+    store.add_once("replay", "fresh", 10)
+    with sqlite3.connect(tmp_path / STORE_FILE) as db:
+        counts = [db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0] for table in ("once", "kv", "hits")]
+    assert counts == [1, 0, 0]
+    store.close()
+
+
+def test_sqlite_uses_wal_so_readers_do_not_block_writers(tmp_path):
+    SqliteStore(tmp_path / STORE_FILE).close()
+    with sqlite3.connect(tmp_path / STORE_FILE) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_open_store_picks_redis_when_a_url_is_set(tmp_path, redis_server, monkeypatch):
+    monkeypatch.delenv("MICROCRED_REDIS_URL", raising=False)
+    assert isinstance(open_store(tmp_path), SqliteStore) and (tmp_path / STORE_FILE).exists()
+    monkeypatch.setenv("MICROCRED_REDIS_URL", redis_server)
+    chosen = open_store(tmp_path / "unused")
+    assert isinstance(chosen, RedisStore) and chosen.add_once("replay", uuid.uuid4().hex, 5)
+    assert not (tmp_path / "unused").exists()
