@@ -29,9 +29,12 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "SESSION_COOKIE_SAMESITE": "Lax",
     "PERMANENT_SESSION_LIFETIME": timedelta(days=14),
     "SESSION_LIFETIME": 14 * 24 * 3600,
-    "SIGNIN_WINDOW": 15 * 60,
-    "SIGNIN_MAX_FAILURES_PER_USER": 5,
-    "SIGNIN_MAX_FAILURES_PER_CLIENT": 30,
+    "SIGNIN_WINDOW": 24 * 3600,  # failed sign-ins are remembered this long (see wallet.throttle)
+    "SIGNIN_FREE_FAILURES": 5,  # per (account, client) before back-off starts
+    "SIGNIN_BACKOFF_BASE": 30,  # seconds; doubles with each further failure
+    "SIGNIN_BACKOFF_MAX": 15 * 60,
+    "SIGNIN_ACCOUNT_SLOWDOWN": 100,  # failures on one account (all clients) that make failed clients back off at once
+    "SIGNIN_CLIENT_FREE_FAILURES": 50,  # per client across accounts
     "SHARE_LIFETIME": 300,
     "ALLOW_HTTP_LOOPBACK": True,
     "HTTP_TIMEOUT": 5.0,

@@ -8,7 +8,7 @@
 - One-time forms: forms that change state carry a ``form_id``; the view claims
   it inside the same transaction as its effect, so a double submit is refused
   and a failed submit can be retried.
-- Sign-in limits: failures per user name and per client within a window.
+- Sign-in limits: see :mod:`wallet.throttle` (per account *and* client, with back-off).
 - Headers: a strict Content-Security-Policy with no inline script, no framing,
   no referrer, camera only for this origin.
 """
@@ -42,8 +42,6 @@ __all__ = [
     "login_required",
     "claim_form",
     "safe_next",
-    "signin_blocked",
-    "record_signin_failure",
     "init_app",
 ]
 
@@ -200,31 +198,6 @@ def claim_form(db: Database) -> None:
         db.execute("INSERT INTO used_forms (form_id, at) VALUES (?, ?)", [form_id, now()])
     except sqlite3.IntegrityError as exc:
         raise DoubleSubmit("this form was already sent once; nothing was done twice") from exc
-
-
-def _client() -> str:
-    return request.remote_addr or "unknown"
-
-
-def signin_blocked(db: Database, username: str) -> bool:
-    """True when this user name or client failed too often within the window."""
-    config = current_app.config
-    since = now() - config["SIGNIN_WINDOW"]
-    by_user = db.execute(
-        "SELECT COUNT(*) FROM signin_attempts WHERE username = ? AND at > ?", [username, since]
-    ).fetchone()[0]
-    by_client = db.execute(
-        "SELECT COUNT(*) FROM signin_attempts WHERE client = ? AND at > ?", [_client(), since]
-    ).fetchone()[0]
-    return by_user >= config["SIGNIN_MAX_FAILURES_PER_USER"] or by_client >= config["SIGNIN_MAX_FAILURES_PER_CLIENT"]
-
-
-def record_signin_failure(db: Database, username: str) -> None:
-    with db.atomic():
-        db.execute(
-            "INSERT INTO signin_attempts (username, client, at) VALUES (?, ?, ?)", [username[:200], _client(), now()]
-        )
-        db.execute("DELETE FROM signin_attempts WHERE at < ?", [now() - 24 * 3600])
 
 
 def _security_headers(response: Any) -> Any:

@@ -110,7 +110,7 @@ def test_login_redirect_round_trip_keeps_the_page(client):
 def test_signin_is_rate_limited_per_user(app, client):
     client.signup("ana")
     client.post("/auth/signout")
-    for _ in range(app.config["SIGNIN_MAX_FAILURES_PER_USER"]):
+    for _ in range(app.config["SIGNIN_FREE_FAILURES"]):
         assert client.submit("/auth/signin", "/auth/signin", {"username": "ana", "password": "nope nope"}).status_code == 401
     blocked = client.submit("/auth/signin", "/auth/signin", {"username": "ana", "password": PASSWORD})
     assert blocked.status_code == 429 and "Too many failed attempts" in client.last_page
@@ -119,7 +119,7 @@ def test_signin_is_rate_limited_per_user(app, client):
 def test_rate_limit_window_passes(app, client, clock):
     client.signup("ana")
     client.post("/auth/signout")
-    for _ in range(app.config["SIGNIN_MAX_FAILURES_PER_USER"]):
+    for _ in range(app.config["SIGNIN_FREE_FAILURES"]):
         client.submit("/auth/signin", "/auth/signin", {"username": "ana", "password": "nope nope"})
     clock.now += app.config["SIGNIN_WINDOW"] + 1
     assert client.submit("/auth/signin", "/auth/signin", {"username": "ana", "password": PASSWORD}).status_code == 302
@@ -191,3 +191,78 @@ def test_cli_serve_is_registered():
 
     result = CliRunner().invoke(wallet, ["serve", "--help"])
     assert result.exit_code == 0 and "--port" in result.output
+
+
+ATTACKER, OWNER = "203.0.113.66", "198.51.100.7"
+
+
+def _from(app, address: str) -> WalletClient:
+    browser = WalletClient(app.test_client())
+    browser.client.environ_base["REMOTE_ADDR"] = address
+    return browser
+
+
+def _signin(browser: WalletClient, password: str, username: str = "ana"):
+    return browser.submit("/auth/signin", "/auth/signin", {"username": username, "password": password})
+
+
+def test_attacker_cannot_lock_the_owner_out(app, client):
+    client.signup("ana")
+    attacker = _from(app, ATTACKER)
+    answers = [_signin(attacker, f"guess number {n}").status_code for n in range(40)]
+    assert answers[:app.config["SIGNIN_FREE_FAILURES"]] == [401] * app.config["SIGNIN_FREE_FAILURES"]
+    assert set(answers[app.config["SIGNIN_FREE_FAILURES"]:]) == {429}
+    owner = _from(app, OWNER)
+    assert _signin(owner, PASSWORD).status_code == 302
+    assert owner.get("/credentials").status_code == 200
+
+
+def test_throttled_attacker_gets_429_with_growing_retry_after(app, client, clock):
+    client.signup("ana")
+    attacker = _from(app, ATTACKER)
+    for n in range(app.config["SIGNIN_FREE_FAILURES"]):
+        assert _signin(attacker, f"guess {n}").status_code == 401
+    waits = []
+    for n in range(4):
+        blocked = _signin(attacker, PASSWORD)  # even the right password is not tried while throttled
+        assert blocked.status_code == 429 and "Too many failed attempts" in attacker.last_page
+        waits.append(int(blocked.headers["Retry-After"]))
+        clock.now += waits[-1]
+        assert _signin(attacker, f"late guess {n}").status_code == 401
+    assert waits == sorted(waits) and waits[-1] >= 4 * waits[0] > 0  # exponential back-off
+    assert waits[-1] <= app.config["SIGNIN_BACKOFF_MAX"]
+
+
+def test_many_attacking_clients_slow_down_but_never_block_a_clean_client(app, client):
+    client.signup("ana")
+    app.config["SIGNIN_ACCOUNT_SLOWDOWN"] = 20
+    for n in range(20):
+        assert _signin(_from(app, f"192.0.2.{n + 1}"), "wrong guess").status_code == 401
+    # beyond the account-wide threshold, a client that already failed on this account waits from its first failure
+    assert _signin(_from(app, "192.0.2.1"), "another guess").status_code == 429
+    # the owner, from a client with no failures, is never blocked
+    owner = _from(app, OWNER)
+    assert _signin(owner, PASSWORD).status_code == 302
+
+
+def test_one_client_guessing_many_accounts_is_throttled(app, client):
+    client.signup("ana")
+    attacker = _from(app, ATTACKER)
+    limit = app.config["SIGNIN_CLIENT_FREE_FAILURES"]
+    for n in range(limit):
+        assert _signin(attacker, "password1234", username=f"user{n}").status_code == 401
+    blocked = _signin(attacker, "password1234", username="someone-else")
+    assert blocked.status_code == 429 and int(blocked.headers["Retry-After"]) > 0
+    assert _signin(_from(app, OWNER), PASSWORD).status_code == 302
+
+
+def test_success_clears_the_clients_failures(app, client):
+    client.signup("ana")
+    owner = _from(app, OWNER)
+    for _ in range(app.config["SIGNIN_FREE_FAILURES"] - 1):
+        assert _signin(owner, "typo typo").status_code == 401
+    assert _signin(owner, PASSWORD).status_code == 302
+    owner.submit("/auth/account", "/auth/signout")
+    for _ in range(app.config["SIGNIN_FREE_FAILURES"] - 1):
+        assert _signin(owner, "typo typo").status_code == 401
+    assert _signin(owner, PASSWORD).status_code == 302

@@ -12,11 +12,10 @@ from wallet.security import (
     end_session,
     login_required,
     now,
-    record_signin_failure,
     safe_next,
-    signin_blocked,
     start_session,
 )
+from wallet.throttle import forget_signin_failures, record_signin_failure, signin_retry_after
 
 __all__ = ["bp"]
 
@@ -47,23 +46,28 @@ def signup():
     return render_template("auth/signup.html", error=None, username="")
 
 
+def _too_many(template: str, wait: int, **context):
+    minutes = max(1, -(-wait // 60))
+    error = f"Too many failed attempts from this device. Try again in {minutes} minute{'' if minutes == 1 else 's'}."
+    return render_template(template, error=error, **context), 429, {"Retry-After": str(wait)}
+
+
 @bp.route("/signin", methods=["GET", "POST"])
 def signin():
     next_url = safe_next(request.values.get("next"), "") or None
     if request.method == "POST":
         username, password = request.form.get("username", "")[:200], request.form.get("password", "")
         db = get_db()
-        if signin_blocked(db, username):
-            return render_template(
-                "auth/signin.html", error="Too many failed attempts. Wait 15 minutes and try again.",
-                username=username, next=next_url,
-            ), 429
+        wait = signin_retry_after(db, username, now=now())
+        if wait:
+            return _too_many("auth/signin.html", wait, username=username, next=next_url)
         account_id = check_password(db, password_hasher(current_app.config), username, password)
         if account_id is None:
-            record_signin_failure(db, username)
+            record_signin_failure(db, username, now=now())
             return render_template(
                 "auth/signin.html", error="That user name and password do not match.", username=username, next=next_url
             ), 401
+        forget_signin_failures(db, username)
         start_session(account_id)
         return redirect(_next_or_home(next_url))
     return render_template("auth/signin.html", error=None, username="", next=next_url)
