@@ -43,8 +43,9 @@ def verifier() -> None:
 @verifier.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8003, show_default=True, type=int)
-@click.option("--workers", default=1, show_default=True, type=int,
-              help="gunicorn worker processes (1: OpenID4VP requests stay in one process)")
+@click.option("--workers", default=lambda: os.cpu_count() or 1, show_default="the number of cores", type=int,
+              help="gunicorn worker processes; replay records, OpenID4VP requests and rate limits are shared "
+                   "through the store (SQLite in the data dir, or Redis with MICROCRED_REDIS_URL)")
 def serve(host: str, port: int, workers: int) -> None:
     """Serve the verifier (API, scanning pages, OpenID4VP) with gunicorn."""
     from gunicorn.app.base import BaseApplication
