@@ -13,6 +13,13 @@ pragma solidity 0.8.30;
 /// in the entry's own scope. Revocation is permanent and keeps its time, so
 /// credentials issued before it still check; suspension is a present state
 /// (use a historical block to ask about a past suspension).
+///
+/// Control of an entry (the root's too) changes hands in two steps, as in
+/// OpenZeppelin's Ownable2Step: the controller proposes an address, and only
+/// that address can accept. Until it does, the old controller stays in charge
+/// and may propose again or cancel, so a mistyped address cannot lock anyone
+/// out. There is no one-step setter. Every address in an event is an indexed
+/// topic, so logs can be filtered by who acted or who controls an entry.
 interface ITrustRegistry {
     /// @notice The place of an entry in the chain of trust.
     enum Role {
@@ -105,19 +112,34 @@ interface ITrustRegistry {
     error AlreadySuspended(string did, uint64 suspendedAt);
     /// @notice The entry is not suspended, so it cannot be reinstated.
     error NotSuspended(string did);
+    /// @notice Only the address proposed as the entry's next controller may accept (`pending` is 0 when none is).
+    error NotPendingController(address caller, address pending);
+    /// @notice There is no proposed controller to cancel.
+    error NoPendingTransfer(string did);
 
-    /// @notice A DID was accredited.
-    event Accredited(bytes32 indexed didHash, bytes32 indexed accreditedByHash, string did, string accreditedBy, Grant grant);
+    /// @notice A DID was accredited; `controller` is `grant.controller`, indexed so that entries can be found by it.
+    event Accredited(
+        bytes32 indexed didHash,
+        bytes32 indexed accreditedByHash,
+        address indexed controller,
+        string did,
+        string accreditedBy,
+        Grant grant
+    );
     /// @notice An accreditation was suspended by `by`.
-    event Suspended(bytes32 indexed didHash, string did, address by, uint64 at);
+    event Suspended(bytes32 indexed didHash, address indexed by, string did, uint64 at);
     /// @notice A suspended accreditation was reinstated by `by`.
-    event Reinstated(bytes32 indexed didHash, string did, address by, uint64 at);
+    event Reinstated(bytes32 indexed didHash, address indexed by, string did, uint64 at);
     /// @notice An accreditation was revoked for good by `by`.
-    event Revoked(bytes32 indexed didHash, string did, address by, uint64 at);
-    /// @notice The end of an accreditation's validity changed.
-    event Renewed(bytes32 indexed didHash, string did, uint64 validUntil);
-    /// @notice The address controlling an entry changed (key rotation).
-    event ControllerChanged(bytes32 indexed didHash, string did, address previous, address controller);
+    event Revoked(bytes32 indexed didHash, address indexed by, string did, uint64 at);
+    /// @notice `by` moved the end of an accreditation's validity.
+    event Renewed(bytes32 indexed didHash, address indexed by, string did, uint64 validUntil);
+    /// @notice The controller `from` proposed `to` as the entry's next controller (key rotation, step 1).
+    event ControllerTransferProposed(bytes32 indexed didHash, address indexed from, address indexed to, string did);
+    /// @notice The controller `from` withdrew its proposal of `to`.
+    event ControllerTransferCancelled(bytes32 indexed didHash, address indexed from, address indexed to, string did);
+    /// @notice `to` accepted, and now controls the entry instead of `from` (key rotation, step 2).
+    event ControllerTransferred(bytes32 indexed didHash, address indexed from, address indexed to, string did);
 
     /// @notice `accreditorDid` (whose controller must be the caller) accredits `grant.did`.
     function accredit(string calldata accreditorDid, Grant calldata grant) external;
@@ -134,8 +156,19 @@ interface ITrustRegistry {
     /// @notice Moves the end of validity, within the grantor's own (the grantor's controller or the root).
     function renew(string calldata did, uint64 validUntil) external;
 
-    /// @notice The entry's own controller hands control to another address.
-    function setController(string calldata did, address controller) external;
+    /// @notice The entry's controller proposes `newController` as the next one (step 1 of 2).
+    /// @dev Replaces an earlier proposal; the zero address is refused (use `cancelControllerTransfer`).
+    /// Works for the root's entry too. Control does not change until `acceptController`.
+    function proposeController(string calldata did, address newController) external;
+
+    /// @notice The entry's controller withdraws its pending proposal.
+    function cancelControllerTransfer(string calldata did) external;
+
+    /// @notice The proposed address takes control of the entry (step 2 of 2).
+    function acceptController(string calldata did) external;
+
+    /// @notice The address proposed as the entry's next controller (zero when none is).
+    function pendingControllerOf(string calldata did) external view returns (address);
 
     /// @notice The DID of the root authority.
     function rootDid() external view returns (string memory);

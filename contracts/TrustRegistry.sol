@@ -16,6 +16,7 @@ contract TrustRegistry is ITrustRegistry {
 
     mapping(bytes32 didHash => Entry entry) private _entries;
     mapping(bytes32 didHash => mapping(bytes32 vctHash => bool granted)) private _scope;
+    mapping(bytes32 didHash => address proposed) private _pendingControllers;
 
     /// @param rootDid_ DID of the root authority.
     /// @param legalName legal name of the root authority.
@@ -35,7 +36,7 @@ contract TrustRegistry is ITrustRegistry {
         root.validUntil = type(uint64).max;
         root.controller = controller;
         Grant memory grant = Grant(rootDid_, legalName, country, Role.Root, new string[](0), 0, root.validFrom, root.validUntil, controller);
-        emit Accredited(rootHash, bytes32(0), rootDid_, "", grant);
+        emit Accredited(rootHash, bytes32(0), controller, rootDid_, "", grant);
     }
 
     // ---------------------------------------------------------------- changes
@@ -81,7 +82,7 @@ contract TrustRegistry is ITrustRegistry {
             entry.vcts.push(grant.vcts[i]);
             _scope[didHash][keccak256(bytes(grant.vcts[i]))] = true;
         }
-        emit Accredited(didHash, accreditorHash, grant.did, accreditorDid, grant);
+        emit Accredited(didHash, accreditorHash, grant.controller, grant.did, accreditorDid, grant);
     }
 
     /// @inheritdoc ITrustRegistry
@@ -92,7 +93,7 @@ contract TrustRegistry is ITrustRegistry {
         if (entry.revokedAt != 0) revert AlreadyRevoked(did, entry.revokedAt);
         if (entry.suspendedAt != 0) revert AlreadySuspended(did, entry.suspendedAt);
         entry.suspendedAt = _now();
-        emit Suspended(didHash, did, msg.sender, entry.suspendedAt);
+        emit Suspended(didHash, msg.sender, did, entry.suspendedAt);
     }
 
     /// @inheritdoc ITrustRegistry
@@ -102,7 +103,7 @@ contract TrustRegistry is ITrustRegistry {
         if (entry.revokedAt != 0) revert AlreadyRevoked(did, entry.revokedAt);
         if (entry.suspendedAt == 0) revert NotSuspended(did);
         entry.suspendedAt = 0;
-        emit Reinstated(didHash, did, msg.sender, _now());
+        emit Reinstated(didHash, msg.sender, did, _now());
     }
 
     /// @inheritdoc ITrustRegistry
@@ -111,7 +112,7 @@ contract TrustRegistry is ITrustRegistry {
         (bytes32 didHash, Entry storage entry) = _changeable(did);
         if (entry.revokedAt != 0) revert AlreadyRevoked(did, entry.revokedAt);
         entry.revokedAt = _now();
-        emit Revoked(didHash, did, msg.sender, entry.revokedAt);
+        emit Revoked(didHash, msg.sender, did, entry.revokedAt);
     }
 
     /// @inheritdoc ITrustRegistry
@@ -126,19 +127,41 @@ contract TrustRegistry is ITrustRegistry {
             revert ValidityOutOfScope(entry.validFrom, validUntil, grantor.validFrom, grantor.validUntil);
         }
         entry.validUntil = validUntil;
-        emit Renewed(didHash, did, validUntil);
+        emit Renewed(didHash, msg.sender, did, validUntil);
     }
 
     /// @inheritdoc ITrustRegistry
-    function setController(string calldata did, address controller) external {
+    function proposeController(string calldata did, address newController) external {
         // Guards: (1) a real address, (2) the entry exists, (3) the caller is its controller.
-        if (controller == address(0)) revert ZeroController();
+        // Nothing else changes: the current controller keeps control until the proposal is accepted.
+        if (newController == address(0)) revert ZeroController();
+        (bytes32 didHash, Entry storage entry) = _controlled(did);
+        _pendingControllers[didHash] = newController;
+        emit ControllerTransferProposed(didHash, entry.controller, newController, did);
+    }
+
+    /// @inheritdoc ITrustRegistry
+    function cancelControllerTransfer(string calldata did) external {
+        // Guards: (1) the entry exists, (2) the caller is its controller, (3) a proposal is pending.
+        (bytes32 didHash, Entry storage entry) = _controlled(did);
+        address proposed = _pendingControllers[didHash];
+        if (proposed == address(0)) revert NoPendingTransfer(did);
+        delete _pendingControllers[didHash];
+        emit ControllerTransferCancelled(didHash, entry.controller, proposed, did);
+    }
+
+    /// @inheritdoc ITrustRegistry
+    function acceptController(string calldata did) external {
+        // Guards: (1) the entry exists, (2) the caller is the proposed address (never zero,
+        // so an entry without a proposal cannot be accepted by anyone).
         bytes32 didHash = keccak256(bytes(did));
         Entry storage entry = _existing(didHash, did);
-        if (msg.sender != entry.controller) revert NotController(msg.sender, entry.controller);
+        address proposed = _pendingControllers[didHash];
+        if (msg.sender != proposed) revert NotPendingController(msg.sender, proposed);
         address previous = entry.controller;
-        entry.controller = controller;
-        emit ControllerChanged(didHash, did, previous, controller);
+        entry.controller = proposed;
+        delete _pendingControllers[didHash];
+        emit ControllerTransferred(didHash, previous, proposed, did);
     }
 
     // ------------------------------------------------------------------ views
@@ -146,6 +169,11 @@ contract TrustRegistry is ITrustRegistry {
     /// @inheritdoc ITrustRegistry
     function rootDid() external view returns (string memory) {
         return _entries[_rootHash].did;
+    }
+
+    /// @inheritdoc ITrustRegistry
+    function pendingControllerOf(string calldata did) external view returns (address) {
+        return _pendingControllers[keccak256(bytes(did))];
     }
 
     /// @inheritdoc ITrustRegistry
@@ -197,6 +225,12 @@ contract TrustRegistry is ITrustRegistry {
     function _existing(bytes32 didHash, string calldata did) private view returns (Entry storage entry) {
         entry = _entries[didHash];
         if (entry.role == Role.None) revert UnknownDid(did);
+    }
+
+    function _controlled(string calldata did) private view returns (bytes32 didHash, Entry storage entry) {
+        didHash = keccak256(bytes(did));
+        entry = _existing(didHash, did);
+        if (msg.sender != entry.controller) revert NotController(msg.sender, entry.controller);
     }
 
     function _changeable(string calldata did) private view returns (bytes32 didHash, Entry storage entry) {

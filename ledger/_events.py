@@ -98,3 +98,11 @@ class ContractClient:
     @property
     def address(self) -> str:
         return str(self.contract.address)
+
+    def event_topic(self, name: str) -> bytes:
+        """``topics[0]`` of the contract's event ``name`` (for ``eth_getLogs`` filters)."""
+        return self._decoder.topic(name)
+
+    def decode_log(self, log: Mapping[str, Any]) -> DecodedLog | None:
+        """One raw log of this contract decoded, or None when its ABI does not describe it."""
+        return self._decoder.decode(log)

@@ -172,6 +172,11 @@ _SENTENCES = {
     "AlreadyRevoked": lambda a: f"{a['did']} was revoked at {a['revokedAt']}; nothing can change it any more",
     "AlreadySuspended": lambda a: f"{a['did']} is already suspended (since {a['suspendedAt']})",
     "NotSuspended": lambda a: f"{a['did']} is not suspended, so it cannot be reinstated",
+    "NotPendingController": lambda a: (
+        f"the sending account {a['caller']} was not proposed as the next controller"
+        + (" (no transfer is pending)" if int(a['pending'], 16) == 0 else f" (the proposed address is {a['pending']})")
+    ),
+    "NoPendingTransfer": lambda a: f"no controller transfer of {a['did']} is pending, so there is nothing to cancel",
     "EmptyListId": lambda a: "the status list id is empty",
     "ZeroDigest": lambda a: "the status list digest is all zeros; expected a SHA-256",
     "IssuerNotAccredited": lambda a: f"the issuer {a['issuerDid']} is {Standing(a['standing']).words} at this moment",

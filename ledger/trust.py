@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
-from eth_utils import to_checksum_address
+from eth_utils import is_checksum_address, is_checksum_formatted_address, is_hex_address, to_checksum_address
 
 from ledger.artifacts import Role, Standing
-from credentials.errors import InvalidDid
+from credentials.errors import InvalidDid, InvalidInput
 from ledger._events import ContractClient
 from ledger.chain import BlockId, TransactionResult
 from ledger.errors import KeyFileError
@@ -31,6 +31,7 @@ from ledger.errors import KeyFileError
 __all__ = [
     "UNLIMITED",
     "check_did_syntax",
+    "check_address",
     "AccreditationLink",
     "Accreditation",
     "AccreditationLookup",
@@ -43,6 +44,17 @@ UNLIMITED = 2**64 - 1
 
 _DID = re.compile(r"^did:[a-z0-9]+:(?:[A-Za-z0-9._:-]|%[0-9A-Fa-f]{2})*(?:[A-Za-z0-9._-]|%[0-9A-Fa-f]{2})$")
 _MAX_DID_LENGTH = 2048
+
+
+def check_address(address: str) -> str:
+    """``address`` in EIP-55 checksum form; InvalidInput when it is not a 20-byte hex address or
+    is mixed-case with a wrong checksum (a typo the checksum exists to catch)."""
+    if not isinstance(address, str) or not is_hex_address(address):
+        raise InvalidInput(f"expected a 20-byte hex address (0x…), found {str(address)[:80]!r}")
+    if is_checksum_formatted_address(address) and not is_checksum_address(address):
+        raise InvalidInput(f"expected a 20-byte hex address with a valid EIP-55 checksum (mixed case), "
+                           f"found {address!r}, whose checksum does not match: is it mistyped?")
+    return to_checksum_address(address)
 
 
 def check_did_syntax(did: str) -> str:
@@ -238,9 +250,32 @@ class TrustRegistryClient(ContractClient):
         until = UNLIMITED if valid_until is None else int(valid_until)
         return self._transact(f"renew {did}", account, "renew", did, until)
 
-    def set_controller(self, did: str, controller: str, *, account: LocalAccount | None = None) -> TransactionResult:
+    # Control changes hands in two steps (Ownable2Step style), so a mistyped
+    # address leaves the old controller in charge; there is no one-step setter.
+
+    def propose_controller(self, did: str, new_controller: str, *,
+                           account: LocalAccount | None = None) -> TransactionResult:
+        """Step 1: the entry's controller proposes ``new_controller`` (replacing any earlier proposal)."""
         check_did_syntax(did)
-        return self._transact(f"change the controller of {did}", account, "setController", did, controller)
+        return self._transact(f"propose {new_controller} as the controller of {did}", account,
+                               "proposeController", did, check_address(new_controller))
+
+    def cancel_controller_transfer(self, did: str, *, account: LocalAccount | None = None) -> TransactionResult:
+        """The entry's controller withdraws its pending proposal."""
+        check_did_syntax(did)
+        return self._transact(f"cancel the controller transfer of {did}", account, "cancelControllerTransfer", did)
+
+    def accept_controller(self, did: str, *, account: LocalAccount | None = None) -> TransactionResult:
+        """Step 2: the proposed address (the signing account) takes control of ``did``."""
+        check_did_syntax(did)
+        return self._transact(f"accept control of {did}", account, "acceptController", did)
+
+    def pending_controller(self, did: str, *, block: BlockId = "latest") -> str | None:
+        """The address proposed as the next controller of ``did``, or None."""
+        check_did_syntax(did)
+        (pending,) = self.chain.call(self.contract, "pendingControllerOf", did, block=block,
+                                     action=f"read the pending controller of {did}")
+        return None if int(pending, 16) == 0 else to_checksum_address(pending)
 
     def _transact(self, action: str, account: LocalAccount | None, function_name: str, *args) -> TransactionResult:
         signer = self._signer(account)

@@ -41,3 +41,23 @@ def test_every_revert_in_the_abi_has_words():
     for name in (TRUST_REGISTRY, STATUS_REGISTRY):
         errors = {item["name"] for item in load_artifact(name).abi if item["type"] == "error"}
         assert errors <= set(_SENTENCES), f"no sentence for {errors - set(_SENTENCES)}"
+
+
+def test_every_address_in_an_event_is_an_indexed_topic():
+    """Logs can be filtered by who acted or who controls (eth_getLogs topics), without decoding every log."""
+    from ledger.artifacts import NAIVE_REVOCATION_REGISTRY
+
+    for name in (TRUST_REGISTRY, STATUS_REGISTRY, NAIVE_REVOCATION_REGISTRY):
+        for event in (item for item in load_artifact(name).abi if item["type"] == "event"):
+            unindexed = [p["name"] for p in event["inputs"] if p["type"] == "address" and not p["indexed"]]
+            assert unindexed == [], f"{name}.{event['name']}: address parameters not indexed: {unindexed}"
+            assert sum(p["indexed"] for p in event["inputs"]) <= 3
+
+
+def test_filterable_hashes_stay_indexed():
+    for name, event_name, key in ((TRUST_REGISTRY, "Accredited", "didHash"), (TRUST_REGISTRY, "Revoked", "didHash"),
+                                  (TRUST_REGISTRY, "ControllerTransferred", "didHash"),
+                                  (STATUS_REGISTRY, "StatusListAnchored", "issuerHash")):
+        (event,) = [i for i in load_artifact(name).abi if i["type"] == "event" and i["name"] == event_name]
+        (param,) = [p for p in event["inputs"] if p["name"] == key]
+        assert param["indexed"] and param == event["inputs"][0], f"{event_name}.{key} must be the first topic"

@@ -106,6 +106,21 @@ def test_wrong_controller(ledger, accredit_issuer, new_account):
         ledger.status.anchor(issuer.did, LIST_ID, _digest("x"), 1, account=issuer.tao_account)
 
 
+def test_after_a_controller_transfer_only_the_new_controller_anchors(ledger, accredit_issuer, new_account):
+    issuer = accredit_issuer()
+    replacement = new_account()
+    ledger.trust.propose_controller(issuer.did, replacement.address, account=issuer.account)
+    ledger.status.anchor(issuer.did, LIST_ID, _digest("proposed"), 1, account=issuer.account)  # not yet handed over
+    with _reverts("NotController"):
+        ledger.status.anchor(issuer.did, LIST_ID, _digest("early"), 2, account=replacement)
+    ledger.trust.accept_controller(issuer.did, account=replacement)
+    with _reverts("NotController") as caught:
+        ledger.status.anchor(issuer.did, LIST_ID, _digest("old key"), 2, account=issuer.account)
+    assert caught.value.error_args == {"caller": issuer.account.address, "controller": replacement.address}
+    ledger.status.anchor(issuer.did, LIST_ID, _digest("new key"), 2, account=replacement)
+    assert ledger.status.latest_anchor(issuer.did, LIST_ID).sha256 == _digest("new key")
+
+
 def test_unaccredited_issuer(ledger, unique_did, new_account):
     with _reverts("IssuerNotAccredited") as caught:
         ledger.status.anchor(unique_did(), LIST_ID, _digest("x"), 1, account=new_account())

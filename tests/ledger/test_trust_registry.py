@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 from eth_utils import keccak
+from web3 import Web3
 
+from credentials.errors import InvalidInput
 from ledger.artifacts import Role, Standing
 from ledger.errors import TransactionReverted
 
@@ -122,13 +124,179 @@ def test_not_yet_valid(ledger, unique_did, new_account):
     assert ledger.trust.lookup(did, VCT, now).standing is Standing.NOT_YET_VALID
 
 
-def test_set_controller_rotates_the_key(ledger, accredit_issuer, new_account):
+# ------------------------------------------------- two-step controller transfer
+
+
+def _address_topic(address: str) -> bytes:
+    return bytes(12) + bytes.fromhex(address[2:])
+
+
+def _bad_checksum(address: str) -> str:
+    """``address`` with the case of its first letter flipped: same bytes, broken EIP-55 checksum."""
+    i = next(i for i, c in enumerate(address) if i > 1 and c.isalpha())
+    return address[:i] + address[i].swapcase() + address[i + 1:]
+
+
+def _events_of(ledger, did: str, since: int, *names: str):
+    return [e for e in ledger.trust.events(from_block=since + 1) if e.did == did and e.name in names]
+
+
+def test_controller_transfer_takes_a_proposal_and_an_acceptance(ledger, accredit_issuer, new_account):
     issuer = accredit_issuer()
     replacement = new_account()
-    ledger.trust.set_controller(issuer.did, replacement.address, account=issuer.account)
+    since = ledger.chain.block_number()
+    ledger.trust.propose_controller(issuer.did, replacement.address, account=issuer.account)
+    # proposed only: the old controller is still in charge, and the proposal is readable
+    assert ledger.trust.entry(issuer.did).controller == issuer.account.address
+    assert ledger.trust.pending_controller(issuer.did) == replacement.address
+    ledger.trust.accept_controller(issuer.did, account=replacement)
     assert ledger.trust.entry(issuer.did).controller == replacement.address
+    assert ledger.trust.pending_controller(issuer.did) is None
+    events = _events_of(ledger, issuer.did, since, "ControllerTransferProposed", "ControllerTransferred")
+    assert [(e.name, e.args["from"], e.args["to"], e.args["didHash"]) for e in events] == [
+        ("ControllerTransferProposed", issuer.account.address, replacement.address, keccak(text=issuer.did)),
+        ("ControllerTransferred", issuer.account.address, replacement.address, keccak(text=issuer.did)),
+    ]
+    # the old key has lost control; the new one has it
+    with _reverts("NotController") as caught:
+        ledger.trust.propose_controller(issuer.did, issuer.account.address, account=issuer.account)
+    assert caught.value.error_args == {"caller": issuer.account.address, "controller": replacement.address}
+    ledger.trust.propose_controller(issuer.did, issuer.account.address, account=replacement)
+
+
+def test_only_the_proposed_address_may_accept(ledger, accredit_issuer, new_account):
+    issuer = accredit_issuer()
+    replacement, intruder = new_account(), new_account()
+    with _reverts("NotPendingController") as caught:  # nothing proposed yet
+        ledger.trust.accept_controller(issuer.did, account=intruder)
+    assert caught.value.error_args == {"caller": intruder.address, "pending": "0x" + "00" * 20}
+    ledger.trust.propose_controller(issuer.did, replacement.address, account=issuer.account)
+    for wrong in (intruder, issuer.account, issuer.tao_account):
+        with _reverts("NotPendingController") as caught:
+            ledger.trust.accept_controller(issuer.did, account=wrong)
+        assert caught.value.error_args == {"caller": wrong.address, "pending": replacement.address}
+    with _reverts("NotPendingController"):  # the root cannot take an entry over either
+        ledger.trust.accept_controller(issuer.did)
+    assert ledger.trust.entry(issuer.did).controller == issuer.account.address
+
+
+def test_only_the_controller_may_propose(ledger, accredit_issuer, new_account, unique_did):
+    issuer = accredit_issuer()
+    intruder = new_account()
+    for wrong in (intruder, issuer.tao_account, ledger.trust.account):  # not even the grantor or the root
+        with _reverts("NotController") as caught:
+            ledger.trust.propose_controller(issuer.did, intruder.address, account=wrong)
+        assert caught.value.error_args == {"caller": wrong.address, "controller": issuer.account.address}
+    assert ledger.trust.pending_controller(issuer.did) is None
+    with _reverts("UnknownDid"):
+        ledger.trust.propose_controller(unique_did(), intruder.address, account=intruder)
+
+
+def test_a_typo_leaves_the_old_controller_in_charge(ledger, accredit_issuer, new_account):
+    issuer = accredit_issuer()
+    typo = "0x" + "de" * 19 + "ad"  # an address nobody holds a key for
+    since = ledger.chain.block_number()
+    ledger.trust.propose_controller(issuer.did, typo, account=issuer.account)
+    # the registry is not bricked: the old controller still anchors and can correct the proposal
+    ledger.status.anchor(issuer.did, "list-after-typo", bytes(31) + b"\x01", 1, account=issuer.account)
+    right = new_account()
+    ledger.trust.propose_controller(issuer.did, right.address, account=issuer.account)
+    assert ledger.trust.pending_controller(issuer.did) == right.address
+    # or cancel it altogether: then nobody may accept
+    ledger.trust.cancel_controller_transfer(issuer.did, account=issuer.account)
+    assert ledger.trust.pending_controller(issuer.did) is None
+    with _reverts("NotPendingController"):
+        ledger.trust.accept_controller(issuer.did, account=right)
+    with _reverts("NoPendingTransfer"):
+        ledger.trust.cancel_controller_transfer(issuer.did, account=issuer.account)
+    with _reverts("ZeroController"):  # the zero address is never a proposal (cancel is explicit)
+        ledger.trust.propose_controller(issuer.did, "0x" + "00" * 20, account=issuer.account)
+    with pytest.raises(InvalidInput, match="20-byte hex address"):  # a typo the EIP-55 checksum catches
+        ledger.trust.propose_controller(issuer.did, _bad_checksum(right.address), account=issuer.account)
+    assert ledger.trust.entry(issuer.did).controller == issuer.account.address
+    events = _events_of(ledger, issuer.did, since, "ControllerTransferProposed", "ControllerTransferCancelled",
+                        "ControllerTransferred")
+    assert [(e.name, e.args["to"]) for e in events] == [
+        ("ControllerTransferProposed", Web3.to_checksum_address(typo)),
+        ("ControllerTransferProposed", right.address),
+        ("ControllerTransferCancelled", right.address),
+    ]
+
+
+def test_the_root_changes_hands_in_two_steps(fresh_ledger, new_account, unique_did):
+    ledger, root_did = fresh_ledger, fresh_ledger.deployment.root_did
+    old_root, new_root = ledger.trust.account, new_account()
+    typo = "0x" + "00" * 19 + "01"
+    ledger.trust.propose_controller(root_did, typo)
+    tao, tao_account = _tao(ledger, unique_did, new_account)  # the old root still accredits after a typo
+    ledger.trust.propose_controller(root_did, new_root.address)
+    with _reverts("NotPendingController"):
+        ledger.trust.accept_controller(root_did, account=tao_account)
+    ledger.trust.accept_controller(root_did, account=new_root)
+    assert ledger.trust.entry(root_did).controller == new_root.address
+    now = ledger.chain.block_timestamp()
+    grant = dict(vcts=[VCT], legal_name="X", country="IT", valid_from=now, valid_until=None,
+                 controller=new_account().address)
     with _reverts("NotController"):
-        ledger.trust.set_controller(issuer.did, issuer.account.address, account=issuer.account)
+        ledger.trust.accredit(root_did, unique_did(), **grant, account=old_root)
+    with _reverts("NotGrantor"):  # the old root's override power is gone too
+        ledger.trust.suspend(tao, account=old_root)
+    ledger.trust.accredit(root_did, unique_did(), **grant, account=new_root)
+    ledger.trust.suspend(tao, account=new_root)
+
+
+def test_no_one_step_controller_setter_is_left(ledger):
+    functions = {item["name"] for item in ledger.trust.contract.abi if item["type"] == "function"}
+    assert "setController" not in functions
+    assert {"proposeController", "acceptController", "cancelControllerTransfer",
+            "pendingControllerOf"} <= functions
+
+
+def test_controller_transfers_can_be_filtered_by_address(ledger, accredit_issuer, new_account):
+    issuer = accredit_issuer()
+    replacement = new_account()
+    since = ledger.chain.block_number()
+    ledger.trust.propose_controller(issuer.did, replacement.address, account=issuer.account)
+    ledger.trust.accept_controller(issuer.did, account=replacement)
+    for name, position, address in (("ControllerTransferProposed", 2, issuer.account.address),
+                                    ("ControllerTransferProposed", 3, replacement.address),
+                                    ("ControllerTransferred", 3, replacement.address)):
+        topics: list = [ledger.trust.event_topic(name), keccak(text=issuer.did), None, None]
+        topics[position] = _address_topic(address)
+        logs = ledger.chain.get_logs(ledger.trust.address, from_block=since + 1, to_block="latest", topics=topics)
+        decoded = [ledger.trust.decode_log(log) for log in logs]
+        assert [(d.name, d.args["from"], d.args["to"]) for d in decoded] == [
+            (name, issuer.account.address, replacement.address)]
+    stranger = _address_topic(new_account().address)
+    topic = ledger.trust.event_topic("ControllerTransferred")
+    assert ledger.chain.get_logs(ledger.trust.address, from_block=since + 1, to_block="latest",
+                                 topics=[topic, None, None, stranger]) == []
+
+
+def test_who_changed_an_accreditation_is_an_indexed_topic(ledger, accredit_issuer):
+    issuer = accredit_issuer()
+    since = ledger.chain.block_number()
+    ledger.trust.suspend(issuer.did, account=issuer.tao_account)
+    ledger.trust.reinstate(issuer.did, account=issuer.tao_account)
+    ledger.trust.renew(issuer.did, ledger.chain.block_timestamp() + 10_000, account=issuer.tao_account)
+    ledger.trust.revoke(issuer.did)
+    by_tao = ledger.chain.get_logs(ledger.trust.address, from_block=since + 1, to_block="latest",
+                                   topics=[None, keccak(text=issuer.did), _address_topic(issuer.tao_account.address)])
+    assert [ledger.trust.decode_log(log).name for log in by_tao] == ["Suspended", "Reinstated", "Renewed"]
+    by_root = ledger.chain.get_logs(ledger.trust.address, from_block=since + 1, to_block="latest",
+                                    topics=[None, keccak(text=issuer.did), _address_topic(ledger.trust.account.address)])
+    assert [(d.name, d.args["by"]) for d in map(ledger.trust.decode_log, by_root)] == [
+        ("Revoked", ledger.trust.account.address)]
+
+
+def test_an_accreditation_can_be_found_by_its_controller(ledger, accredit_issuer):
+    since = ledger.chain.block_number()
+    issuer = accredit_issuer()
+    topic = ledger.trust.event_topic("Accredited")
+    logs = ledger.chain.get_logs(ledger.trust.address, from_block=since + 1, to_block="latest",
+                                 topics=[topic, None, None, _address_topic(issuer.account.address)])
+    (found,) = [ledger.trust.decode_log(log) for log in logs]
+    assert found.args["did"] == issuer.did and found.args["controller"] == issuer.account.address
 
 
 # ------------------------------------------------------------------ guards
