@@ -1,5 +1,9 @@
 """``microcred devnet|deploy|accredit``: the ledger's command line (click 8).
 
+``accredit transfer|accept|cancel-transfer`` hand an entry's control (the
+root's too: DID ``root``) to another address in two steps, as the
+TrustRegistry's ``proposeController`` / ``acceptController`` do.
+
 ``microcred/cli.py`` loads the three objects named in ``__all__`` lazily.
 Settings come from the environment (:mod:`ledger.config`); every failure is
 one line on stderr and exit code 1 (2 for bad usage, as click does), never a
@@ -22,6 +26,9 @@ from ledger.config import LedgerSettings
 __all__ = ["devnet", "deploy", "accredit"]
 
 _ROLES = {"issuer": Role.ISSUER, "tao": Role.TAO}
+
+#: Stands for the root of trust's DID in the controller-transfer commands.
+ROOT_ALIAS = "root"
 
 
 def _fail_cleanly(command):
@@ -209,11 +216,33 @@ _KEY_FILE_OPTION = click.option(
 )
 
 
+def _controller_address(value: str, param_hint: str) -> str:
+    """An address (EIP-55 checksum checked when mixed-case) or a key file, created (mode 0600) if missing."""
+    from ledger.keys import load_or_create_key_file
+    from ledger.trust import check_address
+
+    if value.lower().startswith("0x"):
+        try:
+            return check_address(value)
+        except MicrocredError as exc:
+            raise click.BadParameter(f"{exc}; or give a key file", param_hint=param_hint) from None
+    account, created = load_or_create_key_file(Path(value))
+    if created:
+        click.echo(f"created controller key {value} ({account.address})")
+    return account.address
+
+
+def _did_or_root(ledger, did: str) -> str:
+    """``did``, or the registry's root DID for the word ``root``."""
+    return ledger.trust.root_did() if did == ROOT_ALIAS else did
+
+
 @click.group()
 def accredit() -> None:
     """Accredit, suspend, reinstate or revoke an issuer or TAO on the TrustRegistry.
 
-    Works for any DID, including one this project did not create.
+    Works for any DID, including one this project did not create. Control of an
+    entry, the root's too, changes hands in two steps: `transfer`, then `accept`.
     """
 
 
@@ -235,9 +264,7 @@ def accredit() -> None:
 def accredit_grant(did, vcts, legal_name, country, role, accreditor, max_eqf, valid_from, valid_until,
                    controller, key_file) -> None:
     """Accredit DID for the given credential types."""
-    from web3 import Web3
-
-    from ledger.keys import default_root_account, fund_if_devnet, load_or_create_key_file
+    from ledger.keys import default_root_account, fund_if_devnet
 
     settings, ledger, signer = _open(key_file)
     accreditor = accreditor or ledger.trust.root_did()
@@ -248,16 +275,7 @@ def accredit_grant(did, vcts, legal_name, country, role, accreditor, max_eqf, va
         end = accreditor_entry.valid_until if accreditor_entry else None
     else:
         end = _parse_time(valid_until, now=now, allow_never=True)
-    if Web3.is_address(controller):
-        controller_address = Web3.to_checksum_address(controller)
-    elif controller.lower().startswith("0x"):
-        raise click.BadParameter(f"expected a 20-byte address or a key file, found {controller!r}",
-                                 param_hint="--controller")
-    else:
-        controller_account, created = load_or_create_key_file(Path(controller))
-        controller_address = controller_account.address
-        if created:
-            click.echo(f"created controller key {controller} ({controller_address})")
+    controller_address = _controller_address(controller, "--controller")
     result = ledger.trust.accredit(
         accreditor, did, role=_ROLES[role], vcts=list(vcts), legal_name=legal_name, country=country,
         valid_from=start, valid_until=end, controller=controller_address, max_eqf_level=max_eqf, account=signer,
@@ -287,8 +305,68 @@ accredit_reinstate = _change_command("reinstate", "reinstated")
 accredit_revoke = _change_command("revoke", "revoked")
 
 
+# ------------------------------------------------- two-step controller transfer
+
+_DID_OR_ROOT = click.argument("did", metavar="DID|root")
+
+
+@accredit.command("transfer")
+@_DID_OR_ROOT
+@click.option("--to", "to", required=True,
+              help="Proposed controller: an address, or a key file (created, mode 0600, if missing; funded on a devnet).")
+@_KEY_FILE_OPTION
+@_fail_cleanly
+def accredit_transfer(did: str, to: str, key_file: Path | None) -> None:
+    """Propose a new controller for DID ('root': the root of trust). Step 1 of 2.
+
+    Nothing changes hands until the proposed address runs `accredit accept`;
+    until then the current controller stays in charge and may propose again or
+    run `accredit cancel-transfer`, so a mistyped address locks nobody out.
+    """
+    from ledger.keys import default_root_account, fund_if_devnet
+
+    settings, ledger, signer = _open(key_file)
+    did = _did_or_root(ledger, did)
+    proposed = _controller_address(to, "--to")
+    result = ledger.trust.propose_controller(did, proposed, account=signer)
+    funder = default_root_account(ledger.chain, settings.data_dir)
+    if fund_if_devnet(ledger.chain, funder, proposed):
+        click.echo(f"funded {proposed} from {funder.address} (devnet)")
+    click.echo(f"proposed {proposed} as the next controller of {did} (block {result.block_number}); "
+               f"{signer.address} stays in charge until {proposed} runs `microcred accredit accept {did} "
+               "--key-file …`")
+
+
+@accredit.command("accept")
+@_DID_OR_ROOT
+@click.option("--key-file", type=click.Path(path_type=Path), required=True,
+              help="Key of the proposed controller, which takes over.")
+@_fail_cleanly
+def accredit_accept(did: str, key_file: Path) -> None:
+    """Take control of DID ('root': the root of trust) as its proposed controller. Step 2 of 2."""
+    _, ledger, signer = _open(key_file)
+    did = _did_or_root(ledger, did)
+    previous = ledger.trust.entry(did)
+    result = ledger.trust.accept_controller(did, account=signer)
+    click.echo(f"{signer.address} now controls {did}"
+               + (f" instead of {previous.controller}" if previous else "") + f" (block {result.block_number})")
+
+
+@accredit.command("cancel-transfer")
+@_DID_OR_ROOT
+@_KEY_FILE_OPTION
+@_fail_cleanly
+def accredit_cancel_transfer(did: str, key_file: Path | None) -> None:
+    """Withdraw the pending controller proposal for DID ('root': the root of trust)."""
+    _, ledger, signer = _open(key_file)
+    did = _did_or_root(ledger, did)
+    pending = ledger.trust.pending_controller(did)
+    result = ledger.trust.cancel_controller_transfer(did, account=signer)
+    click.echo(f"cancelled the proposal of {pending} as controller of {did} (block {result.block_number})")
+
+
 @accredit.command("show")
-@click.argument("did")
+@_DID_OR_ROOT
 @click.option("--type", "vct", default="", help="Ask about this credential type (default: any).")
 @click.option("--at", "at_time", default="now", show_default=True, help="Time to ask about: epoch, ISO 8601 or 'now'.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of text.")
@@ -298,11 +376,13 @@ def accredit_show(did: str, vct: str, at_time: str, as_json: bool) -> None:
     from ledger.deployment import open_ledger
 
     ledger = open_ledger(_settings())
+    did = _did_or_root(ledger, did)
     when = _parse_time(at_time, now=ledger.chain.block_timestamp())
     found = ledger.trust.lookup(did, vct, when)
+    pending = ledger.trust.pending_controller(did) if found.chain else None
     if as_json:
         click.echo(json.dumps({"did": did, "vct": vct, "at": when, "accredited": found.accredited,
-                               "standing": found.standing.name.lower(),
+                               "standing": found.standing.name.lower(), "pending_controller": pending,
                                "chain": [link.as_dict() for link in found.chain]}, indent=2))
         return
     click.echo(f"{did}: {found.standing.words} at {_fmt_time(when)}" + (f" for {vct}" if vct else ""))
@@ -310,3 +390,6 @@ def accredit_show(did: str, vct: str, at_time: str, as_json: bool) -> None:
         extra = "" if link.status == "active" else f" ({link.status})"
         click.echo(f"  {link.role.label:<6} {link.did}  {link.legal_name} [{link.country}]  "
                    f"{_fmt_time(link.valid_from)} .. {_fmt_time(link.valid_until)}{extra}")
+    if found.chain:
+        click.echo(f"controller {found.chain[0].controller}"
+                   + (f", transfer to {pending} proposed (not yet accepted)" if pending else ""))

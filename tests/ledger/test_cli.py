@@ -118,7 +118,61 @@ def test_errors_are_one_line(tmp_path):
 
 
 def test_help_texts():
-    for args in (["devnet", "--help"], ["deploy", "--help"], ["accredit", "--help"], ["accredit", "grant", "--help"]):
+    for args in (["devnet", "--help"], ["deploy", "--help"], ["accredit", "--help"], ["accredit", "grant", "--help"],
+                 ["accredit", "transfer", "--help"], ["accredit", "accept", "--help"]):
         code, out, _ = _run(args, {})
         assert code == 0 and "Usage:" in out
     assert "--controller" in _run(["accredit", "grant", "--help"], {})[1]
+
+
+@pytest.mark.integration
+def test_controller_transfer_in_two_steps_for_an_entry_and_the_root(tmp_path, anvil):
+    env = {"MICROCRED_DATA_DIR": str(tmp_path), "MICROCRED_RPC_URL": anvil.url}
+    keys = tmp_path / "keys"
+    assert _run(["deploy", "--root-did", "did:web:ministry-transfer.example"], env)[0] == 0
+    did = "did:web:university-transfer.example"
+    code, _, err = _run(["accredit", "grant", did, "--type", VCT, "--name", "Uni", "--country", "IT",
+                         "--controller", str(keys / "old.key")], env)
+    assert code == 0, err
+
+    # a typo: proposed, not transferred; the old key stays in charge and can take it back
+    typo = "0x" + "de" * 20
+    code, out, err = _run(["accredit", "transfer", did, "--to", typo, "--key-file", str(keys / "old.key")], env)
+    assert code == 0 and "stays in charge" in out, err
+    shown = json.loads(_run(["accredit", "show", did, "--json"], env)[1])
+    assert shown["pending_controller"].lower() == typo and shown["chain"][0]["controller"] != shown["pending_controller"]
+    code, out, err = _run(["accredit", "cancel-transfer", did, "--key-file", str(keys / "old.key")], env)
+    assert code == 0 and "cancelled" in out, err
+    assert json.loads(_run(["accredit", "show", did, "--json"], env)[1])["pending_controller"] is None
+
+    # a mistyped checksum is a usage error before anything is sent
+    code, _, err = _run(["accredit", "transfer", did, "--to", "0x5AAeb6053F3E94C9b9A09f33669435E7Ef1BeAed",
+                         "--key-file", str(keys / "old.key")], env)
+    assert code == 2 and "checksum" in err
+
+    code, out, err = _run(["accredit", "transfer", did, "--to", str(keys / "new.key"),
+                           "--key-file", str(keys / "old.key")], env)
+    assert code == 0 and "created controller key" in out and "funded" in out, err
+    code, _, err = _run(["accredit", "accept", did, "--key-file", str(keys / "old.key")], env)
+    assert code == 1 and "NotPendingController" in _one_line_error(err)
+    code, out, err = _run(["accredit", "accept", did, "--key-file", str(keys / "new.key")], env)
+    assert code == 0 and "now controls" in out, err
+    new_address = out.split()[0]
+    assert _run(["accredit", "show", did], env)[1].splitlines()[-1] == f"controller {new_address}"
+    code, _, err = _run(["accredit", "accept", did, "--key-file", str(keys / "new.key")], env)
+    assert code == 1 and "no transfer is pending" in _one_line_error(err)
+    code, _, err = _run(["accredit", "transfer", did, "--to", typo, "--key-file", str(keys / "old.key")], env)
+    assert code == 1 and "NotController" in _one_line_error(err)
+
+    # the root, by its alias: the default root key loses its power only once the new key accepts
+    code, out, err = _run(["accredit", "transfer", "root", "--to", str(keys / "root2.key")], env)
+    assert code == 0 and "did:web:ministry-transfer.example" in out, err
+    grant = ["accredit", "grant", "did:web:later.example", "--type", VCT, "--name", "L", "--country", "IT",
+             "--controller", "0x" + "33" * 20]
+    assert _run(grant, env)[0] == 0  # still the old root until accepted
+    code, out, err = _run(["accredit", "accept", "root", "--key-file", str(keys / "root2.key")], env)
+    assert code == 0 and "now controls did:web:ministry-transfer.example" in out, err
+    code, _, err = _run(grant[:2] + ["did:web:later2.example"] + grant[3:], env)
+    assert code == 1 and "NotController" in _one_line_error(err)
+    code, _, err = _run(grant[:2] + ["did:web:later2.example"] + grant[3:] + ["--key-file", str(keys / "root2.key")], env)
+    assert code == 0, err
