@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 
 from credentials.errors import FormatError, InvalidInput, InvalidStatusList, RevocationError
 from credentials.jose import b64url_decode, b64url_encode
+from credentials.numeric_date import numeric_date
 from credentials.status_list import DEFAULT_MAX_DECOMPRESSED_BYTES, inflate_limited
 
 __all__ = [
@@ -177,7 +178,8 @@ def _is_url(value: Any) -> bool:
 
 def _xml_datetime(epoch: int) -> str:
     if isinstance(epoch, bool) or not isinstance(epoch, int):
-        raise InvalidStatusList(f"a time must be integer epoch seconds, found {epoch!r}")
+        raise InvalidStatusList(f"a time must be integer epoch seconds, found {epoch!r:.40}")
+    numeric_date(epoch, "a status list time", InvalidStatusList)
     return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

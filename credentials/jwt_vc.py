@@ -17,6 +17,11 @@ Two forms, neither with selective disclosure:
 
 The issuer's key comes from ``resolve_issuer_key(issuer_id, kid)``, never from
 the token; a ``kid`` naming another DID than the issuer is refused.
+
+Times (``nbf`` / ``exp`` / ``iat``, ``validFrom`` / ``validUntil`` /
+``issuanceDate`` / ``expirationDate``) must lie from 1970 to 9999 in whole
+seconds (:mod:`credentials.numeric_date`); one that does not fails
+``validity_period``, reported only after the signature is known to be good.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from typing import Any
 
 from credentials.errors import FormatError, InvalidInput, SignatureError, ValidityPeriodError
 from credentials.jose import PrivateKey, PublicKey, UnverifiedJws, sign_jws
+from credentials.numeric_date import in_numeric_date_range, numeric_date
 
 __all__ = [
     "VC_JWT_FORMAT",
@@ -92,13 +98,31 @@ def _epoch(value: Any, name: str) -> int:
     return int(moment.timestamp())
 
 
-def _numeric_date(payload: Mapping[str, Any], name: str) -> int | None:
-    value = payload.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 2**40:
-        raise FormatError(f"JWT claim {name!r} must be a NumericDate (seconds), found {value!r:.40}")
-    return int(value)
+class _Times:
+    """Reads the times before the signature is checked; the first bad one fails ``validity_period`` after it."""
+
+    def __init__(self) -> None:
+        self.problem: str | None = None
+
+    def _note(self, reason: str) -> None:
+        if self.problem is None:
+            self.problem = reason
+
+    def numeric(self, payload: Mapping[str, Any], name: str) -> int | None:
+        if name not in payload:
+            return None
+        try:
+            return numeric_date(payload[name], f"JWT claim {name!r}", ValidityPeriodError)
+        except ValidityPeriodError as exc:
+            self._note(exc.reason)
+            return None
+
+    def date_time(self, value: Any, name: str) -> int | None:
+        seconds = _epoch(value, name)
+        if not in_numeric_date_range(seconds):
+            self._note(f"{name} {value[:40]!r} must lie from 1970 to 9999")
+            return None
+        return seconds
 
 
 def _types(credential: Mapping[str, Any]) -> list[str]:
@@ -178,7 +202,7 @@ def _check_validity(valid_from: int | None, valid_until: int | None, iat: int | 
         raise ValidityPeriodError(f"the credential was issued in the future (iat {iat}, now {now})")
 
 
-def _vc_jwt(jws: UnverifiedJws) -> tuple[str, str | None, dict[str, Any], int | None, int | None]:
+def _vc_jwt(jws: UnverifiedJws, times: _Times) -> tuple[str, str | None, dict[str, Any], int | None, int | None]:
     jws.check_typ(VC_JWT_TYPES, what="vc+jwt credential")
     cty = jws.header.get("cty")
     if cty is not None and cty not in _VC_JWT_CTYS:
@@ -192,9 +216,9 @@ def _vc_jwt(jws: UnverifiedJws) -> tuple[str, str | None, dict[str, Any], int | 
     issuer, subject = _issuer_id(credential, required=True), _subject_id(credential)
     _agree("iss", credential.get("iss"), ISSUER, issuer)
     _agree("sub", credential.get("sub"), "credentialSubject.id", subject)
-    valid_from = _epoch(credential[VALID_FROM], VALID_FROM) if VALID_FROM in credential else None
-    valid_until = _epoch(credential[VALID_UNTIL], VALID_UNTIL) if VALID_UNTIL in credential else None
-    nbf, exp = _numeric_date(credential, "nbf"), _numeric_date(credential, "exp")
+    valid_from = times.date_time(credential[VALID_FROM], VALID_FROM) if VALID_FROM in credential else None
+    valid_until = times.date_time(credential[VALID_UNTIL], VALID_UNTIL) if VALID_UNTIL in credential else None
+    nbf, exp = times.numeric(credential, "nbf"), times.numeric(credential, "exp")
     _agree("nbf", nbf, VALID_FROM, valid_from)
     _agree("exp", exp, VALID_UNTIL, valid_until)
     return issuer, subject, dict(credential), valid_from if valid_from is not None else nbf, (
@@ -202,7 +226,7 @@ def _vc_jwt(jws: UnverifiedJws) -> tuple[str, str | None, dict[str, Any], int | 
     )
 
 
-def _jwt_vc_json(jws: UnverifiedJws) -> tuple[str, str | None, dict[str, Any], int | None, int | None]:
+def _jwt_vc_json(jws: UnverifiedJws, times: _Times) -> tuple[str, str | None, dict[str, Any], int | None, int | None]:
     if jws.typ is not None:
         jws.check_typ((_JWT_TYP,), what="jwt_vc_json credential")
     payload, vc = jws.payload, jws.payload.get(VC_CLAIM)
@@ -220,14 +244,14 @@ def _jwt_vc_json(jws: UnverifiedJws) -> tuple[str, str | None, dict[str, Any], i
     _agree("iss", iss, "vc.issuer", _issuer_id(vc, required=False))
     _agree("sub", sub, "vc.credentialSubject.id", subject)
     _agree("jti", jti, "vc.id", vc.get(ID))
-    nbf, exp = _numeric_date(payload, "nbf"), _numeric_date(payload, "exp")
+    nbf, exp = times.numeric(payload, "nbf"), times.numeric(payload, "exp")
     start_name = VALID_FROM if VALID_FROM in vc else ISSUANCE_DATE
-    start = _epoch(vc[start_name], f"vc.{start_name}") if start_name in vc else None
-    end = _epoch(vc[EXPIRATION_DATE], f"vc.{EXPIRATION_DATE}") if EXPIRATION_DATE in vc else None
+    start = times.date_time(vc[start_name], f"vc.{start_name}") if start_name in vc else None
+    end = times.date_time(vc[EXPIRATION_DATE], f"vc.{EXPIRATION_DATE}") if EXPIRATION_DATE in vc else None
     _agree("nbf", nbf, f"vc.{start_name}", start)
     _agree("exp", exp, f"vc.{EXPIRATION_DATE}", end)
     valid_from = nbf if nbf is not None else start
-    if valid_from is None:
+    if valid_from is None and times.problem is None:
         raise FormatError("a jwt_vc_json credential needs 'nbf' or vc.issuanceDate / vc.validFrom")
     credential = dict(vc)
     credential.setdefault(ISSUER, iss)
@@ -251,16 +275,17 @@ def verify_jwt_vc(
     :class:`ValidityPeriodError`; nothing else escapes for any token text.
     """
     jws = UnverifiedJws.parse(token, what="JWT VC")
+    times = _Times()
     unverified_is_vcdm2 = isinstance(jws.typ, str) and jws.typ.lower().removeprefix("application/") in VC_JWT_TYPES
     if unverified_is_vcdm2 or (VC_CLAIM not in jws.payload and CONTEXT in jws.payload):
-        form, parsed = VC_JWT_FORMAT, _vc_jwt(jws)
+        form, parsed = VC_JWT_FORMAT, _vc_jwt(jws, times)
         credential_for_status = jws.payload
     else:
-        form, parsed = JWT_VC_JSON_FORMAT, _jwt_vc_json(jws)
+        form, parsed = JWT_VC_JSON_FORMAT, _jwt_vc_json(jws, times)
         credential_for_status = jws.payload[VC_CLAIM]
     issuer, subject, credential, valid_from, valid_until = parsed
     status = _status_entries(credential_for_status)
-    iat = _numeric_date(jws.payload, "iat")
+    iat = times.numeric(jws.payload, "iat")
     kid = _check_kid(jws.header.get("kid"), issuer)
     try:
         key = resolve_issuer_key(issuer, kid)
@@ -269,6 +294,8 @@ def verify_jwt_vc(
     if not isinstance(key, PublicKey):
         raise SignatureError(f"no usable key was found for issuer {issuer!r:.100}")
     jws.verify_with(key, what="JWT VC")
+    if times.problem is not None:
+        raise ValidityPeriodError(times.problem)
     _check_validity(valid_from, valid_until, iat, now, leeway)
     return VerifiedJwtVc(
         format=form,

@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 
 from credentials.errors import FormatError, InvalidInput, InvalidStatusList, RevocationError, VerificationError
 from credentials.jose import PrivateKey, PublicKey, UnverifiedJws, b64url_decode, b64url_encode, sign_jws
+from credentials.numeric_date import numeric_date
 
 __all__ = [
     "STATUS_VALID",
@@ -235,12 +236,14 @@ def sign_status_list_token(
     """Sign ``status_list`` as a §5.1 Status List Token (compact JWT)."""
     if not isinstance(uri, str) or not uri:
         raise InvalidStatusList("the status list token needs its URI as 'sub'")
-    if not _is_int(iat) or iat < 0:
-        raise InvalidStatusList(f"'iat' must be a non-negative integer, found {iat!r}")
+    if not _is_int(iat):
+        raise InvalidStatusList(f"'iat' must be an integer, found {iat!r:.40}")
+    numeric_date(iat, "'iat'", InvalidStatusList)
     payload: dict[str, Any] = {SUB: uri, IAT: iat}
     if exp is not None:
         if not _is_int(exp) or exp <= iat:
-            raise InvalidStatusList(f"'exp' must be an integer after iat {iat}, found {exp!r}")
+            raise InvalidStatusList(f"'exp' must be an integer after iat {iat}, found {exp!r:.40}")
+        numeric_date(exp, "'exp'", InvalidStatusList)
         payload[EXP] = exp
     if ttl is not None:
         if not _is_int(ttl) or ttl <= 0:
@@ -255,10 +258,9 @@ def _malformed(reason: str) -> RevocationError:
 
 
 def _optional_time(payload: Mapping[str, Any], name: str) -> int | None:
-    value = payload.get(name)
-    if value is not None and (not _is_int(value) or value < 0):
-        raise _malformed(f"'{name}' must be a non-negative integer, found {value!r}")
-    return value
+    if name not in payload:
+        return None
+    return numeric_date(payload[name], f"'{name}'", _malformed)
 
 
 def verify_status_list_token(

@@ -45,6 +45,7 @@ from credentials.errors import ReplayError, RevocationError, SignatureError, Ver
 from credentials.jose import PublicKey, UnverifiedJws
 from credentials.jwt_vc import verify_jwt_vc
 from credentials.microcredential import MICRO_CREDENTIAL_VCT, validate_disclosed
+from credentials.numeric_date import numeric_date
 from credentials.sd_jwt.common import UnverifiedSdJwt
 from credentials.sd_jwt.key_binding import KeyBindingPolicy, verify_kb_jwt
 from credentials.sd_jwt.verifier import check_time_claims, sd_alg_of, unpack_disclosures
@@ -73,8 +74,13 @@ def kb_jwt_id(kb_jwt: str) -> str:
 
 def _trust(run: CheckRun, policy: Policy, trust: TrustResolver, iss: str, vct: str, iat: Any,
            claims: Mapping[str, Any]) -> TrustAnswer | None:
-    if not isinstance(iat, int) or isinstance(iat, bool):
+    if iat is None:
         run.fail(IssuerTrustError("the credential has no 'iat', so its issuer's accreditation at issuance cannot be checked"))
+        return None
+    try:
+        iat = numeric_date(iat, "the credential's 'iat'", IssuerTrustError)
+    except IssuerTrustError as exc:
+        run.fail(IssuerTrustError(f"{exc.reason}, so its issuer's accreditation at issuance cannot be checked"))
         return None
     answer = ask(trust, iss, vct, iat)
     if isinstance(answer, Unavailable):

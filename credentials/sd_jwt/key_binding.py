@@ -13,6 +13,7 @@ from typing import Any
 
 from credentials.errors import HolderBindingError, InvalidInput, InvalidKey, VerificationError
 from credentials.jose import PrivateKey, PublicKey, UnverifiedJws, sign_jws
+from credentials.numeric_date import numeric_date
 from credentials.sd_jwt.common import CNF_KEY, KB_JWT_TYP, UnverifiedSdJwt, digest_of
 
 __all__ = [
@@ -68,7 +69,7 @@ class VerifiedKeyBinding:
 
     @property
     def issued_at(self) -> int:
-        return self.payload["iat"]
+        return int(self.payload["iat"])  # checked: whole seconds from 1970 to 9999
 
 
 def create_kb_jwt(
@@ -144,12 +145,14 @@ def verify_kb_jwt(
     except VerificationError as exc:
         raise HolderBindingError(exc.reason) from exc
     payload = jws.payload
-    iat = _require(payload, "iat", (int, float))
+    if "iat" not in payload:
+        raise HolderBindingError("the Key Binding JWT lacks a valid 'iat' claim")
+    iat = numeric_date(payload["iat"], "the Key Binding JWT's 'iat'", HolderBindingError)
     if iat > now + policy.leeway:
-        raise HolderBindingError(f"the Key Binding JWT was issued in the future (iat {int(iat)}, now {now})")
+        raise HolderBindingError(f"the Key Binding JWT was issued in the future (iat {iat}, now {now})")
     if iat < now - policy.max_age - policy.leeway:
         raise HolderBindingError(
-            f"the Key Binding JWT is too old: issued at {int(iat)}, {now - int(iat)} s ago, limit {policy.max_age} s"
+            f"the Key Binding JWT is too old: issued at {iat}, {now - iat} s ago, limit {policy.max_age} s"
         )
     audience = payload.get("aud")
     if isinstance(audience, list) and len(audience) == 1:

@@ -33,6 +33,7 @@ from credentials.errors import (
     ValidityPeriodError,
 )
 from credentials.jose import PublicKey, UnverifiedJws
+from credentials.numeric_date import numeric_date
 from credentials.sd_jwt.common import (
     ARRAY_DIGEST_KEY,
     DEFAULT_SD_ALG,
@@ -196,16 +197,16 @@ def verify_issuer_jwt(
 
 
 def _numeric_date(payload: Mapping[str, Any], name: str) -> int | None:
-    value = payload.get(name)
-    if value is None:
+    if name not in payload:
         return None
-    if not isinstance(value, (int, float)) or isinstance(value, bool):
-        raise ValidityPeriodError(f"the {name!r} claim must be a number of seconds since 1970, found {value!r}")
-    return int(value)
+    return numeric_date(payload[name], f"the {name!r} claim", ValidityPeriodError)
 
 
 def check_time_claims(payload: Mapping[str, Any], *, now: int, leeway: int = DEFAULT_LEEWAY) -> None:
-    """``exp`` not passed, ``nbf`` reached, ``iat`` not in the future (with ``leeway`` seconds)."""
+    """``exp`` not passed, ``nbf`` reached, ``iat`` not in the future (with ``leeway`` seconds).
+
+    Each present must be whole seconds from 1970 to 9999 (:func:`~credentials.numeric_date.numeric_date`).
+    """
     exp = _numeric_date(payload, "exp")
     nbf = _numeric_date(payload, "nbf")
     iat = _numeric_date(payload, "iat")

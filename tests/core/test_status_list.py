@@ -276,7 +276,7 @@ def _with_alg_none(token: str) -> str:
         (_resigned({"sub": "https://issuer.example/statuslists/2"}), r"is for .*/2', but the credential points at .*/1'"),
         (_resigned({"sub": None}), r"malformed: 'sub' must be the list's URI"),
         (_resigned({"iat": None}), r"malformed: 'iat' is missing"),
-        (_resigned({"iat": "yesterday"}), r"malformed: 'iat' must be a non-negative integer"),
+        (_resigned({"iat": "yesterday"}), r"malformed: 'iat' must be a whole number of seconds"),
         (_resigned({"exp": NOW}), r"expired at 1700000000; it is now 1700000000"),
         (_resigned({"exp": 1.5}), r"malformed: 'exp'"),
         (_resigned({"ttl": 0}), r"malformed: 'ttl' must be a positive integer"),
