@@ -28,7 +28,9 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "PERMANENT_SESSION_LIFETIME": timedelta(days=14),
-    "SESSION_LIFETIME": 14 * 24 * 3600,
+    "SESSION_LIFETIME": 14 * 24 * 3600,  # absolute maximum age of a session, whatever the activity
+    "SESSION_IDLE_TIMEOUT": 30 * 60,  # a session ends after this long without a request
+    "REAUTH_MAX_AGE": 5 * 60,  # export, restore, credential removal: password entered at most this long ago
     "SIGNIN_WINDOW": 24 * 3600,  # failed sign-ins are remembered this long (see wallet.throttle)
     "SIGNIN_FREE_FAILURES": 5,  # per (account, client) before back-off starts
     "SIGNIN_BACKOFF_BASE": 30,  # seconds; doubles with each further failure

@@ -16,7 +16,7 @@ from wallet.importing import DuplicateCredential, import_credential
 from wallet.oid4vci_client import redeem_offer
 from wallet.transport import client_from_config
 from wallet.library import annex_fields, list_cards, load_row, stack_summary, stored_claims
-from wallet.security import claim_form, login_required, now
+from wallet.security import claim_form, fresh_signin_required, login_required, now
 
 __all__ = ["bp", "index"]
 
@@ -143,10 +143,15 @@ def recheck(credential_id: int):
     return redirect(url_for("credentials.detail", credential_id=credential_id))
 
 
-@bp.post("/<int(max=9007199254740991):credential_id>/delete")
-@login_required
+@bp.route("/<int(max=9007199254740991):credential_id>/delete", methods=["GET", "POST"])
+@fresh_signin_required
 def delete(credential_id: int):
     db = get_db()
+    if request.method == "GET":
+        row = load_row(db, g.account["id"], credential_id)
+        if row is None:
+            abort(404, description="There is no such credential in your wallet.")
+        return render_template("credentials/remove.html", row=row)
     with db.atomic():
         cursor = db.execute("DELETE FROM credentials WHERE id = ? AND account_id = ?", [credential_id, g.account["id"]])
     if cursor.rowcount == 0:
