@@ -68,8 +68,15 @@ HEADER_KEY_PARAMETERS = ("jwk", "jku", "x5c", "x5u")
 
 
 def kb_jwt_id(kb_jwt: str) -> str:
-    """The replay-cache id of a KB-JWT: the hex SHA-256 of its compact form."""
-    return hashlib.sha256(kb_jwt.encode("ascii")).hexdigest()
+    """The replay-cache id of a KB-JWT: the hex SHA-256 of its JWS signing input ``header.payload``.
+
+    Never of the signature: ECDSA signatures are malleable ((r, s) and (r, n - s)
+    both verify), so an id over the whole compact form let a presentation be
+    replayed with its signature rewritten. The payload holds ``sd_hash``, so the
+    id still tells apart two presentations of other disclosures.
+    """
+    signing_input = kb_jwt.rsplit(".", 1)[0]
+    return hashlib.sha256(signing_input.encode("ascii")).hexdigest()
 
 
 def _trust(run: CheckRun, policy: Policy, trust: TrustResolver, iss: str, vct: str, iat: Any,
