@@ -16,7 +16,7 @@ help:
 	@echo "make demo       run the whole system locally (installs what is missing); LAN=1 for a phone"
 	@echo "make test       install everything and run the test suite"
 	@echo "make bench      run the benchmarks in bench/"
-	@echo "make contracts  recompile the Solidity contracts into contracts/build/"
+	@echo "make contracts  recompile the Solidity contracts into contracts/artifacts/"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,9 +26,9 @@ $(PY_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $@
 
-$(NODE_STAMP): package.json
+$(NODE_STAMP): package.json package-lock.json
 	@command -v npm >/dev/null || { echo "npm is missing: installing Debian's nodejs and npm"; apt-get update -q && apt-get install -y -q nodejs npm; }
-	npm install --no-audit --no-fund --loglevel=error
+	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
 # Debian's Chromium for the browser tests (Playwright cannot download browsers here),

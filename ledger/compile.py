@@ -92,7 +92,7 @@ else { fs.writeFileSync(process.argv[3], solc.compile(fs.readFileSync(process.ar
 def _solc_module() -> Path:
     path = repo_root() / "node_modules" / "solc"
     if not (path / "package.json").exists():
-        raise CompilationError(f"expected the npm solc package at {path}; run `make deps` (npm install) first")
+        raise CompilationError(f"expected the npm solc package at {path}; run `make deps` first")
     return path
 
 
@@ -122,7 +122,7 @@ def compile_contracts() -> CompiledArtifacts:
     long_version = _run_solc(None).strip()
     pinned = pinned_solc_version()
     if not long_version.startswith(pinned + "+"):
-        raise CompilationError(f"expected solc {pinned} (package.json), found {long_version}; run `npm install`")
+        raise CompilationError(f"expected solc {pinned} (package.json), found {long_version}; run `make deps`")
     root = _contracts_dir()
     sources = {
         path.relative_to(root).as_posix(): path.read_text(encoding="utf-8")
