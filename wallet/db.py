@@ -99,6 +99,12 @@ MIGRATIONS: tuple[str, ...] = (
         answered_at INTEGER
     );
     """,
+    # 2: idle timeout and fresh sign-in per session; the trust registry's name of a credential's issuer
+    """
+    ALTER TABLE sessions ADD COLUMN last_seen_at INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE sessions ADD COLUMN authenticated_at INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE credentials ADD COLUMN registry_name TEXT;
+    """,
 )
 
 

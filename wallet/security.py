@@ -2,7 +2,13 @@
 
 - Sessions: the signed Flask cookie holds only a random session id; the
   database keeps its SHA-256, so "sign out everywhere" deletes every row of an
-  account and every cookie stops working at once.
+  account and every cookie stops working at once. A session ends after
+  ``SESSION_IDLE_TIMEOUT`` seconds without a request and after
+  ``SESSION_LIFETIME`` seconds in any case (OWASP Session Management cheat
+  sheet: idle and absolute timeouts).
+- Fresh sign-in: views under :func:`fresh_signin_required` (export, restore,
+  credential removal) need the password entered within ``REAUTH_MAX_AGE``
+  seconds; otherwise they send the user to ``/auth/confirm`` and back.
 - CSRF: a per-session token (synchronizer token pattern, OWASP CSRF cheat
   sheet) in a hidden field of every form, checked on every POST.
 - One-time forms: forms that change state carry a ``form_id``; the view claims
@@ -25,7 +31,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from flask import Flask, abort, current_app, g, redirect, request, session, url_for
+from flask import Flask, abort, current_app, flash, g, redirect, request, session, url_for
 from sqlite_utils import Database
 
 from credentials.errors import MicrocredError
@@ -40,6 +46,8 @@ __all__ = [
     "end_session",
     "end_all_sessions",
     "login_required",
+    "fresh_signin_required",
+    "mark_fresh_signin",
     "claim_form",
     "safe_next",
     "init_app",
@@ -74,10 +82,12 @@ def start_session(account_id: int) -> None:
     session.clear()
     session_id = secrets.token_urlsafe(32)
     db = get_db()
+    at = now()
     with db.atomic():
         db.execute(
-            "INSERT INTO sessions (id_sha256, account_id, created_at) VALUES (?, ?, ?)",
-            [sha256_hex(session_id), account_id, now()],
+            "INSERT INTO sessions (id_sha256, account_id, created_at, last_seen_at, authenticated_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [sha256_hex(session_id), account_id, at, at, at],
         )
     session[_SESSION_ID] = session_id
     session[_CSRF] = secrets.token_urlsafe(32)
@@ -105,25 +115,75 @@ def _load_account() -> None:
     session_id = session.get(_SESSION_ID)
     if not session_id:
         return
-    row = get_db().execute(
-        "SELECT accounts.id, accounts.username FROM sessions JOIN accounts ON accounts.id = sessions.account_id "
-        "WHERE sessions.id_sha256 = ? AND sessions.created_at > ?",
-        [sha256_hex(session_id), now() - current_app.config["SESSION_LIFETIME"]],
+    db = get_db()
+    key = sha256_hex(session_id)
+    row = db.execute(
+        "SELECT accounts.id, accounts.username, sessions.created_at, sessions.last_seen_at, sessions.authenticated_at "
+        "FROM sessions JOIN accounts ON accounts.id = sessions.account_id WHERE sessions.id_sha256 = ?",
+        [key],
     ).fetchone()
     if row is None:
         session.clear()
         return
-    g.account = {"id": row[0], "username": row[1]}
+    account_id, username, created_at, last_seen_at, authenticated_at = row
+    at, config = now(), current_app.config
+    if at - created_at >= int(config["SESSION_LIFETIME"]) or at - last_seen_at >= int(config["SESSION_IDLE_TIMEOUT"]):
+        with db.atomic():
+            db.execute("DELETE FROM sessions WHERE id_sha256 = ?", [key])
+        session.clear()
+        g.session_timed_out = True
+        return
+    if at > last_seen_at:
+        with db.atomic():
+            db.execute("UPDATE sessions SET last_seen_at = ? WHERE id_sha256 = ?", [at, key])
+    g.account = {"id": account_id, "username": username, "authenticated_at": authenticated_at}
+
+
+def _to_signin() -> Any:
+    if g.get("session_timed_out"):
+        minutes = int(current_app.config["SESSION_IDLE_TIMEOUT"]) // 60
+        flash(f"You were signed out: the session ended (after {minutes} minutes without activity, "
+              "or at its maximum age). Sign in again to continue.")
+    return redirect(url_for("auth.signin", next=request.path))
 
 
 def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         if g.get("account") is None:
-            return redirect(url_for("auth.signin", next=request.path))
+            return _to_signin()
         return view(*args, **kwargs)
 
     return wrapped
+
+
+def fresh_signin_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Signed in, with the password entered at most ``REAUTH_MAX_AGE`` seconds ago.
+
+    Otherwise: to ``/auth/confirm``, which comes back to this path (a GET of
+    it: a POST's form, and its file, is not carried across; the page is shown
+    again to be sent again).
+    """
+
+    @functools.wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if g.get("account") is None:
+            return _to_signin()
+        if now() - g.account["authenticated_at"] > int(current_app.config["REAUTH_MAX_AGE"]):
+            return redirect(url_for("auth.confirm", next=request.path), code=303)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def mark_fresh_signin() -> None:
+    """The password was just entered again in this session."""
+    session_id = session.get(_SESSION_ID)
+    if not session_id:
+        return
+    db = get_db()
+    with db.atomic():
+        db.execute("UPDATE sessions SET authenticated_at = ? WHERE id_sha256 = ?", [now(), sha256_hex(session_id)])
 
 
 #: The longest ``next`` followed; anything longer falls back to the home page.

@@ -1,6 +1,9 @@
-"""Accounts: sign up, sign in (rate limited), sign out, sign out everywhere, delete."""
+"""Accounts: sign up, sign in (throttled, see :mod:`wallet.throttle`), confirm the password again
+(fresh sign-in, see :func:`wallet.security.fresh_signin_required`), sign out, sign out everywhere, delete."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 
@@ -11,6 +14,7 @@ from wallet.security import (
     end_all_sessions,
     end_session,
     login_required,
+    mark_fresh_signin,
     now,
     safe_next,
     start_session,
@@ -94,12 +98,46 @@ def account():
     return render_template("auth/account.html")
 
 
+def _password_again(template: str, **context) -> tuple[Any, bool]:
+    """The signed-in user's password from the form, throttled like sign-in: (a 429 answer or None, right?)."""
+    db = get_db()
+    username = g.account["username"]
+    wait = signin_retry_after(db, username, now=now())
+    if wait:
+        return _too_many(template, wait, **context), False
+    if check_password(db, password_hasher(current_app.config), username, request.form.get("password", "")) is None:
+        record_signin_failure(db, username, now=now())
+        return None, False
+    forget_signin_failures(db, username)
+    mark_fresh_signin()
+    return None, True
+
+
+@bp.route("/confirm", methods=["GET", "POST"])
+@login_required
+def confirm():
+    """Enter the password again, then continue to ``next`` (export, restore, removing a credential)."""
+    next_url = safe_next(request.values.get("next"), "") or None
+    if request.method == "POST":
+        refused, right = _password_again("auth/confirm.html", next=next_url)
+        if refused is not None:
+            return refused
+        if not right:
+            return render_template("auth/confirm.html", error="That password is not right.", next=next_url), 401
+        return redirect(safe_next(next_url, url_for("auth.account")))
+    return render_template("auth/confirm.html", error=None, next=next_url)
+
+
 @bp.post("/delete")
 @login_required
 def delete():
-    db = get_db()
-    if check_password(db, password_hasher(current_app.config), g.account["username"], request.form.get("password", "")) is None:
+    """Delete the account; the password in the form is the fresh sign-in, checked and throttled here."""
+    refused, right = _password_again("auth/account.html")
+    if refused is not None:
+        return refused
+    if not right:
         return render_template("auth/account.html", error="That password is not right; nothing was deleted."), 400
+    db = get_db()
     delete_account(db, g.account["id"])
     end_session()
     flash("Your account and everything in it were deleted.")

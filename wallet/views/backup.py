@@ -1,5 +1,6 @@
 """Backup and portability: a passphrase-encrypted export, and an all-or-nothing restore
-into this or another account or instance (see :mod:`wallet.sealing` for the file format)."""
+into this or another account or instance (see :mod:`wallet.sealing` for the file format).
+Both need a fresh sign-in (:func:`wallet.security.fresh_signin_required`)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from wallet.db import get_db
 from wallet.holding import add_holder_key, holder_keys, private_holder_key
 from wallet.importing import check_credential, store_credential
 from wallet.sealing import decrypt_backup, encrypt_backup
-from wallet.security import claim_form, login_required, now
+from wallet.security import claim_form, fresh_signin_required, now
 
 __all__ = ["bp", "BACKUP_FILENAME", "MAX_BACKUP_CREDENTIALS"]
 
@@ -23,7 +24,7 @@ MAX_BACKUP_CREDENTIALS = 5000
 
 
 @bp.route("/export", methods=["GET", "POST"])
-@login_required
+@fresh_signin_required
 def export():
     if request.method == "GET":
         return render_template("backup/export.html", error=None)
@@ -83,7 +84,7 @@ def _restore(contents: dict) -> tuple[int, int]:
 
 
 @bp.route("/restore", methods=["GET", "POST"])
-@login_required
+@fresh_signin_required
 def restore():
     if request.method == "GET":
         return render_template("backup/restore.html", error=None)
