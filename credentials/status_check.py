@@ -7,7 +7,9 @@ value anchored for its list on the StatusRegistry, be signed by the
 credential's issuer and name the URI it was fetched from; then the bit at the
 credential's ``idx`` decides. When the token cannot be fetched and the latest
 anchoring event carries the list itself, that list is read instead. Stale
-evidence (older than ``Policy.max_status_age``) is ``unavailable``.
+evidence (older than ``Policy.max_status_age``) is ``unavailable``. A list with
+fewer than ``Policy.min_status_list_entries`` entries (default 131,072) fails:
+in a small list an index all but names its holder (draft §12.2, herd privacy).
 
 The status list id on chain is the last path segment of the list's URI, as
 ``issuer.service`` anchors it (:func:`status_list_id`). No I/O: the evidence
@@ -106,17 +108,17 @@ def check_revocation(run: CheckRun, policy: Policy, status: StatusResolver, payl
         if evidence.token is not None:
             verified = _verified_list(evidence, evidence.token, evidence.anchored_sha256, issuer_key, iss,
                                       reference.uri, now, memo)
-            value = verified.status(reference.idx)
             source = "list"
         elif evidence.carried_list is not None and evidence.carried_version == evidence.anchored_version:
             verified = _verified_list(evidence, _carried_token(evidence.carried_list), evidence.anchored_sha256,
                                       issuer_key, iss, reference.uri, now, memo)
-            value = verified.status(reference.idx)
             source = "list carried on chain"
         else:
             run.set("revocation", UNAVAILABLE, f"the status list {reference.uri} cannot be fetched "
                     f"({evidence.fetch_error or 'no answer'}) and its latest anchor does not carry it")
             return shown
+        _check_herd(verified, list_id, policy.min_status_list_entries)
+        value = verified.status(reference.idx)
     except VerificationError as exc:
         run.fail(exc)
         return shown
@@ -129,6 +131,13 @@ def check_revocation(run: CheckRun, policy: Policy, status: StatusResolver, payl
     else:
         run.set("revocation", PASSED, f"{where} is valid")
     return shown
+
+
+def _check_herd(verified: VerifiedStatusList, list_id: str, minimum: int) -> None:
+    size = verified.status_list.size
+    if size < minimum:
+        raise RevocationError(f"status list {list_id} has {size} entries, fewer than the {minimum} this verifier "
+                              "requires: in so short a list an index can single out its holder (herd privacy)")
 
 
 def _carried_token(carried: bytes) -> str:

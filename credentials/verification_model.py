@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from credentials.errors import CHECKS, VerificationError
 from credentials.microcredential import MICRO_CREDENTIAL_VCT
+from credentials.status_list import MIN_STATUS_LIST_ENTRIES
 
 __all__ = [
     "PASSED", "FAILED", "SKIPPED", "UNAVAILABLE", "STATUSES", "Unavailable", "TrustLink", "TrustAnswer",
@@ -90,7 +91,11 @@ class ReplayGuard(Protocol):
 
 @dataclass(frozen=True)
 class Policy:
-    """What this verifier accepts. ``trusted_roots`` empty trusts nobody (fail closed)."""
+    """What this verifier accepts. ``trusted_roots`` empty trusts nobody (fail closed).
+
+    ``min_status_list_entries``: a status list with fewer entries fails
+    ``revocation`` (herd privacy: an index must hide its holder among many).
+    """
 
     trusted_roots: frozenset[str]
     accepted_vcts: frozenset[str] = frozenset({MICRO_CREDENTIAL_VCT})
@@ -99,6 +104,7 @@ class Policy:
     holder_binding_required: bool = True
     status_required: bool = True
     max_status_age: int = 60
+    min_status_list_entries: int = MIN_STATUS_LIST_ENTRIES
     expected_nonce: str | None = None
     expected_audience: str | None = None
 

@@ -25,6 +25,7 @@ from credentials.microcredential import MICRO_CREDENTIAL_VCT
 from credentials.presentation_codec import KIND_INLINE, KIND_LINK, classify_scanned
 from credentials.sd_jwt_vc import resolve_did_issuer_key
 from credentials.status_check import StatusListMemo
+from credentials.status_list import MIN_STATUS_LIST_ENTRIES
 from credentials.verification import verify_presentation
 from credentials.verification_model import (
     FAILED, SKIPPED, CheckResult, Policy, StatusEvidence, TrustAnswer, Unavailable, VerificationResult,
@@ -44,6 +45,7 @@ DEFAULTS: dict[str, Any] = {
     "VERIFIER_CLOCK_SKEW": 60,
     "VERIFIER_HOLDER_BINDING_REQUIRED": True,
     "VERIFIER_MAX_STATUS_AGE": 60,
+    "VERIFIER_MIN_STATUS_LIST_ENTRIES": MIN_STATUS_LIST_ENTRIES,  # shorter status lists fail (herd privacy)
     "VERIFIER_MAX_BODY": 64 * 1024,           # bytes of a request body
     "VERIFIER_FETCH_HOSTS": "",               # allow-list for status lists and links; empty: any public host
     "VERIFIER_FETCH_ALLOW_HTTP": False,
@@ -190,6 +192,7 @@ class VerifierService:
             clock_skew=int(self.config["VERIFIER_CLOCK_SKEW"]),
             holder_binding_required=settings_bool(self.config["VERIFIER_HOLDER_BINDING_REQUIRED"]),
             max_status_age=int(self.config["VERIFIER_MAX_STATUS_AGE"]),
+            min_status_list_entries=int(self.config["VERIFIER_MIN_STATUS_LIST_ENTRIES"]),
             expected_audience=self.config["VERIFIER_AUDIENCE"],
         )
         if roots:
@@ -244,7 +247,8 @@ def _looks_scanned(text: str) -> bool:
 
 def check_config(config: Mapping[str, Any]) -> None:
     """Refuse settings that do not parse, at start-up rather than on the first request."""
-    for key in ("VERIFIER_KB_MAX_AGE", "VERIFIER_CLOCK_SKEW", "VERIFIER_MAX_STATUS_AGE", "VERIFIER_MAX_BODY"):
+    for key in ("VERIFIER_KB_MAX_AGE", "VERIFIER_CLOCK_SKEW", "VERIFIER_MAX_STATUS_AGE", "VERIFIER_MAX_BODY",
+                "VERIFIER_MIN_STATUS_LIST_ENTRIES"):
         try:
             if int(config.get(key, DEFAULTS[key])) < 0:
                 raise ValueError
