@@ -218,10 +218,12 @@ _KEY_FILE_OPTION = click.option(
 
 def _controller_address(value: str, param_hint: str) -> str:
     """An address (EIP-55 checksum checked when mixed-case) or a key file, created (mode 0600) if missing."""
+    from eth_utils import is_hex_address
+
     from ledger.keys import load_or_create_key_file
     from ledger.trust import check_address
 
-    if value.lower().startswith("0x"):
+    if value.lower().startswith("0x") or is_hex_address(value):
         try:
             return check_address(value)
         except MicrocredError as exc:
