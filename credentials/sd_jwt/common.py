@@ -56,7 +56,9 @@ MAX_SD_JWT_LENGTH = MAX_TOKEN_LENGTH
 #: More disclosures than this in one SD-JWT is refused as abuse.
 MAX_DISCLOSURES = 1024
 
-_RESERVED_NAMES = frozenset({SD_DIGESTS_KEY, ARRAY_DIGEST_KEY})
+#: Never a disclosure's claim name: ``_sd`` and ``...`` (§4.2.1, §7.1 step 3.3.2.2), and ``_sd_alg``,
+#: which may appear only at the top level of the Issuer-signed JWT's payload (§4.1.1).
+_RESERVED_NAMES = frozenset({SD_DIGESTS_KEY, ARRAY_DIGEST_KEY, SD_ALG_KEY})
 
 
 def digest_of(encoded: str, sd_alg: str = DEFAULT_SD_ALG) -> str:

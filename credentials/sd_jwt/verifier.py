@@ -5,8 +5,11 @@ issuer-signed JWT with a key the caller supplies (never one from the token),
 then process the disclosures, rejecting
 
 - an ``_sd_alg`` that is unsupported or not a string;
-- a disclosure that is malformed, uses the name ``_sd`` or ``...``, or is
-  given more than once;
+- a disclosure that is malformed, uses the name ``_sd``, ``...`` or
+  ``_sd_alg``, or is given more than once;
+- an ``_sd_alg`` anywhere but the top level of the payload (§4.1.1), in the
+  clear or inside a disclosed value, and a ``...`` member outside an array
+  placeholder (§4.1 rule 7);
 - a digest that appears more than once in the payload and disclosures;
 - an object-property disclosure referenced from an array, or an
   array-element disclosure referenced from ``_sd``;
@@ -119,6 +122,11 @@ class _Unpacker:
         return node
 
     def _unpack_object(self, node: dict[str, Any], depth: int) -> dict[str, Any]:
+        if depth > 0 and SD_ALG_KEY in node:
+            raise DisclosureError("'_sd_alg' appears in a nested object; it is allowed only at the top level "
+                                  "of the issuer-signed payload (RFC 9901 §4.1.1)")
+        if ARRAY_DIGEST_KEY in node:
+            raise DisclosureError("an object has a '...' member outside an array placeholder {'...': digest}")
         digests = node.get(SD_DIGESTS_KEY, [])
         if not isinstance(digests, list):
             raise DisclosureError("an '_sd' member is not an array of digests")
