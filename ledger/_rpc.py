@@ -8,20 +8,53 @@ thread; a connection the server closed is reopened once (reads are
 idempotent). Failures raise :class:`RpcTransportError` (could not talk) or
 :class:`RpcErrorResponse` (the node answered with an error, maybe with revert
 data); :class:`ledger.chain.Chain` turns both into ledger errors.
+
+A per-call timeout is not enough against a node that accepts connections but
+never answers (a hung or frozen process): a verification makes several reads
+and each would wait its full timeout. :func:`deadline` sets one instant, for
+the current thread (a :mod:`contextvars` variable), by which every request
+made inside it has ended: each request's socket timeout is the time left, and
+a request that would start after the deadline fails at once.
 """
 
 from __future__ import annotations
 
+import contextvars
 import http.client
 import itertools
 import json
 import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
 from credentials.errors import ConfigurationError
 
-__all__ = ["RpcTransportError", "RpcErrorResponse", "RawJsonRpc"]
+__all__ = ["RpcTransportError", "RpcErrorResponse", "RawJsonRpc", "deadline", "time_left"]
+
+_DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar("microcred_rpc_deadline", default=None)
+
+
+@contextmanager
+def deadline(seconds: float) -> Iterator[float]:
+    """Requests made inside end within ``seconds`` from now (an enclosing, earlier deadline wins)."""
+    at = time.monotonic() + max(0.0, float(seconds))
+    enclosing = _DEADLINE.get()
+    if enclosing is not None:
+        at = min(at, enclosing)
+    token = _DEADLINE.set(at)
+    try:
+        yield at
+    finally:
+        _DEADLINE.reset(token)
+
+
+def time_left() -> float | None:
+    """Seconds left before the current deadline (may be <= 0), or None outside :func:`deadline`."""
+    at = _DEADLINE.get()
+    return None if at is None else at - time.monotonic()
 
 
 class RpcTransportError(OSError):
@@ -63,6 +96,15 @@ class RawJsonRpc:
             factory = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
             connection = factory(self._host, self._port, timeout=self._timeout)
             self._local.connection = connection
+        timeout = self._timeout
+        left = time_left()
+        if left is not None:
+            if left <= 0:
+                raise RpcTransportError("the deadline of this verification passed before the request was sent")
+            timeout = min(timeout, left)
+        connection.timeout = timeout  # used when it (re)connects
+        if connection.sock is not None:
+            connection.sock.settimeout(timeout)
         return connection
 
     def request(self, method: str, params: list[Any]) -> Any:

@@ -7,8 +7,13 @@
 (:func:`ledger.artifacts.decode_revert`). Transactions are signed locally
 (eth-account; install ``coincurve`` to make that ~15x faster), sent raw, and
 waited for, plus ``confirmations`` further blocks (``MICROCRED_CONFIRMATIONS``,
-0 on Anvil). Reads take a ``block`` (number or tag) so that lookups can be
-made at a given block.
+0 on Anvil). Reads take a ``block``: a number, a tag, or a :class:`BlockRef`
+that pins the read to one block *hash* (EIP-1898), so that a read never
+silently answers from a block that replaced it in a reorganisation.
+
+Reads on the verifier's path go through :class:`ledger._rpc.RawJsonRpc` and
+honour :func:`deadline`: inside ``with deadline(5):`` no read of the thread
+waits beyond the five seconds, however many it makes.
 """
 
 from __future__ import annotations
@@ -42,14 +47,37 @@ from eth_abi.exceptions import DecodingError, EncodingError
 from eth_utils import keccak
 
 from credentials.errors import InvalidInput
-from ledger._rpc import RawJsonRpc, RpcErrorResponse, RpcTransportError
+from ledger._rpc import RawJsonRpc, RpcErrorResponse, RpcTransportError, deadline, time_left
 from ledger.artifacts import Artifact, abi_types, decode_revert
 from ledger.errors import LedgerError, LedgerUnavailable, TransactionReverted
 
-__all__ = ["BlockId", "TransactionResult", "Chain"]
+__all__ = ["BlockId", "BlockRef", "BlockHeader", "TransactionResult", "Chain", "deadline", "time_left"]
 
-#: A block number or one of the JSON-RPC tags ("latest", "safe", "finalized", …).
-BlockId = int | str
+
+@dataclass(frozen=True)
+class BlockRef:
+    """One block by number *and* hash: a read at it fails rather than answer from another fork."""
+
+    number: int
+    hash: str
+
+
+@dataclass(frozen=True)
+class BlockHeader:
+    """What a reorganisation check needs of a block."""
+
+    number: int
+    hash: str
+    parent_hash: str
+    timestamp: int
+
+    @property
+    def ref(self) -> BlockRef:
+        return BlockRef(self.number, self.hash)
+
+
+#: A block number, one of the JSON-RPC tags ("latest", "safe", "finalized", …), or a pinned block.
+BlockId = int | str | BlockRef
 
 _REQUEST_TIMEOUT_S = 10.0
 _RECEIPT_TIMEOUT_S = 120.0
@@ -66,7 +94,9 @@ class TransactionResult:
     contract_address: str | None = None
 
 
-def _block_param(block: BlockId) -> str:
+def _block_param(block: BlockId) -> Any:
+    if isinstance(block, BlockRef):  # EIP-1898: the node refuses if that block is not on its canonical chain
+        return {"blockHash": block.hash, "requireCanonical": True}
     return hex(block) if isinstance(block, int) else block
 
 
@@ -116,8 +146,7 @@ class Chain:
 
     def chain_id(self) -> int:
         if self._chain_id is None:
-            with self.guard("read the chain id"):
-                self._chain_id = int(self.w3.eth.chain_id)
+            self._chain_id = int(self._raw("eth_chainId", [], "read the chain id"), 16)
         return self._chain_id
 
     def _raw(self, method: str, params: list, action: str) -> Any:
@@ -138,15 +167,33 @@ class Chain:
         """The latest block number: the cheap thing to poll for cache invalidation."""
         return int(self._raw("eth_blockNumber", [], "read the latest block number"), 16)
 
-    def block_timestamp(self, block: BlockId = "latest") -> int:
-        found = self._raw("eth_getBlockByNumber", [_block_param(block), False], f"read block {block}")
+    def block_header(self, block: BlockId = "latest") -> BlockHeader | None:
+        """Number, hash, parent hash and time of ``block``; None if the node has no such block."""
+        if isinstance(block, BlockRef):
+            found = self._raw("eth_getBlockByHash", [block.hash, False], f"read block {block.number}")
+        else:
+            found = self._raw("eth_getBlockByNumber", [_block_param(block), False], f"read block {block}")
         if not found:
-            raise LedgerError(f"block {block} does not exist on {self.rpc_url}")
-        return int(found["timestamp"], 16)
+            return None
+        try:
+            return BlockHeader(int(found["number"], 16), str(found["hash"]), str(found["parentHash"]),
+                               int(found["timestamp"], 16))
+        except (KeyError, TypeError, ValueError):
+            raise LedgerError(f"the node at {self.rpc_url} answered block {block} without number, hash and time") from None
+
+    def block_timestamp(self, block: BlockId = "latest") -> int:
+        header = self.block_header(block)
+        if header is None:
+            where = block.number if isinstance(block, BlockRef) else block
+            raise LedgerError(f"block {where} does not exist on {self.rpc_url}")
+        return header.timestamp
 
     def code_at(self, address: str, block: BlockId = "latest") -> bytes:
-        with self.guard(f"read the code at {address}"):
-            return bytes(self.w3.eth.get_code(Web3.to_checksum_address(address), block_identifier=block))
+        found = self._raw("eth_getCode", [Web3.to_checksum_address(address), _block_param(block)],
+                          f"read the code at {address}")
+        if not isinstance(found, str) or not found.startswith("0x"):
+            raise LedgerError(f"the node at {self.rpc_url} answered the code at {address} with {str(found)[:40]!r}")
+        return bytes.fromhex(found[2:])
 
     def balance(self, address: str) -> int:
         with self.guard(f"read the balance of {address}"):
@@ -155,6 +202,10 @@ class Chain:
     def get_logs(self, address: str, *, from_block: BlockId, to_block: BlockId,
                  topics: list[bytes | None] | None = None, action: str = "read events") -> list[dict[str, Any]]:
         """Raw ``eth_getLogs`` of one contract (decode with :class:`ledger._events.EventDecoder`)."""
+        if isinstance(from_block, BlockRef):
+            from_block = from_block.number
+        if isinstance(to_block, BlockRef):
+            to_block = to_block.number
         log_filter: dict[str, Any] = {"address": address, "fromBlock": _block_param(from_block),
                                       "toBlock": _block_param(to_block)}
         if topics:

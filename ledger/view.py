@@ -6,45 +6,82 @@ presentation: "was this issuer accredited for this type at this time?" and
 ≈ 5 ms (BASELINES.md), ≈ 80 ES256 verifications, so the answers are cached
 per issuer / list and read at the block the cache has processed.
 
-:class:`LedgerView` keeps the caches honest. A watcher thread polls the
-latest block number every ``poll_interval`` seconds; on a new block it reads
-the TrustRegistry and StatusRegistry events since the last processed block and
-drops every cached answer they touch (any trust event clears the trust cache;
-an anchor event drops that list). A revocation anchored in block N is
-therefore honoured by every verification that starts after the watcher has
-seen block N, one poll interval plus two log reads later (measured in
-``tests/verifier/test_ledger_view.py`` and ``bench/bench_verify.py``).
+:class:`LedgerView` keeps the caches honest:
 
-Fail closed: when the watcher has not confirmed the head for ``max_lag``
-seconds, a request tries one refresh itself; if the node does not answer, the
-resolvers answer :class:`~credentials.verification_model.Unavailable`, and they
-recover by themselves once the node answers again.
+* **Events.** A watcher thread polls the chain every ``poll_interval``
+  seconds; on a new block it reads the TrustRegistry and StatusRegistry events
+  since the last processed block and drops every cached answer they touch (any
+  trust event clears the trust cache; an anchor event drops that list). A
+  revocation anchored in block N is honoured by every verification that
+  starts after the watcher has seen block N, one poll interval plus two log
+  reads later (``tests/verifier/test_api.py``, ``bench/bench_verify.py``).
+* **Reorganisations.** The processed block is kept by number *and* hash, and
+  every read is pinned to that hash (EIP-1898 ``blockHash``), so a read never
+  answers from a block that replaced it. Each poll checks that the new block
+  descends from the processed one (its parent hash, or the hash now at the
+  processed height); if not, the chain was reorganised and every cached
+  answer is dropped — answers are then read afresh at the new block, which
+  is the same as re-reading from the common ancestor, at the price of a few
+  cache misses (``tests/ledger/test_view_reorg.py``).
+* **Confirmations.** With ``confirmations`` k (``MICROCRED_CONFIRMATIONS``,
+  0 on Anvil) the view reads state, and events, at head − k: what a
+  reorganisation shallower than k cannot undo.
+* **Fail closed.** When the watcher has not confirmed the head for
+  ``max_lag`` seconds, a request tries one refresh itself; if the node does
+  not answer, the resolvers answer :class:`~credentials.verification_model.Unavailable`,
+  and they recover by themselves once the node answers again. No lock is held
+  while reading (reads are pinned to a hash), and a request waits for a
+  refresh another thread is making only until its own deadline
+  (:func:`ledger.chain.deadline`): a hung node costs a verification its
+  deadline, not one timeout per call.
+* **What clients see.** An ``Unavailable`` reason says what failed in the
+  user's terms ("the ledger did not answer"); the exception, which may name
+  the node's URL (an API key) or a server path, goes to the operator's log.
+
+Whether a trust answer counts a revoked or suspended accreditation is decided
+in :mod:`ledger.trust_rules`.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from credentials.errors import MicrocredError
 from credentials.status_check import status_list_id
-from credentials.verification_model import StatusEvidence, TrustAnswer, TrustLink, Unavailable
+from credentials.verification_model import StatusEvidence, TrustAnswer, Unavailable
+from ledger.chain import BlockHeader, BlockRef, time_left
 from ledger.deployment import Ledger
-from ledger.errors import LedgerError
+from ledger.errors import LedgerError, LedgerUnavailable, TransactionReverted
+from ledger.trust_rules import trust_answer
 
-__all__ = ["LedgerView", "TokenSource"]
+__all__ = ["LedgerView", "TokenSource", "NO_ANSWER", "BAD_ANSWER", "user_reason"]
 
 DEFAULT_POLL_INTERVAL_S = 0.2
 DEFAULT_MAX_LAG_S = 1.0
 _CACHE_SIZE = 4096
 _FETCH_RETRY_S = 2.0
+_REFRESH_WAIT_S = 30.0  # outside any deadline: how long a refresh waits for another thread's
+
+#: What a client is told when the ledger fails; the operator's log gets the exception.
+NO_ANSWER = "the ledger did not answer"
+BAD_ANSWER = "the ledger's answer could not be used"
 
 #: ``(uri) -> token text``; raises ConnectionError (FetchError) or ValueError (FetchRefused).
 TokenSource = Callable[[str], str]
+
+_log = logging.getLogger(__name__)
+_T = TypeVar("_T")
+
+
+def user_reason(exc: BaseException) -> str:
+    """A ledger failure in the user's terms (no URL, path or exception text)."""
+    return NO_ANSWER if isinstance(exc, ConnectionError) else BAD_ANSWER
 
 
 class _Lru(OrderedDict):
@@ -56,56 +93,105 @@ class _Lru(OrderedDict):
 
 
 class LedgerView:
-    """Trust and anchor answers at the processed head, invalidated by events."""
+    """Trust and anchor answers at the processed block, invalidated by events and reorganisations."""
 
     def __init__(self, ledger: Ledger, fetch_token: TokenSource, *, poll_interval: float = DEFAULT_POLL_INTERVAL_S,
-                 max_lag: float = DEFAULT_MAX_LAG_S, clock: Callable[[], float] = time.time):
+                 max_lag: float = DEFAULT_MAX_LAG_S, confirmations: int | None = None,
+                 clock: Callable[[], float] = time.time):
         self.ledger = ledger
         self.fetch_token = fetch_token
         self.poll_interval = poll_interval
         self.max_lag = max_lag
+        self.confirmations = max(0, ledger.chain.confirmations if confirmations is None else int(confirmations))
         self.clock = clock
-        self.head: int | None = None
+        self.head_block: BlockHeader | None = None
         self.confirmed_at = float("-inf")
         self.last_error: str | None = None
+        self._logged_error: str | None = None
         self._generation = 0
         self._trust: _Lru = _Lru()
         self._anchors: _Lru = _Lru()
         self._carried: _Lru = _Lru()
         self._tokens: _Lru = _Lru()
         self._lock = threading.RLock()
-        self._chain_lock = threading.Lock()
+        self._refresh_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+
+    @property
+    def head(self) -> int | None:
+        """The number of the processed block (head − confirmations when it was read)."""
+        block = self.head_block
+        return None if block is None else block.number
 
     # ------------------------------------------------------------ watching
 
     def refresh(self) -> int:
-        """Confirm the head; on new blocks read their events and invalidate. Returns the head."""
-        with self._chain_lock:
-            latest = self.ledger.status.latest_block()
-            if self.head is None:
-                with self._lock:
-                    self.head, self._generation = latest, self._generation + 1
-                    self._trust.clear(), self._anchors.clear(), self._carried.clear()
-            elif latest > self.head:
-                trust_events = self.ledger.trust.events(from_block=self.head + 1, to_block=latest)
-                anchor_events = self.ledger.status.anchor_events(from_block=self.head + 1, to_block=latest)
-                with self._lock:
-                    if trust_events:
-                        self._trust.clear()
-                    for event in anchor_events:
-                        key = (event.issuer_did, event.list_id)
-                        self._anchors.pop(key, None)
-                        self._carried.pop(key, None)
-                    self.head, self._generation = latest, self._generation + 1
-            elif latest < self.head:  # the node was reset: forget everything
-                with self._lock:
-                    self.head, self._generation = latest, self._generation + 1
-                    self._trust.clear(), self._anchors.clear(), self._carried.clear(), self._tokens.clear()
+        """Confirm the block to read at; read the events since the processed one, or detect a reorg."""
+        asked = time.monotonic()
+        left = time_left()
+        if not self._refresh_lock.acquire(timeout=_REFRESH_WAIT_S if left is None else max(0.0, left)):
+            raise LedgerUnavailable("the chain head was not confirmed within the deadline "
+                                    "(another read of it is still waiting for the node)")
+        try:
+            if self.head_block is not None and self.confirmed_at >= asked:
+                return self.head_block.number  # another thread confirmed it while this one waited
+            self._advance(self._target())
             self.confirmed_at = time.monotonic()
-            self.last_error = None
-            return latest
+            self.last_error = self._logged_error = None
+            return self.head_block.number  # type: ignore[union-attr]
+        finally:
+            self._refresh_lock.release()
+
+    def _target(self) -> BlockHeader:
+        chain = self.ledger.chain
+        if self.confirmations == 0:
+            header = chain.block_header("latest")
+        else:
+            header = chain.block_header(max(0, chain.block_number() - self.confirmations))
+        if header is None:
+            raise LedgerError("the node did not return the block to read at")
+        return header
+
+    def _advance(self, header: BlockHeader) -> None:
+        head = self.head_block
+        if head is not None and header.hash == head.hash:
+            return
+        if head is None or header.number <= head.number:
+            self._reset(header, reorganised=head is not None)
+            return
+        if header.number == head.number + 1:
+            linked = header.parent_hash == head.hash
+        else:
+            now_there = self.ledger.chain.block_header(head.number)
+            linked = now_there is not None and now_there.hash == head.hash
+        if not linked:
+            self._reset(header, reorganised=True)
+            return
+        trust_events = self.ledger.trust.events(from_block=head.number + 1, to_block=header.number)
+        anchor_events = self.ledger.status.anchor_events(from_block=head.number + 1, to_block=header.number)
+        again = self.ledger.chain.block_header(header.number)
+        if again is None or again.hash != header.hash:  # reorganised while the events were read
+            self._reset(again or self._target(), reorganised=True)
+            return
+        with self._lock:
+            if trust_events:
+                self._trust.clear()
+            for event in anchor_events:
+                key = (event.issuer_did, event.list_id)
+                self._anchors.pop(key, None)
+                self._carried.pop(key, None)
+            self.head_block, self._generation = header, self._generation + 1
+
+    def _reset(self, header: BlockHeader, *, reorganised: bool) -> None:
+        """Forget every cached answer; read at ``header`` from now on."""
+        if reorganised:
+            _log.warning("the chain was reorganised (or reset): block %s %s is no longer on it; "
+                         "every cached trust and status answer is dropped", self.head, self.head_block and
+                         self.head_block.hash)
+        with self._lock:
+            self.head_block, self._generation = header, self._generation + 1
+            self._trust.clear(), self._anchors.clear(), self._carried.clear(), self._tokens.clear()
 
     def start(self) -> None:
         """Start the watcher thread (once; safe after a fork, since it starts on first use)."""
@@ -126,49 +212,75 @@ class LedgerView:
             try:
                 self.refresh()
             except MicrocredError as exc:
-                self.last_error = str(exc)
+                self._note(exc)
             self._stop.wait(self.poll_interval)
+
+    def _note(self, exc: BaseException) -> None:
+        """Keep the failure for the operator: logged once per distinct message until the next success."""
+        message = str(exc)
+        self.last_error = message
+        if message != self._logged_error:
+            self._logged_error = message
+            _log.warning("ledger read failed: %s", message)
+
+    def _unavailable(self, exc: BaseException) -> Unavailable:
+        self._note(exc)
+        return Unavailable(user_reason(exc))
 
     def _ensure_fresh(self) -> None:
         self.start()
-        if time.monotonic() - self.confirmed_at > self.max_lag:
-            try:
-                self.refresh()
-            except MicrocredError as exc:
-                self.last_error = str(exc)
-                raise ConnectionError(str(exc)) from None
+        if self.head_block is None or time.monotonic() - self.confirmed_at > self.max_lag:
+            self.refresh()
 
     def _checked_at(self) -> int:
         return int(self.clock() - (time.monotonic() - self.confirmed_at))
 
+    def _pinned(self, read: Callable[[BlockRef], _T]) -> tuple[_T, int, int]:
+        """``read`` at the processed block's hash: (answer, cache generation, block number).
+
+        A block that is no longer there (the node refuses its hash) means a
+        reorganisation: refresh, which drops the caches, and read once more.
+        """
+        with self._lock:
+            generation, head = self._generation, self.head_block
+        if head is None:
+            raise LedgerError("no block has been confirmed yet")
+        try:
+            return read(head.ref), generation, head.number
+        except (LedgerUnavailable, TransactionReverted):
+            raise
+        except LedgerError:
+            self.refresh()
+            with self._lock:
+                generation, now = self._generation, self.head_block
+            if now is None or now == head:
+                raise
+            return read(now.ref), generation, now.number
+
+    def _cache(self, cache: _Lru, key: Any, value: Any, generation: int) -> None:
+        with self._lock:
+            if generation == self._generation:  # not read across an invalidation
+                cache.put(key, value)
+
     # ------------------------------------------------------------ resolvers
 
     def trust(self, did: str, vct: str, at_time: int) -> TrustAnswer | Unavailable:
-        """The TrustRegistry's answer at the processed head (core ``TrustResolver``)."""
+        """The TrustRegistry's answer at the processed block (core ``TrustResolver``)."""
+        key = (did, vct, at_time)
         try:
             self._ensure_fresh()
-        except ConnectionError as exc:
-            return Unavailable(str(exc))
-        key = (did, vct, at_time)
-        with self._lock:
-            found = self._trust.get(key)
-            generation, head = self._generation, self.head
-        if found is not None:
-            return found
-        try:
-            with self._chain_lock:
-                lookup = self.ledger.trust.lookup(did, vct, at_time, block=head)
+            with self._lock:
+                found = self._trust.get(key)
+            if found is not None:
+                return found
+            lookup, generation, number = self._pinned(
+                lambda block: self.ledger.trust.lookup(did, vct, at_time, block=block))
         except LedgerError as exc:
-            return Unavailable(str(exc))
+            return self._unavailable(exc)
         except MicrocredError as exc:  # a DID the registry cannot hold: not accredited
             return TrustAnswer(False, f"{did[:80]} cannot be in the trust registry: {exc}")
-        chain = tuple(TrustLink(link.did, link.legal_name, link.role.label) for link in lookup.chain)
-        entry = lookup.chain[0] if lookup.chain else None
-        answer = TrustAnswer(lookup.accredited, lookup.reason, chain, entry.country if entry else None,
-                             entry.accredited_by if entry else None, entry.max_eqf_level if entry else None, head)
-        with self._lock:
-            if generation == self._generation:
-                self._trust.put(key, answer)
+        answer = trust_answer(lookup, block=number)
+        self._cache(self._trust, key, answer, generation)
         return answer
 
     def _anchor(self, did: str, list_id: str) -> Any:
@@ -176,12 +288,9 @@ class LedgerView:
         with self._lock:
             if key in self._anchors:
                 return self._anchors[key]
-            generation, head = self._generation, self.head
-        with self._chain_lock:
-            anchor = self.ledger.status.latest_anchor(did, list_id, block=head)
-        with self._lock:
-            if generation == self._generation:
-                self._anchors.put(key, anchor)
+        anchor, generation, _ = self._pinned(
+            lambda block: self.ledger.status.latest_anchor(did, list_id, block=block))
+        self._cache(self._anchors, key, anchor, generation)
         return anchor
 
     def _carried_event(self, did: str, list_id: str) -> Any:
@@ -189,26 +298,32 @@ class LedgerView:
         with self._lock:
             if key in self._carried:
                 return self._carried[key]
-            generation = self._generation
-        with self._chain_lock:
-            event = self.ledger.status.latest_carried_list(did, list_id)
-        with self._lock:
-            if generation == self._generation:
-                self._carried.put(key, event)
+
+        def newest_carried(block: BlockRef) -> Any:
+            events = self.ledger.status.anchor_events(did, list_id, from_block=self.ledger.deployment.deployment_block,
+                                                      to_block=block.number)
+            carried = [e for e in events if e.compressed_list is not None]
+            return carried[-1] if carried else None
+
+        event, generation, _ = self._pinned(newest_carried)
+        self._cache(self._carried, key, event, generation)
         return event
 
-    def _token(self, uri: str, version: int, anchored_sha256: bytes) -> tuple[str | None, str | None]:
-        """The token behind ``uri`` for anchor ``version``; kept only when its hash is the anchored one.
+    def _token(self, uri: str, anchored_sha256: bytes) -> tuple[str | None, str | None]:
+        """The token behind ``uri`` for this anchor; kept only when its hash is the anchored one.
 
         A token that does not match (a lying or stale server) is handed to the
         core, which says so, but is not kept: the next verification fetches
         again, so the verifier recovers as soon as the server tells the truth.
         """
-        key = (uri, version)
+        key = (uri, anchored_sha256)
         with self._lock:
             found = self._tokens.get(key)
         if found is not None and (found[0] is not None or time.monotonic() - found[2] < _FETCH_RETRY_S):
             return found[0], found[1]
+        left = time_left()
+        if left is not None and left <= 0:
+            return None, "no time was left to fetch it"
         try:
             token, error = self.fetch_token(uri), None
         except (ConnectionError, ValueError) as exc:
@@ -225,28 +340,27 @@ class LedgerView:
             self._ensure_fresh()
             list_id = status_list_id(uri)
             anchor = self._anchor(did, list_id)
-        except ConnectionError as exc:
-            return Unavailable(str(exc))
-        except MicrocredError as exc:
-            return Unavailable(f"the anchor of {uri} cannot be read: {exc}")
-        if anchor is None:
-            # Never anchored, as far as the processed head knows: look at the chain's head
-            # before saying so, since a list anchored a moment ago is the usual reason.
-            try:
+            if anchor is None:
+                # Never anchored, as far as the processed block knows: look at the chain again
+                # before saying so, since a list anchored a moment ago is the usual reason.
                 self.refresh()
                 anchor = self._anchor(did, list_id)
-            except ConnectionError as exc:
-                return Unavailable(str(exc))
-            except MicrocredError as exc:
-                return Unavailable(f"the anchor of {uri} cannot be read: {exc}")
+        except LedgerError as exc:
+            return self._unavailable(exc)
+        except MicrocredError as exc:
+            return Unavailable(f"the anchor of {uri} cannot be read: {exc}")
         checked_at = self._checked_at()
         if anchor is None:
             return StatusEvidence(None, checked_at=checked_at)
-        token, error = self._token(uri, anchor.version, anchor.sha256)
+        token, error = self._token(uri, anchor.sha256)
         carried = carried_version = None
         if token is None:
             try:
                 event = self._carried_event(did, list_id)
+            except LedgerError as exc:
+                self._note(exc)
+                return Unavailable(f"the status list cannot be fetched ({error}) nor read from the chain "
+                                   f"({user_reason(exc)})")
             except MicrocredError as exc:
                 return Unavailable(f"the status list cannot be fetched ({error}) nor read from the chain: {exc}")
             if event is not None:

@@ -102,8 +102,9 @@ def _register_error_handlers(app: Flask) -> None:
         return _error(400, getattr(exc, "reason", None) or str(exc))
 
     @app.errorhandler(ConnectionError)
-    def _unavailable(exc):
-        return _error(503, f"a service this verifier depends on is unavailable: {exc}")
+    def _unavailable(exc):  # the detail (a node's or a store's address) is for the operator only
+        _log.warning("a service this verifier depends on is unavailable: %s", exc)
+        return _error(503, "a service this verifier depends on is unavailable; try again in a moment")
 
     @app.errorhandler(ConfigurationError)
     def _misconfigured(exc):

@@ -11,6 +11,7 @@ keys. Link-mode QR texts are fetched with :class:`verifier.fetch.StrictFetcher`.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -53,10 +54,12 @@ DEFAULTS: dict[str, Any] = {
     "VERIFIER_FETCH_ALLOW_PRIVATE": False,
     "VERIFIER_FETCH_TIMEOUT": 3.0,
     "VERIFIER_POLL_INTERVAL": 0.2,
+    "VERIFIER_DEADLINE": 5.0,                 # seconds for all chain reads of one verification (then 503)
     "VERIFIER_PUBLIC_URL": None,              # this service's base URL, for OpenID4VP response_uri
 }
 _REPLAY_CACHE_SIZE = 100_000
 _LEDGER_RETRY_S = 1.0
+_log = logging.getLogger(__name__)
 
 
 def settings_list(value: Any) -> tuple[str, ...]:
@@ -132,17 +135,30 @@ class VerifierService:
     # ------------------------------------------------------------- ledger
 
     def ledger_view(self) -> Any:
-        """The :class:`~ledger.view.LedgerView`, opened on first use; None while unreachable."""
+        """The :class:`~ledger.view.LedgerView`, opened on first use; None while unreachable.
+
+        Why it could not be opened is kept in the user's terms for check
+        details; the exception (it may name the node's URL or the deployment
+        file's path) goes to the log only.
+        """
         if self._view is not None:
             return self._view
-        with self._lock:
+        from ledger.chain import time_left
+
+        left = time_left()  # another request opening it may hang on the node: wait no longer than our deadline
+        if not self._lock.acquire(timeout=-1 if left is None else max(0.0, left)):
+            return None
+        try:
             if self._view is None and time.monotonic() - self._ledger_tried > _LEDGER_RETRY_S:
                 self._ledger_tried = time.monotonic()
                 try:
                     self._view = self._open_view()
                     self._ledger_error = None
                 except MicrocredError as exc:
-                    self._ledger_error = str(exc)
+                    self._ledger_error = _ledger_reason(exc)
+                    _log.warning("the ledger cannot be opened: %s", exc)
+        finally:
+            self._lock.release()
         return self._view
 
     def _open_view(self) -> Any:
@@ -152,8 +168,8 @@ class VerifierService:
 
         env = LedgerSettings.from_env()
         settings = LedgerSettings(Path(self.config["DATA_DIR"]).resolve() if self.config["DATA_DIR"] else env.data_dir,
-                                  self.config["RPC_URL"] or env.rpc_url, 0)
-        ledger = open_ledger(settings)
+                                  self.config["RPC_URL"] or env.rpc_url, env.confirmations)
+        ledger = open_ledger(settings)  # reads at head − MICROCRED_CONFIRMATIONS (ledger.view)
         view = LedgerView(ledger, self._fetch_status_token, poll_interval=float(self.config["VERIFIER_POLL_INTERVAL"]))
         view.refresh()
         return view
@@ -168,13 +184,13 @@ class VerifierService:
     def _trust(self, did: str, vct: str, at_time: int) -> TrustAnswer | Unavailable:
         view = self.ledger_view()
         if view is None:
-            return Unavailable(f"the ledger cannot be reached: {self._ledger_error}")
+            return Unavailable(self._ledger_error or "the ledger did not answer")
         return view.trust(did, vct, at_time)
 
     def _status(self, did: str, uri: str) -> StatusEvidence | Unavailable:
         view = self.ledger_view()
         if view is None:
-            return Unavailable(f"the ledger cannot be reached: {self._ledger_error}")
+            return Unavailable(self._ledger_error or "the ledger did not answer")
         return view.status(did, uri)
 
     def policy(self) -> Policy:
@@ -227,9 +243,14 @@ class VerifierService:
             return VerificationResult(None, tuple(
                 CheckResult(c, FAILED, exc.reason) if c == "format" else CheckResult(c, SKIPPED, "nothing to verify")
                 for c in CHECKS))
-        return verify_presentation(presentation, policy=self.policy(), trust=self._trust, status=self._status,
-                                   replay=self.replay, now=when, nonce=nonce, audience=audience,
-                                   resolve_issuer_key=self._issuer_key, memo=self.memo)
+        from ledger.chain import deadline
+
+        # One deadline for every chain read of this verification (trust, status, opening the ledger):
+        # a hung node costs it VERIFIER_DEADLINE seconds, then `unavailable` (503), not a timeout per call.
+        with deadline(float(self.config["VERIFIER_DEADLINE"])):
+            return verify_presentation(presentation, policy=self.policy(), trust=self._trust, status=self._status,
+                                       replay=self.replay, now=when, nonce=nonce, audience=audience,
+                                       resolve_issuer_key=self._issuer_key, memo=self.memo)
 
     def _issuer_key(self, iss: str, kid: str | None) -> PublicKey:
         return self.issuer_key(iss, kid)
@@ -237,6 +258,17 @@ class VerifierService:
     def close(self) -> None:
         if self._view is not None:
             self._view.stop()
+
+
+def _ledger_reason(exc: MicrocredError) -> str:
+    """Why the ledger cannot be used, in the user's terms (never the URL, path or exception text)."""
+    from ledger.errors import DeploymentNotFound, InvalidDeployment
+
+    if isinstance(exc, (DeploymentNotFound, InvalidDeployment, ConfigurationError)):
+        return "the verifier's ledger is not set up; its operator has been told"
+    if isinstance(exc, ConnectionError):
+        return "the ledger did not answer"
+    return "the ledger's answer could not be used"
 
 
 def _looks_scanned(text: str) -> bool:
@@ -254,3 +286,9 @@ def check_config(config: Mapping[str, Any]) -> None:
                 raise ValueError
         except (TypeError, ValueError):
             raise ConfigurationError(f"MICROCRED_{key} must be a whole number >= 0, found {config.get(key)!r}") from None
+    try:
+        if not float(config.get("VERIFIER_DEADLINE", DEFAULTS["VERIFIER_DEADLINE"])) > 0:
+            raise ValueError
+    except (TypeError, ValueError):
+        raise ConfigurationError("MICROCRED_VERIFIER_DEADLINE must be a number of seconds > 0, "
+                                 f"found {config.get('VERIFIER_DEADLINE')!r}") from None

@@ -1,0 +1,113 @@
+"""A node that stops answering (issue 10, B7): one deadline per verification, not a timeout per call.
+
+Attack: with Anvil frozen (SIGSTOP: its sockets accept, nothing answers) a
+verification waited on one RPC timeout after another and the 503 came after
+30–39 s, tying up a worker all that time. Now the whole trust + status
+resolution of a request ends within ``MICROCRED_VERIFIER_DEADLINE`` (default
+5 s) as ``unavailable`` → 503, and the verifier recovers once the node answers.
+
+Runs its own Anvil, since freezing the shared one would stall every other test.
+The bound asserted below is a hang guard (three times the deadline), not a
+timing benchmark.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+
+from tests.tooling import missing_tool
+from tests.verifier.conftest import AnchoringIssuer
+
+pytestmark = pytest.mark.integration
+
+HANG_GUARD_S = 15.0
+
+
+@pytest.fixture
+def frozen_chain(tmp_path, status_server):
+    """A dedicated Anvil with a deployment, an accredited did:key issuer and its anchored list."""
+    from eth_account import Account
+
+    from credentials.dids import did_key_from_public_key
+    from credentials.jose import PrivateKey
+    from credentials.microcredential import MICRO_CREDENTIAL_VCT
+    from ledger.artifacts import Role
+    from ledger.chain import Chain
+    from ledger.config import DEPLOYMENT_FILE
+    from ledger.deployment import attach, deploy
+    from ledger.devnet import ANVIL_DEV_KEYS, Devnet, DevnetError, find_anvil
+
+    try:
+        find_anvil()
+    except DevnetError as exc:
+        missing_tool(f"Anvil is not installed: {exc}")
+    devnet = Devnet(tmp_path / "devnet")
+    record = devnet.start(persist_state=False)
+    try:
+        chain = Chain(record.url)
+        root, tao, controller = (Account.from_key(k) for k in ANVIL_DEV_KEYS[:3])
+        ledger = attach(chain, deploy(chain, root), account=root)
+        ledger.deployment.save(tmp_path / DEPLOYMENT_FILE)
+        start = min(chain.block_timestamp(), int(time.time())) - 3600
+        key = PrivateKey.generate("ES256")
+        did = did_key_from_public_key(key.public_key())
+        ledger.trust.accredit(ledger.deployment.root_did, "did:web:tao.hung.example", role=Role.TAO,
+                              vcts=[MICRO_CREDENTIAL_VCT], legal_name="Agency", country="IT", valid_from=start,
+                              valid_until=None, controller=tao.address)
+        ledger.trust.accredit("did:web:tao.hung.example", did, role=Role.ISSUER, vcts=[MICRO_CREDENTIAL_VCT],
+                              legal_name="Hung University", country="IT", valid_from=start, valid_until=None,
+                              controller=controller.address, account=tao)
+        issuer = AnchoringIssuer(key, did, controller, ledger, status_server, "hung-list")
+        issuer.publish()
+        yield record, issuer, tmp_path
+    finally:
+        try:
+            os.kill(record.pid, signal.SIGCONT)
+        except ProcessLookupError:
+            pass
+        devnet.stop()
+
+
+def test_a_hung_node_gives_503_within_the_deadline_and_the_verifier_recovers(frozen_chain):
+    from verifier import create_app, service_of
+
+    record, issuer, data_dir = frozen_chain
+    config = {"TESTING": True, "DATA_DIR": str(data_dir), "RPC_URL": record.url, "VERIFIER_FETCH_ALLOW_HTTP": True,
+              "VERIFIER_FETCH_ALLOW_LOOPBACK": True, "VERIFIER_POLL_INTERVAL": 0.05}
+    app = create_app(config)
+    client = app.test_client()
+    try:
+        def verify():
+            return client.post("/api/v1/verify", json={"presentation": issuer.present()})
+
+        assert verify().get_json()["verified"] is True
+
+        os.kill(record.pid, signal.SIGSTOP)
+        try:
+            time.sleep(1.2)  # past the view's 1 s freshness window: cached answers are no longer trusted
+            started = time.monotonic()
+            down = verify()
+            took = time.monotonic() - started
+            page = client.post("/verify", data={"presentation": issuer.present()})
+        finally:
+            os.kill(record.pid, signal.SIGCONT)
+        answer = down.get_json()
+        assert down.status_code == 503 and answer["verified"] is False, answer
+        assert took < HANG_GUARD_S, f"the verification hung for {took:.1f} s"
+        checks = {c["check"]: c for c in answer["checks"]}
+        assert checks["issuer_trust"]["status"] == "unavailable"
+        assert checks["revocation"]["status"] in ("unavailable", "skipped")
+        assert "did not answer" in checks["issuer_trust"]["detail"]
+        for text in (down.get_data(as_text=True), page.get_data(as_text=True)):
+            assert f":{record.port}" not in text  # the operator's log has the node's address  # the operator's log has those
+
+        deadline_at = time.monotonic() + 15
+        while (back := verify()).status_code != 200 and time.monotonic() < deadline_at:
+            time.sleep(0.2)
+        assert back.status_code == 200 and back.get_json()["verified"] is True
+    finally:
+        service_of(app).close()
