@@ -52,11 +52,19 @@ def _inject() -> dict[str, object]:
     return {"csrf_token": _csrf_token}
 
 
+#: A LIKE pattern of 70,000 characters made SQLite fail ("pattern too complex") and the page answer 500.
+_MAX_SEARCH = 200
+#: Pages beyond this would need an OFFSET larger than SQLite's integers.
+_MAX_PAGE = 1_000_000
+
+
 @bp.get("/")
 def index() -> str:
     service = get_service()
     search = request.args.get("q", "").strip() or None
-    page = max(request.args.get("page", 1, type=int), 1)
+    if search is not None and len(search) > _MAX_SEARCH:
+        abort(400, f"a search is at most {_MAX_SEARCH} characters, found {len(search)}")
+    page = min(max(request.args.get("page", 1, type=int), 1), _MAX_PAGE)
     records = service.archive.credentials(search=search, limit=_PAGE, offset=(page - 1) * _PAGE)
     return render_template("registrar.html", identity=service.identity, records=records, search=search or "",
                            page=page, more=len(records) == _PAGE, counts=service.archive.count_credentials(),
