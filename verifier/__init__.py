@@ -55,6 +55,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(pages_bp)
     app.register_blueprint(openid4vp_bp)
     _register_error_handlers(app)
+    _limit_rates(app)
 
     @app.after_request
     def _security_headers(response):
@@ -70,6 +71,29 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         return response
 
     return app
+
+
+#: Endpoints counted against a per-client rate limit (``VerifierService.limit`` actions).
+_RATE_LIMITED = {"api.verify": "verify", "pages.verify": "verify", "pages.verify_photo": "verify",
+                 "openid4vp.create": "openid4vp"}
+
+
+def _limit_rates(app: Flask) -> None:
+    """429 with ``Retry-After`` past a client's limit (``MICROCRED_VERIFIER_RATE_LIMIT`` and friends)."""
+    from infra.rate_limit import RateLimited
+
+    @app.before_request
+    def _count_client():
+        action = _RATE_LIMITED.get(request.endpoint or "")
+        if action is not None and request.method == "POST":
+            service_of(app).limit(action, request.remote_addr)
+
+    @app.errorhandler(RateLimited)
+    def _rate_limited(exc):
+        body, code = _error(429, str(exc))
+        response = app.make_response((body, code))
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
 
 def service_of(app: Flask):

@@ -25,18 +25,20 @@ KB-JWT must carry ``nonce`` = the request's nonce and ``aud`` = the request's
 ``client_id`` (with its ``redirect_uri:`` prefix, §B.3.6). The verifier answers
 ``200 {}``; an unknown or used ``state`` gets ``400 {"error": "invalid_request"}``.
 
-Pending requests live in this process's memory for :data:`REQUEST_LIFETIME_S`
-(one ``microcred verifier serve`` process; behind several workers, route
-``/openid4vp/`` to one of them).
+Transactions live in the shared store (:mod:`infra.store`: SQLite in the data
+dir, or Redis), so a request created by one worker or instance is answered
+through any other, with no sticky sessions. A waiting request is kept for
+:data:`REQUEST_LIFETIME_S` (then reported expired); the wallet's answer pops
+it atomically, so of two answers racing for one ``state`` only one is
+verified; the outcome is kept for :data:`ANSWER_LIFETIME_S` for the result page.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import secrets
-import threading
-import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
@@ -45,10 +47,10 @@ from flask import Blueprint, abort, current_app, jsonify, redirect, render_templ
 from credentials.errors import InvalidInput
 from credentials.jose import json_loads
 from credentials.microcredential import CLAIM_LABELS, MICRO_CREDENTIAL_VCT, MICROCRED_CLAIMS
-from credentials.verification_model import VerificationResult
+from credentials.verification_model import CheckResult, TrustLink, VerificationResult
 
-__all__ = ["bp", "CREDENTIAL_QUERY_ID", "REQUEST_SCHEME", "REQUEST_LIFETIME_S", "CLIENT_ID_PREFIX",
-           "PendingRequest", "dcql_query", "request_url"]
+__all__ = ["bp", "CREDENTIAL_QUERY_ID", "REQUEST_SCHEME", "REQUEST_LIFETIME_S", "ANSWER_LIFETIME_S",
+           "CLIENT_ID_PREFIX", "PendingRequest", "dcql_query", "request_url", "transaction"]
 
 bp = Blueprint("openid4vp", __name__, url_prefix="/openid4vp")
 
@@ -57,8 +59,12 @@ CLIENT_ID_PREFIX = "redirect_uri:"
 CREDENTIAL_QUERY_ID = "microcredential"
 SD_JWT_VC_FORMAT = "dc+sd-jwt"
 REQUEST_LIFETIME_S = 300
+ANSWER_LIFETIME_S = 30 * 60
 DEFAULT_CLAIMS = ("title", "ects", "eqf_level")
-_MAX_PENDING = 10_000
+#: Store namespaces: requests waiting for the wallet, and requests answered (or being answered).
+_WAITING, _ANSWERED = "openid4vp-waiting", "openid4vp-answered"
+#: What :func:`_fresh` makes; anything else is no state of ours and is never looked up.
+_STATE = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 
 @dataclass
@@ -68,7 +74,7 @@ class PendingRequest:
     client_id: str
     response_uri: str
     claims: tuple[str, ...]
-    created: float
+    created: float  # wall-clock seconds: compared across processes and machines
     result: VerificationResult | None = None
     presentation: str | None = None
     answered_at: int | None = None
@@ -76,28 +82,49 @@ class PendingRequest:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def expired(self, now: float) -> bool:
-        return self.result is None and self.wallet_error is None and now - self.created > REQUEST_LIFETIME_S
+        return self.answered_at is None and now - self.created > REQUEST_LIFETIME_S
+
+    def to_json(self) -> str:
+        record = {**asdict(self), "result": None}
+        if self.result is not None:
+            result = self.result
+            record["result"] = {"format": result.format, "checks": [asdict(c) for c in result.checks],
+                                "issuer": result.issuer, "claims": result.claims, "status": result.status,
+                                "trust_chain": [asdict(link) for link in result.trust_chain],
+                                "holder_binding": result.holder_binding}
+        return json.dumps(record, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str) -> PendingRequest:
+        record = json.loads(text)
+        result = record.pop("result")
+        if result is not None:
+            result = VerificationResult(result["format"], tuple(CheckResult(**c) for c in result["checks"]),
+                                        result["issuer"], result["claims"], result["status"],
+                                        tuple(TrustLink(**link) for link in result["trust_chain"]),
+                                        result["holder_binding"])
+        return cls(**{**record, "claims": tuple(record["claims"]), "result": result})
 
 
-class _Store:
-    def __init__(self) -> None:
-        self._items: dict[str, PendingRequest] = {}
-        self._lock = threading.Lock()
+def _service():
+    from verifier import service_of
 
-    def add(self, item: PendingRequest) -> None:
-        with self._lock:
-            if len(self._items) >= _MAX_PENDING:
-                cutoff = time.monotonic() - REQUEST_LIFETIME_S * 2
-                self._items = {k: v for k, v in self._items.items() if v.created > cutoff}
-            self._items[item.state] = item
-
-    def get(self, state: str) -> PendingRequest | None:
-        with self._lock:
-            return self._items.get(state)
+    return service_of(current_app)
 
 
-def _store() -> _Store:
-    return current_app.extensions.setdefault("microcred_openid4vp", _Store())
+def transaction(app: Any, state: str) -> PendingRequest | None:
+    """The request ``state`` as the shared store holds it now (answered or waiting), or None."""
+    from verifier import service_of
+
+    if not isinstance(state, str) or not _STATE.fullmatch(state):
+        return None
+    store = service_of(app).store
+    # Answered first, waiting next, answered again: an answer moving it between the two is not missed.
+    for namespace in (_ANSWERED, _WAITING, _ANSWERED):
+        raw = store.get(namespace, state)
+        if raw is not None:
+            return PendingRequest.from_json(raw)
+    return None
 
 
 def dcql_query(claims: tuple[str, ...]) -> dict[str, Any]:
@@ -145,14 +172,16 @@ def create():
     if not chosen:
         raise InvalidInput("choose at least one thing to ask for")
     response_uri = _base_url() + url_for("openid4vp.response")
+    service = _service()
     pending = PendingRequest(state=_fresh(), nonce=_fresh(), client_id=CLIENT_ID_PREFIX + response_uri,
-                             response_uri=response_uri, claims=chosen, created=time.monotonic())
-    _store().add(pending)
+                             response_uri=response_uri, claims=chosen, created=service.clock())
+    # Kept twice its lifetime, so that the waiting page can still be told "expired".
+    service.store.put(_WAITING, pending.state, pending.to_json(), REQUEST_LIFETIME_S * 2)
     return redirect(url_for("openid4vp.show", state=pending.state), code=303)
 
 
 def _pending_or_404(state: str) -> PendingRequest:
-    pending = _store().get(state)
+    pending = transaction(current_app, state)
     if pending is None:
         abort(404, description="no such request; it may have expired")
     return pending
@@ -171,7 +200,7 @@ def status(state: str):
     pending = _pending_or_404(state)
     if pending.result is not None or pending.wallet_error is not None:
         return jsonify({"state": "answered"})
-    return jsonify({"state": "expired" if pending.expired(time.monotonic()) else "waiting"})
+    return jsonify({"state": "expired" if pending.expired(_service().clock()) else "waiting"})
 
 
 @bp.get("/<state>/result")
@@ -199,24 +228,32 @@ def _presentation_of(vp_token: str) -> str:
 @bp.post("/response")
 def response():
     state = request.form.get("state", "")
-    pending = _store().get(state) if state else None
-    if pending is None or pending.result is not None or pending.wallet_error is not None \
-            or pending.expired(time.monotonic()):
-        return jsonify({"error": "invalid_request", "error_description": "unknown, used or expired state"}), 400
-    if request.form.get("error"):
-        pending.wallet_error = (request.form.get("error_description") or request.form["error"])[:300]
-        return jsonify({})
-    vp_token = request.form.get("vp_token")
-    if not vp_token:
-        return jsonify({"error": "invalid_request", "error_description": "vp_token is missing"}), 400
-    try:
-        presentation = _presentation_of(vp_token)
-    except InvalidInput as exc:
-        return jsonify({"error": "invalid_request", "error_description": str(exc)}), 400
-    from verifier import service_of
-
-    service = service_of(current_app)
+    service = _service()
+    unknown = jsonify({"error": "invalid_request", "error_description": "unknown, used or expired state"}), 400
+    waiting = service.store.get(_WAITING, state) if _STATE.fullmatch(state) else None
+    if waiting is None or PendingRequest.from_json(waiting).expired(service.clock()):
+        return unknown
+    wallet_error, presentation = request.form.get("error"), None
+    if not wallet_error:
+        vp_token = request.form.get("vp_token")
+        if not vp_token:
+            return jsonify({"error": "invalid_request", "error_description": "vp_token is missing"}), 400
+        try:
+            presentation = _presentation_of(vp_token)
+        except InvalidInput as exc:
+            return jsonify({"error": "invalid_request", "error_description": str(exc)}), 400
+    claimed = service.store.pop(_WAITING, state)  # atomic: of two answers racing, one alone gets it
+    if claimed is None:
+        return unknown
+    pending = PendingRequest.from_json(claimed)
     now = int(service.clock())
+    pending.answered_at = now
+    if wallet_error:
+        pending.wallet_error = (request.form.get("error_description") or wallet_error)[:300]
+        service.store.put(_ANSWERED, state, pending.to_json(), ANSWER_LIFETIME_S)
+        return jsonify({})
+    service.store.put(_ANSWERED, state, pending.to_json(), ANSWER_LIFETIME_S)  # "being answered", not expired
     outcome = service.verify(presentation, nonce=pending.nonce, audience=pending.client_id, now=now)
-    pending.presentation, pending.answered_at, pending.result = presentation, now, outcome
+    pending.presentation, pending.result = presentation, outcome
+    service.store.put(_ANSWERED, state, pending.to_json(), ANSWER_LIFETIME_S)
     return jsonify({})

@@ -5,8 +5,13 @@ One :class:`VerifierService` per process. It turns the Flask settings
 :class:`~credentials.verification_model.Policy`, opens the ledger lazily (so the
 service starts, and answers 503, while the chain is down), and runs
 :func:`~credentials.verification.verify_presentation` with the chain-backed
-resolvers of :mod:`ledger.view`, a replay cache and a cache of issuer
+resolvers of :mod:`ledger.view`, a replay guard and a cache of issuer
 keys. Link-mode QR texts are fetched with :class:`verifier.fetch.StrictFetcher`.
+
+Replay records, OpenID4VP transactions and rate-limit counters live in the
+shared store of :mod:`infra.store` (SQLite in the data dir, or Redis when
+``MICROCRED_REDIS_URL`` is set), so every worker and every instance sharing it
+sees the same: a presentation accepted by one is a replay for all.
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from credentials.errors import CHECKS, ConfigurationError, FormatError, MicrocredError
+from infra.rate_limit import RateLimit, enforce, parse_rate_limit
+from infra.store import Store, open_store
 from credentials.jose import PublicKey
 from credentials.microcredential import MICRO_CREDENTIAL_VCT
 from credentials.presentation_codec import KIND_INLINE, KIND_LINK, classify_scanned
@@ -56,8 +63,16 @@ DEFAULTS: dict[str, Any] = {
     "VERIFIER_POLL_INTERVAL": 0.2,
     "VERIFIER_DEADLINE": 5.0,                 # seconds for all chain reads of one verification (then 503)
     "VERIFIER_PUBLIC_URL": None,              # this service's base URL, for OpenID4VP response_uri
+    "REDIS_URL": None,                        # Redis/Valkey for shared state; default SQLite in the data dir
+    "VERIFIER_RATE_LIMIT": "120/60",          # verifications per client: N per S seconds, or "off"
+    "VERIFIER_OPENID4VP_RATE_LIMIT": "30/60",  # new OpenID4VP requests per client
 }
-_REPLAY_CACHE_SIZE = 100_000
+#: Rate-limited actions: (setting, store namespace, what the client is told it sent too many of).
+RATE_LIMITS = {
+    "verify": ("VERIFIER_RATE_LIMIT", "rate-verify", "verification requests"),
+    "openid4vp": ("VERIFIER_OPENID4VP_RATE_LIMIT", "rate-openid4vp", "new presentation requests"),
+}
+REPLAY_NAMESPACE = "replay"
 _LEDGER_RETRY_S = 1.0
 _log = logging.getLogger(__name__)
 
@@ -77,25 +92,23 @@ def settings_bool(value: Any) -> bool:
 
 
 class ReplayCache:
-    """KB-JWT ids seen by this process, remembered until they expire (the core's ``ReplayGuard``)."""
+    """The core's ``ReplayGuard`` over the shared store: a KB-JWT id is recorded once, until it expires.
 
-    def __init__(self, clock: Callable[[], float] = time.time, size: int = _REPLAY_CACHE_SIZE):
-        self._seen: dict[str, int] = {}
-        self._lock = threading.Lock()
+    No cap by count: a record lives until the KB-JWT could no longer be
+    accepted anyway (``expires_at``; at most ``max_ttl`` seconds), so the store
+    holds at most the accepted presentations of that window and never refuses
+    anybody for being full. A store that cannot answer raises
+    ``ConnectionError``; the core reports ``replay`` as unavailable (fail closed).
+    """
+
+    def __init__(self, store: Store, clock: Callable[[], float] = time.time, *, max_ttl: int = 420):
+        self._store = store
         self._clock = clock
-        self._size = size
+        self._max_ttl = max_ttl
 
     def __call__(self, kb_jwt_id: str, expires_at: int) -> bool:
-        with self._lock:
-            if kb_jwt_id in self._seen:
-                return False
-            if len(self._seen) >= self._size:
-                now = self._clock()
-                self._seen = {k: v for k, v in self._seen.items() if v > now}
-                if len(self._seen) >= self._size:
-                    raise ConnectionError("the replay cache is full; try again in a moment")
-            self._seen[kb_jwt_id] = expires_at
-            return True
+        ttl = min(max(expires_at - self._clock(), 1), self._max_ttl)
+        return self._store.add_once(REPLAY_NAMESPACE, kb_jwt_id, ttl)
 
 
 @dataclass(frozen=True)
@@ -123,7 +136,12 @@ class VerifierService:
                                                            "accept": "application/statuslist+jwt"}))
         self.link_fetcher = StrictFetcher(FetchPolicy(**{**vars(self.fetch_policy), "max_bytes": 64 * 1024,
                                                          "accept": "application/dc+sd-jwt, text/plain"}))
-        self.replay = ReplayCache(clock)
+        self.store = open_store(self.data_dir(), self.config["REDIS_URL"], clock=clock)
+        self.replay = ReplayCache(self.store, clock, max_ttl=int(self.config["VERIFIER_KB_MAX_AGE"])
+                                  + 2 * int(self.config["VERIFIER_CLOCK_SKEW"]))
+        self.rate_limits: dict[str, RateLimit | None] = {
+            action: parse_rate_limit(self.config[setting], setting=f"MICROCRED_{setting}")
+            for action, (setting, _, _) in RATE_LIMITS.items()}
         self.memo = StatusListMemo()
         self._view: Any = None
         self._ledger_error: str | None = None
@@ -131,6 +149,17 @@ class VerifierService:
         self._lock = threading.Lock()
         self._policy: Policy | None = None
         self.issuer_key = lru_cache(maxsize=1024)(resolve_did_issuer_key)
+
+    def data_dir(self) -> Path:
+        """The data dir: ``DATA_DIR``, else ``MICROCRED_DATA_DIR``, else ``./var``."""
+        from ledger.config import data_dir
+
+        return Path(self.config["DATA_DIR"]).resolve() if self.config["DATA_DIR"] else data_dir()
+
+    def limit(self, action: str, client: str | None) -> None:
+        """Count one ``action`` (a key of :data:`RATE_LIMITS`) by ``client``; RateLimited past the limit."""
+        _, namespace, what = RATE_LIMITS[action]
+        enforce(self.store, namespace, self.rate_limits[action], client, what=what)
 
     # ------------------------------------------------------------- ledger
 
@@ -258,6 +287,7 @@ class VerifierService:
     def close(self) -> None:
         if self._view is not None:
             self._view.stop()
+        self.store.close()
 
 
 def _ledger_reason(exc: MicrocredError) -> str:
@@ -286,6 +316,8 @@ def check_config(config: Mapping[str, Any]) -> None:
                 raise ValueError
         except (TypeError, ValueError):
             raise ConfigurationError(f"MICROCRED_{key} must be a whole number >= 0, found {config.get(key)!r}") from None
+    for setting, _, _ in RATE_LIMITS.values():
+        parse_rate_limit(config.get(setting, DEFAULTS[setting]), setting=f"MICROCRED_{setting}")
     try:
         if not float(config.get("VERIFIER_DEADLINE", DEFAULTS["VERIFIER_DEADLINE"])) > 0:
             raise ValueError

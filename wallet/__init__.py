@@ -77,6 +77,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     security.init_app(app)
     errors.init_app(app)
+    from wallet import import_limits
+
+    import_limits.init_app(app)
 
     from wallet.views import auth, backup, credentials, openid4vp, share
 

@@ -179,7 +179,10 @@ def app(ledger_data_dir, anvil):
 
     app = create_app({"TESTING": True, "DATA_DIR": str(ledger_data_dir), "RPC_URL": anvil.url,
                       "VERIFIER_FETCH_ALLOW_HTTP": True, "VERIFIER_FETCH_ALLOW_LOOPBACK": True,
-                      "VERIFIER_POLL_INTERVAL": 0.05, "VERIFIER_FETCH_TIMEOUT": 1.0})
+                      "VERIFIER_POLL_INTERVAL": 0.05, "VERIFIER_FETCH_TIMEOUT": 1.0,
+                      # Every test's app shares the session data dir's store and the client 127.0.0.1:
+                      # limits would count across tests. They are tested in test_rate_limits.py.
+                      "VERIFIER_RATE_LIMIT": "off", "VERIFIER_OPENID4VP_RATE_LIMIT": "off"})
     yield app
     service_of(app).close()
 

@@ -12,6 +12,7 @@ from credentials.presentation_codec import KIND_CREDENTIAL_OFFER, KIND_OPENID4VP
 from wallet.checking import badge_for
 from wallet.db import get_db
 from wallet.holding import current_holder_key, holder_keys, private_holder_key
+from wallet.import_limits import import_refused
 from wallet.importing import DuplicateCredential, import_credential
 from wallet.oid4vci_client import redeem_offer
 from wallet.transport import client_from_config
@@ -73,6 +74,9 @@ def _import_text(text: str):
 def add():
     if request.method == "GET":
         return render_template("credentials/add.html", error=None)
+    refused = import_refused()
+    if refused is not None:
+        return refused
     upload = request.files.get("file")
     text = request.form.get("credential", "")
     if upload is not None and upload.filename:
@@ -109,7 +113,7 @@ def scanned():
     except FormatError as exc:
         return render_template("credentials/scan.html", error=f"That code is not one the wallet knows: {exc.reason}"), 400
     if found.kind == KIND_CREDENTIAL_OFFER:
-        return _redeem(found.value)
+        return import_refused() or _redeem(found.value)
     if found.kind == KIND_OPENID4VP:
         from wallet.views.openid4vp import start_review
 

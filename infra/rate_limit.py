@@ -1,0 +1,69 @@
+"""Per-client rate limits counted in the shared store (issue 10, B18).
+
+A limit is written ``N/S``: at most N requests per S seconds per client, e.g.
+``MICROCRED_VERIFIER_RATE_LIMIT=120/60``; ``off`` disables one (for a
+deployment whose reverse proxy limits already). Counters live in
+:mod:`infra.store`, so every worker and every instance sharing the store counts
+the same hits. A refused request raises :class:`RateLimited`, which each
+service answers with HTTP 429 and ``Retry-After`` (RFC 6585 §4; RFC 9110
+§10.2.3).
+
+The client is the request's remote address as the WSGI server (or, behind a
+configured number of trusted proxies, ``werkzeug.middleware.proxy_fix``)
+reports it; this module does not read forwarding headers itself.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from credentials.errors import ConfigurationError, MicrocredError
+from infra.store import Store
+
+__all__ = ["RateLimit", "RateLimited", "parse_rate_limit", "enforce"]
+
+_SPEC = re.compile(r"\s*(\d{1,9})\s*/\s*(\d{1,9})\s*")
+_OFF = {"off", "none", "unlimited"}
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """At most ``limit`` requests per ``window`` seconds."""
+
+    limit: int
+    window: int
+
+    def __str__(self) -> str:
+        return f"{self.limit}/{self.window}"
+
+
+class RateLimited(MicrocredError):
+    """Too many requests from one client; try again after ``retry_after`` seconds."""
+
+    def __init__(self, what: str, retry_after: int):
+        super().__init__(f"too many {what} from your address; try again in {retry_after} seconds")
+        self.retry_after = retry_after
+
+
+def parse_rate_limit(value: Any, *, setting: str) -> RateLimit | None:
+    """``"120/60"`` → RateLimit(120, 60); ``"off"`` → None; anything else: ConfigurationError naming ``setting``."""
+    if isinstance(value, RateLimit):
+        return value
+    if isinstance(value, str) and value.strip().lower() in _OFF:
+        return None
+    match = _SPEC.fullmatch(value) if isinstance(value, str) else None
+    if match is None or int(match.group(1)) < 1 or int(match.group(2)) < 1:
+        raise ConfigurationError(f"{setting} must be N/S (at most N requests per S seconds, both >= 1) or 'off', "
+                                 f"found {value!r}")
+    return RateLimit(int(match.group(1)), int(match.group(2)))
+
+
+def enforce(store: Store, namespace: str, limit: RateLimit | None, client: str | None, *, what: str) -> None:
+    """Count one request of ``client``; raise :class:`RateLimited` past ``limit``."""
+    if limit is None:
+        return
+    decision = store.hit(namespace, client or "unknown", limit.window, limit.limit)
+    if not decision.allowed:
+        raise RateLimited(what, decision.retry_after)
