@@ -31,6 +31,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
     encode_dss_signature,
 )
 
+from credentials._json import json_dumps, json_loads, json_loads_object
 from credentials.errors import FormatError, InvalidInput, InvalidKey, SignatureError
 
 __all__ = [
@@ -64,7 +65,6 @@ _ED25519_LEN = 32
 
 
 _TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
-_JSON_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
 def b64url_encode(data: bytes) -> str:
@@ -88,55 +88,6 @@ def b64url_decode(text: str) -> bytes:
     if b64url_encode(data) != text:
         raise InvalidInput("base64url text has non-canonical trailing bits")
     return data
-
-
-def json_dumps(value: Any) -> str:
-    """Compact JSON as microcred signs it (UTF-8, no spaces; NaN and Infinity refused)."""
-    try:
-        return _JSON_ENCODER.encode(value)
-    except ValueError as exc:
-        raise InvalidInput(f"cannot encode as JSON: {exc}") from exc
-
-
-def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise InvalidInput(f"duplicate JSON member {key!r}")
-        result[key] = value
-    return result
-
-
-def _reject_constant(name: str) -> Any:
-    raise InvalidInput(f"{name} is not valid JSON")
-
-
-def json_loads_object(data: bytes | str, *, what: str) -> dict[str, Any]:
-    """Parse JSON that must be an object; duplicate members are an error."""
-    value = json_loads(data, what=what)
-    if not isinstance(value, dict):
-        raise InvalidInput(f"{what} must be a JSON object, found {type(value).__name__}")
-    return value
-
-
-#: Built once: ``json.loads`` with hooks builds a new decoder (and scanner) on every call.
-_JSON_DECODER = json.JSONDecoder(object_pairs_hook=_reject_duplicate_keys, parse_constant=_reject_constant)
-
-
-def json_loads(data: bytes | str, *, what: str) -> Any:
-    """Parse strict JSON (no duplicate members, no NaN/Infinity)."""
-    try:
-        if isinstance(data, (bytes, bytearray)):
-            # What json.loads does with bytes: detect UTF-8/16/32, then decode.
-            data = data.decode(json.detect_encoding(data), "surrogatepass")
-        if isinstance(data, str) and not data.startswith("\ufeff"):
-            return _JSON_DECODER.decode(data)
-        # Anything else gets json.loads' own refusal (a leading BOM, a wrong type).
-        return json.loads(data, object_pairs_hook=_reject_duplicate_keys, parse_constant=_reject_constant)
-    except InvalidInput as exc:
-        raise InvalidInput(f"{what}: {exc}") from exc
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise InvalidInput(f"{what} is not valid UTF-8 JSON") from exc
 
 
 def _b64_int(value: Any, length: int, name: str) -> int:

@@ -1,0 +1,81 @@
+"""Strict JSON for everything microcred parses or signs (RFC 8259, as RFC 7515 §5.2 and RFC 9901 §4.2.1 use it).
+
+Parsing takes UTF-8 without a byte order mark only, refuses duplicate members
+(RFC 8259 §4 says names SHOULD be unique; two readers could otherwise see two
+values) and the non-standard ``NaN`` / ``Infinity``. Encoding is compact UTF-8
+JSON, as microcred signs it. Re-exported by :mod:`credentials.jose`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from credentials.errors import InvalidInput
+
+__all__ = ["json_dumps", "json_loads", "json_loads_object"]
+
+_JSON_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def json_dumps(value: Any) -> str:
+    """Compact JSON as microcred signs it (UTF-8, no spaces; NaN and Infinity refused)."""
+    try:
+        return _JSON_ENCODER.encode(value)
+    except ValueError as exc:
+        raise InvalidInput(f"cannot encode as JSON: {exc}") from exc
+
+
+def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise InvalidInput(f"duplicate JSON member {key!r}")
+        result[key] = value
+    return result
+
+
+def _reject_constant(name: str) -> Any:
+    raise InvalidInput(f"{name} is not valid JSON")
+
+
+def json_loads_object(data: bytes | str, *, what: str) -> dict[str, Any]:
+    """Parse JSON that must be an object; duplicate members are an error."""
+    value = json_loads(data, what=what)
+    if not isinstance(value, dict):
+        raise InvalidInput(f"{what} must be a JSON object, found {type(value).__name__}")
+    return value
+
+
+_UTF8_BOM = b"\xef\xbb\xbf"
+
+#: Built once: ``json.loads`` with hooks builds a new decoder (and scanner) on every call.
+_JSON_DECODER = json.JSONDecoder(object_pairs_hook=_reject_duplicate_keys, parse_constant=_reject_constant)
+
+
+def json_loads(data: bytes | str, *, what: str) -> Any:
+    """Parse strict JSON: UTF-8 without a byte order mark, no duplicate members, no NaN/Infinity.
+
+    Bytes are decoded as UTF-8 and nothing else (RFC 8259 §8.1; RFC 7515 §5.2
+    and RFC 9901 §4.2.1 for JWT parts and disclosures), never guessed the way
+    ``json.loads`` guesses UTF-16 and UTF-32 and skips a UTF-8 BOM: otherwise
+    two different byte strings would carry the same claims. Escaped lone
+    surrogates (``"\\ud800"``) are valid JSON text and are kept.
+    """
+    if isinstance(data, (bytes, bytearray)):
+        if data.startswith(_UTF8_BOM):
+            raise InvalidInput(f"{what} starts with a byte order mark; expected UTF-8 JSON without one")
+        try:
+            data = bytes(data).decode("utf-8")  # strict: invalid bytes and encoded surrogates are refused
+        except UnicodeDecodeError:
+            raise InvalidInput(f"{what} is not UTF-8 (JSON here must be UTF-8 without a byte order mark)") from None
+    if not isinstance(data, str):
+        raise InvalidInput(f"{what} must be UTF-8 JSON text, found {type(data).__name__}")
+    if data.startswith("\ufeff"):
+        raise InvalidInput(f"{what} starts with a byte order mark; expected UTF-8 JSON without one")
+    try:
+        return _JSON_DECODER.decode(data)
+    except InvalidInput as exc:
+        raise InvalidInput(f"{what}: {exc}") from exc
+    except (ValueError, RecursionError) as exc:
+        raise InvalidInput(f"{what} is not valid UTF-8 JSON") from exc
