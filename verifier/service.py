@@ -6,7 +6,8 @@ One :class:`VerifierService` per process. It turns the Flask settings
 service starts, and answers 503, while the chain is down), and runs
 :func:`~credentials.verification.verify_presentation` with the chain-backed
 resolvers of :mod:`ledger.view`, a replay guard and a cache of issuer
-keys. Link-mode QR texts are fetched with :class:`verifier.fetch.StrictFetcher`.
+keys. Status lists and link-mode QR texts are fetched with the one strict fetcher,
+:class:`infra.fetch.StrictFetcher`.
 
 Replay records, OpenID4VP transactions and rate-limit counters live in the
 shared store of :mod:`infra.store` (SQLite in the data dir, or Redis when
@@ -20,7 +21,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -36,9 +37,9 @@ from credentials.status_check import StatusListMemo
 from credentials.status_list import MIN_STATUS_LIST_ENTRIES
 from credentials.verification import verify_presentation
 from credentials.verification_model import (
-    FAILED, SKIPPED, CheckResult, Policy, StatusEvidence, TrustAnswer, Unavailable, VerificationResult,
+    FAILED, SKIPPED, UNAVAILABLE, CheckResult, Policy, StatusEvidence, TrustAnswer, Unavailable, VerificationResult,
 )
-from verifier.fetch import FetchError, FetchPolicy, FetchRefused, StrictFetcher
+from infra.fetch import FetchError, FetchPolicy, FetchRefused, StrictFetcher
 
 __all__ = ["DEFAULTS", "ReplayCache", "VerifierService", "settings_list", "settings_bool"]
 
@@ -56,9 +57,12 @@ DEFAULTS: dict[str, Any] = {
     "VERIFIER_MIN_STATUS_LIST_ENTRIES": MIN_STATUS_LIST_ENTRIES,  # shorter status lists fail (herd privacy)
     "VERIFIER_MAX_BODY": 64 * 1024,           # bytes of a request body
     "VERIFIER_FETCH_HOSTS": "",               # allow-list for status lists and links; empty: any public host
-    "VERIFIER_FETCH_ALLOW_HTTP": False,
-    "VERIFIER_FETCH_ALLOW_LOOPBACK": False,
-    "VERIFIER_FETCH_ALLOW_PRIVATE": False,
+    "DEV_LOOPBACK": False,                    # fetch from this machine, plain http to it (development only)
+    "FETCH_ALLOW_PRIVATE": False,             # fetch from RFC 1918 / unique-local / CGNAT addresses (intranet)
+    "FETCH_CA_FILE": None,                    # extra CA certificates (PEM) trusted for outbound https
+    "VERIFIER_FETCH_ALLOW_HTTP": False,       # plain http to any allowed host (development only)
+    "VERIFIER_FETCH_ALLOW_LOOPBACK": False,   # the verifier's own name for DEV_LOOPBACK's loopback part
+    "VERIFIER_FETCH_ALLOW_PRIVATE": False,    # the verifier's own name for FETCH_ALLOW_PRIVATE
     "VERIFIER_FETCH_TIMEOUT": 3.0,
     "VERIFIER_POLL_INTERVAL": 0.2,
     "VERIFIER_DEADLINE": 5.0,                 # seconds for all chain reads of one verification (then 503)
@@ -124,18 +128,17 @@ class VerifierService:
     def __init__(self, config: Mapping[str, Any], *, clock: Callable[[], float] = time.time):
         self.config = {**DEFAULTS, **{k: v for k, v in config.items() if k in DEFAULTS and v is not None}}
         self.clock = clock
-        schemes = {"https", "http"} if settings_bool(self.config["VERIFIER_FETCH_ALLOW_HTTP"]) else {"https"}
-        self.fetch_policy = FetchPolicy(
-            allowed_schemes=frozenset(schemes),
+        flag = self.config.get
+        self.fetch_policy = FetchPolicy.from_config(
+            self.config,
             allowed_hosts=frozenset(h.lower() for h in settings_list(self.config["VERIFIER_FETCH_HOSTS"])),
-            allow_loopback=settings_bool(self.config["VERIFIER_FETCH_ALLOW_LOOPBACK"]),
-            allow_private=settings_bool(self.config["VERIFIER_FETCH_ALLOW_PRIVATE"]),
+            allow_http=settings_bool(flag("VERIFIER_FETCH_ALLOW_HTTP")),
+            allow_loopback=settings_bool(flag("DEV_LOOPBACK")) or settings_bool(flag("VERIFIER_FETCH_ALLOW_LOOPBACK")),
+            allow_private=settings_bool(flag("FETCH_ALLOW_PRIVATE")) or settings_bool(flag("VERIFIER_FETCH_ALLOW_PRIVATE")),
             timeout=float(self.config["VERIFIER_FETCH_TIMEOUT"]),
         )
-        self.status_fetcher = StrictFetcher(FetchPolicy(**{**vars(self.fetch_policy),
-                                                           "accept": "application/statuslist+jwt"}))
-        self.link_fetcher = StrictFetcher(FetchPolicy(**{**vars(self.fetch_policy), "max_bytes": 64 * 1024,
-                                                         "accept": "application/dc+sd-jwt, text/plain"}))
+        self.status_fetcher = StrictFetcher(self.fetch_policy)
+        self.link_fetcher = StrictFetcher(replace(self.fetch_policy, max_bytes=64 * 1024))
         self.store = open_store(self.data_dir(), self.config["REDIS_URL"], clock=clock)
         self.replay = ReplayCache(self.store, clock, max_ttl=int(self.config["VERIFIER_KB_MAX_AGE"])
                                   + 2 * int(self.config["VERIFIER_CLOCK_SKEW"]))
@@ -204,11 +207,7 @@ class VerifierService:
         return view
 
     def _fetch_status_token(self, uri: str) -> str:
-        _, body = self.status_fetcher.get(uri)
-        try:
-            return body.decode("ascii").strip()
-        except UnicodeDecodeError:
-            raise FetchError(f"the status list at {uri[:80]} is not a compact JWT") from None
+        return self.status_fetcher.get_text(uri, accept="application/statuslist+jwt", what="status list")
 
     def _trust(self, did: str, vct: str, at_time: int) -> TrustAnswer | Unavailable:
         view = self.ledger_view()
@@ -247,19 +246,25 @@ class VerifierService:
     # ------------------------------------------------------------- verify
 
     def resolve_text(self, text: str) -> str:
-        """The presentation a scanned or pasted text stands for (fetching a link); FormatError if none."""
+        """The presentation a scanned or pasted text stands for (fetching a link).
+
+        FormatError if there is none: the text is not a presentation, the link
+        is refused, or its host answered but not with a presentation (a used
+        one-time link: 404/410). FetchError (transient) when nobody answered.
+        """
         scanned = classify_scanned(text)
         if scanned.kind == KIND_INLINE:
             return scanned.value
         if scanned.kind == KIND_LINK:
             try:
-                _, body = self.link_fetcher.get(scanned.value)
-            except (FetchRefused, FetchError) as exc:
+                return self.link_fetcher.get_text(scanned.value, accept="application/dc+sd-jwt, text/plain",
+                                                  what="presentation link")
+            except FetchRefused as exc:
                 raise FormatError(f"the presentation link cannot be used: {exc}") from None
-            try:
-                return body.decode("ascii").strip()
-            except UnicodeDecodeError:
-                raise FormatError("the presentation link returned something that is not a presentation") from None
+            except FetchError as exc:
+                if exc.transient:
+                    raise
+                raise FormatError(f"the presentation link cannot be used: {exc}") from None
         raise FormatError(f"the code holds an {scanned.kind.replace('_', ' ')}, not a presentation")
 
     def verify(self, text: str, *, nonce: str | None = None, audience: str | None = None,
@@ -268,9 +273,10 @@ class VerifierService:
         when = int(self.clock()) if now is None else now
         try:
             presentation = self.resolve_text(text) if _looks_scanned(text) else text
-        except FormatError as exc:
+        except (FormatError, FetchError) as exc:  # a bad text or link fails; a link nobody answers is unavailable
+            status, reason = (FAILED, exc.reason) if isinstance(exc, FormatError) else (UNAVAILABLE, str(exc))
             return VerificationResult(None, tuple(
-                CheckResult(c, FAILED, exc.reason) if c == "format" else CheckResult(c, SKIPPED, "nothing to verify")
+                CheckResult(c, status, reason) if c == "format" else CheckResult(c, SKIPPED, "nothing to verify")
                 for c in CHECKS))
         from ledger.chain import deadline
 

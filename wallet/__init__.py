@@ -38,9 +38,11 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "SIGNIN_ACCOUNT_SLOWDOWN": 100,  # failures on one account (all clients) that make failed clients back off at once
     "SIGNIN_CLIENT_FREE_FAILURES": 50,  # per client across accounts
     "SHARE_LIFETIME": 300,
-    "ALLOW_HTTP_LOOPBACK": True,
-    "HTTP_TIMEOUT": 5.0,
-    "HTTP_TRANSPORT": None,  # tests may inject (method, url, headers, body) -> (status, headers, body)
+    "DEV_LOOPBACK": False,  # MICROCRED_DEV_LOOPBACK=1: fetch from this machine, plain http to it (development)
+    "FETCH_ALLOW_PRIVATE": False,  # fetch from RFC 1918 / unique-local addresses (a LAN or intranet deployment)
+    "FETCH_CA_FILE": None,  # extra CA certificates (PEM) to trust for outbound https
+    "HTTP_TIMEOUT": 5.0,  # one deadline per outbound request, seconds
+    "HTTP_TRANSPORT": None,  # tests may inject (method, url, headers, body) -> infra.fetch.Response
     "TRUST_CHECK": None,  # (raw, format, now) -> checks; see wallet.checking
     "CHAIN_CHECKS": True,  # with no TRUST_CHECK: check on the chain of DATA_DIR's deployment.json, if any
     "CLOCK": time.time,
@@ -68,10 +70,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         from wallet.checking import ledger_trust_check
         from wallet.transport import client_from_config
 
-        client = client_from_config(app.config)
+        fetcher = client_from_config(app.config).fetcher
 
         def fetch_status_token(uri: str) -> str:
-            return client.request("GET", uri, what="status list").body.decode("ascii").strip()
+            return fetcher.get_text(uri, accept="application/statuslist+jwt", what="status list")
 
         app.config["TRUST_CHECK"] = ledger_trust_check(data_dir, fetch_status_token)
     db.init_app(app)

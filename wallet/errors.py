@@ -27,6 +27,7 @@ _TITLES = {
     410: "No longer available",
     413: "Too large",
     429: "Too many attempts",
+    502: "Could not reach it",
 }
 
 
@@ -49,6 +50,8 @@ def _microcred_error(exc: MicrocredError) -> Any:
     if isinstance(exc, DoubleSubmit):
         return page_for(409, str(exc))
     message = exc.reason if isinstance(exc, VerificationError) else str(exc)
+    if isinstance(exc, ConnectionError):  # infra.fetch.FetchError: 502 when nobody (usable) answered
+        return page_for(502 if getattr(exc, "transient", True) else 400, message)
     return page_for(400, message)
 
 

@@ -85,7 +85,7 @@ def parse_offer(text: str, client: Client) -> CredentialOffer:
     if by_value:
         document = json_loads_object(by_value[0], what="the credential offer")
     else:
-        _, document = client.json("GET", by_reference[0], what="credential offer")
+        document = client.json("GET", by_reference[0], what="credential offer")
     if not isinstance(document, Mapping):
         raise FormatError("the credential offer is not a JSON object")
     offer = CredentialOffer(document)
@@ -109,7 +109,7 @@ def key_proof(holder_key: PrivateKey, *, audience: str, nonce: str | None, iat: 
 
 
 def _endpoint(metadata: Mapping[str, Any], name: str, what: str, client: Client) -> str:
-    value = metadata.get(name)
+    value = metadata.get(name) if isinstance(metadata, Mapping) else None
     if not isinstance(value, str):
         raise FormatError(f"the {what} metadata has no {name}")
     return client.check(value, name)
@@ -119,7 +119,7 @@ def redeem_offer(text: str, holder_key: PrivateKey, *, client: Client, now: int)
     """Run the whole pre-authorized flow; return the issued credential (its serialization)."""
     offer = parse_offer(text, client)
     issuer = offer.credential_issuer
-    _, metadata = client.json("GET", well_known_url(issuer, ISSUER_WELL_KNOWN), what="credential issuer metadata")
+    metadata = client.json("GET", well_known_url(issuer, ISSUER_WELL_KNOWN), what="credential issuer metadata")
     if not isinstance(metadata, Mapping) or metadata.get("credential_issuer") != issuer:
         raise FormatError("the issuer metadata does not name the issuer that made the offer")
     configurations = metadata.get("credential_configurations_supported")
@@ -131,11 +131,11 @@ def redeem_offer(text: str, holder_key: PrivateKey, *, client: Client, now: int)
         raise FormatError(f"the offered format {configuration.get('format')!r} is not one this wallet keeps")
     servers = metadata.get("authorization_servers")
     server = offer.authorization_server or (servers[0] if isinstance(servers, list) and servers else issuer)
-    _, as_metadata = client.json("GET", well_known_url(client.check(server, "authorization server"), AS_WELL_KNOWN),
+    as_metadata = client.json("GET", well_known_url(client.check(server, "authorization server"), AS_WELL_KNOWN),
                                  what="authorization server metadata")
     token_endpoint = _endpoint(as_metadata, "token_endpoint", "authorization server", client)
-    status, token = client.json(
-        "POST", token_endpoint, what="token endpoint", accept_errors=False,
+    token = client.json(
+        "POST", token_endpoint, what="token endpoint",
         headers={"Content-Type": "application/x-www-form-urlencoded"},
         body=urlencode({"grant_type": PRE_AUTHORIZED_GRANT, "pre-authorized_code": offer.pre_authorized_code}).encode(),
     )

@@ -19,8 +19,11 @@ From OpenID4VP 1.0:
   may carry ``redirect_uri``. The KB-JWT's ``aud`` is the Client Identifier and
   its ``nonce`` the request's (§B.3.6 / SD-JWT VC).
 
-The wallet refuses a request that is malformed, expired, asks for nothing, or
-whose ``response_uri`` is on another host than the client.
+The client identifier is checked before the ``request_uri`` is fetched (an
+unsigned request by reference must come from the ``redirect_uri`` client's
+own host), and every request goes through the strict fetcher
+(:mod:`infra.fetch`). The wallet refuses a request that is malformed, expired,
+asks for nothing, or whose ``response_uri`` is on another host than the client.
 """
 
 from __future__ import annotations
@@ -36,7 +39,8 @@ from credentials.errors import FormatError, InvalidInput, VerificationError
 from credentials.jose import UnverifiedJws, b64url_decode, json_loads_object
 from credentials.sd_jwt import ClaimPath, HolderSdJwt
 from credentials.sd_jwt_vc import ACCEPTED_TYPS, resolve_did_issuer_key
-from wallet.transport import Client, RemoteError
+from infra.fetch import FetchError
+from wallet.transport import Client
 
 __all__ = [
     "REQUEST_OBJECT_TYP",
@@ -55,6 +59,7 @@ PREFIX_REDIRECT_URI = "redirect_uri:"
 PREFIX_DID = "decentralized_identifier:"
 _SCHEMES = ("openid4vp", "eudi-openid4vp", "haip")
 MAX_CLAIMS_PER_QUERY = 64
+_DID_METHODS = ("key", "jwk")
 
 
 @dataclass(frozen=True)
@@ -134,6 +139,9 @@ def _signed_request_object(token: str, client_id: str) -> dict[str, Any]:
 def _fetch_request_object(request_uri: str, client_id: str, client: Client) -> dict[str, Any]:
     response = client.request("GET", request_uri, what="request_uri",
                               headers={"Accept": "application/oauth-authz-req+jwt, application/jwt"})
+    if response.status >= 500:
+        raise FetchError(f"the verifier's request_uri failed (HTTP {response.status}); try again later",
+                         status=response.status)
     if response.status != 200:
         raise FormatError(f"the verifier's request_uri answered HTTP {response.status}; the request may have expired")
     body = response.body.decode("utf-8", "replace").strip()
@@ -188,14 +196,28 @@ def _queries(dcql: Any) -> tuple[CredentialQuery, ...]:
     return tuple(queries)
 
 
-def _client_host(client_id: str, request_uri: str | None) -> str:
-    if client_id.startswith(PREFIX_REDIRECT_URI):
-        return urlsplit(client_id.removeprefix(PREFIX_REDIRECT_URI)).hostname or ""
-    if client_id.startswith(PREFIX_DID):
-        Did.parse(client_id.removeprefix(PREFIX_DID))
+def _client_host(client_id: str, request_uri: str | None, client: Client) -> str:
+    """Check the Client Identifier (§5.9) before anything is fetched; the host the answer may go to.
+
+    ``redirect_uri:`` — the rest is the verifier's response URI (https, by the
+    fetch rules); an unsigned request by reference must come from that host.
+    ``decentralized_identifier:`` — a ``did:key`` or ``did:jwk`` (resolved
+    without network); the request must come signed, by reference, and its
+    host is the one answers go to. Any other prefix is refused.
+    """
+    prefix, _, original = client_id.partition(":")
+    if f"{prefix}:" == PREFIX_REDIRECT_URI:
+        host = client.fetcher.check_url(original, what="verifier's redirect_uri client identifier").host
+        if request_uri is not None and client.fetcher.check_url(request_uri, what="request_uri").host != host:
+            raise FormatError(f"the request_uri is on another host than the verifier's {host!r}; refused")
+        return host
+    if f"{prefix}:" == PREFIX_DID:
+        did = Did.parse(original)
+        if did.method not in _DID_METHODS or did.fragment is not None:
+            raise FormatError(f"the verifier's DID must be a did:key or did:jwk, found did:{did.method}")
         if request_uri is None:
             raise FormatError("a request from a DID client must come signed, by request_uri")
-        return urlsplit(request_uri).hostname or ""
+        return client.fetcher.check_url(request_uri, what="request_uri").host
     raise FormatError(
         f"unsupported client identifier {client_id[:60]!r}; expected a redirect_uri: or decentralized_identifier: prefix"
     )
@@ -209,14 +231,13 @@ def parse_request(text: str, client: Client, *, now: int) -> PresentationRequest
     query = {k: v[0] for k, v in parse_qs(parts.query).items()}
     client_id = _text(query, "client_id")
     request_uri = query.get("request_uri")
+    host = _client_host(client_id, request_uri, client)  # before any request is sent
     if request_uri is not None:
         if query.get("request_uri_method", "get") != "get":
             raise FormatError("request_uri_method post is not supported; expected get")
-        params = _fetch_request_object(client.check(request_uri, "request_uri"), client_id, client)
+        params = _fetch_request_object(request_uri, client_id, client)
         if params.get("client_id") != client_id:
             raise FormatError("the request object's client_id differs from the one in the link")
-    elif client_id.startswith(PREFIX_DID):
-        raise FormatError("a request from a DID client must come signed, by request_uri")
     else:
         params = dict(query)
     if _text(params, "response_type") != "vp_token":
@@ -229,14 +250,12 @@ def parse_request(text: str, client: Client, *, now: int) -> PresentationRequest
             raise FormatError("the request's exp must be a number of seconds")
         if expires_at <= now:
             raise FormatError("this presentation request has expired; ask the verifier for a new code")
-    response_uri = client.check(_text(params, "response_uri"), "response_uri")
-    host = _client_host(client_id, request_uri)
+    response_uri = _text(params, "response_uri")
+    response_host = client.fetcher.check_url(response_uri, what="response_uri").host
     if client_id.startswith(PREFIX_REDIRECT_URI) and client_id.removeprefix(PREFIX_REDIRECT_URI) != response_uri:
         raise FormatError("the response_uri differs from the redirect_uri client's own URI")
-    if (urlsplit(response_uri).hostname or "") != host:
-        raise FormatError(
-            f"the answer would go to {urlsplit(response_uri).hostname!r}, another host than the verifier's {host!r}; refused"
-        )
+    if response_host != host:
+        raise FormatError(f"the answer would go to {response_host!r}, another host than the verifier's {host!r}; refused")
     metadata = params.get("client_metadata")
     name = metadata.get("client_name") if isinstance(metadata, Mapping) else None
     return PresentationRequest(
@@ -290,7 +309,7 @@ def send_response(client: Client, request: PresentationRequest, vp_token: Mappin
         headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"},
     )
     if response.status >= 400:
-        raise RemoteError(f"the verifier refused the answer (HTTP {response.status})")
+        raise FetchError(f"the verifier refused the answer (HTTP {response.status})", status=response.status)
     try:
         answer = json.loads(response.body) if response.body.strip() else None
     except ValueError:

@@ -57,6 +57,12 @@ def issuer_side(tmp_path, monkeypatch):
     archive.close()
 
 
+@pytest.fixture(autouse=True)
+def _dev_loopback(app):
+    """The issuer here is on loopback over http: allowed only by the development setting."""
+    app.config["DEV_LOOPBACK"] = True
+
+
 def _transport_to(test_client, base_url, log):
     host = urlsplit(base_url).netloc
 

@@ -18,6 +18,12 @@ verifier_module = pytest.importorskip("verifier.openid4vp")
 VERIFIER = "http://127.0.0.1:5002"
 
 
+@pytest.fixture(autouse=True)
+def _dev_loopback(app):
+    """The verifier here is on loopback over http: allowed only by the development setting."""
+    app.config["DEV_LOOPBACK"] = True
+
+
 @pytest.fixture
 def verifier_app(tmp_path):
     from verifier import create_app

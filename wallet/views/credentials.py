@@ -15,7 +15,7 @@ from wallet.holding import current_holder_key, holder_keys, private_holder_key
 from wallet.import_limits import import_refused
 from wallet.importing import DuplicateCredential, import_credential
 from wallet.oid4vci_client import redeem_offer
-from wallet.transport import client_from_config
+from wallet.transport import client_from_config, http_status_for
 from wallet.library import annex_fields, list_cards, load_row, stack_summary, stored_claims
 from wallet.security import claim_form, fresh_signin_required, login_required, now
 
@@ -100,7 +100,7 @@ def _redeem(offer_text: str):
         credential = redeem_offer(offer_text, holder_key, client=client_from_config(current_app.config), now=now())
     except MicrocredError as exc:
         message = exc.reason if isinstance(exc, VerificationError) else str(exc)
-        return render_template("credentials/add.html", error=f"Not added: {message}"), 400
+        return render_template("credentials/add.html", error=f"Not added: {message}"), http_status_for(exc)
     return _import_text(credential)
 
 

@@ -15,7 +15,7 @@ from wallet.importing import FORMAT_SD_JWT_VC
 from wallet.oid4vp_client import PresentationRequest, match_paths, parse_request, send_refusal, send_response
 from wallet.presenting import MODE_OPENID4VP, create_share, preview
 from wallet.security import claim_form, login_required, now
-from wallet.transport import client_from_config
+from wallet.transport import FetchError, FetchRefused, client_from_config, http_status_for
 
 __all__ = ["bp", "PENDING_LIFETIME", "start_review"]
 
@@ -86,8 +86,8 @@ def start_review(text: str):
         presentation_request = parse_request(text, client_from_config(current_app.config), now=now())
     except VerificationError as exc:
         return render_template("openid4vp/refused.html", reason=exc.reason), 400
-    except (FormatError, InvalidInput) as exc:
-        return render_template("openid4vp/refused.html", reason=str(exc)), 400
+    except (FormatError, InvalidInput, FetchRefused, FetchError) as exc:
+        return render_template("openid4vp/refused.html", reason=str(exc)), http_status_for(exc)
     request_id = secrets.token_urlsafe(12)
     expires_at = min(presentation_request.expires_at or now() + PENDING_LIFETIME, now() + PENDING_LIFETIME)
     db = get_db()
@@ -139,8 +139,10 @@ def send(request_id: str):
         db.execute("UPDATE vp_requests SET answered_at = ? WHERE id = ?", [now(), request_id])
         try:
             follow = send_response(client_from_config(current_app.config), presentation_request, vp_token)
-        except MicrocredError as exc:
-            raise InvalidInput(f"the verifier could not be reached or refused the answer; nothing was shared: {exc}") from exc
+        except FetchError as exc:  # raised inside the transaction: nothing is recorded as shared
+            raise FetchError(f"{exc}; nothing was shared", status=exc.status) from None
+        except FetchRefused as exc:
+            raise InvalidInput(f"{exc}; nothing was shared") from None
     if follow:
         return redirect(follow)
     return render_template("openid4vp/sent.html", req=presentation_request)
