@@ -54,6 +54,12 @@ HOSTILE: tuple[str, ...] = (
     "a~b~c~",
 )
 
+#: Parameter names the protocols here use (OpenID4VCI, OpenID4VP, the verify API, the forms).
+_PARAMETERS = ("presentation", "nonce", "audience", "grant_type", "pre-authorized_code", "tx_code", "proof",
+               "proofs", "credential_configuration_id", "format", "vp_token", "state", "response", "id_token",
+               "presentation_submission", "error", "request", "request_uri", "client_id", "text", "next",
+               "username", "password", "q", "page")
+
 _TRACE_SIGNS = re.compile(r"Traceback \(most recent call last\)|File \"/|site-packages|"
                           r"\b(?:KeyError|TypeError|AttributeError|UnicodeEncodeError|OverflowError)\b")
 
@@ -158,6 +164,12 @@ def crawl_routes(app, client, *, skip: Iterable[str] = ()) -> list[Finding]:
                     ("not utf-8", {"data": b"\xff\xfe\x00~\x80", "content_type": "text/plain"}),
                     ("deep json", {"data": HOSTILE[18].encode(), "content_type": "application/json"}),
                 ]
+                if method != "GET":
+                    for value in HOSTILE:
+                        every = {name: value for name in _PARAMETERS}
+                        bearer = {"Authorization": "Bearer " + re.sub(r"[\r\n]", "", value[:2000])}
+                        bodies += [(f"form {value[:20]!r}", {"data": every, "headers": bearer}),
+                                   (f"json {value[:20]!r}", {"json": every, "headers": bearer})]
                 for what, kwargs in bodies:
                     answer = client.open(url, method=method, **kwargs)
                     if (finding := _check(answer, method, url, what)) is not None:
