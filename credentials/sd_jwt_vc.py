@@ -6,7 +6,12 @@ a ``vct`` naming the credential type, ``iss``, optional ``iat``/``nbf``/``exp``,
 ``cnf`` for holder binding and ``status`` (Token Status List). The registered
 claims ``iss``, ``nbf``, ``exp``, ``cnf``, ``vct``, ``vct#integrity`` and
 ``status`` are never selectively disclosable (draft §3.2.2.2); microcred keeps
-``iat`` always visible too.
+``iat`` always visible too. The issuer refuses a frame that would hide any of
+them or any part of them; verifiers refuse a presentation that discloses one,
+or shows ``_sd`` digests inside one (:func:`verify_sd_jwt_vc`,
+:mod:`credentials.verification`). A top-level disclosure that the holder
+withholds is invisible to a verifier (RFC 9901 §9.7): the issuer never makes
+one, and the wallet, which receives every disclosure, refuses to import one.
 
 Issuer keys come from a resolver the caller passes: ``(iss, kid) → PublicKey``.
 :func:`resolve_did_issuer_key` resolves ``did:key`` and ``did:jwk`` issuers
@@ -21,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from credentials.dids import Did, resolve_public_key
-from credentials.errors import DisclosureError, FormatError, InvalidDid, InvalidInput, SignatureError
+from credentials.errors import FormatError, InvalidDid, InvalidInput, SignatureError
 from credentials.jose import PrivateKey, PublicKey, UnverifiedJws
 from credentials.sd_jwt.common import DEFAULT_SD_ALG, UnverifiedSdJwt
 from credentials.sd_jwt.issuer import FRAME_SD_KEY, IssuedSdJwt, issue_sd_jwt
@@ -103,9 +108,12 @@ def issue_sd_jwt_vc(
     clash = sorted(set(claims) & set(_SET_BY_ISSUER))
     if clash:
         raise InvalidInput(f"give {', '.join(clash)} as arguments, not inside the claims")
-    hidden = sorted(set(frame.get(FRAME_SD_KEY, [])) & NEVER_DISCLOSABLE)
+    listed = frame.get(FRAME_SD_KEY, []) if isinstance(frame, Mapping) else []
+    listed = listed if isinstance(listed, list) else []
+    hidden = sorted(n for n in NEVER_DISCLOSABLE if n in listed or (isinstance(frame, Mapping) and n in frame))
     if hidden:
-        raise InvalidInput(f"the registered claim(s) {', '.join(hidden)} must not be selectively disclosable")
+        raise InvalidInput(f"the registered claim(s) {', '.join(hidden)} must not be selectively disclosable, "
+                           "in whole or in part (draft-ietf-oauth-sd-jwt-vc §3.2.2.2)")
     registered: dict[str, Any] = {"iss": issuer, "iat": iat, "vct": vct}
     if nbf is not None:
         registered["nbf"] = nbf
@@ -166,11 +174,9 @@ def verify_sd_jwt_vc(
         expected_typ=ACCEPTED_TYPS,
         key_binding=key_binding,
         leeway=leeway,
+        never_disclosable=NEVER_DISCLOSABLE,
     )
     signed = verified.issuer_payload
-    smuggled = sorted(name for name in NEVER_DISCLOSABLE if name in verified.claims and name not in signed)
-    if smuggled:
-        raise DisclosureError(f"the registered claim(s) {', '.join(smuggled)} were selectively disclosed, which is not allowed")
     status = signed.get("status")
     if status is not None and not isinstance(status, dict):
         raise FormatError("the 'status' claim must be an object")

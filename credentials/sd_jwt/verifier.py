@@ -14,6 +14,9 @@ then process the disclosures, rejecting
 - an object-property disclosure referenced from an array, or an
   array-element disclosure referenced from ``_sd``;
 - a claim name that already exists at that level;
+- a claim the caller names as never disclosable (SD-JWT VC's registered
+  claims) that is disclosed at the top level, or that holds ``_sd`` digests
+  or ``...`` placeholders anywhere inside its value in the clear (RFC 9901 §9.7);
 - a disclosure whose digest appears nowhere;
 - an ``_sd`` that is not an array of strings, an array placeholder
   ``{"...": d}`` with other members;
@@ -87,9 +90,24 @@ class VerifiedSdJwt:
     sd_alg: str
 
 
+def _has_sd_parts(value: Any) -> bool:
+    """True when ``value`` holds an ``_sd`` member or a ``...`` placeholder at any depth."""
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if SD_DIGESTS_KEY in node or ARRAY_DIGEST_KEY in node:
+                return True
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return False
+
+
 class _Unpacker:
-    def __init__(self, disclosures: Collection[str], sd_alg: str):
+    def __init__(self, disclosures: Collection[str], sd_alg: str, never_disclosable: Collection[str] = ()):
         self.sd_alg = sd_alg
+        self.never_disclosable = frozenset(never_disclosable)
         self.by_digest: dict[str, Disclosure] = {}
         seen_encoded: set[str] = set()
         for encoded in disclosures:
@@ -131,16 +149,27 @@ class _Unpacker:
         if not isinstance(digests, list):
             raise DisclosureError("an '_sd' member is not an array of digests")
         result = {name: self.unpack(value, depth + 1) for name, value in node.items() if name != SD_DIGESTS_KEY}
+        if depth == 0:
+            self._check_registered_in_the_clear(node)
         for digest in digests:
             disclosure = self._claim_digest(digest)
             if disclosure is None:
                 continue  # a decoy, or a claim the holder did not disclose
             if disclosure.is_array_element:
                 raise DisclosureError("an array-element disclosure is referenced from an object's '_sd'")
+            if depth == 0 and disclosure.name in self.never_disclosable:
+                raise DisclosureError(f"the registered claim {disclosure.name!r} is selectively disclosed; "
+                                      "it must be in the clear in the issuer-signed payload")
             if disclosure.name in result:
                 raise DisclosureError(f"the disclosed claim {disclosure.name!r} already exists at its level")
             result[disclosure.name] = self.unpack(disclosure.value, depth + 1)
         return result
+
+    def _check_registered_in_the_clear(self, node: Mapping[str, Any]) -> None:
+        for name in sorted(self.never_disclosable & set(node)):
+            if _has_sd_parts(node[name]):
+                raise DisclosureError(f"the registered claim {name!r} has selectively disclosable parts; "
+                                      "it must be wholly in the clear in the issuer-signed payload")
 
     def _unpack_array(self, node: list[Any], depth: int) -> list[Any]:
         result = []
@@ -170,15 +199,17 @@ def sd_alg_of(payload: Mapping[str, Any]) -> str:
 
 
 def unpack_disclosures(
-    payload: Mapping[str, Any], disclosures: Collection[str]
+    payload: Mapping[str, Any], disclosures: Collection[str], *, never_disclosable: Collection[str] = ()
 ) -> tuple[dict[str, Any], tuple[Disclosure, ...]]:
     """Process ``disclosures`` into ``payload`` (RFC 9901 §7.1 step 3).
 
     Returns the processed claims and the disclosures in the order they were
-    found. Raises :class:`DisclosureError` for anything the RFC rejects.
+    found. Raises :class:`DisclosureError` for anything the RFC rejects, and
+    when a top-level claim named in ``never_disclosable`` is disclosed or has
+    selectively disclosable parts (a profile's rule, e.g. SD-JWT VC §3.2.2.2).
     """
     sd_alg = sd_alg_of(payload)
-    unpacker = _Unpacker(disclosures, sd_alg)
+    unpacker = _Unpacker(disclosures, sd_alg, never_disclosable)
     claims = unpacker.unpack(dict(payload))
     if len(unpacker.used) != len(unpacker.by_digest):
         raise DisclosureError("a disclosure is not referenced by any digest in the SD-JWT")
@@ -234,6 +265,7 @@ def verify_sd_jwt(
     expected_typ: Collection[str] | None,
     key_binding: KeyBindingPolicy | None = None,
     leeway: int = DEFAULT_LEEWAY,
+    never_disclosable: Collection[str] = (),
 ) -> VerifiedSdJwt:
     """Verify an SD-JWT or SD-JWT+KB end to end (RFC 9901 §7.1–7.3).
 
@@ -243,7 +275,7 @@ def verify_sd_jwt(
     """
     parts = UnverifiedSdJwt.parse(serialization)
     jws = verify_issuer_jwt(parts.issuer_jwt, issuer_key, expected_typ=expected_typ)
-    claims, disclosures = unpack_disclosures(jws.payload, parts.disclosures)
+    claims, disclosures = unpack_disclosures(jws.payload, parts.disclosures, never_disclosable=never_disclosable)
     check_time_claims(jws.payload, now=now, leeway=leeway)
     sd_alg = sd_alg_of(jws.payload)
     verified_kb = None
