@@ -55,6 +55,10 @@ TrustCheck = Callable[[str, str, int], Sequence[dict[str, Any]]]
 
 log = logging.getLogger(__name__)
 
+#: Seconds for every chain read of one trust check (opening the ledger, head, trust, status): a hung
+#: node costs an import this long, then the badge says "could not check" (``ledger.chain.deadline``).
+CHECK_DEADLINE_S = 5.0
+
 
 @dataclass(frozen=True)
 class Badge:
@@ -137,4 +141,10 @@ def ledger_trust_check(data_dir: Path, fetch_status_token: Callable[[str], str],
         view.refresh()  # a list anchored a moment ago is seen at once
         return opened["check"](raw, fmt, now)
 
-    return check
+    def within_deadline(raw: str, fmt: str, now: int) -> Any:
+        from ledger.chain import deadline
+
+        with deadline(CHECK_DEADLINE_S):  # one deadline for all the chain reads of this check
+            return check(raw, fmt, now)
+
+    return within_deadline

@@ -111,3 +111,32 @@ def test_a_hung_node_gives_503_within_the_deadline_and_the_verifier_recovers(fro
         assert back.status_code == 200 and back.get_json()["verified"] is True
     finally:
         service_of(app).close()
+
+
+def test_the_wallets_trust_check_ends_within_its_deadline_on_a_hung_node(frozen_chain):
+    """The wallet checks issuer trust and status on import with the same chain view: same deadline."""
+    import urllib.request
+
+    from wallet.checking import BADGE_UNAVAILABLE, BADGE_VERIFIED, badge_for, ledger_trust_check
+
+    record, issuer, data_dir = frozen_chain
+
+    def fetch_status_token(uri: str) -> str:
+        with urllib.request.urlopen(uri, timeout=5) as answer:
+            return answer.read().decode("ascii")
+
+    check = ledger_trust_check(data_dir, fetch_status_token, rpc_url=record.url)
+    credential = issuer.credential()
+    assert badge_for(credential, "dc+sd-jwt", now=int(time.time()), trust_check=check).state == BADGE_VERIFIED
+
+    os.kill(record.pid, signal.SIGSTOP)
+    try:
+        time.sleep(0.5)  # the view's watcher is now stuck on the frozen node
+        started = time.monotonic()
+        badge = badge_for(credential, "dc+sd-jwt", now=int(time.time()), trust_check=check)
+        took = time.monotonic() - started
+    finally:
+        os.kill(record.pid, signal.SIGCONT)
+    assert badge.state == BADGE_UNAVAILABLE
+    assert took < HANG_GUARD_S, f"the wallet's check hung for {took:.1f} s"
+    assert not any(f":{record.port}" in c["detail"] for c in badge.checks)
