@@ -5,7 +5,9 @@ variable                   meaning                                     default
 =========================  ==========================================  ==================
 ``MICROCRED_DATA_DIR``     where state lives (deployment, keys, devnet) ``./var``
 ``MICROCRED_RPC_URL``      Ethereum JSON-RPC endpoint                   the devnet's URL
-``MICROCRED_CONFIRMATIONS`` blocks to wait for after a transaction      ``0``
+``MICROCRED_CONFIRMATIONS`` blocks to wait for after a transaction,     ``0``
+                           and the depth below the head at which
+                           verifiers read (``ledger.view``)
 ``MICROCRED_ANVIL``        path of the native ``anvil`` binary          from node_modules
 =========================  ==========================================  ==================
 
