@@ -9,15 +9,12 @@ service is an open proxy into its own network:
 - ``https`` only (RFC 9110 §4.2.2); plain ``http`` only to this machine in
   development, or where an operator allowed it; no user name or password in
   the URL; an optional host allow-list (``*.example`` matches sub-domains);
-- the host is resolved once, **every** resolved address is classified against
-  the IANA IPv4 and IPv6 Special-Purpose Address Registries (RFC 6890):
-  loopback, private (RFC 1918), shared/CGNAT (RFC 6598), link-local,
-  unique-local (RFC 4193), multicast, unspecified, broadcast, documentation,
-  benchmarking and reserved ranges, IPv4-mapped/-compatible IPv6, and 6to4
-  (RFC 3056), Teredo (RFC 4380) and NAT64 (RFC 6052) addresses by the IPv4
-  address they embed, are refused unless the policy allows them; the
-  connection goes to an address that was checked (no second lookup, so no DNS
-  rebinding window), with TLS SNI and certificate check for the name;
+- the host is resolved once and **every** resolved address must be public
+  (:func:`infra._addresses.address_kind`: the IANA Special-Purpose Address
+  Registries, RFC 6890, with IPv4-mapped/-compatible, 6to4, Teredo and NAT64
+  forms judged by what they embed) unless the policy allows its kind; the
+  connection goes to an address that was checked (no second lookup, so no
+  DNS rebinding window), with TLS SNI and certificate check for the name;
 - the path and query are percent-encoded (RFC 3986 §2.1) where they hold
   characters a request line cannot carry;
 - no redirect is followed (a 3xx is an error), the body is read incrementally
@@ -52,6 +49,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from credentials.errors import MicrocredError
+from infra._addresses import LOOPBACK, PRIVATE_KINDS, PUBLIC, address_kind
 
 __all__ = [
     "FetchError", "FetchRefused", "FetchPolicy", "Response", "StrictFetcher", "Target", "Transport",
@@ -61,8 +59,6 @@ __all__ = [
 DEFAULT_MAX_BYTES = 1024 * 1024
 DEFAULT_TIMEOUT_S = 5.0
 DEV_LOOPBACK_SETTING = "DEV_LOOPBACK"  # app.config key; MICROCRED_DEV_LOOPBACK in the environment
-PUBLIC, LOOPBACK = "public", "loopback"
-_PRIVATE_KINDS = frozenset({"private", "unique-local", "shared (carrier-grade NAT)"})
 _CHUNK = 16 * 1024
 _MAX_ADDRESSES = 8
 _PATH_SAFE = "/:@!$&'()*+,;=-._~%"
@@ -90,53 +86,6 @@ class FetchError(MicrocredError, ConnectionError):
     @property
     def transient(self) -> bool:
         return self.status is None or self.status >= 500
-
-
-# ---------------------------------------------------------------- addresses
-
-def _networks(*pairs: tuple[str, str]) -> tuple[tuple[Any, str], ...]:
-    return tuple((ipaddress.ip_network(cidr), kind) for cidr, kind in pairs)
-
-
-#: IANA IPv4 Special-Purpose Address Registry (RFC 6890 and updates); first match wins.
-_IPV4 = _networks(
-    ("127.0.0.0/8", LOOPBACK), ("0.0.0.0/8", "unspecified"), ("10.0.0.0/8", "private"), ("172.16.0.0/12", "private"),
-    ("192.168.0.0/16", "private"), ("100.64.0.0/10", "shared (carrier-grade NAT)"), ("169.254.0.0/16", "link-local"),
-    ("192.0.0.0/24", "reserved"), ("192.0.2.0/24", "documentation"), ("198.51.100.0/24", "documentation"),
-    ("203.0.113.0/24", "documentation"), ("198.18.0.0/15", "benchmarking"), ("192.88.99.0/24", "reserved"),
-    ("224.0.0.0/4", "multicast"), ("255.255.255.255/32", "broadcast"), ("240.0.0.0/4", "reserved"),
-)
-#: IANA IPv6 Special-Purpose Address Registry; the transition ranges that embed IPv4 are handled apart.
-_IPV6 = _networks(
-    ("::/128", "unspecified"), ("::1/128", LOOPBACK), ("::ffff:0:0/96", "IPv4-mapped"), ("::/96", "IPv4-compatible"),
-    ("64:ff9b:1::/48", "reserved"), ("100::/64", "reserved"), ("2001:db8::/32", "documentation"),
-    ("fc00::/7", "unique-local"), ("fe80::/10", "link-local"), ("fec0::/10", "site-local"), ("ff00::/8", "multicast"),
-)
-_NAT64 = ipaddress.ip_network("64:ff9b::/96")
-
-
-def address_kind(address: str | ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
-    """``"public"``, or what the address is instead (``"loopback"``, ``"private"``, ``"link-local"``, …)."""
-    ip = ipaddress.ip_address(address.split("%", 1)[0] if isinstance(address, str) else address)
-    table = _IPV4 if ip.version == 4 else _IPV6
-    for network, kind in table:
-        if ip in network:
-            return kind
-    if ip.version == 6:
-        embedded = None
-        if ip.sixtofour is not None:
-            embedded, name = ip.sixtofour, "6to4"
-        elif ip.teredo is not None:
-            server, client = ip.teredo
-            inner = address_kind(client)
-            return f"Teredo embedding a {inner} address" if inner != PUBLIC else "Teredo"
-        elif ip in _NAT64:
-            embedded, name = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF), "NAT64"
-        if embedded is not None:
-            inner = address_kind(embedded)
-            if inner != PUBLIC:
-                return f"{name} embedding a {inner} address"
-    return PUBLIC if ip.is_global else "reserved"
 
 
 # ---------------------------------------------------------------- policy
@@ -170,7 +119,7 @@ class FetchPolicy:
 
     def permits(self, kind: str) -> bool:
         return kind == PUBLIC or (kind == LOOPBACK and self.allow_loopback) or \
-            (kind in _PRIVATE_KINDS and self.allow_private)
+            (kind in PRIVATE_KINDS and self.allow_private)
 
 
 @dataclass(frozen=True)

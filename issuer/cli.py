@@ -26,6 +26,7 @@ from credentials.dids import resolve_public_key
 from credentials.errors import InvalidCredentialData, MicrocredError
 from credentials.jose import PublicKey, json_loads_object
 from credentials.microcredential import MICRO_CREDENTIAL_VCT
+from infra.serving import serve_options
 from issuer.archive import Archive
 from issuer.batch import BatchDefaults, parse_batch
 from issuer.identity import DEFAULT_BASE_URL, IssuerHome, create_issuer, data_dir, list_issuers, load_issuer
@@ -313,15 +314,25 @@ def columns() -> None:
 
 
 @issuer.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5010, show_default=True, type=click.IntRange(1, 65535))
+@serve_options(5010)
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64),
+              help="Worker processes (one of them retries pending anchors).")
 @click.pass_context
 @_handle_errors
-def serve(ctx: click.Context, host: str, port: int) -> None:
-    """Serve status lists, metadata, OpenID4VCI and the registrar page (Flask)."""
+def serve(ctx: click.Context, host: str, port: int, workers: int, threads: int, timeout: int,
+          access_log: str | None, certfile: str | None, keyfile: str | None, dev: bool) -> None:
+    """Serve status lists, metadata, OpenID4VCI and the registrar page (gunicorn; --dev: Flask's reloader).
+
+    Its public URL is the issuer's base URL (`issuer init --url`): the status
+    URIs and offers carry it, and it is the only host the service answers.
+    """
+    from infra.serving import options_from_click
+    from infra.serving import serve as run
     from issuer.web import create_app
 
+    options = options_from_click(host, port, workers, threads, timeout, access_log, certfile, keyfile, dev)
     home = _home(ctx)
-    app = create_app({"ISSUER": home.identity.name, "DATA_DIR": str(data_dir())})
-    click.echo(f"issuer {home.identity.name} serving on http://{host}:{port} (public URL {home.identity.base_url})")
-    app.run(host=host, port=port)
+    config = {"ISSUER": home.identity.name, "DATA_DIR": str(data_dir())}
+    click.echo(f"issuer {home.identity.name} serving on {options.scheme}://{options.bind} "
+               f"(public URL {home.identity.base_url})")
+    run(lambda: create_app(config), options, name=f"issuer-{home.identity.name}")

@@ -104,13 +104,16 @@ def start_system(data_dir: Path, *, host: str = "127.0.0.1", wallet_port: int, v
             item = _serve(university.legal_name, app, "127.0.0.1", issuer_port(data_dir, university.name), "http", None)
             served.append(item)
             issuer_urls[university.name] = item.url.rstrip("/")
+        # Development: the services fetch from each other on this machine (the issuers' status lists over
+        # http on loopback), which the strict fetcher allows only with DEV_LOOPBACK; on a LAN, also from the
+        # LAN address, trusting the demo's own certificate.
+        fetching = {"DEV_LOOPBACK": True, "FETCH_ALLOW_PRIVATE": host != "127.0.0.1",
+                    "FETCH_CA_FILE": str(data_dir / "tls" / "demo-cert.pem") if tls else None}
         verifier_url = f"{scheme}://{host}:{verifier_port}"
         verifier = verifier_app({
             "DATA_DIR": str(data_dir),
             "VERIFIER_PUBLIC_URL": verifier_url,
-            "VERIFIER_FETCH_ALLOW_HTTP": True,
-            "VERIFIER_FETCH_ALLOW_LOOPBACK": True,
-            "VERIFIER_FETCH_ALLOW_PRIVATE": host != "127.0.0.1",
+            **fetching,
         })
         served.append(_serve("verifier", verifier, host, verifier_port, scheme, tls))
         wallet_url = f"{scheme}://{host}:{wallet_port}"
@@ -118,6 +121,7 @@ def start_system(data_dir: Path, *, host: str = "127.0.0.1", wallet_port: int, v
             "DATA_DIR": str(data_dir),
             "PUBLIC_URL": wallet_url,
             "SESSION_COOKIE_SECURE": tls is not None,
+            **fetching,
         })
         served.append(_serve("wallet", wallet, host, wallet_port, scheme, tls))
         issue_to_learner(data_dir, system.learner_account, wallet.config["TRUST_CHECK"], say=say)

@@ -14,6 +14,8 @@ import sys
 
 import click
 
+from infra.serving import serve_options
+
 __all__ = ["verifier", "verify", "EXIT_VERIFIED", "EXIT_NOT_VERIFIED", "EXIT_UNDECIDED"]
 
 EXIT_VERIFIED, EXIT_NOT_VERIFIED, EXIT_UNDECIDED = 0, 1, 2
@@ -41,28 +43,32 @@ def verifier() -> None:
 
 
 @verifier.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8003, show_default=True, type=int)
+@serve_options(8003)
 @click.option("--workers", default=lambda: os.cpu_count() or 1, show_default="the number of cores", type=int,
               help="gunicorn worker processes; replay records, OpenID4VP requests and rate limits are shared "
                    "through the store (SQLite in the data dir, or Redis with MICROCRED_REDIS_URL)")
-def serve(host: str, port: int, workers: int) -> None:
-    """Serve the verifier (API, scanning pages, OpenID4VP) with gunicorn."""
-    from gunicorn.app.base import BaseApplication
+def serve(host: str, port: int, workers: int, threads: int, timeout: int, access_log: str | None,
+          certfile: str | None, keyfile: str | None, dev: bool) -> None:
+    """Serve the verifier (API, scanning pages, OpenID4VP) with gunicorn.
 
+    Its public URL (the OpenID4VP response_uri, the only host it answers) is
+    MICROCRED_VERIFIER_PUBLIC_URL, by default the address it binds.
+    """
+    from credentials.errors import ConfigurationError
+    from infra.serving import default_public_url, options_from_click
+    from infra.serving import serve as run
     from verifier import create_app
 
-    class _App(BaseApplication):
-        def load_config(self) -> None:
-            self.cfg.set("bind", f"{host}:{port}")
-            self.cfg.set("workers", workers)
-            self.cfg.set("accesslog", "-")
-
-        def load(self):
-            return create_app()
-
-    click.echo(f"verifier on http://{host}:{port}/  (API: POST /api/v1/verify)")
-    _App().run()
+    options = options_from_click(host, port, workers, threads, timeout, access_log, certfile, keyfile, dev)
+    config = {}
+    if not os.environ.get("MICROCRED_VERIFIER_PUBLIC_URL"):
+        try:
+            config["VERIFIER_PUBLIC_URL"] = default_public_url(options)
+        except ConfigurationError as exc:
+            raise click.UsageError(f"{exc} (MICROCRED_VERIFIER_PUBLIC_URL)") from None
+    public_url = config.get("VERIFIER_PUBLIC_URL") or os.environ["MICROCRED_VERIFIER_PUBLIC_URL"]
+    click.echo(f"verifier on {options.scheme}://{options.bind}/ (public URL {public_url}; API: POST /api/v1/verify)")
+    run(lambda: create_app(config), options, name="verifier")
 
 
 @click.command()

@@ -20,7 +20,7 @@ __all__ = ["create_app", "DEFAULT_CONFIG"]
 
 DEFAULT_CONFIG: dict[str, Any] = {
     "DATA_DIR": "./var",
-    "PUBLIC_URL": None,  # base of one-time links; default: the request's own host URL
+    "PUBLIC_URL": None,  # base of one-time links, and the host it answers (infra.hosts); `wallet serve` sets it
     "MAX_CONTENT_LENGTH": 1024 * 1024,
     "UPLOAD_LIMITS": {"backup.restore": 16 * 1024 * 1024},
     "SESSION_COOKIE_NAME": "microcred_wallet",
@@ -56,6 +56,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.from_prefixed_env("MICROCRED")
     if test_config is not None:
         app.config.from_mapping(test_config)
+    from infra.hosts import configure_hosts
+    from infra.serving import add_health_route
+
+    configure_hosts(app, app.config["PUBLIC_URL"])
+    add_health_route(app)
     data_dir = Path(app.config["DATA_DIR"])
     data_dir.mkdir(parents=True, exist_ok=True)
 

@@ -1,4 +1,4 @@
-"""``microcred wallet …``: serve the wallet web app."""
+"""``microcred wallet …``: serve the wallet web app (gunicorn; ``--dev`` for Flask's reloader)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,12 @@ import os
 
 import click
 
+from infra.serving import default_public_url, options_from_click, serve_options
+
 __all__ = ["wallet"]
 
 DEFAULT_PORT = 5001
+DEFAULT_WORKERS = 2
 
 
 @click.group()
@@ -17,16 +20,33 @@ def wallet() -> None:
 
 
 @wallet.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
-@click.option("--port", default=DEFAULT_PORT, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
+@serve_options(DEFAULT_PORT)
+@click.option("--workers", default=DEFAULT_WORKERS, show_default=True, type=click.IntRange(1, 64),
+              help="Worker processes (they share the SQLite database: WAL, busy timeout).")
 @click.option("--data-dir", default=None, help="Where the wallet keeps its database and secret [MICROCRED_DATA_DIR or ./var].")
-def serve(host: str, port: int, data_dir: str | None) -> None:
-    """Serve the wallet on HOST:PORT (plain http: put TLS in front of it beyond this machine)."""
+def serve(host: str, port: int, workers: int, threads: int, timeout: int, access_log: str | None,
+          certfile: str | None, keyfile: str | None, dev: bool, data_dir: str | None) -> None:
+    """Serve the wallet on HOST:PORT.
+
+    Its public URL (share links, the only host it answers) is
+    MICROCRED_PUBLIC_URL, by default the address it binds; without
+    --certfile, put TLS in front of it beyond this machine.
+    """
+    from credentials.errors import ConfigurationError
+    from infra.serving import serve as run
     from wallet import create_app
 
+    options = options_from_click(host, port, workers, threads, timeout, access_log, certfile, keyfile, dev)
     config = {"DATA_DIR": data_dir or os.environ.get("MICROCRED_DATA_DIR", "./var")}
-    if host in ("127.0.0.1", "localhost", "::1") and "MICROCRED_SESSION_COOKIE_SECURE" not in os.environ:
+    if not os.environ.get("MICROCRED_PUBLIC_URL"):
+        try:
+            config["PUBLIC_URL"] = default_public_url(options)
+        except ConfigurationError as exc:
+            raise click.UsageError(f"{exc} (MICROCRED_PUBLIC_URL)") from None
+    if options.scheme == "http" and host in ("127.0.0.1", "localhost", "::1") \
+            and "MICROCRED_SESSION_COOKIE_SECURE" not in os.environ:
         config["SESSION_COOKIE_SECURE"] = False  # loopback http: browsers may drop Secure cookies here
-    app = create_app(config)
-    click.echo(f"wallet: http://{host}:{port}/ (data in {os.path.abspath(config['DATA_DIR'])})")
-    app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)
+    click.echo(f"wallet: {options.scheme}://{options.bind}/ (public URL "
+               f"{config.get('PUBLIC_URL') or os.environ['MICROCRED_PUBLIC_URL']}; "
+               f"data in {os.path.abspath(config['DATA_DIR'])})")
+    run(lambda: create_app(config), options, name="wallet")

@@ -14,7 +14,10 @@ Settings come from ``MICROCRED_*`` environment variables
 ==================  ===========================================================
 
 A background thread retries failed anchors, so a revocation made while the
-chain was down is anchored once the chain returns, without a restart.
+chain was down is anchored once the chain returns, without a restart. It
+runs in the serving worker (``infra.serving.on_worker_start``), one per
+machine. The app answers only the host of the issuer's base URL
+(``infra.hosts``; ``MICROCRED_TRUSTED_HOSTS`` adds more).
 
 Blueprints: :mod:`issuer.web.public` (status lists, metadata, OpenID4VCI) and
 :mod:`issuer.web.registrar` (the registrar's pages). Views are a few lines
@@ -68,6 +71,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config["SECRET_KEY"] = home.session_secret()
     app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Strict")
     app.extensions["microcred_issuer"] = {"home": home, "signing_key": home.signing_key()}
+    from infra.hosts import configure_hosts
+    from infra.serving import add_health_route
+
+    configure_hosts(app, home.identity.base_url)  # the URL its status lists and offers carry
+    add_health_route(app)
     if "STATUS_ANCHOR" not in app.config:
         from issuer.ledger_link import LedgerStatusAnchor
         from ledger.config import LedgerSettings
@@ -91,13 +99,19 @@ log = logging.getLogger(__name__)
 
 def _start_anchor_retry(app: Flask) -> None:
     """Retry anchors that failed (the chain was down) every ``ANCHOR_RETRY_SECONDS``."""
+    from infra.serving import MachineLock, on_worker_start
+
     interval = float(app.config.get("ANCHOR_RETRY_SECONDS", 5))
     if interval <= 0 or app.config.get("TESTING"):
         return
+    # Started in each serving worker after the fork, never in gunicorn's master; one worker per machine works.
+    lock = MachineLock(app.extensions["microcred_issuer"]["home"].path / "anchor-retry.lock")
 
     def retry_failed_anchors() -> None:
         while True:
             time.sleep(interval)
+            if not lock.acquire():  # another worker retries; take over should it exit
+                continue
             try:
                 with app.app_context():
                     service = get_service()
@@ -109,7 +123,8 @@ def _start_anchor_retry(app: Flask) -> None:
             except (MicrocredError, OSError, sqlite3.Error) as exc:
                 log.warning("retrying pending anchors failed: %s", exc)
 
-    threading.Thread(target=retry_failed_anchors, name="anchor-retry", daemon=True).start()
+    on_worker_start(app, lambda: threading.Thread(target=retry_failed_anchors, name="anchor-retry",
+                                                  daemon=True).start())
 
 
 def _close_archive(exc: BaseException | None = None) -> None:

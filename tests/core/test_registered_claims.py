@@ -126,3 +126,8 @@ def test_holder_tooling_still_reads_such_a_credential():
     world = World()
     credential = _raw_issue(world, {"_sd": ["exp"]}, exp=NOW + 10**6)
     assert ("exp",) in HolderSdJwt.parse(credential).paths
+
+
+def test_the_never_disclosable_set_is_the_drafts_list_plus_iat():
+    """draft-ietf-oauth-sd-jwt-vc §3.2.2.2 lists seven; microcred adds iat (which the draft allows to disclose)."""
+    assert NEVER_DISCLOSABLE == {"iss", "nbf", "exp", "cnf", "vct", "vct#integrity", "status"} | {"iat"}

@@ -100,3 +100,12 @@ def test_non_ascii_path_is_sent_percent_encoded_and_the_remote_body_never_shown(
     answer = dev_client.post("/api/v1/verify", json={"presentation": link})
     assert answer.status_code == 400 and answer.get_json()["checks"][0]["status"] == "failed"
     assert SECRET not in answer.get_data(as_text=True)
+
+
+def test_the_development_setting_comes_from_the_environment(tmp_path, monkeypatch):
+    from verifier import service_of
+
+    assert not service_of(_verifier(tmp_path)).fetch_policy.allow_loopback
+    monkeypatch.setenv("MICROCRED_DEV_LOOPBACK", "1")
+    policy = service_of(_verifier(tmp_path)).fetch_policy
+    assert policy.allow_loopback and not policy.allow_http and not policy.allow_private

@@ -158,3 +158,14 @@ def test_the_client_id_is_checked_before_the_request_uri_is_fetched(app, signed_
     assert response.status_code == 400, signed_in.last_page
     assert message in signed_in.last_page, signed_in.last_page
     assert recorder.contacts == 0
+
+
+def test_the_development_setting_comes_from_the_environment(tmp_path, monkeypatch):
+    from wallet import create_app
+    from wallet.transport import client_from_config
+
+    assert not client_from_config(create_app({"DATA_DIR": str(tmp_path / "a")}).config).fetcher.policy.allow_loopback
+    monkeypatch.setenv("MICROCRED_DEV_LOOPBACK", "1")
+    app = create_app({"DATA_DIR": str(tmp_path / "b")})
+    policy = client_from_config(app.config).fetcher.policy
+    assert policy.allow_loopback and not policy.allow_http and not policy.allow_private
