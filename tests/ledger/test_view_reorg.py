@@ -198,3 +198,14 @@ def test_reads_are_pinned_to_the_processed_block_hash(own_ledger):
         ledger.status.latest_anchor(ISSUER, LIST_ID, block=pinned)
     assert ledger.status.latest_anchor(ISSUER, LIST_ID, block=ledger.chain.block_header(header.number).ref) \
         .sha256 == REVOKED
+
+
+def test_a_read_at_a_block_a_reorg_removed_is_made_again_at_the_new_block(own_ledger):
+    """Between two polls, a cache miss reads at the processed hash; the node refuses it; the view catches up."""
+    ledger, _, issuer = own_ledger
+    _anchor(ledger, issuer, GOOD, 1)
+    _mine(ledger, 1)
+    view = _view(ledger, poll_interval=3600, max_lag=3600)  # no poll in between: the read itself must notice
+    _rpc(ledger, "anvil_reorg", [1, [[_anchor_tx(ledger, issuer, REVOKED, 2), 0]]])
+    answer = view.status(ISSUER, URI)  # not cached yet: read at the hash that is gone
+    assert answer.anchored_sha256 == REVOKED and answer.anchored_version == 2
