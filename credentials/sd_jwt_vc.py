@@ -28,6 +28,7 @@ from typing import Any
 from credentials.dids import Did, resolve_public_key
 from credentials.errors import FormatError, InvalidDid, InvalidInput, SignatureError
 from credentials.jose import PrivateKey, PublicKey, UnverifiedJws
+from credentials.numeric_date import numeric_date
 from credentials.sd_jwt.common import DEFAULT_SD_ALG, UnverifiedSdJwt
 from credentials.sd_jwt.issuer import FRAME_SD_KEY, IssuedSdJwt, issue_sd_jwt
 from credentials.sd_jwt.key_binding import DEFAULT_LEEWAY, KeyBindingPolicy, VerifiedKeyBinding
@@ -114,6 +115,11 @@ def issue_sd_jwt_vc(
     if hidden:
         raise InvalidInput(f"the registered claim(s) {', '.join(hidden)} must not be selectively disclosable, "
                            "in whole or in part (draft-ietf-oauth-sd-jwt-vc §3.2.2.2)")
+    for name, value in (("iat", iat), ("nbf", nbf), ("exp", exp)):
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+            raise InvalidInput(f"'{name}' must be an integer number of seconds, found {type(value).__name__}")
+        if value is not None:
+            numeric_date(value, f"'{name}'", InvalidInput)
     registered: dict[str, Any] = {"iss": issuer, "iat": iat, "vct": vct}
     if nbf is not None:
         registered["nbf"] = nbf

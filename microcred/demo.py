@@ -3,8 +3,11 @@
 Starts (or reuses) the Anvil devnet, deploys the contracts, sets up the trust
 chain ministry → quality assurance agency → two universities, gives the demo
 learner a wallet account holding micro-credentials from both, and serves the
-two issuers, the wallet and the verifier until Ctrl-C. State stays in
-``var/`` (``MICROCRED_DATA_DIR``) for the next run, which reuses it.
+two issuers, the wallet and the verifier until Ctrl-C, each on the production
+server (``microcred … serve``: gunicorn, :mod:`infra.serving`) in its own
+process, with its public URL set. State stays in ``var/``
+(``MICROCRED_DATA_DIR``) for the next run, which reuses it; each service logs
+to ``var/logs/``.
 
 ``--lan`` serves on the machine's LAN address over HTTPS with a certificate
 made on first run, so a phone on the same network can open the wallet and
@@ -13,14 +16,17 @@ use its camera. ``--story`` only tells the credential story in the terminal.
 
 from __future__ import annotations
 
-import logging
 import os
 import signal
 import socket
 import ssl
+import subprocess
+import sys
 import threading
 import time
-from dataclasses import dataclass
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import click
@@ -28,14 +34,34 @@ import click
 from microcred.story import tell_story
 from microcred.system import LEARNER, UNIVERSITIES, DemoSystem, issue_to_learner, issuer_port, prepare
 
-__all__ = ["demo", "start_system", "RunningSystem"]
+__all__ = ["demo", "start_system", "RunningSystem", "ServiceFailed"]
+
+#: How long a service may take to answer after it was started (a shared machine can be slow).
+START_TIMEOUT_S = 90.0
+_STOP_TIMEOUT_S = 20.0
+
+
+class ServiceFailed(RuntimeError):
+    """A service of the demo exited or did not answer in time; the message names its log."""
+
 
 @dataclass
 class _Served:
+    """One service, run by ``python -m microcred … serve`` (gunicorn) in its own process group."""
+
     label: str
     url: str
-    server: object
-    thread: threading.Thread
+    process: subprocess.Popen
+    log_path: Path
+
+    def exited(self) -> int | None:
+        return self.process.poll()
+
+    def log_tail(self, lines: int = 15) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
 
 
 def _port_taken(host: str, port: int) -> bool:
@@ -48,87 +74,153 @@ def _port_taken(host: str, port: int) -> bool:
     return False
 
 
-def _serve(label: str, app, host: str, port: int, scheme: str, tls: ssl.SSLContext | None) -> _Served:
-    from werkzeug.serving import make_server
+def _spawn(label: str, url: str, arguments: list[str], env: dict[str, str], log_dir: Path) -> _Served:
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = log_dir / f"{label.split()[-1]}.log"
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(  # noqa: S603 (this interpreter running our own CLI)
+            [sys.executable, "-m", "microcred", *arguments], stdin=subprocess.DEVNULL, stdout=log,
+            stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    return _Served(label, url, process, log_path)
 
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # keep the walk-through readable
-    server = make_server(host, port, app, threaded=True, ssl_context=tls)
-    thread = threading.Thread(target=server.serve_forever, name=f"serve-{label}", daemon=True)
-    thread.start()
-    return _Served(label, f"{scheme}://{host}:{port}/", server, thread)
+
+def _health(url: str, timeout: float = 2.0) -> dict:
+    """GET ``url``/healthz; self-signed TLS of the LAN demo is accepted (it is our own child)."""
+    import json
+
+    from infra.serving import HEALTH_PATH
+
+    context = ssl._create_unverified_context() if url.startswith("https:") else None  # noqa: S323
+    with urllib.request.urlopen(url.rstrip("/") + HEALTH_PATH, timeout=timeout, context=context) as answer:  # noqa: S310
+        return json.loads(answer.read())
+
+
+def _wait_answering(services: list[_Served], within: float = START_TIMEOUT_S) -> None:
+    deadline = time.monotonic() + within
+    waiting = list(services)
+    while waiting:
+        for item in list(waiting):
+            if item.exited() is not None:
+                raise ServiceFailed(f"the {item.label} exited with {item.exited()} while starting; "
+                                    f"its log {item.log_path} ends:\n{item.log_tail()}")
+            try:
+                if _health(item.url).get("status") == "ok":
+                    waiting.remove(item)
+            except (OSError, ValueError):
+                pass
+        if waiting and time.monotonic() > deadline:
+            raise ServiceFailed(f"the {waiting[0].label} did not answer within {within:.0f} s; "
+                                f"its log {waiting[0].log_path} ends:\n{waiting[0].log_tail()}")
+        if waiting:
+            time.sleep(0.1)
 
 
 @dataclass
 class RunningSystem:
-    """The served demo: its servers, URLs and the ledger state they share."""
+    """The served demo: one gunicorn process group per service, their URLs and the ledger state they share."""
 
     system: DemoSystem
     served: list[_Served]
     wallet_url: str
     verifier_url: str
     issuer_urls: dict[str, str]
-    verifier_app: object
-    wallet_app: object
+    log_dir: Path | None = None
+    _stopped: bool = field(default=False, repr=False)
+
+    def verifier_health(self) -> dict:
+        """The verifier's ``/healthz`` (``ledger_head``: the block the answering worker has processed)."""
+        return _health(self.verifier_url)
+
+    def exited(self) -> _Served | None:
+        """A service that stopped by itself, if any."""
+        return next((item for item in self.served if item.exited() is not None), None)
 
     def stop(self) -> None:
+        """SIGTERM every service (gunicorn stops gracefully), then SIGKILL what is left of its process group."""
         for item in reversed(self.served):
-            item.server.shutdown()
-            item.server.server_close()
+            if item.exited() is None:
+                item.process.terminate()
+        deadline = time.monotonic() + _STOP_TIMEOUT_S
+        for item in reversed(self.served):
+            try:
+                item.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                pass
+            try:
+                os.killpg(item.process.pid, signal.SIGKILL)  # workers of a master that did not stop
+            except (ProcessLookupError, PermissionError):
+                pass
+            if item.process.poll() is None:
+                item.process.wait(timeout=5)
         self.served.clear()
-        if self.system.started_devnet:
+        if self.system.started_devnet and not self._stopped:
             from ledger.devnet import Devnet
 
             Devnet(self.system.data_dir).stop()
+        self._stopped = True
 
 
 def start_system(data_dir: Path, *, host: str = "127.0.0.1", wallet_port: int, verifier_port: int,
-                 issuer_ports: dict[str, int] | None = None, tls: ssl.SSLContext | None = None,
+                 issuer_ports: dict[str, int] | None = None, certificate: tuple[Path, Path] | None = None,
                  say=lambda line: None) -> RunningSystem:
-    """Prepare ``data_dir`` (see :mod:`microcred.system`), serve every app, and give the learner credentials.
+    """Prepare ``data_dir`` (see :mod:`microcred.system`), serve every app on gunicorn, give the learner credentials.
 
-    Sets ``MICROCRED_DATA_DIR`` to ``data_dir`` for this process: the apps and
-    the ledger clients read it.
+    Each service is ``python -m microcred … serve`` in its own process group,
+    logging to ``data_dir/logs/``, with its public URL set; the call returns
+    once every one answers ``/healthz``. ``certificate`` (cert, key) serves
+    wallet and verifier over HTTPS on ``host``. Sets ``MICROCRED_DATA_DIR`` to
+    ``data_dir`` for this process too: the ledger clients read it.
     """
     os.environ["MICROCRED_DATA_DIR"] = str(data_dir)
     system = prepare(data_dir, say=say, issuer_ports=issuer_ports)
-    scheme = "https" if tls else "http"
+    scheme = "https" if certificate else "http"
+    tls_flags = ["--certfile", str(certificate[0]), "--keyfile", str(certificate[1])] if certificate else []
+    log_dir = data_dir / "logs"
+    # Development: the services fetch from each other on this machine (issuers' status lists over http on
+    # loopback), which the strict fetcher allows only with MICROCRED_DEV_LOOPBACK; on a LAN, also from the
+    # LAN address, trusting the demo's own certificate.
+    base_env = {**os.environ, "MICROCRED_DATA_DIR": str(data_dir), "MICROCRED_DEV_LOOPBACK": "1"}
+    if host != "127.0.0.1":
+        base_env["MICROCRED_FETCH_ALLOW_PRIVATE"] = "1"
+    if certificate:
+        base_env["MICROCRED_FETCH_CA_FILE"] = str(certificate[0])
     served: list[_Served] = []
+    running = RunningSystem(system, served, "", "", {}, log_dir)
     try:
-        from issuer.web import create_app as issuer_app
-        from verifier import create_app as verifier_app
-        from wallet import create_app as wallet_app
-
         issuer_urls = {}
         for university in UNIVERSITIES:
-            app = issuer_app({"DATA_DIR": str(data_dir), "ISSUER": university.name})
-            item = _serve(university.legal_name, app, "127.0.0.1", issuer_port(data_dir, university.name), "http", None)
-            served.append(item)
-            issuer_urls[university.name] = item.url.rstrip("/")
-        # Development: the services fetch from each other on this machine (the issuers' status lists over
-        # http on loopback), which the strict fetcher allows only with DEV_LOOPBACK; on a LAN, also from the
-        # LAN address, trusting the demo's own certificate.
-        fetching = {"DEV_LOOPBACK": True, "FETCH_ALLOW_PRIVATE": host != "127.0.0.1",
-                    "FETCH_CA_FILE": str(data_dir / "tls" / "demo-cert.pem") if tls else None}
+            port = issuer_port(data_dir, university.name)
+            url = f"http://127.0.0.1:{port}"
+            served.append(_spawn(f"issuer {university.name}", url,
+                                 ["issuer", "--issuer", university.name, "serve", "--port", str(port)],
+                                 base_env, log_dir))
+            issuer_urls[university.name] = url
         verifier_url = f"{scheme}://{host}:{verifier_port}"
-        verifier = verifier_app({
-            "DATA_DIR": str(data_dir),
-            "VERIFIER_PUBLIC_URL": verifier_url,
-            **fetching,
-        })
-        served.append(_serve("verifier", verifier, host, verifier_port, scheme, tls))
+        served.append(_spawn("verifier", verifier_url,
+                             ["verifier", "serve", "--host", host, "--port", str(verifier_port), *tls_flags],
+                             {**base_env, "MICROCRED_VERIFIER_PUBLIC_URL": verifier_url},
+                             log_dir))
         wallet_url = f"{scheme}://{host}:{wallet_port}"
-        wallet = wallet_app({
-            "DATA_DIR": str(data_dir),
-            "PUBLIC_URL": wallet_url,
-            "SESSION_COOKIE_SECURE": tls is not None,
-            **fetching,
-        })
-        served.append(_serve("wallet", wallet, host, wallet_port, scheme, tls))
-        issue_to_learner(data_dir, system.learner_account, wallet.config["TRUST_CHECK"], say=say)
+        wallet_env = {**base_env, "MICROCRED_PUBLIC_URL": wallet_url,
+                      "MICROCRED_SESSION_COOKIE_SECURE": "true" if certificate else "false"}
+        served.append(_spawn("wallet", wallet_url, ["wallet", "serve", "--host", host, "--port", str(wallet_port),
+                                                     "--data-dir", str(data_dir), *tls_flags], wallet_env, log_dir))
+        running.wallet_url, running.verifier_url, running.issuer_urls = wallet_url, verifier_url, issuer_urls
+        _wait_answering(served)
+        say(f"served: {len(served)} services on gunicorn (logs in {log_dir})")
+        issue_to_learner(data_dir, system.learner_account, _wallet_trust_check(data_dir, wallet_url), say=say)
     except BaseException:
-        RunningSystem(system, served, "", "", {}, None, None).stop()
+        running.stop()
         raise
-    return RunningSystem(system, served, wallet_url, verifier_url, issuer_urls, verifier, wallet)
+    return running
+
+
+def _wallet_trust_check(data_dir: Path, wallet_url: str):
+    """The wallet's own import check (the chain of ``data_dir``), built as the served wallet builds it."""
+    from wallet import create_app as wallet_app
+
+    app = wallet_app({"DATA_DIR": str(data_dir), "PUBLIC_URL": wallet_url, "DEV_LOOPBACK": True})
+    return app.config["TRUST_CHECK"]
 
 
 @click.command()
@@ -145,16 +237,14 @@ def demo(lan: bool, wallet_port: int, verifier_port: int, story: bool) -> None:
         return
     started = time.monotonic()
     data_dir = Path(os.environ.get("MICROCRED_DATA_DIR") or "var").resolve()
-    host, tls = "127.0.0.1", None
+    host, certificate = "127.0.0.1", None
     if lan:
         from microcred.tls import ensure_certificate, lan_address
 
         host = lan_address() or ""
         if not host:
             raise click.ClickException("no LAN address found for this machine; run without --lan")
-        cert, key = ensure_certificate(data_dir / "tls", host)
-        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        tls.load_cert_chain(cert, key)
+        certificate = ensure_certificate(data_dir / "tls", host)
 
     ports = {f"issuer {u.name}": (u.port, "the issuer's --url at `microcred issuer init`", "-") for u in UNIVERSITIES}
     ports["wallet"] = (wallet_port, "--wallet-port", "MICROCRED_DEMO_WALLET_PORT")
@@ -167,11 +257,17 @@ def demo(lan: bool, wallet_port: int, verifier_port: int, story: bool) -> None:
                     + (f" or the environment variable {env}" if env != "-" else "")
                 )
 
-    running = start_system(data_dir, host=host, wallet_port=wallet_port, verifier_port=verifier_port, tls=tls,
-                           say=lambda line: click.echo(f"  {line}"))
+    try:
+        running = start_system(data_dir, host=host, wallet_port=wallet_port, verifier_port=verifier_port,
+                               certificate=certificate, say=lambda line: click.echo(f"  {line}"))
+    except ServiceFailed as exc:
+        raise click.ClickException(str(exc)) from None
     try:
         _announce(running.served, running.wallet_url, running.verifier_url, lan, data_dir, time.monotonic() - started)
-        _wait_for_interrupt()
+        failed = _wait_for_interrupt(running)
+        if failed is not None:
+            raise click.ClickException(f"the {failed.label} stopped by itself (exit code {failed.exited()}); "
+                                       f"its log {failed.log_path} ends:\n{failed.log_tail()}")
     finally:
         click.echo("\nstopping…")
         running.stop()
@@ -182,14 +278,14 @@ def demo(lan: bool, wallet_port: int, verifier_port: int, story: bool) -> None:
 def _announce(served: list[_Served], wallet_url: str, verifier_url: str, lan: bool, data_dir: Path, took: float) -> None:
     click.secho("\nmicrocred demo is running", bold=True)
     for item in served:
-        click.echo(f"  {item.label:<42} {item.url}")
+        click.echo(f"  {item.label:<42} {item.url}/")
     click.echo(f"\n  demo sign-in for the wallet: user {LEARNER['username']!r}, password {LEARNER['password']!r}")
     click.echo(f"\n  A walk through, in five steps:\n"
                f"  1. Open the wallet {wallet_url}/ and sign in: four micro-credentials from two universities.\n"
                f"  2. Open one, press Share, keep title, ECTS and two learning outcomes, and show the QR code.\n"
                f"  3. Open the verifier {verifier_url}/ in another window and scan the QR (or paste its link):\n"
                f"     verified — signature, holder binding, accreditation chain, not revoked — with exactly those claims.\n"
-               f"  4. In the registrar page of {served[0].url} revoke that credential: one anchoring transaction.\n"
+               f"  4. In the registrar page {served[0].url}/registrar/ revoke that credential: one anchoring transaction.\n"
                f"  5. Share again and scan again: not verified, revoked. Or start from the verifier's\n"
                f"     'Ask for a credential' page and answer its OpenID4VP QR with the wallet.")
     if lan:
@@ -201,13 +297,19 @@ def _announce(served: list[_Served], wallet_url: str, verifier_url: str, lan: bo
         import segno
 
         segno.make(f"{wallet_url}/", error="m").terminal(compact=True)
-    click.echo(f"\n  ready in {took:.1f} s; state in {data_dir}. Press Ctrl-C to stop everything.")
+    click.echo(f"\n  ready in {took:.1f} s; state in {data_dir}, logs in {data_dir / 'logs'}. "
+               "Press Ctrl-C to stop everything.")
 
 
-def _wait_for_interrupt() -> None:
+def _wait_for_interrupt(running: RunningSystem) -> _Served | None:
+    """Until Ctrl-C / SIGTERM (None), or until a service stops by itself (that service)."""
     stop = threading.Event()
     # Both set explicitly: a shell starts background jobs with SIGINT ignored.
     for signal_number in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signal_number, lambda *_: stop.set())
     while not stop.is_set():
+        failed = running.exited()
+        if failed is not None:
+            return failed
         stop.wait(0.5)
+    return None

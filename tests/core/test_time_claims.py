@@ -177,3 +177,11 @@ def test_bitstring_status_list_times_outside_1970_to_9999_are_refused_when_issui
     with pytest.raises(InvalidStatusList, match="1970"):
         build_status_list_credential(Bitstring.new(), id="https://uni.example/bsl/1", issuer="did:web:uni.example",
                                      valid_from=10**20)
+
+
+@pytest.mark.parametrize("name,value", [("exp", 10**20), ("nbf", -1), ("iat", 1.5), ("exp", True)])
+def test_the_issuer_refuses_times_outside_1970_to_9999(world, name, value):
+    from credentials.errors import InvalidInput
+
+    with pytest.raises(InvalidInput, match=name):
+        world.credential(**{name: value})
