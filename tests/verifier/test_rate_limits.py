@@ -9,6 +9,8 @@ shows them counted across two instances.
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 
 from credentials.errors import ConfigurationError
@@ -81,3 +83,15 @@ def test_off_disables_a_limit(limited):
 def test_a_bad_limit_setting_fails_at_start_up(limited, value):
     with pytest.raises(ConfigurationError, match="MICROCRED_VERIFIER_RATE_LIMIT"):
         limited(VERIFIER_RATE_LIMIT=value)
+
+
+def test_a_store_that_cannot_answer_fails_closed_with_503(limited):
+    with socket.socket() as bound_not_listening:  # a Redis URL where nothing answers
+        bound_not_listening.bind(("127.0.0.1", 0))
+        port = bound_not_listening.getsockname()[1]
+        client = limited(REDIS_URL=f"redis://127.0.0.1:{port}/0")
+        counted = client.post("/api/v1/verify", data=NOT_A_PRESENTATION, content_type="text/plain")
+        created = client.post("/openid4vp/new", data={"claim": ["title"]})
+    for answer in (counted, created):
+        assert answer.status_code == 503
+        assert str(port) not in answer.get_data(as_text=True) and "Traceback" not in answer.get_data(as_text=True)
