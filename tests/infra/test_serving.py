@@ -200,7 +200,7 @@ def test_issuer_serve_retries_pending_anchors_in_a_worker_never_in_the_master(
     list_id = result.anchors[0].list_id
     assert [event.version for event in ledger.status.anchor_events(home.identity.did, list_id)] == [1]
     assert _threads(served.process.pid) == 1, "gunicorn's master must not run the retry thread"
-    assert len(served.workers()) == 2
+    _wait(lambda: len(served.workers()) == 2, within=30, what="two issuer workers")
     assert served.stop() == 0
 
 
@@ -242,7 +242,7 @@ def test_wallet_workers_share_the_database_and_sessions(serve, tmp_path):
 
     data_dir = tmp_path / "wallet"
     served = serve(["wallet", "serve", "--workers", "3", "--data-dir", str(data_dir)], {"MICROCRED_PUBLIC_URL": ""})
-    assert len(served.workers()) == 3
+    _wait(lambda: len(served.workers()) == 3, within=30, what="three wallet workers")
     session = requests.Session()
     page = session.get(f"{served.url}/auth/signup", timeout=10)
     csrf = dict(_hidden_fields(page.text))
