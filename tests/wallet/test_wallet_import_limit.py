@@ -56,3 +56,17 @@ def test_a_bad_limit_setting_fails_at_start_up(tmp_path):
 
     with pytest.raises(ConfigurationError, match="MICROCRED_WALLET_IMPORT_RATE_LIMIT"):
         create_app({"TESTING": True, "DATA_DIR": str(tmp_path), "WALLET_IMPORT_RATE_LIMIT": "lots"})
+
+
+def test_a_store_that_cannot_answer_refuses_imports_with_503(app, signed_in, issuer):
+    import socket
+
+    from wallet import import_limits
+
+    with socket.socket() as bound_not_listening:  # a Redis URL where nothing answers
+        bound_not_listening.bind(("127.0.0.1", 0))
+        app.config["REDIS_URL"] = f"redis://127.0.0.1:{bound_not_listening.getsockname()[1]}/0"
+        import_limits.init_app(app)
+        refused = signed_in.add(issuer.issue(signed_in.holder_jwk(app)))
+    assert refused.status_code == 503 and "Nothing was added" in signed_in.last_page
+    assert db_rows(app, "SELECT COUNT(*) FROM credentials")[0][0] == 0
