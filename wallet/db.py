@@ -119,14 +119,26 @@ def open_database(path: str | Path) -> Database:
 
 
 def migrate(db: Database) -> int:
-    """Apply the migrations not yet applied; return the schema version."""
-    version = db.execute("PRAGMA user_version").fetchone()[0]
-    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-        with db.atomic():
-            for statement in (part.strip() for part in script.split(";")):
-                if statement:
-                    db.execute(statement)
-            db.execute(f"PRAGMA user_version = {number}")
+    """Apply the migrations not yet applied; return the schema version.
+
+    Safe when several processes start on one fresh file (gunicorn workers):
+    each migration runs in ``BEGIN IMMEDIATE`` and re-reads the version under
+    that lock, so the others wait (busy timeout) and then find it applied.
+    """
+    connection = db.conn
+    while db.execute("PRAGMA user_version").fetchone()[0] < len(MIGRATIONS):
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            version = connection.execute("PRAGMA user_version").fetchone()[0]
+            if version < len(MIGRATIONS):
+                for statement in (part.strip() for part in MIGRATIONS[version].split(";")):
+                    if statement:
+                        connection.execute(statement)
+                connection.execute(f"PRAGMA user_version = {version + 1}")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        connection.execute("COMMIT")
     return len(MIGRATIONS)
 
 

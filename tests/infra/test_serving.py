@@ -318,3 +318,31 @@ def test_machine_lock_is_held_by_one_process_until_it_exits(tmp_path):
         holder.kill()
         holder.wait()
     assert MachineLock(path).acquire() is True  # taken over once the holder is gone
+
+
+def _migrate_at(path: str, barrier) -> str:
+    from wallet.db import migrate, open_database
+
+    barrier.wait(timeout=30)
+    db = open_database(path)
+    try:
+        return str(migrate(db))
+    except Exception as exc:  # noqa: BLE001 (reported to the parent)
+        return f"{type(exc).__name__}: {exc}"
+    finally:
+        db.close()
+
+
+def test_wallet_workers_starting_together_migrate_one_fresh_database_once(tmp_path):
+    """gunicorn workers (or two wallets on one data dir) open a fresh database at the same moment."""
+    import multiprocessing
+
+    from wallet.db import MIGRATIONS
+
+    context = multiprocessing.get_context("spawn")
+    for attempt in range(3):
+        path = str(tmp_path / f"wallet-{attempt}.sqlite3")
+        barrier = context.Manager().Barrier(6)
+        with context.Pool(6) as pool:
+            outcomes = pool.starmap(_migrate_at, [(path, barrier)] * 6)
+        assert outcomes == [str(len(MIGRATIONS))] * 6, outcomes
