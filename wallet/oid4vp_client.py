@@ -29,6 +29,7 @@ asks for nothing, or whose ``response_uri`` is on another host than the client.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -39,7 +40,7 @@ from credentials.errors import FormatError, InvalidInput, VerificationError
 from credentials.jose import UnverifiedJws, b64url_decode, json_loads_object
 from credentials.sd_jwt import ClaimPath, HolderSdJwt
 from credentials.sd_jwt_vc import ACCEPTED_TYPS, resolve_did_issuer_key
-from infra.fetch import FetchError
+from infra.fetch import FetchError, FetchRefused
 from wallet.transport import Client
 
 __all__ = [
@@ -60,6 +61,7 @@ PREFIX_DID = "decentralized_identifier:"
 _SCHEMES = ("openid4vp", "eudi-openid4vp", "haip")
 MAX_CLAIMS_PER_QUERY = 64
 _DID_METHODS = ("key", "jwk")
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -308,6 +310,8 @@ def send_response(client: Client, request: PresentationRequest, vp_token: Mappin
         "POST", request.response_uri, what="verifier", body=urlencode(form).encode("ascii"),
         headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"},
     )
+    if response.status >= 500:
+        raise FetchError(f"the verifier failed to take the answer (HTTP {response.status})", status=response.status)
     if response.status >= 400:
         raise FetchError(f"the verifier refused the answer (HTTP {response.status})", status=response.status)
     try:
@@ -315,7 +319,13 @@ def send_response(client: Client, request: PresentationRequest, vp_token: Mappin
     except ValueError:
         answer = None
     redirect = answer.get("redirect_uri") if isinstance(answer, Mapping) else None
-    return client.check(redirect, "redirect_uri") if redirect is not None else None
+    if redirect is None:
+        return None
+    try:  # the answer was delivered either way: a redirect the wallet would not follow is dropped, not an error
+        return client.check(redirect, "redirect_uri")
+    except FetchRefused as exc:
+        _log.info("not following the verifier's redirect_uri: %s", exc)
+        return None
 
 
 def send_refusal(client: Client, request: PresentationRequest) -> None:

@@ -169,3 +169,29 @@ def test_the_development_setting_comes_from_the_environment(tmp_path, monkeypatc
     app = create_app({"DATA_DIR": str(tmp_path / "b")})
     policy = client_from_config(app.config).fetcher.policy
     assert policy.allow_loopback and not policy.allow_http and not policy.allow_private
+
+
+def _by_value(response_uri: str) -> str:
+    import json
+
+    return "openid4vp://?" + urlencode({
+        "client_id": f"redirect_uri:{response_uri}", "response_type": "vp_token", "response_mode": "direct_post",
+        "response_uri": response_uri, "nonce": "n-1", "state": "s-1",
+        "dcql_query": json.dumps({"credentials": [{"id": "q", "format": "dc+sd-jwt", "claims": [{"path": ["title"]}]}]}),
+    })
+
+
+def test_a_verifier_that_cannot_be_reached_at_send_time_gets_nothing(app, held, recorder):
+    from wallet_helpers import db_rows
+
+    client, credential_id = held
+    app.config["DEV_LOOPBACK"] = True
+    for response_uri, status in ((f"http://127.0.0.1:{recorder.server_address[1]}/cb", 502), ("http://127.0.0.1:1/cb", 502)):
+        review = _send(client, "review request", _by_value(response_uri))
+        assert review.status_code == 302, client.last_page
+        client.get(review.headers["Location"])
+        sent = client.post(review.headers["Location"] + "/send", {"credential-q": str(credential_id)})
+        assert sent.status_code == status, client.last_page
+        assert "nothing was shared" in client.last_page and SECRET not in client.last_page
+        assert db_rows(app, "SELECT COUNT(*) FROM shares")[0][0] == 0
+    assert recorder.contacts == 1
