@@ -49,6 +49,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from credentials.errors import MicrocredError
+from credentials.presentation_codec import is_loopback_host
 from infra._addresses import LOOPBACK, PRIVATE_KINDS, PUBLIC, address_kind
 
 __all__ = [
@@ -173,15 +174,6 @@ def _host_allowed(host: str, allowed: Collection[str]) -> bool:
     return False
 
 
-def _is_loopback_name(host: str) -> bool:
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return address_kind(host) == LOOPBACK
-    except ValueError:
-        return False
-
-
 def _ascii_host(raw: str, what: str) -> str:
     host = raw.lower()
     try:
@@ -225,7 +217,7 @@ class StrictFetcher:
         if not parts.hostname:
             raise FetchRefused(f"the {what} has no host")
         host = _ascii_host(parts.hostname, what)
-        if scheme == "http" and not self.policy.allow_http and not (self.policy.allow_loopback and _is_loopback_name(host)):
+        if scheme == "http" and not self.policy.allow_http and not (self.policy.allow_loopback and is_loopback_host(host)):
             raise FetchRefused(f"the {what} must use https, found 'http'")
         if port == 0:
             raise FetchRefused(f"the {what} has no valid port")
