@@ -13,10 +13,21 @@ one higher each time something changes; anchoring records which version the
 StatusRegistry holds. Tables are created with sqlite-utils; writes that must
 stay together run in one ``BEGIN IMMEDIATE`` transaction (:meth:`Archive.transaction`),
 so a reader never sees half of a change and two processes never interleave one.
+
+A batch is recorded (table ``batches``, state ``pending``) together with its
+credentials — ids, status list slots, claims — *before* anything is signed;
+each signed credential's SHA-256 is recorded after its file is written, and
+the batch becomes ``delivered`` once its folder is complete. So no signed
+credential exists that the archive does not know, and an interrupted batch is
+finished from what the archive holds.
+
+Errors: a full, read-only or failing disk raises :class:`StorageError` (one
+line naming the cause); the transaction is rolled back, never half-written.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator
@@ -27,16 +38,21 @@ from typing import Any
 
 import sqlite_utils
 
-from credentials.errors import InvalidInput
+from credentials.errors import InvalidInput, MicrocredError
 
 __all__ = [
     "STATUS_NAMES",
     "DELIVERY_FILE",
     "DELIVERY_OFFER",
     "DELIVERY_REDEEMED",
+    "BATCH_PENDING",
+    "BATCH_DELIVERED",
     "CredentialRecord",
     "StatusListRecord",
+    "BatchRecord",
     "UnknownCredential",
+    "StorageError",
+    "storage_error",
     "Archive",
 ]
 
@@ -45,13 +61,19 @@ STATUS_NAMES = {"valid": 0x00, "revoked": 0x01, "suspended": 0x02}
 DELIVERY_FILE = "file"
 DELIVERY_OFFER = "offer"
 DELIVERY_REDEEMED = "redeemed"
+BATCH_PENDING = "pending"
+BATCH_DELIVERED = "delivered"
 _BUSY_TIMEOUT_MS = 10_000
 
 _CREDENTIAL_COLUMNS = {
     "id": str, "batch_id": str, "student_id": str, "given_name": str, "family_name": str,
     "title": str, "claims": str, "holder_jwk": str, "list_id": str, "idx": int, "status": str,
     "delivery": str, "issued_at": int, "sd_jwt_sha256": str, "replaces": str, "replaced_by": str,
-    "offer_id": str,
+    "offer_id": str, "batch_row": int,
+}
+_BATCH_COLUMNS = {
+    "id": str, "content_sha256": str, "state": str, "out_dir": str, "created_at": int, "size": int,
+    "delivered_at": int,
 }
 _LIST_COLUMNS = {
     "id": str, "size": int, "bits": int, "created_at": int, "used": int, "version": int,
@@ -70,6 +92,36 @@ _JWK_JSON = json.JSONEncoder()
 
 class UnknownCredential(InvalidInput):
     """A credential id that the archive does not hold."""
+
+
+class StorageError(MicrocredError, OSError):
+    """A disk that is full, read-only or failing, named in one line (``"the archive's disk is full (…)"``)."""
+
+
+_SQLITE_CAUSES = {
+    sqlite3.SQLITE_FULL: "the archive's disk is full",
+    sqlite3.SQLITE_READONLY: "the archive is read-only",
+    sqlite3.SQLITE_IOERR: "the archive's disk failed",
+    sqlite3.SQLITE_CANTOPEN: "the archive cannot be opened",
+}
+_OS_CAUSES = {
+    errno.ENOSPC: "disk is full", errno.EDQUOT: "disk quota is exceeded", errno.EROFS: "is read-only",
+    errno.EACCES: "is not writable", errno.EPERM: "is not writable", errno.EIO: "disk failed",
+}
+
+
+def storage_error(exc: BaseException, *, where: str = "the archive") -> StorageError | None:
+    """The :class:`StorageError` that ``exc`` (an SQLite or OS error) stands for, or None."""
+    if isinstance(exc, StorageError):
+        return exc
+    if isinstance(exc, sqlite3.Error):
+        code = getattr(exc, "sqlite_errorcode", None)
+        cause = _SQLITE_CAUSES.get(code & 0xFF) if isinstance(code, int) else None
+        return StorageError(f"{cause} ({exc})") if cause else None
+    if isinstance(exc, OSError) and exc.errno in _OS_CAUSES:
+        owner = f"{where}'s" if _OS_CAUSES[exc.errno].startswith("disk") else where
+        return StorageError(f"{owner} {_OS_CAUSES[exc.errno]} ({exc.strerror or exc})")
+    return None
 
 
 @dataclass(frozen=True)
@@ -93,6 +145,8 @@ class CredentialRecord:
     replaces: str | None
     replaced_by: str | None
     offer_id: str | None
+    #: The row (or entry) number of the credential in its batch's input.
+    batch_row: int | None = None
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> "CredentialRecord":
@@ -131,19 +185,38 @@ class StatusListRecord:
         return self.version > self.anchored_version
 
 
+@dataclass(frozen=True)
+class BatchRecord:
+    """One issuing batch: its id, the SHA-256 of its rows, where its files go, and its state."""
+
+    id: str
+    content_sha256: str
+    state: str
+    out_dir: str | None
+    created_at: int
+    size: int
+    delivered_at: int | None
+
+
 class Archive:
     """The SQLite archive of one issuer."""
 
     def __init__(self, path: Path | str):
         self.path = str(path)
-        conn = sqlite3.connect(self.path, isolation_level=None, timeout=_BUSY_TIMEOUT_MS / 1000,
-                               check_same_thread=False)
-        conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
-        if self.path != ":memory:":
-            conn.execute("PRAGMA journal_mode = WAL")
-        self.conn = conn
-        self.db = sqlite_utils.Database(conn)
-        self._create_tables()
+        try:
+            conn = sqlite3.connect(self.path, isolation_level=None, timeout=_BUSY_TIMEOUT_MS / 1000,
+                                   check_same_thread=False)
+            conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+            if self.path != ":memory:":
+                conn.execute("PRAGMA journal_mode = WAL")
+            self.conn = conn
+            self.db = sqlite_utils.Database(conn)
+            self._create_tables()
+        except sqlite3.Error as exc:
+            translated = storage_error(exc)
+            if translated is None:
+                raise
+            raise translated from exc
 
     def _create_tables(self) -> None:
         db = self.db
@@ -160,20 +233,39 @@ class Archive:
             db["offers"].create_index(["access_token_sha256"])
         if "nonces" not in db.table_names():
             db["nonces"].create(_NONCE_COLUMNS, pk="value")
+        if "batch_row" not in db["credentials"].columns_dict:  # an archive from before batches were resumable
+            db["credentials"].add_column("batch_row", int)
+        if "batches" not in db.table_names():
+            db["batches"].create(_BATCH_COLUMNS, pk="id", not_null={"content_sha256", "state"})
 
     def close(self) -> None:
         self.conn.close()
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """``BEGIN IMMEDIATE`` … ``COMMIT``, or ``ROLLBACK`` on any exception."""
-        self.conn.execute("BEGIN IMMEDIATE")
+        """``BEGIN IMMEDIATE`` … ``COMMIT``, or ``ROLLBACK`` on any exception (also a failed commit).
+
+        A disk error (full, read-only, failing) comes out as :class:`StorageError`
+        naming it; SQLite may already have rolled back on its own, and the rollback
+        here then does not hide the cause behind "no transaction is active".
+        """
         try:
-            yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        self.conn.execute("COMMIT")
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+                self.conn.execute("COMMIT")
+            except BaseException:
+                if self.conn.in_transaction:
+                    try:
+                        self.conn.execute("ROLLBACK")
+                    except sqlite3.Error:
+                        pass  # the error being raised says more than the failed rollback
+                raise
+        except sqlite3.Error as exc:
+            translated = storage_error(exc)
+            if translated is None:
+                raise
+            raise translated from exc
 
     # --- credentials ---------------------------------------------------------------
 
@@ -219,6 +311,11 @@ class Archive:
         assignments = ", ".join(f"{name} = ?" for name in values)
         self.conn.execute(f"UPDATE credentials SET {assignments} WHERE id = ?", [*values.values(), credential_id])
 
+    def record_signatures(self, hashes: dict[str, str]) -> None:
+        """Record the SHA-256 of each signed SD-JWT by credential id (call inside :meth:`transaction`)."""
+        self.conn.executemany("UPDATE credentials SET sd_jwt_sha256 = ? WHERE id = ?",
+                              ((digest, i) for i, digest in hashes.items()))
+
     def used_indices(self, list_id: str) -> set[int]:
         return {row[0] for row in self.conn.execute("SELECT idx FROM credentials WHERE list_id = ?", [list_id])}
 
@@ -251,6 +348,26 @@ class Archive:
             raise InvalidInput(f"unknown status list column(s) {unknown}")
         assignments = ", ".join(f"{name} = ?" for name in values)
         self.conn.execute(f"UPDATE status_lists SET {assignments} WHERE id = ?", [*values.values(), list_id])
+
+    # --- batches --------------------------------------------------------------------
+
+    def insert_batch(self, batch: BatchRecord) -> None:
+        """Insert a batch (call inside :meth:`transaction`)."""
+        self.db["batches"].insert(dict(batch.__dict__))
+
+    def batch(self, batch_id: str) -> BatchRecord | None:
+        rows = list(self.db.query("SELECT * FROM batches WHERE id = ?", [batch_id]))
+        return BatchRecord(**rows[0]) if rows else None
+
+    def batch_credentials(self, batch_id: str) -> list[CredentialRecord]:
+        """The credentials of a batch in the order of its input (re-issues of its rows excluded)."""
+        sql = "SELECT * FROM credentials WHERE batch_id = ? AND replaces IS NULL ORDER BY batch_row, rowid"
+        return [CredentialRecord.from_row(row) for row in self.db.query(sql, [batch_id])]
+
+    def mark_batch_delivered(self, batch_id: str, *, out_dir: str | None, at: int) -> None:
+        with self.transaction() as conn:
+            conn.execute("UPDATE batches SET state = ?, out_dir = COALESCE(?, out_dir), delivered_at = ? WHERE id = ?",
+                         [BATCH_DELIVERED, out_dir, at, batch_id])
 
     # --- OpenID4VCI offers and nonces ----------------------------------------------
 

@@ -43,12 +43,20 @@ outcome itself contains ``|``.
 JSON: an array of objects (or ``{"credentials": [...]}``), each holding the
 claims in their nested form plus optional ``holder_jwk`` / ``holder_did``;
 the same defaults apply.
+
+A batch's content id (:func:`batch_digest`) is the SHA-256 of its canonical
+rows — claims as given (defaults left out, so the day of issuing does not
+change it) and holder keys, key-sorted JSON, in a sorted order — so that
+running the same export twice is recognised as the same batch.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
+import json
+import os
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -58,7 +66,7 @@ from credentials.dids import resolve_public_key
 from credentials.errors import InvalidCredentialData, InvalidInput
 from credentials.jose import PublicKey, json_loads
 from issuer.row_check import RowChecker
-from issuer.signing_pool import pool_context
+from issuer.signing_pool import die_with_parent, pool_context
 
 __all__ = [
     "CSV_COLUMNS",
@@ -72,6 +80,7 @@ __all__ = [
     "parse_csv",
     "parse_json",
     "parse_batch",
+    "batch_digest",
 ]
 
 LIST_SEPARATOR = "|"
@@ -112,6 +121,8 @@ class BatchEntry:
     row: int
     claims: dict[str, Any]
     holder_jwk: dict[str, str] | None
+    #: Claims the row left out and the batch defaults filled in.
+    defaulted: frozenset[str] = frozenset()
 
     @property
     def student_id(self) -> str:
@@ -203,6 +214,9 @@ def _holder_key(holder: Mapping[str, Any], problems: list[str]) -> dict[str, str
     return None
 
 
+_DEFAULTED = ("issuer_country", "awarding_body", "issued_on")
+
+
 def _apply_defaults(claims: dict[str, Any], defaults: BatchDefaults) -> dict[str, Any]:
     claims.setdefault("issuer_country", [defaults.issuer_country])
     claims.setdefault("awarding_body", [dict(defaults.awarding_body)])
@@ -233,7 +247,8 @@ def _checked(
     if workers <= 1 or len(rows) < PARALLEL_FROM:
         return _check_rows(rows)
     chunks = [rows[start:start + _CHECK_CHUNK] for start in range(0, len(rows), _CHECK_CHUNK)]
-    with ProcessPoolExecutor(max_workers=workers, mp_context=pool_context()) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=pool_context(), initializer=die_with_parent,
+                             initargs=(os.getpid(),)) as pool:
         return [result for chunk in pool.map(_check_rows, chunks) for result in chunk]
 
 
@@ -248,8 +263,10 @@ def _finish(
     errors: list[str] = []
     entries: list[BatchEntry] = []
     first_row_of: dict[str, int] = {}
+    left_out = [frozenset(name for name in _DEFAULTED if name not in claims) for _, claims, _, _ in raw]
     rows = [(_apply_defaults(claims, defaults), holder) for _, claims, holder, _ in raw]
-    for (row, _, _, problems), (claims, _), (row_problems, holder_jwk) in zip(raw, rows, _checked(rows, workers)):
+    checked = _checked(rows, workers)
+    for (row, _, _, problems), (claims, _), (row_problems, holder_jwk), defaulted in zip(raw, rows, checked, left_out):
         problems.extend(row_problems)
         learner = claims.get("learner")
         student_id = learner.get("student_id") if isinstance(learner, Mapping) else None
@@ -262,7 +279,7 @@ def _finish(
             else:
                 first_row_of[student_id] = row
         errors.extend(f"{label} {row}: {problem}" for problem in problems)
-        entries.append(BatchEntry(row=row, claims=claims, holder_jwk=holder_jwk))
+        entries.append(BatchEntry(row=row, claims=claims, holder_jwk=holder_jwk, defaulted=defaulted))
     if errors:
         raise InvalidCredentialData(errors)
     return entries
@@ -340,3 +357,13 @@ def parse_batch(text: str, filename: str, defaults: BatchDefaults, *, workers: i
     if lower.endswith(".json"):
         return parse_json(text, defaults, workers=workers)
     raise InvalidInput(f"expected a .csv or .json file, found {filename!r}")
+
+
+def batch_digest(entries: Sequence[BatchEntry]) -> str:
+    """The SHA-256 (hex) of a batch's canonical rows: given claims and holder keys, order-free."""
+    rows = sorted(
+        json.dumps({"claims": {k: v for k, v in entry.claims.items() if k not in entry.defaulted},
+                    "holder_jwk": entry.holder_jwk}, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        for entry in entries
+    )
+    return hashlib.sha256("\n".join(rows).encode("utf-8")).hexdigest()

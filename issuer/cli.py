@@ -3,17 +3,22 @@
 Exit codes: 0 done; 1 refused (bad input, unknown id, missing issuer — one
 clear line each, or one line per problem); 2 bad usage (click); 3 done
 locally but the status list is not anchored yet (ledger down or refusing;
-``microcred issuer publish`` retries).
+``microcred issuer publish`` retries); 4 the disk is full, read-only or
+failing (one line naming it and what was saved); 130 interrupted (Ctrl-C;
+what was saved is kept, and the same command finishes it).
+
+``issuer issue`` is idempotent: a batch's id is the SHA-256 of its rows (or
+``--batch-id``); running the same export again finishes an interrupted batch
+or, once it is delivered, says "already issued" and issues nothing unless
+``--again``.
 """
 
 from __future__ import annotations
 
-import csv
 import functools
 import os
-import shutil
+import re
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
@@ -27,20 +32,25 @@ from credentials.errors import InvalidCredentialData, MicrocredError
 from credentials.jose import PublicKey, json_loads_object
 from credentials.microcredential import MICRO_CREDENTIAL_VCT
 from infra.serving import serve_options
-from issuer.archive import Archive
-from issuer.batch import BatchDefaults, parse_batch
+from issuer.archive import BATCH_DELIVERED, Archive, BatchRecord, StorageError
+from issuer.batch import BatchDefaults, batch_digest, parse_batch
+from issuer.delivery import BatchFolder
+from issuer.fault_hook import fault_point
 from issuer.identity import DEFAULT_BASE_URL, IssuerHome, create_issuer, data_dir, list_issuers, load_issuer
 from issuer.oid4vci import offer_page_url, offer_uri
-from issuer.service import AnchorOutcome, IssuedCredential, IssuerService, StatusChangeRefused
+from issuer.service import AnchorOutcome, IssuerService, StatusChangeRefused
 from issuer.signing_pool import available_cores
 
-__all__ = ["issuer", "EXIT_REFUSED", "EXIT_ANCHOR_PENDING"]
+__all__ = ["issuer", "EXIT_REFUSED", "EXIT_ANCHOR_PENDING", "EXIT_STORAGE", "EXIT_INTERRUPTED"]
 
 EXIT_REFUSED = 1
 EXIT_ANCHOR_PENDING = 3
+EXIT_STORAGE = 4
+EXIT_INTERRUPTED = 130
 ENV_ISSUER = "MICROCRED_ISSUER"
-MANIFEST_FILE = "manifest.csv"
+ENV_WORKERS = "MICROCRED_ISSUER_WORKERS"
 _PROGRESS_FROM = 200
+_BATCH_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
 def _fail(message: str, lines: Sequence[str] = ()) -> None:
@@ -59,6 +69,9 @@ def _handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             _fail(f"{len(exc.errors)} problem(s) found; nothing was signed:", exc.errors)
         except StatusChangeRefused as exc:
             _fail("nothing was changed:", exc.errors)
+        except StorageError as exc:
+            click.echo(f"Error: {exc}: nothing was changed", err=True)
+            sys.exit(EXIT_STORAGE)
         except MicrocredError as exc:
             _fail(str(exc))
     return wrapper
@@ -82,16 +95,32 @@ def _service(ctx: click.Context, *, anchor: bool = True) -> IssuerService:
 
     return IssuerService(
         home.identity, Archive(home.archive_path), home.signing_key(),
-        anchor=LedgerStatusAnchor(home) if anchor else None, workers=available_cores(),
+        anchor=LedgerStatusAnchor(home) if anchor else None, workers=_workers(),
     )
+
+
+def _workers() -> int:
+    raw = os.environ.get(ENV_WORKERS)
+    if not raw:
+        return available_cores()
+    if not raw.isdigit() or int(raw) < 1:
+        raise click.UsageError(f"{ENV_WORKERS} must be a whole number >= 1, found {raw!r}")
+    return int(raw)
 
 
 def _report_anchors(outcomes: Sequence[AnchorOutcome]) -> None:
     pending = [o for o in outcomes if not o.anchored]
     for outcome in outcomes:
-        if outcome.anchored:
+        if not outcome.anchored:
+            continue
+        if outcome.made_version is not None:
+            click.echo(f"status list {outcome.list_id} version {outcome.made_version} is held by version "
+                       f"{outcome.version}, anchored (block {outcome.block}): this change is anchored")
+        elif outcome.tx:
             click.echo(f"anchored status list {outcome.list_id} version {outcome.version} "
                        f"(block {outcome.block}, tx {outcome.tx})")
+        else:
+            click.echo(f"status list {outcome.list_id} version {outcome.version} is anchored (block {outcome.block})")
     for outcome in pending:
         click.echo(f"NOT anchored: status list {outcome.list_id} version {outcome.version}: {outcome.error}", err=True)
     if pending:
@@ -137,27 +166,48 @@ def init(name: str, country: str, legal_name: str, did_method: str, base_url: st
                f"--name '{identity.legal_name}' --country {identity.country} --controller {identity.controller_address}")
 
 
-def _write_delivery(out_tmp: Path, service: IssuerService, issued: Sequence[IssuedCredential]) -> None:
-    identity = service.identity
-    with (out_tmp / MANIFEST_FILE).open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["row", "student_id", "credential_id", "file", "offer_uri", "offer_page"])
-        for item in issued:
-            file_name = ""
-            if item.sd_jwt is not None:
-                file_name = f"{item.credential_id}.sd-jwt"
-                (out_tmp / file_name).write_text(item.sd_jwt + "\n", encoding="ascii")
-            offer = offer_uri(identity, item.offer_id) if item.offer_id else ""
-            page = offer_page_url(identity, item.offer_id) if item.offer_id else ""
-            writer.writerow([item.row, item.student_id, item.credential_id, file_name, offer, page])
+def _check_batch_id(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None and not _BATCH_ID.fullmatch(value):
+        raise click.BadParameter(f"expected 1 to 64 letters, digits, '.', '_' or '-' starting with a letter or "
+                                 f"digit, found {value!r}")
+    return value
 
 
-def _publish_dir(tmp: Path, final: Path) -> None:
-    if final.exists():
-        if any(final.iterdir()):
-            raise click.ClickException(f"{final} is not empty")
-        final.rmdir()
-    os.replace(tmp, final)
+def _find_batch(archive: Archive, base_id: str, content: str, *, named: bool,
+                again: bool) -> tuple[str, BatchRecord | None]:
+    """The batch id to use and its record if the archive has it (``--again``: the first not delivered)."""
+    batch = archive.batch(base_id)
+    if batch is not None and named and batch.content_sha256 != content:
+        raise StatusChangeRefused([f"batch {base_id} was issued from other rows; choose another --batch-id"])
+    if not again or batch is None or batch.state != BATCH_DELIVERED:
+        return base_id, batch
+    number = 2
+    while True:
+        candidate = f"{base_id}-{number}"
+        batch = archive.batch(candidate)
+        if batch is None or batch.state != BATCH_DELIVERED:
+            return candidate, batch
+        number += 1
+
+
+def _already_issued(batch: BatchRecord) -> None:
+    click.echo(f"already issued (batch {batch.id}, {batch.size} credentials, files in {batch.out_dir}); "
+               "nothing was signed. Use --again to issue these rows once more.")
+
+
+def _deliver(service: IssuerService, batch: BatchRecord) -> BatchFolder:
+    """Sign what the batch's folder lacks, write the manifest, publish the folder, mark it delivered."""
+    folder = BatchFolder(Path(batch.out_dir or ""), batch.id)
+    folder.prepare()
+    show = batch.size >= _PROGRESS_FROM
+    with click.progressbar(length=batch.size, label="Signing", file=sys.stderr) if show else _NoBar() as bar:
+        service.sign_batch(batch.id, deliver=folder.write, delivered=folder.holds, progress=bar.update)
+    fault_point("batch-signed")
+    folder.write_manifest(service.archive.batch_credentials(batch.id), service.identity)
+    folder.publish()
+    fault_point("batch-delivered")
+    service.finish_batch(batch.id, now=int(time.time()), out_dir=str(folder.final))
+    return folder
 
 
 @issuer.command()
@@ -165,45 +215,69 @@ def _publish_dir(tmp: Path, final: Path) -> None:
               help="A .csv or .json export; see `microcred issuer columns` for the CSV columns.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder for the signed files and manifest.csv (default: the issuer's batches/BATCH).")
+@click.option("--batch-id", default=None, callback=_check_batch_id,
+              help="Name the batch (default: the SHA-256 of its rows, so the same export is the same batch).")
+@click.option("--again", is_flag=True, help="Issue rows whose batch was already delivered once more, as a new batch.")
 @click.pass_context
 @_handle_errors
-def issue(ctx: click.Context, source: Path, out: Path | None) -> None:
+def issue(ctx: click.Context, source: Path, out: Path | None, batch_id: str | None, again: bool) -> None:
     """Validate every row, then sign SD-JWT VCs (or make OpenID4VCI offers) and write them out.
 
     All row problems are listed with row numbers before anything is signed.
     Rows with holder_jwk / holder_did are bound to that key (cnf.jwk); the
-    others get a credential offer link (manifest.csv lists both).
+    others get a credential offer link (manifest.csv lists both). The batch
+    and its credentials are archived before anything is signed: if the run
+    is interrupted, run the same command again to finish it; once the batch
+    is delivered, running it again issues nothing (unless --again).
     """
-    service = _service(ctx)
-    now = int(time.time())
-    defaults = BatchDefaults(
-        issuer_country=service.identity.country, awarding_body=service.identity.awarding_body(),
-        issued_on=datetime.fromtimestamp(now, timezone.utc).date().isoformat(),
-    )
-    entries = parse_batch(source.read_text(encoding="utf-8-sig"), source.name, defaults, workers=service.workers)
     home = _home(ctx)
-    parent = (out.parent if out else home.path / "batches").resolve()
-    parent.mkdir(parents=True, exist_ok=True)
-    if out is not None and out.exists() and any(out.iterdir()):
-        raise click.ClickException(f"--out {out} is not empty")
-    tmp = Path(tempfile.mkdtemp(prefix=".batch-", dir=parent))
-    os.chmod(tmp, 0o700)
-    show = len(entries) >= _PROGRESS_FROM
+    service = _service(ctx)
+    wanted: str | None = None
     try:
-        with click.progressbar(length=len(entries), label="Signing", file=sys.stderr) if show else _NoBar() as bar:
-            result = service.issue_batch(
-                entries, now=now, progress=bar.update,
-                deliver=lambda issued: _write_delivery(tmp, service, issued),
-            )
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    final = out.resolve() if out else parent / result.batch_id
-    _publish_dir(tmp, final)
-    files = sum(1 for i in result.issued if i.sd_jwt)
-    click.echo(f"batch {result.batch_id}: {len(result.issued)} credential(s), {files} signed file(s), "
-               f"{len(result.issued) - files} offer(s) -> {final}")
-    _report_anchors(result.anchors)
+        now = int(time.time())
+        defaults = BatchDefaults(
+            issuer_country=service.identity.country, awarding_body=service.identity.awarding_body(),
+            issued_on=datetime.fromtimestamp(now, timezone.utc).date().isoformat(),
+        )
+        entries = parse_batch(source.read_text(encoding="utf-8-sig"), source.name, defaults, workers=service.workers)
+        fault_point("batch-checked")
+        content = batch_digest(entries)
+        wanted, batch = _find_batch(service.archive, batch_id or content[:32], content,
+                                    named=batch_id is not None, again=again)
+        if batch is not None and batch.state == BATCH_DELIVERED:
+            _already_issued(batch)
+            _report_anchors(service.converge_anchors())
+            return
+        if batch is None:
+            final = out.resolve() if out else (home.path / "batches" / wanted).resolve()
+            if final.exists() and any(final.iterdir()):
+                raise click.ClickException(f"--out {out or final} is not empty")
+            batch = service.open_batch(entries, now=now, batch_id=wanted, content_sha256=content, out_dir=str(final))
+        else:
+            saved_at = datetime.fromtimestamp(batch.created_at, timezone.utc)
+            click.echo(f"resuming batch {batch.id} (saved at {saved_at:%Y-%m-%d %H:%M} UTC, files in {batch.out_dir})")
+        folder = _deliver(service, batch)
+    except KeyboardInterrupt:
+        click.echo(f"interrupted: {_what_was_saved(service, wanted)}", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except StorageError as exc:
+        click.echo(f"Error: {exc}: {_what_was_saved(service, wanted)}", err=True)
+        sys.exit(EXIT_STORAGE)
+    records = service.archive.batch_credentials(batch.id)
+    files = sum(1 for r in records if r.holder_jwk)
+    click.echo(f"batch {batch.id}: {len(records)} credential(s), {files} signed file(s), "
+               f"{len(records) - files} offer(s) -> {folder.final}")
+    _report_anchors(service.converge_anchors())
+
+
+def _what_was_saved(service: IssuerService, batch_id: str | None) -> str:
+    try:
+        saved = batch_id is not None and service.archive.batch(batch_id) is not None
+    except Exception:  # noqa: BLE001 (an archive that cannot even be read saved nothing we can name)
+        saved = False
+    if not saved:
+        return "nothing of this batch was saved"
+    return f"batch {batch_id} is saved; run the same command again to finish it"
 
 
 class _NoBar:

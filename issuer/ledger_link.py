@@ -3,7 +3,12 @@
 The connection is opened on the first anchor, not before, so that issuing,
 revoking and serving work while the chain is down: a missing deployment, an
 unreachable node or a refused transaction becomes a pending anchor with its
-reason, retried by ``microcred issuer publish``.
+reason, retried by ``microcred issuer publish`` and by the issuer service.
+
+The node's address is read again on every use (``MICROCRED_RPC_URL``, else the
+devnet's ``devnet.json``): after ``microcred devnet stop`` / ``start`` moved the
+node to another port, a running service follows it; and a connection that
+failed is dropped, so the next attempt reconnects and re-reads the deployment.
 """
 
 from __future__ import annotations
@@ -31,15 +36,37 @@ class LedgerStatusAnchor:
         self.home = home
         self.settings = settings
         self._client: Any = None
+        self._url: str | None = None
 
     def _status_client(self) -> Any:
-        if self._client is None:
+        from ledger.config import LedgerSettings
+
+        settings = self.settings or LedgerSettings.from_env()
+        url = settings.resolve_rpc_url()
+        if self._client is None or url != self._url:
             from ledger.deployment import open_ledger
             from ledger.keys import load_key_file
 
             account = load_key_file(self.home.controller_key_path)
-            self._client = open_ledger(self.settings, account=account).status
+            self._client = open_ledger(settings, account=account).status
+            self._url = url
         return self._client
+
+    def _forget_on_failure(self, exc: BaseException) -> None:
+        from ledger.errors import TransactionReverted
+
+        if not isinstance(exc, TransactionReverted):  # the node or the deployment may have moved
+            self._client = None
+
+    def latest_anchor(self, issuer_did: str, list_id: str) -> Any:
+        """The anchor the chain holds for the list (``version``, ``sha256``, ``block_number``), or None."""
+        from credentials.errors import MicrocredError
+
+        try:
+            return self._status_client().latest_anchor(issuer_did, list_id)
+        except MicrocredError as exc:
+            self._forget_on_failure(exc)
+            raise
 
     def anchor(self, issuer_did: str, list_id: str, sha256: bytes, version: int,
                compressed_list: bytes | None = None) -> Any:
@@ -49,12 +76,16 @@ class LedgerStatusAnchor:
         ``publish`` run, say) may race for the same version; the loser finds
         its work done rather than failing.
         """
+        from credentials.errors import MicrocredError
         from ledger.errors import TransactionReverted
 
         client = self._status_client()
         try:
             return client.anchor(issuer_did, list_id, sha256, version, compressed_list)
-        except TransactionReverted as exc:
+        except MicrocredError as exc:
+            self._forget_on_failure(exc)
+            if not isinstance(exc, TransactionReverted):
+                raise
             if exc.error_name != "VersionNotIncreasing":
                 raise
             current = client.latest_anchor(issuer_did, list_id)

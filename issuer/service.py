@@ -15,7 +15,14 @@
   Status List Token is anchored on the StatusRegistry, one transaction per
   list whatever the number of changes. If the ledger is down or refuses, the
   local state stays as committed and the list stays *pending*;
-  :meth:`IssuerService.publish` anchors whatever is pending.
+  :meth:`IssuerService.publish` (and the service's background loop) anchor
+  whatever the chain holds behind the archive (:mod:`issuer.anchoring`).
+- Batches are one unit of work: :meth:`IssuerService.open_batch` archives the
+  batch, its credentials and their status list slots (unsigned) in ONE
+  transaction before anything is signed; :meth:`IssuerService.sign_batch`
+  then signs chunk by chunk, hands each chunk to ``deliver`` (write the files)
+  and records the SHA-256 of each; it signs only what is not yet delivered, so
+  a re-run finishes an interrupted batch from the archive.
 
 No clock and no chain of its own: ``now`` (epoch seconds) is a parameter and
 the ledger comes in as a :class:`StatusAnchor`.
@@ -29,19 +36,23 @@ import secrets
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from credentials.errors import InvalidInput, MicrocredError
 from credentials.jose import PrivateKey
 from credentials.status_list import MIN_STATUS_LIST_ENTRIES, StatusList, sign_status_list_token
+from issuer.anchoring import AnchorOutcome, StatusAnchor, converge
 from issuer.archive import (
+    BATCH_PENDING,
     DELIVERY_FILE,
     DELIVERY_OFFER,
     Archive,
+    BatchRecord,
     CredentialRecord,
     UnknownCredential,
 )
 from issuer.batch import BatchEntry
+from issuer.fault_hook import fault_point
 from issuer.identity import IssuerIdentity
 from issuer.signing_pool import Signer, SigningJob, SigningPool
 
@@ -81,31 +92,12 @@ _TRANSITIONS = {
 }
 
 
-class StatusAnchor(Protocol):
-    """What the service needs from the StatusRegistry (``ledger.StatusRegistryClient``)."""
-
-    def anchor(self, issuer_did: str, list_id: str, sha256: bytes, version: int,
-               compressed_list: bytes | None = None) -> Any: ...
-
-
 class StatusChangeRefused(InvalidInput):
     """A revoke / suspend / reinstate that does not apply; ``errors`` lists why, nothing changed."""
 
     def __init__(self, errors: list[str]):
         self.errors = list(errors)
         super().__init__("; ".join(self.errors))
-
-
-@dataclass(frozen=True)
-class AnchorOutcome:
-    """What happened when anchoring one list version."""
-
-    list_id: str
-    version: int
-    anchored: bool
-    tx: str | None = None
-    block: int | None = None
-    error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -144,16 +136,6 @@ def _random_id() -> str:
 
 def _sha256_hex(text: str) -> str:
     return hashlib.sha256(text.encode("ascii")).hexdigest()
-
-
-def _carried_list(token: str) -> bytes:
-    """What the anchoring event carries: the Status List Token itself.
-
-    A verifier that cannot reach the status list server checks it exactly as
-    a fetched one (its SHA-256 equals the anchor, the issuer signed it), so the
-    chain alone answers, and nothing about it (like ``bits``) is assumed.
-    """
-    return token.encode("ascii")
 
 
 class IssuerService:
@@ -214,7 +196,7 @@ class IssuerService:
             self.archive.update_status_list(list_id, used=len(used))
         return slots
 
-    def _sign_list(self, list_id: str, *, now: int) -> None:
+    def _sign_list(self, list_id: str, *, now: int) -> int:
         """Re-sign a list from the archive's statuses, version + 1 (inside a transaction)."""
         record = self.archive.status_list(list_id)
         if record is None:
@@ -229,6 +211,7 @@ class IssuerService:
         self.archive.update_status_list(
             list_id, version=record.version + 1, token=token, token_sha256=_sha256_hex(token), signed_at=now
         )
+        return record.version + 1
 
     def _unsigned_records(
         self, entries: Sequence[BatchEntry], slots: Sequence[tuple[str, int]], *, batch_id: str, now: int,
@@ -245,7 +228,7 @@ class IssuerService:
                 title=entry.claims["title"], claims=entry.claims, holder_jwk=entry.holder_jwk,
                 list_id=list_id, idx=index, status="valid",
                 delivery=DELIVERY_FILE if entry.holder_jwk else DELIVERY_OFFER, issued_at=now,
-                sd_jwt_sha256=None, replaces=replaces, replaced_by=None, offer_id=offer_id,
+                sd_jwt_sha256=None, replaces=replaces, replaced_by=None, offer_id=offer_id, batch_row=entry.row,
             )
             if offer_id is not None:
                 offers.append({
@@ -281,6 +264,87 @@ class IssuerService:
 
     # --- issuing -----------------------------------------------------------------------
 
+    def open_batch(
+        self, entries: Sequence[BatchEntry], *, now: int, batch_id: str | None = None, content_sha256: str = "",
+        out_dir: str | None = None,
+    ) -> BatchRecord:
+        """Archive a batch before anything is signed: its credentials, slots, offers, new lists (signed).
+
+        One transaction: after it, every credential of the batch has its id and
+        its status list slot in the archive (``sd_jwt_sha256`` still empty), and
+        the batch is ``pending`` until :meth:`finish_batch`.
+        """
+        if not entries:
+            raise InvalidInput("the batch is empty")
+        batch_id = batch_id or self.random_id()
+        with self.archive.transaction():
+            if self.archive.batch(batch_id) is not None:
+                raise InvalidInput(f"expected a new batch id, found batch {batch_id} already in the archive")
+            known_lists = {r.id for r in self.archive.status_lists()}
+            slots = self._allocate(len(entries), now=now)
+            records, offers = self._unsigned_records(entries, slots, batch_id=batch_id, now=now)
+            self.archive.insert_credentials(records)
+            self.archive.insert_offers(offers)
+            for list_id in sorted({slot[0] for slot in slots} - known_lists):
+                self._sign_list(list_id, now=now)
+            batch = BatchRecord(batch_id, content_sha256, BATCH_PENDING, out_dir, now, len(entries), None)
+            self.archive.insert_batch(batch)
+        fault_point("batch-saved")
+        return batch
+
+    def sign_batch(
+        self,
+        batch_id: str,
+        *,
+        deliver: Callable[[Sequence[IssuedCredential]], None] | None = None,
+        delivered: Callable[[CredentialRecord], bool] | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> list[IssuedCredential]:
+        """Sign the batch's key-bound credentials not yet ``delivered``, chunk by chunk, and record them.
+
+        Per chunk of :data:`_CHUNK`: sign (in worker processes for a long batch
+        when :attr:`workers` > 1), ``deliver`` the chunk (write its files), then
+        record each SD-JWT's SHA-256. ``delivered`` (default: a SHA-256 is
+        recorded) says which need no new signature. Credentials keep the batch's
+        issuing time. Returns every credential of the batch in input order,
+        ``sd_jwt`` set for those signed now. ``progress`` gets counts of
+        credentials done (those needing nothing first).
+        """
+        batch = self.archive.batch(batch_id)
+        if batch is None:
+            raise InvalidInput(f"no batch {batch_id!r} in this issuer's archive")
+        records = self.archive.batch_credentials(batch_id)
+        is_done = delivered or (lambda record: record.sd_jwt_sha256 is not None)
+        todo = [r for r in records if r.holder_jwk and not is_done(r)]
+        if progress is not None and len(records) > len(todo):
+            progress(len(records) - len(todo))
+        signed: dict[str, str] = {}
+        long = len(records) >= PARALLEL_FROM and bool(todo)
+        pool = SigningPool(self._signer, self.workers) if self.workers > 1 and long else None
+        with pool or nullcontext():
+            steps = []
+            for start in range(0, len(todo), _CHUNK):
+                chunk = todo[start:start + _CHUNK]
+                jobs = [self._job(r, r.holder_jwk) for r in chunk]
+                steps.append((chunk, jobs, pool.submit(jobs, now=batch.created_at) if pool else None))
+            for chunk, jobs, signing in steps:
+                serializations = signing.result() if signing else self._signer.sign_all(jobs, now=batch.created_at)
+                issued = [IssuedCredential(r.batch_row or 0, r.id, r.student_id, sd_jwt, None)
+                          for r, sd_jwt in zip(chunk, serializations)]
+                if deliver is not None:
+                    deliver(issued)
+                fault_point("batch-chunk-written")
+                with self.archive.transaction():
+                    self.archive.record_signatures({i.credential_id: _sha256_hex(i.sd_jwt or "") for i in issued})
+                signed.update((i.credential_id, i.sd_jwt or "") for i in issued)
+                if progress is not None:
+                    progress(len(chunk))
+        return [IssuedCredential(r.batch_row or 0, r.id, r.student_id, signed.get(r.id), r.offer_id) for r in records]
+
+    def finish_batch(self, batch_id: str, *, now: int, out_dir: str | None = None) -> None:
+        """Mark a batch delivered (every file written, its folder in place)."""
+        self.archive.mark_batch_delivered(batch_id, out_dir=out_dir, at=now)
+
     def issue_batch(
         self,
         entries: Sequence[BatchEntry],
@@ -288,45 +352,19 @@ class IssuerService:
         now: int,
         deliver: Callable[[Sequence[IssuedCredential]], None] | None = None,
         progress: Callable[[int], None] | None = None,
+        batch_id: str | None = None,
     ) -> BatchResult:
-        """Sign every entry and archive them in one transaction.
+        """Archive, sign, deliver and anchor a batch in one call (:meth:`open_batch`, :meth:`sign_batch`).
 
-        Status list slots for the whole batch are drawn first; chunks of
-        :data:`_CHUNK` credentials are then signed (by worker processes for a
-        long batch when :attr:`workers` > 1) and archived in order, here.
-        ``deliver`` runs inside the transaction with everything signed (write
-        the files there): if it raises, nothing is archived. ``progress`` is
-        called with the number of credentials just signed and archived. New
-        lists are then signed and anchored (a ledger failure leaves them pending).
+        ``deliver`` gets each signed chunk before its hashes are recorded; if it
+        raises, the batch stays archived and pending (finish it with
+        :meth:`sign_batch`). New lists are then anchored (a ledger failure
+        leaves them pending).
         """
-        if not entries:
-            raise InvalidInput("the batch is empty")
-        batch_id = self.random_id()
-        pool = SigningPool(self._signer, self.workers) if self.workers > 1 and len(entries) >= PARALLEL_FROM else None
-        with self.archive.transaction(), pool or nullcontext():
-            known_lists = {r.id for r in self.archive.status_lists()}
-            slots = self._allocate(len(entries), now=now)
-            steps = []
-            for start in range(0, len(entries), _CHUNK):
-                chunk = entries[start:start + _CHUNK]
-                records, offers = self._unsigned_records(chunk, slots[start:start + _CHUNK], batch_id=batch_id, now=now)
-                jobs = [self._job(r, r.holder_jwk) for r in records if r.holder_jwk]
-                signing = pool.submit(jobs, now=now) if pool else None
-                steps.append((chunk, records, offers, jobs, signing))
-            issued: list[IssuedCredential] = []
-            for chunk, records, offers, jobs, signing in steps:
-                serializations = signing.result() if signing else self._signer.sign_all(jobs, now=now)
-                final, chunk_issued = self._signed(chunk, records, serializations)
-                self.archive.insert_credentials(final)
-                self.archive.insert_offers(offers)
-                issued += chunk_issued
-                if progress is not None:
-                    progress(len(chunk))
-            for list_id in sorted({slot[0] for slot in slots} - known_lists):
-                self._sign_list(list_id, now=now)
-            if deliver is not None:
-                deliver(issued)
-        return BatchResult(batch_id, tuple(issued), tuple(self._anchor_pending()))
+        batch = self.open_batch(entries, now=now, batch_id=batch_id)
+        issued = self.sign_batch(batch.id, deliver=deliver, progress=progress)
+        self.finish_batch(batch.id, now=now)
+        return BatchResult(batch.id, tuple(issued), tuple(self.converge_anchors()))
 
     # --- status changes ------------------------------------------------------------
 
@@ -357,9 +395,9 @@ class IssuerService:
         with self.archive.transaction():
             records = self._check_transition(credential_ids, status)
             self.archive.set_status([r.id for r in records], status)
-            for list_id in sorted({r.list_id for r in records}):
-                self._sign_list(list_id, now=now)
-        return StatusChangeResult(tuple(r.id for r in records), tuple(self._anchor_pending()))
+            made = {list_id: self._sign_list(list_id, now=now) for list_id in sorted({r.list_id for r in records})}
+        fault_point("status-saved")
+        return StatusChangeResult(tuple(r.id for r in records), tuple(self.converge_anchors(report=made)))
 
     def reissue(self, credential_id: str, holder_jwk: dict[str, str] | None, *, now: int) -> StatusChangeResult:
         """Issue the same claims to a new holder key (or as a new offer) and revoke the old one."""
@@ -374,48 +412,22 @@ class IssuerService:
             self.archive.insert_offers(offers)
             self.archive.set_status([old.id], "revoked")
             self.archive.update_credential(old.id, replaced_by=records[0].id)
-            for list_id in sorted({old.list_id, records[0].list_id}):
-                self._sign_list(list_id, now=now)
-        return StatusChangeResult((old.id,), tuple(self._anchor_pending()), tuple(issued))
+            made = {list_id: self._sign_list(list_id, now=now) for list_id in sorted({old.list_id, records[0].list_id})}
+        return StatusChangeResult((old.id,), tuple(self.converge_anchors(report=made)), tuple(issued))
 
     # --- publishing and anchoring --------------------------------------------------
 
     def publish(self, *, now: int) -> list[AnchorOutcome]:
-        """Sign lists never signed, then anchor every list whose latest version is not on chain."""
+        """Sign lists never signed, then anchor every list whose chain state is behind the archive."""
         with self.archive.transaction():
             for record in self.archive.status_lists():
                 if record.version == 0:
                     self._sign_list(record.id, now=now)
-        return self._anchor_pending()
+        return self.converge_anchors()
 
-    def _anchor_pending(self) -> list[AnchorOutcome]:
-        outcomes = []
-        for record in self.archive.status_lists():
-            if not record.anchor_pending:
-                continue
-            if self.anchor is None:
-                outcomes.append(AnchorOutcome(record.id, record.version, False, error="no ledger configured"))
-                continue
-            try:
-                receipt = self.anchor.anchor(
-                    self.identity.did, record.id, bytes.fromhex(record.token_sha256 or ""), record.version,
-                    _carried_list(record.token or ""),
-                )
-            except MicrocredError as exc:
-                message = str(exc)
-                with self.archive.transaction():
-                    self.archive.update_status_list(record.id, anchor_error=message)
-                outcomes.append(AnchorOutcome(record.id, record.version, False, error=message))
-                continue
-            tx = getattr(receipt, "transaction_hash", None)
-            block = getattr(receipt, "block_number", None)
-            with self.archive.transaction():
-                self.archive.update_status_list(
-                    record.id, anchored_version=record.version, anchored_tx=str(tx) if tx is not None else None,
-                    anchored_block=block, anchor_error=None,
-                )
-            outcomes.append(AnchorOutcome(record.id, record.version, True, tx=str(tx) if tx else None, block=block))
-        return outcomes
+    def converge_anchors(self, *, report: dict[str, int | None] | None = None) -> list[AnchorOutcome]:
+        """:func:`issuer.anchoring.converge` for this issuer; ``report``: lists to report on in any case."""
+        return converge(self.archive, self.identity.did, self.anchor, report=report)
 
     def status_list_token(self, list_id: str) -> str | None:
         record = self.archive.status_list(list_id)

@@ -8,13 +8,22 @@ private key once, as a JWK, through the pool's initializer, and signs exactly
 what the parent hands it (claims, holder key, status list slot). Everything
 with state stays in the parent: status list index allocation, the archive (a
 single writer), offers and progress.
+
+Workers die with their parent: each one asks the kernel for SIGKILL when its
+parent goes (Linux ``prctl(PR_SET_PDEATHSIG)``; elsewhere a thread watches the
+parent's pid), so a SIGKILLed ``issuer issue`` leaves no worker holding its
+pipes or the archive's files. Workers ignore SIGINT: Ctrl-C is the parent's.
 """
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
+import signal
+import sys
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
@@ -25,7 +34,10 @@ from credentials.jose import PrivateKey
 from credentials.microcredential import MICRO_CREDENTIAL_VCT, disclosure_frame
 from credentials.sd_jwt_vc import issue_sd_jwt_vc
 
-__all__ = ["SigningJob", "Signer", "SigningPool", "available_cores", "pool_context"]
+__all__ = ["SigningJob", "Signer", "SigningPool", "available_cores", "pool_context", "die_with_parent"]
+
+_PR_SET_PDEATHSIG = 1
+_PARENT_POLL_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -68,8 +80,31 @@ class Signer:
 _worker_signer: Signer | None = None
 
 
-def _start_worker(private_jwk: dict[str, str], issuer: str, kid: str | None) -> None:
+def _watch_parent(parent_pid: int) -> None:
+    while os.getppid() == parent_pid:
+        time.sleep(_PARENT_POLL_S)
+    os._exit(1)
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """Worker initializer: be killed when the parent ``parent_pid`` dies; leave Ctrl-C to it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    armed = False
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            armed = libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) == 0
+        except (OSError, AttributeError):
+            armed = False
+    if not armed:
+        threading.Thread(target=_watch_parent, args=(parent_pid,), name="watch-parent", daemon=True).start()
+    if os.getppid() != parent_pid:  # the parent died before the signal was armed
+        os._exit(1)
+
+
+def _start_worker(parent_pid: int, private_jwk: dict[str, str], issuer: str, kid: str | None) -> None:
     global _worker_signer
+    die_with_parent(parent_pid)
     _worker_signer = Signer(PrivateKey.from_jwk(private_jwk), issuer, kid)
 
 
@@ -106,7 +141,7 @@ class SigningPool:
         self.workers = workers
         self._executor = ProcessPoolExecutor(
             max_workers=workers, mp_context=pool_context(), initializer=_start_worker,
-            initargs=(signer.key.to_jwk(), signer.issuer, signer.kid),
+            initargs=(os.getpid(), signer.key.to_jwk(), signer.issuer, signer.kid),
         )
 
     def submit(self, jobs: Sequence[SigningJob], *, now: int) -> "Future[list[str]]":

@@ -3,7 +3,13 @@
 ``Devnet(data_dir).start()`` launches the *native* Anvil binary (not the Node
 wrapper in ``node_modules/.bin``, so that the recorded process id is Anvil's
 own) on 127.0.0.1, on a free or a given port, with its chain state dumped to
-``<data dir>/anvil/state.json`` on exit and loaded on the next start. It waits
+``<data dir>/anvil/state.json`` every :data:`STATE_INTERVAL_S` second(s) and on
+exit, and loaded on the next start — so a node killed with SIGKILL (or a
+machine that loses power) comes back with at most the last second lost, and
+the issuer re-anchors whatever that second held (:mod:`issuer.anchoring`
+compares the chain with its archive). Anvil writes the file in place: a state
+file cut short by a kill is set aside (``state.json.damaged``) and the copy
+kept at the last good start (``state.json.previous``) is loaded instead. It waits
 until the node answers ``eth_chainId`` and records what runs where in
 ``<data dir>/devnet.json``. ``stop()`` sends SIGTERM (so Anvil writes its state)
 and waits; ``status()`` says whether the recorded node is alive and answering.
@@ -18,6 +24,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shutil
 import signal
 import socket
 import subprocess
@@ -34,6 +41,7 @@ from ledger.errors import DevnetError
 __all__ = [
     "ANVIL_CHAIN_ID",
     "ANVIL_DEV_KEYS",
+    "STATE_INTERVAL_S",
     "DevnetRecord",
     "DevnetStatus",
     "Devnet",
@@ -56,6 +64,8 @@ ANVIL_DEV_KEYS: tuple[str, ...] = (
 )
 
 _HOST = "127.0.0.1"
+#: Seconds between two dumps of the node's state (Anvil ``--state-interval``).
+STATE_INTERVAL_S = 1
 _START_TIMEOUT_S = 30.0
 _STOP_TIMEOUT_S = 15.0
 
@@ -163,6 +173,40 @@ def _is_anvil(pid: int) -> bool:
     return b"anvil" in cmdline
 
 
+def _is_json(path: Path) -> bool:
+    try:
+        with open(path, "rb") as handle:
+            json.load(handle)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def _usable_state(state_path: Path) -> None:
+    """Set a state file cut short (a kill during a dump) aside and fall back to the last good copy;
+    keep a good one as that copy (``state.json.previous``) before the node starts writing again."""
+    if not state_path.exists():
+        return
+    if _is_json(state_path):
+        _keep_copy(state_path)
+        return
+    os.replace(state_path, state_path.with_name(state_path.name + ".damaged"))
+    previous = state_path.with_name(state_path.name + ".previous")
+    if previous.is_file() and _is_json(previous):
+        shutil.copyfile(previous, state_path)
+
+
+def _keep_copy(state_path: Path) -> None:
+    """Copy a good state file to ``state.json.previous`` (whole or not at all)."""
+    previous = state_path.with_name(state_path.name + ".previous")
+    temporary = previous.with_name(previous.name + ".tmp")
+    try:
+        shutil.copyfile(state_path, temporary)
+        os.replace(temporary, previous)
+    except OSError:
+        temporary.unlink(missing_ok=True)
+
+
 class Devnet:
     """Start, stop and inspect the Anvil node whose state lives in ``data_dir``."""
 
@@ -209,7 +253,8 @@ class Devnet:
         log_path = anvil_dir / "anvil.log"
         args = [str(binary), "--host", _HOST, "--port", str(chosen_port), "--chain-id", str(ANVIL_CHAIN_ID)]
         if state_path is not None:
-            args += ["--state", str(state_path)]
+            _usable_state(state_path)
+            args += ["--state", str(state_path), "--state-interval", str(STATE_INTERVAL_S)]
         args += list(extra_args)
         with open(log_path, "ab") as log:
             try:

@@ -10,11 +10,13 @@ Settings come from ``MICROCRED_*`` environment variables
 ``STATUS_ANCHOR``   an object with ``anchor(...)`` (tests); default: the ledger
 ``CLOCK``           a callable giving epoch seconds (tests); default ``time.time``
 ``REGISTRAR_ALLOW_REMOTE``  serve the registrar pages to non-loopback clients
-``ANCHOR_RETRY_SECONDS``    how often to retry anchors that failed (chain down); 0: never (default 5)
+``ANCHOR_RETRY_SECONDS``    how often to compare the chain with the archive and anchor what is behind; 0: never (default 5)
 ==================  ===========================================================
 
-A background thread retries failed anchors, so a revocation made while the
-chain was down is anchored once the chain returns, without a restart. It
+A background thread anchors whatever the chain holds behind the archive (at
+start, then every ``ANCHOR_RETRY_SECONDS``), so a revocation made while the
+chain was down, or killed before it anchored, or lost by a restarted node, is
+anchored without a command or a restart. It
 runs in the serving worker (``infra.serving.on_worker_start``), one per
 machine. The app answers only the host of the issuer's base URL
 (``infra.hosts``; ``MICROCRED_TRUSTED_HOSTS`` adds more).
@@ -98,7 +100,13 @@ log = logging.getLogger(__name__)
 
 
 def _start_anchor_retry(app: Flask) -> None:
-    """Retry anchors that failed (the chain was down) every ``ANCHOR_RETRY_SECONDS``."""
+    """Make the chain agree with the archive, at start and every ``ANCHOR_RETRY_SECONDS``.
+
+    Each round compares every list's version on chain with the archive's
+    latest (:func:`issuer.anchoring.converge`) — a revoke killed before it
+    anchored, an anchor the chain lost, a node on a new port — and anchors
+    what is behind. Only changes and new errors are logged.
+    """
     from infra.serving import MachineLock, on_worker_start
 
     interval = float(app.config.get("ANCHOR_RETRY_SECONDS", 5))
@@ -107,24 +115,28 @@ def _start_anchor_retry(app: Flask) -> None:
     # Started in each serving worker after the fork, never in gunicorn's master; one worker per machine works.
     lock = MachineLock(app.extensions["microcred_issuer"]["home"].path / "anchor-retry.lock")
 
-    def retry_failed_anchors() -> None:
+    def converge_forever() -> None:
+        last_problem = None
         while True:
-            time.sleep(interval)
-            if not lock.acquire():  # another worker retries; take over should it exit
+            if not lock.acquire():  # another worker converges; take over should it exit
+                time.sleep(interval)
                 continue
+            problem = None
             try:
                 with app.app_context():
-                    service = get_service()
-                    if not any(r.anchor_pending and r.anchor_error for r in service.archive.status_lists()):
-                        continue
-                    for outcome in service.publish(now=now()):
+                    for outcome in get_service().converge_anchors():
                         if outcome.anchored:
-                            log.info("anchored pending status list %s version %s", outcome.list_id, outcome.version)
+                            log.info("status list %s version %s is anchored", outcome.list_id, outcome.version)
+                        else:
+                            problem = f"status list {outcome.list_id} version {outcome.version}: {outcome.error}"
             except (MicrocredError, OSError, sqlite3.Error) as exc:
-                log.warning("retrying pending anchors failed: %s", exc)
+                problem = str(exc)
+            if problem and problem != last_problem:
+                log.warning("anchoring is behind: %s", problem)
+            last_problem = problem
+            time.sleep(interval)
 
-    on_worker_start(app, lambda: threading.Thread(target=retry_failed_anchors, name="anchor-retry",
-                                                  daemon=True).start())
+    on_worker_start(app, lambda: threading.Thread(target=converge_forever, name="anchor-retry", daemon=True).start())
 
 
 def _close_archive(exc: BaseException | None = None) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +21,7 @@ from _issuer_support import ISSUED_ON, RecordingAnchor, make_csv
 from credentials.jose import PrivateKey
 from issuer.archive import Archive
 from issuer.batch import BatchDefaults
+from credentials.microcredential import MICRO_CREDENTIAL_VCT
 from issuer.identity import IssuerHome, create_issuer
 from issuer.service import IssuerService
 
@@ -64,3 +66,24 @@ def holder_key() -> PrivateKey:
 @pytest.fixture
 def csv_of() -> Callable[..., str]:
     return make_csv
+
+
+_names = itertools.count(1)
+
+
+@pytest.fixture
+def accredited_issuer(ledger_env, ledger_data_dir, ledger, chain, root_account, new_account, unique_did):
+    from ledger.artifacts import Role
+    from ledger.keys import DEVNET_FUNDING_WEI
+
+    home = create_issuer(ledger_data_dir, f"anchoring-{next(_names)}", legal_name="Università di Prova", country="IT")
+    now = chain.block_timestamp()
+    tao, tao_account = unique_did("tao"), new_account()
+    ledger.trust.accredit(ledger.deployment.root_did, tao, role=Role.TAO, vcts=[MICRO_CREDENTIAL_VCT],
+                          legal_name="Agenzia di prova", country="IT", valid_from=now - 3600, valid_until=None,
+                          controller=tao_account.address)
+    ledger.trust.accredit(tao, home.identity.did, role=Role.ISSUER, vcts=[MICRO_CREDENTIAL_VCT],
+                          legal_name=home.identity.legal_name, country="IT", valid_from=now - 60, valid_until=None,
+                          controller=home.identity.controller_address, account=tao_account)
+    chain.transfer(root_account, home.identity.controller_address, DEVNET_FUNDING_WEI)
+    return home, tao_account

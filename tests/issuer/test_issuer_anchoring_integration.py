@@ -3,39 +3,16 @@
 from __future__ import annotations
 
 import hashlib
-import itertools
 
 import pytest
 from click.testing import CliRunner
 
 from _issuer_support import make_csv, make_row
-from credentials.microcredential import MICRO_CREDENTIAL_VCT
 from issuer.archive import Archive
 from issuer.cli import EXIT_ANCHOR_PENDING
-from issuer.identity import create_issuer
 from microcred.cli import main
 
 pytestmark = pytest.mark.integration
-
-_names = itertools.count(1)
-
-
-@pytest.fixture
-def accredited_issuer(ledger_env, ledger_data_dir, ledger, chain, root_account, new_account, unique_did):
-    from ledger.artifacts import Role
-    from ledger.keys import DEVNET_FUNDING_WEI
-
-    home = create_issuer(ledger_data_dir, f"anchoring-{next(_names)}", legal_name="Università di Prova", country="IT")
-    now = chain.block_timestamp()
-    tao, tao_account = unique_did("tao"), new_account()
-    ledger.trust.accredit(ledger.deployment.root_did, tao, role=Role.TAO, vcts=[MICRO_CREDENTIAL_VCT],
-                          legal_name="Agenzia di prova", country="IT", valid_from=now - 3600, valid_until=None,
-                          controller=tao_account.address)
-    ledger.trust.accredit(tao, home.identity.did, role=Role.ISSUER, vcts=[MICRO_CREDENTIAL_VCT],
-                          legal_name=home.identity.legal_name, country="IT", valid_from=now - 60, valid_until=None,
-                          controller=home.identity.controller_address, account=tao_account)
-    chain.transfer(root_account, home.identity.controller_address, DEVNET_FUNDING_WEI)
-    return home, tao_account
 
 
 def run(*args):

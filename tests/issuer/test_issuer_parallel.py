@@ -70,7 +70,7 @@ def test_a_long_batch_is_signed_by_workers_and_archived_like_a_short_one(paralle
     assert all(r.version == 1 for r in parallel_service.archive.status_lists())
 
 
-def test_failed_delivery_of_a_parallel_batch_archives_nothing(parallel_service, defaults):
+def test_failed_delivery_of_a_parallel_batch_leaves_it_pending(parallel_service, defaults):
     entries = parse_csv(make_csv(batch_rows(PARALLEL_FROM, [PrivateKey.generate()])), defaults)
 
     def broken(issued):
@@ -78,7 +78,9 @@ def test_failed_delivery_of_a_parallel_batch_archives_nothing(parallel_service, 
 
     with pytest.raises(OSError):
         parallel_service.issue_batch(entries, now=NOW, deliver=broken)
-    assert parallel_service.archive.credentials() == [] and parallel_service.archive.status_lists() == []
+    records = parallel_service.archive.credentials(limit=len(entries) + 1)
+    assert len(records) == len(entries) and all(r.sd_jwt_sha256 is None for r in records)
+    assert parallel_service.archive.batch(records[0].batch_id).state == "pending"
 
 
 def test_pool_workers_sign_with_the_issuer_key(home, defaults):

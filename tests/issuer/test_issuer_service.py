@@ -163,13 +163,26 @@ def test_reissue_revokes_the_old_and_binds_the_new_key(service, defaults, holder
     assert offer.sd_jwt is None and offer.offer_id
 
 
-def test_failed_delivery_archives_nothing(service, defaults):
+def test_a_failed_delivery_leaves_the_batch_pending_and_known(service, defaults, holder_key):
+    """The batch is archived before signing: a failed delivery leaves it pending, never unknown."""
     def broken(issued):
         raise OSError("disk full")
 
+    rows = [make_row(1, holder_jwk=jwk_cell(holder_key)), make_row(2)]
     with pytest.raises(OSError):
-        service.issue_batch(parse_csv(make_csv([make_row(1)]), defaults), now=NOW, deliver=broken)
-    assert service.archive.credentials() == [] and service.archive.status_lists() == []
+        service.issue_batch(parse_csv(make_csv(rows), defaults), now=NOW, deliver=broken)
+    records = service.archive.credentials()
+    assert len(records) == 2 and all(r.sd_jwt_sha256 is None for r in records)
+    (batch_id,) = {r.batch_id for r in records}
+    assert service.archive.batch(batch_id).state == "pending"
+    delivered = []
+    issued = service.sign_batch(batch_id, deliver=delivered.extend)
+    assert [i.credential_id for i in delivered] == [r.id for r in records if r.holder_jwk]
+    signed = {i.credential_id: i.sd_jwt for i in issued}
+    for record in service.archive.batch_credentials(batch_id):
+        if record.holder_jwk:
+            assert record.sd_jwt_sha256 == hashlib.sha256(signed[record.id].encode()).hexdigest()
+    assert service.sign_batch(batch_id, deliver=delivered.extend) and len(delivered) == 1  # nothing left to sign
 
 
 def test_archive_lookups(service, defaults):
