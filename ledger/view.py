@@ -44,6 +44,7 @@ in :mod:`ledger.trust_rules`.
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import logging
 import threading
@@ -199,7 +200,9 @@ class LedgerView:
             if self._thread is not None and self._thread.is_alive():
                 return
             self._stop.clear()
-            self._thread = threading.Thread(target=self._watch, name="ledger-watcher", daemon=True)
+            # In a context of its own: started from inside a request, it must not inherit that request's deadline.
+            self._thread = threading.Thread(target=contextvars.Context().run, args=(self._watch,),
+                                            name="ledger-watcher", daemon=True)
             self._thread.start()
 
     def stop(self) -> None:
