@@ -51,11 +51,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from verifier.api import bp as api_bp
     from verifier.openid4vp import bp as openid4vp_bp
     from verifier.pages import bp as pages_bp
+    from infra.display import init_jinja
 
     app.register_blueprint(api_bp)
     app.register_blueprint(pages_bp)
     app.register_blueprint(openid4vp_bp)
     _register_error_handlers(app)
+    init_jinja(app)  # bidi controls in claims are shown, not obeyed (infra.display)
     _limit_rates(app)
 
     @app.after_request

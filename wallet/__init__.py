@@ -64,6 +64,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     data_dir = Path(app.config["DATA_DIR"])
     data_dir.mkdir(parents=True, exist_ok=True)
 
+    from infra.display import init_jinja
     from wallet import db, errors, security
     from wallet.sealing import derive_key, load_or_create_secret
 
@@ -83,6 +84,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config["TRUST_CHECK"] = ledger_trust_check(data_dir, fetch_status_token)
     db.init_app(app)
     security.init_app(app)
+    init_jinja(app)  # bidi controls in anything a page prints are shown, not obeyed
     errors.init_app(app)
     from wallet import import_limits
 

@@ -3,10 +3,16 @@
 The wallet verifies signature, format and validity period itself with the
 core (:mod:`credentials.sd_jwt_vc`, :mod:`credentials.jwt_vc`). Issuer trust
 and revocation need the ledger: they come from a *trust check* the app is
-configured with (``TRUST_CHECK``: ``(raw, format, now) -> [check dicts]`` in
-the verifier API's shape, see ARCHITECTURE.md "Verifier HTTP API"). Without
-one the badge says "not checked"; when it cannot reach the chain the badge
-says "could not check", and the wallet keeps working.
+configured with (``TRUST_CHECK``: ``(raw, format, now) ->`` the verifier API's
+answer, a mapping with ``checks`` and ``issuer``, see ARCHITECTURE.md "Verifier
+HTTP API"; a bare list of check dicts is accepted too). Without one the badge
+says "not checked"; when it cannot reach the chain the badge says "could not
+check", and the wallet keeps working.
+
+The issuer's name a card shows is the trust registry's legal name
+(``issuer.name``, the accredited entry of the chain) when ``issuer_trust``
+passed: :attr:`Badge.issuer_name`. The awarding body a credential names is the
+issuer's own statement, shown as such.
 
 :func:`core_trust_check` makes such a check from the verifier core
 (:func:`credentials.verification.verify_presentation`) and the trust and status
@@ -16,9 +22,10 @@ binding off: a stored credential is the issued form, without a KB-JWT.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -50,8 +57,10 @@ _LABELS = {
     BADGE_FAILED: "Problem found",
 }
 
-#: ``(raw credential, format, now) -> checks``; raises OSError / MicrocredError when unreachable.
-TrustCheck = Callable[[str, str, int], Sequence[dict[str, Any]]]
+#: ``(raw credential, format, now) -> {"checks": [...], "issuer": {...}}`` (or just the checks);
+#: raises OSError / MicrocredError when unreachable.
+TrustCheck = Callable[[str, str, int], "Mapping[str, Any] | Sequence[dict[str, Any]]"]
+_MAX_NAME = 200
 
 log = logging.getLogger(__name__)
 
@@ -62,11 +71,24 @@ CHECK_DEADLINE_S = 5.0
 
 @dataclass(frozen=True)
 class Badge:
-    """What the card shows: a state, a sentence, and the checks behind it."""
+    """What the card shows: a state, a sentence, the checks behind it, the registry's name of the issuer."""
 
     state: str
     label: str
     checks: tuple[dict[str, str], ...] = field(default=())
+    issuer_name: str | None = None  # the trust registry's legal name; None unless issuer_trust passed
+
+    def detail_json(self) -> str:
+        """The ``badge_detail`` column."""
+        return json.dumps({"label": self.label, "checks": list(self.checks)})
+
+
+def _registry_name(issuer: Any, checks: Sequence[dict[str, str]]) -> str | None:
+    trusted = any(c["check"] == "issuer_trust" and c["status"] == "passed" for c in checks)
+    name = issuer.get("name") if isinstance(issuer, Mapping) else None
+    if not trusted or not isinstance(name, str) or not name.strip():
+        return None
+    return name.strip()[:_MAX_NAME]
 
 
 def _signature_check(fmt: str) -> dict[str, str]:
@@ -81,31 +103,35 @@ def badge_for(raw: str, fmt: str, *, now: int, trust_check: TrustCheck | None) -
         checks.append({"check": "revocation", "status": "skipped", "detail": "not checked: no trust registry configured"})
         return Badge(BADGE_UNCHECKED, _LABELS[BADGE_UNCHECKED], tuple(checks))
     try:
+        answer = trust_check(raw, fmt, now)
+        issuer = answer.get("issuer") if isinstance(answer, Mapping) else None
         found = [
             {"check": str(c.get("check")), "status": str(c.get("status")), "detail": str(c.get("detail", ""))}
-            for c in trust_check(raw, fmt, now)
+            for c in (answer.get("checks") or () if isinstance(answer, Mapping) else answer)
         ]
     except (OSError, MicrocredError) as exc:
         log.warning("trust check unavailable: %s", exc)
         checks.append({"check": "issuer_trust", "status": "unavailable", "detail": "the trust registry could not be reached"})
         return Badge(BADGE_UNAVAILABLE, _LABELS[BADGE_UNAVAILABLE], tuple(checks))
     checks.extend(c for c in found if c["check"] != "signature")
+    name = _registry_name(issuer, checks)
     failed = [c for c in checks if c["status"] == "failed"]
     if failed:
-        return Badge(BADGE_FAILED, f"{_LABELS[BADGE_FAILED]}: {failed[0]['detail']}"[:300], tuple(checks))
+        return Badge(BADGE_FAILED, f"{_LABELS[BADGE_FAILED]}: {failed[0]['detail']}"[:300], tuple(checks), name)
     if any(c["status"] == "unavailable" for c in checks):
-        return Badge(BADGE_UNAVAILABLE, _LABELS[BADGE_UNAVAILABLE], tuple(checks))
-    return Badge(BADGE_VERIFIED, _LABELS[BADGE_VERIFIED], tuple(checks))
+        return Badge(BADGE_UNAVAILABLE, _LABELS[BADGE_UNAVAILABLE], tuple(checks), name)
+    return Badge(BADGE_VERIFIED, _LABELS[BADGE_VERIFIED], tuple(checks), name)
 
 
 def core_trust_check(policy: Policy, trust: TrustResolver, status: StatusResolver) -> TrustCheck:
     """A :data:`TrustCheck` running the verifier core's ``issuer_trust`` and ``revocation`` checks."""
     stored_policy = replace(policy, holder_binding_required=False)
 
-    def check(raw: str, fmt: str, now: int) -> list[dict[str, Any]]:
+    def check(raw: str, fmt: str, now: int) -> dict[str, Any]:
         result = verify_presentation(raw, policy=stored_policy, trust=trust, status=status,
                                      replay=lambda kb_jwt_id, expires_at: True, now=now)
-        return [c.to_json() for c in result.checks if c.check in ("issuer_trust", "revocation", "signature")]
+        return {"checks": [c.to_json() for c in result.checks if c.check in ("issuer_trust", "revocation", "signature")],
+                "issuer": result.issuer}
 
     return check
 
@@ -122,7 +148,7 @@ def ledger_trust_check(data_dir: Path, fetch_status_token: Callable[[str], str],
     lock = threading.Lock()
     opened: dict[str, TrustCheck] = {}
 
-    def check(raw: str, fmt: str, now: int) -> Sequence[dict[str, Any]]:
+    def check(raw: str, fmt: str, now: int) -> Any:
         with lock:
             if "check" not in opened:
                 from ledger.config import LedgerSettings

@@ -16,7 +16,6 @@ Everything is refused with a :class:`VerificationError` naming its check (or
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -179,11 +178,11 @@ def store_credential(db: Database, account_id: int, checked: CheckedCredential, 
         raise DuplicateCredential(existing[0])
     cursor = db.execute(
         "INSERT INTO credentials (account_id, holder_key_id, format, raw, raw_sha256, issuer, vct, title, issuer_name, "
-        "ects, eqf_level, issued_on, badge, badge_detail, checked_at, imported_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "registry_name, ects, eqf_level, issued_on, badge, badge_detail, checked_at, imported_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [account_id, checked.holder_key_id, checked.format, checked.raw, checked.raw_sha256, checked.issuer,
-         checked.vct, checked.title, checked.issuer_name, checked.ects, checked.eqf_level, checked.issued_on,
-         badge.state, json.dumps({"label": badge.label, "checks": list(badge.checks)}), now, now],
+         checked.vct, checked.title, checked.issuer_name, badge.issuer_name, checked.ects, checked.eqf_level,
+         checked.issued_on, badge.state, badge.detail_json(), now, now],
     )
     return cursor.lastrowid
 

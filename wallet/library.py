@@ -18,7 +18,7 @@ from wallet.presenting import show_value
 
 __all__ = ["CARD_COLUMNS", "Field", "list_cards", "load_row", "stored_claims", "annex_fields", "stack_summary"]
 
-CARD_COLUMNS = "id, title, issuer_name, ects, eqf_level, issued_on, badge, format, imported_at"
+CARD_COLUMNS = "id, title, issuer_name, registry_name, ects, eqf_level, issued_on, badge, format, imported_at"
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,7 @@ def annex_fields(claims: dict[str, Any]) -> list[Field]:
 
 
 def stack_summary(db: Database, account_id: int) -> dict[str, Any]:
-    """Total ECTS, and ECTS and counts by EQF level and by issuer."""
+    """Total ECTS, and ECTS and counts by EQF level and by issuer (name, from the registry?, count, ECTS)."""
     total = db.execute(
         "SELECT COUNT(*), COALESCE(SUM(ects), 0) FROM credentials WHERE account_id = ?", [account_id]
     ).fetchone()
@@ -94,9 +94,9 @@ def stack_summary(db: Database, account_id: int) -> dict[str, Any]:
         "GROUP BY eqf_level ORDER BY eqf_level IS NULL, eqf_level",
         [account_id],
     ).fetchall()
-    by_issuer = db.execute(
-        "SELECT issuer_name, COUNT(*), COALESCE(SUM(ects), 0) FROM credentials WHERE account_id = ? "
-        "GROUP BY issuer_name ORDER BY 3 DESC, 1",
+    by_issuer = db.execute(  # the registry's name where known, else the issuer's own (flagged: 0)
+        "SELECT COALESCE(registry_name, issuer_name), registry_name IS NOT NULL, COUNT(*), COALESCE(SUM(ects), 0) "
+        "FROM credentials WHERE account_id = ? GROUP BY 1, 2 ORDER BY 4 DESC, 1",
         [account_id],
     ).fetchall()
     return {"count": total[0], "ects": total[1], "by_level": by_level, "by_issuer": by_issuer}

@@ -49,7 +49,7 @@ def anchored_issuer(tmp_path, ledger, ledger_env, chain, root_account, new_accou
 def test_default_badge_checks_trust_and_revocation_on_the_chain(anchored_issuer, ledger_data_dir):
     from issuer.batch import BatchDefaults, parse_json
     from credentials.jose import json_dumps
-    from wallet.checking import ledger_trust_check
+    from wallet.checking import badge_for, ledger_trust_check
 
     service = anchored_issuer
     holder = PrivateKey.generate().public_key().to_jwk()
@@ -63,13 +63,16 @@ def test_default_badge_checks_trust_and_revocation_on_the_chain(anchored_issuer,
         return service.status_list_token(uri.rsplit("/", 1)[1])
 
     check = ledger_trust_check(ledger_data_dir, fetch)
-    checks = {c["check"]: c for c in check(issued.sd_jwt, "dc+sd-jwt", now)}
+    answer = check(issued.sd_jwt, "dc+sd-jwt", now)
+    checks = {c["check"]: c for c in answer["checks"]}
     assert checks["issuer_trust"]["status"] == "passed", checks
     assert checks["revocation"]["status"] == "passed", checks
+    assert answer["issuer"]["name"] == "Universidade Exemplo"  # the legal name on the TrustRegistry
+    assert badge_for(issued.sd_jwt, "dc+sd-jwt", now=now, trust_check=check).issuer_name == "Universidade Exemplo"
 
     change = service.set_status([issued.credential_id], "revoked", now=now)
     assert all(outcome.anchored for outcome in change.anchors)
-    checks = {c["check"]: c for c in check(issued.sd_jwt, "dc+sd-jwt", now)}
+    checks = {c["check"]: c for c in check(issued.sd_jwt, "dc+sd-jwt", now)["checks"]}
     assert checks["revocation"]["status"] == "failed"
     assert "revoked" in checks["revocation"]["detail"]
 

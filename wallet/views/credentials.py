@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import json
-
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 
 from credentials.errors import FormatError, MicrocredError, VerificationError
@@ -139,9 +137,9 @@ def recheck(credential_id: int):
     badge = badge_for(row["raw"], row["format"], now=now(), trust_check=current_app.config["TRUST_CHECK"])
     with db.atomic():
         db.execute(
-            "UPDATE credentials SET badge = ?, badge_detail = ?, checked_at = ? WHERE id = ? AND account_id = ?",
-            [badge.state, json.dumps({"label": badge.label, "checks": list(badge.checks)}), now(), credential_id,
-             g.account["id"]],
+            "UPDATE credentials SET badge = ?, badge_detail = ?, registry_name = ?, checked_at = ? "
+            "WHERE id = ? AND account_id = ?",
+            [badge.state, badge.detail_json(), badge.issuer_name, now(), credential_id, g.account["id"]],
         )
     flash(f"Checked again. {badge.label}.")
     return redirect(url_for("credentials.detail", credential_id=credential_id))
