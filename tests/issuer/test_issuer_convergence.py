@@ -200,3 +200,27 @@ def test_the_service_follows_the_devnet_to_its_new_port_and_the_chain_survives_a
         if service is not None:
             stop(service)
         world.close()
+
+
+def test_a_state_file_cut_short_by_a_kill_falls_back_to_the_last_good_copy(tmp_path):
+    """Anvil dumps its state in place: a kill during a dump must not keep the devnet from starting."""
+    import os
+
+    from ledger.devnet import Devnet, rpc_request
+
+    devnet = Devnet(tmp_path)
+    record = devnet.start()
+    try:
+        rpc_request(record.url, "evm_mine")
+        devnet.stop()  # a clean exit: the state holds block 1
+        record = devnet.start()  # starts from it, and keeps it as the last good copy
+        rpc_request(record.url, "evm_mine")
+        os.kill(record.pid, signal.SIGKILL)
+        wait_until(lambda: not devnet.status().alive, timeout=10)
+        state = tmp_path / "anvil" / "state.json"
+        state.write_bytes(state.read_bytes()[:100])  # what a kill in the middle of a dump leaves
+        record = devnet.start()
+        assert int(rpc_request(record.url, "eth_blockNumber"), 16) >= 1
+        assert (tmp_path / "anvil" / "state.json.damaged").exists()
+    finally:
+        devnet.stop()
