@@ -76,6 +76,29 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     return app
 
 
+def _serve_hosts_and_health(app: Flask, service) -> None:
+    """Trusted hosts from ``VERIFIER_PUBLIC_URL``; ``/healthz`` with the chain head this worker has processed;
+    the chain watcher started in each serving process after the fork (:mod:`infra.serving`)."""
+    import threading
+
+    from infra.hosts import configure_hosts
+    from infra.serving import add_health_route, on_worker_start
+
+    configure_hosts(app, app.config.get("VERIFIER_PUBLIC_URL"))
+
+    def health() -> dict:
+        view = getattr(service, "_view", None)  # never opens the ledger: a probe must not wait on the chain
+        return {"ledger_head": getattr(view, "head", None)}
+
+    def watch_chain() -> None:
+        view = service.ledger_view()
+        if view is not None:
+            view.start()
+
+    add_health_route(app, health)
+    on_worker_start(app, lambda: threading.Thread(target=watch_chain, name="ledger-view-open", daemon=True).start())
+
+
 #: Endpoints counted against a per-client rate limit (``VerifierService.limit`` actions).
 _RATE_LIMITED = {"api.verify": "verify", "pages.verify": "verify", "pages.verify_photo": "verify",
                  "openid4vp.create": "openid4vp"}
@@ -97,29 +120,6 @@ def _limit_rates(app: Flask) -> None:
         response = app.make_response((body, code))
         response.headers["Retry-After"] = str(exc.retry_after)
         return response
-
-
-def _serve_hosts_and_health(app: Flask, service) -> None:
-    """Trusted hosts from ``VERIFIER_PUBLIC_URL``; ``/healthz`` with the chain head this worker has processed;
-    the chain watcher started in each serving process after the fork (:mod:`infra.serving`)."""
-    import threading
-
-    from infra.hosts import configure_hosts
-    from infra.serving import add_health_route, on_worker_start
-
-    configure_hosts(app, app.config.get("VERIFIER_PUBLIC_URL"))
-
-    def health() -> dict:
-        view = service._view  # never opens the ledger: a probe must not wait on the chain
-        return {"ledger_head": getattr(view, "head", None)}
-
-    def watch_chain() -> None:
-        view = service.ledger_view()
-        if view is not None:
-            view.start()
-
-    add_health_route(app, health)
-    on_worker_start(app, lambda: threading.Thread(target=watch_chain, name="ledger-view-open", daemon=True).start())
 
 
 def service_of(app: Flask):
