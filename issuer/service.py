@@ -35,10 +35,10 @@ import hashlib
 import secrets
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from credentials.errors import InvalidInput, MicrocredError
+from credentials.errors import InvalidInput
 from credentials.jose import PrivateKey
 from credentials.status_list import MIN_STATUS_LIST_ENTRIES, StatusList, sign_status_list_token
 from issuer.anchoring import AnchorOutcome, StatusAnchor, converge
@@ -238,30 +238,6 @@ class IssuerService:
             records.append(record)
         return records, offers
 
-    @staticmethod
-    def _signed(
-        entries: Sequence[BatchEntry], records: Sequence[CredentialRecord], serializations: Sequence[str],
-    ) -> tuple[list[CredentialRecord], list[IssuedCredential]]:
-        """Records with the SHA-256 of their SD-JWT, and what was issued (in the order of ``entries``)."""
-        signed = iter(serializations)
-        final, issued = [], []
-        for entry, record in zip(entries, records):
-            sd_jwt = next(signed) if record.holder_jwk else None
-            if sd_jwt is not None:
-                record = CredentialRecord(**{**record.__dict__, "sd_jwt_sha256": _sha256_hex(sd_jwt)})
-            final.append(record)
-            issued.append(IssuedCredential(entry.row, record.id, record.student_id, sd_jwt, record.offer_id))
-        return final, issued
-
-    def _new_records(
-        self, entries: Sequence[BatchEntry], *, batch_id: str, now: int, replaces: str | None = None,
-    ) -> tuple[list[CredentialRecord], list[IssuedCredential], list[dict[str, Any]]]:
-        slots = self._allocate(len(entries), now=now)
-        records, offers = self._unsigned_records(entries, slots, batch_id=batch_id, now=now, replaces=replaces)
-        jobs = [self._job(r, r.holder_jwk) for r in records if r.holder_jwk]
-        final, issued = self._signed(entries, records, self._signer.sign_all(jobs, now=now))
-        return final, issued, offers
-
     # --- issuing -----------------------------------------------------------------------
 
     def open_batch(
@@ -407,13 +383,18 @@ class IssuerService:
                 raise StatusChangeRefused([f"credential {credential_id} was already re-issued as {old.replaced_by}"])
             self._check_transition([credential_id], "revoked")
             entry = BatchEntry(row=1, claims=old.claims, holder_jwk=holder_jwk)
-            records, issued, offers = self._new_records([entry], batch_id=old.batch_id, now=now, replaces=old.id)
-            self.archive.insert_credentials(records)
+            (new,), offers = self._unsigned_records([entry], self._allocate(1, now=now), batch_id=old.batch_id,
+                                                    now=now, replaces=old.id)
+            sd_jwt = self._signer.sign(self._job(new, holder_jwk), now=now) if holder_jwk else None
+            if sd_jwt is not None:
+                new = replace(new, sd_jwt_sha256=_sha256_hex(sd_jwt))
+            self.archive.insert_credentials([new])
             self.archive.insert_offers(offers)
             self.archive.set_status([old.id], "revoked")
-            self.archive.update_credential(old.id, replaced_by=records[0].id)
-            made = {list_id: self._sign_list(list_id, now=now) for list_id in sorted({old.list_id, records[0].list_id})}
-        return StatusChangeResult((old.id,), tuple(self.converge_anchors(report=made)), tuple(issued))
+            self.archive.update_credential(old.id, replaced_by=new.id)
+            made = {list_id: self._sign_list(list_id, now=now) for list_id in sorted({old.list_id, new.list_id})}
+        issued = IssuedCredential(entry.row, new.id, new.student_id, sd_jwt, new.offer_id)
+        return StatusChangeResult((old.id,), tuple(self.converge_anchors(report=made)), (issued,))
 
     # --- publishing and anchoring --------------------------------------------------
 

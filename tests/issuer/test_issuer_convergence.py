@@ -17,7 +17,6 @@ from _issuer_support import make_csv, make_row
 from issuer.archive import Archive
 from issuer.cli import EXIT_ANCHOR_PENDING
 from issuer.identity import load_issuer
-from microcred.cli import main
 
 pytestmark = pytest.mark.integration
 
