@@ -18,7 +18,7 @@ import pytest
 
 from tests.tooling import missing_tool
 
-from credentials.verification import Policy, Unavailable, verify_presentation
+from credentials.verification import Policy, TrustAnswer, TrustLink, Unavailable, verify_presentation
 from wallet_helpers import PASSWORD, Issuer, WalletClient
 
 pytestmark = pytest.mark.browser
@@ -137,7 +137,9 @@ def test_sign_up_import_choose_and_show_a_qr_that_verifies(server, page, issuer:
 
     result = verify_presentation(
         presentation, policy=Policy(trusted_roots=frozenset({"did:example:root"}), status_required=False),
-        trust=lambda did, vct, at: Unavailable("no ledger in this test"),
+        # Accredited under the trusted root, so the presentation gets as far as the replay record.
+        trust=lambda did, vct, at: TrustAnswer(True, "accredited", (TrustLink(did, "Universidade Exemplo", "issuer"),
+                                                                    TrustLink("did:example:root", "Root", "root"))),
         status=lambda did, uri: Unavailable("no ledger in this test"),
         replay=lambda kb_id, expires_at: True, now=int(__import__("time").time()),
     )
