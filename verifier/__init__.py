@@ -20,6 +20,7 @@ from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from credentials.errors import ConfigurationError, InvalidInput, VerificationError
+from infra import assets as shared_assets
 
 __all__ = ["create_app", "service_of", "CONTENT_SECURITY_POLICY"]
 
@@ -56,6 +57,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(api_bp)
     app.register_blueprint(pages_bp)
     app.register_blueprint(openid4vp_bp)
+    shared_assets.init_app(app)  # the QR scanner and jsQR, shared with the wallet (infra/static)
     _register_error_handlers(app)
     init_jinja(app)  # bidi controls in claims are shown, not obeyed (infra.display)
     _limit_rates(app)

@@ -1,7 +1,8 @@
 """The employer's pages: scan (camera, photo, paste) and the result with its receipt.
 
-The camera is read in the browser with the vendored jsQR decoder
-(``static/vendor/jsqr``); a photo is decoded here with zxing-cpp. The result
+The camera is read in the browser by the scanner shared with the wallet
+(:mod:`infra.assets`: ``scan.js`` and the vendored jsQR); a photo is decoded
+here with zxing-cpp. The result
 page shows one big verdict, every check in plain words, the disclosed claims
 laid out like a certificate (labels from
 :data:`credentials.microcredential.CLAIM_LABELS`) and a printable receipt.

@@ -16,6 +16,8 @@ from typing import Any
 
 from flask import Flask
 
+from infra import assets as shared_assets
+
 __all__ = ["create_app", "DEFAULT_CONFIG"]
 
 DEFAULT_CONFIG: dict[str, Any] = {
@@ -94,5 +96,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     for module in (auth, credentials, share, openid4vp, backup):
         app.register_blueprint(module.bp)
+    shared_assets.init_app(app)  # the QR scanner and jsQR, shared with the verifier (infra/static)
     app.add_url_rule("/", endpoint="index", view_func=credentials.index)
     return app

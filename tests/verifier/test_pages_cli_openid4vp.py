@@ -23,8 +23,8 @@ def test_scan_page_is_strict_and_self_contained(client):
     html = response.get_data(as_text=True)
     assert "<script>" not in html and "style=" not in html
     assert re.findall(r'(?:src|href)="(https?:)', html) == []
-    assert client.get("/static/vendor/jsqr/jsQR.js").status_code == 200
-    assert client.get("/static/vendor/jsqr/LICENSE").status_code == 200
+    assert client.get("/static/shared/vendor/jsqr/jsQR.js").status_code == 200
+    assert client.get("/static/shared/vendor/jsqr/LICENSE").status_code == 200
 
 
 def test_pasted_presentation_shows_the_verdict_and_the_certificate(client, make_issuer):

@@ -1,0 +1,94 @@
+// The one QR scanner of the wallet and the verifier (served by both at /static/shared/scan.js).
+// Camera frames are decoded in the browser with the vendored jsQR (vendor/jsqr, loaded before
+// this file); the text read goes into the page's form, which is submitted. No inline script:
+// each page configures its scanner with data- attributes on one element, and marks the parts:
+//
+//   <section data-qr-scanner                 the scanner; everything below lives inside it
+//            data-autostart="1"              start the camera on load (otherwise: on the start
+//                                            button, or when the address ends in #<video id>)
+//            data-fallback="paste …"         what to do instead, said when there is no camera
+//            data-inversion="attemptBoth">   jsQR's inversionAttempts (attemptBoth: also light
+//                                            codes on dark; dontInvert: faster)
+//     <video data-scan-video>  <canvas data-scan-canvas hidden>  <p data-scan-status>
+//     <button type="button" data-scan-start>   (optional)
+//     <form data-scan-form> … <input data-scan-field> … </form>
+(function () {
+  "use strict";
+  var INVERSIONS = ["attemptBoth", "dontInvert", "onlyInvert", "invertFirst"];
+
+  function scanner(root) {
+    var video = root.querySelector("[data-scan-video]");
+    var canvas = root.querySelector("[data-scan-canvas]");
+    var status = root.querySelector("[data-scan-status]");
+    var button = root.querySelector("[data-scan-start]");
+    var form = root.querySelector("[data-scan-form]");
+    var field = root.querySelector("[data-scan-field]");
+    var fallback = root.dataset.fallback || "paste instead";
+    var inversion = INVERSIONS.indexOf(root.dataset.inversion) >= 0 ? root.dataset.inversion : "attemptBoth";
+    var started = false;
+    var done = false;
+
+    function say(text) { if (status) { status.textContent = text; } }
+
+    function stop() {
+      var stream = video.srcObject;
+      if (stream) { stream.getTracks().forEach(function (track) { track.stop(); }); }
+    }
+
+    function tick(context) {
+      if (done) { return; }
+      if (video.readyState === video.HAVE_ENOUGH_DATA && video.videoWidth > 0) {
+        canvas.width = video.videoWidth;
+        canvas.height = video.videoHeight;
+        context.drawImage(video, 0, 0, canvas.width, canvas.height);
+        var image = context.getImageData(0, 0, canvas.width, canvas.height);
+        var code = jsQR(image.data, image.width, image.height, { inversionAttempts: inversion });
+        if (code && code.data) {
+          done = true;
+          say("Code read; opening it…");
+          field.value = code.data;
+          stop();
+          form.submit();
+          return;
+        }
+      }
+      window.requestAnimationFrame(function () { tick(context); });
+    }
+
+    function start() {
+      if (started) { return; }
+      if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+        say("This browser cannot use the camera here: " + fallback + ".");
+        return;
+      }
+      started = true;
+      say("Starting the camera…");
+      navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" }, audio: false })
+        .then(function (stream) {
+          video.srcObject = stream;
+          return video.play();
+        })
+        .then(function () {
+          say("Hold the QR code in view.");
+          var context = canvas.getContext("2d", { willReadFrequently: true });
+          window.requestAnimationFrame(function () { tick(context); });
+        })
+        .catch(function (error) {
+          started = false;
+          stop();
+          say("The camera could not be started (" + error.name + "): " + fallback + ".");
+        });
+    }
+
+    if (!video || !canvas || !form || !field) { return; }
+    if (typeof jsQR !== "function") {
+      say("The code reader did not load: " + fallback + ".");
+      if (button) { button.disabled = true; }
+      return;
+    }
+    if (button) { button.addEventListener("click", start); }
+    if (root.dataset.autostart === "1" || (video.id && window.location.hash === "#" + video.id)) { start(); }
+  }
+
+  Array.prototype.forEach.call(document.querySelectorAll("[data-qr-scanner]"), scanner);
+}());
