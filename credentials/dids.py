@@ -8,7 +8,9 @@ signs with):
   refused).
 - W3C CCG *The did:key Method* v0.7: multicodec ``p256-pub`` (0x1200, the
   33-byte compressed SEC1 point) and ``ed25519-pub`` (0xed, 32 bytes), as an
-  unsigned varint followed by the key, multibase base58btc (prefix ``z``).
+  unsigned varint followed by the key, multibase base58btc (prefix ``z``);
+  also ``rsa-pub`` (0x1205, the DER PKCS #1 ``RSAPublicKey``, 2048 to 8192
+  bits), whose keys verify only the imported formats' RS256 / PS256.
   The verification method is ``did:key:<msid>#<msid>``.
 - *did:jwk Method Specification* (quartzjer/did-jwk, spec.md):
   ``did:jwk:`` + base64url(UTF-8 JSON of the public JWK); the verification
@@ -20,7 +22,7 @@ the key under ``authentication``, ``assertionMethod``,
 ``capabilityInvocation`` and ``capabilityDelegation``. They list no
 ``keyAgreement``: microcred uses these keys only to sign.
 
-Everything else (secp256k1, X25519, P-384, RSA, ``did:web``…) raises
+Everything else (secp256k1, X25519, P-384, ``did:web``…) raises
 :class:`~credentials.errors.InvalidDid` saying what was expected and found.
 """
 
@@ -31,7 +33,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import base58
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from credentials.errors import InvalidDid, InvalidInput, InvalidKey
 from credentials.jose import PublicKey, b64url_decode, b64url_encode, json_dumps, json_loads_object
@@ -42,6 +45,7 @@ __all__ = [
     "SUPPORTED_METHODS",
     "MULTICODEC_P256_PUB",
     "MULTICODEC_ED25519_PUB",
+    "MULTICODEC_RSA_PUB",
     "MAX_DID_LENGTH",
     "VERIFICATION_METHOD_TYPE",
     "Did",
@@ -59,6 +63,7 @@ SUPPORTED_METHODS = frozenset({DID_KEY_METHOD, DID_JWK_METHOD})
 #: Multicodec codes (multiformats table) for the keys microcred accepts.
 MULTICODEC_P256_PUB = 0x1200
 MULTICODEC_ED25519_PUB = 0xED
+MULTICODEC_RSA_PUB = 0x1205
 
 #: Multibase prefix for base58btc.
 MULTIBASE_BASE58BTC = "z"
@@ -88,7 +93,7 @@ _CODEC_NAMES = {
     0xEB: "bls12_381-g2-pub",
     0x1201: "p384-pub",
     0x1202: "p521-pub",
-    0x1205: "rsa-pub",
+    MULTICODEC_RSA_PUB: "rsa-pub",
 }
 _MAX_VARINT_BYTES = 9
 #: JWK members that carry private key material (RFC 7518 §6.2.2, §6.3.2, §6.4; RFC 8037).
@@ -177,8 +182,11 @@ def _read_varint(data: bytes) -> tuple[int, int]:
 
 
 def did_key_from_public_key(key: PublicKey) -> str:
-    """The ``did:key`` of a P-256 or Ed25519 public key."""
-    codec = MULTICODEC_P256_PUB if key.alg == "ES256" else MULTICODEC_ED25519_PUB
+    """The ``did:key`` of a P-256, Ed25519 or RSA public key."""
+    if key.is_rsa:
+        codec = MULTICODEC_RSA_PUB
+    else:
+        codec = MULTICODEC_P256_PUB if key.alg == "ES256" else MULTICODEC_ED25519_PUB
     encoded = base58.b58encode(_varint(codec) + key.raw_bytes()).decode("ascii")
     return f"did:key:{MULTIBASE_BASE58BTC}{encoded}"
 
@@ -197,10 +205,12 @@ def _decode_did_key(did: Did) -> PublicKey:
         raise InvalidDid("the did:key identifier holds no key after its multibase prefix")
     codec, used = _read_varint(data)
     raw = data[used:]
+    if codec == MULTICODEC_RSA_PUB:
+        return _rsa_did_key(did, raw)
     if codec not in _KEY_LENGTHS:
         name = _CODEC_NAMES.get(codec, "unknown")
         raise InvalidDid(
-            f"expected a did:key for a p256-pub or ed25519-pub key, found multicodec 0x{codec:x} ({name})"
+            f"expected a did:key for a p256-pub, ed25519-pub or rsa-pub key, found multicodec 0x{codec:x} ({name})"
         )
     expected = _KEY_LENGTHS[codec]
     if len(raw) != expected:
@@ -218,6 +228,22 @@ def _decode_did_key(did: Did) -> PublicKey:
             key = PublicKey.from_cryptography(ed25519.Ed25519PublicKey.from_public_bytes(raw))
     except ValueError as exc:
         raise InvalidDid(f"the {_CODEC_NAMES[codec]} key in the did:key is not a point on its curve") from exc
+    if did_key_from_public_key(key) != did.did:
+        raise InvalidDid("the did:key is not in its canonical encoding")
+    return key
+
+
+def _rsa_did_key(did: Did, der: bytes) -> PublicKey:
+    try:
+        loaded = serialization.load_der_public_key(der)
+    except ValueError as exc:
+        raise InvalidDid("the rsa-pub key in the did:key is not a DER RSAPublicKey") from exc
+    if not isinstance(loaded, rsa.RSAPublicKey):
+        raise InvalidDid(f"the rsa-pub key in the did:key holds a {type(loaded).__name__}, not an RSA key")
+    try:
+        key = PublicKey.from_cryptography(loaded)
+    except InvalidKey as exc:
+        raise InvalidDid(f"the did:key does not hold a usable RSA key: {exc}") from exc
     if did_key_from_public_key(key) != did.did:
         raise InvalidDid("the did:key is not in its canonical encoding")
     return key

@@ -4,7 +4,11 @@ Implements the parts of RFC 7515 (JWS compact serialization), RFC 7518 §3.4
 (ES256, raw ``r || s`` signatures), RFC 8037 (EdDSA with Ed25519, OKP JWKs),
 RFC 7517 (JWK) and RFC 7638 (JWK thumbprints) that microcred needs.
 
-Only :data:`ALLOWED_ALGS` are ever accepted. ``none``, HMAC and every other
+Only :data:`ALLOWED_ALGS` are accepted by default. Credentials imported from
+other ecosystems (VC-JOSE ``vc+jwt`` / ``jwt_vc_json``, JAdES seals) may also
+use RS256 and PS256 (RFC 7518 §3.3, §3.5; RSA keys of at least 2048 bits, see
+:mod:`credentials._rsa`): their parsers pass :data:`IMPORTED_FORMAT_ALGS`,
+and no caller can widen the list beyond it. ``none``, HMAC and every other
 algorithm fail the ``signature`` check, and the verification key always comes
 from the caller (a resolved DID, a ``cnf.jwk``), never from the token's own
 header. Signing and verification call ``cryptography`` directly with key
@@ -25,17 +29,19 @@ from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import (
     decode_dss_signature,
     encode_dss_signature,
 )
 
 from credentials._json import json_dumps, json_loads, json_loads_object
-from credentials.errors import FormatError, InvalidInput, InvalidKey, SignatureError
+from credentials._rsa import RSA_ALGS, checked_rsa_key, rsa_algs, rsa_public_from_jwk, rsa_public_jwk, rsa_verify
+from credentials.errors import ConfigurationError, FormatError, InvalidInput, InvalidKey, SignatureError
 
 __all__ = [
     "ALLOWED_ALGS",
+    "IMPORTED_FORMAT_ALGS",
     "MAX_TOKEN_LENGTH",
     "b64url_encode",
     "b64url_decode",
@@ -51,6 +57,12 @@ __all__ = [
 #: The only JWS algorithms microcred signs with or accepts (EUDI ARF: ES256
 #: mandatory; EdDSA for Ed25519 keys).
 ALLOWED_ALGS = frozenset({"ES256", "EdDSA"})
+
+#: What credentials imported from elsewhere (``vc+jwt``, ``jwt_vc_json``, JAdES
+#: seals of Europass EDCs) may be signed with: the above plus RSA (>= 2048 bits).
+#: The widest list any parser accepts; SD-JWT VCs, KB-JWTs and status list
+#: tokens stay on :data:`ALLOWED_ALGS`.
+IMPORTED_FORMAT_ALGS = ALLOWED_ALGS | RSA_ALGS
 
 #: A compact JWS longer than this is refused before any parsing (bytes).
 MAX_TOKEN_LENGTH = 256 * 1024
@@ -118,7 +130,7 @@ def _public_jwk_members(jwk: Mapping[str, Any]) -> tuple[str, dict[str, str]]:
         members = {"crv": crv, "kty": kty, "x": jwk.get("x")}
     else:
         raise InvalidKey(
-            f"unsupported key type kty={kty!r} crv={crv!r}; expected EC P-256 or OKP Ed25519"
+            f"unsupported key type kty={kty!r} crv={crv!r}; expected EC P-256, OKP Ed25519 or RSA"
         )
     declared = jwk.get("alg")
     if declared is not None and declared != alg:
@@ -131,15 +143,29 @@ def _public_jwk_members(jwk: Mapping[str, Any]) -> tuple[str, dict[str, str]]:
 
 @dataclass(frozen=True)
 class PublicKey:
-    """A verification key: ES256 (P-256) or EdDSA (Ed25519), parsed once."""
+    """A verification key, parsed once: ES256 (P-256), EdDSA (Ed25519), or
+    RSA (RS256 / PS256, for imported formats only).
+
+    ``alg`` is the key's main algorithm, ``algs`` every algorithm it may verify
+    (an RSA JWK without ``alg`` serves both RS256 and PS256).
+    """
 
     alg: str
     jwk: Mapping[str, str]
     _key: Any = field(repr=False, compare=False)
+    algs: frozenset[str] = field(default=frozenset(), compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.algs:
+            object.__setattr__(self, "algs", frozenset({self.alg}))
 
     @classmethod
     def from_jwk(cls, jwk: Mapping[str, Any]) -> "PublicKey":
         """Build from a public JWK; private members (``d``) are ignored."""
+        if isinstance(jwk, Mapping) and jwk.get("kty") == "RSA":
+            algs = rsa_algs(jwk.get("alg"))
+            members, rsa_key = rsa_public_from_jwk(jwk)
+            return cls(alg=min(algs), jwk=members, _key=rsa_key, algs=algs)
         alg, members = _public_jwk_members(jwk)
         if alg == "ES256":
             x = _b64_int(members["x"], _ES256_COORD, "x")
@@ -155,8 +181,13 @@ class PublicKey:
         return cls(alg=alg, jwk=members, _key=key)
 
     @classmethod
-    def from_cryptography(cls, key: Any) -> "PublicKey":
-        """Wrap a ``cryptography`` P-256 or Ed25519 public key."""
+    def from_cryptography(cls, key: Any, *, alg: str | None = None) -> "PublicKey":
+        """Wrap a ``cryptography`` P-256, Ed25519 or RSA public key.
+
+        ``alg`` may pin an RSA key to RS256 or PS256 (both when not given)."""
+        if isinstance(key, rsa.RSAPublicKey):
+            algs = rsa_algs(alg)
+            return cls(alg=min(algs), jwk=rsa_public_jwk(checked_rsa_key(key)), _key=key, algs=algs)
         if isinstance(key, ec.EllipticCurvePublicKey) and isinstance(key.curve, ec.SECP256R1):
             numbers = key.public_numbers()
             jwk = {
@@ -170,14 +201,21 @@ class PublicKey:
             raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
             jwk = {"crv": "Ed25519", "kty": "OKP", "x": b64url_encode(raw)}
             return cls(alg="EdDSA", jwk=jwk, _key=key)
-        raise InvalidKey(f"unsupported key {type(key).__name__}; expected P-256 or Ed25519")
+        raise InvalidKey(f"unsupported key {type(key).__name__}; expected P-256, Ed25519 or RSA")
 
     def to_jwk(self) -> dict[str, str]:
         """The public JWK (required members only)."""
         return dict(self.jwk)
 
+    @property
+    def is_rsa(self) -> bool:
+        return self.jwk.get("kty") == "RSA"
+
     def raw_bytes(self) -> bytes:
-        """Compressed SEC1 point (P-256) or the 32 raw bytes (Ed25519)."""
+        """Compressed SEC1 point (P-256), the 32 raw bytes (Ed25519), or the
+        DER ``RSAPublicKey`` (PKCS #1, as did:key's ``rsa-pub`` holds it)."""
+        if self.is_rsa:
+            return bytes(self._key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.PKCS1))
         if self.alg == "ES256":
             return self._key.public_bytes(
                 serialization.Encoding.X962, serialization.PublicFormat.CompressedPoint
@@ -189,8 +227,14 @@ class PublicKey:
         canonical = json.dumps(dict(sorted(self.jwk.items())), separators=(",", ":"))
         return b64url_encode(hashlib.sha256(canonical.encode("ascii")).digest())
 
-    def verify(self, signing_input: bytes, signature: bytes) -> bool:
-        """True when ``signature`` is valid for ``signing_input`` (JWS form)."""
+    def verify(self, signing_input: bytes, signature: bytes, *, alg: str | None = None) -> bool:
+        """True when ``signature`` is valid for ``signing_input`` (JWS form) under
+        ``alg`` (default: the key's main algorithm; one outside :attr:`algs` never verifies)."""
+        alg = self.alg if alg is None else alg
+        if alg not in self.algs:
+            return False
+        if alg in RSA_ALGS:
+            return rsa_verify(self._key, alg, signing_input, signature)
         try:
             if self.alg == "ES256":
                 if len(signature) != 2 * _ES256_COORD:
@@ -225,6 +269,8 @@ class PrivateKey:
     def from_jwk(cls, jwk: Mapping[str, Any]) -> "PrivateKey":
         """Build from a private JWK (with ``d``), checking it matches its public part."""
         public = PublicKey.from_jwk(jwk)
+        if public.is_rsa:
+            raise InvalidKey("unsupported signing key kty='RSA'; microcred signs with P-256 or Ed25519 only")
         if public.alg == "ES256":
             d = _b64_int(jwk.get("d"), _ES256_COORD, "d")
             try:
@@ -247,7 +293,7 @@ class PrivateKey:
             return cls(alg="ES256", _key=key)
         if isinstance(key, ed25519.Ed25519PrivateKey):
             return cls(alg="EdDSA", _key=key)
-        raise InvalidKey(f"unsupported key {type(key).__name__}; expected P-256 or Ed25519")
+        raise InvalidKey(f"unsupported key {type(key).__name__}; expected P-256 or Ed25519 (microcred signs with no other)")
 
     def public_key(self) -> PublicKey:
         return PublicKey.from_cryptography(self._key.public_key())
@@ -286,12 +332,17 @@ class UnverifiedJws:
     signature: bytes
 
     @classmethod
-    def parse(cls, token: str, *, what: str = "JWT") -> "UnverifiedJws":
+    def parse(cls, token: str, *, what: str = "JWT", allowed_algs: Collection[str] = ALLOWED_ALGS) -> "UnverifiedJws":
         """Split and decode; raise :class:`FormatError` for anything malformed.
 
         Also enforces the algorithm allow-list (failing ``signature``) and the
-        ``crit`` rule, so no caller can forget them.
+        ``crit`` rule, so no caller can forget them. ``allowed_algs`` is
+        :data:`ALLOWED_ALGS` unless an imported format passes
+        :data:`IMPORTED_FORMAT_ALGS`; nothing outside that is ever accepted.
         """
+        widened = sorted(set(allowed_algs) - IMPORTED_FORMAT_ALGS)
+        if widened:
+            raise ConfigurationError(f"JWS algorithm(s) {widened} can never be allowed")
         if not isinstance(token, str):
             raise FormatError(f"the {what} must be text")
         if len(token) > MAX_TOKEN_LENGTH:
@@ -309,9 +360,9 @@ class UnverifiedJws:
         except InvalidInput as exc:
             raise FormatError(f"the {what} is malformed: {exc}") from exc
         alg = header.get("alg")
-        if alg not in ALLOWED_ALGS:
+        if not isinstance(alg, str) or alg not in allowed_algs:
             raise SignatureError(
-                f"the {what} uses algorithm {alg!r}; only {', '.join(sorted(ALLOWED_ALGS))} are accepted"
+                f"the {what} uses algorithm {alg!r}; only {', '.join(sorted(allowed_algs))} are accepted"
             )
         crit = header.get("crit")
         if crit is not None:
@@ -343,11 +394,12 @@ class UnverifiedJws:
 
     def verify_with(self, key: PublicKey, *, what: str = "JWT") -> None:
         """Check the signature with ``key``; raise :class:`SignatureError` if wrong."""
-        if self.header["alg"] != key.alg:
+        alg = self.header["alg"]
+        if alg not in key.algs:
             raise SignatureError(
-                f"the {what} is signed with {self.header['alg']} but the key is for {key.alg}"
+                f"the {what} is signed with {alg} but the key is for {' or '.join(sorted(key.algs))}"
             )
-        if not key.verify(self.signing_input, self.signature):
+        if not key.verify(self.signing_input, self.signature, alg=alg):
             raise SignatureError(f"the {what} signature does not match the key")
 
 

@@ -16,7 +16,10 @@ Two forms, neither with selective disclosure:
   ``expirationDate`` / ``id``; both spellings present must agree.
 
 The issuer's key comes from ``resolve_issuer_key(issuer_id, kid)``, never from
-the token; a ``kid`` naming another DID than the issuer is refused.
+the token; a ``kid`` naming another DID than the issuer is refused. These are
+imported formats, so besides ES256 and EdDSA they may be signed RS256 or PS256
+with an RSA key of 2048 bits or more (:data:`credentials.jose.IMPORTED_FORMAT_ALGS`,
+e.g. from an RSA ``did:jwk`` / ``did:key``); ``none`` and HMAC stay refused.
 
 Times (``nbf`` / ``exp`` / ``iat``, ``validFrom`` / ``validUntil`` /
 ``issuanceDate`` / ``expirationDate``) must lie from 1970 to 9999 in whole
@@ -32,7 +35,7 @@ from datetime import datetime
 from typing import Any
 
 from credentials.errors import FormatError, InvalidInput, SignatureError, ValidityPeriodError
-from credentials.jose import PrivateKey, PublicKey, UnverifiedJws, sign_jws
+from credentials.jose import IMPORTED_FORMAT_ALGS, PrivateKey, PublicKey, UnverifiedJws, sign_jws
 from credentials.numeric_date import in_numeric_date_range, numeric_date
 
 __all__ = [
@@ -274,7 +277,7 @@ def verify_jwt_vc(
     Raises :class:`FormatError`, :class:`SignatureError` or
     :class:`ValidityPeriodError`; nothing else escapes for any token text.
     """
-    jws = UnverifiedJws.parse(token, what="JWT VC")
+    jws = UnverifiedJws.parse(token, what="JWT VC", allowed_algs=IMPORTED_FORMAT_ALGS)
     times = _Times()
     unverified_is_vcdm2 = isinstance(jws.typ, str) and jws.typ.lower().removeprefix("application/") in VC_JWT_TYPES
     if unverified_is_vcdm2 or (VC_CLAIM not in jws.payload and CONTEXT in jws.payload):

@@ -42,7 +42,7 @@ from typing import Any
 
 from credentials.errors import FormatError, InvalidDid, InvalidKey, IssuerTrustError
 from credentials.errors import ReplayError, RevocationError, SignatureError, VerificationError
-from credentials.jose import PublicKey, UnverifiedJws
+from credentials.jose import IMPORTED_FORMAT_ALGS, PublicKey, UnverifiedJws
 from credentials.jwt_vc import verify_jwt_vc
 from credentials.microcredential import MICRO_CREDENTIAL_VCT, validate_disclosed
 from credentials.numeric_date import numeric_date
@@ -227,7 +227,8 @@ def _period(payload: Mapping[str, Any], now: int) -> str:
 def _jwt_vc(run: CheckRun, token: str, policy: Policy, trust: TrustResolver, now: int,
             resolve_key: Callable[..., PublicKey]) -> VerificationResult:
     try:
-        carried = [n for n in HEADER_KEY_PARAMETERS if n in UnverifiedJws.parse(token, what="JWT VC").header]
+        unverified = UnverifiedJws.parse(token, what="JWT VC", allowed_algs=IMPORTED_FORMAT_ALGS)
+        carried = [n for n in HEADER_KEY_PARAMETERS if n in unverified.header]
         if carried:
             raise SignatureError(f"the JWT VC carries a key in its own header ({', '.join(carried)}); "
                                  "the key must come from the issuer's DID")
