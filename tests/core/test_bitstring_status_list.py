@@ -91,7 +91,9 @@ def test_index_zero_is_the_left_most_bit():
     bitstring.set(0, True)
     bitstring.set(10, True)
     assert bitstring.to_bytes()[:2] == bytes([0b1000_0000, 0b0010_0000])
-    assert bitstring.get(0) and bitstring.get(10) and not bitstring.get(7)
+    assert bitstring.get(0)
+    assert bitstring.get(10)
+    assert not bitstring.get(7)
     bitstring.set(0, False)
     assert bitstring.to_bytes()[0] == 0
 
@@ -255,7 +257,8 @@ def test_status_at_reads_a_subject():
     bitstring = Bitstring.new()
     bitstring.set(42, True)
     subject = {"type": "BitstringStatusList", "statusPurpose": "revocation", "encodedList": bitstring.encode()}
-    assert status_at(subject, 42) is True and status_at(subject, 43) is False
+    assert status_at(subject, 42) is True
+    assert status_at(subject, 43) is False
     with pytest.raises(InvalidStatusList, match="JSON object"):
         status_at([subject], 42)  # type: ignore[arg-type]
 

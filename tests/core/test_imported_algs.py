@@ -92,7 +92,8 @@ def test_rfc7515_a2_rs256_verifies_only_under_the_imported_allow_list() -> None:
     key = PublicKey.from_jwk(vector["public_jwk"])
     jws = UnverifiedJws.parse(vector["token"], allowed_algs=IMPORTED_FORMAT_ALGS)
     jws.verify_with(key)
-    assert jws.header == vector["header"] and jws.payload["iss"] == "joe"
+    assert jws.header == vector["header"]
+    assert jws.payload["iss"] == "joe"
     with pytest.raises(SignatureError, match="only ES256, EdDSA are"):
         UnverifiedJws.parse(vector["token"])
     tampered = vector["token"][:-4] + ("AAAA" if not vector["token"].endswith("AAAA") else "BBBB")
@@ -146,7 +147,8 @@ def test_microcred_never_signs_with_rsa() -> None:
 @pytest.mark.parametrize("did", [RSA_2048_DID, RSA_4096_DID], ids=["2048", "4096"])
 def test_rsa_did_key_and_did_jwk_resolve_to_the_same_key(did) -> None:
     key = resolve_public_key(did)
-    assert key.is_rsa and key.algs == {"RS256", "PS256"}
+    assert key.is_rsa
+    assert key.algs == {"RS256", "PS256"}
     assert key.to_jwk() == RSA_VECTORS[did]["publicKeyJwk"]
     assert resolve_public_key(did_jwk_from_public_key(key)).to_jwk() == key.to_jwk()
     assert did_key_from_public_key(key) == did
@@ -231,7 +233,8 @@ def test_the_verifier_still_refuses_a_key_in_the_jwt_vc_header() -> None:
     jwk = PublicKey.from_cryptography(RSA_2048.public_key()).to_jwk()
     token = rsa_sign(vcdm2(RSA_2048_DID), RSA_2048, "RS256", {"typ": "vc+jwt", "jwk": jwk})
     result = _verify(token, frozenset({"OpenBadgeCredential"}))
-    assert result.check("signature").status == FAILED and "own header" in result.check("signature").detail
+    assert result.check("signature").status == FAILED
+    assert "own header" in result.check("signature").detail
 
 
 def _rsa_signed_sd_jwt_vc() -> tuple[str, PublicKey]:

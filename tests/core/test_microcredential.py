@@ -254,7 +254,8 @@ def test_disclosure_frame_refuses_unknown_claims() -> None:
 
 def test_every_claim_has_a_label_and_an_annex_element() -> None:
     assert set(MICROCRED_CLAIMS) == set(ANNEX_I_ELEMENTS) <= set(CLAIM_LABELS)
-    assert CLAIM_LABELS["ects"] == "Workload (ECTS credits)" and ANNEX_I_ELEMENTS["ects"] == 7
+    assert CLAIM_LABELS["ects"] == "Workload (ECTS credits)"
+    assert ANNEX_I_ELEMENTS["ects"] == 7
     assert sorted({n for n in ANNEX_I_ELEMENTS.values() if n}) == list(range(1, 12))
     assert set(load_schema()["properties"]) - {"iss", "sub", "aud", "jti", "iat", "nbf", "exp", "vct",
                                                "vct#integrity", "cnf", "status"} == set(MICROCRED_CLAIMS)

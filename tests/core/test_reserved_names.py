@@ -52,8 +52,10 @@ def test_a_disclosure_named_sd_alg_fails_and_is_not_dropped():
     with pytest.raises(DisclosureError, match="_sd_alg"):
         unpack_disclosures(payload, [bad, title])
     result = _verify_all(world, _signed(world, payload, [bad, title]))
-    assert result.check("disclosures").status == FAILED and "_sd_alg" in result.check("disclosures").detail
-    assert not result.verified and result.claims == {}
+    assert result.check("disclosures").status == FAILED
+    assert "_sd_alg" in result.check("disclosures").detail
+    assert not result.verified
+    assert result.claims == {}
 
 
 def test_sd_alg_in_a_nested_object_in_the_clear_fails_disclosures():
@@ -62,7 +64,8 @@ def test_sd_alg_in_a_nested_object_in_the_clear_fails_disclosures():
     with pytest.raises(DisclosureError, match="top level"):
         unpack_disclosures(payload, [])
     result = _verify_all(world, _signed(world, payload, []))
-    assert result.check("disclosures").status == FAILED and "_sd_alg" in result.check("disclosures").detail
+    assert result.check("disclosures").status == FAILED
+    assert "_sd_alg" in result.check("disclosures").detail
 
 
 def test_sd_alg_inside_a_disclosed_value_fails_disclosures():

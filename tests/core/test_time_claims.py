@@ -46,7 +46,8 @@ def test_hostile_credential_time_fails_validity_period(world, name, literal):
     assert result.check("validity_period").status == FAILED, statuses(result)
     assert name in result.check("validity_period").detail
     assert "1970" in result.check("validity_period").detail
-    assert result.check("signature").status == PASSED and result.verified is False
+    assert result.check("signature").status == PASSED
+    assert result.verified is False
     if name == "iat":
         assert result.check("issuer_trust").status == FAILED
         assert "iat" in result.check("issuer_trust").detail
@@ -66,7 +67,8 @@ def test_trust_resolver_gets_an_int_iat(world):
     world.trust = lambda did, vct, at: seen.append(at) or trust(did, vct, at)
     credential = forge_issuer_claim(world.credential(), world.issuer_key, "iat", f"{NOW - 100}.0")
     world.verify(world.present(credential))
-    assert seen == [NOW - 100] and type(seen[0]) is int
+    assert seen == [NOW - 100]
+    assert type(seen[0]) is int
 
 
 @pytest.mark.parametrize("literal", HOSTILE)
@@ -75,7 +77,8 @@ def test_hostile_kb_jwt_iat_fails_holder_binding(world, literal):
     result = world.verify(presentation)
     assert result.check("holder_binding").status == FAILED, statuses(result)
     assert "iat" in result.check("holder_binding").detail
-    assert result.check("replay").status == SKIPPED and result.verified is False
+    assert result.check("replay").status == SKIPPED
+    assert result.verified is False
 
 
 def test_wallet_side_verify_raises_validity_period_not_overflow(world):
@@ -124,7 +127,8 @@ def test_jwt_vc_hostile_numeric_dates_fail_validity_period_after_the_signature(w
     with pytest.raises(ValidityPeriodError, match=name):
         verify_jwt_vc(token, resolve_issuer_key=_resolve(world), now=NOW)
     result = world.verify(token, Policy(frozenset({ROOT}), status_required=False))
-    assert result.check("validity_period").status == FAILED and result.check("signature").status == PASSED
+    assert result.check("validity_period").status == FAILED
+    assert result.check("signature").status == PASSED
 
 
 def test_jwt_vc_hostile_time_with_a_bad_signature_fails_signature(world):
@@ -155,7 +159,8 @@ def test_status_list_token_hostile_times_fail_revocation(world, name, literal):
         verify_status_list_token(forged, world.issuer_key.public_key(), expected_uri=LIST_URI, now=NOW)
     world.token, world.anchored = forged, hashlib.sha256(forged.encode()).digest()
     result = world.verify(world.present())
-    assert result.check("revocation").status == FAILED and name in result.check("revocation").detail
+    assert result.check("revocation").status == FAILED
+    assert name in result.check("revocation").detail
 
 
 def test_holder_presenting_a_credential_with_hostile_times_still_works_for_the_holder(world):
