@@ -13,36 +13,43 @@ def test_signup_creates_account_with_sealed_es256_key(app, client):
     rows = db_rows(app, "SELECT public_jwk, sealed FROM holder_keys")
     assert len(rows) == 1
     public_jwk, sealed = rows[0]
-    assert '"crv": "P-256"' in public_jwk and '"d"' not in public_jwk
-    assert b'"d"' not in sealed and b"P-256" not in sealed  # encrypted at rest
+    assert '"crv": "P-256"' in public_jwk
+    assert '"d"' not in public_jwk
+    assert b'"d"' not in sealed  # encrypted at rest
+    assert b"P-256" not in sealed
     password_hash = db_rows(app, "SELECT password_hash FROM accounts")[0][0]
     assert password_hash.startswith("$argon2id$")
 
 
 def test_signup_refuses_short_password_and_taken_name(client):
     short = client.submit("/auth/signup", "/auth/signup", {"username": "bo", "password": "x", "password_again": "x"})
-    assert short.status_code == 400 and "user name of 3" in client.last_page
+    assert short.status_code == 400
+    assert "user name of 3" in client.last_page
     client.signup("ana")
     client.post("/auth/signout")
     taken = client.submit("/auth/signup", "/auth/signup",
                           {"username": "ANA", "password": PASSWORD, "password_again": PASSWORD})
-    assert taken.status_code == 400 and "taken" in client.last_page
+    assert taken.status_code == 400
+    assert "taken" in client.last_page
 
 
 def test_pages_need_sign_in(client):
     for url in ("/credentials", "/credentials/add", "/shares", "/auth/account", "/backup/export", "/credentials/1"):
         response = client.get(url)
-        assert response.status_code == 302 and "/auth/signin" in response.headers["Location"]
+        assert response.status_code == 302
+        assert "/auth/signin" in response.headers["Location"]
 
 
 def test_signin_wrong_password_then_right(client):
     client.signup("ana")
     client.post("/auth/signout")
     wrong = client.submit("/auth/signin", "/auth/signin", {"username": "ana", "password": "wrong password"})
-    assert wrong.status_code == 401 and "do not match" in client.last_page
+    assert wrong.status_code == 401
+    assert "do not match" in client.last_page
     right = client.submit("/auth/signin?next=/shares", "/auth/signin",
                           {"username": "ana", "password": PASSWORD, "next": "/shares"})
-    assert right.status_code == 302 and right.headers["Location"] == "/shares"
+    assert right.status_code == 302
+    assert right.headers["Location"] == "/shares"
 
 
 #: ``next`` values that must never be followed: other hosts, schemes, and paths that a
@@ -113,7 +120,8 @@ def test_signin_is_rate_limited_per_user(app, client):
     for _ in range(app.config["SIGNIN_FREE_FAILURES"]):
         assert client.submit("/auth/signin", "/auth/signin", {"username": "ana", "password": "nope nope"}).status_code == 401
     blocked = client.submit("/auth/signin", "/auth/signin", {"username": "ana", "password": PASSWORD})
-    assert blocked.status_code == 429 and "Too many failed attempts" in client.last_page
+    assert blocked.status_code == 429
+    assert "Too many failed attempts" in client.last_page
 
 
 def test_rate_limit_window_passes(app, client, clock):
@@ -162,13 +170,17 @@ def test_session_cookie_flags(app, tmp_path, clock):
     response = client.submit("/auth/signup", "/auth/signup",
                              {"username": "ana", "password": PASSWORD, "password_again": PASSWORD})
     cookie = response.headers["Set-Cookie"]
-    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert "Secure" in cookie
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
 
 
 def test_security_headers(client):
     response = client.get("/auth/signin")
     csp = response.headers["Content-Security-Policy"]
-    assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
+    assert "script-src 'self'" in csp
+    assert "unsafe-inline" not in csp
+    assert "frame-ancestors 'none'" in csp
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert "<script>" not in client.last_page  # no inline script anywhere
 
@@ -176,7 +188,8 @@ def test_security_headers(client):
 def test_delete_account_removes_everything(app, held):
     client, _ = held
     wrong = client.submit("/auth/account", "/auth/delete", {"password": "not my password"})
-    assert wrong.status_code == 400 and db_rows(app, "SELECT COUNT(*) FROM credentials")[0][0] == 1
+    assert wrong.status_code == 400
+    assert db_rows(app, "SELECT COUNT(*) FROM credentials")[0][0] == 1
     done = client.submit("/auth/account", "/auth/delete", {"password": PASSWORD})
     assert done.status_code == 302
     for table in ("accounts", "holder_keys", "credentials", "sessions", "shares"):
@@ -190,7 +203,8 @@ def test_cli_serve_is_registered():
     from wallet.cli import wallet
 
     result = CliRunner().invoke(wallet, ["serve", "--help"])
-    assert result.exit_code == 0 and "--port" in result.output
+    assert result.exit_code == 0
+    assert "--port" in result.output
 
 
 ATTACKER, OWNER = "203.0.113.66", "198.51.100.7"
@@ -225,11 +239,13 @@ def test_throttled_attacker_gets_429_with_growing_retry_after(app, client, clock
     waits = []
     for n in range(4):
         blocked = _signin(attacker, PASSWORD)  # even the right password is not tried while throttled
-        assert blocked.status_code == 429 and "Too many failed attempts" in attacker.last_page
+        assert blocked.status_code == 429
+        assert "Too many failed attempts" in attacker.last_page
         waits.append(int(blocked.headers["Retry-After"]))
         clock.now += waits[-1]
         assert _signin(attacker, f"late guess {n}").status_code == 401
-    assert waits == sorted(waits) and waits[-1] >= 4 * waits[0] > 0  # exponential back-off
+    assert waits == sorted(waits)  # exponential back-off
+    assert waits[-1] >= 4 * waits[0] > 0
     assert waits[-1] <= app.config["SIGNIN_BACKOFF_MAX"]
 
 
@@ -252,7 +268,8 @@ def test_one_client_guessing_many_accounts_is_throttled(app, client):
     for n in range(limit):
         assert _signin(attacker, "password1234", username=f"user{n}").status_code == 401
     blocked = _signin(attacker, "password1234", username="someone-else")
-    assert blocked.status_code == 429 and int(blocked.headers["Retry-After"]) > 0
+    assert blocked.status_code == 429
+    assert int(blocked.headers["Retry-After"]) > 0
     assert _signin(_from(app, OWNER), PASSWORD).status_code == 302
 
 

@@ -18,7 +18,8 @@ PASSPHRASE = "a long backup passphrase"
 def _export(client) -> bytes:
     response = client.submit("/backup/export", "/backup/export",
                              {"passphrase": PASSPHRASE, "passphrase_again": PASSPHRASE})
-    assert response.status_code == 200 and "attachment" in response.headers["Content-Disposition"]
+    assert response.status_code == 200
+    assert "attachment" in response.headers["Content-Disposition"]
     return response.get_data()
 
 
@@ -32,9 +33,11 @@ def test_export_is_encrypted_and_restores_into_another_instance(app, held, issue
     client, _ = held
     client.add(issuer.issue(client.holder_jwk(app), {**CLAIMS, "title": "Second"}))
     data = _export(client)
-    assert b"Data Protection" not in data and b'"d"' not in data
+    assert b"Data Protection" not in data
+    assert b'"d"' not in data
     header = json.loads(data)
-    assert header["format"] == "microcred-wallet-backup" and header["kdf"]["name"] == "scrypt"
+    assert header["format"] == "microcred-wallet-backup"
+    assert header["kdf"]["name"] == "scrypt"
 
     from wallet import create_app
 
@@ -46,7 +49,8 @@ def test_export_is_encrypted_and_restores_into_another_instance(app, held, issue
     response = _restore(other, data)
     assert response.status_code == 302, other.last_page
     other.get("/credentials")
-    assert "Restored 2 credentials" in other.last_page and "Second" in other.last_page
+    assert "Restored 2 credentials" in other.last_page
+    assert "Second" in other.last_page
     assert db_rows(other_app, "SELECT COUNT(*) FROM holder_keys")[0][0] == 2  # its own key and the restored one
 
     # the restored credential can be shared: its key came along
@@ -93,7 +97,8 @@ def test_restore_is_all_or_nothing(app, held, issuer):
     fresh = WalletClient(app.test_client())
     fresh.signup("bea")
     response = _restore(fresh, encrypt_backup(contents, PASSPHRASE).encode())
-    assert response.status_code == 400 and "credential 2 of the backup" in fresh.last_page
+    assert response.status_code == 400
+    assert "credential 2 of the backup" in fresh.last_page
     assert db_rows(app, "SELECT COUNT(*) FROM credentials")[0][0] == 1  # only ana's own
     assert db_rows(app, "SELECT COUNT(*) FROM holder_keys")[0][0] == 2  # ana's and bea's; no key was added
 

@@ -21,7 +21,9 @@ def test_paste_import_then_list_and_detail(app, held):
         assert expected in text, expected
     listing = client.get("/credentials")
     assert listing.status_code == 200
-    assert "4 ECTS" in client.last_page and "EQF 7" in client.last_page and "2026-05-01" in client.last_page
+    assert "4 ECTS" in client.last_page
+    assert "EQF 7" in client.last_page
+    assert "2026-05-01" in client.last_page
 
 
 def test_upload_import(app, signed_in, issuer):
@@ -46,7 +48,8 @@ def test_duplicate_is_detected(app, held, issuer):
     client, credential_id = held
     raw = db_rows(app, "SELECT raw FROM credentials")[0][0]
     again = client.add(raw)
-    assert again.status_code == 302 and again.headers["Location"].endswith(f"/credentials/{credential_id}")
+    assert again.status_code == 302
+    assert again.headers["Location"].endswith(f"/credentials/{credential_id}")
     client.get(again.headers["Location"])
     assert "already in your wallet" in client.last_page
     assert db_rows(app, "SELECT COUNT(*) FROM credentials")[0][0] == 1
@@ -90,7 +93,8 @@ def test_tampered_signature_is_refused(app, signed_in, issuer):
 
 def test_expired_credential_is_refused(app, signed_in, issuer):
     response = signed_in.add(issuer.issue(signed_in.holder_jwk(app), exp=NOW - 600))
-    assert response.status_code == 400 and "Not added" in signed_in.last_page
+    assert response.status_code == 400
+    assert "Not added" in signed_in.last_page
 
 
 def test_garbage_and_empty_are_refused(signed_in):
@@ -114,7 +118,8 @@ def test_double_submit_of_the_import_form(app, signed_in, issuer):
     first = signed_in.client.post("/credentials/add", data={**tokens, "credential": credential})
     second = signed_in.client.post("/credentials/add", data={**tokens, "credential": credential})
     assert first.status_code == 302
-    assert second.status_code == 409 and "already sent once" in second.get_data(as_text=True)
+    assert second.status_code == 409
+    assert "already sent once" in second.get_data(as_text=True)
     assert db_rows(app, "SELECT COUNT(*) FROM credentials")[0][0] == 1
 
 
@@ -141,7 +146,8 @@ def test_jwt_vc_import_bound_by_subject_did(app, signed_in, issuer):
     response = signed_in.add(sign_vc_jwt(credential, issuer.key, kid=issuer.kid))
     assert response.status_code == 302, signed_in.last_page
     signed_in.get(response.headers["Location"])
-    assert "Open Science Basics" in signed_in.last_page and "Share</a>" not in signed_in.last_page
+    assert "Open Science Basics" in signed_in.last_page
+    assert "Share</a>" not in signed_in.last_page
     other = {**credential, "credentialSubject": {"id": "did:jwk:" + "e30", "ects": 2}}
     assert signed_in.add(sign_vc_jwt(other, issuer.key, kid=issuer.kid)).status_code == 400
 
@@ -203,12 +209,15 @@ def test_delete_credential(app, held):
 
 def test_scan_routes_codes(app, signed_in):
     bad = signed_in.submit("/credentials/scan", "/credentials/scan", {"scanned": "hello there"})
-    assert bad.status_code == 400 and "not one the wallet knows" in signed_in.last_page
+    assert bad.status_code == 400
+    assert "not one the wallet knows" in signed_in.last_page
     presentation = signed_in.submit("/credentials/scan", "/credentials/scan", {"scanned": "eyJ.eyJ.sig~abc~"})
-    assert presentation.status_code == 400 and "for a verifier to scan" in signed_in.last_page
+    assert presentation.status_code == 400
+    assert "for a verifier to scan" in signed_in.last_page
     request = signed_in.submit("/credentials/scan", "/credentials/scan",
                                {"scanned": "openid4vp://?client_id=redirect_uri%3Ahttps%3A%2F%2Fv.example%2Fcb"})
-    assert request.status_code == 400 and "This request was refused" in signed_in.last_page
+    assert request.status_code == 400
+    assert "This request was refused" in signed_in.last_page
 
 
 def test_badge_from_the_verifier_core(app, signed_in, issuer):

@@ -30,5 +30,6 @@ def test_import_refuses_hidden_registered_claims(app, signed_in, issuer, frame, 
                               holder_jwk=signed_in.holder_jwk(app)).serialization
     response = signed_in.add(credential)
     assert response.status_code == 400, signed_in.last_page[:400]
-    assert "Not added" in signed_in.last_page and "selectively disclos" in signed_in.last_page
+    assert "Not added" in signed_in.last_page
+    assert "selectively disclos" in signed_in.last_page
     assert db_rows(app, "SELECT COUNT(*) FROM credentials")[0][0] == 0

@@ -22,11 +22,13 @@ def test_the_import_past_the_limit_gets_429_and_adds_nothing(limited_app, signed
     jwk = signed_in.holder_jwk(limited_app)
     first = signed_in.add(issuer.issue(jwk))
     second = signed_in.add("not a credential at all")
-    assert first.status_code == 302 and second.status_code == 400
+    assert first.status_code == 302
+    assert second.status_code == 400
     third = signed_in.add(issuer.issue(jwk, iat=1_700_000_000))  # another credential, valid too
     assert third.status_code == 429
     assert 1 <= int(third.headers["Retry-After"]) <= 60
-    assert "Too many imports" in signed_in.last_page and "try again in" in signed_in.last_page
+    assert "Too many imports" in signed_in.last_page
+    assert "try again in" in signed_in.last_page
     assert db_rows(limited_app, "SELECT COUNT(*) FROM credentials")[0][0] == 1
 
 
@@ -38,7 +40,9 @@ def test_a_scanned_offer_past_the_limit_is_refused_before_the_issuer_is_called(l
     signed_in.get("/credentials/scan")
     offer = "openid-credential-offer://?credential_offer_uri=https%3A%2F%2Fissuer.example%2Foffer%2F1"
     refused = signed_in.post("/credentials/scan", {"scanned": offer})
-    assert refused.status_code == 429 and "Retry-After" in refused.headers and called == []
+    assert refused.status_code == 429
+    assert "Retry-After" in refused.headers
+    assert called == []
 
 
 def test_other_clients_are_not_held_back(limited_app, signed_in, issuer):
@@ -68,5 +72,6 @@ def test_a_store_that_cannot_answer_refuses_imports_with_503(app, signed_in, iss
         app.config["REDIS_URL"] = f"redis://127.0.0.1:{bound_not_listening.getsockname()[1]}/0"
         import_limits.init_app(app)
         refused = signed_in.add(issuer.issue(signed_in.holder_jwk(app)))
-    assert refused.status_code == 503 and "Nothing was added" in signed_in.last_page
+    assert refused.status_code == 503
+    assert "Nothing was added" in signed_in.last_page
     assert db_rows(app, "SELECT COUNT(*) FROM credentials")[0][0] == 0

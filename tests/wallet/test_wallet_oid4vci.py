@@ -108,7 +108,8 @@ def test_scanned_offer_and_used_offer(app, signed_in, issuer_side):
     first = signed_in.submit("/credentials/scan", "/credentials/scan", {"scanned": link})
     assert first.status_code == 302
     again = signed_in.submit("/credentials/scan", "/credentials/scan", {"scanned": link})
-    assert again.status_code == 400 and "Not added" in signed_in.last_page
+    assert again.status_code == 400
+    assert "Not added" in signed_in.last_page
     assert db_rows(app, "SELECT COUNT(*) FROM credentials")[0][0] == 1
 
 

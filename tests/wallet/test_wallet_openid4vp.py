@@ -58,9 +58,12 @@ def test_opening_a_link_contacts_nobody_until_continue(app, held):
     app.config["HTTP_TRANSPORT"] = lambda *args: called.append(args)
     link = "openid4vp://?" + urlencode({"client_id": f"redirect_uri:{VERIFIER}/cb", "request_uri": f"{VERIFIER}/r/1"})
     page = client.get("/openid4vp/review?" + urlencode({"request": link}))
-    assert page.status_code == 200 and "Continue" in client.last_page and called == []
+    assert page.status_code == 200
+    assert "Continue" in client.last_page
+    assert called == []
     forged = client.client.post("/openid4vp/review", data={"request": link})  # a cross-site POST has no token
-    assert forged.status_code == 400 and called == []
+    assert forged.status_code == 400
+    assert called == []
 
 
 def _verifier_request(verifier_app, claims=("title", "ects")):
@@ -83,7 +86,9 @@ def test_answer_the_verifiers_request(app, held, clock, verifier_app):
     consent_url = review.headers["Location"]
     client.get(consent_url)
     page = client.last_page
-    assert "127.0.0.1 asks to see" in page and "Title of the micro-credential" in page and "Workload" in page
+    assert "127.0.0.1 asks to see" in page
+    assert "Title of the micro-credential" in page
+    assert "Workload" in page
     assert "Data Protection Law in Practice" in page
     tokens = client.form_tokens()
     sent = client.post(consent_url + "/send", {f"credential-{verifier_module.CREDENTIAL_QUERY_ID}": str(credential_id)})
@@ -110,7 +115,8 @@ def test_decline_tells_the_verifier(app, held, verifier_app):
     client.get(consent_url)
     assert client.post(consent_url + "/decline").status_code == 200
     answered = verifier_module.transaction(verifier_app, pending.state)
-    assert answered.wallet_error == "the holder declined" and answered.result is None
+    assert answered.wallet_error == "the holder declined"
+    assert answered.result is None
     assert db_rows(app, "SELECT COUNT(*) FROM shares")[0][0] == 0
 
 
@@ -142,7 +148,8 @@ def test_malformed_requests_are_refused(held, overrides, message):
     client, _ = held
     response = _open(client, _by_value(**overrides))
     assert response.status_code == 400
-    assert "This request was refused" in client.last_page and message in client.last_page, client.last_page
+    assert "This request was refused" in client.last_page, client.last_page
+    assert message in client.last_page, client.last_page
 
 
 def test_response_uri_on_another_host_than_a_did_client(app, held):
@@ -188,7 +195,8 @@ def test_signed_request_by_reference_and_expiry(app, held, clock):
                                         "request_uri": "https://verifier.example/request/1"})
     consent_url = _open(client, link).headers["Location"]
     client.get(consent_url)
-    assert "verifier.example asks to see" in client.last_page and "Learning outcomes (all)" in client.last_page
+    assert "verifier.example asks to see" in client.last_page
+    assert "Learning outcomes (all)" in client.last_page
     assert "Acme &lt;b&gt;Hiring&lt;/b&gt;" in client.last_page
     assert client.post(consent_url + "/send", {"credential-q": str(credential_id)}).status_code == 200
     from urllib.parse import parse_qs
@@ -225,7 +233,8 @@ def test_no_matching_credential(app, held, verifier_app):
                                                             "meta": {"vct_values": ["urn:other:type"]}}]}))
     consent_url = _open(client, link).headers["Location"]
     client.get(consent_url)
-    assert "None of your credentials has this" in client.last_page and "Share with" not in client.last_page
+    assert "None of your credentials has this" in client.last_page
+    assert "Share with" not in client.last_page
 
 
 def test_unsigned_request_object_only_for_redirect_uri_clients(app, held):

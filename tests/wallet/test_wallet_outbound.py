@@ -111,7 +111,8 @@ def test_a_loopback_link_is_not_fetched_without_the_development_setting(app, sig
         response = _send(signed_in, where, link)
         assert response.status_code == 400, (where, signed_in.last_page)
         assert recorder.contacts == 0, f"{where}: the wallet contacted its own loopback server"
-        assert SECRET not in signed_in.last_page and "10.1.2.3" not in signed_in.last_page
+        assert SECRET not in signed_in.last_page
+        assert "10.1.2.3" not in signed_in.last_page
         expected = "this machine" if scheme == "https" else "must use https"
         assert expected in signed_in.last_page, (where, signed_in.last_page)
 
@@ -135,13 +136,17 @@ def test_with_the_development_setting_loopback_is_fetched_but_no_remote_body_is_
     assert recorder.contacts == 1  # the setting really lets loopback through (so the refusals above mean something)
     assert response.status_code == 502, signed_in.last_page  # the remote failed (5xx): try again later
     assert f"127.0.0.1:{recorder.server_address[1]} failed (HTTP 500)" in signed_in.last_page
-    assert SECRET not in signed_in.last_page and "10.1.2.3" not in signed_in.last_page
+    assert SECRET not in signed_in.last_page
+    assert "10.1.2.3" not in signed_in.last_page
     recorder.status = 400  # a refusal by the remote: 400, still without its words
     response = signed_in.add(_offer_by_reference(f"{base}/offer"))
-    assert response.status_code == 400 and "refused the request (HTTP 400)" in signed_in.last_page
-    assert SECRET not in signed_in.last_page and "10.1.2.3" not in signed_in.last_page
+    assert response.status_code == 400
+    assert "refused the request (HTTP 400)" in signed_in.last_page
+    assert SECRET not in signed_in.last_page
+    assert "10.1.2.3" not in signed_in.last_page
     response = signed_in.add(_offer_by_reference("http://127.0.0.1:1/offer"))  # nobody listens there
-    assert response.status_code == 502 and "could not reach 127.0.0.1:1" in signed_in.last_page
+    assert response.status_code == 502
+    assert "could not reach 127.0.0.1:1" in signed_in.last_page
 
 
 @pytest.mark.parametrize("client_id, message", [
@@ -168,7 +173,9 @@ def test_the_development_setting_comes_from_the_environment(tmp_path, monkeypatc
     monkeypatch.setenv("MICROCRED_DEV_LOOPBACK", "1")
     app = create_app({"DATA_DIR": str(tmp_path / "b")})
     policy = client_from_config(app.config).fetcher.policy
-    assert policy.allow_loopback and not policy.allow_http and not policy.allow_private
+    assert policy.allow_loopback
+    assert not policy.allow_http
+    assert not policy.allow_private
 
 
 def _by_value(response_uri: str) -> str:
@@ -192,6 +199,7 @@ def test_a_verifier_that_cannot_be_reached_at_send_time_gets_nothing(app, held, 
         client.get(review.headers["Location"])
         sent = client.post(review.headers["Location"] + "/send", {"credential-q": str(credential_id)})
         assert sent.status_code == status, client.last_page
-        assert "nothing was shared" in client.last_page and SECRET not in client.last_page
+        assert "nothing was shared" in client.last_page
+        assert SECRET not in client.last_page
         assert db_rows(app, "SELECT COUNT(*) FROM shares")[0][0] == 0
     assert recorder.contacts == 1

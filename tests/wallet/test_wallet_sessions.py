@@ -32,7 +32,8 @@ def _asks_for_password(response, next_path: str) -> None:
 
 def _confirm(client, next_path: str, password: str = PASSWORD):
     page = client.get("/auth/confirm", query_string={"next": next_path})
-    assert page.status_code == 200 and f'name="next" value="{next_path}"' in client.last_page
+    assert page.status_code == 200
+    assert f'name="next" value="{next_path}"' in client.last_page
     return client.post("/auth/confirm", {"password": password, "next": next_path})
 
 
@@ -40,7 +41,8 @@ def test_idle_session_ends(app, signed_in, clock):
     assert signed_in.get("/credentials").status_code == 200
     clock.now += app.config["SESSION_IDLE_TIMEOUT"] + 1
     response = signed_in.get("/credentials")
-    assert response.status_code == 302 and "/auth/signin" in response.headers["Location"]
+    assert response.status_code == 302
+    assert "/auth/signin" in response.headers["Location"]
     assert db_rows(app, "SELECT COUNT(*) FROM sessions")[0][0] == 0
     signed_in.get(response.headers["Location"])
     assert "without activity" in signed_in.last_page
@@ -78,9 +80,11 @@ def test_export_needs_a_fresh_sign_in(app, held, clock):
     assert "attachment" not in stale.headers.get("Content-Disposition", "")
     assert _confirm(client, "/backup/export", "not my password").status_code == 401
     confirmed = _confirm(client, "/backup/export")
-    assert confirmed.status_code == 302 and confirmed.headers["Location"] == "/backup/export"
+    assert confirmed.status_code == 302
+    assert confirmed.headers["Location"] == "/backup/export"
     done = client.submit("/backup/export", "/backup/export", {"passphrase": PASSPHRASE, "passphrase_again": PASSPHRASE})
-    assert done.status_code == 200 and "attachment" in done.headers["Content-Disposition"]
+    assert done.status_code == 200
+    assert "attachment" in done.headers["Content-Disposition"]
 
 
 def test_restore_needs_a_fresh_sign_in(app, held, clock):
@@ -116,7 +120,8 @@ def test_credential_removal_needs_a_fresh_sign_in(app, held, clock):
     assert db_rows(app, "SELECT COUNT(*) FROM credentials")[0][0] == 1
     _asks_for_password(client.get(removal), removal)
     assert _confirm(client, removal).headers["Location"] == removal
-    assert client.get(removal).status_code == 200 and "Remove this credential" in client.last_page
+    assert client.get(removal).status_code == 200
+    assert "Remove this credential" in client.last_page
     assert client.post(removal).status_code == 302
     assert db_rows(app, "SELECT COUNT(*) FROM credentials")[0][0] == 0
 
@@ -125,9 +130,11 @@ def test_account_deletion_needs_the_password_whatever_the_sign_in_age(app, held,
     client, _ = held
     _go_stale(app, client, clock)
     wrong = client.submit("/auth/account", "/auth/delete", {"password": "not my password"})
-    assert wrong.status_code == 400 and db_rows(app, "SELECT COUNT(*) FROM accounts")[0][0] == 1
+    assert wrong.status_code == 400
+    assert db_rows(app, "SELECT COUNT(*) FROM accounts")[0][0] == 1
     done = client.submit("/auth/account", "/auth/delete", {"password": PASSWORD})
-    assert done.status_code == 302 and db_rows(app, "SELECT COUNT(*) FROM accounts")[0][0] == 0
+    assert done.status_code == 302
+    assert db_rows(app, "SELECT COUNT(*) FROM accounts")[0][0] == 0
 
 
 def test_a_stolen_session_cannot_guess_the_password_through_confirm_or_delete(app, held, clock):
@@ -137,13 +144,16 @@ def test_a_stolen_session_cannot_guess_the_password_through_confirm_or_delete(ap
     for n in range(free):
         assert _confirm(client, "/backup/export", f"guess {n}").status_code == 401
     throttled = _confirm(client, "/backup/export", PASSWORD)
-    assert throttled.status_code == 429 and int(throttled.headers["Retry-After"]) > 0
+    assert throttled.status_code == 429
+    assert int(throttled.headers["Retry-After"]) > 0
     deleting = client.submit("/auth/account", "/auth/delete", {"password": PASSWORD})
-    assert deleting.status_code == 429 and db_rows(app, "SELECT COUNT(*) FROM accounts")[0][0] == 1
+    assert deleting.status_code == 429
+    assert db_rows(app, "SELECT COUNT(*) FROM accounts")[0][0] == 1
 
 
 @pytest.mark.parametrize("nasty", ["//evil.example", "/%09/evil.example", "https://evil.example"])
 def test_confirm_next_stays_on_the_site(app, signed_in, nasty):
     signed_in.get("/auth/confirm", query_string={"next": nasty})
     response = signed_in.post("/auth/confirm", {"password": PASSWORD, "next": nasty})
-    assert response.status_code == 302 and response.headers["Location"] == "/auth/account"
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/auth/account"

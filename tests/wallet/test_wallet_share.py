@@ -46,7 +46,9 @@ def test_preview_shows_exactly_the_choice(held):
     client.post(f"/credentials/{credential_id}/share/preview", {"claim": [TITLE, OUTCOME_2]})
     page = client.last_page
     assert "Draft a data protection impact assessment" in page
-    assert "Apply the GDPR" not in page and "Silva" not in page and "Workload" not in page
+    assert "Apply the GDPR" not in page
+    assert "Silva" not in page
+    assert "Workload" not in page
 
 
 def test_link_share_serves_once_and_verifies_with_exactly_the_chosen_claims(app, held):
@@ -54,19 +56,23 @@ def test_link_share_serves_once_and_verifies_with_exactly_the_chosen_claims(app,
     created = _share(client, credential_id, [TITLE, ECTS, OUTCOME_2])
     assert created.status_code == 302
     client.get(created.headers["Location"])
-    assert "<svg" in client.last_page and 'data-expires-at="%d"' % (NOW + 300) in client.last_page
+    assert "<svg" in client.last_page
+    assert 'data-expires-at="%d"' % (NOW + 300) in client.last_page
     mode, qr_text, audience = db_rows(app, "SELECT mode, qr_text, audience FROM shares")[0]
-    assert mode == "link" and qr_text.startswith("http://127.0.0.1:5001/p/")
+    assert mode == "link"
+    assert qr_text.startswith("http://127.0.0.1:5001/p/")
     token_path = qr_text.removeprefix("http://127.0.0.1:5001")
     fetched = client.client.get(token_path)
-    assert fetched.status_code == 200 and fetched.mimetype == "application/dc+sd-jwt"
+    assert fetched.status_code == 200
+    assert fetched.mimetype == "application/dc+sd-jwt"
     verified = _verify(fetched.get_data(as_text=True), audience)
     assert verified.disclosed == {
         "title": "Data Protection Law in Practice",
         "ects": 4,
         "learning_outcomes": ["Draft a data protection impact assessment"],
     }
-    assert verified.key_binding.nonce and verified.key_binding.issued_at == NOW
+    assert verified.key_binding.nonce
+    assert verified.key_binding.issued_at == NOW
     assert client.client.get(token_path).status_code == 404  # one time only
     client.get("/shares")
     assert "used" in client.last_page
@@ -80,7 +86,8 @@ def test_link_expires(app, held, clock):
     assert client.client.get(token_path).status_code == 404
     share_id = db_rows(app, "SELECT id FROM shares")[0][0]
     client.get(f"/shares/{share_id}")
-    assert "This code is expired" in client.last_page and "<svg" not in client.last_page
+    assert "This code is expired" in client.last_page
+    assert "<svg" not in client.last_page
 
 
 def test_withdraw_a_live_link(app, held):
@@ -110,7 +117,8 @@ def test_small_credential_goes_inline(app, signed_in, issuer):
     credential_id = int(signed_in.add(credential).headers["Location"].rsplit("/", 1)[1])
     _share(signed_in, credential_id, [TITLE])
     mode, qr_text, audience = db_rows(app, "SELECT mode, qr_text, audience FROM shares")[0]
-    assert mode == "inline" and len(qr_text) <= 1200
+    assert mode == "inline"
+    assert len(qr_text) <= 1200
     assert _verify(qr_text, audience).disclosed == {"title": "Tiny"}
 
 
@@ -121,7 +129,8 @@ def test_double_submit_of_the_share_form(app, held):
     tokens = client.form_tokens()
     first = client.client.post(f"/credentials/{credential_id}/share", data={**tokens, "claim": [TITLE]})
     second = client.client.post(f"/credentials/{credential_id}/share", data={**tokens, "claim": [TITLE]})
-    assert first.status_code == 302 and second.status_code == 409
+    assert first.status_code == 302
+    assert second.status_code == 409
     assert db_rows(app, "SELECT COUNT(*) FROM shares")[0][0] == 1
 
 
