@@ -77,7 +77,8 @@ def test_did_syntax_accepts_other_methods():
 
 
 def test_errors_belong_to_the_one_hierarchy():
-    assert issubclass(LedgerUnavailable, ConnectionError) and issubclass(LedgerUnavailable, MicrocredError)
+    assert issubclass(LedgerUnavailable, ConnectionError)
+    assert issubclass(LedgerUnavailable, MicrocredError)
     assert issubclass(DeploymentNotFound, FileNotFoundError)
 
 

@@ -37,7 +37,8 @@ def test_chain_of_trust_up_to_the_root(ledger, accredit_issuer):
     assert [link.did for link in found.chain] == [issuer.did, issuer.tao_did, ledger.deployment.root_did]
     assert [link.role for link in found.chain] == [Role.ISSUER, Role.TAO, Role.ROOT]
     assert found.accredited_by == issuer.tao_did
-    assert found.legal_name == "Test university" and found.country == "IT"
+    assert found.legal_name == "Test university"
+    assert found.country == "IT"
     assert found.entry.controller == issuer.account.address
     assert found.root_did == ledger.deployment.root_did
 
@@ -70,7 +71,8 @@ def test_accredited_event_carries_the_grant(ledger, accredit_issuer):
     assert args["didHash"] == keccak(text=issuer.did)
     assert args["accreditedBy"] == issuer.tao_did
     assert args["accreditedByHash"] == keccak(text=issuer.tao_did)
-    assert args["grant"]["vcts"] == [VCT] and args["grant"]["maxEqfLevel"] == 6
+    assert args["grant"]["vcts"] == [VCT]
+    assert args["grant"]["maxEqfLevel"] == 6
     assert args["grant"]["controller"] == issuer.account.address
 
 
@@ -296,7 +298,8 @@ def test_an_accreditation_can_be_found_by_its_controller(ledger, accredit_issuer
     logs = ledger.chain.get_logs(ledger.trust.address, from_block=since + 1, to_block="latest",
                                  topics=[topic, None, None, _address_topic(issuer.account.address)])
     (found,) = [ledger.trust.decode_log(log) for log in logs]
-    assert found.args["did"] == issuer.did and found.args["controller"] == issuer.account.address
+    assert found.args["did"] == issuer.did
+    assert found.args["controller"] == issuer.account.address
 
 
 # ------------------------------------------------------------------ guards
