@@ -118,7 +118,8 @@ def assert_archive_consistent(archive_path: Path, *roots: Path) -> dict[str, int
         assert credential_id in rows, f"{path} is a signed credential the archive does not know"
         status = _payload(path.read_text())["status"]["status_list"]
         list_id, idx, _ = rows[credential_id]
-        assert status["uri"].rsplit("/", 1)[-1] == list_id and status["idx"] == idx, path
+        assert status["uri"].rsplit("/", 1)[-1] == list_id, path
+        assert status["idx"] == idx, path
     per_student = Counter(student for _, _, student in rows.values())
     twice = {s: n for s, n in per_student.items() if n > 1}
     assert not twice, f"learners issued more than once: {twice}"

@@ -31,7 +31,8 @@ def test_csv_row_maps_onto_the_claims_with_issuer_defaults(defaults, home):
     assert claims["learner"] == {"given_name": "Ada", "family_name": "Rossi", "birth_date": "2001-04-12",
                                  "student_id": "S00001"}
     assert claims["learning_outcomes"] == ["Explain sampling bias", "Fit and check a linear model"]
-    assert claims["ects"] == 5 and isinstance(claims["ects"], int)
+    assert claims["ects"] == 5
+    assert isinstance(claims["ects"], int)
     assert claims["eqf_level"] == 6
     assert claims["issuer_country"] == ["IT"]
     assert claims["awarding_body"] == [{"name": "Università di Prova", "id": home.identity.did, "country": "IT"}]
@@ -67,7 +68,9 @@ def test_unknown_columns_are_listed_and_nothing_is_parsed(defaults):
     text = make_csv([make_row(1, email="ada@example.org", nickname="ada")])
     errors = errors_of(lambda: parse_csv(text, defaults))
     assert len(errors) == 1
-    assert "'email'" in errors[0] and "'nickname'" in errors[0] and "unknown column" in errors[0]
+    assert "'email'" in errors[0]
+    assert "'nickname'" in errors[0]
+    assert "unknown column" in errors[0]
 
 
 def test_every_row_error_is_reported_with_its_row_number(defaults):
@@ -231,4 +234,5 @@ def test_a_course_validated_once_does_not_vouch_for_a_lookalike(defaults, lookal
     first = dict(claims, learner={**claims["learner"], "student_id": "J1"}, ects=1)
     second = dict(claims, learner={**claims["learner"], "student_id": "J2"}, ects=lookalike)
     errors = errors_of(lambda: parse_json(json.dumps([first, second]), defaults))
-    assert errors and all(error.startswith("entry 2: ects") for error in errors), errors
+    assert errors, errors
+    assert all(error.startswith("entry 2: ects") for error in errors), errors

@@ -41,9 +41,11 @@ def test_init_prints_the_did_and_the_accreditation_command(runner, initialised):
     home = initialised
     assert stat.S_IMODE(home.signing_key_path.stat().st_mode) == 0o600
     again = runner.invoke(main, ["issuer", "init", "uni", "--country", "IT", "--legal-name", "X"])
-    assert again.exit_code == EXIT_REFUSED and "already exists" in again.output
+    assert again.exit_code == EXIT_REFUSED
+    assert "already exists" in again.output
     bad = runner.invoke(main, ["issuer", "init", "other", "--country", "ZZ", "--legal-name", "X"])
-    assert bad.exit_code == EXIT_REFUSED and "'ZZ' is not an ISO 3166-1 alpha-2 code" in bad.output
+    assert bad.exit_code == EXIT_REFUSED
+    assert "'ZZ' is not an ISO 3166-1 alpha-2 code" in bad.output
 
 
 def test_issue_writes_files_and_a_manifest_and_says_the_anchor_is_pending(runner, initialised, tmp_path):
@@ -54,7 +56,8 @@ def test_issue_writes_files_and_a_manifest_and_says_the_anchor_is_pending(runner
     result = runner.invoke(main, ["issuer", "issue", "--from", str(source), "--out", str(out)])
     assert result.exit_code == EXIT_ANCHOR_PENDING, result.output
     assert "2 credential(s), 1 signed file(s), 1 offer(s)" in result.output
-    assert "NOT anchored" in result.output and "microcred issuer publish" in result.output
+    assert "NOT anchored" in result.output
+    assert "microcred issuer publish" in result.output
     rows = list(csv.DictReader((out / "manifest.csv").open(encoding="utf-8")))
     assert [r["student_id"] for r in rows] == ["S00001", "S00002"]
     sd_jwt = (out / rows[0]["file"]).read_text().strip()
@@ -79,7 +82,8 @@ def test_unknown_columns_are_refused(runner, initialised, tmp_path):
     source = tmp_path / "export.csv"
     source.write_text(make_csv([make_row(1, email="a@example.org")]), encoding="utf-8")
     result = runner.invoke(main, ["issuer", "issue", "--from", str(source)])
-    assert result.exit_code == EXIT_REFUSED and "unknown column(s) 'email'" in result.output
+    assert result.exit_code == EXIT_REFUSED
+    assert "unknown column(s) 'email'" in result.output
 
 
 def test_a_thousand_row_csv(runner, initialised, tmp_path):
@@ -103,14 +107,18 @@ def test_revoke_suspend_reinstate_and_list(runner, initialised, tmp_path):
     runner.invoke(main, ["issuer", "issue", "--from", str(source)])
     ids = [r.id for r in Archive(initialised.archive_path).credentials()]
     revoked = runner.invoke(main, ["issuer", "revoke", *ids])
-    assert revoked.exit_code == EXIT_ANCHOR_PENDING and "NOT anchored" in revoked.output
+    assert revoked.exit_code == EXIT_ANCHOR_PENDING
+    assert "NOT anchored" in revoked.output
     again = runner.invoke(main, ["issuer", "revoke", ids[0], "nope"])
     assert again.exit_code == EXIT_REFUSED
-    assert "nothing was changed" in again.output and "no credential with id 'nope'" in again.output
+    assert "nothing was changed" in again.output
+    assert "no credential with id 'nope'" in again.output
     listing = runner.invoke(main, ["issuer", "list"])
-    assert listing.exit_code == 0 and listing.output.count("revoked") == 2
+    assert listing.exit_code == 0
+    assert listing.output.count("revoked") == 2
     lists = runner.invoke(main, ["issuer", "lists"])
-    assert "PENDING" in lists.output and "version 2" in lists.output
+    assert "PENDING" in lists.output
+    assert "version 2" in lists.output
     publish = runner.invoke(main, ["issuer", "publish"])
     assert publish.exit_code == EXIT_ANCHOR_PENDING
 
@@ -134,7 +142,9 @@ def test_reissue_to_a_new_key(runner, initialised, tmp_path):
 def test_which_issuer_must_be_said_when_there_are_several(runner, initialised, data_dir):
     runner.invoke(main, ["issuer", "init", "other", "--country", "FR", "--legal-name", "Autre"])
     result = runner.invoke(main, ["issuer", "list"])
-    assert result.exit_code == 2 and "expected --issuer NAME" in result.output
+    assert result.exit_code == 2
+    assert "expected --issuer NAME" in result.output
     assert runner.invoke(main, ["issuer", "--issuer", "other", "list"]).exit_code == 0
     missing = runner.invoke(main, ["issuer", "--issuer", "ghost", "list"])
-    assert missing.exit_code == EXIT_REFUSED and "no issuer 'ghost'" in missing.output
+    assert missing.exit_code == EXIT_REFUSED
+    assert "no issuer 'ghost'" in missing.output

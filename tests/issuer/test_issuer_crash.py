@@ -47,9 +47,11 @@ def export(tmp_path):
 
 def assert_complete(home, out_root, *, expected=ROWS):
     counts = assert_archive_consistent(home.archive_path, home.path, out_root)
-    assert len(counts) == expected and set(counts.values()) == {1}
+    assert len(counts) == expected
+    assert set(counts.values()) == {1}
     batches = [p for p in (home.path / "batches").iterdir() if not p.name.startswith(".")]
-    assert len(batches) == 1 and not [p for p in (home.path / "batches").iterdir() if p.name.startswith(".")]
+    assert len(batches) == 1
+    assert not [p for p in (home.path / "batches").iterdir() if p.name.startswith(".")]
     manifest = list(csv.DictReader((batches[0] / "manifest.csv").open(encoding="utf-8")))
     assert len(manifest) == expected
     archive = Archive(home.archive_path)
@@ -59,7 +61,8 @@ def assert_complete(home, out_root, *, expected=ROWS):
             if record.holder_jwk:
                 assert file_sha256(batches[0] / row["file"]) == record.sd_jwt_sha256
             else:
-                assert row["offer_uri"] and not row["file"]
+                assert row["offer_uri"]
+                assert not row["file"]
     finally:
         archive.close()
     assert len(signed_files(batches[0])) == expected // 2
@@ -81,7 +84,8 @@ def test_a_batch_killed_at_any_step_is_completed_by_the_same_command(point, issu
     assert_complete(issuer_home, issuer_home.path)
 
     third = run(args, child_env(data_dir))
-    assert "already issued (batch " in third.stdout and f"{ROWS} credentials, files in " in third.stdout
+    assert "already issued (batch " in third.stdout
+    assert f"{ROWS} credentials, files in " in third.stdout
     assert_complete(issuer_home, issuer_home.path)
 
 
@@ -90,7 +94,8 @@ def test_a_completed_batch_is_issued_again_only_when_asked(issuer_home, data_dir
     first = run(args, child_env(data_dir))
     assert first.returncode == EXIT_ANCHOR_PENDING, first.stderr
     second = run(args, child_env(data_dir))
-    assert "already issued" in second.stdout and "--again" in second.stdout
+    assert "already issued" in second.stdout
+    assert "--again" in second.stdout
     assert_complete(issuer_home, issuer_home.path)
     again = run([*args, "--again"], child_env(data_dir))
     assert again.returncode == EXIT_ANCHOR_PENDING, again.stderr
@@ -120,13 +125,15 @@ def test_ctrl_c_after_the_commit_keeps_the_output(issuer_home, data_dir, export)
     args = ["issuer", "issue", "--from", str(export)]
     interrupted = run(args, child_env(data_dir, fault="batch-signed:INT"))
     assert interrupted.returncode == EXIT_INTERRUPTED, interrupted.stderr
-    assert "Traceback" not in interrupted.stderr and "interrupted" in interrupted.stderr
+    assert "Traceback" not in interrupted.stderr
+    assert "interrupted" in interrupted.stderr
     assert "run the same command again" in interrupted.stderr
     files = signed_files(issuer_home.path)
     assert len(files) == ROWS // 2  # the signed output is kept
     assert_archive_consistent(issuer_home.archive_path, issuer_home.path)
     finished = run(args, child_env(data_dir))
-    assert finished.returncode == EXIT_ANCHOR_PENDING and "resuming batch" in finished.stdout
+    assert finished.returncode == EXIT_ANCHOR_PENDING
+    assert "resuming batch" in finished.stdout
     assert_complete(issuer_home, issuer_home.path)
 
 
@@ -139,10 +146,13 @@ def test_ctrl_c_before_the_commit_saves_nothing(issuer_home, data_dir, export):
 
 def test_a_batch_id_given_twice_for_other_rows_is_refused(issuer_home, data_dir, export, tmp_path):
     first = run(["issuer", "issue", "--from", str(export), "--batch-id", "autumn-2026"], child_env(data_dir))
-    assert first.returncode == EXIT_ANCHOR_PENDING and "batch autumn-2026" in first.stdout
+    assert first.returncode == EXIT_ANCHOR_PENDING
+    assert "batch autumn-2026" in first.stdout
     other = tmp_path / "other.csv"
     other.write_text(make_csv([make_row(900)]), encoding="utf-8")
     refused = run(["issuer", "issue", "--from", str(other), "--batch-id", "autumn-2026"], child_env(data_dir))
-    assert refused.returncode == 1 and "other rows" in refused.stderr
+    assert refused.returncode == 1
+    assert "other rows" in refused.stderr
     bad = run(["issuer", "issue", "--from", str(other), "--batch-id", "../x"], child_env(data_dir))
-    assert bad.returncode == 2 and "--batch-id" in bad.stderr
+    assert bad.returncode == 2
+    assert "--batch-id" in bad.stderr

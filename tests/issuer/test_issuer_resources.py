@@ -82,7 +82,8 @@ def test_a_full_or_read_only_archive_is_one_clear_line(archive_class, cause, iss
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert lines[-1].startswith(f"Error: {cause}"), result.output
     assert "nothing of this batch was saved" in lines[-1]
-    assert "Traceback" not in result.output and "cannot rollback" not in result.output
+    assert "Traceback" not in result.output
+    assert "cannot rollback" not in result.output
     assert not signed_files(issuer_home.path)
     assert assert_archive_consistent(issuer_home.archive_path, issuer_home.path) == {}
 
@@ -110,12 +111,15 @@ def test_a_disk_that_fills_while_files_are_written_keeps_what_was_saved(issuer_h
     result = CliRunner().invoke(main, ["issuer", "issue", "--from", str(source), "--out", str(out)])
     assert result.exit_code == EXIT_STORAGE, result.output
     last = [line for line in result.output.splitlines() if line.strip()][-1]
-    assert last.startswith("Error: the batch folder's disk is full") and "run the same command again" in last
+    assert last.startswith("Error: the batch folder's disk is full")
+    assert "run the same command again" in last
     assert "Traceback" not in result.output
     assert 0 < len(signed_files(small_disk)) < 600
     assert len(assert_archive_consistent(issuer_home.archive_path, small_disk)) == 600  # archived, some signed
     subprocess.run(["mount", "-o", "remount,size=16m", str(small_disk)], check=True)
     finished = CliRunner().invoke(main, ["issuer", "issue", "--from", str(source)])
-    assert "resuming batch" in finished.output and "600 credential(s)" in finished.output, finished.output
-    assert len(signed_files(out)) == 600 and not list(small_disk.glob(".batch-*"))
+    assert "resuming batch" in finished.output, finished.output
+    assert "600 credential(s)" in finished.output, finished.output
+    assert len(signed_files(out)) == 600
+    assert not list(small_disk.glob(".batch-*"))
     assert_archive_consistent(issuer_home.archive_path, small_disk)

@@ -53,25 +53,31 @@ def test_new_issuer_input_is_checked(data_dir):
     for part in ("name:", "country:", "legal name:", "DID method:", "base URL:"):
         assert part in message
     jwk_issuer = create_issuer(data_dir, "uni-jwk", legal_name="U", country="FR", did_method="jwk")
-    assert jwk_issuer.identity.did.startswith("did:jwk:") and jwk_issuer.identity.kid.endswith("#0")
+    assert jwk_issuer.identity.did.startswith("did:jwk:")
+    assert jwk_issuer.identity.kid.endswith("#0")
 
 
 def test_batch_signs_bound_credentials_and_makes_offers(service, defaults, holder_key):
     result = issue(service, defaults, [make_row(1, holder_jwk=jwk_cell(holder_key)), make_row(2)])
     bound, offered = result.issued
     verified = verify_sd_jwt_vc(bound.sd_jwt, now=NOW, key_binding=None)
-    assert verified.issuer == service.identity.did and verified.vct == MICRO_CREDENTIAL_VCT
+    assert verified.issuer == service.identity.did
+    assert verified.vct == MICRO_CREDENTIAL_VCT
     assert verified.holder_jwk == holder_key.public_key().to_jwk()
     assert verified.disclosed["learner"]["student_id"] == "S00001"
     reference = verified.status["status_list"]
     record = service.archive.credential(bound.credential_id)
     assert reference == {"idx": record.idx, "uri": service.identity.status_list_uri(record.list_id)}
     assert record.sd_jwt_sha256 == hashlib.sha256(bound.sd_jwt.encode()).hexdigest()
-    assert offered.sd_jwt is None and offered.offer_id
+    assert offered.sd_jwt is None
+    assert offered.offer_id
     assert service.archive.credential(offered.credential_id).delivery == "offer"
     assert bound.credential_id != "S00001"  # opaque ids, not the student number
     lists = service.archive.status_lists()
-    assert len(lists) == 1 and lists[0].version == 1 and lists[0].size == LIST_SIZE and lists[0].bits == STATUS_BITS
+    assert len(lists) == 1
+    assert lists[0].version == 1
+    assert lists[0].size == LIST_SIZE
+    assert lists[0].bits == STATUS_BITS
     assert list_status(service, record.list_id, record.idx) == STATUS_VALID
 
 
@@ -116,20 +122,26 @@ def test_one_anchor_per_list_for_many_changes(service, defaults, anchor):
     result = service.set_status(ids, "revoked", now=NOW + 5)
     assert len(anchor.calls) == 2
     did, list_id, digest, version = anchor.calls[-1]
-    assert did == service.identity.did and version == 2
+    assert did == service.identity.did
+    assert version == 2
     assert digest == hashlib.sha256(service.status_list_token(list_id).encode()).digest()
-    assert result.anchors[0].anchored and result.anchors[0].block == 2
+    assert result.anchors[0].anchored
+    assert result.anchors[0].block == 2
     record = service.archive.status_list(list_id)
-    assert record.anchored_version == 2 and not record.anchor_pending
+    assert record.anchored_version == 2
+    assert not record.anchor_pending
 
 
 def test_ledger_down_keeps_the_change_and_publish_retries(service, defaults, anchor):
     ids = [i.credential_id for i in issue(service, defaults, [make_row(1), make_row(2)]).issued]
     anchor.down = True
     result = service.set_status([ids[0]], "revoked", now=NOW + 1)
-    assert not result.anchors[0].anchored and "did not answer" in result.anchors[0].error
+    assert not result.anchors[0].anchored
+    assert "did not answer" in result.anchors[0].error
     record = service.archive.status_lists()[0]
-    assert record.anchor_pending and record.version == 2 and record.anchored_version == 1
+    assert record.anchor_pending
+    assert record.version == 2
+    assert record.anchored_version == 1
     assert "did not answer" in record.anchor_error
     assert service.archive.credential(ids[0]).status == "revoked"  # the revocation itself is done
     service.set_status([ids[1]], "suspended", now=NOW + 2)  # still down: version 3 pending
@@ -152,15 +164,19 @@ def test_reissue_revokes_the_old_and_binds_the_new_key(service, defaults, holder
     result = service.reissue(old_id, new_key.public_key().to_jwk(), now=NOW + 10)
     new = result.issued[0]
     old_record, new_record = service.archive.credential(old_id), service.archive.credential(new.credential_id)
-    assert old_record.status == "revoked" and old_record.replaced_by == new.credential_id
-    assert new_record.replaces == old_id and new_record.claims == old_record.claims
+    assert old_record.status == "revoked"
+    assert old_record.replaced_by == new.credential_id
+    assert new_record.replaces == old_id
+    assert new_record.claims == old_record.claims
     verified = verify_sd_jwt_vc(new.sd_jwt, now=NOW + 10, key_binding=None)
-    assert verified.holder_jwk == new_key.public_key().to_jwk() and verified.issued_at == NOW + 10
+    assert verified.holder_jwk == new_key.public_key().to_jwk()
+    assert verified.issued_at == NOW + 10
     assert list_status(service, old_record.list_id, old_record.idx) == STATUS_INVALID
     with pytest.raises(StatusChangeRefused, match="already re-issued"):
         service.reissue(old_id, None, now=NOW + 11)
     offer = service.reissue(new.credential_id, None, now=NOW + 12).issued[0]
-    assert offer.sd_jwt is None and offer.offer_id
+    assert offer.sd_jwt is None
+    assert offer.offer_id
 
 
 def test_a_failed_delivery_leaves_the_batch_pending_and_known(service, defaults, holder_key):
@@ -172,7 +188,8 @@ def test_a_failed_delivery_leaves_the_batch_pending_and_known(service, defaults,
     with pytest.raises(OSError):
         service.issue_batch(parse_csv(make_csv(rows), defaults), now=NOW, deliver=broken)
     records = service.archive.credentials()
-    assert len(records) == 2 and all(r.sd_jwt_sha256 is None for r in records)
+    assert len(records) == 2
+    assert all(r.sd_jwt_sha256 is None for r in records)
     (batch_id,) = {r.batch_id for r in records}
     assert service.archive.batch(batch_id).state == "pending"
     delivered = []
@@ -182,7 +199,8 @@ def test_a_failed_delivery_leaves_the_batch_pending_and_known(service, defaults,
     for record in service.archive.batch_credentials(batch_id):
         if record.holder_jwk:
             assert record.sd_jwt_sha256 == hashlib.sha256(signed[record.id].encode()).hexdigest()
-    assert service.sign_batch(batch_id, deliver=delivered.extend) and len(delivered) == 1  # nothing left to sign
+    assert service.sign_batch(batch_id, deliver=delivered.extend)  # nothing left to sign
+    assert len(delivered) == 1
 
 
 def test_archive_lookups(service, defaults):

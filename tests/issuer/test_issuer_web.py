@@ -88,7 +88,8 @@ class Wallet:
 
     def fresh_nonce(self, metadata: dict) -> str:
         response = self.http.post(metadata["nonce_endpoint"])
-        assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
+        assert response.status_code == 200
+        assert response.headers["Cache-Control"] == "no-store"
         return response.get_json()["c_nonce"]
 
     def receive(self, link: str) -> str:
@@ -108,7 +109,8 @@ def test_status_list_is_served_signed_at_a_stable_url(client, service, batch):
     record = service.archive.credential(batch.issued[0].credential_id)
     service.set_status([record.id], "revoked", now=NOW + 1)
     response = client.get(f"/status/{record.list_id}")
-    assert response.status_code == 200 and response.mimetype == "application/statuslist+jwt"
+    assert response.status_code == 200
+    assert response.mimetype == "application/statuslist+jwt"
     verified = verify_status_list_token(response.get_data(as_text=True), service.signing_key.public_key(),
                                         expected_uri=service.identity.status_list_uri(record.list_id), now=NOW + 2)
     assert verified.status(record.idx) == STATUS_INVALID
@@ -125,7 +127,8 @@ def test_metadata_documents(client, service):
     assert configuration["format"] == "dc+sd-jwt"
     assert configuration["vct"] == "urn:microcred:vct:micro-credential:1"
     assert configuration["proof_types_supported"]["jwt"]["proof_signing_alg_values_supported"] == ["ES256", "EdDSA"]
-    assert vci["nonce_endpoint"].endswith("/nonce") and vci["credential_endpoint"].endswith("/credential")
+    assert vci["nonce_endpoint"].endswith("/nonce")
+    assert vci["credential_endpoint"].endswith("/credential")
 
 
 def test_wallet_redeems_an_offer_end_to_end(client, service, batch):
@@ -139,7 +142,8 @@ def test_wallet_redeems_an_offer_end_to_end(client, service, batch):
     bound = verify_sd_jwt_vc(presentation, now=NOW, key_binding=KeyBindingPolicy(audience="https://employer.example", nonce="n-1"))
     assert bound.key_binding is not None
     record = service.archive.credential(offered.credential_id)
-    assert record.delivery == "redeemed" and record.holder_jwk == wallet.key.public_key().to_jwk()
+    assert record.delivery == "redeemed"
+    assert record.holder_jwk == wallet.key.public_key().to_jwk()
     assert client.get(f"/credential-offer/{offered.offer_id}").status_code == 404  # used offers disappear
 
 
@@ -148,11 +152,14 @@ def test_offer_page_shows_link_and_qr(client, service, batch):
     page = client.get(f"/offers/{offered.offer_id}")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    assert "openid-credential-offer://" in html and "<script" not in html
+    assert "openid-credential-offer://" in html
+    assert "<script" not in html
     assert "script-src" not in page.headers["Content-Security-Policy"]  # default-src 'none' forbids scripts
     assert "default-src 'none'" in page.headers["Content-Security-Policy"]
     qr = client.get(f"/offers/{offered.offer_id}/qr.svg")
-    assert qr.status_code == 200 and qr.mimetype == "image/svg+xml" and b"<svg" in qr.data
+    assert qr.status_code == 200
+    assert qr.mimetype == "image/svg+xml"
+    assert b"<svg" in qr.data
     assert client.get("/offers/nope").status_code == 404
 
 
@@ -163,7 +170,8 @@ def test_pre_authorized_code_works_once(client, service, batch):
     code = offer["grants"]["urn:ietf:params:oauth:grant-type:pre-authorized_code"]["pre-authorized_code"]
     again = client.post("/token", data={"grant_type": "urn:ietf:params:oauth:grant-type:pre-authorized_code",
                                         "pre-authorized_code": code})
-    assert again.status_code == 400 and again.get_json()["error"] == "invalid_grant"
+    assert again.status_code == 400
+    assert again.get_json()["error"] == "invalid_grant"
     wrong = client.post("/token", data={"grant_type": "authorization_code", "code": "x"})
     assert wrong.get_json()["error"] == "unsupported_grant_type"
 
@@ -201,7 +209,8 @@ def test_nonce_is_single_use_and_token_redeems_one_credential(client, service, b
     nonce = wallet.fresh_nonce(metadata)
     assert wallet.request_credential(metadata, token, wallet.proof(metadata, nonce)).status_code == 200
     replay = wallet.request_credential(metadata, token, wallet.proof(metadata, nonce))
-    assert replay.status_code == 401 and replay.get_json()["error"] == "invalid_token"
+    assert replay.status_code == 401
+    assert replay.get_json()["error"] == "invalid_token"
     other = Wallet(client)
     metadata2, token2 = other.redeem_token(other.resolve_offer(offer_link(service, batch.issued[2])))
     reused = other.request_credential(metadata2, token2, other.proof(metadata2, nonce))
@@ -235,7 +244,8 @@ def test_registrar_lists_and_revokes_with_confirmation(client, service, batch, a
     page = client.get("/registrar/")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    assert "S00001" in html and "<script" not in html
+    assert "S00001" in html
+    assert "<script" not in html
     assert "default-src 'none'" in page.headers["Content-Security-Policy"]
     target = batch.issued[0].credential_id
     confirm = client.get(f"/registrar/credentials/{target}/revoke")
@@ -243,7 +253,8 @@ def test_registrar_lists_and_revokes_with_confirmation(client, service, batch, a
     assert client.post(f"/registrar/credentials/{target}/revoke", data={"csrf": "forged"}).status_code == 400
     assert service.archive.credential(target).status == "valid"
     done = client.post(f"/registrar/credentials/{target}/revoke", data={"csrf": token}, follow_redirects=True)
-    assert done.status_code == 200 and "the new status list is anchored" in done.get_data(as_text=True)
+    assert done.status_code == 200
+    assert "the new status list is anchored" in done.get_data(as_text=True)
     assert service.archive.credential(target).status == "revoked"
     assert anchor.calls[-1][3] == 2
     again = client.post(f"/registrar/credentials/{target}/revoke", data={"csrf": token}, follow_redirects=True)
