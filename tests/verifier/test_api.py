@@ -28,13 +28,18 @@ def test_a_good_presentation_is_verified(client, make_issuer):
     response = post(client, issuer.present(nonce="n-42"), nonce="n-42", audience=AUDIENCE)
     answer = response.get_json()
     assert response.status_code == 200, answer
-    assert answer["verified"] is True and answer["format"] == "dc+sd-jwt"
+    assert answer["verified"] is True
+    assert answer["format"] == "dc+sd-jwt"
     assert statuses(answer) == dict.fromkeys(CHECKS, "passed")
-    assert answer["issuer"]["id"] == issuer.did and answer["issuer"]["name"] == "Università di Prova"
-    assert answer["issuer"]["country"] == "IT" and answer["issuer"]["accredited_by"].startswith("did:web:tao-")
-    assert answer["claims"]["title"] == CLAIMS["title"] and answer["claims"]["ects"] == 5
+    assert answer["issuer"]["id"] == issuer.did
+    assert answer["issuer"]["name"] == "Università di Prova"
+    assert answer["issuer"]["country"] == "IT"
+    assert answer["issuer"]["accredited_by"].startswith("did:web:tao-")
+    assert answer["claims"]["title"] == CLAIMS["title"]
+    assert answer["claims"]["ects"] == 5
     assert "learner" not in answer["claims"]
-    assert answer["status"]["uri"] == issuer.uri and answer["status"]["index"] == 1234
+    assert answer["status"]["uri"] == issuer.uri
+    assert answer["status"]["index"] == 1234
     assert isinstance(answer["status"]["anchored_block"], int)
 
 
@@ -42,7 +47,8 @@ def test_raw_bodies_are_accepted(client, make_issuer):
     issuer = make_issuer()
     for content_type in ("text/plain", "application/dc+sd-jwt"):
         response = client.post("/api/v1/verify", data=issuer.present(), content_type=content_type)
-        assert response.status_code == 200 and response.get_json()["verified"] is True
+        assert response.status_code == 200
+        assert response.get_json()["verified"] is True
 
 
 def test_revocation_anchored_on_chain_is_honoured_within_a_second(client, make_issuer):
@@ -53,7 +59,8 @@ def test_revocation_anchored_on_chain_is_honoured_within_a_second(client, make_i
     issuer.publish()
     time.sleep(1.0)  # the contract: every verification starting > 1 s after the block honours it
     answer = post(client, issuer.present(credential)).get_json()
-    assert statuses(answer)["revocation"] == "failed" and answer["verified"] is False
+    assert statuses(answer)["revocation"] == "failed"
+    assert answer["verified"] is False
     assert "index 777" in next(c for c in answer["checks"] if c["check"] == "revocation")["detail"]
 
 
@@ -69,7 +76,8 @@ def test_status_list_whose_hash_differs_from_the_anchor(client, make_issuer):
 def test_status_index_beyond_the_list(client, make_issuer):
     issuer = make_issuer()
     answer = post(client, issuer.present(issuer.credential(idx=10_000_000))).get_json()
-    assert statuses(answer)["revocation"] == "failed" and answer["verified"] is False
+    assert statuses(answer)["revocation"] == "failed"
+    assert answer["verified"] is False
 
 
 def test_list_read_from_the_chain_when_the_status_server_is_down(client, make_issuer, status_server):
@@ -86,8 +94,10 @@ def test_status_unreachable_and_not_carried_is_503(client, make_issuer, status_s
     issuer.publish(serve=False, carry=False)
     response = post(client, issuer.present())
     answer = response.get_json()
-    assert response.status_code == 503 and answer["verified"] is False
-    assert statuses(answer)["revocation"] == "unavailable" and len(answer["checks"]) == len(CHECKS)
+    assert response.status_code == 503
+    assert answer["verified"] is False
+    assert statuses(answer)["revocation"] == "unavailable"
+    assert len(answer["checks"]) == len(CHECKS)
 
 
 def test_a_redirecting_status_server_is_not_followed(client, make_issuer, status_server):
@@ -103,7 +113,8 @@ def test_a_redirecting_status_server_is_not_followed(client, make_issuer, status
 def test_issuer_not_accredited(client, make_issuer):
     issuer = make_issuer(accredit=False)
     answer = post(client, issuer.present()).get_json()
-    assert statuses(answer)["issuer_trust"] == "failed" and answer["verified"] is False
+    assert statuses(answer)["issuer_trust"] == "failed"
+    assert answer["verified"] is False
 
 
 def test_replayed_presentation_is_refused(client, make_issuer):
@@ -111,7 +122,8 @@ def test_replayed_presentation_is_refused(client, make_issuer):
     presentation = issuer.present()
     assert post(client, presentation).get_json()["verified"] is True
     answer = post(client, presentation).get_json()
-    assert statuses(answer)["replay"] == "failed" and answer["verified"] is False
+    assert statuses(answer)["replay"] == "failed"
+    assert answer["verified"] is False
 
 
 def test_expired_credential(client, make_issuer):
@@ -136,7 +148,8 @@ def test_tampered_disclosure(client, make_issuer):
     parts = issuer.present().split("~")
     parts[1] = b64url_encode(json.dumps(["salt", "ects", 59]).encode())
     answer = post(client, "~".join(parts)).get_json()
-    assert statuses(answer)["disclosures"] == "failed" and answer["claims"] == {}
+    assert statuses(answer)["disclosures"] == "failed"
+    assert answer["claims"] == {}
 
 
 def _forged(presentation: str, header: dict, signature: bytes = b"\0" * 32) -> str:
@@ -152,7 +165,9 @@ def test_alg_none_and_hmac(client, make_issuer, header):
     issuer = make_issuer()
     response = post(client, _forged(issuer.present(), header))
     answer = response.get_json()
-    assert response.status_code == 200 and statuses(answer)["signature"] == "failed" and answer["verified"] is False
+    assert response.status_code == 200
+    assert statuses(answer)["signature"] == "failed"
+    assert answer["verified"] is False
 
 
 def test_key_in_its_own_header(client, make_issuer):
@@ -200,7 +215,8 @@ def test_malformed_input_is_400_with_a_reason(client, body, content_type):
 
 def test_oversized_body_is_413(client):
     response = client.post("/api/v1/verify", data="x" * (64 * 1024 + 1), content_type="text/plain")
-    assert response.status_code == 413 and "limit" in response.get_json()["error"]
+    assert response.status_code == 413
+    assert "limit" in response.get_json()["error"]
 
 
 def test_wrong_method_is_not_500(client):

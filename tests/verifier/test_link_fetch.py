@@ -72,10 +72,12 @@ def test_a_non_ascii_link_that_cannot_be_reached_is_unavailable_not_a_crash(dev_
     assert answer.status_code == 503, answer.get_data(as_text=True)
     body = answer.get_json()
     assert body["verified"] is False
-    assert body["checks"][0]["check"] == "format" and body["checks"][0]["status"] == "unavailable"
+    assert body["checks"][0]["check"] == "format"
+    assert body["checks"][0]["status"] == "unavailable"
     assert "could not reach 127.0.0.1:1" in body["checks"][0]["detail"]
     page = dev_client.post("/verify", data={"presentation": link})
-    assert page.status_code in (200, 503) and "could not reach 127.0.0.1:1" in page.get_data(as_text=True)
+    assert page.status_code in (200, 503)
+    assert "could not reach 127.0.0.1:1" in page.get_data(as_text=True)
 
 
 @pytest.mark.parametrize("link", NON_ASCII)
@@ -84,9 +86,11 @@ def test_a_non_ascii_link_to_this_machine_is_refused(strict_client, link):
     assert answer.status_code == 400
     check = answer.get_json()["checks"][0]
     expected = "this machine" if link.startswith("https:") else "must use https"
-    assert check["status"] == "failed" and expected in check["detail"], check
+    assert check["status"] == "failed", check
+    assert expected in check["detail"], check
     page = strict_client.post("/verify", data={"presentation": link})
-    assert page.status_code in (200, 400) and expected in page.get_data(as_text=True)
+    assert page.status_code in (200, 400)
+    assert expected in page.get_data(as_text=True)
 
 
 def test_non_ascii_path_is_sent_percent_encoded_and_the_remote_body_never_shown(dev_client, wallet_like_server):
@@ -95,10 +99,13 @@ def test_non_ascii_path_is_sent_percent_encoded_and_the_remote_body_never_shown(
     assert wallet_like_server.paths == ["/s/%C3%A9?v=%C3%BC"]
     assert answer.status_code == 503  # a 5xx from the link's host: try again later
     text = answer.get_data(as_text=True)
-    assert SECRET not in text and "10.9.8.7" not in text and "HTTP 500" in text
+    assert SECRET not in text
+    assert "10.9.8.7" not in text
+    assert "HTTP 500" in text
     wallet_like_server.status = 404  # a used or expired one-time link: the link is bad, not the service
     answer = dev_client.post("/api/v1/verify", json={"presentation": link})
-    assert answer.status_code == 400 and answer.get_json()["checks"][0]["status"] == "failed"
+    assert answer.status_code == 400
+    assert answer.get_json()["checks"][0]["status"] == "failed"
     assert SECRET not in answer.get_data(as_text=True)
 
 
@@ -108,4 +115,6 @@ def test_the_development_setting_comes_from_the_environment(tmp_path, monkeypatc
     assert not service_of(_verifier(tmp_path)).fetch_policy.allow_loopback
     monkeypatch.setenv("MICROCRED_DEV_LOOPBACK", "1")
     policy = service_of(_verifier(tmp_path)).fetch_policy
-    assert policy.allow_loopback and not policy.allow_http and not policy.allow_private
+    assert policy.allow_loopback
+    assert not policy.allow_http
+    assert not policy.allow_private

@@ -22,7 +22,8 @@ def _answers(app, presentation: str) -> tuple[dict, str, str]:
     client = app.test_client()
     api = client.post("/api/v1/verify", json={"presentation": presentation})
     page = client.post("/verify", data={"presentation": presentation})
-    assert api.status_code == 503 and page.status_code == 200
+    assert api.status_code == 503
+    assert page.status_code == 200
     return api.get_json(), api.get_data(as_text=True), page.get_data(as_text=True)
 
 
@@ -49,7 +50,9 @@ def test_an_rpc_url_with_a_key_never_reaches_the_client(make_issuer, ledger_data
     assert checks["issuer_trust"]["status"] == "unavailable"
     assert "the ledger did not answer" in checks["issuer_trust"]["detail"]
     for text in (api_text, page_text):
-        assert "SECRETKEY" not in text and f":{port}" not in text and str(data_dir) not in text
+        assert "SECRETKEY" not in text
+        assert f":{port}" not in text
+        assert str(data_dir) not in text
         assert "deployment.json" not in text
     assert "SECRETKEY" in caplog.text  # the operator learns which node failed
 
@@ -69,6 +72,7 @@ def test_a_missing_deployment_file_is_not_named_to_the_client(make_issuer, anvil
     assert checks["issuer_trust"]["status"] == "unavailable"
     assert "not set up" in checks["issuer_trust"]["detail"]
     for text in (api_text, page_text):
-        assert str(data_dir) not in text and "deployment.json" not in text
+        assert str(data_dir) not in text
+        assert "deployment.json" not in text
         assert f":{anvil.port}" not in text
     assert "deployment.json" in caplog.text

@@ -19,9 +19,11 @@ pytestmark = pytest.mark.integration
 def test_scan_page_is_strict_and_self_contained(client):
     response = client.get("/")
     csp = response.headers["Content-Security-Policy"]
-    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert "script-src 'self'" in csp
+    assert "unsafe-inline" not in csp
     html = response.get_data(as_text=True)
-    assert "<script>" not in html and "style=" not in html
+    assert "<script>" not in html
+    assert "style=" not in html
     assert re.findall(r'(?:src|href)="(https?:)', html) == []
     assert client.get("/static/shared/vendor/jsqr/jsQR.js").status_code == 200
     assert client.get("/static/shared/vendor/jsqr/LICENSE").status_code == 200
@@ -32,9 +34,13 @@ def test_pasted_presentation_shows_the_verdict_and_the_certificate(client, make_
     response = client.post("/verify", data={"presentation": issuer.present()})
     html = unescape(response.get_data(as_text=True))
     assert response.status_code == 200
-    assert 'data-verified="true"' in html and "Verified" in html
-    assert CLAIMS["title"] in html and "Workload (ECTS credits)" in html and "Università di Prova" in html
-    assert "Is it still valid (not revoked)?" in html and "Print receipt" in html
+    assert 'data-verified="true"' in html
+    assert "Verified" in html
+    assert CLAIMS["title"] in html
+    assert "Workload (ECTS credits)" in html
+    assert "Università di Prova" in html
+    assert "Is it still valid (not revoked)?" in html
+    assert "Print receipt" in html
     assert "Agenzia di Accreditamento" in html  # the accreditation chain
 
 
@@ -43,7 +49,9 @@ def test_rejected_presentation_names_the_failed_check(client, make_issuer):
     presentation = issuer.present()
     client.post("/verify", data={"presentation": presentation})
     html = unescape(client.post("/verify", data={"presentation": presentation}).get_data(as_text=True))
-    assert 'data-verified="false"' in html and "Not verified" in html and "already shown" in html
+    assert 'data-verified="false"' in html
+    assert "Not verified" in html
+    assert "already shown" in html
 
 
 def test_photo_of_a_qr_code_is_decoded_server_side(client, make_issuer):
@@ -55,7 +63,8 @@ def test_photo_of_a_qr_code_is_decoded_server_side(client, make_issuer):
     segno.make(presentation, error="l").save(picture, kind="png", scale=4, border=4)
     response = client.post("/verify/photo", data={"photo": (io.BytesIO(picture.getvalue()), "qr.png")},
                            content_type="multipart/form-data")
-    assert response.status_code == 200 and 'data-verified="true"' in response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert 'data-verified="true"' in response.get_data(as_text=True)
     not_an_image = client.post("/verify/photo", data={"photo": (io.BytesIO(b"hello"), "x.png")},
                                content_type="multipart/form-data")
     assert not_an_image.status_code == 400
@@ -67,7 +76,8 @@ def test_link_mode_presentation_is_fetched_strictly(client, make_issuer, status_
     assert client.post("/api/v1/verify", data=link, content_type="text/plain").get_json()["verified"] is True
     redirect = status_server.serve("/share/redirect", b"", status=302, headers={"Location": link})
     answer = client.post("/api/v1/verify", data=redirect, content_type="text/plain").get_json()
-    assert answer["verified"] is False and "redirect" in answer["checks"][0]["detail"]
+    assert answer["verified"] is False
+    assert "redirect" in answer["checks"][0]["detail"]
 
 
 def test_link_to_a_host_that_is_not_allowed(ledger_data_dir, anvil, status_server):
@@ -76,7 +86,8 @@ def test_link_to_a_host_that_is_not_allowed(ledger_data_dir, anvil, status_serve
     app = create_app({"DATA_DIR": str(ledger_data_dir), "RPC_URL": anvil.url, "VERIFIER_FETCH_ALLOW_HTTP": True})
     answer = app.test_client().post("/api/v1/verify", data=status_server.base + "/share/abc",
                                     content_type="text/plain").get_json()
-    assert answer["verified"] is False and "this machine" in answer["checks"][0]["detail"]
+    assert answer["verified"] is False
+    assert "this machine" in answer["checks"][0]["detail"]
 
 
 def test_cli_exit_codes(ledger_env, monkeypatch, make_issuer, tmp_path):
@@ -92,12 +103,14 @@ def test_cli_exit_codes(ledger_env, monkeypatch, make_issuer, tmp_path):
     assert good.exit_code == 0, good.output
     assert json.loads(good.output)["verified"] is True
     bad = runner.invoke(verify, ["-"], input="not a presentation")
-    assert bad.exit_code == 1 and json.loads(bad.output)["checks"][0]["status"] == "failed"
+    assert bad.exit_code == 1
+    assert json.loads(bad.output)["checks"][0]["status"] == "failed"
     path = tmp_path / "p.txt"
     path.write_text(issuer.present())
     monkeypatch.setenv("MICROCRED_RPC_URL", "http://127.0.0.1:9")
     undecided = runner.invoke(verify, [str(path)])
-    assert undecided.exit_code == 2 and json.loads(undecided.output)["verified"] is False
+    assert undecided.exit_code == 2
+    assert json.loads(undecided.output)["verified"] is False
 
 
 def test_openid4vp_round_trip(client, make_issuer):
@@ -108,7 +121,8 @@ def test_openid4vp_round_trip(client, make_issuer):
     url = unescape(re.search(r'id="request-url">([^<]+)<', page).group(1))
     assert url.startswith("openid4vp://?")
     request = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
-    assert request["response_type"] == "vp_token" and request["response_mode"] == "direct_post"
+    assert request["response_type"] == "vp_token"
+    assert request["response_mode"] == "direct_post"
     assert request["client_id"] == "redirect_uri:" + request["response_uri"]
     query = json.loads(request["dcql_query"])["credentials"][0]
     assert [c["path"] for c in query["claims"]] == [["title"], ["ects"], ["eqf_level"]]
@@ -120,12 +134,15 @@ def test_openid4vp_round_trip(client, make_issuer):
     response_path = urlsplit(request["response_uri"]).path
     answered = client.post(response_path, data={"state": request["state"],
                                                 "vp_token": json.dumps({query["id"]: [presentation]})})
-    assert answered.status_code == 200 and answered.get_json() == {}
+    assert answered.status_code == 200
+    assert answered.get_json() == {}
     assert client.get(status_url).get_json() == {"state": "answered"}
     result = unescape(client.get(f"/openid4vp/{request['state']}/result").get_data(as_text=True))
-    assert 'data-verified="true"' in result and CLAIMS["title"] in result
+    assert 'data-verified="true"' in result
+    assert CLAIMS["title"] in result
     again = client.post(response_path, data={"state": request["state"], "vp_token": "{}"})
-    assert again.status_code == 400 and again.get_json()["error"] == "invalid_request"
+    assert again.status_code == 400
+    assert again.get_json()["error"] == "invalid_request"
 
 
 def test_openid4vp_wrong_nonce_is_not_verified(client, make_issuer):
@@ -137,5 +154,6 @@ def test_openid4vp_wrong_nonce_is_not_verified(client, make_issuer):
     presentation = issuer.present(paths=[("title",)], nonce="not-the-nonce", audience=request["client_id"])
     client.post("/openid4vp/response", data={"state": state, "vp_token": json.dumps({"microcredential": [presentation]})})
     result = unescape(client.get(f"/openid4vp/{state}/result").get_data(as_text=True))
-    assert 'data-verified="false"' in result and "nonce" in result
+    assert 'data-verified="false"' in result
+    assert "nonce" in result
     assert client.post("/openid4vp/response", data={"state": "unknown"}).status_code == 400

@@ -39,11 +39,14 @@ def test_the_api_answers_429_with_retry_after_past_the_limit(limited):
     for _ in range(3):
         assert client.post("/api/v1/verify", data=NOT_A_PRESENTATION, content_type="text/plain").status_code == 400
     refused = client.post("/api/v1/verify", data=NOT_A_PRESENTATION, content_type="text/plain")
-    assert refused.status_code == 429 and refused.mimetype == "application/json"
+    assert refused.status_code == 429
+    assert refused.mimetype == "application/json"
     assert 1 <= int(refused.headers["Retry-After"]) <= 60
     assert "too many verification requests" in refused.get_json()["error"]
     page = client.post("/verify", data={"presentation": NOT_A_PRESENTATION})  # the pages share the limit
-    assert page.status_code == 429 and page.mimetype == "text/html" and "Retry-After" in page.headers
+    assert page.status_code == 429
+    assert page.mimetype == "text/html"
+    assert "Retry-After" in page.headers
     assert "too many verification requests" in page.get_data(as_text=True)
 
 
@@ -69,7 +72,8 @@ def test_new_openid4vp_requests_are_limited(limited):
     for _ in range(2):
         assert client.post("/openid4vp/new", data={"claim": ["title"]}).status_code == 303
     refused = client.post("/openid4vp/new", data={"claim": ["title"]})
-    assert refused.status_code == 429 and "Retry-After" in refused.headers
+    assert refused.status_code == 429
+    assert "Retry-After" in refused.headers
     assert client.get("/openid4vp/new").status_code == 200  # the form itself is not counted
 
 
@@ -94,4 +98,5 @@ def test_a_store_that_cannot_answer_fails_closed_with_503(limited):
         created = client.post("/openid4vp/new", data={"claim": ["title"]})
     for answer in (counted, created):
         assert answer.status_code == 503
-        assert str(port) not in answer.get_data(as_text=True) and "Traceback" not in answer.get_data(as_text=True)
+        assert str(port) not in answer.get_data(as_text=True)
+        assert "Traceback" not in answer.get_data(as_text=True)

@@ -112,7 +112,8 @@ def test_a_presentation_verified_on_a_is_a_replay_on_b(pair, make_issuer):
     assert first["verified"] is True, first["checks"]
     again = b.verify(presentation)
     replay = {c["check"]: c for c in again["checks"]}["replay"]
-    assert again["verified"] is False and replay["status"] == "failed", again["checks"]
+    assert again["verified"] is False, again["checks"]
+    assert replay["status"] == "failed", again["checks"]
 
 
 def _open_request(instance: Instance) -> tuple[str, dict]:
@@ -133,12 +134,14 @@ def test_an_openid4vp_request_made_on_a_is_answered_through_b(pair, make_issuer)
                                   audience=request["client_id"])
     vp_token = json.dumps({"microcredential": [presentation]})
     answered = b.post(urlsplit(request["response_uri"]).path, data={"state": state, "vp_token": vp_token})
-    assert answered.status_code == 200 and answered.json() == {}
+    assert answered.status_code == 200
+    assert answered.json() == {}
     assert a.get(f"/openid4vp/{state}/status").json() == {"state": "answered"}
     result = unescape(a.get(f"/openid4vp/{state}/result").text)
     assert 'data-verified="true"' in result
     twice = a.post("/openid4vp/response", data={"state": state, "vp_token": vp_token})
-    assert twice.status_code == 400 and twice.json()["error"] == "invalid_request"
+    assert twice.status_code == 400
+    assert twice.json()["error"] == "invalid_request"
 
 
 def test_rate_limits_count_across_both_instances(pair):
@@ -148,7 +151,8 @@ def test_rate_limits_count_across_both_instances(pair):
     assert codes == [400] * 4
     for instance in (a, b):
         refused = instance.post("/api/v1/verify", data=b"x~", headers={"Content-Type": "text/plain"})
-        assert refused.status_code == 429 and 1 <= int(refused.headers["Retry-After"]) <= 60
+        assert refused.status_code == 429
+        assert 1 <= int(refused.headers["Retry-After"]) <= 60
     assert a.post("/openid4vp/new", data={"claim": ["title"]}).status_code == 303
     assert b.post("/openid4vp/new", data={"claim": ["title"]}).status_code == 303
     assert a.post("/openid4vp/new", data={"claim": ["title"]}).status_code == 429
