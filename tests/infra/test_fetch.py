@@ -51,9 +51,12 @@ def test_address_kinds(address, kind):
 
 
 def test_the_errors_are_one_family():
-    assert issubclass(FetchRefused, MicrocredError) and issubclass(FetchRefused, ValueError)
-    assert issubclass(FetchError, MicrocredError) and issubclass(FetchError, ConnectionError)
-    assert FetchError("x").transient and FetchError("x", status=503).transient
+    assert issubclass(FetchRefused, MicrocredError)
+    assert issubclass(FetchRefused, ValueError)
+    assert issubclass(FetchError, MicrocredError)
+    assert issubclass(FetchError, ConnectionError)
+    assert FetchError("x").transient
+    assert FetchError("x", status=503).transient
     assert not FetchError("x", status=404).transient
 
 
@@ -102,7 +105,8 @@ def test_every_resolved_address_is_checked(no_network):
 def test_the_development_setting_allows_loopback_but_never_mapped_or_link_local(no_network):
     answers, _ = no_network
     dev = StrictFetcher(FetchPolicy.from_config({"DEV_LOOPBACK": 1}))
-    assert dev.policy.allow_loopback and not FetchPolicy.from_config({"DEV_LOOPBACK": "0"}).allow_loopback
+    assert dev.policy.allow_loopback
+    assert not FetchPolicy.from_config({"DEV_LOOPBACK": "0"}).allow_loopback
     for address in ("::ffff:127.0.0.1", "169.254.169.254", "10.0.0.1"):
         answers["x.example"] = [address]
         with pytest.raises(FetchRefused):
@@ -256,7 +260,8 @@ def test_post_form_and_json(fetcher, https_server):
 def test_a_redirect_is_not_followed(fetcher, https_server):
     with pytest.raises(FetchError, match="redirect") as error:
         fetcher.get(_url(https_server, "/redirect"))
-    assert https_server.seen == ["/redirect"] and not error.value.transient
+    assert https_server.seen == ["/redirect"]
+    assert not error.value.transient
 
 
 @pytest.mark.parametrize("path", ["/big", "/big-unannounced"])
@@ -269,8 +274,10 @@ def test_a_remote_error_body_is_logged_not_told(fetcher, https_server, caplog):
     caplog.set_level("INFO", logger="infra.fetch")
     with pytest.raises(FetchError) as error:
         fetcher.get(_url(https_server, "/error"))
-    assert "HTTP 500" in str(error.value) and error.value.transient
-    assert SECRET not in str(error.value) and "10.0.0.3" not in str(error.value)
+    assert "HTTP 500" in str(error.value)
+    assert error.value.transient
+    assert SECRET not in str(error.value)
+    assert "10.0.0.3" not in str(error.value)
     assert SECRET in caplog.text
 
 
@@ -301,7 +308,8 @@ def test_one_lookup_and_the_connection_goes_to_the_checked_address(fetcher, http
 
     monkeypatch.setattr(socket, "getaddrinfo", rebinding)
     assert fetcher.get(_url(https_server, "/ok", "localhost")).body == b"hello"
-    assert calls == ["localhost"] and https_server.seen == ["/ok"]
+    assert calls == ["localhost"]
+    assert https_server.seen == ["/ok"]
 
 
 # ---------------------------------------------------------------- one deadline, not one per read

@@ -229,7 +229,8 @@ def test_verifier_serve_watches_the_chain_in_its_workers(serve, ledger_data_dir,
     # The real server refuses a foreign Host, and builds the OpenID4VP response_uri from its public URL.
     assert served.get("/openid4vp/new", host="evil.example", data=b"claim=title")[0] == 400
     status, _, page = served.get("/openid4vp/new", data=b"claim=title")
-    assert status == 200 and f"http://127.0.0.1:{port}/openid4vp/response".encode() in page.replace(b"%3A", b":") \
+    assert status == 200
+    assert f"http://127.0.0.1:{port}/openid4vp/response".encode() in page.replace(b"%3A", b":") \
         .replace(b"%2F", b"/")
     assert served.stop() == 0
 
@@ -273,13 +274,15 @@ def test_wallet_serves_tls_with_certfile_and_keyfile(serve, tmp_path):
     served = serve(["wallet", "serve", "--workers", "1", "--data-dir", str(tmp_path / "wallet"),
                     "--certfile", str(cert), "--keyfile", str(key)], {"MICROCRED_PUBLIC_URL": ""}, scheme="https")
     status, headers, _ = served.get("/healthz")
-    assert status == 200 and headers["Server"].startswith("gunicorn")
+    assert status == 200
+    assert headers["Server"].startswith("gunicorn")
 
 
 def test_dev_flag_serves_with_flasks_development_server(serve, tmp_path):
     served = serve(["wallet", "serve", "--dev", "--data-dir", str(tmp_path / "wallet")], {"MICROCRED_PUBLIC_URL": ""})
     status, headers, _ = served.get("/healthz")
-    assert status == 200 and headers["Server"].startswith("Werkzeug")
+    assert status == 200
+    assert headers["Server"].startswith("Werkzeug")
     assert served.get("/healthz", host="evil.example")[0] == 400
 
 
@@ -287,7 +290,8 @@ def test_a_wildcard_bind_without_a_public_url_is_a_usage_error(tmp_path):
     result = subprocess.run(  # noqa: S603
         [sys.executable, "-m", "microcred", "wallet", "serve", "--host", "0.0.0.0", "--data-dir", str(tmp_path)],
         capture_output=True, text=True, timeout=60, env={**os.environ, "MICROCRED_PUBLIC_URL": ""})
-    assert result.returncode == 2 and "MICROCRED_PUBLIC_URL" in result.stderr, result.stderr
+    assert result.returncode == 2, result.stderr
+    assert "MICROCRED_PUBLIC_URL" in result.stderr, result.stderr
 
 
 # ------------------------------------------------------------------ the pieces
@@ -297,9 +301,12 @@ def test_gunicorn_never_trusts_forwarded_headers_itself_and_has_no_control_socke
     from infra.serving import ServeOptions, gunicorn_settings
 
     settings = gunicorn_settings(ServeOptions(port=8080, workers=3), "wallet")
-    assert settings["forwarded_allow_ips"] == "" and settings["secure_scheme_headers"] == {}
-    assert settings["control_socket_disable"] is True and settings["preload_app"] is False
-    assert settings["bind"] == ["127.0.0.1:8080"] and "accesslog" not in settings
+    assert settings["forwarded_allow_ips"] == ""
+    assert settings["secure_scheme_headers"] == {}
+    assert settings["control_socket_disable"] is True
+    assert settings["preload_app"] is False
+    assert settings["bind"] == ["127.0.0.1:8080"]
+    assert "accesslog" not in settings
     assert gunicorn_settings(ServeOptions(host="::1", port=1, access_log="-"), "x")["bind"] == ["[::1]:1"]
 
 

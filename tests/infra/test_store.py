@@ -61,13 +61,15 @@ def test_add_once_forgets_after_its_ttl(store):
 
 
 def test_put_get_pop(store):
-    assert store.get("tx", "s1") is None and store.pop("tx", "s1") is None
+    assert store.get("tx", "s1") is None
+    assert store.pop("tx", "s1") is None
     store.put("tx", "s1", '{"nonce": "n"}', 60)
     assert store.get("tx", "s1") == '{"nonce": "n"}'
     assert store.get("tx", "s1") == '{"nonce": "n"}'  # get does not consume
     store.put("tx", "s1", "replaced", 60)
     assert store.pop("tx", "s1") == "replaced"
-    assert store.pop("tx", "s1") is None and store.get("tx", "s1") is None
+    assert store.pop("tx", "s1") is None
+    assert store.get("tx", "s1") is None
     store.put("tx", "ü/ö:§ key", "value with ünïcode", 60)
     assert store.get("tx", "ü/ö:§ key") == "value with ünïcode"
 
@@ -84,7 +86,8 @@ def test_hit_allows_up_to_the_limit_then_says_when_to_retry(store):
     for _ in range(3):
         assert store.hit("rate", "client-a", 60, 3) == (True, 0)
     allowed, retry_after = store.hit("rate", "client-a", 60, 3)
-    assert allowed is False and 1 <= retry_after <= 60
+    assert allowed is False
+    assert 1 <= retry_after <= 60
     assert store.hit("rate", "client-b", 60, 3).allowed  # per key
     assert store.hit("other", "client-a", 60, 3).allowed  # per namespace
 
@@ -120,7 +123,8 @@ def test_only_one_of_many_threads_wins_add_once_and_pop(store):
     store.put("tx", "contended", "the answer", 60)
     with ThreadPoolExecutor(8) as pool:
         popped = list(pool.map(lambda _: race(lambda: store.pop("tx", "contended")), range(8)))
-    assert popped.count("the answer") == 1 and popped.count(None) == 7
+    assert popped.count("the answer") == 1
+    assert popped.count(None) == 7
 
 
 def _claim_in_a_process(backend: tuple[str, str, str], keys: list[str]) -> list[str]:
@@ -156,7 +160,8 @@ def test_an_unreachable_redis_is_unavailable_not_a_crash():
         store = RedisStore(f"redis://127.0.0.1:{port}/0", timeout=0.5)
         with pytest.raises(StoreUnavailable) as caught:
             store.add_once("replay", "k", 60)
-    assert isinstance(caught.value, ConnectionError) and str(port) not in str(caught.value)
+    assert isinstance(caught.value, ConnectionError)
+    assert str(port) not in str(caught.value)
 
 
 def test_an_unusable_sqlite_path_is_unavailable(tmp_path):
@@ -189,8 +194,10 @@ def test_sqlite_uses_wal_so_readers_do_not_block_writers(tmp_path):
 
 def test_open_store_picks_redis_when_a_url_is_set(tmp_path, redis_server, monkeypatch):
     monkeypatch.delenv("MICROCRED_REDIS_URL", raising=False)
-    assert isinstance(open_store(tmp_path), SqliteStore) and (tmp_path / STORE_FILE).exists()
+    assert isinstance(open_store(tmp_path), SqliteStore)
+    assert (tmp_path / STORE_FILE).exists()
     monkeypatch.setenv("MICROCRED_REDIS_URL", redis_server)
     chosen = open_store(tmp_path / "unused")
-    assert isinstance(chosen, RedisStore) and chosen.add_once("replay", uuid.uuid4().hex, 5)
+    assert isinstance(chosen, RedisStore)
+    assert chosen.add_once("replay", uuid.uuid4().hex, 5)
     assert not (tmp_path / "unused").exists()
