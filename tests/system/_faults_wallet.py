@@ -206,5 +206,6 @@ def share_first_credential(running, session: FormSession) -> str:
     assert created.status_code == 302, created.text[:300]
     share_id = created.headers["Location"].rstrip("/").rsplit("/", 1)[-1]
     shown = session.get(f"/shares/{share_id}")
-    assert shown.status_code == 200 and "<svg" in shown.text
+    assert shown.status_code == 200
+    assert "<svg" in shown.text
     return db_rows(db_path, "SELECT qr_text FROM shares WHERE id = ?", [share_id])[0][0]
