@@ -37,7 +37,8 @@ def test_plain_and_rtl_text_and_non_strings_unchanged():
 def test_markup_stays_markup_and_safe():
     value = Markup("<strong>x\u202ey</strong>")
     shown = neutralise_bidi(value)
-    assert isinstance(shown, Markup) and shown == Markup("<strong>x[U+202E]y</strong>")
+    assert isinstance(shown, Markup)
+    assert shown == Markup("<strong>x[U+202E]y</strong>")
 
 
 def test_jinja_finalize_covers_every_printed_expression():
