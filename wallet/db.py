@@ -1,8 +1,11 @@
-"""The wallet's SQLite store through sqlite-utils: WAL, numbered schema migrations,
+"""The wallet's SQLite store through sqlite-utils: WAL, schema migrations,
 one connection per request on ``flask.g``, closed on teardown.
 
-Migrations are SQL scripts applied in order; ``PRAGMA user_version`` records
-how many ran, so an older data dir is brought up to date on the next start.
+Migrations are sqlite-utils migration functions (:mod:`infra.migrations`),
+applied in order at start-up and recorded by name in ``_sqlite_migrations``,
+so an older data dir is brought up to date in place on the next start. Files
+from before that counted migrations in ``PRAGMA user_version`` (1: the first
+schema, 2: issue 10's session times and registry name) are adopted from it.
 """
 
 from __future__ import annotations
@@ -13,20 +16,24 @@ from pathlib import Path
 from flask import Flask, current_app, g
 from sqlite_utils import Database
 
+from infra.migrations import Migrations, apply_migrations
+
 __all__ = ["DB_FILE", "MIGRATIONS", "open_database", "migrate", "get_db", "init_app"]
 
 DB_FILE = "wallet.sqlite3"
 
-#: Schema migrations, in order. Never edit a released one: append a new one.
-MIGRATIONS: tuple[str, ...] = (
-    """
-    CREATE TABLE accounts (
+#: The wallet's schema migrations, in order (``_sqlite_migrations``, set ``wallet``).
+#: Never edit a released one: register a new one. Each runs its statements one by one.
+MIGRATIONS = Migrations("wallet")
+
+_ACCOUNTS_KEYS_CREDENTIALS_SHARES = (
+    """CREATE TABLE accounts (
         id INTEGER PRIMARY KEY,
         username TEXT NOT NULL UNIQUE COLLATE NOCASE,
         password_hash TEXT NOT NULL,
         created_at INTEGER NOT NULL
-    );
-    CREATE TABLE holder_keys (
+    )""",
+    """CREATE TABLE holder_keys (
         id INTEGER PRIMARY KEY,
         account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
         thumbprint TEXT NOT NULL,
@@ -34,14 +41,14 @@ MIGRATIONS: tuple[str, ...] = (
         sealed BLOB NOT NULL,
         created_at INTEGER NOT NULL,
         UNIQUE (account_id, thumbprint)
-    );
-    CREATE TABLE sessions (
+    )""",
+    """CREATE TABLE sessions (
         id_sha256 TEXT PRIMARY KEY,
         account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
         created_at INTEGER NOT NULL
-    );
-    CREATE INDEX sessions_account ON sessions(account_id);
-    CREATE TABLE credentials (
+    )""",
+    """CREATE INDEX sessions_account ON sessions(account_id)""",
+    """CREATE TABLE credentials (
         id INTEGER PRIMARY KEY,
         account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
         holder_key_id INTEGER NOT NULL REFERENCES holder_keys(id) ON DELETE CASCADE,
@@ -60,9 +67,9 @@ MIGRATIONS: tuple[str, ...] = (
         checked_at INTEGER NOT NULL,
         imported_at INTEGER NOT NULL,
         UNIQUE (account_id, raw_sha256)
-    );
-    CREATE INDEX credentials_account ON credentials(account_id, imported_at);
-    CREATE TABLE shares (
+    )""",
+    """CREATE INDEX credentials_account ON credentials(account_id, imported_at)""",
+    """CREATE TABLE shares (
         id TEXT PRIMARY KEY,
         account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
         credential_id INTEGER NOT NULL REFERENCES credentials(id) ON DELETE CASCADE,
@@ -76,36 +83,45 @@ MIGRATIONS: tuple[str, ...] = (
         expires_at INTEGER NOT NULL,
         fetched_at INTEGER,
         withdrawn_at INTEGER
-    );
-    CREATE INDEX shares_account ON shares(account_id, created_at);
-    CREATE TABLE signin_attempts (
+    )""",
+    """CREATE INDEX shares_account ON shares(account_id, created_at)""",
+    """CREATE TABLE signin_attempts (
         id INTEGER PRIMARY KEY,
         username TEXT NOT NULL COLLATE NOCASE,
         client TEXT NOT NULL,
         at INTEGER NOT NULL
-    );
-    CREATE INDEX signin_attempts_username ON signin_attempts(username, at);
-    CREATE INDEX signin_attempts_client ON signin_attempts(client, at);
-    CREATE TABLE used_forms (
+    )""",
+    """CREATE INDEX signin_attempts_username ON signin_attempts(username, at)""",
+    """CREATE INDEX signin_attempts_client ON signin_attempts(client, at)""",
+    """CREATE TABLE used_forms (
         form_id TEXT PRIMARY KEY,
         at INTEGER NOT NULL
-    );
-    CREATE TABLE vp_requests (
+    )""",
+    """CREATE TABLE vp_requests (
         id TEXT PRIMARY KEY,
         account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
         request TEXT NOT NULL,
         created_at INTEGER NOT NULL,
         expires_at INTEGER NOT NULL,
         answered_at INTEGER
-    );
-    """,
-    # 2: idle timeout and fresh sign-in per session; the trust registry's name of a credential's issuer
-    """
-    ALTER TABLE sessions ADD COLUMN last_seen_at INTEGER NOT NULL DEFAULT 0;
-    ALTER TABLE sessions ADD COLUMN authenticated_at INTEGER NOT NULL DEFAULT 0;
-    ALTER TABLE credentials ADD COLUMN registry_name TEXT;
-    """,
+    )""",
 )
+
+
+@MIGRATIONS()
+def m001_accounts_keys_credentials_shares(db: Database) -> None:
+    """Accounts, sealed holder keys, sessions, credentials, shares, sign-in throttle, used forms,
+    OpenID4VP requests (``PRAGMA user_version`` 1 before migrations were recorded by name)."""
+    for statement in _ACCOUNTS_KEYS_CREDENTIALS_SHARES:
+        db.execute(statement)
+
+
+@MIGRATIONS()
+def m002_session_times_registry_name(db: Database) -> None:
+    """Idle timeout and fresh sign-in per session; the trust registry's name of a credential's issuer."""
+    db.execute("ALTER TABLE sessions ADD COLUMN last_seen_at INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE sessions ADD COLUMN authenticated_at INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE credentials ADD COLUMN registry_name TEXT")
 
 
 def open_database(path: str | Path) -> Database:
@@ -119,27 +135,23 @@ def open_database(path: str | Path) -> Database:
 
 
 def migrate(db: Database) -> int:
-    """Apply the migrations not yet applied; return the schema version.
+    """Apply the migrations not yet applied; return the schema version (how many the file holds).
 
     Safe when several processes start on one fresh file (gunicorn workers):
-    each migration runs in ``BEGIN IMMEDIATE`` and re-reads the version under
-    that lock, so the others wait (busy timeout) and then find it applied.
+    each migration runs in ``BEGIN IMMEDIATE`` and re-reads what is pending
+    under that lock (:func:`infra.migrations.apply_migrations`), so the
+    others wait (busy timeout) and then find it applied. A file from before
+    migrations were recorded by name is adopted from its ``PRAGMA user_version``.
     """
-    connection = db.conn
-    while db.execute("PRAGMA user_version").fetchone()[0] < len(MIGRATIONS):
-        connection.execute("BEGIN IMMEDIATE")
-        try:
-            version = connection.execute("PRAGMA user_version").fetchone()[0]
-            if version < len(MIGRATIONS):
-                for statement in (part.strip() for part in MIGRATIONS[version].split(";")):
-                    if statement:
-                        connection.execute(statement)
-                connection.execute(f"PRAGMA user_version = {version + 1}")
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
-        connection.execute("COMMIT")
-    return len(MIGRATIONS)
+    return apply_migrations(db, MIGRATIONS, what="the wallet database", legacy=_numbered_migrations)
+
+
+def _numbered_migrations(db: Database) -> list[str]:
+    """The migrations a file numbered by ``PRAGMA user_version`` holds; the number is then retired (0)."""
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if version:
+        db.execute("PRAGMA user_version = 0")
+    return list(MIGRATIONS.names[:version])
 
 
 def get_db() -> Database:

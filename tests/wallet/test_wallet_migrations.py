@@ -1,0 +1,68 @@
+"""The wallet database is upgraded in place from each earlier schema (tests/legacy_databases)."""
+
+from __future__ import annotations
+
+import pytest
+
+from infra.migrations import applied_names
+from tests.legacy_databases.legacy import load_dump, rows_of, schema_of, user_version
+from wallet.db import DB_FILE, MIGRATIONS, migrate, open_database
+
+#: Columns later migrations added, and what an upgraded row holds in them.
+ADDED = {
+    "sessions": {"last_seen_at": 0, "authenticated_at": 0},
+    "credentials": {"registry_name": None},
+}
+
+
+def _fresh(path):
+    db = open_database(path)
+    try:
+        migrate(db)
+    finally:
+        db.close()
+    return path
+
+
+@pytest.mark.parametrize("dump", ["wallet-v1", "wallet-v2"])
+def test_an_earlier_wallet_database_is_upgraded_keeping_every_row(dump, tmp_path):
+    path = load_dump(dump, tmp_path / DB_FILE)
+    before = rows_of(path)
+    db = open_database(path)
+    try:
+        assert migrate(db) == len(MIGRATIONS)
+        assert applied_names(db, MIGRATIONS) == list(MIGRATIONS.names)
+    finally:
+        db.close()
+    after = rows_of(path)
+    assert set(after) == set(before)
+    for table, rows in before.items():
+        assert len(after[table]) == len(rows), table
+        for old, new in zip(rows, after[table]):
+            assert {name: new[name] for name in old} == old, table
+            added = {name: value for name, value in new.items() if name not in old}
+            assert added == {name: ADDED[table][name] for name in added}, table
+    assert user_version(path) == 0  # the version lives in _sqlite_migrations now
+
+
+@pytest.mark.parametrize("dump", ["wallet-v1", "wallet-v2"])
+def test_an_upgraded_wallet_database_has_exactly_the_fresh_schema(dump, tmp_path):
+    upgraded = _fresh(load_dump(dump, tmp_path / "upgraded.sqlite3"))
+    fresh = _fresh(tmp_path / "fresh.sqlite3")
+    assert schema_of(upgraded) == schema_of(fresh)
+
+
+def test_the_wallet_app_starts_on_an_earlier_database_and_uses_its_rows(tmp_path):
+    from wallet import create_app
+
+    data_dir = tmp_path / "var"
+    data_dir.mkdir()
+    load_dump("wallet-v1", data_dir / DB_FILE)
+    app = create_app({"TESTING": True, "DATA_DIR": str(data_dir), "PUBLIC_URL": "http://127.0.0.1:5001"})
+    with app.app_context():
+        from wallet.db import get_db
+
+        accounts = [row["username"] for row in get_db().query("SELECT username FROM accounts ORDER BY id")]
+        sessions = list(get_db().query("SELECT last_seen_at, authenticated_at FROM sessions"))
+    assert accounts == ["ada", "Grace; Hopper"]
+    assert sessions == [{"last_seen_at": 0, "authenticated_at": 0}]
