@@ -25,12 +25,11 @@ service is an open proxy into its own network:
 Loopback addresses (and plain ``http`` to them) are fetched only with the
 development setting ``MICROCRED_DEV_LOOPBACK=1`` (:meth:`FetchPolicy.from_config`).
 
-Errors (under :class:`credentials.errors.MicrocredError`)::
-
-    MicrocredError
-    ├── FetchRefused (ValueError)       the URL is not one we fetch; nothing was sent
-    └── FetchError (ConnectionError)    nothing usable came back; ``transient`` when
-                                        nobody answered (or a 5xx): try again later
+Errors (:mod:`infra.errors`, drawn in the one tree of :mod:`credentials.errors`):
+:class:`FetchRefused` (the URL is not one we fetch; nothing was sent, 400),
+:class:`RemoteUnreachable` (nobody answered, or a 5xx: try again later, 502)
+and :class:`UnusableAnswer` (an answer, but not the one asked for, 400), both
+a :class:`FetchError`.
 """
 
 from __future__ import annotations
@@ -48,12 +47,13 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from credentials.errors import MicrocredError
 from credentials.presentation_codec import is_loopback_host
 from infra._addresses import LOOPBACK, PRIVATE_KINDS, PUBLIC, address_kind
+from infra.errors import FetchError, FetchRefused, RemoteUnreachable, UnusableAnswer
 
 __all__ = [
-    "FetchError", "FetchRefused", "FetchPolicy", "Response", "StrictFetcher", "Target", "Transport",
+    "FetchError", "FetchRefused", "RemoteUnreachable", "UnusableAnswer", "FetchPolicy", "Response", "StrictFetcher",
+    "Target", "Transport",
     "address_kind", "config_flag", "DEV_LOOPBACK_SETTING",
 ]
 
@@ -66,27 +66,6 @@ _PATH_SAFE = "/:@!$&'()*+,;=-._~%"
 _QUERY_SAFE = _PATH_SAFE + "?"
 _HOST_NAME = re.compile(r"^(?=.{1,253}\.?$)[a-z0-9_](?:[a-z0-9_-]{0,62})(?:\.[a-z0-9_](?:[a-z0-9_-]{0,62}))*\.?$")
 _log = logging.getLogger(__name__)
-
-
-class FetchRefused(MicrocredError, ValueError):
-    """The URL is not one this service fetches (scheme, credentials, host, address); nothing was sent."""
-
-
-class FetchError(MicrocredError, ConnectionError):
-    """The URL was acceptable, but nothing usable came back.
-
-    ``status`` is the HTTP status of the answer, None when there was none
-    (not found, refused, timed out, broken). ``transient``: nobody answered, or
-    the server said it failed (5xx) — worth trying again later.
-    """
-
-    def __init__(self, message: str, *, status: int | None = None):
-        super().__init__(message)
-        self.status = status
-
-    @property
-    def transient(self) -> bool:
-        return self.status is None or self.status >= 500
 
 
 # ---------------------------------------------------------------- policy
@@ -232,8 +211,8 @@ class StrictFetcher:
         """GET ``url``; anything but 200 is a FetchError."""
         response = self.request("GET", url, headers={"Accept": accept}, what=what)
         if response.status != 200:
-            raise FetchError(f"{self.check_url(url, what=what).authority} answered HTTP {response.status}",
-                             status=response.status)
+            authority = self.check_url(url, what=what).authority
+            raise FetchError.of_status(f"{authority} answered HTTP {response.status}", response.status)
         return response
 
     def get_text(self, url: str, *, accept: str, what: str = "link") -> str:
@@ -242,8 +221,8 @@ class StrictFetcher:
         try:
             return body.decode("ascii").strip()
         except UnicodeDecodeError:
-            raise FetchError(f"the answer of {self.check_url(url, what=what).authority} is not ASCII text (expected "
-                             f"a {what})", status=200) from None
+            raise UnusableAnswer(f"the answer of {self.check_url(url, what=what).authority} is not ASCII text "
+                                 f"(expected a {what})", status=200) from None
 
     def request(self, method: str, url: str, headers: Mapping[str, str] | None = None, body: bytes | None = None,
                 *, what: str = "link") -> Response:
@@ -258,10 +237,11 @@ class StrictFetcher:
         else:
             response = self._exchange(target, method, headers, body, time.monotonic() + self.policy.timeout, what)
         if 300 <= response.status < 400:
-            raise FetchError(f"{target.authority} answered with a redirect, which is not followed",
-                             status=response.status)
+            raise UnusableAnswer(f"{target.authority} answered with a redirect, which is not followed",
+                                 status=response.status)
         if len(response.body) > self.policy.max_bytes:
-            raise FetchError(f"{target.authority} sent more than {self.policy.max_bytes} bytes", status=response.status)
+            raise FetchError.of_status(f"{target.authority} sent more than {self.policy.max_bytes} bytes",
+                                       response.status)
         if response.status >= 400:
             _log.info("%s %s answered HTTP %s: %r", method, target.authority, response.status, response.body[:300])
         return response
@@ -285,9 +265,9 @@ class StrictFetcher:
         worker.start()
         worker.join(max(0.0, deadline - time.monotonic()))
         if not found:
-            raise FetchError(f"could not reach {target.authority}: its name was not found in time")
+            raise RemoteUnreachable(f"could not reach {target.authority}: its name was not found in time")
         if isinstance(found[0], BaseException) or not found[0]:
-            raise FetchError(f"could not reach {target.authority}: its name cannot be found")
+            raise RemoteUnreachable(f"could not reach {target.authority}: its name cannot be found")
         addresses = []
         for family, _, _, _, sockaddr in found[0][:_MAX_ADDRESSES]:
             kind = address_kind(sockaddr[0])
@@ -318,7 +298,7 @@ class StrictFetcher:
                 return sock
             except OSError:
                 sock.close()
-        raise FetchError(f"could not reach {target.authority}")
+        raise RemoteUnreachable(f"could not reach {target.authority}")
 
     def _exchange(self, target: Target, method: str, headers: Mapping[str, str], body: bytes | None,
                   deadline: float, what: str) -> Response:
@@ -344,18 +324,19 @@ class StrictFetcher:
             connection.sock = live[0]
             response = self._send(connection, target, method, headers, body)
             if expired.is_set():
-                raise FetchError(f"could not reach {target.authority}: no full answer within {self.policy.timeout:g} s")
+                raise RemoteUnreachable(f"could not reach {target.authority}: no full answer within "
+                                        f"{self.policy.timeout:g} s")
             return response
         except (OSError, http.client.HTTPException, ValueError) as exc:
             if isinstance(exc, (FetchError, FetchRefused)):
                 raise
             if expired.is_set():
-                raise FetchError(f"could not reach {target.authority}: no full answer within "
-                                 f"{self.policy.timeout:g} s") from None
+                raise RemoteUnreachable(f"could not reach {target.authority}: no full answer within "
+                                        f"{self.policy.timeout:g} s") from None
             _log.info("fetching %s failed: %r", target.authority, exc)
             reason = "its certificate is not valid for it" if isinstance(exc, ssl.SSLCertVerificationError) \
                 else "the connection failed"
-            raise FetchError(f"could not reach {target.authority}: {reason}") from None
+            raise RemoteUnreachable(f"could not reach {target.authority}: {reason}") from None
         finally:
             watchdog.cancel()
             connection.close()
@@ -376,12 +357,12 @@ class StrictFetcher:
         limit = self.policy.max_bytes
         declared = answer.getheader("Content-Length")
         if declared and declared.strip().isdigit() and int(declared) > limit:
-            raise FetchError(f"{target.authority} sent more than {limit} bytes", status=answer.status)
+            raise FetchError.of_status(f"{target.authority} sent more than {limit} bytes", answer.status)
         received = bytearray()
         while chunk := answer.read1(_CHUNK):
             received += chunk
             if len(received) > limit:
-                raise FetchError(f"{target.authority} sent more than {limit} bytes", status=answer.status)
+                raise FetchError.of_status(f"{target.authority} sent more than {limit} bytes", answer.status)
         headers_out: dict[str, str] = {}
         for name, value in answer.getheaders():
             key = name.lower()

@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from credentials.errors import ConfigurationError, MicrocredError
+from credentials.errors import ConfigurationError, RateLimited
 from infra.store import Store
 
 __all__ = ["RateLimit", "RateLimited", "parse_rate_limit", "enforce"]
@@ -37,14 +37,6 @@ class RateLimit:
 
     def __str__(self) -> str:
         return f"{self.limit}/{self.window}"
-
-
-class RateLimited(MicrocredError):
-    """Too many requests from one client; try again after ``retry_after`` seconds."""
-
-    def __init__(self, what: str, retry_after: int):
-        super().__init__(f"too many {what} from your address; try again in {retry_after} seconds")
-        self.retry_after = retry_after
 
 
 def parse_rate_limit(value: Any, *, setting: str) -> RateLimit | None:

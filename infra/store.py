@@ -44,7 +44,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
-from credentials.errors import ConfigurationError, MicrocredError
+from credentials.errors import ConfigurationError
+from infra.errors import StoreUnavailable
 
 __all__ = ["ENV_REDIS_URL", "STORE_FILE", "RateDecision", "Store", "StoreUnavailable", "SqliteStore", "RedisStore",
            "open_store"]
@@ -55,10 +56,6 @@ STORE_FILE = "shared-state.sqlite3"
 PURGE_INTERVAL_S = 60.0
 _NAMESPACE = re.compile(r"[a-z0-9_-]{1,40}")
 _log = logging.getLogger(__name__)
-
-
-class StoreUnavailable(MicrocredError, ConnectionError):
-    """The shared store (SQLite file or Redis) cannot answer now."""
 
 
 class RateDecision(NamedTuple):

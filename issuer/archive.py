@@ -38,7 +38,8 @@ from typing import Any
 
 import sqlite_utils
 
-from credentials.errors import InvalidInput, MicrocredError
+from credentials.errors import InvalidInput, UnknownCredential
+from infra.errors import StorageError
 
 __all__ = [
     "STATUS_NAMES",
@@ -88,14 +89,6 @@ _NONCE_COLUMNS = {"value": str, "expires_at": int}
 #: Built once (``json.dumps`` with options builds an encoder per call); same text as before.
 _CLAIMS_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 _JWK_JSON = json.JSONEncoder()
-
-
-class UnknownCredential(InvalidInput):
-    """A credential id that the archive does not hold."""
-
-
-class StorageError(MicrocredError, OSError):
-    """A disk that is full, read-only or failing, named in one line (``"the archive's disk is full (…)"``)."""
 
 
 _SQLITE_CAUSES = {

@@ -19,7 +19,9 @@ Implements, from OpenID4VCI 1.0 (final, editor's draft -17 text):
 
 One offer is one credential: the archive record made at batch time, signed
 when redeemed and bound (``cnf.jwk``) to the key the proof was made with.
-Errors are :class:`OAuthError` carrying the spec's error codes; no Flask here.
+Errors are :class:`~credentials.errors.OAuthError` carrying the spec's error codes
+(:class:`~credentials.errors.InvalidAccessToken` 401, :class:`~credentials.errors.OfferNotFound`
+404, the rest 400: :data:`infra.web_errors.HTTP_STATUS`); no Flask here.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from typing import Any
 from urllib.parse import quote
 
 from credentials.dids import resolve_public_key
-from credentials.errors import InvalidInput, MicrocredError, VerificationError
+from credentials.errors import InvalidAccessToken, InvalidInput, OAuthError, OfferNotFound, VerificationError
 from credentials.jose import PublicKey, UnverifiedJws
 from credentials.microcredential import CLAIM_LABELS, MICRO_CREDENTIAL_VCT
 from credentials.sd_jwt_vc import SD_JWT_VC_TYP
@@ -67,19 +69,6 @@ NONCE_LIFETIME = 300
 #: A key proof older than this (or this far in the future) is refused (seconds).
 PROOF_MAX_AGE = 300
 _PROOF_ALGS = ("ES256", "EdDSA")
-
-
-class OAuthError(MicrocredError):
-    """An OAuth / OpenID4VCI error response: ``error`` code, description, HTTP status."""
-
-    def __init__(self, error: str, description: str, status: int = 400):
-        self.error = error
-        self.description = description
-        self.status = status
-        super().__init__(f"{error}: {description}")
-
-    def to_json(self) -> dict[str, str]:
-        return {"error": self.error, "error_description": self.description}
 
 
 def offer_page_url(identity: IssuerIdentity, offer_id: str) -> str:
@@ -161,7 +150,7 @@ class Oid4vciIssuer:
     def offer_document(self, offer_id: str, *, now: int) -> dict[str, Any]:
         offer = self.archive.offer(offer_id)
         if offer is None or offer["expires_at"] <= now or offer["access_token_sha256"]:
-            raise OAuthError("not_found", "this credential offer does not exist, has expired or was used", 404)
+            raise OfferNotFound("this credential offer does not exist, has expired or was used")
         return credential_offer(self.identity, offer["pre_authorized_code"])
 
     def token(self, form: Mapping[str, str], *, now: int) -> dict[str, Any]:
@@ -193,12 +182,12 @@ class Oid4vciIssuer:
     def _offer_for(self, authorization: str | None, *, now: int) -> dict[str, Any]:
         scheme, _, token = (authorization or "").partition(" ")
         if scheme.lower() != "bearer" or not token:
-            raise OAuthError("invalid_token", "expected an 'Authorization: Bearer <access token>' header", 401)
+            raise InvalidAccessToken("expected an 'Authorization: Bearer <access token>' header")
         offer = self.archive.offer_by("access_token_sha256", _sha256(token.strip()))
         if offer is None or (offer["token_expires_at"] or 0) <= now:
-            raise OAuthError("invalid_token", "the access token is unknown or has expired", 401)
+            raise InvalidAccessToken("the access token is unknown or has expired")
         if offer["redeemed_at"]:
-            raise OAuthError("invalid_token", "this access token was already used for its credential", 401)
+            raise InvalidAccessToken("this access token was already used for its credential")
         return offer
 
     def _proof_key(self, proof: Any, *, now: int) -> PublicKey:
@@ -253,10 +242,10 @@ class Oid4vciIssuer:
         with self.archive.transaction():
             current = self.archive.offer(offer["id"])
             if current is None or current["redeemed_at"]:
-                raise OAuthError("invalid_token", "this access token was already used for its credential", 401)
+                raise InvalidAccessToken("this access token was already used for its credential")
             record = self.archive.credential(offer["credential_id"])
             if record.status == "revoked":
-                raise OAuthError("credential_request_denied", "this credential was revoked by the issuer", 400)
+                raise OAuthError("credential_request_denied", "this credential was revoked by the issuer")
             sd_jwt = self.service.sign_credential(record, holder_jwk, now=now)
             self.archive.update_credential(
                 record.id, holder_jwk=json.dumps(holder_jwk), delivery=DELIVERY_REDEEMED,

@@ -38,7 +38,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from credentials.errors import InvalidInput
+from credentials.errors import InvalidInput, StatusChangeRefused, UnknownCredential
 from credentials.jose import PrivateKey
 from credentials.status_list import MIN_STATUS_LIST_ENTRIES, StatusList, sign_status_list_token
 from issuer.anchoring import AnchorOutcome, StatusAnchor, converge
@@ -49,7 +49,6 @@ from issuer.archive import (
     Archive,
     BatchRecord,
     CredentialRecord,
-    UnknownCredential,
 )
 from issuer.batch import BatchEntry
 from issuer.fault_hook import fault_point
@@ -90,14 +89,6 @@ _TRANSITIONS = {
     "suspended": {"valid"},
     "valid": {"suspended"},
 }
-
-
-class StatusChangeRefused(InvalidInput):
-    """A revoke / suspend / reinstate that does not apply; ``errors`` lists why, nothing changed."""
-
-    def __init__(self, errors: list[str]):
-        self.errors = list(errors)
-        super().__init__("; ".join(self.errors))
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from credentials.errors import ConfigurationError
+from ledger.errors import RpcErrorResponse, RpcTransportError
 
 __all__ = ["RpcTransportError", "RpcErrorResponse", "RawJsonRpc", "deadline", "time_left"]
 
@@ -55,20 +56,6 @@ def time_left() -> float | None:
     """Seconds left before the current deadline (may be <= 0), or None outside :func:`deadline`."""
     at = _DEADLINE.get()
     return None if at is None else at - time.monotonic()
-
-
-class RpcTransportError(OSError):
-    """The request could not be sent or its answer not read."""
-
-
-class RpcErrorResponse(Exception):
-    """The node answered with a JSON-RPC error object."""
-
-    def __init__(self, error: dict[str, Any]):
-        self.code = error.get("code")
-        self.message = str(error.get("message", ""))
-        self.data = error.get("data")
-        super().__init__(self.message)
 
 
 class RawJsonRpc:

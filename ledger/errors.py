@@ -2,11 +2,14 @@
 
 Every class derives from :class:`credentials.errors.MicrocredError` and from
 the builtin it resembles, so a caller can catch ``LedgerUnavailable`` or just
-``ConnectionError``::
+``ConnectionError``. The whole tree, with the HTTP status of each class, is
+drawn in :mod:`credentials.errors`; this part of it::
 
     MicrocredError
     └── LedgerError                                 anything ledger/ raises on purpose
         ├── LedgerUnavailable (ConnectionError)     node down, unreachable, or timed out
+        │   └── RpcTransportError                   a JSON-RPC request not sent or its answer not read
+        ├── RpcErrorResponse                        the node answered with a JSON-RPC error object
         ├── DeploymentNotFound (FileNotFoundError)  no deployment.json in the data dir
         ├── InvalidDeployment (ValueError)          deployment.json unreadable or for another chain
         ├── TransactionReverted                     a call or transaction reverted; the
@@ -29,6 +32,8 @@ from credentials.errors import MicrocredError
 __all__ = [
     "LedgerError",
     "LedgerUnavailable",
+    "RpcTransportError",
+    "RpcErrorResponse",
     "DeploymentNotFound",
     "InvalidDeployment",
     "TransactionReverted",
@@ -44,6 +49,20 @@ class LedgerError(MicrocredError):
 
 class LedgerUnavailable(LedgerError, ConnectionError):
     """The Ethereum JSON-RPC node cannot be reached or did not answer in time."""
+
+
+class RpcTransportError(LedgerUnavailable):
+    """A JSON-RPC request could not be sent or its answer not read (:mod:`ledger._rpc`)."""
+
+
+class RpcErrorResponse(LedgerError):
+    """The node answered with a JSON-RPC error object; ``code``, ``message`` and ``data`` (revert data) as sent."""
+
+    def __init__(self, error: Mapping[str, Any]):
+        self.code = error.get("code")
+        self.message = str(error.get("message", ""))
+        self.data = error.get("data")
+        super().__init__(self.message)
 
 
 class DeploymentNotFound(LedgerError, FileNotFoundError):

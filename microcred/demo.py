@@ -31,6 +31,8 @@ from pathlib import Path
 
 import click
 
+from infra.errors import ServiceFailed
+from infra.settings import default_data_dir
 from microcred.story import tell_story
 from microcred.system import LEARNER, UNIVERSITIES, DemoSystem, issue_to_learner, issuer_port, prepare
 
@@ -39,10 +41,6 @@ __all__ = ["demo", "start_system", "RunningSystem", "ServiceFailed"]
 #: How long a service may take to answer after it was started (a shared machine can be slow).
 START_TIMEOUT_S = 90.0
 _STOP_TIMEOUT_S = 20.0
-
-
-class ServiceFailed(RuntimeError):
-    """A service of the demo exited or did not answer in time; the message names its log."""
 
 
 @dataclass
@@ -236,7 +234,7 @@ def demo(lan: bool, wallet_port: int, verifier_port: int, story: bool) -> None:
         tell_story()
         return
     started = time.monotonic()
-    data_dir = Path(os.environ.get("MICROCRED_DATA_DIR") or "var").resolve()
+    data_dir = default_data_dir()
     host, certificate = "127.0.0.1", None
     if lan:
         from microcred.tls import ensure_certificate, lan_address

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 
-from credentials.errors import FormatError, InvalidInput
+from credentials.errors import InvalidInput
 from credentials.jose import json_loads
 from credentials.verification_model import FAILED
+from verifier.context import current_service
 
 __all__ = ["bp", "RAW_CONTENT_TYPES", "http_status_of"]
 
@@ -69,11 +70,9 @@ def _read_request() -> tuple[str, str | None, str | None]:
 def verify():
     try:
         presentation, nonce, audience = _read_request()
-    except (InvalidInput, FormatError) as exc:
-        return jsonify({"error": getattr(exc, "reason", None) or str(exc)}), 400
-    from verifier import service_of
-
-    result = service_of(current_app).verify(presentation, nonce=nonce, audience=audience)
+    except InvalidInput as exc:
+        return jsonify({"error": str(exc)}), 400
+    result = current_service().verify(presentation, nonce=nonce, audience=audience)
     answer = result.to_json()
     code = http_status_of(result)
     if code == 400:

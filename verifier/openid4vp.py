@@ -42,12 +42,15 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
+import segno
 from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request, url_for
 
 from credentials.errors import InvalidInput
 from credentials.jose import json_loads
 from credentials.microcredential import CLAIM_LABELS, MICRO_CREDENTIAL_VCT, MICROCRED_CLAIMS
 from credentials.verification_model import CheckResult, TrustLink, VerificationResult
+from verifier.context import current_service, service_of
+from verifier.pages import render_result
 
 __all__ = ["bp", "CREDENTIAL_QUERY_ID", "REQUEST_SCHEME", "REQUEST_LIFETIME_S", "ANSWER_LIFETIME_S",
            "CLIENT_ID_PREFIX", "PendingRequest", "dcql_query", "request_url", "transaction"]
@@ -106,16 +109,8 @@ class PendingRequest:
         return cls(**{**record, "claims": tuple(record["claims"]), "result": result})
 
 
-def _service():
-    from verifier import service_of
-
-    return service_of(current_app)
-
-
 def transaction(app: Any, state: str) -> PendingRequest | None:
     """The request ``state`` as the shared store holds it now (answered or waiting), or None."""
-    from verifier import service_of
-
     if not isinstance(state, str) or not _STATE.fullmatch(state):
         return None
     store = service_of(app).store
@@ -145,8 +140,6 @@ def request_url(pending: PendingRequest) -> str:
 
 
 def _qr_data_uri(text: str) -> str:
-    import segno
-
     # svg_data_uri, not svg_inline: an <img> needs a standalone SVG (with its xmlns).
     return segno.make(text, error="m").svg_data_uri(scale=4, border=4)
 
@@ -172,7 +165,7 @@ def create():
     if not chosen:
         raise InvalidInput("choose at least one thing to ask for")
     response_uri = _base_url() + url_for("openid4vp.response")
-    service = _service()
+    service = current_service()
     pending = PendingRequest(state=_fresh(), nonce=_fresh(), client_id=CLIENT_ID_PREFIX + response_uri,
                              response_uri=response_uri, claims=chosen, created=service.clock())
     # Kept twice its lifetime, so that the waiting page can still be told "expired".
@@ -200,18 +193,17 @@ def status(state: str):
     pending = _pending_or_404(state)
     if pending.result is not None or pending.wallet_error is not None:
         return jsonify({"state": "answered"})
-    return jsonify({"state": "expired" if pending.expired(_service().clock()) else "waiting"})
+    return jsonify({"state": "expired" if pending.expired(current_service().clock()) else "waiting"})
 
 
 @bp.get("/<state>/result")
 def result(state: str):
     pending = _pending_or_404(state)
     if pending.wallet_error is not None:
-        return render_template("error.html", code=200, reason=f"The wallet declined: {pending.wallet_error}")
+        return render_template("error.html", code=200, title="Cannot check this",
+                               message=f"The wallet declined: {pending.wallet_error}")
     if pending.result is None:
         return redirect(url_for("openid4vp.show", state=state), code=303)
-    from verifier.pages import render_result
-
     return render_result(pending.result, pending.presentation or "", pending.answered_at or 0)
 
 
@@ -228,7 +220,7 @@ def _presentation_of(vp_token: str) -> str:
 @bp.post("/response")
 def response():
     state = request.form.get("state", "")
-    service = _service()
+    service = current_service()
     unknown = jsonify({"error": "invalid_request", "error_description": "unknown, used or expired state"}), 400
     waiting = service.store.get(_WAITING, state) if _STATE.fullmatch(state) else None
     if waiting is None or PendingRequest.from_json(waiting).expired(service.clock()):

@@ -16,11 +16,12 @@ import io
 from datetime import datetime, timezone
 from typing import Any
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, render_template, request
 
 from credentials.errors import InvalidInput
 from credentials.microcredential import CLAIM_LABELS, MICROCRED_CLAIMS
 from credentials.verification_model import FAILED, PASSED, SKIPPED, UNAVAILABLE, VerificationResult
+from verifier.context import current_service
 
 __all__ = ["bp", "CHECK_TITLES", "verdict_of", "certificate_of", "render_result", "decode_qr_photo"]
 
@@ -95,6 +96,7 @@ def render_result(result: VerificationResult, presentation: str, now: int):
 
 def decode_qr_photo(data: bytes) -> str:
     """The text of the first QR code in a photo (zxing-cpp); InvalidInput if there is none."""
+    # Imported here: zxing-cpp and Pillow are large native libraries that only this route needs.
     import zxingcpp
     from PIL import Image, UnidentifiedImageError
 
@@ -114,12 +116,6 @@ def decode_qr_photo(data: bytes) -> str:
     return texts[0]
 
 
-def _service():
-    from verifier import service_of
-
-    return service_of(current_app)
-
-
 @bp.get("/")
 def index():
     return render_template("index.html")
@@ -130,7 +126,7 @@ def verify():
     text = request.form.get("presentation", "")
     if not text.strip():
         raise InvalidInput("nothing was scanned or pasted")
-    service = _service()
+    service = current_service()
     now = int(service.clock())
     return render_result(service.verify(text, now=now), text, now)
 
@@ -142,6 +138,6 @@ def verify_photo():
     if upload is None:
         raise InvalidInput("no photo was uploaded")
     text = decode_qr_photo(upload.read())
-    service = _service()
+    service = current_service()
     now = int(service.clock())
     return render_result(service.verify(text, now=now), text, now)

@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from credentials.errors import FormatError, HolderBindingError, InvalidInput, VerificationError
+from credentials.errors import DuplicateCredential, FormatError, HolderBindingError, InvalidInput, VerificationError
 from credentials.jose import MAX_TOKEN_LENGTH, PublicKey
 from credentials.jwt_vc import verify_jwt_vc
 from credentials.microcredential import MICRO_CREDENTIAL_VCT, validate_disclosed
@@ -43,14 +43,6 @@ __all__ = [
 FORMAT_SD_JWT_VC = "dc+sd-jwt"
 FORMAT_JWT_VC = "jwt_vc"
 _MAX_TITLE = 200
-
-
-class DuplicateCredential(InvalidInput):
-    """The account already holds this exact credential; ``existing_id`` names it."""
-
-    def __init__(self, existing_id: int):
-        self.existing_id = existing_id
-        super().__init__("this credential is already in your wallet")
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from credentials.errors import FormatError, InvalidInput
+from credentials.errors import InvalidCredentialOffer
 from credentials.jose import PrivateKey, json_loads_object, sign_jws
 from wallet.transport import Client
 
@@ -59,14 +59,14 @@ class CredentialOffer:
         ids = document.get("credential_configuration_ids")
         grants = document.get("grants")
         if not isinstance(issuer, str) or not issuer:
-            raise FormatError("the credential offer has no credential_issuer")
+            raise InvalidCredentialOffer("the credential offer has no credential_issuer")
         if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids):
-            raise FormatError("the credential offer names no credential_configuration_ids")
+            raise InvalidCredentialOffer("the credential offer names no credential_configuration_ids")
         grant = grants.get(PRE_AUTHORIZED_GRANT) if isinstance(grants, Mapping) else None
         if not isinstance(grant, Mapping) or not isinstance(grant.get("pre-authorized_code"), str):
-            raise FormatError("the credential offer has no pre-authorized code; only that grant is supported")
+            raise InvalidCredentialOffer("the credential offer has no pre-authorized code; only that grant is supported")
         if grant.get("tx_code") is not None:
-            raise FormatError("the offer needs a transaction code, which this wallet does not support yet")
+            raise InvalidCredentialOffer("the offer needs a transaction code, which this wallet does not support yet")
         self.credential_issuer = issuer
         self.configuration_ids = tuple(ids)
         self.pre_authorized_code = grant["pre-authorized_code"]
@@ -77,17 +77,17 @@ def parse_offer(text: str, client: Client) -> CredentialOffer:
     """The offer in an ``openid-credential-offer://`` URI, fetched if given by reference."""
     parts = urlsplit(text.strip())
     if parts.scheme.lower() != OFFER_SCHEME:
-        raise FormatError(f"expected an {OFFER_SCHEME}:// link, found {text[:40]!r}")
+        raise InvalidCredentialOffer(f"expected an {OFFER_SCHEME}:// link, found {text[:40]!r}")
     query = parse_qs(parts.query, keep_blank_values=False)
     by_value, by_reference = query.get("credential_offer"), query.get("credential_offer_uri")
     if bool(by_value) == bool(by_reference):
-        raise FormatError("the offer link must carry exactly one of credential_offer or credential_offer_uri")
+        raise InvalidCredentialOffer("the offer link must carry exactly one of credential_offer or credential_offer_uri")
     if by_value:
         document = json_loads_object(by_value[0], what="the credential offer")
     else:
         document = client.json("GET", by_reference[0], what="credential offer")
     if not isinstance(document, Mapping):
-        raise FormatError("the credential offer is not a JSON object")
+        raise InvalidCredentialOffer("the credential offer is not a JSON object")
     offer = CredentialOffer(document)
     client.check(offer.credential_issuer, "credential issuer")
     return offer
@@ -111,7 +111,7 @@ def key_proof(holder_key: PrivateKey, *, audience: str, nonce: str | None, iat: 
 def _endpoint(metadata: Mapping[str, Any], name: str, what: str, client: Client) -> str:
     value = metadata.get(name) if isinstance(metadata, Mapping) else None
     if not isinstance(value, str):
-        raise FormatError(f"the {what} metadata has no {name}")
+        raise InvalidCredentialOffer(f"the {what} metadata has no {name}")
     return client.check(value, name)
 
 
@@ -121,14 +121,14 @@ def redeem_offer(text: str, holder_key: PrivateKey, *, client: Client, now: int)
     issuer = offer.credential_issuer
     metadata = client.json("GET", well_known_url(issuer, ISSUER_WELL_KNOWN), what="credential issuer metadata")
     if not isinstance(metadata, Mapping) or metadata.get("credential_issuer") != issuer:
-        raise FormatError("the issuer metadata does not name the issuer that made the offer")
+        raise InvalidCredentialOffer("the issuer metadata does not name the issuer that made the offer")
     configurations = metadata.get("credential_configurations_supported")
     configuration_id = offer.configuration_ids[0]
     configuration = configurations.get(configuration_id) if isinstance(configurations, Mapping) else None
     if not isinstance(configuration, Mapping):
-        raise FormatError(f"the issuer does not describe the offered credential {configuration_id!r}")
+        raise InvalidCredentialOffer(f"the issuer does not describe the offered credential {configuration_id!r}")
     if configuration.get("format") not in _SD_JWT_FORMATS + _JWT_VC_FORMATS:
-        raise FormatError(f"the offered format {configuration.get('format')!r} is not one this wallet keeps")
+        raise InvalidCredentialOffer(f"the offered format {configuration.get('format')!r} is not one this wallet keeps")
     servers = metadata.get("authorization_servers")
     server = offer.authorization_server or (servers[0] if isinstance(servers, list) and servers else issuer)
     as_metadata = client.json("GET", well_known_url(client.check(server, "authorization server"), AS_WELL_KNOWN),
@@ -141,13 +141,13 @@ def redeem_offer(text: str, holder_key: PrivateKey, *, client: Client, now: int)
     )
     access_token = token.get("access_token") if isinstance(token, Mapping) else None
     if not isinstance(access_token, str) or str(token.get("token_type", "")).lower() not in ("bearer", "dpop"):
-        raise FormatError("the token endpoint did not return a Bearer access token")
+        raise InvalidCredentialOffer("the token endpoint did not return a Bearer access token")
     nonce = None
     if isinstance(metadata.get("nonce_endpoint"), str):
         answer = client.post_json(_endpoint(metadata, "nonce_endpoint", "credential issuer", client), {}, what="nonce endpoint")
         nonce = answer.get("c_nonce") if isinstance(answer, Mapping) else None
         if not isinstance(nonce, str):
-            raise FormatError("the nonce endpoint did not return a c_nonce")
+            raise InvalidCredentialOffer("the nonce endpoint did not return a c_nonce")
     proof = key_proof(holder_key, audience=issuer, nonce=nonce, iat=now)
     answer = client.post_json(
         _endpoint(metadata, "credential_endpoint", "credential issuer", client),
@@ -157,10 +157,10 @@ def redeem_offer(text: str, holder_key: PrivateKey, *, client: Client, now: int)
     credentials = answer.get("credentials") if isinstance(answer, Mapping) else None
     if not isinstance(credentials, list) or len(credentials) != 1:
         if isinstance(answer, Mapping) and "transaction_id" in answer:
-            raise InvalidInput("the issuer will deliver this credential later (deferred issuance), which this wallet does not support")
-        raise FormatError("the credential endpoint did not return exactly one credential")
+            raise InvalidCredentialOffer("the issuer will deliver this credential later (deferred issuance), which this wallet does not support")
+        raise InvalidCredentialOffer("the credential endpoint did not return exactly one credential")
     first = credentials[0]
     credential = first.get("credential") if isinstance(first, Mapping) else None
     if not isinstance(credential, str):
-        raise FormatError("the issued credential is not a string in a format this wallet keeps")
+        raise InvalidCredentialOffer("the issued credential is not a string in a format this wallet keeps")
     return credential

@@ -36,11 +36,11 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from credentials.dids import Did
-from credentials.errors import FormatError, InvalidInput, VerificationError
+from credentials.errors import InvalidInput, InvalidPresentationRequest, VerificationError
 from credentials.jose import UnverifiedJws, b64url_decode, json_loads_object
 from credentials.sd_jwt import ClaimPath, HolderSdJwt
 from credentials.sd_jwt_vc import ACCEPTED_TYPS, resolve_did_issuer_key
-from infra.fetch import FetchError, FetchRefused
+from infra.errors import FetchError, FetchRefused, RemoteUnreachable
 from wallet.transport import Client
 
 __all__ = [
@@ -109,17 +109,17 @@ def _text(params: Mapping[str, Any], name: str, *, required: bool = True) -> str
     if value is None and not required:
         return None
     if not isinstance(value, str) or not value or len(value) > 2048:
-        raise FormatError(f"the presentation request has no valid {name!r}")
+        raise InvalidPresentationRequest(f"the presentation request has no valid {name!r}")
     return value
 
 
 def _unsigned_request_object(token: str) -> dict[str, Any]:
     parts = token.split(".")
     if len(parts) != 3 or parts[2]:
-        raise FormatError("expected an unsigned request object (alg none) for a redirect_uri client")
+        raise InvalidPresentationRequest("expected an unsigned request object (alg none) for a redirect_uri client")
     header = json_loads_object(b64url_decode(parts[0]), what="request object header")
     if header.get("alg") != "none":
-        raise FormatError("a redirect_uri client's request object must not be signed")
+        raise InvalidPresentationRequest("a redirect_uri client's request object must not be signed")
     return json_loads_object(b64url_decode(parts[1]), what="request object")
 
 
@@ -132,9 +132,9 @@ def _signed_request_object(token: str, client_id: str) -> dict[str, Any]:
         key = resolve_did_issuer_key(did, kid if isinstance(kid, str) else None)
         jws.verify_with(key, what="request object")
     except VerificationError as exc:
-        raise FormatError(f"the request object's signature does not check out: {exc.reason}") from exc
+        raise InvalidPresentationRequest(f"the request object's signature does not check out: {exc.reason}") from exc
     except InvalidInput as exc:
-        raise FormatError(f"the request object is not signed by the DID that asks: {exc}") from exc
+        raise InvalidPresentationRequest(f"the request object is not signed by the DID that asks: {exc}") from exc
     return jws.payload
 
 
@@ -142,10 +142,10 @@ def _fetch_request_object(request_uri: str, client_id: str, client: Client) -> d
     response = client.request("GET", request_uri, what="request_uri",
                               headers={"Accept": "application/oauth-authz-req+jwt, application/jwt"})
     if response.status >= 500:
-        raise FetchError(f"the verifier's request_uri failed (HTTP {response.status}); try again later",
-                         status=response.status)
+        raise RemoteUnreachable(f"the verifier's request_uri failed (HTTP {response.status}); try again later",
+                                status=response.status)
     if response.status != 200:
-        raise FormatError(f"the verifier's request_uri answered HTTP {response.status}; the request may have expired")
+        raise InvalidPresentationRequest(f"the verifier's request_uri answered HTTP {response.status}; the request may have expired")
     body = response.body.decode("utf-8", "replace").strip()
     if client_id.startswith(PREFIX_DID):
         return _signed_request_object(body, client_id)
@@ -157,24 +157,24 @@ def _paths(query: Mapping[str, Any]) -> tuple[tuple[str | int | None, ...], ...]
     if claims is None:
         return ()
     if not isinstance(claims, list) or not claims or len(claims) > MAX_CLAIMS_PER_QUERY:
-        raise FormatError("a DCQL credential query's claims must be a non-empty list")
+        raise InvalidPresentationRequest("a DCQL credential query's claims must be a non-empty list")
     paths = []
     for claim in claims:
         path = claim.get("path") if isinstance(claim, Mapping) else None
         if not isinstance(path, list) or not path or not all(
             p is None or (isinstance(p, (str, int)) and not isinstance(p, bool)) for p in path
         ):
-            raise FormatError("each DCQL claim needs a path: a list of names, indices or null")
+            raise InvalidPresentationRequest("each DCQL claim needs a path: a list of names, indices or null")
         paths.append(tuple(path))
     claim_sets = query.get("claim_sets")
     if claim_sets is not None:
         ids = {c.get("id"): tuple(c["path"]) for c in claims if isinstance(c, Mapping) and "id" in c}
         if not isinstance(claim_sets, list) or not claim_sets or not isinstance(claim_sets[0], list):
-            raise FormatError("DCQL claim_sets must be a non-empty list of lists of claim ids")
+            raise InvalidPresentationRequest("DCQL claim_sets must be a non-empty list of lists of claim ids")
         try:
             return tuple(ids[i] for i in claim_sets[0])  # the verifier's preferred option
         except (KeyError, TypeError) as exc:
-            raise FormatError("a DCQL claim set names a claim id that is not defined") from exc
+            raise InvalidPresentationRequest("a DCQL claim set names a claim id that is not defined") from exc
     return tuple(paths)
 
 
@@ -183,17 +183,17 @@ def _queries(dcql: Any) -> tuple[CredentialQuery, ...]:
         dcql = json_loads_object(dcql, what="dcql_query")
     credentials = dcql.get("credentials") if isinstance(dcql, Mapping) else None
     if not isinstance(credentials, list) or not credentials:
-        raise FormatError("the request asks for no credential (empty or missing DCQL query)")
+        raise InvalidPresentationRequest("the request asks for no credential (empty or missing DCQL query)")
     queries = []
     for query in credentials[:8]:
         if not isinstance(query, Mapping) or not isinstance(query.get("id"), str) or not query["id"]:
-            raise FormatError("each DCQL credential query needs an id")
+            raise InvalidPresentationRequest("each DCQL credential query needs an id")
         if query.get("format") not in ACCEPTED_TYPS:
-            raise FormatError(f"the request asks for format {query.get('format')!r}; this wallet presents dc+sd-jwt")
+            raise InvalidPresentationRequest(f"the request asks for format {query.get('format')!r}; this wallet presents dc+sd-jwt")
         meta = query.get("meta")
         vcts = meta.get("vct_values") if isinstance(meta, Mapping) else None
         if vcts is not None and (not isinstance(vcts, list) or not all(isinstance(v, str) for v in vcts)):
-            raise FormatError("DCQL meta.vct_values must be a list of strings")
+            raise InvalidPresentationRequest("DCQL meta.vct_values must be a list of strings")
         queries.append(CredentialQuery(query["id"], tuple(vcts) if vcts is not None else None, _paths(query)))
     return tuple(queries)
 
@@ -211,16 +211,16 @@ def _client_host(client_id: str, request_uri: str | None, client: Client) -> str
     if f"{prefix}:" == PREFIX_REDIRECT_URI:
         host = client.fetcher.check_url(original, what="verifier's redirect_uri client identifier").host
         if request_uri is not None and client.fetcher.check_url(request_uri, what="request_uri").host != host:
-            raise FormatError(f"the request_uri is on another host than the verifier's {host!r}; refused")
+            raise InvalidPresentationRequest(f"the request_uri is on another host than the verifier's {host!r}; refused")
         return host
     if f"{prefix}:" == PREFIX_DID:
         did = Did.parse(original)
         if did.method not in _DID_METHODS or did.fragment is not None:
-            raise FormatError(f"the verifier's DID must be a did:key or did:jwk, found did:{did.method}")
+            raise InvalidPresentationRequest(f"the verifier's DID must be a did:key or did:jwk, found did:{did.method}")
         if request_uri is None:
-            raise FormatError("a request from a DID client must come signed, by request_uri")
+            raise InvalidPresentationRequest("a request from a DID client must come signed, by request_uri")
         return client.fetcher.check_url(request_uri, what="request_uri").host
-    raise FormatError(
+    raise InvalidPresentationRequest(
         f"unsupported client identifier {client_id[:60]!r}; expected a redirect_uri: or decentralized_identifier: prefix"
     )
 
@@ -229,35 +229,35 @@ def parse_request(text: str, client: Client, *, now: int) -> PresentationRequest
     """Read and check an ``openid4vp://`` request (fetching ``request_uri`` if given)."""
     parts = urlsplit(text.strip())
     if parts.scheme.lower() not in _SCHEMES:
-        raise FormatError(f"expected an openid4vp:// request, found {text[:40]!r}")
+        raise InvalidPresentationRequest(f"expected an openid4vp:// request, found {text[:40]!r}")
     query = {k: v[0] for k, v in parse_qs(parts.query).items()}
     client_id = _text(query, "client_id")
     request_uri = query.get("request_uri")
     host = _client_host(client_id, request_uri, client)  # before any request is sent
     if request_uri is not None:
         if query.get("request_uri_method", "get") != "get":
-            raise FormatError("request_uri_method post is not supported; expected get")
+            raise InvalidPresentationRequest("request_uri_method post is not supported; expected get")
         params = _fetch_request_object(request_uri, client_id, client)
         if params.get("client_id") != client_id:
-            raise FormatError("the request object's client_id differs from the one in the link")
+            raise InvalidPresentationRequest("the request object's client_id differs from the one in the link")
     else:
         params = dict(query)
     if _text(params, "response_type") != "vp_token":
-        raise FormatError(f"expected response_type vp_token, found {params.get('response_type')!r}")
+        raise InvalidPresentationRequest(f"expected response_type vp_token, found {params.get('response_type')!r}")
     if params.get("response_mode") != "direct_post":
-        raise FormatError(f"expected response_mode direct_post, found {params.get('response_mode')!r}")
+        raise InvalidPresentationRequest(f"expected response_mode direct_post, found {params.get('response_mode')!r}")
     expires_at = params.get("exp")
     if expires_at is not None:
         if not isinstance(expires_at, int) or isinstance(expires_at, bool):
-            raise FormatError("the request's exp must be a number of seconds")
+            raise InvalidPresentationRequest("the request's exp must be a number of seconds")
         if expires_at <= now:
-            raise FormatError("this presentation request has expired; ask the verifier for a new code")
+            raise InvalidPresentationRequest("this presentation request has expired; ask the verifier for a new code")
     response_uri = _text(params, "response_uri")
     response_host = client.fetcher.check_url(response_uri, what="response_uri").host
     if client_id.startswith(PREFIX_REDIRECT_URI) and client_id.removeprefix(PREFIX_REDIRECT_URI) != response_uri:
-        raise FormatError("the response_uri differs from the redirect_uri client's own URI")
+        raise InvalidPresentationRequest("the response_uri differs from the redirect_uri client's own URI")
     if response_host != host:
-        raise FormatError(f"the answer would go to {response_host!r}, another host than the verifier's {host!r}; refused")
+        raise InvalidPresentationRequest(f"the answer would go to {response_host!r}, another host than the verifier's {host!r}; refused")
     metadata = params.get("client_metadata")
     name = metadata.get("client_name") if isinstance(metadata, Mapping) else None
     return PresentationRequest(
@@ -310,10 +310,9 @@ def send_response(client: Client, request: PresentationRequest, vp_token: Mappin
         "POST", request.response_uri, what="verifier", body=urlencode(form).encode("ascii"),
         headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"},
     )
-    if response.status >= 500:
-        raise FetchError(f"the verifier failed to take the answer (HTTP {response.status})", status=response.status)
     if response.status >= 400:
-        raise FetchError(f"the verifier refused the answer (HTTP {response.status})", status=response.status)
+        failed = "failed to take" if response.status >= 500 else "refused"
+        raise FetchError.of_status(f"the verifier {failed} the answer (HTTP {response.status})", response.status)
     try:
         answer = json.loads(response.body) if response.body.strip() else None
     except ValueError:

@@ -18,10 +18,10 @@ from typing import Any
 
 from credentials.errors import InvalidInput
 from credentials.jose import json_loads
-from infra.fetch import FetchError, FetchPolicy, FetchRefused, Response, StrictFetcher
+from infra.errors import FetchError, FetchRefused, RemoteUnreachable, UnusableAnswer
+from infra.fetch import FetchPolicy, Response, StrictFetcher
 
-__all__ = ["MAX_RESPONSE_BYTES", "HttpResponse", "Client", "client_from_config", "http_status_for", "FetchError",
-           "FetchRefused"]
+__all__ = ["MAX_RESPONSE_BYTES", "HttpResponse", "Client", "client_from_config", "FetchError", "FetchRefused"]
 
 MAX_RESPONSE_BYTES = 512 * 1024
 HttpResponse = Response  # the name the tests' transports build
@@ -49,24 +49,19 @@ class Client:
                                 body=body)
         authority = self.fetcher.check_url(url, what=what).authority
         if response.status >= 500:
-            raise FetchError(f"the {what} at {authority} failed (HTTP {response.status}); try again later",
-                             status=response.status)
+            raise RemoteUnreachable(f"the {what} at {authority} failed (HTTP {response.status}); try again later",
+                                    status=response.status)
         if response.status >= 400:
-            raise FetchError(f"the {what} at {authority} refused the request (HTTP {response.status})",
-                             status=response.status)
+            raise UnusableAnswer(f"the {what} at {authority} refused the request (HTTP {response.status})",
+                                 status=response.status)
         try:
             return json_loads(response.body, what=f"the {what}'s answer")
         except InvalidInput:
-            raise FetchError(f"the {what} at {authority} did not answer with JSON", status=response.status) from None
+            raise UnusableAnswer(f"the {what} at {authority} did not answer with JSON", status=response.status) from None
 
     def post_json(self, url: str, payload: Any, *, what: str, headers: Mapping[str, str] | None = None) -> Any:
         body = json.dumps(payload).encode("utf-8")
         return self.json("POST", url, what=what, body=body, headers={"Content-Type": "application/json", **(headers or {})})
-
-
-def http_status_for(exc: Exception) -> int:
-    """The wallet's answer to a failed outbound request: 502 when the remote could not be reached, else 400."""
-    return 502 if isinstance(exc, FetchError) and exc.transient else 400
 
 
 def client_from_config(config: Mapping[str, Any]) -> Client:

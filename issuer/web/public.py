@@ -15,15 +15,15 @@ from typing import Any
 import segno
 from flask import Blueprint, Response, abort, jsonify, render_template, request
 
+from credentials.errors import OAuthError
 from issuer.oid4vci import (
-    OAuthError,
     authorization_server_metadata,
     credential_issuer_metadata,
     jwt_vc_issuer_metadata,
     offer_uri,
 )
 from issuer.service import STATUS_TTL
-from issuer.web import get_oid4vci, get_service, now
+from issuer.web.context import get_oid4vci, get_service, now, template_context
 
 __all__ = ["bp", "STATUS_LIST_MEDIA_TYPE"]
 
@@ -38,13 +38,7 @@ def _no_store(response: Response) -> Response:
     return response
 
 
-@bp.errorhandler(OAuthError)
-def _oauth_error(exc: OAuthError) -> Response:
-    response = jsonify(exc.to_json())
-    response.status_code = exc.status
-    if exc.status == 401:
-        response.headers["WWW-Authenticate"] = f'Bearer error="{exc.error}"'
-    return _no_store(response)
+bp.app_context_processor(template_context)  # every page, error pages too, prints the issuer's name
 
 
 @bp.get("/status/<list_id>")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 
 from credentials.errors import FormatError, MicrocredError, VerificationError
+from infra.web_errors import public_message, status_of
 from credentials.presentation_codec import KIND_CREDENTIAL_OFFER, KIND_OPENID4VP, classify_scanned
 from wallet.checking import badge_for
 from wallet.db import get_db
@@ -13,7 +14,8 @@ from wallet.holding import current_holder_key, holder_keys, private_holder_key
 from wallet.import_limits import import_refused
 from wallet.importing import DuplicateCredential, import_credential
 from wallet.oid4vci_client import redeem_offer
-from wallet.transport import client_from_config, http_status_for
+from wallet.transport import client_from_config
+from wallet.views.openid4vp import start_review
 from wallet.library import annex_fields, list_cards, load_row, stack_summary, stored_claims
 from wallet.security import claim_form, fresh_signin_required, login_required, now
 
@@ -61,8 +63,6 @@ def _import_text(text: str):
         return redirect(url_for("credentials.detail", credential_id=exc.existing_id))
     except VerificationError as exc:
         return render_template("credentials/add.html", error=f"Not added: {exc.reason}"), 400
-    except FormatError as exc:
-        return render_template("credentials/add.html", error=f"Not added: {exc}"), 400
     flash(f"Added. {badge.label}.")
     return redirect(url_for("credentials.detail", credential_id=credential_id))
 
@@ -97,8 +97,7 @@ def _redeem(offer_text: str):
     try:
         credential = redeem_offer(offer_text, holder_key, client=client_from_config(current_app.config), now=now())
     except MicrocredError as exc:
-        message = exc.reason if isinstance(exc, VerificationError) else str(exc)
-        return render_template("credentials/add.html", error=f"Not added: {message}"), http_status_for(exc)
+        return render_template("credentials/add.html", error=f"Not added: {public_message(exc)}"), status_of(exc)
     return _import_text(credential)
 
 
@@ -113,8 +112,6 @@ def scanned():
     if found.kind == KIND_CREDENTIAL_OFFER:
         return import_refused() or _redeem(found.value)
     if found.kind == KIND_OPENID4VP:
-        from wallet.views.openid4vp import start_review
-
         return start_review(found.value)
     return render_template(
         "credentials/scan.html", error="That code is a presentation for a verifier to scan, not something to add."

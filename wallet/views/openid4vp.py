@@ -6,7 +6,7 @@ import secrets
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
 
-from credentials.errors import FormatError, InvalidInput, MicrocredError, VerificationError
+from credentials.errors import InvalidInput, MicrocredError, VerificationError
 from credentials.microcredential import CLAIM_LABELS
 from credentials.sd_jwt import HolderSdJwt
 from wallet.db import get_db
@@ -15,7 +15,9 @@ from wallet.importing import FORMAT_SD_JWT_VC
 from wallet.oid4vp_client import PresentationRequest, match_paths, parse_request, send_refusal, send_response
 from wallet.presenting import MODE_OPENID4VP, create_share, preview
 from wallet.security import claim_form, login_required, now
-from wallet.transport import FetchError, FetchRefused, client_from_config, http_status_for
+from infra.errors import FetchError, FetchRefused
+from infra.web_errors import public_message, status_of
+from wallet.transport import client_from_config
 
 __all__ = ["bp", "PENDING_LIFETIME", "start_review"]
 
@@ -84,10 +86,8 @@ def start_review(text: str):
     """Fetch and check the request, keep it for the learner's decision, show the consent page."""
     try:
         presentation_request = parse_request(text, client_from_config(current_app.config), now=now())
-    except VerificationError as exc:
-        return render_template("openid4vp/refused.html", reason=exc.reason), 400
-    except (FormatError, InvalidInput, FetchRefused, FetchError) as exc:
-        return render_template("openid4vp/refused.html", reason=str(exc)), http_status_for(exc)
+    except (VerificationError, InvalidInput, FetchError) as exc:  # InvalidInput: FetchRefused too
+        return render_template("openid4vp/refused.html", reason=public_message(exc)), status_of(exc)
     request_id = secrets.token_urlsafe(12)
     expires_at = min(presentation_request.expires_at or now() + PENDING_LIFETIME, now() + PENDING_LIFETIME)
     db = get_db()
@@ -140,9 +140,9 @@ def send(request_id: str):
         try:
             follow = send_response(client_from_config(current_app.config), presentation_request, vp_token)
         except FetchError as exc:  # raised inside the transaction: nothing is recorded as shared
-            raise FetchError(f"{exc}; nothing was shared", status=exc.status) from None
+            raise FetchError.of_status(f"{exc}; nothing was shared", exc.status) from None
         except FetchRefused as exc:
-            raise InvalidInput(f"{exc}; nothing was shared") from None
+            raise FetchRefused(f"{exc}; nothing was shared") from None
     if follow:
         return redirect(follow)
     return render_template("openid4vp/sent.html", req=presentation_request)
