@@ -1,0 +1,52 @@
+"""Limits on parsed JSON, against "bombs" in the large imported documents (RFC 8259 §9 lets a parser set them).
+
+Europass EDC documents run to about 0.5 MB, so their byte cap is 2 MB
+(:data:`credentials.europass.MAX_EDC_BYTES`); within that, a document could
+still be nested thousands deep or hold a million tiny members, which every
+later walk over it (rendering, JSON-LD processing) would pay for. This module
+walks a parsed value once, without recursion, and refuses it past
+:class:`JsonLimits`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from credentials.errors import InvalidInput
+
+__all__ = ["JsonLimits", "check_json_limits"]
+
+
+@dataclass(frozen=True)
+class JsonLimits:
+    """Most nesting, values (objects, arrays, scalars and member names together) and characters per string."""
+
+    max_depth: int = 64
+    max_nodes: int = 200_000
+    max_string: int = 1_048_576
+
+
+def check_json_limits(value: Any, limits: JsonLimits, *, what: str) -> None:
+    """Raise :class:`InvalidInput` if ``value`` (parsed JSON) goes past ``limits``."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    nodes = 0
+    while stack:
+        item, depth = stack.pop()
+        nodes += 1
+        if nodes > limits.max_nodes:
+            raise InvalidInput(f"{what} holds more than {limits.max_nodes} JSON values")
+        if isinstance(item, dict):
+            if depth > limits.max_depth:
+                raise InvalidInput(f"{what} is nested deeper than {limits.max_depth} levels")
+            for key, member in item.items():
+                if len(key) > limits.max_string:
+                    raise InvalidInput(f"{what} has a member name longer than {limits.max_string} characters")
+                stack.append((member, depth + 1))
+            nodes += len(item)
+        elif isinstance(item, list):
+            if depth > limits.max_depth:
+                raise InvalidInput(f"{what} is nested deeper than {limits.max_depth} levels")
+            stack.extend((member, depth + 1) for member in item)
+        elif isinstance(item, str) and len(item) > limits.max_string:
+            raise InvalidInput(f"{what} has a string longer than {limits.max_string} characters")
