@@ -36,6 +36,7 @@ the one table; a test keeps this drawing, that table and the classes equal)::
     ├── DoubleSubmit (ValueError)                           409  the same form sent twice
     ├── RateLimited                                         429  too many requests from one client
     ├── ConfigurationError (RuntimeError)                   503  a setting is missing or wrong
+    │   └── SecretFileExists [infra] (FileExistsError)      503  a key file to create exists already
     ├── FetchError [infra] (ConnectionError)                502  an outbound request brought nothing usable
     │   ├── RemoteUnreachable [infra]                       502  nobody answered, or the server failed (5xx)
     │   └── UnusableAnswer [infra]                          400  the host answered, but not with what was asked

@@ -1,4 +1,4 @@
-"""Errors of the shared I/O layer: the outbound fetcher, the shared store, disks and service processes.
+"""Errors of the shared I/O layer: the outbound fetcher, the shared store, disks, secret files, processes.
 
 They belong to the one tree rooted at :class:`credentials.errors.MicrocredError`
 and are drawn there (marked ``[infra]``) with the HTTP status each one answers
@@ -12,10 +12,10 @@ error text goes to the log (:mod:`infra.fetch`), never into a message.
 
 from __future__ import annotations
 
-from credentials.errors import InvalidInput, MicrocredError
+from credentials.errors import ConfigurationError, InvalidInput, MicrocredError
 
 __all__ = ["FetchRefused", "FetchError", "RemoteUnreachable", "UnusableAnswer", "StoreUnavailable", "StorageError",
-           "ServiceFailed"]
+           "SecretFileExists", "ServiceFailed"]
 
 
 class FetchRefused(InvalidInput):
@@ -71,6 +71,10 @@ class StoreUnavailable(MicrocredError, ConnectionError):
 
 class StorageError(MicrocredError, OSError):
     """A disk that is full, read-only or failing, named in one line (``"the archive's disk is full (…)"``)."""
+
+
+class SecretFileExists(ConfigurationError, FileExistsError):
+    """A secret file was to be created where one exists already (:mod:`infra.secret_files`); never overwritten."""
 
 
 class ServiceFailed(MicrocredError, RuntimeError):

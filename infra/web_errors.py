@@ -59,7 +59,7 @@ HTTP_STATUS: dict[str, int] = {
     "DoubleSubmit": 409, "RateLimited": 429, "ConfigurationError": 503,
     # infra.errors: outbound requests, shared state, disks, processes
     "FetchRefused": 400, "FetchError": 502, "RemoteUnreachable": 502, "UnusableAnswer": 400,
-    "StoreUnavailable": 503, "StorageError": 503, "ServiceFailed": 500,
+    "StoreUnavailable": 503, "StorageError": 503, "SecretFileExists": 503, "ServiceFailed": 500,
     # ledger.errors: the chain
     "LedgerError": 502, "LedgerUnavailable": 503, "RpcTransportError": 503, "RpcErrorResponse": 502,
     "DeploymentNotFound": 503, "InvalidDeployment": 503, "TransactionReverted": 502, "DevnetError": 500,
