@@ -67,7 +67,7 @@ SIGNING_TIME_LEEWAY = 300
 
 _KEY_FROM_HEADER = ("jwk", "jku", "x5u")
 _TYP_VALUES = ("jose", "jose+json")
-_SIG_T = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
+_SIG_T = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z")
 _BASE64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
 _ETSI_U = "etsiU"
 
@@ -194,10 +194,12 @@ def _check_headers(parts: _Parts) -> tuple[str, int]:
     if "b64" in protected and "b64" not in (crit or ()):
         raise FormatError("the seal's 'b64' header must be listed in 'crit' (RFC 7797 §6)")
     sig_t = protected.get("sigT")
-    if not isinstance(sig_t, str) or not _SIG_T.fullmatch(sig_t):
+    fields = _SIG_T.fullmatch(sig_t) if isinstance(sig_t, str) else None
+    if fields is None:
         raise FormatError(f"the seal's signing time 'sigT' must look like 2024-01-31T12:00:00Z, found {sig_t!r:.40}")
     try:
-        moment = datetime.strptime(sig_t, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+        year, month, day, hour, minute, second = (int(field) for field in fields.groups())
+        moment = datetime(year, month, day, hour, minute, second, tzinfo=timezone.utc)
     except ValueError:
         raise FormatError(f"the seal's signing time 'sigT' {sig_t!r} is not a valid date and time") from None
     return alg, int(moment.timestamp())
