@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.waiting import wait_for
+
 _START_S = 60.0
 
 
@@ -52,18 +54,16 @@ class Served:
             return error.code, dict(error.headers), error.read()
 
     def wait_answering(self) -> None:
-        deadline = time.monotonic() + _START_S
-        while True:
+        def answering() -> bool:
             if self.process.poll() is not None:
                 pytest.fail(f"the service exited with {self.process.returncode} while starting:\n{self.log()[-3000:]}")
             try:
-                if self.get("/healthz")[0] == 200:
-                    return
+                return self.get("/healthz")[0] == 200
             except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"the service did not answer within {_START_S:.0f} s:\n{self.log()[-3000:]}")
-            time.sleep(0.1)
+                return False
+
+        wait_for(answering, within=_START_S, step=0.1,
+                 what=lambda: f"the service to answer /healthz; its log:\n{self.log()[-3000:]}")
 
     def workers(self) -> list[int]:
         return [pid for pid in _pids() if _stat(pid)[1] == self.process.pid]
@@ -96,17 +96,6 @@ def _stat(pid: int) -> tuple[str, int]:
 
 def _threads(pid: int) -> int:
     return len(list(Path(f"/proc/{pid}/task").iterdir()))
-
-
-def _wait(predicate, *, within: float, what: str):
-    deadline = time.monotonic() + within
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"expected {what} within {within:.0f} s")
-        time.sleep(0.1)
 
 
 @pytest.fixture
@@ -196,11 +185,11 @@ def test_issuer_serve_retries_pending_anchors_in_a_worker_never_in_the_master(
         finally:
             check.close()
 
-    _wait(anchored, within=30, what="the served issuer to anchor the pending list by itself")
+    wait_for(anchored, within=30, what="the served issuer to anchor the pending list by itself")
     list_id = result.anchors[0].list_id
     assert [event.version for event in ledger.status.anchor_events(home.identity.did, list_id)] == [1]
     assert _threads(served.process.pid) == 1, "gunicorn's master must not run the retry thread"
-    _wait(lambda: len(served.workers()) == 2, within=30, what="two issuer workers")
+    wait_for(lambda: len(served.workers()) == 2, within=30, what="two issuer workers")
     assert served.stop() == 0
 
 
@@ -222,8 +211,8 @@ def test_verifier_serve_watches_the_chain_in_its_workers(serve, ledger_data_dir,
         return json.loads(served.get("/healthz")[2]).get("ledger_head") or -1
 
     # No verification is ever asked for: only the watchers started after the fork can move the head.
-    _wait(lambda: all(head() >= target for _ in range(6)), within=30,
-          what=f"every answering verifier worker to have processed block {target}")
+    wait_for(lambda: all(head() >= target for _ in range(6)), within=30,
+             what=f"every answering verifier worker to have processed block {target}")
     assert _threads(served.process.pid) == 1, "gunicorn's master must not run the watcher"
 
     # The real server refuses a foreign Host, and builds the OpenID4VP response_uri from its public URL.
@@ -243,7 +232,7 @@ def test_wallet_workers_share_the_database_and_sessions(serve, tmp_path):
 
     data_dir = tmp_path / "wallet"
     served = serve(["wallet", "serve", "--workers", "3", "--data-dir", str(data_dir)], {"MICROCRED_PUBLIC_URL": ""})
-    _wait(lambda: len(served.workers()) == 3, within=30, what="three wallet workers")
+    wait_for(lambda: len(served.workers()) == 3, within=30, what="three wallet workers")
     session = requests.Session()
     page = session.get(f"{served.url}/auth/signup", timeout=10)
     csrf = dict(_hidden_fields(page.text))
@@ -315,9 +304,9 @@ def test_machine_lock_is_held_by_one_process_until_it_exits(tmp_path):
 
     path = tmp_path / "job.lock"
     holder = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-c", "import time; from infra.serving import MachineLock; "
-         f"print(MachineLock({str(path)!r}).acquire(), flush=True); time.sleep(60)"],
-        stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[2])
+        [sys.executable, "-c", "import sys; from infra.serving import MachineLock; "
+         f"print(MachineLock({str(path)!r}).acquire(), flush=True); sys.stdin.read()"],  # holds it until killed
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[2])
     try:
         assert holder.stdout.readline().strip() == "True"
         assert MachineLock(path).acquire() is False  # another process holds it

@@ -3,7 +3,8 @@
 ``sqlite``: the embedded file store. ``redis``: a real ``redis-server``
 started by the session fixture ``redis_server`` (tests/conftest.py). Each
 test uses its own key prefix, so tests never see each other's entries.
-Expiry tests sleep past short TTLs; nothing asserts how long anything took.
+Expiry tests wait for the entry to expire after a short TTL (tests.waiting);
+nothing asserts how long anything took.
 """
 
 from __future__ import annotations
@@ -12,16 +13,16 @@ import multiprocessing
 import socket
 import sqlite3
 import threading
-import time
 import uuid
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 import pytest
 
 from infra.store import STORE_FILE, RedisStore, SqliteStore, StoreUnavailable, open_store
+from tests.waiting import wait_for
 
 SHORT_TTL = 0.2
-PAST_SHORT_TTL = 0.5
+EXPIRY_WITHIN = 10.0  # a deadline for what expires after SHORT_TTL, generous for a loaded machine
 
 
 def _make(backend: str, where: str, prefix: str):
@@ -55,8 +56,7 @@ def test_add_once_is_true_only_the_first_time(store):
 
 def test_add_once_forgets_after_its_ttl(store):
     assert store.add_once("replay", "short", SHORT_TTL) is True
-    time.sleep(PAST_SHORT_TTL)
-    assert store.add_once("replay", "short", 60) is True
+    wait_for(lambda: store.add_once("replay", "short", 60), within=EXPIRY_WITHIN, what="the short entry to expire")
     assert store.add_once("replay", "short", 60) is False
 
 
@@ -77,8 +77,8 @@ def test_put_get_pop(store):
 def test_values_expire(store):
     store.put("tx", "gone", "v", SHORT_TTL)
     store.put("tx", "popped-late", "v", SHORT_TTL)
-    time.sleep(PAST_SHORT_TTL)
-    assert store.get("tx", "gone") is None
+    wait_for(lambda: store.get("tx", "gone") is None, within=EXPIRY_WITHIN, what="the first value to expire")
+    wait_for(lambda: store.get("tx", "popped-late") is None, within=EXPIRY_WITHIN, what="the second value to expire")
     assert store.pop("tx", "popped-late") is None
 
 
@@ -95,8 +95,8 @@ def test_hit_allows_up_to_the_limit_then_says_when_to_retry(store):
 def test_hit_starts_a_new_window_after_the_old_one(store):
     assert store.hit("rate", "c", SHORT_TTL, 1).allowed
     assert not store.hit("rate", "c", SHORT_TTL, 1).allowed
-    time.sleep(PAST_SHORT_TTL)
-    assert store.hit("rate", "c", SHORT_TTL, 1).allowed
+    # A refused hit does not move the window, so polling with hits waits for the next window.
+    wait_for(lambda: store.hit("rate", "c", SHORT_TTL, 1).allowed, within=EXPIRY_WITHIN, what="a new window")
 
 
 @pytest.mark.parametrize("call", [
