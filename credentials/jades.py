@@ -1,6 +1,6 @@
 """JAdES seals as Europass EDC uses them: parse, verify against X.509 trust anchors, and seal (tests, bench).
 
-Implements ETSI TS 119 182-1 V1.2.1 (JAdES) at its baseline B-B level over
+Implements ETSI TS 119 182-1 V1.1.1 (JAdES) at its baseline B-B level over
 RFC 7515 (JWS, JSON serialization general or flattened, and compact) and
 RFC 7797 (``b64: false``, the unencoded payload that EDC seals carry):
 

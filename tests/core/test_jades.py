@@ -236,3 +236,9 @@ def test_any_changed_character_is_refused_with_a_named_check(ec_pki, data):
     # JSON-equivalent edits (whitespace, \u escapes) are harmless only if nothing signed changed
     assert result.payload == PAYLOAD
     assert result.signing_time == SIGNED_AT
+
+
+@pytest.mark.parametrize("x5c", [["AAAA"], ["not base64!"], [42], "MIIB", [], ["=" * 8]])
+def test_x5c_entries_that_are_not_certificates_fail_format(ec_pki, x5c):
+    error = refused(reseal(ec_pki, header={"x5c": x5c}), ec_pki)
+    assert error.check == "format"

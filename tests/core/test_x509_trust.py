@@ -282,3 +282,18 @@ def test_a_bundle_without_certificates_is_a_configuration_error(bundle):
 def test_a_bundle_with_duplicates_keeps_one_of_each():
     pki = make_pki("ec")
     assert len(TrustAnchors.from_pem(pem(pki.root, pki.root)).certificates) == 1
+
+
+MALFORMED_KEY_USAGE = x509.UnrecognizedExtension(x509.ObjectIdentifier("2.5.29.15"), b"\x01\x02not a bit string")
+
+
+def test_a_seal_certificate_with_a_malformed_extension_fails_signature():
+    pki = make_pki("ec", seal=spec(SEAL, key_usage=None, extra=((MALFORMED_KEY_USAGE, True),)))
+    assert "malformed or duplicate extensions" in failure(pki)
+
+
+def test_an_intermediate_with_a_malformed_extension_fails_signature():
+    pki = make_pki("ec", intermediate=spec(INTERMEDIATE, key_usage=None, extra=((MALFORMED_KEY_USAGE, False),)))
+    reason = failure(pki)
+    assert "malformed or duplicate extensions" in reason
+    assert "Test Seal CA" in reason
