@@ -44,7 +44,8 @@ from credentials.errors import FormatError, InvalidDid, InvalidKey, IssuerTrustE
 from credentials.errors import ReplayError, RevocationError, SignatureError, VerificationError
 from credentials.jose import IMPORTED_FORMAT_ALGS, PublicKey, UnverifiedJws
 from credentials.jwt_vc import verify_jwt_vc
-from credentials.microcredential import MICRO_CREDENTIAL_VCT, validate_disclosed
+from credentials.credential_types import sd_jwt_vc_type
+from credentials.microcredential import EQF_LEVEL
 from credentials.numeric_date import numeric_date
 from credentials.sd_jwt.common import UnverifiedSdJwt
 from credentials.sd_jwt.key_binding import KeyBindingPolicy, verify_kb_jwt
@@ -80,7 +81,8 @@ def kb_jwt_id(kb_jwt: str) -> str:
 
 
 def _trust(run: CheckRun, policy: Policy, trust: TrustResolver, iss: str, vct: str, iat: Any,
-           claims: Mapping[str, Any]) -> TrustAnswer | None:
+           level: int | None) -> TrustAnswer | None:
+    """``level``: the credential's disclosed EQF level, checked against the accreditation's ceiling."""
     if iat is None:
         run.fail(IssuerTrustError("the credential has no 'iat', so its issuer's accreditation at issuance cannot be checked"))
         return None
@@ -100,8 +102,7 @@ def _trust(run: CheckRun, policy: Policy, trust: TrustResolver, iss: str, vct: s
     if root not in policy.trusted_roots:
         run.fail(IssuerTrustError(f"{iss} is accredited under the root {root!r}, which this verifier does not trust"))
         return answer
-    level = claims.get("eqf_level")
-    if answer.max_eqf_level and isinstance(level, int) and level > answer.max_eqf_level:
+    if answer.max_eqf_level and level is not None and level > answer.max_eqf_level:
         run.fail(IssuerTrustError(f"{iss} is accredited up to EQF level {answer.max_eqf_level}, not {level}"))
         return answer
     names = " → ".join(f"{link.name} ({link.did})" for link in answer.chain)
@@ -160,16 +161,20 @@ def _sd_jwt_vc(run: CheckRun, presentation: str, policy: Policy, trust: TrustRes
         run.set("validity_period", PASSED, _period(payload, now))
     except VerificationError as exc:
         run.fail(exc)
-    answer = _trust(run, policy, trust, iss, vct, payload.get("iat"), claims)
+    known = sd_jwt_vc_type(vct)
+    fallback_level = claims.get(EQF_LEVEL)
+    level = known.eqf_level(claims) if known else (
+        fallback_level if isinstance(fallback_level, int) and not isinstance(fallback_level, bool) else None)
+    answer = _trust(run, policy, trust, iss, vct, payload.get("iat"), level)
     kb_shown = _replay(run, policy, replay, kb)
     shown_status = check_revocation(run, policy, status, payload, iss, issuer_key, now, memo)
     if run.ok("disclosures"):
-        if vct != MICRO_CREDENTIAL_VCT:
+        if known is None:
             run.set("schema", SKIPPED, f"no schema is known for {vct}", required=False)
         else:
             try:
-                validate_disclosed(claims)
-                run.set("schema", PASSED, "the disclosed claims fit the micro-credential schema")
+                known.validate_disclosed(claims)
+                run.set("schema", PASSED, f"the disclosed claims fit the {known.schema_name} schema")
             except VerificationError as exc:
                 run.fail(exc)
     disclosed = {k: v for k, v in claims.items() if k not in NEVER_DISCLOSABLE}
@@ -251,7 +256,7 @@ def _jwt_vc(run: CheckRun, token: str, policy: Policy, trust: TrustResolver, now
     if vct is None:
         run.fail(IssuerTrustError(f"credential type {types!r} is not one this verifier accepts"))
     else:
-        answer = _trust(run, policy, trust, verified.issuer_id, vct, verified.valid_from, {})
+        answer = _trust(run, policy, trust, verified.issuer_id, vct, verified.valid_from, None)
     if verified.status:
         run.set("revocation", UNAVAILABLE, "W3C Bitstring status lists are not anchored on chain; this verifier "
                 "cannot confirm the status of a JWT VC")

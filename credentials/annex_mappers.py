@@ -1,0 +1,111 @@
+"""Annex I views of the SD-JWT VCs microcred knows: its own micro-credential and
+the EUDI learning credential.
+
+* :func:`annex_from_microcred` — ``urn:microcred:vct:micro-credential:1``, the
+  claim table of ``shared/ARCHITECTURE.md`` (⚑) and
+  :data:`credentials.microcredential.MICROCRED_CLAIMS`.
+* :func:`annex_from_eudi_learning` — ``urn:eu.europa.ec.eudi:learning:credential:1``
+  (:mod:`credentials.eudi_learning`): ``issuing_authority`` → awarding body,
+  ``issuing_country`` → country, ``date_of_issuance`` → date of issuing,
+  ``achievement_title`` → title, ``learning_outcomes``,
+  ``level_of_learning_experience`` → EQF level, ``expected_study_time`` →
+  workload (free text, never counted as ECTS), ``types_of_quality_assurance``
+  → quality assurance, ``prerequisites_to_enroll`` → prerequisites,
+  ``assessment_grade`` → grade, ``integration_stackability_options`` →
+  stackability; ``achievement_description``, ``language_of_classes`` and
+  ``date_of_expiry`` → further information. The EUDI claim set has no type of
+  assessment, form of participation or identity verification.
+
+Both take the claims as verified (for a presentation: the disclosed ones, plus
+the always-visible ``iss`` / ``iat`` / ``vct`` / ``exp`` if the caller passes
+them). Left out of More details: ``cnf`` (the holder's key) and ``status``
+(the revocation check reports it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from credentials.annex_view import AnnexView, AwardingBody, Sourced, ViewBuilder
+
+__all__ = ["SD_JWT_VC_SKIPPED", "annex_from_microcred", "annex_from_eudi_learning"]
+
+#: Claims never listed under More details (see the module docstring).
+SD_JWT_VC_SKIPPED = frozenset({"cnf", "status"})
+
+
+def _list(builder: ViewBuilder, name: str, label: str = "") -> tuple[Sourced, ...]:
+    return builder.take_each([name], label)
+
+
+def annex_from_microcred(claims: Mapping[str, Any]) -> AnnexView:
+    """The Annex I view of a microcred micro-credential's (disclosed) claims."""
+    b = ViewBuilder(claims, skip_keys=SD_JWT_VC_SKIPPED)
+    learner = tuple(s for s in (
+        b.take(["learner", "given_name"], "Given name"),
+        b.take(["learner", "family_name"], "Family name"),
+        b.take(["learner", "birth_date"], "Date of birth"),
+        b.take(["learner", "student_id"], "Student number"),
+    ) if s)
+    bodies = []
+    body_list = b.get(["awarding_body"])
+    for index in range(len(body_list) if isinstance(body_list, list) else 0):
+        name = b.take(["awarding_body", index, "name"])
+        if name is not None:
+            bodies.append(AwardingBody(name, b.take(["awarding_body", index, "id"]),
+                                       b.take(["awarding_body", index, "country"])))
+    return AnnexView(
+        kind="microcred",
+        learner=learner,
+        title=b.take(["title"]),
+        awarding_bodies=tuple(bodies),
+        countries=_list(b, "issuer_country"),
+        issued_on=b.take(["issued_on"]),
+        learning_outcomes=_list(b, "learning_outcomes"),
+        ects=b.take(["ects"]),
+        eqf_level=b.take(["eqf_level"]),
+        qf_ehea_cycle=b.take(["qf_ehea_cycle"]),
+        assessment=b.take(["assessment_type"]),
+        participation=b.take(["participation"]),
+        quality_assurance=_list(b, "quality_assurance"),
+        identity_verification=b.take(["identity_verification"]),
+        grade=b.take(["grade"]),
+        stackability=b.take(["stackability"]),
+        further_information=_list(b, "further_information"),
+        more_details=b.more_details(),
+    )
+
+
+def annex_from_eudi_learning(claims: Mapping[str, Any]) -> AnnexView:
+    """The Annex I view of an EUDI learning credential's (disclosed) claims."""
+    b = ViewBuilder(claims, skip_keys=SD_JWT_VC_SKIPPED)
+    learner = tuple(s for s in (
+        b.take(["given_name"], "Given name(s)"),
+        b.take(["family_name"], "Family name(s)"),
+        b.take(["learner_identification"], "Learner identification"),
+    ) if s)
+    country = b.take(["issuing_country"])
+    authority = b.take(["issuing_authority"])
+    further = tuple(s for s in (
+        b.take(["achievement_description"], "Achievement description"),
+        *b.take_each(["language_of_classes"], "Language of classes"),
+        b.take(["date_of_expiry"], "Date of expiry"),
+    ) if s)
+    return AnnexView(
+        kind="eudi-learning",
+        learner=learner,
+        title=b.take(["achievement_title"]),
+        awarding_bodies=(AwardingBody(authority, None, country),) if authority else (),
+        countries=(country,) if country else (),
+        issued_on=b.take(["date_of_issuance"]),
+        learning_outcomes=_list(b, "learning_outcomes"),
+        workload=b.take(["expected_study_time"], "Expected study time"),
+        eqf_level=b.take(["level_of_learning_experience"]),
+        quality_assurance=_list(b, "types_of_quality_assurance"),
+        prerequisites=_list(b, "prerequisites_to_enroll"),
+        grade=b.take(["assessment_grade"]),
+        stackability=b.take(["integration_stackability_options"]),
+        further_information=further,
+        more_details=b.more_details(),
+    )
