@@ -24,6 +24,11 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
+from flask import request
+from werkzeug.exceptions import SecurityError
+from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.wsgi import get_host
+
 from credentials.errors import ConfigurationError
 
 __all__ = ["LOOPBACK_NAMES", "configure_hosts", "trusted_hosts_for", "public_base_url"]
@@ -74,9 +79,6 @@ class _RefuseForeignHosts:
         self.trusted = trusted
 
     def __call__(self, environ: dict, start_response: Any) -> Any:
-        from werkzeug.exceptions import SecurityError
-        from werkzeug.wsgi import get_host
-
         try:
             get_host(environ, self.trusted)
         except SecurityError:
@@ -101,8 +103,6 @@ def configure_hosts(app: Any, public_url: str | None) -> None:
         raise ConfigurationError(f"MICROCRED_TRUSTED_PROXIES must be a whole number of proxy hops >= 0, "
                                  f"found {raw!r}") from None
     if hops:
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops)
 
 
@@ -111,6 +111,4 @@ def public_base_url(app: Any) -> str:
     configured = app.extensions.get(_PUBLIC_URL_KEY)
     if configured:
         return configured
-    from flask import request
-
     return request.host_url.rstrip("/")

@@ -38,6 +38,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import click
+from flask import jsonify
+from werkzeug.serving import is_running_from_reloader
+
 from credentials.errors import ConfigurationError
 
 __all__ = ["ServeOptions", "serve", "serve_options", "options_from_click", "default_public_url", "on_worker_start",
@@ -109,8 +113,6 @@ def default_public_url(options: ServeOptions) -> str:
 
 def serve_options(default_port: int) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """The serving flags every ``serve`` command shares (``--workers`` is declared by each command)."""
-    import click
-
     flags = [
         click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on."),
         click.option("--port", default=default_port, show_default=True, type=click.IntRange(1, 65535),
@@ -138,8 +140,6 @@ def serve_options(default_port: int) -> Callable[[Callable[..., Any]], Callable[
 def options_from_click(host: str, port: int, workers: int, threads: int, timeout: int, access_log: str | None,
                        certfile: str | None, keyfile: str | None, dev: bool) -> ServeOptions:
     """:class:`ServeOptions` from the flags of :func:`serve_options`; a bad combination is a usage error."""
-    import click
-
     try:
         return ServeOptions(host=host, port=port, workers=workers, threads=threads, timeout=timeout,
                             access_log=access_log, certfile=certfile, keyfile=keyfile, dev=dev)
@@ -201,8 +201,6 @@ class MachineLock:
 
 def add_health_route(app: Any, details: Callable[[], dict[str, Any]] | None = None) -> None:
     """``GET /healthz``: ``{"status": "ok", …details}`` from the worker that answers (for probes and start-up)."""
-    from flask import jsonify
-
     def health() -> Any:
         response = jsonify({"status": "ok", **(details() if details else {})})
         response.headers["Cache-Control"] = "no-store"
@@ -223,8 +221,6 @@ def serve(factory: Callable[[], Any], options: ServeOptions, *, name: str) -> No
 
 
 def _serve_dev(factory: Callable[[], Any], options: ServeOptions) -> None:
-    from werkzeug.serving import is_running_from_reloader
-
     app = factory()
     if is_running_from_reloader():  # the reloader's child serves; its parent only watches files
         start_worker_tasks(app)
@@ -264,7 +260,7 @@ def _post_worker_init(worker: Any) -> None:
 
 
 def _serve_gunicorn(factory: Callable[[], Any], options: ServeOptions, name: str) -> None:
-    from gunicorn.app.base import BaseApplication
+    from gunicorn.app.base import BaseApplication  # here: only serving needs gunicorn, never an app or a test
 
     factory()  # in the master: bad settings fail here, clearly, and files exist before the workers start
     settings = gunicorn_settings(options, name)

@@ -255,7 +255,7 @@ class RedisStore:
     """The networked backend: Redis or Valkey at ``url`` (``redis://``, ``rediss://``, ``unix://``)."""
 
     def __init__(self, url: str, *, prefix: str = "microcred", timeout: float = 2.0):
-        import redis
+        import redis  # here: the client library is needed only with MICROCRED_REDIS_URL
 
         try:
             self._redis = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout,

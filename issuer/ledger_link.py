@@ -16,7 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from credentials.errors import MicrocredError
 from issuer.identity import IssuerHome
+from ledger.config import LedgerSettings
+from ledger.errors import TransactionReverted
 
 __all__ = ["LedgerStatusAnchor"]
 
@@ -39,11 +42,10 @@ class LedgerStatusAnchor:
         self._url: str | None = None
 
     def _status_client(self) -> Any:
-        from ledger.config import LedgerSettings
-
         settings = self.settings or LedgerSettings.from_env()
         url = settings.resolve_rpc_url()
         if self._client is None or url != self._url:
+            # Here: these load web3 (seconds to import), needed only when a list is anchored, not to issue or serve.
             from ledger.deployment import open_ledger
             from ledger.keys import load_key_file
 
@@ -53,15 +55,11 @@ class LedgerStatusAnchor:
         return self._client
 
     def _forget_on_failure(self, exc: BaseException) -> None:
-        from ledger.errors import TransactionReverted
-
         if not isinstance(exc, TransactionReverted):  # the node or the deployment may have moved
             self._client = None
 
     def latest_anchor(self, issuer_did: str, list_id: str) -> Any:
         """The anchor the chain holds for the list (``version``, ``sha256``, ``block_number``), or None."""
-        from credentials.errors import MicrocredError
-
         try:
             return self._status_client().latest_anchor(issuer_did, list_id)
         except MicrocredError as exc:
@@ -76,9 +74,6 @@ class LedgerStatusAnchor:
         ``publish`` run, say) may race for the same version; the loser finds
         its work done rather than failing.
         """
-        from credentials.errors import MicrocredError
-        from ledger.errors import TransactionReverted
-
         client = self._status_client()
         try:
             return client.anchor(issuer_did, list_id, sha256, version, compressed_list)

@@ -23,6 +23,7 @@ from eth_abi import decode as abi_decode
 from eth_abi.exceptions import DecodingError
 from eth_utils import keccak, to_checksum_address
 
+from ledger.compile import artifacts_dir
 from ledger.errors import InvalidDeployment, TransactionReverted
 
 __all__ = [
@@ -104,8 +105,6 @@ class Artifact:
 @cache
 def load_artifact(name: str) -> Artifact:
     """Load ``contracts/artifacts/<name>.json`` (compiled by ``make contracts``)."""
-    from ledger.compile import artifacts_dir  # compile imports config only; no cycle at import time
-
     path = artifacts_dir() / f"{name}.json"
     try:
         data = json.loads(path.read_text(encoding="utf-8"))

@@ -18,10 +18,13 @@ import json
 from pathlib import Path
 
 import click
+from eth_utils import is_hex_address
 
 from credentials.errors import MicrocredError
 from ledger.artifacts import Role
 from ledger.config import LedgerSettings
+from ledger.devnet import Devnet
+from ledger.errors import LedgerError
 
 __all__ = ["devnet", "deploy", "accredit"]
 
@@ -88,8 +91,6 @@ def devnet() -> None:
 @_fail_cleanly
 def devnet_start(port: int | None, fresh: bool) -> None:
     """Start Anvil on 127.0.0.1 and wait until it answers."""
-    from ledger.devnet import Devnet
-
     settings = _settings()
     chain_state = settings.data_dir / "anvil" / "state.json"
     if fresh:
@@ -104,8 +105,6 @@ def devnet_start(port: int | None, fresh: bool) -> None:
 @_fail_cleanly
 def devnet_stop() -> None:
     """Stop the devnet (its state is saved for the next start)."""
-    from ledger.devnet import Devnet
-
     record = Devnet(_settings().data_dir).stop()
     click.echo("no devnet was running" if record is None else f"devnet stopped (pid {record.pid}, {record.url})")
 
@@ -115,9 +114,8 @@ def devnet_stop() -> None:
 @_fail_cleanly
 def devnet_status(as_json: bool) -> None:
     """Say whether a devnet runs, where, and what is deployed on it."""
+    # here, not at the top: this loads web3 (seconds to import), only for the commands that use the chain
     from ledger.deployment import Deployment
-    from ledger.devnet import Devnet
-
     settings = _settings()
     status = Devnet(settings.data_dir).status()
     deployment = Deployment.load(settings.deployment_path) if settings.deployment_path.exists() else None
@@ -165,9 +163,9 @@ def devnet_status(as_json: bool) -> None:
 def deploy(root_did: str | None, root_name: str | None, root_country: str | None,
            root_key_file: Path | None, force: bool) -> None:
     """Deploy the TrustRegistry and StatusRegistry and write <data dir>/deployment.json."""
+    # here, not at the top: this loads web3 (seconds to import), only for the commands that use the chain
     from ledger import deployment as deployment_module
     from ledger.chain import Chain
-    from ledger.errors import LedgerError
     from ledger.keys import default_root_account, load_key_file
 
     settings = _settings()
@@ -201,6 +199,7 @@ def deploy(root_did: str | None, root_name: str | None, root_country: str | None
 
 def _open(key_file: Path | None):
     """The ledger with the signing account: ``key_file`` or the default root account."""
+    # here, not at the top: this loads web3 (seconds to import), only for the commands that use the chain
     from ledger.deployment import open_ledger
     from ledger.keys import default_root_account, load_key_file
 
@@ -218,8 +217,7 @@ _KEY_FILE_OPTION = click.option(
 
 def _controller_address(value: str, param_hint: str) -> str:
     """An address (EIP-55 checksum checked when mixed-case) or a key file, created (mode 0600) if missing."""
-    from eth_utils import is_hex_address
-
+    # here, not at the top: this loads web3 (seconds to import), only for the commands that use the chain
     from ledger.keys import load_or_create_key_file
     from ledger.trust import check_address
 
@@ -266,6 +264,7 @@ def accredit() -> None:
 def accredit_grant(did, vcts, legal_name, country, role, accreditor, max_eqf, valid_from, valid_until,
                    controller, key_file) -> None:
     """Accredit DID for the given credential types."""
+    # here, not at the top: this loads web3 (seconds to import), only for the commands that use the chain
     from ledger.keys import default_root_account, fund_if_devnet
 
     settings, ledger, signer = _open(key_file)
@@ -325,6 +324,7 @@ def accredit_transfer(did: str, to: str, key_file: Path | None) -> None:
     until then the current controller stays in charge and may propose again or
     run `accredit cancel-transfer`, so a mistyped address locks nobody out.
     """
+    # here, not at the top: this loads web3 (seconds to import), only for the commands that use the chain
     from ledger.keys import default_root_account, fund_if_devnet
 
     settings, ledger, signer = _open(key_file)
@@ -375,6 +375,7 @@ def accredit_cancel_transfer(did: str, key_file: Path | None) -> None:
 @_fail_cleanly
 def accredit_show(did: str, vct: str, at_time: str, as_json: bool) -> None:
     """Show whether DID is accredited, and its chain of trust up to the root."""
+    # here, not at the top: this loads web3 (seconds to import), only for the commands that use the chain
     from ledger.deployment import open_ledger
 
     ledger = open_ledger(_settings())

@@ -16,6 +16,7 @@ use its camera. ``--story`` only tells the credential story in the terminal.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -30,11 +31,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import click
+import segno
 
 from infra.errors import ServiceFailed
+from infra.serving import HEALTH_PATH
 from infra.settings import default_data_dir
+from ledger.devnet import Devnet
 from microcred.story import tell_story
 from microcred.system import LEARNER, UNIVERSITIES, DemoSystem, issue_to_learner, issuer_port, prepare
+from microcred.tls import certificate_fingerprint, ensure_certificate, lan_address
+from wallet import create_app as wallet_app
 
 __all__ = ["demo", "start_system", "RunningSystem", "ServiceFailed"]
 
@@ -84,10 +90,6 @@ def _spawn(label: str, url: str, arguments: list[str], env: dict[str, str], log_
 
 def _health(url: str, timeout: float = 2.0) -> dict:
     """GET ``url``/healthz; self-signed TLS of the LAN demo is accepted (it is our own child)."""
-    import json
-
-    from infra.serving import HEALTH_PATH
-
     context = ssl._create_unverified_context() if url.startswith("https:") else None  # noqa: S323
     with urllib.request.urlopen(url.rstrip("/") + HEALTH_PATH, timeout=timeout, context=context) as answer:  # noqa: S310
         return json.loads(answer.read())
@@ -152,8 +154,6 @@ class RunningSystem:
                 item.process.wait(timeout=5)
         self.served.clear()
         if self.system.started_devnet and not self._stopped:
-            from ledger.devnet import Devnet
-
             Devnet(self.system.data_dir).stop()
         self._stopped = True
 
@@ -215,8 +215,6 @@ def start_system(data_dir: Path, *, host: str = "127.0.0.1", wallet_port: int, v
 
 def _wallet_trust_check(data_dir: Path, wallet_url: str):
     """The wallet's own import check (the chain of ``data_dir``), built as the served wallet builds it."""
-    from wallet import create_app as wallet_app
-
     app = wallet_app({"DATA_DIR": str(data_dir), "PUBLIC_URL": wallet_url, "DEV_LOOPBACK": True})
     return app.config["TRUST_CHECK"]
 
@@ -237,8 +235,6 @@ def demo(lan: bool, wallet_port: int, verifier_port: int, story: bool) -> None:
     data_dir = default_data_dir()
     host, certificate = "127.0.0.1", None
     if lan:
-        from microcred.tls import ensure_certificate, lan_address
-
         host = lan_address() or ""
         if not host:
             raise click.ClickException("no LAN address found for this machine; run without --lan")
@@ -287,13 +283,9 @@ def _announce(served: list[_Served], wallet_url: str, verifier_url: str, lan: bo
                f"  5. Share again and scan again: not verified, revoked. Or start from the verifier's\n"
                f"     'Ask for a credential' page and answer its OpenID4VP QR with the wallet.")
     if lan:
-        from microcred.tls import certificate_fingerprint
-
         cert = data_dir / "tls" / "demo-cert.pem"
         click.echo(f"\n  On the phone: open {wallet_url}/ and accept the self-signed certificate "
                    f"(SHA-256 {certificate_fingerprint(cert)[:23]}…). Scan this to open it:")
-        import segno
-
         segno.make(f"{wallet_url}/", error="m").terminal(compact=True)
     click.echo(f"\n  ready in {took:.1f} s; state in {data_dir}, logs in {data_dir / 'logs'}. "
                "Press Ctrl-C to stop everything.")

@@ -21,8 +21,22 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from urllib.parse import urlsplit
 
+from credentials.jose import json_dumps
 from credentials.microcredential import MICRO_CREDENTIAL_VCT
+from issuer.archive import Archive
+from issuer.batch import BatchDefaults, parse_json
+from issuer.identity import create_issuer, list_issuers, load_issuer
+from issuer.ledger_link import LedgerStatusAnchor
+from issuer.service import IssuerService
+from ledger.config import LedgerSettings
+from ledger.devnet import Devnet
+from ledger.errors import LedgerError
+from wallet.db import DB_FILE, migrate, open_database
+from wallet.holding import create_account, current_holder_key, holder_keys, password_hasher
+from wallet.importing import import_credential
+from wallet.sealing import load_or_create_secret
 
 __all__ = ["DemoIssuer", "DemoSystem", "UNIVERSITIES", "LEARNER", "prepare", "issue_to_learner", "issuer_port"]
 
@@ -90,8 +104,6 @@ Say = Callable[[str], None]
 
 
 def _ensure_chain(settings, say: Say) -> tuple[str, bool]:
-    from ledger.devnet import Devnet
-
     if settings.rpc_url:
         say(f"ledger: using MICROCRED_RPC_URL {settings.rpc_url}")
         return settings.rpc_url, False
@@ -106,9 +118,9 @@ def _ensure_chain(settings, say: Say) -> tuple[str, bool]:
 
 
 def _ensure_deployment(settings, say: Say):
+    # here, not at the top: this loads web3 (seconds to import), only for the demo steps that use the chain
     from ledger import deployment as deployment_module
     from ledger.chain import Chain
-    from ledger.errors import LedgerError
     from ledger.keys import default_root_account
 
     if settings.deployment_path.exists():
@@ -128,6 +140,7 @@ def _ensure_deployment(settings, say: Say):
 
 def _grant(ledger, settings, accreditor: str, did: str, name: str, country: str, controller: str, signer, *,
            role, say: Say, max_eqf: int | None = None) -> None:
+    # here, not at the top: this loads web3 (seconds to import), only for the demo steps that use the chain
     from ledger.keys import default_root_account, fund_if_devnet
 
     if ledger.trust.entry(did) is not None:
@@ -141,7 +154,7 @@ def _grant(ledger, settings, accreditor: str, did: str, name: str, country: str,
 
 
 def _ensure_trust(ledger, settings, say: Say, issuer_ports: dict[str, int]) -> tuple[str, ...]:
-    from issuer.identity import create_issuer, list_issuers, load_issuer
+    # here, not at the top: this loads web3 (seconds to import), only for the demo steps that use the chain
     from ledger.artifacts import Role
     from ledger.keys import default_root_account, load_or_create_key_file
 
@@ -166,10 +179,6 @@ def _ensure_trust(ledger, settings, say: Say, issuer_ports: dict[str, int]) -> t
 
 
 def _ensure_learner(data_dir: Path, say: Say) -> tuple[int, bool]:
-    from wallet.db import DB_FILE, migrate, open_database
-    from wallet.holding import create_account, password_hasher
-    from wallet.sealing import load_or_create_secret
-
     db = open_database(data_dir / DB_FILE)
     try:
         migrate(db)
@@ -186,16 +195,6 @@ def _ensure_learner(data_dir: Path, say: Say) -> tuple[int, bool]:
 
 def issue_to_learner(data_dir: Path, account: int, trust_check, *, say: Say) -> None:
     """Issue the demo courses to the learner and import them into the wallet, unless it holds some already."""
-    from issuer.archive import Archive
-    from issuer.batch import BatchDefaults, parse_json
-    from issuer.identity import load_issuer
-    from issuer.ledger_link import LedgerStatusAnchor
-    from issuer.service import IssuerService
-    from credentials.jose import json_dumps
-    from wallet.db import DB_FILE, open_database
-    from wallet.holding import current_holder_key, holder_keys
-    from wallet.importing import import_credential
-
     db = open_database(data_dir / DB_FILE)
     try:
         if db.execute("SELECT COUNT(*) FROM credentials WHERE account_id = ?", [account]).fetchone()[0]:
@@ -224,10 +223,6 @@ def issue_to_learner(data_dir: Path, account: int, trust_check, *, say: Say) -> 
 
 def issuer_port(data_dir: Path, name: str) -> int:
     """The port an issuer was created for (its status list URLs carry it)."""
-    from urllib.parse import urlsplit
-
-    from issuer.identity import load_issuer
-
     return urlsplit(load_issuer(data_dir, name).identity.base_url).port or 80
 
 
@@ -237,8 +232,6 @@ def prepare(data_dir: Path, *, say: Say, issuer_ports: dict[str, int] | None = N
     The credentials come afterwards (:func:`issue_to_learner`), once the issuers
     serve their status lists, so that the wallet can check them on import.
     """
-    from ledger.config import LedgerSettings
-
     env = LedgerSettings.from_env()
     settings = LedgerSettings(data_dir, env.rpc_url, env.confirmations)
     rpc_url, started = _ensure_chain(settings, say)
