@@ -1,13 +1,19 @@
 """What the issuer's blueprints need from the app, in a module of its own.
 
 :mod:`issuer.web.public` and :mod:`issuer.web.registrar` import this module,
-never the package that registers them, so no import runs in a circle. The
-archive connection of a request lives on ``g`` and is closed on teardown
-(:func:`close_archive`), as in the Flask tutorial's ``db.py``.
+never the package that registers them, so no import runs in a circle.
+
+The archive is opened once per app, that is once per serving worker
+(:func:`get_archive`, on the first request, after gunicorn's fork), and
+shared by the worker's threads: each thread has its own SQLite connection
+(:class:`issuer.archive.Archive`). A request gets a fresh
+:class:`~issuer.service.IssuerService` over it on ``g``.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 from typing import Any
 
@@ -18,10 +24,13 @@ from issuer.identity import IssuerIdentity
 from issuer.oid4vci import Oid4vciIssuer
 from issuer.service import IssuerService
 
-__all__ = ["EXTENSION", "get_service", "get_oid4vci", "now", "identity", "close_archive", "template_context"]
+__all__ = ["EXTENSION", "get_archive", "get_service", "get_oid4vci", "now", "identity", "close_archive",
+           "template_context"]
 
 #: Where the factory keeps the issuer's home and signing key (``app.extensions``).
 EXTENSION = "microcred_issuer"
+_OPENING = threading.Lock()
+log = logging.getLogger(__name__)
 
 
 def now() -> int:
@@ -35,13 +44,23 @@ def identity() -> IssuerIdentity:
     return current_app.extensions[EXTENSION]["home"].identity
 
 
+def get_archive() -> Archive:
+    """The app's archive, opened (and its schema brought up to date) by the first request of the worker."""
+    parts = current_app.extensions[EXTENSION]
+    archive = parts.get("archive")
+    if archive is None:
+        with _OPENING:
+            archive = parts.get("archive")
+            if archive is None:
+                archive = parts["archive"] = Archive(parts["home"].archive_path)
+    return archive
+
+
 def get_service() -> IssuerService:
-    """The request's :class:`~issuer.service.IssuerService` over an archive connection kept on ``g``."""
+    """The request's :class:`~issuer.service.IssuerService` over the worker's archive."""
     if "service" not in g:
         parts = current_app.extensions[EXTENSION]
-        home = parts["home"]
-        g.archive = Archive(home.archive_path)
-        g.service = IssuerService(home.identity, g.archive, parts["signing_key"],
+        g.service = IssuerService(parts["home"].identity, get_archive(), parts["signing_key"],
                                   anchor=current_app.config.get("STATUS_ANCHOR"))
     return g.service
 
@@ -51,10 +70,12 @@ def get_oid4vci() -> Oid4vciIssuer:
 
 
 def close_archive(exc: BaseException | None = None) -> None:
-    """Teardown: close the request's archive connection, if it opened one."""
-    archive = g.pop("archive", None)
-    if archive is not None:
-        archive.close()
+    """Teardown: the worker's archive stays open; a transaction the request left open on this
+    thread's connection (a bug: :meth:`~issuer.archive.Archive.transaction` never does) is rolled
+    back, as closing a per-request connection did, so the thread's next request starts clean."""
+    archive = current_app.extensions[EXTENSION].get("archive")
+    if archive is not None and archive.roll_back_unfinished():
+        log.error("a request left an archive transaction open; rolled back")
 
 
 def template_context() -> dict[str, Any]:

@@ -32,7 +32,9 @@ def schema_of(path: Path, *, exact: bool = True) -> list[tuple[Any, ...]]:
     """``sqlite_master`` (SQL text exact, or up to whitespace) and every table's columns."""
     connection = sqlite3.connect(str(path))
     try:
-        master = connection.execute("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name").fetchall()
+        master = connection.execute(
+            "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name"
+        ).fetchall()
         columns = [
             (table, *column)
             for (table,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")

@@ -1,0 +1,135 @@
+"""Archived credentials: what was signed, for whom, and where its status lives.
+
+European Maturity Model for Micro-credentials, Table 1 step 3: the issuer
+"archives it for verification, revocation and re-issue". Per credential: the
+claims that were signed (enough to sign them again for a new holder key), the
+holder key, the status list and index, the status, and the SHA-256 of the
+issued SD-JWT — not the SD-JWT itself, which holds the learner's data a
+second time and is the learner's to keep. Statuses are the Token Status List
+values of draft-ietf-oauth-status-list (VALID 0x00, INVALID 0x01, SUSPENDED 0x02).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, fields
+from typing import Any
+
+from credentials.errors import InvalidInput, UnknownCredential
+from issuer.archive.store import ArchiveStore
+
+__all__ = ["STATUS_NAMES", "DELIVERY_FILE", "DELIVERY_OFFER", "DELIVERY_REDEEMED", "CredentialRecord",
+           "CredentialTable"]
+
+#: Archive status names and the Token Status List values they stand for.
+STATUS_NAMES = {"valid": 0x00, "revoked": 0x01, "suspended": 0x02}
+DELIVERY_FILE = "file"
+DELIVERY_OFFER = "offer"
+DELIVERY_REDEEMED = "redeemed"
+#: Built once (``json.dumps`` with options builds an encoder per call); same text as before.
+_CLAIMS_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_JWK_JSON = json.JSONEncoder()
+
+
+@dataclass(frozen=True)
+class CredentialRecord:
+    """One archived credential."""
+
+    id: str
+    batch_id: str
+    student_id: str
+    given_name: str
+    family_name: str
+    title: str
+    claims: dict[str, Any]
+    holder_jwk: dict[str, str] | None
+    list_id: str
+    idx: int
+    status: str
+    delivery: str
+    issued_at: int
+    sd_jwt_sha256: str | None
+    replaces: str | None
+    replaced_by: str | None
+    offer_id: str | None
+    #: The row (or entry) number of the credential in its batch's input.
+    batch_row: int | None = None
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> CredentialRecord:
+        values = dict(row)
+        values["claims"] = json.loads(values["claims"])
+        values["holder_jwk"] = json.loads(values["holder_jwk"]) if values["holder_jwk"] else None
+        return cls(**values)
+
+    def to_row(self) -> dict[str, Any]:
+        row = {name: getattr(self, name) for name in CREDENTIAL_COLUMNS}
+        row["claims"] = _CLAIMS_JSON.encode(self.claims)
+        row["holder_jwk"] = _JWK_JSON.encode(self.holder_jwk) if self.holder_jwk else None
+        return row
+
+
+#: The columns of ``credentials``, in the table's order (the record's fields).
+CREDENTIAL_COLUMNS = tuple(field.name for field in fields(CredentialRecord))
+_INSERT = (f"INSERT INTO credentials ({', '.join(CREDENTIAL_COLUMNS)}) "
+           f"VALUES ({', '.join('?' for _ in CREDENTIAL_COLUMNS)})")
+
+
+class CredentialTable(ArchiveStore):
+    """The archive's ``credentials`` table."""
+
+    def insert_credentials(self, records: Iterable[CredentialRecord]) -> None:
+        """Insert records (call inside :meth:`transaction`)."""
+        self.conn.executemany(_INSERT, ([row[c] for c in CREDENTIAL_COLUMNS] for row in (r.to_row() for r in records)))
+
+    def credential(self, credential_id: str) -> CredentialRecord:
+        rows = list(self.db.query("SELECT * FROM credentials WHERE id = ?", [credential_id]))
+        if not rows:
+            raise UnknownCredential(f"no credential with id {credential_id!r} in this issuer's archive")
+        return CredentialRecord.from_row(rows[0])
+
+    def credentials(self, *, search: str | None = None, limit: int = 200, offset: int = 0) -> list[CredentialRecord]:
+        """Newest first; ``search`` matches id, student id, names or title."""
+        where, params = "", []
+        if search:
+            where = ("WHERE id = ? OR student_id LIKE ? OR given_name LIKE ? OR family_name LIKE ? "
+                     "OR title LIKE ?")
+            pattern = f"%{search}%"
+            params = [search, pattern, pattern, pattern, pattern]
+        sql = f"SELECT * FROM credentials {where} ORDER BY issued_at DESC, rowid DESC LIMIT ? OFFSET ?"
+        return [CredentialRecord.from_row(row) for row in self.db.query(sql, [*params, limit, offset])]
+
+    def count_credentials(self) -> dict[str, int]:
+        counts = {name: 0 for name in STATUS_NAMES}
+        for row in self.db.query("SELECT status, COUNT(*) AS n FROM credentials GROUP BY status"):
+            counts[row["status"]] = row["n"]
+        return counts
+
+    def set_status(self, credential_ids: Iterable[str], status: str) -> None:
+        """Set statuses (call inside :meth:`transaction`)."""
+        if status not in STATUS_NAMES:
+            raise InvalidInput(f"status must be one of {', '.join(STATUS_NAMES)}, found {status!r}")
+        self.conn.executemany("UPDATE credentials SET status = ? WHERE id = ?", ((status, i) for i in credential_ids))
+
+    def update_credential(self, credential_id: str, **values: Any) -> None:
+        unknown = sorted(set(values) - set(CREDENTIAL_COLUMNS))
+        if unknown:
+            raise InvalidInput(f"unknown credential column(s) {unknown}")
+        assignments = ", ".join(f"{name} = ?" for name in values)
+        self.conn.execute(f"UPDATE credentials SET {assignments} WHERE id = ?", [*values.values(), credential_id])
+
+    def record_signatures(self, hashes: dict[str, str]) -> None:
+        """Record the SHA-256 of each signed SD-JWT by credential id (call inside :meth:`transaction`)."""
+        self.conn.executemany("UPDATE credentials SET sd_jwt_sha256 = ? WHERE id = ?",
+                              ((digest, i) for i, digest in hashes.items()))
+
+    def used_indices(self, list_id: str) -> set[int]:
+        return {row[0] for row in self.conn.execute("SELECT idx FROM credentials WHERE list_id = ?", [list_id])}
+
+    def status_entries(self, list_id: str) -> list[tuple[int, int]]:
+        """``(index, status value)`` of every entry that is not VALID."""
+        rows = self.conn.execute(
+            "SELECT idx, status FROM credentials WHERE list_id = ? AND status != 'valid'", [list_id]
+        )
+        return [(idx, STATUS_NAMES[status]) for idx, status in rows]
