@@ -164,9 +164,6 @@ class CheckRun:
     def fail(self, exc: VerificationError) -> None:
         self.set(exc.check, FAILED, exc.reason)
 
-    def done(self, check: str) -> bool:
-        return check in self.results
-
     def ok(self, check: str) -> bool:
         return check in self.results and self.results[check].status == PASSED
 

@@ -33,7 +33,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -404,6 +404,3 @@ class IssuerService:
     def status_list_token(self, list_id: str) -> str | None:
         record = self.archive.status_list(list_id)
         return record.token if record else None
-
-    def statuses(self, ids: Iterable[str]) -> dict[str, str]:
-        return {i: self.archive.credential(i).status for i in ids}
