@@ -43,6 +43,7 @@ from dataclasses import dataclass
 import pytest
 
 from tests.tooling import missing_tool
+from tests.waiting import wait_for
 
 ISSUER_VCT = "urn:microcred:vct:micro-credential:1"
 
@@ -190,7 +191,6 @@ def redis_server(tmp_path_factory) -> Iterator[str]:
     import shutil
     import socket
     import subprocess
-    import time
 
     binary = shutil.which("redis-server") or shutil.which("valkey-server")
     if binary is None:
@@ -202,19 +202,18 @@ def redis_server(tmp_path_factory) -> Iterator[str]:
     process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(directory),
                                 "--save", "", "--appendonly", "no", "--protected-mode", "yes"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    def answering() -> bool:
+        if process.poll() is not None:
+            pytest.fail(f"redis-server exited with {process.returncode} while starting on port {port}", pytrace=False)
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as connection:
+                connection.sendall(b"PING\r\n")
+                return connection.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
     try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5) as connection:
-                    connection.sendall(b"PING\r\n")
-                    if connection.recv(16).startswith(b"+PONG"):
-                        break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"redis-server did not start on port {port} (exit code {process.poll()})", pytrace=False)
-            time.sleep(0.05)
+        wait_for(answering, within=10, what=f"redis-server to answer PING on port {port}")
         yield f"redis://127.0.0.1:{port}/0"
     finally:
         process.terminate()

@@ -14,9 +14,20 @@ from typing import TypeVar
 
 import pytest
 
-__all__ = ["wait_for"]
+__all__ = ["poll", "wait_for"]
 
 T = TypeVar("T")
+
+
+def poll(predicate: Callable[[], T], *, within: float, step: float = 0.05) -> T:
+    """Call ``predicate`` every ``step`` seconds until it returns something truthy or ``within``
+    seconds have passed; return its last value (falsy if the deadline came first)."""
+    deadline = time.monotonic() + within
+    while True:
+        value = predicate()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(step)
 
 
 def wait_for(predicate: Callable[[], T], *, within: float, what: str | Callable[[], str], step: float = 0.05) -> T:
@@ -25,12 +36,8 @@ def wait_for(predicate: Callable[[], T], *, within: float, what: str | Callable[
     Fails the test, naming ``what`` (or what ``what()`` says then, e.g. with a log's tail), when
     ``within`` seconds pass first.
     """
-    deadline = time.monotonic() + within
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"expected {what() if callable(what) else what} within {within:g} s; it did not happen",
-                        pytrace=False)
-        time.sleep(step)
+    value = poll(predicate, within=within, step=step)
+    if not value:
+        pytest.fail(f"expected {what() if callable(what) else what} within {within:g} s; it did not happen",
+                    pytrace=False)
+    return value

@@ -16,9 +16,10 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
+
+from tests.waiting import poll
 
 MICROCRED = str(Path(sys.executable).with_name("microcred"))
 CHECKOUT = str(Path(__file__).resolve().parents[2])
@@ -71,12 +72,8 @@ def session_members(sid: int) -> list[int]:
 
 
 def wait_until(condition, timeout: float, step: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(step)
+    """``condition()``'s first truthy value within ``timeout`` seconds, else its last (falsy) one."""
+    return poll(condition, within=timeout, step=step)
 
 
 def assert_nothing_left_behind(process: subprocess.Popen) -> None:

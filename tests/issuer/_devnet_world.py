@@ -9,11 +9,11 @@ from __future__ import annotations
 import json
 import os
 import signal
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from credentials.microcredential import MICRO_CREDENTIAL_VCT
+from tests.waiting import wait_for
 
 
 @dataclass
@@ -86,17 +86,13 @@ class DevnetIssuer:
         from ledger.devnet import rpc_request
 
         head = int(rpc_request(self.url, "eth_blockNumber"), 16)
-        deadline = time.monotonic() + timeout
-        while self._state_block() < head:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"the node's state file never reached block {head}")
-            time.sleep(0.1)
+        wait_for(lambda: self._state_block() >= head, within=timeout, step=0.1,
+                 what=f"the node's state file to reach block {head}")
 
     def kill_node(self) -> None:
         record = self.devnet.status().record
         os.kill(record.pid, signal.SIGKILL)
-        while self.devnet.status().alive:
-            time.sleep(0.02)
+        wait_for(lambda: not self.devnet.status().alive, within=15, step=0.02, what="the killed node to be gone")
 
     def stop_node(self) -> None:
         self.devnet.stop()

@@ -12,6 +12,7 @@ import pytest
 from tests.tooling import missing_tool
 
 from tests.verifier.conftest import AnchoringIssuer, StatusServer
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -90,9 +91,8 @@ def test_chain_down_gives_503_and_recovers_after_restart(own_chain, status_serve
         assert "did not answer" in checks["revocation"]["detail"]
 
         devnet.start(port=record.port, persist_state=True)
-        deadline = time.monotonic() + 15
-        while (back := verify()).status_code != 200 and time.monotonic() < deadline:
-            time.sleep(0.2)
+        back = wait_for(lambda: (answer := verify()).status_code == 200 and answer, within=15, step=0.2,
+                        what="the verifier to answer 200 once the node is back")
         assert back.status_code == 200
         assert back.get_json()["verified"] is True
     finally:

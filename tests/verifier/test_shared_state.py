@@ -21,7 +21,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from html import unescape
@@ -31,6 +30,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 from werkzeug.serving import make_server
+
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -173,17 +174,16 @@ def two_workers(tmp_path, ledger_data_dir, anvil):
                                 "--port", str(port)], env=env, cwd=str(tmp_path), stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
+    def answering() -> bool:
+        if process.poll() is not None:
+            pytest.fail(f"the verifier exited while starting: {process.stderr.read().decode(errors='replace')[-2000:]}")
+        try:
+            return requests.get(base + "/", timeout=2).status_code == 200
+        except requests.RequestException:
+            return False
+
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if requests.get(base + "/", timeout=2).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the verifier did not start: {process.stderr.read().decode(errors='replace')[-2000:]}")
-            time.sleep(0.2)
+        wait_for(answering, within=60, step=0.2, what="the verifier to answer its scanning page")
         yield Instance(base, None, None)
     finally:
         os.killpg(process.pid, signal.SIGTERM)
