@@ -21,11 +21,16 @@ the database under the lock and names the migrations its tables already hold
 (the wallet's ``PRAGMA user_version``, the archive's tables), which are then
 recorded without being run. A file that records a migration this code does
 not know was written by a newer microcred and is refused.
+
+:func:`enable_wal` switches a file to write-ahead logging so that processes
+opening one fresh file at once all succeed (see its docstring for the race).
 """
 
 from __future__ import annotations
 
 import datetime
+import sqlite3
+import time
 from collections.abc import Callable, Iterable
 
 import sqlite_utils
@@ -33,7 +38,7 @@ from sqlite_utils import Database
 
 from credentials.errors import ConfigurationError
 
-__all__ = ["Migrations", "MIGRATIONS_TABLE", "applied_names", "schema_version", "apply_migrations"]
+__all__ = ["Migrations", "MIGRATIONS_TABLE", "applied_names", "schema_version", "apply_migrations", "enable_wal"]
 
 MIGRATIONS_TABLE = sqlite_utils.Migrations.migrations_table
 
@@ -118,3 +123,26 @@ def _refuse_unknown(db: Database, migrations: Migrations, what: str) -> None:
             f"{what} was upgraded by a newer microcred: expected migrations among {list(migrations.names)}, "
             f"found {unknown}"
         )
+
+
+def enable_wal(connection: sqlite3.Connection, *, within: float = 10.0) -> str:
+    """Switch the file to WAL (https://sqlite.org/wal.html); return the journal mode it reports.
+
+    Changing the journal mode needs an exclusive lock, and SQLite answers a
+    connection that must upgrade its lock while another one switches with
+    ``SQLITE_BUSY`` at once, without waiting out the busy timeout (it would
+    deadlock otherwise: https://sqlite.org/lockingv3.html). Processes opening
+    one fresh file together (gunicorn workers) lost that race about once in 20;
+    so a busy answer is retried, with a short growing pause, for ``within``
+    seconds. Call it outside any transaction.
+    """
+    deadline = time.monotonic() + within
+    pause = 0.005
+    while True:
+        try:
+            return str(connection.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+        except sqlite3.OperationalError as exc:
+            if getattr(exc, "sqlite_errorcode", 0) & 0xFF != sqlite3.SQLITE_BUSY or time.monotonic() >= deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.1)

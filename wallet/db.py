@@ -16,7 +16,7 @@ from pathlib import Path
 from flask import Flask, current_app, g
 from sqlite_utils import Database
 
-from infra.migrations import Migrations, apply_migrations
+from infra.migrations import Migrations, apply_migrations, enable_wal
 
 __all__ = ["DB_FILE", "MIGRATIONS", "open_database", "migrate", "get_db", "init_app"]
 
@@ -130,7 +130,7 @@ def open_database(path: str | Path) -> Database:
     db = Database(connection)
     db.execute("PRAGMA foreign_keys = ON")
     if str(path) != ":memory:":
-        db.enable_wal()
+        enable_wal(connection)
     return db
 
 

@@ -28,7 +28,7 @@ from pathlib import Path
 import sqlite_utils
 
 from infra.errors import StorageError
-from infra.migrations import apply_migrations
+from infra.migrations import apply_migrations, enable_wal
 from issuer.archive.schema import ARCHIVE_MIGRATIONS
 
 __all__ = ["ArchiveStore", "storage_error"]
@@ -108,7 +108,7 @@ class ArchiveStore:
                 try:
                     conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
                     if self.path != ":memory:":
-                        conn.execute("PRAGMA journal_mode = WAL")
+                        enable_wal(conn)
                     db = sqlite_utils.Database(conn)
                 except BaseException:
                     conn.close()
