@@ -31,15 +31,20 @@ from credentials.dids import resolve_public_key
 from credentials.errors import InvalidCredentialData, MicrocredError
 from credentials.jose import PublicKey, json_loads_object
 from credentials.microcredential import MICRO_CREDENTIAL_VCT
-from infra.serving import serve_options
+from infra.serving import options_from_click, serve_options
+from infra.serving import serve as run
+from issuer import batch as batch_format
 from issuer.archive import BATCH_DELIVERED, Archive, BatchRecord, StorageError
 from issuer.batch import BatchDefaults, batch_digest, parse_batch
 from issuer.delivery import BatchFolder
 from issuer.fault_hook import fault_point
-from issuer.identity import DEFAULT_BASE_URL, IssuerHome, create_issuer, data_dir, list_issuers, load_issuer
+from issuer.identity import DEFAULT_BASE_URL, IssuerHome, create_issuer, list_issuers, load_issuer
+from issuer.ledger_link import LedgerStatusAnchor
 from issuer.oid4vci import offer_page_url, offer_uri
 from issuer.service import AnchorOutcome, IssuerService, StatusChangeRefused
 from issuer.signing_pool import available_cores
+from issuer.web import create_app
+from ledger.config import data_dir
 
 __all__ = ["issuer", "EXIT_REFUSED", "EXIT_ANCHOR_PENDING", "EXIT_STORAGE", "EXIT_INTERRUPTED"]
 
@@ -91,8 +96,6 @@ def _home(ctx: click.Context) -> IssuerHome:
 
 def _service(ctx: click.Context, *, anchor: bool = True) -> IssuerService:
     home = _home(ctx)
-    from issuer.ledger_link import LedgerStatusAnchor
-
     return IssuerService(
         home.identity, Archive(home.archive_path), home.signing_key(),
         anchor=LedgerStatusAnchor(home) if anchor else None, workers=_workers(),
@@ -382,9 +385,7 @@ def lists(ctx: click.Context) -> None:
 @issuer.command()
 def columns() -> None:
     """Print the CSV columns `issue --from FILE.csv` accepts, with their meaning."""
-    from issuer import batch
-
-    click.echo(batch.__doc__ or "")
+    click.echo(batch_format.__doc__ or "")
 
 
 @issuer.command()
@@ -400,10 +401,6 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, threads: int, 
     Its public URL is the issuer's base URL (`issuer init --url`): the status
     URIs and offers carry it, and it is the only host the service answers.
     """
-    from infra.serving import options_from_click
-    from infra.serving import serve as run
-    from issuer.web import create_app
-
     options = options_from_click(host, port, workers, threads, timeout, access_log, certfile, keyfile, dev)
     home = _home(ctx)
     config = {"ISSUER": home.identity.name, "DATA_DIR": str(data_dir())}

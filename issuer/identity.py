@@ -10,8 +10,8 @@ Layout under ``MICROCRED_DATA_DIR`` (default ``./var``)::
         secret.key           the web service's session secret, mode 0600 (created on first serve)
 
 The DID is ``did:key`` (multicodec ``p256-pub``) by default or ``did:jwk``,
-both resolved offline (``credentials.dids``). Key files are created with
-``O_EXCL`` and mode 0600 and refused when group or others can read them.
+both resolved offline (``credentials.dids``). Key files are created whole, once, with
+mode 0600 and refused when group or others can read them (:mod:`infra.secret_files`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ import json
 import os
 import re
 import secrets
-import stat
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -28,9 +27,9 @@ from credentials.dids import did_jwk_from_public_key, did_key_from_public_key, v
 from credentials.errors import ConfigurationError, InvalidInput
 from credentials.jose import PrivateKey, json_loads_object
 from credentials.microcredential import load_schema
+from infra import secret_files
 
 __all__ = [
-    "ENV_DATA_DIR",
     "ISSUERS_DIR",
     "IDENTITY_FILE",
     "SIGNING_KEY_FILE",
@@ -41,7 +40,6 @@ __all__ = [
     "DEFAULT_BASE_URL",
     "IssuerIdentity",
     "IssuerHome",
-    "data_dir",
     "create_issuer",
     "load_issuer",
     "list_issuers",
@@ -49,7 +47,6 @@ __all__ = [
     "read_secret_file",
 ]
 
-ENV_DATA_DIR = "MICROCRED_DATA_DIR"
 ISSUERS_DIR = "issuers"
 IDENTITY_FILE = "issuer.json"
 SIGNING_KEY_FILE = "issuer.private.jwk"
@@ -62,11 +59,6 @@ DEFAULT_BASE_URL = "http://127.0.0.1:5010"
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _MAX_LEGAL_NAME = 300
-
-
-def data_dir() -> Path:
-    """``MICROCRED_DATA_DIR`` or ``./var``, absolute."""
-    return Path(os.environ.get(ENV_DATA_DIR) or "var").resolve()
 
 
 @dataclass(frozen=True)
@@ -119,34 +111,27 @@ class IssuerHome:
         return PrivateKey.from_jwk(json_loads_object(text, what=str(self.signing_key_path)))
 
     def session_secret(self) -> str:
-        """The Flask session secret, created (0600) on first use."""
-        if not self.session_secret_path.exists():
-            write_secret_file(self.session_secret_path, secrets.token_urlsafe(32))
-        return read_secret_file(self.session_secret_path).strip()
+        """The Flask session secret, created (0600) on first use; the same for every worker."""
+        secret, _ = secret_files.load_or_create_secret_file(
+            self.session_secret_path, lambda: secrets.token_urlsafe(32).encode("ascii"))
+        return _text(secret, self.session_secret_path).strip()
 
 
 def write_secret_file(path: Path, text: str) -> None:
-    """Create ``path`` with mode 0600; never overwrite an existing file."""
-    try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        raise ConfigurationError(f"{path} already exists; not overwriting a key") from None
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(text)
+    """Create ``path`` with mode 0600, complete when it appears; never overwrite an existing file."""
+    secret_files.create_secret_file(path, text.encode("utf-8"))
 
 
 def read_secret_file(path: Path) -> str:
     """Read a key file that only its owner may read."""
+    return _text(secret_files.read_secret_file(path), path)
+
+
+def _text(content: bytes, path: Path) -> str:
     try:
-        mode = path.stat().st_mode
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigurationError(f"expected a key file at {path}, found none") from None
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise ConfigurationError(
-            f"key file {path} has mode {stat.S_IMODE(mode):04o}; expected 0600 (chmod 600 it)"
-        )
-    return text
+        return content.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigurationError(f"expected UTF-8 text in the key file {path}, found other bytes") from None
 
 
 def _check_new_issuer(name: str, country: str, legal_name: str, did_method: str, base_url: str) -> None:

@@ -12,17 +12,22 @@ variable                   meaning                                     default
 =========================  ==========================================  ==================
 
 The devnet's URL is the one ``microcred devnet start`` recorded in
-``<data dir>/devnet.json``.
+``<data dir>/devnet.json``. The data dir's default is worked out in one place,
+:func:`infra.settings.default_data_dir`; a service's checked settings become
+a :class:`LedgerSettings` with :meth:`LedgerSettings.of`.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from credentials.errors import ConfigurationError
+from infra.settings import ENV_DATA_DIR, default_data_dir
 
 __all__ = [
     "ENV_DATA_DIR",
@@ -36,7 +41,6 @@ __all__ = [
     "data_dir",
 ]
 
-ENV_DATA_DIR = "MICROCRED_DATA_DIR"
 ENV_RPC_URL = "MICROCRED_RPC_URL"
 ENV_CONFIRMATIONS = "MICROCRED_CONFIRMATIONS"
 ENV_ANVIL = "MICROCRED_ANVIL"
@@ -51,8 +55,8 @@ def repo_root() -> Path:
 
 
 def data_dir() -> Path:
-    """``MICROCRED_DATA_DIR`` or ``./var``."""
-    return Path(os.environ.get(ENV_DATA_DIR) or "var").resolve()
+    """``MICROCRED_DATA_DIR`` or ``./var``, absolute (:func:`infra.settings.default_data_dir`)."""
+    return default_data_dir()
 
 
 @dataclass(frozen=True)
@@ -74,7 +78,7 @@ class LedgerSettings:
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "LedgerSettings":
         env = os.environ if environ is None else environ
-        directory = Path(env.get(ENV_DATA_DIR) or "var").resolve()
+        directory = default_data_dir(env)
         raw_confirmations = env.get(ENV_CONFIRMATIONS) or "0"
         try:
             confirmations = int(raw_confirmations)
@@ -85,6 +89,11 @@ class LedgerSettings:
                 f"{ENV_CONFIRMATIONS} must be a whole number >= 0, found {raw_confirmations!r}"
             )
         return cls(directory, env.get(ENV_RPC_URL) or None, confirmations)
+
+    @classmethod
+    def of(cls, settings: Mapping[str, Any]) -> "LedgerSettings":
+        """The ledger settings of a service's checked settings (``DATA_DIR``, ``RPC_URL``, ``CONFIRMATIONS``)."""
+        return cls(Path(settings["DATA_DIR"]), settings.get("RPC_URL") or None, int(settings.get("CONFIRMATIONS") or 0))
 
     def resolve_rpc_url(self) -> str:
         """``MICROCRED_RPC_URL``, else the running devnet's URL, else a clear error."""

@@ -1,7 +1,8 @@
 """Controller keys: the Ethereum accounts that act for a registry entry.
 
 A key file holds one secp256k1 private key as ``0x``-prefixed hex on one line,
-created with mode 0600 and refused when group or others can read it. The root
+created whole, once, with mode 0600 and refused when group or others can read
+it (:mod:`infra.secret_files`; its errors become :class:`~ledger.errors.KeyFileError`). The root
 of trust on Anvil is the devnet's first account by default
 (:data:`ledger.devnet.ANVIL_DEV_KEYS`); on any other node it is a key file
 (``<data dir>/keys/root.key``). New controller accounts are funded from the
@@ -10,13 +11,13 @@ root on a devnet (:func:`fund_if_devnet`).
 
 from __future__ import annotations
 
-import os
-import stat
 from pathlib import Path
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
+from credentials.errors import ConfigurationError
+from infra.secret_files import create_secret_file, read_secret_file
 from ledger.chain import Chain
 from ledger.devnet import ANVIL_CHAIN_ID, ANVIL_DEV_KEYS
 from ledger.errors import KeyFileError
@@ -49,38 +50,37 @@ def account_from_hex(private_key_hex: str) -> LocalAccount:
 
 def create_key_file(path: Path) -> LocalAccount:
     """Create a new key at ``path`` (mode 0600); refuses to overwrite an existing file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     account = Account.create()
     try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        raise KeyFileError(f"{path} already exists; not overwriting a key") from None
-    except OSError as exc:
-        raise KeyFileError(f"could not create key file {path}: {exc.strerror}") from None
-    with os.fdopen(descriptor, "w", encoding="ascii") as handle:
-        handle.write("0x" + bytes(account.key).hex() + "\n")
+        create_secret_file(path, ("0x" + bytes(account.key).hex() + "\n").encode("ascii"))
+    except ConfigurationError as exc:  # SecretFileExists: "already exists; not overwriting a key"
+        raise KeyFileError(str(exc)) from None
     return account
 
 
 def load_key_file(path: Path) -> LocalAccount:
     """Load the key at ``path``; it must exist and be readable by its owner only."""
     try:
-        mode = path.stat().st_mode
-        text = path.read_text(encoding="ascii")
-    except FileNotFoundError:
-        raise KeyFileError(f"expected a key file at {path}, found none") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise KeyFileError(f"could not read key file {path}: {exc}") from None
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise KeyFileError(f"key file {path} has mode {stat.S_IMODE(mode):04o}; expected 0600 (chmod 600 it)")
+        text = read_secret_file(path).decode("ascii")
+    except ConfigurationError as exc:  # missing, unreadable, or readable by others
+        raise KeyFileError(str(exc)) from None
+    except UnicodeDecodeError:
+        raise KeyFileError(f"could not read key file {path}: expected hex text, found other bytes") from None
     return account_from_hex(text)
 
 
 def load_or_create_key_file(path: Path) -> tuple[LocalAccount, bool]:
-    """The key at ``path``, creating it first if missing; the flag says whether it was created."""
-    if path.exists():
-        return load_key_file(path), False
-    return create_key_file(path), True
+    """The key at ``path``, creating it first if missing; the flag says whether it was created.
+
+    Two processes that race on a missing file get the same key (the loser reads the winner's).
+    """
+    if not path.exists():
+        try:
+            return create_key_file(path), True
+        except KeyFileError:
+            if not path.exists():
+                raise
+    return load_key_file(path), False
 
 
 def default_root_account(chain: Chain, data_dir: Path) -> LocalAccount:

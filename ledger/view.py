@@ -39,7 +39,8 @@ per issuer / list and read at the block the cache has processed.
   the node's URL (an API key) or a server path, goes to the operator's log.
 
 Whether a trust answer counts a revoked or suspended accreditation is decided
-in :mod:`ledger.trust_rules`.
+in :mod:`ledger.trust_rules`. :func:`open_view` is how a service gets a view:
+the ledger of its settings, opened and brought to the head once.
 """
 
 from __future__ import annotations
@@ -57,11 +58,12 @@ from credentials.errors import MicrocredError
 from credentials.status_check import status_list_id
 from credentials.verification_model import StatusEvidence, TrustAnswer, Unavailable
 from ledger.chain import BlockHeader, BlockRef, time_left
-from ledger.deployment import Ledger
+from ledger.config import LedgerSettings
+from ledger.deployment import Ledger, open_ledger
 from ledger.errors import LedgerError, LedgerUnavailable, TransactionReverted
 from ledger.trust_rules import trust_answer
 
-__all__ = ["LedgerView", "TokenSource", "NO_ANSWER", "BAD_ANSWER", "user_reason"]
+__all__ = ["LedgerView", "TokenSource", "NO_ANSWER", "BAD_ANSWER", "user_reason", "open_view"]
 
 DEFAULT_POLL_INTERVAL_S = 0.2
 DEFAULT_MAX_LAG_S = 1.0
@@ -91,6 +93,20 @@ class _Lru(OrderedDict):
         self.move_to_end(key)
         while len(self) > _CACHE_SIZE:
             self.popitem(last=False)
+
+
+def open_view(settings: LedgerSettings, fetch_token: TokenSource, *, poll_interval: float = DEFAULT_POLL_INTERVAL_S,
+              watch: bool = False) -> "LedgerView":
+    """The view of the ledger ``settings`` name, refreshed to the head; its watcher started if ``watch``.
+
+    Raises what opening the ledger raises (``ConfigurationError``, ``DeploymentNotFound``,
+    ``LedgerUnavailable``, ...): the caller decides what a client is told.
+    """
+    view = LedgerView(open_ledger(settings), fetch_token, poll_interval=poll_interval)
+    view.refresh()
+    if watch:
+        view.start()
+    return view
 
 
 class LedgerView:

@@ -2,8 +2,9 @@
 
 ``verify`` prints the result JSON of ARCHITECTURE.md ("Verifier HTTP API" ⚑)
 and exits 0 verified, 1 not verified, 2 could not decide (ledger or status
-list unreachable, bad usage). Settings are the service's
-(``MICROCRED_VERIFIER_*``, ``MICROCRED_DATA_DIR``, ``MICROCRED_RPC_URL``).
+list unreachable, bad usage or settings). Settings are the service's
+(``MICROCRED_VERIFIER_*``, ``MICROCRED_DATA_DIR``, ``MICROCRED_RPC_URL``),
+read and checked as the service reads them (:mod:`verifier.settings`).
 """
 
 from __future__ import annotations
@@ -14,27 +15,16 @@ import sys
 
 import click
 
-from infra.serving import serve_options
+from credentials.errors import ConfigurationError
+from infra.serving import default_public_url, options_from_click, serve_options
+from infra.serving import serve as run
+from verifier import create_app
+from verifier.service import VerifierService
 
 __all__ = ["verifier", "verify", "EXIT_VERIFIED", "EXIT_NOT_VERIFIED", "EXIT_UNDECIDED"]
 
 EXIT_VERIFIED, EXIT_NOT_VERIFIED, EXIT_UNDECIDED = 0, 1, 2
 _MAX_INPUT = 1024 * 1024
-
-
-def _config_from_env() -> dict:
-    from verifier.service import DEFAULTS
-
-    prefix = "MICROCRED_"
-    config = {}
-    for key in DEFAULTS:
-        value = os.environ.get(prefix + key)
-        if value is not None:
-            try:
-                config[key] = json.loads(value)
-            except ValueError:
-                config[key] = value
-    return config
 
 
 @click.group()
@@ -54,11 +44,6 @@ def serve(host: str, port: int, workers: int, threads: int, timeout: int, access
     Its public URL (the OpenID4VP response_uri, the only host it answers) is
     MICROCRED_VERIFIER_PUBLIC_URL, by default the address it binds.
     """
-    from credentials.errors import ConfigurationError
-    from infra.serving import default_public_url, options_from_click
-    from infra.serving import serve as run
-    from verifier import create_app
-
     options = options_from_click(host, port, workers, threads, timeout, access_log, certfile, keyfile, dev)
     config = {}
     if not os.environ.get("MICROCRED_VERIFIER_PUBLIC_URL"):
@@ -77,8 +62,6 @@ def serve(host: str, port: int, workers: int, threads: int, timeout: int, access
 @click.option("--audience", default=None, help="the aud the Key Binding JWT must carry")
 def verify(source, nonce: str | None, audience: str | None) -> None:
     """Verify a presentation from SOURCE (a file, or '-' for standard input)."""
-    from verifier.service import VerifierService
-
     raw = source.read(_MAX_INPUT + 1)
     if len(raw) > _MAX_INPUT:
         click.echo(f"error: the input is larger than {_MAX_INPUT} bytes", err=True)
@@ -88,7 +71,11 @@ def verify(source, nonce: str | None, audience: str | None) -> None:
     except UnicodeDecodeError:
         click.echo("error: the input is not UTF-8 text", err=True)
         sys.exit(EXIT_UNDECIDED)
-    service = VerifierService({**_config_from_env(), "VERIFIER_POLL_INTERVAL": 3600})
+    try:
+        service = VerifierService({"VERIFIER_POLL_INTERVAL": 3600})  # MICROCRED_* from the environment, checked
+    except ConfigurationError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_UNDECIDED)
     result = service.verify(text, nonce=nonce, audience=audience)
     click.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
     if result.verified:

@@ -136,9 +136,8 @@ def core_trust_check(policy: Policy, trust: TrustResolver, status: StatusResolve
     return check
 
 
-def ledger_trust_check(data_dir: Path, fetch_status_token: Callable[[str], str], *,
-                       rpc_url: str | None = None) -> TrustCheck:
-    """A trust check against the deployment in ``data_dir``, opened on first use.
+def ledger_trust_check(settings: LedgerSettings, fetch_status_token: Callable[[str], str]) -> TrustCheck:
+    """A trust check against the ledger of ``settings`` (its data dir's deployment), opened on first use.
 
     The chain-backed resolvers are :class:`ledger.view.LedgerView`'s; the
     trusted root is the deployment's root of trust. While the ledger cannot be
@@ -151,16 +150,11 @@ def ledger_trust_check(data_dir: Path, fetch_status_token: Callable[[str], str],
     def check(raw: str, fmt: str, now: int) -> Any:
         with lock:
             if "check" not in opened:
-                from ledger.config import LedgerSettings
-                from ledger.deployment import open_ledger
-                from ledger.view import LedgerView
+                # here, not at the top: this loads web3 (seconds to import), only when chain checks are configured
+                from ledger.view import open_view
 
-                env = LedgerSettings.from_env()
-                ledger = open_ledger(LedgerSettings(data_dir, rpc_url or env.rpc_url, env.confirmations))
-                view = LedgerView(ledger, fetch_status_token)
-                view.refresh()
-                view.start()
-                policy = Policy(trusted_roots=frozenset({ledger.trust.root_did()}))
+                view = open_view(settings, fetch_status_token, watch=True)
+                policy = Policy(trusted_roots=frozenset({view.ledger.trust.root_did()}))
                 opened["check"] = core_trust_check(policy, view.trust, view.status)
                 opened["view"] = view
         view = opened["view"]
@@ -168,6 +162,7 @@ def ledger_trust_check(data_dir: Path, fetch_status_token: Callable[[str], str],
         return opened["check"](raw, fmt, now)
 
     def within_deadline(raw: str, fmt: str, now: int) -> Any:
+        # here, not at the top: this loads web3 (seconds to import), only when chain checks are configured
         from ledger.chain import deadline
 
         with deadline(CHECK_DEADLINE_S):  # one deadline for all the chain reads of this check

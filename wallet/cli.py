@@ -6,7 +6,11 @@ import os
 
 import click
 
+from credentials.errors import ConfigurationError
 from infra.serving import default_public_url, options_from_click, serve_options
+from infra.serving import serve as run
+from infra.settings import default_data_dir
+from wallet import create_app
 
 __all__ = ["wallet"]
 
@@ -32,12 +36,8 @@ def serve(host: str, port: int, workers: int, threads: int, timeout: int, access
     MICROCRED_PUBLIC_URL, by default the address it binds; without
     --certfile, put TLS in front of it beyond this machine.
     """
-    from credentials.errors import ConfigurationError
-    from infra.serving import serve as run
-    from wallet import create_app
-
     options = options_from_click(host, port, workers, threads, timeout, access_log, certfile, keyfile, dev)
-    config = {"DATA_DIR": data_dir or os.environ.get("MICROCRED_DATA_DIR", "./var")}
+    config = {"DATA_DIR": data_dir or default_data_dir()}
     if not os.environ.get("MICROCRED_PUBLIC_URL"):
         try:
             config["PUBLIC_URL"] = default_public_url(options)

@@ -12,11 +12,12 @@ the same hits. Past the limit the client gets the 429 page with
 
 from __future__ import annotations
 
-from flask import Flask, current_app, make_response, request
+from flask import Flask, current_app, request
 
 from infra.rate_limit import RateLimited, enforce, parse_rate_limit
-from infra.store import StoreUnavailable, open_store
-from wallet.errors import page_for
+from infra.store import StoreUnavailable
+from infra.web import foundation_of
+from infra.web_errors import error_response
 
 __all__ = ["DEFAULT_LIMIT", "SETTING", "init_app", "import_refused"]
 
@@ -29,7 +30,7 @@ _LIMIT, _STORE = "microcred_wallet_import_limit", "microcred_wallet_store"
 def init_app(app: Flask) -> None:
     """Parse the limit (a bad one fails at start-up) and open the shared store."""
     app.extensions[_LIMIT] = parse_rate_limit(app.config.get(SETTING, DEFAULT_LIMIT), setting=f"MICROCRED_{SETTING}")
-    app.extensions[_STORE] = open_store(app.config["DATA_DIR"], app.config.get("REDIS_URL"))
+    app.extensions[_STORE] = foundation_of(app).open_store()
 
 
 def import_refused():
@@ -38,11 +39,9 @@ def import_refused():
         enforce(current_app.extensions[_STORE], NAMESPACE, current_app.extensions[_LIMIT], request.remote_addr,
                 what="imports")
     except RateLimited as exc:
-        response = make_response(page_for(429, f"Too many imports from your address. Nothing was added; try again "
-                                               f"in {exc.retry_after} seconds."))
-        response.headers["Retry-After"] = str(exc.retry_after)
-        return response
+        return error_response(429, f"Too many imports from your address. Nothing was added; try again "
+                                   f"in {exc.retry_after} seconds.", headers={"Retry-After": str(exc.retry_after)})
     except StoreUnavailable:
-        return make_response(page_for(503, "The wallet cannot take imports right now. Nothing was added; "
-                                           "please try again in a minute."))
+        return error_response(503, "The wallet cannot take imports right now. Nothing was added; "
+                                   "please try again in a minute.")
     return None

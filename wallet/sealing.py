@@ -10,7 +10,8 @@ Holder keys (chosen design)
     learner shares, and re-asking the password at a desk is what the issue
     wants to avoid; a copy of the database alone (a backup, a stolen disk
     image of the DB) still reveals no key. The same secret, through another
-    HKDF label, signs Flask's session cookies.
+    HKDF label, signs Flask's session cookies. The file is created whole, once,
+    even when several workers start together (:mod:`infra.secret_files`).
 
 Backups
     ``{"format": "microcred-wallet-backup", "version": 1, "kdf": {scrypt n r p
@@ -21,7 +22,6 @@ Backups
 
 from __future__ import annotations
 
-import os
 import secrets
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -35,6 +35,7 @@ from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from credentials.errors import ConfigurationError, InvalidInput
 from credentials.jose import b64url_decode, b64url_encode, json_dumps, json_loads_object
+from infra.secret_files import load_or_create_secret_file
 
 __all__ = [
     "SECRET_FILE",
@@ -60,19 +61,11 @@ _HOLDER_KEY_LABEL = b"microcred wallet holder keys v1"
 
 
 def load_or_create_secret(data_dir: str | Path) -> bytes:
-    """The 32-byte server secret, created (0600) on first use."""
+    """The 32-byte server secret, created (0600) on first use; the same for every worker."""
     path = Path(data_dir) / SECRET_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        secret = path.read_bytes()
-        if len(secret) != SECRET_BYTES:
-            raise ConfigurationError(f"{path} must hold {SECRET_BYTES} bytes, found {len(secret)}")
-        return secret
-    secret = secrets.token_bytes(SECRET_BYTES)
-    with os.fdopen(descriptor, "wb") as handle:
-        handle.write(secret)
+    secret, _ = load_or_create_secret_file(path, lambda: secrets.token_bytes(SECRET_BYTES))
+    if len(secret) != SECRET_BYTES:
+        raise ConfigurationError(f"{path} must hold {SECRET_BYTES} bytes, found {len(secret)}")
     return secret
 
 

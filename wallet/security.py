@@ -9,14 +9,15 @@
 - Fresh sign-in: views under :func:`fresh_signin_required` (export, restore,
   credential removal) need the password entered within ``REAUTH_MAX_AGE``
   seconds; otherwise they send the user to ``/auth/confirm`` and back.
-- CSRF: a per-session token (synchronizer token pattern, OWASP CSRF cheat
-  sheet) in a hidden field of every form, checked on every POST.
+- CSRF: the foundation's per-session token (:meth:`infra.web.Foundation.protect_forms`)
+  in a hidden field of every form, checked on every POST; a fresh one at sign-in.
 - One-time forms: forms that change state carry a ``form_id``; the view claims
   it inside the same transaction as its effect, so a double submit is refused
   and a failed submit can be retried.
 - Sign-in limits: see :mod:`wallet.throttle` (per account *and* client, with back-off).
-- Headers: a strict Content-Security-Policy with no inline script, no framing,
-  no referrer, camera only for this origin.
+- Headers: the foundation's (:mod:`infra.web`: a strict Content-Security-Policy
+  with no inline script, no framing, no referrer, camera only for this origin);
+  answers to a signed-in learner, and to any POST, are never cached.
 """
 
 from __future__ import annotations
@@ -31,14 +32,14 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from flask import Flask, abort, current_app, flash, g, redirect, request, session, url_for
+from flask import Flask, current_app, flash, g, redirect, request, session, url_for
 from sqlite_utils import Database
 
-from credentials.errors import MicrocredError
+from credentials.errors import DoubleSubmit
+from infra.web import foundation_of, new_csrf_token
 from wallet.db import get_db
 
 __all__ = [
-    "CONTENT_SECURITY_POLICY",
     "DoubleSubmit",
     "now",
     "sha256_hex",
@@ -50,22 +51,12 @@ __all__ = [
     "mark_fresh_signin",
     "claim_form",
     "safe_next",
+    "cache_control",
     "init_app",
 ]
 
-CONTENT_SECURITY_POLICY = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-    "media-src 'self' blob:; connect-src 'self'; form-action 'self'; base-uri 'none'; "
-    "frame-ancestors 'none'"
-)
 _SESSION_ID = "sid"
-_CSRF = "csrf"
-CSRF_FIELD = "csrf_token"
 FORM_ID_FIELD = "form_id"
-
-
-class DoubleSubmit(MicrocredError, ValueError):
-    """The same form was submitted twice."""
 
 
 def now() -> int:
@@ -90,7 +81,7 @@ def start_session(account_id: int) -> None:
             [sha256_hex(session_id), account_id, at, at, at],
         )
     session[_SESSION_ID] = session_id
-    session[_CSRF] = secrets.token_urlsafe(32)
+    new_csrf_token()
     session.permanent = True
 
 
@@ -224,25 +215,13 @@ def safe_next(target: object, fallback: str) -> str:
     return fallback
 
 
-def csrf_token() -> str:
-    token = session.get(_CSRF)
-    if not token:
-        token = session[_CSRF] = secrets.token_urlsafe(32)
-    return token
-
-
-def _check_csrf() -> None:
+def _apply_upload_limit() -> None:
+    """A larger body limit for the endpoints of ``UPLOAD_LIMITS``, set before the form is read."""
     if request.method in ("GET", "HEAD", "OPTIONS"):
         return
     limit = current_app.config.get("UPLOAD_LIMITS", {}).get(request.endpoint)
     if limit is not None:
         request.max_content_length = limit
-    if request.endpoint in current_app.config.get("CSRF_EXEMPT", ()):
-        return
-    expected = session.get(_CSRF)
-    sent = request.form.get(CSRF_FIELD, "")
-    if not expected or not secrets.compare_digest(expected, sent):
-        abort(400, description="This form has expired or did not come from this wallet. Reload the page and try again.")
 
 
 def new_form_id() -> str:
@@ -260,20 +239,16 @@ def claim_form(db: Database) -> None:
         raise DoubleSubmit("this form was already sent once; nothing was done twice") from exc
 
 
-def _security_headers(response: Any) -> Any:
-    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers["Permissions-Policy"] = "camera=(self), microphone=(), geolocation=()"
-    response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
-    if g.get("account") is not None or request.method != "GET":
-        response.headers["Cache-Control"] = "no-store"
-    return response
+def cache_control(response: Any) -> str | None:
+    """``no-store`` for whatever a signed-in learner sees and for any POST (the foundation's ``cache_control``)."""
+    return "no-store" if g.get("account") is not None or request.method != "GET" else None
 
 
 def init_app(app: Flask) -> None:
+    """Sessions, upload limits, then CSRF on every POST (after the limit, which must precede reading the form)."""
     app.before_request(_load_account)
-    app.before_request(_check_csrf)
-    app.after_request(_security_headers)
-    app.jinja_env.globals.update(csrf_token=csrf_token, new_form_id=new_form_id)
+    app.before_request(_apply_upload_limit)
+    foundation_of(app).protect_forms(
+        exempt=app.config["CSRF_EXEMPT"],
+        refusal="This form has expired or did not come from this wallet. Reload the page and try again.")
+    app.jinja_env.globals.update(new_form_id=new_form_id)

@@ -1,7 +1,10 @@
 """``microcred issuer serve``: the issuer's web service (Flask application factory).
 
-Settings come from ``MICROCRED_*`` environment variables
-(``app.config.from_prefixed_env("MICROCRED")``) or ``test_config``:
+The app stands on the services' one foundation (:func:`infra.web.init_foundation`):
+settings (:mod:`issuer.web.settings`: defaults, ``MICROCRED_*`` environment
+variables, then ``test_config``, checked once), security headers and the one
+Content-Security-Policy (no script: the issuer's pages run none), CSRF on the
+registrar's forms, hosts and ``/healthz``. Its own settings:
 
 ==================  ===========================================================
 ``ISSUER``          the issuer's name under ``DATA_DIR/issuers`` (default: the only one)
@@ -33,73 +36,61 @@ import logging
 import sqlite3
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, current_app, g
+from flask import Flask
 
-from credentials.errors import MicrocredError
-from issuer.archive import Archive
-from issuer.identity import data_dir, list_issuers, load_issuer
-from issuer.oid4vci import Oid4vciIssuer
-from issuer.service import IssuerService
+from credentials.errors import ConfigurationError, MicrocredError
+from infra import web_errors
+from infra.serving import MachineLock
+from infra.web import Foundation, init_foundation
+from issuer.identity import list_issuers, load_issuer
+from issuer.ledger_link import LedgerStatusAnchor
+from issuer.web import public, registrar
+from issuer.web.context import EXTENSION, close_archive, get_oid4vci, get_service, now
+from issuer.web.settings import SETTINGS
+from ledger.config import LedgerSettings
 
 __all__ = ["create_app", "get_service", "get_oid4vci", "now"]
 
-CONTENT_SECURITY_POLICY = (
-    "default-src 'none'; img-src 'self'; style-src 'self'; form-action 'self'; "
-    "frame-ancestors 'none'; base-uri 'none'"
-)
+#: Paths answered in JSON, errors included: OpenID4VCI / OAuth endpoints, metadata, status lists.
+API_PATHS = ("/token", "/nonce", "/credential", "/.well-known/", "/status/")
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the issuer app for one issuer."""
     app = Flask(__name__)
-    app.config.from_prefixed_env("MICROCRED")
-    if test_config:
-        app.config.update(test_config)
-    root = Path(app.config.get("DATA_DIR") or data_dir())
-    name = app.config.get("ISSUER")
+    web = init_foundation(app, SETTINGS, test_config, scripts=False)
+    root = web.settings.DATA_DIR
+    name = web.settings.ISSUER
     if not name:
         names = list_issuers(root)
         name = names[0] if len(names) == 1 else None
     if not name:
-        from credentials.errors import ConfigurationError
-
         raise ConfigurationError(f"expected MICROCRED_ISSUER naming one of the issuers under {root}")
     home = load_issuer(root, name)
-    app.config.setdefault("SECRET_KEY", None)
-    if not app.config["SECRET_KEY"]:
+    if not web.settings.SECRET_KEY:
         app.config["SECRET_KEY"] = home.session_secret()
     app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Strict")
-    app.extensions["microcred_issuer"] = {"home": home, "signing_key": home.signing_key()}
-    from infra.hosts import configure_hosts
-    from infra.serving import add_health_route
-
-    configure_hosts(app, home.identity.base_url)  # the URL its status lists and offers carry
-    add_health_route(app)
-    if "STATUS_ANCHOR" not in app.config:
-        from issuer.ledger_link import LedgerStatusAnchor
-        from ledger.config import LedgerSettings
-
-        # The ledger of this app's DATA_DIR, whatever the environment says by the time of a revoke.
-        env = LedgerSettings.from_env()
-        app.config["STATUS_ANCHOR"] = LedgerStatusAnchor(home, LedgerSettings(root, env.rpc_url, env.confirmations))
-
-    from issuer.web import public, registrar
+    app.extensions[EXTENSION] = {"home": home, "signing_key": home.signing_key()}
+    web.answer_hosts(home.identity.base_url)  # the URL its status lists and offers carry
+    if web.settings.STATUS_ANCHOR is None:
+        # The ledger of this app's settings, whatever the environment says by the time of a revoke.
+        app.config["STATUS_ANCHOR"] = LedgerStatusAnchor(home, LedgerSettings.of(web.settings))
 
     app.register_blueprint(public.bp)
     app.register_blueprint(registrar.bp)
-    app.teardown_appcontext(_close_archive)
-    app.after_request(_security_headers)
-    _start_anchor_retry(app)
+    web.protect_forms(blueprints=("registrar",), refusal="This form has expired; open the page again.")
+    web_errors.init_app(app, api_paths=API_PATHS)
+    app.teardown_appcontext(close_archive)
+    _start_anchor_retry(web)
     return app
 
 
 log = logging.getLogger(__name__)
 
 
-def _start_anchor_retry(app: Flask) -> None:
+def _start_anchor_retry(web: Foundation) -> None:
     """Make the chain agree with the archive, at start and every ``ANCHOR_RETRY_SECONDS``.
 
     Each round compares every list's version on chain with the archive's
@@ -107,13 +98,12 @@ def _start_anchor_retry(app: Flask) -> None:
     anchored, an anchor the chain lost, a node on a new port — and anchors
     what is behind. Only changes and new errors are logged.
     """
-    from infra.serving import MachineLock, on_worker_start
-
-    interval = float(app.config.get("ANCHOR_RETRY_SECONDS", 5))
-    if interval <= 0 or app.config.get("TESTING"):
+    app = web.app
+    interval = web.settings.ANCHOR_RETRY_SECONDS
+    if interval <= 0 or app.testing:
         return
     # Started in each serving worker after the fork, never in gunicorn's master; one worker per machine works.
-    lock = MachineLock(app.extensions["microcred_issuer"]["home"].path / "anchor-retry.lock")
+    lock = MachineLock(app.extensions[EXTENSION]["home"].path / "anchor-retry.lock")
 
     def converge_forever() -> None:
         last_problem = None
@@ -136,37 +126,5 @@ def _start_anchor_retry(app: Flask) -> None:
             last_problem = problem
             time.sleep(interval)
 
-    on_worker_start(app, lambda: threading.Thread(target=converge_forever, name="anchor-retry", daemon=True).start())
+    web.on_worker_start(lambda: threading.Thread(target=converge_forever, name="anchor-retry", daemon=True).start())
 
-
-def _close_archive(exc: BaseException | None = None) -> None:
-    archive = g.pop("archive", None)
-    if archive is not None:
-        archive.close()
-
-
-def _security_headers(response: Response) -> Response:
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    if response.mimetype == "text/html":
-        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
-        response.headers["Referrer-Policy"] = "no-referrer"
-    return response
-
-
-def now() -> int:
-    clock = current_app.config.get("CLOCK") or time.time
-    return int(clock())
-
-
-def get_service() -> IssuerService:
-    if "service" not in g:
-        parts = current_app.extensions["microcred_issuer"]
-        home = parts["home"]
-        g.archive = Archive(home.archive_path)
-        g.service = IssuerService(home.identity, g.archive, parts["signing_key"],
-                                  anchor=current_app.config.get("STATUS_ANCHOR"))
-    return g.service
-
-
-def get_oid4vci() -> Oid4vciIssuer:
-    return Oid4vciIssuer(get_service())

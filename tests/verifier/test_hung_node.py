@@ -19,6 +19,7 @@ import time
 
 import pytest
 
+from ledger.config import LedgerSettings
 from tests.tooling import missing_tool
 from tests.verifier.conftest import AnchoringIssuer
 
@@ -125,7 +126,7 @@ def test_the_wallets_trust_check_ends_within_its_deadline_on_a_hung_node(frozen_
         with urllib.request.urlopen(uri, timeout=5) as answer:
             return answer.read().decode("ascii")
 
-    check = ledger_trust_check(data_dir, fetch_status_token, rpc_url=record.url)
+    check = ledger_trust_check(LedgerSettings(data_dir, record.url, 0), fetch_status_token)
     credential = issuer.credential()
     assert badge_for(credential, "dc+sd-jwt", now=int(time.time()), trust_check=check).state == BADGE_VERIFIED
 

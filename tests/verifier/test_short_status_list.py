@@ -26,9 +26,11 @@ def test_a_16_entry_list_anchored_on_chain_fails_revocation(client, make_issuer)
 
 
 def test_the_minimum_is_a_setting(tmp_path):
-    from verifier.service import DEFAULTS, VerifierService, check_config
+    from infra.settings import parse_settings, spec_defaults
+    from verifier.service import VerifierService
+    from verifier.settings import SETTINGS
 
-    assert DEFAULTS["VERIFIER_MIN_STATUS_LIST_ENTRIES"] == 131_072
+    assert spec_defaults(SETTINGS)["VERIFIER_MIN_STATUS_LIST_ENTRIES"] == 131_072
     service = VerifierService({"DATA_DIR": str(tmp_path), "VERIFIER_TRUSTED_ROOTS": "did:web:root.example",
                                "VERIFIER_MIN_STATUS_LIST_ENTRIES": "16"})
     try:
@@ -36,4 +38,4 @@ def test_the_minimum_is_a_setting(tmp_path):
     finally:
         service.close()
     with pytest.raises(ConfigurationError, match="MIN_STATUS_LIST_ENTRIES"):
-        check_config({"VERIFIER_MIN_STATUS_LIST_ENTRIES": "many"})
+        parse_settings(SETTINGS, {"VERIFIER_MIN_STATUS_LIST_ENTRIES": "many"})

@@ -4,10 +4,12 @@ through ledger.view.LedgerView, opened from the deployment in the data dir."""
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import pytest
 
 from credentials.microcredential import MICRO_CREDENTIAL_VCT
+from ledger.config import LedgerSettings
 from credentials.jose import PrivateKey
 
 pytestmark = pytest.mark.integration
@@ -62,7 +64,7 @@ def test_default_badge_checks_trust_and_revocation_on_the_chain(anchored_issuer,
     def fetch(uri: str) -> str:
         return service.status_list_token(uri.rsplit("/", 1)[1])
 
-    check = ledger_trust_check(ledger_data_dir, fetch)
+    check = ledger_trust_check(replace(LedgerSettings.from_env(), data_dir=ledger_data_dir), fetch)
     answer = check(issued.sd_jwt, "dc+sd-jwt", now)
     checks = {c["check"]: c for c in answer["checks"]}
     assert checks["issuer_trust"]["status"] == "passed", checks
@@ -82,7 +84,7 @@ def test_default_badge_cannot_check_without_a_chain(tmp_path):
     from wallet.checking import ledger_trust_check
 
     (tmp_path / "deployment.json").write_text("{}", encoding="utf-8")
-    check = ledger_trust_check(tmp_path, lambda uri: "", rpc_url="http://127.0.0.1:9")
+    check = ledger_trust_check(LedgerSettings(tmp_path, "http://127.0.0.1:9", 0), lambda uri: "")
     with pytest.raises((MicrocredError, OSError)):
         check("eyJ.eyJ.sig~", "dc+sd-jwt", 0)
 

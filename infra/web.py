@@ -1,0 +1,217 @@
+"""The web foundation each service's factory stands on: settings, headers, CSRF, logging, hosts, hooks.
+
+``wallet.create_app``, ``verifier.create_app`` and ``issuer.web.create_app``
+each start with :func:`init_foundation` (the Flask tutorial's factory,
+STYLE.md 9) and keep only what is their own::
+
+    web = init_foundation(app, SETTINGS, test_config, scripts=True)
+    web.answer_hosts(web.settings.PUBLIC_URL, health=...)   # infra.hosts + /healthz (infra.serving)
+    web.protect_forms(refusal="...")                        # CSRF, where the app has forms
+    store, fetcher = web.open_store(), web.fetcher(...)     # infra.store, infra.fetch
+    web.on_worker_start(task)                               # background work after the fork
+
+What it sets up:
+
+- **Settings** from the app's spec (:mod:`infra.settings`), checked once.
+- **Logging**, once per process: one handler on the root logger writing
+  ``time level logger: message`` to standard error (gunicorn's error log),
+  at ``MICROCRED_LOG_LEVEL`` (default INFO). Not under ``TESTING``, where
+  pytest's capture is left alone.
+- **Security headers** on every answer (OWASP Secure Headers Project): the one
+  Content-Security-Policy (:func:`content_security_policy`: nothing from
+  other origins, no inline script; script, camera and ``connect-src`` only
+  for apps with ``scripts=True``, the two that scan QR codes), ``nosniff``,
+  no referrer, no framing, ``Cross-Origin-Opener-Policy``, a
+  ``Permissions-Policy`` with the camera for this origin only where it is
+  used. A header a view set itself is kept. ``Cache-Control`` comes from the
+  app's own rule (``cache_control``).
+- **CSRF** (:meth:`Foundation.protect_forms`): the synchronizer token pattern
+  (OWASP CSRF Prevention Cheat Sheet): a random per-session token
+  (``session["csrf"]``) in a hidden ``csrf_token`` field of every form
+  (``{{ csrf_token() }}`` in templates), compared in constant time on every
+  POST of the protected blueprints; a mismatch is 400 with the app's sentence.
+
+The mapping from errors to HTTP answers is registered by each factory (the
+one place of its app) right after :func:`init_foundation`.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import sys
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from flask import Flask, Response, abort, request, session
+
+from infra.fetch import FetchPolicy, StrictFetcher, Transport
+from infra.hosts import configure_hosts
+from infra.serving import add_health_route, on_worker_start
+from infra.settings import Setting, Settings, load_settings
+from infra.store import Store, open_store
+
+__all__ = ["CSRF_FIELD", "LOG_FORMAT", "Foundation", "init_foundation", "foundation_of", "content_security_policy",
+           "security_headers", "csrf_token", "new_csrf_token", "configure_logging"]
+
+CSRF_FIELD = "csrf_token"
+_CSRF_SESSION_KEY = "csrf"
+_CSRF_BYTES = 32
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+_EXTENSION = "microcred_foundation"
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+#: The policy's directives, in order: for every app (None), or only for apps whose pages run scripts
+#: (True: the camera and QR scanner) or only for those whose pages run none (False).
+_POLICY = (
+    ("default-src 'none'", None),
+    ("script-src 'self'", True),
+    ("style-src 'self'", None),
+    ("img-src 'self' data: blob:", True),
+    ("img-src 'self'", False),
+    ("media-src 'self' blob: mediastream:", True),
+    ("connect-src 'self'", True),
+    ("form-action 'self'", None),
+    ("base-uri 'none'", None),
+    ("frame-ancestors 'none'", None),
+)
+
+
+def content_security_policy(*, scripts: bool) -> str:
+    """The one Content-Security-Policy; ``scripts`` adds this origin's scripts, camera and fetches."""
+    return "; ".join(directive for directive, when in _POLICY if when is None or when == scripts)
+
+
+def security_headers(*, scripts: bool) -> tuple[tuple[str, str], ...]:
+    """The headers every answer of an app carries (a view may set its own instead)."""
+    camera = "camera=(self)" if scripts else "camera=()"
+    return (("Content-Security-Policy", content_security_policy(scripts=scripts)),
+            ("X-Content-Type-Options", "nosniff"),
+            ("Referrer-Policy", "no-referrer"),
+            ("X-Frame-Options", "DENY"),
+            ("Cross-Origin-Opener-Policy", "same-origin"),
+            ("Permissions-Policy", f"{camera}, microphone=(), geolocation=()"))
+
+
+def _add_headers(app: Flask, headers: tuple[tuple[str, str], ...],
+                 cache_control: Callable[[Response], str | None] | None) -> None:
+    @app.after_request
+    def _security_headers(response: Response) -> Response:
+        # One pass over the headers instead of a scan per header: this runs on every request.
+        present = {name.lower() for name in response.headers.keys()}
+        for name, value in headers:
+            if name.lower() not in present:
+                response.headers.add(name, value)
+        caching = cache_control(response) if cache_control is not None else None
+        if caching is not None:
+            response.headers["Cache-Control"] = caching
+        return response
+
+
+# ---------------------------------------------------------------- CSRF
+
+
+def csrf_token() -> str:
+    """This session's CSRF token (made on first use); templates put it in a hidden ``csrf_token`` field."""
+    token = session.get(_CSRF_SESSION_KEY)
+    if not token:
+        token = session[_CSRF_SESSION_KEY] = secrets.token_urlsafe(_CSRF_BYTES)
+    return token
+
+
+def new_csrf_token() -> None:
+    """A fresh token for this session (at sign-in, so a token seen before it is worth nothing after)."""
+    session[_CSRF_SESSION_KEY] = secrets.token_urlsafe(_CSRF_BYTES)
+
+
+def _csrf_check(exempt: frozenset[str], refusal: str) -> Callable[[], None]:
+    def check() -> None:
+        if request.method in _SAFE_METHODS or request.endpoint in exempt:
+            return
+        expected = session.get(_CSRF_SESSION_KEY)
+        sent = request.form.get(CSRF_FIELD, "")
+        if not expected or not isinstance(expected, str) or not secrets.compare_digest(expected, sent):
+            abort(400, description=refusal)
+
+    return check
+
+
+# ---------------------------------------------------------------- logging
+
+
+class _OperatorLog(logging.StreamHandler):
+    """The one handler :func:`configure_logging` installs (found again by its type)."""
+
+
+def configure_logging(level: str) -> None:
+    """The operator log: standard error, :data:`LOG_FORMAT`, at ``level``; installed once per process."""
+    root = logging.getLogger()
+    if not any(isinstance(handler, _OperatorLog) for handler in root.handlers):
+        handler = _OperatorLog(sys.stderr)
+        handler.setFormatter(logging.Formatter(LOG_FORMAT))
+        root.addHandler(handler)
+    root.setLevel(level)
+
+
+# ---------------------------------------------------------------- the foundation
+
+
+class Foundation:
+    """What :func:`init_foundation` set up for one app, and the shared parts it hands out."""
+
+    def __init__(self, app: Flask, settings: Settings):
+        self.app = app
+        self.settings = settings
+
+    def answer_hosts(self, public_url: str | None, *, health: Callable[[], dict[str, Any]] | None = None) -> None:
+        """Answer only ``public_url``'s host (+ ``MICROCRED_TRUSTED_HOSTS``); ``GET /healthz`` with ``health()``."""
+        configure_hosts(self.app, public_url)
+        add_health_route(self.app, health)
+
+    def protect_forms(self, *, refusal: str, blueprints: Iterable[str] | None = None,
+                      exempt: Iterable[str] = ()) -> None:
+        """Check the CSRF token on every POST (of ``blueprints``, if given; not of ``exempt`` endpoints).
+
+        The check runs after the hooks registered before it (the app's, or each
+        blueprint's own, e.g. the registrar's loopback-only rule).
+        """
+        check = _csrf_check(frozenset(exempt), refusal)
+        for scope in (blueprints if blueprints is not None else (None,)):
+            self.app.before_request_funcs.setdefault(scope, []).append(check)
+        self.app.jinja_env.globals["csrf_token"] = csrf_token
+
+    def fetch_policy(self, **overrides: Any) -> FetchPolicy:
+        """The strict fetcher's policy of the app's settings (``DEV_LOOPBACK``, ``FETCH_*``), with ``overrides``.
+
+        Read from ``app.config`` (where the checked values were written) when called, as the hooks below.
+        """
+        return FetchPolicy.from_config(self.app.config, **overrides)
+
+    def fetcher(self, *, transport: Transport | None = None, **overrides: Any) -> StrictFetcher:
+        """The one strict outbound fetcher (:mod:`infra.fetch`) under :meth:`fetch_policy`."""
+        return StrictFetcher(self.fetch_policy(**overrides), transport=transport)
+
+    def open_store(self, *, clock: Callable[[], float] = time.time) -> Store:
+        """The shared short-lived state (:mod:`infra.store`): Redis at ``REDIS_URL``, else SQLite in ``DATA_DIR``."""
+        return open_store(self.app.config["DATA_DIR"], self.app.config.get("REDIS_URL"), clock=clock)
+
+    def on_worker_start(self, task: Callable[[], None]) -> None:
+        """Run ``task`` in each serving process after the fork (:func:`infra.serving.on_worker_start`)."""
+        on_worker_start(self.app, task)
+
+
+def init_foundation(app: Flask, spec: tuple[Setting, ...], test_config: Mapping[str, Any] | None = None, *,
+                    scripts: bool, cache_control: Callable[[Response], str | None] | None = None) -> Foundation:
+    """Settings (checked once), logging, security headers; the :class:`Foundation` for the rest."""
+    settings = load_settings(app, spec, test_config)
+    if not app.testing:
+        configure_logging(settings.LOG_LEVEL)
+    _add_headers(app, security_headers(scripts=scripts), cache_control)
+    foundation = app.extensions[_EXTENSION] = Foundation(app, settings)
+    return foundation
+
+
+def foundation_of(app: Flask) -> Foundation:
+    """The :class:`Foundation` :func:`init_foundation` made for ``app``."""
+    return app.extensions[_EXTENSION]

@@ -1,0 +1,25 @@
+"""The issuer service's settings: ``MICROCRED_<NAME>`` in the environment, ``app.config[NAME]`` in the app.
+
+Checked once, at start-up, by :mod:`infra.settings`; the README's
+configuration table lists those an operator sets. The issuer's public URL is
+not a setting: it is the base URL of its identity (``issuer init --url``),
+which the status URIs and offers it signed carry.
+"""
+
+from __future__ import annotations
+
+import time
+
+from infra.settings import COMMON, Setting
+
+__all__ = ["SETTINGS"]
+
+SETTINGS: tuple[Setting, ...] = COMMON + (
+    Setting("ISSUER", "str", None, "the issuer's name under DATA_DIR/issuers; default: the only one"),
+    Setting("SECRET_KEY", "str", None, "session secret; default: the issuer's secret.key (0600)"),
+    Setting("STATUS_ANCHOR", "object", None, "an object with anchor(...) (tests); default: the ledger"),
+    Setting("CLOCK", "object", time.time, "epoch seconds (tests fix it)", callable=True),
+    Setting("REGISTRAR_ALLOW_REMOTE", "bool", False, "serve the registrar pages to non-loopback clients"),
+    Setting("ANCHOR_RETRY_SECONDS", "float", 5.0,
+            "how often to compare the chain with the archive and anchor what is behind; 0: never", minimum=0),
+)
