@@ -56,6 +56,7 @@ from tests.system._faults_wallet import (
     wait_for,
     wait_gone,
 )
+from tests.waiting import poll
 
 pytestmark = pytest.mark.integration
 
@@ -334,9 +335,14 @@ def test_verifier_recovers_once_the_status_list_server_tells_the_truth(running, 
     anchored_and_seen(running, issuing.revoke([other_id]).anchors)
     assert verdict(running, issuing, valid)[1]["verified"] is False
     server.mode = "ok"
-    deadline = time.monotonic() + 8  # four times the verifier's retry interval for a failed fetch
-    while (answer := verdict(running, issuing, valid))[1]["verified"] is not True and time.monotonic() < deadline:
-        time.sleep(0.5)
+    answers = []
+
+    def verified_again() -> bool:
+        answers.append(verdict(running, issuing, valid))
+        return answers[-1][1]["verified"] is True
+
+    poll(verified_again, within=8, step=0.5)  # four times the verifier's retry interval for a failed fetch
+    answer = answers[-1]
     note(f"after the server tells the truth again: verified={answer[1]['verified']} — {answer[2]['detail']}")
     assert answer[1]["verified"] is True, answer[2]
 
@@ -367,16 +373,18 @@ def test_anvil_stopped_during_verification_fails_closed_and_everything_recovers(
         while not stop.is_set():
             status, answer = verify_over_http(running.verifier_url, present(keep, issuing.holder_key), timeout=30)
             answers.append((time.monotonic(), status, answer))
-            time.sleep(0.05)
+            stop.wait(0.05)
 
     stream = threading.Thread(target=keep_verifying, name="verifications")
     stream.start()
     try:
-        time.sleep(0.5)
+        wait_for(lambda: answers, within=30, what="a first verification of the stream")
         stopped_at = time.monotonic()
         os.kill(record.pid, signal.SIGTERM)
         wait_gone(record.pid)
-        time.sleep(2.0)
+        # Verifications run on while the node is down, until the verifier says it cannot decide.
+        wait_for(lambda: answers[-1][0] > stopped_at and answers[-1][1] == 503, within=30,
+                 what="the verifier to answer 503 with the node stopped")
     finally:
         stop.set()
         stream.join(timeout=60)
