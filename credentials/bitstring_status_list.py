@@ -26,7 +26,7 @@ import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, TypeGuard
 from urllib.parse import urlsplit
 
 from credentials.errors import FormatError, InvalidInput, InvalidStatusList, RevocationError
@@ -166,7 +166,7 @@ class Bitstring:
         return f"Bitstring(length={self.length})"
 
 
-def _is_url(value: Any) -> bool:
+def _is_url(value: object) -> TypeGuard[str]:
     if not isinstance(value, str) or not value:
         return False
     try:
@@ -184,7 +184,7 @@ def _xml_datetime(epoch: int) -> str:
 
 
 def _purpose(value: Any, *, error: type[Exception], where: str) -> str:
-    if value not in SUPPORTED_PURPOSES:
+    if not isinstance(value, str) or value not in SUPPORTED_PURPOSES:  # a list or an object is no purpose
         raise error(
             f"{where} statusPurpose must be 'revocation' or 'suspension', found {value!r}"
             " (message and other purposes are not supported)"

@@ -236,6 +236,8 @@ def _credential(**changes):
         (_credential(subject={"type": "StatusList2021"}), "credentialSubject type"),
         (_credential(subject={"statusPurpose": "message"}), "not supported"),
         (_credential(subject={"statusPurpose": []}), "names no statusPurpose"),
+        (_credential(subject={"statusPurpose": [{"revocation": True}]}), "not supported"),  # unhashable: no TypeError
+        (_credential(subject={"statusPurpose": [["revocation"]]}), "not supported"),
         (_credential(subject={"ttl": -5}), "'ttl' must be a non-negative integer"),
         (_credential(subject={"encodedList": None}), "'encodedList' must be a string"),
         (_credential(validFrom=20210405), "'validFrom' must be a string"),
@@ -281,6 +283,8 @@ ENTRY = {
         (["x"], r"credentialStatus\[0\] to be an object"),
         ({**ENTRY, "type": "StatusList2021Entry"}, "type 'BitstringStatusListEntry'"),
         ({**ENTRY, "statusPurpose": "refresh"}, "found 'refresh'"),
+        ({**ENTRY, "statusPurpose": {"revocation": True}}, "statusPurpose must be"),  # unhashable: no TypeError
+        ({**ENTRY, "statusPurpose": ["revocation"]}, "statusPurpose must be"),
         ({**ENTRY, "statusListIndex": 94567}, "base-10 string"),
         ({**ENTRY, "statusListIndex": "-1"}, "base-10 string"),
         ({**ENTRY, "statusListIndex": "0x10"}, "base-10 string"),
