@@ -103,7 +103,7 @@ def _strings(values: Any, keyword: str) -> frozenset[str]:
 def _number_bound(keyword: str, bound: Any) -> Check:
     if type(bound) not in (int, float):
         raise _Unsupported(f"{keyword} {bound!r}")
-    compare = {
+    compare: Check = {
         "minimum": lambda v: v >= bound, "maximum": lambda v: v <= bound,
         "exclusiveMinimum": lambda v: v > bound, "exclusiveMaximum": lambda v: v < bound,
     }[keyword]

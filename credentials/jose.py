@@ -167,6 +167,7 @@ class PublicKey:
             members, rsa_key = rsa_public_from_jwk(jwk)
             return cls(alg=min(algs), jwk=members, _key=rsa_key, algs=algs)
         alg, members = _public_jwk_members(jwk)
+        key: ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey
         if alg == "ES256":
             x = _b64_int(members["x"], _ES256_COORD, "x")
             y = _b64_int(members["y"], _ES256_COORD, "y")
@@ -217,10 +218,10 @@ class PublicKey:
         if self.is_rsa:
             return bytes(self._key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.PKCS1))
         if self.alg == "ES256":
-            return self._key.public_bytes(
+            return bytes(self._key.public_bytes(
                 serialization.Encoding.X962, serialization.PublicFormat.CompressedPoint
-            )
-        return self._key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+            ))
+        return bytes(self._key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw))
 
     def thumbprint(self) -> str:
         """RFC 7638 SHA-256 JWK thumbprint, base64url."""
@@ -271,6 +272,7 @@ class PrivateKey:
         public = PublicKey.from_jwk(jwk)
         if public.is_rsa:
             raise InvalidKey("unsupported signing key kty='RSA'; microcred signs with P-256 or Ed25519 only")
+        key: ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
         if public.alg == "ES256":
             d = _b64_int(jwk.get("d"), _ES256_COORD, "d")
             try:
@@ -319,7 +321,7 @@ class PrivateKey:
             der = self._key.sign(signing_input, ec.ECDSA(hashes.SHA256()))
             r, s = decode_dss_signature(der)
             return r.to_bytes(_ES256_COORD, "big") + s.to_bytes(_ES256_COORD, "big")
-        return self._key.sign(signing_input)
+        return bytes(self._key.sign(signing_input))
 
 
 @dataclass(frozen=True)

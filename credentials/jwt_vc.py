@@ -32,7 +32,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, overload
 
 from credentials.errors import FormatError, InvalidInput, SignatureError, ValidityPeriodError
 from credentials.jose import IMPORTED_FORMAT_ALGS, PrivateKey, PublicKey, UnverifiedJws, sign_jws
@@ -145,6 +145,10 @@ def _check_context(credential: Mapping[str, Any], expected: str) -> None:
         raise FormatError(f"the credential's '@context' must start with {expected!r}, found {first!r:.80}")
 
 
+@overload
+def _issuer_id(credential: Mapping[str, Any], *, required: Literal[True]) -> str: ...
+@overload
+def _issuer_id(credential: Mapping[str, Any], *, required: bool) -> str | None: ...
 def _issuer_id(credential: Mapping[str, Any], *, required: bool) -> str | None:
     issuer = credential.get(ISSUER)
     if issuer is None and not required:
@@ -159,7 +163,7 @@ def _issuer_id(credential: Mapping[str, Any], *, required: bool) -> str | None:
 def _subject_id(credential: Mapping[str, Any]) -> str | None:
     """The id of the one credential subject; None for several or an anonymous one."""
     subject = credential.get(CREDENTIAL_SUBJECT)
-    subjects = subject if isinstance(subject, list) else [subject]
+    subjects: list[Any] = subject if isinstance(subject, list) else [subject]
     if not subjects or not all(isinstance(s, Mapping) for s in subjects):
         raise FormatError("the credential's 'credentialSubject' must be an object or a list of objects")
     if not all(isinstance(s.get(ID, ""), str) for s in subjects):

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -109,7 +109,8 @@ _MAX_SHOWN = 60
 def load_schema() -> dict[str, Any]:
     """The issuer's JSON Schema, read once from the package data."""
     text = resources.files("credentials").joinpath(SCHEMA_RESOURCE).read_text("utf-8")
-    return json.loads(text)
+    schema: dict[str, Any] = json.loads(text)
+    return schema
 
 
 @lru_cache(maxsize=2)
@@ -153,16 +154,18 @@ def _join(path: list[Any]) -> str:
 
 def _describe(error: ValidationError) -> list[tuple[list[Any], str]]:
     """(path, problem) pairs for one jsonschema error, in words a registrar reads."""
-    path, kind, expected, found = list(error.absolute_path), error.validator, error.validator_value, error.instance
+    path, kind = list(error.absolute_path), str(error.validator)
+    expected: Any = error.validator_value  # JSON values, as the schema and the claims hold them
+    found: Any = error.instance
     if kind == "required":
         return [(path + [name], "missing") for name in expected if isinstance(found, dict) and name not in found]
     if kind == "additionalProperties":
-        known = error.schema.get("properties", {})
+        known = error.schema.get("properties", {}) if isinstance(error.schema, Mapping) else {}
         return [(path + [name], "unexpected claim") for name in found if name not in known]
     if kind == "type":
         wanted = expected if isinstance(expected, str) else " or ".join(expected)
         return [(path, f"expected {wanted}, found {_json_type(found)} {_shown(found)}")]
-    messages = {
+    messages: dict[str, Callable[[], str]] = {
         "exclusiveMaximum": lambda: f"{_shown(found)} is not less than {expected}",
         "exclusiveMinimum": lambda: f"{_shown(found)} is not greater than {expected}",
         "maximum": lambda: f"{_shown(found)} is more than the maximum {expected}",
@@ -187,7 +190,8 @@ def _describe(error: ValidationError) -> list[tuple[list[Any], str]]:
 
 def _cross_field(claims: Mapping[str, Any], *, for_issue: bool) -> list[tuple[list[Any], str]]:
     problems: list[tuple[list[Any], str]] = []
-    level, cycle = claims.get(EQF_LEVEL), claims.get(QF_EHEA_CYCLE)
+    level: Any = claims.get(EQF_LEVEL)
+    cycle = claims.get(QF_EHEA_CYCLE)
     level_ok = isinstance(level, int) and not isinstance(level, bool) and 1 <= level <= 8
     if level_ok and cycle is None and level in EQF_TO_QF_EHEA_CYCLE and for_issue:
         problems.append(([QF_EHEA_CYCLE], f"missing (required for eqf_level {level})"))

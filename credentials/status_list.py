@@ -23,7 +23,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 from urllib.parse import urlsplit
 
 from credentials.errors import FormatError, InvalidInput, InvalidStatusList, RevocationError, VerificationError
@@ -82,7 +82,7 @@ _ZLIB_LEVEL = 9
 _WHAT = "status list token"
 
 
-def _is_int(value: Any) -> bool:
+def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 

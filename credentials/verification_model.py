@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from credentials.errors import CHECKS, VerificationError
 from credentials.microcredential import MICRO_CREDENTIAL_VCT
@@ -80,6 +80,7 @@ class StatusEvidence:
     checked_at: int | None = None
 
 
+_Answer = TypeVar("_Answer")  # what a resolver answers (see ask)
 TrustResolver = Callable[[str, str, int], "TrustAnswer | Unavailable"]
 StatusResolver = Callable[[str, str], "StatusEvidence | Unavailable"]
 
@@ -171,7 +172,7 @@ class CheckRun:
         return tuple(self.results.get(c) or CheckResult(c, SKIPPED, skipped_because) for c in CHECKS)
 
 
-def ask(resolver: Callable[..., Any], *args: Any) -> Any:
+def ask(resolver: Callable[..., _Answer], *args: Any) -> _Answer | Unavailable:
     """Call a resolver; ``ConnectionError`` / ``TimeoutError`` become :class:`Unavailable`."""
     try:
         return resolver(*args)

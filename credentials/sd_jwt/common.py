@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from credentials.errors import DisclosureError, FormatError, InvalidInput
-from credentials.jose import MAX_TOKEN_LENGTH, b64url_decode, b64url_encode, json_loads
+from credentials._json import json_loads
+from credentials.jose import MAX_TOKEN_LENGTH, b64url_decode, b64url_encode
 
 __all__ = [
     "SD_DIGESTS_KEY",

@@ -163,7 +163,7 @@ def _walk(
             disclosure = by_digest.get(digest) if isinstance(digest, str) else None
             if disclosure is None:
                 continue
-            if disclosure.is_array_element:
+            if disclosure.name is None:  # an array element
                 raise DisclosureError("an array-element disclosure is referenced from an object's '_sd'")
             claim_path = path + (disclosure.name,)
             found.append(DisclosableClaim(claim_path, disclosure, parent))

@@ -60,12 +60,13 @@ class VerifiedKeyBinding:
 
     @property
     def nonce(self) -> str:
-        return self.payload["nonce"]
+        nonce: str = self.payload["nonce"]  # checked: a string
+        return nonce
 
     @property
     def audience(self) -> str:
         audience = self.payload["aud"]  # checked: a string, or a list holding one
-        return audience[0] if isinstance(audience, list) else audience
+        return str(audience[0] if isinstance(audience, list) else audience)
 
     @property
     def issued_at(self) -> int:

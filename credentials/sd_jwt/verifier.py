@@ -155,7 +155,7 @@ class _Unpacker:
             disclosure = self._claim_digest(digest)
             if disclosure is None:
                 continue  # a decoy, or a claim the holder did not disclose
-            if disclosure.is_array_element:
+            if disclosure.name is None:  # an array element
                 raise DisclosureError("an array-element disclosure is referenced from an object's '_sd'")
             if depth == 0 and disclosure.name in self.never_disclosable:
                 raise DisclosureError(f"the registered claim {disclosure.name!r} is selectively disclosed; "
