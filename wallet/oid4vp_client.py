@@ -145,7 +145,8 @@ def _fetch_request_object(request_uri: str, client_id: str, client: Client) -> d
         raise RemoteUnreachable(f"the verifier's request_uri failed (HTTP {response.status}); try again later",
                                 status=response.status)
     if response.status != 200:
-        raise InvalidPresentationRequest(f"the verifier's request_uri answered HTTP {response.status}; the request may have expired")
+        raise InvalidPresentationRequest(f"the verifier's request_uri answered HTTP {response.status}; "
+                                         "the request may have expired")
     body = response.body.decode("utf-8", "replace").strip()
     if client_id.startswith(PREFIX_DID):
         return _signed_request_object(body, client_id)
@@ -189,7 +190,8 @@ def _queries(dcql: Any) -> tuple[CredentialQuery, ...]:
         if not isinstance(query, Mapping) or not isinstance(query.get("id"), str) or not query["id"]:
             raise InvalidPresentationRequest("each DCQL credential query needs an id")
         if query.get("format") not in ACCEPTED_TYPS:
-            raise InvalidPresentationRequest(f"the request asks for format {query.get('format')!r}; this wallet presents dc+sd-jwt")
+            raise InvalidPresentationRequest(f"the request asks for format {query.get('format')!r}; "
+                                             "this wallet presents dc+sd-jwt")
         meta = query.get("meta")
         vcts = meta.get("vct_values") if isinstance(meta, Mapping) else None
         if vcts is not None and (not isinstance(vcts, list) or not all(isinstance(v, str) for v in vcts)):
@@ -211,7 +213,8 @@ def _client_host(client_id: str, request_uri: str | None, client: Client) -> str
     if f"{prefix}:" == PREFIX_REDIRECT_URI:
         host = client.fetcher.check_url(original, what="verifier's redirect_uri client identifier").host
         if request_uri is not None and client.fetcher.check_url(request_uri, what="request_uri").host != host:
-            raise InvalidPresentationRequest(f"the request_uri is on another host than the verifier's {host!r}; refused")
+            raise InvalidPresentationRequest(
+                f"the request_uri is on another host than the verifier's {host!r}; refused")
         return host
     if f"{prefix}:" == PREFIX_DID:
         did = Did.parse(original)
@@ -257,7 +260,8 @@ def parse_request(text: str, client: Client, *, now: int) -> PresentationRequest
     if client_id.startswith(PREFIX_REDIRECT_URI) and client_id.removeprefix(PREFIX_REDIRECT_URI) != response_uri:
         raise InvalidPresentationRequest("the response_uri differs from the redirect_uri client's own URI")
     if response_host != host:
-        raise InvalidPresentationRequest(f"the answer would go to {response_host!r}, another host than the verifier's {host!r}; refused")
+        raise InvalidPresentationRequest(
+            f"the answer would go to {response_host!r}, another host than the verifier's {host!r}; refused")
     metadata = params.get("client_metadata")
     name = metadata.get("client_name") if isinstance(metadata, Mapping) else None
     return PresentationRequest(

@@ -57,7 +57,8 @@ class Client:
         try:
             return json_loads(response.body, what=f"the {what}'s answer")
         except InvalidInput:
-            raise UnusableAnswer(f"the {what} at {authority} did not answer with JSON", status=response.status) from None
+            raise UnusableAnswer(f"the {what} at {authority} did not answer with JSON",
+                                 status=response.status) from None
 
     def post_json(self, url: str, payload: Any, *, what: str, headers: Mapping[str, str] | None = None) -> Any:
         body = json.dumps(payload).encode("utf-8")
