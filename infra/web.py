@@ -31,8 +31,8 @@ What it sets up:
   (``{{ csrf_token() }}`` in templates), compared in constant time on every
   POST of the protected blueprints; a mismatch is 400 with the app's sentence.
 
-The mapping from errors to HTTP answers is registered by each factory (the
-one place of its app) right after :func:`init_foundation`.
+Errors become HTTP answers in one place for the three apps,
+:func:`infra.web_errors.init_app`, which each factory calls beside these.
 """
 
 from __future__ import annotations
