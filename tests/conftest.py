@@ -1,7 +1,8 @@
 """Shared fixtures: one real Anvil node per test run, and fresh deployments on it.
 
-No chain mocks. Tests that use these fixtures should be marked
-``@pytest.mark.integration``. What is available:
+No chain mocks. Tests that use these fixtures must be marked
+``@pytest.mark.integration`` (a test whose fixtures reach ``anvil`` without the
+mark stops the run at collection). What is available:
 
 ``anvil``               session: a :class:`ledger.devnet.DevnetRecord` for an Anvil
                         node on a free 127.0.0.1 port, state in a temporary dir,
@@ -48,6 +49,15 @@ from tests.waiting import wait_for
 ISSUER_VCT = "urn:microcred:vct:micro-credential:1"
 
 _did_counter = itertools.count(1)
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Refuse a run in which a test uses the Anvil node (through any fixture) but is not marked integration."""
+    unmarked = [item.nodeid for item in items
+                if "anvil" in getattr(item, "fixturenames", ()) and item.get_closest_marker("integration") is None]
+    if unmarked:
+        raise pytest.UsageError("these tests use the Anvil node but are not marked @pytest.mark.integration: "
+                                + ", ".join(unmarked[:20]))
 
 
 @dataclass(frozen=True)

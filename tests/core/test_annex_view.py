@@ -138,7 +138,8 @@ def test_the_complete_ob3_example_maps_with_paths() -> None:
     assert more["/credentialSubject/licenseNumber"] == "A-9320041"
     assert more["/credentialSubject/term"] == "Fall"
     assert more[f"{achievement}/humanCode"] == "R1"
-    assert "/name" in more and "/credentialStatus/type" not in more  # 'type' is JSON-LD plumbing
+    assert "/name" in more  # 'type' is JSON-LD plumbing
+    assert "/credentialStatus/type" not in more
     covered(view, OB3_FULL, {"@context", "type", "proof"})
 
 
@@ -161,7 +162,8 @@ def test_ob3_alignments_to_eqf_and_ects_make_level_and_ects() -> None:
     more = {s.path: s.value for s in view.more_details}
     assert more[f"{base}/alignment/2/targetUrl"] == "http://data.europa.eu/esco/skill/9f7b1b6c"
     assert more[f"{base}/alignment/1/targetFramework"] == "ECTS"
-    assert f"{base}/alignment/0/targetUrl" not in more and more[f"{base}/alignment/0/targetName"] == "EQF level 6"
+    assert f"{base}/alignment/0/targetUrl" not in more
+    assert more[f"{base}/alignment/0/targetName"] == "EQF level 6"
     covered(view, badge, {"@context", "type", "proof"})
 
 
@@ -214,7 +216,9 @@ def test_the_sealed_edc_micro_credential_maps_with_paths() -> None:
 def test_an_edc_activity_claim_keeps_everything_in_more_details() -> None:
     view = annex_from_elm(EDC_DC)
     assert view.title.text() == "Title of Activity"
-    assert view.ects is None and view.eqf_level is None and view.learning_outcomes == ()
+    assert view.ects is None
+    assert view.eqf_level is None
+    assert view.learning_outcomes == ()
     assert view.awarding_bodies[0].name.path == "/credentialSubject/hasClaim/awardedBy/awardingBody/legalName"
     covered(view, EDC_DC, {"@context", "type", "inScheme", "proof"})
 

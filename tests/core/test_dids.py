@@ -188,7 +188,8 @@ def test_did_must_be_text():
 
 
 def test_invalid_did_is_a_value_error():
-    assert issubclass(InvalidDid, InvalidInput) and issubclass(InvalidDid, ValueError)
+    assert issubclass(InvalidDid, InvalidInput)
+    assert issubclass(InvalidDid, ValueError)
 
 
 # --- refusals: did:key ----------------------------------------------------------

@@ -168,7 +168,8 @@ def test_an_unknown_vct_is_still_verified_without_a_schema() -> None:
 def test_the_registry() -> None:
     assert KNOWN_VCTS == {MICRO_CREDENTIAL_VCT, EUDI_LEARNING_VCT}
     known = sd_jwt_vc_type(EUDI_LEARNING_VCT)
-    assert known is not None and known.eqf_level(CLAIMS) == 6
+    assert known is not None
+    assert known.eqf_level(CLAIMS) == 6
     assert known.eqf_level({"level_of_learning_experience": True}) is None
     assert sd_jwt_vc_type("urn:example:other:1") is None
 
@@ -191,14 +192,17 @@ def test_the_annex_view_of_the_mock_credential() -> None:
     assert (view.issued_on.value, view.issued_on.path) == ("2026-01-01", "/date_of_issuance")
     assert [s.path for s in view.learning_outcomes] == ["/learning_outcomes/0", "/learning_outcomes/1"]
     assert (view.eqf_level.path, view.eqf_level_value) == ("/level_of_learning_experience", 6)
-    assert view.ects is None and view.ects_value is None
+    assert view.ects is None
+    assert view.ects_value is None
     assert (view.workload.value, view.workload.path) == ("12 months", "/expected_study_time")
     assert [s.value for s in view.quality_assurance] == ["Institutional Evaluation"]
     assert [s.path for s in view.prerequisites] == ["/prerequisites_to_enroll/0"]
     assert (view.grade.value, view.stackability.value) == ("Excellent", True)
     assert [s.path for s in view.further_information] == ["/achievement_description", "/language_of_classes/0",
                                                           "/date_of_expiry"]
-    assert view.assessment is None and view.participation is None and view.identity_verification is None
+    assert view.assessment is None
+    assert view.participation is None
+    assert view.identity_verification is None
     more = {s.path: s.value for s in view.more_details}
     assert more == {"/iss": MOCK["iss"], "/iat": MOCK["iat"], "/exp": MOCK["exp"], "/vct": EUDI_LEARNING_VCT,
                     "/jti": MOCK["jti"], "/micro_credential_id": "x-17"}

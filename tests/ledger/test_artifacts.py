@@ -13,6 +13,8 @@ from ledger.artifacts import STATUS_REGISTRY, TRUST_REGISTRY, load_artifact
 from ledger.compile import DEPLOYABLE, compile_contracts, pinned_solc_version, stale_artifacts
 from ledger.config import repo_root
 
+pytestmark = pytest.mark.integration  # compiles with the pinned solc (npm), like the chain tests need Anvil
+
 
 @pytest.fixture(scope="module")
 def compiled():

@@ -32,7 +32,8 @@ def _module_at(commit: str, path: str, name: str) -> ModuleType:
     file = folder / f"{name}.py"
     file.write_text(source, encoding="utf-8")
     spec = importlib.util.spec_from_file_location(name, file)
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)

@@ -12,10 +12,9 @@ from urllib.parse import quote, urlsplit
 
 import pytest
 
+from issuer import web as issuer_web
 from wallet.transport import HttpResponse
 from wallet_helpers import NOW, db_rows
-
-issuer_web = pytest.importorskip("issuer.web")
 
 ROW = {
     "learner.given_name": "Ana", "learner.family_name": "Silva", "learner.birth_date": "2001-03-09",

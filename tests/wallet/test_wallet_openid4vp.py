@@ -11,10 +11,10 @@ import pytest
 
 from credentials.dids import did_key_from_public_key, verification_method_id
 from credentials.jose import PrivateKey, b64url_encode, sign_jws
+from verifier import openid4vp as verifier_module
 from wallet.transport import HttpResponse
 from wallet_helpers import PASSWORD, db_rows
 
-verifier_module = pytest.importorskip("verifier.openid4vp")
 VERIFIER = "http://127.0.0.1:5002"
 
 
