@@ -27,10 +27,6 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("credentials", "ledger", "infra", "issuer", "wallet", "verifier", "microcred")
 ERROR_MODULES = {"credentials.errors", "infra.errors", "ledger.errors"}
 _WHERE = {None: "credentials.errors", "infra": "infra.errors", "ledger": "ledger.errors"}
-#: Exception classes allowed outside the error modules, each with why.
-_PRIVATE_SIGNALS = {
-    ("credentials/_schema_check.py", "_Unsupported"): "internal control flow; never leaves compile_check",
-}
 _LINE = re.compile(r"^(?P<branch>[│├└─ ]*?)(?P<name>[A-Z]\w+)(?: \[(?P<where>\w+)\])?(?: \((?P<builtins>[\w, ]+)\))?"
                    r"\s+(?P<status>\d{3})\s")
 
@@ -113,17 +109,21 @@ def _exception_like(base: ast.expr) -> bool:
 
 
 def test_no_exception_class_is_defined_outside_the_error_modules():
-    outside = []
-    for package in PACKAGES:
-        for path in sorted((ROOT / package).rglob("*.py")):
-            relative = path.relative_to(ROOT).as_posix()
-            if relative.replace("/", ".").removesuffix(".py") in ERROR_MODULES:
-                continue
-            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-                if isinstance(node, ast.ClassDef) and any(_exception_like(b) for b in node.bases):
-                    if (relative, node.name) not in _PRIVATE_SIGNALS:
-                        outside.append(f"{relative}:{node.lineno} {node.name}")
-    assert outside == []
+    """Except private signals (``_Name``): control flow inside one module that never reaches a caller."""
+    sources = {path.relative_to(ROOT).as_posix(): path.read_text(encoding="utf-8")
+               for package in PACKAGES for path in sorted((ROOT / package).rglob("*.py"))}
+    outside, escaping = [], []
+    for relative, text in sources.items():
+        if relative.replace("/", ".").removesuffix(".py") in ERROR_MODULES:
+            continue
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.ClassDef) and any(_exception_like(b) for b in node.bases):
+                if not node.name.startswith("_"):
+                    outside.append(f"{relative}:{node.lineno} {node.name}")
+                elif any(re.search(rf"\b{node.name}\b", other) for name, other in sources.items() if name != relative):
+                    escaping.append(f"{relative}:{node.lineno} {node.name}")
+    assert outside == [], "define these in credentials/errors.py, infra/errors.py or ledger/errors.py"
+    assert escaping == [], "a private exception class is used outside its module"
 
 
 @pytest.mark.parametrize(("error", "status"), [
