@@ -25,9 +25,11 @@ machine. The app answers only the host of the issuer's base URL
 (``infra.hosts``; ``MICROCRED_TRUSTED_HOSTS`` adds more).
 
 Blueprints: :mod:`issuer.web.public` (status lists, metadata, OpenID4VCI) and
-:mod:`issuer.web.registrar` (the registrar's pages). Views are a few lines
-each and call :mod:`issuer.service` / :mod:`issuer.oid4vci`; the archive
-connection lives on ``g`` and is closed on teardown.
+:mod:`issuer.web.registrar` (the registrar's pages); what they need from the
+app is in :mod:`issuer.web.context`. Views are a few lines each and call
+:mod:`issuer.service` / :mod:`issuer.oid4vci`. Errors answer through the one
+table of :mod:`infra.web_errors`: JSON (OAuth's form for OpenID4VCI) on
+:data:`API_PATHS`, the issuer's own ``error.html`` elsewhere.
 """
 
 from __future__ import annotations
