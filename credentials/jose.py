@@ -46,6 +46,7 @@ __all__ = [
     "b64url_encode",
     "b64url_decode",
     "json_dumps",
+    "json_loads",
     "json_loads_object",
     "PublicKey",
     "PrivateKey",
@@ -85,7 +86,7 @@ def b64url_encode(data: bytes) -> str:
     return binascii.b2a_base64(data, newline=False).rstrip(b"=").translate(_TO_URLSAFE).decode("ascii")
 
 
-def b64url_decode(text: str) -> bytes:
+def b64url_decode(text: object) -> bytes:
     """Strict base64url decoding: the URL-safe alphabet, no padding, no spaces.
 
     Raises :class:`InvalidInput` for anything else, so that two different

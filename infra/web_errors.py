@@ -31,6 +31,7 @@ from typing import Any
 
 from flask import Flask, Response, current_app, g, has_request_context, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from credentials.errors import (
     ConfigurationError,
@@ -154,7 +155,7 @@ def _wants_json() -> bool:
     return request.accept_mimetypes.best == "application/json"
 
 
-def _http_error(exc: HTTPException) -> Response:
+def _http_error(exc: HTTPException) -> WerkzeugResponse:
     if exc.code is None:  # not an error answer (a routing redirect): as werkzeug made it
         return exc.get_response()
     if isinstance(exc, RequestEntityTooLarge):

@@ -29,7 +29,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from credentials.errors import MicrocredError
+from credentials.errors import InvalidInput, MicrocredError
 from issuer.archive import Archive, StatusListRecord
 from issuer.fault_hook import fault_point
 
@@ -95,6 +95,12 @@ class _ListAnchoring:
         self.archive, self.issuer_did, self.anchor = archive, issuer_did, anchor
         self.list_id, self.made = list_id, made
 
+    def _record(self) -> StatusListRecord:
+        record = self.archive.status_list(self.list_id)
+        if record is None:
+            raise InvalidInput(f"no status list {self.list_id!r}")
+        return record
+
     def _outcome(self, version: int, anchored: bool, **values: Any) -> AnchorOutcome:
         made = self.made if self.made is not None and self.made < version else None
         return AnchorOutcome(self.list_id, version, anchored, made_version=made, **values)
@@ -102,7 +108,7 @@ class _ListAnchoring:
     def _chain(self) -> tuple[int, bytes | None, int | None]:
         reader = getattr(self.anchor, "latest_anchor", None)
         if reader is None:  # an anchor that cannot read: trust what the archive recorded
-            record = self.archive.status_list(self.list_id)
+            record = self._record()
             return record.anchored_version, _digest(record) if record.anchored_version == record.version else None, \
                 record.anchored_block
         current = reader(self.issuer_did, self.list_id)
@@ -117,7 +123,7 @@ class _ListAnchoring:
                 chain_version, chain_sha256, chain_block = self._chain()
             except MicrocredError as exc:
                 return self._fail(str(exc))
-            record = self.archive.status_list(self.list_id)
+            record = self._record()
             if chain_version == record.version and chain_sha256 == _digest(record):
                 behind = record.anchored_version != record.version or record.anchor_error is not None
                 if behind:
@@ -145,7 +151,7 @@ class _ListAnchoring:
         return self._fail(failed[1] if failed else f"status list {self.list_id} kept changing while anchoring")
 
     def _fail(self, message: str) -> AnchorOutcome:
-        record = self.archive.status_list(self.list_id)
+        record = self._record()
         _record_error(self.archive, record, message)
         return AnchorOutcome(self.list_id, record.version, False, error=message, made_version=self.made)
 

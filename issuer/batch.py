@@ -310,7 +310,7 @@ def parse_csv(text: str, defaults: BatchDefaults, *, workers: int = 1) -> list[B
         problems.append(f"column(s) {', '.join(map(repr, repeated))} appear more than once")
     if problems:
         raise InvalidCredentialData(problems)
-    raw = []
+    raw: list[tuple[int, dict[str, Any], dict[str, Any], list[str]]] = []
     for cells in reader:
         if not any(cell.strip() for cell in cells):
             continue
@@ -338,7 +338,7 @@ def parse_json(text: str, defaults: BatchDefaults, *, workers: int = 1) -> list[
         )
     if len(document) > MAX_ROWS:
         raise InvalidCredentialData([f"the batch has {len(document)} entries, over {MAX_ROWS}; split it"])
-    raw = []
+    raw: list[tuple[int, dict[str, Any], dict[str, Any], list[str]]] = []
     for number, item in enumerate(document, start=1):
         if not isinstance(item, Mapping):
             raw.append((number, {}, {}, [f"expected an object, found {type(item).__name__}"]))

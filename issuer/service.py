@@ -33,7 +33,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -397,7 +397,7 @@ class IssuerService:
                     self._sign_list(record.id, now=now)
         return self.converge_anchors()
 
-    def converge_anchors(self, *, report: dict[str, int | None] | None = None) -> list[AnchorOutcome]:
+    def converge_anchors(self, *, report: Mapping[str, int | None] | None = None) -> list[AnchorOutcome]:
         """:func:`issuer.anchoring.converge` for this issuer; ``report``: lists to report on in any case."""
         return converge(self.archive, self.identity.did, self.anchor, report=report)
 

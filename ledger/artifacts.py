@@ -199,11 +199,11 @@ def _plain(value: Any, abi_type: str) -> Any:
 def decode_revert(data: bytes | str | None, *, action: str = "the transaction") -> TransactionReverted:
     """Turn revert data into a :class:`TransactionReverted` that says what went wrong."""
     if isinstance(data, str):
-        text = data[2:] if data.startswith("0x") else data
+        shown, text = data, data[2:] if data.startswith("0x") else data
         try:
             data = bytes.fromhex(text)
         except ValueError:
-            return TransactionReverted(f"{action} reverted: {data}")
+            return TransactionReverted(f"{action} reverted: {shown}")
     if not data:
         return TransactionReverted(f"{action} reverted without a reason")
     selector, payload = data[:4], data[4:]

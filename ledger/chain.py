@@ -22,7 +22,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import requests
 from eth_account.signers.local import LocalAccount
@@ -40,6 +40,7 @@ from web3.exceptions import (
     Web3TypeError,
     Web3ValidationError,
 )
+from web3.types import TxParams
 
 from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
@@ -321,7 +322,7 @@ class Chain:
 
     def _explain_failure(self, transaction: dict, receipt, action: str) -> TransactionReverted:
         """Replay a mined but failed transaction as a call to learn its custom error."""
-        replay = {k: transaction[k] for k in ("from", "to", "data", "value") if k in transaction}
+        replay = cast(TxParams, {k: transaction[k] for k in ("from", "to", "data", "value") if k in transaction})
         try:
             self.w3.eth.call(replay, block_identifier=int(receipt["blockNumber"]) - 1)
         except (ContractCustomError, ContractLogicError, ContractPanicError) as exc:

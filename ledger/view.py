@@ -208,7 +208,8 @@ class LedgerView:
                          self.head_block.hash)
         with self._lock:
             self.head_block, self._generation = header, self._generation + 1
-            self._trust.clear(), self._anchors.clear(), self._carried.clear(), self._tokens.clear()
+            for cache in (self._trust, self._anchors, self._carried, self._tokens):
+                cache.clear()
 
     def start(self) -> None:
         """Start the watcher thread (once; safe after a fork, since it starts on first use)."""

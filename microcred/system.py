@@ -109,7 +109,7 @@ def _ensure_chain(settings, say: Say) -> tuple[str, bool]:
         return settings.rpc_url, False
     devnet = Devnet(settings.data_dir)
     status = devnet.status()
-    if status.answering:
+    if status.answering and status.record is not None:
         say(f"ledger: devnet already running at {status.record.url}")
         return status.record.url, False
     record = devnet.start()

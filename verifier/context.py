@@ -24,4 +24,4 @@ def service_of(app: Flask) -> VerifierService:
 
 def current_service() -> VerifierService:
     """The service of the app handling the current request."""
-    return service_of(current_app)  # type: ignore[arg-type]
+    return service_of(current_app)

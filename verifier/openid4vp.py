@@ -225,7 +225,7 @@ def response():
     waiting = service.store.get(_WAITING, state) if _STATE.fullmatch(state) else None
     if waiting is None or PendingRequest.from_json(waiting).expired(service.clock()):
         return unknown
-    wallet_error, presentation = request.form.get("error"), None
+    wallet_error, presentation = request.form.get("error"), ""  # a presentation unless the wallet sent an error
     if not wallet_error:
         vp_token = request.form.get("vp_token")
         if not vp_token:

@@ -70,7 +70,9 @@ def certificate_of(claims: dict[str, Any]) -> dict[str, Any] | None:
     """The disclosed claims as a certificate: title, learner, then each fact with its label, Annex I order."""
     if not claims:
         return None
-    learner = claims.get("learner") if isinstance(claims.get("learner"), dict) else {}
+    learner = claims.get("learner")
+    if not isinstance(learner, dict):
+        learner = {}
     name = " ".join(str(learner[k]) for k in ("given_name", "family_name") if learner.get(k))
     facts: list[tuple[str, Any]] = []
     for key in ("birth_date", "student_id"):
@@ -105,7 +107,9 @@ def decode_qr_photo(data: bytes) -> str:
             image.load()
             if image.width * image.height > 40_000_000:
                 raise InvalidInput("the photo is too large to scan")
-            found = zxingcpp.read_barcodes(image.convert("L"), formats=zxingcpp.BarcodeFormat.QRCode)
+            # The stub names BarcodeFormats only; the function documents (and takes) one BarcodeFormat too.
+            found = zxingcpp.read_barcodes(image.convert("L"),
+                                           formats=zxingcpp.BarcodeFormat.QRCode)  # type: ignore[arg-type]
     except (UnidentifiedImageError, OSError, ValueError) as exc:
         if isinstance(exc, InvalidInput):
             raise

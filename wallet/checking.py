@@ -28,10 +28,14 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from credentials.errors import MicrocredError
 from credentials.verification import Policy, StatusResolver, TrustResolver, verify_presentation
+from ledger.config import LedgerSettings
+
+if TYPE_CHECKING:  # web3 takes seconds to import: only when chain checks are configured
+    from ledger.view import LedgerView
 
 __all__ = [
     "BADGE_VERIFIED",
@@ -145,21 +149,22 @@ def ledger_trust_check(settings: LedgerSettings, fetch_status_token: Callable[[s
     not check") and the next call tries again.
     """
     lock = threading.Lock()
-    opened: dict[str, TrustCheck] = {}
+    checks: dict[str, TrustCheck] = {}
+    views: dict[str, LedgerView] = {}
 
     def check(raw: str, fmt: str, now: int) -> Any:
         with lock:
-            if "check" not in opened:
+            if "check" not in checks:
                 # here, not at the top: this loads web3 (seconds to import), only when chain checks are configured
                 from ledger.view import open_view
 
                 view = open_view(settings, fetch_status_token, watch=True)
                 policy = Policy(trusted_roots=frozenset({view.ledger.trust.root_did()}))
-                opened["check"] = core_trust_check(policy, view.trust, view.status)
-                opened["view"] = view
-        view = opened["view"]
+                checks["check"] = core_trust_check(policy, view.trust, view.status)
+                views["view"] = view
+        view = views["view"]
         view.refresh()  # a list anchored a moment ago is seen at once
-        return opened["check"](raw, fmt, now)
+        return checks["check"](raw, fmt, now)
 
     def within_deadline(raw: str, fmt: str, now: int) -> Any:
         # here, not at the top: this loads web3 (seconds to import), only when chain checks are configured

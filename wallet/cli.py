@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import click
 
@@ -37,7 +38,7 @@ def serve(host: str, port: int, workers: int, threads: int, timeout: int, access
     --certfile, put TLS in front of it beyond this machine.
     """
     options = options_from_click(host, port, workers, threads, timeout, access_log, certfile, keyfile, dev)
-    config = {"DATA_DIR": data_dir or default_data_dir()}
+    config: dict[str, Any] = {"DATA_DIR": data_dir or default_data_dir()}
     if not os.environ.get("MICROCRED_PUBLIC_URL"):
         try:
             config["PUBLIC_URL"] = default_public_url(options)

@@ -18,7 +18,7 @@ from sqlite_utils import Database
 
 from infra.migrations import Migrations, apply_migrations, enable_wal
 
-__all__ = ["DB_FILE", "MIGRATIONS", "open_database", "migrate", "get_db", "init_app"]
+__all__ = ["DB_FILE", "MIGRATIONS", "open_database", "migrate", "get_db", "init_app", "inserted_id"]
 
 DB_FILE = "wallet.sqlite3"
 
@@ -152,6 +152,13 @@ def _numbered_migrations(db: Database) -> list[str]:
     if version:
         db.execute("PRAGMA user_version = 0")
     return list(MIGRATIONS.names[:version])
+
+
+def inserted_id(cursor: sqlite3.Cursor) -> int:
+    """The id of the row an ``INSERT`` through ``cursor`` just made."""
+    if cursor.lastrowid is None:  # sqlite3 sets it after every INSERT
+        raise sqlite3.DatabaseError("the database did not report the new row's id")
+    return cursor.lastrowid
 
 
 def get_db() -> Database:

@@ -19,6 +19,7 @@ from sqlite_utils import Database
 from credentials.dids import did_jwk_from_public_key, did_key_from_public_key
 from credentials.errors import InvalidInput
 from credentials.jose import PrivateKey, PublicKey
+from wallet.db import inserted_id
 from wallet.sealing import open_holder_key, seal_holder_key
 
 __all__ = [
@@ -85,7 +86,7 @@ def create_account(db: Database, secret: bytes, hasher: PasswordHasher, username
             "INSERT INTO accounts (username, password_hash, created_at) VALUES (?, ?, ?)",
             [username, password_hash, now],
         )
-        account_id = cursor.lastrowid
+        account_id = inserted_id(cursor)
         add_holder_key(db, secret, account_id, PrivateKey.generate("ES256"), now=now)
     return account_id
 
@@ -131,7 +132,7 @@ def add_holder_key(db: Database, secret: bytes, account_id: int, key: PrivateKey
         [account_id, thumbprint, json.dumps(public.to_jwk()),
          seal_holder_key(secret, account_id, thumbprint, key.to_jwk()), now],
     )
-    return cursor.lastrowid
+    return inserted_id(cursor)
 
 
 def _record(row: tuple[Any, ...]) -> HolderKeyRecord:

@@ -28,6 +28,7 @@ from credentials.microcredential import MICRO_CREDENTIAL_VCT, validate_disclosed
 from credentials.sd_jwt import HolderSdJwt
 from credentials.sd_jwt_vc import resolve_did_issuer_key, verify_sd_jwt_vc
 from wallet.checking import Badge, TrustCheck, badge_for
+from wallet.db import inserted_id
 from wallet.holding import HolderKeyRecord
 
 __all__ = [
@@ -142,7 +143,7 @@ def _jwt_vc(raw: str, keys: list[HolderKeyRecord], now: int) -> CheckedCredentia
     )
 
 
-def check_credential(text: str, keys: list[HolderKeyRecord], *, now: int) -> CheckedCredential:
+def check_credential(text: object, keys: list[HolderKeyRecord], *, now: int) -> CheckedCredential:
     """Parse and verify ``text`` for an account holding ``keys``; raise on anything wrong."""
     if not isinstance(text, str):
         raise FormatError("expected the credential as text")
@@ -176,14 +177,14 @@ def store_credential(db: Database, account_id: int, checked: CheckedCredential, 
          checked.vct, checked.title, checked.issuer_name, badge.issuer_name, checked.ects, checked.eqf_level,
          checked.issued_on, badge.state, badge.detail_json(), now, now],
     )
-    return cursor.lastrowid
+    return inserted_id(cursor)
 
 
 def import_credential(
     db: Database,
     account_id: int,
     keys: list[HolderKeyRecord],
-    text: str,
+    text: object,
     *,
     now: int,
     trust_check: TrustCheck | None,

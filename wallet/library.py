@@ -54,7 +54,9 @@ def stored_claims(row: dict[str, Any]) -> dict[str, Any]:
         claims = HolderSdJwt.parse(row["raw"]).all_claims
         return {k: v for k, v in claims.items() if k not in NEVER_DISCLOSABLE and k != "_sd_alg"}
     payload = UnverifiedJws.parse(row["raw"], what="JWT VC").payload
-    credential = payload.get("vc") if isinstance(payload.get("vc"), dict) else payload
+    credential = payload.get("vc")
+    if not isinstance(credential, dict):
+        credential = payload
     subject = credential.get("credentialSubject")
     if not isinstance(subject, dict):
         raise InvalidInput("the stored credential has no credentialSubject object")
@@ -73,7 +75,7 @@ def annex_fields(claims: dict[str, Any]) -> list[Field]:
             members = sorted(value.items(), key=lambda item: order.index(f"learner.{item[0]}")
                              if f"learner.{item[0]}" in order else len(order))
             for member, member_value in members:
-                label = CLAIM_LABELS.get(f"learner.{member}", member)
+                label = CLAIM_LABELS.get(f"learner.{member}") or str(member)
                 fields.append(Field(ANNEX_I_ELEMENTS[name], label, (show_value(member_value),)))
             continue
         values = tuple(show_value(v) for v in value) if isinstance(value, list) else (show_value(value),)

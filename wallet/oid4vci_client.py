@@ -80,12 +80,12 @@ def parse_offer(text: str, client: Client) -> CredentialOffer:
         raise InvalidCredentialOffer(f"expected an {OFFER_SCHEME}:// link, found {text[:40]!r}")
     query = parse_qs(parts.query, keep_blank_values=False)
     by_value, by_reference = query.get("credential_offer"), query.get("credential_offer_uri")
-    if bool(by_value) == bool(by_reference):
-        raise InvalidCredentialOffer("the offer link must carry exactly one of credential_offer or credential_offer_uri")
-    if by_value:
+    if by_value and not by_reference:
         document = json_loads_object(by_value[0], what="the credential offer")
-    else:
+    elif by_reference and not by_value:
         document = client.json("GET", by_reference[0], what="credential offer")
+    else:
+        raise InvalidCredentialOffer("the offer link must carry exactly one of credential_offer or credential_offer_uri")
     if not isinstance(document, Mapping):
         raise InvalidCredentialOffer("the credential offer is not a JSON object")
     offer = CredentialOffer(document)

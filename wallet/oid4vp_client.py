@@ -32,7 +32,7 @@ import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, overload
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from credentials.dids import Did
@@ -104,6 +104,10 @@ class PresentationRequest:
         return cls(queries=queries, **data)
 
 
+@overload
+def _text(params: Mapping[str, Any], name: str, *, required: Literal[True] = True) -> str: ...
+@overload
+def _text(params: Mapping[str, Any], name: str, *, required: bool) -> str | None: ...
 def _text(params: Mapping[str, Any], name: str, *, required: bool = True) -> str | None:
     value = params.get(name)
     if value is None and not required:

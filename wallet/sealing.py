@@ -151,7 +151,7 @@ def decrypt_backup(text: str | bytes, passphrase: str) -> dict[str, Any]:
     if len(nonce) != NONCE_BYTES or len(salt) < 16:
         raise InvalidInput("the backup file is damaged: bad nonce or salt length")
     header = {"format": BACKUP_FORMAT, "version": BACKUP_VERSION, "kdf": dict(kdf)}
-    aead = AESGCM(_scrypt(passphrase, salt, n, r, p))
+    aead = AESGCM(_scrypt(passphrase, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P))  # n, r, p: checked equal above
     try:
         plain = aead.decrypt(nonce, ciphertext, json_dumps(header).encode("utf-8"))
     except InvalidTag as exc:

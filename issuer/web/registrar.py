@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from flask import (
     Blueprint,
-    Response,
     abort,
     current_app,
     flash,
@@ -20,6 +19,7 @@ from flask import (
     request,
     url_for,
 )
+from werkzeug.wrappers import Response
 
 from credentials.errors import InvalidInput, UnknownCredential
 from issuer.web.context import get_service, now
