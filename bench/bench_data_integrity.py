@@ -123,7 +123,7 @@ def breakdown(signed: dict[str, Any], seconds: float) -> dict[str, float]:
     config = {**proof, "@context": signed["@context"]}
     parts: dict[str, float] = {}
     if signed["proof"]["cryptosuite"].endswith("rdfc-2022"):
-        options = {"documentLoader": jsonld.DEFAULT_CONTEXT_LOADER, "contextResolver": jsonld.DEFAULT_CONTEXT_LOADER.resolver,
+        options = {"documentLoader": jsonld.DEFAULT_CONTEXT_LOADER, "contextResolver": jsonld.DEFAULT_CONTEXT_LOADER.new_resolver(),
                    "base": None, "processingMode": "json-ld-1.1", "produceGeneralizedRdf": False, "extractAllScripts": False}
         datasets = [jsonld._SafeProcessor().to_rdf(dict(d), options) for d in (unsecured, config)]
         parts["JSON-LD to RDF (document + proof)"] = sum(

@@ -29,6 +29,7 @@ context cache, so a context one loader knows is never served through another.
 
 from __future__ import annotations
 
+import copy
 import math
 import re
 import sys
@@ -145,7 +146,7 @@ class ContextLoader:
 
     ``extra`` adds contexts by URL (tests, or a deployment's own vetted
     contexts); the vendored ones cannot be replaced. Each loader keeps its own
-    cache of processed contexts.
+    cache of processed contexts (``new_resolver`` gives pyld one per operation).
     """
 
     def __init__(self, extra: Mapping[str, Mapping[str, Any]] | None = None):
@@ -154,19 +155,27 @@ class ContextLoader:
         if clash:
             raise InvalidInput(f"the context {clash[0]} is vendored and cannot be replaced")
         self._extra = extra
-        self.resolver = ContextResolver(LRUCache(maxsize=100), self)
+        # Processed contexts, shared by this loader's operations only; pyld also keeps inline contexts
+        # here, so it is bounded (an LRU). Not locked: a rare race fails the document closed (format).
+        self._processed: LRUCache[str, Any] = LRUCache(maxsize=256)
+
+    def new_resolver(self) -> Any:
+        """A pyld ContextResolver for one operation, sharing this loader's processed contexts."""
+        return ContextResolver(self._processed, self)
 
     def knows(self, url: str) -> bool:
         return url in CONTEXT_FILES or url in self._extra
 
     def __call__(self, url: str, options: Any = None) -> dict[str, Any]:
         if url in CONTEXT_FILES:
-            document = _vendored(url)
+            document = copy.deepcopy(_vendored(url))
         elif url in self._extra:
-            document = self._extra[url]
+            document = copy.deepcopy(self._extra[url])
         else:
             raise _UnknownContext(url)
-        return {"contentType": "application/ld+json", "contextUrl": None, "documentUrl": url, "document": document}
+        # tag "static": the context never changes, so pyld may keep it processed (as jsonld.js does)
+        return {"contentType": "application/ld+json", "contextUrl": None, "documentUrl": url, "document": document,
+                "tag": "static"}
 
 
 DEFAULT_CONTEXT_LOADER = ContextLoader()
@@ -310,7 +319,7 @@ def canonical_nquads(document: Mapping[str, Any], *, loader: ContextLoader = DEF
     """
     options = {
         "documentLoader": loader,
-        "contextResolver": loader.resolver,
+        "contextResolver": loader.new_resolver(),
         "base": None,  # relative IRIs stay relative, so safe mode sees them (pyld would invent a base)
         "processingMode": "json-ld-1.1",
         "produceGeneralizedRdf": False,
