@@ -75,6 +75,7 @@ __all__ = [
     "ContextLoader",
     "DEFAULT_CONTEXT_LOADER",
     "check_bounds",
+    "check_contexts_known",
     "parse_json_document",
     "canonical_nquads",
     "canonicalize_nquads",
@@ -215,6 +216,31 @@ def parse_json_document(data: bytes | str, *, what: str = "the credential") -> d
         raise FormatError(f"{what} must be a JSON object, found {type(value).__name__}")
     check_bounds(value, what=what)
     return value
+
+
+def check_contexts_known(document: Any, *, loader: ContextLoader = DEFAULT_CONTEXT_LOADER) -> None:
+    """Fail ``format`` when any ``@context`` URL in the document, at any depth, is one the loader does not know.
+
+    Canonicalization finds these too; this also covers the JCS suites and JWT
+    payloads, which never go through JSON-LD.
+    """
+    stack = [document]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            for key, value in item.items():
+                if key == "@context":
+                    for context in value if isinstance(value, list) else [value]:
+                        if isinstance(context, str) and not loader.knows(context):
+                            raise FormatError(
+                                f"the context {_short(context)!r} is not one microcred knows; contexts are never fetched"
+                            )
+                        if isinstance(context, dict):
+                            stack.append(context)
+                else:
+                    stack.append(value)
 
 
 def _check_expanded(node: Any) -> None:

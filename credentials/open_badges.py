@@ -40,7 +40,13 @@ from jsonschema import Draft201909Validator
 from credentials._json import json_loads
 from credentials.data_integrity import VerifiedProof, date_time_seconds, verify_data_integrity
 from credentials.errors import FormatError, SchemaViolation, SignatureError, ValidityPeriodError
-from credentials.jsonld import DEFAULT_CONTEXT_LOADER, ContextLoader, check_bounds, parse_json_document
+from credentials.jsonld import (
+    DEFAULT_CONTEXT_LOADER,
+    ContextLoader,
+    check_bounds,
+    check_contexts_known,
+    parse_json_document,
+)
 from credentials.multikey import VerificationMethodResolver
 
 __all__ = [
@@ -218,14 +224,18 @@ def _status(credential: Mapping[str, Any]) -> tuple[dict[str, Any], ...]:
     return tuple(dict(entry) for entry in entries)
 
 
-def check_open_badge_credential(credential: Mapping[str, Any], *, now: int, leeway: int = 60) -> OpenBadgeInfo:
+def check_open_badge_credential(
+    credential: Mapping[str, Any], *, now: int, leeway: int = 60, loader: ContextLoader = DEFAULT_CONTEXT_LOADER
+) -> OpenBadgeInfo:
     """Recognise and check an Open Badge / CLR credential (no proof): form, then validity period.
 
-    Raises :class:`FormatError` or :class:`ValidityPeriodError`.
+    Every ``@context`` must be one ``loader`` knows (vendored), whatever secures
+    the credential. Raises :class:`FormatError` or :class:`ValidityPeriodError`.
     """
     if not isinstance(credential, Mapping):
         raise FormatError("an Open Badge must be a JSON object")
     check_bounds(credential, what="the credential")
+    check_contexts_known(credential, loader=loader)
     kind, types = _kind(credential)
     data_model = _data_model(credential, kind)
     issuer_id, issuer = _issuer(credential)
@@ -276,6 +286,7 @@ def verify_open_badge(
     if not isinstance(credential, Mapping):
         raise FormatError("an Open Badge must be a JSON object")
     check_bounds(credential, what="the credential")
+    check_contexts_known(credential, loader=loader)
     kind, _ = _kind(credential)
     _data_model(credential, kind)
     issuer_id, _ = _issuer(credential)
@@ -290,7 +301,7 @@ def verify_open_badge(
     for proof in proofs:
         if proof.expires is not None and now >= proof.expires:
             raise ValidityPeriodError("the credential's proof has expired")
-    info = check_open_badge_credential(credential, now=now, leeway=leeway)
+    info = check_open_badge_credential(credential, now=now, leeway=leeway, loader=loader)
     problems = open_badge_schema_problems(info)
     if problems:
         raise SchemaViolation("the Open Badge breaks 1EdTech's OB 3.0 schema: " + "; ".join(problems[:5]))

@@ -219,3 +219,14 @@ def test_a_remote_context_in_a_badge_fails_format() -> None:
     document["@context"] = [*document["@context"], "https://attacker.example/context.json"]
     with pytest.raises(FormatError, match="contexts are never fetched"):
         verify_open_badge(document, resolve_verification_method=resolve_did_verification_method, now=NOW)
+
+
+def test_an_unknown_context_fails_format_even_for_jcs_and_jwt_payloads() -> None:
+    document = signed(badge(), cryptosuite="eddsa-jcs-2022")
+    document["@context"] = [*document["@context"], "https://attacker.example/context.json"]
+    with pytest.raises(FormatError, match="'https://attacker.example/context.json' is not one microcred knows"):
+        verify_open_badge(document, resolve_verification_method=resolve_did_verification_method, now=NOW)
+    payload = badge()
+    payload["credentialSubject"]["achievement"]["@context"] = "https://attacker.example/nested.json"
+    with pytest.raises(FormatError, match="nested.json"):
+        check_open_badge_credential(payload, now=NOW)
