@@ -33,8 +33,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from credentials import jades  # noqa: E402
 from credentials._json import json_loads  # noqa: E402
 from credentials._json_limits import check_json_limits  # noqa: E402
-from credentials.europass import EDC_JSON_LIMITS, parse_trust_anchors, verify_sealed_edc  # noqa: E402
-from credentials.europass import _check_elm, _parse_seal  # noqa: E402
+from credentials.europass import EDC_JSON_LIMITS, _check_elm, _parse_seal, parse_trust_anchors, verify_sealed_edc  # noqa: E402  # noqa: E402
 from credentials.x509_trust import TrustAnchors, validate_seal_chain  # noqa: E402
 from tests.x509_pki import NOW, SIGNED_AT, make_pki  # noqa: E402
 

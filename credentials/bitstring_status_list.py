@@ -25,7 +25,7 @@ import re
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, TypeGuard
 from urllib.parse import urlsplit
 
@@ -92,7 +92,7 @@ class Bitstring:
         self._data = bytearray(data)
 
     @classmethod
-    def new(cls, length: int = MIN_BITSTRING_LENGTH, *, minimum: int = MIN_BITSTRING_LENGTH) -> "Bitstring":
+    def new(cls, length: int = MIN_BITSTRING_LENGTH, *, minimum: int = MIN_BITSTRING_LENGTH) -> Bitstring:
         """An all-zero bitstring of at least ``length`` bits (rounded up to whole bytes)."""
         if isinstance(length, bool) or not isinstance(length, int) or length < max(minimum, 1):
             raise InvalidStatusList(f"a bitstring needs at least {max(minimum, 1)} entries, asked for {length!r}")
@@ -138,7 +138,7 @@ class Bitstring:
         *,
         minimum: int = MIN_BITSTRING_LENGTH,
         max_decompressed_bytes: int = DEFAULT_MAX_DECOMPRESSED_BYTES,
-    ) -> "Bitstring":
+    ) -> Bitstring:
         """Parse an ``encodedList``; refuse other multibases, bombs and short lists."""
         if not isinstance(encoded_list, str):
             raise InvalidStatusList(f"'encodedList' must be a string, found {type(encoded_list).__name__}")
@@ -180,7 +180,7 @@ def _xml_datetime(epoch: int) -> str:
     if isinstance(epoch, bool) or not isinstance(epoch, int):
         raise InvalidStatusList(f"a time must be integer epoch seconds, found {epoch!r:.40}")
     numeric_date(epoch, "a status list time", InvalidStatusList)
-    return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(epoch, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _purpose(value: Any, *, error: type[Exception], where: str) -> str:

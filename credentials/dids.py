@@ -139,7 +139,7 @@ class Did:
         object.__setattr__(self, "fragment", match["fragment"])
 
     @classmethod
-    def parse(cls, text: str) -> "Did":
+    def parse(cls, text: str) -> Did:
         return cls(text)
 
     @property

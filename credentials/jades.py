@@ -32,7 +32,7 @@ import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Literal, Union
 
 from cryptography import x509
@@ -199,7 +199,7 @@ def _check_headers(parts: _Parts) -> tuple[str, int]:
         raise FormatError(f"the seal's signing time 'sigT' must look like 2024-01-31T12:00:00Z, found {sig_t!r:.40}")
     try:
         year, month, day, hour, minute, second = (int(field) for field in fields.groups())
-        moment = datetime(year, month, day, hour, minute, second, tzinfo=timezone.utc)
+        moment = datetime(year, month, day, hour, minute, second, tzinfo=UTC)
     except ValueError:
         raise FormatError(f"the seal's signing time 'sigT' {sig_t!r} is not a valid date and time") from None
     return alg, int(moment.timestamp())
@@ -346,7 +346,7 @@ def seal_jades(
         "typ": "jose" if serialization_form == "compact" else "jose+json",
         "x5t#S256": _thumbprint(chain[0]),
         "x5c": [base64.b64encode(c.public_bytes(serialization.Encoding.DER)).decode("ascii") for c in chain],
-        "sigT": datetime.fromtimestamp(signing_time, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "sigT": datetime.fromtimestamp(signing_time, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "crit": ["b64", "sigT"] if unencoded else ["sigT"],
     }
     if unencoded:

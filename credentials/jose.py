@@ -161,7 +161,7 @@ class PublicKey:
             object.__setattr__(self, "algs", frozenset({self.alg}))
 
     @classmethod
-    def from_jwk(cls, jwk: Mapping[str, Any]) -> "PublicKey":
+    def from_jwk(cls, jwk: Mapping[str, Any]) -> PublicKey:
         """Build from a public JWK; private members (``d``) are ignored."""
         if isinstance(jwk, Mapping) and jwk.get("kty") == "RSA":
             algs = rsa_algs(jwk.get("alg"))
@@ -183,7 +183,7 @@ class PublicKey:
         return cls(alg=alg, jwk=members, _key=key)
 
     @classmethod
-    def from_cryptography(cls, key: Any, *, alg: str | None = None) -> "PublicKey":
+    def from_cryptography(cls, key: Any, *, alg: str | None = None) -> PublicKey:
         """Wrap a ``cryptography`` P-256, Ed25519 or RSA public key.
 
         ``alg`` may pin an RSA key to RS256 or PS256 (both when not given)."""
@@ -259,7 +259,7 @@ class PrivateKey:
     _key: Any = field(repr=False, compare=False)
 
     @classmethod
-    def generate(cls, alg: str = "ES256") -> "PrivateKey":
+    def generate(cls, alg: str = "ES256") -> PrivateKey:
         """A fresh key from the operating system's random source."""
         if alg == "ES256":
             return cls(alg=alg, _key=ec.generate_private_key(ec.SECP256R1()))
@@ -268,7 +268,7 @@ class PrivateKey:
         raise InvalidKey(f"cannot generate a key for alg {alg!r}; expected ES256 or EdDSA")
 
     @classmethod
-    def from_jwk(cls, jwk: Mapping[str, Any]) -> "PrivateKey":
+    def from_jwk(cls, jwk: Mapping[str, Any]) -> PrivateKey:
         """Build from a private JWK (with ``d``), checking it matches its public part."""
         public = PublicKey.from_jwk(jwk)
         if public.is_rsa:
@@ -290,7 +290,7 @@ class PrivateKey:
         return private
 
     @classmethod
-    def from_cryptography(cls, key: Any) -> "PrivateKey":
+    def from_cryptography(cls, key: Any) -> PrivateKey:
         """Wrap a ``cryptography`` P-256 or Ed25519 private key."""
         if isinstance(key, ec.EllipticCurvePrivateKey) and isinstance(key.curve, ec.SECP256R1):
             return cls(alg="ES256", _key=key)
@@ -335,7 +335,7 @@ class UnverifiedJws:
     signature: bytes
 
     @classmethod
-    def parse(cls, token: str, *, what: str = "JWT", allowed_algs: Collection[str] = ALLOWED_ALGS) -> "UnverifiedJws":
+    def parse(cls, token: str, *, what: str = "JWT", allowed_algs: Collection[str] = ALLOWED_ALGS) -> UnverifiedJws:
         """Split and decode; raise :class:`FormatError` for anything malformed.
 
         Also enforces the algorithm allow-list (failing ``signature``) and the

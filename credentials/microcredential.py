@@ -373,7 +373,7 @@ class MicroCredential:
         return {name: value for name, value in claims.items() if value is not None}
 
     @classmethod
-    def from_claims(cls, claims: Mapping[str, Any]) -> "MicroCredential":
+    def from_claims(cls, claims: Mapping[str, Any]) -> MicroCredential:
         """Parse issuer-side claims (registered claims are ignored)."""
         validate_for_issue(claims)
         learner, stack = claims[LEARNER], claims.get(STACKABILITY)

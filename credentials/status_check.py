@@ -26,10 +26,23 @@ from urllib.parse import urlsplit
 
 from credentials.errors import FormatError, InvalidInput, RevocationError, VerificationError
 from credentials.jose import PublicKey
-from credentials.status_list import STATUS_INVALID, STATUS_VALID, VerifiedStatusList
-from credentials.status_list import referenced_status, verify_status_list_token
+from credentials.status_list import (
+    STATUS_INVALID,
+    STATUS_VALID,
+    VerifiedStatusList,
+    referenced_status,
+    verify_status_list_token,
+)
 from credentials.verification_model import (
-    PASSED, SKIPPED, UNAVAILABLE, CheckRun, Policy, StatusEvidence, StatusResolver, Unavailable, ask,
+    PASSED,
+    SKIPPED,
+    UNAVAILABLE,
+    CheckRun,
+    Policy,
+    StatusEvidence,
+    StatusResolver,
+    Unavailable,
+    ask,
 )
 
 __all__ = ["StatusListMemo", "status_list_id", "check_revocation"]

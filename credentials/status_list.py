@@ -131,7 +131,7 @@ class StatusList:
         *,
         minimum: int = MIN_STATUS_LIST_ENTRIES,
         aggregation_uri: str | None = None,
-    ) -> "StatusList":
+    ) -> StatusList:
         """An all-VALID list of at least ``size`` entries (rounded up to whole bytes)."""
         _check_bits(bits)
         if not _is_int(size) or size < max(minimum, 1):
@@ -177,7 +177,7 @@ class StatusList:
     @classmethod
     def from_json(
         cls, obj: Any, *, max_decompressed_bytes: int = DEFAULT_MAX_DECOMPRESSED_BYTES
-    ) -> "StatusList":
+    ) -> StatusList:
         """Parse a §4.2 object strictly (extra members are allowed and ignored)."""
         if not isinstance(obj, Mapping):
             raise InvalidStatusList(f"a status list must be a JSON object, found {type(obj).__name__}")

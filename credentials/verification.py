@@ -40,11 +40,19 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from credentials.errors import FormatError, InvalidDid, InvalidKey, IssuerTrustError
-from credentials.errors import ReplayError, RevocationError, SignatureError, VerificationError
+from credentials.credential_types import sd_jwt_vc_type
+from credentials.errors import (
+    FormatError,
+    InvalidDid,
+    InvalidKey,
+    IssuerTrustError,
+    ReplayError,
+    RevocationError,
+    SignatureError,
+    VerificationError,
+)
 from credentials.jose import IMPORTED_FORMAT_ALGS, PublicKey, UnverifiedJws
 from credentials.jwt_vc import verify_jwt_vc
-from credentials.credential_types import sd_jwt_vc_type
 from credentials.microcredential import EQF_LEVEL
 from credentials.numeric_date import numeric_date
 from credentials.sd_jwt.common import UnverifiedSdJwt
@@ -53,8 +61,24 @@ from credentials.sd_jwt.verifier import check_time_claims, sd_alg_of, unpack_dis
 from credentials.sd_jwt_vc import ACCEPTED_TYPS, NEVER_DISCLOSABLE, resolve_did_issuer_key
 from credentials.status_check import StatusListMemo, check_revocation, status_list_id
 from credentials.verification_model import (
-    FAILED, PASSED, SKIPPED, STATUSES, UNAVAILABLE, CheckResult, CheckRun, Policy, ReplayGuard, StatusEvidence,
-    StatusResolver, TrustAnswer, TrustLink, TrustResolver, Unavailable, VerificationResult, ask, issuer_json,
+    FAILED,
+    PASSED,
+    SKIPPED,
+    STATUSES,
+    UNAVAILABLE,
+    CheckResult,
+    CheckRun,
+    Policy,
+    ReplayGuard,
+    StatusEvidence,
+    StatusResolver,
+    TrustAnswer,
+    TrustLink,
+    TrustResolver,
+    Unavailable,
+    VerificationResult,
+    ask,
+    issuer_json,
 )
 
 __all__ = [

@@ -39,7 +39,7 @@ import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -100,7 +100,7 @@ def _epoch(moment: datetime) -> int:
 
 
 def _iso(seconds: int) -> str:
-    return datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(seconds, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass(frozen=True)
@@ -110,7 +110,7 @@ class TrustAnchors:
     certificates: tuple[x509.Certificate, ...]
 
     @classmethod
-    def from_pem(cls, pem: bytes | str) -> "TrustAnchors":
+    def from_pem(cls, pem: bytes | str) -> TrustAnchors:
         """Parse a PEM bundle; raise :class:`ConfigurationError` if it holds no usable certificate."""
         data = pem.encode("ascii", "replace") if isinstance(pem, str) else bytes(pem)
         try:
@@ -122,7 +122,7 @@ class TrustAnchors:
         return cls.of(certificates)
 
     @classmethod
-    def of(cls, certificates: Iterable[x509.Certificate]) -> "TrustAnchors":
+    def of(cls, certificates: Iterable[x509.Certificate]) -> TrustAnchors:
         unique: dict[bytes, x509.Certificate] = {}
         for certificate in certificates:
             unique.setdefault(certificate.public_bytes(serialization.Encoding.DER), certificate)

@@ -90,7 +90,7 @@ class FetchPolicy:
     ca_file: str | None = field(default=None)  # extra trusted CA certificates (PEM), besides the system's
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any], **overrides: Any) -> "FetchPolicy":
+    def from_config(cls, config: Mapping[str, Any], **overrides: Any) -> FetchPolicy:
         """The policy of a service's settings: ``DEV_LOOPBACK``, ``FETCH_ALLOW_PRIVATE``, ``FETCH_CA_FILE``."""
         dev = config_flag(config.get(DEV_LOOPBACK_SETTING))
         policy = cls(allow_loopback=dev, allow_private=config_flag(config.get("FETCH_ALLOW_PRIVATE")),

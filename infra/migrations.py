@@ -112,7 +112,7 @@ def _record(db: Database, migrations: Migrations, name: str) -> None:
     db.table(MIGRATIONS_TABLE).insert({
         "migration_set": migrations.name,
         "name": name,
-        "applied_at": str(datetime.datetime.now(datetime.timezone.utc)),
+        "applied_at": str(datetime.datetime.now(datetime.UTC)),
     })
 
 

@@ -21,7 +21,7 @@ import re
 import sys
 import time
 from collections.abc import Callable, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -240,7 +240,7 @@ def issue(ctx: click.Context, source: Path, out: Path | None, batch_id: str | No
         now = int(time.time())
         defaults = BatchDefaults(
             issuer_country=service.identity.country, awarding_body=service.identity.awarding_body(),
-            issued_on=datetime.fromtimestamp(now, timezone.utc).date().isoformat(),
+            issued_on=datetime.fromtimestamp(now, UTC).date().isoformat(),
         )
         entries = parse_batch(source.read_text(encoding="utf-8-sig"), source.name, defaults, workers=service.workers)
         fault_point("batch-checked")
@@ -257,7 +257,7 @@ def issue(ctx: click.Context, source: Path, out: Path | None, batch_id: str | No
                 raise click.ClickException(f"--out {out or final} is not empty")
             batch = service.open_batch(entries, now=now, batch_id=wanted, content_sha256=content, out_dir=str(final))
         else:
-            saved_at = datetime.fromtimestamp(batch.created_at, timezone.utc)
+            saved_at = datetime.fromtimestamp(batch.created_at, UTC)
             click.echo(f"resuming batch {batch.id} (saved at {saved_at:%Y-%m-%d %H:%M} UTC, files in {batch.out_dir})")
         folder = _deliver(service, batch)
     except KeyboardInterrupt:
@@ -284,7 +284,7 @@ def _what_was_saved(service: IssuerService, batch_id: str | None) -> str:
 
 
 class _NoBar:
-    def __enter__(self) -> "_NoBar":
+    def __enter__(self) -> _NoBar:
         return self
 
     def __exit__(self, *exc: Any) -> None:

@@ -20,8 +20,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from credentials.microcredential import compile_check, load_schema, schema_problems
 from jsonschema import Draft202012Validator
+
+from credentials.microcredential import compile_check, load_schema, schema_problems
 
 __all__ = ["RowChecker"]
 

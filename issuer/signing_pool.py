@@ -144,14 +144,14 @@ class SigningPool:
             initargs=(os.getpid(), signer.key.to_jwk(), signer.issuer, signer.kid),
         )
 
-    def submit(self, jobs: Sequence[SigningJob], *, now: int) -> "Future[list[str]]":
+    def submit(self, jobs: Sequence[SigningJob], *, now: int) -> Future[list[str]]:
         """Sign ``jobs`` in a worker; the future holds their serializations in order."""
         return self._executor.submit(_sign_in_worker, list(jobs), now)
 
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)
 
-    def __enter__(self) -> "SigningPool":
+    def __enter__(self) -> SigningPool:
         return self
 
     def __exit__(self, *exc: Any) -> None:

@@ -25,27 +25,26 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import requests
+from eth_abi import decode as abi_decode
+from eth_abi import encode as abi_encode
+from eth_abi.exceptions import DecodingError, EncodingError
 from eth_account.signers.local import LocalAccount
+from eth_utils import keccak
 from web3 import HTTPProvider, Web3
 from web3.exceptions import (
     ContractCustomError,
     ContractLogicError,
     ContractPanicError,
+    MismatchedABI,
     ProviderConnectionError,
     RequestTimedOut,
     TimeExhausted,
-    MismatchedABI,
     TransactionNotFound,
     Web3RPCError,
     Web3TypeError,
     Web3ValidationError,
 )
 from web3.types import TxParams
-
-from eth_abi import decode as abi_decode
-from eth_abi import encode as abi_encode
-from eth_abi.exceptions import DecodingError, EncodingError
-from eth_utils import keccak
 
 from credentials.errors import InvalidInput
 from ledger._rpc import RawJsonRpc, RpcErrorResponse, RpcTransportError, deadline, time_left

@@ -67,14 +67,14 @@ def _parse_time(text: str, *, now: int, allow_never: bool = False) -> int | None
         expected = "epoch seconds, an ISO 8601 date/date-time, 'now'" + (" or 'never'" if allow_never else "")
         raise click.BadParameter(f"expected {expected}, found {text!r}") from None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.timezone.utc)
+        parsed = parsed.replace(tzinfo=dt.UTC)
     return int(parsed.timestamp())
 
 
 def _fmt_time(value: int | None) -> str:
     if value is None:
         return "never"
-    return dt.datetime.fromtimestamp(value, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return dt.datetime.fromtimestamp(value, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # ------------------------------------------------------------------ devnet

@@ -76,7 +76,7 @@ class LedgerSettings:
         return self.data_dir / DEVNET_FILE
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> "LedgerSettings":
+    def from_env(cls, environ: dict[str, str] | None = None) -> LedgerSettings:
         env = os.environ if environ is None else environ
         directory = default_data_dir(env)
         raw_confirmations = env.get(ENV_CONFIRMATIONS) or "0"
@@ -91,7 +91,7 @@ class LedgerSettings:
         return cls(directory, env.get(ENV_RPC_URL) or None, confirmations)
 
     @classmethod
-    def of(cls, settings: Mapping[str, Any]) -> "LedgerSettings":
+    def of(cls, settings: Mapping[str, Any]) -> LedgerSettings:
         """The ledger settings of a service's checked settings (``DATA_DIR``, ``RPC_URL``, ``CONFIRMATIONS``)."""
         return cls(Path(settings["DATA_DIR"]), settings.get("RPC_URL") or None, int(settings.get("CONFIRMATIONS") or 0))
 

@@ -97,7 +97,7 @@ class Deployment:
         os.replace(temporary, path)
 
     @classmethod
-    def load(cls, path: Path) -> "Deployment":
+    def load(cls, path: Path) -> Deployment:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:

@@ -84,7 +84,7 @@ class DevnetRecord:
     started_at: int
 
     @classmethod
-    def load(cls, path: Path) -> "DevnetRecord | None":
+    def load(cls, path: Path) -> DevnetRecord | None:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             return cls(**data)

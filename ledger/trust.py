@@ -22,9 +22,9 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 from eth_utils import is_checksum_address, is_checksum_formatted_address, is_hex_address, to_checksum_address
 
-from ledger.artifacts import Role, Standing
 from credentials.errors import InvalidDid, InvalidInput
 from ledger._events import ContractClient
+from ledger.artifacts import Role, Standing
 from ledger.chain import BlockId, TransactionResult
 from ledger.errors import KeyFileError
 
@@ -82,7 +82,7 @@ class AccreditationLink:
     controller: str
 
     @classmethod
-    def from_abi(cls, entry: Any) -> "AccreditationLink":
+    def from_abi(cls, entry: Any) -> AccreditationLink:
         (did, legal_name, country, accredited_by, _by_hash, role, max_eqf, _depth,
          valid_from, valid_until, suspended_at, revoked_at, controller, vcts) = entry
         return cls(

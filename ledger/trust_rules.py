@@ -26,7 +26,7 @@ registry's answer at ``iat`` cannot be the whole rule (issue 10, B8):
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from credentials.verification_model import TrustAnswer, TrustLink
 from ledger.trust import AccreditationLink, AccreditationLookup
@@ -35,7 +35,7 @@ __all__ = ["trust_answer", "withdrawal_reason"]
 
 
 def _date(timestamp: int) -> str:
-    return datetime.fromtimestamp(timestamp, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def withdrawal_reason(chain: Sequence[AccreditationLink]) -> str | None:

@@ -96,7 +96,7 @@ class _Lru(OrderedDict):
 
 
 def open_view(settings: LedgerSettings, fetch_token: TokenSource, *, poll_interval: float = DEFAULT_POLL_INTERVAL_S,
-              watch: bool = False) -> "LedgerView":
+              watch: bool = False) -> LedgerView:
     """The view of the ledger ``settings`` name, refreshed to the head; its watcher started if ``watch``.
 
     Raises what opening the ledger raises (``ConfigurationError``, ``DeploymentNotFound``,

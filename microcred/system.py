@@ -19,7 +19,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -210,7 +210,7 @@ def issue_to_learner(data_dir: Path, account: int, trust_check, *, say: Say) -> 
                      "quality_assurance": f"Internal quality assurance of {university.legal_name}, ESG-compliant",
                      "holder_jwk": holder_jwk} for n, course in enumerate(university.courses, start=1)]
             defaults = BatchDefaults(issuer_country=home.identity.country, awarding_body=home.identity.awarding_body(),
-                                     issued_on=datetime.fromtimestamp(now, timezone.utc).date().isoformat())
+                                     issued_on=datetime.fromtimestamp(now, UTC).date().isoformat())
             result = service.issue_batch(parse_json(json_dumps(rows), defaults), now=now)
             service.archive.close()
             with db.atomic():

@@ -44,7 +44,7 @@ def _covers(cert: x509.Certificate, host: str) -> bool:
     except x509.ExtensionNotFound:
         return False
     addresses = {str(ip) for ip in names.get_values_for_type(x509.IPAddress)}
-    still_valid = cert.not_valid_after_utc > dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1)
+    still_valid = cert.not_valid_after_utc > dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
     return host in addresses and still_valid
 
 
@@ -58,7 +58,7 @@ def ensure_certificate(directory: Path, host: str) -> tuple[Path, Path]:
             return cert_path, key_path
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"microcred demo ({host})")])
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     alternative_names = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
     if host != "127.0.0.1":
         alternative_names.append(x509.IPAddress(ipaddress.ip_address(host)))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from cryptography import x509
@@ -22,10 +22,10 @@ __all__ = ["ORG_ID", "NOT_BEFORE", "NOT_AFTER", "SIGNED_AT", "NOW", "SEAL_USAGE"
            "CertSpec", "ROOT", "INTERMEDIATE", "SEAL", "Pki", "make_pki", "key", "certificate", "name", "pem", "spec"]
 
 ORG_ID = "VATIT-12345678901"
-NOT_BEFORE = datetime(2025, 1, 1, tzinfo=timezone.utc)
-NOT_AFTER = datetime(2030, 1, 1, tzinfo=timezone.utc)
+NOT_BEFORE = datetime(2025, 1, 1, tzinfo=UTC)
+NOT_AFTER = datetime(2030, 1, 1, tzinfo=UTC)
 #: The signing time the tests seal at, and the verifier's "now" a day later (epoch seconds).
-SIGNED_AT = int(datetime(2026, 6, 1, 9, 30, tzinfo=timezone.utc).timestamp())
+SIGNED_AT = int(datetime(2026, 6, 1, 9, 30, tzinfo=UTC).timestamp())
 NOW = SIGNED_AT + 86_400
 
 SEAL_USAGE = x509.KeyUsage(digital_signature=True, content_commitment=True, key_encipherment=False,

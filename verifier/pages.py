@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, render_template, request
@@ -89,7 +89,7 @@ def certificate_of(claims: dict[str, Any]) -> dict[str, Any] | None:
 def render_result(result: VerificationResult, presentation: str, now: int):
     checks = [{"check": c.check, "status": c.status, "detail": c.detail, "title": CHECK_TITLES[c.check],
                "mark": _STATUS_WORDS[c.status][0], "status_words": _STATUS_WORDS[c.status][1]} for c in result.checks]
-    receipt = {"checked_at": datetime.fromtimestamp(now, timezone.utc).strftime("%Y-%m-%d %H:%M:%S"),
+    receipt = {"checked_at": datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%d %H:%M:%S"),
                "fingerprint": hashlib.sha256(presentation.encode("utf-8", "replace")).hexdigest()[:32]}
     return render_template("result.html", result=result, verdict=verdict_of(result), checks=checks,
                            certificate=certificate_of(result.claims) if result.check("signature").status == PASSED

@@ -27,19 +27,27 @@ from pathlib import Path
 from typing import Any
 
 from credentials.errors import CHECKS, ConfigurationError, FormatError, MicrocredError
-from infra.rate_limit import RateLimit, enforce, parse_rate_limit
-from infra.store import Store, open_store
 from credentials.jose import PublicKey
 from credentials.presentation_codec import KIND_INLINE, KIND_LINK, classify_scanned
 from credentials.sd_jwt_vc import resolve_did_issuer_key
 from credentials.status_check import StatusListMemo
 from credentials.verification import verify_presentation
 from credentials.verification_model import (
-    FAILED, SKIPPED, UNAVAILABLE, CheckResult, Policy, StatusEvidence, TrustAnswer, Unavailable, VerificationResult,
+    FAILED,
+    SKIPPED,
+    UNAVAILABLE,
+    CheckResult,
+    Policy,
+    StatusEvidence,
+    TrustAnswer,
+    Unavailable,
+    VerificationResult,
 )
 from infra.errors import FetchRefused, RemoteUnreachable, UnusableAnswer
 from infra.fetch import FetchPolicy, StrictFetcher
+from infra.rate_limit import RateLimit, enforce, parse_rate_limit
 from infra.settings import Settings, settings_from_env
+from infra.store import Store, open_store
 from ledger.config import LedgerSettings
 from ledger.errors import DeploymentNotFound, InvalidDeployment
 from verifier.settings import RATE_LIMITS, SETTINGS

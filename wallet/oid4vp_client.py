@@ -94,7 +94,7 @@ class PresentationRequest:
         })
 
     @classmethod
-    def from_json(cls, text: str) -> "PresentationRequest":
+    def from_json(cls, text: str) -> PresentationRequest:
         data = json.loads(text)
         queries = tuple(
             CredentialQuery(q["id"], tuple(q["vct_values"]) if q["vct_values"] is not None else None,

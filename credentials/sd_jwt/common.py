@@ -17,8 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from credentials.errors import DisclosureError, FormatError, InvalidInput
 from credentials._json import json_loads
+from credentials.errors import DisclosureError, FormatError, InvalidInput
 from credentials.jose import MAX_TOKEN_LENGTH, b64url_decode, b64url_encode
 
 __all__ = [
@@ -83,7 +83,7 @@ class Disclosure:
     value: Any
 
     @classmethod
-    def parse(cls, encoded: str) -> "Disclosure":
+    def parse(cls, encoded: str) -> Disclosure:
         """Decode and check a disclosure's shape (RFC 9901 §4.2)."""
         try:
             decoded = json_loads(b64url_decode(encoded), what="disclosure")
@@ -124,7 +124,7 @@ class UnverifiedSdJwt:
     kb_jwt: str | None
 
     @classmethod
-    def parse(cls, serialization: str) -> "UnverifiedSdJwt":
+    def parse(cls, serialization: str) -> UnverifiedSdJwt:
         """Split the compact serialization (RFC 9901 §4); raise FormatError if it is not one."""
         if not isinstance(serialization, str):
             raise FormatError("an SD-JWT must be text")

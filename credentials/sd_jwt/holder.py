@@ -59,7 +59,7 @@ class HolderSdJwt:
     all_claims: dict[str, Any]  # the payload with every disclosure in place
 
     @classmethod
-    def parse(cls, serialization: str) -> "HolderSdJwt":
+    def parse(cls, serialization: str) -> HolderSdJwt:
         parts = UnverifiedSdJwt.parse(serialization)
         if parts.kb_jwt is not None:
             raise FormatError("a stored SD-JWT must not carry a Key Binding JWT; keep the issued form")

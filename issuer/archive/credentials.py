@@ -101,7 +101,7 @@ class CredentialTable(ArchiveStore):
         return [CredentialRecord.from_row(row) for row in self.db.query(sql, [*params, limit, offset])]
 
     def count_credentials(self) -> dict[str, int]:
-        counts = {name: 0 for name in STATUS_NAMES}
+        counts = dict.fromkeys(STATUS_NAMES, 0)
         for row in self.db.query("SELECT status, COUNT(*) AS n FROM credentials GROUP BY status"):
             counts[row["status"]] = row["n"]
         return counts

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC
 from pathlib import Path
 
 import pytest
@@ -345,10 +346,10 @@ def test_any_changed_byte_is_rejected_with_a_verification_error(form: str, data)
     alg=st.sampled_from(["ES256", "EdDSA"]),
 )
 def test_round_trip_property(name: str, valid_from: int, lifetime: int, alg: str) -> None:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     def stamp(epoch: int) -> str:
-        return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
     key = PrivateKey.generate(alg)
     credential = vcdm2(validFrom=stamp(valid_from), validUntil=stamp(NOW + lifetime),

@@ -80,7 +80,7 @@ def test_pyca_cryptography_verifier_accepts_the_same_chains(kind):
     verifier = (
         verification.PolicyBuilder()
         .store(verification.Store([pki.root]))
-        .time(datetime.datetime.fromtimestamp(SIGNED_AT, tz=datetime.timezone.utc))
+        .time(datetime.datetime.fromtimestamp(SIGNED_AT, tz=datetime.UTC))
         .extension_policies(ca_policy=verification.ExtensionPolicy.webpki_defaults_ca(), ee_policy=ee_policy)
         .build_client_verifier()
     )
@@ -120,33 +120,33 @@ def test_a_chain_carrying_its_own_root_still_needs_that_root_as_anchor():
 
 
 def test_seal_certificate_expired_at_signing_time():
-    pki = make_pki("ec", seal=spec(SEAL, not_after=datetime.datetime(2026, 5, 31, tzinfo=datetime.timezone.utc)))
+    pki = make_pki("ec", seal=spec(SEAL, not_after=datetime.datetime(2026, 5, 31, tzinfo=datetime.UTC)))
     reason = failure(pki)
     assert "had expired at the signing time 2026-06-01T09:30:00Z" in reason
     assert "e-seal" in reason
 
 
 def test_seal_certificate_not_yet_valid_at_signing_time():
-    pki = make_pki("ec", seal=spec(SEAL, not_before=datetime.datetime(2026, 7, 1, tzinfo=datetime.timezone.utc)))
+    pki = make_pki("ec", seal=spec(SEAL, not_before=datetime.datetime(2026, 7, 1, tzinfo=datetime.UTC)))
     assert "was not yet valid at the signing time" in failure(pki)
 
 
 def test_intermediate_expired_at_signing_time():
-    pki = make_pki("ec", intermediate=spec(INTERMEDIATE, not_after=datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)))
+    pki = make_pki("ec", intermediate=spec(INTERMEDIATE, not_after=datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)))
     reason = failure(pki)
     assert "Test Seal CA" in reason
     assert "had expired" in reason
 
 
 def test_anchor_expired_at_signing_time():
-    pki = make_pki("ec", root=spec(ROOT, not_after=datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)))
+    pki = make_pki("ec", root=spec(ROOT, not_after=datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)))
     reason = failure(pki)
     assert "Test Root CA" in reason
     assert "had expired" in reason
 
 
 def test_validity_is_judged_at_the_signing_time_not_later():
-    pki = make_pki("ec", seal=spec(SEAL, not_after=datetime.datetime(2026, 6, 2, tzinfo=datetime.timezone.utc)))
+    pki = make_pki("ec", seal=spec(SEAL, not_after=datetime.datetime(2026, 6, 2, tzinfo=datetime.UTC)))
     validate(pki, at=SIGNED_AT)
     assert "had expired" in failure(pki, at=SIGNED_AT + 2 * 86_400)
 
@@ -183,8 +183,7 @@ def test_seal_certificate_must_have_key_usage():
 
 @pytest.mark.parametrize("usage", ["digital_signature", "content_commitment"])
 def test_either_signing_usage_is_enough(usage):
-    flags = {name: False for name in ("digital_signature", "content_commitment", "key_encipherment", "data_encipherment",
-                                      "key_agreement", "key_cert_sign", "crl_sign", "encipher_only", "decipher_only")}
+    flags = dict.fromkeys(("digital_signature", "content_commitment", "key_encipherment", "data_encipherment", "key_agreement", "key_cert_sign", "crl_sign", "encipher_only", "decipher_only"), False)
     flags[usage] = True
     validate(make_pki("ec", seal=spec(SEAL, key_usage=x509.KeyUsage(**flags))))
 

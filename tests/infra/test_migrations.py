@@ -53,7 +53,7 @@ def test_a_semicolon_in_a_literal_or_a_trigger_body_is_no_statement_break(tmp_pa
 
 def test_names_and_times_are_recorded_in_order(tmp_path):
     db = _open(tmp_path / "notes.sqlite3")
-    before = datetime.datetime.now(datetime.timezone.utc)
+    before = datetime.datetime.now(datetime.UTC)
     assert apply_migrations(db, _notes_set(), what="the test database") == 2
     rows = list(db[MIGRATIONS_TABLE].rows_where(order_by="id"))
     assert [(row["migration_set"], row["name"]) for row in rows] == [("notes", "m001_notes"), ("notes", "m002_tags")]

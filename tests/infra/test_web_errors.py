@@ -15,9 +15,9 @@ import logging
 import re
 
 import pytest
+from test_error_tree import _tree
 
 from infra.web_errors import HTTP_STATUS
-from test_error_tree import _tree
 
 ISSUER_URL = "https://issuer.example"
 SECRET = "SECRET-internal-detail"

@@ -24,7 +24,7 @@ class DevnetIssuer:
     url: str
 
     @classmethod
-    def create(cls, data_dir: Path) -> "DevnetIssuer":
+    def create(cls, data_dir: Path) -> DevnetIssuer:
         from eth_account import Account
 
         from issuer.identity import create_issuer

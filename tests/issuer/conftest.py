@@ -18,10 +18,11 @@ if _CHECKOUT not in sys.path:
     sys.path.insert(0, _CHECKOUT)
 
 from _issuer_support import ISSUED_ON, RecordingAnchor, make_csv
+
 from credentials.jose import PrivateKey
+from credentials.microcredential import MICRO_CREDENTIAL_VCT
 from issuer.archive import Archive
 from issuer.batch import BatchDefaults
-from credentials.microcredential import MICRO_CREDENTIAL_VCT
 from issuer.identity import IssuerHome, create_issuer
 from issuer.service import IssuerService
 

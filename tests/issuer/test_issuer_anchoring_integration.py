@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+from _issuer_support import make_csv, make_row
 from click.testing import CliRunner
 
-from _issuer_support import make_csv, make_row
 from issuer.archive import Archive
 from issuer.cli import EXIT_ANCHOR_PENDING
 from microcred.cli import main

@@ -5,16 +5,15 @@ from __future__ import annotations
 import json
 
 import pytest
+from _issuer_support import ISSUED_ON, jwk_cell, make_csv, make_row
+from jsonschema import Draft202012Validator
 
 from credentials.dids import did_jwk_from_public_key, did_key_from_public_key
 from credentials.errors import InvalidCredentialData, InvalidInput
 from credentials.jose import PrivateKey
-from credentials.microcredential import load_schema, schema_problems
+from credentials.microcredential import compile_check, load_schema, schema_problems
 from issuer.batch import CSV_COLUMNS, parse_batch, parse_csv, parse_json
-from credentials.microcredential import compile_check
 from issuer.row_check import RowChecker
-from jsonschema import Draft202012Validator
-from _issuer_support import ISSUED_ON, jwk_cell, make_csv, make_row
 
 
 def errors_of(call) -> list[str]:

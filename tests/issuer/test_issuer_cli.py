@@ -7,9 +7,9 @@ import json
 import stat
 
 import pytest
+from _issuer_support import jwk_cell, make_csv, make_row
 from click.testing import CliRunner
 
-from _issuer_support import jwk_cell, make_csv, make_row
 from credentials.jose import PrivateKey
 from credentials.sd_jwt_vc import verify_sd_jwt_vc
 from issuer.archive import Archive

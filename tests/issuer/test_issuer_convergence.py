@@ -10,10 +10,10 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-
 from _crash_support import assert_archive_consistent, assert_nothing_left_behind, child_env, run, start, wait_until
 from _issuer_support import make_csv, make_row
+from click.testing import CliRunner
+
 from issuer.archive import Archive
 from issuer.cli import EXIT_ANCHOR_PENDING
 from issuer.identity import load_issuer

@@ -11,7 +11,6 @@ import csv
 import signal
 
 import pytest
-
 from _crash_support import (
     assert_archive_consistent,
     assert_nothing_left_behind,
@@ -23,6 +22,7 @@ from _crash_support import (
     wait_until,
 )
 from _issuer_support import jwk_cell, make_csv, make_row
+
 from credentials.jose import PrivateKey
 from issuer.archive import Archive
 from issuer.cli import EXIT_ANCHOR_PENDING, EXIT_INTERRUPTED

@@ -3,9 +3,10 @@ values: never a 500, never a traceback (the crawl is in ``tests/hostile.py``).""
 
 from __future__ import annotations
 
+from _issuer_support import NOW, make_csv, make_row
+
 from issuer.web import create_app
 from tests.hostile import crawl_forms, crawl_routes
-from _issuer_support import NOW, make_csv, make_row
 
 
 def test_every_issuer_route_and_form_survives_hostile_input(home, data_dir, anchor, service, defaults):

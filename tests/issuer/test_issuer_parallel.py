@@ -6,8 +6,8 @@ import hashlib
 from concurrent.futures import ProcessPoolExecutor
 
 import pytest
-
 from _issuer_support import NOW, jwk_cell, make_csv, make_row
+
 from credentials.errors import InvalidCredentialData, InvalidInput
 from credentials.jose import PrivateKey
 from credentials.sd_jwt_vc import verify_sd_jwt_vc

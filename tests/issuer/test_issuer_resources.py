@@ -8,10 +8,10 @@ import signal
 import subprocess
 
 import pytest
-from click.testing import CliRunner
-
 from _crash_support import assert_archive_consistent, child_env, session_members, signed_files, start, wait_until
 from _issuer_support import jwk_cell, make_csv, make_row
+from click.testing import CliRunner
+
 from credentials.jose import PrivateKey
 from issuer.archive import Archive
 from issuer.cli import EXIT_STORAGE

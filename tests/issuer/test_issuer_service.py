@@ -8,8 +8,8 @@ import os
 import stat
 
 import pytest
-
 from _issuer_support import NOW, jwk_cell, make_csv, make_row
+
 from credentials.errors import ConfigurationError, InvalidInput
 from credentials.jose import PrivateKey
 from credentials.microcredential import MICRO_CREDENTIAL_VCT

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
-
 from _issuer_support import NOW, jwk_cell, make_csv, make_row
+
 from credentials.jose import PrivateKey, sign_jws
 from credentials.sd_jwt import add_key_binding
 from credentials.sd_jwt.key_binding import KeyBindingPolicy

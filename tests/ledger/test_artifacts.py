@@ -7,11 +7,10 @@ import shutil
 
 import pytest
 
-from tests.tooling import missing_tool
-
 from ledger.artifacts import STATUS_REGISTRY, TRUST_REGISTRY, load_artifact
 from ledger.compile import DEPLOYABLE, compile_contracts, pinned_solc_version, stale_artifacts
 from ledger.config import repo_root
+from tests.tooling import missing_tool
 
 pytestmark = pytest.mark.integration  # compiles with the pinned solc (npm), like the chain tests need Anvil
 

@@ -18,7 +18,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -135,7 +135,7 @@ class DemoIssuing:
                      "learner": {"given_name": "Ada", "family_name": "Fault", "birth_date": "2000-01-01",
                                  "student_id": f"F-{n:05d}"}} for n in range(count)]
             defaults = BatchDefaults(issuer_country=identity.country, awarding_body=identity.awarding_body(),
-                                     issued_on=datetime.fromtimestamp(now, timezone.utc).date().isoformat())
+                                     issued_on=datetime.fromtimestamp(now, UTC).date().isoformat())
             result = service.issue_batch(parse_json(json_dumps(rows), defaults), now=now)
             self.last_anchors = result.anchors
             if not all(outcome.anchored for outcome in result.anchors):
@@ -243,7 +243,7 @@ class StatusListServer:
     requests: list = field(default_factory=list)
     _server: ThreadingHTTPServer | None = None
 
-    def start(self) -> "StatusListServer":
+    def start(self) -> StatusListServer:
         owner = self
 
         class Handler(BaseHTTPRequestHandler):

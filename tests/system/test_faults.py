@@ -24,8 +24,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.tooling import missing_tool
-
 from tests.system._faults_support import (
     DemoIssuing,
     FormSession,
@@ -56,6 +54,7 @@ from tests.system._faults_wallet import (
     wait_for,
     wait_gone,
 )
+from tests.tooling import missing_tool
 from tests.waiting import poll
 
 pytestmark = pytest.mark.integration

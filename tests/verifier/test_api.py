@@ -9,7 +9,6 @@ import pytest
 
 from credentials.errors import CHECKS
 from credentials.jose import PrivateKey, b64url_decode, b64url_encode, sign_jws
-
 from tests.verifier.conftest import AUDIENCE, CLAIMS
 
 pytestmark = pytest.mark.integration

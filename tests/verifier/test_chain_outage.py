@@ -10,7 +10,6 @@ import time
 import pytest
 
 from tests.tooling import missing_tool
-
 from tests.verifier.conftest import AnchoringIssuer, StatusServer
 from tests.waiting import wait_for
 

@@ -9,11 +9,10 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import CLAIMS
 
 from credentials.verification_model import CheckResult, TrustLink, VerificationResult
 from tests.tooling import missing_tool
-
-from conftest import CLAIMS
 
 CHROMIUM = Path("/usr/bin/chromium")
 RLO, PDF, LRI = "\u202e", "\u202c", "\u2066"

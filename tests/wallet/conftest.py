@@ -6,10 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from wallet_helpers import Clock, Issuer, WalletClient
 
 from credentials.dids import did_key_from_public_key, verification_method_id
 from credentials.jose import PrivateKey
-from wallet_helpers import Clock, Issuer, WalletClient
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from wallet_helpers import PASSWORD, WalletClient, db_rows
 
 

@@ -7,10 +7,10 @@ import io
 import json
 
 import pytest
+from wallet_helpers import CLAIMS, WalletClient, db_rows
 
 from credentials.errors import InvalidInput
 from wallet.sealing import decrypt_backup, encrypt_backup
-from wallet_helpers import CLAIMS, WalletClient, db_rows
 
 PASSPHRASE = "a long backup passphrase"
 

@@ -15,11 +15,10 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
-from tests.tooling import missing_tool
+from wallet_helpers import PASSWORD, Issuer, WalletClient
 
 from credentials.verification import Policy, TrustAnswer, TrustLink, Unavailable, verify_presentation
-from wallet_helpers import PASSWORD, Issuer, WalletClient
+from tests.tooling import missing_tool
 
 pytestmark = pytest.mark.browser
 

@@ -8,9 +8,9 @@ from dataclasses import replace
 
 import pytest
 
+from credentials.jose import PrivateKey
 from credentials.microcredential import MICRO_CREDENTIAL_VCT
 from ledger.config import LedgerSettings
-from credentials.jose import PrivateKey
 
 pytestmark = pytest.mark.integration
 
@@ -49,8 +49,8 @@ def anchored_issuer(tmp_path, ledger, ledger_env, chain, root_account, new_accou
 
 
 def test_default_badge_checks_trust_and_revocation_on_the_chain(anchored_issuer, ledger_data_dir):
-    from issuer.batch import BatchDefaults, parse_json
     from credentials.jose import json_dumps
+    from issuer.batch import BatchDefaults, parse_json
     from wallet.checking import badge_for, ledger_trust_check
 
     service = anchored_issuer

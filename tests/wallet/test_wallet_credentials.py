@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import io
 
+from wallet_helpers import CLAIMS, NOW, db_rows
+
 from credentials.dids import did_jwk_from_public_key
 from credentials.jose import PrivateKey
 from credentials.jwt_vc import sign_vc_jwt
-from wallet_helpers import CLAIMS, NOW, db_rows
 
 
 def test_paste_import_then_list_and_detail(app, held):

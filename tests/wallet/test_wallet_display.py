@@ -9,11 +9,11 @@ import shutil
 import threading
 
 import pytest
+from wallet_helpers import CLAIMS, PASSWORD, WalletClient, db_rows
 
 from credentials.verification import Policy, StatusEvidence, TrustAnswer, TrustLink
 from tests.tooling import missing_tool
 from wallet.checking import core_trust_check
-from wallet_helpers import CLAIMS, PASSWORD, WalletClient, db_rows
 
 REGISTRY_NAME = "Universidade Exemplo do Porto"
 LOOKALIKE = "Universidade Exernplo"  # "rn" for "m", beside "Verified" it passed for the real one

@@ -4,9 +4,9 @@ wallet answers 429 with Retry-After and a page that says so, adds nothing, and d
 from __future__ import annotations
 
 import pytest
+from wallet_helpers import db_rows
 
 from credentials.errors import ConfigurationError
-from wallet_helpers import db_rows
 
 
 @pytest.fixture

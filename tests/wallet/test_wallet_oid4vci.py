@@ -11,10 +11,10 @@ import json
 from urllib.parse import quote, urlsplit
 
 import pytest
+from wallet_helpers import NOW, db_rows
 
 from issuer import web as issuer_web
 from wallet.transport import HttpResponse
-from wallet_helpers import NOW, db_rows
 
 ROW = {
     "learner.given_name": "Ana", "learner.family_name": "Silva", "learner.birth_date": "2001-03-09",

@@ -8,12 +8,12 @@ import time
 from urllib.parse import urlencode, urlsplit
 
 import pytest
+from wallet_helpers import PASSWORD, db_rows
 
 from credentials.dids import did_key_from_public_key, verification_method_id
 from credentials.jose import PrivateKey, b64url_encode, sign_jws
 from verifier import openid4vp as verifier_module
 from wallet.transport import HttpResponse
-from wallet_helpers import PASSWORD, db_rows
 
 VERIFIER = "http://127.0.0.1:5002"
 

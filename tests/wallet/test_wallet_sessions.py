@@ -7,7 +7,6 @@ import io
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-
 from wallet_helpers import PASSWORD, db_rows
 
 PASSPHRASE = "a long backup passphrase"

@@ -6,11 +6,11 @@ import json
 import re
 
 import pytest
+from wallet_helpers import NOW, db_rows
 
 from credentials.errors import HolderBindingError
 from credentials.sd_jwt import KeyBindingPolicy
 from credentials.sd_jwt_vc import verify_sd_jwt_vc
-from wallet_helpers import NOW, db_rows
 
 OUTCOME_2 = json.dumps(["learning_outcomes", 1], separators=(",", ":"))
 TITLE = json.dumps(["title"])

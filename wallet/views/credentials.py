@@ -6,18 +6,18 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 
 from credentials.errors import FormatError, MicrocredError, VerificationError
-from infra.web_errors import public_message, status_of
 from credentials.presentation_codec import KIND_CREDENTIAL_OFFER, KIND_OPENID4VP, classify_scanned
+from infra.web_errors import public_message, status_of
 from wallet.checking import badge_for
 from wallet.db import get_db
 from wallet.holding import current_holder_key, holder_keys, private_holder_key
 from wallet.import_limits import import_refused
 from wallet.importing import DuplicateCredential, import_credential
+from wallet.library import annex_fields, list_cards, load_row, stack_summary, stored_claims
 from wallet.oid4vci_client import redeem_offer
+from wallet.security import claim_form, fresh_signin_required, login_required, now
 from wallet.transport import client_from_config
 from wallet.views.openid4vp import start_review
-from wallet.library import annex_fields, list_cards, load_row, stack_summary, stored_claims
-from wallet.security import claim_form, fresh_signin_required, login_required, now
 
 __all__ = ["bp", "index"]
 

@@ -9,14 +9,14 @@ from flask import Blueprint, abort, current_app, g, redirect, render_template, r
 from credentials.errors import InvalidInput, MicrocredError, VerificationError
 from credentials.microcredential import CLAIM_LABELS
 from credentials.sd_jwt import HolderSdJwt
+from infra.errors import FetchError, FetchRefused
+from infra.web_errors import public_message, status_of
 from wallet.db import get_db
 from wallet.holding import holder_key_for, private_holder_key
 from wallet.importing import FORMAT_SD_JWT_VC
 from wallet.oid4vp_client import PresentationRequest, match_paths, parse_request, send_refusal, send_response
 from wallet.presenting import MODE_OPENID4VP, create_share, preview
 from wallet.security import claim_form, login_required, now
-from infra.errors import FetchError, FetchRefused
-from infra.web_errors import public_message, status_of
 from wallet.transport import client_from_config
 
 __all__ = ["bp", "PENDING_LIFETIME", "start_review"]

@@ -13,7 +13,16 @@ from wallet.db import get_db
 from wallet.holding import holder_key_for, private_holder_key
 from wallet.importing import FORMAT_SD_JWT_VC
 from wallet.library import load_row
-from wallet.presenting import MODE_INLINE, MODE_OPENID4VP, choices, create_share, parse_paths, preview, qr_svg, redeem_link
+from wallet.presenting import (
+    MODE_INLINE,
+    MODE_OPENID4VP,
+    choices,
+    create_share,
+    parse_paths,
+    preview,
+    qr_svg,
+    redeem_link,
+)
 from wallet.security import claim_form, login_required, now
 
 __all__ = ["bp", "PRESENTATION_MEDIA_TYPE"]
