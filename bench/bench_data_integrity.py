@@ -39,7 +39,11 @@ import rfc8785  # noqa: E402
 from credentials import jsonld  # noqa: E402
 from credentials.data_integrity import sign_data_integrity, verify_data_integrity  # noqa: E402
 from credentials.multikey import multibase_from_public_key, resolve_did_verification_method  # noqa: E402
-from credentials.open_badges import check_open_badge_credential, open_badge_schema_problems, verify_open_badge  # noqa: E402
+from credentials.open_badges import (  # noqa: E402
+    check_open_badge_credential,
+    open_badge_schema_problems,
+    verify_open_badge,
+)
 
 NOW = 1_767_225_600
 
@@ -70,7 +74,8 @@ def badge(issuer: str) -> dict[str, Any]:
                 "alignment": [
                     {"type": ["Alignment"], "targetName": "EQF level 6", "targetType": "ext:EQF",
                      "targetUrl": "https://europa.eu/europass/en/description-eight-eqf-levels"},
-                    {"type": ["Alignment"], "targetName": "Smart contract development", "targetType": "ceasn:Competency",
+                    {"type": ["Alignment"], "targetName": "Smart contract development",
+                     "targetType": "ceasn:Competency",
                      "targetUrl": "https://uni.example/competencies/smart-contracts"},
                 ],
                 "resultDescription": [
@@ -123,22 +128,28 @@ def breakdown(signed: dict[str, Any], seconds: float) -> dict[str, float]:
     config = {**proof, "@context": signed["@context"]}
     parts: dict[str, float] = {}
     if signed["proof"]["cryptosuite"].endswith("rdfc-2022"):
-        options = {"documentLoader": jsonld.DEFAULT_CONTEXT_LOADER, "contextResolver": jsonld.DEFAULT_CONTEXT_LOADER.new_resolver(),
-                   "base": None, "processingMode": "json-ld-1.1", "produceGeneralizedRdf": False, "extractAllScripts": False}
+        options = {"documentLoader": jsonld.DEFAULT_CONTEXT_LOADER,
+                   "contextResolver": jsonld.DEFAULT_CONTEXT_LOADER.new_resolver(),
+                   "base": None, "processingMode": "json-ld-1.1", "produceGeneralizedRdf": False,
+                   "extractAllScripts": False}
         datasets = [jsonld._SafeProcessor().to_rdf(dict(d), options) for d in (unsecured, config)]
         parts["JSON-LD to RDF (document + proof)"] = sum(
-            per_call(lambda d=d: jsonld._SafeProcessor().to_rdf(dict(d), options), seconds) for d in (unsecured, config))
+            per_call(lambda d=d: jsonld._SafeProcessor().to_rdf(dict(d), options), seconds)
+            for d in (unsecured, config))
         parts["RDFC-1.0 (document + proof)"] = sum(
             per_call(lambda s=s: jsonld._BoundedRdfc10().main(s, {"format": "application/n-quads"}), seconds)
             for s in datasets)
         canonical = [jsonld.canonical_nquads(d).encode() for d in (unsecured, config)]
     else:
-        parts["RFC 8785 JCS (document + proof)"] = sum(per_call(lambda d=d: rfc8785.dumps(d), seconds) for d in (unsecured, config))
+        parts["RFC 8785 JCS (document + proof)"] = sum(
+            per_call(lambda d=d: rfc8785.dumps(d), seconds) for d in (unsecured, config))
         canonical = [rfc8785.dumps(d) for d in (unsecured, config)]
-    parts["SHA-256 (document + proof)"] = sum(per_call(lambda c=c: hashlib.sha256(c).digest(), seconds) for c in canonical)
+    parts["SHA-256 (document + proof)"] = sum(
+        per_call(lambda c=c: hashlib.sha256(c).digest(), seconds) for c in canonical)
     parts["Ed25519 verify"] = 1.0 / ed25519_bound(seconds)
     info = check_open_badge_credential(signed, now=NOW)
-    parts["badge form + validity (our checks)"] = per_call(lambda: check_open_badge_credential(signed, now=NOW), seconds)
+    parts["badge form + validity (our checks)"] = per_call(
+        lambda: check_open_badge_credential(signed, now=NOW), seconds)
     parts["1EdTech JSON Schema (jsonschema)"] = per_call(lambda: open_badge_schema_problems(info), seconds)
     return parts
 
@@ -155,13 +166,14 @@ def main() -> int:
         bounds, badges, proofs = [], [], []
         for _ in range(3):
             bounds.append(ed25519_bound(seconds))
-            badges.append(rate(lambda: verify_open_badge(signed, resolve_verification_method=resolve_did_verification_method,
-                                                          now=NOW), seconds))
-            proofs.append(rate(lambda: verify_data_integrity(signed), seconds))
+            badges.append(rate(lambda signed=signed: verify_open_badge(
+                signed, resolve_verification_method=resolve_did_verification_method, now=NOW), seconds))
+            proofs.append(rate(lambda signed=signed: verify_data_integrity(signed), seconds))
         bound, whole, proof_only = (statistics.median(v) for v in (bounds, badges, proofs))
         print(f"== {suite}")
         print(f"bare Ed25519 verify (cryptography, ONE core, same run): {bound:,.0f}/s")
-        print(f"verify_open_badge: {whole:,.1f}/s  (ratio to bare Ed25519: {whole / bound:.5f}, 1 in {bound / whole:,.0f})")
+        print(f"verify_open_badge: {whole:,.1f}/s  "
+              f"(ratio to bare Ed25519: {whole / bound:.5f}, 1 in {bound / whole:,.0f})")
         print(f"verify_data_integrity alone: {proof_only:,.1f}/s  (ratio {proof_only / bound:.5f})")
         parts = breakdown(signed, seconds / 3)
         total = 1.0 / whole
@@ -169,9 +181,11 @@ def main() -> int:
             print(f"  {name:>36}: {spent * 1e3:8.3f} ms  {100 * spent / total:5.1f} %")
         rest = total - sum(parts.values())
         if rest >= 0:
-            print(f"  {'rest (did:key, bounds, safe-mode walk)':>36}: {rest * 1e3:8.3f} ms  {100 * rest / total:5.1f} %")
+            label = "rest (did:key, bounds, safe-mode walk)"
+            print(f"  {label:>36}: {rest * 1e3:8.3f} ms  {100 * rest / total:5.1f} %")
         else:  # the stages are timed one by one, the whole separately: on a busy machine they disagree
-            print(f"  (stages add up to {100 * sum(parts.values()) / total:.0f} % of the whole: the machine was busier then)")
+            print(f"  (stages add up to {100 * sum(parts.values()) / total:.0f} % of the whole: "
+                  "the machine was busier then)")
     return 0
 
 

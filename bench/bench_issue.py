@@ -10,7 +10,8 @@ core. Goal (issue 4): ratio >= 0.5.
 Two runs: everything in one process, then with the batch signed by one worker
 process per available core (``IssuerService(workers=...)``, as the CLI does);
 validation (schema, holder keys) uses the same workers; reading the CSV,
-duplicate checks, status list allocation and archiving stay in the parent. Both ratios are against the ONE-core raw signing rate, so the second
+duplicate checks, status list allocation and archiving stay in the parent.
+Both ratios are against the ONE-core raw signing rate, so the second
 is a multi-core figure compared with a single-core baseline, as labelled.
 Each run measures all three (raw signing, one process, workers) again, so the
 ratios compare like with like on a shared machine. Usage:

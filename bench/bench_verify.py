@@ -174,7 +174,7 @@ def bench_core(world: World, bound: float) -> None:
     print(f"core: {rate:,.0f} presentations/s; ratio to bound {rate / bound:.2f} (goal >= 0.6)")
 
     delays = []
-    for trial in range(3):
+    for _ in range(3):
         probes = world.presentations(400)
         world.status_list.set(4242, 1 - world.status_list.get(4242))
         world.publish()
@@ -255,7 +255,8 @@ def bench_http(world: World, bound: float) -> None:
                                                   text=True).stdout.split()]
         cpu_before = sum(_cpu_seconds(pid) for pid in workers)
         queue = multiprocessing.Queue()
-        clients = [multiprocessing.Process(target=_client, args=(port, batch, HTTP_SECONDS, queue)) for batch in batches]
+        clients = [multiprocessing.Process(target=_client, args=(port, batch, HTTP_SECONDS, queue))
+                   for batch in batches]
         start = time.perf_counter()
         for client in clients:
             client.start()

@@ -139,7 +139,8 @@ def _fill(app, account_id: int, count: int) -> None:
                 db.execute(
                     "INSERT INTO credentials (account_id, holder_key_id, format, raw, raw_sha256, issuer, vct, title, "
                     "issuer_name, ects, eqf_level, issued_on, badge, badge_detail, checked_at, imported_at) "
-                    "VALUES (?, ?, 'dc+sd-jwt', ?, ?, 'did:key:z', ?, ?, ?, ?, ?, '2026-05-01', 'unchecked', '{}', 0, ?)",
+                    "VALUES (?, ?, 'dc+sd-jwt', ?, ?, 'did:key:z', ?, ?, ?, ?, ?, '2026-05-01', "
+                    "'unchecked', '{}', 0, ?)",
                     [account_id, key_id, raw, hashlib.sha256(raw.encode()).hexdigest(), MICRO_CREDENTIAL_VCT,
                      f"Micro-credential number {number}", f"University {number % 17}", 1 + number % 10,
                      5 + number % 4, number],
