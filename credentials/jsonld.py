@@ -47,7 +47,7 @@ def _import_pyld_offline() -> Any:
     for name in hidden:
         sys.modules[name] = None  # type: ignore[assignment]  # makes "import name" raise ImportError
     try:
-        from pyld import jsonld as pyld_jsonld
+        from pyld import jsonld as pyld_jsonld  # here, with requests/aiohttp hidden: pyld must never fetch
     finally:
         for name, module in hidden.items():
             if module is None:

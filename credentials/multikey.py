@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from credentials.dids import DID_JWK_METHOD, DID_KEY_METHOD, Did, resolve_public_key
 from credentials.errors import InvalidDid, InvalidKey
+from credentials.jose import PublicKey
 
 __all__ = [
     "MULTIKEY",
@@ -153,8 +154,6 @@ def verification_method_from_json(
         jwk = method.get("publicKeyJwk")
         if not isinstance(jwk, Mapping) or "d" in jwk:
             raise InvalidKey("a JsonWebKey verification method needs a public 'publicKeyJwk'")
-        from credentials.jose import PublicKey
-
         public = PublicKey.from_jwk(jwk)
         if public.alg not in ("ES256", "EdDSA"):
             raise InvalidKey(f"expected a P-256 or Ed25519 JWK for Data Integrity, found {public.alg}")
