@@ -50,7 +50,9 @@ _SUBJECT, _ACHIEVEMENT = "credentialSubject", "achievement"
 
 def _types(node: Any) -> list[str]:
     value = node.get("type") if isinstance(node, Mapping) else None
-    return [value] if isinstance(value, str) else [t for t in value if isinstance(t, str)] if isinstance(value, list) else []
+    if isinstance(value, str):
+        return [value]
+    return [t for t in value if isinstance(t, str)] if isinstance(value, list) else []
 
 
 def _eqf_level(alignment: Mapping[str, Any]) -> tuple[int, str] | None:
@@ -59,9 +61,8 @@ def _eqf_level(alignment: Mapping[str, Any]) -> tuple[int, str] | None:
     if match:
         return int(match.group(1)), "targetUrl"
     framework, code = str(alignment.get("targetFramework", "")).upper(), str(alignment.get("targetCode", ""))
-    if "EQF" in framework.split() or framework == "EQF":
-        if code.isdigit() and 1 <= int(code) <= 8:
-            return int(code), "targetCode"
+    if ("EQF" in framework.split() or framework == "EQF") and code.isdigit() and 1 <= int(code) <= 8:
+        return int(code), "targetCode"
     return None
 
 

@@ -225,7 +225,8 @@ def build_status_list_credential(
         raise InvalidStatusList(f"the issuer must be a URL or DID, found {issuer!r}")
     _purpose(status_purpose, error=InvalidStatusList, where="the list's")
     if bitstring.length < MIN_BITSTRING_LENGTH:
-        raise InvalidStatusList(f"the bitstring holds {bitstring.length} entries; at least {MIN_BITSTRING_LENGTH} are required")
+        raise InvalidStatusList(
+            f"the bitstring holds {bitstring.length} entries; at least {MIN_BITSTRING_LENGTH} are required")
     credential: dict[str, Any] = {
         CONTEXT: [VC_CONTEXT_V2],
         ID: id,
@@ -266,9 +267,9 @@ def parse_status_list_credential(
     if not isinstance(context, list) or not context or context[0] != VC_CONTEXT_V2:
         raise InvalidStatusList(f"expected '@context' to start with {VC_CONTEXT_V2!r}, found {context!r}")
     types = credential.get(TYPE)
-    if not isinstance(types, list) or not {VERIFIABLE_CREDENTIAL_TYPE, STATUS_LIST_CREDENTIAL_TYPE} <= set(
+    if not isinstance(types, list) or not {VERIFIABLE_CREDENTIAL_TYPE, STATUS_LIST_CREDENTIAL_TYPE} <= {
         t for t in types if isinstance(t, str)
-    ):
+    }:
         raise InvalidStatusList(
             f"expected 'type' to include VerifiableCredential and {STATUS_LIST_CREDENTIAL_TYPE}, found {types!r}"
         )

@@ -1,4 +1,5 @@
-"""W3C Data Integrity proofs: verify and sign ``eddsa-rdfc-2022``, ``eddsa-jcs-2022``, ``ecdsa-rdfc-2019``, ``ecdsa-jcs-2019``.
+"""W3C Data Integrity proofs: verify and sign ``eddsa-rdfc-2022``, ``eddsa-jcs-2022``, ``ecdsa-rdfc-2019``,
+``ecdsa-jcs-2019``.
 
 Implements, for documents secured with one embedded ``DataIntegrityProof`` (or
 a proof set, every proof of which must verify):
@@ -34,7 +35,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Union
+from typing import Any
 
 import base58
 import rfc8785
@@ -82,7 +83,7 @@ CRYPTOSUITES: Mapping[str, tuple[str, str]] = {
 MAX_PROOFS = 4
 PROOF, PROOF_VALUE, CONTEXT = "proof", "proofValue", "@context"
 
-SigningKey = Union[PrivateKey, ed25519.Ed25519PrivateKey, ec.EllipticCurvePrivateKey]
+SigningKey = PrivateKey | ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey
 
 _DATE_TIME_STAMP = re.compile(r"^-?\d{4,}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 _ABSOLUTE_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s]+$")
@@ -105,7 +106,8 @@ class VerifiedProof:
 def date_time_seconds(value: Any, what: str, error: Callable[[str], Exception] = FormatError) -> int:
     """An XML Schema dateTimeStamp (``2026-03-01T09:00:00Z``, an offset required) as epoch seconds, else ``error``."""
     if not isinstance(value, str) or not _DATE_TIME_STAMP.match(value):
-        raise error(f"{what} must be a date and time with a time zone (XML Schema dateTimeStamp), found {str(value)[:40]!r}")
+        raise error(f"{what} must be a date and time with a time zone (XML Schema dateTimeStamp), "
+                    f"found {str(value)[:40]!r}")
     try:
         return int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp())
     except (ValueError, OverflowError):
@@ -120,7 +122,8 @@ def _jcs(value: Any, what: str) -> bytes:
     try:
         return rfc8785.dumps(value)
     except (rfc8785.CanonicalizationError, TypeError, ValueError):
-        raise FormatError(f"{what} cannot be put in RFC 8785 canonical form (numbers must be finite and exact)") from None
+        raise FormatError(
+            f"{what} cannot be put in RFC 8785 canonical form (numbers must be finite and exact)") from None
 
 
 def _hash_data(
@@ -253,12 +256,13 @@ def verify_data_integrity(
         hash_data = _hash_data(unsecured, config, cryptosuite, method.curve, loader)
         if not _verify_signature(method, hash_data, signature, cryptosuite):
             raise SignatureError(
-                f"the {cryptosuite} proof by {method.id[:80]!r} does not verify: the document or the proof was changed, "
-                "or it was signed by another key"
+                f"the {cryptosuite} proof by {method.id[:80]!r} does not verify: "
+                "the document or the proof was changed, or it was signed by another key"
             )
         if expires is not None and now is not None and now >= expires:
             raise ValidityPeriodError(f"the proof expired at {proof['expires']}")
-        verified.append(VerifiedProof(cryptosuite, method.id, method.controller, str(proof["proofPurpose"]), created, expires))
+        verified.append(VerifiedProof(cryptosuite, method.id, method.controller, str(proof["proofPurpose"]),
+                                      created, expires))
     return tuple(verified)
 
 

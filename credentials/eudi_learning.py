@@ -128,7 +128,8 @@ def _describe(error: Any) -> str:
     if kind in ("minimum", "maximum"):
         return f"{path}: expected a level from 1 to 8, found {_shown(found)}"
     if kind == "pattern":
-        return f"{path}: expected {'text that is not blank' if expected == chr(92) + 'S' else 'a language tag'}, found {_shown(found)}"
+        wanted = "text that is not blank" if expected == chr(92) + "S" else "a language tag"
+        return f"{path}: expected {wanted}, found {_shown(found)}"
     return f"{path}: {error.message[:200]}"
 
 

@@ -149,7 +149,8 @@ def _check_elm(document: dict[str, Any]) -> None:
         )
     types = _strings(document.get("type"))
     if VERIFIABLE_CREDENTIAL not in types or EDC_TYPE not in types:
-        raise FormatError(f"an EDC has type {[VERIFIABLE_CREDENTIAL, EDC_TYPE]}, found {[str(t)[:60] for t in types[:5]]}")
+        raise FormatError(
+            f"an EDC has type {[VERIFIABLE_CREDENTIAL, EDC_TYPE]}, found {[str(t)[:60] for t in types[:5]]}")
     if not isinstance(document.get("credentialSubject"), dict):
         raise FormatError("an EDC must have a credentialSubject object")
     issuer = document.get("issuer")

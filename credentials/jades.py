@@ -33,7 +33,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -71,7 +71,7 @@ _SIG_T = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z")
 _BASE64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
 _ETSI_U = "etsiU"
 
-SealingKey = Union[rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey]
+SealingKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
 
 @dataclass(frozen=True)
@@ -180,7 +180,8 @@ def _check_headers(parts: _Parts) -> tuple[str, int]:
         raise FormatError(f"the seal has typ {typ!r:.60}; expected 'jose+json' or 'jose'")
     crit = protected.get("crit")
     if crit is not None:
-        if not isinstance(crit, list) or not crit or not all(isinstance(c, str) for c in crit) or len(set(crit)) != len(crit):
+        if (not isinstance(crit, list) or not crit or not all(isinstance(c, str) for c in crit)
+                or len(set(crit)) != len(crit)):
             raise FormatError("the seal's 'crit' header must be a non-empty list of distinct names")
         unknown = sorted(set(crit) - UNDERSTOOD_CRIT)
         if unknown:

@@ -296,7 +296,8 @@ class PrivateKey:
             return cls(alg="ES256", _key=key)
         if isinstance(key, ed25519.Ed25519PrivateKey):
             return cls(alg="EdDSA", _key=key)
-        raise InvalidKey(f"unsupported key {type(key).__name__}; expected P-256 or Ed25519 (microcred signs with no other)")
+        raise InvalidKey(
+            f"unsupported key {type(key).__name__}; expected P-256 or Ed25519 (microcred signs with no other)")
 
     def public_key(self) -> PublicKey:
         return PublicKey.from_cryptography(self._key.public_key())

@@ -34,7 +34,7 @@ import math
 import re
 import sys
 from collections.abc import Mapping
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from typing import Any
 
@@ -120,7 +120,7 @@ def _short(text: str) -> str:
     return text if len(text) <= _SHOWN else text[:_SHOWN] + "…"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _vendored(url: str) -> Any:
     text = resources.files("credentials").joinpath("contexts", CONTEXT_FILES[url]).read_text("utf-8")
     return json_loads(text, what=f"the vendored context {url}")
@@ -235,7 +235,8 @@ def check_contexts_known(document: Any, *, loader: ContextLoader = DEFAULT_CONTE
                     for context in value if isinstance(value, list) else [value]:
                         if isinstance(context, str) and not loader.knows(context):
                             raise FormatError(
-                                f"the context {_short(context)!r} is not one microcred knows; contexts are never fetched"
+                                f"the context {_short(context)!r} is not one microcred knows; "
+                                "contexts are never fetched"
                             )
                         if isinstance(context, dict):
                             stack.append(context)

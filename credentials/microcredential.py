@@ -198,7 +198,8 @@ def _cross_field(claims: Mapping[str, Any], *, for_issue: bool) -> list[tuple[li
     if level_ok and isinstance(cycle, str) and cycle in EQF_TO_QF_EHEA_CYCLE.values():
         expected = EQF_TO_QF_EHEA_CYCLE.get(level)
         if expected is None:
-            problems.append(([QF_EHEA_CYCLE], f"a QF-EHEA cycle applies to EQF levels 5-8 only, found eqf_level {level}"))
+            problems.append(([QF_EHEA_CYCLE],
+                             f"a QF-EHEA cycle applies to EQF levels 5-8 only, found eqf_level {level}"))
         elif cycle != expected:
             problems.append(([QF_EHEA_CYCLE], f"{cycle!r} does not match eqf_level {level} (expected {expected!r})"))
     stack = claims.get(STACKABILITY)
@@ -209,7 +210,8 @@ def _cross_field(claims: Mapping[str, Any], *, for_issue: bool) -> list[tuple[li
         for index, body in enumerate(bodies):
             country = body.get("country") if isinstance(body, Mapping) else None
             if isinstance(country, str) and country in _country_codes() and country not in countries:
-                problems.append(([AWARDING_BODY, index, "country"], f"{country!r} is not among issuer_country {countries}"))
+                problems.append(([AWARDING_BODY, index, "country"],
+                                 f"{country!r} is not among issuer_country {countries}"))
     return problems
 
 

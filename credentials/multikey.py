@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 import base58
 from cryptography.hazmat.primitives import serialization
@@ -51,7 +51,7 @@ ASSERTION_METHOD = "assertionMethod"
 #: What a did:key or did:jwk key may be used for (its DID document lists it under all of these).
 DidKeyRelationships = frozenset({"assertionMethod", "authentication", "capabilityInvocation", "capabilityDelegation"})
 
-DataIntegrityPublicKey = Union[ed25519.Ed25519PublicKey, ec.EllipticCurvePublicKey]
+DataIntegrityPublicKey = ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey
 
 _ED25519_PUB, _P256_PUB, _P384_PUB = 0xED, 0x1200, 0x1201
 _CODECS: Mapping[int, tuple[str, int]] = {

@@ -69,7 +69,9 @@ __all__ = [
 
 #: The format name of a JSON-LD credential secured with an embedded proof (OpenID4VCI ``ldp_vc``).
 LDP_VC_FORMAT = "ldp_vc"
-OPEN_BADGE_CREDENTIAL, ACHIEVEMENT_CREDENTIAL, CLR_CREDENTIAL = "OpenBadgeCredential", "AchievementCredential", "ClrCredential"
+OPEN_BADGE_CREDENTIAL = "OpenBadgeCredential"
+ACHIEVEMENT_CREDENTIAL = "AchievementCredential"
+CLR_CREDENTIAL = "ClrCredential"
 OPEN_BADGE_TYPES = frozenset({OPEN_BADGE_CREDENTIAL, ACHIEVEMENT_CREDENTIAL, CLR_CREDENTIAL})
 VCDM2_CONTEXT = "https://www.w3.org/ns/credentials/v2"
 VCDM11_CONTEXT = "https://www.w3.org/2018/credentials/v1"
@@ -162,7 +164,8 @@ def _data_model(credential: Mapping[str, Any], kind: str) -> str:
         raise FormatError("the credential's '@context' must be a non-empty list")
     first = contexts[0]
     if first not in (VCDM2_CONTEXT, VCDM11_CONTEXT):
-        raise FormatError(f"expected the first @context to be {VCDM2_CONTEXT} or {VCDM11_CONTEXT}, found {_short(first)}")
+        raise FormatError(
+            f"expected the first @context to be {VCDM2_CONTEXT} or {VCDM11_CONTEXT}, found {_short(first)}")
     wanted = CLR2_CONTEXTS if kind == CLR_CREDENTIAL else OB3_CONTEXTS
     if not wanted & {c for c in contexts if isinstance(c, str)}:
         spec = "CLR 2.0" if kind == CLR_CREDENTIAL else "Open Badges 3.0"
@@ -190,7 +193,8 @@ def _subject(credential: Mapping[str, Any], kind: str) -> tuple[str | None, tupl
         nested = subject.get("verifiableCredential")
         if not isinstance(nested, list) or not nested or not all(isinstance(c, Mapping) for c in nested):
             raise FormatError("a ClrCredential's subject must hold a non-empty list 'verifiableCredential'")
-        found = [c.get("credentialSubject", {}).get("achievement") for c in nested if isinstance(c.get("credentialSubject"), Mapping)]
+        found = [c.get("credentialSubject", {}).get("achievement")
+                 for c in nested if isinstance(c.get("credentialSubject"), Mapping)]
         return subject_id, tuple(dict(a) for a in found if isinstance(a, Mapping))
     achievement = subject.get("achievement")
     if not isinstance(achievement, Mapping) or not isinstance(achievement.get("name"), (str, Mapping)):

@@ -83,7 +83,8 @@ def classify_scanned(text: str) -> Scanned:
     if not text:
         raise FormatError("the scanned code is empty")
     if len(text) > MAX_SCANNED_CHARS:
-        raise FormatError(f"the scanned code holds {len(text)} characters, more than a QR code can ({MAX_SCANNED_CHARS})")
+        raise FormatError(
+            f"the scanned code holds {len(text)} characters, more than a QR code can ({MAX_SCANNED_CHARS})")
     lowered = text.lower()
     if lowered.startswith(_OPENID4VP_SCHEMES):
         return Scanned(KIND_OPENID4VP, text)

@@ -108,7 +108,8 @@ def _trust(run: CheckRun, policy: Policy, trust: TrustResolver, iss: str, vct: s
            level: int | None) -> TrustAnswer | None:
     """``level``: the credential's disclosed EQF level, checked against the accreditation's ceiling."""
     if iat is None:
-        run.fail(IssuerTrustError("the credential has no 'iat', so its issuer's accreditation at issuance cannot be checked"))
+        run.fail(IssuerTrustError(
+            "the credential has no 'iat', so its issuer's accreditation at issuance cannot be checked"))
         return None
     try:
         iat = numeric_date(iat, "the credential's 'iat'", IssuerTrustError)
@@ -220,7 +221,8 @@ def _holder_binding(run: CheckRun, parts: UnverifiedSdJwt, payload: Mapping[str,
     except VerificationError as exc:
         run.set("holder_binding", FAILED, exc.reason)
         return None
-    run.set("holder_binding", PASSED, f"signed by the holder's key for {kb.audience!r}, {now - int(kb.issued_at)} s ago")
+    run.set("holder_binding", PASSED,
+            f"signed by the holder's key for {kb.audience!r}, {now - int(kb.issued_at)} s ago")
     return kb
 
 

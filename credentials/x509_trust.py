@@ -216,9 +216,11 @@ def _check_key_and_hash(certificate: x509.Certificate, *, check_hash: bool) -> N
             )
     elif isinstance(key, ec.EllipticCurvePublicKey):
         if not isinstance(key.curve, _EC_CURVES):
-            raise SignatureError(f"certificate {_name(certificate)} uses curve {key.curve.name}; expected P-256, P-384 or P-521")
+            raise SignatureError(
+                f"certificate {_name(certificate)} uses curve {key.curve.name}; expected P-256, P-384 or P-521")
     elif not isinstance(key, ed25519.Ed25519PublicKey):
-        raise SignatureError(f"certificate {_name(certificate)} has a {type(key).__name__}; expected RSA, EC or Ed25519")
+        raise SignatureError(
+            f"certificate {_name(certificate)} has a {type(key).__name__}; expected RSA, EC or Ed25519")
     if check_hash:
         try:
             digest = certificate.signature_hash_algorithm
@@ -226,7 +228,8 @@ def _check_key_and_hash(certificate: x509.Certificate, *, check_hash: bool) -> N
             raise SignatureError(f"certificate {_name(certificate)} is signed with an unsupported algorithm") from None
         if digest is not None and not isinstance(digest, _STRONG_HASHES):
             raise SignatureError(
-                f"certificate {_name(certificate)} is signed with {digest.name.upper()}; SHA-256 or stronger is required"
+                f"certificate {_name(certificate)} is signed with {digest.name.upper()}; "
+                "SHA-256 or stronger is required"
             )
 
 
@@ -240,7 +243,8 @@ def _check_valid_at(certificate: x509.Certificate, at: int) -> None:
         )
     if at > not_after:
         raise SignatureError(
-            f"certificate {_name(certificate)} had expired at the signing time {_iso(at)} (valid until {_iso(not_after)})"
+            f"certificate {_name(certificate)} had expired at the signing time {_iso(at)} "
+            f"(valid until {_iso(not_after)})"
         )
 
 
@@ -270,7 +274,8 @@ def _check_seal_certificate(leaf: x509.Certificate, at: int) -> None:
     _check_valid_at(leaf, at)
     constraints = _extension(leaf, x509.BasicConstraints)
     if isinstance(constraints, x509.BasicConstraints) and constraints.ca:
-        raise SignatureError(f"the seal certificate {_name(leaf)} is a CA certificate; expected an end-entity seal certificate")
+        raise SignatureError(
+            f"the seal certificate {_name(leaf)} is a CA certificate; expected an end-entity seal certificate")
     usage = _extension(leaf, x509.KeyUsage)
     if not isinstance(usage, x509.KeyUsage):
         raise SignatureError(
@@ -298,7 +303,8 @@ def _check_issuer(issuer: x509.Certificate, subject: x509.Certificate, at: int, 
     constraints = _extension(issuer, x509.BasicConstraints)
     if not isinstance(constraints, x509.BasicConstraints) or not constraints.ca:
         raise SignatureError(
-            f"certificate {_name(issuer)} issued {_name(subject)} but is not a CA certificate (basicConstraints cA is not true)"
+            f"certificate {_name(issuer)} issued {_name(subject)} but is not a CA certificate "
+            "(basicConstraints cA is not true)"
         )
     if constraints.path_length is not None and intermediates_below > constraints.path_length:
         raise SignatureError(
@@ -326,7 +332,8 @@ class _PathSearch:
     def _issued(self, issuer: x509.Certificate, subject: x509.Certificate, depth: int, *, anchor: bool) -> bool:
         """True when ``issuer`` validly issued ``subject`` (the path below holds ``depth`` certificates)."""
         if self.checks_left <= 0:
-            raise SignatureError(f"the certificate chain offers more than {MAX_ISSUER_CHECKS} candidate issuers; refused")
+            raise SignatureError(
+                f"the certificate chain offers more than {MAX_ISSUER_CHECKS} candidate issuers; refused")
         self.checks_left -= 1
         try:
             _check_issuer(issuer, subject, self.at, depth - 1, anchor=anchor)
@@ -373,6 +380,7 @@ def validate_seal_chain(
     search = _PathSearch(untrusted, anchors, at)
     path = search.extend([leaf])
     if path is None:
-        reason = search.failure[1] if search.failure else "the certificate chain does not end at a configured trust anchor"
+        reason = (search.failure[1] if search.failure
+                  else "the certificate chain does not end at a configured trust anchor")
         raise SignatureError(reason)
     return tuple(certificate_summary(c, trust_anchor=i == len(path) - 1) for i, c in enumerate(path))

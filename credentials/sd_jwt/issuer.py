@@ -122,7 +122,8 @@ class _Concealer:
             return self._conceal_object(value, frame, path)
         if isinstance(value, list):
             return self._conceal_array(value, frame, path)
-        raise InvalidInput(f"the disclosure frame at {path or '/'} applies to a {type(value).__name__}, not an object or array")
+        raise InvalidInput(
+            f"the disclosure frame at {path or '/'} applies to a {type(value).__name__}, not an object or array")
 
     def _decoy_count(self, frame: Mapping[str, Any], path: str) -> int:
         count = frame.get(FRAME_DECOY_KEY, 0)
@@ -159,14 +160,16 @@ class _Concealer:
         if not isinstance(disclosable, list) or not all(
             isinstance(i, int) and not isinstance(i, bool) and 0 <= i < len(value) for i in disclosable
         ):
-            raise InvalidInput(f"{FRAME_SD_KEY} at {path or '/'} must list indices of the array (0 to {len(value) - 1})")
+            raise InvalidInput(
+                f"{FRAME_SD_KEY} at {path or '/'} must list indices of the array (0 to {len(value) - 1})")
         element_frames: dict[int, Any] = {}
         for key, element_frame in frame.items():
             if key in (FRAME_SD_KEY, FRAME_DECOY_KEY):
                 continue
             index = key if isinstance(key, int) else int(key) if isinstance(key, str) and key.isdigit() else -1
             if not 0 <= index < len(value):
-                raise InvalidInput(f"the disclosure frame at {path or '/'} names element {key!r}, which the array does not have")
+                raise InvalidInput(
+                    f"the disclosure frame at {path or '/'} names element {key!r}, which the array does not have")
             element_frames[index] = element_frame
         result: list[Any] = []
         for index, element in enumerate(value):

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 from credentials.errors import (
     DisclosureError,
@@ -70,7 +70,7 @@ MAX_DEPTH = 32
 
 #: The issuer's key, or a function of the (unverified) header and payload that
 #: finds it, e.g. by resolving ``iss`` / ``kid`` as a DID.
-IssuerKeySource = Union[PublicKey, Callable[[Mapping[str, Any], Mapping[str, Any]], PublicKey]]
+IssuerKeySource = PublicKey | Callable[[Mapping[str, Any], Mapping[str, Any]], PublicKey]
 
 
 @dataclass(frozen=True)
