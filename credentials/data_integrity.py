@@ -284,9 +284,15 @@ def sign_data_integrity(
     cryptosuite: str | None = None,
     proof_purpose: str = ASSERTION_METHOD,
     expires: str | None = None,
+    challenge: str | None = None,
+    domain: str | None = None,
     loader: ContextLoader = DEFAULT_CONTEXT_LOADER,
 ) -> dict[str, Any]:
     """Add a ``DataIntegrityProof`` to ``document`` (a copy) and return it.
+
+    ``challenge`` and ``domain`` (VC Data Integrity 1.0 §2.1, for a
+    presentation's ``authentication`` proof: the verifier's nonce and
+    audience) become proof options, covered by the signature.
 
     ``created`` (and ``expires``, optional) is an XML Schema dateTimeStamp
     (the caller's clock, e.g. ``"2026-03-01T09:00:00Z"``). The default cryptosuite is
@@ -309,6 +315,11 @@ def sign_data_integrity(
     if expires is not None:
         date_time_seconds(expires, "expires", InvalidInput)
         proof["expires"] = expires
+    for name, value in (("challenge", challenge), ("domain", domain)):
+        if value is not None:
+            if not isinstance(value, str) or not value:
+                raise InvalidInput(f"the proof's {name!r} must be non-empty text")
+            proof[name] = value
     if CONTEXT in document and CRYPTOSUITES[suite][1] == "JCS":
         proof[CONTEXT] = document[CONTEXT]  # DI EdDSA/ECDSA §3.x.1 "Create Proof" for the JCS suites
     config = dict(proof)
