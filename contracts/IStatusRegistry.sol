@@ -14,6 +14,9 @@ import {ITrustRegistry} from "./ITrustRegistry.sol";
 /// event, so a verifier can read status from the chain alone when the issuer's
 /// server is down. The bytes are authenticated by who may anchor, not by the
 /// digest (the digest is that of the signed token, the bytes are the list).
+/// `anchorMany` anchors several lists of one issuer in one transaction (a
+/// revocation that touches a credential's IETF list and its twin's W3C
+/// Bitstring list changes both at once); each gets its own event.
 interface IStatusRegistry {
     /// @notice The latest anchor of one status list.
     struct Anchor {
@@ -21,6 +24,14 @@ interface IStatusRegistry {
         uint64 version;
         uint64 anchoredAt; // block timestamp
         uint64 blockNumber;
+    }
+
+    /// @notice One list to anchor in `anchorMany`; `compressedList` empty unless carried.
+    struct ListAnchor {
+        string listId;
+        bytes32 statusListSha256;
+        uint64 version;
+        bytes compressedList;
     }
 
     /// @notice The list id is empty.
@@ -35,6 +46,8 @@ interface IStatusRegistry {
     error NotController(address caller, address controller);
     /// @notice A new anchor's version must be greater than the current one.
     error VersionNotIncreasing(string listId, uint64 current, uint64 given);
+    /// @notice `anchorMany` was given no list.
+    error NoListsGiven();
 
     /// @notice A status list was anchored; `compressedList` is empty unless carried.
     event StatusListAnchored(
@@ -62,6 +75,11 @@ interface IStatusRegistry {
         uint64 version,
         bytes calldata compressedList
     ) external;
+
+    /// @notice Anchors several lists of one issuer at once: all or nothing, one
+    /// `StatusListAnchored` event per list, in the order given. The same list
+    /// may appear twice only with increasing versions.
+    function anchorMany(string calldata issuerDid, ListAnchor[] calldata anchors) external;
 
     /// @notice The latest anchor (all zero when the list was never anchored).
     function latestAnchor(string calldata issuerDid, string calldata listId) external view returns (Anchor memory);

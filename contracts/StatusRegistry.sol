@@ -39,6 +39,15 @@ contract StatusRegistry is IStatusRegistry {
     }
 
     /// @inheritdoc IStatusRegistry
+    function anchorMany(string calldata issuerDid, ListAnchor[] calldata anchors) external {
+        if (anchors.length == 0) revert NoListsGiven();
+        for (uint256 i = 0; i < anchors.length; ++i) {
+            ListAnchor calldata one = anchors[i];
+            _anchor(issuerDid, one.listId, one.statusListSha256, one.version, one.compressedList);
+        }
+    }
+
+    /// @inheritdoc IStatusRegistry
     function latestAnchor(string calldata issuerDid, string calldata listId) external view returns (Anchor memory) {
         return _anchors[keccak256(bytes(issuerDid))][keccak256(bytes(listId))];
     }

@@ -147,7 +147,9 @@ def _fmt_time(value: int) -> str:
 _SENTENCES = {
     "EmptyDid": lambda a: "the DID is empty; expected did:<method>:<id>",
     "InvalidRole": lambda a: f"only a TAO or an issuer can be accredited, not role {Role(a['role']).label}",
-    "InvalidValidity": lambda a: f"valid-from ({a['validFrom']}) must be before valid-until ({_fmt_time(a['validUntil'])})",
+    "InvalidValidity": lambda a: (
+        f"valid-from ({a['validFrom']}) must be before valid-until ({_fmt_time(a['validUntil'])})"
+    ),
     "InvalidEqfLevel": lambda a: f"EQF levels run from 1 to 8 (0 for no limit), found {a['level']}",
     "NoTypes": lambda a: "an accreditation must name at least one credential type (vct)",
     "ZeroController": lambda a: "the controller address must not be the zero address",
@@ -166,7 +168,9 @@ _SENTENCES = {
         f"{a['allowedFrom']}..{_fmt_time(a['allowedUntil'])}"
     ),
     "ChainTooDeep": lambda a: f"the chain of trust would be {a['depth']} levels deep, more than allowed",
-    "NotGrantor": lambda a: f"the sending account {a['caller']} neither granted the accreditation of {a['did']} nor is the root",
+    "NotGrantor": lambda a: (
+        f"the sending account {a['caller']} neither granted the accreditation of {a['did']} nor is the root"
+    ),
     "CannotChangeRoot": lambda a: "the root of trust cannot be suspended, revoked or renewed",
     "AlreadyRevoked": lambda a: f"{a['did']} was revoked at {a['revokedAt']}; nothing can change it any more",
     "AlreadySuspended": lambda a: f"{a['did']} is already suspended (since {a['suspendedAt']})",
@@ -177,6 +181,7 @@ _SENTENCES = {
     ),
     "NoPendingTransfer": lambda a: f"no controller transfer of {a['did']} is pending, so there is nothing to cancel",
     "EmptyListId": lambda a: "the status list id is empty",
+    "NoListsGiven": lambda a: "no status list was given to anchor",
     "ZeroDigest": lambda a: "the status list digest is all zeros; expected a SHA-256",
     "IssuerNotAccredited": lambda a: f"the issuer {a['issuerDid']} is {Standing(a['standing']).words} at this moment",
     "NotAnIssuer": lambda a: f"{a['issuerDid']} is a {Role(a['role']).label}, and only issuers anchor status lists",
@@ -210,10 +215,12 @@ def decode_revert(data: bytes | str | None, *, action: str = "the transaction") 
     try:
         if selector == _ERROR_STRING_SELECTOR:
             (message,) = abi_decode(["string"], payload)
-            return TransactionReverted(f"{action} reverted: {message}", error_name="Error", error_args={"message": message})
+            return TransactionReverted(f"{action} reverted: {message}", error_name="Error",
+                                       error_args={"message": message})
         if selector == _PANIC_SELECTOR:
             (code,) = abi_decode(["uint256"], payload)
-            return TransactionReverted(f"{action} failed with panic code {code:#x}", error_name="Panic", error_args={"code": code})
+            return TransactionReverted(f"{action} failed with panic code {code:#x}", error_name="Panic",
+                                       error_args={"code": code})
         known = _error_catalogue().get(selector)
         if known is None:
             return TransactionReverted(f"{action} reverted with an unknown error 0x{data.hex()[:72]}")
@@ -221,7 +228,7 @@ def decode_revert(data: bytes | str | None, *, action: str = "the transaction") 
         values = abi_decode(list(types), payload)
     except DecodingError:
         return TransactionReverted(f"{action} reverted with undecodable data 0x{data.hex()[:72]}")
-    args = {arg: _plain(value, abi_type) for arg, value, abi_type in zip(arg_names, values, types)}
+    args = {arg: _plain(value, abi_type) for arg, value, abi_type in zip(arg_names, values, types, strict=True)}
     describe = _SENTENCES.get(name)
     sentence = describe(args) if describe else f"{name}({', '.join(f'{k}={v}' for k, v in args.items())})"
     return TransactionReverted(f"{action} reverted ({name}): {sentence}", error_name=name, error_args=args)

@@ -8,12 +8,19 @@ issuer's server is down it can read the list carried in an anchoring event
 (:meth:`StatusRegistryClient.anchor_events`, ``compressed_list``: the
 zlib-compressed bytes of the list, as in the token's ``lst`` before base64url).
 
+:meth:`StatusRegistryClient.anchor_many` anchors several lists of one issuer
+in ONE transaction (``anchorMany``): all or nothing, an event per list. A
+revocation that touches a credential's IETF list and its Open Badge twin's W3C
+Bitstring Status List (a ``vc+jwt`` BitstringStatusListCredential, anchored the
+same way) is one transaction.
+
 For caches: :meth:`StatusRegistryClient.latest_block` is one cheap RPC, and
 ``anchor_events(from_block=n + 1)`` returns exactly what changed after block n.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from eth_account.signers.local import LocalAccount
@@ -25,7 +32,7 @@ from ledger.chain import BlockId, TransactionResult
 from ledger.errors import KeyFileError
 from ledger.trust import check_did_syntax
 
-__all__ = ["SHA256_LENGTH", "Anchor", "AnchorEvent", "StatusRegistryClient"]
+__all__ = ["SHA256_LENGTH", "Anchor", "AnchorEvent", "ListAnchor", "StatusRegistryClient"]
 
 SHA256_LENGTH = 32
 
@@ -55,6 +62,16 @@ class AnchorEvent:
     log_index: int
     transaction_hash: str
     compressed_list: bytes | None
+
+
+@dataclass(frozen=True)
+class ListAnchor:
+    """One list to anchor with :meth:`StatusRegistryClient.anchor_many`; ``compressed_list`` None unless carried."""
+
+    list_id: str
+    sha256: bytes
+    version: int
+    compressed_list: bytes | None = None
 
 
 def _check_digest(sha256: bytes) -> bytes:
@@ -98,6 +115,22 @@ class StatusRegistryClient(ContractClient):
             else:
                 function = self.contract.functions.anchorWithList(issuer_did, list_id, digest, int(version),
                                                                   bytes(compressed_list))
+        return self.chain.transact(function, signer, action=action)
+
+    def anchor_many(self, issuer_did: str, anchors: Sequence[ListAnchor], *,
+                    account: LocalAccount | None = None) -> TransactionResult:
+        """Anchor several lists of ``issuer_did`` in one transaction: all or nothing, an event per list."""
+        check_did_syntax(issuer_did)
+        if not anchors:
+            raise InvalidInput("expected at least one status list to anchor, found none")
+        rows = [(a.list_id, _check_digest(a.sha256), int(a.version), bytes(a.compressed_list or b"")) for a in anchors]
+        signer = account or self.account
+        if signer is None:
+            raise KeyFileError("expected the issuer's controller account to sign the anchor")
+        names = ", ".join(repr(a.list_id) for a in anchors)
+        action = f"anchor status lists {names} of {issuer_did}"
+        with self.chain.guard(action):  # arguments that do not fit the ABI fail here
+            function = self.contract.functions.anchorMany(issuer_did, rows)
         return self.chain.transact(function, signer, action=action)
 
     def anchor_events(self, issuer_did: str | None = None, list_id: str | None = None, *,

@@ -11,6 +11,7 @@ from eth_utils import keccak
 from credentials.errors import InvalidInput
 from ledger.artifacts import Role, Standing
 from ledger.errors import TransactionReverted
+from ledger.status import ListAnchor
 
 pytestmark = pytest.mark.integration
 
@@ -91,6 +92,58 @@ def test_raw_event_topics_are_the_hashes(ledger, accredit_issuer):
     (log,) = result.logs
     assert bytes(log["topics"][1]) == keccak(text=issuer.did)
     assert bytes(log["topics"][2]) == keccak(text=LIST_ID)
+
+
+# ------------------------------------------------------------------ several lists in one transaction
+
+
+def test_anchor_many_anchors_every_list_in_one_transaction(ledger, accredit_issuer):
+    issuer = accredit_issuer()
+    ietf, bitstring = "ietf-list", "bitstring-list"
+    ledger.status.anchor(issuer.did, ietf, _digest("ietf v1"), 1, account=issuer.account)
+    since = ledger.status.latest_block()
+    result = ledger.status.anchor_many(issuer.did, [
+        ListAnchor(ietf, _digest("ietf v2"), 2, b"ietf token"),
+        ListAnchor(bitstring, _digest("bitstring v1"), 1),
+    ], account=issuer.account)
+    assert [bytes(log["topics"][2]) for log in result.logs] == [keccak(text=ietf), keccak(text=bitstring)]
+    events = ledger.status.anchor_events(issuer.did, from_block=since + 1)
+    assert [(e.list_id, e.version, e.sha256, e.compressed_list, e.transaction_hash) for e in events] == [
+        (ietf, 2, _digest("ietf v2"), b"ietf token", result.transaction_hash),
+        (bitstring, 1, _digest("bitstring v1"), None, result.transaction_hash),
+    ]
+    for list_id, version in ((ietf, 2), (bitstring, 1)):
+        anchor = ledger.status.latest_anchor(issuer.did, list_id)
+        assert (anchor.version, anchor.block_number) == (version, result.block_number)
+
+
+def test_anchor_many_is_all_or_nothing(ledger, accredit_issuer):
+    issuer = accredit_issuer()
+    ledger.status.anchor(issuer.did, "held", _digest("held v3"), 3, account=issuer.account)
+    with _reverts("VersionNotIncreasing") as caught:
+        ledger.status.anchor_many(issuer.did, [
+            ListAnchor("fresh", _digest("fresh v1"), 1),
+            ListAnchor("held", _digest("held v2"), 2),
+        ], account=issuer.account)
+    assert caught.value.error_args == {"listId": "held", "current": 3, "given": 2}
+    assert ledger.status.latest_anchor(issuer.did, "fresh") is None
+
+
+def test_anchor_many_keeps_every_guard(ledger, accredit_issuer, new_account):
+    issuer = accredit_issuer()
+    with _reverts("NoListsGiven"):
+        ledger.status.chain.transact(ledger.status.contract.functions.anchorMany(issuer.did, []), issuer.account,
+                                     action="anchor no list")
+    with pytest.raises(InvalidInput, match="at least one"):
+        ledger.status.anchor_many(issuer.did, [], account=issuer.account)
+    with _reverts("NotController"):
+        ledger.status.anchor_many(issuer.did, [ListAnchor("a", _digest("a"), 1)], account=new_account())
+    with _reverts("EmptyListId"):
+        ledger.status.anchor_many(issuer.did, [ListAnchor("a", _digest("a"), 1), ListAnchor("", _digest("b"), 1)],
+                                  account=issuer.account)
+    with _reverts("NotAnIssuer"):
+        ledger.status.anchor_many(issuer.tao_did, [ListAnchor("a", _digest("a"), 1)], account=issuer.tao_account)
+    assert ledger.status.latest_anchor(issuer.did, "a") is None
 
 
 # ------------------------------------------------------------------ guards
