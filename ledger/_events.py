@@ -37,7 +37,7 @@ def _to_python(value: Any, param: Mapping[str, Any]) -> Any:
     if kind == "address":
         return to_checksum_address(value)
     if kind == "tuple":
-        return {c["name"]: _to_python(v, c) for v, c in zip(value, param["components"])}
+        return {c["name"]: _to_python(v, c) for v, c in zip(value, param["components"], strict=True)}
     if kind.endswith("[]"):
         element = dict(param, type=kind[:-2])
         return [_to_python(v, element) for v in value]
@@ -70,13 +70,13 @@ class EventDecoder:
         indexed = [p for p in event["inputs"] if p.get("indexed")]
         plain = [p for p in event["inputs"] if not p.get("indexed")]
         args: dict[str, Any] = {}
-        for param, topic in zip(indexed, topics[1:]):
+        for param, topic in zip(indexed, topics[1:], strict=True):
             if param["type"] in ("string", "bytes") or param["type"].endswith("]") or param["type"] == "tuple":
                 args[param["name"]] = topic  # only the hash is in the topic
             else:
                 (args[param["name"]],) = abi_decode([param["type"]], topic)
         values = abi_decode(abi_types(plain), bytes.fromhex(log["data"][2:]))
-        args.update({p["name"]: v for p, v in zip(plain, values)})
+        args.update({p["name"]: v for p, v in zip(plain, values, strict=True)})
         args = {name: _to_python(value, next(p for p in event["inputs"] if p["name"] == name))
                 for name, value in args.items()}
         return DecodedLog(

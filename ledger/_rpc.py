@@ -119,5 +119,6 @@ class RawJsonRpc:
         if not isinstance(answer, dict):
             raise RpcTransportError("the node's answer is not a JSON-RPC object")
         if "error" in answer:
-            raise RpcErrorResponse(answer["error"] if isinstance(answer["error"], dict) else {"message": str(answer["error"])})
+            error = answer["error"]
+            raise RpcErrorResponse(error if isinstance(error, dict) else {"message": str(error)})
         return answer.get("result")

@@ -179,7 +179,8 @@ class Chain:
             return BlockHeader(int(found["number"], 16), str(found["hash"]), str(found["parentHash"]),
                                int(found["timestamp"], 16))
         except (KeyError, TypeError, ValueError):
-            raise LedgerError(f"the node at {self.rpc_url} answered block {block} without number, hash and time") from None
+            raise LedgerError(
+                f"the node at {self.rpc_url} answered block {block} without number, hash and time") from None
 
     def block_timestamp(self, block: BlockId = "latest") -> int:
         header = self.block_header(block)
@@ -237,7 +238,8 @@ class Chain:
     def _function_abi(self, contract, function_name: str) -> tuple[bytes, list[str], list[str]]:
         key = (str(contract.address), function_name)
         if key not in self._functions:
-            matches = [item for item in contract.abi if item.get("type") == "function" and item["name"] == function_name]
+            matches = [item for item in contract.abi
+                       if item.get("type") == "function" and item["name"] == function_name]
             if len(matches) != 1:
                 raise LedgerError(f"expected one function {function_name} in the ABI, found {len(matches)}")
             input_types = abi_types(matches[0]["inputs"])

@@ -254,11 +254,14 @@ def accredit() -> None:
 @click.option("--role", type=click.Choice(sorted(_ROLES)), default="issuer", show_default=True,
               help="Accredit an issuer, or an accreditation organisation (TAO).")
 @click.option("--by", "accreditor", default=None, help="DID of the accreditor (default: the root).")
-@click.option("--max-eqf", type=click.IntRange(1, 8), default=None, help="Highest EQF level granted (default: no limit).")
+@click.option("--max-eqf", type=click.IntRange(1, 8), default=None,
+              help="Highest EQF level granted (default: no limit).")
 @click.option("--valid-from", default="now", show_default=True, help="Start: epoch seconds, ISO 8601 or 'now'.")
-@click.option("--valid-until", default=None, help="End: epoch, ISO 8601 or 'never' (default: the accreditor's own end).")
+@click.option("--valid-until", default=None,
+              help="End: epoch, ISO 8601 or 'never' (default: the accreditor's own end).")
 @click.option("--controller", required=True,
-              help="Address controlling the entry, or a key file (created, mode 0600, if missing; funded on a devnet).")
+              help="Address controlling the entry, or a key file "
+                   "(created, mode 0600, if missing; funded on a devnet).")
 @_KEY_FILE_OPTION
 @_fail_cleanly
 def accredit_grant(did, vcts, legal_name, country, role, accreditor, max_eqf, valid_from, valid_until,
@@ -314,7 +317,8 @@ _DID_OR_ROOT = click.argument("did", metavar="DID|root")
 @accredit.command("transfer")
 @_DID_OR_ROOT
 @click.option("--to", "to", required=True,
-              help="Proposed controller: an address, or a key file (created, mode 0600, if missing; funded on a devnet).")
+              help="Proposed controller: an address, or a key file "
+                   "(created, mode 0600, if missing; funded on a devnet).")
 @_KEY_FILE_OPTION
 @_fail_cleanly
 def accredit_transfer(did: str, to: str, key_file: Path | None) -> None:

@@ -150,7 +150,8 @@ def compile_contracts() -> CompiledArtifacts:
             try:
                 compiled = output["contracts"][source_name][contract_name]
             except KeyError as exc:
-                raise CompilationError(f"expected contract {contract_name} in {source_name}, solc produced none") from exc
+                raise CompilationError(
+                    f"expected contract {contract_name} in {source_name}, solc produced none") from exc
             artifact = {
                 "contractName": contract_name,
                 "sourceName": source_name,

@@ -106,7 +106,8 @@ class Deployment:
             raise InvalidDeployment(f"the deployment file {path} is not readable JSON: {exc}") from None
         try:
             if data["format"] != DEPLOYMENT_FORMAT:
-                raise InvalidDeployment(f"expected deployment format {DEPLOYMENT_FORMAT} in {path}, found {data['format']}")
+                raise InvalidDeployment(
+                    f"expected deployment format {DEPLOYMENT_FORMAT} in {path}, found {data['format']}")
             contracts = data["contracts"]
             return cls(
                 chain_id=int(data["chain_id"]), rpc_url=str(data["rpc_url"]),
@@ -131,7 +132,8 @@ class Ledger:
 
 def _ref(name: str, address: str) -> ContractRef:
     artifact = load_artifact(name)
-    return ContractRef(address=address, artifact=f"contracts/artifacts/{artifact.file_name}", abi_sha256=artifact.abi_sha256)
+    return ContractRef(address=address, artifact=f"contracts/artifacts/{artifact.file_name}",
+                       abi_sha256=artifact.abi_sha256)
 
 
 def deploy(chain: Chain, root_account: LocalAccount, *, root_did: str = DEFAULT_ROOT_DID,

@@ -95,7 +95,8 @@ def default_root_account(chain: Chain, data_dir: Path) -> LocalAccount:
     )
 
 
-def fund_if_devnet(chain: Chain, funder: LocalAccount, address: str, *, minimum_wei: int = DEVNET_FUNDING_WEI // 10) -> bool:
+def fund_if_devnet(chain: Chain, funder: LocalAccount, address: str, *,
+                   minimum_wei: int = DEVNET_FUNDING_WEI // 10) -> bool:
     """On an Anvil devnet, top ``address`` up from ``funder``; True if funds were sent."""
     if chain.chain_id() != ANVIL_CHAIN_ID or chain.balance(address) >= minimum_wei:
         return False

@@ -23,7 +23,8 @@ _SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     "issuer": ("issuer.cli", "issuer", "Issuer identity, batch issuing, revocation and the issuer service."),
     "wallet": ("wallet.cli", "wallet", "The learner's wallet web app (wallet serve)."),
     "verifier": ("verifier.cli", "verifier", "The employer's verifier service (verifier serve)."),
-    "verify": ("verifier.cli", "verify", "Verify a presentation from a FILE or '-' (exit 0 verified, 1 not, 2 undecided)."),
+    "verify": ("verifier.cli", "verify",
+               "Verify a presentation from a FILE or '-' (exit 0 verified, 1 not, 2 undecided)."),
     "demo": ("microcred.demo", "demo", "Issue, present and verify a demo micro-credential."),
 }
 

@@ -16,6 +16,7 @@ use its camera. ``--story`` only tells the credential story in the terminal.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -142,14 +143,10 @@ class RunningSystem:
                 item.process.terminate()
         deadline = time.monotonic() + _STOP_TIMEOUT_S
         for item in reversed(self.served):
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 item.process.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                pass
-            try:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(item.process.pid, signal.SIGKILL)  # workers of a master that did not stop
-            except (ProcessLookupError, PermissionError):
-                pass
             if item.process.poll() is None:
                 item.process.wait(timeout=5)
         self.served.clear()
@@ -269,7 +266,8 @@ def demo(lan: bool, wallet_port: int, verifier_port: int, story: bool) -> None:
             click.echo("  stopped the devnet (its state is kept for the next run)")
 
 
-def _announce(served: list[_Served], wallet_url: str, verifier_url: str, lan: bool, data_dir: Path, took: float) -> None:
+def _announce(served: list[_Served], wallet_url: str, verifier_url: str, lan: bool, data_dir: Path,
+              took: float) -> None:
     click.secho("\nmicrocred demo is running", bold=True)
     for item in served:
         click.echo(f"  {item.label:<42} {item.url}/")
@@ -278,8 +276,10 @@ def _announce(served: list[_Served], wallet_url: str, verifier_url: str, lan: bo
                f"  1. Open the wallet {wallet_url}/ and sign in: four micro-credentials from two universities.\n"
                f"  2. Open one, press Share, keep title, ECTS and two learning outcomes, and show the QR code.\n"
                f"  3. Open the verifier {verifier_url}/ in another window and scan the QR (or paste its link):\n"
-               f"     verified — signature, holder binding, accreditation chain, not revoked — with exactly those claims.\n"
-               f"  4. In the registrar page {served[0].url}/registrar/ revoke that credential: one anchoring transaction.\n"
+               f"     verified — signature, holder binding, accreditation chain, not revoked — "
+               f"with exactly those claims.\n"
+               f"  4. In the registrar page {served[0].url}/registrar/ revoke that credential: "
+               f"one anchoring transaction.\n"
                f"  5. Share again and scan again: not verified, revoked. Or start from the verifier's\n"
                f"     'Ask for a credential' page and answer its OpenID4VP QR with the wallet.")
     if lan:

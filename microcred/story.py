@@ -28,7 +28,9 @@ DEMO_CLAIMS = {
     "learner": {"given_name": "Giulia", "family_name": "Rossi", "birth_date": "2001-04-17", "student_id": "S1234567"},
     "title": "Applied Machine Learning for Public Health",
     "issuer_country": ["IT"],
-    "awarding_body": [{"name": "Università degli Studi di Esempio", "id": "https://www.uniesempio.example", "country": "IT"}],
+    "awarding_body": [
+        {"name": "Università degli Studi di Esempio", "id": "https://www.uniesempio.example", "country": "IT"},
+    ],
     "issued_on": "2026-06-30",
     "learning_outcomes": [
         "Design and evaluate supervised learning models on health survey data",

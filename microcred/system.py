@@ -132,9 +132,11 @@ def _ensure_deployment(settings, say: Say):
             say(f"ledger: the saved deployment does not answer ({exc}); deploying again")
     chain = Chain(settings.resolve_rpc_url(), confirmations=settings.confirmations)
     root = default_root_account(chain, settings.data_dir)
-    result = deployment_module.deploy(chain, root, root_did=MINISTRY[0], root_name=MINISTRY[1], root_country=MINISTRY[2])
+    result = deployment_module.deploy(chain, root, root_did=MINISTRY[0], root_name=MINISTRY[1],
+                                      root_country=MINISTRY[2])
     result.save(settings.deployment_path)
-    say(f"ledger: deployed TrustRegistry {result.trust_registry.address}, StatusRegistry {result.status_registry.address}")
+    say(f"ledger: deployed TrustRegistry {result.trust_registry.address}, "
+        f"StatusRegistry {result.status_registry.address}")
     return deployment_module.open_ledger(settings)
 
 
@@ -205,8 +207,10 @@ def issue_to_learner(data_dir: Path, account: int, trust_check, *, say: Say) -> 
             home = load_issuer(data_dir, university.name)
             service = IssuerService(home.identity, Archive(home.archive_path), home.signing_key(),
                                     anchor=LedgerStatusAnchor(home))
-            rows = [{**course, "learner": {"given_name": LEARNER["given_name"], "family_name": LEARNER["family_name"],
-                                           "birth_date": LEARNER["birth_date"], "student_id": f"{university.name[:3].upper()}-{n:05d}"},
+            rows = [{**course,
+                     "learner": {"given_name": LEARNER["given_name"], "family_name": LEARNER["family_name"],
+                                 "birth_date": LEARNER["birth_date"],
+                                 "student_id": f"{university.name[:3].upper()}-{n:05d}"},
                      "quality_assurance": f"Internal quality assurance of {university.legal_name}, ESG-compliant",
                      "holder_jwk": holder_jwk} for n, course in enumerate(university.courses, start=1)]
             defaults = BatchDefaults(issuer_country=home.identity.country, awarding_body=home.identity.awarding_body(),
@@ -215,7 +219,8 @@ def issue_to_learner(data_dir: Path, account: int, trust_check, *, say: Say) -> 
             service.archive.close()
             with db.atomic():
                 for issued in result.issued:
-                    import_credential(db, account, holder_keys(db, account), issued.sd_jwt, now=now, trust_check=trust_check)
+                    import_credential(db, account, holder_keys(db, account), issued.sd_jwt, now=now,
+                                      trust_check=trust_check)
             say(f"issued {len(result.issued)} micro-credential(s) from {university.legal_name} to the learner's wallet")
     finally:
         db.close()
