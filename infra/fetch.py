@@ -34,6 +34,7 @@ a :class:`FetchError`.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import ipaddress
 import logging
@@ -137,10 +138,8 @@ Transport = Callable[[str, str, Mapping[str, str], "bytes | None"], Response]
 def _pattern(pattern: str) -> str:
     """An allow-list entry in the form hosts are compared in (lower case, IDNA)."""
     wildcard, name = pattern.startswith("*."), pattern.removeprefix("*.").lower().rstrip(".")
-    try:
+    with contextlib.suppress(UnicodeError):
         name = name.encode("idna").decode("ascii")
-    except UnicodeError:
-        pass
     return f"*.{name}" if wildcard else name
 
 
@@ -196,7 +195,8 @@ class StrictFetcher:
         if not parts.hostname:
             raise FetchRefused(f"the {what} has no host")
         host = _ascii_host(parts.hostname, what)
-        if scheme == "http" and not self.policy.allow_http and not (self.policy.allow_loopback and is_loopback_host(host)):
+        loopback_allowed = self.policy.allow_loopback and is_loopback_host(host)
+        if scheme == "http" and not self.policy.allow_http and not loopback_allowed:
             raise FetchRefused(f"the {what} must use https, found 'http'")
         if port == 0:
             raise FetchRefused(f"the {what} has no valid port")
@@ -309,10 +309,8 @@ class StrictFetcher:
 
         def cut() -> None:  # the deadline: whatever is blocked on this socket returns now
             expired.set()
-            try:
+            with contextlib.suppress(OSError):
                 socket.socket.shutdown(live[0], socket.SHUT_RDWR)
-            except OSError:
-                pass
 
         watchdog = threading.Timer(max(0.0, deadline - time.monotonic()), cut)
         watchdog.daemon = True

@@ -90,7 +90,8 @@ class _RefuseForeignHosts:
 
 
 def configure_hosts(app: Any, public_url: str | None) -> None:
-    """Set ``TRUSTED_HOSTS`` from ``public_url`` and ``MICROCRED_TRUSTED_HOSTS``; honour ``MICROCRED_TRUSTED_PROXIES``."""
+    """Set ``TRUSTED_HOSTS`` from ``public_url`` and ``MICROCRED_TRUSTED_HOSTS``;
+    honour ``MICROCRED_TRUSTED_PROXIES``."""
     app.config[_TRUSTED_HOSTS] = trusted_hosts_for(public_url, app.config.get(_TRUSTED_HOSTS))
     app.wsgi_app = _RefuseForeignHosts(app.wsgi_app, app.config[_TRUSTED_HOSTS])
     app.extensions[_PUBLIC_URL_KEY] = public_url.rstrip("/") if public_url else None

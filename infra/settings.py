@@ -123,7 +123,7 @@ def _in_range(setting: Setting, number: float) -> float:
 
 
 def _int(setting: Setting, value: Any) -> int:
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, bool | float):
         raise ValueError
     number = int(value.strip()) if isinstance(value, str) else int(value) if isinstance(value, int) else None
     if number is None:

@@ -99,7 +99,7 @@ def _add_headers(app: Flask, headers: tuple[tuple[str, str], ...],
     @app.after_request
     def _security_headers(response: Response) -> Response:
         # One pass over the headers instead of a scan per header: this runs on every request.
-        present = {name.lower() for name in response.headers.keys()}
+        present = {name.lower() for name, _ in response.headers.items()}
         for name, value in headers:
             if name.lower() not in present:
                 response.headers.add(name, value)

@@ -175,7 +175,7 @@ def _csv_row_claims(cells: Mapping[str, str], problems: list[str]) -> tuple[dict
         else:
             names, ids, countries = (split[c] for c in _BODY_COLUMNS)
             claims["awarding_body"] = [
-                {"name": n, "id": i, "country": c} for n, i, c in zip(names, ids, countries)
+                {"name": n, "id": i, "country": c} for n, i, c in zip(names, ids, countries, strict=True)
             ]
     holder: dict[str, Any] = {}
     jwk_text = cells.get(HOLDER_JWK, "").strip()
@@ -266,7 +266,8 @@ def _finish(
     left_out = [frozenset(name for name in _DEFAULTED if name not in claims) for _, claims, _, _ in raw]
     rows = [(_apply_defaults(claims, defaults), holder) for _, claims, holder, _ in raw]
     checked = _checked(rows, workers)
-    for (row, _, _, problems), (claims, _), (row_problems, holder_jwk), defaulted in zip(raw, rows, checked, left_out):
+    together = zip(raw, rows, checked, left_out, strict=True)
+    for (row, _, _, problems), (claims, _), (row_problems, holder_jwk), defaulted in together:
         problems.extend(row_problems)
         learner = claims.get("learner")
         student_id = learner.get("student_id") if isinstance(learner, Mapping) else None
@@ -320,7 +321,8 @@ def parse_csv(text: str, defaults: BatchDefaults, *, workers: int = 1) -> list[B
         row_problems: list[str] = []
         if len(cells) != len(header):
             row_problems.append(f"expected {len(header)} cells as in the header, found {len(cells)}")
-        claims, holder = _csv_row_claims(dict(zip(header, cells)), row_problems)
+        # A row of another length is already a problem above; its cells still get checked, paired as far as they go.
+        claims, holder = _csv_row_claims(dict(zip(header, cells, strict=False)), row_problems)
         raw.append((row, claims, holder, row_problems))
     if not raw:
         raise InvalidCredentialData(["the CSV file has a header but no rows"])

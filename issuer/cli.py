@@ -166,7 +166,8 @@ def init(name: str, country: str, legal_name: str, did_method: str, base_url: st
     click.echo(f"controller: {identity.controller_address}")
     click.echo("Next, have it accredited (root or TAO):")
     click.echo(f"  microcred accredit grant {identity.did} --type {MICRO_CREDENTIAL_VCT} "
-               f"--name '{identity.legal_name}' --country {identity.country} --controller {identity.controller_address}")
+               f"--name '{identity.legal_name}' --country {identity.country} "
+               f"--controller {identity.controller_address}")
 
 
 def _check_batch_id(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -340,7 +341,8 @@ def reissue(ctx: click.Context, credential_id: str, holder_jwk: Path | None, hol
         raise click.UsageError("give --holder-jwk or --holder-did, not both")
     key = None
     if holder_jwk:
-        key = PublicKey.from_jwk(json_loads_object(holder_jwk.read_text(encoding="utf-8"), what=str(holder_jwk))).to_jwk()
+        jwk = json_loads_object(holder_jwk.read_text(encoding="utf-8"), what=str(holder_jwk))
+        key = PublicKey.from_jwk(jwk).to_jwk()
     elif holder_did:
         key = resolve_public_key(holder_did).to_jwk()
     service = _service(ctx)

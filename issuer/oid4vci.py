@@ -157,7 +157,8 @@ class Oid4vciIssuer:
         """§6: exchange a pre-authorized code (once) for an access token."""
         grant_type = form.get("grant_type")
         if grant_type != PRE_AUTHORIZED_GRANT:
-            raise OAuthError("unsupported_grant_type", f"expected grant_type {PRE_AUTHORIZED_GRANT}, found {grant_type!r}")
+            raise OAuthError("unsupported_grant_type",
+                             f"expected grant_type {PRE_AUTHORIZED_GRANT}, found {grant_type!r}")
         code = form.get("pre-authorized_code")
         if not code:
             raise OAuthError("invalid_request", "the pre-authorized_code parameter is missing")
@@ -199,7 +200,8 @@ class Oid4vciIssuer:
             unverified_proof.check_typ([PROOF_TYP], what="key proof")
             jwk, kid = unverified_proof.header.get("jwk"), unverified_proof.header.get("kid")
             if (jwk is None) == (kid is None):
-                raise OAuthError("invalid_proof", "expected exactly one of 'jwk' or 'kid' (a did:key / did:jwk URL) in the proof header")
+                raise OAuthError("invalid_proof",
+                                 "expected exactly one of 'jwk' or 'kid' (a did:key / did:jwk URL) in the proof header")
             if jwk is not None:
                 if not isinstance(jwk, Mapping) or "d" in jwk:
                     raise OAuthError("invalid_proof", "the proof's 'jwk' must be a public key")
@@ -221,7 +223,8 @@ class Oid4vciIssuer:
             raise OAuthError("invalid_proof", f"expected iat within {PROOF_MAX_AGE} s of {now}, found {iat!r}")
         nonce = payload.get("nonce")
         if not isinstance(nonce, str) or not self.archive.consume_nonce(nonce, now=now):
-            raise OAuthError("invalid_nonce", "the proof's nonce is missing, unknown, expired or used; get a new c_nonce")
+            raise OAuthError("invalid_nonce",
+                             "the proof's nonce is missing, unknown, expired or used; get a new c_nonce")
         return key
 
     def credential(self, authorization: str | None, body: Any, *, now: int) -> dict[str, Any]:
@@ -232,12 +235,14 @@ class Oid4vciIssuer:
         configuration = body.get("credential_configuration_id")
         if configuration != CREDENTIAL_CONFIGURATION_ID:
             raise OAuthError("unknown_credential_configuration",
-                             f"expected credential_configuration_id {CREDENTIAL_CONFIGURATION_ID!r}, found {configuration!r}")
+                             f"expected credential_configuration_id {CREDENTIAL_CONFIGURATION_ID!r}, "
+                             f"found {configuration!r}")
         proofs = body.get("proofs")
         if not isinstance(proofs, Mapping) or set(proofs) != {"jwt"} or not isinstance(proofs["jwt"], list):
             raise OAuthError("invalid_credential_request", "expected proofs: {\"jwt\": [<key proof>]}")
         if len(proofs["jwt"]) != 1:
-            raise OAuthError("invalid_credential_request", f"expected exactly 1 key proof (one credential per offer), found {len(proofs['jwt'])}")
+            raise OAuthError("invalid_credential_request",
+                             f"expected exactly 1 key proof (one credential per offer), found {len(proofs['jwt'])}")
         holder_jwk = self._proof_key(proofs["jwt"][0], now=now).to_jwk()
         with self.archive.transaction():
             current = self.archive.offer(offer["id"])

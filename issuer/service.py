@@ -210,7 +210,7 @@ class IssuerService:
     ) -> tuple[list[CredentialRecord], list[dict[str, Any]]]:
         """Records for ``entries`` in their slots, not yet signed, and the offers of rows without a key."""
         records, offers = [], []
-        for entry, (list_id, index) in zip(entries, slots):
+        for entry, (list_id, index) in zip(entries, slots, strict=True):
             learner = entry.claims["learner"]
             offer_id = None if entry.holder_jwk else self.random_id()
             record = CredentialRecord(
@@ -297,7 +297,7 @@ class IssuerService:
             for chunk, jobs, signing in steps:
                 serializations = signing.result() if signing else self._signer.sign_all(jobs, now=batch.created_at)
                 issued = [IssuedCredential(r.batch_row or 0, r.id, r.student_id, sd_jwt, None)
-                          for r, sd_jwt in zip(chunk, serializations)]
+                          for r, sd_jwt in zip(chunk, serializations, strict=True)]
                 if deliver is not None:
                     deliver(issued)
                 fault_point("batch-chunk-written")

@@ -22,7 +22,7 @@ import errno
 import sqlite3
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import sqlite_utils
@@ -149,8 +149,6 @@ class ArchiveStore:
                 conn.execute("COMMIT")
             except BaseException:
                 if conn.in_transaction:
-                    try:
+                    with suppress(sqlite3.Error):  # the error being raised says more than the failed rollback
                         conn.execute("ROLLBACK")
-                    except sqlite3.Error:
-                        pass  # the error being raised says more than the failed rollback
                 raise

@@ -13,7 +13,8 @@ registrar's forms, hosts and ``/healthz``. Its own settings:
 ``STATUS_ANCHOR``   an object with ``anchor(...)`` (tests); default: the ledger
 ``CLOCK``           a callable giving epoch seconds (tests); default ``time.time``
 ``REGISTRAR_ALLOW_REMOTE``  serve the registrar pages to non-loopback clients
-``ANCHOR_RETRY_SECONDS``    how often to compare the chain with the archive and anchor what is behind; 0: never (default 5)
+``ANCHOR_RETRY_SECONDS``    how often to compare the chain with the archive and anchor what is
+                            behind; 0: never (default 5)
 ==================  ===========================================================
 
 A background thread anchors whatever the chain holds behind the archive (at
