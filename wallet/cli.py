@@ -28,7 +28,8 @@ def wallet() -> None:
 @serve_options(DEFAULT_PORT)
 @click.option("--workers", default=DEFAULT_WORKERS, show_default=True, type=click.IntRange(1, 64),
               help="Worker processes (they share the SQLite database: WAL, busy timeout).")
-@click.option("--data-dir", default=None, help="Where the wallet keeps its database and secret [MICROCRED_DATA_DIR or ./var].")
+@click.option("--data-dir", default=None,
+              help="Where the wallet keeps its database and secret [MICROCRED_DATA_DIR or ./var].")
 def serve(host: str, port: int, workers: int, threads: int, timeout: int, access_log: str | None,
           certfile: str | None, keyfile: str | None, dev: bool, data_dir: str | None) -> None:
     """Serve the wallet on HOST:PORT.

@@ -75,7 +75,8 @@ def _check_new_credentials(username: str, password: str) -> str:
     return username
 
 
-def create_account(db: Database, secret: bytes, hasher: PasswordHasher, username: str, password: str, *, now: int) -> int:
+def create_account(db: Database, secret: bytes, hasher: PasswordHasher, username: str, password: str, *,
+                   now: int) -> int:
     """A new account with a fresh ES256 holder key; InvalidInput if the name is taken."""
     username = _check_new_credentials(username, password)
     password_hash = hasher.hash(password)
@@ -137,7 +138,8 @@ def add_holder_key(db: Database, secret: bytes, account_id: int, key: PrivateKey
 
 def _record(row: tuple[Any, ...]) -> HolderKeyRecord:
     return HolderKeyRecord(
-        id=row[0], account_id=row[1], thumbprint=row[2], public_key=PublicKey.from_jwk(json.loads(row[3])), sealed=row[4]
+        id=row[0], account_id=row[1], thumbprint=row[2], public_key=PublicKey.from_jwk(json.loads(row[3])),
+        sealed=row[4],
     )
 
 

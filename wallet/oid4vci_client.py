@@ -64,7 +64,8 @@ class CredentialOffer:
             raise InvalidCredentialOffer("the credential offer names no credential_configuration_ids")
         grant = grants.get(PRE_AUTHORIZED_GRANT) if isinstance(grants, Mapping) else None
         if not isinstance(grant, Mapping) or not isinstance(grant.get("pre-authorized_code"), str):
-            raise InvalidCredentialOffer("the credential offer has no pre-authorized code; only that grant is supported")
+            raise InvalidCredentialOffer(
+                "the credential offer has no pre-authorized code; only that grant is supported")
         if grant.get("tx_code") is not None:
             raise InvalidCredentialOffer("the offer needs a transaction code, which this wallet does not support yet")
         self.credential_issuer = issuer
@@ -85,7 +86,8 @@ def parse_offer(text: str, client: Client) -> CredentialOffer:
     elif by_reference and not by_value:
         document = client.json("GET", by_reference[0], what="credential offer")
     else:
-        raise InvalidCredentialOffer("the offer link must carry exactly one of credential_offer or credential_offer_uri")
+        raise InvalidCredentialOffer(
+            "the offer link must carry exactly one of credential_offer or credential_offer_uri")
     if not isinstance(document, Mapping):
         raise InvalidCredentialOffer("the credential offer is not a JSON object")
     offer = CredentialOffer(document)
@@ -144,7 +146,8 @@ def redeem_offer(text: str, holder_key: PrivateKey, *, client: Client, now: int)
         raise InvalidCredentialOffer("the token endpoint did not return a Bearer access token")
     nonce = None
     if isinstance(metadata.get("nonce_endpoint"), str):
-        answer = client.post_json(_endpoint(metadata, "nonce_endpoint", "credential issuer", client), {}, what="nonce endpoint")
+        nonce_endpoint = _endpoint(metadata, "nonce_endpoint", "credential issuer", client)
+        answer = client.post_json(nonce_endpoint, {}, what="nonce endpoint")
         nonce = answer.get("c_nonce") if isinstance(answer, Mapping) else None
         if not isinstance(nonce, str):
             raise InvalidCredentialOffer("the nonce endpoint did not return a c_nonce")
@@ -157,7 +160,8 @@ def redeem_offer(text: str, holder_key: PrivateKey, *, client: Client, now: int)
     credentials = answer.get("credentials") if isinstance(answer, Mapping) else None
     if not isinstance(credentials, list) or len(credentials) != 1:
         if isinstance(answer, Mapping) and "transaction_id" in answer:
-            raise InvalidCredentialOffer("the issuer will deliver this credential later (deferred issuance), which this wallet does not support")
+            raise InvalidCredentialOffer(
+                "the issuer will deliver this credential later (deferred issuance), which this wallet does not support")
         raise InvalidCredentialOffer("the credential endpoint did not return exactly one credential")
     first = credentials[0]
     credential = first.get("credential") if isinstance(first, Mapping) else None

@@ -228,7 +228,8 @@ def _client_host(client_id: str, request_uri: str | None, client: Client) -> str
             raise InvalidPresentationRequest("a request from a DID client must come signed, by request_uri")
         return client.fetcher.check_url(request_uri, what="request_uri").host
     raise InvalidPresentationRequest(
-        f"unsupported client identifier {client_id[:60]!r}; expected a redirect_uri: or decentralized_identifier: prefix"
+        f"unsupported client identifier {client_id[:60]!r}; "
+        "expected a redirect_uri: or decentralized_identifier: prefix"
     )
 
 

@@ -89,7 +89,8 @@ def seal_holder_key(
     """``nonce || AES-GCM(private JWK)`` bound to the account and key thumbprint."""
     nonce = random_bytes(NONCE_BYTES)
     aead = AESGCM(derive_key(secret, _HOLDER_KEY_LABEL))
-    return nonce + aead.encrypt(nonce, json_dumps(dict(private_jwk)).encode("utf-8"), _holder_aad(account_id, thumbprint))
+    plaintext = json_dumps(dict(private_jwk)).encode("utf-8")
+    return nonce + aead.encrypt(nonce, plaintext, _holder_aad(account_id, thumbprint))
 
 
 def open_holder_key(secret: bytes, account_id: int, thumbprint: str, sealed: bytes) -> dict[str, Any]:
@@ -116,7 +117,8 @@ def encrypt_backup(
 ) -> str:
     """The backup file's text for ``contents`` under ``passphrase``."""
     if len(passphrase) < MIN_PASSPHRASE_LENGTH:
-        raise InvalidInput(f"the passphrase must have at least {MIN_PASSPHRASE_LENGTH} characters, found {len(passphrase)}")
+        raise InvalidInput(
+            f"the passphrase must have at least {MIN_PASSPHRASE_LENGTH} characters, found {len(passphrase)}")
     salt, nonce = random_bytes(16), random_bytes(NONCE_BYTES)
     header = {
         "format": BACKUP_FORMAT,
@@ -141,7 +143,8 @@ def decrypt_backup(text: str | bytes, passphrase: str) -> dict[str, Any]:
         raise InvalidInput("the backup's key derivation must be scrypt")
     n, r, p = kdf.get("n"), kdf.get("r"), kdf.get("p")
     if (n, r, p) != (SCRYPT_N, SCRYPT_R, SCRYPT_P):
-        raise InvalidInput(f"expected scrypt parameters n={SCRYPT_N} r={SCRYPT_R} p={SCRYPT_P}, found n={n} r={r} p={p}")
+        raise InvalidInput(
+            f"expected scrypt parameters n={SCRYPT_N} r={SCRYPT_R} p={SCRYPT_P}, found n={n} r={r} p={p}")
     try:
         salt = b64url_decode(kdf.get("salt"))
         nonce = b64url_decode(document.get("nonce"))

@@ -62,10 +62,12 @@ class Client:
 
     def post_json(self, url: str, payload: Any, *, what: str, headers: Mapping[str, str] | None = None) -> Any:
         body = json.dumps(payload).encode("utf-8")
-        return self.json("POST", url, what=what, body=body, headers={"Content-Type": "application/json", **(headers or {})})
+        return self.json("POST", url, what=what, body=body,
+                         headers={"Content-Type": "application/json", **(headers or {})})
 
 
 def client_from_config(config: Mapping[str, Any]) -> Client:
     """The client of a wallet app's settings (``DEV_LOOPBACK``, ``HTTP_TIMEOUT``, ``HTTP_TRANSPORT``, …)."""
-    policy = FetchPolicy.from_config(config, max_bytes=MAX_RESPONSE_BYTES, timeout=float(config.get("HTTP_TIMEOUT", 5.0)))
+    policy = FetchPolicy.from_config(config, max_bytes=MAX_RESPONSE_BYTES,
+                                     timeout=float(config.get("HTTP_TIMEOUT", 5.0)))
     return Client(StrictFetcher(policy, transport=config.get("HTTP_TRANSPORT")))

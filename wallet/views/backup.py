@@ -73,11 +73,13 @@ def _restore(contents: dict) -> tuple[int, int]:
             try:
                 checked = check_credential(raw, account_keys, now=at)
             except VerificationError as exc:
-                raise InvalidInput(f"credential {number} of the backup does not check out ({exc.reason}); nothing was restored") from exc
+                raise InvalidInput(f"credential {number} of the backup does not check out ({exc.reason}); "
+                                   "nothing was restored") from exc
             if checked.raw_sha256 in held:
                 skipped += 1
                 continue
-            store_credential(db, account_id, checked, badge_for(checked.raw, checked.format, now=at, trust_check=trust_check), now=at)
+            badge = badge_for(checked.raw, checked.format, now=at, trust_check=trust_check)
+            store_credential(db, account_id, checked, badge, now=at)
             held.add(checked.raw_sha256)
             added += 1
     return added, skipped

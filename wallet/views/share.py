@@ -84,7 +84,7 @@ def _share_row(share_id: str) -> dict:
     row = cursor.fetchone()
     if row is None:
         abort(404, description="There is no such share.")
-    found = dict(zip([d[0] for d in cursor.description], row))
+    found = dict(zip([d[0] for d in cursor.description], row, strict=True))
     found["disclosed"] = json.loads(found["disclosed"])
     return found
 
@@ -107,7 +107,8 @@ def show(share_id: str):
     share = _share_row(share_id)
     at = now()
     state = _state(share, at)
-    svg = qr_svg(share["qr_text"], inline=share["mode"] == MODE_INLINE) if state == "live" and share["qr_text"] else None
+    live = state == "live" and share["qr_text"]
+    svg = qr_svg(share["qr_text"], inline=share["mode"] == MODE_INLINE) if live else None
     return render_template("share/show.html", share=share, state=state, svg=svg, now=at)
 
 
@@ -123,7 +124,7 @@ def history():
     at = now()
     shares = []
     for row in cursor.fetchall():
-        item = dict(zip(names, row))
+        item = dict(zip(names, row, strict=True))
         item["disclosed"] = json.loads(item["disclosed"])
         item["state"] = _state(item, at)
         shares.append(item)
@@ -149,7 +150,8 @@ def fetch_presentation(token: str):
     """Public and one-time: the verifier fetches the presentation behind a QR link."""
     presentation = redeem_link(get_db(), token, now=now())
     if presentation is None:
-        response = Response("this link is unknown, expired, withdrawn or already used\n", status=404, mimetype="text/plain")
+        response = Response("this link is unknown, expired, withdrawn or already used\n", status=404,
+                            mimetype="text/plain")
     else:
         response = Response(presentation, status=200, mimetype=PRESENTATION_MEDIA_TYPE)
     response.headers["Cache-Control"] = "no-store"
