@@ -175,7 +175,8 @@ def test_a_clr_lists_its_achievements() -> None:
     view = annex_from_ob3(clr)
     assert (view.kind, view.title.value) == ("clr", "Transcript")
     assert [s.value for s in view.learning_outcomes] == ["Teamwork", "1EdTech University Degree"]
-    assert view.learning_outcomes[1].path == "/credentialSubject/verifiableCredential/1/credentialSubject/achievement/name"
+    assert view.learning_outcomes[1].path == (
+        "/credentialSubject/verifiableCredential/1/credentialSubject/achievement/name")
 
 
 # --- ELM 3 / Europass EDC -----------------------------------------------------------------------

@@ -165,7 +165,8 @@ def _u(raw: bytes) -> str:
         (_u(gzip.compress(bytes(1024))), "holds 8192 entries; at least 131072"),
         (_u(gzip.compress(bytes(17 * 1024 * 1024))), "inflates past the limit"),
     ],
-    ids=["not-string", "base58", "empty", "padded", "not-gzip", "zlib-not-gzip", "truncated", "trailing", "too-short", "bomb"],
+    ids=["not-string", "base58", "empty", "padded", "not-gzip", "zlib-not-gzip", "truncated", "trailing", "too-short",
+         "bomb"],
 )
 def test_malformed_encoded_list_is_refused(encoded, message):
     with pytest.raises(InvalidStatusList, match=message):
@@ -250,9 +251,11 @@ def test_parse_refuses_malformed_list_credentials(credential, message):
 
 def test_parse_accepts_issuer_object_ttl_and_several_purposes():
     parsed = parse_status_list_credential(
-        _credential(issuer={"id": "did:example:12345"}, subject={"statusPurpose": ["revocation", "suspension"], "ttl": 500})
+        _credential(issuer={"id": "did:example:12345"},
+                    subject={"statusPurpose": ["revocation", "suspension"], "ttl": 500})
     )
-    assert (parsed.issuer, parsed.status_purposes, parsed.ttl) == ("did:example:12345", ("revocation", "suspension"), 500)
+    assert (parsed.issuer, parsed.status_purposes, parsed.ttl) == (
+        "did:example:12345", ("revocation", "suspension"), 500)
 
 
 def test_status_at_reads_a_subject():

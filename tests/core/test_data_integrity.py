@@ -34,7 +34,8 @@ from credentials.multikey import (
 
 VECTORS = Path(__file__).resolve().parents[1] / "vectors"
 EXAMPLES_CONTEXT = "https://www.w3.org/ns/credentials/examples/v2"
-EXAMPLES = ContextLoader({EXAMPLES_CONTEXT: json.loads((VECTORS / "vc-di-eddsa" / "credentials-examples-v2.jsonld").read_text())})
+EXAMPLES = ContextLoader(
+    {EXAMPLES_CONTEXT: json.loads((VECTORS / "vc-di-eddsa" / "credentials-examples-v2.jsonld").read_text())})
 #: suite folder → (vector source, key pair file, file suffix)
 SUITES = {
     "eddsa-rdfc-2022": ("vc-di-eddsa", "keyPair.json", "DataInt"),
@@ -53,7 +54,8 @@ def secret_from_multikey(text: str) -> ed25519.Ed25519PrivateKey | ec.EllipticCu
     curve = _SECRET_CODECS[data[:2]]
     if curve == "Ed25519":
         return ed25519.Ed25519PrivateKey.from_private_bytes(data[2:])
-    return ec.derive_private_key(int.from_bytes(data[2:], "big"), ec.SECP256R1() if curve == "P-256" else ec.SECP384R1())
+    return ec.derive_private_key(int.from_bytes(data[2:], "big"),
+                                 ec.SECP256R1() if curve == "P-256" else ec.SECP384R1())
 
 
 def _read(folder: str, name: str) -> Any:
@@ -105,14 +107,16 @@ def test_signing_the_unsigned_vector_gives_the_published_proof_exactly(folder: s
     assert ours == signed
 
 
-@pytest.mark.parametrize("folder", ["ecdsa-rdfc-2019-p256", "ecdsa-rdfc-2019-p384", "ecdsa-jcs-2019-p256", "ecdsa-jcs-2019-p384"])
+@pytest.mark.parametrize(
+    "folder", ["ecdsa-rdfc-2019-p256", "ecdsa-rdfc-2019-p384", "ecdsa-jcs-2019-p256", "ecdsa-jcs-2019-p384"])
 def test_our_ecdsa_signature_of_the_unsigned_vector_verifies(folder: str) -> None:
     keys = json.loads((VECTORS / "vc-di-ecdsa" / SUITES[folder][1]).read_text())
     unsigned = json.loads((VECTORS / "vc-di-ecdsa" / "unsigned.json").read_text())
     proof = _signed(folder)["proof"]
     ours = sign_data_integrity(unsigned, secret_from_multikey(keys["secretKeyMultibase"]), proof["verificationMethod"],
                                proof["created"], cryptosuite=proof["cryptosuite"], loader=EXAMPLES)
-    assert {k: v for k, v in ours["proof"].items() if k != "proofValue"} == {k: v for k, v in proof.items() if k != "proofValue"}
+    assert ({k: v for k, v in ours["proof"].items() if k != "proofValue"}
+            == {k: v for k, v in proof.items() if k != "proofValue"})
     assert verify_data_integrity(ours, loader=EXAMPLES)[0].cryptosuite == proof["cryptosuite"]
 
 
@@ -145,7 +149,8 @@ TAMPERINGS = {
     "proof-chain": (_set(("proof", "previousProof"), "urn:uuid:1"), SignatureError),
     "created-not-a-date": (_set(("proof", "created"), "yesterday"), FormatError),
     "verification-method-not-a-url": (_set(("proof", "verificationMethod"), "z6MkrJVnaZke"), FormatError),
-    "verification-method-other-did": (_set(("proof", "verificationMethod"), "did:web:vc.example#key-1"), SignatureError),
+    "verification-method-other-did": (_set(("proof", "verificationMethod"), "did:web:vc.example#key-1"),
+                                      SignatureError),
 }
 
 

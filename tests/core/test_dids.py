@@ -55,7 +55,8 @@ def _expected_public_jwk(entry) -> dict:
 def rsa_private_key(jwk: dict) -> rsa.RSAPrivateKey:
     """An RSA private key from a published private JWK (microcred itself never signs with RSA)."""
     # The 4096-bit vector pads its private members with "="; JWKs must not, so strip it here.
-    number = {name: int.from_bytes(b64url_decode(jwk[name].rstrip("=")), "big") for name in ("n", "e", "d", "p", "q", "dp", "dq", "qi")}
+    number = {name: int.from_bytes(b64url_decode(jwk[name].rstrip("=")), "big")
+              for name in ("n", "e", "d", "p", "q", "dp", "dq", "qi")}
     public = rsa.RSAPublicNumbers(number["e"], number["n"])
     return rsa.RSAPrivateNumbers(number["p"], number["q"], number["d"], number["dp"], number["dq"], number["qi"],
                                  public).private_key()
@@ -227,7 +228,8 @@ MALFORMED_DID_KEYS = [
     ("p521", _did_key(b"\x82\x24", b"\x02" * 67), r"p521-pub"),
     ("unknown-codec", _did_key(b"\x7f", b"\x00" * 32), r"0x7f \(unknown\)"),
     ("p256-too-short", _did_key(b"\x80\x24", P256_KEY.raw_bytes()[:-1]), r"expected 33 key bytes .* found 32"),
-    ("p256-uncompressed", _did_key(b"\x80\x24", _uncompressed(P256_CRYPTOGRAPHY_KEY)), r"expected 33 key bytes .* found 65"),
+    ("p256-uncompressed", _did_key(b"\x80\x24", _uncompressed(P256_CRYPTOGRAPHY_KEY)),
+     r"expected 33 key bytes .* found 65"),
     ("p256-bad-prefix", _did_key(b"\x80\x24", b"\x04" + P256_KEY.raw_bytes()[1:]), r"prefix 0x04"),
     ("p256-not-on-curve", _did_key(b"\x80\x24", _p256_x_not_on_curve()), r"not a point on its curve"),
     ("ed25519-too-long", _did_key(b"\xed\x01", ED_KEY.raw_bytes() + b"\x00"), r"expected 32 key bytes .* found 33"),

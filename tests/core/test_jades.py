@@ -18,7 +18,8 @@ from credentials.jose import PrivateKey, b64url_decode, b64url_encode
 from credentials.x509_trust import TrustAnchors
 from tests.x509_pki import NOW, SIGNED_AT, make_pki
 
-PAYLOAD = json.dumps({"@context": ["https://www.w3.org/2018/credentials/v1"], "title": {"en": "Prova.", "it": "Prova…"}},
+PAYLOAD = json.dumps({"@context": ["https://www.w3.org/2018/credentials/v1"],
+                      "title": {"en": "Prova.", "it": "Prova…"}},
                      ensure_ascii=False).encode("utf-8")
 
 

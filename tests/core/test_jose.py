@@ -67,7 +67,8 @@ def test_rfc8037_ed25519_signature_example():
 
 
 @pytest.mark.parametrize(
-    "text", ["abc=", "ab+c", "ab/c", "a b", "A", "AB==", "AC"], ids=["padding", "plus", "slash", "space", "one-char", "padded", "non-canonical"]
+    "text", ["abc=", "ab+c", "ab/c", "a b", "A", "AB==", "AC"],
+    ids=["padding", "plus", "slash", "space", "one-char", "padded", "non-canonical"],
 )
 def test_b64url_decode_is_strict(text):
     with pytest.raises(InvalidInput):
@@ -90,7 +91,8 @@ def test_duplicate_json_members_are_rejected():
         ({"kty": "EC", "crv": "P-384", "x": "a", "y": "b"}, "unsupported key type"),
         ({"kty": "RSA", "n": "a", "e": "AQAB"}, "not base64url"),
         ({"kty": "EC", "crv": "P-256", "x": b64url_encode(b"\x01" * 32)}, "'y' is missing"),
-        ({"kty": "EC", "crv": "P-256", "x": b64url_encode(b"\x01" * 32), "y": b64url_encode(b"\x01" * 32)}, "not on the P-256 curve"),
+        ({"kty": "EC", "crv": "P-256", "x": b64url_encode(b"\x01" * 32), "y": b64url_encode(b"\x01" * 32)},
+         "not on the P-256 curve"),
         ({"kty": "OKP", "crv": "Ed25519", "x": b64url_encode(b"\x01" * 31)}, "32 bytes"),
         ({"kty": "OKP", "crv": "Ed25519", "x": "***"}, "not base64url"),
         ({"kty": "OKP", "crv": "Ed25519", "x": b64url_encode(b"\x01" * 32), "alg": "ES256"}, "declares alg"),
@@ -158,7 +160,8 @@ def test_signature_wrong_length_is_rejected():
         (123, FormatError, "must be text"),
         ("a" * 300_000, FormatError, "over the limit"),
     ],
-    ids=["two-parts", "four-parts", "bad-b64", "header-array", "crit-unknown", "crit-malformed", "alg-none", "alg-hmac", "not-text", "oversized"],
+    ids=["two-parts", "four-parts", "bad-b64", "header-array", "crit-unknown", "crit-malformed", "alg-none", "alg-hmac",
+         "not-text", "oversized"],
 )
 def test_malformed_jws(token, error, message):
     with pytest.raises(error, match=message):

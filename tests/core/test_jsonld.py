@@ -61,7 +61,8 @@ def _credential(*contexts: str, **members: object) -> dict[str, object]:
 
 
 def test_an_unknown_context_fails_format_and_is_never_fetched() -> None:
-    with pytest.raises(FormatError, match="'https://evil.example/ctx' is not one microcred knows; contexts are never fetched"):
+    with pytest.raises(FormatError,
+                       match="'https://evil.example/ctx' is not one microcred knows; contexts are never fetched"):
         canonical_nquads(_credential("https://evil.example/ctx"))
 
 
@@ -82,7 +83,8 @@ def test_pyld_default_loader_is_the_offline_one() -> None:
 
 
 def test_importing_the_core_jsonld_loads_no_http_client() -> None:
-    code = "import sys, credentials.jsonld; print(sorted(m for m in ('requests', 'urllib3', 'aiohttp') if m in sys.modules))"
+    code = ("import sys, credentials.jsonld; "
+            "print(sorted(m for m in ('requests', 'urllib3', 'aiohttp') if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert result.stdout.strip() == "[]"
 
@@ -104,7 +106,8 @@ def test_vendored_contexts_cannot_be_replaced() -> None:
     ("document", "reason"),
     [
         ({"@context": [V1], "type": ["VerifiableCredential"], "extra": 1}, "the property 'extra' is not defined"),
-        ({"@context": [V1], "id": "relative/id", "type": ["VerifiableCredential"]}, "'relative/id' is not an absolute IRI"),
+        ({"@context": [V1], "id": "relative/id", "type": ["VerifiableCredential"]},
+         "'relative/id' is not an absolute IRI"),
         ({"@context": [V1], "type": ["VerifiableCredential", "Undefined"]}, "the type 'Undefined' is not defined"),
         ({"@context": [V1, {"@vocab": "relative#"}], "type": ["VerifiableCredential"], "x": 1}, "not defined"),
     ],
@@ -163,7 +166,8 @@ _KNOWN_PYLD_GAPS = {
 def _rdf_canon_cases() -> list[object]:
     cases = []
     for entry in json.loads((RDF_CANON / "manifest.json").read_text(encoding="utf-8")):
-        marks = [pytest.mark.xfail(reason=_KNOWN_PYLD_GAPS[entry["id"]], strict=True)] if entry["id"] in _KNOWN_PYLD_GAPS else []
+        gap = _KNOWN_PYLD_GAPS.get(entry["id"])
+        marks = [pytest.mark.xfail(reason=gap, strict=True)] if gap is not None else []
         cases.append(pytest.param(entry, id=f"{entry['id'][1:]}-{entry['name']}", marks=marks))
     return cases
 

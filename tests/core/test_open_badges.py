@@ -174,7 +174,8 @@ def test_a_badge_signed_by_someone_else_than_its_issuer_is_refused() -> None:
 def test_validity_period_is_checked_after_the_signature(changes: dict[str, Any], error: type[VerificationError],
                                                          reason: str) -> None:
     with pytest.raises(error, match=reason):
-        verify_open_badge(signed(badge(**changes)), resolve_verification_method=resolve_did_verification_method, now=NOW)
+        verify_open_badge(signed(badge(**changes)), resolve_verification_method=resolve_did_verification_method,
+                          now=NOW)
 
 
 @pytest.mark.parametrize(
@@ -187,7 +188,8 @@ def test_validity_period_is_checked_after_the_signature(changes: dict[str, Any],
         ({"credentialSubject": {"id": "did:example:learner", "type": ["AchievementSubject"]}}, "'achievement' object"),
         ({"credentialStatus": ["not an object"]}, "credentialStatus must be an object"),
     ],
-    ids=["not-a-badge", "no-ob-context", "issuer-not-profile", "issuer-without-id", "no-achievement", "status-not-object"],
+    ids=["not-a-badge", "no-ob-context", "issuer-not-profile", "issuer-without-id", "no-achievement",
+         "status-not-object"],
 )
 def test_form_is_checked_before_the_signature(changes: dict[str, Any], reason: str) -> None:
     document = signed(badge())

@@ -47,7 +47,8 @@ CASES = {
     "nbf hidden": ({"_sd": ["nbf"]}, {"nbf": NOW - 10}, ("nbf",)),
     "vct#integrity hidden": ({"_sd": ["vct#integrity"]}, {"vct#integrity": "sha256-abc"}, ("vct#integrity",)),
     "status.status_list hidden": ({"status": {"_sd": ["status_list"]}}, {}, ("status", "status_list")),
-    "status.status_list.idx hidden": ({"status": {"status_list": {"_sd": ["idx"]}}}, {}, ("status", "status_list", "idx")),
+    "status.status_list.idx hidden": ({"status": {"status_list": {"_sd": ["idx"]}}}, {},
+                                      ("status", "status_list", "idx")),
     "cnf.jwk hidden": ({"cnf": {"_sd": ["jwk"]}}, {}, ("cnf", "jwk")),
 }
 

@@ -56,7 +56,8 @@ def _mutated(value):
     return st.one_of(st.just(value), _scalar)
 
 
-_claim_values = {name: st.one_of(st.just(value), _mutated(value), _json) for name, value in {**EXAMPLE, **REGISTERED}.items()}
+_claim_values = {name: st.one_of(st.just(value), _mutated(value), _json)
+                 for name, value in {**EXAMPLE, **REGISTERED}.items()}
 
 
 @st.composite

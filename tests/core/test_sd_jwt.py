@@ -122,7 +122,8 @@ def test_selecting_an_unknown_path_is_refused(issued):
 def test_key_binding_round_trip(keys, issued):
     issuer, holder_key = keys
     holder = HolderSdJwt.parse(issued.serialization)
-    presentation = holder.present_with_key_binding([("given_name",)], holder_key, audience="https://v.example", nonce="n-1", iat=NOW)
+    presentation = holder.present_with_key_binding([("given_name",)], holder_key, audience="https://v.example",
+                                                   nonce="n-1", iat=NOW)
     verified = verify(presentation, issuer, key_binding=KeyBindingPolicy(audience="https://v.example", nonce="n-1"))
     assert verified.key_binding is not None
     assert verified.key_binding.nonce == "n-1"
@@ -461,7 +462,8 @@ def test_resolver_callable_and_unresolvable_key(keys, issued):
     from credentials.errors import InvalidDid
 
     issuer, _ = keys
-    assert verify_sd_jwt(issued.serialization, lambda header, payload: issuer.public_key(), now=NOW, expected_typ=TYP).claims
+    assert verify_sd_jwt(issued.serialization, lambda header, payload: issuer.public_key(), now=NOW,
+                         expected_typ=TYP).claims
 
     def unresolvable(header, payload):
         raise InvalidDid("no such DID")

@@ -47,7 +47,8 @@ def frames_for(draw, value: Any) -> dict | None:
         frame["_sd_decoy"] = draw(st.integers(0, 2))
         return frame
     if isinstance(value, list) and value:
-        return {"_sd": draw(st.lists(st.sampled_from(range(len(value))), unique=True)), "_sd_decoy": draw(st.integers(0, 2))}
+        return {"_sd": draw(st.lists(st.sampled_from(range(len(value))), unique=True)),
+                "_sd_decoy": draw(st.integers(0, 2))}
     return None
 
 
@@ -69,7 +70,8 @@ def expected_view(value: Any, frame: dict | None, chosen: set[tuple], path: tupl
 @given(data=st.data(), claims=claims_strategy)
 def test_any_subset_round_trips(data, claims):
     frame = data.draw(frames_for(claims))
-    issued = issue_sd_jwt(claims, frame, ISSUER, header={"typ": "example+sd-jwt"}, holder_jwk=HOLDER.public_key().to_jwk())
+    issued = issue_sd_jwt(claims, frame, ISSUER, header={"typ": "example+sd-jwt"},
+                          holder_jwk=HOLDER.public_key().to_jwk())
     holder = HolderSdJwt.parse(issued.serialization)
     requested = data.draw(st.lists(st.sampled_from(holder.paths), unique=True)) if holder.paths else []
     # Disclosing a claim discloses its ancestors.

@@ -47,17 +47,17 @@ def holder():
 
 def issue(issuer, holder, **overrides):
     key, did = issuer
-    arguments = dict(
-        vct=MICRO_CREDENTIAL_VCT,
-        claims=CLAIMS,
-        frame=disclosure_frame(CLAIMS),
-        issuer_key=key,
-        issuer=did,
-        kid=verification_method_id(did) if "kid" not in overrides else None,
-        iat=NOW,
-        holder_jwk=holder.public_key().to_jwk(),
-        status=STATUS,
-    )
+    arguments = {
+        "vct": MICRO_CREDENTIAL_VCT,
+        "claims": CLAIMS,
+        "frame": disclosure_frame(CLAIMS),
+        "issuer_key": key,
+        "issuer": did,
+        "kid": verification_method_id(did) if "kid" not in overrides else None,
+        "iat": NOW,
+        "holder_jwk": holder.public_key().to_jwk(),
+        "status": STATUS,
+    }
     arguments.update(overrides)
     return issue_sd_jwt_vc(**arguments).serialization
 
@@ -99,7 +99,8 @@ def test_registered_claims_stay_visible(issuer, holder):
 
 def test_legacy_typ_is_accepted_on_input(issuer, holder):
     key, did = issuer
-    payload, disclosures = build_sd_payload({"iss": did, "iat": NOW, "vct": MICRO_CREDENTIAL_VCT, "title": "T"}, {"_sd": ["title"]})
+    payload, disclosures = build_sd_payload({"iss": did, "iat": NOW, "vct": MICRO_CREDENTIAL_VCT, "title": "T"},
+                                            {"_sd": ["title"]})
     token = sign_jws(payload, key, header={"typ": "vc+sd-jwt", "kid": verification_method_id(did)})
     serialization = token + "~" + "".join(d.encoded + "~" for d in disclosures)
     assert verify_sd_jwt_vc(serialization, now=NOW, key_binding=None).disclosed == {"title": "T"}
@@ -136,7 +137,8 @@ def test_selectively_disclosed_registered_claim_is_refused(issuer):
     key, did = issuer
     payload, disclosures = build_sd_payload({"iss": did, "vct": "x", "exp": NOW + 10}, {"_sd": ["exp"]})
     with pytest.raises(DisclosureError, match="exp"):
-        verify_sd_jwt_vc(_hand_made(issuer, payload, disclosures=[d.encoded for d in disclosures]), now=NOW, key_binding=None)
+        verify_sd_jwt_vc(_hand_made(issuer, payload, disclosures=[d.encoded for d in disclosures]), now=NOW,
+                         key_binding=None)
 
 
 @pytest.mark.parametrize(

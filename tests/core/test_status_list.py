@@ -80,7 +80,8 @@ def test_draft_jwt_example_payload_signs_and_verifies():
     assert [verified.status(i) for i in range(16)] == [1, 0, 0, 1, 1, 1, 0, 1, 1, 1, 0, 0, 0, 1, 0, 1]
     # and the draft's own header+payload, signed verbatim, verifies too
     verbatim = sign_jws(payload, KEY, header={k: v for k, v in header.items() if k != "alg"})
-    assert verify_status_list_token(verbatim, KEY.public_key(), expected_uri=payload["sub"], now=payload["iat"]).header["kid"] == "12"
+    verified = verify_status_list_token(verbatim, KEY.public_key(), expected_uri=payload["sub"], now=payload["iat"])
+    assert verified.header["kid"] == "12"
 
 
 # --- the list itself ----------------------------------------------------------------
@@ -273,7 +274,8 @@ def _with_alg_none(token: str) -> str:
         (_with_alg_none(_token()), r"algorithm 'none'"),
         (_resigned(key=PrivateKey.generate("ES256")), r"signature does not match"),
         (_resigned(key=PrivateKey.generate("EdDSA")), r"signed with EdDSA but the key is for ES256"),
-        (_resigned({"sub": "https://issuer.example/statuslists/2"}), r"is for .*/2', but the credential points at .*/1'"),
+        (_resigned({"sub": "https://issuer.example/statuslists/2"}),
+         r"is for .*/2', but the credential points at .*/1'"),
         (_resigned({"sub": None}), r"malformed: 'sub' must be the list's URI"),
         (_resigned({"iat": None}), r"malformed: 'iat' is missing"),
         (_resigned({"iat": "yesterday"}), r"malformed: 'iat' must be a whole number of seconds"),

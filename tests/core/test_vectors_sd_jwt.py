@@ -165,11 +165,13 @@ def test_sd_jwt_python_case(path):
     holder = HolderSdJwt.parse(issued.serialization)
     disclose = [tuple(p) for p in case["disclose"]]
     if case.get("key_binding"):
-        presentation = holder.present_with_key_binding(disclose, HOLDER, audience="https://verifier.example", nonce="n", iat=1_700_000_000)
+        presentation = holder.present_with_key_binding(disclose, HOLDER, audience="https://verifier.example", nonce="n",
+                                                       iat=1_700_000_000)
         policy = KeyBindingPolicy(audience="https://verifier.example", nonce="n")
     else:
         presentation, policy = holder.present(disclose), None
-    verified = verify_sd_jwt(presentation, ISSUER.public_key(), now=1_700_000_000, expected_typ=["example+sd-jwt"], key_binding=policy)
+    verified = verify_sd_jwt(presentation, ISSUER.public_key(), now=1_700_000_000, expected_typ=["example+sd-jwt"],
+                             key_binding=policy)
     claims = dict(verified.claims)
     claims.pop("cnf", None)
     expected = dict(case["expect_verified_claims"])

@@ -67,10 +67,10 @@ class World:
             self.anchored = hashlib.sha256(self.token.encode()).digest()
 
     def credential(self, claims=CLAIMS, **overrides) -> str:
-        arguments = dict(vct=MICRO_CREDENTIAL_VCT, claims=claims, frame=disclosure_frame(claims),
-                         issuer_key=self.issuer_key, issuer=self.issuer, kid=verification_method_id(self.issuer),
-                         iat=NOW - 100, holder_jwk=self.holder_key.public_key().to_jwk(),
-                         status={"status_list": {"idx": INDEX, "uri": LIST_URI}})
+        arguments = {"vct": MICRO_CREDENTIAL_VCT, "claims": claims, "frame": disclosure_frame(claims),
+                     "issuer_key": self.issuer_key, "issuer": self.issuer, "kid": verification_method_id(self.issuer),
+                     "iat": NOW - 100, "holder_jwk": self.holder_key.public_key().to_jwk(),
+                     "status": {"status_list": {"idx": INDEX, "uri": LIST_URI}}}
         arguments.update(overrides)
         return issue_sd_jwt_vc(**arguments).serialization
 
@@ -288,7 +288,8 @@ def test_unaccepted_vct(world):
 
 
 def test_jwt_vc_without_anchored_status(world):
-    credential = {"@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiableCredential", MICRO_CREDENTIAL_VCT],
+    credential = {"@context": ["https://www.w3.org/ns/credentials/v2"],
+                  "type": ["VerifiableCredential", MICRO_CREDENTIAL_VCT],
                   "issuer": world.issuer, "validFrom": "2026-01-01T00:00:00Z",
                   "credentialSubject": {"id": "did:example:learner", "title": "T"}}
     token = sign_vc_jwt(credential, world.issuer_key, kid=verification_method_id(world.issuer))

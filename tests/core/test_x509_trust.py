@@ -59,7 +59,8 @@ def failure(pki, **kwargs) -> str:
 def test_a_good_chain_validates_and_is_summarised_seal_first(kind):
     pki = make_pki(kind)
     path = validate(pki)
-    assert [link.subject for link in path] == [c.subject.rfc4514_string() for c in (pki.seal, pki.intermediate, pki.root)]
+    assert [link.subject for link in path] == [c.subject.rfc4514_string()
+                                               for c in (pki.seal, pki.intermediate, pki.root)]
     assert [link.trust_anchor for link in path] == [False, False, True]
     assert path[0].not_before == int(NOT_BEFORE.timestamp())
     assert path[0].not_after == int(NOT_AFTER.timestamp())
@@ -183,7 +184,8 @@ def test_seal_certificate_must_have_key_usage():
 
 @pytest.mark.parametrize("usage", ["digital_signature", "content_commitment"])
 def test_either_signing_usage_is_enough(usage):
-    flags = dict.fromkeys(("digital_signature", "content_commitment", "key_encipherment", "data_encipherment", "key_agreement", "key_cert_sign", "crl_sign", "encipher_only", "decipher_only"), False)
+    flags = dict.fromkeys(("digital_signature", "content_commitment", "key_encipherment", "data_encipherment",
+                           "key_agreement", "key_cert_sign", "crl_sign", "encipher_only", "decipher_only"), False)
     flags[usage] = True
     validate(make_pki("ec", seal=spec(SEAL, key_usage=x509.KeyUsage(**flags))))
 
@@ -254,7 +256,8 @@ def test_issuer_id_from_organization_identifier():
     pki = make_pki("ec")
     subject = seal_subject(pki.seal)
     assert subject.issuer_id == f"x509:org:{ORG_ID}"
-    assert (subject.legal_name, subject.country, subject.organization_identifier) == ("Università di Prova", "IT", ORG_ID)
+    assert (subject.legal_name, subject.country, subject.organization_identifier) == (
+        "Università di Prova", "IT", ORG_ID)
 
 
 @pytest.mark.parametrize("org_id", [None, "12345678901", "VATIT 123", "VATit-1", "VATIT-" + "1" * 80])
@@ -266,13 +269,15 @@ def test_issuer_id_falls_back_to_the_public_key_hash(org_id):
     assert identifier == issuer_id_for(make_pki("ec", seal=spec(SEAL, subject=name("Other")) ).seal)
 
 
-@pytest.mark.parametrize("org_id", ["NTREE-17207834", "LEIXG-529900T8BM49AURSDO55", "PSDBE-NBB-0403.227.515", "IT:CF-80012345678"])
+@pytest.mark.parametrize(
+    "org_id", ["NTREE-17207834", "LEIXG-529900T8BM49AURSDO55", "PSDBE-NBB-0403.227.515", "IT:CF-80012345678"])
 def test_issuer_id_accepts_the_en_319_412_1_forms(org_id):
     pki = make_pki("ec", seal=spec(SEAL, subject=name("Seal", org_id=org_id)))
     assert issuer_id_for(pki.seal) == f"x509:org:{org_id}"
 
 
-@pytest.mark.parametrize("bundle", [b"", b"not a certificate", "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"])
+@pytest.mark.parametrize(
+    "bundle", [b"", b"not a certificate", "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"])
 def test_a_bundle_without_certificates_is_a_configuration_error(bundle):
     with pytest.raises(ConfigurationError):
         TrustAnchors.from_pem(bundle)
