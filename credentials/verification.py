@@ -2,7 +2,10 @@
 
 Implements the verification of ARCHITECTURE.md ("Verifier HTTP API" ⚑) over
 SD-JWT VC presentations (IETF RFC 9901 and draft-ietf-oauth-sd-jwt-vc-12, with
-Key Binding JWTs) and W3C VCs secured as JWTs (``vc+jwt``, ``jwt_vc_json``):
+Key Binding JWTs); whole credentials — W3C VCs secured as JWTs (``vc+jwt``,
+``jwt_vc_json``), Open Badges 3.0 / CLR 2.0 (JWT or Data Integrity), sealed
+Europass EDCs — and holder-signed presentations of them go through the same
+checks in :mod:`credentials.verification_imported`:
 
 =================  ==========================================================
 ``format``         the serialization, ``typ``, ``iss``/``vct``, accepted types
@@ -47,12 +50,10 @@ from credentials.errors import (
     InvalidKey,
     IssuerTrustError,
     ReplayError,
-    RevocationError,
     SignatureError,
     VerificationError,
 )
-from credentials.jose import IMPORTED_FORMAT_ALGS, PublicKey, UnverifiedJws
-from credentials.jwt_vc import verify_jwt_vc
+from credentials.jose import PublicKey, UnverifiedJws
 from credentials.microcredential import EQF_LEVEL
 from credentials.numeric_date import numeric_date
 from credentials.sd_jwt.common import UnverifiedSdJwt
@@ -60,6 +61,9 @@ from credentials.sd_jwt.key_binding import KeyBindingPolicy, verify_kb_jwt
 from credentials.sd_jwt.verifier import check_time_claims, sd_alg_of, unpack_disclosures
 from credentials.sd_jwt_vc import ACCEPTED_TYPS, NEVER_DISCLOSABLE, resolve_did_issuer_key
 from credentials.status_check import StatusListMemo, check_revocation, status_list_id
+from credentials.status_check_bitstring import W3cListMemo
+from credentials.verification_imported import ImportedContext, verify_imported
+from credentials.verification_keys import KeyResolver
 from credentials.verification_model import (
     FAILED,
     PASSED,
@@ -80,12 +84,13 @@ from credentials.verification_model import (
     ask,
     issuer_json,
 )
+from credentials.x509_trust import TrustAnchors
 
 __all__ = [
     "PASSED", "FAILED", "SKIPPED", "UNAVAILABLE", "STATUSES",
     "HEADER_KEY_PARAMETERS", "Unavailable", "TrustLink", "TrustAnswer", "StatusEvidence", "Policy",
     "CheckResult", "VerificationResult", "TrustResolver", "StatusResolver", "ReplayGuard",
-    "StatusListMemo", "status_list_id", "kb_jwt_id", "verify_presentation",
+    "StatusListMemo", "W3cListMemo", "KeyResolver", "status_list_id", "kb_jwt_id", "verify_presentation",
 ]
 
 #: JOSE header members that carry or point at a key; an issuer's key comes from its DID only.
@@ -203,8 +208,9 @@ def _sd_jwt_vc(run: CheckRun, presentation: str, policy: Policy, trust: TrustRes
             except VerificationError as exc:
                 run.fail(exc)
     disclosed = {k: v for k, v in claims.items() if k not in NEVER_DISCLOSABLE}
+    annex = known.annex_view(disclosed) if known is not None and run.ok("disclosures") else None
     return VerificationResult(fmt, run.finish("the disclosures did not verify"), issuer_json(iss, answer),
-                              disclosed, shown_status, answer.chain if answer else (), kb_shown)
+                              disclosed, shown_status, answer.chain if answer else (), kb_shown, annex)
 
 
 def _holder_binding(run: CheckRun, parts: UnverifiedSdJwt, payload: Mapping[str, Any], policy: Policy,
@@ -255,48 +261,6 @@ def _period(payload: Mapping[str, Any], now: int) -> str:
     return f"issued at {payload.get('iat')}, " + (f"valid until {exp}" if exp is not None else "no expiry")
 
 
-def _jwt_vc(run: CheckRun, token: str, policy: Policy, trust: TrustResolver, now: int,
-            resolve_key: Callable[..., PublicKey]) -> VerificationResult:
-    try:
-        unverified = UnverifiedJws.parse(token, what="JWT VC", allowed_algs=IMPORTED_FORMAT_ALGS)
-        carried = [n for n in HEADER_KEY_PARAMETERS if n in unverified.header]
-        if carried:
-            raise SignatureError(f"the JWT VC carries a key in its own header ({', '.join(carried)}); "
-                                 "the key must come from the issuer's DID")
-        verified = verify_jwt_vc(token, resolve_issuer_key=resolve_key, now=now, leeway=policy.clock_skew)
-    except VerificationError as exc:
-        if exc.check != "format":
-            run.set("format", PASSED, "JWT VC")
-        if exc.check == "validity_period":
-            run.set("signature", PASSED, "the issuer's signature matches")
-        run.fail(exc)
-        return VerificationResult(None, run.finish("an earlier check failed"))
-    run.set("format", PASSED, f"{verified.format} credential")
-    run.set("signature", PASSED, f"{verified.alg} by {verified.kid or verified.issuer_id}")
-    for check in ("disclosures", "holder_binding", "replay"):
-        run.set(check, SKIPPED, f"{verified.format} has no selective disclosure or key binding", required=False)
-    run.set("validity_period", PASSED, f"valid from {verified.valid_from} until {verified.valid_until}")
-    types = verified.credential.get("type")
-    vct = next((t for t in (types if isinstance(types, list) else [types]) if t in policy.accepted_vcts), None)
-    answer = None
-    if vct is None:
-        run.fail(IssuerTrustError(f"credential type {types!r} is not one this verifier accepts"))
-    else:
-        answer = _trust(run, policy, trust, verified.issuer_id, vct, verified.valid_from, None)
-    if verified.status:
-        run.set("revocation", UNAVAILABLE, "W3C Bitstring status lists are not anchored on chain; this verifier "
-                "cannot confirm the status of a JWT VC")
-    elif not policy.status_required:
-        run.set("revocation", SKIPPED, "the credential has no status entry", required=False)
-    else:
-        run.fail(RevocationError("the credential has no status entry, and this verifier requires one"))
-    run.set("schema", SKIPPED, f"no schema is checked for {verified.format} credentials", required=False)
-    subject = verified.credential.get("credentialSubject")
-    return VerificationResult(verified.format, run.finish("an earlier check failed"),
-                              issuer_json(verified.issuer_id, answer), subject if isinstance(subject, dict) else {},
-                              None, answer.chain if answer else ())
-
-
 def verify_presentation(
     presentation: str,
     *,
@@ -309,8 +273,20 @@ def verify_presentation(
     audience: str | None = None,
     resolve_issuer_key: Callable[[str, str | None], PublicKey] = resolve_did_issuer_key,
     memo: StatusListMemo | None = None,
+    keys: KeyResolver | None = None,
+    lists: StatusResolver | None = None,
+    trust_anchors: TrustAnchors | None = None,
+    list_memo: W3cListMemo | None = None,
 ) -> VerificationResult:
-    """Run every check on ``presentation`` at ``now``; never raises for anything a holder sent."""
+    """Run every check on ``presentation`` at ``now``; never raises for anything a holder sent.
+
+    ``presentation``: an SD-JWT VC presentation, or a whole credential or a
+    holder-signed presentation of one (:mod:`credentials.verification_imported`).
+    ``keys`` resolves issuer and holder keys (did:web through its source;
+    default: did:key / did:jwk offline by ``resolve_issuer_key``); ``lists``
+    answers for W3C status lists like ``status`` for IETF ones;
+    ``trust_anchors`` are the X.509 anchors sealed EDCs must chain to.
+    """
     if nonce is not None or audience is not None:
         policy = replace(policy, expected_nonce=nonce if nonce is not None else policy.expected_nonce,
                          expected_audience=audience if audience is not None else policy.expected_audience)
@@ -319,6 +295,8 @@ def verify_presentation(
         run.fail(FormatError("expected a presentation (an SD-JWT VC or a JWT VC), found nothing"))
         return VerificationResult(None, run.finish("the input is not a presentation"))
     text = presentation.strip()
-    if "~" in text:
-        return _sd_jwt_vc(run, text, policy, trust, status, replay, now, resolve_issuer_key, memo or StatusListMemo())
-    return _jwt_vc(run, text, policy, trust, now, resolve_issuer_key)
+    keys = keys or KeyResolver(offline_issuer_key=resolve_issuer_key)
+    if "~" in text and not text.startswith("{"):
+        return _sd_jwt_vc(run, text, policy, trust, status, replay, now, keys.issuer_key, memo or StatusListMemo())
+    context = ImportedContext(policy, trust, replay, now, keys, lists, trust_anchors, list_memo or W3cListMemo())
+    return verify_imported(run, text, context)

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
+from credentials.annex_view import AnnexView
 from credentials.errors import CHECKS, VerificationError
 from credentials.microcredential import MICRO_CREDENTIAL_VCT
 from credentials.status_list import MIN_STATUS_LIST_ENTRIES
@@ -96,6 +97,14 @@ class Policy:
 
     ``min_status_list_entries``: a status list with fewer entries fails
     ``revocation`` (herd privacy: an index must hide its holder among many).
+
+    For whole credentials (JWT VCs, Open Badges, Europass EDCs):
+    ``whole_credential_binding_required`` refuses one shown without a
+    holder-signed presentation (off: ``holder_binding`` is ``skipped`` saying
+    so); ``imported_status_required`` refuses one without a status entry (off:
+    ``revocation`` is ``skipped`` saying so); ``unanchored_status_lists``
+    accepts a W3C status list its issuer does not anchor on chain, read from
+    the issuer's server alone (the detail says so).
     """
 
     trusted_roots: frozenset[str]
@@ -108,6 +117,9 @@ class Policy:
     min_status_list_entries: int = MIN_STATUS_LIST_ENTRIES
     expected_nonce: str | None = None
     expected_audience: str | None = None
+    whole_credential_binding_required: bool = False
+    imported_status_required: bool = False
+    unanchored_status_lists: bool = True
 
 
 @dataclass(frozen=True)
@@ -123,7 +135,11 @@ class CheckResult:
 
 @dataclass(frozen=True)
 class VerificationResult:
-    """The verdict and every check, in :data:`CHECKS` order; :meth:`to_json` is the API answer."""
+    """The verdict and every check, in :data:`CHECKS` order; :meth:`to_json` is the API answer.
+
+    ``claims``: the disclosed claims (SD-JWT VC) or the credential subject
+    (whole credentials); ``annex``: the Annex I view when the type is known.
+    """
 
     format: str | None
     checks: tuple[CheckResult, ...]
@@ -132,6 +148,7 @@ class VerificationResult:
     status: dict[str, Any] | None = None
     trust_chain: tuple[TrustLink, ...] = ()
     holder_binding: dict[str, Any] | None = None
+    annex: AnnexView | None = None
 
     @property
     def verified(self) -> bool:
@@ -150,6 +167,7 @@ class VerificationResult:
         return {
             "verified": self.verified, "format": self.format, "checks": [c.to_json() for c in self.checks],
             "issuer": self.issuer, "claims": self.claims, "status": self.status,
+            "annex": self.annex.to_json() if self.annex is not None else None,
         }
 
 
