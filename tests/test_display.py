@@ -49,5 +49,6 @@ def test_jinja_finalize_covers_every_printed_expression():
     app = Flask(__name__)
     init_jinja(app)
     with app.test_request_context():
-        page = render_template_string("<p title='{{ a }}'>{{ b }}</p>{{ c|bidi_safe }}", a="x\u2067", b="\u202dy", c="z\u200f")
+        page = render_template_string("<p title='{{ a }}'>{{ b }}</p>{{ c|bidi_safe }}",
+                                      a="x\u2067", b="\u202dy", c="z\u200f")
     assert page == "<p title='x[U+2067]'>[U+202D]y</p>z[U+200F]"

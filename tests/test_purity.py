@@ -26,7 +26,8 @@ FORBIDDEN = {
 }
 FORBIDDEN_SUBMODULES = {"urllib.request", "datetime.now"}
 #: What must not even be loaded indirectly by importing the core.
-FORBIDDEN_LOADED = {"flask", "werkzeug", "web3", "eth_account", "sqlite3", "sqlite_utils", "requests", "httpx", "urllib3"}
+FORBIDDEN_LOADED = {"flask", "werkzeug", "web3", "eth_account", "sqlite3", "sqlite_utils", "requests", "httpx",
+                    "urllib3"}
 
 MODULES = sorted(p for p in CORE.rglob("*.py"))
 

@@ -44,15 +44,16 @@ def _test_sources() -> dict[str, ast.Module]:
 def _calls(tree: ast.Module, owner: str, name: str) -> list[ast.Call]:
     found = []
     for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == name:
-            if isinstance(node.func.value, ast.Name) and node.func.value.id == owner:
-                found.append(node)
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == name
+                and isinstance(node.func.value, ast.Name) and node.func.value.id == owner):
+            found.append(node)
     return found
 
 
 def test_no_assert_joins_conditions_with_and():
     joined = [f"{name}:{node.lineno}" for name, tree in _test_sources().items() for node in ast.walk(tree)
-              if isinstance(node, ast.Assert) and isinstance(node.test, ast.BoolOp) and isinstance(node.test.op, ast.And)]
+              if isinstance(node, ast.Assert) and isinstance(node.test, ast.BoolOp)
+              and isinstance(node.test.op, ast.And)]
     assert joined == [], "split these into one assert per condition"
 
 

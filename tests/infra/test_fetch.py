@@ -43,7 +43,8 @@ SECRET = "INTERNAL-SECRET-0c1d"
     ("2002:a9fe:a9fe::1", "6to4 embedding a link-local address"),
     ("2001:0:4136:e378:8000:63bf:f5ff:fffe", "Teredo embedding a private address"),  # client 10.0.0.1
     ("2001:0:4136:e378:8000:63bf:80ff:fffe", "Teredo embedding a loopback address"),  # client 127.0.0.1
-    ("64:ff9b::7f00:1", "NAT64 embedding a loopback address"), ("64:ff9b::a9fe:a9fe", "NAT64 embedding a link-local address"),
+    ("64:ff9b::7f00:1", "NAT64 embedding a loopback address"),
+    ("64:ff9b::a9fe:a9fe", "NAT64 embedding a link-local address"),
     ("64:ff9b:1::1", "reserved"), ("100::1", "reserved"),
 ])
 def test_address_kinds(address, kind):
@@ -253,7 +254,8 @@ def test_post_form_and_json(fetcher, https_server):
     form = fetcher.request("POST", _url(https_server, "/token"),
                            {"Content-Type": "application/x-www-form-urlencoded"}, b"grant_type=x&code=%C3%A9")
     assert form.body == b"application/x-www-form-urlencoded|grant_type=x&code=%C3%A9"
-    answer = fetcher.request("POST", _url(https_server, "/credential"), {"Content-Type": "application/json"}, b'{"a":1}')
+    answer = fetcher.request("POST", _url(https_server, "/credential"), {"Content-Type": "application/json"},
+                             b'{"a":1}')
     assert answer.body == b'application/json|{"a":1}'
 
 

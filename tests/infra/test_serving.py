@@ -9,6 +9,7 @@ server, TLS and ``--dev`` serve, and SIGTERM stops gracefully (exit 0).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -75,10 +76,8 @@ class Served:
         try:
             return self.process.wait(timeout=30)
         finally:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
 
 
 def _pids() -> list[int]:
@@ -152,7 +151,8 @@ def test_issuer_serve_retries_pending_anchors_in_a_worker_never_in_the_master(
     env = {"MICROCRED_DATA_DIR": str(data_dir), "MICROCRED_RPC_URL": anvil.url, "MICROCRED_CONFIRMATIONS": "0"}
 
     # Issued before the issuer is accredited: the anchor is refused and stays pending.
-    row = {"title": "Serving in production", "ects": 2, "eqf_level": 6, "qf_ehea_cycle": "first", "learning_outcomes": ["Run gunicorn"],
+    row = {"title": "Serving in production", "ects": 2, "eqf_level": 6, "qf_ehea_cycle": "first",
+           "learning_outcomes": ["Run gunicorn"],
            "assessment_type": "Project", "participation": "online", "quality_assurance": "Internal QA",
            "learner": {"given_name": "Ada", "family_name": "Serve", "birth_date": "2000-01-01", "student_id": "S-1"},
            "holder_jwk": PrivateKey.generate("ES256").public_key().to_jwk()}

@@ -87,7 +87,8 @@ def test_their_badges_verify_in_microcred(suite: str) -> None:
 
 @pytest.mark.parametrize("suite", SUITES)
 def test_our_badges_verify_in_theirs(suite: str) -> None:
-    private: Any = ed25519.Ed25519PrivateKey.generate() if suite.startswith("eddsa") else ec.generate_private_key(ec.SECP256R1())
+    private: Any = (ed25519.Ed25519PrivateKey.generate() if suite.startswith("eddsa")
+                    else ec.generate_private_key(ec.SECP256R1()))
     msid = multibase_from_public_key(private.public_key())
     document = _badge()
     document["issuer"]["id"] = f"did:key:{msid}"

@@ -3,22 +3,16 @@
 from __future__ import annotations
 
 import itertools
-import sys
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
+from _issuer_support import ISSUED_ON, RecordingAnchor, make_csv
 
 # This folder is called ``issuer`` like the package and has no __init__.py; with the
 # tests folder on sys.path it would import as a namespace package named ``issuer``
 # that shadows the real one (Flask then cannot locate its templates). A regular
-# package wins over a namespace portion once the checkout's root is on sys.path.
-_CHECKOUT = str(Path(__file__).resolve().parents[2])
-if _CHECKOUT not in sys.path:
-    sys.path.insert(0, _CHECKOUT)
-
-from _issuer_support import ISSUED_ON, RecordingAnchor, make_csv
-
+# package wins over a namespace portion, and pytest's ``pythonpath = ["."]``
+# (pyproject.toml) puts the checkout's root on sys.path, so the imports below find it.
 from credentials.jose import PrivateKey
 from credentials.microcredential import MICRO_CREDENTIAL_VCT
 from issuer.archive import Archive

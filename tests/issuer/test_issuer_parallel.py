@@ -52,7 +52,7 @@ def test_a_long_batch_is_signed_by_workers_and_archived_like_a_short_one(paralle
     records = {r.id: r for r in parallel_service.archive.credentials(limit=len(entries) + 1)}
     assert len(records) == len(entries)
     assert len({(r.list_id, r.idx) for r in records.values()}) == len(entries)
-    for issued, entry in zip(result.issued, entries):
+    for issued, entry in zip(result.issued, entries, strict=True):
         record = records[issued.credential_id]
         assert record.student_id == issued.student_id == entry.student_id
         if entry.holder_jwk is None:

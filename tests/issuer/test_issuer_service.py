@@ -95,7 +95,8 @@ def test_revoke_suspend_reinstate_update_the_signed_list(service, defaults, anch
     records = [service.archive.credential(i) for i in ids]
     service.set_status(ids[:2], "revoked", now=NOW + 1)
     service.set_status([ids[2]], "suspended", now=NOW + 2)
-    assert [list_status(service, r.list_id, r.idx) for r in records] == [STATUS_INVALID, STATUS_INVALID, STATUS_SUSPENDED]
+    assert [list_status(service, r.list_id, r.idx) for r in records] == [
+        STATUS_INVALID, STATUS_INVALID, STATUS_SUSPENDED]
     service.set_status([ids[2]], "valid", now=NOW + 3)
     assert list_status(service, records[2].list_id, records[2].idx) == STATUS_VALID
     assert service.archive.status_list(records[0].list_id).version == 4
@@ -204,7 +205,8 @@ def test_a_failed_delivery_leaves_the_batch_pending_and_known(service, defaults,
 
 
 def test_archive_lookups(service, defaults):
-    ids = [i.credential_id for i in issue(service, defaults, [make_row(1), make_row(2, **{"learner.family_name": "Verdi"})]).issued]
+    rows = [make_row(1), make_row(2, **{"learner.family_name": "Verdi"})]
+    ids = [i.credential_id for i in issue(service, defaults, rows).issued]
     assert [r.id for r in service.archive.credentials(search="Verdi")] == [ids[1]]
     assert {r.id for r in service.archive.credentials(search="S0000")} == set(ids)
     with pytest.raises(UnknownCredential):

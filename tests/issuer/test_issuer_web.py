@@ -139,7 +139,8 @@ def test_wallet_redeems_an_offer_end_to_end(client, service, batch):
     assert verified.holder_jwk == wallet.key.public_key().to_jwk()
     assert verified.disclosed["learner"]["student_id"] == "S00002"
     presentation = add_key_binding(credential, wallet.key, audience="https://employer.example", nonce="n-1", iat=NOW)
-    bound = verify_sd_jwt_vc(presentation, now=NOW, key_binding=KeyBindingPolicy(audience="https://employer.example", nonce="n-1"))
+    bound = verify_sd_jwt_vc(presentation, now=NOW,
+                             key_binding=KeyBindingPolicy(audience="https://employer.example", nonce="n-1"))
     assert bound.key_binding is not None
     record = service.archive.credential(offered.credential_id)
     assert record.delivery == "redeemed"
@@ -222,7 +223,8 @@ def test_credential_endpoint_checks_the_request(client, service, batch):
     wallet = Wallet(client)
     metadata, token = wallet.redeem_token(wallet.resolve_offer(offer_link(service, batch.issued[1])))
     auth = {"Authorization": f"Bearer {token}"}
-    unknown = client.post("/credential", json={"credential_configuration_id": "diploma", "proofs": {"jwt": ["x"]}}, headers=auth)
+    unknown = client.post("/credential", json={"credential_configuration_id": "diploma", "proofs": {"jwt": ["x"]}},
+                          headers=auth)
     assert unknown.get_json()["error"] == "unknown_credential_configuration"
     legacy = client.post("/credential", json={"credential_configuration_id": "micro-credential",
                                               "proof": {"proof_type": "jwt", "jwt": "x"}}, headers=auth)

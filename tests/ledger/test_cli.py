@@ -212,5 +212,6 @@ def test_controller_transfer_in_two_steps_for_an_entry_and_the_root(tmp_path, an
     code, _, err = _run(grant[:2] + ["did:web:later2.example"] + grant[3:], env)
     assert code == 1
     assert "NotController" in _one_line_error(err)
-    code, _, err = _run(grant[:2] + ["did:web:later2.example"] + grant[3:] + ["--key-file", str(keys / "root2.key")], env)
+    code, _, err = _run(grant[:2] + ["did:web:later2.example"] + grant[3:] + ["--key-file", str(keys / "root2.key")],
+                        env)
     assert code == 0, err

@@ -64,7 +64,8 @@ def test_undecodable_or_foreign_reverts_still_say_something(data, expected):
     assert expected in str(error)
 
 
-@pytest.mark.parametrize("bad", ["", "did:", "did:web", "DID:web:x", "did:web:x:", "web:x", "did:we b:x", "did:web:a%zz"])
+@pytest.mark.parametrize(
+    "bad", ["", "did:", "did:web", "DID:web:x", "did:web:x:", "web:x", "did:we b:x", "did:web:a%zz"])
 def test_did_syntax_is_checked(bad):
     with pytest.raises(InvalidDid):
         check_did_syntax(bad)

@@ -237,8 +237,8 @@ def test_the_root_changes_hands_in_two_steps(fresh_ledger, new_account, unique_d
     ledger.trust.accept_controller(root_did, account=new_root)
     assert ledger.trust.entry(root_did).controller == new_root.address
     now = ledger.chain.block_timestamp()
-    grant = dict(vcts=[VCT], legal_name="X", country="IT", valid_from=now, valid_until=None,
-                 controller=new_account().address)
+    grant = {"vcts": [VCT], "legal_name": "X", "country": "IT", "valid_from": now, "valid_until": None,
+             "controller": new_account().address}
     with _reverts("NotController"):
         ledger.trust.accredit(root_did, unique_did(), **grant, account=old_root)
     with _reverts("NotGrantor"):  # the old root's override power is gone too
@@ -286,7 +286,8 @@ def test_who_changed_an_accreditation_is_an_indexed_topic(ledger, accredit_issue
                                    topics=[None, keccak(text=issuer.did), _address_topic(issuer.tao_account.address)])
     assert [ledger.trust.decode_log(log).name for log in by_tao] == ["Suspended", "Reinstated", "Renewed"]
     by_root = ledger.chain.get_logs(ledger.trust.address, from_block=since + 1, to_block="latest",
-                                    topics=[None, keccak(text=issuer.did), _address_topic(ledger.trust.account.address)])
+                                    topics=[None, keccak(text=issuer.did),
+                                            _address_topic(ledger.trust.account.address)])
     assert [(d.name, d.args["by"]) for d in map(ledger.trust.decode_log, by_root)] == [
         ("Revoked", ledger.trust.account.address)]
 
@@ -307,7 +308,8 @@ def test_an_accreditation_can_be_found_by_its_controller(ledger, accredit_issuer
 
 def test_grant_must_be_well_formed(ledger, unique_did, new_account):
     root, now, controller = ledger.deployment.root_did, ledger.chain.block_timestamp(), new_account().address
-    base = dict(vcts=[VCT], legal_name="X", country="IT", valid_from=now, valid_until=now + 10, controller=controller)
+    base = {"vcts": [VCT], "legal_name": "X", "country": "IT", "valid_from": now, "valid_until": now + 10,
+            "controller": controller}
     with _reverts("InvalidValidity"):
         ledger.trust.accredit(root, unique_did(), **(base | {"valid_until": now}))
     with _reverts("NoTypes"):
@@ -362,8 +364,8 @@ def test_a_suspended_tao_cannot_accredit(ledger, unique_did, new_account):
 def test_a_tao_cannot_accredit_beyond_its_own_scope(ledger, unique_did, new_account):
     now = ledger.chain.block_timestamp()
     tao, tao_account = _tao(ledger, unique_did, new_account, max_eqf_level=6, valid_until=now + 10_000)
-    grant = dict(vcts=[VCT], legal_name="X", country="IT", valid_from=now, valid_until=now + 100,
-                 controller=new_account().address, account=tao_account)
+    grant = {"vcts": [VCT], "legal_name": "X", "country": "IT", "valid_from": now, "valid_until": now + 100,
+             "controller": new_account().address, "account": tao_account}
     with _reverts("TypeOutOfScope") as caught:
         ledger.trust.accredit(tao, unique_did(), **(grant | {"vcts": [VCT, OTHER_VCT]}))
     assert caught.value.error_args == {"vct": OTHER_VCT}
