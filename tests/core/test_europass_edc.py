@@ -136,7 +136,9 @@ def test_over_two_megabytes_is_refused_before_parsing():
 
 
 @pytest.mark.parametrize("bomb,expected", [
-    (b"[" * 5000 + b"]" * 5000, "not valid"),                   # deeper than the parser goes
+    # Deeper than the parser goes: refused by the JSON parser (RecursionError) or, where the
+    # interpreter's recursion limit is higher, by the depth limit; both are format errors.
+    (b"[" * 5000 + b"]" * 5000, ("not valid", "deeper than 64")),
     (b'{"a":' + b"[" * 100 + b"]" * 100 + b"}", "deeper than 64"),
     (b"[" + b"0," * 250_000 + b"0]", "more than 200000"),
     (b'{"a":"' + b"x" * 1_100_000 + b'"}', "longer than 1048576"),
@@ -145,7 +147,8 @@ def test_json_bombs_in_the_sealed_document_are_refused(bomb, expected):
     pki = make_pki("ec")
     with pytest.raises(FormatError) as caught:
         verify(seal(raw=bomb, pki=pki), pki)
-    assert expected in caught.value.reason
+    expected_any = (expected,) if isinstance(expected, str) else expected
+    assert any(text in caught.value.reason for text in expected_any), caught.value.reason
 
 
 @pytest.mark.parametrize("data", [b"", b"   ", b"\xff\xfe{", "\ufeff{}".encode(), b'{"payload": 1, "payload": 2}',
