@@ -121,7 +121,8 @@ def fill_account(data_dir: Path, tmp_path: Path, username: str, count: int) -> N
                  "quality_assurance": "Internal quality assurance",
                  "learner": {"given_name": "Rui", "family_name": "Costa", "birth_date": "1998-02-03",
                              "student_id": f"B-{n:05d}"}} for n in range(count)]
-        defaults = BatchDefaults(issuer_country="PT", awarding_body=home.identity.awarding_body(), issued_on="2026-05-01")
+        defaults = BatchDefaults(issuer_country="PT", awarding_body=home.identity.awarding_body(),
+                                 issued_on="2026-05-01")
         issued = service.issue_batch(parse_json(json_dumps(rows), defaults), now=now).issued
         keys = holder_keys(db, account)
         with db.atomic():

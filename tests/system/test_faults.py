@@ -144,8 +144,11 @@ def test_wallet_killed_mid_restore_keeps_database_whole(tmp_path):
             thread = threading.Thread(target=restore_in_background)
             cpu_before = cpu_seconds(process.pid)
             thread.start()
-            wait_for(lambda: cpu_seconds(process.pid) - cpu_before >= full_cpu * share or not thread.is_alive(),
-                      within=60, step=0.005, what="the restore to use CPU")
+
+            def used_its_share(pid=process.pid, cpu_before=cpu_before, share=share, thread=thread):
+                return cpu_seconds(pid) - cpu_before >= full_cpu * share or not thread.is_alive()
+
+            wait_for(used_its_share, within=60, step=0.005, what="the restore to use CPU")
             spent = cpu_seconds(process.pid) - cpu_before
             os.killpg(process.pid, signal.SIGKILL)  # gunicorn's master and workers, as a service manager would
             process.wait(timeout=10)
@@ -326,7 +329,8 @@ def test_status_list_server_lying_fails_closed_and_says_so(running, flaky_issuer
 
 
 def test_verifier_recovers_once_the_status_list_server_tells_the_truth(running, flaky_issuer):
-    """After a lie, the same list version verifies again once the server serves the anchored token (fixed in dd9c58f)."""
+    """After a lie, the same list version verifies again once the server serves the anchored token
+    (fixed in dd9c58f)."""
     issuing, server = flaky_issuer
     (valid_id, valid), (other_id, _) = issuing.issue(2)
     anchored_and_seen(running, issuing.last_anchors)
@@ -416,8 +420,8 @@ def test_anvil_stopped_during_verification_fails_closed_and_everything_recovers(
     # The registrar revokes through the issuer's pages: saved, served, and kept pending.
     registrar = FormSession(running.issuer_urls["uni-esempio"])
     started = time.monotonic()
-    revoked = registrar.submit(f"/registrar/credentials/{doomed_id}/revoke", f"/registrar/credentials/{doomed_id}/revoke",
-                               redirects=True)
+    revoke_path = f"/registrar/credentials/{doomed_id}/revoke"
+    revoked = registrar.submit(revoke_path, revoke_path, redirects=True)
     revoke_took = time.monotonic() - started
     assert revoked.status_code == 200
     assert "NOT anchored yet" in revoked.text

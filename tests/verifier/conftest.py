@@ -70,8 +70,8 @@ class StatusServer:
     def base(self) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}"
 
-    def serve(self, path: str, body: bytes | str, *, status: int = 200, content_type: str = "application/statuslist+jwt",
-              headers: dict | None = None) -> str:
+    def serve(self, path: str, body: bytes | str, *, status: int = 200,
+              content_type: str = "application/statuslist+jwt", headers: dict | None = None) -> str:
         self.routes[path] = (status, content_type, body.encode() if isinstance(body, str) else body, headers or {})
         return self.base + path
 
@@ -127,10 +127,11 @@ class AnchoringIssuer:
         return token
 
     def credential(self, *, idx: int = 1234, claims=CLAIMS, **overrides) -> str:
-        arguments = dict(vct=MICRO_CREDENTIAL_VCT, claims=claims, frame=disclosure_frame(claims), issuer_key=self.key,
-                         issuer=self.did, kid=verification_method_id(self.did), iat=int(time.time()) - 60,
-                         holder_jwk=self.holder.public_key().to_jwk(),
-                         status={"status_list": {"idx": idx, "uri": self.uri}})
+        frame = overrides.pop("frame", None) or disclosure_frame(claims)
+        arguments = {"vct": MICRO_CREDENTIAL_VCT, "claims": claims, "frame": frame,
+                     "issuer_key": self.key, "issuer": self.did, "kid": verification_method_id(self.did),
+                     "iat": int(time.time()) - 60, "holder_jwk": self.holder.public_key().to_jwk(),
+                     "status": {"status_list": {"idx": idx, "uri": self.uri}}}
         arguments.update(overrides)
         return issue_sd_jwt_vc(**arguments).serialization
 
@@ -141,7 +142,8 @@ class AnchoringIssuer:
             iat=iat or int(time.time()))
 
 
-def accredit_did_key_issuer(ledger, new_account, unique_did, *, accredit: bool = True) -> tuple[PrivateKey, str, object]:
+def accredit_did_key_issuer(ledger, new_account, unique_did, *,
+                            accredit: bool = True) -> tuple[PrivateKey, str, object]:
     from ledger.artifacts import Role
 
     start = min(ledger.chain.block_timestamp(), int(time.time())) - 3600
@@ -190,3 +192,87 @@ def app(ledger_data_dir, anvil):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+# --- whole credentials (issue 12): any issuer identifier accredited, X.509 anchors, a did:web server over TLS ---
+
+
+@pytest.fixture
+def accredit_any(ledger, new_account, unique_did):
+    """Factory: accredit an issuer identifier (any DID, or ``x509:org:…``) for ``types`` under a fresh TAO.
+
+    Returns the controller account of the entry (it may anchor the issuer's status lists).
+    """
+    from ledger.artifacts import Role
+
+    def make(identifier: str, types, *, name: str = "Università di Prova", start: int | None = None):
+        start = start or min(ledger.chain.block_timestamp(), int(time.time())) - 3600
+        tao, tao_account = unique_did("tao"), new_account()
+        ledger.trust.accredit(ledger.deployment.root_did, tao, role=Role.TAO, vcts=list(types),
+                              legal_name="Agenzia di Accreditamento", country="IT", valid_from=start,
+                              valid_until=None, controller=tao_account.address)
+        account = new_account()
+        ledger.trust.accredit(tao, identifier, role=Role.ISSUER, vcts=list(types), legal_name=name, country="IT",
+                              valid_from=start, valid_until=None, controller=account.address, account=tao_account)
+        return account
+
+    return make
+
+
+@pytest.fixture(scope="module")
+def tls_files(tmp_path_factory):
+    from microcred.tls import ensure_certificate
+
+    return ensure_certificate(tmp_path_factory.mktemp("tls"), "127.0.0.1")
+
+
+@pytest.fixture(scope="module")
+def did_server(tls_files):
+    """An HTTPS server on 127.0.0.1 (a certificate made for the test) serving did:web documents."""
+    import ssl
+
+    routes: dict = {}
+    handler = type("Handler", (_Handler,), {"routes": routes})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(*tls_files)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield StatusServer(server, routes)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def seal_pki(tmp_path):
+    """A seal PKI whose organisation identifier is new for each test (the ledger is shared by the session)."""
+    from tests.x509_pki import SEAL, make_pki, name, spec
+
+    org_id = f"VATIT-{time.time_ns() % 10**11:011d}"
+    pki = make_pki("ec", seal=spec(SEAL, subject=name("Università di Prova e-seal", organization="Università di Prova",
+                                                      org_id=org_id)))
+    anchors = tmp_path / "anchors.pem"
+    anchors.write_bytes(pki.anchors_pem)
+    return pki, f"x509:org:{org_id}", anchors
+
+
+@pytest.fixture
+def imported_app(ledger_data_dir, anvil, seal_pki, tls_files):
+    """The verifier app with the seal PKI's root as X.509 anchor and the test TLS certificate trusted."""
+    from verifier import create_app, service_of
+
+    app = create_app({"TESTING": True, "DATA_DIR": str(ledger_data_dir), "RPC_URL": anvil.url,
+                      "VERIFIER_FETCH_ALLOW_HTTP": True, "VERIFIER_FETCH_ALLOW_LOOPBACK": True,
+                      "VERIFIER_POLL_INTERVAL": 0.05, "VERIFIER_FETCH_TIMEOUT": 1.0,
+                      "X509_TRUST_ANCHORS": str(seal_pki[2]), "FETCH_CA_FILE": str(tls_files[0]),
+                      "VERIFIER_RATE_LIMIT": "off", "VERIFIER_OPENID4VP_RATE_LIMIT": "off"})
+    yield app
+    service_of(app).close()
+
+
+@pytest.fixture
+def imported_client(imported_app):
+    return imported_app.test_client()

@@ -13,6 +13,7 @@ timing benchmark.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
@@ -67,10 +68,8 @@ def frozen_chain(tmp_path, status_server):
         issuer.publish()
         yield record, issuer, tmp_path
     finally:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(record.pid, signal.SIGCONT)
-        except ProcessLookupError:
-            pass
         devnet.stop()
 
 
@@ -106,7 +105,7 @@ def test_a_hung_node_gives_503_within_the_deadline_and_the_verifier_recovers(fro
         assert checks["revocation"]["status"] in ("unavailable", "skipped")
         assert "did not answer" in checks["issuer_trust"]["detail"]
         for text in (down.get_data(as_text=True), page.get_data(as_text=True)):
-            assert f":{record.port}" not in text  # the operator's log has the node's address  # the operator's log has those
+            assert f":{record.port}" not in text  # the operator's log has the node's address
 
         back = wait_for(lambda: (answer := verify()).status_code == 200 and answer, within=15, step=0.2,
                         what="the verifier to answer 200 once the node runs again")

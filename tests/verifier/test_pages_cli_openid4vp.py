@@ -150,9 +150,11 @@ def test_openid4vp_wrong_nonce_is_not_verified(client, make_issuer):
     created = client.post("/openid4vp/new", data={"claim": ["title"]})
     state = created.location.rsplit("/", 1)[1]
     page = unescape(client.get(created.location).get_data(as_text=True))
-    request = {k: v[0] for k, v in parse_qs(urlsplit(re.search(r'id="request-url">([^<]+)<', page).group(1)).query).items()}
+    request_url = re.search(r'id="request-url">([^<]+)<', page).group(1)
+    request = {k: v[0] for k, v in parse_qs(urlsplit(request_url).query).items()}
     presentation = issuer.present(paths=[("title",)], nonce="not-the-nonce", audience=request["client_id"])
-    client.post("/openid4vp/response", data={"state": state, "vp_token": json.dumps({"microcredential": [presentation]})})
+    client.post("/openid4vp/response",
+                data={"state": state, "vp_token": json.dumps({"microcredential": [presentation]})})
     result = unescape(client.get(f"/openid4vp/{state}/result").get_data(as_text=True))
     assert 'data-verified="false"' in result
     assert "nonce" in result

@@ -1,4 +1,5 @@
-"""Issue 10 B9 at the verifier: a status list shorter than MICROCRED_VERIFIER_MIN_STATUS_LIST_ENTRIES fails ``revocation``."""
+"""Issue 10 B9 at the verifier: a status list shorter than MICROCRED_VERIFIER_MIN_STATUS_LIST_ENTRIES
+fails ``revocation``."""
 
 from __future__ import annotations
 

@@ -53,7 +53,8 @@ def test_bidi_controls_in_claims_are_shown_not_obeyed(bare_app):
 
 
 def test_issuer_named_by_the_registry_and_claims_marked_as_stated(bare_app):
-    claims = {**CLAIMS, "awarding_body": [{"name": "Universitá di Prova", "id": "https://fake.example", "country": "IT"}]}
+    claims = {**CLAIMS,
+              "awarding_body": [{"name": "Universitá di Prova", "id": "https://fake.example", "country": "IT"}]}
     page = _render(bare_app, claims, {"id": "did:example:issuer", "name": REGISTRY_NAME, "country": "IT"})
     issued_by = page[page.index('class="cert-issuer"'):]
     issued_by = issued_by[:issued_by.index("</p>")]

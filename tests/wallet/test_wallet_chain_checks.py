@@ -56,7 +56,8 @@ def test_default_badge_checks_trust_and_revocation_on_the_chain(anchored_issuer,
     service = anchored_issuer
     holder = PrivateKey.generate().public_key().to_jwk()
     now = int(time.time())  # accredited from 1970: other tests move the shared chain's clock ahead
-    defaults = BatchDefaults(issuer_country="PT", awarding_body=service.identity.awarding_body(), issued_on="2026-06-30")
+    defaults = BatchDefaults(issuer_country="PT", awarding_body=service.identity.awarding_body(),
+                             issued_on="2026-06-30")
     result = service.issue_batch(parse_json(json_dumps([{**ROW, "holder_jwk": holder}]), defaults), now=now)
     assert all(outcome.anchored for outcome in result.anchors)
     issued = result.issued[0]

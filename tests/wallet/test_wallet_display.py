@@ -81,7 +81,8 @@ def test_check_again_takes_the_registry_name(app, held):
 
 def test_bidi_controls_in_claims_are_shown_not_obeyed(app, signed_in, issuer):
     app.config["TRUST_CHECK"] = _registry_check(name=f"Registry{RLO} name")
-    claims = {**CLAIMS, "title": f"Data{RLO}wal", "awarding_body": [{"name": f"Uni{RLO}versity{PDF}", "id": "https://uni.example", "country": "PT"}],
+    claims = {**CLAIMS, "title": f"Data{RLO}wal",
+              "awarding_body": [{"name": f"Uni{RLO}versity{PDF}", "id": "https://uni.example", "country": "PT"}],
               "learning_outcomes": [f"Outcome {RLO}one"]}
     response = signed_in.add(issuer.issue(signed_in.holder_jwk(app), claims))
     assert response.status_code == 302, re.findall(r'class="error"[^<]*', signed_in.last_page)

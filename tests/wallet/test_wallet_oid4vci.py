@@ -118,7 +118,8 @@ def test_offer_by_value_and_refusals(app, signed_in, issuer_side):
     code = service.archive.offer(offers[2])["pre_authorized_code"]
     from issuer.oid4vci import credential_offer
 
-    by_value = "openid-credential-offer://?credential_offer=" + quote(json.dumps(credential_offer(service.identity, code)))
+    by_value = ("openid-credential-offer://?credential_offer="
+                + quote(json.dumps(credential_offer(service.identity, code))))
     assert signed_in.add(by_value).status_code == 302, signed_in.last_page
     needs_tx_code = {"credential_issuer": service.identity.base_url, "credential_configuration_ids": ["x"],
                      "grants": {"urn:ietf:params:oauth:grant-type:pre-authorized_code":

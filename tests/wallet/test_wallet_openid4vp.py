@@ -98,7 +98,8 @@ def test_answer_the_verifiers_request(app, held, clock, verifier_app):
     assert result is not None
     passed = {c.check for c in result.checks if c.status == "passed"}
     assert {"signature", "disclosures", "holder_binding", "schema"} <= passed
-    assert result.check("replay").status == "skipped"  # recorded only once the issuer's trust is confirmed (no chain here)
+    # recorded only once the issuer's trust is confirmed (no chain here)
+    assert result.check("replay").status == "skipped"
     assert result.claims == {"title": "Data Protection Law in Practice", "ects": 4}
     again = client.client.post(consent_url + "/send", data={
         **tokens, f"credential-{verifier_module.CREDENTIAL_QUERY_ID}": str(credential_id)})
@@ -124,7 +125,8 @@ def _by_value(**overrides):
     params = {
         "client_id": f"redirect_uri:{VERIFIER}/cb", "response_type": "vp_token", "response_mode": "direct_post",
         "response_uri": f"{VERIFIER}/cb", "nonce": "n-123", "state": "s-1",
-        "dcql_query": json.dumps({"credentials": [{"id": "q", "format": "dc+sd-jwt", "claims": [{"path": ["title"]}]}]}),
+        "dcql_query": json.dumps(
+            {"credentials": [{"id": "q", "format": "dc+sd-jwt", "claims": [{"path": ["title"]}]}]}),
     }
     params.update(overrides)
     return "openid4vp://?" + urlencode({k: v for k, v in params.items() if v is not None})
@@ -161,7 +163,8 @@ def test_response_uri_on_another_host_than_a_did_client(app, held):
         "response_uri": "https://attacker.example/collect", "nonce": "n", "exp": 4_000_000_000,
         "dcql_query": {"credentials": [{"id": "q", "format": "dc+sd-jwt", "claims": [{"path": ["title"]}]}]},
     }
-    token = sign_jws(request_object, verifier_key, header={"typ": "oauth-authz-req+jwt", "kid": verification_method_id(did)})
+    token = sign_jws(request_object, verifier_key,
+                     header={"typ": "oauth-authz-req+jwt", "kid": verification_method_id(did)})
     app.config["HTTP_TRANSPORT"] = lambda method, url, headers, body: HttpResponse(200, {}, token.encode())
     link = "openid4vp://?" + urlencode({"client_id": f"decentralized_identifier:{did}",
                                         "request_uri": "https://verifier.example/request/1"})
@@ -209,7 +212,8 @@ def test_signed_request_by_reference_and_expiry(app, held, clock):
     verified = verify_sd_jwt_vc(presentation, now=clock.now, key_binding=KeyBindingPolicy(
         audience=f"decentralized_identifier:{did}", nonce="n-9"))
     assert verified.disclosed == {"learning_outcomes": [
-        "Apply the GDPR to research data", "Draft a data protection impact assessment", "Advise on international transfers"]}
+        "Apply the GDPR to research data", "Draft a data protection impact assessment",
+        "Advise on international transfers"]}
     assert form["state"] == ["st"]
 
     request_object["exp"] = clock.now - 1
@@ -247,5 +251,6 @@ def test_unsigned_request_object_only_for_redirect_uri_clients(app, held):
     good = "openid4vp://?" + urlencode({"client_id": f"redirect_uri:{VERIFIER}/cb", "request_uri": f"{VERIFIER}/r/1"})
     assert _open(client, good).status_code == 302
     did = did_key_from_public_key(PrivateKey.generate("ES256").public_key())
-    forged = "openid4vp://?" + urlencode({"client_id": f"decentralized_identifier:{did}", "request_uri": f"{VERIFIER}/r/1"})
+    forged = "openid4vp://?" + urlencode({"client_id": f"decentralized_identifier:{did}",
+                                          "request_uri": f"{VERIFIER}/r/1"})
     assert _open(client, forged).status_code == 400

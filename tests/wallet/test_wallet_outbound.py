@@ -99,7 +99,8 @@ def _send(client, where: str, link: str):
     if where == "paste offer":
         return client.add(link)
     if where == "review request":
-        return client.submit("/openid4vp/review?" + urlencode({"request": link}), "/openid4vp/review", {"request": link})
+        return client.submit("/openid4vp/review?" + urlencode({"request": link}), "/openid4vp/review",
+                             {"request": link})
     return client.submit("/credentials/scan", "/credentials/scan", {"scanned": link})
 
 
@@ -184,7 +185,8 @@ def _by_value(response_uri: str) -> str:
     return "openid4vp://?" + urlencode({
         "client_id": f"redirect_uri:{response_uri}", "response_type": "vp_token", "response_mode": "direct_post",
         "response_uri": response_uri, "nonce": "n-1", "state": "s-1",
-        "dcql_query": json.dumps({"credentials": [{"id": "q", "format": "dc+sd-jwt", "claims": [{"path": ["title"]}]}]}),
+        "dcql_query": json.dumps(
+            {"credentials": [{"id": "q", "format": "dc+sd-jwt", "claims": [{"path": ["title"]}]}]}),
     })
 
 
@@ -193,7 +195,8 @@ def test_a_verifier_that_cannot_be_reached_at_send_time_gets_nothing(app, held, 
 
     client, credential_id = held
     app.config["DEV_LOOPBACK"] = True
-    for response_uri, status in ((f"http://127.0.0.1:{recorder.server_address[1]}/cb", 502), ("http://127.0.0.1:1/cb", 502)):
+    for response_uri, status in ((f"http://127.0.0.1:{recorder.server_address[1]}/cb", 502),
+                                 ("http://127.0.0.1:1/cb", 502)):
         review = _send(client, "review request", _by_value(response_uri))
         assert review.status_code == 302, client.last_page
         client.get(review.headers["Location"])

@@ -57,7 +57,7 @@ def test_link_share_serves_once_and_verifies_with_exactly_the_chosen_claims(app,
     assert created.status_code == 302
     client.get(created.headers["Location"])
     assert "<svg" in client.last_page
-    assert 'data-expires-at="%d"' % (NOW + 300) in client.last_page
+    assert f'data-expires-at="{NOW + 300}"' in client.last_page
     mode, qr_text, audience = db_rows(app, "SELECT mode, qr_text, audience FROM shares")[0]
     assert mode == "link"
     assert qr_text.startswith("http://127.0.0.1:5001/p/")
