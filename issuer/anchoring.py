@@ -21,11 +21,19 @@ Racing anchorers (a revoke and the service's background retry, two revokes)
 converge too: when a transaction fails, chain and archive are read again, and
 a change already held by a newer anchored version counts as anchored
 (:attr:`AnchorOutcome.made_version` says which version it was made in).
+
+Several lists behind at once (a revocation changes a credential's IETF list
+and its Open Badge twin's Bitstring list; several lists left pending while the
+ledger was down) are anchored in ONE transaction when the anchor offers
+``anchor_many`` (StatusRegistry ``anchorMany``, all or nothing). If that
+transaction fails for any reason, each list goes the one-by-one way above,
+which reads chain and archive again: so the batch is only ever a shortcut,
+and what converges stays what the one-list rules say.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -33,7 +41,7 @@ from credentials.errors import InvalidInput, MicrocredError
 from issuer.archive import Archive, StatusListRecord
 from issuer.fault_hook import fault_point
 
-__all__ = ["StatusAnchor", "AnchorOutcome", "converge"]
+__all__ = ["StatusAnchor", "ManyListAnchor", "ListToAnchor", "AnchorOutcome", "converge"]
 
 #: Reads of chain and archive per list before giving up on a list that keeps moving.
 _ATTEMPTS = 4
@@ -50,6 +58,13 @@ class StatusAnchor(Protocol):
                compressed_list: bytes | None = None) -> Any: ...
 
     def latest_anchor(self, issuer_did: str, list_id: str) -> Any: ...
+
+
+class ManyListAnchor(StatusAnchor, Protocol):
+    """An anchor that can also anchor several lists in one transaction (``anchors``: objects with the
+    fields of :class:`ledger.status.ListAnchor`: ``list_id``, ``sha256``, ``version``, ``compressed_list``)."""
+
+    def anchor_many(self, issuer_did: str, anchors: Sequence[Any]) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -156,6 +171,53 @@ class _ListAnchoring:
         return AnchorOutcome(self.list_id, record.version, False, error=message, made_version=self.made)
 
 
+@dataclass(frozen=True)
+class ListToAnchor:
+    """One list of an ``anchor_many`` call (the fields of :class:`ledger.status.ListAnchor`)."""
+
+    list_id: str
+    sha256: bytes
+    version: int
+    compressed_list: bytes | None
+
+
+def _anchor_together(archive: Archive, issuer_did: str, anchor: Any,
+                     report: Mapping[str, int | None]) -> dict[str, AnchorOutcome]:
+    """Anchor in one transaction every pending list the chain holds behind the archive, when there are
+    several; their outcomes by list id (empty: nothing sent together, or the transaction failed)."""
+    if getattr(anchor, "anchor_many", None) is None or getattr(anchor, "latest_anchor", None) is None:
+        return {}
+    pending = [r for r in archive.status_lists() if r.version > 0 and r.anchor_pending]
+    if len(pending) < 2:
+        return {}
+    behind = []
+    try:
+        for record in pending:
+            current = anchor.latest_anchor(issuer_did, record.id)
+            if (0 if current is None else int(current.version)) < record.version:
+                behind.append(record)
+    except MicrocredError:
+        return {}  # the one-by-one way reads again and records why
+    if len(behind) < 2:
+        return {}
+    fault_point("anchoring")
+    try:
+        receipt = anchor.anchor_many(issuer_did, [
+            ListToAnchor(r.id, _digest(r), r.version, (r.token or "").encode("ascii")) for r in behind])
+    except MicrocredError:
+        return {}
+    fault_point("anchor-sent")
+    tx = getattr(receipt, "transaction_hash", None)
+    block = getattr(receipt, "block_number", None)
+    outcomes = {}
+    for record in behind:
+        _record_synced(archive, record, block=block, tx=str(tx) if tx is not None else None)
+        made = report.get(record.id)
+        outcomes[record.id] = AnchorOutcome(record.id, record.version, True, tx=str(tx) if tx else None, block=block,
+                                            made_version=made if made is not None and made < record.version else None)
+    return outcomes
+
+
 def converge(archive: Archive, issuer_did: str, anchor: StatusAnchor | None, *,
              report: Mapping[str, int | None] | None = None) -> list[AnchorOutcome]:
     """Anchor every signed list whose chain state is behind the archive; outcomes in list order.
@@ -166,6 +228,7 @@ def converge(archive: Archive, issuer_did: str, anchor: StatusAnchor | None, *,
     """
     report = dict(report or {})
     outcomes = []
+    together = _anchor_together(archive, issuer_did, anchor, report) if anchor is not None else {}
     for record in archive.status_lists():
         if record.version == 0:
             continue
@@ -174,6 +237,9 @@ def converge(archive: Archive, issuer_did: str, anchor: StatusAnchor | None, *,
             if record.anchor_pending or wanted:
                 outcomes.append(AnchorOutcome(record.id, record.version, False, error="no ledger configured",
                                               made_version=report.get(record.id)))
+            continue
+        if record.id in together:
+            outcomes.append(together[record.id])
             continue
         outcome = _ListAnchoring(archive, issuer_did, anchor, record.id, report.get(record.id)).run(report=wanted)
         if outcome is not None:

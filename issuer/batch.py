@@ -34,7 +34,16 @@ column                         claim
 ``.target``
 ``holder_jwk``                 the learner's public JWK (JSON) → ``cnf.jwk``
 ``holder_did``                 or the learner's did:key / did:jwk
+``language_of_classes``        EUDI learning credential only (``--vct`` /
+                               ``--also eudi-learning``): language tags
+                               separated by ``|`` (``en|it``); required there
+``expected_study_time``        EUDI only: free text; default: the ECTS
+                               workload in words
+``prerequisites_to_enroll``    EUDI only: separated by ``|``
 =============================  ==============================================
+
+``--also ob3`` needs no more columns: the Open Badge twin is made from the
+same claims (see ``issuer.twins``).
 
 A row with neither ``holder_jwk`` nor ``holder_did`` gets an OpenID4VCI
 credential offer instead of a signed file. Use JSON input when a learning
@@ -59,14 +68,16 @@ import json
 import os
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from credentials.dids import resolve_public_key
 from credentials.errors import InvalidCredentialData, InvalidInput
 from credentials.jose import PublicKey, json_loads
+from issuer.archive import KIND_EUDI_LEARNING, KIND_MICROCRED
 from issuer.row_check import RowChecker
 from issuer.signing_pool import die_with_parent, pool_context
+from issuer.twins import EUDI_COLUMNS, EUDI_LIST_COLUMNS, eudi_learning_row_problems
 
 __all__ = [
     "CSV_COLUMNS",
@@ -101,7 +112,9 @@ _TEXT_COLUMNS = (
 _LIST_COLUMNS = ("issuer_country", "learning_outcomes")
 _BODY_COLUMNS = ("awarding_body.name", "awarding_body.id", "awarding_body.country")
 _NUMBER_COLUMNS = ("ects", "eqf_level")
-CSV_COLUMNS = (*_TEXT_COLUMNS, *_LIST_COLUMNS, *_BODY_COLUMNS, *_NUMBER_COLUMNS, HOLDER_JWK, HOLDER_DID)
+CSV_COLUMNS = (*_TEXT_COLUMNS, *_LIST_COLUMNS, *_BODY_COLUMNS, *_NUMBER_COLUMNS, HOLDER_JWK, HOLDER_DID, *EUDI_COLUMNS)
+#: Stand-ins for ``iss`` / ``iat`` while rows are checked; the signed values are checked again when archived.
+_CHECK_ISSUER, _CHECK_IAT = "did:key:z-row-check", 0
 _DELIMITERS = (",", ";", "\t")
 
 
@@ -123,6 +136,10 @@ class BatchEntry:
     holder_jwk: dict[str, str] | None
     #: Claims the row left out and the batch defaults filled in.
     defaulted: frozenset[str] = frozenset()
+    #: The EUDI learning credential's own columns (:data:`issuer.twins.EUDI_COLUMNS`) the row filled.
+    extras: dict[str, Any] = field(default_factory=dict)
+    #: The holder's DID when the row gave one (``holder_did``); the Open Badge twin's subject.
+    holder_did: str | None = None
 
     @property
     def student_id(self) -> str:
@@ -144,6 +161,15 @@ def _set(claims: dict[str, Any], dotted: str, value: Any) -> None:
         claims.setdefault(parent, {})[child] = value
     else:
         claims[dotted] = value
+
+
+def _csv_extras(cells: Mapping[str, str]) -> dict[str, Any]:
+    extras: dict[str, Any] = {}
+    for column in EUDI_COLUMNS:
+        text = cells.get(column, "").strip()
+        if text:
+            extras[column] = [t.strip() for t in text.split(LIST_SEPARATOR)] if column in EUDI_LIST_COLUMNS else text
+    return extras
 
 
 def _csv_row_claims(cells: Mapping[str, str], problems: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -252,23 +278,29 @@ def _checked(
         return [result for chunk in pool.map(_check_rows, chunks) for result in chunk]
 
 
+_Raw = tuple[int, dict[str, Any], dict[str, Any], list[str], dict[str, Any]]
+
+
 def _finish(
-    raw: Sequence[tuple[int, dict[str, Any], dict[str, Any], list[str]]],
+    raw: Sequence[_Raw],
     defaults: BatchDefaults,
     *,
     label: str,
     workers: int = 1,
+    kinds: Sequence[str] = (KIND_MICROCRED,),
 ) -> list[BatchEntry]:
-    """Validate every row, check duplicates, and raise once with every problem."""
+    """Validate every row (for each of ``kinds``), check duplicates, and raise once with every problem."""
     errors: list[str] = []
     entries: list[BatchEntry] = []
     first_row_of: dict[str, int] = {}
-    left_out = [frozenset(name for name in _DEFAULTED if name not in claims) for _, claims, _, _ in raw]
-    rows = [(_apply_defaults(claims, defaults), holder) for _, claims, holder, _ in raw]
+    left_out = [frozenset(name for name in _DEFAULTED if name not in claims) for _, claims, _, _, _ in raw]
+    rows = [(_apply_defaults(claims, defaults), holder) for _, claims, holder, _, _ in raw]
     checked = _checked(rows, workers)
     together = zip(raw, rows, checked, left_out, strict=True)
-    for (row, _, _, problems), (claims, _), (row_problems, holder_jwk), defaulted in together:
+    for (row, _, holder, problems, extras), (claims, _), (row_problems, holder_jwk), defaulted in together:
         problems.extend(row_problems)
+        if KIND_EUDI_LEARNING in kinds and not problems:
+            problems.extend(eudi_learning_row_problems(claims, extras, issuer=_CHECK_ISSUER, iat=_CHECK_IAT))
         learner = claims.get("learner")
         student_id = learner.get("student_id") if isinstance(learner, Mapping) else None
         if isinstance(student_id, str) and student_id.strip():
@@ -280,7 +312,9 @@ def _finish(
             else:
                 first_row_of[student_id] = row
         errors.extend(f"{label} {row}: {problem}" for problem in problems)
-        entries.append(BatchEntry(row=row, claims=claims, holder_jwk=holder_jwk, defaulted=defaulted))
+        holder_did = holder.get(HOLDER_DID) if holder_jwk is not None else None
+        entries.append(BatchEntry(row=row, claims=claims, holder_jwk=holder_jwk, defaulted=defaulted, extras=extras,
+                                  holder_did=holder_did if isinstance(holder_did, str) else None))
     if errors:
         raise InvalidCredentialData(errors)
     return entries
@@ -290,7 +324,8 @@ def _delimiter(header_line: str) -> str:
     return max(_DELIMITERS, key=header_line.count)
 
 
-def parse_csv(text: str, defaults: BatchDefaults, *, workers: int = 1) -> list[BatchEntry]:
+def parse_csv(text: str, defaults: BatchDefaults, *, workers: int = 1,
+              kinds: Sequence[str] = (KIND_MICROCRED,)) -> list[BatchEntry]:
     """Parse and validate a CSV batch; raise :class:`InvalidCredentialData` listing every problem.
 
     ``workers`` > 1 checks a batch of :data:`PARALLEL_FROM` rows or more in that many processes.
@@ -311,7 +346,7 @@ def parse_csv(text: str, defaults: BatchDefaults, *, workers: int = 1) -> list[B
         problems.append(f"column(s) {', '.join(map(repr, repeated))} appear more than once")
     if problems:
         raise InvalidCredentialData(problems)
-    raw: list[tuple[int, dict[str, Any], dict[str, Any], list[str]]] = []
+    raw: list[_Raw] = []
     for cells in reader:
         if not any(cell.strip() for cell in cells):
             continue
@@ -322,14 +357,16 @@ def parse_csv(text: str, defaults: BatchDefaults, *, workers: int = 1) -> list[B
         if len(cells) != len(header):
             row_problems.append(f"expected {len(header)} cells as in the header, found {len(cells)}")
         # A row of another length is already a problem above; its cells still get checked, paired as far as they go.
-        claims, holder = _csv_row_claims(dict(zip(header, cells, strict=False)), row_problems)
-        raw.append((row, claims, holder, row_problems))
+        named = dict(zip(header, cells, strict=False))
+        claims, holder = _csv_row_claims(named, row_problems)
+        raw.append((row, claims, holder, row_problems, _csv_extras(named)))
     if not raw:
         raise InvalidCredentialData(["the CSV file has a header but no rows"])
-    return _finish(raw, defaults, label="row", workers=workers)
+    return _finish(raw, defaults, label="row", workers=workers, kinds=kinds)
 
 
-def parse_json(text: str, defaults: BatchDefaults, *, workers: int = 1) -> list[BatchEntry]:
+def parse_json(text: str, defaults: BatchDefaults, *, workers: int = 1,
+               kinds: Sequence[str] = (KIND_MICROCRED,)) -> list[BatchEntry]:
     """Parse and validate a JSON batch (array of claim objects); entries are numbered from 1."""
     document = json_loads(text, what="the JSON batch")
     if isinstance(document, Mapping) and set(document) == {"credentials"}:
@@ -340,32 +377,43 @@ def parse_json(text: str, defaults: BatchDefaults, *, workers: int = 1) -> list[
         )
     if len(document) > MAX_ROWS:
         raise InvalidCredentialData([f"the batch has {len(document)} entries, over {MAX_ROWS}; split it"])
-    raw: list[tuple[int, dict[str, Any], dict[str, Any], list[str]]] = []
+    raw: list[_Raw] = []
     for number, item in enumerate(document, start=1):
         if not isinstance(item, Mapping):
-            raw.append((number, {}, {}, [f"expected an object, found {type(item).__name__}"]))
+            raw.append((number, {}, {}, [f"expected an object, found {type(item).__name__}"], {}))
             continue
-        claims = {k: v for k, v in item.items() if k not in (HOLDER_JWK, HOLDER_DID)}
+        claims = {k: v for k, v in item.items() if k not in (HOLDER_JWK, HOLDER_DID, *EUDI_COLUMNS)}
         holder = {k: v for k, v in item.items() if k in (HOLDER_JWK, HOLDER_DID)}
-        raw.append((number, claims, holder, []))
-    return _finish(raw, defaults, label="entry", workers=workers)
+        raw.append((number, claims, holder, [], {k: v for k, v in item.items() if k in EUDI_COLUMNS}))
+    return _finish(raw, defaults, label="entry", workers=workers, kinds=kinds)
 
 
-def parse_batch(text: str, filename: str, defaults: BatchDefaults, *, workers: int = 1) -> list[BatchEntry]:
-    """Pick the parser from the file name (``.csv`` or ``.json``)."""
+def parse_batch(text: str, filename: str, defaults: BatchDefaults, *, workers: int = 1,
+                kinds: Sequence[str] = (KIND_MICROCRED,)) -> list[BatchEntry]:
+    """Pick the parser from the file name (``.csv`` or ``.json``); check rows for each of ``kinds``."""
     lower = filename.lower()
     if lower.endswith(".csv"):
-        return parse_csv(text, defaults, workers=workers)
+        return parse_csv(text, defaults, workers=workers, kinds=kinds)
     if lower.endswith(".json"):
-        return parse_json(text, defaults, workers=workers)
+        return parse_json(text, defaults, workers=workers, kinds=kinds)
     raise InvalidInput(f"expected a .csv or .json file, found {filename!r}")
 
 
-def batch_digest(entries: Sequence[BatchEntry]) -> str:
-    """The SHA-256 (hex) of a batch's canonical rows: given claims and holder keys, order-free."""
+def _canonical_row(entry: BatchEntry) -> dict[str, Any]:
+    row: dict[str, Any] = {"claims": {k: v for k, v in entry.claims.items() if k not in entry.defaulted},
+                           "holder_jwk": entry.holder_jwk}
+    if entry.extras:
+        row["extras"] = entry.extras
+    return row
+
+
+def batch_digest(entries: Sequence[BatchEntry], *, kinds: Sequence[str] = (KIND_MICROCRED,)) -> str:
+    """The SHA-256 (hex) of a batch's canonical rows: given claims, EUDI columns and holder keys, order-free,
+    and the kinds issued when they are not microcred's alone (the same rows with ``--also ob3`` are another batch)."""
     rows = sorted(
-        json.dumps({"claims": {k: v for k, v in entry.claims.items() if k not in entry.defaulted},
-                    "holder_jwk": entry.holder_jwk}, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        json.dumps(_canonical_row(entry), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         for entry in entries
     )
+    if tuple(kinds) != (KIND_MICROCRED,):
+        rows.append("kinds:" + ",".join(kinds))
     return hashlib.sha256("\n".join(rows).encode("utf-8")).hexdigest()

@@ -29,12 +29,13 @@ import click
 
 from credentials.dids import resolve_public_key
 from credentials.errors import InvalidCredentialData, MicrocredError
+from credentials.eudi_learning import EUDI_LEARNING_VCT
 from credentials.jose import PublicKey, json_loads_object
 from credentials.microcredential import MICRO_CREDENTIAL_VCT
 from infra.serving import options_from_click, serve_options
 from infra.serving import serve as run
 from issuer import batch as batch_format
-from issuer.archive import BATCH_DELIVERED, Archive, BatchRecord, StorageError
+from issuer.archive import BATCH_DELIVERED, KIND_MICROCRED, Archive, BatchRecord, StorageError
 from issuer.batch import BatchDefaults, batch_digest, parse_batch
 from issuer.delivery import BatchFolder
 from issuer.fault_hook import fault_point
@@ -43,6 +44,7 @@ from issuer.ledger_link import LedgerStatusAnchor
 from issuer.oid4vci import offer_page_url, offer_uri
 from issuer.service import AnchorOutcome, IssuerService, StatusChangeRefused
 from issuer.signing_pool import available_cores
+from issuer.twins import PRIMARY_KINDS, TWIN_KINDS
 from issuer.web import create_app
 from ledger.config import data_dir
 
@@ -222,18 +224,32 @@ def _deliver(service: IssuerService, batch: BatchRecord) -> BatchFolder:
 @click.option("--batch-id", default=None, callback=_check_batch_id,
               help="Name the batch (default: the SHA-256 of its rows, so the same export is the same batch).")
 @click.option("--again", is_flag=True, help="Issue rows whose batch was already delivered once more, as a new batch.")
+@click.option("--vct", "main_kind", type=click.Choice(PRIMARY_KINDS), default=KIND_MICROCRED, show_default=True,
+              help=f"Each row's credential: microcred's SD-JWT VC ({MICRO_CREDENTIAL_VCT}) or the EUDI learning "
+                   f"credential ({EUDI_LEARNING_VCT}).")
+@click.option("--also", "twin_kinds", type=click.Choice(TWIN_KINDS), multiple=True,
+              help="Also issue each row as an Open Badges 3.0 OpenBadgeCredential (ob3: vc+jwt, W3C Bitstring "
+                   "status entry) and/or the EUDI learning credential; twins are revoked with the credential. "
+                   "Repeatable.")
 @click.pass_context
 @_handle_errors
-def issue(ctx: click.Context, source: Path, out: Path | None, batch_id: str | None, again: bool) -> None:
+def issue(ctx: click.Context, source: Path, out: Path | None, batch_id: str | None, again: bool, main_kind: str,
+          twin_kinds: tuple[str, ...]) -> None:
     """Validate every row, then sign SD-JWT VCs (or make OpenID4VCI offers) and write them out.
 
     All row problems are listed with row numbers before anything is signed.
+    --vct eudi-learning issues the EUDI learning credential instead of
+    microcred's; --also ob3 / --also eudi-learning add twins made from the
+    same row (files <id>.jwt / <id>.sd-jwt, or the same credential offer).
     Rows with holder_jwk / holder_did are bound to that key (cnf.jwk); the
     others get a credential offer link (manifest.csv lists both). The batch
     and its credentials are archived before anything is signed: if the run
     is interrupted, run the same command again to finish it; once the batch
     is delivered, running it again issues nothing (unless --again).
     """
+    kinds = tuple(dict.fromkeys((main_kind, *twin_kinds)))
+    if len(kinds) != 1 + len(twin_kinds):
+        raise click.UsageError(f"--also {main_kind} repeats the --vct credential or another --also; each kind once")
     home = _home(ctx)
     service = _service(ctx)
     wanted: str | None = None
@@ -243,9 +259,10 @@ def issue(ctx: click.Context, source: Path, out: Path | None, batch_id: str | No
             issuer_country=service.identity.country, awarding_body=service.identity.awarding_body(),
             issued_on=datetime.fromtimestamp(now, UTC).date().isoformat(),
         )
-        entries = parse_batch(source.read_text(encoding="utf-8-sig"), source.name, defaults, workers=service.workers)
+        entries = parse_batch(source.read_text(encoding="utf-8-sig"), source.name, defaults, workers=service.workers,
+                              kinds=kinds)
         fault_point("batch-checked")
-        content = batch_digest(entries)
+        content = batch_digest(entries, kinds=kinds)
         wanted, batch = _find_batch(service.archive, batch_id or content[:32], content,
                                     named=batch_id is not None, again=again)
         if batch is not None and batch.state == BATCH_DELIVERED:
@@ -256,7 +273,8 @@ def issue(ctx: click.Context, source: Path, out: Path | None, batch_id: str | No
             final = out.resolve() if out else (home.path / "batches" / wanted).resolve()
             if final.exists() and any(final.iterdir()):
                 raise click.ClickException(f"--out {out or final} is not empty")
-            batch = service.open_batch(entries, now=now, batch_id=wanted, content_sha256=content, out_dir=str(final))
+            batch = service.open_batch(entries, now=now, batch_id=wanted, content_sha256=content, out_dir=str(final),
+                                       kinds=kinds)
         else:
             saved_at = datetime.fromtimestamp(batch.created_at, UTC)
             click.echo(f"resuming batch {batch.id} (saved at {saved_at:%Y-%m-%d %H:%M} UTC, files in {batch.out_dir})")
@@ -268,9 +286,11 @@ def issue(ctx: click.Context, source: Path, out: Path | None, batch_id: str | No
         click.echo(f"Error: {exc}: {_what_was_saved(service, wanted)}", err=True)
         sys.exit(EXIT_STORAGE)
     records = service.archive.batch_credentials(batch.id)
-    files = sum(1 for r in records if r.holder_jwk)
-    click.echo(f"batch {batch.id}: {len(records)} credential(s), {files} signed file(s), "
-               f"{len(records) - files} offer(s) -> {folder.final}")
+    rows = [r for r in records if r.twin_of is None]
+    files = sum(1 for r in rows if r.holder_jwk)
+    twins = len(records) - len(rows)
+    click.echo(f"batch {batch.id}: {len(rows)} credential(s), {files} signed file(s), "
+               f"{len(rows) - files} offer(s)" + (f", {twins} twin(s)" if twins else "") + f" -> {folder.final}")
     _report_anchors(service.converge_anchors())
 
 
@@ -365,11 +385,15 @@ def reissue(ctx: click.Context, credential_id: str, holder_jwk: Path | None, hol
 @click.pass_context
 @_handle_errors
 def list_credentials(ctx: click.Context, search: str | None, limit: int) -> None:
-    """List issued credentials, newest first, with their status."""
+    """List issued credentials, newest first, with their status (and, indented, their twins)."""
     home = _home(ctx)
-    for record in Archive(home.archive_path).credentials(search=search, limit=limit):
+    archive = Archive(home.archive_path)
+    for record in archive.credentials(search=search, limit=limit):
+        kind = "" if record.kind == KIND_MICROCRED else f"  ({record.kind})"
         click.echo(f"{record.id}  {record.status:9}  {record.delivery:8}  {record.student_id}  "
-                   f"{record.family_name}, {record.given_name}  {record.title}")
+                   f"{record.family_name}, {record.given_name}  {record.title}{kind}")
+        for twin in archive.twins(record.id):
+            click.echo(f"  twin {twin.id}  {twin.kind}")
 
 
 @issuer.command()
@@ -380,7 +404,7 @@ def lists(ctx: click.Context) -> None:
     home = _home(ctx)
     for record in Archive(home.archive_path).status_lists():
         state = "anchored" if not record.anchor_pending else f"PENDING ({record.anchor_error or 'not tried'})"
-        click.echo(f"{record.id}  {record.used}/{record.size} used  version {record.version}  "
+        click.echo(f"{record.id}  {record.kind:9}  {record.used}/{record.size} used  version {record.version}  "
                    f"anchored {record.anchored_version}  {state}")
 
 

@@ -1,5 +1,10 @@
 """A batch's folder: the signed SD-JWT VC files and ``manifest.csv`` that ``issuer issue`` delivers.
 
+Each credential is one file named by its id: ``<id>.sd-jwt`` for an SD-JWT VC
+(microcred's or the EUDI learning credential), ``<id>.jwt`` for an Open
+Badge twin (``vc+jwt``); ``manifest.csv`` has a line for each, its ``kind``
+and, for a twin, the credential it is a twin of (``twin_of``).
+
 Files are written so that a crash at any moment leaves nothing the archive
 does not know and nothing a re-run cannot finish (:mod:`issuer.service`
 archives every credential, with its status list slot, before signing it):
@@ -29,7 +34,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from credentials.errors import InvalidInput
-from issuer.archive import CredentialRecord, storage_error
+from issuer.archive import KIND_MICROCRED, KIND_OB3, CredentialRecord, storage_error
 from issuer.identity import IssuerIdentity
 from issuer.oid4vci import offer_page_url, offer_uri
 from issuer.service import IssuedCredential
@@ -85,15 +90,15 @@ class BatchFolder:
             self.staging.mkdir(mode=0o700, parents=True, exist_ok=True)
 
     @staticmethod
-    def file_name(credential_id: str) -> str:
-        return f"{credential_id}.sd-jwt"
+    def file_name(credential_id: str, kind: str = KIND_MICROCRED) -> str:
+        return f"{credential_id}.jwt" if kind == KIND_OB3 else f"{credential_id}.sd-jwt"
 
     def holds(self, record: CredentialRecord) -> bool:
         """True if the credential's file is there and is the SD-JWT whose SHA-256 the archive recorded."""
         if record.sd_jwt_sha256 is None:
             return False
         try:
-            text = (self.work_dir / self.file_name(record.id)).read_text(encoding="ascii").strip()
+            text = (self.work_dir / self.file_name(record.id, record.kind)).read_text(encoding="ascii").strip()
         except (OSError, UnicodeDecodeError):
             return False
         return hashlib.sha256(text.encode("ascii")).hexdigest() == record.sd_jwt_sha256
@@ -104,16 +109,18 @@ class BatchFolder:
         with _disk_errors():
             for item in issued:
                 if item.sd_jwt is not None:
-                    _write_atomically(directory / self.file_name(item.credential_id), item.sd_jwt + "\n")
+                    _write_atomically(directory / self.file_name(item.credential_id, item.kind), item.sd_jwt + "\n")
 
     def write_manifest(self, records: Sequence[CredentialRecord], identity: IssuerIdentity) -> None:
-        """``manifest.csv``: row, student id, credential id, file or offer links, from the archive."""
-        lines: list[list[str]] = [["row", "student_id", "credential_id", "file", "offer_uri", "offer_page"]]
+        """``manifest.csv``: row, student id, credential id, file or offer links, kind, twin of (from the archive)."""
+        lines: list[list[str]] = [["row", "student_id", "credential_id", "file", "offer_uri", "offer_page", "kind",
+                                   "twin_of"]]
         for record in records:
-            file_name = self.file_name(record.id) if record.holder_jwk else ""
+            file_name = self.file_name(record.id, record.kind) if record.holder_jwk else ""
             offer = offer_uri(identity, record.offer_id) if record.offer_id else ""
             page = offer_page_url(identity, record.offer_id) if record.offer_id else ""
-            lines.append([str(record.batch_row or ""), record.student_id, record.id, file_name, offer, page])
+            lines.append([str(record.batch_row or ""), record.student_id, record.id, file_name, offer, page,
+                          record.kind, record.twin_of or ""])
         with _disk_errors():
             self.work_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
             _write_atomically(self.work_dir / MANIFEST_FILE, _csv_text(lines))

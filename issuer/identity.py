@@ -81,6 +81,10 @@ class IssuerIdentity:
     def status_list_uri(self, list_id: str) -> str:
         return f"{self.base_url}/status/{list_id}"
 
+    def bitstring_status_list_uri(self, list_id: str) -> str:
+        """Where a W3C Bitstring Status List (``vc+jwt``) is served; the list id is the last segment."""
+        return f"{self.base_url}/status/bitstring/{list_id}"
+
 
 @dataclass(frozen=True)
 class IssuerHome:

@@ -13,6 +13,7 @@ failed is dropped, so the next attempt reconnects and re-reads the deployment.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,6 +63,19 @@ class LedgerStatusAnchor:
         """The anchor the chain holds for the list (``version``, ``sha256``, ``block_number``), or None."""
         try:
             return self._status_client().latest_anchor(issuer_did, list_id)
+        except MicrocredError as exc:
+            self._forget_on_failure(exc)
+            raise
+
+    def anchor_many(self, issuer_did: str, anchors: Sequence[Any]) -> Any:
+        """Anchor several lists in one transaction (``anchorMany``: all or nothing).
+
+        No idempotent shortcut here: when it fails, :func:`issuer.anchoring.converge`
+        takes each list the one-by-one way, which handles a racing anchorer.
+        """
+        client = self._status_client()
+        try:  # anchors have ledger.status.ListAnchor's fields (issuer.anchoring.ListToAnchor)
+            return client.anchor_many(issuer_did, anchors)
         except MicrocredError as exc:
             self._forget_on_failure(exc)
             raise

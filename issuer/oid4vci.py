@@ -14,11 +14,17 @@ Implements, from OpenID4VCI 1.0 (final, editor's draft -17 text):
   ``c_nonce`` from the Nonce Endpoint, used once); the response
   ``{"credentials": [{"credential": …}]}``;
 - §12.2 Credential Issuer metadata for the SD-JWT VC profile (Appendix A.3:
-  ``format: dc+sd-jwt``, ``vct``), and the RFC 8414 authorization server
-  metadata with ``pre-authorized_grant_anonymous_access_supported``.
+  ``format: dc+sd-jwt``, ``vct``: microcred's and the EUDI learning
+  credential) and for the Open Badge twins as W3C VCs signed as JWTs
+  (Appendix A.1.1: ``format: jwt_vc_json``, ``credential_definition.type``),
+  and the RFC 8414 authorization server metadata with
+  ``pre-authorized_grant_anonymous_access_supported``.
 
-One offer is one credential: the archive record made at batch time, signed
-when redeemed and bound (``cnf.jwk``) to the key the proof was made with.
+One offer is one row of a batch: its credential and the twins made with it
+(:mod:`issuer.twins`), one configuration id each; each is signed when
+redeemed, bound to the key the proof was made with (``cnf.jwk``; an Open
+Badge names the key's did:jwk as its subject). The offer is used up once all
+are redeemed.
 Errors are :class:`~credentials.errors.OAuthError` carrying the spec's error codes
 (:class:`~credentials.errors.InvalidAccessToken` 401, :class:`~credentials.errors.OfferNotFound`
 404, the rest 400: :data:`infra.web_errors.HTTP_STATUS`); no Flask here.
@@ -29,21 +35,27 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
 from credentials.dids import resolve_public_key
 from credentials.errors import InvalidAccessToken, InvalidInput, OAuthError, OfferNotFound, VerificationError
+from credentials.eudi_learning import EUDI_LEARNING_CLAIM_LABELS, EUDI_LEARNING_VCT
 from credentials.jose import PublicKey, UnverifiedJws
+from credentials.jwt_vc import JWT_VC_JSON_FORMAT
 from credentials.microcredential import CLAIM_LABELS, MICRO_CREDENTIAL_VCT
 from credentials.sd_jwt_vc import SD_JWT_VC_TYP
-from issuer.archive import DELIVERY_REDEEMED
+from issuer.archive import DELIVERY_REDEEMED, KIND_EUDI_LEARNING, KIND_MICROCRED, KIND_OB3, CredentialRecord
 from issuer.identity import IssuerIdentity
 from issuer.service import IssuerService
+from issuer.twins import OB3_TYPES
 
 __all__ = [
     "CREDENTIAL_CONFIGURATION_ID",
+    "EUDI_LEARNING_CONFIGURATION_ID",
+    "OPEN_BADGE_CONFIGURATION_ID",
+    "CONFIGURATION_OF_KIND",
     "PRE_AUTHORIZED_GRANT",
     "PROOF_TYP",
     "OFFER_SCHEME",
@@ -61,6 +73,14 @@ __all__ = [
 ]
 
 CREDENTIAL_CONFIGURATION_ID = "micro-credential"
+EUDI_LEARNING_CONFIGURATION_ID = "eudi-learning-credential"
+OPEN_BADGE_CONFIGURATION_ID = "open-badge-3"
+#: The credential configuration of each kind of archived credential.
+CONFIGURATION_OF_KIND = {
+    KIND_MICROCRED: CREDENTIAL_CONFIGURATION_ID,
+    KIND_EUDI_LEARNING: EUDI_LEARNING_CONFIGURATION_ID,
+    KIND_OB3: OPEN_BADGE_CONFIGURATION_ID,
+}
 PRE_AUTHORIZED_GRANT = "urn:ietf:params:oauth:grant-type:pre-authorized_code"
 PROOF_TYP = "openid4vci-proof+jwt"
 OFFER_SCHEME = "openid-credential-offer://"
@@ -82,21 +102,42 @@ def offer_uri(identity: IssuerIdentity, offer_id: str) -> str:
     return f"{OFFER_SCHEME}?credential_offer_uri={quote(by_reference, safe='')}"
 
 
-def credential_offer(identity: IssuerIdentity, pre_authorized_code: str) -> dict[str, Any]:
+def credential_offer(identity: IssuerIdentity, pre_authorized_code: str,
+                     configuration_ids: Sequence[str] = (CREDENTIAL_CONFIGURATION_ID,)) -> dict[str, Any]:
     """The §4.1.1 Credential Offer object."""
     return {
         "credential_issuer": identity.base_url,
-        "credential_configuration_ids": [CREDENTIAL_CONFIGURATION_ID],
+        "credential_configuration_ids": list(configuration_ids),
         "grants": {PRE_AUTHORIZED_GRANT: {"pre-authorized_code": pre_authorized_code}},
+    }
+
+
+def _claims(labels: Mapping[str, str]) -> list[dict[str, Any]]:
+    return [{"path": name.split("."), "display": [{"name": label, "locale": "en"}]} for name, label in labels.items()]
+
+
+def _twin_configurations(identity: IssuerIdentity) -> dict[str, Any]:
+    binding = {
+        "cryptographic_binding_methods_supported": ["jwk", "did:key", "did:jwk"],
+        "credential_signing_alg_values_supported": [identity.alg],
+        "proof_types_supported": {"jwt": {"proof_signing_alg_values_supported": list(_PROOF_ALGS)}},
+    }
+    return {
+        EUDI_LEARNING_CONFIGURATION_ID: {
+            "format": SD_JWT_VC_TYP, "vct": EUDI_LEARNING_VCT, **binding,
+            "credential_metadata": {"display": [{"name": "Learning credential (EUDI)", "locale": "en"}],
+                                    "claims": _claims(EUDI_LEARNING_CLAIM_LABELS)},
+        },
+        OPEN_BADGE_CONFIGURATION_ID: {
+            "format": JWT_VC_JSON_FORMAT, "credential_definition": {"type": list(OB3_TYPES)}, **binding,
+            "credential_metadata": {"display": [{"name": "Open Badge 3.0", "locale": "en"}]},
+        },
     }
 
 
 def credential_issuer_metadata(identity: IssuerIdentity) -> dict[str, Any]:
     """§12.2.4 Credential Issuer metadata (``/.well-known/openid-credential-issuer``)."""
-    claims = [
-        {"path": name.split("."), "display": [{"name": label, "locale": "en"}]}
-        for name, label in CLAIM_LABELS.items()
-    ]
+    claims = _claims(CLAIM_LABELS)
     return {
         "credential_issuer": identity.base_url,
         "credential_endpoint": f"{identity.base_url}/credential",
@@ -113,7 +154,8 @@ def credential_issuer_metadata(identity: IssuerIdentity) -> dict[str, Any]:
                     "display": [{"name": "Micro-credential", "locale": "en"}],
                     "claims": claims,
                 },
-            }
+            },
+            **_twin_configurations(identity),
         },
     }
 
@@ -151,7 +193,14 @@ class Oid4vciIssuer:
         offer = self.archive.offer(offer_id)
         if offer is None or offer["expires_at"] <= now or offer["access_token_sha256"]:
             raise OfferNotFound("this credential offer does not exist, has expired or was used")
-        return credential_offer(self.identity, offer["pre_authorized_code"])
+        group = self._group(offer)
+        return credential_offer(self.identity, offer["pre_authorized_code"],
+                                [CONFIGURATION_OF_KIND[r.kind] for r in group])
+
+    def _group(self, offer: Mapping[str, Any]) -> list[CredentialRecord]:
+        """The offer's credential and its twins."""
+        record = self.archive.credential(offer["credential_id"])
+        return [record, *self.archive.twins(record.id)]
 
     def token(self, form: Mapping[str, str], *, now: int) -> dict[str, Any]:
         """§6: exchange a pre-authorized code (once) for an access token."""
@@ -233,28 +282,34 @@ class Oid4vciIssuer:
         if not isinstance(body, Mapping):
             raise OAuthError("invalid_credential_request", "expected a JSON object")
         configuration = body.get("credential_configuration_id")
-        if configuration != CREDENTIAL_CONFIGURATION_ID:
+        offered = {CONFIGURATION_OF_KIND[r.kind]: r.id for r in self._group(offer)}
+        if not isinstance(configuration, str) or configuration not in offered:
             raise OAuthError("unknown_credential_configuration",
-                             f"expected credential_configuration_id {CREDENTIAL_CONFIGURATION_ID!r}, "
-                             f"found {configuration!r}")
+                             f"expected credential_configuration_id {' or '.join(map(repr, offered))}, "
+                             f"found {configuration!r:.80}")
         proofs = body.get("proofs")
         if not isinstance(proofs, Mapping) or set(proofs) != {"jwt"} or not isinstance(proofs["jwt"], list):
             raise OAuthError("invalid_credential_request", "expected proofs: {\"jwt\": [<key proof>]}")
         if len(proofs["jwt"]) != 1:
             raise OAuthError("invalid_credential_request",
-                             f"expected exactly 1 key proof (one credential per offer), found {len(proofs['jwt'])}")
+                             f"expected exactly 1 key proof (one credential per configuration), "
+                             f"found {len(proofs['jwt'])}")
         holder_jwk = self._proof_key(proofs["jwt"][0], now=now).to_jwk()
         with self.archive.transaction():
             current = self.archive.offer(offer["id"])
             if current is None or current["redeemed_at"]:
                 raise InvalidAccessToken("this access token was already used for its credential")
-            record = self.archive.credential(offer["credential_id"])
+            record = self.archive.credential(offered[configuration])
             if record.status == "revoked":
                 raise OAuthError("credential_request_denied", "this credential was revoked by the issuer")
+            if record.delivery == DELIVERY_REDEEMED:
+                raise OAuthError("invalid_credential_request",
+                                 f"the {configuration} credential of this offer was already issued")
             sd_jwt = self.service.sign_credential(record, holder_jwk, now=now)
             self.archive.update_credential(
                 record.id, holder_jwk=json.dumps(holder_jwk), delivery=DELIVERY_REDEEMED,
                 sd_jwt_sha256=hashlib.sha256(sd_jwt.encode("ascii")).hexdigest(),
             )
-            self.archive.update_offer(offer["id"], redeemed_at=now)
+            if all(r.delivery == DELIVERY_REDEEMED for r in self._group(offer)):
+                self.archive.update_offer(offer["id"], redeemed_at=now)
         return {"credentials": [{"credential": sd_jwt}]}

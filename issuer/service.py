@@ -4,16 +4,23 @@
   of type ``urn:microcred:vct:micro-credential:1``, each claim selectively
   disclosable (``credentials.microcredential.disclosure_frame``), bound to
   the learner's key through ``cnf.jwk`` when one is known.
-- Status: IETF Token Status List (draft-ietf-oauth-status-list, §4–§6). Each
-  credential gets a random free index (``secrets``) in a list of
-  :data:`LIST_SIZE` entries; a list is closed at :data:`MAX_FILL` so that a
-  random index stays cheap to find and every holder hides in a large herd.
-  :data:`STATUS_BITS` is 2 so that SUSPENDED (0x02) is expressible beside
-  INVALID (0x01).
+- Twins (:mod:`issuer.twins`): a batch may also issue each row as an Open
+  Badges 3.0 ``vc+jwt`` and / or the EUDI learning credential, or the EUDI
+  learning credential *instead* of microcred's (``kinds``). A twin is an
+  archived credential of its own (``kind``, ``twin_of``) made in the same
+  transaction as its row's credential, signed and delivered with the batch,
+  offered in the same OpenID4VCI offer, and revoked, suspended or reinstated
+  with it.
+- Status (:mod:`issuer.list_keeper`): each credential gets a random free
+  index (``secrets``) in a list of at least 131,072 entries: IETF Token
+  Status List (draft-ietf-oauth-status-list, :data:`STATUS_BITS` 2 so that
+  SUSPENDED is expressible) for the SD-JWT VCs, W3C Bitstring Status List
+  (``revocation``) for the Open Badges.
 - Revocation: statuses change and each touched list is re-signed with a
   version one higher in ONE archive transaction; then the SHA-256 of each new
-  Status List Token is anchored on the StatusRegistry, one transaction per
-  list whatever the number of changes. If the ledger is down or refuses, the
+  Status List Token is anchored on the StatusRegistry: one transaction
+  whatever the number of changes, the lists a change touched (a credential's
+  and its twin's) anchored together (``anchorMany``). If the ledger is down or refuses, the
   local state stays as committed and the list stays *pending*;
   :meth:`IssuerService.publish` (and the service's background loop) anchor
   whatever the chain holds behind the archive (:mod:`issuer.anchoring`).
@@ -31,21 +38,26 @@ the ledger comes in as a :class:`StatusAnchor`.
 from __future__ import annotations
 
 import base64
-import hashlib
 import secrets
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from credentials.dids import did_jwk_from_public_key
 from credentials.errors import InvalidInput, StatusChangeRefused, UnknownCredential
-from credentials.jose import PrivateKey
-from credentials.status_list import MIN_STATUS_LIST_ENTRIES, StatusList, sign_status_list_token
+from credentials.jose import PrivateKey, PublicKey
 from issuer.anchoring import AnchorOutcome, StatusAnchor, converge
 from issuer.archive import (
     BATCH_PENDING,
     DELIVERY_FILE,
     DELIVERY_OFFER,
+    KIND_EUDI_LEARNING,
+    KIND_MICROCRED,
+    KIND_OB3,
+    LIST_KIND_BITSTRING,
+    LIST_KIND_IETF,
     Archive,
     BatchRecord,
     CredentialRecord,
@@ -53,7 +65,9 @@ from issuer.archive import (
 from issuer.batch import BatchEntry
 from issuer.fault_hook import fault_point
 from issuer.identity import IssuerIdentity
+from issuer.list_keeper import LIST_SIZE, MAX_FILL, STATUS_BITS, STATUS_TTL, ListKeeper, sha256_hex
 from issuer.signing_pool import Signer, SigningJob, SigningPool
+from issuer.twins import PRIMARY_KINDS, TWIN_KINDS, eudi_learning_claims, ob3_credential
 
 __all__ = [
     "LIST_SIZE",
@@ -69,14 +83,9 @@ __all__ = [
     "StatusChangeResult",
     "IssuerService",
     "PARALLEL_FROM",
+    "check_kinds",
 ]
 
-LIST_SIZE = MIN_STATUS_LIST_ENTRIES
-STATUS_BITS = 2
-#: A list takes new credentials until this share of its entries is used.
-MAX_FILL = 0.5
-#: Seconds a verifier may cache a Status List Token (``ttl``, §5.1).
-STATUS_TTL = 300
 #: How long an OpenID4VCI credential offer may be redeemed (seconds).
 OFFER_LIFETIME = 30 * 24 * 3600
 #: Credentials signed and archived per step of a batch (progress granularity, one worker job).
@@ -100,6 +109,8 @@ class IssuedCredential:
     student_id: str
     sd_jwt: str | None
     offer_id: str | None
+    #: What was signed (:data:`issuer.archive.KINDS`); ``sd_jwt`` holds a ``vc+jwt`` for an Open Badge.
+    kind: str = KIND_MICROCRED
 
 
 @dataclass(frozen=True)
@@ -125,8 +136,19 @@ def _random_id() -> str:
     return base64.b32encode(secrets.token_bytes(15)).decode("ascii").lower()
 
 
-def _sha256_hex(text: str) -> str:
-    return hashlib.sha256(text.encode("ascii")).hexdigest()
+_sha256_hex = sha256_hex
+
+
+def check_kinds(kinds: Sequence[str]) -> tuple[str, tuple[str, ...]]:
+    """``(main kind, twin kinds)`` of a batch: the first of ``kinds`` is each row's credential, the rest its twins."""
+    if not kinds or kinds[0] not in PRIMARY_KINDS:
+        raise InvalidInput(f"expected the row's credential to be one of {', '.join(PRIMARY_KINDS)}, "
+                           f"found {kinds[0] if kinds else 'none'!r}")
+    twins = tuple(kinds[1:])
+    if len(set(kinds)) != len(kinds) or not set(twins) <= set(TWIN_KINDS):
+        raise InvalidInput(f"expected twins among {', '.join(TWIN_KINDS)}, each once and not the row's own "
+                           f"{kinds[0]}, found {', '.join(twins)}")
+    return kinds[0], twins
 
 
 class IssuerService:
@@ -155,60 +177,32 @@ class IssuerService:
         self.random_id = random_id
         self.workers = workers
         self._signer = Signer(signing_key, identity.did, identity.kid)
+        self.lists = ListKeeper(identity, archive, signing_key, random_below=lambda n: self.random_below(n),
+                                random_id=lambda: self.random_id())
 
     # --- signing ---------------------------------------------------------------------
 
     def _job(self, record: CredentialRecord, holder_jwk: dict[str, str] | None) -> SigningJob:
-        return SigningJob(record.claims, holder_jwk, self.identity.status_list_uri(record.list_id), record.idx)
+        list_kind = LIST_KIND_BITSTRING if record.kind == KIND_OB3 else LIST_KIND_IETF
+        return SigningJob(record.claims, holder_jwk, self.lists.uri(record.list_id, list_kind), record.idx, record.kind)
 
     def sign_credential(self, record: CredentialRecord, holder_jwk: dict[str, str] | None, *, now: int) -> str:
-        """The SD-JWT VC for an archived record (also used to redeem an offer)."""
+        """The SD-JWT VC (or an Open Badge's ``vc+jwt``) for an archived record (also used to redeem an offer)."""
         return self._signer.sign(self._job(record, holder_jwk), now=now)
 
     def _allocate(self, count: int, *, now: int) -> list[tuple[str, int]]:
-        """``count`` random free ``(list, index)`` slots (inside a transaction)."""
-        slots: list[tuple[str, int]] = []
-        open_lists = [r for r in self.archive.status_lists() if r.used < r.size * MAX_FILL]
-        current = open_lists[-1] if open_lists else None
-        list_id = current.id if current else None
-        size = current.size if current else LIST_SIZE
-        used = self.archive.used_indices(list_id) if list_id else set()
-        while len(slots) < count:
-            if list_id is None or len(used) >= size * MAX_FILL:
-                if list_id is not None:
-                    self.archive.update_status_list(list_id, used=len(used))
-                list_id, size, used = self.random_id(), LIST_SIZE, set()
-                self.archive.insert_status_list(list_id, size=size, bits=STATUS_BITS, created_at=now)
-            index = self.random_below(size)
-            if index not in used:
-                used.add(index)
-                slots.append((list_id, index))
-        if list_id is not None:
-            self.archive.update_status_list(list_id, used=len(used))
-        return slots
+        """``count`` random free slots in IETF lists (inside a transaction)."""
+        return self.lists.allocate(count, now=now)
 
     def _sign_list(self, list_id: str, *, now: int) -> int:
         """Re-sign a list from the archive's statuses, version + 1 (inside a transaction)."""
-        record = self.archive.status_list(list_id)
-        if record is None:
-            raise InvalidInput(f"no status list {list_id!r}")
-        status_list = StatusList.new(record.size, record.bits)
-        for index, value in self.archive.status_entries(list_id):
-            status_list.set(index, value)
-        token = sign_status_list_token(
-            status_list, self.signing_key, uri=self.identity.status_list_uri(list_id),
-            iat=now, kid=self.identity.kid, ttl=STATUS_TTL,
-        )
-        self.archive.update_status_list(
-            list_id, version=record.version + 1, token=token, token_sha256=_sha256_hex(token), signed_at=now
-        )
-        return record.version + 1
+        return self.lists.sign(list_id, now=now)
 
     def _unsigned_records(
         self, entries: Sequence[BatchEntry], slots: Sequence[tuple[str, int]], *, batch_id: str, now: int,
-        replaces: str | None = None,
+        replaces: str | None = None, kind: str = KIND_MICROCRED,
     ) -> tuple[list[CredentialRecord], list[dict[str, Any]]]:
-        """Records for ``entries`` in their slots, not yet signed, and the offers of rows without a key."""
+        """Records of ``kind`` for ``entries`` in their slots, not yet signed, and the offers of rows without a key."""
         records, offers = [], []
         for entry, (list_id, index) in zip(entries, slots, strict=True):
             learner = entry.claims["learner"]
@@ -216,43 +210,70 @@ class IssuerService:
             record = CredentialRecord(
                 id=self.random_id(), batch_id=batch_id, student_id=learner["student_id"],
                 given_name=learner["given_name"], family_name=learner["family_name"],
-                title=entry.claims["title"], claims=entry.claims, holder_jwk=entry.holder_jwk,
+                title=entry.claims["title"], holder_jwk=entry.holder_jwk, kind=kind,
+                claims=eudi_learning_claims(entry.claims, entry.extras) if kind == KIND_EUDI_LEARNING else entry.claims,
                 list_id=list_id, idx=index, status="valid",
                 delivery=DELIVERY_FILE if entry.holder_jwk else DELIVERY_OFFER, issued_at=now,
                 sd_jwt_sha256=None, replaces=replaces, replaced_by=None, offer_id=offer_id, batch_row=entry.row,
             )
             if offer_id is not None:
-                offers.append({
-                    "id": offer_id, "credential_id": record.id, "pre_authorized_code": secrets.token_urlsafe(32),
-                    "created_at": now, "expires_at": now + OFFER_LIFETIME,
-                })
+                offers.append(self._offer(offer_id, record.id, now=now))
             records.append(record)
         return records, offers
+
+    @staticmethod
+    def _offer(offer_id: str, credential_id: str, *, now: int) -> dict[str, Any]:
+        return {"id": offer_id, "credential_id": credential_id, "pre_authorized_code": secrets.token_urlsafe(32),
+                "created_at": now, "expires_at": now + OFFER_LIFETIME}
+
+    def _twins(self, kind: str, entries: Sequence[BatchEntry], primaries: Sequence[CredentialRecord], *,
+               now: int) -> list[CredentialRecord]:
+        """The ``kind`` twin of each row's credential, in slots of its own (inside a transaction)."""
+        list_kind = LIST_KIND_BITSTRING if kind == KIND_OB3 else LIST_KIND_IETF
+        slots = self.lists.allocate(len(entries), now=now, kind=list_kind)
+        twins = []
+        for entry, primary, (list_id, index) in zip(entries, primaries, slots, strict=True):
+            if kind == KIND_OB3:
+                holder = entry.holder_jwk
+                subject = entry.holder_did or (did_jwk_from_public_key(PublicKey.from_jwk(holder)) if holder else None)
+                claims = ob3_credential(
+                    entry.claims, credential_id=f"urn:uuid:{uuid.uuid4()}", issuer_did=self.identity.did,
+                    issuer_name=self.identity.legal_name, subject_id=subject, valid_from=now,
+                    status_list_credential=self.lists.uri(list_id, list_kind), status_index=index)
+            else:
+                claims = eudi_learning_claims(entry.claims, entry.extras)
+            twins.append(replace(primary, id=self.random_id(), claims=claims, list_id=list_id, idx=index, kind=kind,
+                                 twin_of=primary.id))
+        return twins
 
     # --- issuing -----------------------------------------------------------------------
 
     def open_batch(
         self, entries: Sequence[BatchEntry], *, now: int, batch_id: str | None = None, content_sha256: str = "",
-        out_dir: str | None = None,
+        out_dir: str | None = None, kinds: Sequence[str] = (KIND_MICROCRED,),
     ) -> BatchRecord:
-        """Archive a batch before anything is signed: its credentials, slots, offers, new lists (signed).
+        """Archive a batch before anything is signed: its credentials and their twins, slots, offers,
+        new lists (signed).
 
-        One transaction: after it, every credential of the batch has its id and
-        its status list slot in the archive (``sd_jwt_sha256`` still empty), and
-        the batch is ``pending`` until :meth:`finish_batch`.
+        One transaction: after it, every credential of the batch (``kinds[0]``
+        per row, then a twin per further kind) has its id and its status list
+        slot in the archive (``sd_jwt_sha256`` still empty), and the batch is
+        ``pending`` until :meth:`finish_batch`.
         """
         if not entries:
             raise InvalidInput("the batch is empty")
+        primary_kind, twin_kinds = check_kinds(kinds)
         batch_id = batch_id or self.random_id()
         with self.archive.transaction():
             if self.archive.batch(batch_id) is not None:
                 raise InvalidInput(f"expected a new batch id, found batch {batch_id} already in the archive")
             known_lists = {r.id for r in self.archive.status_lists()}
             slots = self._allocate(len(entries), now=now)
-            records, offers = self._unsigned_records(entries, slots, batch_id=batch_id, now=now)
-            self.archive.insert_credentials(records)
+            records, offers = self._unsigned_records(entries, slots, batch_id=batch_id, now=now, kind=primary_kind)
+            twins = [twin for kind in twin_kinds for twin in self._twins(kind, entries, records, now=now)]
+            self.archive.insert_credentials([*records, *twins])
             self.archive.insert_offers(offers)
-            for list_id in sorted({slot[0] for slot in slots} - known_lists):
+            for list_id in sorted({r.list_id for r in [*records, *twins]} - known_lists):
                 self._sign_list(list_id, now=now)
             batch = BatchRecord(batch_id, content_sha256, BATCH_PENDING, out_dir, now, len(entries), None)
             self.archive.insert_batch(batch)
@@ -296,7 +317,7 @@ class IssuerService:
                 steps.append((chunk, jobs, pool.submit(jobs, now=batch.created_at) if pool else None))
             for chunk, jobs, signing in steps:
                 serializations = signing.result() if signing else self._signer.sign_all(jobs, now=batch.created_at)
-                issued = [IssuedCredential(r.batch_row or 0, r.id, r.student_id, sd_jwt, None)
+                issued = [IssuedCredential(r.batch_row or 0, r.id, r.student_id, sd_jwt, None, r.kind)
                           for r, sd_jwt in zip(chunk, serializations, strict=True)]
                 if deliver is not None:
                     deliver(issued)
@@ -306,7 +327,8 @@ class IssuerService:
                 signed.update((i.credential_id, i.sd_jwt or "") for i in issued)
                 if progress is not None:
                     progress(len(chunk))
-        return [IssuedCredential(r.batch_row or 0, r.id, r.student_id, signed.get(r.id), r.offer_id) for r in records]
+        return [IssuedCredential(r.batch_row or 0, r.id, r.student_id, signed.get(r.id), r.offer_id, r.kind)
+                for r in records]
 
     def finish_batch(self, batch_id: str, *, now: int, out_dir: str | None = None) -> None:
         """Mark a batch delivered (every file written, its folder in place)."""
@@ -320,6 +342,7 @@ class IssuerService:
         deliver: Callable[[Sequence[IssuedCredential]], None] | None = None,
         progress: Callable[[int], None] | None = None,
         batch_id: str | None = None,
+        kinds: Sequence[str] = (KIND_MICROCRED,),
     ) -> BatchResult:
         """Archive, sign, deliver and anchor a batch in one call (:meth:`open_batch`, :meth:`sign_batch`).
 
@@ -328,7 +351,7 @@ class IssuerService:
         :meth:`sign_batch`). New lists are then anchored (a ledger failure
         leaves them pending).
         """
-        batch = self.open_batch(entries, now=now, batch_id=batch_id)
+        batch = self.open_batch(entries, now=now, batch_id=batch_id, kinds=kinds)
         issued = self.sign_batch(batch.id, deliver=deliver, progress=progress)
         self.finish_batch(batch.id, now=now)
         return BatchResult(batch.id, tuple(issued), tuple(self.converge_anchors()))
@@ -336,55 +359,78 @@ class IssuerService:
     # --- status changes ------------------------------------------------------------
 
     def _check_transition(self, ids: Sequence[str], status: str) -> list[CredentialRecord]:
+        """The credentials ``ids`` name (a twin's id names the credential it is a twin of), each able to
+        become ``status``; refused whole otherwise."""
         if status not in _TRANSITIONS:
             raise InvalidInput(f"expected a status of {', '.join(_TRANSITIONS)}, found {status!r}")
         if not ids:
             raise InvalidInput("no credential id given")
-        records, errors = [], []
+        records: dict[str, CredentialRecord] = {}
+        errors = []
         for credential_id in dict.fromkeys(ids):
             try:
                 record = self.archive.credential(credential_id)
+                if record.twin_of is not None:
+                    record = self.archive.credential(record.twin_of)
             except UnknownCredential as exc:
                 errors.append(str(exc))
                 continue
-            if record.status not in _TRANSITIONS[status]:
+            if record.status not in _TRANSITIONS[status] and record.id not in records:
                 errors.append(f"credential {credential_id} is {record.status}; cannot make it {status}")
-            records.append(record)
+            records[record.id] = record
         if errors:
             raise StatusChangeRefused(errors)
-        return records
+        return list(records.values())
+
+    def _with_twins(self, records: Sequence[CredentialRecord]) -> list[CredentialRecord]:
+        return [member for record in records for member in (record, *self.archive.twins(record.id))]
+
+    def _change(self, group: Sequence[CredentialRecord], status: str, *, now: int,
+                also: Sequence[str] = ()) -> dict[str, int | None]:
+        """Set ``status`` on ``group`` and sign each list it changes (with ``also``); list id → new version.
+
+        A Bitstring list (purpose revocation) changes only when credentials are revoked."""
+        self.archive.set_status([r.id for r in group], status)
+        lists = {r.list_id for r in group if r.kind != KIND_OB3 or status == "revoked"} | set(also)
+        return {list_id: self._sign_list(list_id, now=now) for list_id in sorted(lists)}
 
     def set_status(self, credential_ids: Sequence[str], status: str, *, now: int) -> StatusChangeResult:
         """Revoke (``revoked``), suspend (``suspended``) or reinstate (``valid``) credentials.
 
         All or nothing: any unknown id or impossible change refuses the whole call.
+        A credential's twins change with it (a twin's id stands for its whole
+        group), and every list the change touched is anchored in one transaction.
         """
         with self.archive.transaction():
-            records = self._check_transition(credential_ids, status)
-            self.archive.set_status([r.id for r in records], status)
-            made = {list_id: self._sign_list(list_id, now=now) for list_id in sorted({r.list_id for r in records})}
+            group = self._with_twins(self._check_transition(credential_ids, status))
+            made = self._change(group, status, now=now)
         fault_point("status-saved")
-        return StatusChangeResult(tuple(r.id for r in records), tuple(self.converge_anchors(report=made)))
+        return StatusChangeResult(tuple(r.id for r in group), tuple(self.converge_anchors(report=made)))
 
     def reissue(self, credential_id: str, holder_jwk: dict[str, str] | None, *, now: int) -> StatusChangeResult:
-        """Issue the same claims to a new holder key (or as a new offer) and revoke the old one."""
+        """Issue the same claims to a new holder key (or as a new offer) and revoke the old one (its twins too;
+        the new credential is of the old one's kind, without twins)."""
         with self.archive.transaction():
             old = self.archive.credential(credential_id)
+            if old.twin_of is not None:
+                raise StatusChangeRefused([f"credential {credential_id} is a twin ({old.kind}) of {old.twin_of}; "
+                                           f"re-issue {old.twin_of}"])
             if old.replaced_by:
                 raise StatusChangeRefused([f"credential {credential_id} was already re-issued as {old.replaced_by}"])
             self._check_transition([credential_id], "revoked")
-            entry = BatchEntry(row=1, claims=old.claims, holder_jwk=holder_jwk)
-            (new,), offers = self._unsigned_records([entry], self._allocate(1, now=now), batch_id=old.batch_id,
-                                                    now=now, replaces=old.id)
+            ((list_id, index),) = self._allocate(1, now=now)
+            offer_id = None if holder_jwk else self.random_id()
+            new = replace(old, id=self.random_id(), holder_jwk=holder_jwk, list_id=list_id, idx=index, status="valid",
+                          delivery=DELIVERY_FILE if holder_jwk else DELIVERY_OFFER, issued_at=now,
+                          sd_jwt_sha256=None, replaces=old.id, replaced_by=None, offer_id=offer_id)
             sd_jwt = self._signer.sign(self._job(new, holder_jwk), now=now) if holder_jwk else None
             if sd_jwt is not None:
                 new = replace(new, sd_jwt_sha256=_sha256_hex(sd_jwt))
             self.archive.insert_credentials([new])
-            self.archive.insert_offers(offers)
-            self.archive.set_status([old.id], "revoked")
+            self.archive.insert_offers([self._offer(offer_id, new.id, now=now)] if offer_id else [])
             self.archive.update_credential(old.id, replaced_by=new.id)
-            made = {list_id: self._sign_list(list_id, now=now) for list_id in sorted({old.list_id, new.list_id})}
-        issued = IssuedCredential(entry.row, new.id, new.student_id, sd_jwt, new.offer_id)
+            made = self._change(self._with_twins([old]), "revoked", now=now, also=[new.list_id])
+        issued = IssuedCredential(1, new.id, new.student_id, sd_jwt, new.offer_id, new.kind)
         return StatusChangeResult((old.id,), tuple(self.converge_anchors(report=made)), (issued,))
 
     # --- publishing and anchoring --------------------------------------------------
@@ -401,6 +447,7 @@ class IssuerService:
         """:func:`issuer.anchoring.converge` for this issuer; ``report``: lists to report on in any case."""
         return converge(self.archive, self.identity.did, self.anchor, report=report)
 
-    def status_list_token(self, list_id: str) -> str | None:
+    def status_list_token(self, list_id: str, kind: str = LIST_KIND_IETF) -> str | None:
+        """The latest signed token of the list of ``kind`` (None if there is none: each kind has its own URL)."""
         record = self.archive.status_list(list_id)
-        return record.token if record else None
+        return record.token if record is not None and record.kind == kind else None

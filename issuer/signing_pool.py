@@ -29,10 +29,15 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from credentials.dids import did_jwk_from_public_key
 from credentials.errors import InvalidInput
-from credentials.jose import PrivateKey
+from credentials.eudi_learning import EUDI_LEARNING_VCT, eudi_learning_frame, validate_eudi_learning_for_issue
+from credentials.jose import PrivateKey, PublicKey
+from credentials.jwt_vc import sign_vc_jwt
 from credentials.microcredential import MICRO_CREDENTIAL_VCT, disclosure_frame
 from credentials.sd_jwt_vc import issue_sd_jwt_vc
+from issuer.archive import KIND_EUDI_LEARNING, KIND_MICROCRED, KIND_OB3
+from issuer.twins import ob3_with_subject
 
 __all__ = ["SigningJob", "Signer", "SigningPool", "available_cores", "pool_context", "die_with_parent"]
 
@@ -42,12 +47,19 @@ _PARENT_POLL_S = 0.5
 
 @dataclass(frozen=True)
 class SigningJob:
-    """One credential to sign: its claims, the holder key and its status list slot."""
+    """One credential to sign: its claims, the holder key and its status list slot.
+
+    ``kind`` (:data:`issuer.archive.KINDS`) says what to make: microcred's SD-JWT VC, the EUDI
+    learning SD-JWT VC (``claims`` its claim set), or an Open Badge ``vc+jwt`` (``claims`` the
+    whole unsigned credential, status entry included; ``holder_jwk`` given and no subject id in
+    it: the subject becomes the key's did:jwk).
+    """
 
     claims: Mapping[str, Any]
     holder_jwk: Mapping[str, str] | None
     status_uri: str
     idx: int
+    kind: str = KIND_MICROCRED
 
 
 @dataclass(frozen=True)
@@ -58,12 +70,27 @@ class Signer:
     issuer: str
     kid: str | None
 
+    def _open_badge(self, job: SigningJob) -> str:
+        if self.kid is None:
+            raise InvalidInput("expected the issuer's key id (kid) to sign an Open Badge, found none")
+        credential = dict(job.claims)
+        if job.holder_jwk is not None and "id" not in credential["credentialSubject"]:
+            credential = ob3_with_subject(credential, did_jwk_from_public_key(PublicKey.from_jwk(job.holder_jwk)))
+        return sign_vc_jwt(credential, self.key, kid=self.kid)
+
     def sign(self, job: SigningJob, *, now: int) -> str:
-        """The SD-JWT VC serialization for ``job``, issued at ``now``."""
+        """The serialization for ``job`` (SD-JWT VC or ``vc+jwt``), issued at ``now``."""
+        if job.kind == KIND_OB3:
+            return self._open_badge(job)
+        if job.kind == KIND_EUDI_LEARNING:
+            validate_eudi_learning_for_issue({**job.claims, "iss": self.issuer, "iat": now, "vct": EUDI_LEARNING_VCT})
+            vct, frame = EUDI_LEARNING_VCT, eudi_learning_frame(job.claims)
+        else:
+            vct, frame = MICRO_CREDENTIAL_VCT, disclosure_frame(job.claims)
         return issue_sd_jwt_vc(
-            vct=MICRO_CREDENTIAL_VCT,
+            vct=vct,
             claims=job.claims,
-            frame=disclosure_frame(job.claims),
+            frame=frame,
             issuer_key=self.key,
             issuer=self.issuer,
             kid=self.kid,

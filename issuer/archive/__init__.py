@@ -36,13 +36,17 @@ from issuer.archive.credentials import (
     DELIVERY_FILE,
     DELIVERY_OFFER,
     DELIVERY_REDEEMED,
+    KIND_EUDI_LEARNING,
+    KIND_MICROCRED,
+    KIND_OB3,
+    KINDS,
     STATUS_NAMES,
     CredentialRecord,
     CredentialTable,
 )
 from issuer.archive.offers import OfferTable
 from issuer.archive.schema import ARCHIVE_MIGRATIONS
-from issuer.archive.status_lists import StatusListRecord, StatusListTable
+from issuer.archive.status_lists import LIST_KIND_BITSTRING, LIST_KIND_IETF, StatusListRecord, StatusListTable
 from issuer.archive.store import storage_error
 
 __all__ = [
@@ -50,6 +54,12 @@ __all__ = [
     "DELIVERY_FILE",
     "DELIVERY_OFFER",
     "DELIVERY_REDEEMED",
+    "KIND_MICROCRED",
+    "KIND_EUDI_LEARNING",
+    "KIND_OB3",
+    "KINDS",
+    "LIST_KIND_IETF",
+    "LIST_KIND_BITSTRING",
     "BATCH_PENDING",
     "BATCH_DELIVERED",
     "ARCHIVE_MIGRATIONS",

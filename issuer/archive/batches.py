@@ -47,8 +47,9 @@ class BatchTable(ArchiveStore):
         return BatchRecord(**rows[0]) if rows else None
 
     def batch_credentials(self, batch_id: str) -> list[CredentialRecord]:
-        """The credentials of a batch in the order of its input (re-issues of its rows excluded)."""
-        sql = "SELECT * FROM credentials WHERE batch_id = ? AND replaces IS NULL ORDER BY batch_row, rowid"
+        """The credentials of a batch in the order of its input, each row's twins after it (re-issues excluded)."""
+        sql = ("SELECT * FROM credentials WHERE batch_id = ? AND replaces IS NULL "
+               "ORDER BY batch_row, twin_of IS NOT NULL, rowid")
         return [CredentialRecord.from_row(row) for row in self.db.query(sql, [batch_id])]
 
     def mark_batch_delivered(self, batch_id: str, *, out_dir: str | None, at: int) -> None:

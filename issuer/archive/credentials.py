@@ -19,14 +19,17 @@ from typing import Any
 from credentials.errors import InvalidInput, UnknownCredential
 from issuer.archive.store import ArchiveStore
 
-__all__ = ["STATUS_NAMES", "DELIVERY_FILE", "DELIVERY_OFFER", "DELIVERY_REDEEMED", "CredentialRecord",
-           "CredentialTable"]
+__all__ = ["STATUS_NAMES", "DELIVERY_FILE", "DELIVERY_OFFER", "DELIVERY_REDEEMED", "KIND_MICROCRED",
+           "KIND_EUDI_LEARNING", "KIND_OB3", "KINDS", "CredentialRecord", "CredentialTable"]
 
 #: Archive status names and the Token Status List values they stand for.
 STATUS_NAMES = {"valid": 0x00, "revoked": 0x01, "suspended": 0x02}
 DELIVERY_FILE = "file"
 DELIVERY_OFFER = "offer"
 DELIVERY_REDEEMED = "redeemed"
+#: What a credential is: microcred's SD-JWT VC, the EUDI learning SD-JWT VC, an Open Badges 3.0 vc+jwt.
+KIND_MICROCRED, KIND_EUDI_LEARNING, KIND_OB3 = "microcred", "eudi-learning", "ob3"
+KINDS = (KIND_MICROCRED, KIND_EUDI_LEARNING, KIND_OB3)
 #: Built once (``json.dumps`` with options builds an encoder per call); same text as before.
 _CLAIMS_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 _JWK_JSON = json.JSONEncoder()
@@ -55,6 +58,10 @@ class CredentialRecord:
     offer_id: str | None
     #: The row (or entry) number of the credential in its batch's input.
     batch_row: int | None = None
+    #: One of :data:`KINDS`.
+    kind: str = KIND_MICROCRED
+    #: The credential this one is a twin of (same row, same learner, another format), or None.
+    twin_of: str | None = None
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> CredentialRecord:
@@ -89,22 +96,30 @@ class CredentialTable(ArchiveStore):
             raise UnknownCredential(f"no credential with id {credential_id!r} in this issuer's archive")
         return CredentialRecord.from_row(rows[0])
 
-    def credentials(self, *, search: str | None = None, limit: int = 200, offset: int = 0) -> list[CredentialRecord]:
-        """Newest first; ``search`` matches id, student id, names or title."""
-        where, params = "", []
+    def credentials(self, *, search: str | None = None, limit: int = 200, offset: int = 0,
+                    twins: bool = False) -> list[CredentialRecord]:
+        """Newest first; ``search`` matches id, student id, names or title; twins only if asked."""
+        where, params = ("" if twins else "WHERE twin_of IS NULL"), []
         if search:
-            where = ("WHERE id = ? OR student_id LIKE ? OR given_name LIKE ? OR family_name LIKE ? "
-                     "OR title LIKE ?")
+            where += (" AND " if where else "WHERE ") + (
+                "(id = ? OR student_id LIKE ? OR given_name LIKE ? OR family_name LIKE ? OR title LIKE ?)")
             pattern = f"%{search}%"
             params = [search, pattern, pattern, pattern, pattern]
         sql = f"SELECT * FROM credentials {where} ORDER BY issued_at DESC, rowid DESC LIMIT ? OFFSET ?"
         return [CredentialRecord.from_row(row) for row in self.db.query(sql, [*params, limit, offset])]
 
     def count_credentials(self) -> dict[str, int]:
+        """How many credentials (twins not counted) are in each status."""
         counts = dict.fromkeys(STATUS_NAMES, 0)
-        for row in self.db.query("SELECT status, COUNT(*) AS n FROM credentials GROUP BY status"):
+        sql = "SELECT status, COUNT(*) AS n FROM credentials WHERE twin_of IS NULL GROUP BY status"
+        for row in self.db.query(sql):
             counts[row["status"]] = row["n"]
         return counts
+
+    def twins(self, credential_id: str) -> list[CredentialRecord]:
+        """The twins of a credential, in the order they were made."""
+        sql = "SELECT * FROM credentials WHERE twin_of = ? ORDER BY rowid"
+        return [CredentialRecord.from_row(row) for row in self.db.query(sql, [credential_id])]
 
     def set_status(self, credential_ids: Iterable[str], status: str) -> None:
         """Set statuses (call inside :meth:`transaction`)."""

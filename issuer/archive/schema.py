@@ -62,3 +62,15 @@ def m002_batches(db: Database) -> None:
             "id": str, "content_sha256": str, "state": str, "out_dir": str, "created_at": int, "size": int,
             "delivered_at": int,
         }, pk="id", not_null={"content_sha256", "state"})
+
+
+@ARCHIVE_MIGRATIONS()
+def m003_twins(db: Database) -> None:
+    """Twins (issue 12): each credential's ``kind`` (``microcred``, ``eudi-learning``, ``ob3``) and the
+    credential it is a twin of; each status list's ``kind`` (``ietf`` Token Status List, ``bitstring``
+    W3C Bitstring Status List)."""
+    credentials = db.table("credentials")
+    credentials.add_column("kind", str, not_null_default="microcred")
+    credentials.add_column("twin_of", str)
+    credentials.create_index(["twin_of"])
+    db.table("status_lists").add_column("kind", str, not_null_default="ietf")

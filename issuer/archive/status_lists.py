@@ -15,7 +15,10 @@ from typing import Any
 from credentials.errors import InvalidInput
 from issuer.archive.store import ArchiveStore
 
-__all__ = ["StatusListRecord", "StatusListTable"]
+__all__ = ["LIST_KIND_IETF", "LIST_KIND_BITSTRING", "StatusListRecord", "StatusListTable"]
+
+#: An IETF Token Status List (``statuslist+jwt``) or a W3C Bitstring Status List (``vc+jwt``).
+LIST_KIND_IETF, LIST_KIND_BITSTRING = "ietf", "bitstring"
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,7 @@ class StatusListRecord:
     anchored_tx: str | None
     anchored_block: int | None
     anchor_error: str | None
+    kind: str = LIST_KIND_IETF
 
     @property
     def anchor_pending(self) -> bool:
@@ -54,11 +58,19 @@ class StatusListTable(ArchiveStore):
         rows = list(self.db.query("SELECT * FROM status_lists WHERE id = ?", [list_id]))
         return StatusListRecord(**rows[0]) if rows else None
 
-    def insert_status_list(self, list_id: str, *, size: int, bits: int, created_at: int) -> None:
+    def status_lists_of(self, kind: str) -> list[StatusListRecord]:
+        sql = "SELECT * FROM status_lists WHERE kind = ? ORDER BY created_at, id"
+        return [StatusListRecord(**row) for row in self.db.query(sql, [kind])]
+
+    def insert_status_list(self, list_id: str, *, size: int, bits: int, created_at: int,
+                           kind: str = LIST_KIND_IETF) -> None:
+        if kind not in (LIST_KIND_IETF, LIST_KIND_BITSTRING):
+            raise InvalidInput(f"expected a status list kind {LIST_KIND_IETF!r} or {LIST_KIND_BITSTRING!r}, "
+                               f"found {kind!r}")
         self.conn.execute(
-            "INSERT INTO status_lists (id, size, bits, created_at, used, version, anchored_version) "
-            "VALUES (?, ?, ?, ?, 0, 0, 0)",
-            [list_id, size, bits, created_at],
+            "INSERT INTO status_lists (id, size, bits, created_at, used, version, anchored_version, kind) "
+            "VALUES (?, ?, ?, ?, 0, 0, 0, ?)",
+            [list_id, size, bits, created_at, kind],
         )
 
     def update_status_list(self, list_id: str, **values: Any) -> None:

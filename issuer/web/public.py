@@ -1,7 +1,9 @@
 """Public endpoints: Status List Tokens, metadata, credential offers, OpenID4VCI.
 
 Status List Tokens at stable URLs (draft-ietf-oauth-status-list §8.1,
-``application/statuslist+jwt``); ``/.well-known/jwt-vc-issuer``
+``application/statuslist+jwt``); the Open Badge twins' W3C Bitstring Status
+List credentials at ``/status/bitstring/<id>`` (``application/vc+jwt``,
+VC-JOSE-COSE §6.1); ``/.well-known/jwt-vc-issuer``
 (draft-ietf-oauth-sd-jwt-vc §5); ``/.well-known/openid-credential-issuer``
 and the pre-authorized code flow (OpenID4VCI 1.0, see :mod:`issuer.oid4vci`);
 ``/.well-known/oauth-authorization-server`` (RFC 8414).
@@ -16,6 +18,7 @@ import segno
 from flask import Blueprint, Response, abort, jsonify, render_template, request
 
 from credentials.errors import OAuthError
+from issuer.archive import LIST_KIND_BITSTRING, LIST_KIND_IETF
 from issuer.oid4vci import (
     authorization_server_metadata,
     credential_issuer_metadata,
@@ -25,9 +28,10 @@ from issuer.oid4vci import (
 from issuer.service import STATUS_TTL
 from issuer.web.context import get_oid4vci, get_service, now, template_context
 
-__all__ = ["bp", "STATUS_LIST_MEDIA_TYPE"]
+__all__ = ["bp", "STATUS_LIST_MEDIA_TYPE", "BITSTRING_LIST_MEDIA_TYPE"]
 
 STATUS_LIST_MEDIA_TYPE = "application/statuslist+jwt"
+BITSTRING_LIST_MEDIA_TYPE = "application/vc+jwt"
 _MAX_BODY = 64 * 1024
 
 bp = Blueprint("public", __name__)
@@ -41,14 +45,22 @@ def _no_store(response: Response) -> Response:
 bp.app_context_processor(template_context)  # every page, error pages too, prints the issuer's name
 
 
-@bp.get("/status/<list_id>")
-def status_list(list_id: str) -> Response:
-    token = get_service().status_list_token(list_id)
+def _list_response(token: str | None, media_type: str) -> Response:
     if token is None:
         abort(404)
-    response = Response(token, mimetype=STATUS_LIST_MEDIA_TYPE)
+    response = Response(token, mimetype=media_type)
     response.headers["Cache-Control"] = f"public, max-age={STATUS_TTL}"
     return response
+
+
+@bp.get("/status/<list_id>")
+def status_list(list_id: str) -> Response:
+    return _list_response(get_service().status_list_token(list_id, LIST_KIND_IETF), STATUS_LIST_MEDIA_TYPE)
+
+
+@bp.get("/status/bitstring/<list_id>")
+def bitstring_status_list(list_id: str) -> Response:
+    return _list_response(get_service().status_list_token(list_id, LIST_KIND_BITSTRING), BITSTRING_LIST_MEDIA_TYPE)
 
 
 @bp.get("/.well-known/jwt-vc-issuer")

@@ -11,9 +11,9 @@ from infra.migrations import applied_names
 from issuer.archive import ARCHIVE_MIGRATIONS, Archive
 from tests.legacy_databases.legacy import load_dump, rows_of, schema_of
 
-EARLIER = ["archive-8f3995b", "archive-8f3995b-opened-by-751cd67", "archive-751cd67"]
+EARLIER = ["archive-8f3995b", "archive-8f3995b-opened-by-751cd67", "archive-751cd67", "archive-m002"]
 #: Columns later migrations added, and what an upgraded row holds in them.
-ADDED = {"credentials": {"batch_row": None}}
+ADDED = {"credentials": {"batch_row": None, "kind": "microcred", "twin_of": None}, "status_lists": {"kind": "ietf"}}
 
 
 @pytest.mark.parametrize("dump", EARLIER)
@@ -28,8 +28,10 @@ def test_an_earlier_archive_is_upgraded_keeping_every_row(dump, tmp_path):
     after = rows_of(path)
     assert set(after) == set(before) | {"batches"}
     for table, rows in before.items():
+        if table == "_sqlite_migrations":
+            continue  # the versioned dump's own bookkeeping; the applied names are checked above
         assert len(after[table]) == len(rows), table
-        for old, new in zip(rows, after[table]):
+        for old, new in zip(rows, after[table], strict=True):
             assert {name: new[name] for name in old} == old, table
             added = {name: value for name, value in new.items() if name not in old}
             assert added == {name: ADDED[table][name] for name in added}, table
@@ -61,6 +63,21 @@ def test_an_upgraded_archive_serves_what_it_held(tmp_path):
         with archive.transaction():
             archive.set_status(["c1"], "suspended")
         assert archive.count_credentials() == {"valid": 0, "revoked": 1, "suspended": 1}
+    finally:
+        archive.close()
+
+
+def test_an_archive_from_before_twins_reads_as_microcred_credentials_on_ietf_lists(tmp_path):
+    """m003: every credential an m002 archive held is a microcred SD-JWT VC and no twin; every list an IETF one."""
+    archive = Archive(load_dump("archive-m002", tmp_path / "archive.sqlite"))
+    try:
+        assert [(r.id, r.kind, r.twin_of) for r in archive.credentials(twins=True)] == [
+            ("c2", "microcred", None), ("c1", "microcred", None)]
+        assert [(r.id, r.kind) for r in archive.status_lists()] == [("L1", "ietf"), ("L2", "ietf")]
+        assert archive.twins("c1") == []
+        with archive.transaction():
+            archive.insert_status_list("B1", size=131072, bits=1, created_at=1700000400, kind="bitstring")
+        assert [r.id for r in archive.status_lists_of("bitstring")] == ["B1"]
     finally:
         archive.close()
 

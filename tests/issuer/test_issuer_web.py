@@ -60,7 +60,9 @@ class Wallet:
     def resolve_offer(self, link: str) -> dict:
         assert link.startswith(OFFER_SCHEME)
         query = parse_qs(urlsplit(link).query)
-        return self.get_json(unquote(query["credential_offer_uri"][0]))
+        offer = self.get_json(unquote(query["credential_offer_uri"][0]))
+        self.offered = offer["credential_configuration_ids"]
+        return offer
 
     def redeem_token(self, offer: dict) -> tuple[dict, str]:
         issuer_url = offer["credential_issuer"]
@@ -80,8 +82,9 @@ class Wallet:
         return sign_jws({"aud": audience, "iat": iat, "nonce": nonce}, self.key,
                         header={"typ": typ, "jwk": self.key.public_key().to_jwk()})
 
-    def request_credential(self, metadata: dict, access_token: str, proof: str):
-        configuration = next(iter(metadata["credential_configurations_supported"]))
+    def request_credential(self, metadata: dict, access_token: str, proof: str, configuration: str | None = None):
+        configuration = configuration or self.offered[0]  # what the offer names, as a wallet does
+        assert configuration in metadata["credential_configurations_supported"]
         return self.http.post(metadata["credential_endpoint"], json={
             "credential_configuration_id": configuration, "proofs": {"jwt": [proof]},
         }, headers={"Authorization": f"Bearer {access_token}"})

@@ -145,6 +145,7 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))  # the old modules import credentials.errors
     build_wallet("feb2182", 1, "wallet-v1")
     build_wallet("bb1c766", 2, "wallet-v2")
+    build_wallet("bab2dfc", 2, "wallet-m002")
     build_archive("8f3995b", "archive-8f3995b", batches=False)
     build_archive("8f3995b", "archive-8f3995b-opened-by-751cd67", batches=False, upgraded_by="751cd67")
     build_archive("751cd67", "archive-751cd67", batches=True)
