@@ -10,6 +10,10 @@ gives the reason as well (a :class:`~ledger.artifacts.Standing`).
 DIDs are plain strings on chain (keyed by keccak256 of the string), so any
 DID method is accepted; :func:`check_did_syntax` does the light W3C DID Core
 1.0 §3.1 syntax check (``did:<method>:<method-specific-id>``) before sending.
+An X.509-sealed organisation (a Europass EDC's seal) is accredited the same
+way under its issuer identifier ``x509:org:<organizationIdentifier>`` (ETSI EN
+319 412-1 §5.1.4) or ``x509:spki:sha256:<hex>``
+(:func:`credentials.x509_trust.issuer_id_for`), which the check accepts too.
 """
 
 from __future__ import annotations
@@ -44,6 +48,9 @@ UNLIMITED = 2**64 - 1
 
 _DID = re.compile(r"^did:[a-z0-9]+:(?:[A-Za-z0-9._:-]|%[0-9A-Fa-f]{2})*(?:[A-Za-z0-9._-]|%[0-9A-Fa-f]{2})$")
 _MAX_DID_LENGTH = 2048
+#: X.509-sealed organisations (credentials.x509_trust.issuer_id_for).
+_X509_ISSUER = re.compile(r"^x509:(?:org:(?:VAT|NTR|PSD|LEI|[A-Z]{2}:)[A-Z]{2}-[A-Za-z0-9./+_-]{1,64}"
+                          r"|spki:sha256:[0-9a-f]{64})$")
 
 
 def check_address(address: str) -> str:
@@ -58,9 +65,11 @@ def check_address(address: str) -> str:
 
 
 def check_did_syntax(did: str) -> str:
-    """Return ``did`` if it has DID syntax (``did:<method>:<id>``), else raise InvalidDid."""
-    if not isinstance(did, str) or len(did) > _MAX_DID_LENGTH or not _DID.match(did):
-        raise InvalidDid(f"expected a DID of the form did:<method>:<id>, found {str(did)[:80]!r}")
+    """Return ``did`` if it has DID syntax (``did:<method>:<id>``) or is an X.509 organisation's identifier
+    (``x509:org:…``, ``x509:spki:sha256:…``), else raise InvalidDid."""
+    if not isinstance(did, str) or len(did) > _MAX_DID_LENGTH or not (_DID.match(did) or _X509_ISSUER.match(did)):
+        raise InvalidDid(f"expected a DID of the form did:<method>:<id> or an X.509 organisation identifier "
+                         f"x509:org:<organizationIdentifier>, found {str(did)[:80]!r}")
     return did
 
 

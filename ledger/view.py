@@ -38,6 +38,14 @@ per issuer / list and read at the block the cache has processed.
   user's terms ("the ledger did not answer"); the exception, which may name
   the node's URL (an API key) or a server path, goes to the operator's log.
 
+* **W3C status lists.** :meth:`LedgerView.list_status` answers for a
+  Bitstring Status List / StatusList2021 credential like :meth:`status` for
+  an IETF token, with one difference: a list its issuer does not anchor (a
+  foreign issuer's, or an X.509-sealed organisation's) is still fetched
+  (through ``fetch_list``; kept :data:`UNANCHORED_LIST_TTL_S` seconds, its
+  ``checked_at`` the time of the fetch), and the core decides by policy
+  whether an unanchored list may be trusted.
+
 Whether a trust answer counts a revoked or suspended accreditation is decided
 in :mod:`ledger.trust_rules`. :func:`open_view` is how a service gets a view:
 the ledger of its settings, opened and brought to the head once.
@@ -70,6 +78,8 @@ DEFAULT_MAX_LAG_S = 1.0
 _CACHE_SIZE = 4096
 _FETCH_RETRY_S = 2.0
 _REFRESH_WAIT_S = 30.0  # outside any deadline: how long a refresh waits for another thread's
+#: Seconds an unanchored W3C status list is kept before it is fetched again.
+UNANCHORED_LIST_TTL_S = 30.0
 
 #: What a client is told when the ledger fails; the operator's log gets the exception.
 NO_ANSWER = "the ledger did not answer"
@@ -96,13 +106,13 @@ class _Lru(OrderedDict):
 
 
 def open_view(settings: LedgerSettings, fetch_token: TokenSource, *, poll_interval: float = DEFAULT_POLL_INTERVAL_S,
-              watch: bool = False) -> LedgerView:
+              watch: bool = False, fetch_list: TokenSource | None = None) -> LedgerView:
     """The view of the ledger ``settings`` name, refreshed to the head; its watcher started if ``watch``.
 
     Raises what opening the ledger raises (``ConfigurationError``, ``DeploymentNotFound``,
     ``LedgerUnavailable``, ...): the caller decides what a client is told.
     """
-    view = LedgerView(open_ledger(settings), fetch_token, poll_interval=poll_interval)
+    view = LedgerView(open_ledger(settings), fetch_token, poll_interval=poll_interval, fetch_list=fetch_list)
     view.refresh()
     if watch:
         view.start()
@@ -114,9 +124,11 @@ class LedgerView:
 
     def __init__(self, ledger: Ledger, fetch_token: TokenSource, *, poll_interval: float = DEFAULT_POLL_INTERVAL_S,
                  max_lag: float = DEFAULT_MAX_LAG_S, confirmations: int | None = None,
-                 clock: Callable[[], float] = time.time):
+                 clock: Callable[[], float] = time.time, fetch_list: TokenSource | None = None):
+        """``fetch_list``: how W3C status list credentials are fetched (default: ``fetch_token``)."""
         self.ledger = ledger
         self.fetch_token = fetch_token
+        self.fetch_list = fetch_list or fetch_token
         self.poll_interval = poll_interval
         self.max_lag = max_lag
         self.confirmations = max(0, ledger.chain.confirmations if confirmations is None else int(confirmations))
@@ -130,6 +142,7 @@ class LedgerView:
         self._anchors: _Lru = _Lru()
         self._carried: _Lru = _Lru()
         self._tokens: _Lru = _Lru()
+        self._lists: _Lru = _Lru()
         self._lock = threading.RLock()
         self._refresh_lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -329,7 +342,8 @@ class LedgerView:
         self._cache(self._carried, key, event, generation)
         return event
 
-    def _token(self, uri: str, anchored_sha256: bytes) -> tuple[str | None, str | None]:
+    def _token(self, uri: str, anchored_sha256: bytes,
+               fetch: TokenSource | None = None) -> tuple[str | None, str | None]:
         """The token behind ``uri`` for this anchor; kept only when its hash is the anchored one.
 
         A token that does not match (a lying or stale server) is handed to the
@@ -345,7 +359,7 @@ class LedgerView:
         if left is not None and left <= 0:
             return None, "no time was left to fetch it"
         try:
-            token, error = self.fetch_token(uri), None
+            token, error = (fetch or self.fetch_token)(uri), None
         except (ConnectionError, ValueError) as exc:
             token, error = None, str(exc)
         if token is not None and hashlib.sha256(token.encode("utf-8")).digest() != anchored_sha256:
@@ -387,3 +401,60 @@ class LedgerView:
                 carried, carried_version = event.compressed_list, event.version
         return StatusEvidence(anchor.sha256, anchor.block_number, anchor.version, token, error, carried,
                               carried_version, checked_at)
+
+    def _unanchored_list(self, uri: str) -> tuple[str | None, str | None, int]:
+        """The list behind ``uri`` fetched now or within :data:`UNANCHORED_LIST_TTL_S`: (text, error, fetched at)."""
+        with self._lock:
+            found = self._lists.get(uri)
+        if found is not None and time.monotonic() - found[3] < (UNANCHORED_LIST_TTL_S if found[0] is not None
+                                                                  else _FETCH_RETRY_S):
+            return found[0], found[1], found[2]
+        left = time_left()
+        if left is not None and left <= 0:
+            return None, "no time was left to fetch it", int(self.clock())
+        try:
+            text, error = self.fetch_list(uri), None
+        except (ConnectionError, ValueError) as exc:
+            text, error = None, str(exc)
+        fetched_at = int(self.clock())
+        with self._lock:
+            self._lists.put(uri, (text, error, fetched_at, time.monotonic()))
+        return text, error, fetched_at
+
+    def list_status(self, did: str, uri: str) -> StatusEvidence | Unavailable:
+        """A W3C status list behind ``uri``: its anchor when ``did`` anchors it, its text either way.
+
+        An issuer identifier the StatusRegistry cannot hold counts as "not
+        anchored"; the chain being down is :class:`Unavailable`.
+        """
+        try:
+            self._ensure_fresh()
+            list_id = status_list_id(uri)
+            try:
+                anchor = self._anchor(did, list_id)
+            except LedgerError:
+                raise
+            except MicrocredError:
+                anchor = None
+        except LedgerError as exc:
+            return self._unavailable(exc)
+        except MicrocredError as exc:
+            return Unavailable(f"the status list {uri[:120]} cannot be used: {exc}")
+        if anchor is None:
+            text, error, fetched_at = self._unanchored_list(uri)
+            return StatusEvidence(None, token=text, fetch_error=error, checked_at=fetched_at)
+        token, error = self._token(uri, anchor.sha256, self.fetch_list)
+        carried = carried_version = None
+        if token is None:
+            try:
+                event = self._carried_event(did, list_id)
+            except LedgerError as exc:
+                self._note(exc)
+                return Unavailable(f"the status list cannot be fetched ({error}) nor read from the chain "
+                                   f"({user_reason(exc)})")
+            except MicrocredError as exc:
+                return Unavailable(f"the status list cannot be fetched ({error}) nor read from the chain: {exc}")
+            if event is not None:
+                carried, carried_version = event.compressed_list, event.version
+        return StatusEvidence(anchor.sha256, anchor.block_number, anchor.version, token, error, carried,
+                              carried_version, self._checked_at())

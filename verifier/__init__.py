@@ -41,8 +41,11 @@ _log = logging.getLogger(__name__)
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
     web = init_foundation(app, SETTINGS, test_config, scripts=True, cache_control=_cache_control)
-    app.config["MAX_CONTENT_LENGTH"] = web.settings.VERIFIER_MAX_BODY
-    app.config.setdefault("MAX_FORM_MEMORY_SIZE", web.settings.VERIFIER_MAX_BODY)
+    # Whole credentials (a Europass EDC is about 0.5 MB) may fill VERIFIER_MAX_IMPORTED_BODY; an SD-JWT VC
+    # presentation is held to VERIFIER_MAX_BODY once its format is known (verifier.api, verifier.pages).
+    body_cap = max(web.settings.VERIFIER_MAX_BODY, web.settings.VERIFIER_MAX_IMPORTED_BODY)
+    app.config["MAX_CONTENT_LENGTH"] = body_cap
+    app.config.setdefault("MAX_FORM_MEMORY_SIZE", body_cap)
     app.extensions[EXTENSION] = service = VerifierService(web.settings)
     _serve_hosts_and_health(web, service)
 

@@ -1,9 +1,15 @@
 """``POST /api/v1/verify`` (ARCHITECTURE.md "Verifier HTTP API" ⚑).
 
-Request: JSON ``{"presentation": "<string>", "nonce": "<optional>", "audience":
-"<optional>"}``, or the raw presentation as ``text/plain`` /
-``application/dc+sd-jwt``. Answer: the result JSON of
-:meth:`credentials.verification_model.VerificationResult.to_json`.
+Request: JSON ``{"presentation": "<string>" | {…}, "nonce": "<optional>",
+"audience": "<optional>"}`` (an object: a JSON credential or presentation,
+e.g. an Open Badge with a Data Integrity proof or a sealed Europass EDC), or
+the raw presentation as ``text/plain`` / ``application/dc+sd-jwt`` /
+``application/json`` and the other types of :data:`RAW_CONTENT_TYPES`. Answer:
+the result JSON of :meth:`credentials.verification_model.VerificationResult.to_json`.
+
+Size: a body of up to ``VERIFIER_MAX_IMPORTED_BODY`` (2 MB) is read, for
+whole credentials; an SD-JWT VC presentation larger than ``VERIFIER_MAX_BODY``
+(64 KB) is refused (413) once read, as before.
 
 HTTP: 200 with a decision; 400 malformed input (the body says why; when the
 presentation itself is malformed it still lists the checks, ``format``
@@ -15,18 +21,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 
 from credentials.errors import InvalidInput
-from credentials.jose import json_loads
+from credentials.jose import json_dumps, json_loads
 from credentials.verification_model import FAILED
 from verifier.context import current_service
 
-__all__ = ["bp", "RAW_CONTENT_TYPES", "http_status_of"]
+__all__ = ["bp", "RAW_CONTENT_TYPES", "http_status_of", "is_sd_jwt"]
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-RAW_CONTENT_TYPES = ("text/plain", "application/dc+sd-jwt", "application/vc+sd-jwt")
+RAW_CONTENT_TYPES = ("text/plain", "application/dc+sd-jwt", "application/vc+sd-jwt", "application/jwt",
+                     "application/vc+jwt", "application/vp+jwt", "application/ld+json", "application/vc+ld+json",
+                     "application/vp+ld+json")
 JSON_MEMBERS = ("presentation", "nonce", "audience")
 
 
@@ -38,22 +46,33 @@ def http_status_of(result) -> int:
     return 200
 
 
+def is_sd_jwt(text: str) -> bool:
+    """An SD-JWT (VC) presentation, as :func:`credentials.verification.verify_presentation` routes it."""
+    return "~" in text and not text.lstrip().startswith("{")
+
+
 def _read_request() -> tuple[str, str | None, str | None]:
     mimetype = request.mimetype
     raw = request.get_data(cache=False)  # over MAX_CONTENT_LENGTH: 413 before this returns
     if mimetype == "application/json":
         body: Any = json_loads(raw, what="the request body")
+        if isinstance(body, dict) and ("@context" in body or {"payload", "signatures"} <= set(body)):
+            return raw.decode("utf-8"), None, None  # the credential or presentation itself, sent as JSON
         if not isinstance(body, dict):
             raise InvalidInput("expected a JSON object with a 'presentation' string")
         unknown = sorted(set(body) - set(JSON_MEMBERS))
         if unknown:
             raise InvalidInput(f"unexpected member(s) {', '.join(unknown)}; expected {', '.join(JSON_MEMBERS)}")
-        for name in JSON_MEMBERS:
-            if body.get(name) is not None and not isinstance(body[name], str):
-                raise InvalidInput(f"'{name}' must be a string, found {type(body[name]).__name__}")
-        if not body.get("presentation"):
+        presentation = body.get("presentation")
+        if isinstance(presentation, dict) and presentation:
+            presentation = json_dumps(presentation)  # a JSON credential or presentation, given as an object
+        for name, value in (("presentation", presentation), ("nonce", body.get("nonce")),
+                            ("audience", body.get("audience"))):
+            if value is not None and not isinstance(value, str):
+                raise InvalidInput(f"'{name}' must be a string, found {type(value).__name__}")
+        if not presentation:
             raise InvalidInput("expected a non-empty 'presentation' string")
-        return body["presentation"], body.get("nonce"), body.get("audience")
+        return presentation, body.get("nonce"), body.get("audience")
     if mimetype in RAW_CONTENT_TYPES:
         try:
             text = raw.decode("utf-8")
@@ -72,6 +91,10 @@ def verify():
         presentation, nonce, audience = _read_request()
     except InvalidInput as exc:
         return jsonify({"error": str(exc)}), 400
+    limit = current_app.config["VERIFIER_MAX_BODY"]
+    size = len(presentation.encode("utf-8", "replace"))
+    if is_sd_jwt(presentation) and size > limit:
+        return jsonify({"error": f"the SD-JWT VC presentation is {size} bytes, over the limit of {limit}"}), 413
     result = current_service().verify(presentation, nonce=nonce, audience=audience)
     answer = result.to_json()
     code = http_status_of(result)

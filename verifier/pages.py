@@ -3,9 +3,13 @@
 The camera is read in the browser by the scanner shared with the wallet
 (:mod:`infra.assets`: ``scan.js`` and the vendored jsQR); a photo is decoded
 here with zxing-cpp. The result
-page shows one big verdict, every check in plain words, the disclosed claims
-laid out like a certificate (labels from
-:data:`credentials.microcredential.CLAIM_LABELS`) and a printable receipt.
+page shows one big verdict, every check in plain words, the credential laid
+out like a certificate — its Annex I view (:class:`credentials.annex_view.AnnexView`,
+the same for every format: learner, title, awarding body, … and a collapsible
+"More details" with every other field), multilingual values in the page's
+language (English, else the first the credential has); for a type without a
+view, the disclosed claims with the labels of
+:data:`credentials.microcredential.CLAIM_LABELS` — and a printable receipt.
 Views are a few lines: the work is in :mod:`verifier.service` and the core.
 """
 
@@ -17,13 +21,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, render_template, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
+from credentials.annex_view import ANNEX_LABELS, AnnexView, AwardingBody, Sourced
 from credentials.errors import InvalidInput
 from credentials.microcredential import CLAIM_LABELS, MICROCRED_CLAIMS
 from credentials.verification_model import FAILED, PASSED, SKIPPED, UNAVAILABLE, VerificationResult
+from verifier.api import is_sd_jwt
 from verifier.context import current_service
 
-__all__ = ["bp", "CHECK_TITLES", "verdict_of", "certificate_of", "render_result", "decode_qr_photo"]
+__all__ = ["bp", "CHECK_TITLES", "PAGE_LANGUAGES", "verdict_of", "certificate_of", "annex_certificate", "render_result",
+           "decode_qr_photo"]
 
 bp = Blueprint("pages", __name__)
 
@@ -83,7 +91,38 @@ def certificate_of(claims: dict[str, Any]) -> dict[str, Any] | None:
         if key in _TITLE_CLAIMS:
             continue
         facts.append((CLAIM_LABELS.get(key, key), _text(claims[key])))
-    return {"title": claims.get("title"), "learner": name, "facts": facts}
+    return {"kind": "Micro-credential", "title": claims.get("title"), "learner": name, "facts": facts, "more": []}
+
+
+#: The page's language: multilingual values are shown in it when the credential has it (else English, else the first).
+PAGE_LANGUAGES = ("en",)
+_KIND_WORDS = {"microcred": "Micro-credential", "eudi-learning": "EUDI learning credential", "ob3": "Open Badge",
+               "clr": "Comprehensive Learner Record", "elm": "European Digital Credential"}
+
+
+def _annex_value(value: Any, languages: tuple[str, ...]) -> str | list[str]:
+    if isinstance(value, tuple):
+        texts = [_annex_value(v, languages) for v in value]
+        return [t if isinstance(t, str) else "; ".join(t) for t in texts]
+    if isinstance(value, AwardingBody):
+        name = value.name.text(languages)
+        return name + (f" ({value.country.text(languages)})" if value.country else "")
+    return value.text(languages) if isinstance(value, Sourced) else str(value)
+
+
+def annex_certificate(view: AnnexView, languages: tuple[str, ...] = PAGE_LANGUAGES) -> dict[str, Any]:
+    """An Annex I view as the certificate the page shows: kind, title, learner, facts, more details."""
+    facts: list[tuple[str, Any]] = []
+    for name, label in ANNEX_LABELS.items():
+        value = getattr(view, name, None)
+        if name in ("title", "learner", "more_details") or value in (None, ()):
+            continue
+        facts.append((label, _annex_value(value, languages)))
+    return {"kind": _KIND_WORDS.get(view.kind, "Credential"),
+            "title": view.title.text(languages) if view.title else None,
+            "learner": "; ".join(item.text(languages) for item in view.learner),
+            "facts": facts,
+            "more": [(item.label or item.path, item.text(languages)) for item in view.more_details]}
 
 
 def render_result(result: VerificationResult, presentation: str, now: int):
@@ -91,9 +130,11 @@ def render_result(result: VerificationResult, presentation: str, now: int):
                "mark": _STATUS_WORDS[c.status][0], "status_words": _STATUS_WORDS[c.status][1]} for c in result.checks]
     receipt = {"checked_at": datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%d %H:%M:%S"),
                "fingerprint": hashlib.sha256(presentation.encode("utf-8", "replace")).hexdigest()[:32]}
+    certificate = None
+    if result.check("signature").status == PASSED:
+        certificate = annex_certificate(result.annex) if result.annex is not None else certificate_of(result.claims)
     return render_template("result.html", result=result, verdict=verdict_of(result), checks=checks,
-                           certificate=certificate_of(result.claims) if result.check("signature").status == PASSED
-                           else None, issuer=result.issuer, chain=result.trust_chain, receipt=receipt)
+                           certificate=certificate, issuer=result.issuer, chain=result.trust_chain, receipt=receipt)
 
 
 def decode_qr_photo(data: bytes) -> str:
@@ -131,6 +172,9 @@ def verify():
     if not text.strip():
         raise InvalidInput("nothing was scanned or pasted")
     service = current_service()
+    if is_sd_jwt(text) and len(text.encode("utf-8", "replace")) > service.settings.VERIFIER_MAX_BODY:
+        raise RequestEntityTooLarge(f"an SD-JWT VC presentation may be at most {service.settings.VERIFIER_MAX_BODY} "
+                                    "bytes")
     now = int(service.clock())
     return render_result(service.verify(text, now=now), text, now)
 

@@ -6,8 +6,12 @@ One :class:`VerifierService` per process. It turns the checked settings
 service starts, and answers 503, while the chain is down), and runs
 :func:`~credentials.verification.verify_presentation` with the chain-backed
 resolvers of :mod:`ledger.view`, a replay guard and a cache of issuer
-keys. Status lists and link-mode QR texts are fetched with the one strict fetcher,
-:class:`infra.fetch.StrictFetcher`.
+keys. Status lists (IETF tokens and W3C list credentials), did:web documents
+and link-mode QR texts are fetched with the one strict fetcher,
+:class:`infra.fetch.StrictFetcher`: a did:web naming a private or loopback
+address is refused (``signature`` fails saying so); documents are kept
+``VERIFIER_DID_WEB_TTL`` seconds. Sealed credentials chain to the anchors of
+``MICROCRED_X509_TRUST_ANCHORS`` (a PEM bundle, read once at start-up).
 
 Replay records, OpenID4VP transactions and rate-limit counters live in the
 shared store of :mod:`infra.store` (SQLite in the data dir, or Redis when
@@ -20,18 +24,22 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from credentials.errors import CHECKS, ConfigurationError, FormatError, MicrocredError
+from credentials.errors import CHECKS, ConfigurationError, FormatError, InvalidDid, MicrocredError
+from credentials.europass import parse_trust_anchors
 from credentials.jose import PublicKey
 from credentials.presentation_codec import KIND_INLINE, KIND_LINK, classify_scanned
 from credentials.sd_jwt_vc import resolve_did_issuer_key
 from credentials.status_check import StatusListMemo
+from credentials.status_check_bitstring import W3cListMemo
 from credentials.verification import verify_presentation
+from credentials.verification_keys import KeyResolver, did_web_url
 from credentials.verification_model import (
     FAILED,
     SKIPPED,
@@ -43,6 +51,7 @@ from credentials.verification_model import (
     Unavailable,
     VerificationResult,
 )
+from credentials.x509_trust import TrustAnchors
 from infra.errors import FetchRefused, RemoteUnreachable, UnusableAnswer
 from infra.fetch import FetchPolicy, StrictFetcher
 from infra.rate_limit import RateLimit, enforce, parse_rate_limit
@@ -55,6 +64,12 @@ from verifier.settings import RATE_LIMITS, SETTINGS
 __all__ = ["ReplayCache", "VerifierService", "RATE_LIMITS"]
 
 REPLAY_NAMESPACE = "replay"
+DID_DOCUMENT_MAX_BYTES = 64 * 1024
+DID_CACHE_SIZE = 1024
+#: What a W3C status list credential may come as (vc+jwt, a JSON-LD credential with a proof, a JAdES seal).
+W3C_LIST_ACCEPT = "application/vc+jwt, application/vc, application/ld+json, application/json;q=0.9, */*;q=0.5"
+#: What a presentation link may answer: an SD-JWT VC presentation, a JWT or JSON presentation of a whole credential.
+LINK_ACCEPT = "application/dc+sd-jwt, application/vp+jwt, application/jwt, application/json, text/plain"
 _LEDGER_RETRY_S = 1.0
 _log = logging.getLogger(__name__)
 
@@ -97,7 +112,11 @@ class VerifierService:
             timeout=settings.VERIFIER_FETCH_TIMEOUT,
         )
         self.status_fetcher = StrictFetcher(self.fetch_policy)
-        self.link_fetcher = StrictFetcher(replace(self.fetch_policy, max_bytes=64 * 1024))
+        self.link_fetcher = StrictFetcher(replace(self.fetch_policy, max_bytes=settings.VERIFIER_MAX_IMPORTED_BODY))
+        self.did_fetcher = StrictFetcher(replace(self.fetch_policy, max_bytes=DID_DOCUMENT_MAX_BYTES))
+        self.trust_anchors = _trust_anchors(settings.X509_TRUST_ANCHORS)
+        self._did_documents: OrderedDict[str, tuple[str, float]] = OrderedDict()
+        self._did_lock = threading.Lock()
         self.store = open_store(settings.DATA_DIR, settings.REDIS_URL, clock=clock)
         self.replay = ReplayCache(self.store, clock, max_ttl=settings.VERIFIER_KB_MAX_AGE
                                   + 2 * settings.VERIFIER_CLOCK_SKEW)
@@ -105,12 +124,14 @@ class VerifierService:
             action: parse_rate_limit(settings[setting], setting=f"MICROCRED_{setting}")
             for action, (setting, _, _) in RATE_LIMITS.items()}
         self.memo = StatusListMemo()
+        self.list_memo = W3cListMemo()
         self._view: Any = None
         self._ledger_error: str | None = None
         self._ledger_tried = float("-inf")
         self._lock = threading.Lock()
         self._policy: Policy | None = None
         self.issuer_key = lru_cache(maxsize=1024)(resolve_did_issuer_key)
+        self.keys = KeyResolver(self._did_document, offline_issuer_key=self._issuer_key)
 
     def data_dir(self) -> Path:
         """The data dir (``DATA_DIR``, by default ``MICROCRED_DATA_DIR`` or ``./var``)."""
@@ -157,10 +178,37 @@ class VerifierService:
 
         # reads at head − MICROCRED_CONFIRMATIONS (ledger.view)
         return open_view(LedgerSettings.of(self.settings), self._fetch_status_token,
-                         poll_interval=self.settings.VERIFIER_POLL_INTERVAL)
+                         poll_interval=self.settings.VERIFIER_POLL_INTERVAL, fetch_list=self._fetch_status_list)
 
     def _fetch_status_token(self, uri: str) -> str:
         return self.status_fetcher.get_text(uri, accept="application/statuslist+jwt", what="status list")
+
+    def _fetch_status_list(self, uri: str) -> str:
+        return self.status_fetcher.get_text(uri, accept=W3C_LIST_ACCEPT, what="status list")
+
+    def _did_document(self, did: str) -> str:
+        """The text of a did:web document, fetched strictly and kept ``VERIFIER_DID_WEB_TTL`` seconds.
+
+        A URL the fetcher refuses (a private or loopback address, a host off the
+        allow-list) or an answer that is not one is :class:`InvalidDid` (the check
+        fails, saying why); nobody answering stays a ``ConnectionError``
+        (the check is ``unavailable``) and is not kept.
+        """
+        with self._did_lock:
+            found = self._did_documents.get(did)
+        if found is not None and time.monotonic() < found[1]:
+            return found[0]
+        try:
+            text = self.did_fetcher.get_text(did_web_url(did), accept="application/did+json, application/json",
+                                             what="DID document")
+        except (FetchRefused, UnusableAnswer) as exc:
+            raise InvalidDid(f"the DID document of {did[:80]} cannot be used: {exc}") from None
+        with self._did_lock:
+            self._did_documents[did] = (text, time.monotonic() + self.settings.VERIFIER_DID_WEB_TTL)
+            self._did_documents.move_to_end(did)
+            while len(self._did_documents) > DID_CACHE_SIZE:
+                self._did_documents.popitem(last=False)
+        return text
 
     def _trust(self, did: str, vct: str, at_time: int) -> TrustAnswer | Unavailable:
         view = self.ledger_view()
@@ -173,6 +221,12 @@ class VerifierService:
         if view is None:
             return Unavailable(self._ledger_error or "the ledger did not answer")
         return view.status(did, uri)
+
+    def _list_status(self, did: str, uri: str) -> StatusEvidence | Unavailable:
+        view = self.ledger_view()
+        if view is None:
+            return Unavailable(self._ledger_error or "the ledger did not answer")
+        return view.list_status(did, uri)
 
     def policy(self) -> Policy:
         """The configured policy; trusted roots default to the deployment's root (needs the ledger once)."""
@@ -192,6 +246,9 @@ class VerifierService:
             max_status_age=settings.VERIFIER_MAX_STATUS_AGE,
             min_status_list_entries=settings.VERIFIER_MIN_STATUS_LIST_ENTRIES,
             expected_audience=settings.VERIFIER_AUDIENCE,
+            whole_credential_binding_required=settings.VERIFIER_WHOLE_CREDENTIAL_BINDING_REQUIRED,
+            imported_status_required=settings.VERIFIER_IMPORTED_STATUS_REQUIRED,
+            unanchored_status_lists=settings.VERIFIER_UNANCHORED_STATUS_LISTS,
         )
         if roots:
             self._policy = policy
@@ -211,8 +268,7 @@ class VerifierService:
             return scanned.value
         if scanned.kind == KIND_LINK:
             try:
-                return self.link_fetcher.get_text(scanned.value, accept="application/dc+sd-jwt, text/plain",
-                                                  what="presentation link")
+                return self.link_fetcher.get_text(scanned.value, accept=LINK_ACCEPT, what="presentation link")
             except (FetchRefused, UnusableAnswer) as exc:
                 raise FormatError(f"the presentation link cannot be used: {exc}") from None
         raise FormatError(f"the code holds an {scanned.kind.replace('_', ' ')}, not a presentation")
@@ -236,7 +292,8 @@ class VerifierService:
         with deadline(self.settings.VERIFIER_DEADLINE):
             return verify_presentation(presentation, policy=self.policy(), trust=self._trust, status=self._status,
                                        replay=self.replay, now=when, nonce=nonce, audience=audience,
-                                       resolve_issuer_key=self._issuer_key, memo=self.memo)
+                                       memo=self.memo, keys=self.keys, lists=self._list_status,
+                                       trust_anchors=self.trust_anchors, list_memo=self.list_memo)
 
     def _issuer_key(self, iss: str, kid: str | None) -> PublicKey:
         return self.issuer_key(iss, kid)
@@ -245,6 +302,14 @@ class VerifierService:
         if self._view is not None:
             self._view.stop()
         self.store.close()
+
+
+def _trust_anchors(path: str | None) -> TrustAnchors | None:
+    """The anchors of ``MICROCRED_X509_TRUST_ANCHORS`` (checked by the settings), or None when unset."""
+    if not path:
+        return None
+    with open(path, "rb") as bundle:
+        return parse_trust_anchors(bundle.read())
 
 
 def _ledger_reason(exc: MicrocredError) -> str:

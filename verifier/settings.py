@@ -11,6 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from credentials.errors import ConfigurationError
+from credentials.eudi_learning import EUDI_LEARNING_VCT
+from credentials.europass import parse_trust_anchors
 from credentials.microcredential import MICRO_CREDENTIAL_VCT
 from credentials.status_list import MIN_STATUS_LIST_ENTRIES
 from infra.rate_limit import parse_rate_limit
@@ -25,6 +28,15 @@ RATE_LIMITS = {
 }
 
 
+def _anchors(value: Any) -> Any:
+    try:
+        with open(value, "rb") as bundle:  # a file the "file" kind found; its certificates must parse
+            parse_trust_anchors(bundle.read())
+    except (OSError, ConfigurationError) as exc:
+        raise ValueError(f"a readable PEM bundle of X.509 certificates ({exc})") from None
+    return value
+
+
 def _rate(setting: str) -> Any:
     def check(value: Any) -> Any:
         parse_rate_limit(value, setting=f"MICROCRED_{setting}")  # ConfigurationError naming the variable
@@ -36,7 +48,17 @@ def _rate(setting: str) -> Any:
 SETTINGS: tuple[Setting, ...] = COMMON + (
     Setting("VERIFIER_PUBLIC_URL", "url", None, "this service's base URL (OpenID4VP response_uri; the host answered)"),
     Setting("VERIFIER_TRUSTED_ROOTS", "list", (), "root DIDs trusted; default: the deployment's root"),
-    Setting("VERIFIER_ACCEPTED_VCTS", "list", (MICRO_CREDENTIAL_VCT,), "credential types accepted"),
+    Setting("VERIFIER_ACCEPTED_VCTS", "list", (MICRO_CREDENTIAL_VCT, EUDI_LEARNING_VCT),
+            "SD-JWT VC types (and plain JWT VC types) accepted"),
+    Setting("X509_TRUST_ANCHORS", "file", None, "PEM bundle of the X.509 anchors sealed credentials (Europass EDC) "
+            "must chain to; unset: no seal verifies", check=_anchors),
+    Setting("VERIFIER_WHOLE_CREDENTIAL_BINDING_REQUIRED", "bool", False,
+            "refuse a whole credential (JWT VC, Open Badge, EDC) shown without a holder-signed presentation"),
+    Setting("VERIFIER_IMPORTED_STATUS_REQUIRED", "bool", False,
+            "refuse a whole credential that carries no status entry"),
+    Setting("VERIFIER_UNANCHORED_STATUS_LISTS", "bool", True,
+            "accept W3C status lists their issuer does not anchor on chain (read from the issuer's server)"),
+    Setting("VERIFIER_DID_WEB_TTL", "int", 300, "seconds a fetched did:web document is kept", minimum=0),
     Setting("VERIFIER_AUDIENCE", "str", None, "the aud a KB-JWT must carry; default: any, checked per request"),
     Setting("VERIFIER_KB_MAX_AGE", "int", 300, "seconds a KB-JWT is accepted after its iat", minimum=0),
     Setting("VERIFIER_CLOCK_SKEW", "int", 60, "seconds of clock difference tolerated", minimum=0),
@@ -44,7 +66,10 @@ SETTINGS: tuple[Setting, ...] = COMMON + (
     Setting("VERIFIER_MAX_STATUS_AGE", "int", 60, "seconds a fetched status list may be old", minimum=0),
     Setting("VERIFIER_MIN_STATUS_LIST_ENTRIES", "int", MIN_STATUS_LIST_ENTRIES,
             "shorter status lists fail revocation (herd privacy)", minimum=0),
-    Setting("VERIFIER_MAX_BODY", "int", 64 * 1024, "bytes of a request body", minimum=0),
+    Setting("VERIFIER_MAX_BODY", "int", 64 * 1024, "bytes of a request body holding an SD-JWT VC", minimum=0),
+    Setting("VERIFIER_MAX_IMPORTED_BODY", "int", 2 * 1024 * 1024,
+            "bytes of a request body holding a whole credential (JWT VC, Open Badge, EDC) or a presentation of one",
+            minimum=0),
     Setting("VERIFIER_FETCH_HOSTS", "list", (), "allow-list for status lists and links; empty: any public host"),
     Setting("VERIFIER_FETCH_ALLOW_HTTP", "bool", False, "plain http to any allowed host (development only)"),
     Setting("VERIFIER_FETCH_ALLOW_LOOPBACK", "bool", False, "the verifier's own name for DEV_LOOPBACK's loopback part"),

@@ -213,9 +213,15 @@ def test_malformed_input_is_400_with_a_reason(client, body, content_type):
 
 
 def test_oversized_body_is_413(client):
-    response = client.post("/api/v1/verify", data="x" * (64 * 1024 + 1), content_type="text/plain")
+    """Whole credentials may fill 2 MB (a Europass EDC is about 0.5 MB); an SD-JWT VC stays within 64 KB."""
+    response = client.post("/api/v1/verify", data="x" * (2 * 1024 * 1024 + 1), content_type="text/plain")
     assert response.status_code == 413
     assert "limit" in response.get_json()["error"]
+    sd_jwt = client.post("/api/v1/verify", data="x~" * (32 * 1024 + 1), content_type="text/plain")
+    assert sd_jwt.status_code == 413
+    assert "limit" in sd_jwt.get_json()["error"]
+    whole = client.post("/api/v1/verify", data="x" * (64 * 1024 + 1), content_type="text/plain")
+    assert whole.status_code == 400  # read, and refused by the format check
 
 
 def test_wrong_method_is_not_500(client):
