@@ -12,19 +12,22 @@ Credentials):
   "kid": <the holder's did:key verification method>}``; payload ``iss`` (the
   holder's did:key), ``aud`` (the verifier), ``nonce``, ``iat``, ``exp`` and
   ``vp``: ``{"@context": [VCDM 1.1], "type": ["VerifiablePresentation"],
-  "holder": <did>, "verifiableCredential": [<the credential's JWT>]}``. Used
-  for JWT-secured credentials (``jwt_vc_json`` / ``vc+jwt``, Open Badges
-  secured as JWT), which go in as their compact JWT string.
+  "holder": <did>, "verifiableCredential": [<the credential>]}``. Used for
+  JWT-secured credentials (``jwt_vc_json`` / ``vc+jwt``, Open Badges secured
+  as JWT), which go in as their compact JWT string, and for a sealed
+  Europass EDC, which goes in as its JAdES JWS JSON serialization object
+  (``payload``, ``signatures``) unchanged.
 * :data:`LDP_VP` — B.1.3.2: a VP secured with a Data Integrity proof (VC Data
   Integrity 1.0 §2.1) whose ``proofPurpose`` is ``authentication``,
   ``challenge`` the nonce and ``domain`` the audience, cryptosuite
   ``ecdsa-jcs-2019`` (``eddsa-jcs-2022`` for an Ed25519 key) by the holder's
   did:key; the VP is a VCDM 2.0 ``VerifiablePresentation`` with ``holder``
   and ``verifiableCredential: [<the credential as a JSON object>]``. Used for
-  JSON credentials: an Open Badge with its own Data Integrity proof, and a
-  sealed Europass EDC, which goes in as its JAdES JWS JSON serialization
-  object (``payload``, ``signatures``) unchanged. The JCS suites sign the
-  JSON as it is (RFC 8785), so the embedded seal needs no JSON-LD processing.
+  a JSON-LD credential with its own Data Integrity proof (an Open Badge
+  ``ldp_vc``). The JCS suites sign the JSON as it is (RFC 8785).
+
+The verifier side is :mod:`credentials.verification_vp` (which takes a sealed
+EDC in JWT presentations only: the seal is not JSON-LD).
 
 What the holder's signature proves: that whoever presents the credential
 holds this wallet's key, at this verifier, now (nonce, audience, ``iat`` /
@@ -81,13 +84,18 @@ def holder_did(holder_key: PrivateKey) -> str:
     return did_key_from_public_key(holder_key.public_key())
 
 
+def _is_seal(credential: Mapping[str, Any]) -> bool:
+    return "payload" in credential and ("signatures" in credential or "signature" in credential)
+
+
 def vp_format_for(credential: str | Mapping[str, Any]) -> str:
-    """:data:`JWT_VP_JSON` for a JWT (text), :data:`LDP_VP` for a JSON object."""
-    if isinstance(credential, str):
+    """:data:`JWT_VP_JSON` for a JWT (text) or a JAdES seal (JSON), :data:`LDP_VP` for a credential with a proof."""
+    if isinstance(credential, str) or (isinstance(credential, Mapping) and _is_seal(credential)):
         return JWT_VP_JSON
-    if isinstance(credential, Mapping):
+    if isinstance(credential, Mapping) and "proof" in credential:
         return LDP_VP
-    raise InvalidInput(f"expected a credential as a JWT (text) or a JSON object, found {type(credential).__name__}")
+    raise InvalidInput("expected a credential as a JWT (text), a JAdES seal or a JSON credential with a proof, "
+                       f"found {type(credential).__name__}")
 
 
 def _check_binding(audience: Any, nonce: Any, iat: Any, lifetime: Any) -> None:
@@ -104,7 +112,7 @@ def _date_time(seconds: int) -> str:
 
 
 def sign_jwt_vp_json(
-    credential_jwt: str,
+    credential: str | Mapping[str, Any],
     holder_key: PrivateKey,
     *,
     audience: str,
@@ -112,10 +120,14 @@ def sign_jwt_vp_json(
     iat: int,
     lifetime: int = DEFAULT_VP_LIFETIME,
 ) -> str:
-    """A ``jwt_vp_json`` presentation of one JWT-secured credential, signed by ``holder_key``."""
+    """A ``jwt_vp_json`` presentation of one JWT-secured credential or JAdES seal, signed by ``holder_key``."""
     _check_binding(audience, nonce, iat, lifetime)
-    if not isinstance(credential_jwt, str) or credential_jwt.count(".") != 2:
-        raise InvalidInput("a jwt_vp_json presentation carries a credential as a compact JWT (three parts)")
+    if isinstance(credential, Mapping) and _is_seal(credential):
+        carried: str | dict[str, Any] = dict(credential)
+    elif isinstance(credential, str) and credential.count(".") == 2:
+        carried = credential
+    else:
+        raise InvalidInput("a jwt_vp_json presentation carries a compact JWT (three parts) or a JAdES seal")
     did = holder_did(holder_key)
     payload = {
         "iss": did,
@@ -128,7 +140,7 @@ def sign_jwt_vp_json(
             "@context": [VCDM11_CONTEXT],
             "type": [VERIFIABLE_PRESENTATION],
             "holder": did,
-            "verifiableCredential": [credential_jwt],
+            "verifiableCredential": [carried],
         },
     }
     return sign_jws(payload, holder_key, header={"typ": "JWT", "kid": verification_method_id(did)})
@@ -170,9 +182,10 @@ def present_whole(
     iat: int,
     lifetime: int = DEFAULT_VP_LIFETIME,
 ) -> tuple[str, str | dict[str, Any]]:
-    """``(vp format, presentation)`` for a whole credential: a JWT in ``jwt_vp_json``, JSON in ``ldp_vp``."""
-    vp_format_for(credential)  # refuses anything else
-    if isinstance(credential, str):
+    """``(vp format, presentation)`` for a whole credential (see :func:`vp_format_for`)."""
+    if vp_format_for(credential) == JWT_VP_JSON:
         return JWT_VP_JSON, sign_jwt_vp_json(credential, holder_key, audience=audience, nonce=nonce, iat=iat,
                                              lifetime=lifetime)
+    if not isinstance(credential, Mapping):
+        raise InvalidInput("an ldp_vp presentation carries a JSON credential")
     return LDP_VP, sign_ldp_vp(credential, holder_key, audience=audience, nonce=nonce, iat=iat, lifetime=lifetime)

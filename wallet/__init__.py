@@ -11,10 +11,12 @@ then ``test_config``, checked once), security headers, CSRF, hosts and
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
 
+from credentials.europass import parse_trust_anchors
 from infra import assets as shared_assets
 from infra import web_errors
 from infra.display import init_jinja
@@ -41,13 +43,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.extensions["microcred_wallet_secret"] = secret
     app.secret_key = derive_key(secret, b"microcred wallet session cookies v1")
 
+    anchors_file = web.settings.X509_TRUST_ANCHORS
+    anchors = parse_trust_anchors(Path(anchors_file).read_bytes()) if anchors_file else None
+    app.extensions["microcred_x509_anchors"] = anchors
     if app.config["TRUST_CHECK"] is None and app.config["CHAIN_CHECKS"] and (data_dir / "deployment.json").exists():
         fetcher = client_from_config(app.config).fetcher
 
         def fetch_status_token(uri: str) -> str:
             return fetcher.get_text(uri, accept="application/statuslist+jwt", what="status list")
 
-        app.config["TRUST_CHECK"] = ledger_trust_check(LedgerSettings.of(web.settings), fetch_status_token)
+        app.config["TRUST_CHECK"] = ledger_trust_check(LedgerSettings.of(web.settings), fetch_status_token, anchors)
     db.init_app(app)
     security.init_app(app)
     init_jinja(app)  # bidi controls in anything a page prints are shown, not obeyed

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from credentials.errors import MicrocredError
 from credentials.verification import Policy, StatusResolver, TrustResolver, verify_presentation
+from credentials.x509_trust import TrustAnchors
 from ledger.config import LedgerSettings
 
 if TYPE_CHECKING:  # web3 takes seconds to import: only when chain checks are configured
@@ -41,9 +42,11 @@ __all__ = [
     "BADGE_UNCHECKED",
     "BADGE_UNAVAILABLE",
     "BADGE_FAILED",
+    "BADGE_UNVERIFIED",
     "TrustCheck",
     "Badge",
     "badge_for",
+    "unverified_badge",
     "core_trust_check",
     "ledger_trust_check",
 ]
@@ -52,12 +55,15 @@ BADGE_VERIFIED = "verified"
 BADGE_UNCHECKED = "unchecked"
 BADGE_UNAVAILABLE = "unavailable"
 BADGE_FAILED = "failed"
+#: A document with no signature, kept because the learner chose "keep as unverified".
+BADGE_UNVERIFIED = "unverified"
 
 _LABELS = {
     BADGE_VERIFIED: "Verified: trusted issuer, not revoked",
     BADGE_UNCHECKED: "Signature valid; issuer trust and status not checked",
     BADGE_UNAVAILABLE: "Signature valid; could not check issuer trust and status",
     BADGE_FAILED: "Problem found",
+    BADGE_UNVERIFIED: "Not verified: this document carries no signature; kept at your request",
 }
 
 #: ``(raw credential, format, now) -> {"checks": [...], "issuer": {...}}`` (or just the checks);
@@ -126,20 +132,31 @@ def badge_for(raw: str, fmt: str, *, now: int, trust_check: TrustCheck | None) -
     return Badge(BADGE_VERIFIED, _LABELS[BADGE_VERIFIED], tuple(checks), name)
 
 
-def core_trust_check(policy: Policy, trust: TrustResolver, status: StatusResolver) -> TrustCheck:
-    """A :data:`TrustCheck` running the verifier core's ``issuer_trust`` and ``revocation`` checks."""
+def unverified_badge() -> Badge:
+    """The badge of a document kept as unverified: no check ran, none is claimed."""
+    return Badge(BADGE_UNVERIFIED, _LABELS[BADGE_UNVERIFIED], ({
+        "check": "signature", "status": "failed",
+        "detail": "the document carries no signature or seal; kept as unverified at the learner's request"},))
+
+
+def core_trust_check(policy: Policy, trust: TrustResolver, status: StatusResolver,
+                     trust_anchors: TrustAnchors | None = None) -> TrustCheck:
+    """A :data:`TrustCheck` running the verifier core's ``issuer_trust`` and ``revocation`` checks
+    (``trust_anchors``: the X.509 anchors a sealed Europass EDC's chain must end at)."""
     stored_policy = replace(policy, holder_binding_required=False)
 
     def check(raw: str, fmt: str, now: int) -> dict[str, Any]:
         result = verify_presentation(raw, policy=stored_policy, trust=trust, status=status,
-                                     replay=lambda kb_jwt_id, expires_at: True, now=now)
+                                     replay=lambda kb_jwt_id, expires_at: True, now=now,
+                                     trust_anchors=trust_anchors)
         return {"checks": [c.to_json() for c in result.checks if c.check in ("issuer_trust", "revocation", "signature")],
                 "issuer": result.issuer}
 
     return check
 
 
-def ledger_trust_check(settings: LedgerSettings, fetch_status_token: Callable[[str], str]) -> TrustCheck:
+def ledger_trust_check(settings: LedgerSettings, fetch_status_token: Callable[[str], str],
+                       trust_anchors: TrustAnchors | None = None) -> TrustCheck:
     """A trust check against the ledger of ``settings`` (its data dir's deployment), opened on first use.
 
     The chain-backed resolvers are :class:`ledger.view.LedgerView`'s; the
@@ -159,7 +176,7 @@ def ledger_trust_check(settings: LedgerSettings, fetch_status_token: Callable[[s
 
                 view = open_view(settings, fetch_status_token, watch=True)
                 policy = Policy(trusted_roots=frozenset({view.ledger.trust.root_did()}))
-                checks["check"] = core_trust_check(policy, view.trust, view.status)
+                checks["check"] = core_trust_check(policy, view.trust, view.status, trust_anchors)
                 views["view"] = view
         view = views["view"]
         view.refresh()  # a list anchored a moment ago is seen at once

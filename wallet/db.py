@@ -124,6 +124,16 @@ def m002_session_times_registry_name(db: Database) -> None:
     db.execute("ALTER TABLE credentials ADD COLUMN registry_name TEXT")
 
 
+@MIGRATIONS()
+def m003_imported_formats(db: Database) -> None:
+    """Credentials from elsewhere (issue 12): kept as unverified or not, whether the credential names the
+    wallet's key, the Annex I view's kind; each share's presentation format (a VP for whole credentials)."""
+    db.execute("ALTER TABLE credentials ADD COLUMN verified INTEGER NOT NULL DEFAULT 1")
+    db.execute("ALTER TABLE credentials ADD COLUMN subject_bound INTEGER NOT NULL DEFAULT 1")
+    db.execute("ALTER TABLE credentials ADD COLUMN view_kind TEXT")
+    db.execute("ALTER TABLE shares ADD COLUMN presentation_format TEXT NOT NULL DEFAULT 'dc+sd-jwt'")
+
+
 def open_database(path: str | Path) -> Database:
     """A connection with WAL, foreign keys and a busy timeout."""
     connection = sqlite3.connect(str(path), timeout=10, check_same_thread=False)

@@ -1,41 +1,96 @@
-"""Reading stored credentials back for pages: rows, claims in Annex I order, the stack summary."""
+"""Reading stored credentials back for pages: cards, rows, and the stack summary, all through one Annex I view.
+
+Every format is shown through :func:`wallet.annex.view_of` (the core's
+:class:`~credentials.annex_view.AnnexView`): the list's cards, the detail
+page and the stack summary. The summary adds up ECTS with
+:func:`credentials.annex_view.stack_summary` over the credentials that
+count: signature verified on import (not kept as unverified) and no failed
+check (not revoked, not from an issuer the registry refuses).
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from sqlite_utils import Database
 
-from credentials.errors import InvalidInput
-from credentials.jose import UnverifiedJws
-from credentials.microcredential import ANNEX_I_ELEMENTS, CLAIM_LABELS, MICROCRED_CLAIMS
-from credentials.sd_jwt import HolderSdJwt
-from credentials.sd_jwt_vc import NEVER_DISCLOSABLE
-from wallet.importing import FORMAT_SD_JWT_VC
-from wallet.presenting import show_value
+from credentials.annex_view import AnnexView, StackSummary, stack_summary
+from wallet.annex import FORMAT_NAMES, view_of
+from wallet.checking import BADGE_FAILED
 
-__all__ = ["CARD_COLUMNS", "Field", "list_cards", "load_row", "stored_claims", "annex_fields", "stack_summary"]
+__all__ = ["CARD_COLUMNS", "Card", "counts", "list_cards", "load_row", "stack_of"]
 
-CARD_COLUMNS = "id, title, issuer_name, registry_name, ects, eqf_level, issued_on, badge, format, imported_at"
+CARD_COLUMNS = ("id, title, issuer_name, registry_name, ects, eqf_level, issued_on, badge, format, imported_at, "
+                "raw, raw_sha256, verified, subject_bound")
+
+
+def counts(row: dict[str, Any]) -> bool:
+    """Whether a credential counts in the stack summary: verified on import and no failed check."""
+    return bool(row["verified"]) and row["badge"] != BADGE_FAILED
 
 
 @dataclass(frozen=True)
-class Field:
-    """One line of the detail page: Annex I number (or None), label, value(s)."""
+class Card:
+    """One card of the list: the stored row (badge, names) and its Annex I view, in the page's languages."""
 
-    element: int | None
-    label: str
-    values: tuple[str, ...]
+    row: dict[str, Any]
+    view: AnnexView
+    languages: Sequence[str]
+
+    @property
+    def id(self) -> int:
+        return int(self.row["id"])
+
+    @property
+    def title(self) -> str:
+        return self.view.title.text(self.languages) if self.view.title else str(self.row["title"])
+
+    @property
+    def kind_name(self) -> str:
+        return FORMAT_NAMES.get(self.view.kind, self.view.kind)
+
+    @property
+    def ects(self) -> Decimal | None:
+        return self.view.ects_value
+
+    @property
+    def workload(self) -> str | None:
+        return self.view.workload.text(self.languages) if self.view.workload else None
+
+    @property
+    def eqf_level(self) -> int | None:
+        return self.view.eqf_level_value
+
+    @property
+    def issued_on(self) -> str | None:
+        return self.view.issued_on.text(self.languages)[:40] if self.view.issued_on else None
+
+    @property
+    def counted(self) -> bool:
+        return counts(self.row)
+
+    def __getattr__(self, name: str) -> Any:  # badge, registry_name, issuer_name, verified… as on the row
+        try:
+            return self.__dict__["row"][name]
+        except KeyError:
+            raise AttributeError(name) from None
 
 
-def list_cards(db: Database, account_id: int) -> list[dict[str, Any]]:
+def list_cards(db: Database, account_id: int, languages: Sequence[str] = ("en",)) -> list[Card]:
     cursor = db.execute(
         f"SELECT {CARD_COLUMNS} FROM credentials WHERE account_id = ? ORDER BY imported_at DESC, id DESC", [account_id]
     )
     names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row)) for row in cursor.fetchall()]
+    cards = []
+    for values in cursor.fetchall():
+        row = dict(zip(names, values, strict=True))
+        cards.append(Card(row, view_of(row), tuple(languages)))
+        row.pop("raw")  # the view is cached; the page needs no raw text
+    return cards
 
 
 def load_row(db: Database, account_id: int, credential_id: int) -> dict[str, Any] | None:
@@ -43,62 +98,39 @@ def load_row(db: Database, account_id: int, credential_id: int) -> dict[str, Any
     row = cursor.fetchone()
     if row is None:
         return None
-    found = dict(zip([d[0] for d in cursor.description], row))
+    found = dict(zip([d[0] for d in cursor.description], row, strict=True))
     found["badge_detail"] = json.loads(found["badge_detail"])
     return found
 
 
-def stored_claims(row: dict[str, Any]) -> dict[str, Any]:
-    """The claims of a stored (already verified) credential, registered claims left out."""
-    if row["format"] == FORMAT_SD_JWT_VC:
-        claims = HolderSdJwt.parse(row["raw"]).all_claims
-        return {k: v for k, v in claims.items() if k not in NEVER_DISCLOSABLE and k != "_sd_alg"}
-    payload = UnverifiedJws.parse(row["raw"], what="JWT VC").payload
-    credential = payload.get("vc")
-    if not isinstance(credential, dict):
-        credential = payload
-    subject = credential.get("credentialSubject")
-    if not isinstance(subject, dict):
-        raise InvalidInput("the stored credential has no credentialSubject object")
-    return {k: v for k, v in subject.items() if k != "id"}
+@dataclass(frozen=True)
+class Stack:
+    """The list's summary: the core's totals over counted credentials, plus breakdowns by level and issuer."""
+
+    summary: StackSummary
+    count: int
+    by_level: list[tuple[int | None, int, Decimal]]
+    by_issuer: list[tuple[str, bool, int, Decimal]]
+
+    @property
+    def ects(self) -> Decimal:
+        return self.summary.total_ects
 
 
-def annex_fields(claims: dict[str, Any]) -> list[Field]:
-    """Every Annex I element present, in order, in plain language; then anything else."""
-    fields: list[Field] = []
-    for name in MICROCRED_CLAIMS:
-        if name not in claims:
+def stack_of(cards: Sequence[Card]) -> Stack:
+    """ECTS total over the cards that count (:func:`counts`), by EQF level and by issuer."""
+    summary = stack_summary((card.view, card.counted) for card in cards)
+    levels: dict[int | None, list[Decimal]] = {}
+    issuers: dict[tuple[str, bool], list[Decimal]] = {}
+    for card in cards:
+        if not card.counted:
             continue
-        value = claims[name]
-        if name == "learner" and isinstance(value, dict):
-            order = list(CLAIM_LABELS)
-            members = sorted(value.items(), key=lambda item: order.index(f"learner.{item[0]}")
-                             if f"learner.{item[0]}" in order else len(order))
-            for member, member_value in members:
-                label = CLAIM_LABELS.get(f"learner.{member}") or str(member)
-                fields.append(Field(ANNEX_I_ELEMENTS[name], label, (show_value(member_value),)))
-            continue
-        values = tuple(show_value(v) for v in value) if isinstance(value, list) else (show_value(value),)
-        fields.append(Field(ANNEX_I_ELEMENTS.get(name), CLAIM_LABELS.get(name, name), values))
-    for name, value in claims.items():
-        if name not in MICROCRED_CLAIMS:
-            fields.append(Field(None, name, (show_value(value),)))
-    return fields
-
-
-def stack_summary(db: Database, account_id: int) -> dict[str, Any]:
-    """Total ECTS, and ECTS and counts by EQF level and by issuer (name, from the registry?, count, ECTS)."""
-    total = db.execute(
-        "SELECT COUNT(*), COALESCE(SUM(ects), 0) FROM credentials WHERE account_id = ?", [account_id]
-    ).fetchone()
-    by_level = db.execute(
-        "SELECT eqf_level, COUNT(*), COALESCE(SUM(ects), 0) FROM credentials WHERE account_id = ? "
-        "GROUP BY eqf_level ORDER BY eqf_level IS NULL, eqf_level",
-        [account_id],
-    ).fetchall()
-    by_issuer = db.execute(  # the registry's name where known, else the issuer's own (flagged: 0)
-        "SELECT COALESCE(registry_name, issuer_name), registry_name IS NOT NULL, COUNT(*), COALESCE(SUM(ects), 0) "
-        "FROM credentials WHERE account_id = ? GROUP BY 1, 2 ORDER BY 4 DESC, 1",
-        [account_id],
-    ).fetchall()
-    return {"count": total[0], "ects": total[1], "by_level": by_level, "by_issuer": by_issuer}
+        ects = card.ects if card.ects is not None else Decimal(0)
+        levels.setdefault(card.eqf_level, []).append(ects)
+        name = card.row["registry_name"] or card.row["issuer_name"]
+        issuers.setdefault((name, card.row["registry_name"] is not None), []).append(ects)
+    by_level = sorted(((level, len(v), sum(v, Decimal(0))) for level, v in levels.items()),
+                      key=lambda item: (item[0] is None, item[0] or 0))
+    by_issuer = sorted(((name, registry, len(v), sum(v, Decimal(0))) for (name, registry), v in issuers.items()),
+                       key=lambda item: (-item[3], item[0]))
+    return Stack(summary, len(cards), by_level, by_issuer)

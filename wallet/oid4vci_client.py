@@ -16,6 +16,9 @@ From OpenID4VCI 1.0:
 - §7 Nonce Endpoint: POST, answer ``{"c_nonce": …}``.
 - §8 Credential Request: ``{"credential_configuration_id", "proofs": {"jwt": [proof]}}``
   with ``Authorization: Bearer``; answer ``{"credentials": [{"credential": …}]}``.
+- Appendix A: credential formats ``dc+sd-jwt`` (``vc+sd-jwt`` on input),
+  ``jwt_vc_json`` / ``vc+jwt`` (a JWT string) and ``ldp_vc`` (a JSON object,
+  handed on as JSON text); the wallet's import verifies each (:mod:`wallet.importing`).
 - Appendix F.1 key proof: header ``typ: openid4vci-proof+jwt``, ``alg``, the
   holder's public ``jwk``; payload ``aud`` = the Credential Issuer Identifier,
   ``iat``, ``nonce`` = the ``c_nonce``; no ``iss`` (anonymous pre-authorized access).
@@ -28,7 +31,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from credentials.errors import InvalidCredentialOffer
-from credentials.jose import PrivateKey, json_loads_object, sign_jws
+from credentials.jose import PrivateKey, json_dumps, json_loads_object, sign_jws
 from wallet.transport import Client
 
 __all__ = [
@@ -49,6 +52,8 @@ ISSUER_WELL_KNOWN = "/.well-known/openid-credential-issuer"
 AS_WELL_KNOWN = "/.well-known/oauth-authorization-server"
 _SD_JWT_FORMATS = ("dc+sd-jwt", "vc+sd-jwt")
 _JWT_VC_FORMATS = ("jwt_vc_json", "vc+jwt")
+#: Appendix A.1.2: a JSON-LD credential with a Data Integrity proof, delivered as a JSON object.
+_LDP_VC_FORMATS = ("ldp_vc",)
 
 
 class CredentialOffer:
@@ -129,7 +134,8 @@ def redeem_offer(text: str, holder_key: PrivateKey, *, client: Client, now: int)
     configuration = configurations.get(configuration_id) if isinstance(configurations, Mapping) else None
     if not isinstance(configuration, Mapping):
         raise InvalidCredentialOffer(f"the issuer does not describe the offered credential {configuration_id!r}")
-    if configuration.get("format") not in _SD_JWT_FORMATS + _JWT_VC_FORMATS:
+    offered_format = configuration.get("format")
+    if offered_format not in _SD_JWT_FORMATS + _JWT_VC_FORMATS + _LDP_VC_FORMATS:
         raise InvalidCredentialOffer(f"the offered format {configuration.get('format')!r} is not one this wallet keeps")
     servers = metadata.get("authorization_servers")
     server = offer.authorization_server or (servers[0] if isinstance(servers, list) and servers else issuer)
@@ -165,6 +171,8 @@ def redeem_offer(text: str, holder_key: PrivateKey, *, client: Client, now: int)
         raise InvalidCredentialOffer("the credential endpoint did not return exactly one credential")
     first = credentials[0]
     credential = first.get("credential") if isinstance(first, Mapping) else None
+    if offered_format in _LDP_VC_FORMATS and isinstance(credential, Mapping):
+        return json_dumps(credential)  # the wallet imports it as JSON text, like an uploaded file
     if not isinstance(credential, str):
         raise InvalidCredentialOffer("the issued credential is not a string in a format this wallet keeps")
     return credential

@@ -7,7 +7,13 @@
   ``aud`` = the wallet's share id, ``iat``) and decides the QR:
   inline when :func:`credentials.presentation_codec.fits_inline`, otherwise a
   one-time link ``<wallet>/p/<token>`` valid for ``SHARE_LIFETIME`` (5 min).
-- :func:`redeem_link` serves a link once.
+- :func:`create_whole_share` presents a credential that cannot disclose
+  selectively (Europass EDC, Open Badge, JWT VC) whole, inside a
+  Verifiable Presentation the holder signs
+  (:func:`credentials.presentation_vp.present_whole`: ``jwt_vp_json`` or
+  ``ldp_vp``, fresh ``nonce``, audience the share id), inline or, as these
+  are large, through the one-time link.
+- :func:`redeem_link` serves a link once, with its presentation's format.
 """
 
 from __future__ import annotations
@@ -23,9 +29,10 @@ import segno
 from sqlite_utils import Database
 
 from credentials.errors import InvalidInput
-from credentials.jose import PrivateKey
+from credentials.jose import PrivateKey, json_dumps
 from credentials.microcredential import CLAIM_LABELS, MICROCRED_CLAIMS
 from credentials.presentation_codec import fits_inline
+from credentials.presentation_vp import present_whole
 from credentials.sd_jwt import ClaimPath, HolderSdJwt
 
 __all__ = [
@@ -41,10 +48,13 @@ __all__ = [
     "qr_svg",
     "Share",
     "create_share",
+    "create_whole_share",
     "redeem_link",
 ]
 
 MODE_INLINE, MODE_LINK, MODE_OPENID4VP = "inline", "link", "openid4vp"
+#: The ``presentation_format`` of a selective SD-JWT VC share (SD-JWT + KB-JWT).
+SD_JWT_PRESENTATION = "dc+sd-jwt"
 SHARE_AUDIENCE_PREFIX = "urn:microcred:wallet-share:"
 #: Claims ticked by default: what a desk needs to know what the credential is.
 DEFAULT_DISCLOSED = frozenset({"title", "awarding_body", "issued_on", "ects", "eqf_level"})
@@ -167,6 +177,41 @@ def create_share(
     presentation = holder.present_with_key_binding(
         paths, holder_key, audience=audience, nonce=nonce or random_token(16), iat=now
     )
+    disclosed = [{"label": label, "value": value} for label, value in preview(holder, paths)]
+    return _record_share(db, share_id=share_id, account_id=account_id, credential_id=credential_id,
+                         presentation=presentation, presentation_format=SD_JWT_PRESENTATION, audience=audience,
+                         disclosed=disclosed, link_base=link_base, now=now, lifetime=lifetime, mode=mode,
+                         random_token=random_token)
+
+
+def create_whole_share(
+    db: Database,
+    *,
+    account_id: int,
+    credential_id: int,
+    credential: str | dict[str, Any],
+    holder_key: PrivateKey,
+    disclosed: list[dict[str, str]],
+    link_base: str,
+    now: int,
+    lifetime: int,
+    random_token: Callable[[int], str] = secrets.token_urlsafe,
+) -> Share:
+    """A whole credential inside a holder-signed VP (nonce fresh, audience the share id); record the share."""
+    share_id = random_token(12)
+    audience = SHARE_AUDIENCE_PREFIX + share_id
+    vp_format, vp = present_whole(credential, holder_key, audience=audience, nonce=random_token(16), iat=now,
+                                  lifetime=lifetime)
+    presentation = vp if isinstance(vp, str) else json_dumps(vp)
+    return _record_share(db, share_id=share_id, account_id=account_id, credential_id=credential_id,
+                         presentation=presentation, presentation_format=vp_format, audience=audience,
+                         disclosed=disclosed, link_base=link_base, now=now, lifetime=lifetime, mode=None,
+                         random_token=random_token)
+
+
+def _record_share(db: Database, *, share_id: str, account_id: int, credential_id: int, presentation: str,
+                  presentation_format: str, audience: str, disclosed: list[dict[str, str]], link_base: str, now: int,
+                  lifetime: int, mode: str | None, random_token: Callable[[int], str]) -> Share:
     token_sha256 = None
     if mode is None:
         mode = MODE_INLINE if fits_inline(presentation) else MODE_LINK
@@ -176,29 +221,29 @@ def create_share(
         token_sha256 = hashlib.sha256(token.encode("ascii")).hexdigest()
     else:
         qr_text = presentation if mode == MODE_INLINE else ""
-    disclosed = [{"label": label, "value": value} for label, value in preview(holder, paths)]
     db.execute(  # nothing presentable outlives its share
         "UPDATE shares SET presentation = NULL, qr_text = NULL WHERE account_id = ? AND expires_at <= ? "
         "AND presentation IS NOT NULL", [account_id, now],
     )
     db.execute(
         "INSERT INTO shares (id, account_id, credential_id, mode, audience, disclosed, presentation, qr_text, "
-        "token_sha256, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "token_sha256, created_at, expires_at, presentation_format) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [share_id, account_id, credential_id, mode, audience, json.dumps(disclosed),
-         presentation if mode != MODE_OPENID4VP else None, qr_text or None, token_sha256, now, now + lifetime],
+         presentation if mode != MODE_OPENID4VP else None, qr_text or None, token_sha256, now, now + lifetime,
+         presentation_format],
     )
     return Share(share_id, mode, qr_text, presentation, now + lifetime)
 
 
-def redeem_link(db: Database, token: str, *, now: int) -> str | None:
-    """The presentation behind a live, unused link (then it is used up), else None."""
+def redeem_link(db: Database, token: str, *, now: int) -> tuple[str, str] | None:
+    """``(presentation, its format)`` behind a live, unused link (then it is used up), else None."""
     if not token or len(token) > 64:
         return None
     token_sha256 = hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
     with db.atomic():
         row = db.execute(
-            "SELECT id, presentation FROM shares WHERE token_sha256 = ? AND mode = ? AND fetched_at IS NULL "
-            "AND withdrawn_at IS NULL AND expires_at > ?",
+            "SELECT id, presentation, presentation_format FROM shares WHERE token_sha256 = ? AND mode = ? "
+            "AND fetched_at IS NULL AND withdrawn_at IS NULL AND expires_at > ?",
             [token_sha256, MODE_LINK, now],
         ).fetchone()
         if row is None:
@@ -206,4 +251,4 @@ def redeem_link(db: Database, token: str, *, now: int) -> str | None:
         db.execute(
             "UPDATE shares SET fetched_at = ?, presentation = NULL, qr_text = NULL WHERE id = ?", [now, row[0]]
         )
-    return row[1]
+    return row[1], row[2]

@@ -222,6 +222,7 @@ def _apply_upload_limit() -> None:
     limit = current_app.config.get("UPLOAD_LIMITS", {}).get(request.endpoint)
     if limit is not None:
         request.max_content_length = limit
+        request.max_form_memory_size = limit  # a pasted credential is a form field, not a file
 
 
 def new_form_id() -> str:

@@ -13,12 +13,23 @@ import time
 from datetime import timedelta
 from typing import Any
 
+from credentials.errors import ConfigurationError
+from credentials.europass import parse_trust_anchors
 from infra.rate_limit import parse_rate_limit
 from infra.settings import COMMON, Setting, spec_defaults
 
 __all__ = ["SETTINGS", "DEFAULT_CONFIG"]
 
 _DAY = 24 * 3600
+
+
+def _anchors(value: Any) -> Any:
+    try:
+        with open(value, "rb") as bundle:  # a file the "file" kind found; its certificates must parse
+            parse_trust_anchors(bundle.read())
+    except (OSError, ConfigurationError) as exc:
+        raise ValueError(f"a readable PEM bundle of X.509 certificates ({exc})") from None
+    return value
 
 
 def _rate(value: Any) -> Any:
@@ -29,7 +40,8 @@ def _rate(value: Any) -> Any:
 SETTINGS: tuple[Setting, ...] = COMMON + (
     Setting("PUBLIC_URL", "url", None, "base of one-time links, and the only host answered; `wallet serve` sets it"),
     Setting("MAX_CONTENT_LENGTH", "int", 1024 * 1024, "bytes of a request body", minimum=1),
-    Setting("UPLOAD_LIMITS", "object", {"backup.restore": 16 * 1024 * 1024},
+    Setting("UPLOAD_LIMITS", "object",
+            {"backup.restore": 16 * 1024 * 1024, "credentials.add": 2 * 1024 * 1024 + 64 * 1024},
             "larger body limits for some endpoints (endpoint → bytes)"),
     Setting("SESSION_COOKIE_NAME", "str", "microcred_wallet", "the session cookie's name"),
     Setting("SESSION_COOKIE_SECURE", "bool", True, "send the session cookie over https only"),
@@ -58,6 +70,9 @@ SETTINGS: tuple[Setting, ...] = COMMON + (
     Setting("ARGON2_TIME_COST", "int", 3, "Argon2id passes for passwords", minimum=1),
     Setting("ARGON2_MEMORY_COST", "int", 64 * 1024, "Argon2id memory for passwords, KiB", minimum=8),
     Setting("ARGON2_PARALLELISM", "int", 4, "Argon2id lanes for passwords", minimum=1),
+    Setting("X509_TRUST_ANCHORS", "file", None,
+            "PEM bundle of the X.509 trust anchors a sealed Europass credential's chain must end at; "
+            "unset: sealed credentials are refused", check=_anchors),
     Setting("WALLET_IMPORT_RATE_LIMIT", "str", "30/60", "credential imports per client: N/S seconds, or off",
             check=_rate),
 )

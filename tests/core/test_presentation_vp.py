@@ -21,14 +21,16 @@ from credentials.presentation_vp import (
 
 IAT = 1_780_000_000
 SEAL = {"payload": "{\"a\": 1}", "signatures": [{"protected": "eyJ9", "signature": "c2ln"}]}
+BADGE = {"@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiableCredential"], "name": "x",
+         "proof": {"type": "DataIntegrityProof", "proofValue": "z1"}}
 
 
 @pytest.mark.parametrize("alg", ["ES256", "EdDSA"])
 def test_ldp_vp_carries_the_credential_unchanged_under_an_authentication_proof(alg):
     key = PrivateKey.generate(alg)
-    fmt, vp = present_whole(SEAL, key, audience="https://verifier.example", nonce="n-123", iat=IAT, lifetime=120)
+    fmt, vp = present_whole(BADGE, key, audience="https://verifier.example", nonce="n-123", iat=IAT, lifetime=120)
     assert fmt == LDP_VP
-    assert vp["verifiableCredential"] == [SEAL]
+    assert vp["verifiableCredential"] == [BADGE]
     assert vp["holder"] == did_key_from_public_key(key.public_key())
     proof = vp["proof"]
     assert (proof["challenge"], proof["domain"], proof["proofPurpose"]) == ("n-123", "https://verifier.example",
@@ -40,13 +42,13 @@ def test_ldp_vp_carries_the_credential_unchanged_under_an_authentication_proof(a
 
 @pytest.mark.parametrize("member,value", [("challenge", "other-nonce"), ("domain", "https://evil.example")])
 def test_ldp_vp_binding_is_signed(member, value):
-    _, vp = present_whole(SEAL, PrivateKey.generate(), audience="https://verifier.example", nonce="n", iat=IAT)
+    _, vp = present_whole(BADGE, PrivateKey.generate(), audience="https://verifier.example", nonce="n", iat=IAT)
     changed = copy.deepcopy(vp)
     changed["proof"][member] = value
     with pytest.raises(SignatureError):
         verify_data_integrity(changed, expected_proof_purpose=AUTHENTICATION)
     changed = copy.deepcopy(vp)
-    changed["verifiableCredential"][0]["payload"] = "{\"a\": 2}"
+    changed["verifiableCredential"][0]["name"] = "y"
     with pytest.raises(SignatureError):
         verify_data_integrity(changed, expected_proof_purpose=AUTHENTICATION)
 
@@ -74,9 +76,18 @@ def test_a_presentation_without_binding_is_refused(kwargs):
         sign_jwt_vp_json("a.b.c", PrivateKey.generate(), **arguments)
 
 
-def test_only_a_jwt_or_a_json_object_can_be_presented():
+def test_a_sealed_edc_goes_whole_into_a_jwt_presentation():
+    fmt, vp = present_whole(SEAL, PrivateKey.generate(), audience="urn:verifier", nonce="n", iat=IAT)
+    assert fmt == JWT_VP_JSON
+    assert UnverifiedJws.parse(vp, what="VP").payload["vp"]["verifiableCredential"] == [SEAL]
+
+
+def test_only_a_jwt_a_seal_or_a_credential_with_a_proof_can_be_presented():
     assert vp_format_for("a.b.c") == JWT_VP_JSON
-    assert vp_format_for({"a": 1}) == LDP_VP
+    assert vp_format_for(SEAL) == JWT_VP_JSON
+    assert vp_format_for(BADGE) == LDP_VP
+    with pytest.raises(InvalidInput):
+        vp_format_for({"a": 1})
     with pytest.raises(InvalidInput):
         vp_format_for(["a"])  # type: ignore[arg-type]
     with pytest.raises(InvalidInput):

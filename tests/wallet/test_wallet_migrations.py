@@ -11,8 +11,11 @@ from wallet.db import DB_FILE, MIGRATIONS, migrate, open_database
 #: Columns later migrations added, and what an upgraded row holds in them.
 ADDED = {
     "sessions": {"last_seen_at": 0, "authenticated_at": 0},
-    "credentials": {"registry_name": None},
+    "credentials": {"registry_name": None, "verified": 1, "subject_bound": 1, "view_kind": None},
+    "shares": {"presentation_format": "dc+sd-jwt"},
 }
+#: Each earlier wallet: numbered by user_version (v1, v2), and migrations recorded by name up to m002.
+DUMPS = ["wallet-v1", "wallet-v2", "wallet-m002"]
 
 
 def _fresh(path):
@@ -24,7 +27,7 @@ def _fresh(path):
     return path
 
 
-@pytest.mark.parametrize("dump", ["wallet-v1", "wallet-v2"])
+@pytest.mark.parametrize("dump", DUMPS)
 def test_an_earlier_wallet_database_is_upgraded_keeping_every_row(dump, tmp_path):
     path = load_dump(dump, tmp_path / DB_FILE)
     before = rows_of(path)
@@ -45,7 +48,7 @@ def test_an_earlier_wallet_database_is_upgraded_keeping_every_row(dump, tmp_path
     assert user_version(path) == 0  # the version lives in _sqlite_migrations now
 
 
-@pytest.mark.parametrize("dump", ["wallet-v1", "wallet-v2"])
+@pytest.mark.parametrize("dump", DUMPS)
 def test_an_upgraded_wallet_database_has_exactly_the_fresh_schema(dump, tmp_path):
     upgraded = _fresh(load_dump(dump, tmp_path / "upgraded.sqlite3"))
     fresh = _fresh(tmp_path / "fresh.sqlite3")
@@ -66,6 +69,21 @@ def test_the_wallet_app_starts_on_an_earlier_database_and_uses_its_rows(tmp_path
         sessions = list(get_db().query("SELECT last_seen_at, authenticated_at FROM sessions"))
     assert accounts == ["ada", "Grace; Hopper"]
     assert sessions == [{"last_seen_at": 0, "authenticated_at": 0}]
+
+
+def test_credentials_stored_before_imported_formats_stay_verified_bound_and_shown(tmp_path):
+    """A wallet of before issue 12: its credentials count as verified and bound (they were checked
+    and bound on import then), their shares as SD-JWT presentations; the new columns do not hide them."""
+    path = load_dump("wallet-m002", tmp_path / DB_FILE)
+    db = open_database(path)
+    try:
+        migrate(db)
+        rows = db.execute("SELECT format, verified, subject_bound FROM credentials ORDER BY id").fetchall()
+        shares = db.execute("SELECT presentation_format FROM shares").fetchall()
+    finally:
+        db.close()
+    assert rows == [("dc+sd-jwt", 1, 1), ("vc+jwt", 1, 1)]
+    assert {s[0] for s in shares} == {"dc+sd-jwt"}
 
 
 def _open_at(path: str, barrier) -> str:

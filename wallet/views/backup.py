@@ -8,10 +8,10 @@ from flask import Blueprint, Response, current_app, flash, g, redirect, render_t
 
 from credentials.errors import InvalidInput, VerificationError
 from credentials.jose import PrivateKey
-from wallet.checking import badge_for
+from wallet.checking import badge_for, unverified_badge
 from wallet.db import get_db
 from wallet.holding import add_holder_key, holder_keys, private_holder_key
-from wallet.importing import check_credential, store_credential
+from wallet.importing import FORMAT_UNSIGNED, check_credential, store_credential
 from wallet.sealing import decrypt_backup, encrypt_backup
 from wallet.security import claim_form, fresh_signin_required, now
 
@@ -62,6 +62,7 @@ def _restore(contents: dict) -> tuple[int, int]:
     added = skipped = 0
     at = now()
     trust_check = current_app.config["TRUST_CHECK"]
+    anchors = current_app.extensions["microcred_x509_anchors"]
     with db.atomic():
         claim_form(db)
         for jwk in keys:
@@ -70,15 +71,18 @@ def _restore(contents: dict) -> tuple[int, int]:
         held = {row[0] for row in db.execute("SELECT raw_sha256 FROM credentials WHERE account_id = ?", [account_id])}
         for number, item in enumerate(credentials, start=1):
             raw = item.get("raw") if isinstance(item, dict) else None
-            try:
-                checked = check_credential(raw, account_keys, now=at)
+            kept_unverified = isinstance(item, dict) and item.get("format") == FORMAT_UNSIGNED
+            try:  # a document kept as unverified is kept so again; anything else must verify
+                checked = check_credential(raw, account_keys, now=at, trust_anchors=anchors,
+                                           keep_unverified=kept_unverified)
             except VerificationError as exc:
                 raise InvalidInput(f"credential {number} of the backup does not check out ({exc.reason}); "
                                    "nothing was restored") from exc
             if checked.raw_sha256 in held:
                 skipped += 1
                 continue
-            badge = badge_for(checked.raw, checked.format, now=at, trust_check=trust_check)
+            badge = (badge_for(checked.raw, checked.format, now=at, trust_check=trust_check) if checked.verified
+                     else unverified_badge())
             store_credential(db, account_id, checked, badge, now=at)
             held.add(checked.raw_sha256)
             added += 1

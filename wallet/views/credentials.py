@@ -8,12 +8,13 @@ from flask import Blueprint, abort, current_app, flash, g, redirect, render_temp
 from credentials.errors import FormatError, MicrocredError, VerificationError
 from credentials.presentation_codec import KIND_CREDENTIAL_OFFER, KIND_OPENID4VP, classify_scanned
 from infra.web_errors import public_message, status_of
-from wallet.checking import badge_for
+from wallet.annex import FORMAT_NAMES, FORMAT_SD_JWT_VC, languages_in, lines_of, page_languages, view_of
+from wallet.checking import badge_for, unverified_badge
 from wallet.db import get_db
 from wallet.holding import current_holder_key, holder_keys, private_holder_key
 from wallet.import_limits import import_refused
-from wallet.importing import DuplicateCredential, import_credential
-from wallet.library import annex_fields, list_cards, load_row, stack_summary, stored_claims
+from wallet.importing import MAX_JSON_BYTES, DuplicateCredential, import_credential, unsigned_document_kind
+from wallet.library import list_cards, load_row, stack_of
 from wallet.oid4vci_client import redeem_offer
 from wallet.security import claim_form, fresh_signin_required, login_required, now
 from wallet.transport import client_from_config
@@ -33,10 +34,9 @@ def index():
 @bp.get("")
 @login_required
 def list_credentials():
-    db = get_db()
-    return render_template(
-        "credentials/list.html", cards=list_cards(db, g.account["id"]), summary=stack_summary(db, g.account["id"])
-    )
+    languages = page_languages(request.args.get("lang"))
+    cards = list_cards(get_db(), g.account["id"], languages)
+    return render_template("credentials/list.html", cards=cards, summary=stack_of(cards), lang=languages[0])
 
 
 @bp.get("/<int(max=9007199254740991):credential_id>")
@@ -45,10 +45,22 @@ def detail(credential_id: int):
     row = load_row(get_db(), g.account["id"], credential_id)
     if row is None:
         abort(404, description="There is no such credential in your wallet.")
-    return render_template("credentials/detail.html", row=row, fields=annex_fields(stored_claims(row)))
+    languages = page_languages(request.args.get("lang"))
+    view = view_of(row)
+    return render_template(
+        "credentials/detail.html", row=row, view=view, elements=lines_of(view, languages), languages=languages,
+        available=languages_in(view), kind_name=FORMAT_NAMES.get(view.kind, view.kind),
+        selective=row["format"] == FORMAT_SD_JWT_VC)
 
 
-def _import_text(text: str):
+def _refused(text: str, exc: VerificationError):
+    """The add page with the reason; for an unsigned OB 3.0 / ELM document, the offer to keep it as unverified."""
+    keepable = unsigned_document_kind(text, now=now()) if exc.check == "signature" else None
+    return render_template("credentials/add.html", error=f"Not added: {exc.reason}", keepable=keepable,
+                           document=text if keepable else None), 400
+
+
+def _import_text(text: str, *, keep_unverified: bool = False):
     db = get_db()
     account_id = g.account["id"]
     try:
@@ -57,12 +69,13 @@ def _import_text(text: str):
             credential_id, badge = import_credential(
                 db, account_id, holder_keys(db, account_id), text,
                 now=now(), trust_check=current_app.config["TRUST_CHECK"],
+                trust_anchors=current_app.extensions["microcred_x509_anchors"], keep_unverified=keep_unverified,
             )
     except DuplicateCredential as exc:
         flash("This credential is already in your wallet.")
         return redirect(url_for("credentials.detail", credential_id=exc.existing_id))
     except VerificationError as exc:
-        return render_template("credentials/add.html", error=f"Not added: {exc.reason}"), 400
+        return _refused(text, exc)
     flash(f"Added. {badge.label}.")
     return redirect(url_for("credentials.detail", credential_id=credential_id))
 
@@ -71,22 +84,23 @@ def _import_text(text: str):
 @login_required
 def add():
     if request.method == "GET":
-        return render_template("credentials/add.html", error=None)
+        return render_template("credentials/add.html", error=None, keepable=None, document=None)
     refused = import_refused()
     if refused is not None:
         return refused
     upload = request.files.get("file")
     text = request.form.get("credential", "")
     if upload is not None and upload.filename:
-        data = upload.read(current_app.config["MAX_CONTENT_LENGTH"] + 1)
+        data = upload.read(MAX_JSON_BYTES + 1)  # more is refused by size, not read
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
-            return render_template("credentials/add.html", error="Not added: the file is not a text credential."), 400
+            return render_template("credentials/add.html", error="Not added: the file is not a text credential.",
+                                   keepable=None, document=None), 400
     stripped = text.strip()
     if stripped.lower().startswith("openid-credential-offer://"):
         return _redeem(stripped)
-    return _import_text(text)
+    return _import_text(text, keep_unverified=request.form.get("keep_unverified") == "yes")
 
 
 def _redeem(offer_text: str):
@@ -97,7 +111,8 @@ def _redeem(offer_text: str):
     try:
         credential = redeem_offer(offer_text, holder_key, client=client_from_config(current_app.config), now=now())
     except MicrocredError as exc:
-        return render_template("credentials/add.html", error=f"Not added: {public_message(exc)}"), status_of(exc)
+        return render_template("credentials/add.html", error=f"Not added: {public_message(exc)}", keepable=None,
+                               document=None), status_of(exc)
     return _import_text(credential)
 
 
@@ -131,7 +146,10 @@ def recheck(credential_id: int):
     row = load_row(db, g.account["id"], credential_id)
     if row is None:
         abort(404, description="There is no such credential in your wallet.")
-    badge = badge_for(row["raw"], row["format"], now=now(), trust_check=current_app.config["TRUST_CHECK"])
+    if row["verified"]:
+        badge = badge_for(row["raw"], row["format"], now=now(), trust_check=current_app.config["TRUST_CHECK"])
+    else:  # nothing to check again: it has no signature
+        badge = unverified_badge()
     with db.atomic():
         db.execute(
             "UPDATE credentials SET badge = ?, badge_detail = ?, registry_name = ?, checked_at = ? "

@@ -1,5 +1,13 @@
 """Share: choose claims, preview, QR with a countdown, history with withdrawal,
-and the public one-time link ``/p/<token>`` (ARCHITECTURE.md "Holder-shown QR" ⚑)."""
+and the public one-time link ``/p/<token>`` (ARCHITECTURE.md "Holder-shown QR" ⚑).
+
+An SD-JWT VC discloses the claims the learner ticks. Any other verified
+credential (Europass EDC, Open Badge, JWT VC) cannot disclose selectively: its
+share page is a consent page that lists everything it contains and says it is
+shared whole; on consent the wallet signs a Verifiable Presentation around it
+(:func:`wallet.presenting.create_whole_share`). A document kept as unverified
+is never shared: its share pages answer 400 and say why.
+"""
 
 from __future__ import annotations
 
@@ -8,16 +16,18 @@ import json
 from flask import Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, url_for
 
 from credentials.errors import InvalidInput
+from credentials.presentation_vp import VP_MEDIA_TYPES
 from credentials.sd_jwt import HolderSdJwt
+from wallet.annex import FORMAT_JWT_VC, FORMAT_NAMES, FORMAT_SD_JWT_VC, lines_of, page_languages, view_of
 from wallet.db import get_db
 from wallet.holding import holder_key_for, private_holder_key
-from wallet.importing import FORMAT_SD_JWT_VC
 from wallet.library import load_row
 from wallet.presenting import (
     MODE_INLINE,
     MODE_OPENID4VP,
     choices,
     create_share,
+    create_whole_share,
     parse_paths,
     preview,
     qr_svg,
@@ -32,20 +42,69 @@ PRESENTATION_MEDIA_TYPE = "application/dc+sd-jwt"
 bp = Blueprint("share", __name__)
 
 
-def _sd_jwt_row(credential_id: int) -> tuple[dict, HolderSdJwt]:
+def _shareable_row(credential_id: int) -> dict:
     row = load_row(get_db(), g.account["id"], credential_id)
     if row is None:
         abort(404, description="There is no such credential in your wallet.")
+    if not row["verified"]:
+        abort(400, description="This document is kept as unverified (it carries no signature), so the wallet "
+                               "does not share it: a verifier could not tell who issued it.")
+    return row
+
+
+def _sd_jwt_row(credential_id: int) -> tuple[dict, HolderSdJwt]:
+    row = _shareable_row(credential_id)
     if row["format"] != FORMAT_SD_JWT_VC:
-        abort(400, description="Only SD-JWT credentials can disclose single claims; this one is a JWT VC.")
+        abort(400, description="Only SD-JWT credentials can disclose single claims; this one is shared whole.")
     return row, HolderSdJwt.parse(row["raw"])
 
 
 @bp.get("/credentials/<int(max=9007199254740991):credential_id>/share")
 @login_required
 def choose(credential_id: int):
-    row, holder = _sd_jwt_row(credential_id)
+    row = _shareable_row(credential_id)
+    if row["format"] != FORMAT_SD_JWT_VC:
+        return _whole_consent(row)
+    holder = HolderSdJwt.parse(row["raw"])
     return render_template("share/choose.html", row=row, choices=choices(holder), error=None)
+
+
+def _whole_consent(row: dict):
+    languages = page_languages(request.args.get("lang"))
+    view = view_of(row)
+    return render_template("share/whole.html", row=row, view=view, elements=lines_of(view, languages),
+                           languages=languages, kind_name=FORMAT_NAMES.get(view.kind, view.kind))
+
+
+def _whole_disclosed(row: dict) -> list[dict[str, str]]:
+    """What the share history lists for a whole credential: each Annex I element, then More details."""
+    view = view_of(row)
+    seen = [{"label": label, "value": "; ".join(line.text for line in lines)[:300]}
+            for _, label, lines in lines_of(view, ("en",))]
+    if view.more_details:
+        seen.append({"label": "More details", "value": f"{len(view.more_details)} more items, all shared"})
+    return [{"label": "Shared whole", "value": "everything the credential contains"}, *seen]
+
+
+@bp.post("/credentials/<int(max=9007199254740991):credential_id>/share/whole")
+@login_required
+def create_whole(credential_id: int):
+    row = _shareable_row(credential_id)
+    if row["format"] == FORMAT_SD_JWT_VC:
+        abort(400, description="This credential discloses single claims; choose them on its share page.")
+    credential = row["raw"] if row["format"] == FORMAT_JWT_VC else json.loads(row["raw"])
+    db = get_db()
+    key = private_holder_key(
+        current_app.extensions["microcred_wallet_secret"], holder_key_for(db, g.account["id"], row["holder_key_id"])
+    )
+    with db.atomic():
+        claim_form(db)
+        share = create_whole_share(
+            db, account_id=g.account["id"], credential_id=credential_id, credential=credential, holder_key=key,
+            disclosed=_whole_disclosed(row), link_base=current_app.config["PUBLIC_URL"] or request.host_url,
+            now=now(), lifetime=current_app.config["SHARE_LIFETIME"],
+        )
+    return redirect(url_for("share.show", share_id=share.id))
 
 
 @bp.post("/credentials/<int(max=9007199254740991):credential_id>/share/preview")
@@ -148,12 +207,14 @@ def withdraw(share_id: str):
 @bp.get("/p/<token>")
 def fetch_presentation(token: str):
     """Public and one-time: the verifier fetches the presentation behind a QR link."""
-    presentation = redeem_link(get_db(), token, now=now())
-    if presentation is None:
+    found = redeem_link(get_db(), token, now=now())
+    if found is None:
         response = Response("this link is unknown, expired, withdrawn or already used\n", status=404,
                             mimetype="text/plain")
     else:
-        response = Response(presentation, status=200, mimetype=PRESENTATION_MEDIA_TYPE)
+        presentation, presentation_format = found
+        media_type = VP_MEDIA_TYPES.get(presentation_format, PRESENTATION_MEDIA_TYPE)
+        response = Response(presentation, status=200, mimetype=media_type)
     response.headers["Cache-Control"] = "no-store"
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response
