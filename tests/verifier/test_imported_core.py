@@ -8,8 +8,11 @@ import hashlib
 import json
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from credentials.annex_elm import annex_from_elm
 from credentials.errors import CHECKS, InvalidDid
+from credentials.multikey import multibase_from_public_key
 from credentials.verification import (
     FAILED,
     PASSED,
@@ -37,6 +40,7 @@ from tests.verifier.imported_world import (
     did_document,
     edc_document,
     jwt_vp_json,
+    ldp_vp,
     rsa_badge_jwt,
     seal,
     status_list_2021,
@@ -44,6 +48,7 @@ from tests.verifier.imported_world import (
 )
 from tests.x509_pki import NOW as PKI_NOW
 from tests.x509_pki import ORG_ID, SIGNED_AT, make_pki
+from verifier.pages import annex_certificate
 
 NOW = PKI_NOW
 ROOT = "did:web:root.example"
@@ -338,3 +343,27 @@ def test_a_truncated_badge_jwt_fails(world):
 
 def test_badge_helper_is_an_open_badge():
     assert badge("did:example:i", None, valid_from=NOW)["type"][1] == "OpenBadgeCredential"
+
+
+def test_a_data_integrity_presentation_binds_a_data_integrity_badge(world):
+    holder_key = ed25519.Ed25519PrivateKey.generate()
+    holder_did = f"did:key:{multibase_from_public_key(holder_key.public_key())}"
+    issuer = DiIssuer()
+    world.accredited[issuer.did] = {OB3_TYPE}
+    credential = badge_di(issuer, holder_did, valid_from=NOW - 600)
+    vp = ldp_vp(holder_key, credential, challenge="n-di", domain=AUDIENCE, created=NOW - 5)
+    result = world.verify(json.dumps(vp), nonce="n-di", audience=AUDIENCE)
+    assert result.verified, statuses(result)
+    assert result.format == "ldp_vp"
+    assert result.check("holder_binding").status == PASSED
+    other = world.verify(json.dumps(vp), nonce="another", audience=AUDIENCE)
+    assert other.check("holder_binding").status == FAILED
+    vp["proof"]["challenge"] = "another"  # the challenge is signed: changing it breaks the proof
+    assert world.verify(json.dumps(vp), nonce="another").check("holder_binding").status == FAILED
+
+
+def test_the_page_shows_the_annex_view_in_english_with_more_details():
+    certificate = annex_certificate(annex_from_elm(edc_document()))
+    assert certificate["kind"] == "European Digital Credential"
+    assert certificate["title"] and all(not isinstance(v, dict) for _, v in certificate["facts"])
+    assert certificate["more"]
