@@ -24,7 +24,7 @@ from verifier.service import VerifierService
 __all__ = ["verifier", "verify", "EXIT_VERIFIED", "EXIT_NOT_VERIFIED", "EXIT_UNDECIDED"]
 
 EXIT_VERIFIED, EXIT_NOT_VERIFIED, EXIT_UNDECIDED = 0, 1, 2
-_MAX_INPUT = 1024 * 1024
+_MAX_INPUT = 2 * 1024 * 1024  # a whole credential (a Europass EDC is about 0.5 MB), as the API reads
 
 
 @click.group()
