@@ -248,6 +248,9 @@ def _one(run: CheckRun, policy: Policy, status: StatusResolver, entry: W3cStatus
         reason = exc.reason if exc.check == "revocation" else f"the status list {list_id} is not usable: {exc.reason}"
         run.fail(RevocationError(reason))
         return None, None
+    except (ConnectionError, TimeoutError) as exc:  # the list's issuer key (a did:web) could not be fetched
+        run.set("revocation", UNAVAILABLE, f"the status list {list_id} cannot be checked now: {str(exc)[:200]}")
+        return None, None
     return f"{entry.purpose} index {entry.index} of list {list_id} ({source}) is not set", evidence.anchored_block
 
 

@@ -54,9 +54,10 @@ from credentials.errors import (
 from credentials.europass import verify_sealed_edc
 from credentials.jades import verify_jades
 from credentials.jose import IMPORTED_FORMAT_ALGS, UnverifiedJws
-from credentials.jsonld import parse_json_document
+from credentials.jsonld import MAX_DOCUMENT_BYTES, parse_json_document
 from credentials.jwt_vc import verify_jwt_vc
 from credentials.open_badges import (
+    CLR_CREDENTIAL,
     LDP_VC_FORMAT,
     OPEN_BADGE_TYPES,
     check_open_badge_credential,
@@ -176,11 +177,12 @@ def _jwt_vc(token: str, ctx: ImportedContext) -> VerifiedWhole:
 
 
 def _ldp_vc(document: dict[str, Any], ctx: ImportedContext) -> VerifiedWhole:
-    problems: tuple[str, ...] | None = ()
+    problems: tuple[str, ...] | None
     try:
         badge = verify_open_badge(document, resolve_verification_method=ctx.keys.verification_method, now=ctx.now,
                                   leeway=ctx.policy.clock_skew)
         info, suites = badge.info, ", ".join(sorted({p.cryptosuite for p in badge.proofs}))
+        problems = None if info.kind == CLR_CREDENTIAL or info.data_model != "2.0" else ()  # as verify_open_badge
     except SchemaViolation as exc:  # raised last: form, proofs and validity period all passed
         info, suites, problems = check_open_badge_credential(document, now=ctx.now), "Data Integrity", (exc.reason,)
     holder_did, holder_jwk = _holder(document)
@@ -188,7 +190,7 @@ def _ldp_vc(document: dict[str, Any], ctx: ImportedContext) -> VerifiedWhole:
                          f"{suites} by {info.issuer_id}", info.issuer_id, dict(document),
                          ob3_types(info.kind, info.achievements), info.valid_from,
                          _period(info.valid_from, info.valid_until), holder_did, holder_jwk,
-                         annex_from_ob3(document), problems if problems else open_badge_schema_problems(info) or ())
+                         annex_from_ob3(document), problems)
 
 
 def _edc(text: str, ctx: ImportedContext) -> VerifiedWhole:
@@ -212,7 +214,7 @@ def _verify_whole(credential: str | dict[str, Any], ctx: ImportedContext, run: C
         try:
             if isinstance(credential, dict):
                 if looks_sealed(credential):
-                    return _edc(json_dumps_exact(credential), ctx)
+                    return _edc(_json_text(credential), ctx)
                 return _ldp_vc(credential, ctx)
             text = credential.strip()
             if text.startswith("{"):
@@ -232,14 +234,15 @@ def _verify_whole(credential: str | dict[str, Any], ctx: ImportedContext, run: C
         return None
 
 
-def json_dumps_exact(document: Mapping[str, Any]) -> str:
+def _json_text(document: Mapping[str, Any]) -> str:
     """A JSON object back to text (a JAdES seal signs its payload string, not this envelope)."""
     return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
 
 
 def _json(text: str) -> dict[str, Any]:
-    if len(text) > 4 * 1024 * 1024:
-        raise FormatError("the credential is over the size limit")
+    size = len(text.encode("utf-8", "replace"))
+    if size > MAX_DOCUMENT_BYTES:
+        raise FormatError(f"the credential is {size} bytes, over the limit of {MAX_DOCUMENT_BYTES}")
     try:
         value = json_loads(text, what="the credential")
     except InvalidInput as exc:
@@ -336,7 +339,8 @@ def _list_verifier(ctx: ImportedContext) -> Callable[[str, str, int], Mapping[st
                 if ctx.trust_anchors is None:
                     raise SignatureError("no X.509 trust anchors are configured to check the list's seal")
                 sealed = verify_jades(document, trust_anchors=ctx.trust_anchors, now=now)
-                signer, credential = seal_subject(sealed.certificate).issuer_id, _json(sealed.payload.decode("utf-8"))
+                signer = seal_subject(sealed.certificate).issuer_id
+                credential = _json(sealed.payload.decode("utf-8", "replace"))
             else:
                 proofs = verify_data_integrity(document, resolve_verification_method=ctx.keys.verification_method,
                                                now=now)
@@ -363,7 +367,7 @@ def verify_imported(run: CheckRun, text: str, ctx: ImportedContext) -> Verificat
         stripped = text.strip()
         if stripped.startswith("{"):
             document = _json(stripped)
-            if looks_sealed(document) or "VerifiablePresentation" not in str(document.get("type")):
+            if looks_sealed(document) or not looks_like_presentation(document):
                 inner: str | dict[str, Any] = stripped
             else:
                 presentation = parse_presentation(document)

@@ -8,6 +8,8 @@ import hashlib
 import json
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from credentials.annex_elm import annex_from_elm
@@ -367,3 +369,26 @@ def test_the_page_shows_the_annex_view_in_english_with_more_details():
     assert certificate["kind"] == "European Digital Credential"
     assert certificate["title"] and all(not isinstance(v, dict) for _, v in certificate["facts"])
     assert certificate["more"]
+
+
+_TAMPER_WORLD = World()
+_TAMPER_ISSUER = DiIssuer()
+_TAMPER_WORLD.accredited[_TAMPER_ISSUER.did] = {OB3_TYPE}
+_TAMPER_TEXTS = {
+    "jwt": _TAMPER_WORLD.badge_jwt(),
+    "ldp": json.dumps(badge_di(_TAMPER_ISSUER, None, valid_from=NOW - 600)),
+    "vp": jwt_vp_json(_TAMPER_WORLD.holder, _TAMPER_WORLD.badge_jwt(), nonce="n", audience=AUDIENCE, iat=NOW - 5),
+}
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(kind=st.sampled_from(sorted(_TAMPER_TEXTS)), position=st.floats(0, 1, exclude_max=True),
+       replacement=st.characters(codec="utf-8", exclude_categories=("Cs",)))
+def test_any_changed_character_is_refused_by_a_named_check_and_never_raises(kind, position, replacement):
+    text = _TAMPER_TEXTS[kind]
+    index = int(position * len(text))
+    if text[index] == replacement:
+        return
+    result = _TAMPER_WORLD.verify(text[:index] + replacement + text[index + 1:])
+    assert [c.check for c in result.checks] == list(CHECKS)
+    assert not result.verified or kind == "ldp"  # JSON whitespace or an equivalent escape may not change the proof
