@@ -289,15 +289,19 @@ def _trust(run: CheckRun, ctx: ImportedContext, whole: VerifiedWhole) -> TrustAn
 
 def _binding(run: CheckRun, ctx: ImportedContext, whole: VerifiedWhole,
              presentation: UnverifiedPresentation | None) -> Any:
-    if presentation is None:
-        if ctx.policy.whole_credential_binding_required:
-            run.set("holder_binding", FAILED, "the credential was shown on its own, without a presentation signed "
-                    "by its holder, and this verifier requires one")
+    unbound = whole.holder_did is None and whole.holder_jwk is None
+    if presentation is None or unbound:
+        if presentation is None:
+            why = (f"a {whole.format} credential shown on its own carries no proof of who presents it (no "
+                   "holder-signed presentation)")
         else:
-            run.set("holder_binding", SKIPPED, f"a {whole.format} credential shown on its own carries no proof of "
-                    "who presents it (no holder-signed presentation); this verifier does not require one",
-                    required=False)
-        run.set("replay", SKIPPED, "no presentation to check for replay", required=False)
+            why = (f"the credential names no holder (no credentialSubject.id DID, no cnf key), so the presentation's "
+                   f"signature by {str(presentation.holder)[:80]} cannot tie it to the person showing it")
+        if ctx.policy.whole_credential_binding_required:
+            run.set("holder_binding", FAILED, f"{why}, and this verifier requires that binding")
+        else:
+            run.set("holder_binding", SKIPPED, f"{why}; this verifier does not require one", required=False)
+        run.set("replay", SKIPPED, "no holder-bound presentation to check for replay", required=False)
         return None
     try:
         bound = verify_holder_binding(presentation, holder_did=whole.holder_did, holder_jwk=whole.holder_jwk,
