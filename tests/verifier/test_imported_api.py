@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from credentials.dids import did_key_from_public_key, verification_method_id
 from credentials.eudi_learning import EUDI_LEARNING_VCT, eudi_learning_frame
 from credentials.jose import PrivateKey
+from credentials.presentation_vp import holder_did, present_whole
 from credentials.verification_types import EDC_TYPE_URN, OB3_TYPE
 from microcred.cli import main
 from tests.verifier.conftest import AnchoringIssuer
@@ -234,3 +235,31 @@ def test_accredit_grant_accepts_an_x509_organisation(ledger_env, ledger, seal_pk
                                 catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert ledger.trust.entry(org).vcts == (EDC_TYPE_URN,)
+
+
+def test_a_whole_presentation_behind_a_one_time_link_is_fetched_as_utf8(imported_client, accredit_any, status_server):
+    """The wallet shares large whole credentials by link; JSON answers are UTF-8, not ASCII (Università)."""
+    issuer = DiIssuer()
+    accredit_any(issuer.did, [OB3_TYPE])
+    wallet_key = PrivateKey.generate("ES256")
+    credential = badge_di(issuer, holder_did(wallet_key), valid_from=int(time.time()) - 600)
+    _, vp = present_whole(credential, wallet_key, audience=AUDIENCE, nonce="n-link", iat=int(time.time()))
+    body = json.dumps(vp, ensure_ascii=False).encode("utf-8")
+    assert not body.isascii()
+    link = status_server.serve(f"/share/{issuer.did[-12:]}", body, content_type="application/vp+ld+json")
+    answer = post(imported_client, {"presentation": link, "nonce": "n-link"}, "application/json")[1]
+    assert answer["verified"] is True, answer["checks"]
+    assert answer["format"] == "ldp_vp"
+
+
+def test_a_did_web_document_is_kept_for_its_ttl(imported_client, accredit_any, did_server):
+    port = did_server.server.server_address[1]
+    did = f"did:web:127.0.0.1%3A{port}:cached"
+    issuer = JwtIssuer()
+    issuer.did, issuer.kid = did, f"{did}#key-1"
+    did_server.serve("/cached/did.json", json.dumps(did_document(did, issuer.key)))
+    accredit_any(did, [OB3_TYPE])
+    token = badge_jwt(issuer, None, valid_from=int(time.time()) - 600)
+    assert post(imported_client, token)[1]["verified"] is True
+    did_server.serve("/cached/did.json", "not a DID document")  # served from the cache within VERIFIER_DID_WEB_TTL
+    assert post(imported_client, token)[1]["verified"] is True
