@@ -12,22 +12,24 @@ Credentials):
   "kid": <the holder's did:key verification method>}``; payload ``iss`` (the
   holder's did:key), ``aud`` (the verifier), ``nonce``, ``iat``, ``exp`` and
   ``vp``: ``{"@context": [VCDM 1.1], "type": ["VerifiablePresentation"],
-  "holder": <did>, "verifiableCredential": [<the credential>]}``. Used for
-  JWT-secured credentials (``jwt_vc_json`` / ``vc+jwt``, Open Badges secured
-  as JWT), which go in as their compact JWT string, and for a sealed
-  Europass EDC, which goes in as its JAdES JWS JSON serialization object
-  (``payload``, ``signatures``) unchanged.
+  "holder": <did>, "verifiableCredential": [<the credential's JWT>]}``.
+  Used for JWT-secured credentials (``jwt_vc_json`` / ``vc+jwt``, Open
+  Badges secured as JWT), which go in as their compact JWT string.
 * :data:`LDP_VP` — B.1.3.2: a VP secured with a Data Integrity proof (VC Data
   Integrity 1.0 §2.1) whose ``proofPurpose`` is ``authentication``,
   ``challenge`` the nonce and ``domain`` the audience, cryptosuite
   ``ecdsa-jcs-2019`` (``eddsa-jcs-2022`` for an Ed25519 key) by the holder's
   did:key; the VP is a VCDM 2.0 ``VerifiablePresentation`` with ``holder``
   and ``verifiableCredential: [<the credential as a JSON object>]``. Used for
-  a JSON-LD credential with its own Data Integrity proof (an Open Badge
-  ``ldp_vc``). The JCS suites sign the JSON as it is (RFC 8785).
+  JSON credentials: a JSON-LD credential with its own Data Integrity proof
+  (an Open Badge ``ldp_vc``), and a sealed Europass EDC, which goes in as its
+  JAdES JWS JSON serialization object (``payload``, ``signatures``)
+  unchanged. The JCS suites sign the JSON as it is (RFC 8785): the seal,
+  which is not JSON-LD, needs no JSON-LD processing, and a 0.5 - 2 MB EDC is
+  not inflated by a third as base64url inside a JWT would make it (nor held
+  to the 256 KB cap on compact JWTs).
 
-The verifier side is :mod:`credentials.verification_vp` (which takes a sealed
-EDC in JWT presentations only: the seal is not JSON-LD).
+The verifier side is :mod:`credentials.verification_vp`.
 
 What the holder's signature proves: that whoever presents the credential
 holds this wallet's key, at this verifier, now (nonce, audience, ``iat`` /
@@ -89,10 +91,10 @@ def _is_seal(credential: Mapping[str, Any]) -> bool:
 
 
 def vp_format_for(credential: str | Mapping[str, Any]) -> str:
-    """:data:`JWT_VP_JSON` for a JWT (text) or a JAdES seal (JSON), :data:`LDP_VP` for a credential with a proof."""
-    if isinstance(credential, str) or (isinstance(credential, Mapping) and _is_seal(credential)):
+    """:data:`JWT_VP_JSON` for a JWT (text), :data:`LDP_VP` for JSON (a credential with a proof, a JAdES seal)."""
+    if isinstance(credential, str):
         return JWT_VP_JSON
-    if isinstance(credential, Mapping) and "proof" in credential:
+    if isinstance(credential, Mapping) and ("proof" in credential or _is_seal(credential)):
         return LDP_VP
     raise InvalidInput("expected a credential as a JWT (text), a JAdES seal or a JSON credential with a proof, "
                        f"found {type(credential).__name__}")
@@ -112,7 +114,7 @@ def _date_time(seconds: int) -> str:
 
 
 def sign_jwt_vp_json(
-    credential: str | Mapping[str, Any],
+    credential: str,
     holder_key: PrivateKey,
     *,
     audience: str,
@@ -120,14 +122,11 @@ def sign_jwt_vp_json(
     iat: int,
     lifetime: int = DEFAULT_VP_LIFETIME,
 ) -> str:
-    """A ``jwt_vp_json`` presentation of one JWT-secured credential or JAdES seal, signed by ``holder_key``."""
+    """A ``jwt_vp_json`` presentation of one JWT-secured credential, signed by ``holder_key``."""
     _check_binding(audience, nonce, iat, lifetime)
-    if isinstance(credential, Mapping) and _is_seal(credential):
-        carried: str | dict[str, Any] = dict(credential)
-    elif isinstance(credential, str) and credential.count(".") == 2:
-        carried = credential
-    else:
-        raise InvalidInput("a jwt_vp_json presentation carries a compact JWT (three parts) or a JAdES seal")
+    if not isinstance(credential, str) or credential.count(".") != 2:
+        raise InvalidInput("a jwt_vp_json presentation carries a credential as a compact JWT (three parts)")
+    carried = credential
     did = holder_did(holder_key)
     payload = {
         "iss": did,
@@ -183,9 +182,8 @@ def present_whole(
     lifetime: int = DEFAULT_VP_LIFETIME,
 ) -> tuple[str, str | dict[str, Any]]:
     """``(vp format, presentation)`` for a whole credential (see :func:`vp_format_for`)."""
-    if vp_format_for(credential) == JWT_VP_JSON:
+    vp_format_for(credential)  # refuses what neither form carries
+    if isinstance(credential, str):
         return JWT_VP_JSON, sign_jwt_vp_json(credential, holder_key, audience=audience, nonce=nonce, iat=iat,
                                              lifetime=lifetime)
-    if not isinstance(credential, Mapping):
-        raise InvalidInput("an ldp_vp presentation carries a JSON credential")
     return LDP_VP, sign_ldp_vp(credential, holder_key, audience=audience, nonce=nonce, iat=iat, lifetime=lifetime)

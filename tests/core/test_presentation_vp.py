@@ -76,15 +76,17 @@ def test_a_presentation_without_binding_is_refused(kwargs):
         sign_jwt_vp_json("a.b.c", PrivateKey.generate(), **arguments)
 
 
-def test_a_sealed_edc_goes_whole_into_a_jwt_presentation():
+def test_a_sealed_edc_goes_whole_and_unchanged_into_a_json_presentation():
     fmt, vp = present_whole(SEAL, PrivateKey.generate(), audience="urn:verifier", nonce="n", iat=IAT)
-    assert fmt == JWT_VP_JSON
-    assert UnverifiedJws.parse(vp, what="VP").payload["vp"]["verifiableCredential"] == [SEAL]
+    assert fmt == LDP_VP
+    assert vp["verifiableCredential"] == [SEAL]
+    assert vp["proof"]["cryptosuite"] == "ecdsa-jcs-2019"  # JCS: the seal is not JSON-LD
+    verify_data_integrity(vp, expected_proof_purpose=AUTHENTICATION)
 
 
 def test_only_a_jwt_a_seal_or_a_credential_with_a_proof_can_be_presented():
     assert vp_format_for("a.b.c") == JWT_VP_JSON
-    assert vp_format_for(SEAL) == JWT_VP_JSON
+    assert vp_format_for(SEAL) == LDP_VP
     assert vp_format_for(BADGE) == LDP_VP
     with pytest.raises(InvalidInput):
         vp_format_for({"a": 1})

@@ -41,7 +41,7 @@ def test_an_earlier_wallet_database_is_upgraded_keeping_every_row(dump, tmp_path
     assert set(after) == set(before)
     for table, rows in before.items():
         assert len(after[table]) == len(rows), table
-        for old, new in zip(rows, after[table]):
+        for old, new in zip(rows, after[table], strict=True):
             assert {name: new[name] for name in old} == old, table
             added = {name: value for name, value in new.items() if name not in old}
             assert added == {name: ADDED[table][name] for name in added}, table
