@@ -54,7 +54,7 @@ from credentials.errors import (
 from credentials.europass import verify_sealed_edc
 from credentials.jades import verify_jades
 from credentials.jose import IMPORTED_FORMAT_ALGS, UnverifiedJws
-from credentials.jsonld import MAX_DOCUMENT_BYTES, parse_json_document
+from credentials.jsonld import MAX_DOCUMENT_BYTES, check_bounds, parse_json_document
 from credentials.jwt_vc import verify_jwt_vc
 from credentials.open_badges import (
     CLR_CREDENTIAL,
@@ -374,6 +374,7 @@ def verify_imported(run: CheckRun, text: str, ctx: ImportedContext) -> Verificat
             if looks_sealed(document) or not looks_like_presentation(document):
                 inner: str | dict[str, Any] = stripped
             else:
+                check_bounds(document, what="the presentation")
                 presentation = parse_presentation(document)
         else:
             unverified = UnverifiedJws.parse(stripped, what="JWT", allowed_algs=IMPORTED_FORMAT_ALGS)

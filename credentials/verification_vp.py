@@ -20,7 +20,9 @@ verifier's ``nonce`` and ``aud`` like a Key Binding JWT. Shapes accepted
 ``verifiableCredential`` holds exactly one credential: a compact JWT (JWT
 VC), an ``EnvelopedVerifiableCredential`` whose ``id`` is
 ``data:application/vc+jwt,<JWT>``, a JSON-LD credential with its own proof,
-or (JWT presentations only) a Europass EDC's JAdES JSON serialization.
+or a Europass EDC's JAdES JSON serialization object as sealed (in an
+``ldp_vp`` with a JCS proof, as the wallet makes them: no JSON-LD processing
+of the seal, and not held to the compact JWT's size cap).
 
 :func:`parse_presentation` checks the form (``format``);
 :func:`verify_holder_binding` checks the signature with the key the
@@ -115,10 +117,10 @@ def _one_credential(vp: Mapping[str, Any], *, jwt: bool) -> str | dict[str, Any]
         if not isinstance(target, str) or not target.startswith(ENVELOPED_VC_PREFIX):
             raise FormatError(f"an {ENVELOPED_VC} must carry its credential as id {ENVELOPED_VC_PREFIX}<JWT>")
         return target[len(ENVELOPED_VC_PREFIX):]
-    if isinstance(entry, Mapping) and ("proof" in entry or (jwt and "payload" in entry)):
-        return dict(entry)
-    raise FormatError("the presented credential must be a JWT, an enveloped JWT or a credential with its own proof"
-                      + ("" if jwt else " (a sealed EDC is presented in a JWT presentation)"))
+    if isinstance(entry, Mapping) and ("proof" in entry or "payload" in entry):
+        return dict(entry)  # a JSON-LD credential with its proof, or a JAdES seal (a Europass EDC) as is
+    raise FormatError("the presented credential must be a JWT, an enveloped JWT, a credential with its own proof "
+                      "or a sealed EDC")
 
 
 def _holder(vp: Mapping[str, Any]) -> str | None:

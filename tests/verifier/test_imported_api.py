@@ -78,12 +78,15 @@ def test_a_sealed_edc_of_an_accredited_organisation_verifies(imported_client, se
     assert response.status_code == 200, answer
     assert answer["verified"] is True, answer["checks"]
     assert answer["format"] == "europass-edc"
-    assert answer["issuer"]["id"] == org and answer["issuer"]["name"] == "Università di Prova"
+    assert answer["issuer"]["id"] == org
+    assert answer["issuer"]["name"] == "Università di Prova"
     assert "not anchored on chain; read from the issuer's list" in check(answer, "revocation")["detail"]
     assert check(answer, "holder_binding")["status"] == "skipped"
     assert answer["annex"]["kind"] == "elm"
     page = imported_client.post("/verify", data={"presentation": sealed}).get_data(as_text=True)
-    assert "European Digital Credential" in page and "<details" in page and "More details" in page
+    assert "European Digital Credential" in page
+    assert "<details" in page
+    assert "More details" in page
 
 
 def test_an_edc_of_an_unaccredited_organisation_fails_issuer_trust(imported_client, seal_pki):
@@ -115,7 +118,8 @@ def test_an_ob3_jwt_with_a_bitstring_list_anchored_on_chain(imported_client, ob3
     assert answer["verified"] is True, answer["checks"]
     assert answer["format"] == "vc+jwt"
     assert f"anchored at block {block}" in check(answer, "revocation")["detail"]
-    assert answer["status"]["uri"] == url and answer["status"]["index"] == 4321
+    assert answer["status"]["uri"] == url
+    assert answer["status"]["index"] == 4321
     assert answer["claims"]["achievement"]["name"] == "Introduction to Smart Contracts"
 
     revoked = bitstring_list_jwt(ob3_issuer, url, valid_from=int(time.time()) - 30, revoked=(4321,))
@@ -218,7 +222,8 @@ def test_bad_input_is_a_named_failed_check_never_500(imported_client, name, body
     response, answer = post(imported_client, body)
     assert response.status_code in (200, 400), answer
     failed = [c for c in answer["checks"] if c["status"] == "failed"]
-    assert failed and failed[0]["check"] in ("format", "signature"), answer
+    assert failed, answer
+    assert failed[0]["check"] in ("format", "signature"), answer
     assert "Traceback" not in response.get_data(as_text=True)
 
 

@@ -123,7 +123,8 @@ def test_a_jwt_vc_with_a_status_entry_is_decided_not_left_unavailable(world):
     assert "anchored at block 7" in result.check("revocation").detail
     assert result.check("holder_binding").status == SKIPPED
     assert result.check("schema").status == PASSED
-    assert result.annex is not None and str(result.annex.ects_value) == "5"
+    assert result.annex is not None
+    assert str(result.annex.ects_value) == "5"
     answer = result.to_json()
     assert answer["claims"]["achievement"]["name"] == "Introduction to Smart Contracts"
     assert answer["annex"]["title"]["value"] == "Introduction to Smart Contracts"
@@ -157,7 +158,8 @@ def test_a_list_that_cannot_be_fetched_leaves_the_answer_undecided(world):
     del world.lists[LIST_URL]
     result = world.verify(world.badge_jwt())
     assert result.check("revocation").status == UNAVAILABLE
-    assert result.undecided and not result.verified
+    assert result.undecided
+    assert not result.verified
     down = world.verify(world.badge_jwt(), lists=lambda d, u: Unavailable("the ledger did not answer"))
     assert down.check("revocation").status == UNAVAILABLE
 
@@ -282,7 +284,8 @@ def test_a_sealed_edc_verifies_with_its_status_list_2021_sealed_by_the_same_orga
     assert result.format == "europass-edc"
     assert result.issuer["id"] == f"x509:org:{ORG_ID}"
     assert "not anchored on chain" in result.check("revocation").detail
-    assert result.annex is not None and result.annex.kind == "elm"
+    assert result.annex is not None
+    assert result.annex.kind == "elm"
     revoked_sealed, _ = edc_world(world, status_url=url, revoked=(199,))
     assert world.verify(revoked_sealed, trust_anchors=anchors).check("revocation").status == FAILED
 
@@ -369,7 +372,8 @@ def test_a_data_integrity_presentation_binds_a_data_integrity_badge(world):
 def test_the_page_shows_the_annex_view_in_english_with_more_details():
     certificate = annex_certificate(annex_from_elm(edc_document()))
     assert certificate["kind"] == "European Digital Credential"
-    assert certificate["title"] and all(not isinstance(v, dict) for _, v in certificate["facts"])
+    assert certificate["title"]
+    assert all(not isinstance(v, dict) for _, v in certificate["facts"])
     assert certificate["more"]
 
 
@@ -397,7 +401,8 @@ def test_any_changed_character_is_refused_by_a_named_check_and_never_raises(kind
 
 
 def test_the_wallets_presentations_verify(world):
-    """The wallet's side (credentials.presentation_vp.present_whole) and ours agree on OpenID4VP Appendix B."""
+    """The wallet's side (credentials.presentation_vp.present_whole) and ours agree on OpenID4VP Appendix B
+    (a sealed EDC goes in an ldp_vp with a JCS proof: not base64-inflated into a JWT)."""
     wallet_key = PrivateKey.generate("ES256")
     did = holder_did(wallet_key)
     di_issuer = DiIssuer()
@@ -421,3 +426,4 @@ def test_the_wallets_presentations_verify(world):
     assert result.check("holder_binding").status == SKIPPED
     assert "names no holder" in result.check("holder_binding").detail
     assert result.verified
+
