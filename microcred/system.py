@@ -23,8 +23,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from credentials.eudi_learning import EUDI_LEARNING_VCT
 from credentials.jose import json_dumps
 from credentials.microcredential import MICRO_CREDENTIAL_VCT
+from credentials.verification_types import OB3_TYPE
 from issuer.archive import Archive
 from issuer.batch import BatchDefaults, parse_json
 from issuer.identity import create_issuer, list_issuers, load_issuer
@@ -40,6 +42,10 @@ from wallet.sealing import load_or_create_secret
 
 __all__ = ["DemoIssuer", "DemoSystem", "UNIVERSITIES", "LEARNER", "prepare", "issue_to_learner", "issuer_port"]
 
+#: What the demo accredits the agency and the universities for: microcred's vct, the EUDI learning
+#: credential's vct, and any Open Badge 3.0 (the verifier's type string, credentials.verification_types):
+#: the credentials ``issuer issue --also ob3 --also eudi-learning`` makes.
+DEMO_TYPES = (MICRO_CREDENTIAL_VCT, EUDI_LEARNING_VCT, OB3_TYPE)
 MINISTRY = ("did:web:ministry.microcred.localhost", "Ministry of University and Research (demo)", "IT")
 AGENCY = ("did:web:qa-agency.microcred.localhost", "National Agency for the Evaluation of Universities (demo)", "IT")
 LEARNER = {"username": "giulia", "password": "micro-credentials-2026", "given_name": "Giulia",
@@ -145,10 +151,15 @@ def _grant(ledger, settings, accreditor: str, did: str, name: str, country: str,
     # here, not at the top: this loads web3 (seconds to import), only for the demo steps that use the chain
     from ledger.keys import default_root_account, fund_if_devnet
 
-    if ledger.trust.entry(did) is not None:
+    entry = ledger.trust.entry(did)
+    if entry is not None:
+        missing = [t for t in DEMO_TYPES if t not in entry.vcts]
+        if missing:  # entries are never overwritten: a data dir from before the twins keeps its old scope
+            say(f"trust: {name} is not accredited for {', '.join(missing)} (an older demo state; "
+                f"start from an empty data dir to have them)")
         return
     now = ledger.chain.block_timestamp()
-    ledger.trust.accredit(accreditor, did, role=role, vcts=[MICRO_CREDENTIAL_VCT], legal_name=name, country=country,
+    ledger.trust.accredit(accreditor, did, role=role, vcts=list(DEMO_TYPES), legal_name=name, country=country,
                           valid_from=now - 3600, valid_until=None, controller=controller, max_eqf_level=max_eqf,
                           account=signer)
     fund_if_devnet(ledger.chain, default_root_account(ledger.chain, settings.data_dir), controller)

@@ -92,11 +92,22 @@ def _payload(sd_jwt: str) -> dict:
 
 
 def signed_files(*roots: Path) -> list[Path]:
+    """Every signed credential file: SD-JWT VCs (``.sd-jwt``) and Open Badge twins (``.jwt``)."""
     found: list[Path] = []
     for root in roots:
         if root.exists():
-            found += [p for p in root.rglob("*.sd-jwt") if p.is_file()]
+            found += [p for pattern in ("*.sd-jwt", "*.jwt") for p in root.rglob(pattern) if p.is_file()]
     return found
+
+
+def _status_slot(path: Path) -> tuple[str, int]:
+    """(list id, index) a signed file names: the IETF ``status`` claim or the Bitstring ``credentialStatus``."""
+    payload = _payload(path.read_text())
+    if path.suffix == ".jwt":
+        entry = payload["credentialStatus"]
+        return entry["statusListCredential"].rsplit("/", 1)[-1], int(entry["statusListIndex"])
+    status = payload["status"]["status_list"]
+    return status["uri"].rsplit("/", 1)[-1], status["idx"]
 
 
 def assert_archive_consistent(archive_path: Path, *roots: Path) -> dict[str, int]:
@@ -107,17 +118,20 @@ def assert_archive_consistent(archive_path: Path, *roots: Path) -> dict[str, int
     conn = sqlite3.connect(archive_path)
     try:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        rows = {row[0]: row[1:] for row in conn.execute("SELECT id, list_id, idx, student_id FROM credentials")}
+        sql = "SELECT id, list_id, idx, student_id, twin_of FROM credentials"
+        rows = {row[0]: row[1:] for row in conn.execute(sql)}
     finally:
         conn.close()
     for path in signed_files(*roots):
-        credential_id = path.name.removesuffix(".sd-jwt")
+        credential_id = path.name.removesuffix(".sd-jwt").removesuffix(".jwt")
         assert credential_id in rows, f"{path} is a signed credential the archive does not know"
-        status = _payload(path.read_text())["status"]["status_list"]
-        list_id, idx, _ = rows[credential_id]
-        assert status["uri"].rsplit("/", 1)[-1] == list_id, path
-        assert status["idx"] == idx, path
-    per_student = Counter(student for _, _, student in rows.values())
+        list_id, idx, _, _ = rows[credential_id]
+        assert _status_slot(path) == (list_id, idx), path
+    for twin, (_, _, student, twin_of) in rows.items():
+        if twin_of is not None:
+            assert twin_of in rows, f"twin {twin} of an unknown credential {twin_of}"
+            assert rows[twin_of][2] == student, f"twin {twin} is of another learner's credential"
+    per_student = Counter(student for _, _, student, twin_of in rows.values() if twin_of is None)
     twice = {s: n for s, n in per_student.items() if n > 1}
     assert not twice, f"learners issued more than once: {twice}"
     return dict(per_student)

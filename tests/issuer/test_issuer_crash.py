@@ -89,6 +89,46 @@ def test_a_batch_killed_at_any_step_is_completed_by_the_same_command(point, issu
     assert_complete(issuer_home, issuer_home.path)
 
 
+TWIN_ROWS = 12
+
+
+@pytest.mark.parametrize("point", ["batch-saved", "batch-chunk-written", "batch-signed"])
+def test_twins_are_part_of_the_batch_a_re_run_completes(point, issuer_home, data_dir, tmp_path):
+    """Issue 12: the Open Badge and EUDI learning twins are archived with their row before signing,
+    delivered with the batch, and finished by the same command after a kill."""
+    keys = [PrivateKey.generate() for _ in range(3)]
+    rows = [make_row(n, holder_jwk=jwk_cell(keys[n % 3]), language_of_classes="en") if n % 2
+            else make_row(n, language_of_classes="en") for n in range(1, TWIN_ROWS + 1)]
+    source = tmp_path / "twins.csv"
+    source.write_text(make_csv(rows), encoding="utf-8")
+    args = ["issuer", "issue", "--from", str(source), "--also", "ob3", "--also", "eudi-learning"]
+    killed = start(args, child_env(data_dir, fault=point))
+    assert_nothing_left_behind(killed)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr.read()
+    assert_archive_consistent(issuer_home.archive_path, issuer_home.path)
+
+    again = run(args, child_env(data_dir))
+    assert again.returncode == EXIT_ANCHOR_PENDING, again.stderr
+    assert f"{TWIN_ROWS} credential(s), {TWIN_ROWS // 2} signed file(s), {TWIN_ROWS // 2} offer(s), " \
+           f"{2 * TWIN_ROWS} twin(s)" in again.stdout
+    counts = assert_archive_consistent(issuer_home.archive_path, issuer_home.path)
+    assert set(counts.values()) == {1}
+    (batch,) = [p for p in (issuer_home.path / "batches").iterdir() if not p.name.startswith(".")]
+    manifest = list(csv.DictReader((batch / "manifest.csv").open(encoding="utf-8")))
+    assert sorted(row["kind"] for row in manifest) == sorted(["microcred", "ob3", "eudi-learning"] * TWIN_ROWS)
+    archive = Archive(issuer_home.archive_path)
+    try:
+        for row in manifest:
+            record = archive.credential(row["credential_id"])
+            assert (record.kind, record.twin_of or "") == (row["kind"], row["twin_of"])
+            if record.holder_jwk:
+                assert file_sha256(batch / row["file"]) == record.sd_jwt_sha256
+    finally:
+        archive.close()
+    assert len(signed_files(batch)) == 3 * TWIN_ROWS // 2
+    assert "already issued" in run(args, child_env(data_dir)).stdout
+
+
 def test_a_completed_batch_is_issued_again_only_when_asked(issuer_home, data_dir, export):
     args = ["issuer", "issue", "--from", str(export)]
     first = run(args, child_env(data_dir))
