@@ -11,6 +11,7 @@ check (not revoked, not from an issuer the registry refuses).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -26,6 +27,8 @@ __all__ = ["CARD_COLUMNS", "Card", "counts", "list_cards", "load_row", "stack_of
 
 CARD_COLUMNS = ("id, title, issuer_name, registry_name, ects, eqf_level, issued_on, badge, format, imported_at, "
                 "raw, raw_sha256, verified, subject_bound")
+
+_DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T")
 
 
 def counts(row: dict[str, Any]) -> bool:
@@ -67,7 +70,10 @@ class Card:
 
     @property
     def issued_on(self) -> str | None:
-        return self.view.issued_on.text(self.languages)[:40] if self.view.issued_on else None
+        if not self.view.issued_on:
+            return None
+        text = self.view.issued_on.text(self.languages)
+        return text[:10] if _DATE_TIME.match(text) else text[:40]  # a card shows the day
 
     @property
     def counted(self) -> bool:
