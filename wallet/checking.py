@@ -101,15 +101,16 @@ def _registry_name(issuer: Any, checks: Sequence[dict[str, str]]) -> str | None:
 
 
 def _signature_check(fmt: str) -> dict[str, str]:
-    return {"check": "signature", "status": "passed", "detail": f"{fmt} signature, format and validity period checked on import"}
+    return {"check": "signature", "status": "passed",
+            "detail": f"{fmt} signature, format and validity period checked on import"}
 
 
 def badge_for(raw: str, fmt: str, *, now: int, trust_check: TrustCheck | None) -> Badge:
     """The badge of a credential whose signature already passed."""
     checks = [_signature_check(fmt)]
     if trust_check is None:
-        checks.append({"check": "issuer_trust", "status": "skipped", "detail": "not checked: no trust registry configured"})
-        checks.append({"check": "revocation", "status": "skipped", "detail": "not checked: no trust registry configured"})
+        for name in ("issuer_trust", "revocation"):
+            checks.append({"check": name, "status": "skipped", "detail": "not checked: no trust registry configured"})
         return Badge(BADGE_UNCHECKED, _LABELS[BADGE_UNCHECKED], tuple(checks))
     try:
         answer = trust_check(raw, fmt, now)
@@ -120,7 +121,8 @@ def badge_for(raw: str, fmt: str, *, now: int, trust_check: TrustCheck | None) -
         ]
     except (OSError, MicrocredError) as exc:
         log.warning("trust check unavailable: %s", exc)
-        checks.append({"check": "issuer_trust", "status": "unavailable", "detail": "the trust registry could not be reached"})
+        checks.append({"check": "issuer_trust", "status": "unavailable",
+                       "detail": "the trust registry could not be reached"})
         return Badge(BADGE_UNAVAILABLE, _LABELS[BADGE_UNAVAILABLE], tuple(checks))
     checks.extend(c for c in found if c["check"] != "signature")
     name = _registry_name(issuer, checks)
@@ -149,7 +151,8 @@ def core_trust_check(policy: Policy, trust: TrustResolver, status: StatusResolve
         result = verify_presentation(raw, policy=stored_policy, trust=trust, status=status,
                                      replay=lambda kb_jwt_id, expires_at: True, now=now,
                                      trust_anchors=trust_anchors)
-        return {"checks": [c.to_json() for c in result.checks if c.check in ("issuer_trust", "revocation", "signature")],
+        kept = ("issuer_trust", "revocation", "signature")
+        return {"checks": [c.to_json() for c in result.checks if c.check in kept],
                 "issuer": result.issuer}
 
     return check

@@ -39,7 +39,8 @@ def test_upload_import(app, signed_in, issuer):
 def test_summary_by_level_and_issuer(app, signed_in, issuer):
     jwk = signed_in.holder_jwk(app)
     signed_in.add(issuer.issue(jwk))
-    signed_in.add(issuer.issue(jwk, {**CLAIMS, "title": "Second", "ects": 2.5, "eqf_level": 6, "qf_ehea_cycle": "first"}))
+    second = {**CLAIMS, "title": "Second", "ects": 2.5, "eqf_level": 6, "qf_ehea_cycle": "first"}
+    signed_in.add(issuer.issue(jwk, second))
     signed_in.get("/credentials")
     assert "6.5 ECTS</strong> in 2 credentials" in signed_in.last_page
     assert "<td>6</td><td>1</td><td>2.5</td>" in signed_in.last_page

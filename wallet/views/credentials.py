@@ -123,7 +123,8 @@ def scanned():
     try:
         found = classify_scanned(request.form.get("scanned", ""))
     except FormatError as exc:
-        return render_template("credentials/scan.html", error=f"That code is not one the wallet knows: {exc.reason}"), 400
+        return render_template("credentials/scan.html",
+                               error=f"That code is not one the wallet knows: {exc.reason}"), 400
     if found.kind == KIND_CREDENTIAL_OFFER:
         return import_refused() or _redeem(found.value)
     if found.kind == KIND_OPENID4VP:
