@@ -343,7 +343,8 @@ def test_a_whole_credential_is_shared_in_a_vp_the_core_verifies(app, signed_in, 
 
 def test_a_sealed_edc_is_shared_whole_in_a_json_vp_signed_by_the_key_it_names(app, signed_in):
     """The seal goes into the ldp_vp unchanged (JCS proof, challenge = nonce, domain = audience); checked here
-    with the core's pieces: the holder's authentication proof, then the seal itself."""
+    with the core's pieces: the holder's authentication proof by the key the seal's cnf names, then the seal.
+    (verify_presentation's Data Integrity path binds through a subject DID only, not yet through cnf.jwk.)"""
     from credentials.data_integrity import verify_data_integrity
     from credentials.europass import verify_sealed_edc
 
