@@ -109,8 +109,9 @@ def badge_for(raw: str, fmt: str, *, now: int, trust_check: TrustCheck | None) -
     """The badge of a credential whose signature already passed."""
     checks = [_signature_check(fmt)]
     if trust_check is None:
-        for name in ("issuer_trust", "revocation"):
-            checks.append({"check": name, "status": "skipped", "detail": "not checked: no trust registry configured"})
+        for skipped in ("issuer_trust", "revocation"):
+            checks.append({"check": skipped, "status": "skipped",
+                           "detail": "not checked: no trust registry configured"})
         return Badge(BADGE_UNCHECKED, _LABELS[BADGE_UNCHECKED], tuple(checks))
     try:
         answer = trust_check(raw, fmt, now)
