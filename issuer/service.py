@@ -31,6 +31,7 @@
   and records the SHA-256 of each; it signs only what is not yet delivered, so
   a re-run finishes an interrupted batch from the archive.
 
+Status changes live in :mod:`issuer.status_changes` (a part of :class:`IssuerService`).
 No clock and no chain of its own: ``now`` (epoch seconds) is a parameter and
 the ledger comes in as a :class:`StatusAnchor`.
 """
@@ -42,11 +43,11 @@ import secrets
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 from credentials.dids import did_jwk_from_public_key
-from credentials.errors import InvalidInput, StatusChangeRefused, UnknownCredential
+from credentials.errors import InvalidInput, StatusChangeRefused
 from credentials.jose import PrivateKey, PublicKey
 from issuer.anchoring import AnchorOutcome, StatusAnchor, converge
 from issuer.archive import (
@@ -66,7 +67,9 @@ from issuer.batch import BatchEntry
 from issuer.fault_hook import fault_point
 from issuer.identity import IssuerIdentity
 from issuer.list_keeper import LIST_SIZE, MAX_FILL, STATUS_BITS, STATUS_TTL, ListKeeper, sha256_hex
+from issuer.results import BatchResult, IssuedCredential, StatusChangeResult
 from issuer.signing_pool import Signer, SigningJob, SigningPool
+from issuer.status_changes import StatusChanges
 from issuer.twins import PRIMARY_KINDS, TWIN_KINDS, eudi_learning_claims, ob3_credential
 
 __all__ = [
@@ -93,39 +96,6 @@ _CHUNK = 250
 #: A batch this long or longer is signed by worker processes when the service has several.
 PARALLEL_FROM = 4 * _CHUNK
 
-_TRANSITIONS = {
-    "revoked": {"valid", "suspended"},
-    "suspended": {"valid"},
-    "valid": {"suspended"},
-}
-
-
-@dataclass(frozen=True)
-class IssuedCredential:
-    """One issued credential: a signed SD-JWT VC, or an OpenID4VCI offer to redeem."""
-
-    row: int
-    credential_id: str
-    student_id: str
-    sd_jwt: str | None
-    offer_id: str | None
-    #: What was signed (:data:`issuer.archive.KINDS`); ``sd_jwt`` holds a ``vc+jwt`` for an Open Badge.
-    kind: str = KIND_MICROCRED
-
-
-@dataclass(frozen=True)
-class BatchResult:
-    batch_id: str
-    issued: tuple[IssuedCredential, ...]
-    anchors: tuple[AnchorOutcome, ...]
-
-
-@dataclass(frozen=True)
-class StatusChangeResult:
-    changed: tuple[str, ...]
-    anchors: tuple[AnchorOutcome, ...]
-    issued: tuple[IssuedCredential, ...] = field(default=())
-
 
 def _random_id() -> str:
     """An opaque credential id: 24 lowercase base32 characters (120 bits).
@@ -151,7 +121,7 @@ def check_kinds(kinds: Sequence[str]) -> tuple[str, tuple[str, ...]]:
     return kinds[0], twins
 
 
-class IssuerService:
+class IssuerService(StatusChanges):
     """One issuer's pipeline over its archive, signing key and (optional) anchor."""
 
     def __init__(
@@ -355,83 +325,6 @@ class IssuerService:
         issued = self.sign_batch(batch.id, deliver=deliver, progress=progress)
         self.finish_batch(batch.id, now=now)
         return BatchResult(batch.id, tuple(issued), tuple(self.converge_anchors()))
-
-    # --- status changes ------------------------------------------------------------
-
-    def _check_transition(self, ids: Sequence[str], status: str) -> list[CredentialRecord]:
-        """The credentials ``ids`` name (a twin's id names the credential it is a twin of), each able to
-        become ``status``; refused whole otherwise."""
-        if status not in _TRANSITIONS:
-            raise InvalidInput(f"expected a status of {', '.join(_TRANSITIONS)}, found {status!r}")
-        if not ids:
-            raise InvalidInput("no credential id given")
-        records: dict[str, CredentialRecord] = {}
-        errors = []
-        for credential_id in dict.fromkeys(ids):
-            try:
-                record = self.archive.credential(credential_id)
-                if record.twin_of is not None:
-                    record = self.archive.credential(record.twin_of)
-            except UnknownCredential as exc:
-                errors.append(str(exc))
-                continue
-            if record.status not in _TRANSITIONS[status] and record.id not in records:
-                errors.append(f"credential {credential_id} is {record.status}; cannot make it {status}")
-            records[record.id] = record
-        if errors:
-            raise StatusChangeRefused(errors)
-        return list(records.values())
-
-    def _with_twins(self, records: Sequence[CredentialRecord]) -> list[CredentialRecord]:
-        return [member for record in records for member in (record, *self.archive.twins(record.id))]
-
-    def _change(self, group: Sequence[CredentialRecord], status: str, *, now: int,
-                also: Sequence[str] = ()) -> dict[str, int | None]:
-        """Set ``status`` on ``group`` and sign each list it changes (with ``also``); list id → new version.
-
-        A Bitstring list (purpose revocation) changes only when credentials are revoked."""
-        self.archive.set_status([r.id for r in group], status)
-        lists = {r.list_id for r in group if r.kind != KIND_OB3 or status == "revoked"} | set(also)
-        return {list_id: self._sign_list(list_id, now=now) for list_id in sorted(lists)}
-
-    def set_status(self, credential_ids: Sequence[str], status: str, *, now: int) -> StatusChangeResult:
-        """Revoke (``revoked``), suspend (``suspended``) or reinstate (``valid``) credentials.
-
-        All or nothing: any unknown id or impossible change refuses the whole call.
-        A credential's twins change with it (a twin's id stands for its whole
-        group), and every list the change touched is anchored in one transaction.
-        """
-        with self.archive.transaction():
-            group = self._with_twins(self._check_transition(credential_ids, status))
-            made = self._change(group, status, now=now)
-        fault_point("status-saved")
-        return StatusChangeResult(tuple(r.id for r in group), tuple(self.converge_anchors(report=made)))
-
-    def reissue(self, credential_id: str, holder_jwk: dict[str, str] | None, *, now: int) -> StatusChangeResult:
-        """Issue the same claims to a new holder key (or as a new offer) and revoke the old one (its twins too;
-        the new credential is of the old one's kind, without twins)."""
-        with self.archive.transaction():
-            old = self.archive.credential(credential_id)
-            if old.twin_of is not None:
-                raise StatusChangeRefused([f"credential {credential_id} is a twin ({old.kind}) of {old.twin_of}; "
-                                           f"re-issue {old.twin_of}"])
-            if old.replaced_by:
-                raise StatusChangeRefused([f"credential {credential_id} was already re-issued as {old.replaced_by}"])
-            self._check_transition([credential_id], "revoked")
-            ((list_id, index),) = self._allocate(1, now=now)
-            offer_id = None if holder_jwk else self.random_id()
-            new = replace(old, id=self.random_id(), holder_jwk=holder_jwk, list_id=list_id, idx=index, status="valid",
-                          delivery=DELIVERY_FILE if holder_jwk else DELIVERY_OFFER, issued_at=now,
-                          sd_jwt_sha256=None, replaces=old.id, replaced_by=None, offer_id=offer_id)
-            sd_jwt = self._signer.sign(self._job(new, holder_jwk), now=now) if holder_jwk else None
-            if sd_jwt is not None:
-                new = replace(new, sd_jwt_sha256=_sha256_hex(sd_jwt))
-            self.archive.insert_credentials([new])
-            self.archive.insert_offers([self._offer(offer_id, new.id, now=now)] if offer_id else [])
-            self.archive.update_credential(old.id, replaced_by=new.id)
-            made = self._change(self._with_twins([old]), "revoked", now=now, also=[new.list_id])
-        issued = IssuedCredential(1, new.id, new.student_id, sd_jwt, new.offer_id, new.kind)
-        return StatusChangeResult((old.id,), tuple(self.converge_anchors(report=made)), (issued,))
 
     # --- publishing and anchoring --------------------------------------------------
 
