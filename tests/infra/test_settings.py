@@ -128,6 +128,11 @@ def test_the_verify_command_checks_settings_as_the_service_does(tmp_path, monkey
 def test_the_operator_log_is_set_up_once_at_the_configured_level(tmp_path, monkeypatch):
     root = logging.getLogger()
     saved_level, saved_handlers = root.level, list(root.handlers)
+    # An app built earlier in this process (another test) may have installed the operator log already.
+    earlier = [h for h in saved_handlers if type(h).__name__ == "_OperatorLog"]
+    for handler in earlier:
+        root.removeHandler(handler)
+    saved_handlers = [h for h in saved_handlers if h not in earlier]
     monkeypatch.setenv("MICROCRED_LOG_LEVEL", "WARNING")
     try:
         from wallet import create_app
@@ -141,6 +146,8 @@ def test_the_operator_log_is_set_up_once_at_the_configured_level(tmp_path, monke
     finally:
         for handler in [h for h in root.handlers if h not in saved_handlers]:
             root.removeHandler(handler)
+        for handler in earlier:
+            root.addHandler(handler)
         root.setLevel(saved_level)
 
 
