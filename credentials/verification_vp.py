@@ -46,6 +46,7 @@ from credentials.data_integrity import date_time_seconds, verify_data_integrity
 from credentials.dids import Did
 from credentials.errors import FormatError, HolderBindingError, InvalidInput, VerificationError
 from credentials.jose import IMPORTED_FORMAT_ALGS, PublicKey, UnverifiedJws
+from credentials.multikey import VerificationMethod
 from credentials.verification_keys import AUTHENTICATION, KeyResolver
 from credentials.verification_model import Policy
 
@@ -259,29 +260,53 @@ def verify_holder_binding(presentation: UnverifiedPresentation, *, holder_did: s
         issued_at = _int_claim(jws.payload, "iat")
         expires = _int_claim(jws.payload, "exp") if "exp" in jws.payload else None
     else:
-        audience, nonce, issued_at, expires = _verify_di(presentation, holder_did, keys, policy)
+        audience, nonce, issued_at, expires = _verify_di(presentation, holder_did, holder_jwk, keys, policy)
     _time_window(issued_at, expires, policy, now)
     window_end = issued_at + policy.kb_max_age + policy.clock_skew
     return HolderBinding(audience, nonce, issued_at, presentation_id(presentation),
                          min(window_end, expires) if expires is not None else window_end)
 
 
-def _verify_di(presentation: UnverifiedPresentation, holder_did: str | None, keys: KeyResolver,
-               policy: Policy) -> tuple[str, str, int, int | None]:
-    document = presentation.document or {}
-    if holder_did is None:
-        raise HolderBindingError("the credential names no holder DID (credentialSubject.id), so a Data Integrity "
-                                 "presentation cannot show who holds it")
+def _same_key(method: VerificationMethod, holder_jwk: Mapping[str, Any]) -> bool:
     try:
-        proofs = verify_data_integrity(document, resolve_verification_method=keys.holder_method,
+        proof_key = PublicKey.from_cryptography(method.public_key)
+        return proof_key.thumbprint() == PublicKey.from_jwk(holder_jwk).thumbprint()
+    except InvalidInput:
+        return False  # a P-384 proof key, or a cnf key no Data Integrity suite signs with: not the same key
+
+
+def _verify_di(presentation: UnverifiedPresentation, holder_did: str | None, holder_jwk: Mapping[str, Any] | None,
+               keys: KeyResolver, policy: Policy) -> tuple[str, str, int, int | None]:
+    """The holder's ``authentication`` proof: by the subject DID's key, else by the key ``cnf.jwk`` names
+    (the proof's verification method is resolved as for a DID holder, then its key compared with ``cnf``)."""
+    document = presentation.document or {}
+    if holder_did is None and holder_jwk is None:
+        raise HolderBindingError("the credential names no holder (no credentialSubject.id DID, no cnf key), so a "
+                                 "Data Integrity presentation cannot show who holds it")
+    used: list[VerificationMethod] = []
+
+    def resolve(method_id: str) -> VerificationMethod:
+        method = keys.holder_method(method_id)
+        used.append(method)
+        return method
+
+    try:
+        proofs = verify_data_integrity(document, resolve_verification_method=resolve,
                                        expected_proof_purpose=AUTHENTICATION)
     except VerificationError as exc:
         raise HolderBindingError(f"the presentation's proof does not verify: {exc.reason}") from None
-    if len(proofs) != 1:
+    if len(proofs) != 1 or len(used) != 1:
         raise HolderBindingError("expected one proof by the holder on the presentation")
-    if proofs[0].controller != holder_did or Did(proofs[0].verification_method).did != holder_did:
-        raise HolderBindingError(f"the presentation is signed by {proofs[0].controller[:80]}, not by the "
-                                 f"credential's subject {holder_did[:80]}")
+    if holder_did is not None:
+        if proofs[0].controller != holder_did or Did(proofs[0].verification_method).did != holder_did:
+            raise HolderBindingError(f"the presentation is signed by {proofs[0].controller[:80]}, not by the "
+                                     f"credential's subject {holder_did[:80]}")
+    elif holder_jwk is None or not _same_key(used[0], holder_jwk):
+        raise HolderBindingError(f"the presentation is signed by {proofs[0].verification_method[:80]}, not the key "
+                                 "the credential names for its holder (cnf.jwk)")
+    elif presentation.holder is not None and presentation.holder != proofs[0].controller:
+        raise HolderBindingError(f"the presentation names {presentation.holder[:80]} as its holder but is signed "
+                                 f"by {proofs[0].controller[:80]}")
     proof = document["proof"][0] if isinstance(document.get("proof"), list) else document["proof"]
     audience, nonce = _bound_to(proof.get("domain"), proof.get("challenge"), policy)
     if "created" not in proof:

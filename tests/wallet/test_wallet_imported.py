@@ -343,8 +343,8 @@ def test_a_whole_credential_is_shared_in_a_vp_the_core_verifies(app, signed_in, 
 
 def test_a_sealed_edc_is_shared_whole_in_a_json_vp_signed_by_the_key_it_names(app, signed_in):
     """The seal goes into the ldp_vp unchanged (JCS proof, challenge = nonce, domain = audience); checked here
-    with the core's pieces: the holder's authentication proof by the key the seal's cnf names, then the seal.
-    (verify_presentation's Data Integrity path binds through a subject DID only, not yet through cnf.jwk.)"""
+    with the core's pieces (the holder's authentication proof by the key the seal's cnf names, then the seal) and
+    whole by verify_presentation, whose Data Integrity path binds through cnf.jwk."""
     from credentials.data_integrity import verify_data_integrity
     from credentials.europass import verify_sealed_edc
 
@@ -361,6 +361,12 @@ def test_a_sealed_edc_is_shared_whole_in_a_json_vp_signed_by_the_key_it_names(ap
                                trust_anchors=TrustAnchors.from_pem(PKI.anchors_pem), now=PKI_NOW)
     assert sealed.holder_jwk == jwk
     assert PublicKey.from_jwk(jwk).thumbprint() == PublicKey.from_jwk(sealed.holder_jwk).thumbprint()
+    result = verify_presentation(presentation, policy=Policy(trusted_roots=frozenset({"did:web:root.example"})),
+                                 trust=_trust, status=lambda *a: None, replay=lambda *a: True, now=PKI_NOW + 5,
+                                 audience=audience, nonce=vp["proof"]["challenge"],
+                                 trust_anchors=TrustAnchors.from_pem(PKI.anchors_pem))
+    binding = result.check("holder_binding")
+    assert binding.status == PASSED, binding.detail
 
 
 def test_the_vp_is_bound_to_its_audience(app, signed_in, issuer):
