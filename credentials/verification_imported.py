@@ -24,7 +24,8 @@ or ``skipped`` with why for a credential shown on its own when
 ``Policy.whole_credential_binding_required`` is off; ``replay`` of the
 presentation; ``validity_period``; ``issuer_trust`` for any of the
 credential's type strings (:mod:`credentials.verification_types`);
-``revocation`` by W3C status lists (:mod:`credentials.status_check_bitstring`);
+``revocation`` by W3C status lists (:mod:`credentials.status_check_bitstring`) or a 1EdTech
+revocation list (:mod:`credentials.status_check_1edtech`);
 ``schema`` 1EdTech's OB 3.0 JSON Schema where it applies. ``claims`` is the
 credential subject, ``annex`` its Annex I view. No I/O.
 """
@@ -64,6 +65,7 @@ from credentials.open_badges import (
     open_badge_schema_problems,
     verify_open_badge,
 )
+from credentials.status_check_1edtech import check_1edtech_revocation, uses_revocation_list
 from credentials.status_check_bitstring import W3cListMemo, check_w3c_revocation
 from credentials.verification_keys import KeyResolver
 from credentials.verification_model import (
@@ -401,8 +403,12 @@ def verify_imported(run: CheckRun, text: str, ctx: ImportedContext) -> Verificat
     run.set("validity_period", PASSED, whole.valid_detail)
     answer = _trust(run, ctx, whole)
     _replay(run, ctx, bound)
-    shown = check_w3c_revocation(run, ctx.policy, ctx.lists, whole.credential, whole.issuer_id, _list_verifier(ctx),
-                                 ctx.now, ctx.memo, status_required=ctx.policy.imported_status_required)
+    if uses_revocation_list(whole.credential):
+        shown = check_1edtech_revocation(run, ctx.policy, ctx.lists, whole.credential, whole.issuer_id, ctx.now)
+    else:
+        shown = check_w3c_revocation(run, ctx.policy, ctx.lists, whole.credential, whole.issuer_id,
+                                     _list_verifier(ctx), ctx.now, ctx.memo,
+                                     status_required=ctx.policy.imported_status_required)
     if whole.schema_problems is None:
         run.set("schema", SKIPPED, f"no schema is checked for {whole.description} credentials", required=False)
     elif whole.schema_problems:
