@@ -2,10 +2,12 @@
 
 Starts (or reuses) the Anvil devnet, deploys the contracts, sets up the trust
 chain ministry → quality assurance agency → two universities, gives the demo
-learner a wallet account holding micro-credentials from both, and serves the
-two issuers, the wallet and the verifier until Ctrl-C, each on the production
-server (``microcred … serve``: gunicorn, :mod:`infra.serving`) in its own
-process, with its public URL set. State stays in ``var/``
+learner a wallet account holding micro-credentials from both (and, in
+``var/demo-imports/``, a sealed Europass EDC and an Open Badge to import:
+:mod:`microcred.demo_imports`), and serves the two issuers, the wallet and
+the verifier until Ctrl-C, each on the production server (``microcred …
+serve``: gunicorn, :mod:`infra.serving`) in its own process, with its public
+URL set. State stays in ``var/``
 (``MICROCRED_DATA_DIR``) for the next run, which reuses it; each service logs
 to ``var/logs/``.
 
@@ -38,6 +40,7 @@ from infra.errors import ServiceFailed
 from infra.serving import HEALTH_PATH
 from infra.settings import default_data_dir
 from ledger.devnet import Devnet
+from microcred.demo_imports import BADGE_FILE, EDC_FILE, IMPORTS_DIR, SEAL_ORGANIZATION
 from microcred.story import tell_story
 from microcred.system import LEARNER, UNIVERSITIES, DemoSystem, issue_to_learner, issuer_port, prepare
 from microcred.tls import certificate_fingerprint, ensure_certificate, lan_address
@@ -179,6 +182,8 @@ def start_system(data_dir: Path, *, host: str = "127.0.0.1", wallet_port: int, v
         base_env["MICROCRED_FETCH_ALLOW_PRIVATE"] = "1"
     if certificate:
         base_env["MICROCRED_FETCH_CA_FILE"] = str(certificate[0])
+    # The wallet and the verifier trust the demo seal CA, so the sealed EDC of var/demo-imports verifies.
+    anchors = {"MICROCRED_X509_TRUST_ANCHORS": str(system.pki.anchors_path)} if system.pki else {}
     served: list[_Served] = []
     running = RunningSystem(system, served, "", "", {}, log_dir)
     try:
@@ -193,10 +198,10 @@ def start_system(data_dir: Path, *, host: str = "127.0.0.1", wallet_port: int, v
         verifier_url = f"{scheme}://{host}:{verifier_port}"
         served.append(_spawn("verifier", verifier_url,
                              ["verifier", "serve", "--host", host, "--port", str(verifier_port), *tls_flags],
-                             {**base_env, "MICROCRED_VERIFIER_PUBLIC_URL": verifier_url},
+                             {**base_env, **anchors, "MICROCRED_VERIFIER_PUBLIC_URL": verifier_url},
                              log_dir))
         wallet_url = f"{scheme}://{host}:{wallet_port}"
-        wallet_env = {**base_env, "MICROCRED_PUBLIC_URL": wallet_url,
+        wallet_env = {**base_env, **anchors, "MICROCRED_PUBLIC_URL": wallet_url,
                       "MICROCRED_SESSION_COOKIE_SECURE": "true" if certificate else "false"}
         served.append(_spawn("wallet", wallet_url, ["wallet", "serve", "--host", host, "--port", str(wallet_port),
                                                      "--data-dir", str(data_dir), *tls_flags], wallet_env, log_dir))
@@ -272,7 +277,8 @@ def _announce(served: list[_Served], wallet_url: str, verifier_url: str, lan: bo
     for item in served:
         click.echo(f"  {item.label:<42} {item.url}/")
     click.echo(f"\n  demo sign-in for the wallet: user {LEARNER['username']!r}, password {LEARNER['password']!r}")
-    click.echo(f"\n  A walk through, in five steps:\n"
+    imports = data_dir / IMPORTS_DIR
+    click.echo(f"\n  A walk through, in six steps:\n"
                f"  1. Open the wallet {wallet_url}/ and sign in: four micro-credentials from two universities.\n"
                f"  2. Open one, press Share, keep title, ECTS and two learning outcomes, and show the QR code.\n"
                f"  3. Open the verifier {verifier_url}/ in another window and scan the QR (or paste its link):\n"
@@ -281,7 +287,10 @@ def _announce(served: list[_Served], wallet_url: str, verifier_url: str, lan: bo
                f"  4. In the registrar page {served[0].url}/registrar/ revoke that credential: "
                f"one anchoring transaction.\n"
                f"  5. Share again and scan again: not verified, revoked. Or start from the verifier's\n"
-               f"     'Ask for a credential' page and answer its OpenID4VP QR with the wallet.")
+               f"     'Ask for a credential' page and answer its OpenID4VP QR with the wallet.\n"
+               f"  6. Import {imports / EDC_FILE} and {imports / BADGE_FILE} in the wallet\n"
+               f"     (Add → upload): a Europass EDC sealed by {SEAL_ORGANIZATION[0]} and an Open Badge,\n"
+               f"     beside the others with the same Annex I view and ECTS total; share one whole and verify it.")
     if lan:
         cert = data_dir / "tls" / "demo-cert.pem"
         click.echo(f"\n  On the phone: open {wallet_url}/ and accept the self-signed certificate "

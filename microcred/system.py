@@ -11,7 +11,12 @@ and starts in seconds:
 3. the trust chain: ministry → a quality assurance agency (TAO) → two
    universities (issuers with did:key identities), as EBSI's RootTAO → TAO → TI;
 4. the demo learner's wallet account, holding micro-credentials from both
-   universities, each bound to the learner's holder key.
+   universities, each bound to the learner's holder key;
+5. credentials from elsewhere (:mod:`microcred.demo_imports`): a demo seal PKI
+   whose root the wallet and verifier trust (``MICROCRED_X509_TRUST_ANCHORS``),
+   a foreign university sealing Europass EDCs and an Open Badges issuer, both
+   accredited under the agency, and a sealed EDC and an Open Badge bound to the
+   learner's holder key in ``var/demo-imports/``, for her to import.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from urllib.parse import urlsplit
 from credentials.eudi_learning import EUDI_LEARNING_VCT
 from credentials.jose import json_dumps
 from credentials.microcredential import MICRO_CREDENTIAL_VCT
-from credentials.verification_types import OB3_TYPE
+from credentials.verification_types import EDC_TYPE_URN, OB3_TYPE
 from issuer.archive import Archive
 from issuer.batch import BatchDefaults, parse_json
 from issuer.identity import create_issuer, list_issuers, load_issuer
@@ -35,6 +40,7 @@ from issuer.service import IssuerService
 from ledger.config import LedgerSettings
 from ledger.devnet import Devnet
 from ledger.errors import LedgerError
+from microcred.demo_imports import BADGE_ISSUER_NAME, SEAL_ORGANIZATION, DemoPki, ensure_imports, ensure_pki
 from wallet.db import DB_FILE, migrate, open_database
 from wallet.holding import create_account, current_holder_key, holder_keys, password_hasher
 from wallet.importing import import_credential
@@ -46,6 +52,10 @@ __all__ = ["DemoIssuer", "DemoSystem", "UNIVERSITIES", "LEARNER", "prepare", "is
 #: credential's vct, and any Open Badge 3.0 (the verifier's type string, credentials.verification_types):
 #: the credentials ``issuer issue --also ob3 --also eudi-learning`` makes.
 DEMO_TYPES = (MICRO_CREDENTIAL_VCT, EUDI_LEARNING_VCT, OB3_TYPE)
+#: A sealed Europass EDC's type strings: its ELM credential profile ("Generic") and any EDC.
+EDC_TYPES = ("http://data.europa.eu/snb/credential/e34929035b", EDC_TYPE_URN)
+#: The agency accredits the universities (DEMO_TYPES) and the foreign issuers (EDC_TYPES, OB3_TYPE).
+AGENCY_TYPES = (*DEMO_TYPES, *EDC_TYPES)
 MINISTRY = ("did:web:ministry.microcred.localhost", "Ministry of University and Research (demo)", "IT")
 AGENCY = ("did:web:qa-agency.microcred.localhost", "National Agency for the Evaluation of Universities (demo)", "IT")
 LEARNER = {"username": "giulia", "password": "micro-credentials-2026", "given_name": "Giulia",
@@ -104,6 +114,8 @@ class DemoSystem:
     root_did: str
     issuer_names: tuple[str, ...]
     learner_account: int
+    #: The demo seal PKI (its root is the wallet's and verifier's X.509 trust anchor).
+    pki: DemoPki | None = None
 
 
 Say = Callable[[str], None]
@@ -147,19 +159,19 @@ def _ensure_deployment(settings, say: Say):
 
 
 def _grant(ledger, settings, accreditor: str, did: str, name: str, country: str, controller: str, signer, *,
-           role, say: Say, max_eqf: int | None = None) -> None:
+           role, say: Say, max_eqf: int | None = None, vcts: tuple[str, ...] = DEMO_TYPES) -> None:
     # here, not at the top: this loads web3 (seconds to import), only for the demo steps that use the chain
     from ledger.keys import default_root_account, fund_if_devnet
 
     entry = ledger.trust.entry(did)
     if entry is not None:
-        missing = [t for t in DEMO_TYPES if t not in entry.vcts]
+        missing = [t for t in vcts if t not in entry.vcts]
         if missing:  # entries are never overwritten: a data dir from before the twins keeps its old scope
             say(f"trust: {name} is not accredited for {', '.join(missing)} (an older demo state; "
                 f"start from an empty data dir to have them)")
         return
     now = ledger.chain.block_timestamp()
-    ledger.trust.accredit(accreditor, did, role=role, vcts=list(DEMO_TYPES), legal_name=name, country=country,
+    ledger.trust.accredit(accreditor, did, role=role, vcts=list(vcts), legal_name=name, country=country,
                           valid_from=now - 3600, valid_until=None, controller=controller, max_eqf_level=max_eqf,
                           account=signer)
     fund_if_devnet(ledger.chain, default_root_account(ledger.chain, settings.data_dir), controller)
@@ -174,7 +186,7 @@ def _ensure_trust(ledger, settings, say: Say, issuer_ports: dict[str, int]) -> t
     root = default_root_account(ledger.chain, settings.data_dir)
     agency_account, _ = load_or_create_key_file(settings.data_dir / "keys" / "qa-agency.key")
     _grant(ledger, settings, ledger.trust.root_did(), AGENCY[0], AGENCY[1], AGENCY[2], agency_account.address, root,
-           role=Role.TAO, say=say)
+           role=Role.TAO, say=say, vcts=AGENCY_TYPES)
     names = []
     existing = set(list_issuers(settings.data_dir))
     for university in UNIVERSITIES:
@@ -189,6 +201,27 @@ def _ensure_trust(ledger, settings, say: Say, issuer_ports: dict[str, int]) -> t
                home.identity.controller_address, agency_account, role=Role.ISSUER, max_eqf=8, say=say)
         names.append(university.name)
     return tuple(names)
+
+
+def _ensure_foreign_trust(ledger, settings, pki: DemoPki, say: Say) -> None:
+    """The foreign university sealing EDCs (``x509:org:…``) and the Open Badges issuer, accredited by the agency."""
+    # here, not at the top: this loads web3 (seconds to import), only for the demo steps that use the chain
+    from ledger.artifacts import Role
+    from ledger.keys import load_or_create_key_file
+
+    agency = ledger.trust.entry(AGENCY[0])
+    if agency is None or any(t not in agency.vcts for t in EDC_TYPES):
+        say("trust: the agency is not accredited for Europass EDCs (an older demo state; start from an empty "
+            "data dir to import the sealed EDC)")
+        return
+    agency_account, _ = load_or_create_key_file(settings.data_dir / "keys" / "qa-agency.key")
+    legal_name, country, _ = SEAL_ORGANIZATION
+    seal_controller, _ = load_or_create_key_file(settings.data_dir / "keys" / "seal-issuer.key")
+    _grant(ledger, settings, AGENCY[0], pki.seal_issuer_id, legal_name, country, seal_controller.address,
+           agency_account, role=Role.ISSUER, max_eqf=8, say=say, vcts=EDC_TYPES)
+    badge_controller, _ = load_or_create_key_file(settings.data_dir / "keys" / "badge-issuer.key")
+    _grant(ledger, settings, AGENCY[0], pki.badge_issuer, BADGE_ISSUER_NAME[0], BADGE_ISSUER_NAME[1],
+           badge_controller.address, agency_account, role=Role.ISSUER, max_eqf=8, say=say, vcts=(OB3_TYPE,))
 
 
 def _ensure_learner(data_dir: Path, say: Say) -> tuple[int, bool]:
@@ -207,13 +240,18 @@ def _ensure_learner(data_dir: Path, say: Say) -> tuple[int, bool]:
 
 
 def issue_to_learner(data_dir: Path, account: int, trust_check, *, say: Say) -> None:
-    """Issue the demo courses to the learner and import them into the wallet, unless it holds some already."""
+    """Issue the demo courses to the learner and import them into the wallet, unless it holds some already;
+    write the credentials from elsewhere she imports herself (``var/demo-imports/``) unless they are there."""
     db = open_database(data_dir / DB_FILE)
     try:
-        if db.execute("SELECT COUNT(*) FROM credentials WHERE account_id = ?", [account]).fetchone()[0]:
-            return
         holder_jwk = current_holder_key(db, account).public_key.to_jwk()
         now = int(time.time())
+        edc, badge, made = ensure_imports(data_dir, ensure_pki(data_dir, now=now)[0], holder_jwk, now=now)
+        if made:
+            say(f"wrote a sealed Europass EDC and an Open Badge for the learner to import: {edc.name}, {badge.name} "
+                f"in {edc.parent}")
+        if db.execute("SELECT COUNT(*) FROM credentials WHERE account_id = ?", [account]).fetchone()[0]:
+            return
         for university in UNIVERSITIES:
             home = load_issuer(data_dir, university.name)
             service = IssuerService(home.identity, Archive(home.archive_path), home.signing_key(),
@@ -253,5 +291,9 @@ def prepare(data_dir: Path, *, say: Say, issuer_ports: dict[str, int] | None = N
     rpc_url, started = _ensure_chain(settings, say)
     ledger = _ensure_deployment(settings, say)
     names = _ensure_trust(ledger, settings, say, issuer_ports or {})
+    pki, made = ensure_pki(data_dir, now=int(time.time()))
+    if made:
+        say(f"seal PKI: made the demo seal CA and the seal of {SEAL_ORGANIZATION[0]} in {pki.directory}")
+    _ensure_foreign_trust(ledger, settings, pki, say)
     account, _ = _ensure_learner(data_dir, say)
-    return DemoSystem(data_dir, rpc_url, started, ledger.trust.root_did(), names, account)
+    return DemoSystem(data_dir, rpc_url, started, ledger.trust.root_did(), names, account, pki)
