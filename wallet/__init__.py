@@ -23,7 +23,7 @@ from infra.display import init_jinja
 from infra.web import init_foundation
 from ledger.config import LedgerSettings
 from wallet import db, import_limits, security
-from wallet.checking import ledger_trust_check
+from wallet.checking import ledger_trust_check, w3c_list_source
 from wallet.sealing import derive_key, load_or_create_secret
 from wallet.settings import DEFAULT_CONFIG, SETTINGS
 from wallet.transport import client_from_config
@@ -52,7 +52,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         def fetch_status_token(uri: str) -> str:
             return fetcher.get_text(uri, accept="application/statuslist+jwt", what="status list")
 
-        app.config["TRUST_CHECK"] = ledger_trust_check(LedgerSettings.of(web.settings), fetch_status_token, anchors)
+        app.config["TRUST_CHECK"] = ledger_trust_check(LedgerSettings.of(web.settings), fetch_status_token, anchors,
+                                                       w3c_list_source(fetcher))
     db.init_app(app)
     security.init_app(app)
     init_jinja(app)  # bidi controls in anything a page prints are shown, not obeyed

@@ -17,7 +17,13 @@ issuer's own statement, shown as such.
 :func:`core_trust_check` makes such a check from the verifier core
 (:func:`credentials.verification.verify_presentation`) and the trust and status
 resolvers the caller has (the chain-backed ones for a deployment), with holder
-binding off: a stored credential is the issued form, without a KB-JWT.
+binding off: a stored credential is the issued form, without a KB-JWT. A
+credential from elsewhere carrying a W3C status list (Bitstring Status List
+v1.0, StatusList2021: :mod:`credentials.status_check_bitstring`) is checked
+through the same list resolver the verifier uses,
+:meth:`ledger.view.LedgerView.list_status`: the list fetched by the wallet's
+strict fetcher (:func:`w3c_list_source`) and compared with its anchor on the
+StatusRegistry when its issuer anchors it.
 """
 
 from __future__ import annotations
@@ -30,8 +36,9 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from credentials.errors import MicrocredError
-from credentials.verification import Policy, StatusResolver, TrustResolver, verify_presentation
+from credentials.verification import Policy, StatusResolver, TrustResolver, W3cListMemo, verify_presentation
 from credentials.x509_trust import TrustAnchors
+from infra.fetch import StrictFetcher, UnusableAnswer
 from ledger.config import LedgerSettings
 
 if TYPE_CHECKING:  # web3 takes seconds to import: only when chain checks are configured
@@ -47,6 +54,8 @@ __all__ = [
     "Badge",
     "badge_for",
     "unverified_badge",
+    "W3C_LIST_ACCEPT",
+    "w3c_list_source",
     "core_trust_check",
     "ledger_trust_check",
 ]
@@ -65,6 +74,9 @@ _LABELS = {
     BADGE_FAILED: "Problem found",
     BADGE_UNVERIFIED: "Not verified: this document carries no signature; kept at your request",
 }
+
+#: What a W3C status list credential may be served as (vc+jwt, a JSON-LD credential, a sealed EDC list).
+W3C_LIST_ACCEPT = "application/vc+jwt, application/vc, application/ld+json, application/json;q=0.9, */*;q=0.5"
 
 #: ``(raw credential, format, now) -> {"checks": [...], "issuer": {...}}`` (or just the checks);
 #: raises OSError / MicrocredError when unreachable.
@@ -142,16 +154,35 @@ def unverified_badge() -> Badge:
         "detail": "the document carries no signature or seal; kept as unverified at the learner's request"},))
 
 
+def w3c_list_source(fetcher: StrictFetcher) -> Callable[[str], str]:
+    """``url -> text`` of a W3C status list credential, through the wallet's strict ``fetcher``.
+
+    Read as UTF-8 (a JSON list credential is not ASCII, unlike the IETF status list tokens).
+    """
+
+    def fetch(url: str) -> str:
+        body = fetcher.get(url, accept=W3C_LIST_ACCEPT, what="status list").body
+        try:
+            return body.decode("utf-8").strip()
+        except UnicodeDecodeError:
+            raise UnusableAnswer(f"the answer of {fetcher.check_url(url, what='status list').authority} is not "
+                                 "UTF-8 text (expected a status list)", status=200) from None
+
+    return fetch
+
+
 def core_trust_check(policy: Policy, trust: TrustResolver, status: StatusResolver,
-                     trust_anchors: TrustAnchors | None = None) -> TrustCheck:
+                     trust_anchors: TrustAnchors | None = None, *, lists: StatusResolver | None = None) -> TrustCheck:
     """A :data:`TrustCheck` running the verifier core's ``issuer_trust`` and ``revocation`` checks
-    (``trust_anchors``: the X.509 anchors a sealed Europass EDC's chain must end at)."""
+    (``trust_anchors``: the X.509 anchors a sealed Europass EDC's chain must end at; ``lists``: the resolver
+    of W3C status lists, without which such a credential's revocation is ``unavailable``)."""
     stored_policy = replace(policy, holder_binding_required=False)
+    list_memo = W3cListMemo()
 
     def check(raw: str, fmt: str, now: int) -> dict[str, Any]:
         result = verify_presentation(raw, policy=stored_policy, trust=trust, status=status,
                                      replay=lambda kb_jwt_id, expires_at: True, now=now,
-                                     trust_anchors=trust_anchors)
+                                     trust_anchors=trust_anchors, lists=lists, list_memo=list_memo)
         kept = ("issuer_trust", "revocation", "signature")
         return {"checks": [c.to_json() for c in result.checks if c.check in kept],
                 "issuer": result.issuer}
@@ -160,11 +191,14 @@ def core_trust_check(policy: Policy, trust: TrustResolver, status: StatusResolve
 
 
 def ledger_trust_check(settings: LedgerSettings, fetch_status_token: Callable[[str], str],
-                       trust_anchors: TrustAnchors | None = None) -> TrustCheck:
+                       trust_anchors: TrustAnchors | None = None,
+                       fetch_status_list: Callable[[str], str] | None = None) -> TrustCheck:
     """A trust check against the ledger of ``settings`` (its data dir's deployment), opened on first use.
 
-    The chain-backed resolvers are :class:`ledger.view.LedgerView`'s; the
-    trusted root is the deployment's root of trust. While the ledger cannot be
+    The chain-backed resolvers are :class:`ledger.view.LedgerView`'s (``status``
+    for IETF lists, ``list_status`` for W3C lists, fetched by
+    ``fetch_status_list``, default ``fetch_status_token``); the trusted root is
+    the deployment's root of trust. While the ledger cannot be
     opened, each call raises ``ConnectionError`` (the badge then says "could
     not check") and the next call tries again.
     """
@@ -178,9 +212,10 @@ def ledger_trust_check(settings: LedgerSettings, fetch_status_token: Callable[[s
                 # here, not at the top: this loads web3 (seconds to import), only when chain checks are configured
                 from ledger.view import open_view
 
-                view = open_view(settings, fetch_status_token, watch=True)
+                view = open_view(settings, fetch_status_token, watch=True, fetch_list=fetch_status_list)
                 policy = Policy(trusted_roots=frozenset({view.ledger.trust.root_did()}))
-                checks["check"] = core_trust_check(policy, view.trust, view.status, trust_anchors)
+                checks["check"] = core_trust_check(policy, view.trust, view.status, trust_anchors,
+                                                   lists=view.list_status)
                 views["view"] = view
         view = views["view"]
         view.refresh()  # a list anchored a moment ago is seen at once

@@ -26,7 +26,7 @@ from credentials.jose import PublicKey
 from credentials.jwt_vc import sign_vc_jwt
 from credentials.multikey import multibase_from_public_key
 from credentials.sd_jwt_vc import issue_sd_jwt_vc
-from credentials.verification import PASSED, Policy, TrustAnswer, TrustLink, verify_presentation
+from credentials.verification import PASSED, Policy, TrustAnswer, TrustLink, Unavailable, verify_presentation
 from credentials.x509_trust import TrustAnchors
 from tests.x509_pki import NOW as PKI_NOW
 from tests.x509_pki import SIGNED_AT, make_pki
@@ -300,6 +300,10 @@ def _trust(issuer_id, credential_type, at):
                                             TrustLink("did:web:root.example", "Root", "root")))
 
 
+def _no_status(did: str, uri: str) -> Unavailable:
+    return Unavailable("no IETF status list is read here")
+
+
 def _share_whole(app, learner: WalletClient, credential_id: int) -> tuple[str, str, str]:
     """Consent, share, fetch the one-time link: (VP text, its media type, the share's audience)."""
     learner.get(f"/credentials/{credential_id}/share")
@@ -330,7 +334,7 @@ def test_a_whole_credential_is_shared_in_a_vp_the_core_verifies(app, signed_in, 
     presentation, mimetype, audience = _share_whole(app, signed_in, credential_id)
     assert mimetype == media_type
     result = verify_presentation(presentation, policy=Policy(trusted_roots=frozenset({"did:web:root.example"})),
-                                 trust=_trust, status=lambda *a: None, replay=lambda *a: True, now=PKI_NOW + 5,
+                                 trust=_trust, status=_no_status, replay=lambda *a: True, now=PKI_NOW + 5,
                                  audience=audience, trust_anchors=TrustAnchors.from_pem(PKI.anchors_pem))
     checks = {c.check: c for c in result.checks}
     assert result.format == vp_format
@@ -360,9 +364,10 @@ def test_a_sealed_edc_is_shared_whole_in_a_json_vp_signed_by_the_key_it_names(ap
     sealed = verify_sealed_edc(json.dumps(vp["verifiableCredential"][0]),
                                trust_anchors=TrustAnchors.from_pem(PKI.anchors_pem), now=PKI_NOW)
     assert sealed.holder_jwk == jwk
+    assert sealed.holder_jwk is not None
     assert PublicKey.from_jwk(jwk).thumbprint() == PublicKey.from_jwk(sealed.holder_jwk).thumbprint()
     result = verify_presentation(presentation, policy=Policy(trusted_roots=frozenset({"did:web:root.example"})),
-                                 trust=_trust, status=lambda *a: None, replay=lambda *a: True, now=PKI_NOW + 5,
+                                 trust=_trust, status=_no_status, replay=lambda *a: True, now=PKI_NOW + 5,
                                  audience=audience, nonce=vp["proof"]["challenge"],
                                  trust_anchors=TrustAnchors.from_pem(PKI.anchors_pem))
     binding = result.check("holder_binding")
@@ -374,7 +379,7 @@ def test_the_vp_is_bound_to_its_audience(app, signed_in, issuer):
     credential_id = added_id(upload(signed_in, badge_jwt(issuer, did), "badge.jwt"))
     presentation, _, _ = _share_whole(app, signed_in, credential_id)
     result = verify_presentation(presentation, policy=Policy(trusted_roots=frozenset({"did:web:root.example"})),
-                                 trust=_trust, status=lambda *a: None, replay=lambda *a: True, now=PKI_NOW + 5,
+                                 trust=_trust, status=_no_status, replay=lambda *a: True, now=PKI_NOW + 5,
                                  audience="https://another-verifier.example")
     assert {c.check: c.status for c in result.checks}["holder_binding"] == "failed"
     assert not result.verified
