@@ -33,13 +33,13 @@ cannot hide a revocation.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from credentials._status_common import ListWording, fetch_list
 from credentials.errors import InvalidInput, RevocationError, VerificationError
 from credentials.jsonld import parse_json_document
 from credentials.status_check import status_list_id
@@ -49,8 +49,6 @@ from credentials.verification_model import (
     CheckRun,
     Policy,
     StatusResolver,
-    Unavailable,
-    ask,
 )
 
 __all__ = [
@@ -190,37 +188,15 @@ def _one(run: CheckRun, policy: Policy, status: StatusResolver, url: str, creden
          now: int) -> tuple[str | None, int | None]:
     """The detail of one passed list (None: the run already says why not) and its anchor block."""
     list_id = status_list_id(url)
-    evidence = ask(status, issuer, url)
-    if isinstance(evidence, Unavailable):
-        run.set("revocation", UNAVAILABLE, f"the revocation list {list_id} cannot be checked: {evidence.reason}")
+    fetched = fetch_list(run, policy, status, issuer, url, now, ListWording(
+        "revocation list", f"the revocation list {list_id}",
+        f"the 1EdTech revocation list {list_id} of {issuer[:80]} is unsigned JSON not anchored on the "
+        "StatusRegistry, and this verifier accepts anchored lists only",
+        "not anchored on chain; read from the issuer's unsigned list, as trustworthy as the issuer's server and "
+        "its TLS"))
+    if fetched is None:
         return None, None
-    text = evidence.token
-    if text is None and evidence.carried_list is not None and evidence.carried_version == evidence.anchored_version:
-        text = evidence.carried_list.decode("utf-8", "replace")
-    if text is None:
-        run.set("revocation", UNAVAILABLE, f"the revocation list {url[:120]} cannot be fetched "
-                f"({evidence.fetch_error or 'no answer'})")
-        return None, None
-    if evidence.checked_at is not None and now - evidence.checked_at > policy.max_status_age:
-        run.set("revocation", UNAVAILABLE, f"the status information is {now - evidence.checked_at} s old, "
-                f"more than the {policy.max_status_age} s this verifier accepts")
-        return None, None
-    digest = hashlib.sha256(text.encode("utf-8")).digest()
-    if evidence.anchored_sha256 is None:
-        if not policy.unanchored_status_lists:
-            run.fail(RevocationError(f"the 1EdTech revocation list {list_id} of {issuer[:80]} is unsigned JSON not "
-                                     "anchored on the StatusRegistry, and this verifier accepts anchored lists "
-                                     "only"))
-            return None, None
-        source = ("not anchored on chain; read from the issuer's unsigned list, as trustworthy as the issuer's "
-                  "server and its TLS")
-    elif digest != evidence.anchored_sha256:
-        run.fail(RevocationError(f"the revocation list at {url[:120]} has SHA-256 {digest.hex()[:16]}…, but the "
-                                 f"hash anchored in block {evidence.anchored_block} is "
-                                 f"{evidence.anchored_sha256.hex()[:16]}…"))
-        return None, None
-    else:
-        source = f"anchored at block {evidence.anchored_block}"
+    text, source = fetched.text, fetched.source
     try:
         reason = parse_revocation_list(text, url, issuer).reason(credential_id)
     except RevocationError as exc:
@@ -230,7 +206,7 @@ def _one(run: CheckRun, policy: Policy, status: StatusResolver, url: str, creden
         run.fail(RevocationError(f"revoked by the issuer: {reason or 'no reason given'} (1EdTech revocation list "
                                  f"{list_id}, {source})"))
         return None, None
-    return f"the credential is not on the 1EdTech revocation list {list_id} ({source})", evidence.anchored_block
+    return f"the credential is not on the 1EdTech revocation list {list_id} ({source})", fetched.anchored_block
 
 
 def check_1edtech_revocation(run: CheckRun, policy: Policy, status: StatusResolver | None,

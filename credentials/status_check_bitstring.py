@@ -30,7 +30,6 @@ that cannot be fetched (and is not carried on chain) leaves the check
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
@@ -38,6 +37,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from credentials._status_common import ListWording, fetch_list
 from credentials.bitstring_status_list import (
     Bitstring,
     BitstringStatusListEntry,
@@ -55,8 +55,6 @@ from credentials.verification_model import (
     CheckRun,
     Policy,
     StatusResolver,
-    Unavailable,
-    ask,
 )
 
 __all__ = [
@@ -207,35 +205,14 @@ def _one(run: CheckRun, policy: Policy, status: StatusResolver, entry: W3cStatus
          verify_list: ListVerifier, now: int, memo: W3cListMemo) -> tuple[str | None, int | None]:
     """The detail of one passed entry (None: the run already says why not) and its anchor block."""
     list_id = status_list_id(entry.list_url)
-    evidence = ask(status, issuer, entry.list_url)
-    if isinstance(evidence, Unavailable):
-        run.set("revocation", UNAVAILABLE, f"the status of list {list_id} cannot be checked: {evidence.reason}")
+    fetched = fetch_list(run, policy, status, issuer, entry.list_url, now, ListWording(
+        "status list", f"the status of list {list_id}",
+        f"status list {list_id} of {issuer[:80]} is not anchored on the StatusRegistry, and this verifier accepts "
+        "anchored lists only",
+        "not anchored on chain; read from the issuer's list"))
+    if fetched is None:
         return None, None
-    text = evidence.token
-    if text is None and evidence.carried_list is not None and evidence.carried_version == evidence.anchored_version:
-        text = evidence.carried_list.decode("utf-8", "replace")
-    if text is None:
-        run.set("revocation", UNAVAILABLE, f"the status list {entry.list_url[:120]} cannot be fetched "
-                f"({evidence.fetch_error or 'no answer'})")
-        return None, None
-    if evidence.checked_at is not None and now - evidence.checked_at > policy.max_status_age:
-        run.set("revocation", UNAVAILABLE, f"the status information is {now - evidence.checked_at} s old, "
-                f"more than the {policy.max_status_age} s this verifier accepts")
-        return None, None
-    digest = hashlib.sha256(text.encode("utf-8")).digest()
-    if evidence.anchored_sha256 is None:
-        if not policy.unanchored_status_lists:
-            run.fail(RevocationError(f"status list {list_id} of {issuer[:80]} is not anchored on the StatusRegistry, "
-                                     "and this verifier accepts anchored lists only"))
-            return None, None
-        source = "not anchored on chain; read from the issuer's list"
-    elif digest != evidence.anchored_sha256:
-        run.fail(RevocationError(f"the status list at {entry.list_url[:120]} has SHA-256 {digest.hex()[:16]}…, but "
-                                 f"the hash anchored in block {evidence.anchored_block} is "
-                                 f"{evidence.anchored_sha256.hex()[:16]}…"))
-        return None, None
-    else:
-        source = f"anchored at block {evidence.anchored_block}"
+    text, digest, source = fetched.text, fetched.digest, fetched.source
     key = (digest, issuer, entry.list_url)
     listed = memo.get(key)
     try:
@@ -251,7 +228,7 @@ def _one(run: CheckRun, policy: Policy, status: StatusResolver, entry: W3cStatus
     except (ConnectionError, TimeoutError) as exc:  # the list's issuer key (a did:web) could not be fetched
         run.set("revocation", UNAVAILABLE, f"the status list {list_id} cannot be checked now: {str(exc)[:200]}")
         return None, None
-    return f"{entry.purpose} index {entry.index} of list {list_id} ({source}) is not set", evidence.anchored_block
+    return f"{entry.purpose} index {entry.index} of list {list_id} ({source}) is not set", fetched.anchored_block
 
 
 def check_w3c_revocation(run: CheckRun, policy: Policy, status: StatusResolver | None, credential: Mapping[str, Any],
