@@ -368,6 +368,24 @@ class LedgerView:
             self._tokens.put(key, (token, error, time.monotonic()))
         return token, error
 
+    def _anchored_evidence(self, did: str, list_id: str, anchor: Any, token: str | None, error: str | None,
+                           checked_at: int) -> StatusEvidence | Unavailable:
+        """The evidence of an anchored list: its token, or else the newest copy carried on chain."""
+        carried = carried_version = None
+        if token is None:
+            try:
+                event = self._carried_event(did, list_id)
+            except LedgerError as exc:
+                self._note(exc)
+                return Unavailable(f"the status list cannot be fetched ({error}) nor read from the chain "
+                                   f"({user_reason(exc)})")
+            except MicrocredError as exc:
+                return Unavailable(f"the status list cannot be fetched ({error}) nor read from the chain: {exc}")
+            if event is not None:
+                carried, carried_version = event.compressed_list, event.version
+        return StatusEvidence(anchor.sha256, anchor.block_number, anchor.version, token, error, carried,
+                              carried_version, checked_at)
+
     def status(self, did: str, uri: str) -> StatusEvidence | Unavailable:
         """The anchor of the list behind ``uri`` and its token (core ``StatusResolver``)."""
         try:
@@ -387,20 +405,7 @@ class LedgerView:
         if anchor is None:
             return StatusEvidence(None, checked_at=checked_at)
         token, error = self._token(uri, anchor.sha256)
-        carried = carried_version = None
-        if token is None:
-            try:
-                event = self._carried_event(did, list_id)
-            except LedgerError as exc:
-                self._note(exc)
-                return Unavailable(f"the status list cannot be fetched ({error}) nor read from the chain "
-                                   f"({user_reason(exc)})")
-            except MicrocredError as exc:
-                return Unavailable(f"the status list cannot be fetched ({error}) nor read from the chain: {exc}")
-            if event is not None:
-                carried, carried_version = event.compressed_list, event.version
-        return StatusEvidence(anchor.sha256, anchor.block_number, anchor.version, token, error, carried,
-                              carried_version, checked_at)
+        return self._anchored_evidence(did, list_id, anchor, token, error, checked_at)
 
     def _unanchored_list(self, uri: str) -> tuple[str | None, str | None, int]:
         """The list behind ``uri`` fetched now or within :data:`UNANCHORED_LIST_TTL_S`: (text, error, fetched at)."""
@@ -444,17 +449,4 @@ class LedgerView:
             text, error, fetched_at = self._unanchored_list(uri)
             return StatusEvidence(None, token=text, fetch_error=error, checked_at=fetched_at)
         token, error = self._token(uri, anchor.sha256, self.fetch_list)
-        carried = carried_version = None
-        if token is None:
-            try:
-                event = self._carried_event(did, list_id)
-            except LedgerError as exc:
-                self._note(exc)
-                return Unavailable(f"the status list cannot be fetched ({error}) nor read from the chain "
-                                   f"({user_reason(exc)})")
-            except MicrocredError as exc:
-                return Unavailable(f"the status list cannot be fetched ({error}) nor read from the chain: {exc}")
-            if event is not None:
-                carried, carried_version = event.compressed_list, event.version
-        return StatusEvidence(anchor.sha256, anchor.block_number, anchor.version, token, error, carried,
-                              carried_version, self._checked_at())
+        return self._anchored_evidence(did, list_id, anchor, token, error, self._checked_at())
