@@ -41,8 +41,10 @@ from urllib.parse import urlsplit
 from flask import Config
 
 from credentials.errors import ConfigurationError
+from credentials.europass import parse_trust_anchors
 
-__all__ = ["ENV_PREFIX", "ENV_DATA_DIR", "LOG_LEVELS", "Setting", "Settings", "COMMON", "default_data_dir",
+__all__ = ["ENV_PREFIX", "ENV_DATA_DIR", "LOG_LEVELS", "Setting", "Settings", "COMMON", "X509_TRUST_ANCHORS",
+           "default_data_dir",
            "spec_defaults", "parse_settings", "load_settings", "settings_from_env", "settings_of"]
 
 ENV_PREFIX = "MICROCRED"
@@ -246,6 +248,22 @@ COMMON: tuple[Setting, ...] = (
     Setting("REDIS_URL", "str", None, "Redis / Valkey for shared state; default: SQLite in the data dir"),
     Setting("LOG_LEVEL", "str", "INFO", "the operator log's level", choices=LOG_LEVELS),
 )
+
+
+def _trust_anchors(value: Any) -> Any:
+    try:
+        with open(value, "rb") as bundle:  # a file the "file" kind found; its certificates must parse
+            parse_trust_anchors(bundle.read())
+    except (OSError, ConfigurationError) as exc:
+        raise ValueError(f"a readable PEM bundle of X.509 certificates ({exc})") from None
+    return value
+
+
+#: The X.509 anchors of sealed credentials, shared by the wallet and the verifier (one meaning in both).
+X509_TRUST_ANCHORS = Setting(
+    "X509_TRUST_ANCHORS", "file", None, "PEM bundle of the X.509 trust anchors a sealed credential's (Europass "
+    "EDC) certificate chain must end at; unset: no seal verifies, sealed credentials are refused",
+    check=_trust_anchors)
 
 
 def spec_defaults(spec: tuple[Setting, ...]) -> Mapping[str, Any]:

@@ -11,13 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from credentials.errors import ConfigurationError
 from credentials.eudi_learning import EUDI_LEARNING_VCT
-from credentials.europass import parse_trust_anchors
 from credentials.microcredential import MICRO_CREDENTIAL_VCT
 from credentials.status_list import MIN_STATUS_LIST_ENTRIES
 from infra.rate_limit import parse_rate_limit
-from infra.settings import COMMON, Setting
+from infra.settings import COMMON, X509_TRUST_ANCHORS, Setting
 
 __all__ = ["SETTINGS", "RATE_LIMITS"]
 
@@ -26,15 +24,6 @@ RATE_LIMITS = {
     "verify": ("VERIFIER_RATE_LIMIT", "rate-verify", "verification requests"),
     "openid4vp": ("VERIFIER_OPENID4VP_RATE_LIMIT", "rate-openid4vp", "new presentation requests"),
 }
-
-
-def _anchors(value: Any) -> Any:
-    try:
-        with open(value, "rb") as bundle:  # a file the "file" kind found; its certificates must parse
-            parse_trust_anchors(bundle.read())
-    except (OSError, ConfigurationError) as exc:
-        raise ValueError(f"a readable PEM bundle of X.509 certificates ({exc})") from None
-    return value
 
 
 def _rate(setting: str) -> Any:
@@ -50,8 +39,7 @@ SETTINGS: tuple[Setting, ...] = COMMON + (
     Setting("VERIFIER_TRUSTED_ROOTS", "list", (), "root DIDs trusted; default: the deployment's root"),
     Setting("VERIFIER_ACCEPTED_VCTS", "list", (MICRO_CREDENTIAL_VCT, EUDI_LEARNING_VCT),
             "SD-JWT VC types (and plain JWT VC types) accepted"),
-    Setting("X509_TRUST_ANCHORS", "file", None, "PEM bundle of the X.509 anchors sealed credentials (Europass EDC) "
-            "must chain to; unset: no seal verifies", check=_anchors),
+    X509_TRUST_ANCHORS,
     Setting("VERIFIER_WHOLE_CREDENTIAL_BINDING_REQUIRED", "bool", False,
             "refuse a whole credential (JWT VC, Open Badge, EDC) shown without a holder-signed presentation"),
     Setting("VERIFIER_IMPORTED_STATUS_REQUIRED", "bool", False,

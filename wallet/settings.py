@@ -13,23 +13,12 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from credentials.errors import ConfigurationError
-from credentials.europass import parse_trust_anchors
 from infra.rate_limit import parse_rate_limit
-from infra.settings import COMMON, Setting, spec_defaults
+from infra.settings import COMMON, X509_TRUST_ANCHORS, Setting, spec_defaults
 
 __all__ = ["SETTINGS", "DEFAULT_CONFIG"]
 
 _DAY = 24 * 3600
-
-
-def _anchors(value: Any) -> Any:
-    try:
-        with open(value, "rb") as bundle:  # a file the "file" kind found; its certificates must parse
-            parse_trust_anchors(bundle.read())
-    except (OSError, ConfigurationError) as exc:
-        raise ValueError(f"a readable PEM bundle of X.509 certificates ({exc})") from None
-    return value
 
 
 def _rate(value: Any) -> Any:
@@ -70,9 +59,7 @@ SETTINGS: tuple[Setting, ...] = COMMON + (
     Setting("ARGON2_TIME_COST", "int", 3, "Argon2id passes for passwords", minimum=1),
     Setting("ARGON2_MEMORY_COST", "int", 64 * 1024, "Argon2id memory for passwords, KiB", minimum=8),
     Setting("ARGON2_PARALLELISM", "int", 4, "Argon2id lanes for passwords", minimum=1),
-    Setting("X509_TRUST_ANCHORS", "file", None,
-            "PEM bundle of the X.509 trust anchors a sealed Europass credential's chain must end at; "
-            "unset: sealed credentials are refused", check=_anchors),
+    X509_TRUST_ANCHORS,
     Setting("WALLET_IMPORT_RATE_LIMIT", "str", "30/60", "credential imports per client: N/S seconds, or off",
             check=_rate),
 )
