@@ -13,9 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from credentials.errors import InvalidInput
+from credentials._json import json_loads
+from credentials.errors import FormatError, InvalidInput
 
-__all__ = ["JsonLimits", "check_json_limits"]
+__all__ = ["JsonLimits", "check_json_limits", "parse_limited_json"]
 
 
 @dataclass(frozen=True)
@@ -50,3 +51,18 @@ def check_json_limits(value: Any, limits: JsonLimits, *, what: str) -> None:
             stack.extend((member, depth + 1) for member in item)
         elif isinstance(item, str) and len(item) > limits.max_string:
             raise InvalidInput(f"{what} has a string longer than {limits.max_string} characters")
+
+
+def parse_limited_json(data: bytes | str, limits: JsonLimits, *, max_bytes: int, what: str) -> dict[str, Any]:
+    """A JSON object of at most ``max_bytes``, strict and within ``limits``; :class:`FormatError` saying why not."""
+    size = len(data.encode("utf-8", "surrogatepass")) if isinstance(data, str) else len(data)
+    if size > max_bytes:
+        raise FormatError(f"{what} is {size} bytes, over the limit of {max_bytes}")
+    try:
+        value = json_loads(data, what=what)
+        check_json_limits(value, limits, what=what)
+    except InvalidInput as exc:
+        raise FormatError(str(exc)) from None
+    if not isinstance(value, dict):
+        raise FormatError(f"{what} must be a JSON object")
+    return value

@@ -33,7 +33,7 @@ from datetime import datetime
 from typing import Any
 
 from credentials._json import json_loads
-from credentials._json_limits import JsonLimits, check_json_limits
+from credentials._json_limits import JsonLimits, check_json_limits, parse_limited_json
 from credentials.errors import FormatError, InvalidInput, ValidityPeriodError
 from credentials.jades import VerifiedJades, verify_jades
 from credentials.x509_trust import CertificateSummary, TrustAnchors, seal_subject
@@ -103,14 +103,7 @@ def _parse_seal(data: bytes | str) -> dict[str, Any] | str:
         raise FormatError(f"the sealed credential is {size} bytes, over the limit of {MAX_EDC_BYTES}")
     text_start = data.lstrip()[:1]
     if text_start in ("{", b"{"):
-        try:
-            seal = json_loads(data, what="the sealed credential")
-            check_json_limits(seal, _SEAL_JSON_LIMITS, what="the sealed credential")
-        except InvalidInput as exc:
-            raise FormatError(str(exc)) from None
-        if not isinstance(seal, dict):
-            raise FormatError("the sealed credential must be a JSON object")
-        return seal
+        return parse_limited_json(data, _SEAL_JSON_LIMITS, max_bytes=MAX_EDC_BYTES, what="the sealed credential")
     try:
         compact = data.decode("ascii") if isinstance(data, (bytes, bytearray)) else data
     except UnicodeDecodeError:

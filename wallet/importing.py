@@ -44,7 +44,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from credentials._json_limits import check_json_limits
+from credentials._json_limits import parse_limited_json
 from credentials.annex_view import AnnexView
 from credentials.credential_types import sd_jwt_vc_type
 from credentials.errors import (
@@ -56,7 +56,7 @@ from credentials.errors import (
     VerificationError,
 )
 from credentials.europass import EDC_JSON_LIMITS, EDC_TYPE, MAX_EDC_BYTES, verify_sealed_edc
-from credentials.jose import MAX_TOKEN_LENGTH, PublicKey, json_loads
+from credentials.jose import MAX_TOKEN_LENGTH, PublicKey
 from credentials.jwt_vc import verify_jwt_vc
 from credentials.multikey import resolve_did_verification_method
 from credentials.open_badges import OPEN_BADGE_TYPES, check_open_badge_credential, verify_open_badge
@@ -258,17 +258,7 @@ def _unsigned(raw: str, document: dict[str, Any], keys: list[HolderKeyRecord], n
 
 
 def _parse_json(raw: str) -> dict[str, Any]:
-    size = len(raw.encode("utf-8", "surrogatepass"))
-    if size > MAX_JSON_BYTES:
-        raise FormatError(f"the credential is {size} bytes, over the limit of {MAX_JSON_BYTES}")
-    try:
-        document = json_loads(raw, what="the credential")
-        check_json_limits(document, EDC_JSON_LIMITS, what="the credential")
-    except InvalidInput as exc:
-        raise FormatError(str(exc)) from None
-    if not isinstance(document, dict):
-        raise FormatError("expected the credential as a JSON object")
-    return document
+    return parse_limited_json(raw, EDC_JSON_LIMITS, max_bytes=MAX_JSON_BYTES, what="the credential")
 
 
 def unsigned_document_kind(text: object, *, now: int) -> str | None:
