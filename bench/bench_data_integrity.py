@@ -36,6 +36,7 @@ if str(ROOT) not in sys.path:
 
 import rfc8785  # noqa: E402
 
+from bench._timing import rate  # noqa: E402
 from credentials import jsonld  # noqa: E402
 from credentials.data_integrity import sign_data_integrity, verify_data_integrity  # noqa: E402
 from credentials.multikey import multibase_from_public_key, resolve_did_verification_method  # noqa: E402
@@ -93,15 +94,6 @@ def badge(issuer: str) -> dict[str, Any]:
             "statusListCredential": "https://uni.example/status/1",
         },
     }
-
-
-def rate(action: Callable[[], object], seconds: float) -> float:
-    action()
-    count, start = 0, time.perf_counter()
-    while (elapsed := time.perf_counter() - start) < seconds:
-        action()
-        count += 1
-    return count / elapsed
 
 
 def per_call(action: Callable[[], object], seconds: float) -> float:

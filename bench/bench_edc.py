@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -30,6 +29,7 @@ from cryptography.hazmat.primitives import hashes  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature  # noqa: E402
 
+from bench._timing import rate  # noqa: E402
 from credentials import jades  # noqa: E402
 from credentials._json import json_loads  # noqa: E402
 from credentials._json_limits import check_json_limits  # noqa: E402
@@ -39,16 +39,6 @@ from tests.x509_pki import NOW, SIGNED_AT, make_pki  # noqa: E402
 
 VECTORS = Path(__file__).resolve().parent.parent / "tests" / "vectors" / "europass-edc"
 SECONDS = 2.0
-
-
-def rate(work: Callable[[], object], seconds: float = SECONDS) -> float:
-    """Calls per second of ``work`` over about ``seconds``."""
-    work()
-    count, start = 0, time.perf_counter()
-    while (elapsed := time.perf_counter() - start) < seconds:
-        work()
-        count += 1
-    return count / elapsed
 
 
 def stages(sealed: bytes, anchors: TrustAnchors) -> dict[str, Callable[[], object]]:
@@ -110,8 +100,8 @@ def bound_of(sealed: bytes, anchors: TrustAnchors) -> Callable[[], None]:
 def run(label: str, sealed: bytes, anchors: TrustAnchors, now: int) -> None:
     result = verify_sealed_edc(sealed, trust_anchors=anchors, now=now)
     print(f"\n{label}: {len(sealed) / 1e6:.2f} MB, {result.alg}, chain {len(result.chain)} certificates")
-    bound = rate(bound_of(sealed, anchors))
-    full = rate(lambda: verify_sealed_edc(sealed, trust_anchors=anchors, now=now))
+    bound = rate(bound_of(sealed, anchors), SECONDS)
+    full = rate(lambda: verify_sealed_edc(sealed, trust_anchors=anchors, now=now), SECONDS)
     print(f"  bound (signature checks only)   {bound:8.1f} /s")
     print(f"  verify_sealed_edc               {full:8.1f} /s   ratio {full / bound:.2f} of the bound")
     timings = {name: 1e3 / rate(work, SECONDS / 2) for name, work in stages(sealed, anchors).items()}

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import hashlib
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -37,6 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench._timing import rate  # noqa: E402
 from credentials.annex_ob3 import annex_from_ob3  # noqa: E402
 from credentials.bitstring_status_list import Bitstring, build_status_list_credential  # noqa: E402
 from credentials.dids import did_key_from_public_key, verification_method_id  # noqa: E402
@@ -108,15 +108,6 @@ def issuer(alg: str) -> tuple[str, Callable[[dict[str, Any]], str]]:
     private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     did = did_key_from_public_key(PublicKey.from_cryptography(private.public_key(), alg="RS256"))
     return did, lambda payload: rsa_jws(payload, private, verification_method_id(did))
-
-
-def rate(action: Callable[[], object], seconds: float) -> float:
-    action()
-    count, start = 0, time.perf_counter()
-    while (elapsed := time.perf_counter() - start) < seconds:
-        action()
-        count += 1
-    return count / elapsed
 
 
 def run(alg: str, seconds: float) -> None:
