@@ -9,8 +9,6 @@ Screenshots of the main screens go to ``tests/artifacts/wallet/``.
 from __future__ import annotations
 
 import io
-import shutil
-import threading
 import urllib.request
 from pathlib import Path
 
@@ -18,54 +16,16 @@ import pytest
 from wallet_helpers import PASSWORD, Issuer, WalletClient
 
 from credentials.verification import Policy, TrustAnswer, TrustLink, Unavailable, verify_presentation
-from tests.tooling import missing_tool
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "wallet"
 
 
 @pytest.fixture
-def server(tmp_path):
+def server(serve_wallet):
     """The wallet on a free 127.0.0.1 port, stopped by the test."""
-    from werkzeug.serving import make_server
-
-    from wallet import create_app
-
-    app = create_app({"DATA_DIR": str(tmp_path / "var"), "SESSION_COOKIE_SECURE": False,
-                      "ARGON2_TIME_COST": 1, "ARGON2_MEMORY_COST": 8 * 1024, "ARGON2_PARALLELISM": 1})
-    http = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=http.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield app, f"http://127.0.0.1:{http.server_port}"
-    finally:
-        http.shutdown()
-        thread.join(timeout=5)
-
-
-@pytest.fixture
-def page():
-    if shutil.which(CHROMIUM) is None:
-        missing_tool("Debian chromium is not installed at /usr/bin/chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2,
-                                      is_mobile=True, has_touch=True)
-        errors: list[str] = []
-        tab = context.new_page()
-        tab.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-        tab.csp_errors = errors
-        try:
-            yield tab
-        finally:
-            context.close()
-            browser.close()
+    return serve_wallet()
 
 
 def _shot(page, name: str) -> None:
