@@ -19,7 +19,7 @@ import hashlib
 
 import pytest
 
-from tests.tooling import missing_tool
+from tests.own_anvil import accredit_tao_and_issuer, dedicated_ledger
 
 pytestmark = pytest.mark.integration
 
@@ -30,37 +30,15 @@ LIST_ID = "reorg-list"
 @pytest.fixture
 def own_ledger(tmp_path):
     """A dedicated Anvil (no state kept) with both registries, an accredited TAO and issuer."""
-    from eth_account import Account
-
-    from ledger.artifacts import Role
-    from ledger.chain import Chain
-    from ledger.deployment import attach, deploy
-    from ledger.devnet import ANVIL_DEV_KEYS, Devnet, DevnetError, find_anvil
-
-    try:
-        find_anvil()
-    except DevnetError as exc:
-        missing_tool(f"Anvil is not installed: {exc}")
-    devnet = Devnet(tmp_path / "devnet")
-    record = devnet.start(persist_state=False)
-    try:
-        chain = Chain(record.url)
-        root = Account.from_key(ANVIL_DEV_KEYS[0])
-        ledger = attach(chain, deploy(chain, root), account=root)
-        tao, issuer = Account.from_key(ANVIL_DEV_KEYS[1]), Account.from_key(ANVIL_DEV_KEYS[2])
-        start = chain.block_timestamp() - 3600
-        ledger.trust.accredit(ledger.deployment.root_did, "did:web:tao.reorg.example", role=Role.TAO, vcts=[VCT],
-                              legal_name="Agency", country="IT", valid_from=start, valid_until=None,
-                              controller=tao.address)
-        ledger.trust.accredit("did:web:tao.reorg.example", "did:web:uni.reorg.example", role=Role.ISSUER,
-                              vcts=[VCT], legal_name="Reorg University", country="IT", valid_from=start,
-                              valid_until=None, controller=issuer.address, account=tao)
-        yield ledger, tao, issuer
-    finally:
-        for view in _VIEWS:
-            view.stop()
-        _VIEWS.clear()
-        devnet.stop()
+    with dedicated_ledger(tmp_path) as (_, _, ledger):
+        try:
+            tao, issuer = accredit_tao_and_issuer(ledger, "did:web:tao.reorg.example", "did:web:uni.reorg.example",
+                                                  vcts=[VCT], legal_name="Reorg University")
+            yield ledger, tao, issuer
+        finally:
+            for view in _VIEWS:
+                view.stop()
+            _VIEWS.clear()
 
 
 ISSUER = "did:web:uni.reorg.example"

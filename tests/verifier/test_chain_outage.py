@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tests.tooling import missing_tool
+from tests.own_anvil import accredit_tao_and_issuer, dedicated_ledger
 from tests.verifier.conftest import AnchoringIssuer, StatusServer
 from tests.waiting import wait_for
 
@@ -18,50 +18,22 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def own_chain(tmp_path):
-    from eth_account import Account
-
-    from ledger.chain import Chain
-    from ledger.config import DEPLOYMENT_FILE
-    from ledger.deployment import attach, deploy
-    from ledger.devnet import ANVIL_DEV_KEYS, Devnet, DevnetError, find_anvil
-
-    try:
-        find_anvil()
-    except DevnetError as exc:
-        missing_tool(f"Anvil is not installed: {exc}")
-    devnet = Devnet(tmp_path / "devnet")
-    record = devnet.start(persist_state=True)
-    try:
-        chain = Chain(record.url)
-        root = Account.from_key(ANVIL_DEV_KEYS[0])
-        deployment = deploy(chain, root)
-        deployment.save(tmp_path / DEPLOYMENT_FILE)
-        yield devnet, record, attach(chain, deployment, account=root), tmp_path
-    finally:
-        devnet.stop()
+    with dedicated_ledger(tmp_path, persist_state=True) as (devnet, record, ledger):
+        yield devnet, record, ledger, tmp_path
 
 
 def test_chain_down_gives_503_and_recovers_after_restart(own_chain, status_server: StatusServer):
-    from eth_account import Account
 
     from credentials.dids import did_key_from_public_key
     from credentials.jose import PrivateKey
     from credentials.microcredential import MICRO_CREDENTIAL_VCT
-    from ledger.artifacts import Role
-    from ledger.devnet import ANVIL_DEV_KEYS
     from verifier import create_app, service_of
 
     devnet, record, ledger, data_dir = own_chain
-    tao_account, issuer_account = Account.from_key(ANVIL_DEV_KEYS[1]), Account.from_key(ANVIL_DEV_KEYS[2])
-    start = min(ledger.chain.block_timestamp(), int(time.time())) - 3600
     key = PrivateKey.generate("ES256")
     did = did_key_from_public_key(key.public_key())
-    ledger.trust.accredit(ledger.deployment.root_did, "did:web:tao.outage.example", role=Role.TAO,
-                          vcts=[MICRO_CREDENTIAL_VCT], legal_name="Agency", country="IT", valid_from=start,
-                          valid_until=None, controller=tao_account.address)
-    ledger.trust.accredit("did:web:tao.outage.example", did, role=Role.ISSUER, vcts=[MICRO_CREDENTIAL_VCT],
-                          legal_name="Outage University", country="IT", valid_from=start, valid_until=None,
-                          controller=issuer_account.address, account=tao_account)
+    _, issuer_account = accredit_tao_and_issuer(ledger, "did:web:tao.outage.example", did,
+                                                vcts=[MICRO_CREDENTIAL_VCT], legal_name="Outage University")
     issuer = AnchoringIssuer(key, did, issuer_account, ledger, status_server, "outage-list")
     issuer.publish()
 

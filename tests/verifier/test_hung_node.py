@@ -21,7 +21,7 @@ import time
 import pytest
 
 from ledger.config import LedgerSettings
-from tests.tooling import missing_tool
+from tests.own_anvil import accredit_tao_and_issuer, dedicated_ledger
 from tests.verifier.conftest import AnchoringIssuer
 from tests.waiting import wait_for
 
@@ -33,44 +33,22 @@ HANG_GUARD_S = 15.0
 @pytest.fixture
 def frozen_chain(tmp_path, status_server):
     """A dedicated Anvil with a deployment, an accredited did:key issuer and its anchored list."""
-    from eth_account import Account
-
     from credentials.dids import did_key_from_public_key
     from credentials.jose import PrivateKey
     from credentials.microcredential import MICRO_CREDENTIAL_VCT
-    from ledger.artifacts import Role
-    from ledger.chain import Chain
-    from ledger.config import DEPLOYMENT_FILE
-    from ledger.deployment import attach, deploy
-    from ledger.devnet import ANVIL_DEV_KEYS, Devnet, DevnetError, find_anvil
 
-    try:
-        find_anvil()
-    except DevnetError as exc:
-        missing_tool(f"Anvil is not installed: {exc}")
-    devnet = Devnet(tmp_path / "devnet")
-    record = devnet.start(persist_state=False)
-    try:
-        chain = Chain(record.url)
-        root, tao, controller = (Account.from_key(k) for k in ANVIL_DEV_KEYS[:3])
-        ledger = attach(chain, deploy(chain, root), account=root)
-        ledger.deployment.save(tmp_path / DEPLOYMENT_FILE)
-        start = min(chain.block_timestamp(), int(time.time())) - 3600
-        key = PrivateKey.generate("ES256")
-        did = did_key_from_public_key(key.public_key())
-        ledger.trust.accredit(ledger.deployment.root_did, "did:web:tao.hung.example", role=Role.TAO,
-                              vcts=[MICRO_CREDENTIAL_VCT], legal_name="Agency", country="IT", valid_from=start,
-                              valid_until=None, controller=tao.address)
-        ledger.trust.accredit("did:web:tao.hung.example", did, role=Role.ISSUER, vcts=[MICRO_CREDENTIAL_VCT],
-                              legal_name="Hung University", country="IT", valid_from=start, valid_until=None,
-                              controller=controller.address, account=tao)
-        issuer = AnchoringIssuer(key, did, controller, ledger, status_server, "hung-list")
-        issuer.publish()
-        yield record, issuer, tmp_path
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(record.pid, signal.SIGCONT)
-        devnet.stop()
+    with dedicated_ledger(tmp_path) as (_, record, ledger):
+        try:
+            key = PrivateKey.generate("ES256")
+            did = did_key_from_public_key(key.public_key())
+            _, controller = accredit_tao_and_issuer(ledger, "did:web:tao.hung.example", did,
+                                                    vcts=[MICRO_CREDENTIAL_VCT], legal_name="Hung University")
+            issuer = AnchoringIssuer(key, did, controller, ledger, status_server, "hung-list")
+            issuer.publish()
+            yield record, issuer, tmp_path
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(record.pid, signal.SIGCONT)
 
 
 def test_a_hung_node_gives_503_within_the_deadline_and_the_verifier_recovers(frozen_chain):
