@@ -4,15 +4,18 @@ refuses malformed, expired, empty and cross-host ones; request objects by refere
 from __future__ import annotations
 
 import json
+import re
 import time
 from urllib.parse import urlencode, urlsplit
 
 import pytest
-from wallet_helpers import PASSWORD, db_rows
+from wallet_helpers import CLAIMS, PASSWORD, db_rows
 
 from credentials.dids import did_key_from_public_key, verification_method_id
 from credentials.jose import PrivateKey, b64url_encode, sign_jws
+from credentials.verification import Policy, StatusEvidence, TrustAnswer, TrustLink
 from verifier import openid4vp as verifier_module
+from wallet.checking import core_trust_check
 from wallet.transport import HttpResponse
 
 VERIFIER = "http://127.0.0.1:5002"
@@ -254,3 +257,29 @@ def test_unsigned_request_object_only_for_redirect_uri_clients(app, held):
     forged = "openid4vp://?" + urlencode({"client_id": f"decentralized_identifier:{did}",
                                           "request_uri": f"{VERIFIER}/r/1"})
     assert _open(client, forged).status_code == 400
+
+
+def test_the_consent_page_names_the_issuer_as_the_trust_registry_does(app, signed_in, issuer, clock, verifier_app):
+    """Display spoofing (issue 10, B13) on the consent page: the registry's legal name, not the stated one."""
+    registry_name, lookalike = "Universidade Exemplo do Porto", "Universidade Exernplo"
+
+    def trust(did, vct, at):
+        return TrustAnswer(True, "accredited", chain=(TrustLink(did, registry_name, "issuer"),
+                                                      TrustLink("did:example:root", "Ministry", "root")))
+
+    app.config["TRUST_CHECK"] = core_trust_check(Policy(trusted_roots=frozenset({"did:example:root"}),
+                                                        status_required=False),
+                                                 trust, lambda did, uri: StatusEvidence(None))
+    claims = {**CLAIMS, "awarding_body": [{"name": lookalike, "id": "https://uni.example", "country": "PT"}]}
+    assert signed_in.add(issuer.issue(signed_in.holder_jwk(app), claims)).status_code == 302
+    clock.now = int(time.time())
+    signed_in.submit("/auth/signin", "/auth/signin", {"username": "ana", "password": PASSWORD})
+    verifier_client, _, url = _verifier_request(verifier_app)
+    app.config["HTTP_TRANSPORT"] = _route(verifier_client)
+    review = _open(signed_in, url)
+    assert review.status_code == 302, signed_in.last_page
+    signed_in.get(review.headers["Location"])
+    choice = re.search(r'<label class="choice">.*?</label>', signed_in.last_page, re.S).group(0)
+    assert registry_name in choice
+    assert lookalike not in choice
+    assert "(name in the trust registry)" in choice

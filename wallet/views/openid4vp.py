@@ -41,17 +41,18 @@ def _describe(path: tuple) -> str:
 def _candidates(presentation_request: PresentationRequest) -> dict[str, list[dict]]:
     """For each DCQL query, the learner's credentials that can answer it."""
     rows = get_db().execute(
-        "SELECT id, title, issuer_name, vct, raw FROM credentials WHERE account_id = ? AND format = ? ORDER BY id DESC",
+        "SELECT id, title, issuer_name, registry_name, vct, raw FROM credentials WHERE account_id = ? AND format = ? "
+        "ORDER BY id DESC",
         [g.account["id"], FORMAT_SD_JWT_VC],
     ).fetchall()
     found: dict[str, list[dict]] = {q.id: [] for q in presentation_request.queries}
-    for credential_id, title, issuer_name, vct, raw in rows:
+    for credential_id, title, issuer_name, registry_name, vct, raw in rows:
         holder = HolderSdJwt.parse(raw)
         for query in presentation_request.queries:
             paths = match_paths(query, vct, holder)
             if paths is not None:
                 found[query.id].append({"id": credential_id, "title": title, "issuer_name": issuer_name,
-                                        "seen": preview(holder, paths)})
+                                        "registry_name": registry_name, "seen": preview(holder, paths)})
     return found
 
 
