@@ -23,13 +23,10 @@ import json
 import os
 import signal
 import socket
-import ssl
 import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +34,7 @@ import click
 import segno
 
 from infra.errors import ServiceFailed
+from infra.fetch import FetchPolicy, StrictFetcher
 from infra.serving import HEALTH_PATH
 from infra.settings import default_data_dir
 from ledger.devnet import Devnet
@@ -92,14 +90,16 @@ def _spawn(label: str, url: str, arguments: list[str], env: dict[str, str], log_
     return _Served(label, url, process, log_path)
 
 
-def _health(url: str, timeout: float = 2.0) -> dict:
-    """GET ``url``/healthz; self-signed TLS of the LAN demo is accepted (it is our own child)."""
-    context = ssl._create_unverified_context() if url.startswith("https:") else None  # noqa: S323
-    with urllib.request.urlopen(url.rstrip("/") + HEALTH_PATH, timeout=timeout, context=context) as answer:  # noqa: S310
-        return json.loads(answer.read())
+def _health(url: str, ca_file: str | None = None, timeout: float = 2.0) -> dict:
+    """GET ``url``/healthz through the strict fetcher: the demo's own services, on this machine (or its LAN
+    address with ``--lan``), over TLS checked against the demo's certificate when it serves one."""
+    fetcher = StrictFetcher(FetchPolicy(allow_http=True, allow_loopback=True, allow_private=True, ca_file=ca_file,
+                                        timeout=timeout))
+    answer = fetcher.get(url.rstrip("/") + HEALTH_PATH, accept="application/json", what="health check")
+    return json.loads(answer.body)
 
 
-def _wait_answering(services: list[_Served], within: float = START_TIMEOUT_S) -> None:
+def _wait_answering(services: list[_Served], ca_file: str | None, within: float = START_TIMEOUT_S) -> None:
     deadline = time.monotonic() + within
     waiting = list(services)
     while waiting:
@@ -108,7 +108,7 @@ def _wait_answering(services: list[_Served], within: float = START_TIMEOUT_S) ->
                 raise ServiceFailed(f"the {item.label} exited with {item.exited()} while starting; "
                                     f"its log {item.log_path} ends:\n{item.log_tail()}")
             try:
-                if _health(item.url).get("status") == "ok":
+                if _health(item.url, ca_file).get("status") == "ok":
                     waiting.remove(item)
             except (OSError, ValueError):
                 pass
@@ -129,11 +129,12 @@ class RunningSystem:
     verifier_url: str
     issuer_urls: dict[str, str]
     log_dir: Path | None = None
+    ca_file: str | None = None  # the demo's own certificate when it serves TLS
     _stopped: bool = field(default=False, repr=False)
 
     def verifier_health(self) -> dict:
         """The verifier's ``/healthz`` (``ledger_head``: the block the answering worker has processed)."""
-        return _health(self.verifier_url)
+        return _health(self.verifier_url, self.ca_file)
 
     def exited(self) -> _Served | None:
         """A service that stopped by itself, if any."""
@@ -185,7 +186,7 @@ def start_system(data_dir: Path, *, host: str = "127.0.0.1", wallet_port: int, v
     # The wallet and the verifier trust the demo seal CA, so the sealed EDC of var/demo-imports verifies.
     anchors = {"MICROCRED_X509_TRUST_ANCHORS": str(system.pki.anchors_path)} if system.pki else {}
     served: list[_Served] = []
-    running = RunningSystem(system, served, "", "", {}, log_dir)
+    running = RunningSystem(system, served, "", "", {}, log_dir, str(certificate[0]) if certificate else None)
     try:
         issuer_urls = {}
         for university in UNIVERSITIES:
@@ -206,7 +207,7 @@ def start_system(data_dir: Path, *, host: str = "127.0.0.1", wallet_port: int, v
         served.append(_spawn("wallet", wallet_url, ["wallet", "serve", "--host", host, "--port", str(wallet_port),
                                                      "--data-dir", str(data_dir), *tls_flags], wallet_env, log_dir))
         running.wallet_url, running.verifier_url, running.issuer_urls = wallet_url, verifier_url, issuer_urls
-        _wait_answering(served)
+        _wait_answering(served, running.ca_file)
         say(f"served: {len(served)} services on gunicorn (logs in {log_dir})")
         issue_to_learner(data_dir, system.learner_account, _wallet_trust_check(data_dir, wallet_url), say=say)
     except BaseException:
