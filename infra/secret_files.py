@@ -88,5 +88,5 @@ def load_or_create_secret_file(path: str | Path, make: Callable[[], bytes]) -> t
             create_secret_file(path, content)
             return content, True
         except SecretFileExists:
-            pass  # another process created it first: read theirs, which is complete
+            return read_secret_file(path), False  # another process created it first: theirs is complete
     return read_secret_file(path), False

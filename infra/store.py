@@ -133,8 +133,13 @@ class SqliteStore:
         self._conn: sqlite3.Connection | None = None
         self._pid = 0
         self._next_purge = 0.0
-        with self._transaction():
-            pass  # creates the file and the tables now: a bad data dir fails at start-up
+        self._check_schema()
+
+    def _check_schema(self) -> None:
+        """Create the file and the tables now and read them once, so a bad data dir fails at start-up."""
+        with self._transaction() as conn:
+            for table in ("once", "kv", "hits"):
+                conn.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchall()
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None or self._pid != os.getpid():
