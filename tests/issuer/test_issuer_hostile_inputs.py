@@ -31,3 +31,15 @@ def test_registrar_search_and_page_out_of_range_are_client_errors(home, data_dir
     assert "at most 200 characters" in too_long.get_data(as_text=True)
     far = client.get("/registrar/", query_string={"page": "9" * 30})  # was: OverflowError in OFFSET, 500
     assert far.status_code == 200
+
+
+def test_bitstring_lists_and_health_answer_404_or_ok_and_nothing_internal(home, data_dir, anchor):
+    """``/status/bitstring/<id>`` and ``/healthz`` (added by the Open Badge twins and production serving)."""
+    app = create_app({"TESTING": True, "DATA_DIR": str(data_dir), "ISSUER": "uni", "STATUS_ANCHOR": anchor,
+                      "CLOCK": lambda: NOW})
+    client = app.test_client()
+    for list_id in ("nope", "..%2F..%2Fkeys", "%00", "a" * 300):
+        assert client.get(f"/status/bitstring/{list_id}").status_code == 404
+    health = client.get("/healthz")
+    assert health.status_code == 200
+    assert str(data_dir) not in health.get_data(as_text=True)

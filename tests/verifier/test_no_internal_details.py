@@ -76,3 +76,16 @@ def test_a_missing_deployment_file_is_not_named_to_the_client(make_issuer, anvil
         assert "deployment.json" not in text
         assert f":{anvil.port}" not in text
     assert "deployment.json" in caplog.text
+
+
+def test_health_and_shared_assets_show_nothing_internal(app, ledger_data_dir, anvil):
+    """``/healthz`` and ``/static/shared/…`` (added with the production serving and the one scanner)."""
+    client = app.test_client()
+    health = client.get("/healthz")
+    assert health.status_code == 200
+    assert health.get_json()["status"] == "ok"
+    text = health.get_data(as_text=True)
+    assert str(ledger_data_dir) not in text
+    assert anvil.url not in text
+    for path in ("/static/shared/../settings.py", "/static/shared/%2e%2e/fetch.py", "/static/shared/nope.js"):
+        assert client.get(path).status_code == 404
