@@ -83,6 +83,7 @@ from credentials.verification_model import (
     VerificationResult,
     ask,
     issuer_json,
+    judge_accreditation,
 )
 from credentials.x509_trust import TrustAnchors
 
@@ -128,16 +129,9 @@ def _trust(run: CheckRun, policy: Policy, trust: TrustResolver, iss: str, vct: s
     if not answer.accredited:
         run.fail(IssuerTrustError(answer.reason))
         return answer
-    root = answer.chain[-1].did if answer.chain else None
-    if root not in policy.trusted_roots:
-        run.fail(IssuerTrustError(f"{iss} is accredited under the root {root!r}, which this verifier does not trust"))
-        return answer
-    if answer.max_eqf_level and level is not None and level > answer.max_eqf_level:
-        run.fail(IssuerTrustError(f"{iss} is accredited up to EQF level {answer.max_eqf_level}, not {level}"))
-        return answer
-    names = " → ".join(f"{link.name} ({link.did})" for link in answer.chain)
-    run.set("issuer_trust", PASSED, f"accredited for {vct} at {iat}: {names}")
+    judge_accreditation(run, policy, answer, iss, vct, iat, level)
     return answer
+
 
 
 def _issuer_key(resolve: Callable[[str, str | None], PublicKey], iss: str, header: Mapping[str, Any]) -> PublicKey:

@@ -83,6 +83,7 @@ from credentials.verification_model import (
     VerificationResult,
     ask,
     issuer_json,
+    judge_accreditation,
 )
 from credentials.verification_types import edc_types, jwt_vc_types, ob3_types
 from credentials.verification_vp import (
@@ -273,17 +274,8 @@ def _trust(run: CheckRun, ctx: ImportedContext, whole: VerifiedWhole) -> TrustAn
         if not answer.accredited:
             refusals.append(answer)
             continue
-        root = answer.chain[-1].did if answer.chain else None
-        if root not in policy.trusted_roots:
-            run.fail(IssuerTrustError(f"{issuer} is accredited under the root {root!r}, which this verifier does "
-                                      "not trust"))
-            return answer
         level = whole.annex.eqf_level_value if whole.annex else None
-        if answer.max_eqf_level and level is not None and level > answer.max_eqf_level:
-            run.fail(IssuerTrustError(f"{issuer} is accredited up to EQF level {answer.max_eqf_level}, not {level}"))
-            return answer
-        names = " → ".join(f"{link.name} ({link.did})" for link in answer.chain)
-        run.set("issuer_trust", PASSED, f"accredited for {kind} at {whole.issued_at}: {names}")
+        judge_accreditation(run, policy, answer, issuer, kind, whole.issued_at, level)
         return answer
     run.fail(IssuerTrustError(f"{refusals[0].reason} (credential types: {', '.join(whole.types)})"))
     return refusals[0]

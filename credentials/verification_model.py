@@ -18,11 +18,12 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 from credentials.annex_view import AnnexView
-from credentials.errors import CHECKS, VerificationError
+from credentials.errors import CHECKS, IssuerTrustError, VerificationError
 from credentials.microcredential import MICRO_CREDENTIAL_VCT
 from credentials.status_list import MIN_STATUS_LIST_ENTRIES
 
 __all__ = [
+    "judge_accreditation",
     "PASSED", "FAILED", "SKIPPED", "UNAVAILABLE", "STATUSES", "Unavailable", "TrustLink", "TrustAnswer",
     "StatusEvidence", "Policy", "CheckResult", "VerificationResult", "TrustResolver", "StatusResolver",
     "ReplayGuard", "CheckRun", "ask", "issuer_json",
@@ -203,3 +204,21 @@ def issuer_json(iss: str, answer: TrustAnswer | None) -> dict[str, Any]:
     entry = answer.chain[0] if answer and answer.chain else None
     return {"id": iss, "name": entry.name if entry else None, "country": answer.country if answer else None,
             "accredited_by": answer.accredited_by if answer else None}
+
+
+def judge_accreditation(run: CheckRun, policy: Policy, answer: TrustAnswer, issuer: str, kind: str, at: Any,
+                        level: int | None) -> None:
+    """``issuer_trust`` for an accredited ``answer``: its root must be trusted and ``level`` within its ceiling.
+
+    One rule for every format (:mod:`credentials.verification`, :mod:`credentials.verification_imported`).
+    """
+    root = answer.chain[-1].did if answer.chain else None
+    if root not in policy.trusted_roots:
+        run.fail(IssuerTrustError(f"{issuer} is accredited under the root {root!r}, which this verifier does not "
+                                  "trust"))
+        return
+    if answer.max_eqf_level and level is not None and level > answer.max_eqf_level:
+        run.fail(IssuerTrustError(f"{issuer} is accredited up to EQF level {answer.max_eqf_level}, not {level}"))
+        return
+    names = " → ".join(f"{link.name} ({link.did})" for link in answer.chain)
+    run.set("issuer_trust", PASSED, f"accredited for {kind} at {at}: {names}")
