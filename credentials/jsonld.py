@@ -36,7 +36,7 @@ import sys
 from collections.abc import Mapping
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, TypeVar
 
 from credentials._json import json_loads
 from credentials.errors import FormatError, InvalidInput
@@ -319,20 +319,15 @@ class _BoundedRdfc10(URDNA2015):  # type: ignore[misc]
         return related
 
 
-def _unknown_context_in(exc: BaseException) -> str | None:
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, _UnknownContext):
-            return seen.url
-        seen = seen.__cause__ or seen.__context__
-    return None
+_T = TypeVar("_T", bound=BaseException)
 
 
-def _refusal_in(exc: BaseException) -> str | None:
+def _cause_of(exc: BaseException, kind: type[_T]) -> _T | None:
+    """The first exception of ``kind`` in the chain of causes of ``exc`` (pyld wraps what a loader raises)."""
     seen: BaseException | None = exc
     while seen is not None:
-        if isinstance(seen, _Refused):
-            return seen.reason
+        if isinstance(seen, kind):
+            return seen
         seen = seen.__cause__ or seen.__context__
     return None
 
@@ -358,12 +353,14 @@ def canonical_nquads(document: Mapping[str, Any], *, loader: ContextLoader = DEF
     except RecursionError:
         raise FormatError("the JSON-LD document is nested too deeply to process") from None
     except Exception as exc:  # pyld raises JsonLdError, ValueError, TypeError… for bad input
-        url = _unknown_context_in(exc)
+        unknown = _cause_of(exc, _UnknownContext)
+        url = unknown.url if unknown is not None else None
         if url is not None:
             raise FormatError(
                 f"the context {_short(url)!r} is not one microcred knows; contexts are never fetched"
             ) from None
-        reason = _refusal_in(exc)
+        refusal = _cause_of(exc, _Refused)
+        reason = refusal.reason if refusal is not None else None
         if reason is not None:
             raise FormatError(reason) from None
         raise FormatError(f"the document is not valid JSON-LD ({_pyld_reason(exc)})") from None

@@ -215,13 +215,15 @@ class StrictFetcher:
             raise FetchError.of_status(f"{authority} answered HTTP {response.status}", response.status)
         return response
 
-    def get_text(self, url: str, *, accept: str, what: str = "link") -> str:
-        """GET ``url`` whose answer must be ASCII text (a compact JWT, an SD-JWT); stripped."""
+    def get_text(self, url: str, *, accept: str, what: str = "link", encoding: str = "ascii") -> str:
+        """GET ``url`` whose answer must be text in ``encoding``, stripped: ASCII for a compact JWT or an SD-JWT,
+        ``utf-8`` for JSON documents and credentials."""
         body = self.get(url, accept=accept, what=what).body
         try:
-            return body.decode("ascii").strip()
+            return body.decode(encoding).strip()
         except UnicodeDecodeError:
-            raise UnusableAnswer(f"the answer of {self.check_url(url, what=what).authority} is not ASCII text "
+            name = "ASCII" if encoding == "ascii" else encoding.upper()
+            raise UnusableAnswer(f"the answer of {self.check_url(url, what=what).authority} is not {name} text "
                                  f"(expected a {what})", status=200) from None
 
     def request(self, method: str, url: str, headers: Mapping[str, str] | None = None, body: bytes | None = None,

@@ -185,7 +185,7 @@ class VerifierService:
         return self.status_fetcher.get_text(uri, accept="application/statuslist+jwt", what="status list")
 
     def _fetch_status_list(self, uri: str) -> str:
-        return _utf8_text(self.status_fetcher, uri, accept=W3C_LIST_ACCEPT, what="status list")
+        return self.status_fetcher.get_text(uri, accept=W3C_LIST_ACCEPT, what="status list", encoding="utf-8")
 
     def _did_document(self, did: str) -> str:
         """The text of a did:web document, fetched strictly and kept ``VERIFIER_DID_WEB_TTL`` seconds.
@@ -200,8 +200,8 @@ class VerifierService:
         if found is not None and time.monotonic() < found[1]:
             return found[0]
         try:
-            text = _utf8_text(self.did_fetcher, did_web_url(did), accept="application/did+json, application/json",
-                              what="DID document")
+            text = self.did_fetcher.get_text(did_web_url(did), accept="application/did+json, application/json",
+                                             what="DID document", encoding="utf-8")
         except (FetchRefused, UnusableAnswer) as exc:
             raise InvalidDid(f"the DID document of {did[:80]} cannot be used: {exc}") from None
         with self._did_lock:
@@ -269,7 +269,8 @@ class VerifierService:
             return scanned.value
         if scanned.kind == KIND_LINK:
             try:
-                return _utf8_text(self.link_fetcher, scanned.value, accept=LINK_ACCEPT, what="presentation link")
+                return self.link_fetcher.get_text(scanned.value, accept=LINK_ACCEPT, what="presentation link",
+                                                  encoding="utf-8")
             except (FetchRefused, UnusableAnswer) as exc:
                 raise FormatError(f"the presentation link cannot be used: {exc}") from None
         raise FormatError(f"the code holds an {scanned.kind.replace('_', ' ')}, not a presentation")
@@ -303,16 +304,6 @@ class VerifierService:
         if self._view is not None:
             self._view.stop()
         self.store.close()
-
-
-def _utf8_text(fetcher: StrictFetcher, url: str, *, accept: str, what: str) -> str:
-    """GET ``url`` whose answer is UTF-8 text (JSON credentials and documents are not ASCII); stripped."""
-    body = fetcher.get(url, accept=accept, what=what).body
-    try:
-        return body.decode("utf-8").strip()
-    except UnicodeDecodeError:
-        raise UnusableAnswer(f"the answer of {fetcher.check_url(url, what=what).authority} is not UTF-8 text "
-                             f"(expected a {what})", status=200) from None
 
 
 def _trust_anchors(path: str | None) -> TrustAnchors | None:

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 from credentials.errors import MicrocredError
 from credentials.verification import Policy, StatusResolver, TrustResolver, W3cListMemo, verify_presentation
 from credentials.x509_trust import TrustAnchors
-from infra.fetch import StrictFetcher, UnusableAnswer
+from infra.fetch import StrictFetcher
 from ledger.config import LedgerSettings
 
 if TYPE_CHECKING:  # web3 takes seconds to import: only when chain checks are configured
@@ -161,12 +161,7 @@ def w3c_list_source(fetcher: StrictFetcher) -> Callable[[str], str]:
     """
 
     def fetch(url: str) -> str:
-        body = fetcher.get(url, accept=W3C_LIST_ACCEPT, what="status list").body
-        try:
-            return body.decode("utf-8").strip()
-        except UnicodeDecodeError:
-            raise UnusableAnswer(f"the answer of {fetcher.check_url(url, what='status list').authority} is not "
-                                 "UTF-8 text (expected a status list)", status=200) from None
+        return fetcher.get_text(url, accept=W3C_LIST_ACCEPT, what="status list", encoding="utf-8")
 
     return fetch
 
