@@ -1,4 +1,5 @@
-"""X.509 certificate chains of electronic seals, validated against configured trust anchors.
+"""X.509 certificate chains of electronic seals and of verifiers' access certificates, validated against
+configured trust anchors.
 
 Implements the parts of RFC 5280 §6.1 (basic path validation) that authenticate
 the seal of an imported credential (a Europass EDC sealed with JAdES, see
@@ -20,6 +21,11 @@ certificate is not checked here):
   (RFC 5280 §4.2), so name or policy constraints are refused, never ignored;
 * keys: RSA of at least :data:`credentials._rsa.MIN_RSA_BITS` bits, EC P-256 /
   P-384 / P-521, Ed25519; signatures over SHA-256 or stronger (no SHA-1).
+
+:func:`validate_access_chain` applies the same path rules to the certificate an
+OpenID4VP verifier signs its request object with (OpenID4VP 1.0 §5.9.3,
+``x509_san_dns`` / ``x509_hash``), at the time of the request: an end entity
+whose keyUsage allows digitalSignature; :func:`dns_names` reads its dNSName SANs.
 
 ``pyca/cryptography``'s ``x509.verification`` was not used: it applies the Web
 PKI profile of CA/B Forum (for instance an authorityKeyIdentifier on every
@@ -58,6 +64,8 @@ __all__ = [
     "CertificateSummary",
     "SealSubject",
     "validate_seal_chain",
+    "validate_access_chain",
+    "dns_names",
     "seal_subject",
     "issuer_id_for",
     "certificate_summary",
@@ -233,17 +241,17 @@ def _check_key_and_hash(certificate: x509.Certificate, *, check_hash: bool) -> N
             )
 
 
-def _check_valid_at(certificate: x509.Certificate, at: int) -> None:
+def _check_valid_at(certificate: x509.Certificate, at: int, moment: str = "the signing time") -> None:
     not_before = _epoch(certificate.not_valid_before_utc)
     not_after = _epoch(certificate.not_valid_after_utc)
     if at < not_before:
         raise SignatureError(
-            f"certificate {_name(certificate)} was not yet valid at the signing time {_iso(at)} "
+            f"certificate {_name(certificate)} was not yet valid at {moment} {_iso(at)} "
             f"(valid from {_iso(not_before)})"
         )
     if at > not_after:
         raise SignatureError(
-            f"certificate {_name(certificate)} had expired at the signing time {_iso(at)} "
+            f"certificate {_name(certificate)} had expired at {moment} {_iso(at)} "
             f"(valid until {_iso(not_after)})"
         )
 
@@ -268,28 +276,26 @@ def _extension(certificate: x509.Certificate, kind: type[x509.ExtensionType]) ->
         return None
 
 
-def _check_seal_certificate(leaf: x509.Certificate, at: int) -> None:
+def _check_end_entity(leaf: x509.Certificate, at: int, *, role: str, moment: str, seal: bool) -> None:
+    """The leaf: an end entity whose keyUsage lets it sign (a seal may say nonRepudiation instead)."""
     _check_critical_extensions(leaf)
     _check_key_and_hash(leaf, check_hash=True)
-    _check_valid_at(leaf, at)
+    _check_valid_at(leaf, at, moment)
     constraints = _extension(leaf, x509.BasicConstraints)
     if isinstance(constraints, x509.BasicConstraints) and constraints.ca:
         raise SignatureError(
-            f"the seal certificate {_name(leaf)} is a CA certificate; expected an end-entity seal certificate")
+            f"the {role} certificate {_name(leaf)} is a CA certificate; expected an end-entity {role} certificate")
+    usages = "digitalSignature or nonRepudiation" if seal else "digitalSignature"
     usage = _extension(leaf, x509.KeyUsage)
     if not isinstance(usage, x509.KeyUsage):
-        raise SignatureError(
-            f"the seal certificate {_name(leaf)} has no keyUsage; expected digitalSignature or nonRepudiation"
-        )
-    if not (usage.digital_signature or usage.content_commitment):
-        raise SignatureError(
-            f"the seal certificate {_name(leaf)} may not sign: its keyUsage allows neither "
-            "digitalSignature nor nonRepudiation (contentCommitment)"
-        )
+        raise SignatureError(f"the {role} certificate {_name(leaf)} has no keyUsage; expected {usages}")
+    if not (usage.digital_signature or (seal and usage.content_commitment)):
+        allowed = "neither digitalSignature nor nonRepudiation (contentCommitment)" if seal else "no digitalSignature"
+        raise SignatureError(f"the {role} certificate {_name(leaf)} may not sign: its keyUsage allows {allowed}")
 
 
 def _check_issuer(issuer: x509.Certificate, subject: x509.Certificate, at: int, intermediates_below: int,
-                  *, anchor: bool) -> None:
+                  *, anchor: bool, moment: str) -> None:
     """``issuer`` signed ``subject``: check it may, at ``at``, with ``intermediates_below`` CAs under it."""
     try:
         subject.verify_directly_issued_by(issuer)
@@ -314,14 +320,14 @@ def _check_issuer(issuer: x509.Certificate, subject: x509.Certificate, at: int, 
     usage = _extension(issuer, x509.KeyUsage)
     if isinstance(usage, x509.KeyUsage) and not usage.key_cert_sign:
         raise SignatureError(f"CA certificate {_name(issuer)} may not sign certificates (keyUsage without keyCertSign)")
-    _check_valid_at(issuer, at)
+    _check_valid_at(issuer, at, moment)
 
 
 class _PathSearch:
     """Depth-first search from the seal certificate to an anchor, remembering the deepest failure."""
 
-    def __init__(self, pool: Sequence[x509.Certificate], anchors: TrustAnchors, at: int):
-        self.pool, self.anchors, self.at = pool, anchors, at
+    def __init__(self, pool: Sequence[x509.Certificate], anchors: TrustAnchors, at: int, *, moment: str):
+        self.pool, self.anchors, self.at, self.moment = pool, anchors, at, moment
         self.failure: tuple[int, str] | None = None
         self.checks_left = MAX_ISSUER_CHECKS
 
@@ -336,7 +342,7 @@ class _PathSearch:
                 f"the certificate chain offers more than {MAX_ISSUER_CHECKS} candidate issuers; refused")
         self.checks_left -= 1
         try:
-            _check_issuer(issuer, subject, self.at, depth - 1, anchor=anchor)
+            _check_issuer(issuer, subject, self.at, depth - 1, anchor=anchor, moment=self.moment)
         except SignatureError as exc:
             self._note(depth, exc.reason)
             return False
@@ -348,7 +354,7 @@ class _PathSearch:
             if self._issued(anchor, current, depth, anchor=True):
                 return path + [anchor]
         if depth + 1 >= MAX_CHAIN_LENGTH:
-            self._note(depth, f"no trust anchor within {MAX_CHAIN_LENGTH} certificates of the seal certificate")
+            self._note(depth, f"no trust anchor within {MAX_CHAIN_LENGTH} certificates of the leaf certificate")
             return None
         for candidate in self.pool:
             if candidate.subject != current.issuer or any(candidate == seen for seen in path):
@@ -360,6 +366,19 @@ class _PathSearch:
         self._note(depth - 1, "the certificate chain does not end at a configured trust anchor: no trusted issuer "
                               f"{current.issuer.rfc4514_string()[:120]!r} was found for certificate {_name(current)}")
         return None
+
+
+def _validate(leaf: x509.Certificate, untrusted: Sequence[x509.Certificate], anchors: TrustAnchors, at: int,
+              *, moment: str) -> tuple[CertificateSummary, ...]:
+    if anchors.contains(leaf):  # an end-entity certificate configured directly as an anchor
+        return (certificate_summary(leaf, trust_anchor=True),)
+    search = _PathSearch(untrusted, anchors, at, moment=moment)
+    path = search.extend([leaf])
+    if path is None:
+        reason = (search.failure[1] if search.failure
+                  else "the certificate chain does not end at a configured trust anchor")
+        raise SignatureError(reason)
+    return tuple(certificate_summary(c, trust_anchor=i == len(path) - 1) for i, c in enumerate(path))
 
 
 def validate_seal_chain(
@@ -374,13 +393,28 @@ def validate_seal_chain(
 
     Raises :class:`SignatureError` naming the certificate that failed and why.
     """
-    _check_seal_certificate(leaf, at)
-    if anchors.contains(leaf):  # a seal certificate configured directly as an anchor
-        return (certificate_summary(leaf, trust_anchor=True),)
-    search = _PathSearch(untrusted, anchors, at)
-    path = search.extend([leaf])
-    if path is None:
-        reason = (search.failure[1] if search.failure
-                  else "the certificate chain does not end at a configured trust anchor")
-        raise SignatureError(reason)
-    return tuple(certificate_summary(c, trust_anchor=i == len(path) - 1) for i, c in enumerate(path))
+    _check_end_entity(leaf, at, role="seal", moment="the signing time", seal=True)
+    return _validate(leaf, untrusted, anchors, at, moment="the signing time")
+
+
+def validate_access_chain(
+    leaf: x509.Certificate,
+    untrusted: Sequence[x509.Certificate],
+    anchors: TrustAnchors,
+    *,
+    at: int,
+) -> tuple[CertificateSummary, ...]:
+    """Validate a verifier's access certificate ``leaf`` (OpenID4VP 1.0 §5.9.3 ``x509_san_dns`` /
+    ``x509_hash``: the key its request objects are signed with) at ``at``, now, through ``untrusted``
+    intermediates to one of ``anchors``: an end entity (not a CA) whose keyUsage allows digitalSignature,
+    then the same RFC 5280 path rules as seals. Returns the path, leaf first, anchor last."""
+    _check_end_entity(leaf, at, role="access", moment="the time of the request", seal=False)
+    return _validate(leaf, untrusted, anchors, at, moment="the time of the request")
+
+
+def dns_names(certificate: x509.Certificate) -> tuple[str, ...]:
+    """The dNSName entries of the certificate's subjectAltName, in order (none without that extension)."""
+    names = _extension(certificate, x509.SubjectAlternativeName)
+    if not isinstance(names, x509.SubjectAlternativeName):
+        return ()
+    return tuple(names.get_values_for_type(x509.DNSName))
