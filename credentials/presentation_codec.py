@@ -13,15 +13,27 @@ Two forms, told apart by their first characters:
 Also recognised, so a scanning page can route them: an OpenID4VP request
 (``openid4vp://…``) and an OpenID4VCI credential offer
 (``openid-credential-offer://…``).
+
+A **stack** (several credentials shown at once, :mod:`credentials.stack`) goes
+by link only: the link answers ``application/json``
+``{"presentations": ["<presentation>", …]}``, each entry an SD-JWT+KB text, a
+JWT presentation, or a JSON presentation (as text or as an object), all bound
+to the same nonce and audience. :func:`parse_stack` tells such an answer from a
+single presentation; :func:`stack_presentations` checks the list (also for the
+verifier API's ``presentations`` member); :func:`stack_text` writes one.
 """
 
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
-from credentials.errors import FormatError
+from credentials._json import json_dumps, json_loads
+from credentials.errors import FormatError, InvalidInput
+from credentials.stack import MAX_STACK_PRESENTATIONS
 
 __all__ = [
     "INLINE_QR_MAX_CHARS",
@@ -34,6 +46,11 @@ __all__ = [
     "fits_inline",
     "is_loopback_host",
     "classify_scanned",
+    "STACK_MEMBER",
+    "STACK_MEDIA_TYPE",
+    "stack_presentations",
+    "parse_stack",
+    "stack_text",
 ]
 
 #: Presentations up to this many characters go into the QR code itself
@@ -47,6 +64,10 @@ KIND_INLINE = "inline"
 KIND_LINK = "link"
 KIND_OPENID4VP = "openid4vp"
 KIND_CREDENTIAL_OFFER = "credential_offer"
+
+#: The one member of a stack link's answer, and that answer's media type.
+STACK_MEMBER = "presentations"
+STACK_MEDIA_TYPE = "application/json"
 
 _OPENID4VP_SCHEMES = ("openid4vp://", "eudi-openid4vp://", "haip://")
 _OFFER_SCHEME = "openid-credential-offer://"
@@ -102,3 +123,59 @@ def classify_scanned(text: str) -> Scanned:
     if "~" in text and text.count(".") >= 2:
         return Scanned(KIND_INLINE, text)
     raise FormatError("the scanned code is neither a presentation, a presentation link, nor an OpenID request or offer")
+
+
+def stack_presentations(entries: Any) -> tuple[str, ...]:
+    """The presentations of a stack's ``presentations`` list, each as text; FormatError saying what is wrong.
+
+    1 to :data:`~credentials.stack.MAX_STACK_PRESENTATIONS` entries, each a
+    non-empty string or a non-empty JSON object (a JSON presentation, kept as
+    compact JSON text).
+    """
+    if not isinstance(entries, list):
+        raise FormatError(f"'{STACK_MEMBER}' must be a list of presentations, found {type(entries).__name__}")
+    if not entries:
+        raise FormatError(f"'{STACK_MEMBER}' is empty; a stack holds 1 to {MAX_STACK_PRESENTATIONS} presentations")
+    if len(entries) > MAX_STACK_PRESENTATIONS:
+        raise FormatError(f"the stack holds {len(entries)} presentations, more than {MAX_STACK_PRESENTATIONS}")
+    found = []
+    for index, entry in enumerate(entries):
+        if isinstance(entry, dict) and entry:
+            try:
+                found.append(json_dumps(entry))
+            except InvalidInput as exc:
+                raise FormatError(f"{STACK_MEMBER}[{index}] cannot be read as JSON: {exc}") from None
+        elif isinstance(entry, str) and entry.strip():
+            found.append(entry.strip())
+        else:
+            kind = "an empty one" if entry in ("", {}) or (isinstance(entry, str) and not entry.strip()) \
+                else type(entry).__name__
+            raise FormatError(f"{STACK_MEMBER}[{index}] must be a presentation (text) or a JSON presentation "
+                              f"(object), found {kind}")
+    return tuple(found)
+
+
+def parse_stack(text: str) -> tuple[str, ...] | None:
+    """The presentations of a stack's JSON text; None when ``text`` is not a stack (a single presentation).
+
+    A JSON object with a ``presentations`` member is a stack, and must hold
+    nothing else (FormatError otherwise, or when its list is not one).
+    """
+    stripped = text.strip() if isinstance(text, str) else ""
+    if not stripped.startswith("{") or f'"{STACK_MEMBER}"' not in stripped:
+        return None
+    try:
+        document = json_loads(stripped, what="the stack")
+    except InvalidInput:
+        return None  # not JSON: not a stack; the verifier reports what it is not
+    if not isinstance(document, dict) or STACK_MEMBER not in document:
+        return None
+    others = sorted(k for k in document if k != STACK_MEMBER)
+    if others:
+        raise FormatError(f"a stack holds only '{STACK_MEMBER}'; found also {', '.join(map(repr, others))[:200]}")
+    return stack_presentations(document[STACK_MEMBER])
+
+
+def stack_text(presentations: Sequence[str]) -> str:
+    """A stack's JSON text, as a stack link answers it."""
+    return json_dumps({STACK_MEMBER: stack_presentations(list(presentations))})
