@@ -34,6 +34,13 @@ per issuer / list and read at the block the cache has processed.
   refresh another thread is making only until its own deadline
   (:func:`ledger.chain.deadline`): a hung node costs a verification its
   deadline, not one timeout per call.
+* **Anchor listeners.** :meth:`LedgerView.on_anchor_events` registers a
+  callable told, after each advance, the StatusRegistry anchoring events of
+  the new blocks, or ``None`` when any list may have changed unseen (a
+  reorganisation, or a gap wider than :data:`MAX_EVENT_RANGE` blocks, which
+  is never read in one request: the caches are dropped instead). The
+  wallet marks the credentials of an anchoring issuer stale with it
+  (:mod:`wallet.freshness`).
 * **What clients see.** An ``Unavailable`` reason says what failed in the
   user's terms ("the ledger did not answer"); the exception, which may name
   the node's URL (an API key) or a server path, goes to the operator's log.
@@ -59,7 +66,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from credentials.errors import MicrocredError
@@ -69,15 +76,19 @@ from ledger.chain import BlockHeader, BlockRef, time_left
 from ledger.config import LedgerSettings
 from ledger.deployment import Ledger, open_ledger
 from ledger.errors import LedgerError, LedgerUnavailable, TransactionReverted
+from ledger.status import AnchorEvent
 from ledger.trust_rules import trust_answer
 
-__all__ = ["LedgerView", "TokenSource", "NO_ANSWER", "BAD_ANSWER", "user_reason", "open_view"]
+__all__ = ["LedgerView", "TokenSource", "AnchorListener", "MAX_EVENT_RANGE", "NO_ANSWER", "BAD_ANSWER",
+           "user_reason", "open_view"]
 
 DEFAULT_POLL_INTERVAL_S = 0.2
 DEFAULT_MAX_LAG_S = 1.0
 _CACHE_SIZE = 4096
 _FETCH_RETRY_S = 2.0
 _REFRESH_WAIT_S = 30.0  # outside any deadline: how long a refresh waits for another thread's
+#: The most blocks whose events one advance reads; a wider gap drops every cached answer instead.
+MAX_EVENT_RANGE = 2_000
 #: Seconds an unanchored W3C status list is kept before it is fetched again.
 UNANCHORED_LIST_TTL_S = 30.0
 
@@ -87,6 +98,8 @@ BAD_ANSWER = "the ledger's answer could not be used"
 
 #: ``(uri) -> token text``; raises ConnectionError (FetchError) or ValueError (FetchRefused).
 TokenSource = Callable[[str], str]
+#: Told the anchoring events of each advance, or None when any list may have changed unseen; must not raise.
+AnchorListener = Callable[[Sequence[AnchorEvent] | None], None]
 
 _log = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -147,12 +160,30 @@ class LedgerView:
         self._refresh_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+        self._listeners: list[AnchorListener] = []
 
     @property
     def head(self) -> int | None:
         """The number of the processed block (head − confirmations when it was read)."""
         block = self.head_block
         return None if block is None else block.number
+
+    @property
+    def watching(self) -> bool:
+        """Whether the watcher thread is running."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def on_anchor_events(self, listener: AnchorListener) -> None:
+        """Tell ``listener`` the anchoring events of every block this view processes from now on."""
+        with self._lock:
+            self._listeners.append(listener)
+
+    def _tell(self, events: Sequence[AnchorEvent] | None) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(events)
+            except Exception:  # a listener's failure must not stop the view (it is the listener's bug)
+                _log.exception("an anchor listener failed")
 
     # ------------------------------------------------------------ watching
 
@@ -198,6 +229,12 @@ class LedgerView:
         if not linked:
             self._reset(header, reorganised=True)
             return
+        if header.number - head.number > MAX_EVENT_RANGE:
+            _log.info("the view is %s blocks behind; every cached answer is dropped rather than reading the events "
+                      "of so many blocks", header.number - head.number)
+            self._reset(header, reorganised=False)
+            self._tell(None)
+            return
         trust_events = self.ledger.trust.events(from_block=head.number + 1, to_block=header.number)
         anchor_events = self.ledger.status.anchor_events(from_block=head.number + 1, to_block=header.number)
         again = self.ledger.chain.block_header(header.number)
@@ -212,6 +249,8 @@ class LedgerView:
                 self._anchors.pop(key, None)
                 self._carried.pop(key, None)
             self.head_block, self._generation = header, self._generation + 1
+        if anchor_events:
+            self._tell(anchor_events)
 
     def _reset(self, header: BlockHeader, *, reorganised: bool) -> None:
         """Forget every cached answer; read at ``header`` from now on."""
@@ -223,6 +262,8 @@ class LedgerView:
             self.head_block, self._generation = header, self._generation + 1
             for cache in (self._trust, self._anchors, self._carried, self._tokens):
                 cache.clear()
+        if reorganised:
+            self._tell(None)
 
     def start(self) -> None:
         """Start the watcher thread (once; safe after a fork, since it starts on first use)."""
