@@ -134,6 +134,16 @@ def m003_imported_formats(db: Database) -> None:
     db.execute("ALTER TABLE shares ADD COLUMN presentation_format TEXT NOT NULL DEFAULT 'dc+sd-jwt'")
 
 
+@MIGRATIONS()
+def m004_status_freshness(db: Database) -> None:
+    """A live badge (issue 13): ``status_events`` counts the StatusRegistry anchoring events seen for the
+    credential's issuer, ``status_events_seen`` the count its last check started from (stale while they differ);
+    an index to find an issuer's credentials."""
+    db.execute("ALTER TABLE credentials ADD COLUMN status_events INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE credentials ADD COLUMN status_events_seen INTEGER NOT NULL DEFAULT 0")
+    db.execute("CREATE INDEX credentials_issuer ON credentials(issuer)")
+
+
 def open_database(path: str | Path) -> Database:
     """A connection with WAL, foreign keys and a busy timeout."""
     connection = sqlite3.connect(str(path), timeout=10, check_same_thread=False)
