@@ -11,7 +11,8 @@ from wallet.db import DB_FILE, MIGRATIONS, migrate, open_database
 #: Columns later migrations added, and what an upgraded row holds in them.
 ADDED = {
     "sessions": {"last_seen_at": 0, "authenticated_at": 0},
-    "credentials": {"registry_name": None, "verified": 1, "subject_bound": 1, "view_kind": None},
+    "credentials": {"registry_name": None, "verified": 1, "subject_bound": 1, "view_kind": None, "status_events": 0,
+                    "status_events_seen": 0},
     "shares": {"presentation_format": "dc+sd-jwt"},
 }
 #: Each earlier wallet: numbered by user_version (v1, v2), and migrations recorded by name up to m002.
