@@ -195,17 +195,21 @@ def create_whole_share(
     link_base: str,
     now: int,
     lifetime: int,
+    audience: str | None = None,
+    nonce: str | None = None,
+    mode: str | None = None,
     random_token: Callable[[int], str] = secrets.token_urlsafe,
 ) -> Share:
-    """A whole credential inside a holder-signed VP (nonce fresh, audience the share id); record the share."""
+    """A whole credential inside a holder-signed VP (nonce fresh and audience the share id unless given, as an
+    OpenID4VP answer gives them); record the share."""
     share_id = random_token(12)
-    audience = SHARE_AUDIENCE_PREFIX + share_id
-    vp_format, vp = present_whole(credential, holder_key, audience=audience, nonce=random_token(16), iat=now,
+    audience = audience or SHARE_AUDIENCE_PREFIX + share_id
+    vp_format, vp = present_whole(credential, holder_key, audience=audience, nonce=nonce or random_token(16), iat=now,
                                   lifetime=lifetime)
     presentation = vp if isinstance(vp, str) else json_dumps(vp)
     return _record_share(db, share_id=share_id, account_id=account_id, credential_id=credential_id,
                          presentation=presentation, presentation_format=vp_format, audience=audience,
-                         disclosed=disclosed, link_base=link_base, now=now, lifetime=lifetime, mode=None,
+                         disclosed=disclosed, link_base=link_base, now=now, lifetime=lifetime, mode=mode,
                          random_token=random_token)
 
 
