@@ -9,8 +9,8 @@
   query — only known query ids, one presentation unless ``multiple``, the
   format and type asked for, every required claim disclosed with an allowed
   value (here ANY claim set satisfies), and an option of every required
-  credential set answered. §12.2 (“Security Checks on the Returned Credentials”)
-  says the verifier must not rely on the wallet for these.
+  credential set answered. Security Considerations, "Security Checks on the Returned
+  Credentials and Presentations": the verifier must not rely on the wallet for these.
 
 Claims path pointers are processed as §7.1.1 says (a string selects a member
 of every selected object, ``null`` every element of every selected array, an
@@ -140,7 +140,11 @@ class SetMatch:
 
 @dataclass(frozen=True)
 class QueryMatch:
-    """What a wallet can answer. ``reasons`` says, per query nothing answers, why (plain words)."""
+    """What a wallet can answer. ``reasons`` says, per query nothing answers, why (plain words).
+
+    ``missing_reason`` and ``reasons`` are for the holder's screen only: they can name claim values,
+    and the wallet must not let the verifier tell a value mismatch from a refusal (Privacy
+    Considerations, "DCQL Value Matching"): answer both with the same error."""
 
     per_query: Mapping[str, tuple[CandidateMatch, ...]]
     sets: tuple[SetMatch, ...]
@@ -242,40 +246,42 @@ def _claim_problem(claims: Mapping[str, Any], claim: _Claim, *, any_index: bool)
     return True, f"no value of '{name}' is one of the allowed values {options}"
 
 
-def _claims_problems(claims: Mapping[str, Any], selected: Sequence[_Claim], *, any_index: bool,
-                     whose: str) -> list[str]:
+def _claims_problems(claims: Mapping[str, Any], selected: Sequence[_Claim], *, disclosed: bool,
+                     whose: str) -> tuple[list[str], int]:
+    """(problems, how many claims fail)."""
     missing: list[str] = []
     wrong: list[str] = []
     for claim in selected:
-        present, problem = _claim_problem(claims, claim, any_index=any_index)
+        present, problem = _claim_problem(claims, claim, any_index=disclosed)
         if problem is not None:
             (wrong if present else missing).append(problem)
-    head = [f"{whose} does not disclose {', '.join(missing)} that the request requires"] if missing else []
-    return head + wrong
+    verb = "does not disclose" if disclosed else "lacks"
+    head = [f"{whose} {verb} {', '.join(missing)} that the request requires"] if missing else []
+    return head + wrong, len(missing) + len(wrong)
 
 
-def _claims_outcome(query: _CredentialQuery, claims: Mapping[str, Any], *, any_index: bool,
+def _claims_outcome(query: _CredentialQuery, claims: Mapping[str, Any], *, disclosed: bool,
                     whose: str) -> tuple[tuple[str, ...] | None, tuple[_Claim, ...], list[str]]:
     """(the claim set used, the claims it selects, problems); no problems = satisfied.
 
     With ``claim_sets`` the first satisfied option wins; when none is, the problems are those of
-    the option that comes closest."""
+    the option with the fewest failing claims."""
     if query.claims is None:
         return None, (), []
     if query.claim_sets is None:
-        return None, query.claims, _claims_problems(claims, query.claims, any_index=any_index, whose=whose)
+        return None, query.claims, _claims_problems(claims, query.claims, disclosed=disclosed, whose=whose)[0]
     by_id = {claim.id: claim for claim in query.claims}
-    best: list[str] | None = None
+    best: tuple[list[str], int] | None = None
     for option in query.claim_sets:
         chosen = tuple(by_id[name] for name in option)
-        problems = _claims_problems(claims, chosen, any_index=any_index, whose=whose)
-        if not problems:
+        problems = _claims_problems(claims, chosen, disclosed=disclosed, whose="it")
+        if not problems[0]:
             return option, chosen, []
-        if best is None or len(problems) < len(best):
+        if best is None or problems[1] < best[1]:
             best = problems
     alternatives = " or ".join(f"({', '.join(option)})" for option in query.claim_sets)
-    return None, (), [f"{whose} satisfies none of the claim sets the request allows, {alternatives}: "
-                      + "; ".join(best or ())]
+    return None, (), [f"{whose} satisfies none of the claim sets the request allows, {alternatives}; closest: "
+                      + "; ".join(best[0] if best else ())]
 
 
 def _types_text(alternatives: tuple[tuple[str, ...], ...]) -> str:
@@ -313,9 +319,10 @@ def _candidate_outcome(query: _CredentialQuery, candidate: Candidate) -> tuple[i
         return 2, None, f"the request limits issuers by trusted_authorities ({kinds}), which this wallet cannot check"
     if query.require_cryptographic_holder_binding and not candidate.holder_binding:
         return 2, None, "the matching credential is not bound to a holder key, and the request requires that"
-    claim_set, chosen, problems = _claims_outcome(query, candidate.claims, any_index=False, whose="it")
+    claim_set, chosen, problems = _claims_outcome(query, candidate.claims, disclosed=False,
+                                                  whose="the matching credential")
     if problems:
-        return 3, None, f"the matching credential does not answer it: {'; '.join(problems)}"
+        return 3, None, "; ".join(problems)
     paths: list[ClaimPath] = []
     for claim in chosen:
         for where, value in resolve_claim_path(candidate.claims, claim.path) or ():
@@ -370,7 +377,7 @@ def _presentation_problems(query: _CredentialQuery, presentation: Presented, who
                               whose)
     if problems and presentation.format != query.format:
         return problems
-    return problems + _claims_outcome(query, presentation.claims, any_index=True, whose=whose)[2]
+    return problems + _claims_outcome(query, presentation.claims, disclosed=True, whose=whose)[2]
 
 
 def check_response(query: _Query, presented: Mapping[str, Sequence[Presented]]) -> tuple[str, ...]:
