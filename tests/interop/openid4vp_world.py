@@ -1,0 +1,131 @@
+"""What the OpenID4VP interop tests share: an access-certificate PKI for verifiers, private JWKs for
+the node side, and the independent implementation's two roles as processes.
+
+The other side is ``@openid4vc/openid4vp`` (OpenWallet Foundation, npm, pinned in package.json) with
+``@sd-jwt/sd-jwt-vc`` for SD-JWT VC and panva's ``jose`` for JWS/JWE:
+
+- :class:`NodeVerifier` runs ``tests/interop/openid4vp_verifier.mjs``: it serves its signed request
+  object (``x509_hash`` or ``x509_san_dns``, ``direct_post.jwt``) and its response endpoint on a free
+  127.0.0.1 port, and reports what it made of the answer;
+- :func:`node_wallet` runs ``tests/interop/openid4vp_wallet.mjs``: it resolves a request (fetching
+  ``request_uri``, checking the JAR's x5c chain with node's X509Certificate) and answers it with a
+  presentation made by ``@sd-jwt``, encrypted with ``jose``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from jwcrypto import jwk as jwcrypto_jwk
+
+from tests.x509_pki import INTERMEDIATE, ROOT, Pki, make_pki, name, pem, spec
+
+ROOT_DIR = Path(__file__).resolve().parents[2]
+VERIFIER_SCRIPT = ROOT_DIR / "tests" / "interop" / "openid4vp_verifier.mjs"
+WALLET_SCRIPT = ROOT_DIR / "tests" / "interop" / "openid4vp_wallet.mjs"
+VECTORS = ROOT_DIR / "tests" / "vectors"
+
+needs_node = pytest.mark.skipif(
+    shutil.which("node") is None or not (ROOT_DIR / "node_modules" / "@openid4vc" / "openid4vp").exists(),
+    reason="node and the npm devDependencies (make test runs npm ci) are needed",
+)
+
+ACCESS_USAGE = x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
+                             data_encipherment=False, key_agreement=False, key_cert_sign=False, crl_sign=False,
+                             encipher_only=False, decipher_only=False)
+
+
+def access_pki(organisation: str, dns_name: str = "localhost", *, ca_name: str = "Interop Access CA") -> Pki:
+    """Root CA → intermediate ``ca_name`` → a verifier's access certificate (O = ``organisation``, DNS SAN)."""
+    leaf = spec(INTERMEDIATE, subject=name(dns_name, organization=organisation, country="DE"), ca=False,
+                path_length=None, key_usage=ACCESS_USAGE,
+                extra=((x509.SubjectAlternativeName([x509.DNSName(dns_name)]), False),))
+    return make_pki("ec", root=spec(ROOT, subject=name(f"{ca_name} Root", organization="Interop Trust")),
+                    intermediate=spec(INTERMEDIATE, subject=name(ca_name, organization="Interop Trust")), seal=leaf)
+
+
+def x5c_of(pki: Pki) -> list[str]:
+    """The ``x5c`` header of a request signed by ``pki``'s leaf: leaf, intermediate; never the root."""
+    return [base64.b64encode(c.public_bytes(serialization.Encoding.DER)).decode("ascii") for c in pki.chain]
+
+
+def private_jwk(key: Any) -> dict[str, str]:
+    """A cryptography private key (or a :class:`credentials.jose.PrivateKey`) as a private JWK."""
+    return json.loads(jwcrypto_jwk.JWK.from_pyca(getattr(key, "_key", key)).export_private())
+
+
+def chain_files(pki: Pki, directory: Path) -> tuple[Path, Path, Path]:
+    """(chain PEM: leaf then intermediate, leaf's private key PEM, anchor PEM) written under ``directory``."""
+    chain, key, anchors = directory / "verifier-chain.pem", directory / "verifier-key.pem", directory / "anchors.pem"
+    chain.write_bytes(pem(*pki.chain))
+    key.write_bytes(pki.seal_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                               serialization.NoEncryption()))
+    key.chmod(0o600)
+    anchors.write_bytes(pki.anchors_pem)
+    return chain, key, anchors
+
+
+@dataclass
+class NodeVerifier:
+    """The independent verifier, running: ``ready`` holds its request (``url``, ``client_id``, ``nonce``…)."""
+
+    process: subprocess.Popen
+    ready: dict[str, Any]
+
+    @classmethod
+    def start(cls, pki: Pki, issuer_jwk: dict[str, str], dcql_query: dict[str, Any], **options: Any) -> NodeVerifier:
+        request = {"x5c": x5c_of(pki), "signing_jwk": private_jwk(pki.seal_key), "issuer_jwk": issuer_jwk,
+                   "dcql_query": dcql_query, "timeout_ms": 60_000, **options}
+        process = subprocess.Popen(["node", str(VERIFIER_SCRIPT)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True, cwd=ROOT_DIR)
+        assert process.stdin is not None
+        assert process.stdout is not None
+        process.stdin.write(json.dumps(request))
+        process.stdin.close()
+        line = process.stdout.readline()
+        if not line:
+            process.wait(timeout=10)
+            raise AssertionError(f"the node verifier did not start: {process.stderr.read()[-2000:]}")
+        return cls(process, json.loads(line))
+
+    def events(self) -> list[dict[str, Any]]:
+        """Every event after ``ready``, once it has answered (or timed out) and exited."""
+        out, err = self.process.communicate(timeout=90)
+        events = [json.loads(line) for line in out.splitlines() if line.strip()]
+        if not any(e["event"] in ("answer", "timeout") for e in events):
+            raise AssertionError(f"the node verifier ended without a verdict: {err[-2000:]}")
+        return events
+
+    def answer(self) -> dict[str, Any]:
+        found = [e for e in self.events() if e["event"] == "answer"]
+        assert found, "the wallet never answered the node verifier"
+        return found[0]
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.communicate(timeout=10)
+
+
+def node_wallet(mode: str, request: dict[str, Any]) -> subprocess.CompletedProcess:
+    """Run the independent wallet once (``resolve`` or ``answer``); its JSON answer is the last stdout line."""
+    return subprocess.run(["node", str(WALLET_SCRIPT), mode], input=json.dumps(request), capture_output=True,
+                          text=True, timeout=90, cwd=ROOT_DIR, check=False)
+
+
+def last_json(result: subprocess.CompletedProcess) -> dict[str, Any]:
+    assert result.returncode == 0, result.stderr[-2000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def vector(folder: str, file: str) -> Any:
+    return json.loads((VECTORS / folder / file).read_text(encoding="utf-8"))
