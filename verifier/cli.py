@@ -2,7 +2,10 @@
 
 ``verify`` prints the result JSON of ARCHITECTURE.md ("Verifier HTTP API" ⚑)
 and exits 0 verified, 1 not verified, 2 could not decide (ledger or status
-list unreachable, bad usage or settings). Settings are the service's
+list unreachable, bad usage or settings). A stack file (``{"presentations":
+[...]}``, or a link that answers one) prints the stack's answer and exits 0
+only when every credential is verified, 1 when any failed, 2 when nothing
+failed but a check could not be completed. Settings are the service's
 (``MICROCRED_VERIFIER_*``, ``MICROCRED_DATA_DIR``, ``MICROCRED_RPC_URL``),
 read and checked as the service reads them (:mod:`verifier.settings`).
 """
@@ -61,7 +64,7 @@ def serve(host: str, port: int, workers: int, threads: int, timeout: int, access
 @click.option("--nonce", default=None, help="the nonce the Key Binding JWT must carry")
 @click.option("--audience", default=None, help="the aud the Key Binding JWT must carry")
 def verify(source, nonce: str | None, audience: str | None) -> None:
-    """Verify a presentation from SOURCE (a file, or '-' for standard input)."""
+    """Verify a presentation, or a stack of them, from SOURCE (a file, or '-' for standard input)."""
     raw = source.read(_MAX_INPUT + 1)
     if len(raw) > _MAX_INPUT:
         click.echo(f"error: the input is larger than {_MAX_INPUT} bytes", err=True)
@@ -76,7 +79,7 @@ def verify(source, nonce: str | None, audience: str | None) -> None:
     except ConfigurationError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_UNDECIDED)
-    result = service.verify(text, nonce=nonce, audience=audience)
+    result = service.verify_text(text, nonce=nonce, audience=audience)  # one presentation, or a stack
     click.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
     if result.verified:
         sys.exit(EXIT_VERIFIED)

@@ -10,6 +10,11 @@ the same for every format: learner, title, awarding body, … and a collapsible
 language (English, else the first the credential has); for a type without a
 view, the disclosed claims with the labels of
 :data:`credentials.microcredential.CLAIM_LABELS` — and a printable receipt.
+A stack (several credentials in one QR link or paste, or one OpenID4VP
+answer; :mod:`credentials.stack`) gets :func:`render_stack_result`: the stack's
+line first ("3 of 3 verified · 14 ECTS · EQF 6–7"), what the answer as a whole
+lacks, the sums with each credential's stackability, then one verdict per
+credential with its certificate and checks.
 Views are a few lines: the work is in :mod:`verifier.service` and the core.
 """
 
@@ -17,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,12 +32,13 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from credentials.annex_view import ANNEX_LABELS, AnnexView, AwardingBody, Sourced
 from credentials.errors import InvalidInput
 from credentials.microcredential import CLAIM_LABELS, MICROCRED_CLAIMS
+from credentials.stack import StackResult, stack_result
 from credentials.verification_model import FAILED, PASSED, SKIPPED, UNAVAILABLE, VerificationResult
-from verifier.api import is_sd_jwt
+from verifier.api import count_members, is_sd_jwt
 from verifier.context import current_service
 
 __all__ = ["bp", "CHECK_TITLES", "PAGE_LANGUAGES", "verdict_of", "certificate_of", "annex_certificate", "render_result",
-           "decode_qr_photo"]
+           "render_stack_result", "stack_verdict", "decode_qr_photo"]
 
 bp = Blueprint("pages", __name__)
 
@@ -125,16 +132,82 @@ def annex_certificate(view: AnnexView, languages: tuple[str, ...] = PAGE_LANGUAG
             "more": [(item.label or item.path, item.text(languages)) for item in view.more_details]}
 
 
+def _checks(result: VerificationResult) -> list[dict[str, str]]:
+    return [{"check": c.check, "status": c.status, "detail": c.detail, "title": CHECK_TITLES[c.check],
+             "mark": _STATUS_WORDS[c.status][0], "status_words": _STATUS_WORDS[c.status][1]} for c in result.checks]
+
+
+def _certificate(result: VerificationResult) -> dict[str, Any] | None:
+    if result.check("signature").status != PASSED:
+        return None
+    return annex_certificate(result.annex) if result.annex is not None else certificate_of(result.claims)
+
+
+def _fingerprint(presentation: str) -> str:
+    return hashlib.sha256(presentation.encode("utf-8", "replace")).hexdigest()[:32]
+
+
+def _checked_at(now: int) -> str:
+    return datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
 def render_result(result: VerificationResult, presentation: str, now: int):
-    checks = [{"check": c.check, "status": c.status, "detail": c.detail, "title": CHECK_TITLES[c.check],
-               "mark": _STATUS_WORDS[c.status][0], "status_words": _STATUS_WORDS[c.status][1]} for c in result.checks]
-    receipt = {"checked_at": datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%d %H:%M:%S"),
-               "fingerprint": hashlib.sha256(presentation.encode("utf-8", "replace")).hexdigest()[:32]}
-    certificate = None
-    if result.check("signature").status == PASSED:
-        certificate = annex_certificate(result.annex) if result.annex is not None else certificate_of(result.claims)
-    return render_template("result.html", result=result, verdict=verdict_of(result), checks=checks,
-                           certificate=certificate, issuer=result.issuer, chain=result.trust_chain, receipt=receipt)
+    receipt = {"checked_at": _checked_at(now), "fingerprint": _fingerprint(presentation)}
+    return render_template("result.html", result=result, verdict=verdict_of(result), checks=_checks(result),
+                           certificate=_certificate(result), issuer=result.issuer, chain=result.trust_chain,
+                           receipt=receipt)
+
+
+def stack_verdict(stack: StackResult) -> dict[str, str]:
+    """The stack's verdict: verified only when every credential is and the answer meets its request."""
+    if stack.verified:
+        return {"kind": "verified", "word": "Verified",
+                "sentence": "Every credential is authentic, from an accredited provider, not revoked, and presented "
+                            "by its holder for this request."}
+    if stack.undecided:
+        return {"kind": "undecided", "word": "Cannot decide now",
+                "sentence": "A check could not be completed for some credential; nothing failed so far. "
+                            "Try again shortly."}
+    failing = sum(1 for r in stack.results if not r.verified)
+    sentence = (f"{failing} of {len(stack.results)} credentials did not pass; each is shown below with why."
+                if failing else "The credentials verify, but the answer does not meet the request.")
+    return {"kind": "rejected", "word": "Not verified", "sentence": sentence}
+
+
+def render_stack_result(results: StackResult | Sequence[VerificationResult], presentations: Sequence[str], now: int,
+                        *, problems: Sequence[str] = (), scanned: str | None = None):
+    """The page for several credentials at once: a holder-shown stack, or an OpenID4VP answer with several.
+
+    ``results``: a :class:`~credentials.stack.StackResult` (from
+    ``VerifierService.verify_stack``), or each presentation's result in order (then the stack's integrity and
+    summary are worked out here, :func:`credentials.stack.stack_result`); ``presentations``: the texts, in the
+    same order, for the receipt's fingerprints (none when unknown); ``problems``: what the answer as a whole
+    lacks (plain words); ``scanned``: the text that led to the stack (a link), fingerprinted on the receipt.
+    """
+    stack = results if isinstance(results, StackResult) else stack_result(results)
+    if problems:
+        stack = StackResult(stack.results, stack.summary, (*stack.problems, *problems))
+    texts: list[str | None] = [*presentations, *[None] * (len(stack.results) - len(presentations))]
+    items = []
+    for result, presentation in zip(stack.results, texts, strict=False):
+        certificate = _certificate(result)
+        items.append({"result": result, "verdict": verdict_of(result), "checks": _checks(result),
+                      "certificate": certificate, "title": certificate.get("title") if certificate else None,
+                      "fingerprint": _fingerprint(presentation) if presentation is not None else None})
+    summary = stack.summary
+    ects_total = summary.to_json()["ects_total"]
+    return render_template("result_stack.html", stack=stack, summary=summary, ects_total=ects_total,
+                           verdict=stack_verdict(stack), items=items,
+                           receipt={"checked_at": _checked_at(now),
+                                    "fingerprint": _fingerprint(scanned) if scanned is not None else None})
+
+
+def _render_any(found: VerificationResult | StackResult, text: str, now: int):
+    """One result's page, or a stack's (a link or paste that held one; each member counts against the limit)."""
+    if isinstance(found, StackResult):
+        count_members(found.results, answered=True)
+        return render_stack_result(found, (), now, scanned=text)
+    return render_result(found, text, now)
 
 
 def decode_qr_photo(data: bytes) -> str:
@@ -176,7 +249,7 @@ def verify():
         raise RequestEntityTooLarge(f"an SD-JWT VC presentation may be at most {service.settings.VERIFIER_MAX_BODY} "
                                     "bytes")
     now = int(service.clock())
-    return render_result(service.verify(text, now=now), text, now)
+    return _render_any(service.verify_text(text, now=now), text, now)
 
 
 @bp.post("/verify/photo")
@@ -188,4 +261,4 @@ def verify_photo():
     text = decode_qr_photo(upload.read())
     service = current_service()
     now = int(service.clock())
-    return render_result(service.verify(text, now=now), text, now)
+    return _render_any(service.verify_text(text, now=now), text, now)

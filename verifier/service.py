@@ -25,17 +25,18 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from credentials.errors import CHECKS, ConfigurationError, FormatError, InvalidDid, MicrocredError
 from credentials.europass import parse_trust_anchors
 from credentials.jose import PublicKey
-from credentials.presentation_codec import KIND_INLINE, KIND_LINK, classify_scanned
+from credentials.presentation_codec import KIND_INLINE, KIND_LINK, classify_scanned, parse_stack
 from credentials.sd_jwt_vc import resolve_did_issuer_key
+from credentials.stack import StackResult, stack_result
 from credentials.status_check import StatusListMemo
 from credentials.status_check_bitstring import W3cListMemo
 from credentials.verification import verify_presentation
@@ -277,25 +278,62 @@ class VerifierService:
 
     def verify(self, text: str, *, nonce: str | None = None, audience: str | None = None,
                now: int | None = None) -> VerificationResult:
-        """Verify a presentation, or a scanned text (link-mode QR) that leads to one."""
+        """Verify a presentation, or a scanned text (link-mode QR) that leads to one.
+
+        A text that leads to a stack fails ``format`` saying so: :meth:`verify_text` takes both.
+        """
+        return cast(VerificationResult, self.verify_text(text, nonce=nonce, audience=audience, now=now, stacks=False))
+
+    def verify_text(self, text: str, *, nonce: str | None = None, audience: str | None = None,
+                    now: int | None = None, stacks: bool = True) -> VerificationResult | StackResult:
+        """Verify what a scanned, pasted or posted text stands for: one presentation, or a stack
+        (``{"presentations": [...]}``, pasted or behind a link; :meth:`verify_stack`)."""
         when = int(self.clock()) if now is None else now
         try:
             presentation = self.resolve_text(text) if _looks_scanned(text) else text
+            members = parse_stack(presentation)
+            if members is not None and not stacks:
+                raise FormatError(f"the text holds a stack of {len(members)} presentations; verify it as a stack")
         except (FormatError, RemoteUnreachable) as exc:  # a bad text or link fails; a link nobody answers: unavailable
-            status, reason = (FAILED, exc.reason) if isinstance(exc, FormatError) else (UNAVAILABLE, str(exc))
-            return VerificationResult(None, tuple(
-                CheckResult(c, status, reason) if c == "format" else CheckResult(c, SKIPPED, "nothing to verify")
-                for c in CHECKS))
+            return _unread(exc)
+        if members is not None:
+            return self.verify_stack(members, nonce=nonce, audience=audience, now=when)
         # here, not at the top: ledger.chain loads web3 (seconds to import) with the ledger, not when the app is built
         from ledger.chain import deadline
 
         # One deadline for every chain read of this verification (trust, status, opening the ledger):
         # a hung node costs it VERIFIER_DEADLINE seconds, then `unavailable` (503), not a timeout per call.
         with deadline(self.settings.VERIFIER_DEADLINE):
-            return verify_presentation(presentation, policy=self.policy(), trust=self._trust, status=self._status,
-                                       replay=self.replay, now=when, nonce=nonce, audience=audience,
-                                       memo=self.memo, keys=self.keys, lists=self._list_status,
-                                       trust_anchors=self.trust_anchors, list_memo=self.list_memo)
+            return self._verify_presentation(presentation, nonce, audience, when)
+
+    def verify_stack(self, presentations: Sequence[str], *, nonce: str | None = None, audience: str | None = None,
+                     now: int | None = None, problems: Sequence[str] = ()) -> StackResult:
+        """Verify each presentation of a stack (never a link: members are presentations), then the stack's
+        integrity and summary (:func:`credentials.stack.stack_result`): every member bound to ``nonce`` and
+        ``audience`` when given, else to those of the first. An SD-JWT VC member over ``VERIFIER_MAX_BODY``
+        fails ``format``. ``problems``: what is wrong with the answer as a whole (the stack is then not verified).
+        """
+        when = int(self.clock()) if now is None else now
+        limit = self.settings.VERIFIER_MAX_BODY
+        from ledger.chain import deadline  # here: see verify_text
+
+        results = []
+        with deadline(self.settings.VERIFIER_DEADLINE):  # one deadline for the chain reads of the whole stack
+            for presentation in presentations:
+                size = len(presentation.encode("utf-8", "replace"))
+                if "~" in presentation and not presentation.lstrip().startswith("{") and size > limit:
+                    results.append(_unread(FormatError(f"the SD-JWT VC presentation is {size} bytes, over the "
+                                                       f"limit of {limit}")))
+                else:
+                    results.append(self._verify_presentation(presentation, nonce, audience, when))
+        return stack_result(results, nonce=nonce, audience=audience, problems=problems)
+
+    def _verify_presentation(self, presentation: str, nonce: str | None, audience: str | None,
+                             when: int) -> VerificationResult:
+        return verify_presentation(presentation, policy=self.policy(), trust=self._trust, status=self._status,
+                                   replay=self.replay, now=when, nonce=nonce, audience=audience,
+                                   memo=self.memo, keys=self.keys, lists=self._list_status,
+                                   trust_anchors=self.trust_anchors, list_memo=self.list_memo)
 
     def _issuer_key(self, iss: str, kid: str | None) -> PublicKey:
         return self.issuer_key(iss, kid)
@@ -321,6 +359,14 @@ def _ledger_reason(exc: MicrocredError) -> str:
     if isinstance(exc, ConnectionError):
         return "the ledger did not answer"
     return "the ledger's answer could not be used"
+
+
+def _unread(exc: FormatError | RemoteUnreachable) -> VerificationResult:
+    """The result for a text that leads to no presentation: ``format`` failed (or unavailable: nobody answered)."""
+    status, reason = (FAILED, exc.reason) if isinstance(exc, FormatError) else (UNAVAILABLE, str(exc))
+    return VerificationResult(None, tuple(
+        CheckResult(c, status, reason) if c == "format" else CheckResult(c, SKIPPED, "nothing to verify")
+        for c in CHECKS))
 
 
 def _looks_scanned(text: str) -> bool:
