@@ -147,7 +147,7 @@ class DcqlQuery:
         seen: set[str] = set()
         for query in credentials:
             if query.id in seen:
-                raise _refuse(f"two credential queries have the id '{query.id}'; ids must be unique")
+                raise _refuse(f"two credential queries have the id '{_clip(query.id)}'; ids must be unique")
             seen.add(query.id)
         raw_sets = _array(top.get("credential_sets", _ABSENT), "credential_sets", limit=MAX_CREDENTIAL_SETS)
         sets = None
@@ -172,6 +172,11 @@ class DcqlQuery:
             if query.id == query_id:
                 return query
         raise KeyError(query_id)
+
+
+def _clip(text: str, limit: int = 40) -> str:
+    """A string from the request, short enough to quote in a reason."""
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def _refuse(reason: str) -> InvalidPresentationRequest:
@@ -236,7 +241,7 @@ def _string(value: Any, where: str) -> str:
 def _identifier(value: Any, where: str) -> str:
     text = _string(value, where)
     if not _ID.fullmatch(text):
-        raise _refuse(f"{where} {text!r} may hold only letters, digits, '_' and '-'")
+        raise _refuse(f"{where} {_clip(text)!r} may hold only letters, digits, '_' and '-'")
     return text
 
 
@@ -251,9 +256,9 @@ def _id_list(value: Any, where: str, known: set[str], what: str) -> tuple[str, .
                 for index, item in enumerate(_array(value, where, limit=MAX_CLAIMS, required=True) or ()))
     for index, name in enumerate(ids):
         if name not in known:
-            raise _refuse(f"{where}[{index}] names '{name}', which is no {what}")
+            raise _refuse(f"{where}[{index}] names '{_clip(name)}', which is no {what}")
         if name in ids[:index]:
-            raise _refuse(f"{where} names '{name}' twice")
+            raise _refuse(f"{where} names '{_clip(name)}' twice")
     return ids
 
 
@@ -261,7 +266,7 @@ def _credential_query(value: Any, index: int) -> CredentialQuery:
     where = f"credentials[{index}]"
     item = _object(value, where)
     query_id = _identifier(item.get("id", _ABSENT), f"{where}.id")
-    where = f"credential query '{query_id}'"
+    where = f"credential query '{_clip(query_id)}'"
     fmt = _string(item.get("format", _ABSENT), f"{where}: format")
     if "meta" not in item:
         raise _refuse(f"{where}: meta is required (an empty object places no constraint)")
@@ -327,7 +332,7 @@ def _claims(value: Any, where: str, fmt: str) -> tuple[ClaimQuery, ...] | None:
     for index, claim in enumerate(claims):
         if claim.id is not None:
             if claim.id in ids:
-                raise _refuse(f"{where}: two claims have the id '{claim.id}'; ids must be unique")
+                raise _refuse(f"{where}: two claims have the id '{_clip(claim.id)}'; ids must be unique")
             ids.add(claim.id)
         if claim.path in paths:
             raise _refuse(f"{where}: claims[{index}] points to {describe_path(claim.path)} again; "

@@ -122,6 +122,7 @@ class CandidateMatch:
     ref: str
     paths_to_disclose: tuple[ClaimPath, ...]
     claim_set: tuple[str, ...] | None
+    # Without ``multiple`` the wallet sends ONE of a query's matches (§8.1); which one is the holder's choice.
 
 
 @dataclass(frozen=True)
@@ -204,6 +205,7 @@ def describe_path(path: ClaimPath) -> str:
     text = ""
     for component in path:
         if isinstance(component, str):
+            component = component if len(component) <= 40 else component[:40] + "…"
             text += f".{component}" if text else component
         else:
             text += "[]" if component is None else f"[{component}]"
@@ -285,7 +287,7 @@ def _claims_outcome(query: _CredentialQuery, claims: Mapping[str, Any], *, discl
 
 
 def _types_text(alternatives: tuple[tuple[str, ...], ...]) -> str:
-    return " or ".join(" + ".join(types) for types in alternatives)
+    return " or ".join(" + ".join(_show(kind)[1:-1] for kind in types) for types in alternatives)
 
 
 def _type_ok(query: _CredentialQuery, type_values: tuple[str, ...]) -> bool:

@@ -140,6 +140,7 @@ INVALID: list[tuple[str, Any, str]] = [
     ("bad id", _simple(id="a b"), "credentials[0].id 'a b' may hold only letters, digits, '_' and '-'"),
     ("non-ascii id", _simple(id="é"), "may hold only letters"),
     ("id with newline", _simple(id="ok\n"), "may hold only letters"),
+    ("long bad id is clipped", _simple(id="x" * 5000 + " "), "credentials[0].id '" + "x" * 40 + "…' may hold only"),
     ("duplicate id", {"credentials": [_simple()["credentials"][0]] * 2}, "two credential queries have the id 'mc'"),
     ("no format", _simple(format=_DROP), "credential query 'mc': format is required"),
     ("format number", _simple(format=3), "format must be a non-empty string, not an integer"),
