@@ -76,7 +76,8 @@ async function judge(form) {
   });
   const jweHeader = form.response ? jose.decodeProtectedHeader(form.response) : null;
   if (parsed.authorizationResponsePayload.state !== state) problems.push("state differs");
-  const vpToken = parsed.authorizationResponsePayload.vp_token;
+  const raw = parsed.authorizationResponsePayload.vp_token;  // direct_post: the form's JSON text
+  const vpToken = typeof raw === "string" ? JSON.parse(raw) : raw;
   const presentations = {};
   for (const query of input.dcql_query.credentials) {
     const answers = vpToken[query.id];

@@ -91,6 +91,7 @@ class NodeVerifier:
         assert process.stdout is not None
         process.stdin.write(json.dumps(request))
         process.stdin.close()
+        process.stdin = None  # communicate() must not flush it again
         line = process.stdout.readline()
         if not line:
             process.wait(timeout=10)
