@@ -13,6 +13,12 @@
   (:func:`credentials.presentation_vp.present_whole`: ``jwt_vp_json`` or
   ``ldp_vp``, fresh ``nonce``, audience the share id), inline or, as these
   are large, through the one-time link.
+- :func:`create_stack_share` shares several credentials as one stack
+  (:mod:`credentials.stack`): each SD-JWT VC with the claims chosen for it and
+  its own KB-JWT, each whole credential in its own holder-signed VP, all bound
+  to one fresh ``nonce`` and the audience of the one share id; always by the
+  one-time link, which answers ``{"presentations": [...]}``
+  (:func:`credentials.presentation_codec.stack_text`).
 - :func:`redeem_link` serves a link once, with its presentation's format.
 """
 
@@ -21,7 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,7 +37,7 @@ from sqlite_utils import Database
 from credentials.errors import InvalidInput
 from credentials.jose import PrivateKey, json_dumps
 from credentials.microcredential import CLAIM_LABELS, MICROCRED_CLAIMS
-from credentials.presentation_codec import fits_inline
+from credentials.presentation_codec import fits_inline, stack_text
 from credentials.presentation_vp import present_whole
 from credentials.sd_jwt import ClaimPath, HolderSdJwt
 
@@ -49,12 +55,17 @@ __all__ = [
     "Share",
     "create_share",
     "create_whole_share",
+    "STACK_PRESENTATION",
+    "StackMember",
+    "create_stack_share",
     "redeem_link",
 ]
 
 MODE_INLINE, MODE_LINK, MODE_OPENID4VP = "inline", "link", "openid4vp"
 #: The ``presentation_format`` of a selective SD-JWT VC share (SD-JWT + KB-JWT).
 SD_JWT_PRESENTATION = "dc+sd-jwt"
+#: The ``presentation_format`` of a stack share: its link answers ``{"presentations": [...]}`` as JSON.
+STACK_PRESENTATION = "stack"
 SHARE_AUDIENCE_PREFIX = "urn:microcred:wallet-share:"
 #: Claims ticked by default: what a desk needs to know what the credential is.
 DEFAULT_DISCLOSED = frozenset({"title", "awarding_body", "issued_on", "ects", "eqf_level"})
@@ -211,6 +222,54 @@ def create_whole_share(
                          presentation=presentation, presentation_format=vp_format, audience=audience,
                          disclosed=disclosed, link_base=link_base, now=now, lifetime=lifetime, mode=mode,
                          random_token=random_token)
+
+
+@dataclass(frozen=True)
+class StackMember:
+    """One credential of a stack: an SD-JWT VC (``holder`` and the chosen ``paths``) or a whole
+    ``credential``, the key it is bound to, and what the share history lists for it."""
+
+    credential_id: int
+    title: str
+    holder_key: PrivateKey
+    disclosed: list[dict[str, str]]
+    holder: HolderSdJwt | None = None
+    paths: list[ClaimPath] | None = None
+    credential: str | dict[str, Any] | None = None
+
+
+def create_stack_share(
+    db: Database,
+    *,
+    account_id: int,
+    members: Sequence[StackMember],
+    link_base: str,
+    now: int,
+    lifetime: int,
+    random_token: Callable[[int], str] = secrets.token_urlsafe,
+) -> Share:
+    """Present every member for one fresh nonce and the audience of one share id; record the stack (link mode)."""
+    if not members:
+        raise InvalidInput("choose at least one credential for the stack")
+    share_id = random_token(12)
+    audience, nonce = SHARE_AUDIENCE_PREFIX + share_id, random_token(16)
+    presentations = []
+    for member in members:
+        if member.holder is not None and member.paths:
+            presentations.append(member.holder.present_with_key_binding(member.paths, member.holder_key,
+                                                                        audience=audience, nonce=nonce, iat=now))
+        elif member.holder is None and member.credential is not None:
+            _, vp = present_whole(member.credential, member.holder_key, audience=audience, nonce=nonce, iat=now,
+                                  lifetime=lifetime)
+            presentations.append(vp if isinstance(vp, str) else json_dumps(vp))
+        else:
+            raise InvalidInput(f"choose at least one claim to show of {member.title[:80]}")
+    disclosed = [{"label": member.title, "value": "; ".join(item["label"] for item in member.disclosed)[:300],
+                  "credential_id": str(member.credential_id)} for member in members]
+    return _record_share(db, share_id=share_id, account_id=account_id, credential_id=members[0].credential_id,
+                         presentation=stack_text(presentations), presentation_format=STACK_PRESENTATION,
+                         audience=audience, disclosed=disclosed, link_base=link_base, now=now, lifetime=lifetime,
+                         mode=MODE_LINK, random_token=random_token)
 
 
 def _record_share(db: Database, *, share_id: str, account_id: int, credential_id: int, presentation: str,

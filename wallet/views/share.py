@@ -7,6 +7,14 @@ share page is a consent page that lists everything it contains and says it is
 shared whole; on consent the wallet signs a Verifiable Presentation around it
 (:func:`wallet.presenting.create_whole_share`). A document kept as unverified
 is never shared: its share pages answer 400 and say why.
+
+A stack (``/stack/share``): the learner picks several credentials (any issuer,
+any format), ticks the claims of each SD-JWT VC, sees which are shared whole,
+and gets one QR code: a one-time link answering ``{"presentations": [...]}``,
+each presentation bound to the same nonce and to the share's audience
+(:func:`wallet.presenting.create_stack_share`). Only verified credentials that
+name this wallet's key can be stacked: a verifier refuses a stack member
+nobody can tie to the person showing it.
 """
 
 from __future__ import annotations
@@ -16,17 +24,22 @@ import json
 from flask import Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, url_for
 
 from credentials.errors import InvalidInput
+from credentials.presentation_codec import STACK_MEDIA_TYPE
 from credentials.presentation_vp import VP_MEDIA_TYPES
 from credentials.sd_jwt import HolderSdJwt
+from credentials.stack import MAX_STACK_PRESENTATIONS
 from wallet.annex import FORMAT_JWT_VC, FORMAT_NAMES, FORMAT_SD_JWT_VC, lines_of, page_languages, view_of
 from wallet.db import get_db
 from wallet.holding import holder_key_for, private_holder_key
-from wallet.library import load_row
+from wallet.library import list_cards, load_row
 from wallet.presenting import (
     MODE_INLINE,
     MODE_OPENID4VP,
+    STACK_PRESENTATION,
+    StackMember,
     choices,
     create_share,
+    create_stack_share,
     create_whole_share,
     parse_paths,
     preview,
@@ -38,6 +51,8 @@ from wallet.security import claim_form, login_required, now
 __all__ = ["bp", "PRESENTATION_MEDIA_TYPE"]
 
 PRESENTATION_MEDIA_TYPE = "application/dc+sd-jwt"
+#: What a one-time link answers, by the share's presentation format (SD-JWT VC presentations by default).
+_MEDIA_TYPES = {**VP_MEDIA_TYPES, STACK_PRESENTATION: STACK_MEDIA_TYPE}
 
 bp = Blueprint("share", __name__)
 
@@ -138,6 +153,94 @@ def create(credential_id: int):
     return redirect(url_for("share.show", share_id=share.id))
 
 
+# --- a stack: several credentials in one QR code -------------------------------------------------------
+
+
+def _stackable(row: dict) -> bool:
+    return bool(row["verified"]) and bool(row["subject_bound"])
+
+
+def _stack_rows(values: list[str]) -> list[dict]:
+    """The chosen credentials, in the order chosen (each once); InvalidInput saying what is wrong."""
+    ids: list[int] = []
+    for value in values[:MAX_STACK_PRESENTATIONS + 1]:
+        if not value.isascii() or not value.isdigit() or len(value) > 16:
+            raise InvalidInput("a chosen credential is not one of your wallet's; reload the page")
+        if int(value) not in ids:
+            ids.append(int(value))
+    if not ids:
+        raise InvalidInput("choose at least one credential for the stack")
+    if len(ids) > MAX_STACK_PRESENTATIONS:
+        raise InvalidInput(f"a stack holds at most {MAX_STACK_PRESENTATIONS} credentials")
+    rows = []
+    for credential_id in ids:
+        row = load_row(get_db(), g.account["id"], credential_id)
+        if row is None:
+            raise InvalidInput("a chosen credential is not one of your wallet's; reload the page")
+        if not _stackable(row):
+            raise InvalidInput(f"{row['title'][:80]} cannot be part of a stack: it is kept as unverified or does not "
+                               "name this wallet's key, so a verifier could not tie it to you")
+        rows.append(row)
+    return rows
+
+
+def _stack_entries(rows: list[dict]) -> list[dict]:
+    """What the choose page shows of each chosen credential: its claims to tick, or that it goes whole."""
+    entries = []
+    for row in rows:
+        if row["format"] == FORMAT_SD_JWT_VC:
+            entries.append({"row": row, "choices": choices(HolderSdJwt.parse(row["raw"])), "whole": None})
+        else:
+            view = view_of(row)
+            entries.append({"row": row, "choices": None, "whole": lines_of(view, ("en",)),
+                            "kind_name": FORMAT_NAMES.get(view.kind, view.kind), "more": len(view.more_details)})
+    return entries
+
+
+@bp.get("/stack/share")
+@login_required
+def stack_pick():
+    cards = list_cards(get_db(), g.account["id"])
+    return render_template("share/stack_pick.html", cards=[c for c in cards if _stackable(c.row)],
+                           left_out=[c for c in cards if not _stackable(c.row)], limit=MAX_STACK_PRESENTATIONS)
+
+
+@bp.get("/stack/share/choose")
+@login_required
+def stack_choose():
+    rows = _stack_rows(request.args.getlist("credential"))
+    return render_template("share/stack_choose.html", entries=_stack_entries(rows), error=None)
+
+
+@bp.post("/stack/share")
+@login_required
+def stack_create():
+    rows = _stack_rows(request.form.getlist("credential"))
+    db = get_db()
+    secret = current_app.extensions["microcred_wallet_secret"]
+    members = []
+    for row in rows:
+        key = private_holder_key(secret, holder_key_for(db, g.account["id"], row["holder_key_id"]))
+        if row["format"] == FORMAT_SD_JWT_VC:
+            holder = HolderSdJwt.parse(row["raw"])
+            try:
+                paths = parse_paths(request.form.getlist(f"claim-{row['id']}"), holder)
+            except InvalidInput as exc:
+                error = f"{row['title'][:80]}: {exc}"
+                return render_template("share/stack_choose.html", entries=_stack_entries(rows), error=error), 400
+            seen = [{"label": label, "value": value} for label, value in preview(holder, paths)]
+            members.append(StackMember(row["id"], row["title"], key, seen, holder=holder, paths=paths))
+        else:
+            credential = row["raw"] if row["format"] == FORMAT_JWT_VC else json.loads(row["raw"])
+            members.append(StackMember(row["id"], row["title"], key, _whole_disclosed(row), credential=credential))
+    with db.atomic():
+        claim_form(db)
+        share = create_stack_share(db, account_id=g.account["id"], members=members,
+                                   link_base=current_app.config["PUBLIC_URL"] or request.host_url, now=now(),
+                                   lifetime=current_app.config["SHARE_LIFETIME"])
+    return redirect(url_for("share.show", share_id=share.id))
+
+
 def _share_row(share_id: str) -> dict:
     cursor = get_db().execute("SELECT * FROM shares WHERE id = ? AND account_id = ?", [share_id, g.account["id"]])
     row = cursor.fetchone()
@@ -213,7 +316,7 @@ def fetch_presentation(token: str):
                             mimetype="text/plain")
     else:
         presentation, presentation_format = found
-        media_type = VP_MEDIA_TYPES.get(presentation_format, PRESENTATION_MEDIA_TYPE)
+        media_type = _MEDIA_TYPES.get(presentation_format, PRESENTATION_MEDIA_TYPE)
         response = Response(presentation, status=200, mimetype=media_type)
     response.headers["Cache-Control"] = "no-store"
     response.headers["Access-Control-Allow-Origin"] = "*"
