@@ -44,6 +44,7 @@ from credentials.errors import ConfigurationError
 from credentials.europass import parse_trust_anchors
 
 __all__ = ["ENV_PREFIX", "ENV_DATA_DIR", "LOG_LEVELS", "Setting", "Settings", "COMMON", "X509_TRUST_ANCHORS",
+           "CLIENT_ID_PREFIXES", "RESPONSE_MODES", "VERIFIER_OPENID4VP", "WALLET_VERIFIER_TRUST_ANCHORS",
            "default_data_dir",
            "spec_defaults", "parse_settings", "load_settings", "settings_from_env", "settings_of"]
 
@@ -264,6 +265,30 @@ X509_TRUST_ANCHORS = Setting(
     "X509_TRUST_ANCHORS", "file", None, "PEM bundle of the X.509 trust anchors a sealed credential's (Europass "
     "EDC) certificate chain must end at; unset: no seal verifies, sealed credentials are refused",
     check=_trust_anchors)
+
+
+#: OpenID4VP 1.0 §5.9.3 Client Identifier Prefixes the verifier can name itself by (issue 13 §2).
+CLIENT_ID_PREFIXES = ("x509_hash", "x509_san_dns", "decentralized_identifier", "redirect_uri")
+#: OpenID4VP 1.0 §8.2 / §8.3.1 Response Modes the verifier can ask for.
+RESPONSE_MODES = ("direct_post.jwt", "direct_post")
+
+#: How the verifier signs its OpenID4VP request objects and how it wants the answer (read by verifier.openid4vp).
+VERIFIER_OPENID4VP: tuple[Setting, ...] = (
+    Setting("VERIFIER_CLIENT_ID_PREFIX", "str", None, "how the verifier names itself to wallets (OpenID4VP client "
+            "identifier prefix); default: x509_hash when a certificate is configured, else redirect_uri",
+            choices=CLIENT_ID_PREFIXES),
+    Setting("VERIFIER_X509_CHAIN", "file", None, "PEM file: the verifier's access certificate, then its "
+            "intermediates (never the anchor); signs request objects for x509_hash / x509_san_dns"),
+    Setting("VERIFIER_X509_KEY", "file", None, "PEM file: the EC P-256 private key of that certificate"),
+    Setting("VERIFIER_RESPONSE_MODE", "str", "direct_post.jwt", "the answer new requests ask for: encrypted "
+            "(direct_post.jwt) or plain (direct_post); the request form may choose per request",
+            choices=RESPONSE_MODES),
+)
+
+#: The wallet's anchors for verifiers' access certificates (x509_hash / x509_san_dns clients).
+WALLET_VERIFIER_TRUST_ANCHORS = Setting(
+    "WALLET_VERIFIER_TRUST_ANCHORS", "file", None, "PEM bundle of the CAs that certify verifiers (access "
+    "certificates); unset: a verifier naming itself by a certificate is refused", check=_trust_anchors)
 
 
 def spec_defaults(spec: tuple[Setting, ...]) -> Mapping[str, Any]:

@@ -34,7 +34,7 @@ from verifier.settings import SETTINGS
 __all__ = ["create_app", "service_of"]
 
 #: Paths answered in JSON, errors included (the API, OpenID4VP); other paths get the error page.
-API_PATHS = ("/api/", "/openid4vp/")
+API_PATHS = ("/api/", "/openid4vp/request/", "/openid4vp/response")
 _log = logging.getLogger(__name__)
 
 

@@ -15,7 +15,7 @@ from credentials.eudi_learning import EUDI_LEARNING_VCT
 from credentials.microcredential import MICRO_CREDENTIAL_VCT
 from credentials.status_list import MIN_STATUS_LIST_ENTRIES
 from infra.rate_limit import parse_rate_limit
-from infra.settings import COMMON, X509_TRUST_ANCHORS, Setting
+from infra.settings import COMMON, VERIFIER_OPENID4VP, X509_TRUST_ANCHORS, Setting
 
 __all__ = ["SETTINGS", "RATE_LIMITS"]
 
@@ -70,4 +70,4 @@ SETTINGS: tuple[Setting, ...] = COMMON + (
             check=_rate("VERIFIER_RATE_LIMIT")),
     Setting("VERIFIER_OPENID4VP_RATE_LIMIT", "str", "30/60", "new OpenID4VP requests per client",
             check=_rate("VERIFIER_OPENID4VP_RATE_LIMIT")),
-)
+) + VERIFIER_OPENID4VP

@@ -8,11 +8,14 @@ Forwarded headers count only with ``MICROCRED_TRUSTED_PROXIES``.
 
 from __future__ import annotations
 
+import json
 import re
 from html import unescape
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+
+from credentials.jose import b64url_decode
 
 EVIL = "evil.example"
 VERIFIER_URL = "https://verifier.example"
@@ -89,12 +92,15 @@ def test_verifier_refuses_a_foreign_host_on_pages_and_api(verifier_app):
     assert client.post("/openid4vp/new", headers={"Host": EVIL}, data={"claim": ["title"]}).status_code == 400
 
 
-def _request_of(client, host: str, **headers) -> dict[str, str]:
+def _request_of(client, host: str, **headers) -> dict:
+    """The request a wallet fetches (OpenID4VP 1.0 by reference) after an employer asked through ``host``."""
     created = client.post("/openid4vp/new", data={"claim": ["title"]}, headers={"Host": host, **headers})
     assert created.status_code == 303, created.get_data(as_text=True)[:300]
     page = client.get(urlsplit(created.location).path, headers={"Host": host}).get_data(as_text=True)
-    url = unescape(re.search(r'id="request-url">([^<]+)<', page).group(1))
-    return {key: values[0] for key, values in parse_qs(urlsplit(url).query).items()}
+    link = unescape(re.search(r'id="request-url">([^<]+)<', page).group(1))
+    request_uri = parse_qs(urlsplit(link).query)["request_uri"][0]
+    fetched = client.get(urlsplit(request_uri).path, headers={"Host": host}).get_data(as_text=True)
+    return {"request_uri": request_uri, **json.loads(b64url_decode(fetched.split(".")[1]))}
 
 
 def test_openid4vp_request_without_a_public_url_cannot_be_poisoned_through_host(verifier_app):
@@ -103,12 +109,14 @@ def test_openid4vp_request_without_a_public_url_cannot_be_poisoned_through_host(
     assert client.post("/openid4vp/new", headers={"Host": EVIL}, data={"claim": ["title"]}).status_code == 400
     request = _request_of(client, "localhost")
     assert urlsplit(request["response_uri"]).hostname == "localhost"
+    assert urlsplit(request["request_uri"]).hostname == "localhost"
 
 
 def test_openid4vp_request_through_another_trusted_name_carries_the_configured_response_uri(verifier_app):
     client = verifier_app(VERIFIER_PUBLIC_URL=VERIFIER_URL, TRUSTED_HOSTS="verifier.internal").test_client()
     request = _request_of(client, "verifier.internal", **{"X-Forwarded-Host": EVIL, "X-Forwarded-Proto": "http"})
     assert request["response_uri"] == f"{VERIFIER_URL}/openid4vp/response"
+    assert request["request_uri"].startswith(f"{VERIFIER_URL}/openid4vp/request/")
     assert request["client_id"] == f"redirect_uri:{VERIFIER_URL}/openid4vp/response"
 
 

@@ -10,6 +10,7 @@ server, TLS and ``--dev`` serve, and SIGTERM stops gracefully (exit 0).
 from __future__ import annotations
 
 import contextlib
+import http.cookiejar
 import json
 import os
 import signal
@@ -45,11 +46,16 @@ class Served:
     def log(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
-    def get(self, path: str, *, host: str | None = None, data: bytes | None = None) -> tuple[int, dict, bytes]:
+    def get(self, path: str, *, host: str | None = None, data: bytes | None = None,
+            cookies: bool = False) -> tuple[int, dict, bytes]:
+        """One request (redirects followed; with ``cookies``, the cookies they set kept along the way)."""
         request = urllib.request.Request(self.url + path, data=data, headers={"Host": host} if host else {})
         context = ssl._create_unverified_context() if self.url.startswith("https:") else None  # noqa: S323
+        handlers = [urllib.request.HTTPSHandler(context=context)] if context else []
+        if cookies:
+            handlers.append(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
         try:
-            with urllib.request.urlopen(request, timeout=10, context=context) as answer:  # noqa: S310
+            with urllib.request.build_opener(*handlers).open(request, timeout=10) as answer:
                 return answer.status, dict(answer.headers), answer.read()
         except urllib.error.HTTPError as error:
             return error.code, dict(error.headers), error.read()
@@ -217,9 +223,9 @@ def test_verifier_serve_watches_the_chain_in_its_workers(serve, ledger_data_dir,
 
     # The real server refuses a foreign Host, and builds the OpenID4VP response_uri from its public URL.
     assert served.get("/openid4vp/new", host="evil.example", data=b"claim=title")[0] == 400
-    status, _, page = served.get("/openid4vp/new", data=b"claim=title")
+    status, _, page = served.get("/openid4vp/new", data=b"claim=title", cookies=True)
     assert status == 200
-    assert f"http://127.0.0.1:{port}/openid4vp/response".encode() in page.replace(b"%3A", b":") \
+    assert f"http://127.0.0.1:{port}/openid4vp/request/".encode() in page.replace(b"%3A", b":") \
         .replace(b"%2F", b"/")
     assert served.stop() == 0
 

@@ -7,14 +7,12 @@ accredited issuer and holder, so only the time check can refuse them.
 
 from __future__ import annotations
 
-import json
-import re
 from html import unescape
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from tests.forging import forge_issuer_claim, forge_kb_claim
+from tests.verifier.openid4vp_wallet import fetch_request, post_answer, request_text, result_url
 
 pytestmark = pytest.mark.integration
 
@@ -54,16 +52,14 @@ def test_openid4vp_response_answers_and_shows_the_failed_check(client, make_issu
     issuer = make_issuer()
     created = client.post("/openid4vp/new", data={"claim": ["title"]})
     page = unescape(client.get(created.location).get_data(as_text=True))
-    url = re.search(r'id="request-url">([^<]+)<', page).group(1)
-    request = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
-    query_id = json.loads(request["dcql_query"])["credentials"][0]["id"]
+    request = fetch_request(client, request_text(page))
+    query_id = request["dcql_query"]["credentials"][0]["id"]
     presentation = _hostile(issuer, "kb_jwt", "1e400", paths=[("title",)], nonce=request["nonce"],
                             audience=request["client_id"])
-    answered = client.post(urlsplit(request["response_uri"]).path,
-                           data={"state": request["state"], "vp_token": json.dumps({query_id: [presentation]})})
+    answered = post_answer(client, request, {query_id: [presentation]})
     assert answered.status_code == 200
-    assert answered.get_json() == {}
-    result = client.get(f"/openid4vp/{request['state']}/result")
+    assert "response_code=" in answered.get_json()["redirect_uri"]
+    result = client.get(result_url(page))
     assert result.status_code == 200
     html = unescape(result.get_data(as_text=True))
     assert 'data-verified="false"' in html

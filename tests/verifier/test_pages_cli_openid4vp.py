@@ -1,5 +1,5 @@
 """The employer's pages (paste, photo, result, receipt), `microcred verify` exit codes, and an
-OpenID4VP direct_post round trip, against the real Anvil."""
+OpenID4VP round trip, against the real Anvil."""
 
 from __future__ import annotations
 
@@ -7,11 +7,12 @@ import io
 import json
 import re
 from html import unescape
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 import pytest
 
 from tests.verifier.conftest import CLAIMS
+from tests.verifier.openid4vp_wallet import fetch_request, link_params, post_answer, request_text, result_url
 
 pytestmark = pytest.mark.integration
 
@@ -118,44 +119,40 @@ def test_openid4vp_round_trip(client, make_issuer):
     created = client.post("/openid4vp/new", data={"claim": ["title", "ects", "eqf_level"]})
     assert created.status_code == 303
     page = client.get(created.location).get_data(as_text=True)
-    url = unescape(re.search(r'id="request-url">([^<]+)<', page).group(1))
-    assert url.startswith("openid4vp://?")
-    request = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+    link = request_text(page)
+    assert link.startswith("openid4vp://?")
+    assert set(link_params(link)) == {"client_id", "request_uri"}  # by reference: a short QR code
+    request = fetch_request(client, link)
     assert request["response_type"] == "vp_token"
-    assert request["response_mode"] == "direct_post"
+    assert request["response_mode"] == "direct_post.jwt"
     assert request["client_id"] == "redirect_uri:" + request["response_uri"]
-    query = json.loads(request["dcql_query"])["credentials"][0]
+    query = request["dcql_query"]["credentials"][0]
     assert [c["path"] for c in query["claims"]] == [["title"], ["ects"], ["eqf_level"]]
-    status_url = f"/openid4vp/{request['state']}/status"
-    assert client.get(status_url).get_json() == {"state": "waiting"}
+    status_url = urlsplit(created.location).path + "/status"
+    assert client.get(status_url).get_json() == {"state": "opened"}
 
     paths = [tuple(c["path"]) for c in query["claims"]]
     presentation = issuer.present(paths=paths, nonce=request["nonce"], audience=request["client_id"])
-    response_path = urlsplit(request["response_uri"]).path
-    answered = client.post(response_path, data={"state": request["state"],
-                                                "vp_token": json.dumps({query["id"]: [presentation]})})
+    answered = post_answer(client, request, {query["id"]: [presentation]})
     assert answered.status_code == 200
-    assert answered.get_json() == {}
+    assert "/openid4vp/done?response_code=" in answered.get_json()["redirect_uri"]
     assert client.get(status_url).get_json() == {"state": "answered"}
-    result = unescape(client.get(f"/openid4vp/{request['state']}/result").get_data(as_text=True))
+    result = unescape(client.get(result_url(page)).get_data(as_text=True))
     assert 'data-verified="true"' in result
     assert CLAIMS["title"] in result
-    again = client.post(response_path, data={"state": request["state"], "vp_token": "{}"})
+    again = post_answer(client, request, {query["id"]: [presentation]})
     assert again.status_code == 400
     assert again.get_json()["error"] == "invalid_request"
 
 
 def test_openid4vp_wrong_nonce_is_not_verified(client, make_issuer):
     issuer = make_issuer()
-    created = client.post("/openid4vp/new", data={"claim": ["title"]})
-    state = created.location.rsplit("/", 1)[1]
+    created = client.post("/openid4vp/new", data={"claim": ["title"], "response_mode": "direct_post"})
     page = unescape(client.get(created.location).get_data(as_text=True))
-    request_url = re.search(r'id="request-url">([^<]+)<', page).group(1)
-    request = {k: v[0] for k, v in parse_qs(urlsplit(request_url).query).items()}
+    request = fetch_request(client, request_text(page))
     presentation = issuer.present(paths=[("title",)], nonce="not-the-nonce", audience=request["client_id"])
-    client.post("/openid4vp/response",
-                data={"state": state, "vp_token": json.dumps({"microcredential": [presentation]})})
-    result = unescape(client.get(f"/openid4vp/{state}/result").get_data(as_text=True))
+    assert post_answer(client, request, {"microcredential": [presentation]}).status_code == 200
+    result = unescape(client.get(result_url(page)).get_data(as_text=True))
     assert 'data-verified="false"' in result
     assert "nonce" in result
     assert client.post("/openid4vp/response", data={"state": "unknown"}).status_code == 400

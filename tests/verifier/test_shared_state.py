@@ -12,9 +12,7 @@ worker was "unknown state".
 
 from __future__ import annotations
 
-import json
 import os
-import re
 import shutil
 import signal
 import socket
@@ -25,12 +23,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from html import unescape
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 import pytest
 import requests
 from werkzeug.serving import make_server
 
+from tests.verifier.openid4vp_wallet import fetch_request, post_answer, request_text
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.integration
@@ -61,8 +60,8 @@ class Instance:
     def post(self, path: str, **kwargs) -> requests.Response:
         return requests.post(self.base + path, timeout=HTTP_TIMEOUT, allow_redirects=False, **kwargs)
 
-    def get(self, path: str) -> requests.Response:
-        return requests.get(self.base + path, timeout=HTTP_TIMEOUT, allow_redirects=False)
+    def get(self, path: str, **kwargs) -> requests.Response:
+        return requests.get(self.base + path, timeout=HTTP_TIMEOUT, allow_redirects=False, **kwargs)
 
     def verify(self, presentation: str) -> dict:
         return self.post("/api/v1/verify", data=presentation.encode(), headers={"Content-Type": "text/plain"}).json()
@@ -117,30 +116,29 @@ def test_a_presentation_verified_on_a_is_a_replay_on_b(pair, make_issuer):
     assert replay["status"] == "failed", again["checks"]
 
 
-def _open_request(instance: Instance) -> tuple[str, dict]:
+def _open_request(instance: Instance, *, fetch_through: Instance | None = None) -> tuple[str, dict, dict]:
+    """A new request on ``instance``: its page path, the page's cookies, and the request a wallet fetched."""
     created = instance.post("/openid4vp/new", data={"claim": ["title", "ects"]})
     assert created.status_code == 303, created.text
-    state = created.headers["Location"].rstrip("/").rsplit("/", 1)[1]
-    page = instance.get(f"/openid4vp/{state}").text
-    url = unescape(re.search(r'id="request-url">([^<]+)<', page).group(1))
-    return state, {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+    page_path, cookies = urlsplit(created.headers["Location"]).path, created.cookies
+    page = instance.get(page_path, cookies=cookies).text
+    return page_path, cookies, fetch_request(fetch_through or instance, request_text(page))
 
 
 def test_an_openid4vp_request_made_on_a_is_answered_through_b(pair, make_issuer):
     a, b = pair()
     issuer = make_issuer()
-    state, request = _open_request(a)
-    assert b.get(f"/openid4vp/{state}/status").json() == {"state": "waiting"}
+    page, cookies, request = _open_request(a, fetch_through=b)
+    assert b.get(f"{page}/status", cookies=cookies).json() == {"state": "opened"}
     presentation = issuer.present(paths=[("title",), ("ects",)], nonce=request["nonce"],
                                   audience=request["client_id"])
-    vp_token = json.dumps({"microcredential": [presentation]})
-    answered = b.post(urlsplit(request["response_uri"]).path, data={"state": state, "vp_token": vp_token})
+    answered = post_answer(b, request, {"microcredential": [presentation]})
     assert answered.status_code == 200
-    assert answered.json() == {}
-    assert a.get(f"/openid4vp/{state}/status").json() == {"state": "answered"}
-    result = unescape(a.get(f"/openid4vp/{state}/result").text)
+    assert "/openid4vp/done?response_code=" in answered.json()["redirect_uri"]
+    assert a.get(f"{page}/status", cookies=cookies).json() == {"state": "answered"}
+    result = unescape(a.get(f"{page}/result", cookies=cookies).text)
     assert 'data-verified="true"' in result
-    twice = a.post("/openid4vp/response", data={"state": state, "vp_token": vp_token})
+    twice = post_answer(a, request, {"microcredential": [presentation]})
     assert twice.status_code == 400
     assert twice.json()["error"] == "invalid_request"
 
@@ -207,12 +205,11 @@ def test_two_gunicorn_workers_share_openid4vp_requests(two_workers, make_issuer)
     issuer = make_issuer()
     opened = [_open_request(two_workers) for _ in range(4)]  # created on whichever worker
     with ThreadPoolExecutor(4) as pool:
-        answers = list(pool.map(lambda pair: two_workers.post("/openid4vp/response", data={
-            "state": pair[0], "vp_token": json.dumps({"microcredential": [issuer.present(
-                paths=[("title",), ("ects",)], nonce=pair[1]["nonce"], audience=pair[1]["client_id"])]})}), opened))
+        answers = list(pool.map(lambda one: post_answer(two_workers, one[2], {"microcredential": [issuer.present(
+            paths=[("title",), ("ects",)], nonce=one[2]["nonce"], audience=one[2]["client_id"])]}), opened))
     assert [answer.status_code for answer in answers] == [200] * 4
-    for state, _ in opened:
-        assert 'data-verified="true"' in unescape(two_workers.get(f"/openid4vp/{state}/result").text)
+    for page, cookies, _ in opened:
+        assert 'data-verified="true"' in unescape(two_workers.get(f"{page}/result", cookies=cookies).text)
 
 
 def test_the_default_worker_count_is_the_number_of_cores():
