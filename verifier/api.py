@@ -53,10 +53,6 @@ RAW_CONTENT_TYPES = ("text/plain", "application/dc+sd-jwt", "application/vc+sd-j
 JSON_MEMBERS = ("presentation", STACK_MEMBER, "nonce", "audience")
 
 
-class _TooLarge(InvalidInput):
-    """A stack of more than 16 presentations (413), local to this module."""
-
-
 def http_status_of(result) -> int:
     if result.undecided:
         return 503
@@ -79,8 +75,8 @@ def is_sd_jwt(text: str) -> bool:
     return "~" in text and not text.lstrip().startswith("{")
 
 
-def _read_request() -> tuple[str | tuple[str, ...], str | None, str | None]:
-    """(the presentation, or a stack's presentations; expected nonce; expected audience)."""
+def _read_request() -> tuple[str | list[Any], str | None, str | None]:
+    """(the presentation, or a stack's list of presentations as sent; expected nonce; expected audience)."""
     mimetype = request.mimetype
     raw = request.get_data(cache=False)  # over MAX_CONTENT_LENGTH: 413 before this returns
     if mimetype == "application/json":
@@ -96,7 +92,12 @@ def _read_request() -> tuple[str | tuple[str, ...], str | None, str | None]:
             if body.get(name) is not None and not isinstance(body[name], str):
                 raise InvalidInput(f"'{name}' must be a string, found {type(body[name]).__name__}")
         if STACK_MEMBER in body:
-            return _stack_members(body), body.get("nonce"), body.get("audience")
+            if "presentation" in body:
+                raise InvalidInput(f"send either 'presentation' (one) or '{STACK_MEMBER}' (a stack), not both")
+            entries = body[STACK_MEMBER]
+            if not isinstance(entries, list):
+                raise InvalidInput(f"'{STACK_MEMBER}' must be a list of presentations, found {type(entries).__name__}")
+            return entries, body.get("nonce"), body.get("audience")
         presentation = body.get("presentation")
         if isinstance(presentation, dict) and presentation:
             presentation = json_dumps(presentation)  # a JSON credential or presentation, given as an object
@@ -115,18 +116,6 @@ def _read_request() -> tuple[str | tuple[str, ...], str | None, str | None]:
         return text, None, None
     raise InvalidInput(f"expected Content-Type application/json, text/plain or application/dc+sd-jwt, "
                        f"found {mimetype or 'none'!r}")
-
-
-def _stack_members(body: dict[str, Any]) -> tuple[str, ...]:
-    if "presentation" in body:
-        raise InvalidInput(f"send either 'presentation' (one) or '{STACK_MEMBER}' (a stack), not both")
-    entries = body[STACK_MEMBER]
-    if isinstance(entries, list) and len(entries) > MAX_STACK_PRESENTATIONS:
-        raise _TooLarge(f"the stack holds {len(entries)} presentations, more than {MAX_STACK_PRESENTATIONS}")
-    try:
-        return stack_presentations(entries)
-    except FormatError as exc:
-        raise InvalidInput(exc.reason) from None
 
 
 def count_members(members: Sequence[object], *, answered: bool = False) -> None:
@@ -153,10 +142,13 @@ def _oversized(presentation: str, limit: int) -> str | None:
 def verify():
     try:
         presentation, nonce, audience = _read_request()
-    except _TooLarge as exc:
-        return jsonify({"error": str(exc)}), 413
-    except InvalidInput as exc:
-        return jsonify({"error": str(exc)}), 400
+        if isinstance(presentation, list):
+            if len(presentation) > MAX_STACK_PRESENTATIONS:
+                return jsonify({"error": f"the stack holds {len(presentation)} presentations, more than "
+                                         f"{MAX_STACK_PRESENTATIONS}"}), 413
+            presentation = stack_presentations(presentation)
+    except (InvalidInput, FormatError) as exc:
+        return jsonify({"error": exc.reason if isinstance(exc, FormatError) else str(exc)}), 400
     limit = current_app.config["VERIFIER_MAX_BODY"]
     members = presentation if isinstance(presentation, tuple) else (presentation,)
     for index, member in enumerate(members):
