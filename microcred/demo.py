@@ -4,7 +4,9 @@ Starts (or reuses) the Anvil devnet, deploys the contracts, sets up the trust
 chain ministry → quality assurance agency → two universities, gives the demo
 learner a wallet account holding micro-credentials from both (and, in
 ``var/demo-imports/``, a sealed Europass EDC and an Open Badge to import:
-:mod:`microcred.demo_imports`), and serves the two issuers, the wallet and
+:mod:`microcred.demo_imports`), gives the verifier an access certificate of
+"Demo Employer GmbH" from a demo access CA the wallet trusts (OpenID4VP
+``x509_hash``, :mod:`microcred.demo_access`), and serves the two issuers, the wallet and
 the verifier until Ctrl-C, each on the production server (``microcred …
 serve``: gunicorn, :mod:`infra.serving`) in its own process, with its public
 URL set. State stays in ``var/``
@@ -38,6 +40,7 @@ from infra.fetch import FetchPolicy, StrictFetcher
 from infra.serving import HEALTH_PATH
 from infra.settings import default_data_dir
 from ledger.devnet import Devnet
+from microcred.demo_access import ACCESS_CA_NAME, VERIFIER_ORGANIZATION, ensure_access_pki
 from microcred.demo_imports import BADGE_FILE, EDC_FILE, IMPORTS_DIR, SEAL_ORGANIZATION
 from microcred.story import tell_story
 from microcred.system import LEARNER, UNIVERSITIES, DemoSystem, issue_to_learner, issuer_port, prepare
@@ -172,6 +175,11 @@ def start_system(data_dir: Path, *, host: str = "127.0.0.1", wallet_port: int, v
     """
     os.environ["MICROCRED_DATA_DIR"] = str(data_dir)
     system = prepare(data_dir, say=say, issuer_ports=issuer_ports)
+    # The verifier names itself by an access certificate (x509_hash) that the demo wallet can validate.
+    access, made = ensure_access_pki(data_dir, host, now=int(time.time()))
+    if made:
+        say(f"verifier access PKI: made the {ACCESS_CA_NAME} and the certificate of {VERIFIER_ORGANIZATION[0]} "
+            f"for {host} in {access.directory}")
     scheme = "https" if certificate else "http"
     tls_flags = ["--certfile", str(certificate[0]), "--keyfile", str(certificate[1])] if certificate else []
     log_dir = data_dir / "logs"
@@ -199,10 +207,11 @@ def start_system(data_dir: Path, *, host: str = "127.0.0.1", wallet_port: int, v
         verifier_url = f"{scheme}://{host}:{verifier_port}"
         served.append(_spawn("verifier", verifier_url,
                              ["verifier", "serve", "--host", host, "--port", str(verifier_port), *tls_flags],
-                             {**base_env, **anchors, "MICROCRED_VERIFIER_PUBLIC_URL": verifier_url},
+                             {**base_env, **anchors, **access.verifier_env(),
+                              "MICROCRED_VERIFIER_PUBLIC_URL": verifier_url},
                              log_dir))
         wallet_url = f"{scheme}://{host}:{wallet_port}"
-        wallet_env = {**base_env, **anchors, "MICROCRED_PUBLIC_URL": wallet_url,
+        wallet_env = {**base_env, **anchors, **access.wallet_env(), "MICROCRED_PUBLIC_URL": wallet_url,
                       "MICROCRED_SESSION_COOKIE_SECURE": "true" if certificate else "false"}
         served.append(_spawn("wallet", wallet_url, ["wallet", "serve", "--host", host, "--port", str(wallet_port),
                                                      "--data-dir", str(data_dir), *tls_flags], wallet_env, log_dir))
@@ -288,7 +297,8 @@ def _announce(served: list[_Served], wallet_url: str, verifier_url: str, lan: bo
                f"  4. In the registrar page {served[0].url}/registrar/ revoke that credential: "
                f"one anchoring transaction.\n"
                f"  5. Share again and scan again: not verified, revoked. Or start from the verifier's\n"
-               f"     'Ask for a credential' page and answer its OpenID4VP QR with the wallet.\n"
+               f"     'Ask for a credential' page and answer its OpenID4VP QR with the wallet: the wallet\n"
+               f"     names the asker {VERIFIER_ORGANIZATION[0]}, certified by the {ACCESS_CA_NAME}.\n"
                f"  6. Import {imports / EDC_FILE} and {imports / BADGE_FILE} in the wallet\n"
                f"     (Add → upload): a Europass EDC sealed by {SEAL_ORGANIZATION[0]} and an Open Badge,\n"
                f"     beside the others with the same Annex I view and ECTS total; share one whole and verify it.")
