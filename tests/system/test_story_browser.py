@@ -171,10 +171,10 @@ def _new_openid4vp_request(browser, verifier_url: str):
     """The employer's 'Ask for a credential' page: title, ECTS and learning outcomes; returns the QR page."""
     employer = browser.desktop().new_page()
     employer.goto(f"{verifier_url}/openid4vp/new")
-    for box in employer.locator("input[name=claim]").all():
-        box.uncheck()
+    for select in employer.locator("#slot-1 select[name^='c1-claim-']").all():
+        select.select_option("")
     for name in ("title", "ects", "learning_outcomes"):
-        employer.check(f"input[name=claim][value='{name}']")
+        employer.select_option(f"select[name='c1-claim-{name}']", "required")
     employer.click("form.card button[type=submit]")
     employer.wait_for_selector("img.qr")
     return employer
@@ -188,7 +188,7 @@ def _ask_by_openid4vp(browser, running_system, make_video, phone_state: dict, ch
     employer.wait_for_function("document.querySelector('img.qr').naturalWidth > 0")
     request_text = _read_qr(employer.locator("img.qr"))
     assert request_text == employer.locator("#request-url").text_content().strip()
-    assert request_text.startswith("openid4vp://?client_id=redirect_uri")
+    assert request_text.startswith("openid4vp://?client_id=x509_hash")  # the demo's access certificate
 
     learner = browser.phone(camera=make_video(request_text), storage_state=phone_state).new_page()
     learner.goto(f"{running_system.wallet_url}/credentials/scan")
