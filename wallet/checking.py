@@ -1,4 +1,7 @@
-"""The trust badge a credential card shows: signature, issuer trust, status.
+# For the OpenID4VP consent page (helper H4, issue 13): wallet.freshness.current_badge(account_id, credential_id)
+# returns the badge of a stored credential as it is now (re-checked first when stale): .status is one of
+# revoked / suspended / expired / valid / unknown (STATUS_* below), .label the sentence to show.
+"""The trust badge a credential card shows: signature, issuer trust, validity period, status.
 
 The wallet verifies signature, format and validity period itself with the
 core (:mod:`credentials.sd_jwt_vc`, :mod:`credentials.jwt_vc`). Issuer trust
@@ -24,12 +27,21 @@ through the same list resolver the verifier uses,
 :meth:`ledger.view.LedgerView.list_status`: the list fetched by the wallet's
 strict fetcher (:func:`w3c_list_source`) and compared with its anchor on the
 StatusRegistry when its issuer anchors it.
+
+:func:`status_of` reads a stored badge as one word (:data:`STATUS_VALID`,
+revoked, suspended, expired, or unknown for anything else: not checked, could
+not check, another failed check). :class:`LedgerTrustCheck` is the chain-backed
+check a deployment uses: its :class:`ledger.view.LedgerView` is opened on first
+use or by :meth:`LedgerTrustCheck.watch` (retrying while the chain is down),
+tells anchor listeners what it sees (:mod:`wallet.freshness` marks credentials
+stale with it), and is stopped by :meth:`LedgerTrustCheck.close`.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -42,7 +54,7 @@ from infra.fetch import StrictFetcher
 from ledger.config import LedgerSettings
 
 if TYPE_CHECKING:  # web3 takes seconds to import: only when chain checks are configured
-    from ledger.view import LedgerView
+    from ledger.view import AnchorListener, LedgerView
 
 __all__ = [
     "BADGE_VERIFIED",
@@ -58,6 +70,13 @@ __all__ = [
     "w3c_list_source",
     "core_trust_check",
     "ledger_trust_check",
+    "LedgerTrustCheck",
+    "STATUS_VALID",
+    "STATUS_REVOKED",
+    "STATUS_SUSPENDED",
+    "STATUS_EXPIRED",
+    "STATUS_UNKNOWN",
+    "status_of",
 ]
 
 BADGE_VERIFIED = "verified"
@@ -74,6 +93,16 @@ _LABELS = {
     BADGE_FAILED: "Problem found",
     BADGE_UNVERIFIED: "Not verified: this document carries no signature; kept at your request",
 }
+
+#: A stored badge in one word (:func:`status_of`); only ``valid`` may be offered or counted as valid.
+STATUS_VALID = "valid"
+STATUS_REVOKED = "revoked"
+STATUS_SUSPENDED = "suspended"
+STATUS_EXPIRED = "expired"
+STATUS_UNKNOWN = "unknown"
+_SUSPENDED = re.compile(r"\bis suspended\b")
+_REVOKED = re.compile(r"\bis revoked\b|^revoked by the issuer")
+_EXPIRED = re.compile(r"\bexpired\b")
 
 #: What a W3C status list credential may be served as (vc+jwt, a JSON-LD credential, a sealed EDC list).
 W3C_LIST_ACCEPT = "application/vc+jwt, application/vc, application/ld+json, application/json;q=0.9, */*;q=0.5"
@@ -147,6 +176,30 @@ def badge_for(raw: str, fmt: str, *, now: int, trust_check: TrustCheck | None) -
     return Badge(BADGE_VERIFIED, _LABELS[BADGE_VERIFIED], tuple(checks), name)
 
 
+def status_of(state: str, checks: Sequence[Mapping[str, Any]]) -> str:
+    """A stored badge (its state and checks) in one word: valid, revoked, suspended, expired or unknown.
+
+    Only a ``verified`` badge is valid. A failed ``revocation`` check says whether the credential's entry
+    is revoked or suspended, a failed ``validity_period`` whether it expired (the core's details); any
+    other failure, no check, or a check that could not be made is unknown.
+    """
+    if state == BADGE_VERIFIED:
+        return STATUS_VALID
+    if state != BADGE_FAILED:
+        return STATUS_UNKNOWN
+    for check in checks:
+        if check.get("status") != "failed":
+            continue
+        detail = str(check.get("detail", ""))
+        if check.get("check") == "revocation" and _SUSPENDED.search(detail):
+            return STATUS_SUSPENDED
+        if check.get("check") == "revocation" and _REVOKED.search(detail):
+            return STATUS_REVOKED
+        if check.get("check") == "validity_period" and _EXPIRED.search(detail):
+            return STATUS_EXPIRED
+    return STATUS_UNKNOWN
+
+
 def unverified_badge() -> Badge:
     """The badge of a document kept as unverified: no check ran, none is claimed."""
     return Badge(BADGE_UNVERIFIED, _LABELS[BADGE_UNVERIFIED], ({
@@ -178,7 +231,7 @@ def core_trust_check(policy: Policy, trust: TrustResolver, status: StatusResolve
         result = verify_presentation(raw, policy=stored_policy, trust=trust, status=status,
                                      replay=lambda kb_jwt_id, expires_at: True, now=now,
                                      trust_anchors=trust_anchors, lists=lists, list_memo=list_memo)
-        kept = ("issuer_trust", "revocation", "signature")
+        kept = ("issuer_trust", "revocation", "signature", "validity_period")  # expiry after import shows
         return {"checks": [c.to_json() for c in result.checks if c.check in kept],
                 "issuer": result.issuer}
 
@@ -187,40 +240,104 @@ def core_trust_check(policy: Policy, trust: TrustResolver, status: StatusResolve
 
 def ledger_trust_check(settings: LedgerSettings, fetch_status_token: Callable[[str], str],
                        trust_anchors: TrustAnchors | None = None,
-                       fetch_status_list: Callable[[str], str] | None = None) -> TrustCheck:
-    """A trust check against the ledger of ``settings`` (its data dir's deployment), opened on first use.
+                       fetch_status_list: Callable[[str], str] | None = None) -> LedgerTrustCheck:
+    """A trust check against the ledger of ``settings`` (its data dir's deployment), opened on first use."""
+    return LedgerTrustCheck(settings, fetch_status_token, trust_anchors, fetch_status_list)
+
+
+class LedgerTrustCheck:
+    """A :data:`TrustCheck` against the ledger of ``settings``; its ledger view, watched, is opened on first use.
 
     The chain-backed resolvers are :class:`ledger.view.LedgerView`'s (``status``
     for IETF lists, ``list_status`` for W3C lists, fetched by
     ``fetch_status_list``, default ``fetch_status_token``); the trusted root is
-    the deployment's root of trust. While the ledger cannot be
-    opened, each call raises ``ConnectionError`` (the badge then says "could
-    not check") and the next call tries again.
+    the deployment's root of trust. While the ledger cannot be opened, each
+    call raises (``LedgerUnavailable``, ``ConnectionError``: the badge then
+    says "could not check") and the next call tries again; :meth:`watch` keeps
+    trying in the background, so that anchor listeners hear events before the
+    first check. :meth:`close` stops the view's watcher; later calls raise.
     """
-    lock = threading.Lock()
-    checks: dict[str, TrustCheck] = {}
-    views: dict[str, LedgerView] = {}
 
-    def check(raw: str, fmt: str, now: int) -> Any:
-        with lock:
-            if "check" not in checks:
+    def __init__(self, settings: LedgerSettings, fetch_status_token: Callable[[str], str],
+                 trust_anchors: TrustAnchors | None = None,
+                 fetch_status_list: Callable[[str], str] | None = None):
+        self.settings = settings
+        self._fetch_token = fetch_status_token
+        self._fetch_list = fetch_status_list
+        self._anchors = trust_anchors
+        self._lock = threading.Lock()
+        self._check: TrustCheck | None = None
+        self._listeners: list[AnchorListener] = []
+        self._closed = threading.Event()
+        self._opener: threading.Thread | None = None
+        self.view: LedgerView | None = None
+
+    def on_anchor_events(self, listener: AnchorListener) -> None:
+        """Tell ``listener`` the StatusRegistry anchoring events the view sees (from when it is open)."""
+        with self._lock:
+            self._listeners.append(listener)
+            if self.view is not None:
+                self.view.on_anchor_events(listener)
+
+    def _open(self) -> TrustCheck:
+        with self._lock:
+            if self._closed.is_set():
+                raise ConnectionError("the wallet's ledger checks are stopped (the wallet is shutting down)")
+            if self._check is None:
                 # here, not at the top: this loads web3 (seconds to import), only when chain checks are configured
                 from ledger.view import open_view
 
-                view = open_view(settings, fetch_status_token, watch=True, fetch_list=fetch_status_list)
+                view = open_view(self.settings, self._fetch_token, watch=True, fetch_list=self._fetch_list)
+                for listener in self._listeners:
+                    view.on_anchor_events(listener)
                 policy = Policy(trusted_roots=frozenset({view.ledger.trust.root_did()}))
-                checks["check"] = core_trust_check(policy, view.trust, view.status, trust_anchors,
-                                                   lists=view.list_status)
-                views["view"] = view
-        view = views["view"]
-        view.refresh()  # a list anchored a moment ago is seen at once
-        return checks["check"](raw, fmt, now)
+                self._check = core_trust_check(policy, view.trust, view.status, self._anchors,
+                                               lists=view.list_status)
+                self.view = view
+            return self._check
 
-    def within_deadline(raw: str, fmt: str, now: int) -> Any:
+    def __call__(self, raw: str, fmt: str, now: int) -> Any:
         # here, not at the top: this loads web3 (seconds to import), only when chain checks are configured
         from ledger.chain import deadline
 
         with deadline(CHECK_DEADLINE_S):  # one deadline for all the chain reads of this check
+            check = self._open()
+            if self.view is not None:
+                self.view.refresh()  # a list anchored a moment ago is seen at once
             return check(raw, fmt, now)
 
-    return within_deadline
+    def watch(self, *, retry_s: float = 5.0) -> None:
+        """Open the view in the background now (once), retrying every ``retry_s`` seconds while the chain is down."""
+        with self._lock:
+            if self._opener is not None or self._closed.is_set():
+                return
+            self._opener = threading.Thread(target=self._open_until_done, args=(retry_s,),
+                                            name="wallet-ledger-opener", daemon=True)
+        self._opener.start()
+
+    def _open_until_done(self, retry_s: float) -> None:
+        # here, not at the top: this loads web3 (seconds to import), only when chain checks are configured
+        from ledger.chain import deadline
+
+        said: str | None = None
+        while not self._closed.is_set():
+            try:
+                with deadline(CHECK_DEADLINE_S):
+                    self._open()
+                return
+            except (OSError, MicrocredError) as exc:
+                if str(exc) != said:
+                    said = str(exc)
+                    log.warning("the wallet's ledger view cannot be opened yet (trying again every %g s): %s",
+                                retry_s, exc)
+            self._closed.wait(retry_s)
+
+    def close(self) -> None:
+        """Stop the view's watcher (and the background opener); checks made after this raise ConnectionError."""
+        self._closed.set()
+        with self._lock:
+            view = self.view
+        if view is not None:
+            view.stop()
+        if self._opener is not None and self._opener is not threading.current_thread():
+            self._opener.join(timeout=CHECK_DEADLINE_S + 1)

@@ -4,8 +4,10 @@ Every format is shown through :func:`wallet.annex.view_of` (the core's
 :class:`~credentials.annex_view.AnnexView`): the list's cards, the detail
 page and the stack summary. The summary adds up ECTS with
 :func:`credentials.annex_view.stack_summary` over the credentials that
-count: signature verified on import (not kept as unverified) and no failed
-check (not revoked, not from an issuer the registry refuses).
+count (:func:`standing` ``valid``): signature verified on import (not kept as
+unverified), the last status check passed (or the wallet has no trust
+registry: "not checked"), not revoked, suspended or expired, not being
+checked again right now (issue 13 §7); it says how many it left out and why.
 """
 
 from __future__ import annotations
@@ -21,19 +23,42 @@ from sqlite_utils import Database
 
 from credentials.annex_view import AnnexView, StackSummary, stack_summary
 from wallet.annex import FORMAT_NAMES, view_of
-from wallet.checking import BADGE_FAILED
+from wallet.checking import BADGE_FAILED, BADGE_UNCHECKED, BADGE_VERIFIED, STATUS_UNKNOWN, status_of
 
-__all__ = ["CARD_COLUMNS", "Card", "counts", "list_cards", "load_row", "stack_of"]
+__all__ = ["CARD_COLUMNS", "Card", "standing", "LEFT_OUT", "list_cards", "load_row", "stack_of"]
 
-CARD_COLUMNS = ("id, title, issuer_name, registry_name, ects, eqf_level, issued_on, badge, format, imported_at, "
-                "raw, raw_sha256, verified, subject_bound")
+CARD_COLUMNS = ("id, account_id, title, issuer_name, registry_name, ects, eqf_level, issued_on, badge, badge_detail, "
+                "format, imported_at, raw, raw_sha256, verified, subject_bound, checked_at, status_events, "
+                "status_events_seen")
+
+#: Why a card is left out of the total, in the order the summary says it, with the words it uses.
+LEFT_OUT = {
+    "revoked": "revoked",
+    "suspended": "suspended",
+    "expired": "expired",
+    "problem": "with a problem found",
+    "unavailable": "could not be checked,",
+    "checking": "being checked,",
+    "unverified": "not verified (no signature)",
+}
 
 _DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T")
 
 
-def counts(row: dict[str, Any]) -> bool:
-    """Whether a credential counts in the stack summary: verified on import and no failed check."""
-    return bool(row["verified"]) and row["badge"] != BADGE_FAILED
+def standing(row: dict[str, Any], *, checking: bool = False) -> str:
+    """``valid`` when a credential counts in the stack summary, else why not (a key of :data:`LEFT_OUT`)."""
+    if not row["verified"]:
+        return "unverified"
+    if checking:
+        return "checking"
+    if row["badge"] in (BADGE_VERIFIED, BADGE_UNCHECKED):
+        return "valid"
+    if row["badge"] != BADGE_FAILED:
+        return "unavailable"
+    detail = row["badge_detail"]
+    checks = (json.loads(detail) if isinstance(detail, str) else detail).get("checks") or ()
+    status = status_of(row["badge"], checks)
+    return "problem" if status == STATUS_UNKNOWN else status
 
 
 @dataclass(frozen=True)
@@ -43,6 +68,7 @@ class Card:
     row: dict[str, Any]
     view: AnnexView
     languages: Sequence[str]
+    checking: bool = False  # its status is being checked again: the stored badge is out of date
 
     @property
     def id(self) -> int:
@@ -76,8 +102,12 @@ class Card:
         return text[:10] if _DATE_TIME.match(text) else text[:40]  # a card shows the day
 
     @property
+    def standing(self) -> str:
+        return standing(self.row, checking=self.checking)
+
+    @property
     def counted(self) -> bool:
-        return counts(self.row)
+        return self.standing == "valid"
 
     def __getattr__(self, name: str) -> Any:  # badge, registry_name, issuer_name, verified… as on the row
         try:
@@ -86,7 +116,9 @@ class Card:
             raise AttributeError(name) from None
 
 
-def list_cards(db: Database, account_id: int, languages: Sequence[str] = ("en",)) -> list[Card]:
+def list_cards(db: Database, account_id: int, languages: Sequence[str] = ("en",),
+               checking: frozenset[int] = frozenset()) -> list[Card]:
+    """The account's cards, newest first; those in ``checking`` are shown as being checked again."""
     cursor = db.execute(
         f"SELECT {CARD_COLUMNS} FROM credentials WHERE account_id = ? ORDER BY imported_at DESC, id DESC", [account_id]
     )
@@ -94,7 +126,7 @@ def list_cards(db: Database, account_id: int, languages: Sequence[str] = ("en",)
     cards = []
     for values in cursor.fetchall():
         row = dict(zip(names, values, strict=True))
-        cards.append(Card(row, view_of(row), tuple(languages)))
+        cards.append(Card(row, view_of(row), tuple(languages), row["id"] in checking))
         row.pop("raw")  # the view is cached; the page needs no raw text
     return cards
 
@@ -117,10 +149,16 @@ class Stack:
     count: int
     by_level: list[tuple[int | None, int, Decimal]]
     by_issuer: list[tuple[str, bool, int, Decimal]]
+    left_out: tuple[tuple[str, int], ...] = ()  # (the words of LEFT_OUT, how many), in that order
+    not_checked: int = 0  # counted, but no trust registry checked their status
 
     @property
     def ects(self) -> Decimal:
         return self.summary.total_ects
+
+    @property
+    def valid(self) -> int:
+        return self.summary.counted + self.summary.without_ects
 
 
 def stack_of(cards: Sequence[Card]) -> Stack:
@@ -139,4 +177,7 @@ def stack_of(cards: Sequence[Card]) -> Stack:
                       key=lambda item: (item[0] is None, item[0] or 0))
     by_issuer = sorted(((name, registry, len(v), sum(v, Decimal(0))) for (name, registry), v in issuers.items()),
                        key=lambda item: (-item[3], item[0]))
-    return Stack(summary, len(cards), by_level, by_issuer)
+    reasons = [card.standing for card in cards]
+    left_out = tuple((words, reasons.count(key)) for key, words in LEFT_OUT.items() if key in reasons)
+    not_checked = sum(1 for card in cards if card.counted and card.row["badge"] == BADGE_UNCHECKED)
+    return Stack(summary, len(cards), by_level, by_issuer, left_out, not_checked)

@@ -42,7 +42,7 @@ def test_summary_by_level_and_issuer(app, signed_in, issuer):
     second = {**CLAIMS, "title": "Second", "ects": 2.5, "eqf_level": 6, "qf_ehea_cycle": "first"}
     signed_in.add(issuer.issue(jwk, second))
     signed_in.get("/credentials")
-    assert "6.5 ECTS</strong> in 2 credentials" in signed_in.last_page
+    assert "6.5 ECTS</strong> from 2 valid credentials" in signed_in.last_page
     assert "<td>6</td><td>1</td><td>2.5</td>" in signed_in.last_page
 
 

@@ -148,7 +148,7 @@ def test_each_format_is_verified_stored_with_its_format_and_shown_through_one_vi
     for kind in ("Europass digital credential", "Open Badge 3.0", "EUDI learning credential",
                  "microcred micro-credential"):
         assert kind in listing, kind
-    assert "15 ECTS</strong> in 5 credentials" in listing  # 4 + 5 (EDC) + 3 + 3; the EUDI one states none
+    assert "15 ECTS</strong> from 5 valid credentials" in listing  # 4 + 5 (EDC) + 3 + 3; the EUDI one states none
     assert "1 state no ECTS" in listing
 
     for name, credential_id in ids.items():
@@ -269,7 +269,7 @@ def test_an_unsigned_document_is_refused_unless_kept_as_unverified(app, signed_i
     assert db_rows(app, "SELECT format, verified, badge FROM credentials") == [("unsigned", 0, "unverified")]
     signed_in.get("/credentials")
     assert "Unverified: no signature" in signed_in.last_page
-    assert "0 ECTS</strong> in 0 credentials" in signed_in.last_page
+    assert "0 ECTS</strong> from 0 valid credentials; 1 not verified (no signature) not counted" in signed_in.last_page
     signed_in.get(f"/credentials/{credential_id}")
     assert "Not verified." in signed_in.last_page
     assert f"/credentials/{credential_id}/share" not in signed_in.last_page

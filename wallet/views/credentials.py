@@ -3,18 +3,21 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+from typing import cast
+
+from flask import Blueprint, Flask, abort, current_app, flash, g, redirect, render_template, request, url_for
 
 from credentials.errors import FormatError, MicrocredError, VerificationError
 from credentials.presentation_codec import KIND_CREDENTIAL_OFFER, KIND_OPENID4VP, classify_scanned
 from infra.web_errors import public_message, status_of
 from wallet.annex import FORMAT_NAMES, FORMAT_SD_JWT_VC, languages_in, lines_of, page_languages, view_of
-from wallet.checking import badge_for, unverified_badge
 from wallet.db import get_db
+from wallet.freshness import RELOAD_AFTER_S, check_row, refresh_shown, shown_state, store_badge
+from wallet.freshness import init_app as init_freshness
 from wallet.holding import current_holder_key, holder_keys, private_holder_key
 from wallet.import_limits import import_refused
 from wallet.importing import MAX_JSON_BYTES, DuplicateCredential, import_credential, unsigned_document_kind
-from wallet.library import list_cards, load_row, stack_of
+from wallet.library import list_cards, load_row, stack_of, standing
 from wallet.oid4vci_client import redeem_offer
 from wallet.security import claim_form, fresh_signin_required, login_required, now
 from wallet.transport import client_from_config
@@ -23,6 +26,8 @@ from wallet.views.openid4vp import start_review
 __all__ = ["bp", "index"]
 
 bp = Blueprint("credentials", __name__, url_prefix="/credentials")
+# The re-checks of the badges these pages show (and the consent page reads): set up with the app's trust check.
+bp.record_once(lambda state: init_freshness(cast(Flask, state.app)))
 
 
 def index():
@@ -34,15 +39,21 @@ def index():
 @bp.get("")
 @login_required
 def list_credentials():
+    """The cards; stale ones are checked again first (bounded: :mod:`wallet.freshness`)."""
     languages = page_languages(request.args.get("lang"))
-    cards = list_cards(get_db(), g.account["id"], languages)
-    return render_template("credentials/list.html", cards=cards, summary=stack_of(cards), lang=languages[0])
+    db = get_db()
+    checking = frozenset(refresh_shown(shown_state(db, g.account["id"])))
+    cards = list_cards(db, g.account["id"], languages, checking)
+    return render_template("credentials/list.html", cards=cards, summary=stack_of(cards), lang=languages[0],
+                           reload_after=RELOAD_AFTER_S if checking else None)
 
 
 @bp.get("/<int(max=9007199254740991):credential_id>")
 @login_required
 def detail(credential_id: int):
-    row = load_row(get_db(), g.account["id"], credential_id)
+    db = get_db()
+    checking = bool(refresh_shown(shown_state(db, g.account["id"], credential_id)))
+    row = load_row(db, g.account["id"], credential_id)
     if row is None:
         abort(404, description="There is no such credential in your wallet.")
     languages = page_languages(request.args.get("lang"))
@@ -50,7 +61,8 @@ def detail(credential_id: int):
     return render_template(
         "credentials/detail.html", row=row, view=view, elements=lines_of(view, languages), languages=languages,
         available=languages_in(view), kind_name=FORMAT_NAMES.get(view.kind, view.kind),
-        selective=row["format"] == FORMAT_SD_JWT_VC)
+        selective=row["format"] == FORMAT_SD_JWT_VC, checking=checking, standing=standing(row, checking=checking),
+        reload_after=RELOAD_AFTER_S if checking else None)
 
 
 def _refused(text: str, exc: VerificationError):
@@ -147,16 +159,10 @@ def recheck(credential_id: int):
     row = load_row(db, g.account["id"], credential_id)
     if row is None:
         abort(404, description="There is no such credential in your wallet.")
-    if row["verified"]:
-        badge = badge_for(row["raw"], row["format"], now=now(), trust_check=current_app.config["TRUST_CHECK"])
-    else:  # nothing to check again: it has no signature
-        badge = unverified_badge()
+    at = now()
+    badge = check_row(row, current_app.config["TRUST_CHECK"], at)  # one without a signature stays unverified
     with db.atomic():
-        db.execute(
-            "UPDATE credentials SET badge = ?, badge_detail = ?, registry_name = ?, checked_at = ? "
-            "WHERE id = ? AND account_id = ?",
-            [badge.state, badge.detail_json(), badge.issuer_name, now(), credential_id, g.account["id"]],
-        )
+        store_badge(db, g.account["id"], credential_id, badge, now=at, events_seen=row["status_events"])
     flash(f"Checked again. {badge.label}.")
     return redirect(url_for("credentials.detail", credential_id=credential_id))
 
