@@ -76,7 +76,7 @@ def read_answer(form: Mapping[str, str], transactions: TransactionStore, now: fl
                            f"parameter; found also {', '.join(extra)[:120]}")
         tx, payload = _decrypt(form["response"], transactions)
         state = payload.get("state")
-        if not isinstance(state, str) or not hmac.compare_digest(state, tx.state):
+        if not isinstance(state, str) or not hmac.compare_digest(state.encode("utf-8"), tx.state.encode("utf-8")):
             raise _invalid("the encrypted answer's state is not the state of the request its key belongs to")
         fields = payload
     else:

@@ -5,7 +5,7 @@ with the session-fixation defences of §14.2 and §14.3.3: a transaction is
 known by
 
 ``page_id``     the employer's page ``/openid4vp/t/<page_id>``; never sent to the wallet;
-``request_id``  the ``request_uri`` in the QR code; its Request Object is served once (:meth:`~TransactionStore.serve_once`);
+``request_id``  the ``request_uri`` in the QR code; its Request Object is served once (``serve_once``);
 ``state``       inside the Request Object only, echoed by the wallet's answer;
 ``kid``         of the ephemeral encryption key (``direct_post.jwt``): finds the transaction of a JWE;
 ``response_code`` given to the wallet in the ``redirect_uri`` it sends the learner's browser to;
