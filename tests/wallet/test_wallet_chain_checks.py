@@ -51,7 +51,7 @@ def anchored_issuer(tmp_path, ledger, ledger_env, chain, root_account, new_accou
 def test_default_badge_checks_trust_and_revocation_on_the_chain(anchored_issuer, ledger_data_dir):
     from credentials.jose import json_dumps
     from issuer.batch import BatchDefaults, parse_json
-    from wallet.checking import badge_for, ledger_trust_check
+    from wallet.checking import ledger_trust_check
 
     service = anchored_issuer
     holder = PrivateKey.generate().public_key().to_jwk()
@@ -66,6 +66,16 @@ def test_default_badge_checks_trust_and_revocation_on_the_chain(anchored_issuer,
         return service.status_list_token(uri.rsplit("/", 1)[1])
 
     check = ledger_trust_check(replace(LedgerSettings.from_env(), data_dir=ledger_data_dir), fetch)
+    try:
+        _not_revoked_then_revoked(service, issued, check, now)
+    finally:
+        check.close()  # its ledger view's watcher stops with the test
+    assert not check.view.watching
+
+
+def _not_revoked_then_revoked(service, issued, check, now):
+    from wallet.checking import badge_for
+
     answer = check(issued.sd_jwt, "dc+sd-jwt", now)
     checks = {c["check"]: c for c in answer["checks"]}
     assert checks["issuer_trust"]["status"] == "passed", checks
@@ -88,6 +98,10 @@ def test_default_badge_cannot_check_without_a_chain(tmp_path):
     check = ledger_trust_check(LedgerSettings(tmp_path, "http://127.0.0.1:9", 0), lambda uri: "")
     with pytest.raises((MicrocredError, OSError)):
         check("eyJ.eyJ.sig~", "dc+sd-jwt", 0)
+    check.close()
+    with pytest.raises(ConnectionError, match="stopped"):  # closed: no view is opened again
+        check("eyJ.eyJ.sig~", "dc+sd-jwt", 0)
+    assert check.view is None
 
 
 def test_wallet_uses_the_chain_check_when_a_deployment_exists(tmp_path):

@@ -29,16 +29,19 @@ def chain_app(tmp_path, clock: Clock, ledger_data_dir, anvil):
     """A wallet on the session deployment (its deployment record copied into the wallet's data dir)."""
     from ledger.config import DEPLOYMENT_FILE
     from wallet import create_app
+    from wallet.freshness import close_app
 
     data_dir = tmp_path / "var"
     data_dir.mkdir()
     shutil.copy(ledger_data_dir / DEPLOYMENT_FILE, data_dir / DEPLOYMENT_FILE)
     clock.now = int(time.time())
-    return create_app({
+    app = create_app({
         "TESTING": True, "DATA_DIR": str(data_dir), "CLOCK": clock, "ARGON2_TIME_COST": 1,
         "ARGON2_MEMORY_COST": 8 * 1024, "ARGON2_PARALLELISM": 1, "SESSION_COOKIE_SECURE": False,
         "PUBLIC_URL": "http://127.0.0.1:5001", "RPC_URL": anvil.url, "CONFIRMATIONS": 0, "DEV_LOOPBACK": True,
     })
+    yield app
+    close_app(app)  # its ledger view's watcher stops with the test, not at exit after the chain is gone
 
 
 @pytest.fixture
