@@ -40,7 +40,7 @@ from credentials.errors import FormatError, InvalidInput, RateLimited
 from credentials.jose import json_dumps, json_loads
 from credentials.presentation_codec import STACK_MEMBER, stack_presentations
 from credentials.stack import MAX_STACK_PRESENTATIONS, StackResult
-from credentials.verification_model import FAILED
+from credentials.verification_model import FAILED, VerificationResult
 from verifier.context import current_service
 
 __all__ = ["bp", "RAW_CONTENT_TYPES", "http_status_of", "stack_http_status", "count_members", "is_sd_jwt"]
@@ -140,28 +140,28 @@ def _oversized(presentation: str, limit: int) -> str | None:
 
 @bp.post("/verify")
 def verify():
+    members: tuple[str, ...] | None = None  # a stack's presentations
     try:
-        presentation, nonce, audience = _read_request()
-        if isinstance(presentation, list):
-            if len(presentation) > MAX_STACK_PRESENTATIONS:
-                return jsonify({"error": f"the stack holds {len(presentation)} presentations, more than "
+        sent, nonce, audience = _read_request()
+        if isinstance(sent, list):
+            if len(sent) > MAX_STACK_PRESENTATIONS:
+                return jsonify({"error": f"the stack holds {len(sent)} presentations, more than "
                                          f"{MAX_STACK_PRESENTATIONS}"}), 413
-            presentation = stack_presentations(presentation)
+            members = stack_presentations(sent)
     except (InvalidInput, FormatError) as exc:
         return jsonify({"error": exc.reason if isinstance(exc, FormatError) else str(exc)}), 400
     limit = current_app.config["VERIFIER_MAX_BODY"]
-    members = presentation if isinstance(presentation, tuple) else (presentation,)
-    for index, member in enumerate(members):
-        too_large = _oversized(member, limit)
+    for index, member in enumerate(members or (sent,)):
+        too_large = _oversized(str(member), limit)
         if too_large:
-            return jsonify({"error": f"{STACK_MEMBER}[{index}]: {too_large}" if members is presentation
-                            else too_large}), 413
+            return jsonify({"error": f"{STACK_MEMBER}[{index}]: {too_large}" if members else too_large}), 413
     service = current_service()
-    if isinstance(presentation, tuple):
-        count_members(presentation)  # before the work: a stack costs one verification per member
-        result: Any = service.verify_stack(presentation, nonce=nonce, audience=audience)
+    result: VerificationResult | StackResult
+    if members is not None:
+        count_members(members)  # before the work: a stack costs one verification per member
+        result = service.verify_stack(members, nonce=nonce, audience=audience)
     else:
-        result = service.verify_text(presentation, nonce=nonce, audience=audience)
+        result = service.verify_text(str(sent), nonce=nonce, audience=audience)
         if isinstance(result, StackResult):  # a link led to a stack: counted now, limiting the next requests
             count_members(result.results, answered=True)
     if isinstance(result, StackResult):

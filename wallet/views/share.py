@@ -20,6 +20,7 @@ nobody can tie to the person showing it.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, url_for
 
@@ -186,7 +187,7 @@ def _stack_rows(values: list[str]) -> list[dict]:
 
 def _stack_entries(rows: list[dict]) -> list[dict]:
     """What the choose page shows of each chosen credential: its claims to tick, or that it goes whole."""
-    entries = []
+    entries: list[dict[str, Any]] = []
     for row in rows:
         if row["format"] == FORMAT_SD_JWT_VC:
             entries.append({"row": row, "choices": choices(HolderSdJwt.parse(row["raw"])), "whole": None})
