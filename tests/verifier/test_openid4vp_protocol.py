@@ -229,6 +229,7 @@ def test_what_was_not_asked_for_is_refused_with_a_precise_reason(client, make_is
     _refused(client, request, {"response": jwe_answer(request, payload, extra_header={"zip": "DEF"})}, "zip")
     _refused(client, request, {"response": jwe_answer(request, {**payload, "state": "another-state-123456"})},
              "state")
+    _refused(client, request, {"response": jwe_answer(request, {**payload, "state": "é" * 22})}, "state")
     _refused(client, request, {**answer_form(request, token), "vp_token": "{}"}, "only the 'response' parameter")
     _refused(client, request, {"response": "not.a.jwe"}, "compact serialization")
     # None of these consumed the request: the learner's real answer still goes through.
