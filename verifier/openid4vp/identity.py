@@ -75,10 +75,6 @@ class ClientIdentity:
                  "redirect_uri": response_uri}[self.prefix]
         return f"{self.prefix}:{value}"
 
-    @property
-    def signed(self) -> bool:
-        return self.key is not None
-
     def request_object(self, payload: dict[str, Any]) -> str:
         """The Request Object: an ES256 JWS for the signed prefixes, an unsecured JWT (``alg: none``) else."""
         if self.key is None:

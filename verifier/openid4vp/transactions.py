@@ -112,11 +112,6 @@ class Transaction:
     def secret_matches(self, secret: str | None) -> bool:
         return bool(secret) and hmac.compare_digest(digest(secret or ""), self.secret_hash)
 
-    @property
-    def verified(self) -> bool:
-        return (self.checked and not self.wallet_error and not self.problems and bool(self.answers)
-                and all(a.result.verified for a in self.answers))
-
     def to_json(self) -> str:
         record = asdict(self)
         record["answers"] = [a.to_json() for a in self.answers]
