@@ -17,6 +17,7 @@ from typing import Any
 from flask import Flask
 
 from credentials.europass import parse_trust_anchors
+from credentials.x509_trust import TrustAnchors
 from infra import assets as shared_assets
 from infra import web_errors
 from infra.display import init_jinja
@@ -46,6 +47,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     anchors_file = web.settings.X509_TRUST_ANCHORS
     anchors = parse_trust_anchors(Path(anchors_file).read_bytes()) if anchors_file else None
     app.extensions["microcred_x509_anchors"] = anchors
+    verifier_anchors = web.settings.WALLET_VERIFIER_TRUST_ANCHORS  # who may certify an OpenID4VP verifier
+    app.extensions["microcred_verifier_anchors"] = (
+        TrustAnchors.from_pem(Path(verifier_anchors).read_bytes()) if verifier_anchors else None)
     if app.config["TRUST_CHECK"] is None and app.config["CHAIN_CHECKS"] and (data_dir / "deployment.json").exists():
         fetcher = client_from_config(app.config).fetcher
 

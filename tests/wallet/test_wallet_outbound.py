@@ -151,7 +151,7 @@ def test_with_the_development_setting_loopback_is_fetched_but_no_remote_body_is_
 
 
 @pytest.mark.parametrize("client_id, message", [
-    ("x509_san_dns:verifier.example", "unsupported client identifier"),
+    ("x509_san_dns:verifier.example", "trusts no authority that certifies verifiers"),  # no verifier anchors
     ("some-verifier", "unsupported client identifier"),
     ("redirect_uri:https://verifier.example/cb", "another host"),
     ("redirect_uri:ftp://verifier.example/cb", "must use https"),
@@ -186,7 +186,9 @@ def _by_value(response_uri: str) -> str:
         "client_id": f"redirect_uri:{response_uri}", "response_type": "vp_token", "response_mode": "direct_post",
         "response_uri": response_uri, "nonce": "n-1", "state": "s-1",
         "dcql_query": json.dumps(
-            {"credentials": [{"id": "q", "format": "dc+sd-jwt", "claims": [{"path": ["title"]}]}]}),
+            {"credentials": [{"id": "q", "format": "dc+sd-jwt",
+                              "meta": {"vct_values": ["urn:microcred:vct:micro-credential:1"]},
+                              "claims": [{"path": ["title"]}]}]}),
     })
 
 

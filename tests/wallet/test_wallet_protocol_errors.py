@@ -15,7 +15,7 @@ from credentials.errors import InvalidCredentialOffer, InvalidPresentationReques
 from infra.fetch import FetchPolicy, StrictFetcher
 from infra.web_errors import status_of
 from wallet.oid4vci_client import parse_offer
-from wallet.oid4vp_client import parse_request
+from wallet.oid4vp import parse_request
 from wallet.transport import Client
 
 NOW = 1_700_000_000

@@ -1,21 +1,34 @@
-"""OpenID4VP: review a verifier's request (who asks, exactly what), choose, consent, send."""
+"""OpenID4VP: review a verifier's request (who asks, why, exactly what), choose, consent, send.
+
+The request is read once (:func:`wallet.oid4vp.parse_request`) when the
+learner presses Continue, kept for :data:`PENDING_LIFETIME`, and shown as a
+consent page (:mod:`wallet.oid4vp.consent`). Sending builds one presentation
+per chosen credential, each bound to the request's nonce and to the full
+client_id (SD-JWT VC: KB-JWT ``aud``/``nonce``; whole credentials: a
+holder-signed VP), and posts them (:func:`wallet.oid4vp.send_response`); a
+``redirect_uri`` in the verifier's answer takes the browser there. Declining
+sends ``error=access_denied``; a request the wallet refuses once the verifier
+is known (``transaction_data``, an unusable key…) sends ``error=invalid_request``.
+"""
 
 from __future__ import annotations
 
+import json
 import secrets
+from typing import Any
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
 
 from credentials.errors import InvalidInput, MicrocredError, VerificationError
-from credentials.microcredential import CLAIM_LABELS
 from credentials.sd_jwt import HolderSdJwt
 from infra.errors import FetchError, FetchRefused
 from infra.web_errors import public_message, status_of
 from wallet.db import get_db
 from wallet.holding import holder_key_for, private_holder_key
-from wallet.importing import FORMAT_SD_JWT_VC
-from wallet.oid4vp_client import PresentationRequest, match_paths, parse_request, send_refusal, send_response
-from wallet.presenting import MODE_OPENID4VP, create_share, preview
+from wallet.oid4vp import PresentationRequest, parse_request, send_error, send_response
+from wallet.oid4vp.consent import build_page, choose
+from wallet.oid4vp.verifier_id import NO_VERIFIER_ANCHORS
+from wallet.presenting import MODE_OPENID4VP, create_share, create_whole_share, preview
 from wallet.security import claim_form, login_required, now
 from wallet.transport import client_from_config
 
@@ -25,35 +38,13 @@ bp = Blueprint("openid4vp", __name__, url_prefix="/openid4vp")
 
 #: How long a reviewed request waits for the learner's decision (seconds).
 PENDING_LIFETIME = 600
+_WHOLE_DISCLOSED = [{"label": "Shared whole", "value": "everything the credential contains"}]
 
 
-def _describe(path: tuple) -> str:
-    names = [p for p in path if isinstance(p, str)]
-    if not names:
-        return "claim"
-    label = CLAIM_LABELS.get(".".join(names)) or CLAIM_LABELS.get(names[0], names[0])
-    if any(p is None for p in path):
-        return f"{label} (all)"
-    index = next((p for p in path if isinstance(p, int)), None)
-    return f"{label} {index + 1}" if index is not None else label
-
-
-def _candidates(presentation_request: PresentationRequest) -> dict[str, list[dict]]:
-    """For each DCQL query, the learner's credentials that can answer it."""
-    rows = get_db().execute(
-        "SELECT id, title, issuer_name, registry_name, vct, raw FROM credentials WHERE account_id = ? AND format = ? "
-        "ORDER BY id DESC",
-        [g.account["id"], FORMAT_SD_JWT_VC],
-    ).fetchall()
-    found: dict[str, list[dict]] = {q.id: [] for q in presentation_request.queries}
-    for credential_id, title, issuer_name, registry_name, vct, raw in rows:
-        holder = HolderSdJwt.parse(raw)
-        for query in presentation_request.queries:
-            paths = match_paths(query, vct, holder)
-            if paths is not None:
-                found[query.id].append({"id": credential_id, "title": title, "issuer_name": issuer_name,
-                                        "registry_name": registry_name, "seen": preview(holder, paths)})
-    return found
+def _rows() -> list[dict[str, Any]]:
+    cursor = get_db().execute("SELECT * FROM credentials WHERE account_id = ? ORDER BY id DESC", [g.account["id"]])
+    names = [column[0] for column in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 def _load_pending(request_id: str) -> PresentationRequest:
@@ -68,6 +59,15 @@ def _load_pending(request_id: str) -> PresentationRequest:
     if row[1] <= now():
         abort(410, description="This request has expired; ask the verifier for a new code.")
     return PresentationRequest.from_json(row[0])
+
+
+def _tell_verifier(presentation_request: PresentationRequest, error: str, description: str) -> str | None:
+    """Best effort: the verifier learns why there is no answer; its redirect_uri, if it gave one."""
+    try:
+        return send_error(client_from_config(current_app.config), presentation_request, error, description)
+    except MicrocredError:
+        current_app.logger.info("could not tell the verifier %s", error)
+        return None
 
 
 @bp.get("/review")
@@ -85,10 +85,18 @@ def start():
 
 def start_review(text: str):
     """Fetch and check the request, keep it for the learner's decision, show the consent page."""
+    anchors = current_app.extensions.get("microcred_verifier_anchors")
     try:
-        presentation_request = parse_request(text, client_from_config(current_app.config), now=now())
+        presentation_request = parse_request(text, client_from_config(current_app.config), now=now(),
+                                             anchors=anchors)
     except (VerificationError, InvalidInput, FetchError) as exc:  # InvalidInput: FetchRefused too
-        return render_template("openid4vp/refused.html", reason=public_message(exc)), status_of(exc)
+        reason = public_message(exc)
+        return render_template("openid4vp/refused.html", reason=reason, told=False,
+                               no_anchors=NO_VERIFIER_ANCHORS in reason), status_of(exc)
+    if presentation_request.refusal:
+        _tell_verifier(presentation_request, "invalid_request", presentation_request.refusal)
+        return render_template("openid4vp/refused.html", reason=f"This wallet will not answer it: "
+                               f"{presentation_request.refusal}.", told=True, no_anchors=False), 400
     request_id = secrets.token_urlsafe(12)
     expires_at = min(presentation_request.expires_at or now() + PENDING_LIFETIME, now() + PENDING_LIFETIME)
     db = get_db()
@@ -104,9 +112,26 @@ def start_review(text: str):
 @login_required
 def consent(request_id: str):
     presentation_request = _load_pending(request_id)
-    asked = [(q, [_describe(p) for p in q.claim_paths]) for q in presentation_request.queries]
-    return render_template("openid4vp/consent.html", request_id=request_id, req=presentation_request, asked=asked,
-                           candidates=_candidates(presentation_request))
+    page = build_page(presentation_request.query, _rows(), now=now(), preview=preview)
+    return render_template("openid4vp/consent.html", request_id=request_id, req=presentation_request, page=page)
+
+
+def _presentation(db: Any, presentation_request: PresentationRequest, chosen: Any) -> Any:
+    """One presentation bound to the request's nonce and the full client_id; the share is recorded."""
+    row = chosen.row
+    key = private_holder_key(current_app.extensions["microcred_wallet_secret"],
+                             holder_key_for(db, g.account["id"], row["holder_key_id"]))
+    common = {"account_id": g.account["id"], "credential_id": row["id"], "holder_key": key, "link_base": "",
+              "now": now(), "audience": presentation_request.client_id, "nonce": presentation_request.nonce,
+              "mode": MODE_OPENID4VP}
+    if chosen.paths is not None:
+        share = create_share(db, holder=HolderSdJwt.parse(row["raw"]), paths=list(chosen.paths), lifetime=0,
+                             **common)
+        return share.presentation
+    credential = row["raw"] if row["format"] == "jwt_vc" else json.loads(row["raw"])
+    share = create_whole_share(db, credential=credential, disclosed=_WHOLE_DISCLOSED, lifetime=PENDING_LIFETIME,
+                               **common)
+    return share.presentation if isinstance(credential, str) else json.loads(share.presentation)
 
 
 @bp.post("/<request_id>/send")
@@ -114,29 +139,13 @@ def consent(request_id: str):
 def send(request_id: str):
     presentation_request = _load_pending(request_id)
     db = get_db()
-    secret = current_app.extensions["microcred_wallet_secret"]
-    vp_token: dict[str, list[str]] = {}
+    rows = {row["id"]: row for row in _rows()}
+    form = {name: request.form.getlist(name) for name in request.form}
+    vp_token: dict[str, list[Any]] = {}
     with db.atomic():
         claim_form(db)
-        for query in presentation_request.queries:
-            chosen = request.form.get(f"credential-{query.id}", "")
-            row = db.execute(
-                "SELECT id, vct, raw, holder_key_id FROM credentials WHERE id = ? AND account_id = ? AND format = ?",
-                [chosen if chosen.isdigit() else -1, g.account["id"], FORMAT_SD_JWT_VC],
-            ).fetchone()
-            if row is None:
-                raise InvalidInput("choose one of your credentials for every item the verifier asks for")
-            holder = HolderSdJwt.parse(row[2])
-            paths = match_paths(query, row[1], holder)
-            if paths is None:
-                raise InvalidInput("that credential cannot answer what the verifier asks for")
-            key = private_holder_key(secret, holder_key_for(db, g.account["id"], row[3]))
-            share = create_share(
-                db, account_id=g.account["id"], credential_id=row[0], holder=holder, holder_key=key, paths=paths,
-                link_base="", now=now(), lifetime=0, audience=presentation_request.client_id,
-                nonce=presentation_request.nonce, mode=MODE_OPENID4VP,
-            )
-            vp_token[query.id] = [share.presentation]
+        for chosen in choose(presentation_request.query, rows, form):
+            vp_token.setdefault(chosen.query_id, []).append(_presentation(db, presentation_request, chosen))
         db.execute("UPDATE vp_requests SET answered_at = ? WHERE id = ?", [now(), request_id])
         try:
             follow = send_response(client_from_config(current_app.config), presentation_request, vp_token)
@@ -155,9 +164,9 @@ def decline(request_id: str):
     presentation_request = _load_pending(request_id)
     db = get_db()
     with db.atomic():
+        claim_form(db)
         db.execute("UPDATE vp_requests SET answered_at = ? WHERE id = ?", [now(), request_id])
-    try:
-        send_refusal(client_from_config(current_app.config), presentation_request)
-    except MicrocredError:
-        current_app.logger.info("could not tell the verifier about the refusal")
+    follow = _tell_verifier(presentation_request, "access_denied", "the holder declined")
+    if follow:
+        return redirect(follow)
     return render_template("openid4vp/declined.html", req=presentation_request)

@@ -1,0 +1,346 @@
+"""What the consent page offers and what the learner's choices send (OpenID4VP 1.0 §6.4, §7, §14.1).
+
+The learner's credentials are matched against the DCQL query with
+:func:`credentials.dcql.match`. The page is built of:
+
+- credential sets (§6.2): a set with alternatives, or an optional one, is a
+  choice (an optional set defaults to sharing nothing from it); a set with one
+  required option is simply asked;
+- one card per requested credential query: its claims, each on its own line,
+  *required* when every claim set of the query names it (or the query has no
+  claim sets), else *optional* and unticked by default (when no claim set can
+  be met by the required claims alone, the first set's other claims start
+  ticked, since one of the combinations is needed); and the held credentials
+  that answer it — a radio each, or checkboxes when the query allows
+  ``multiple`` — with their standing: a revoked, suspended, expired or
+  otherwise failed credential carries a plain warning (the verifier will be
+  told it is not valid) and is never chosen by default; the learner may
+  still pick it on purpose (to show a verifier the revocation, say), never
+  unknowingly.
+
+:func:`choose` turns the submitted form into what to present: per query, the
+chosen credentials and, for SD-JWT VCs, the claim paths of the claim set that
+best fits the ticked claims (§6.4.1: the wallet MUST NOT send selectively
+disclosable claims beyond one claim set). Whole credentials (JWT VC, LDP VC,
+Europass EDC) are matched on their JSON and presented whole.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from credentials.dcql import (
+    FORMAT_JWT_VC_JSON,
+    FORMAT_LDP_VC,
+    FORMAT_SD_JWT_VC,
+    Candidate,
+    CredentialQuery,
+    DcqlQuery,
+    describe_path,
+    match,
+)
+from credentials.errors import InvalidInput
+from credentials.jose import IMPORTED_FORMAT_ALGS, UnverifiedJws
+from credentials.microcredential import CLAIM_LABELS
+from credentials.sd_jwt import ClaimPath, HolderSdJwt
+from wallet.annex import FORMAT_EDC, FORMAT_JWT_VC
+from wallet.annex import FORMAT_LDP_VC as WALLET_LDP_VC
+from wallet.annex import FORMAT_SD_JWT_VC as WALLET_SD_JWT
+
+__all__ = ["ClaimLine", "Offer", "QueryCard", "SetChoice", "ConsentPage", "Chosen", "candidate_of", "standing",
+           "build_page", "choose"]
+
+#: The DCQL format each stored format answers as (whole credentials go in a holder-signed VP).
+DCQL_FORMAT = {WALLET_SD_JWT: FORMAT_SD_JWT_VC, FORMAT_JWT_VC: FORMAT_JWT_VC_JSON, WALLET_LDP_VC: FORMAT_LDP_VC,
+               FORMAT_EDC: FORMAT_LDP_VC}
+NONE_CHOSEN = "none"
+
+
+@dataclass(frozen=True)
+class ClaimLine:
+    index: int  # position in the query's claims: the form value
+    label: str
+    required: bool
+    ticked: bool
+    allowed: str | None  # "one of 5, 6" when the query restricts the values
+
+
+@dataclass(frozen=True)
+class Offer:
+    credential_id: int
+    title: str
+    issuer_name: str
+    registry_name: str | None
+    kind: str
+    seen: tuple[tuple[str, str], ...]  # what the verifier would see with the default ticks
+    warning: str | None  # revoked, suspended, expired, a failed check: never chosen by default
+    chosen: bool  # chosen by default
+
+
+@dataclass(frozen=True)
+class QueryCard:
+    id: str
+    heading: str
+    multiple: bool
+    whole: bool  # no claims asked: the credential itself (its always-visible part, or whole)
+    claims: tuple[ClaimLine, ...]
+    offers: tuple[Offer, ...]
+    reason: str | None  # why nothing answers it
+
+
+@dataclass(frozen=True)
+class SetChoice:
+    index: int
+    required: bool
+    options: tuple[tuple[tuple[str, str], ...], ...]  # per option: (query id, heading) …
+    satisfiable: tuple[bool, ...]
+    default: str  # an option index, or NONE_CHOSEN
+
+
+@dataclass(frozen=True)
+class ConsentPage:
+    sets: tuple[SetChoice, ...]  # only the sets that are a choice
+    cards: tuple[QueryCard, ...]
+    answerable: bool
+    missing_reason: str | None
+
+
+@dataclass(frozen=True)
+class Chosen:
+    query_id: str
+    row: Mapping[str, Any]
+    paths: tuple[ClaimPath, ...] | None  # SD-JWT VC: what to disclose; None: the whole credential
+
+
+def _json_document(row: Mapping[str, Any]) -> dict[str, Any] | None:
+    try:
+        if row["format"] == FORMAT_JWT_VC:
+            payload = UnverifiedJws.parse(row["raw"], what="JWT VC", allowed_algs=IMPORTED_FORMAT_ALGS).payload
+            return payload["vc"] if isinstance(payload.get("vc"), dict) else payload
+        document = json.loads(row["raw"])
+        if row["format"] == FORMAT_EDC and isinstance(document, dict) and isinstance(document.get("payload"), str):
+            document = json.loads(document["payload"])
+    except (InvalidInput, ValueError):
+        return None
+    return document if isinstance(document, dict) else None
+
+
+def candidate_of(row: Mapping[str, Any]) -> Candidate | None:
+    """The matcher's view of a stored credential; None for one that is never presented (unverified, unknown)."""
+    fmt = DCQL_FORMAT.get(row["format"])
+    if fmt is None or not row["verified"]:
+        return None
+    if fmt == FORMAT_SD_JWT_VC:
+        return Candidate(ref=str(row["id"]), format=fmt, type_values=(row["vct"],),
+                         claims=HolderSdJwt.parse(row["raw"]).all_claims)
+    document = _json_document(row)
+    if document is None:
+        return None
+    types = document.get("type")
+    types = (types,) if isinstance(types, str) else tuple(t for t in types or () if isinstance(t, str))
+    return Candidate(ref=str(row["id"]), format=fmt, type_values=types, claims=document,
+                     holder_binding=bool(row["subject_bound"]))
+
+
+def _expiry(row: Mapping[str, Any], candidate: Candidate) -> int | None:
+    claims = candidate.claims
+    if isinstance(claims.get("exp"), int):
+        return int(claims["exp"])
+    if row["format"] == FORMAT_JWT_VC:
+        payload = UnverifiedJws.parse(row["raw"], what="JWT VC", allowed_algs=IMPORTED_FORMAT_ALGS).payload
+        if isinstance(payload.get("exp"), int):
+            return int(payload["exp"])
+    for name in ("validUntil", "expirationDate"):
+        if isinstance(claims.get(name), str):
+            try:
+                return int(datetime.fromisoformat(claims[name].replace("Z", "+00:00")).timestamp())
+            except ValueError:
+                return None
+    return None
+
+
+def standing(row: Mapping[str, Any], candidate: Candidate, now: int) -> str | None:
+    """A warning from the stored badge (``wallet.checking``) and the credential's expiry; None if it looks valid."""
+    try:
+        checks = json.loads(row["badge_detail"] or "{}").get("checks") or []
+    except (ValueError, AttributeError):
+        checks = []
+    failed = [c for c in checks if isinstance(c, dict) and c.get("status") == "failed"]
+    revocation = next((c for c in failed if c.get("check") == "revocation"), None)
+    if revocation is not None and "suspend" in str(revocation.get("detail", "")).lower():
+        return "Suspended by its issuer: not valid now, and the verifier will be told so."
+    if revocation is not None:
+        return "Revoked by its issuer: not valid, and the verifier will be told so."
+    expires_at = _expiry(row, candidate)
+    if expires_at is not None and expires_at <= now:
+        return "Expired: no longer valid, and the verifier will see so."
+    if failed or row["badge"] == "failed":
+        detail = str(failed[0].get("detail", "")) if failed else ""
+        return f"A check failed{': ' + detail[:160] if detail else ''}; the verifier will see this."
+    return None
+
+
+def _label(path: ClaimPath) -> str:
+    names = [p for p in path if isinstance(p, str)]
+    label = CLAIM_LABELS.get(".".join(names)) or (CLAIM_LABELS.get(names[0]) if len(names) == 1 else None)
+    if label is None:
+        return describe_path(path)
+    if any(p is None for p in path):
+        return f"{label} (all)"
+    index = next((p for p in path if isinstance(p, int)), None)
+    return f"{label} {index + 1}" if index is not None else label
+
+
+def _claim_lines(query: CredentialQuery) -> tuple[ClaimLine, ...]:
+    claims = query.claims or ()
+    ids = [claim.id for claim in claims]
+    options = [set(option) for option in query.claim_sets] if query.claim_sets else [set(filter(None, ids))]
+    if not query.claim_sets:
+        required = set(range(len(claims)))
+        ticked: set[str] = set()
+    else:
+        common = set.intersection(*options)
+        required = {i for i, claim_id in enumerate(ids) if claim_id in common}
+        minimal = next((o for o in options if o <= common), None)
+        ticked = set() if minimal is not None else options[0] - common
+    return tuple(ClaimLine(index=i, label=_label(claim.path), required=i in required,
+                           ticked=i in required or claim.id in ticked,
+                           allowed=", ".join(map(str, claim.values)) if claim.values else None)
+                 for i, claim in enumerate(claims))
+
+
+def _heading(query: CredentialQuery) -> str:
+    kinds = {FORMAT_SD_JWT_VC: "SD-JWT credential", FORMAT_JWT_VC_JSON: "JWT credential", FORMAT_LDP_VC: "credential"}
+    types = " or ".join(" + ".join(t.rsplit(":", 1)[-1].rsplit("#", 1)[-1] for t in alternative)
+                        for alternative in query.type_values or ())
+    return f"{kinds.get(query.format, query.format)}{': ' + types[:160] if types else ''}"
+
+
+def _with_claim_set(query: DcqlQuery, credential_query: CredentialQuery, option: tuple[str, ...] | None) -> DcqlQuery:
+    single = replace(credential_query, claim_sets=(option,) if option is not None else None)
+    return DcqlQuery(credentials=(single,), credential_sets=None)
+
+
+def _paths_for(query: DcqlQuery, credential_query: CredentialQuery, candidate: Candidate,
+               ticked: set[str]) -> tuple[ClaimPath, ...] | None:
+    """The paths to disclose from ``candidate``: with claim sets, the one that best fits the ticked claims."""
+    options: Sequence[tuple[str, ...] | None] = credential_query.claim_sets or (None,)
+    allowed = [o for o in options if o is None or set(o) <= ticked]
+    allowed.sort(key=lambda o: -len(set(o or ()) & ticked))  # stable: verifier order among equals
+    for option in allowed:
+        found = match(_with_claim_set(query, credential_query, option), [candidate]).per_query[credential_query.id]
+        if found:
+            return found[0].paths_to_disclose
+    return None
+
+
+def _expand(holder: HolderSdJwt, paths: Sequence[ClaimPath]) -> tuple[ClaimPath, ...]:
+    """A path naming an object or array asks for all of it (§7): the disclosable claims inside it too."""
+    found: list[ClaimPath] = []
+    for path in paths:
+        found.append(path)
+        found.extend(p for p in holder.paths if len(p) > len(path) and p[:len(path)] == path)
+    return tuple(dict.fromkeys(found))
+
+
+def _default_ticks(credential_query: CredentialQuery) -> set[str]:
+    lines = _claim_lines(credential_query)
+    claims = credential_query.claims or ()
+    return {claims[line.index].id or "" for line in lines if line.ticked}
+
+
+def build_page(query: DcqlQuery, rows: Sequence[Mapping[str, Any]], *, now: int,
+               preview: Any) -> ConsentPage:
+    """The consent page's model. ``preview(holder, paths) -> [(label, value)]`` shows what would be disclosed."""
+    candidates = {str(row["id"]): (row, c) for row in rows if (c := candidate_of(row)) is not None}
+    result = match(query, [c for _, c in candidates.values()])
+    headings = {q.id: _heading(q) for q in query.credentials}
+    cards = []
+    for credential_query in query.credentials:
+        if credential_query.id not in result.requested:
+            continue
+        offers = []
+        ticks = _default_ticks(credential_query)
+        for found in result.per_query[credential_query.id]:
+            row, candidate = candidates[found.ref]
+            warning = standing(row, candidate, now)
+            seen: tuple[tuple[str, str], ...] = (("Shared whole", "everything the credential contains"),)
+            if row["format"] == WALLET_SD_JWT:
+                holder = HolderSdJwt.parse(row["raw"])
+                paths = _paths_for(query, credential_query, candidate, ticks) or found.paths_to_disclose
+                seen = tuple(preview(holder, _expand(holder, paths)))
+            offers.append(Offer(credential_id=int(row["id"]), title=row["title"], issuer_name=row["issuer_name"],
+                                registry_name=row["registry_name"], kind=row["format"], seen=seen, warning=warning,
+                                chosen=False))
+        first = next((i for i, offer in enumerate(offers) if offer.warning is None), None)
+        offers = [replace(offer, chosen=i == first) for i, offer in enumerate(offers)]
+        cards.append(QueryCard(id=credential_query.id, heading=headings[credential_query.id],
+                               multiple=credential_query.multiple, whole=credential_query.claims is None,
+                               claims=_claim_lines(credential_query), offers=tuple(offers),
+                               reason=result.reasons.get(credential_query.id)))
+    sets = []
+    for index, item in enumerate(result.sets):
+        if item.required and len(item.options) == 1:
+            continue
+        satisfiable = tuple(option in item.satisfiable_options for option in item.options)
+        default = NONE_CHOSEN if not item.required or True not in satisfiable else str(satisfiable.index(True))
+        sets.append(SetChoice(index=index, required=item.required, satisfiable=satisfiable, default=default,
+                              options=tuple(tuple((q, headings[q]) for q in option) for option in item.options)))
+    return ConsentPage(sets=tuple(sets), cards=tuple(cards), answerable=result.satisfiable,
+                       missing_reason=result.missing_reason)
+
+
+def _chosen_queries(query: DcqlQuery, form: Mapping[str, Sequence[str]]) -> list[str]:
+    sets = query.credential_sets
+    if sets is None:
+        return [q.id for q in query.credentials]
+    chosen: list[str] = []
+    for index, item in enumerate(sets):
+        picked = (form.get(f"set-{index}") or [""])[0]
+        if item.required and len(item.options) == 1:
+            picked = "0"
+        if picked == NONE_CHOSEN and not item.required:
+            continue
+        if not picked.isdigit() or int(picked) >= len(item.options):
+            raise InvalidInput("choose one of the options the verifier offers for every required part")
+        chosen.extend(q for q in item.options[int(picked)] if q not in chosen)
+    return chosen
+
+
+def choose(query: DcqlQuery, rows: Mapping[int, Mapping[str, Any]], form: Mapping[str, Sequence[str]]
+           ) -> list[Chosen]:
+    """What the submitted consent form sends: per chosen query, the chosen credentials and their paths.
+
+    ``rows``: the learner's credentials by id; ``form``: field name → values. Raises InvalidInput saying
+    what to fix (nothing chosen, ticks that meet no claim set the verifier accepts).
+    """
+    picked: list[Chosen] = []
+    for query_id in _chosen_queries(query, form):
+        credential_query = query.query(query_id)
+        values = list(form.get(f"credential-{query_id}") or ())
+        if not values or (len(values) > 1 and not credential_query.multiple):
+            raise InvalidInput("choose one of your credentials for every item the verifier asks for"
+                               if not values else "the verifier asks for one credential here; choose one")
+        claims = credential_query.claims or ()
+        ticked = {claims[int(v)].id or "" for v in form.get(f"claim-{query_id}") or ()
+                  if v.isdigit() and int(v) < len(claims)}
+        ticked |= {claims[line.index].id or "" for line in _claim_lines(credential_query) if line.required}
+        for value in dict.fromkeys(values):
+            row = rows.get(int(value)) if value.isdigit() else None
+            candidate = candidate_of(row) if row is not None else None
+            if row is None or candidate is None:
+                raise InvalidInput("that credential is not one of yours that can be shared; reload the page")
+            paths = _paths_for(query, credential_query, candidate, ticked)
+            if paths is None:
+                sets = " or ".join("(" + ", ".join(o) + ")" for o in credential_query.claim_sets or ())
+                raise InvalidInput(f"“{row['title']}” cannot answer with the claims you ticked"
+                                   + (f"; the verifier accepts {sets}" if sets else ""))
+            if row["format"] == WALLET_SD_JWT:
+                picked.append(Chosen(query_id, row, _expand(HolderSdJwt.parse(row["raw"]), paths)))
+            else:
+                picked.append(Chosen(query_id, row, None))
+    return picked
