@@ -173,7 +173,7 @@ def _describe_credential(query: CredentialQuery) -> str:
         for claim in claims:
             if (claim.id in required_ids) != wanted:
                 continue
-            allowed = f" ({' or '.join(str(v) for v in claim.values)})" if claim.values else ""
+            allowed = f": only {' or '.join(str(v) for v in claim.values)}" if claim.values else ""
             names.append(_label(claim.path) + allowed)
         if names:
             parts.append(f"{', '.join(names)} ({word})")
