@@ -13,23 +13,12 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from credentials.errors import ConfigurationError
-from credentials.x509_trust import TrustAnchors
 from infra.rate_limit import parse_rate_limit
-from infra.settings import COMMON, X509_TRUST_ANCHORS, Setting, spec_defaults
+from infra.settings import COMMON, WALLET_VERIFIER_TRUST_ANCHORS, X509_TRUST_ANCHORS, Setting, spec_defaults
 
 __all__ = ["SETTINGS", "DEFAULT_CONFIG"]
 
 _DAY = 24 * 3600
-
-
-def _verifier_anchors(value: Any) -> Any:
-    try:
-        with open(value, "rb") as bundle:  # a file the "file" kind found; its certificates must parse
-            TrustAnchors.from_pem(bundle.read())
-    except (OSError, ConfigurationError) as exc:
-        raise ValueError(f"a readable PEM bundle of X.509 CA certificates ({exc})") from None
-    return value
 
 
 def _rate(value: Any) -> Any:
@@ -74,9 +63,7 @@ SETTINGS: tuple[Setting, ...] = COMMON + (
     Setting("ARGON2_MEMORY_COST", "int", 64 * 1024, "Argon2id memory for passwords, KiB", minimum=8),
     Setting("ARGON2_PARALLELISM", "int", 4, "Argon2id lanes for passwords", minimum=1),
     X509_TRUST_ANCHORS,
-    Setting("WALLET_VERIFIER_TRUST_ANCHORS", "file", None,
-            "PEM bundle of the CAs that certify verifiers (OpenID4VP x509_hash / x509_san_dns access certificates); "
-            "unset: such verifiers are refused", check=_verifier_anchors),
+    WALLET_VERIFIER_TRUST_ANCHORS,
     Setting("WALLET_IMPORT_RATE_LIMIT", "str", "30/60", "credential imports per client: N/S seconds, or off",
             check=_rate),
 )

@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 import re
 import time
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
-from wallet_helpers import CLAIMS, PASSWORD, db_rows
+from wallet_helpers import CLAIMS, NOW, PASSWORD, db_rows
 
 from credentials.dids import did_key_from_public_key, verification_method_id
 from credentials.jose import PrivateKey, b64url_encode, sign_jws
@@ -19,6 +19,7 @@ from wallet.checking import core_trust_check
 from wallet.transport import HttpResponse
 
 VERIFIER = "http://127.0.0.1:5002"
+MICROCRED_VCT = "urn:microcred:vct:micro-credential:1"
 
 
 @pytest.fixture(autouse=True)
@@ -69,40 +70,46 @@ def test_opening_a_link_contacts_nobody_until_continue(app, held):
     assert called == []
 
 
-def _verifier_request(verifier_app, claims=("title", "ects")):
+def _verifier_request(verifier_app, claims=("title", "ects"), response_mode="direct_post.jwt"):
+    """The employer's "new request" form on the real verifier; (its client, the transaction, the QR's link)."""
     client = verifier_app.test_client()
-    created = client.post("/openid4vp/new", data={"claim": list(claims)})
+    created = client.post("/openid4vp/new", data={"claim": list(claims), "response_mode": response_mode})
     assert created.status_code == 303, created.get_data(as_text=True)
-    state = created.headers["Location"].rstrip("/").rsplit("/", 1)[1]
-    pending = verifier_module.transaction(verifier_app, state)
-    return client, pending, verifier_module.request_url(pending)
+    page_id = created.headers["Location"].rstrip("/").rsplit("/", 1)[1]
+    pending = verifier_module.transaction(verifier_app, page_id)
+    with verifier_app.test_request_context(base_url=VERIFIER):
+        return client, pending, verifier_module.request_link(pending)
 
 
-def test_answer_the_verifiers_request(app, held, clock, verifier_app):
+@pytest.mark.parametrize("response_mode", ["direct_post.jwt", "direct_post"])
+def test_answer_the_verifiers_request(app, held, clock, verifier_app, response_mode):
     client, credential_id = held
     clock.now = int(time.time())  # the verifier checks the KB-JWT against its own clock
     client.submit("/auth/signin", "/auth/signin", {"username": "ana", "password": PASSWORD})  # session aged out
-    verifier_client, pending, url = _verifier_request(verifier_app)
-    app.config["HTTP_TRANSPORT"] = _route(verifier_client)
+    verifier_client, pending, url = _verifier_request(verifier_app, response_mode=response_mode)
+    log = []
+    app.config["HTTP_TRANSPORT"] = _route(verifier_client, log)
     review = _open(client, url)
     assert review.status_code == 302, client.last_page
     consent_url = review.headers["Location"]
     client.get(consent_url)
     page = client.last_page
     assert "127.0.0.1 asks to see" in page
+    assert "Unverified: only its web address is known." in page
     assert "Title of the micro-credential" in page
     assert "Workload" in page
     assert "Data Protection Law in Practice" in page
     tokens = client.form_tokens()
     sent = client.post(consent_url + "/send", {f"credential-{verifier_module.CREDENTIAL_QUERY_ID}": str(credential_id)})
-    assert sent.status_code == 200, client.last_page
-    assert "Sent to 127.0.0.1" in client.last_page
-    result = verifier_module.transaction(verifier_app, pending.state).result
-    assert result is not None
+    assert sent.status_code == 302, client.last_page  # to the verifier's /done (same device)
+    assert sent.headers["Location"].startswith(f"{VERIFIER}/openid4vp/done?response_code=")
+    posted = parse_qs(log[-1][2].decode())
+    assert sorted(posted) == (["response"] if response_mode == "direct_post.jwt" else ["state", "vp_token"])
+    answered = verifier_module.transaction(verifier_app, pending.page_id)
+    (answer,) = answered.answers
+    result = answer.result
     passed = {c.check for c in result.checks if c.status == "passed"}
     assert {"signature", "disclosures", "holder_binding", "schema"} <= passed
-    # recorded only once the issuer's trust is confirmed (no chain here)
-    assert result.check("replay").status == "skipped"
     assert result.claims == {"title": "Data Protection Law in Practice", "ects": 4}
     again = client.client.post(consent_url + "/send", data={
         **tokens, f"credential-{verifier_module.CREDENTIAL_QUERY_ID}": str(credential_id)})
@@ -111,16 +118,18 @@ def test_answer_the_verifiers_request(app, held, clock, verifier_app):
     assert "Sent to redirect_uri:http://127.0.0.1:5002/openid4vp/response" in client.last_page
 
 
-def test_decline_tells_the_verifier(app, held, verifier_app):
+def test_decline_tells_the_verifier(app, held, clock, verifier_app):
     client, _ = held
+    clock.now = int(time.time())  # the verifier's request object is dated by its own clock
+    client.submit("/auth/signin", "/auth/signin", {"username": "ana", "password": PASSWORD})  # session aged out
     verifier_client, pending, url = _verifier_request(verifier_app)
     app.config["HTTP_TRANSPORT"] = _route(verifier_client)
     consent_url = _open(client, url).headers["Location"]
     client.get(consent_url)
-    assert client.post(consent_url + "/decline").status_code == 200
-    answered = verifier_module.transaction(verifier_app, pending.state)
+    assert client.post(consent_url + "/decline").status_code == 302  # the verifier's /done
+    answered = verifier_module.transaction(verifier_app, pending.page_id)
     assert answered.wallet_error == "the holder declined"
-    assert answered.result is None
+    assert answered.answers == []
     assert db_rows(app, "SELECT COUNT(*) FROM shares")[0][0] == 0
 
 
@@ -129,7 +138,8 @@ def _by_value(**overrides):
         "client_id": f"redirect_uri:{VERIFIER}/cb", "response_type": "vp_token", "response_mode": "direct_post",
         "response_uri": f"{VERIFIER}/cb", "nonce": "n-123", "state": "s-1",
         "dcql_query": json.dumps(
-            {"credentials": [{"id": "q", "format": "dc+sd-jwt", "claims": [{"path": ["title"]}]}]}),
+            {"credentials": [{"id": "q", "format": "dc+sd-jwt", "meta": {"vct_values": [MICROCRED_VCT]},
+                              "claims": [{"path": ["title"]}]}]}),
     }
     params.update(overrides)
     return "openid4vp://?" + urlencode({k: v for k, v in params.items() if v is not None})
@@ -139,9 +149,10 @@ def _by_value(**overrides):
     ({"response_uri": "https://elsewhere.example/cb", "client_id": f"redirect_uri:{VERIFIER}/cb"}, "differs from"),
     ({"response_uri": "https://elsewhere.example/cb", "client_id": "redirect_uri:https://elsewhere.example/cb2"},
      "differs from"),
-    ({"dcql_query": json.dumps({"credentials": []})}, "asks for no credential"),
+    ({"dcql_query": json.dumps({"credentials": []})}, "DCQL query is not valid"),
+    ({"dcql_query": json.dumps({"credentials": [{"id": "q", "format": "dc+sd-jwt"}]})}, "DCQL query is not valid"),
     ({"dcql_query": None}, "asks for no credential"),
-    ({"dcql_query": "{not json"}, "not valid"),
+    ({"dcql_query": "{not json"}, "not valid JSON"),
     ({"response_type": "code"}, "expected response_type vp_token"),
     ({"response_mode": "fragment"}, "expected response_mode direct_post"),
     ({"nonce": None}, "no valid &#39;nonce&#39;"),
@@ -163,8 +174,9 @@ def test_response_uri_on_another_host_than_a_did_client(app, held):
     did = did_key_from_public_key(verifier_key.public_key())
     request_object = {
         "client_id": f"decentralized_identifier:{did}", "response_type": "vp_token", "response_mode": "direct_post",
-        "response_uri": "https://attacker.example/collect", "nonce": "n", "exp": 4_000_000_000,
-        "dcql_query": {"credentials": [{"id": "q", "format": "dc+sd-jwt", "claims": [{"path": ["title"]}]}]},
+        "response_uri": "https://attacker.example/collect", "nonce": "n", "exp": NOW + 60,
+        "dcql_query": {"credentials": [{"id": "q", "format": "dc+sd-jwt", "meta": {"vct_values": [MICROCRED_VCT]},
+                                        "claims": [{"path": ["title"]}]}]},
     }
     token = sign_jws(request_object, verifier_key,
                      header={"typ": "oauth-authz-req+jwt", "kid": verification_method_id(did)})
@@ -183,7 +195,7 @@ def test_signed_request_by_reference_and_expiry(app, held, clock):
         "client_id": f"decentralized_identifier:{did}", "response_type": "vp_token", "response_mode": "direct_post",
         "response_uri": "https://verifier.example/cb", "nonce": "n-9", "state": "st", "exp": clock.now + 60,
         "client_metadata": {"client_name": "Acme <b>Hiring</b>"},
-        "dcql_query": {"credentials": [{"id": "q", "format": "dc+sd-jwt",
+        "dcql_query": {"credentials": [{"id": "q", "format": "dc+sd-jwt", "meta": {"vct_values": [MICROCRED_VCT]},
                                         "claims": [{"path": ["learning_outcomes", None]}]}]},
     }
     posted = []
@@ -205,8 +217,6 @@ def test_signed_request_by_reference_and_expiry(app, held, clock):
     assert "Learning outcomes (all)" in client.last_page
     assert "Acme &lt;b&gt;Hiring&lt;/b&gt;" in client.last_page
     assert client.post(consent_url + "/send", {"credential-q": str(credential_id)}).status_code == 200
-    from urllib.parse import parse_qs
-
     form = parse_qs(posted[0].decode())
     presentation = json.loads(form["vp_token"][0])["q"][0]
     from credentials.sd_jwt import KeyBindingPolicy
@@ -224,14 +234,12 @@ def test_signed_request_by_reference_and_expiry(app, held, clock):
     assert "expired" in client.last_page
 
 
-def test_pending_request_expires(app, held, clock, verifier_app):
+def test_pending_request_expires(app, held, clock):
     client, credential_id = held
-    verifier_client, _, url = _verifier_request(verifier_app)
-    app.config["HTTP_TRANSPORT"] = _route(verifier_client)
-    consent_url = _open(client, url).headers["Location"]
+    consent_url = _open(client, _by_value()).headers["Location"]
     client.get(consent_url)
     clock.now += 601  # past the pending request's 10 minutes, within the session's 30-minute idle timeout
-    assert client.post(consent_url + "/send", {"credential-microcredential": str(credential_id)}).status_code == 410
+    assert client.post(consent_url + "/send", {"credential-q": str(credential_id)}).status_code == 410
 
 
 def test_no_matching_credential(app, held, verifier_app):
@@ -249,7 +257,9 @@ def test_unsigned_request_object_only_for_redirect_uri_clients(app, held):
     header = b64url_encode(json.dumps({"alg": "none"}).encode())
     body = b64url_encode(json.dumps({"client_id": f"redirect_uri:{VERIFIER}/cb", "response_type": "vp_token",
                                      "response_mode": "direct_post", "response_uri": f"{VERIFIER}/cb", "nonce": "n",
-                                     "dcql_query": {"credentials": [{"id": "q", "format": "dc+sd-jwt"}]}}).encode())
+                                     "dcql_query": {"credentials": [{"id": "q", "format": "dc+sd-jwt",
+                                                                     "meta": {"vct_values": [MICROCRED_VCT]}}]}})
+                      .encode())
     app.config["HTTP_TRANSPORT"] = lambda *a: HttpResponse(200, {}, f"{header}.{body}.".encode())
     good = "openid4vp://?" + urlencode({"client_id": f"redirect_uri:{VERIFIER}/cb", "request_uri": f"{VERIFIER}/r/1"})
     assert _open(client, good).status_code == 302
@@ -259,7 +269,7 @@ def test_unsigned_request_object_only_for_redirect_uri_clients(app, held):
     assert _open(client, forged).status_code == 400
 
 
-def test_the_consent_page_names_the_issuer_as_the_trust_registry_does(app, signed_in, issuer, clock, verifier_app):
+def test_the_consent_page_names_the_issuer_as_the_trust_registry_does(app, signed_in, issuer, clock):
     """Display spoofing (issue 10, B13) on the consent page: the registry's legal name, not the stated one."""
     registry_name, lookalike = "Universidade Exemplo do Porto", "Universidade Exernplo"
 
@@ -274,12 +284,11 @@ def test_the_consent_page_names_the_issuer_as_the_trust_registry_does(app, signe
     assert signed_in.add(issuer.issue(signed_in.holder_jwk(app), claims)).status_code == 302
     clock.now = int(time.time())
     signed_in.submit("/auth/signin", "/auth/signin", {"username": "ana", "password": PASSWORD})
-    verifier_client, _, url = _verifier_request(verifier_app)
-    app.config["HTTP_TRANSPORT"] = _route(verifier_client)
-    review = _open(signed_in, url)
+    review = _open(signed_in, _by_value())
     assert review.status_code == 302, signed_in.last_page
     signed_in.get(review.headers["Location"])
-    choice = re.search(r'<label class="choice">.*?</label>', signed_in.last_page, re.S).group(0)
+    choice = re.search(r'<label class="choice"><input type="radio" name="credential-q".*?</label>',
+                       signed_in.last_page, re.S).group(0)
     assert registry_name in choice
     assert lookalike not in choice
     assert "(name in the trust registry)" in choice

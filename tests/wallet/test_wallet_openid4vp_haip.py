@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import json
 import re
-from urllib.parse import urlencode
+import time
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 from oid4vp_verifier import DONE, HOST, TestVerifier, access_spec, dcql
-from wallet_helpers import CLAIMS, Clock
+from wallet_helpers import CLAIMS, PASSWORD, Clock
 
 from credentials.sd_jwt import KeyBindingPolicy
 from credentials.sd_jwt_vc import verify_sd_jwt_vc
 from tests.x509_pki import NOT_BEFORE, ROOT, key, make_pki, name, spec
+from wallet.transport import HttpResponse
 
 ANCHOR = "microcred test access CA"
 PKI = make_pki("ec", root=spec(ROOT, subject=name(ANCHOR, organization="Test Access Authority", country="DE")),
@@ -347,3 +349,73 @@ def test_without_a_redirect_the_wallet_says_sent(app, held, clock):
     assert client.post(consent_url + "/send", {"credential-microcredential": str(credential_id)}).status_code == 200
     assert f"Sent to {HOST}" in client.last_page
 
+
+
+# --- the real verifier ------------------------------------------------------------------------------
+
+
+def _real_verifier(tmp_path, **config):
+    from cryptography.hazmat.primitives import serialization
+
+    from tests.x509_pki import pem
+    from verifier import create_app as create_verifier
+
+    chain, key_file = tmp_path / "access-chain.pem", tmp_path / "access-key.pem"
+    chain.write_bytes(pem(PKI.seal, PKI.intermediate))
+    key_file.write_bytes(PKI.seal_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                    serialization.NoEncryption()))
+    key_file.chmod(0o600)
+    return create_verifier({"TESTING": True, "VERIFIER_PUBLIC_URL": f"https://{HOST}",
+                            "VERIFIER_TRUSTED_ROOTS": "did:example:root", "DATA_DIR": str(tmp_path / "verifier"),
+                            "RPC_URL": "http://127.0.0.1:9", "VERIFIER_X509_CHAIN": str(chain),
+                            "VERIFIER_X509_KEY": str(key_file), **config})
+
+
+def _through(test_client):
+    def send(method, url, headers, body):
+        parts = urlsplit(url)
+        assert parts.netloc == HOST, f"the wallet called {parts.netloc}"
+        response = test_client.open(parts.path + (f"?{parts.query}" if parts.query else ""), method=method,
+                                    base_url=f"https://{HOST}", headers=dict(headers), data=body)
+        return HttpResponse(response.status_code, dict(response.headers), response.get_data())
+
+    return send
+
+
+@pytest.mark.parametrize("prefix", ["x509_hash", "x509_san_dns"])
+def test_the_real_verifier_certified_by_its_access_certificate_gets_a_bound_encrypted_answer(app, held, clock,
+                                                                                             tmp_path, prefix):
+    from verifier import openid4vp as verifier_module
+
+    client, credential_id = held
+    clock.now = int(time.time())  # the verifier dates its request object by its own clock
+    client.submit("/auth/signin", "/auth/signin", {"username": "ana", "password": PASSWORD})
+    verifier_app = _real_verifier(tmp_path, VERIFIER_CLIENT_ID_PREFIX=prefix)
+    employer = verifier_app.test_client()
+    created = employer.post("/openid4vp/new", data={"claim": ["title", "ects"]}, base_url=f"https://{HOST}")
+    assert created.status_code == 303, created.get_data(as_text=True)
+    pending = verifier_module.transaction(verifier_app, created.headers["Location"].rstrip("/").rsplit("/", 1)[1])
+    with verifier_app.test_request_context(base_url=f"https://{HOST}"):
+        link = verifier_module.request_link(pending)
+    app.config["HTTP_TRANSPORT"] = _through(employer)
+    review = _open(client, link)
+    assert review.status_code == 302, client.last_page
+    client.get(review.headers["Location"])
+    assert "Demo Employer GmbH (DE) asks to see" in client.last_page
+    assert f"Certified by {ANCHOR}" in client.last_page
+    sent = client.post(review.headers["Location"] + "/send", {"credential-microcredential": str(credential_id)})
+    assert sent.headers["Location"].startswith(f"https://{HOST}/openid4vp/done?response_code=")
+    (answer,) = verifier_module.transaction(verifier_app, pending.page_id).answers
+    assert answer.result.claims == {"title": CLAIMS["title"], "ects": CLAIMS["ects"]}
+    assert answer.result.check("holder_binding").status == "passed"  # aud = the full client_id, the nonce
+    assert answer.result.check("disclosures").status == "passed"
+
+
+def test_a_bad_verifier_anchor_file_stops_the_wallet_at_start_up(tmp_path):
+    from credentials.errors import ConfigurationError
+    from wallet import create_app
+
+    bad = tmp_path / "anchors.pem"
+    bad.write_text("not a certificate")
+    with pytest.raises(ConfigurationError, match="MICROCRED_WALLET_VERIFIER_TRUST_ANCHORS"):
+        create_app({"TESTING": True, "DATA_DIR": str(tmp_path / "var"), "WALLET_VERIFIER_TRUST_ANCHORS": str(bad)})
