@@ -9,6 +9,7 @@ The verifier is tests/wallet/oid4vp_verifier.py, which decrypts with jwcrypto; t
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import time
@@ -419,3 +420,39 @@ def test_a_bad_verifier_anchor_file_stops_the_wallet_at_start_up(tmp_path):
     bad.write_text("not a certificate")
     with pytest.raises(ConfigurationError, match="MICROCRED_WALLET_VERIFIER_TRUST_ANCHORS"):
         create_app({"TESTING": True, "DATA_DIR": str(tmp_path / "var"), "WALLET_VERIFIER_TRUST_ANCHORS": str(bad)})
+
+
+def test_an_sd_jwt_vc_and_a_whole_open_badge_in_one_answer_bound_to_the_same_nonce_and_client_id(app, held, issuer,
+                                                                                                 clock):
+    """Two formats, two issuers: the micro-credential with its KB-JWT, the badge (vc+jwt) in a VP the holder signs."""
+    import copy
+    from pathlib import Path
+
+    from credentials.dids import did_key_from_public_key, resolve_public_key
+    from credentials.jose import PublicKey, verify_jws
+    from credentials.jwt_vc import sign_vc_jwt
+
+    client, credential_id = held
+    badge = json.loads((Path(__file__).resolve().parents[1] / "vectors" / "ob3-annex"
+                        / "basic-open-badge-credential.json").read_text(encoding="utf-8"))
+    badge = copy.deepcopy(badge)
+    badge["issuer"] = {"id": issuer.did, "type": ["Profile"], "name": "Example Corp"}
+    badge["credentialSubject"]["id"] = did_key_from_public_key(PublicKey.from_jwk(client.holder_jwk(app)))
+    added = client.add(sign_vc_jwt(badge, issuer.key, kid=issuer.kid))
+    assert added.status_code == 302, client.last_page
+    badge_id = int(added.headers["Location"].rsplit("/", 1)[1])
+    badge_query = {"id": "badge", "format": "jwt_vc_json", "meta": {"type_values": [["OpenBadgeCredential"]]}}
+    query = {"credentials": [dcql("title")["credentials"][0], badge_query]}
+    verifier = _verifier(app, clock, query=query)
+    consent_url = _consent(client, verifier)
+    assert "shared whole" in client.last_page
+    client.post(consent_url + "/send", {"credential-microcredential": str(credential_id),
+                                        "credential-badge": str(badge_id)})
+    vp_token = verifier.decrypted()[1]["vp_token"]
+    assert _disclosed(vp_token["microcredential"][0], verifier, clock) == {"title": CLAIMS["title"]}
+    (vp,) = vp_token["badge"]
+    kid = json.loads(base64.urlsafe_b64decode(vp.split(".")[0] + "==="))["kid"]
+    payload = verify_jws(vp, resolve_public_key(kid), expected_typ=("JWT",)).payload
+    assert payload["aud"] == verifier.client_id
+    assert payload["nonce"] == "n-0S6_WzA2Mj"
+    assert payload["vp"]["verifiableCredential"][0].count(".") == 2
