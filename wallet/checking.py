@@ -315,6 +315,11 @@ class LedgerTrustCheck:
                                             name="wallet-ledger-opener", daemon=True)
         self._opener.start()
 
+    @property
+    def opening(self) -> bool:
+        """Whether the background opener of :meth:`watch` is still trying."""
+        return self._opener is not None and self._opener.is_alive()
+
     def _open_until_done(self, retry_s: float) -> None:
         # here, not at the top: this loads web3 (seconds to import), only when chain checks are configured
         from ledger.chain import deadline

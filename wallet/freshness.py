@@ -11,7 +11,7 @@ not only the one anchored: a credential may name several lists (a W3C
 revocation and a suspension entry), and a re-check is cheap.
 
 Bounded on the request path. Stale credentials are checked again by a small
-pool (:data:`WORKERS` threads per process; a credential already queued is not
+pool (:data:`WORKERS` daemon threads per process; a credential already queued is not
 queued twice; at most :data:`MAX_QUEUED` wait). A page waits for them at most
 :data:`REQUEST_WAIT_S` seconds; the cards still being checked say "Checking…"
 (never their older badge) and the page reloads itself. The ledger view keeps a
@@ -29,13 +29,14 @@ unknown), checked again first when stale.
 from __future__ import annotations
 
 import atexit
-import functools
 import json
 import logging
+import queue
 import sqlite3
 import threading
+import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from concurrent.futures import wait as wait_for_futures
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,13 +117,18 @@ def mark_stale(db_path: Path, issuers: Iterable[str] | None) -> int:
 
 
 class StatusFreshness:
-    """The re-checks of one wallet process: a bounded pool writing fresh badges into the database."""
+    """The re-checks of one wallet process: :data:`WORKERS` daemon threads writing fresh badges into the database.
+
+    Daemon threads, so that a process exits without waiting for a queue of checks against a hung node;
+    :meth:`close` drops what waits and lets running checks end (each within its chain deadline).
+    """
 
     def __init__(self, db_path: Path, max_age: int):
         self.db_path = db_path
         self.max_age = max_age
         self._lock = threading.RLock()
-        self._pool: ThreadPoolExecutor | None = None
+        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._workers: list[threading.Thread] = []
         self._queued: dict[int, Future[None]] = {}
         self._closed = False
 
@@ -139,23 +145,37 @@ class StatusFreshness:
         with self._lock:
             if self._closed:
                 return {}
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="wallet-status")
+            if not self._workers:
+                for number in range(WORKERS):
+                    worker = threading.Thread(target=self._work, name=f"wallet-status-{number}", daemon=True)
+                    worker.start()
+                    self._workers.append(worker)
             found: dict[int, Future[None]] = {}
             for credential_id in credential_ids:
                 future = self._queued.get(credential_id)
                 if future is None:
                     if len(self._queued) >= MAX_QUEUED:
                         continue  # stays stale; a later page asks again
-                    future = self._pool.submit(self._check, credential_id, trust_check, clock)
+                    future = Future()
                     self._queued[credential_id] = future
-                    future.add_done_callback(functools.partial(self._forget, credential_id))
+                    self._queue.put(_Job(credential_id, trust_check, clock, future))
                 found[credential_id] = future
             return found
 
-    def _forget(self, credential_id: int, _future: Future[None]) -> None:
-        with self._lock:  # reentrant: a future done already calls this at once, inside submit
-            self._queued.pop(credential_id, None)
+    def _work(self) -> None:
+        while (job := self._queue.get()) is not None:
+            if not job.future.set_running_or_notify_cancel():
+                continue  # dropped by close()
+            try:
+                self._check(job.credential_id, job.trust_check, job.clock)
+            except Exception as exc:  # a trust check's bug must not end the worker; the page shows "Checking…"
+                log.exception("checking the status of a credential failed")
+                job.future.set_exception(exc)
+            else:
+                job.future.set_result(None)
+            finally:
+                with self._lock:
+                    self._queued.pop(job.credential_id, None)
 
     def _check(self, credential_id: int, trust_check: TrustCheck, clock: Callable[[], float]) -> None:
         db = open_database(self.db_path)
@@ -178,9 +198,23 @@ class StatusFreshness:
         """Drop what waits; let running checks end (each within its chain deadline)."""
         with self._lock:
             self._closed = True
-            pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+            waiting, self._queued = list(self._queued.values()), {}
+            workers, self._workers = self._workers, []
+        for future in waiting:
+            future.cancel()  # a running one is not cancelled: it ends by itself
+        for _ in workers:
+            self._queue.put(None)
+        for worker in workers:
+            if worker is not threading.current_thread():
+                worker.join(timeout=CHECK_DEADLINE_S + 1)
+
+
+@dataclass(frozen=True)
+class _Job:
+    credential_id: int
+    trust_check: TrustCheck
+    clock: Callable[[], float]
+    future: Future[None]
 
 
 def freshness_of(app: Flask) -> StatusFreshness:
@@ -267,7 +301,13 @@ def init_app(app: Flask) -> None:
     if checks is not None:
         checks.on_anchor_events(freshness.on_anchor_events)
         on_worker_start(app, checks.watch)
-    atexit.register(close_app, app)
+    atexit.register(_close_at_exit, weakref.ref(app))  # not keeping the app alive until then
+
+
+def _close_at_exit(app_ref: weakref.ref[Flask]) -> None:
+    app = app_ref()
+    if app is not None:
+        close_app(app)
 
 
 def close_app(app: Flask) -> None:

@@ -219,3 +219,31 @@ def test_with_the_chain_down_the_badge_says_it_could_not_check(tmp_path, clock, 
         finally:
             close_app(app)
         assert not view.watching  # stopped cleanly, not left polling
+
+
+def test_watch_opens_the_view_before_any_check_and_close_stops_it(ledger_data_dir, anvil):
+    """A serving wallet opens its ledger view at start (anchoring events are heard before the first check)."""
+    from ledger.config import LedgerSettings
+    from wallet.checking import ledger_trust_check
+
+    check = ledger_trust_check(LedgerSettings(ledger_data_dir, anvil.url, 0), lambda uri: "")
+    check.watch()
+    view = wait_for(lambda: check.view, within=30, what="the view to open without a check")
+    wait_for(lambda: view.watching, within=30, what="the view's watcher to run")
+    check.close()
+    assert not view.watching
+
+
+def test_watch_keeps_trying_while_the_chain_is_down_and_close_stops_trying(tmp_path, ledger_data_dir, caplog):
+    from ledger.config import DEPLOYMENT_FILE, LedgerSettings
+    from wallet.checking import ledger_trust_check
+
+    shutil.copy(ledger_data_dir / DEPLOYMENT_FILE, tmp_path / DEPLOYMENT_FILE)
+    check = ledger_trust_check(LedgerSettings(tmp_path, "http://127.0.0.1:9", 0), lambda uri: "")
+    with caplog.at_level("WARNING", logger="wallet.checking"):
+        check.watch(retry_s=0.05)
+        wait_for(lambda: "cannot be opened yet" in caplog.text, within=30, what="the failed opening to be logged")
+        assert check.opening  # still trying
+        check.close()
+    assert not check.opening
+    assert check.view is None
