@@ -247,3 +247,43 @@ def test_watch_keeps_trying_while_the_chain_is_down_and_close_stops_trying(tmp_p
         check.close()
     assert not check.opening
     assert check.view is None
+
+
+def test_stale_credentials_on_one_list_share_its_fetch(tmp_path, clock, ledger_data_dir, anvil,
+                                                       make_issuer):  # noqa: F811
+    """Five stale credentials on one list: the list is fetched once per anchor (per worker at most), not five times."""
+    from ledger.config import LedgerSettings
+    from wallet import freshness
+    from wallet.checking import ledger_trust_check
+    from wallet.freshness import close_app
+    from wallet.transport import client_from_config
+
+    app = wallet_on(tmp_path / "var", ledger_data_dir, anvil.url, clock, CHAIN_CHECKS=False)
+    fetcher = client_from_config(app.config).fetcher
+    fetched: list[str] = []
+
+    def fetch(uri: str) -> str:
+        fetched.append(uri)
+        return fetcher.get_text(uri, accept="application/statuslist+jwt", what="status list")
+
+    check = ledger_trust_check(LedgerSettings(ledger_data_dir, anvil.url, 0), fetch)
+    app.config["TRUST_CHECK"] = lambda raw, fmt, now: check(raw, fmt, now)
+    try:
+        issuer = make_issuer()
+        learner = learner_of(app)
+        for n in range(5):
+            add(app, learner, issuer, idx=4400 + n, title=f"Course {n}")
+        revoke(issuer, 4402)
+        before = len(fetched)
+        clock.now += MAX_AGE + 1
+
+        def settled() -> str | None:
+            learner.get("/credentials")
+            return None if "Checking…" in learner.last_page else learner.last_page
+
+        page = wait_for(settled, within=60, what="every card checked again")
+        assert "20 ECTS</strong> from 4 valid credentials; 1 revoked not counted" in page
+        assert 1 <= len(fetched) - before <= freshness.WORKERS  # not one fetch per credential
+    finally:
+        close_app(app)
+        check.close()
