@@ -33,6 +33,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from credentials.credential_types import sd_jwt_vc_type
 from credentials.dcql import (
     FORMAT_JWT_VC_JSON,
     FORMAT_LDP_VC,
@@ -213,11 +214,22 @@ def _claim_lines(query: CredentialQuery) -> tuple[ClaimLine, ...]:
                  for i, claim in enumerate(claims))
 
 
+def _type_name(value: str) -> str:
+    known = sd_jwt_vc_type(value)
+    if known is not None:
+        return known.name[:1].upper() + known.name[1:]
+    tail = value.rstrip("/#:").rsplit("#", 1)[-1].rsplit("/", 1)[-1]
+    parts = tail.split(":")
+    while len(parts) > 1 and parts[-1].isdigit():  # a version, as in urn:…:micro-credential:1
+        parts.pop()
+    return parts[-1][:80] or value[:80]
+
+
 def _heading(query: CredentialQuery) -> str:
+    """What is asked, for people: the type names (``Micro-credential``, ``OpenBadgeCredential``) or the format."""
     kinds = {FORMAT_SD_JWT_VC: "SD-JWT credential", FORMAT_JWT_VC_JSON: "JWT credential", FORMAT_LDP_VC: "credential"}
-    types = " or ".join(" + ".join(t.rsplit(":", 1)[-1].rsplit("#", 1)[-1] for t in alternative)
-                        for alternative in query.type_values or ())
-    return f"{kinds.get(query.format, query.format)}{': ' + types[:160] if types else ''}"
+    types = " or ".join(" + ".join(_type_name(t) for t in alternative) for alternative in query.type_values or ())
+    return types[:200] or f"Any {kinds.get(query.format, query.format)}"
 
 
 def _with_claim_set(query: DcqlQuery, credential_query: CredentialQuery, option: tuple[str, ...] | None) -> DcqlQuery:

@@ -6,7 +6,8 @@ consent page (:mod:`wallet.oid4vp.consent`). Sending builds one presentation
 per chosen credential, each bound to the request's nonce and to the full
 client_id (SD-JWT VC: KB-JWT ``aud``/``nonce``; whole credentials: a
 holder-signed VP), and posts them (:func:`wallet.oid4vp.send_response`); a
-``redirect_uri`` in the verifier's answer takes the browser there. Declining
+``redirect_uri`` in the verifier's answer takes the browser there (from the
+"sent" page: a form's cross-site redirect is stopped by the CSP). Declining
 sends ``error=access_denied``; a request the wallet refuses once the verifier
 is known (``transaction_data``, an unusable key…) sends ``error=invalid_request``.
 """
@@ -153,9 +154,9 @@ def send(request_id: str):
             raise FetchError.of_status(f"{exc}; nothing was shared", exc.status) from None
         except FetchRefused as exc:
             raise FetchRefused(f"{exc}; nothing was shared") from None
-    if follow:
-        return redirect(follow)
-    return render_template("openid4vp/sent.html", req=presentation_request)
+    # Not a 302: the page's CSP (form-action 'self') rightly stops a form's redirect to another site, so the
+    # browser goes on to the verifier's redirect_uri (§8.2, same device) from this page, by refresh or link.
+    return render_template("openid4vp/sent.html", req=presentation_request, follow=follow)
 
 
 @bp.post("/<request_id>/decline")
@@ -167,6 +168,4 @@ def decline(request_id: str):
         claim_form(db)
         db.execute("UPDATE vp_requests SET answered_at = ? WHERE id = ?", [now(), request_id])
     follow = _tell_verifier(presentation_request, "access_denied", "the holder declined")
-    if follow:
-        return redirect(follow)
-    return render_template("openid4vp/declined.html", req=presentation_request)
+    return render_template("openid4vp/declined.html", req=presentation_request, follow=follow)
