@@ -39,6 +39,7 @@ __all__ = [
 DEPLOYABLE: dict[str, tuple[str, ...]] = {
     "TrustRegistry.sol": ("TrustRegistry",),
     "StatusRegistry.sol": ("StatusRegistry",),
+    "DidRegistry.sol": ("DidRegistry",),
     "bench/NaiveRevocationRegistry.sol": ("NaiveRevocationRegistry",),
 }
 
