@@ -15,14 +15,18 @@ The other side is ``@openid4vc/openid4vp`` (OpenWallet Foundation, npm, pinned i
 from __future__ import annotations
 
 import base64
+import html
 import json
+import re
 import shutil
 import subprocess
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from jwcrypto import jwk as jwcrypto_jwk
@@ -38,6 +42,11 @@ needs_node = pytest.mark.skipif(
     shutil.which("node") is None or not (ROOT_DIR / "node_modules" / "@openid4vc" / "openid4vp").exists(),
     reason="node and the npm devDependencies (make test runs npm ci) are needed",
 )
+
+ORGANISATION = "Interop Verifier GmbH"
+CA_NAME = "Interop Access CA"
+#: What the interop requests ask for (the verifier form's defaults).
+ASKED = ("title", "ects", "eqf_level")
 
 ACCESS_USAGE = x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
                              data_encipherment=False, key_agreement=False, key_cert_sign=False, crl_sign=False,
@@ -130,3 +139,49 @@ def last_json(result: subprocess.CompletedProcess) -> dict[str, Any]:
 
 def vector(folder: str, file: str) -> Any:
     return json.loads((VECTORS / folder / file).read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def pki() -> Pki:
+    """The interop CA's access certificate for a verifier at 127.0.0.1 (O = :data:`ORGANISATION`)."""
+    return access_pki(ORGANISATION, "127.0.0.1", ca_name=CA_NAME)
+
+
+@pytest.fixture
+def our_verifier(tmp_path, ledger_data_dir, anvil, pki):
+    """microcred's verifier on a free 127.0.0.1 port, signing its requests with the interop access certificate."""
+    from werkzeug.serving import make_server
+
+    from verifier import create_app, service_of
+
+    def start(prefix: str = "x509_hash", **config):
+        chain, key, _ = chain_files(pki, tmp_path)
+        app = create_app({"TESTING": True, "DATA_DIR": str(ledger_data_dir), "RPC_URL": anvil.url,
+                          "VERIFIER_FETCH_ALLOW_HTTP": True, "VERIFIER_FETCH_ALLOW_LOOPBACK": True,
+                          "VERIFIER_RATE_LIMIT": "off", "VERIFIER_OPENID4VP_RATE_LIMIT": "off",
+                          "VERIFIER_CLIENT_ID_PREFIX": prefix, "VERIFIER_X509_CHAIN": str(chain),
+                          "VERIFIER_X509_KEY": str(key), **config})
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        running.append((app, server))
+        return app, f"http://127.0.0.1:{server.server_port}"
+
+    running: list = []
+    yield start
+    for app, server in running:
+        server.shutdown()
+        service_of(app).close()
+
+
+def new_request(base: str, **form):
+    """The employer's browser: POST the form, follow to the page; (session, page URL, the QR's link)."""
+    session = requests.Session()
+    made = session.post(f"{base}/openid4vp/new", data=form or {"claim": list(ASKED)}, allow_redirects=False,
+                        timeout=10)
+    assert made.status_code == 303, made.text[:500]
+    page_url = base + made.headers["Location"] if made.headers["Location"].startswith("/") else made.headers["Location"]
+    page = session.get(page_url, timeout=10)
+    assert page.status_code == 200
+    links = {html.unescape(link) for link in re.findall(r'openid4vp://\?[^"\'<\s]+', page.text)}
+    assert len(links) == 1, links
+    return session, page_url, links.pop()
