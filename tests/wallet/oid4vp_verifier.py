@@ -62,6 +62,7 @@ class TestVerifier:
     served: int = 0
     posts: list[dict[str, list[str]]] = field(default_factory=list)
     answer: Any = field(default_factory=lambda: {"redirect_uri": DONE})
+    answer_status: int = 200  # 400: the verifier refuses every answer (the wallet then records nothing)
 
     def __post_init__(self) -> None:
         self.enc_key = jwk.JWK.generate(kty="EC", crv="P-256", kid="enc-1")
@@ -114,7 +115,8 @@ class TestVerifier:
             return HttpResponse(200, {"Content-Type": "application/oauth-authz-req+jwt"}, self.jar().encode())
         if method == "POST" and path == "/response":
             self.posts.append(parse_qs((body or b"").decode("utf-8")))
-            return HttpResponse(200, {"Content-Type": "application/json"}, json.dumps(self.answer).encode())
+            return HttpResponse(self.answer_status, {"Content-Type": "application/json"},
+                                json.dumps(self.answer).encode())
         return HttpResponse(404, {}, b"")
 
     def decrypted(self, index: int = -1) -> tuple[dict[str, Any], dict[str, Any]]:

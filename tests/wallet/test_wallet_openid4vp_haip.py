@@ -474,3 +474,21 @@ def test_an_sd_jwt_vc_and_a_whole_open_badge_in_one_answer_bound_to_the_same_non
     assert payload["aud"] == verifier.client_id
     assert payload["nonce"] == "n-0S6_WzA2Mj"
     assert payload["vp"]["verifiableCredential"][0].count(".") == 2
+
+
+def test_the_consent_forms_survive_hostile_input(app, signed_in, issuer, clock):
+    """Every field of the consent page (set choice, claim ticks, credential choice) with each hostile value: never a
+    500 or a traceback. The verifier refuses every answer, so the request stays open for the next value."""
+    from tests.hostile import crawl_forms
+
+    for title in ("Course A", "Course B"):
+        signed_in.add(issuer.issue(signed_in.holder_jwk(app), {**CLAIMS, "title": title}))
+    query = dcql("title", "ects", multiple=True)
+    query["credentials"][0]["claim_sets"] = [["title", "ects"], ["title"]]
+    query["credentials"].append({"id": "pid", "format": "dc+sd-jwt", "meta": {"vct_values": ["urn:eudi:pid:1"]}})
+    query["credential_sets"] = [{"options": [["microcredential"], ["pid"]]}]
+    verifier = _verifier(app, clock, query=query, answer_status=400)
+    consent_url = _consent(signed_in, verifier)
+    findings = crawl_forms(signed_in.client, [consent_url], skip_actions=(consent_url + "/decline",))
+    assert not findings, "\n".join(map(str, findings))
+    assert verifier.posts  # the hostile values did reach the send
