@@ -27,21 +27,32 @@ made, one per presentation:
                      without a view, its ``ects`` / ``eqf_level`` claims), the
                      issuers' names, each credential's stackability.
 
-:func:`stack_result` does both. No I/O here.
+:func:`stack_result` does both, and with the presentations given it also
+counts each credential once: a credential shown twice in one stack (two
+presentations of it, each fresh, so no replay) fails ``replay`` the second time,
+so its ECTS cannot be added twice (:func:`credential_fingerprint`: the SHA-256
+of the SD-JWT VC's issuer-signed JWT, or of the whole credential inside a
+holder-signed presentation). No I/O here.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from credentials._json import json_loads
 from credentials.annex_view import pick_language
+from credentials.errors import InvalidInput, VerificationError
+from credentials.jose import IMPORTED_FORMAT_ALGS, UnverifiedJws
 from credentials.verification_model import FAILED, PASSED, SKIPPED, CheckResult, VerificationResult
+from credentials.verification_vp import looks_like_presentation, parse_presentation
 
 __all__ = ["MAX_STACK_PRESENTATIONS", "StackabilityEntry", "StackSummary", "StackResult", "bind_stack", "summarise",
-           "stack_result"]
+           "stack_result", "credential_fingerprint", "count_once"]
 
 #: A stack holds at most this many presentations (the API answers 413 beyond).
 MAX_STACK_PRESENTATIONS = 16
@@ -151,9 +162,54 @@ def _bound(result: VerificationResult) -> tuple[str | None, str | None] | None:
     return (nonce if isinstance(nonce, str) else None, audience if isinstance(audience, str) else None)
 
 
-def _failed_binding(result: VerificationResult, reason: str) -> VerificationResult:
-    checks = tuple(CheckResult(c.check, FAILED, reason) if c.check == _HOLDER_BINDING else c for c in result.checks)
+def _failed(result: VerificationResult, check: str, reason: str) -> VerificationResult:
+    checks = tuple(CheckResult(c.check, FAILED, reason) if c.check == check else c for c in result.checks)
     return replace(result, checks=checks)
+
+
+def _failed_binding(result: VerificationResult, reason: str) -> VerificationResult:
+    return _failed(result, _HOLDER_BINDING, reason)
+
+
+def credential_fingerprint(presentation: str) -> str | None:
+    """The SHA-256 (hex) of the credential a presentation shows, whoever presents it; None if it has no form.
+
+    An SD-JWT VC: its issuer-signed JWT (every presentation of one credential
+    carries the same). A holder-signed VP: the credential inside it; a whole
+    credential shown on its own: itself (a JWT as is, JSON in sorted-keys form).
+    """
+    text = presentation.strip() if isinstance(presentation, str) else ""
+    try:
+        if "~" in text and not text.startswith("{"):
+            return hashlib.sha256(text.split("~", 1)[0].encode("utf-8")).hexdigest()
+        if text.startswith("{"):
+            document = json_loads(text, what="the presentation")
+            if not isinstance(document, dict):
+                return None
+            inner: Any = parse_presentation(document).credential if looks_like_presentation(document) else document
+        else:
+            jws = UnverifiedJws.parse(text, what="JWT", allowed_algs=IMPORTED_FORMAT_ALGS)
+            inner = parse_presentation(text).credential if looks_like_presentation(jws) else text
+    except (InvalidInput, VerificationError, RecursionError, ValueError):
+        return None
+    canonical = inner if isinstance(inner, str) else json.dumps(inner, sort_keys=True, ensure_ascii=False,
+                                                                separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8", "replace")).hexdigest()
+
+
+def count_once(results: Sequence[VerificationResult], presentations: Sequence[str]) -> tuple[VerificationResult, ...]:
+    """The results with ``replay`` failed for every presentation of a credential shown earlier in the stack."""
+    seen: dict[str, int] = {}
+    checked: list[VerificationResult] = []
+    for position, (result, presentation) in enumerate(zip(results, presentations, strict=False), start=1):
+        fingerprint = credential_fingerprint(presentation)
+        if fingerprint is not None and fingerprint in seen and result.check("replay").status != FAILED:
+            result = _failed(result, "replay", f"this credential is already shown as presentation {seen[fingerprint]} "
+                                               "of this stack; a credential counts once")
+        elif fingerprint is not None:
+            seen.setdefault(fingerprint, position)
+        checked.append(result)
+    return (*checked, *results[len(checked):])
 
 
 def bind_stack(results: Sequence[VerificationResult], *, nonce: str | None = None,
@@ -286,9 +342,12 @@ def summarise(results: Sequence[VerificationResult]) -> StackSummary:
 
 
 def stack_result(results: Sequence[VerificationResult], *, nonce: str | None = None, audience: str | None = None,
-                 problems: Sequence[str] = ()) -> StackResult:
-    """:func:`bind_stack`, then :func:`summarise`: the answer for one stack."""
+                 problems: Sequence[str] = (), presentations: Sequence[str] | None = None) -> StackResult:
+    """:func:`bind_stack`, :func:`count_once` when the ``presentations`` (in the results' order) are given,
+    then :func:`summarise`: the answer for one stack."""
     bound = bind_stack(results, nonce=nonce, audience=audience)
+    if presentations is not None:
+        bound = count_once(bound, presentations)
     return StackResult(bound, summarise(bound), tuple(problems))
 
 

@@ -179,12 +179,14 @@ def render_stack_result(results: StackResult | Sequence[VerificationResult], pre
     """The page for several credentials at once: a holder-shown stack, or an OpenID4VP answer with several.
 
     ``results``: a :class:`~credentials.stack.StackResult` (from
-    ``VerifierService.verify_stack``), or each presentation's result in order (then the stack's integrity and
-    summary are worked out here, :func:`credentials.stack.stack_result`); ``presentations``: the texts, in the
+    ``VerifierService.verify_stack``), or each presentation's result in order (then the stack's integrity, each
+    credential counted once, and the summary are worked out here, :func:`credentials.stack.stack_result`);
+    ``presentations``: the texts, in the
     same order, for the receipt's fingerprints (none when unknown); ``problems``: what the answer as a whole
     lacks (plain words); ``scanned``: the text that led to the stack (a link), fingerprinted on the receipt.
     """
-    stack = results if isinstance(results, StackResult) else stack_result(results)
+    stack = results if isinstance(results, StackResult) else stack_result(
+        results, presentations=presentations if len(presentations) == len(results) else None)
     if problems:
         stack = StackResult(stack.results, stack.summary, (*stack.problems, *problems))
     texts: list[str | None] = [*presentations, *[None] * (len(stack.results) - len(presentations))]

@@ -310,7 +310,8 @@ class VerifierService:
                      now: int | None = None, problems: Sequence[str] = ()) -> StackResult:
         """Verify each presentation of a stack (never a link: members are presentations), then the stack's
         integrity and summary (:func:`credentials.stack.stack_result`): every member bound to ``nonce`` and
-        ``audience`` when given, else to those of the first. An SD-JWT VC member over ``VERIFIER_MAX_BODY``
+        ``audience`` when given, else to those of the first; each credential counted once. An SD-JWT VC member
+        over ``VERIFIER_MAX_BODY``
         fails ``format``. ``problems``: what is wrong with the answer as a whole (the stack is then not verified).
         """
         when = int(self.clock()) if now is None else now
@@ -326,7 +327,7 @@ class VerifierService:
                                                        f"limit of {limit}")))
                 else:
                     results.append(self._verify_presentation(presentation, nonce, audience, when))
-        return stack_result(results, nonce=nonce, audience=audience, problems=problems)
+        return stack_result(results, nonce=nonce, audience=audience, problems=problems, presentations=presentations)
 
     def _verify_presentation(self, presentation: str, nonce: str | None, audience: str | None,
                              when: int) -> VerificationResult:

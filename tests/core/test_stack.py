@@ -153,3 +153,36 @@ def test_undecided_and_problems():
     assert with_problem.to_json()["problems"] == ["the answer does not disclose ects"]
     assert stack_result([result()]).verified
     assert not stack_result([]).verified
+
+
+# --- one credential counts once ---------------------------------------------------------------------------
+
+
+def test_the_same_credential_twice_counts_once(world):
+    """Two presentations of one credential (two KB-JWTs, so no replay) must not add its ECTS twice."""
+    credential = world.credential()
+    presentations = [world.present(credential, nonce="stack-n"), world.present(credential, nonce="stack-n",
+                                                                               paths=[("title",), ("ects",)]),
+                     world.present(nonce="stack-n")]
+    results = [world.verify(p, nonce="stack-n", audience=AUDIENCE) for p in presentations]
+    assert all(r.verified for r in results)  # each alone is fine
+    stack = stack_result(results, nonce="stack-n", audience=AUDIENCE, presentations=presentations)
+    assert stack.results[0].verified
+    assert stack.results[1].check("replay").status == FAILED
+    assert "already shown as presentation 1 of this stack" in stack.results[1].check("replay").detail
+    assert stack.summary.line == "2 of 3 verified · 8 ECTS · EQF 7"
+
+
+def test_a_whole_credential_wrapped_twice_counts_once():
+    from credentials.jwt_vc import sign_vc_jwt
+    from credentials.stack import credential_fingerprint
+    from tests.verifier.imported_world import Holder, JwtIssuer, badge, jwt_vp_json
+
+    issuer, holder = JwtIssuer(), Holder()
+    token = sign_vc_jwt(badge(issuer.did, holder.did, valid_from=1_700_000_000), issuer.key, kid=issuer.kid)
+    first = jwt_vp_json(holder, token, nonce="n", audience=AUDIENCE, iat=1_780_000_000)
+    second = jwt_vp_json(holder, token, nonce="n", audience=AUDIENCE, iat=1_780_000_001)
+    assert credential_fingerprint(first) == credential_fingerprint(second) == credential_fingerprint(token)
+    assert credential_fingerprint("not a presentation") is None
+    vp = '{"type": ["VerifiablePresentation"], "verifiableCredential": [{"proof": {}, "a": 1}], "proof": {}}'
+    assert credential_fingerprint(vp) == credential_fingerprint('{"a": 1, "proof": {}}')

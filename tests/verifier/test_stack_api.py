@@ -187,3 +187,39 @@ def test_the_cli_verifies_a_stack_file(ledger_env, stack, tmp_path, monkeypatch)
     done = CliRunner().invoke(main, ["verify", str(mixed)])
     assert done.exit_code == 1, done.output
     assert json.loads(done.output)["verified"] is False
+
+
+def test_one_credential_shown_twice_counts_once(imported_client, make_issuer):
+    issuer = make_issuer()
+    credential = issuer.credential()
+    presentations = [issuer.present(credential, nonce=NONCE, audience=AUDIENCE),
+                     issuer.present(credential, nonce=NONCE, audience=AUDIENCE, paths=[("title",), ("ects",)])]
+    response, answer = post(imported_client, {"presentations": presentations, "nonce": NONCE, "audience": AUDIENCE})
+    assert response.status_code == 200
+    assert answer["results"][0]["verified"] is True
+    assert check(answer["results"][1], "replay")["status"] == "failed"
+    assert "already shown as presentation 1 of this stack" in check(answer["results"][1], "replay")["detail"]
+    assert answer["summary"]["line"] == "1 of 2 verified · 5 ECTS · EQF 6"
+
+
+def test_the_stack_page_takes_plain_results_as_an_openid4vp_answer_gives_them(imported_app, make_issuer):
+    """render_stack_result(results, presentations, now, problems=…): integrity, counting once and the problems."""
+    from verifier import service_of
+    from verifier.pages import render_stack_result
+
+    issuer = make_issuer()
+    credential = issuer.credential()
+    presentations = [issuer.present(credential, nonce=NONCE, audience=AUDIENCE),
+                     issuer.present(credential, nonce=NONCE, audience=AUDIENCE, paths=[("title",)]),
+                     issuer.present(nonce="another", audience=AUDIENCE)]
+    service = service_of(imported_app)
+    results = [service.verify(p) for p in presentations]
+    assert all(r.verified for r in results)
+    with imported_app.test_request_context("/"):
+        page = render_stack_result(results, presentations, int(time.time()),
+                                   problems=["the answer for 'degree' does not disclose ects"])
+    assert 'data-verified="false"' in page
+    assert "1 of 3 verified · 5 ECTS · EQF 6" in page
+    assert "already shown as presentation 1 of this stack" in page
+    assert "another nonce than the rest of the stack" in page
+    assert "the answer for &#39;degree&#39; does not disclose ects" in page
