@@ -5,7 +5,8 @@
 //                                   "issuer_jwk": <public JWK of the credentials' issuer>, "dcql_query": {...},
 //                                   "response_mode": "direct_post.jwt" | "direct_post",
 //                                   "enc_values": ["A128GCM", "A256GCM"], "client_id_prefix": "x509_hash" | "x509_san_dns",
-//                                   "dns_name": "...", "jar_aud": "https://self-issued.me/v2", "timeout_ms": 60000}
+//                                   "dns_name": "...", "jar_aud": "https://self-issued.me/v2" | null (the library's
+//                                   default, the request_uri), "transaction_data": [...], "timeout_ms": 60000}
 //
 // It serves, on 127.0.0.1 and a free port, GET /request/<id> (the signed request object, JAR
 // `typ: oauth-authz-req+jwt` with x5c) and POST /response (the wallet's answer), and writes JSON lines:
@@ -44,6 +45,7 @@ const created = await verifier.createOpenId4vpAuthorizationRequest({
     nonce,
     state,
     dcql_query: input.dcql_query,
+    ...(input.transaction_data ? { transaction_data: input.transaction_data } : {}),
     client_metadata: {
       client_name: "Independent Verifier (interop test)",
       ...(responseMode === "direct_post.jwt" ? {

@@ -19,6 +19,7 @@ import html
 import json
 import re
 import shutil
+import socket
 import subprocess
 import threading
 from dataclasses import dataclass
@@ -126,6 +127,13 @@ class NodeVerifier:
             self.process.communicate(timeout=10)
 
 
+def free_port() -> int:
+    """A port free on 127.0.0.1 now (for a server whose public URL must be known before it starts)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def node_wallet(mode: str, request: dict[str, Any]) -> subprocess.CompletedProcess:
     """Run the independent wallet once (``resolve`` or ``answer``); its JSON answer is the last stdout line."""
     return subprocess.run(["node", str(WALLET_SCRIPT), mode], input=json.dumps(request), capture_output=True,
@@ -154,14 +162,14 @@ def our_verifier(tmp_path, ledger_data_dir, anvil, pki):
 
     from verifier import create_app, service_of
 
-    def start(prefix: str = "x509_hash", **config):
+    def start(prefix: str = "x509_hash", *, port: int = 0, **config):
         chain, key, _ = chain_files(pki, tmp_path)
         app = create_app({"TESTING": True, "DATA_DIR": str(ledger_data_dir), "RPC_URL": anvil.url,
                           "VERIFIER_FETCH_ALLOW_HTTP": True, "VERIFIER_FETCH_ALLOW_LOOPBACK": True,
                           "VERIFIER_RATE_LIMIT": "off", "VERIFIER_OPENID4VP_RATE_LIMIT": "off",
                           "VERIFIER_CLIENT_ID_PREFIX": prefix, "VERIFIER_X509_CHAIN": str(chain),
                           "VERIFIER_X509_KEY": str(key), **config})
-        server = make_server("127.0.0.1", 0, app, threaded=True)
+        server = make_server("127.0.0.1", port, app, threaded=True)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         running.append((app, server))
         return app, f"http://127.0.0.1:{server.server_port}"

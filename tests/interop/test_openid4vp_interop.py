@@ -16,9 +16,11 @@ verifier says verified, and refuses what was not asked for.
 
 from __future__ import annotations
 
+import base64
 import html
+import json
 import re
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 
@@ -30,6 +32,7 @@ from tests.interop.openid4vp_world import (
     NodeVerifier,
     access_pki,
     chain_files,
+    free_port,
     needs_node,
     new_request,
 )
@@ -309,3 +312,57 @@ def test_their_wallet_refuses_our_request_without_the_ca(our_verifier):
     refused = node_wallet("resolve", {"url": link, "anchors_pem": other.anchors_pem.decode("ascii")})
     assert refused.returncode == 1
     assert "request refused" in refused.stderr
+
+
+def _open(client: WalletClient, url: str):
+    client.get("/openid4vp/review?" + urlencode({"request": url}))
+    return client.post("/openid4vp/review", {"request": url})
+
+
+def test_their_verifier_hears_that_the_learner_declined(wallet, pki, issuer, node_verifier):
+    _, client = wallet
+    verifier = node_verifier(pki, issuer)
+    opened = _open(client, verifier.ready["url"])
+    consent_url = opened.headers["Location"]
+    client.get(consent_url)
+    declined = client.post(consent_url.rstrip("/") + "/decline")
+    assert declined.status_code == 200
+    answer = verifier.answer()
+    assert answer["wallet_error"] == "access_denied"
+    assert answer["form_keys"] == ["error", "error_description", "state"]  # §8.5: plain fields, in either mode
+    assert answer["verified"] is False
+
+
+def test_our_wallet_refuses_their_request_with_transaction_data_and_tells_them(wallet, pki, issuer, node_verifier):
+    _, client = wallet
+    item = base64.urlsafe_b64encode(json.dumps({"type": "payment", "credential_ids": ["microcredential"]})
+                                    .encode()).rstrip(b"=").decode()
+    verifier = node_verifier(pki, issuer, transaction_data=[item])
+    refused = _open(client, verifier.ready["url"])
+    assert refused.status_code == 400
+    assert "transaction_data" in html.unescape(client.last_page)
+    answer = verifier.answer()
+    assert answer["wallet_error"] == "invalid_request"
+    assert "transaction_data" in answer["error_description"]
+
+
+def test_our_wallet_refuses_their_request_object_addressed_to_its_own_request_uri(wallet, pki, issuer, node_verifier):
+    """@openid4vc's default JAR ``aud`` is the request_uri; OpenID4VP 1.0 §5.8 wants https://self-issued.me/v2."""
+    _, client = wallet
+    verifier = node_verifier(pki, issuer, jar_aud=None, timeout_ms=5_000)
+    refused = _open(client, verifier.ready["url"])
+    assert refused.status_code == 400
+    assert "https://self-issued.me/v2" in html.unescape(client.last_page)
+    assert [e["event"] for e in verifier.events()] == ["request_fetched", "timeout"]
+
+
+@pytest.mark.integration
+def test_their_wallet_answers_our_x509_san_dns_request(our_verifier, pki, make_issuer):
+    port = free_port()
+    _, base = our_verifier("x509_san_dns", port=port, VERIFIER_PUBLIC_URL=f"http://127.0.0.1:{port}")
+    session, page_url, link = new_request(base)
+    assert parse_qs(urlsplit(link).query)["client_id"] == ["x509_san_dns:127.0.0.1"]
+    answered = _their_answer(link, pki, make_issuer())
+    assert answered["status"] == 200, answered
+    assert answered["client_id"] == "x509_san_dns:127.0.0.1"
+    assert 'data-verified="true"' in session.get(page_url + "/result", timeout=10).text
