@@ -60,6 +60,18 @@ export function checkX5c(x5c, anchorsPem, now = new Date()) {
   return { leaf: chain[0], anchor };
 }
 
+/** The public JWK a did:jwk URL names (did:jwk is resolved offline: the DID is the key). */
+export function didJwkKey(didUrl) {
+  const did = didUrl.split("#")[0];
+  return JSON.parse(Buffer.from(did.slice("did:jwk:".length), "base64url").toString("utf8"));
+}
+
+/** The did:jwk of a public JWK. */
+export function didJwkOf(publicJwk) {
+  const { kty, crv, x, y } = publicJwk;
+  return "did:jwk:" + Buffer.from(JSON.stringify({ crv, kty, x, y })).toString("base64url");
+}
+
 function splitPem(pem) {
   return (pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []);
 }
@@ -90,6 +102,8 @@ export function callbacks({ signingKey = null, decryptionKeys = {}, anchorsPem =
           key = await jose.importX509(leaf.toString(), signer.alg);
         } else if (signer.method === "jwk") {
           key = await jose.importJWK(signer.publicJwk, signer.alg);
+        } else if (signer.method === "did" && signer.didUrl.startsWith("did:jwk:")) {
+          key = await jose.importJWK(didJwkKey(signer.didUrl), signer.alg);
         } else {
           return { verified: false };
         }

@@ -4,7 +4,8 @@
 //   node openid4vp_verifier.mjs < {"x5c": [leaf, intermediates… (base64 DER)], "signing_jwk": <leaf's private JWK>,
 //                                   "issuer_jwk": <public JWK of the credentials' issuer>, "dcql_query": {...},
 //                                   "response_mode": "direct_post.jwt" | "direct_post",
-//                                   "enc_values": ["A128GCM", "A256GCM"], "client_id_prefix": "x509_hash" | "x509_san_dns",
+//                                   "enc_values": ["A128GCM", "A256GCM"], "client_id_prefix": "x509_hash" | "x509_san_dns" |
+//                                   "decentralized_identifier" (a did:jwk of signing_jwk, kid <did>#0),
 //                                   "dns_name": "...", "jar_aud": "https://self-issued.me/v2" | null (the library's
 //                                   default, the request_uri), "transaction_data": [...], "timeout_ms": 60000}
 //
@@ -18,7 +19,7 @@
 import { createServer } from "node:http";
 import * as jose from "jose";
 import { Openid4vpVerifier, calculateX509HashClientIdPrefixValue } from "@openid4vc/openid4vp";
-import { callbacks, emit, ephemeralEncryptionKey, fail, hash, random, readInput, verifySdJwtVc } from "./openid4vp_common.mjs";
+import { callbacks, didJwkOf, emit, ephemeralEncryptionKey, fail, hash, random, readInput, verifySdJwtVc } from "./openid4vp_common.mjs";
 
 const input = await readInput();
 const responseMode = input.response_mode ?? "direct_post.jwt";
@@ -31,9 +32,14 @@ await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
 const base = `http://127.0.0.1:${server.address().port}`;
 const requestId = random(16);
 const prefix = input.client_id_prefix ?? "x509_hash";
+const { d: _, ...signingPublic } = input.signing_jwk;
+const did = didJwkOf(signingPublic);
 const clientId = prefix === "x509_hash"
   ? `x509_hash:${await calculateX509HashClientIdPrefixValue({ x509Certificate: input.x5c[0], hash })}`
-  : `${prefix}:${input.dns_name}`;
+  : prefix === "decentralized_identifier" ? `decentralized_identifier:${did}` : `${prefix}:${input.dns_name}`;
+const jwtSigner = prefix === "decentralized_identifier"
+  ? { method: "did", didUrl: `${did}#0`, alg: "ES256" }
+  : { method: "x5c", x5c: input.x5c, alg: "ES256" };
 const nonce = random(16);
 const state = random(16);
 const created = await verifier.createOpenId4vpAuthorizationRequest({
@@ -57,7 +63,7 @@ const created = await verifier.createOpenId4vpAuthorizationRequest({
   },
   jar: {
     requestUri: `${base}/request/${requestId}`,
-    jwtSigner: { method: "x5c", x5c: input.x5c, alg: "ES256" },
+    jwtSigner,
     expiresInSeconds: 300,
     additionalJwtPayload: input.jar_aud === null ? {} : { aud: input.jar_aud ?? "https://self-issued.me/v2" },
   },

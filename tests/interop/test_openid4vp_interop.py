@@ -366,3 +366,40 @@ def test_their_wallet_answers_our_x509_san_dns_request(our_verifier, pki, make_i
     assert answered["status"] == 200, answered
     assert answered["client_id"] == "x509_san_dns:127.0.0.1"
     assert 'data-verified="true"' in session.get(page_url + "/result", timeout=10).text
+
+
+def test_our_wallet_answers_their_did_jwk_request(wallet, pki, issuer, node_verifier):
+    _, client = wallet
+    verifier = node_verifier(pki, issuer, client_id_prefix="decentralized_identifier")
+    assert verifier.ready["client_id"].startswith("decentralized_identifier:did:jwk:")
+    consent, _ = _open_and_consent(client, verifier.ready["url"])
+    assert "no authority vouches for who that is" in html.unescape(consent)
+    answer = verifier.answer()
+    assert answer["verified"] is True, answer
+    assert answer["presentations"]["microcredential"][0]["kb"]["aud"] == verifier.ready["client_id"]
+
+
+@pytest.mark.integration
+def test_their_wallet_answers_our_did_jwk_request(our_verifier, pki, make_issuer):
+    _, base = our_verifier("decentralized_identifier")
+    session, page_url, link = new_request(base)
+    assert parse_qs(urlsplit(link).query)["client_id"][0].startswith("decentralized_identifier:did:jwk:")
+    answered = _their_answer(link, pki, make_issuer())
+    assert answered["status"] == 200, answered
+    assert 'data-verified="true"' in session.get(page_url + "/result", timeout=10).text
+
+
+@pytest.mark.integration
+def test_their_wallet_does_not_take_our_unsigned_redirect_uri_request_object(our_verifier):
+    """A known difference, not a failure of either side: for a ``redirect_uri`` client microcred serves an
+    Unsecured JWT (``alg: none``, RFC 9101 §4 allows unsigned request objects; OpenID4VP 1.0 §5.9.3: such
+    requests "cannot be signed"), while @openid4vc 0.4.6 takes only signed request objects by reference.
+    HAIP wallets need signed requests anyway; microcred's default with a certificate is ``x509_hash``."""
+    from tests.interop.openid4vp_world import node_wallet
+
+    _, base = our_verifier("redirect_uri")
+    _, _, link = new_request(base)
+    assert parse_qs(urlsplit(link).query)["client_id"] == [f"redirect_uri:{base}/openid4vp/response"]
+    refused = node_wallet("resolve", {"url": link})
+    assert refused.returncode == 1
+    assert "invalid_request_object" in refused.stderr
