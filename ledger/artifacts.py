@@ -30,6 +30,8 @@ __all__ = [
     "TRUST_REGISTRY",
     "STATUS_REGISTRY",
     "NAIVE_REVOCATION_REGISTRY",
+    "DID_REGISTRY",
+    "ISSUANCE_REGISTRY",
     "Role",
     "Standing",
     "Artifact",
@@ -41,6 +43,8 @@ __all__ = [
 TRUST_REGISTRY = "TrustRegistry"
 STATUS_REGISTRY = "StatusRegistry"
 NAIVE_REVOCATION_REGISTRY = "NaiveRevocationRegistry"
+DID_REGISTRY = "DidRegistry"
+ISSUANCE_REGISTRY = "IssuanceRegistry"
 
 _ERROR_STRING_SELECTOR = keccak(text="Error(string)")[:4]
 _PANIC_SELECTOR = keccak(text="Panic(uint256)")[:4]
@@ -130,7 +134,8 @@ def abi_types(inputs: list[Mapping[str, Any]]) -> list[str]:
 def _error_catalogue() -> dict[bytes, tuple[str, tuple[str, ...], tuple[str, ...]]]:
     """selector -> (error name, argument names, argument ABI types), for all our contracts."""
     catalogue = {}
-    for name in (TRUST_REGISTRY, STATUS_REGISTRY, NAIVE_REVOCATION_REGISTRY):
+    for name in (TRUST_REGISTRY, STATUS_REGISTRY, NAIVE_REVOCATION_REGISTRY, ISSUANCE_REGISTRY,
+                 DID_REGISTRY):
         for item in load_artifact(name).abi:
             if item.get("type") != "error":
                 continue
@@ -189,6 +194,26 @@ _SENTENCES = {
         f"status list {a['listId']!r} is at version {a['current']}; a new anchor needs a greater version, "
         f"found {a['given']}"
     ),
+    "ZeroRoot": lambda a: "the batch root is all zeros; expected the root of a Merkle tree",
+    "EmptyBatch": lambda a: "a batch root must cover at least one credential, found size 0",
+    "BatchTooLarge": lambda a: f"a batch holds at most {a['maxSize']} credentials, found {a['size']}",
+    "AlreadyAnchored": lambda a: (
+        f"the batch root {a['root']} was already anchored by {a['issuer']} in block {a['blockNumber']}"
+    ),
+    # DidRegistry (did:mcr)
+    "UnknownIdentifier": lambda a: f"no did:mcr is registered with the identifier {a['id'][2:]}",
+    "IdentifierTaken": lambda a: f"a did:mcr with the identifier {a['id'][2:]} exists already; use another salt",
+    "ZeroKeyId": lambda a: "the key id is zero; expected the key's SHA-256 JWK thumbprint",
+    "InvalidPublicKey": lambda a: (
+        f"the key bytes do not fit key type {a['keyType']} ({a['length']} bytes; expected a 33- or 65-byte "
+        "P-256 point or a 32-byte Ed25519 key)"
+    ),
+    "DuplicateKeyId": lambda a: f"the DID already lists the key {a['keyId']} (a key is never registered twice)",
+    "UnknownKeyId": lambda a: f"the DID lists no key {a['keyId']}",
+    "MethodAlreadyEnded": lambda a: f"the key {a['keyId']} already ended at block {a['validUntilBlock']}",
+    "MethodAlreadyRevoked": lambda a: f"the key {a['keyId']} was already revoked at block {a['revokedAtBlock']}",
+    "TooManyMethods": lambda a: f"a DID holds at most {a['max']} keys over its life, and this one is full",
+    "NoPendingControllerTransfer": lambda a: "no controller transfer of this DID is pending, so there is nothing to cancel",
     "NotIssuer": lambda a: f"the sending account {a['caller']} is not the registry's issuer {a['issuer']}",
 }
 

@@ -40,6 +40,7 @@ DEPLOYABLE: dict[str, tuple[str, ...]] = {
     "TrustRegistry.sol": ("TrustRegistry",),
     "StatusRegistry.sol": ("StatusRegistry",),
     "DidRegistry.sol": ("DidRegistry",),
+    "IssuanceRegistry.sol": ("IssuanceRegistry",),
     "bench/NaiveRevocationRegistry.sol": ("NaiveRevocationRegistry",),
 }
 
