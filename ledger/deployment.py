@@ -27,9 +27,10 @@ from typing import Any
 
 from eth_account.signers.local import LocalAccount
 
-from ledger.artifacts import STATUS_REGISTRY, TRUST_REGISTRY, load_artifact
+from ledger.artifacts import DID_REGISTRY, STATUS_REGISTRY, TRUST_REGISTRY, load_artifact
 from ledger.chain import Chain
 from ledger.config import LedgerSettings
+from ledger.did_registry import DidRegistryClient
 from ledger.errors import DeploymentNotFound, InvalidDeployment
 from ledger.status import StatusRegistryClient
 from ledger.trust import TrustRegistryClient, check_did_syntax
@@ -74,8 +75,11 @@ class Deployment:
     root_did: str
     trust_registry: ContractRef
     status_registry: ContractRef
+    #: The did:mcr registry (issue 14); None in a deployment made before it existed.
+    did_registry: ContractRef | None = None
 
     def as_json(self) -> dict[str, Any]:
+        optional = {DID_REGISTRY: vars(self.did_registry).copy()} if self.did_registry else {}
         return {
             "format": DEPLOYMENT_FORMAT,
             "chain_id": self.chain_id,
@@ -86,6 +90,7 @@ class Deployment:
             "contracts": {
                 TRUST_REGISTRY: vars(self.trust_registry).copy(),
                 STATUS_REGISTRY: vars(self.status_registry).copy(),
+                **optional,
             },
         }
 
@@ -115,6 +120,7 @@ class Deployment:
                 root_address=str(data["root"]["address"]), root_did=str(data["root"]["did"]),
                 trust_registry=ContractRef(**contracts[TRUST_REGISTRY]),
                 status_registry=ContractRef(**contracts[STATUS_REGISTRY]),
+                did_registry=ContractRef(**contracts[DID_REGISTRY]) if DID_REGISTRY in contracts else None,
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise InvalidDeployment(f"the deployment file {path} lacks or garbles {exc}") from None
@@ -128,6 +134,8 @@ class Ledger:
     deployment: Deployment
     trust: TrustRegistryClient
     status: StatusRegistryClient
+    #: The did:mcr registry's client; None when the deployment has none.
+    dids: DidRegistryClient | None = None
 
 
 def _ref(name: str, address: str) -> ContractRef:
@@ -150,12 +158,15 @@ def deploy(chain: Chain, root_account: LocalAccount, *, root_did: str = DEFAULT_
         chain.contract(status_artifact).constructor(trust_tx.contract_address),
         root_account, action="deploy the StatusRegistry",
     )
+    did_tx = chain.transact(chain.contract(load_artifact(DID_REGISTRY)).constructor(), root_account,
+                            action="deploy the DidRegistry")
     return Deployment(
         chain_id=chain.chain_id(), rpc_url=chain.rpc_url, deployment_block=trust_tx.block_number,
         deployed_at=chain.block_timestamp(trust_tx.block_number), root_address=root_account.address,
         root_did=root_did,
         trust_registry=_ref(TRUST_REGISTRY, str(trust_tx.contract_address)),
         status_registry=_ref(STATUS_REGISTRY, str(status_tx.contract_address)),
+        did_registry=_ref(DID_REGISTRY, str(did_tx.contract_address)),
     )
 
 
@@ -177,7 +188,10 @@ def attach(chain: Chain, deployment: Deployment, *, account: LocalAccount | None
             f"is chain {chain.chain_id()}; run `microcred deploy` against this node"
         )
     contracts = {}
-    for name, ref in ((TRUST_REGISTRY, deployment.trust_registry), (STATUS_REGISTRY, deployment.status_registry)):
+    refs = [(TRUST_REGISTRY, deployment.trust_registry), (STATUS_REGISTRY, deployment.status_registry)]
+    if deployment.did_registry is not None:
+        refs.append((DID_REGISTRY, deployment.did_registry))
+    for name, ref in refs:
         artifact = load_artifact(name)
         if artifact.abi_sha256 != ref.abi_sha256:
             raise InvalidDeployment(
@@ -194,4 +208,5 @@ def attach(chain: Chain, deployment: Deployment, *, account: LocalAccount | None
         chain=chain, deployment=deployment,
         trust=TrustRegistryClient(chain, contracts[TRUST_REGISTRY], account=account),
         status=StatusRegistryClient(chain, contracts[STATUS_REGISTRY], account=account),
+        dids=DidRegistryClient(chain, contracts[DID_REGISTRY], account=account) if DID_REGISTRY in contracts else None,
     )

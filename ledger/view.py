@@ -331,6 +331,15 @@ class LedgerView:
                 raise
             return read(now.ref), generation, now.number
 
+    def read_at_head(self, read: Callable[[BlockRef], _T]) -> tuple[_T, int]:
+        """``read`` at the processed block (confirmed afresh when stale), pinned to its hash: (answer, block number).
+
+        For readers outside this module (:class:`ledger.did_registry.DidRecordSource`); raises LedgerError.
+        """
+        self._ensure_fresh()
+        answer, _, number = self._pinned(read)
+        return answer, number
+
     def _cache(self, cache: _Lru, key: Any, value: Any, generation: int) -> None:
         with self._lock:
             if generation == self._generation:  # not read across an invalidation
