@@ -6,8 +6,10 @@
 //   node openid4vp_wallet.mjs answer  < {"url", "anchors_pem", "credential": <SD-JWT VC>, "holder_jwk": <private JWK>,
 //                                        "disclose": {query id: [[path…], …]} (default: what the query asks),
 //                                        "enc": ["A256GCM", "A128GCM"] (preference), "iat": seconds,
-//                                        "tamper": null | "nonce" | "aud" | "plain" | "kid" | "state" | "enc_a192"}
-//       → {"status": HTTP status, "body": <verifier's JSON answer>, "client_id", "jwe_header": {...} | null}
+//                                        "tamper": null | "nonce" | "aud" | "plain" | "kid" | "state" | "enc_a192",
+//                                        "repeat": false (true: send the same answer a second time)}
+//       → {"status": HTTP status, "body": <verifier's JSON answer>, "client_id", "jwe_header": {...} | null,
+//          "replayed": {"status", "body"} | null}
 //
 // Exit status 1 (with the reason on stderr) when the request does not resolve: a bad signature, a
 // chain to no trusted anchor, an x509_hash that does not match the leaf, a malformed request.
@@ -103,5 +105,14 @@ const submitted = await client.submitOpenid4vpAuthorizationResponse({
 const text = await submitted.response.text();
 let body;
 try { body = JSON.parse(text); } catch { body = text; }
-emit({ status: submitted.response.status, body, client_id: request.client_id,
+let replayed = null;
+if (input.repeat) {  // the same answer again, as a replaying eavesdropper of the first would send it
+  const again = await client.submitOpenid4vpAuthorizationResponse({
+    authorizationRequestPayload: request,
+    authorizationResponsePayload: created.authorizationResponsePayload,
+    jarm: responseJwt ? { responseJwt } : undefined,
+  });
+  replayed = { status: again.response.status, body: JSON.parse(await again.response.text()) };
+}
+emit({ status: submitted.response.status, body, client_id: request.client_id, replayed,
   jwe_header: responseJwt ? jose.decodeProtectedHeader(responseJwt) : null, response_mode: request.response_mode });

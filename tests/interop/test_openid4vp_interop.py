@@ -403,3 +403,30 @@ def test_their_wallet_does_not_take_our_unsigned_redirect_uri_request_object(our
     refused = node_wallet("resolve", {"url": link})
     assert refused.returncode == 1
     assert "invalid_request_object" in refused.stderr
+
+
+@pytest.mark.xfail(strict=True, reason="waits for H4 or the lead: issue13.md §2 fixed the wallet's default enc at "
+                   "A128GCM (wallet/oid4vp/request.py ENC_VALUES order), while HAIP 1.0 §5 says a wallet that "
+                   "supports both SHOULD use A256GCM")
+def test_our_wallet_prefers_a256gcm_as_haip_recommends(wallet, pki, issuer, node_verifier):
+    from tests.interop.openid4vp_world import vector
+
+    preferred = next(r for r in vector("haip", "haip_1_0_openid4vp_requirements.json")["requirements"]
+                     if r["id"] == "wallet_enc")["preferred"]
+    _, client = wallet
+    verifier = node_verifier(pki, issuer, enc_values=["A128GCM", "A256GCM"])
+    _open_and_consent(client, verifier.ready["url"])
+    answer = verifier.answer()
+    assert answer["verified"] is True, answer
+    assert answer["jwe_header"]["enc"] == preferred
+
+
+@pytest.mark.integration
+def test_our_verifier_takes_their_encrypted_answer_once(our_verifier, pki, make_issuer):
+    _, base = our_verifier()
+    session, page_url, link = new_request(base)
+    answered = _their_answer(link, pki, make_issuer(), repeat=True)
+    assert answered["status"] == 200, answered
+    assert answered["replayed"]["status"] == 400
+    assert answered["replayed"]["body"]["error"] == "invalid_request"
+    assert 'data-verified="true"' in session.get(page_url + "/result", timeout=10).text  # the first one stands
