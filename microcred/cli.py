@@ -23,6 +23,8 @@ _SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     "issuer": ("issuer.cli", "issuer", "Issuer identity, batch issuing, revocation and the issuer service."),
     "wallet": ("wallet.cli", "wallet", "The learner's wallet web app (wallet serve)."),
     "verifier": ("verifier.cli", "verifier", "The employer's verifier service (verifier serve)."),
+    "trust": ("verifier.trust_cli", "trust",
+              "Export the TrustRegistry as an ETSI TS 119 602 list or EBSI accreditations; import a list."),
     "verify": ("verifier.cli", "verify",
                "Verify a presentation from a FILE or '-' (exit 0 verified, 1 not, 2 undecided)."),
     "demo": ("microcred.demo", "demo", "Issue, present and verify a demo micro-credential."),

@@ -7,7 +7,8 @@ environment variables, then ``test_config``, checked once), security headers,
 hosts and ``/healthz``; one :class:`~verifier.service.VerifierService` per
 process on ``app.extensions["microcred_verifier"]``; blueprints ``api``
 (``POST /api/v1/verify``), ``pages`` (scan, upload, paste, result) and
-``openid4vp`` (verifier-initiated requests). Error classes map to HTTP codes
+``openid4vp`` (verifier-initiated requests), ``trust_lists`` (``GET /trust/lote.json``:
+the TrustRegistry as an ETSI TS 119 602 list). Error classes map to HTTP codes
 in one place (:mod:`infra.web_errors`); nothing a client sends yields
 a 500. Every answer carries the foundation's strict Content-Security-Policy.
 """
@@ -30,11 +31,12 @@ from verifier.openid4vp import bp as openid4vp_bp
 from verifier.pages import bp as pages_bp
 from verifier.service import VerifierService
 from verifier.settings import SETTINGS
+from verifier.trust_lists import bp as trust_lists_bp
 
 __all__ = ["create_app", "service_of"]
 
 #: Paths answered in JSON, errors included (the API, OpenID4VP); other paths get the error page.
-API_PATHS = ("/api/", "/openid4vp/request/", "/openid4vp/response")
+API_PATHS = ("/api/", "/openid4vp/request/", "/openid4vp/response", "/trust/")
 _log = logging.getLogger(__name__)
 
 
@@ -52,6 +54,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(api_bp)
     app.register_blueprint(pages_bp)
     app.register_blueprint(openid4vp_bp)
+    app.register_blueprint(trust_lists_bp)  # GET /trust/lote.json, /trust/accreditations.json
     shared_assets.init_app(app)  # the QR scanner and jsQR, shared with the wallet (infra/static)
     web_errors.init_app(app, api_paths=API_PATHS)
     init_jinja(app)  # bidi controls in claims are shown, not obeyed (infra.display)

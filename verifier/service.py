@@ -6,7 +6,8 @@ One :class:`VerifierService` per process. It turns the checked settings
 service starts, and answers 503, while the chain is down), and runs
 :func:`~credentials.verification.verify_presentation` with the chain-backed
 resolvers of :mod:`ledger.view`, a replay guard and a cache of issuer
-keys. Status lists (IETF tokens and W3C list credentials), did:web documents
+keys (did:mcr issuers' keys from the DidRegistry at the block the ledger
+view has processed). Status lists (IETF tokens and W3C list credentials), did:web documents
 and link-mode QR texts are fetched with the one strict fetcher,
 :class:`infra.fetch.StrictFetcher`: a did:web naming a private or loopback
 address is refused (``signature`` fails saying so); documents are kept
@@ -31,6 +32,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, cast
 
+from credentials.did_mcr import DidRecord
 from credentials.errors import CHECKS, ConfigurationError, FormatError, InvalidDid, MicrocredError
 from credentials.europass import parse_trust_anchors
 from credentials.jose import PublicKey
@@ -60,6 +62,7 @@ from infra.settings import Settings, settings_from_env
 from infra.store import Store, open_store
 from ledger.config import LedgerSettings
 from ledger.errors import DeploymentNotFound, InvalidDeployment
+from verifier.imported_trust import load_imported, trusted_list_path
 from verifier.settings import RATE_LIMITS, SETTINGS
 
 __all__ = ["ReplayCache", "VerifierService", "RATE_LIMITS"]
@@ -132,8 +135,10 @@ class VerifierService:
         self._ledger_tried = float("-inf")
         self._lock = threading.Lock()
         self._policy: Policy | None = None
+        # read once, at start-up: a list that cannot be used stops the service naming the file
+        self.imported_roots = load_imported(trusted_list_path(settings), now=int(clock()))
         self.issuer_key = lru_cache(maxsize=1024)(resolve_did_issuer_key)
-        self.keys = KeyResolver(self._did_document, offline_issuer_key=self._issuer_key)
+        self.keys = KeyResolver(self._did_document, offline_issuer_key=self._issuer_key, did_records=self._did_record)
 
     def data_dir(self) -> Path:
         """The data dir (``DATA_DIR``, by default ``MICROCRED_DATA_DIR`` or ``./var``)."""
@@ -212,6 +217,13 @@ class VerifierService:
                 self._did_documents.popitem(last=False)
         return text
 
+    def _did_record(self, did: str) -> DidRecord:
+        """A did:mcr DID's record at the block the ledger view has processed; ConnectionError while it is down."""
+        view = self.ledger_view()
+        if view is None:
+            raise ConnectionError(self._ledger_error or "the ledger did not answer")
+        return cast(DidRecord, view.did_record(did))
+
     def _trust(self, did: str, vct: str, at_time: int) -> TrustAnswer | Unavailable:
         view = self.ledger_view()
         if view is None:
@@ -235,7 +247,7 @@ class VerifierService:
         if self._policy is not None:
             return self._policy
         settings = self.settings
-        roots = settings.VERIFIER_TRUSTED_ROOTS
+        roots = tuple(settings.VERIFIER_TRUSTED_ROOTS) + (self.imported_roots or ())  # an imported list: its roots
         if not roots:
             view = self.ledger_view()
             roots = (view.ledger.deployment.root_did,) if view is not None else ()

@@ -37,6 +37,9 @@ def _rate(setting: str) -> Any:
 SETTINGS: tuple[Setting, ...] = COMMON + (
     Setting("VERIFIER_PUBLIC_URL", "url", None, "this service's base URL (OpenID4VP response_uri; the host answered)"),
     Setting("VERIFIER_TRUSTED_ROOTS", "list", (), "root DIDs trusted; default: the deployment's root"),
+    Setting("VERIFIER_TRUSTED_LIST", "str", None,
+            "the file `microcred trust import` writes (its DIDs are trusted roots, replacing the default root); "
+            "default: <DATA_DIR>/trusted-list.json"),
     Setting("VERIFIER_ACCEPTED_VCTS", "list", (MICRO_CREDENTIAL_VCT, EUDI_LEARNING_VCT),
             "SD-JWT VC types (and plain JWT VC types) accepted"),
     X509_TRUST_ANCHORS,
