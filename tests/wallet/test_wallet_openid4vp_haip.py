@@ -492,3 +492,30 @@ def test_the_consent_forms_survive_hostile_input(app, signed_in, issuer, clock):
     findings = crawl_forms(signed_in.client, [consent_url], skip_actions=(consent_url + "/decline",))
     assert not findings, "\n".join(map(str, findings))
     assert verifier.posts  # the hostile values did reach the send
+
+
+@pytest.mark.parametrize("allowed, answerable", [([7, 8], True), ([5, 6], False)])
+def test_values_restrict_which_credentials_answer(app, held, clock, allowed, answerable):
+    client, _ = held  # its EQF level is 7
+    query = dcql("title")
+    query["credentials"][0]["claims"].append({"path": ["eqf_level"], "values": allowed})
+    _consent(client, _verifier(app, clock, query=query))
+    page = client.last_page
+    assert f"only if it is {allowed[0]}, {allowed[1]}" in page
+    assert ("Share with" in page) is answerable
+    assert ("None of your credentials has this" in page) is not answerable
+
+
+def test_a_pending_request_kept_by_an_earlier_wallet_version_is_gone_not_a_500(app, held, clock):
+    client, _ = held
+    consent_url = _consent(client, _verifier(app, clock))
+    from wallet.db import DB_FILE, open_database
+
+    db = open_database(f"{app.config['DATA_DIR']}/{DB_FILE}")
+    try:  # the shape oid4vp_client kept before issue 13
+        db.execute("UPDATE vp_requests SET request = ?", [json.dumps({"client_id": "redirect_uri:x", "queries": []})])
+        db.conn.commit()
+    finally:
+        db.close()
+    assert client.get(consent_url).status_code == 410
+    assert "scan the verifier" in client.last_page

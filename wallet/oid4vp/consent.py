@@ -28,7 +28,7 @@ Europass EDC) are matched on their JSON and presented whole.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -266,7 +266,7 @@ def _default_ticks(credential_query: CredentialQuery) -> set[str]:
 
 
 def build_page(query: DcqlQuery, rows: Sequence[Mapping[str, Any]], *, now: int,
-               preview: Any) -> ConsentPage:
+               preview: Callable[[HolderSdJwt, Sequence[ClaimPath]], Sequence[tuple[str, str]]]) -> ConsentPage:
     """The consent page's model. ``preview(holder, paths) -> [(label, value)]`` shows what would be disclosed."""
     candidates = {str(row["id"]): (row, c) for row in rows if (c := candidate_of(row)) is not None}
     result = match(query, [c for _, c in candidates.values()])

@@ -51,6 +51,7 @@ __all__ = [
     "NO_VERIFIER_ANCHORS",
     "VerifierIdentity",
     "check_before_fetch",
+    "read_request_object",
     "authenticate",
     "x509_hash_of",
 ]

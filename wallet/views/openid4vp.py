@@ -59,7 +59,10 @@ def _load_pending(request_id: str) -> PresentationRequest:
         abort(409, description="You already answered this request.")
     if row[1] <= now():
         abort(410, description="This request has expired; ask the verifier for a new code.")
-    return PresentationRequest.from_json(row[0])
+    try:
+        return PresentationRequest.from_json(row[0])
+    except (KeyError, TypeError, ValueError):  # kept by an earlier version of the wallet, in another shape
+        abort(410, description="This request can no longer be answered; scan the verifier's code again.")
 
 
 def _tell_verifier(presentation_request: PresentationRequest, error: str, description: str) -> str | None:
