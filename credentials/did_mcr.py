@@ -39,6 +39,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from credentials.dids import DID_CORE_CONTEXT, JWS_2020_CONTEXT, VERIFICATION_METHOD_TYPE, Did
 from credentials.errors import InvalidDid, InvalidKey
 from credentials.jose import PublicKey, b64url_decode, b64url_encode
+from credentials.multikey import VerificationMethod
 
 __all__ = [
     "DID_MCR_METHOD",
@@ -53,6 +54,7 @@ __all__ = [
     "did_document",
     "did_document_metadata",
     "key_at",
+    "verification_method_at",
 ]
 
 DID_MCR_METHOD = "mcr"
@@ -147,24 +149,29 @@ def key_type_of(key: PublicKey) -> int:
     raise InvalidKey(f"a did:mcr key must be P-256 or Ed25519, found {key.alg}")
 
 
-def method_public_key(method: MethodRecord) -> PublicKey:
-    """The method's key, after checking that its bytes fit its type and its thumbprint; InvalidKey if not."""
+def _crypto_key(method: MethodRecord) -> ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey:
+    """The method's key as a ``cryptography`` key, after checking its bytes and its thumbprint; InvalidKey if not."""
     try:
+        crypto: ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey
         if method.key_type == KEY_TYPE_P256:
-            key = PublicKey.from_cryptography(ec.EllipticCurvePublicKey.from_encoded_point(
-                ec.SECP256R1(), method.public_key))
+            crypto = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), method.public_key)
         elif method.key_type == KEY_TYPE_ED25519 and len(method.public_key) == 32:
-            key = PublicKey.from_cryptography(ed25519.Ed25519PublicKey.from_public_bytes(method.public_key))
+            crypto = ed25519.Ed25519PublicKey.from_public_bytes(method.public_key)
         else:
             raise InvalidKey(f"expected a P-256 or 32-byte Ed25519 key, found key type {method.key_type} "
                              f"with {len(method.public_key)} bytes")
-    except ValueError as exc:
-        if isinstance(exc, InvalidKey):
-            raise
+    except InvalidKey:
+        raise
+    except ValueError:
         raise InvalidKey(f"the key #{method.fragment} is not a point on its curve") from None
-    if key_id_of(key) != method.key_id:
+    if key_id_of(PublicKey.from_cryptography(crypto)) != method.key_id:
         raise InvalidKey(f"the key #{method.fragment} is registered under a thumbprint that is not its own")
-    return key
+    return crypto
+
+
+def method_public_key(method: MethodRecord) -> PublicKey:
+    """The method's key as a JOSE key, after checking that its bytes fit its type and its thumbprint."""
+    return PublicKey.from_cryptography(_crypto_key(method))
 
 
 def _method_json(record: DidRecord, method: MethodRecord) -> dict[str, Any] | None:
@@ -228,8 +235,8 @@ def _find(record: DidRecord, kid: str | None, valid_at: int) -> MethodRecord:
     raise InvalidDid(f"{record.did} has no key #{fragment[:60]}")
 
 
-def key_at(record: DidRecord, kid: str | None, at_block: int | None = None) -> PublicKey:
-    """The key ``kid`` names, if it was valid at the anchor's block ``at_block`` (None: valid at the block read).
+def _valid_method(record: DidRecord, kid: str | None, at_block: int | None) -> MethodRecord:
+    """The method ``kid`` names, if it was valid at the anchor's block ``at_block`` (None: valid at the block read).
 
     InvalidDid says in plain words why not: revoked, replaced by a rotation,
     not yet valid, or anchored at a block this record was not read at.
@@ -252,8 +259,27 @@ def key_at(record: DidRecord, kid: str | None, at_block: int | None = None) -> P
                          "not before the rotation")
     if block < method.valid_from_block:
         raise InvalidDid(f"{name} is valid only from block {method.valid_from_block}; {when}, before the key existed")
+    return method
+
+
+def key_at(record: DidRecord, kid: str | None, at_block: int | None = None) -> PublicKey:
+    """The JOSE key ``kid`` names, if it was valid at ``at_block`` (the issuance anchor's; None: at the block read).
+
+    InvalidDid says in plain words why not (see :func:`_valid_method`).
+    """
+    method = _valid_method(record, kid, at_block)
     try:
         return method_public_key(method)
     except InvalidKey as exc:
-        raise InvalidDid(f"{name} cannot be used: {exc}") from None
+        raise InvalidDid(f"the key #{method.fragment[:12]}… of {record.did} cannot be used: {exc}") from None
+
+
+def verification_method_at(record: DidRecord, method_id: str, at_block: int | None = None) -> VerificationMethod:
+    """The Data Integrity verification method ``method_id`` (``<did>#<thumbprint>``), valid at ``at_block``."""
+    method = _valid_method(record, method_id, at_block)
+    try:
+        crypto = _crypto_key(method)
+    except InvalidKey as exc:
+        raise InvalidDid(f"the key #{method.fragment[:12]}… of {record.did} cannot be used: {exc}") from None
+    return VerificationMethod(f"{record.did}#{method.fragment}", record.did, crypto, frozenset(_RELATIONSHIPS))
 

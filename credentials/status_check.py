@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import hashlib
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from credentials.errors import FormatError, InvalidInput, RevocationError, VerificationError
-from credentials.jose import PublicKey
+from credentials.errors import FormatError, InvalidDid, InvalidInput, InvalidKey, RevocationError, VerificationError
+from credentials.jose import PublicKey, UnverifiedJws
 from credentials.status_list import (
     STATUS_INVALID,
     STATUS_VALID,
@@ -77,7 +77,23 @@ def status_list_id(uri: str) -> str:
     return segments[-1]
 
 
-def _verified_list(evidence: StatusEvidence, token: str, anchored: bytes, issuer_key: PublicKey, iss: str,
+def _token_key(token: str, issuer_key: PublicKey | Callable[[str | None], PublicKey]) -> PublicKey:
+    """``issuer_key``, or the key it resolves for the token's own ``kid`` (an issuer whose keys rotate)."""
+    if isinstance(issuer_key, PublicKey):
+        return issuer_key
+    try:
+        kid = UnverifiedJws.parse(token, what="status list token").header.get("kid")
+        return issuer_key(kid if isinstance(kid, str) else None)
+    except VerificationError as exc:
+        raise RevocationError(exc.reason) from exc
+    except (InvalidDid, InvalidKey) as exc:
+        raise RevocationError(f"the status list token's signing key cannot be resolved: {exc}") from exc
+    except (ConnectionError, TimeoutError):
+        raise RevocationError("the status list token's signing key cannot be read now") from None
+
+
+def _verified_list(evidence: StatusEvidence, token: str, anchored: bytes,
+                   issuer_key: PublicKey | Callable[[str | None], PublicKey], iss: str,
                    uri: str, now: int, memo: StatusListMemo) -> VerifiedStatusList:
     digest = hashlib.sha256(token.encode("utf-8")).digest()
     if digest != anchored:
@@ -86,14 +102,18 @@ def _verified_list(evidence: StatusEvidence, token: str, anchored: bytes, issuer
     key = (digest, iss, uri)
     verified = memo.get(key, now)
     if verified is None:
-        verified = verify_status_list_token(token, issuer_key, expected_uri=uri, now=now)
+        verified = verify_status_list_token(token, _token_key(token, issuer_key), expected_uri=uri, now=now)
         memo.put(key, verified)
     return verified
 
 
 def check_revocation(run: CheckRun, policy: Policy, status: StatusResolver, payload: Mapping[str, Any], iss: str,
-                     issuer_key: PublicKey, now: int, memo: StatusListMemo) -> dict[str, Any] | None:
-    """Run the ``revocation`` check into ``run``; returns the ``status`` member of the answer JSON."""
+                     issuer_key: PublicKey | Callable[[str | None], PublicKey], now: int,
+                     memo: StatusListMemo) -> dict[str, Any] | None:
+    """Run the ``revocation`` check into ``run``; returns the ``status`` member of the answer JSON.
+
+    ``issuer_key``: the key the status list token must be signed with, or ``kid -> key`` for an issuer whose
+    keys rotate (did:mcr: the token's ``kid`` names the key valid now)."""
     if payload.get("status") is None and not policy.status_required:
         run.set("revocation", SKIPPED, "the credential has no status entry and this verifier does not require one",
                 required=False)

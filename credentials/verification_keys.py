@@ -18,6 +18,12 @@ verifies:
   relationship asked for (``assertionMethod`` for an issuer,
   ``authentication`` for a holder).
 
+- did:mcr (:mod:`credentials.did_mcr`), through an injected
+  :data:`DidRecordSource` (the DidRegistry read at the block the verifier
+  has confirmed): the key named by ``kid`` must have been valid at the
+  credential's issuance anchor block (``at_block``, from the
+  ``issuance_anchor`` check) or, without an anchor, at the block read.
+
 A source that cannot answer raises ``ConnectionError`` / ``TimeoutError``
 (the check becomes ``unavailable``); one that refuses the address (a did:web
 naming a private or loopback host) raises :class:`~credentials.errors.InvalidDid`
@@ -31,6 +37,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from credentials._json import json_loads
+from credentials.did_mcr import DID_MCR_METHOD, DidRecord, key_at, verification_method_at
 from credentials.dids import Did
 from credentials.errors import InvalidDid, InvalidInput, InvalidKey
 from credentials.jose import PublicKey
@@ -42,12 +49,15 @@ from credentials.multikey import (
 )
 from credentials.sd_jwt_vc import resolve_did_issuer_key
 
-__all__ = ["DID_WEB_METHOD", "AUTHENTICATION", "DidDocumentSource", "did_web_url", "parse_did_document", "KeyResolver"]
+__all__ = ["DID_WEB_METHOD", "AUTHENTICATION", "DidDocumentSource", "DidRecordSource", "did_web_url",
+           "parse_did_document", "KeyResolver"]
 
 DID_WEB_METHOD = "web"
 AUTHENTICATION = "authentication"
 #: ``did:web`` DID → the text of its DID document; may raise ConnectionError / TimeoutError / InvalidDid.
 DidDocumentSource = Callable[[str], str]
+#: ``did:mcr`` DID → its DidRegistry record at the block read; may raise ConnectionError / InvalidDid.
+DidRecordSource = Callable[[str], DidRecord]
 _RELATIONSHIPS = (ASSERTION_METHOD, AUTHENTICATION, "capabilityInvocation", "capabilityDelegation", "keyAgreement")
 _MAX_METHODS = 32
 
@@ -117,13 +127,22 @@ class KeyResolver:
     ``issuer_key(iss, kid)`` (a JOSE key, as :func:`credentials.jwt_vc.verify_jwt_vc`
     asks) and ``verification_method(id)`` (as :mod:`credentials.data_integrity`
     asks) for ``assertionMethod``; :meth:`holder_key` and
-    :meth:`holder_method` for ``authentication``.
+    :meth:`holder_method` for ``authentication``. ``at_block``: the block of
+    the credential's issuance anchor, for keys that change over time (did:mcr);
+    None means "valid now".
     """
 
     def __init__(self, did_documents: DidDocumentSource | None = None,
-                 offline_issuer_key: Callable[[str, str | None], PublicKey] = resolve_did_issuer_key):
+                 offline_issuer_key: Callable[[str, str | None], PublicKey] = resolve_did_issuer_key,
+                 did_records: DidRecordSource | None = None):
         self._documents = did_documents
         self._offline_issuer_key = offline_issuer_key
+        self._records = did_records
+
+    def _mcr_record(self, did: str) -> DidRecord:
+        if self._records is None:
+            raise InvalidDid("this verifier does not resolve did:mcr (it has no DID registry)")
+        return self._records(did)
 
     def _web_methods(self, did: str) -> dict[str, VerificationMethod]:
         if self._documents is None:
@@ -145,30 +164,38 @@ class KeyResolver:
             raise InvalidDid(f"the key {method_id[:80]!r} is not listed under {relationship} by {did[:80]}")
         return method
 
-    def _key(self, did: str, kid: str | None, relationship: str) -> PublicKey:
+    def _key(self, did: str, kid: str | None, relationship: str, at_block: int | None = None) -> PublicKey:
         parsed = Did(did)
+        if parsed.method == DID_MCR_METHOD:
+            if parsed.fragment is not None:
+                raise InvalidDid("an issuer or holder did:mcr must not carry a fragment")
+            return key_at(self._mcr_record(did), kid, at_block)
         if parsed.method != DID_WEB_METHOD:
             return self._offline_issuer_key(did, kid)
         if kid is not None and not kid.startswith("#") and kid.split("#", 1)[0] != did:
             raise InvalidDid(f"the key {kid[:80]!r} does not belong to {did[:80]}")
         return _jose_key(self._web_method(did, kid, relationship))
 
-    def issuer_key(self, iss: str, kid: str | None) -> PublicKey:
-        return self._key(iss, kid, ASSERTION_METHOD)
+    def issuer_key(self, iss: str, kid: str | None, at_block: int | None = None) -> PublicKey:
+        return self._key(iss, kid, ASSERTION_METHOD, at_block)
 
     def holder_key(self, did: str, kid: str | None) -> PublicKey:
         return self._key(did, kid, AUTHENTICATION)
 
-    def _method(self, method_id: str, relationship: str) -> VerificationMethod:
+    def _method(self, method_id: str, relationship: str, at_block: int | None = None) -> VerificationMethod:
         parsed = Did(method_id)
+        if parsed.method == DID_MCR_METHOD:
+            if parsed.fragment is None:
+                raise InvalidDid("a did:mcr verification method must name its key with a fragment")
+            return verification_method_at(self._mcr_record(parsed.did), method_id, at_block)
         if parsed.method != DID_WEB_METHOD:
             return resolve_did_verification_method(method_id)
         if parsed.fragment is None:
             raise InvalidDid("a did:web verification method must name its key with a fragment")
         return self._web_method(parsed.did, method_id, relationship)
 
-    def verification_method(self, method_id: str) -> VerificationMethod:
-        return self._method(method_id, ASSERTION_METHOD)
+    def verification_method(self, method_id: str, at_block: int | None = None) -> VerificationMethod:
+        return self._method(method_id, ASSERTION_METHOD, at_block)
 
     def holder_method(self, method_id: str) -> VerificationMethod:
         return self._method(method_id, AUTHENTICATION)

@@ -5,16 +5,15 @@ adds keys, rotates (the new key added and the old one ended in ONE
 transaction), revokes a key, and hands control over in two steps; it reads a
 DID's record at any block (:meth:`DidRegistryClient.record`), which
 :mod:`credentials.did_mcr` turns into a DID document and the key valid at a
-block. :class:`DidRecordSource` is what the verifier's and the wallet's key
-resolvers call: the record at the block their :class:`~ledger.view.LedgerView`
-has processed (head − ``MICROCRED_CONFIRMATIONS``, pinned to its hash), kept
-while that block stays the processed one. A DID of another chain is refused.
+block. The verifier's and the wallet's key resolvers read it through
+:meth:`ledger.view.LedgerView.did_record`: at the block the view has processed
+(head − ``MICROCRED_CONFIRMATIONS``, pinned to its hash). A DID of another
+chain is refused.
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,10 +25,10 @@ from credentials.errors import InvalidDid
 from credentials.jose import PublicKey, b64url_decode
 from ledger._events import ContractClient, DecodedLog
 from ledger.chain import BlockId, BlockRef, TransactionResult
-from ledger.errors import KeyFileError, LedgerError, LedgerUnavailable
+from ledger.errors import KeyFileError
 from ledger.trust import check_address
 
-__all__ = ["DidChange", "DidRegistryClient", "DidRecordSource", "key_id_from_kid"]
+__all__ = ["DidChange", "DidRegistryClient", "key_id_from_kid"]
 
 _SALT_BYTES = 32
 
@@ -177,36 +176,3 @@ class DidRegistryClient(ContractClient):
             raise KeyFileError("expected an account to sign with (pass account= or give the client one)")
         return signer
 
-
-class DidRecordSource:
-    """``did -> DidRecord`` at the block a :class:`~ledger.view.LedgerView` has processed (for the key resolvers).
-
-    ``view`` gives the view, or None while the ledger cannot be opened (then
-    :class:`~ledger.errors.LedgerUnavailable`, a ``ConnectionError``: the
-    ``signature`` check is ``unavailable``). A DID the registry does not hold,
-    or one of another chain, is :class:`InvalidDid` (``signature`` fails).
-    Every call reads the record (one ``eth_call``) at the processed block,
-    pinned to its hash, so a rotation or revocation counts from the block the
-    view has confirmed, never from a cached answer.
-    """
-
-    def __init__(self, view: Callable[[], Any]):
-        self._view = view
-
-    def __call__(self, did: str) -> DidRecord:
-        view = self._view()
-        if view is None:
-            raise LedgerUnavailable("the ledger did not answer")
-        client: DidRegistryClient | None = view.ledger.dids
-        if client is None:
-            raise InvalidDid("this verifier's ledger has no DID registry, so it cannot resolve did:mcr")
-        parsed = client._did(did)
-        try:
-            record, block = view.read_at_head(lambda at: client.record(parsed.text, block=at))
-        except LedgerUnavailable:
-            raise
-        except LedgerError as exc:
-            raise LedgerUnavailable(f"the DID registry's answer could not be used: {exc}") from None
-        if record is None:
-            raise InvalidDid(f"{parsed} is not registered in this ledger's DID registry (block {block})")
-        return record

@@ -69,7 +69,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from credentials.errors import MicrocredError
+from credentials.did_mcr import DidRecord
+from credentials.errors import InvalidDid, MicrocredError
 from credentials.status_check import status_list_id
 from credentials.verification_model import StatusEvidence, TrustAnswer, Unavailable
 from ledger.chain import BlockHeader, BlockRef, time_left
@@ -331,14 +332,27 @@ class LedgerView:
                 raise
             return read(now.ref), generation, now.number
 
-    def read_at_head(self, read: Callable[[BlockRef], _T]) -> tuple[_T, int]:
-        """``read`` at the processed block (confirmed afresh when stale), pinned to its hash: (answer, block number).
+    def did_record(self, did: str) -> DidRecord:
+        """A did:mcr DID's DidRegistry record at the processed block (the key resolvers' ``DidRecordSource``).
 
-        For readers outside this module (:class:`ledger.did_registry.DidRecordSource`); raises LedgerError.
+        Read afresh each time (one call, pinned to the block's hash), so a rotation
+        or revocation counts from the block the view confirmed. Raises InvalidDid
+        for a DID the registry does not hold (``signature`` fails) and
+        LedgerUnavailable, a ConnectionError, when the chain cannot answer
+        (``signature`` is ``unavailable``); the exception goes to the log.
         """
-        self._ensure_fresh()
-        answer, _, number = self._pinned(read)
-        return answer, number
+        dids = self.ledger.dids
+        if dids is None:
+            raise InvalidDid("this ledger has no DID registry, so did:mcr cannot be resolved")
+        try:
+            self._ensure_fresh()
+            record, _, number = self._pinned(lambda block: dids.record(did, block=block))
+        except LedgerError as exc:
+            self._note(exc)
+            raise LedgerUnavailable(user_reason(exc)) from None
+        if record is None:
+            raise InvalidDid(f"{did[:80]} is not registered in the DID registry (block {number})")
+        return record
 
     def _cache(self, cache: _Lru, key: Any, value: Any, generation: int) -> None:
         with self._lock:
