@@ -37,7 +37,9 @@ from infra.serving import serve as run
 from issuer import batch as batch_format
 from issuer.archive import BATCH_DELIVERED, KIND_MICROCRED, Archive, BatchRecord, StorageError
 from issuer.batch import BatchDefaults, batch_digest, parse_batch
+from issuer.bulk_revocation import MAX_CSV_BYTES, apply_plan, plan_revocation
 from issuer.delivery import BatchFolder
+from issuer.did_keys import register_did, rotate_signing_key
 from issuer.fault_hook import fault_point
 from issuer.identity import DEFAULT_BASE_URL, IssuerHome, create_issuer, list_issuers, load_issuer
 from issuer.ledger_link import LedgerStatusAnchor
@@ -153,15 +155,17 @@ def issuer(ctx: click.Context, issuer_name: str | None) -> None:
 @click.argument("name")
 @click.option("--country", required=True, help="ISO 3166-1 alpha-2 code of the issuer's country, e.g. IT.")
 @click.option("--legal-name", required=True, help="The institution's legal name (the awarding body by default).")
-@click.option("--did-method", type=click.Choice(["key", "jwk"]), default="key", show_default=True,
-              help="did:key or did:jwk for the issuer's ES256 key.")
+@click.option("--did-method", type=click.Choice(["key", "jwk", "mcr"]), default="key", show_default=True,
+              help="did:key or did:jwk for the issuer's ES256 key, or did:mcr: registered on the ledger's "
+                   "DidRegistry with the controller account, so the key can be rotated (`issuer rotate-key`).")
 @click.option("--url", "base_url", default=DEFAULT_BASE_URL, show_default=True,
               help="Public base URL of `microcred issuer serve` (status lists and offers live there).")
 @_handle_errors
 def init(name: str, country: str, legal_name: str, did_method: str, base_url: str) -> None:
     """Create issuer NAME: an ES256 key and its DID, and a controller account (keys 0600)."""
     home = create_issuer(data_dir(), name, legal_name=legal_name, country=country,
-                         did_method=did_method, base_url=base_url)
+                         did_method=did_method, base_url=base_url,
+                         register_did=register_did if did_method == "mcr" else None)
     identity = home.identity
     click.echo(f"issuer {name} created in {home.path}")
     click.echo(f"DID:        {identity.did}")
@@ -170,6 +174,22 @@ def init(name: str, country: str, legal_name: str, did_method: str, base_url: st
     click.echo(f"  microcred accredit grant {identity.did} --type {MICRO_CREDENTIAL_VCT} "
                f"--name '{identity.legal_name}' --country {identity.country} "
                f"--controller {identity.controller_address}")
+
+
+@issuer.command("rotate-key")
+@click.pass_context
+@_handle_errors
+def rotate_key(ctx: click.Context) -> None:
+    """Rotate a did:mcr issuer's signing key: a new key, added on chain as the old one ends, in one transaction.
+
+    Credentials signed before keep verifying where their issuance anchor predates the rotation; restart
+    `issuer serve` afterwards so that it signs with the new key.
+    """
+    home = _home(ctx)
+    old_kid, new_kid, block = rotate_signing_key(home)
+    click.echo(f"rotated the signing key of {home.identity.did} at block {block}")
+    click.echo(f"old key: {old_kid} (valid until block {block})")
+    click.echo(f"new key: {new_kid}")
 
 
 def _check_batch_id(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -329,7 +349,40 @@ def _status_command(name: str, status: str, verb: str) -> click.Command:
     return command
 
 
-revoke = _status_command("revoke", "revoked", "Revoke")
+@issuer.command("revoke")
+@click.argument("credential_ids", nargs=-1)
+@click.option("--from", "from_csv", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="A CSV file: header credential_id,batch_id,reason[,note]; one of the ids per row, reason "
+                   "revoked or suspended; every row checked first, nothing changed if any is bad.")
+@click.option("--dry-run", is_flag=True, help="With --from: check the file and say what it would change.")
+@click.pass_context
+@_handle_errors
+def revoke(ctx: click.Context, credential_ids: tuple[str, ...], from_csv: Path | None, dry_run: bool) -> None:
+    """Revoke credentials by id, or revoke / suspend those a CSV file names (--from): one new version per
+    status list, all lists anchored in one transaction, all or nothing."""
+    if from_csv is None:
+        if not credential_ids or dry_run:
+            raise click.UsageError("give credential ids, or --from FILE.csv (--dry-run only with --from)")
+        result = _service(ctx).set_status(list(credential_ids), "revoked", now=int(time.time()))
+        click.echo(f"revoked: {', '.join(result.changed)}")
+        _report_anchors(result.anchors)
+        return
+    if credential_ids:
+        raise click.UsageError("give credential ids or --from FILE.csv, not both")
+    service = _service(ctx, anchor=not dry_run)
+    now = int(time.time())
+    with from_csv.open("rb") as handle:
+        content = handle.read(MAX_CSV_BYTES + 1)
+    plan = plan_revocation(service.archive, content, now=now, source=from_csv.name)
+    click.echo(f"{from_csv.name}: {plan.summary()}")
+    if dry_run:
+        click.echo("dry run: nothing was changed")
+        return
+    result = apply_plan(service, plan, now=now)
+    click.echo(f"changed {len(result.changed)} credential(s) (twins included); reasons kept in the archive")
+    _report_anchors(result.anchors)
+
+
 suspend = _status_command("suspend", "suspended", "Suspend")
 reinstate = _status_command("reinstate", "valid", "Reinstate (un-suspend)")
 

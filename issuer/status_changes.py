@@ -11,13 +11,13 @@ transaction; the new versions are then anchored, together
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
 from credentials.errors import InvalidInput, StatusChangeRefused, UnknownCredential
 from issuer.anchoring import AnchorOutcome
-from issuer.archive import DELIVERY_FILE, DELIVERY_OFFER, KIND_OB3, Archive, CredentialRecord
+from issuer.archive import DELIVERY_FILE, DELIVERY_OFFER, KIND_OB3, Archive, CredentialRecord, StatusChangeRecord
 from issuer.fault_hook import fault_point
 from issuer.list_keeper import sha256_hex
 from issuer.results import IssuedCredential, StatusChangeResult
@@ -92,6 +92,36 @@ class StatusChanges:
             made = self._change(group, status, now=now)
         fault_point("status-saved")
         return StatusChangeResult(tuple(r.id for r in group), tuple(self.converge_anchors(report=made)))
+
+    def set_statuses(self, changes: Mapping[str, Sequence[str]], *, now: int,
+                     log: Sequence[StatusChangeRecord] = ()) -> StatusChangeResult:
+        """Several changes at once (status → credential ids), e.g. a bulk revocation file's rows.
+
+        All or nothing, in ONE archive transaction with ``log`` (the reasons, kept
+        in the archive only): every list touched is signed once, whatever
+        statuses its credentials take, and the lists are then anchored together
+        (one ``anchorMany`` transaction for several).
+        """
+        if not any(changes.values()):
+            raise InvalidInput("no credential id given")
+        with self.archive.transaction():
+            groups = {status: self._with_twins(self._check_transition(ids, status))
+                      for status, ids in changes.items() if ids}
+            owner: dict[str, str] = {}
+            clashes = [f"credential {r.id} is asked to become both {owner[r.id]} and {status}"
+                       for status, group in groups.items() for r in group
+                       if owner.setdefault(r.id, status) != status]
+            if clashes:
+                raise StatusChangeRefused(clashes)
+            lists: set[str] = set()
+            for status, group in groups.items():
+                self.archive.set_status([r.id for r in group], status)
+                lists |= {r.list_id for r in group if r.kind != KIND_OB3 or status == "revoked"}
+            made = {list_id: self._sign_list(list_id, now=now) for list_id in sorted(lists)}
+            self.archive.record_status_changes(log)
+        fault_point("status-saved")
+        changed = tuple(r.id for group in groups.values() for r in group)
+        return StatusChangeResult(changed, tuple(self.converge_anchors(report=made)))
 
     def reissue(self, credential_id: str, holder_jwk: dict[str, str] | None, *, now: int) -> StatusChangeResult:
         """Issue the same claims to a new holder key (or as a new offer) and revoke the old one (its twins too;

@@ -14,6 +14,7 @@ is the one object callers use; each concern lives in a module of its own:
 :mod:`.status_lists`        status lists, signed tokens, what is anchored
 :mod:`.batches`             issuing batches, finished from the archive
 :mod:`.offers`              OpenID4VCI offers and key-proof nonces
+:mod:`.status_log`          why each credential was revoked or suspended
 ==========================  ==================================================
 
 The archive is the source of truth for statuses: a Status List Token is
@@ -47,6 +48,7 @@ from issuer.archive.credentials import (
 from issuer.archive.offers import OfferTable
 from issuer.archive.schema import ARCHIVE_MIGRATIONS
 from issuer.archive.status_lists import LIST_KIND_BITSTRING, LIST_KIND_IETF, StatusListRecord, StatusListTable
+from issuer.archive.status_log import StatusChangeRecord, StatusLogTable
 from issuer.archive.store import storage_error
 
 __all__ = [
@@ -66,6 +68,7 @@ __all__ = [
     "CredentialRecord",
     "StatusListRecord",
     "BatchRecord",
+    "StatusChangeRecord",
     "UnknownCredential",
     "StorageError",
     "storage_error",
@@ -73,5 +76,5 @@ __all__ = [
 ]
 
 
-class Archive(CredentialTable, StatusListTable, BatchTable, OfferTable):
+class Archive(CredentialTable, StatusListTable, BatchTable, OfferTable, StatusLogTable):
     """The SQLite archive of one issuer: open it once per process, share it between threads."""

@@ -74,3 +74,14 @@ def m003_twins(db: Database) -> None:
     credentials.add_column("twin_of", str)
     credentials.create_index(["twin_of"])
     db.table("status_lists").add_column("kind", str, not_null_default="ietf")
+
+
+@ARCHIVE_MIGRATIONS()
+def m004_status_changes(db: Database) -> None:
+    """Bulk status changes (issue 14, §4): why each credential was revoked or suspended, from which file and
+    line, and when — the reasons stay in the archive, never on chain."""
+    db.table("status_changes").create({
+        "id": int, "credential_id": str, "status": str, "reason": str, "source": str, "line": int,
+        "changed_at": int,
+    }, pk="id", not_null={"credential_id", "status", "changed_at"})
+    db.table("status_changes").create_index(["credential_id"])
