@@ -112,6 +112,7 @@ CHECKS = (
     "issuer_trust",
     "revocation",
     "schema",
+    "issuance_anchor",
 )
 
 

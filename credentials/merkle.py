@@ -211,7 +211,8 @@ class IssuanceProof:
             raise InvalidInput(f"expected the issuance proof's path to be a list of at most {_MAX_PATH} hashes")
         registry = unverified["registry"]
         if not isinstance(registry, str) or not _ADDRESS.fullmatch(registry):
-            raise InvalidInput(f"expected the issuance proof's registry to be a 0x address, found {str(registry)[:50]!r}")
+            raise InvalidInput(
+                f"expected the issuance proof's registry to be a 0x address, found {str(registry)[:50]!r}")
         return cls(_hex_hash(unverified["root"], "root"), index, size,
                    tuple(_hex_hash(p, "path entry") for p in path), chain_id, registry)
 

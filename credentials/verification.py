@@ -19,6 +19,9 @@ checks in :mod:`credentials.verification_imported`:
 ``revocation``     Status List Token (draft-ietf-oauth-status-list) signed by
                    the issuer, its SHA-256 equal to the on-chain anchor, the bit
 ``schema``         the disclosed claims against the micro-credential schema
+``issuance_anchor`` the holder's issuance proof (KB-JWT claim ``issuance_proof``)
+                   leads to a batch root the issuer anchored: "issued no later
+                   than block N" (:mod:`credentials.issuance_anchor`)
 =================  ==========================================================
 
 A check that cannot run because an earlier one failed is ``skipped``; a
@@ -44,6 +47,7 @@ from dataclasses import replace
 from typing import Any
 
 from credentials.credential_types import sd_jwt_vc_type
+from credentials.did_mcr import DID_MCR_METHOD
 from credentials.errors import (
     FormatError,
     InvalidDid,
@@ -53,6 +57,7 @@ from credentials.errors import (
     SignatureError,
     VerificationError,
 )
+from credentials.issuance_anchor import ISSUANCE_PROOF_CLAIM, IssuanceAnchorResolver, check_issuance_anchor
 from credentials.jose import PublicKey, UnverifiedJws
 from credentials.microcredential import EQF_LEVEL
 from credentials.numeric_date import numeric_date
@@ -134,7 +139,10 @@ def _trust(run: CheckRun, policy: Policy, trust: TrustResolver, iss: str, vct: s
 
 
 
-def _issuer_key(resolve: Callable[[str, str | None], PublicKey], iss: str, header: Mapping[str, Any]) -> PublicKey:
+def _issuer_key(resolve: Callable[..., PublicKey], iss: str, header: Mapping[str, Any],
+                at_block: int | None = None) -> PublicKey:
+    """The issuer's key named by the header's ``kid``; ``at_block``: the block of the credential's issuance
+    anchor, when one was verified (a did:mcr key must have been valid then; without one, it must be valid now)."""
     carried = [name for name in HEADER_KEY_PARAMETERS if name in header]
     if carried:
         raise SignatureError(f"the issuer-signed JWT carries a key in its own header ({', '.join(carried)}); "
@@ -143,14 +151,23 @@ def _issuer_key(resolve: Callable[[str, str | None], PublicKey], iss: str, heade
     if kid is not None and not isinstance(kid, str):
         raise SignatureError("the issuer-signed JWT has a 'kid' that is not a string")
     try:
-        return resolve(iss, kid)
+        return resolve(iss, kid) if at_block is None else resolve(iss, kid, at_block)
     except (InvalidDid, InvalidKey) as exc:
         raise SignatureError(f"the issuer's key cannot be resolved from {iss!r:.80}: {exc}") from exc
 
 
+def _status_list_key(resolve: Callable[..., PublicKey], iss: str,
+                     issuer_key: PublicKey) -> PublicKey | Callable[[str | None], PublicKey]:
+    """The key a status list token is checked with: a did:mcr issuer's keys rotate, so its token is signed by
+    the key valid now (named by the token's ``kid``), not necessarily by the one that signed an older credential."""
+    if not iss.startswith(f"did:{DID_MCR_METHOD}:"):
+        return issuer_key
+    return lambda kid: resolve(iss, kid)
+
+
 def _sd_jwt_vc(run: CheckRun, presentation: str, policy: Policy, trust: TrustResolver, status: StatusResolver,
                replay: ReplayGuard, now: int, resolve_key: Callable[..., PublicKey],
-               memo: StatusListMemo) -> VerificationResult:
+               memo: StatusListMemo, issuance: IssuanceAnchorResolver | None = None) -> VerificationResult:
     fmt = None
     try:
         parts = UnverifiedSdJwt.parse(presentation)
@@ -172,6 +189,9 @@ def _sd_jwt_vc(run: CheckRun, presentation: str, policy: Policy, trust: TrustRes
             run.set("format", PASSED, f"{fmt or 'SD-JWT'} serialization")
         run.fail(exc)
         return VerificationResult(fmt, run.finish("the issuer's signature is not verified"))
+    except (ConnectionError, TimeoutError) as exc:  # a key source that cannot answer now (did:web, did:mcr)
+        run.set("signature", UNAVAILABLE, f"the issuer's key cannot be read now: {str(exc)[:200]}")
+        return VerificationResult(fmt, run.finish("the issuer's signature could not be checked"))
     payload = jws.payload
     claims: dict[str, Any] = {}
     try:
@@ -191,7 +211,8 @@ def _sd_jwt_vc(run: CheckRun, presentation: str, policy: Policy, trust: TrustRes
         fallback_level if isinstance(fallback_level, int) and not isinstance(fallback_level, bool) else None)
     answer = _trust(run, policy, trust, iss, vct, payload.get("iat"), level)
     kb_shown = _replay(run, policy, replay, kb)
-    shown_status = check_revocation(run, policy, status, payload, iss, issuer_key, now, memo)
+    shown_status = check_revocation(run, policy, status, payload, iss, _status_list_key(resolve_key, iss, issuer_key),
+                                    now, memo)
     if run.ok("disclosures"):
         if known is None:
             run.set("schema", SKIPPED, f"no schema is known for {vct}", required=False)
@@ -201,6 +222,8 @@ def _sd_jwt_vc(run: CheckRun, presentation: str, policy: Policy, trust: TrustRes
                 run.set("schema", PASSED, f"the disclosed claims fit the {known.schema_name} schema")
             except VerificationError as exc:
                 run.fail(exc)
+    check_issuance_anchor(run, parts.issuer_jwt, kb.payload.get(ISSUANCE_PROOF_CLAIM) if kb is not None else None,
+                          iss, issuance, required=policy.issuance_anchor_required)
     disclosed = {k: v for k, v in claims.items() if k not in NEVER_DISCLOSABLE}
     annex = known.annex_view(disclosed) if known is not None and run.ok("disclosures") else None
     return VerificationResult(fmt, run.finish("the disclosures did not verify"), issuer_json(iss, answer),
@@ -271,6 +294,7 @@ def verify_presentation(
     lists: StatusResolver | None = None,
     trust_anchors: TrustAnchors | None = None,
     list_memo: W3cListMemo | None = None,
+    issuance: IssuanceAnchorResolver | None = None,
 ) -> VerificationResult:
     """Run every check on ``presentation`` at ``now``; never raises for anything a holder sent.
 
@@ -279,7 +303,9 @@ def verify_presentation(
     ``keys`` resolves issuer and holder keys (did:web through its source;
     default: did:key / did:jwk offline by ``resolve_issuer_key``); ``lists``
     answers for W3C status lists like ``status`` for IETF ones;
-    ``trust_anchors`` are the X.509 anchors sealed EDCs must chain to.
+    ``trust_anchors`` are the X.509 anchors sealed EDCs must chain to;
+    ``issuance`` reads the IssuanceRegistry for the ``issuance_anchor`` check
+    (None: a presented proof is ``unavailable``).
     """
     if nonce is not None or audience is not None:
         policy = replace(policy, expected_nonce=nonce if nonce is not None else policy.expected_nonce,
@@ -291,6 +317,8 @@ def verify_presentation(
     text = presentation.strip()
     keys = keys or KeyResolver(offline_issuer_key=resolve_issuer_key)
     if "~" in text and not text.startswith("{"):
-        return _sd_jwt_vc(run, text, policy, trust, status, replay, now, keys.issuer_key, memo or StatusListMemo())
-    context = ImportedContext(policy, trust, replay, now, keys, lists, trust_anchors, list_memo or W3cListMemo())
+        return _sd_jwt_vc(run, text, policy, trust, status, replay, now, keys.issuer_key, memo or StatusListMemo(),
+                          issuance)
+    context = ImportedContext(policy, trust, replay, now, keys, lists, trust_anchors, list_memo or W3cListMemo(),
+                              issuance)
     return verify_imported(run, text, context)

@@ -53,6 +53,7 @@ from credentials.errors import (
     VerificationError,
 )
 from credentials.europass import verify_sealed_edc
+from credentials.issuance_anchor import ISSUANCE_PROOF_VP_MEMBER, IssuanceAnchorResolver, check_issuance_anchor
 from credentials.jades import verify_jades
 from credentials.jose import IMPORTED_FORMAT_ALGS, UnverifiedJws
 from credentials.jsonld import MAX_DOCUMENT_BYTES, check_bounds, parse_json_document
@@ -112,6 +113,7 @@ class ImportedContext:
     lists: StatusResolver | None = None
     trust_anchors: TrustAnchors | None = None
     memo: W3cListMemo = field(default_factory=W3cListMemo)
+    issuance: IssuanceAnchorResolver | None = None
 
 
 @dataclass(frozen=True)
@@ -358,6 +360,18 @@ def _list_verifier(ctx: ImportedContext) -> Callable[[str, str, int], Mapping[st
     return verify
 
 
+def _vp_member(presentation: UnverifiedPresentation | None, name: str) -> Any:
+    """The VP object's member ``name`` (a vp+jwt payload, a jwt_vp_json's ``vp`` claim, an ldp_vp), or None."""
+    if presentation is None:
+        return None
+    if presentation.document is not None:
+        return presentation.document.get(name)
+    payload: Mapping[str, Any] = presentation.jws.payload if presentation.jws is not None else {}
+    inner = payload.get("vp")
+    vp: Mapping[str, Any] = inner if isinstance(inner, Mapping) else payload
+    return vp.get(name)
+
+
 def verify_imported(run: CheckRun, text: str, ctx: ImportedContext) -> VerificationResult:
     """Every check on a whole credential or a presentation of one (``text``: JWT or JSON)."""
     presentation: UnverifiedPresentation | None = None
@@ -407,6 +421,9 @@ def verify_imported(run: CheckRun, text: str, ctx: ImportedContext) -> Verificat
         run.fail(SchemaViolation("the credential breaks its schema: " + "; ".join(whole.schema_problems[:5])))
     else:
         run.set("schema", PASSED, "the credential fits 1EdTech's Open Badges 3.0 JSON Schema")
+    check_issuance_anchor(run, inner if isinstance(inner, str) else _json_text(inner),
+                          _vp_member(presentation, ISSUANCE_PROOF_VP_MEMBER), whole.issuer_id, ctx.issuance,
+                          required=ctx.policy.issuance_anchor_required)
     binding = {"audience": bound.audience, "nonce": bound.nonce, "iat": bound.issued_at} if bound else None
     return VerificationResult(form or whole.format, run.finish(_EARLIER), issuer_json(whole.issuer_id, answer),
                               _subject(whole.credential), shown, answer.chain if answer else (), binding, whole.annex)

@@ -106,6 +106,10 @@ class Policy:
     ``revocation`` is ``skipped`` saying so); ``unanchored_status_lists``
     accepts a W3C status list its issuer does not anchor on chain, read from
     the issuer's server alone (the detail says so).
+
+    ``issuance_anchor_required``: a presentation without an issuance proof
+    fails ``issuance_anchor`` (off: ``skipped``, not required;
+    :mod:`credentials.issuance_anchor`).
     """
 
     trusted_roots: frozenset[str]
@@ -121,6 +125,7 @@ class Policy:
     whole_credential_binding_required: bool = False
     imported_status_required: bool = False
     unanchored_status_lists: bool = True
+    issuance_anchor_required: bool = False
 
 
 @dataclass(frozen=True)

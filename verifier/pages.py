@@ -53,6 +53,7 @@ CHECK_TITLES = {
     "issuer_trust": "Is the issuer an accredited provider?",
     "revocation": "Is it still valid (not revoked)?",
     "schema": "Are the facts well-formed?",
+    "issuance_anchor": "Was its issuance recorded on the ledger?",
 }
 _STATUS_WORDS = {PASSED: ("✔", "Yes"), FAILED: ("✘", "No"), SKIPPED: ("–", "Not checked"),
                  UNAVAILABLE: ("?", "Could not check")}

@@ -57,6 +57,8 @@ class HolderSdJwt:
     unverified_payload: dict[str, Any]
     claims: tuple[DisclosableClaim, ...]
     all_claims: dict[str, Any]  # the payload with every disclosure in place
+    #: The issuer's inclusion proof of this credential (credentials.merkle.IssuanceProof JSON), sent in each KB-JWT.
+    issuance_proof: dict[str, Any] | None = None
 
     @classmethod
     def parse(cls, serialization: str) -> HolderSdJwt:
@@ -116,7 +118,8 @@ class HolderSdJwt:
         nonce: str,
         iat: int,
     ) -> str:
-        """An SD-JWT+KB disclosing ``paths``, bound to ``audience`` and ``nonce``."""
+        """An SD-JWT+KB disclosing ``paths``, bound to ``audience`` and ``nonce``; the KB-JWT carries
+        :attr:`issuance_proof` as its ``issuance_proof`` claim when there is one."""
         return add_key_binding(
             self.present(paths),
             holder_key,
@@ -124,6 +127,7 @@ class HolderSdJwt:
             nonce=nonce,
             iat=iat,
             sd_alg=sd_alg_of(self.unverified_payload),
+            extra_claims={"issuance_proof": self.issuance_proof} if self.issuance_proof is not None else None,
         )
 
 

@@ -81,11 +81,16 @@ def create_kb_jwt(
     nonce: str,
     iat: int,
     sd_alg: str = "sha-256",
+    extra_claims: Mapping[str, Any] | None = None,
 ) -> str:
-    """Sign a KB-JWT over ``presentation_without_kb`` (which must end with '~')."""
+    """Sign a KB-JWT over ``presentation_without_kb`` (which must end with '~').
+
+    ``extra_claims`` are added to the payload (``issuance_proof``); they never replace the four above.
+    """
     if not presentation_without_kb.endswith("~"):
         raise InvalidInput("the presentation to bind must end with '~'")
     payload = {
+        **(extra_claims or {}),
         "iat": iat,
         "aud": audience,
         "nonce": nonce,
@@ -102,10 +107,12 @@ def add_key_binding(
     nonce: str,
     iat: int,
     sd_alg: str = "sha-256",
+    extra_claims: Mapping[str, Any] | None = None,
 ) -> str:
     """``presentation_without_kb`` with a fresh KB-JWT appended (SD-JWT+KB)."""
     return presentation_without_kb + create_kb_jwt(
-        presentation_without_kb, holder_key, audience=audience, nonce=nonce, iat=iat, sd_alg=sd_alg
+        presentation_without_kb, holder_key, audience=audience, nonce=nonce, iat=iat, sd_alg=sd_alg,
+        extra_claims=extra_claims,
     )
 
 

@@ -55,7 +55,8 @@ def test_rfc9162_root_vectors(size):
     assert MerkleTree(LEAVES[:int(size)]).root.hex() == VECTORS["roots_by_size"][size]
 
 
-@pytest.mark.parametrize("vector", VECTORS["inclusion_proofs_one_based"], ids=lambda v: f"leaf{v['leaf']}-of-{v['size']}")
+@pytest.mark.parametrize("vector", VECTORS["inclusion_proofs_one_based"],
+                         ids=lambda v: f"leaf{v['leaf']}-of-{v['size']}")
 def test_rfc9162_inclusion_vectors(vector):
     index, size = vector["leaf"] - 1, vector["size"]
     proof = [bytes.fromhex(h) for h in vector["proof"]]
@@ -64,7 +65,8 @@ def test_rfc9162_inclusion_vectors(vector):
     assert verify_inclusion(LEAVES[index], index, size, proof, bytes.fromhex(VECTORS["roots_by_size"][str(size)]))
 
 
-@pytest.mark.parametrize("vector", VECTORS["inclusion_proofs_one_based"], ids=lambda v: f"leaf{v['leaf']}-of-{v['size']}")
+@pytest.mark.parametrize("vector", VECTORS["inclusion_proofs_one_based"],
+                         ids=lambda v: f"leaf{v['leaf']}-of-{v['size']}")
 def test_rfc9162_inclusion_vectors_tampered(vector):
     index, size = vector["leaf"] - 1, vector["size"]
     proof = [bytes.fromhex(h) for h in vector["proof"]]

@@ -115,7 +115,8 @@ def statuses(result):
 
 def test_everything_passes_and_serializes_as_the_api_says(world):
     result = world.verify(world.present(), nonce="n-1", audience=AUDIENCE)
-    assert statuses(result) == dict.fromkeys(CHECKS, PASSED)
+    # issuance_anchor: no proof presented and none required (tests/core/test_issuance_anchor.py)
+    assert statuses(result) == {**dict.fromkeys(CHECKS, PASSED), "issuance_anchor": SKIPPED}
     answer = result.to_json()
     assert answer["verified"] is True
     assert answer["format"] == "dc+sd-jwt"
@@ -136,7 +137,7 @@ def test_revoked_bit_fails_revocation_only(world):
     assert "revoked" in result.check("revocation").detail
     assert result.verified is False
     assert not result.undecided
-    assert [c for c, s in statuses(result).items() if s != PASSED] == ["revocation"]
+    assert [c for c, s in statuses(result).items() if s != PASSED] == ["revocation", "issuance_anchor"]
 
 
 def test_status_list_whose_hash_differs_from_the_anchor(world):
