@@ -10,7 +10,9 @@ Layout under ``MICROCRED_DATA_DIR`` (default ``./var``)::
         secret.key           the web service's session secret, mode 0600 (created on first serve)
 
 The DID is ``did:key`` (multicodec ``p256-pub``) by default or ``did:jwk``,
-both resolved offline (``credentials.dids``). Key files are created whole, once, with
+both resolved offline (``credentials.dids``), or ``did:mcr``, registered on
+the ledger's DidRegistry with the controller account as its controller, so
+that its key can be rotated (:mod:`issuer.did_keys`). Key files are created whole, once, with
 mode 0600 and refused when group or others can read them (:mod:`infra.secret_files`).
 """
 
@@ -20,12 +22,13 @@ import json
 import os
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from credentials.dids import did_jwk_from_public_key, did_key_from_public_key, verification_method_id
 from credentials.errors import ConfigurationError, InvalidInput
-from credentials.jose import PrivateKey, json_loads_object
+from credentials.jose import PrivateKey, PublicKey, json_loads_object
 from credentials.microcredential import load_schema
 from infra import secret_files
 
@@ -53,7 +56,9 @@ SIGNING_KEY_FILE = "issuer.private.jwk"
 CONTROLLER_KEY_FILE = "controller.key"
 ARCHIVE_FILE = "archive.sqlite"
 SESSION_SECRET_FILE = "secret.key"
-DID_METHODS = ("key", "jwk")
+DID_METHODS = ("key", "jwk", "mcr")
+#: ``(public key, controller key file) -> (DID, kid)``: registers a did:mcr on the ledger (issuer.did_keys).
+DidRegistrar = Callable[[PublicKey, Path], tuple[str, str]]
 #: Where ``microcred issuer serve`` listens unless told otherwise.
 DEFAULT_BASE_URL = "http://127.0.0.1:5010"
 
@@ -163,9 +168,15 @@ def create_issuer(
     did_method: str = "key",
     base_url: str = DEFAULT_BASE_URL,
     alg: str = "ES256",
+    register_did: DidRegistrar | None = None,
 ) -> IssuerHome:
-    """Create ``<root>/issuers/<name>/`` with fresh keys; refuse if it exists."""
+    """Create ``<root>/issuers/<name>/`` with fresh keys; refuse if it exists.
+
+    ``did_method="mcr"`` needs ``register_did``; when registering fails, the key files just made are removed.
+    """
     _check_new_issuer(name, country, legal_name, did_method, base_url)
+    if did_method == "mcr" and register_did is None:
+        raise ConfigurationError("a did:mcr issuer is registered on the ledger; expected a registrar")
     home = root / ISSUERS_DIR / name
     if (home / IDENTITY_FILE).exists():
         raise ConfigurationError(f"issuer {name!r} already exists at {home}")
@@ -175,13 +186,22 @@ def create_issuer(
 
     key = PrivateKey.generate(alg)
     public = key.public_key()
-    did = did_key_from_public_key(public) if did_method == "key" else did_jwk_from_public_key(public)
     write_secret_file(home / SIGNING_KEY_FILE, json.dumps(key.to_jwk()) + "\n")
     controller = create_key_file(home / CONTROLLER_KEY_FILE)
+    if did_method == "mcr" and register_did is not None:
+        try:
+            did, kid = register_did(public, home / CONTROLLER_KEY_FILE)
+        except BaseException:
+            for made in (SIGNING_KEY_FILE, CONTROLLER_KEY_FILE):
+                (home / made).unlink(missing_ok=True)
+            raise
+    else:
+        did = did_key_from_public_key(public) if did_method == "key" else did_jwk_from_public_key(public)
+        kid = verification_method_id(did)
     identity = IssuerIdentity(
         name=name,
         did=did,
-        kid=verification_method_id(did),
+        kid=kid,
         legal_name=legal_name.strip(),
         country=country,
         base_url=base_url,

@@ -20,6 +20,7 @@ _SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     "devnet": ("ledger.cli", "devnet", "Start, stop or inspect the local Anvil chain."),
     "deploy": ("ledger.cli", "deploy", "Deploy the TrustRegistry and StatusRegistry contracts."),
     "accredit": ("ledger.cli", "accredit", "Accredit, suspend or revoke an issuer or TAO on the TrustRegistry."),
+    "did": ("ledger.did_cli", "did", "Create, rotate, revoke or show a did:mcr (keys on the ledger's DidRegistry)."),
     "issuer": ("issuer.cli", "issuer", "Issuer identity, batch issuing, revocation and the issuer service."),
     "wallet": ("wallet.cli", "wallet", "The learner's wallet web app (wallet serve)."),
     "verifier": ("verifier.cli", "verifier", "The employer's verifier service (verifier serve)."),

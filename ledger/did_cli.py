@@ -1,0 +1,203 @@
+"""``microcred did create|add-key|rotate|revoke|show``: did:mcr DIDs on the ledger's DidRegistry (click 8).
+
+A ``did:mcr`` (:mod:`credentials.did_mcr`) is controlled by one Ethereum
+account, given as a key file (``--controller``, created mode 0600 if missing
+and funded on a devnet, as ``microcred accredit grant`` does). Keys are given
+as JWK files (a private JWK is read for its public part only). ``rotate``
+adds the new key and ends the old one in one transaction; ``revoke`` ends a
+key and marks it revoked: credentials signed with it verify only where their
+issuance anchor predates the revocation. ``show`` prints the DID document at
+the latest block (after ``MICROCRED_CONFIRMATIONS``).
+
+An issuer made with ``microcred issuer init --did-method mcr`` rotates with
+``microcred issuer rotate-key``, which also puts the new key in its place.
+Exit codes: 0 done, 1 refused or failed (one line on stderr), 2 bad usage.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from credentials.did_mcr import McrDid, did_document, did_document_metadata
+from credentials.errors import InvalidDid, MicrocredError
+from credentials.jose import PublicKey, json_loads_object
+from ledger.config import LedgerSettings
+from ledger.errors import InvalidDeployment
+
+__all__ = ["did"]
+
+#: A JWK file is small; anything bigger is not one.
+MAX_JWK_FILE_BYTES = 16 * 1024
+
+
+def _fail_cleanly(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Our errors become one line on stderr and exit status 1."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except MicrocredError as exc:
+            click.echo(f"error: {exc}", err=True)
+            click.get_current_context().exit(1)
+
+    return wrapper
+
+
+def _did_argument(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    try:
+        return McrDid(value).text
+    except MicrocredError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _public_key(path: Path) -> PublicKey:
+    """The public key of the JWK in ``path`` (P-256 or Ed25519)."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise click.BadParameter(f"cannot read {path}: {exc.strerror}") from None
+    if len(data) > MAX_JWK_FILE_BYTES:
+        raise click.BadParameter(f"{path} is {len(data)} bytes; a JWK file is at most {MAX_JWK_FILE_BYTES}")
+    try:
+        key = PublicKey.from_jwk(json_loads_object(data.decode("utf-8"), what=str(path)))
+    except (MicrocredError, UnicodeDecodeError) as exc:
+        raise click.BadParameter(f"{path} does not hold a usable JWK: {exc}") from None
+    if key.is_rsa:
+        raise click.BadParameter(f"{path} holds an RSA key; a did:mcr key is P-256 or Ed25519")
+    return key
+
+
+def _open(controller: Path | None, *, create: bool = False) -> tuple[Any, Any]:
+    """The ledger (its DidRegistry client signing as ``controller``) and the controller account."""
+    # here, not at the top: these load web3 (seconds to import), only for the commands that use the chain
+    from ledger.deployment import open_ledger
+    from ledger.keys import default_root_account, fund_if_devnet, load_key_file, load_or_create_key_file
+
+    settings = LedgerSettings.from_env()
+    account = None
+    if controller is not None:
+        if create:
+            account, created = load_or_create_key_file(controller)
+            if created:
+                click.echo(f"created controller key {controller} ({account.address})")
+        else:
+            account = load_key_file(controller)
+    ledger = open_ledger(settings, account=account)
+    if ledger.dids is None:
+        raise InvalidDeployment("the deployment has no DidRegistry; run `microcred deploy --force` to deploy "
+                                "the current contracts")
+    if account is not None:
+        try:
+            funder = default_root_account(ledger.chain, settings.data_dir)
+        except MicrocredError:
+            funder = None  # not a devnet: the controller pays for itself
+        if funder is not None and fund_if_devnet(ledger.chain, funder, account.address):
+            click.echo(f"funded {account.address} from the root {funder.address} (devnet)")
+    return ledger, account
+
+
+_CONTROLLER = click.option("--controller", type=click.Path(dir_okay=False, path_type=Path), required=True,
+                           help="Key file of the DID's controller account (mode 0600).")
+_KEY_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def did() -> None:
+    """did:mcr DIDs on the ledger: keys valid from/until a block, rotated or revoked by their controller.
+
+    Exit codes: 0 done, 1 refused or failed, 2 bad usage.
+    """
+
+
+@did.command("create")
+@click.option("--controller", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Key file of the controller account (created, mode 0600, if missing; funded on a devnet).")
+@click.option("--public-key", "key_file", type=_KEY_FILE, required=True,
+              help="JWK file of the first signing key (P-256 or Ed25519; only its public part is used).")
+@_fail_cleanly
+def create(controller: Path, key_file: Path) -> None:
+    """Register a new did:mcr with its first key, valid from the registration's block."""
+    key = _public_key(key_file)
+    ledger, account = _open(controller, create=True)
+    change = ledger.dids.register(key, account=account)
+    click.echo(f"DID:        {change.did}")
+    click.echo(f"key:        {change.kid} (valid from block {change.transaction.block_number})")
+    click.echo(f"controller: {account.address}")
+
+
+@did.command("add-key")
+@click.argument("did_text", metavar="DID", callback=_did_argument)
+@click.option("--public-key", "key_file", type=_KEY_FILE, required=True, help="JWK file of the key to add.")
+@_CONTROLLER
+@_fail_cleanly
+def add_key(did_text: str, key_file: Path, controller: Path) -> None:
+    """Add a key to DID; its other keys stay valid."""
+    key = _public_key(key_file)
+    ledger, account = _open(controller)
+    change = ledger.dids.add_method(did_text, key, account=account)
+    click.echo(f"added {change.kid} (valid from block {change.transaction.block_number})")
+
+
+@did.command("rotate")
+@click.argument("did_text", metavar="DID", callback=_did_argument)
+@click.option("--old", "old_kid", required=True, help="The key to end: DID#thumbprint or #thumbprint.")
+@click.option("--new-key", "key_file", type=_KEY_FILE, required=True, help="JWK file of the key that replaces it.")
+@_CONTROLLER
+@_fail_cleanly
+def rotate(did_text: str, old_kid: str, key_file: Path, controller: Path) -> None:
+    """Replace a key of DID: the new key is added and the old one ended in ONE transaction."""
+    key = _public_key(key_file)
+    ledger, account = _open(controller)
+    change = ledger.dids.rotate(did_text, old_kid, key, account=account)
+    block = change.transaction.block_number
+    click.echo(f"rotated at block {block}: {old_kid} ended, {change.kid} valid from block {block}")
+
+
+@did.command("revoke")
+@click.argument("did_text", metavar="DID", callback=_did_argument)
+@click.argument("kid")
+@_CONTROLLER
+@_fail_cleanly
+def revoke(did_text: str, kid: str, controller: Path) -> None:
+    """Revoke the key KID of DID (DID#thumbprint or #thumbprint): it ends now and is marked revoked.
+
+    Credentials signed with it verify only where their issuance anchor predates this block.
+    """
+    ledger, account = _open(controller)
+    change = ledger.dids.revoke(did_text, kid, account=account)
+    click.echo(f"revoked {change.kid} at block {change.transaction.block_number}")
+
+
+@did.command("show")
+@click.argument("did_text", metavar="DID", callback=_did_argument)
+@click.option("--json", "as_json", is_flag=True, help="Print the DID document and its metadata as JSON.")
+@_fail_cleanly
+def show(did_text: str, as_json: bool) -> None:
+    """Print DID's document: every key with the blocks it is valid from / until, and whether it was revoked."""
+    ledger, _ = _open(None)
+    chain = ledger.chain
+    block = max(0, chain.block_number() - chain.confirmations)
+    record = ledger.dids.record(did_text, block=block)
+    if record is None:
+        raise InvalidDid(f"{did_text} is not registered in the DID registry (read at block {block})")
+    document = did_document(record)
+    metadata = did_document_metadata(record, chain.chain_id())
+    if as_json:
+        click.echo(json.dumps({"didDocument": document, "didDocumentMetadata": metadata}, indent=2))
+        return
+    click.echo(f"{record.did}  (read at block {record.read_at_block})")
+    click.echo(f"controller: {metadata['controller']}, registered at block {record.registered_at_block}")
+    for method in record.methods:
+        until = ("no end" if method.valid_until_block is None
+                 else f"until block {method.valid_until_block}")
+        state = ("revoked at block " + str(method.revoked_at_block) if method.revoked_at_block is not None
+                 else "valid now" if method.valid_at(record.read_at_block) else "ended")
+        click.echo(f"  #{method.fragment}  from block {method.valid_from_block}, {until}  [{state}]")
+
