@@ -219,9 +219,8 @@ def test_our_wallet_refuses_a_request_carrying_transaction_data():
     assert "transaction_data is not supported" in read.refusal  # §5.1 / §8.4: it must not be ignored
 
 
-@pytest.mark.xfail(strict=True, reason="waits for H4 (wallet/oid4vp/request.py _SCHEMES): HAIP 1.0 final §5.1 and "
-                   "§IANA register the scheme haip-vp://; the wallet accepts openid4vp, eudi-openid4vp and 'haip'")
 def test_our_wallet_opens_the_haip_vp_scheme():
+    """HAIP 1.0 final §5.1 and its IANA section register the scheme haip-vp://."""
     payload = vector("openid4vp", "s5_request_objects.json")["direct_post"]["payload"]
     request_uri = "https://client.example.org/567545564"
     transport = _Recorder({request_uri: (200, "application/oauth-authz-req+jwt", _unsigned_request_object(payload))})

@@ -519,3 +519,10 @@ def test_a_pending_request_kept_by_an_earlier_wallet_version_is_gone_not_a_500(a
         db.close()
     assert client.get(consent_url).status_code == 410
     assert "scan the verifier" in client.last_page
+
+
+def test_the_haip_vp_scheme_opens_like_openid4vp(app, held, clock):
+    client, _ = held
+    verifier = _verifier(app, clock)
+    response = _open(client, verifier.link().replace("openid4vp://", "haip-vp://", 1))
+    assert response.status_code == 302, client.last_page

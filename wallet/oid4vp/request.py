@@ -66,7 +66,7 @@ MODE_DIRECT_POST_JWT = "direct_post.jwt"
 SELF_ISSUED_AUDIENCE = "https://self-issued.me/v2"
 #: Content encryption this wallet can use, in its order of preference (HAIP: A128GCM must be supported).
 ENC_VALUES = ("A128GCM", "A256GCM")
-_SCHEMES = ("openid4vp", "eudi-openid4vp", "haip")
+_SCHEMES = ("openid4vp", "haip-vp", "eudi-openid4vp", "haip")  # haip-vp: HAIP 1.0 final; haip: its drafts
 _URL_SAFE = re.compile(r"[A-Za-z0-9._~-]{1,512}")
 _MAX_SKEW = 60
 _MAX_LIFETIME = 24 * 3600
