@@ -69,7 +69,7 @@ KIND_CREDENTIAL_OFFER = "credential_offer"
 STACK_MEMBER = "presentations"
 STACK_MEDIA_TYPE = "application/json"
 
-_OPENID4VP_SCHEMES = ("openid4vp://", "eudi-openid4vp://", "haip://")
+_OPENID4VP_SCHEMES = ("openid4vp://", "haip-vp://", "eudi-openid4vp://", "haip://")  # haip-vp: HAIP 1.0 final
 _OFFER_SCHEME = "openid-credential-offer://"
 
 

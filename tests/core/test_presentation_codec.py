@@ -24,6 +24,7 @@ from credentials.presentation_codec import (
         ("http://localhost:5001/s/abc123", KIND_LINK),
         ("openid4vp://?client_id=x&request_uri=https%3A%2F%2Fv.example%2Fr", KIND_OPENID4VP),
         ("OPENID4VP://?client_id=x", KIND_OPENID4VP),
+        ("haip-vp://?client_id=x&request_uri=https%3A%2F%2Fv.example%2Fr", KIND_OPENID4VP),
         ("openid-credential-offer://?credential_offer_uri=https%3A%2F%2Fi.example", KIND_CREDENTIAL_OFFER),
     ],
 )
