@@ -175,6 +175,10 @@ def deploy(root_did: str | None, root_name: str | None, root_country: str | None
             existing = deployment_module.open_ledger(settings).deployment
         except LedgerError:
             existing = None
+        if existing is not None and existing.missing_registries:
+            click.echo(f"the deployment on chain {existing.chain_id} lacks {', '.join(existing.missing_registries)} "
+                       "(made by an older microcred); deploying again")
+            existing = None
         if existing is not None:
             click.echo(f"already deployed on chain {existing.chain_id}: TrustRegistry "
                        f"{existing.trust_registry.address}, StatusRegistry {existing.status_registry.address} "
@@ -190,6 +194,8 @@ def deploy(root_did: str | None, root_name: str | None, root_country: str | None
     result.save(settings.deployment_path)
     click.echo(f"TrustRegistry  {result.trust_registry.address}")
     click.echo(f"StatusRegistry {result.status_registry.address}")
+    if result.issuance_registry is not None:
+        click.echo(f"IssuanceRegistry {result.issuance_registry.address}")
     click.echo(f"chain {result.chain_id}, block {result.deployment_block}, root {result.root_did} "
                f"({result.root_address}); wrote {settings.deployment_path}")
 

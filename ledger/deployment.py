@@ -15,6 +15,12 @@ checks that the node is the same chain and holds code at both addresses, and
 returns a :class:`Ledger` with both typed clients. The artifact's ABI must
 have the recorded hash, so a client never talks to a contract with the wrong
 ABI: after changing the contracts, deploy again.
+
+Registries added later (the DidRegistry and the IssuanceRegistry of issue 14)
+are optional in the file: an older deployment still opens, its
+:attr:`Deployment.missing_registries` names what it lacks, and
+``microcred deploy`` (without ``--force``) and the demo deploy again when it
+lacks any, as they do when a deployment does not answer.
 """
 
 from __future__ import annotations
@@ -27,11 +33,12 @@ from typing import Any
 
 from eth_account.signers.local import LocalAccount
 
-from ledger.artifacts import DID_REGISTRY, STATUS_REGISTRY, TRUST_REGISTRY, load_artifact
+from ledger.artifacts import DID_REGISTRY, ISSUANCE_REGISTRY, STATUS_REGISTRY, TRUST_REGISTRY, load_artifact
 from ledger.chain import Chain
 from ledger.config import LedgerSettings
 from ledger.did_registry import DidRegistryClient
 from ledger.errors import DeploymentNotFound, InvalidDeployment
+from ledger.issuance import IssuanceRegistryClient
 from ledger.status import StatusRegistryClient
 from ledger.trust import TrustRegistryClient, check_did_syntax
 
@@ -77,9 +84,19 @@ class Deployment:
     status_registry: ContractRef
     #: The did:mcr registry (issue 14); None in a deployment made before it existed.
     did_registry: ContractRef | None = None
+    #: The registry of issuance batch roots (issue 14); None in a deployment made before it existed.
+    issuance_registry: ContractRef | None = None
+
+    @property
+    def missing_registries(self) -> tuple[str, ...]:
+        """The registries of these sources that this (older) deployment lacks: deploy again to have them."""
+        return tuple(name for name, ref in ((DID_REGISTRY, self.did_registry),
+                                            (ISSUANCE_REGISTRY, self.issuance_registry)) if ref is None)
 
     def as_json(self) -> dict[str, Any]:
         optional = {DID_REGISTRY: vars(self.did_registry).copy()} if self.did_registry else {}
+        if self.issuance_registry:
+            optional[ISSUANCE_REGISTRY] = vars(self.issuance_registry).copy()
         return {
             "format": DEPLOYMENT_FORMAT,
             "chain_id": self.chain_id,
@@ -121,6 +138,8 @@ class Deployment:
                 trust_registry=ContractRef(**contracts[TRUST_REGISTRY]),
                 status_registry=ContractRef(**contracts[STATUS_REGISTRY]),
                 did_registry=ContractRef(**contracts[DID_REGISTRY]) if DID_REGISTRY in contracts else None,
+                issuance_registry=(ContractRef(**contracts[ISSUANCE_REGISTRY])
+                                   if ISSUANCE_REGISTRY in contracts else None),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise InvalidDeployment(f"the deployment file {path} lacks or garbles {exc}") from None
@@ -136,6 +155,8 @@ class Ledger:
     status: StatusRegistryClient
     #: The did:mcr registry's client; None when the deployment has none.
     dids: DidRegistryClient | None = None
+    #: The issuance batch roots' client; None when the deployment has none.
+    issuance: IssuanceRegistryClient | None = None
 
 
 def _ref(name: str, address: str) -> ContractRef:
@@ -160,6 +181,8 @@ def deploy(chain: Chain, root_account: LocalAccount, *, root_did: str = DEFAULT_
     )
     did_tx = chain.transact(chain.contract(load_artifact(DID_REGISTRY)).constructor(), root_account,
                             action="deploy the DidRegistry")
+    issuance_tx = chain.transact(chain.contract(load_artifact(ISSUANCE_REGISTRY)).constructor(), root_account,
+                                 action="deploy the IssuanceRegistry")
     return Deployment(
         chain_id=chain.chain_id(), rpc_url=chain.rpc_url, deployment_block=trust_tx.block_number,
         deployed_at=chain.block_timestamp(trust_tx.block_number), root_address=root_account.address,
@@ -167,6 +190,7 @@ def deploy(chain: Chain, root_account: LocalAccount, *, root_did: str = DEFAULT_
         trust_registry=_ref(TRUST_REGISTRY, str(trust_tx.contract_address)),
         status_registry=_ref(STATUS_REGISTRY, str(status_tx.contract_address)),
         did_registry=_ref(DID_REGISTRY, str(did_tx.contract_address)),
+        issuance_registry=_ref(ISSUANCE_REGISTRY, str(issuance_tx.contract_address)),
     )
 
 
@@ -191,6 +215,8 @@ def attach(chain: Chain, deployment: Deployment, *, account: LocalAccount | None
     refs = [(TRUST_REGISTRY, deployment.trust_registry), (STATUS_REGISTRY, deployment.status_registry)]
     if deployment.did_registry is not None:
         refs.append((DID_REGISTRY, deployment.did_registry))
+    if deployment.issuance_registry is not None:
+        refs.append((ISSUANCE_REGISTRY, deployment.issuance_registry))
     for name, ref in refs:
         artifact = load_artifact(name)
         if artifact.abi_sha256 != ref.abi_sha256:
@@ -209,4 +235,6 @@ def attach(chain: Chain, deployment: Deployment, *, account: LocalAccount | None
         trust=TrustRegistryClient(chain, contracts[TRUST_REGISTRY], account=account),
         status=StatusRegistryClient(chain, contracts[STATUS_REGISTRY], account=account),
         dids=DidRegistryClient(chain, contracts[DID_REGISTRY], account=account) if DID_REGISTRY in contracts else None,
+        issuance=(IssuanceRegistryClient(chain, contracts[ISSUANCE_REGISTRY], account=account)
+                  if ISSUANCE_REGISTRY in contracts else None),
     )

@@ -332,6 +332,15 @@ class LedgerView:
                 raise
             return read(now.ref), generation, now.number
 
+    def read_at_head(self, read: Callable[[BlockRef], _T]) -> tuple[_T, int]:
+        """``read`` at the processed block (confirmed afresh when stale), pinned to its hash: (answer, block number).
+
+        For readers outside this module (:class:`ledger.issuance.IssuanceAnchorSource`); raises LedgerError.
+        """
+        self._ensure_fresh()
+        answer, _, number = self._pinned(read)
+        return answer, number
+
     def did_record(self, did: str) -> DidRecord:
         """A did:mcr DID's DidRegistry record at the processed block (the key resolvers' ``DidRecordSource``).
 

@@ -144,8 +144,11 @@ def _ensure_deployment(settings, say: Say):
     if settings.deployment_path.exists():
         try:
             ledger = deployment_module.open_ledger(settings)
-            say(f"ledger: contracts at {ledger.deployment.trust_registry.address} (reused)")
-            return ledger
+            missing = ledger.deployment.missing_registries
+            if not missing:
+                say(f"ledger: contracts at {ledger.deployment.trust_registry.address} (reused)")
+                return ledger
+            say(f"ledger: the saved deployment lacks {', '.join(missing)} (an older demo); deploying again")
         except LedgerError as exc:
             say(f"ledger: the saved deployment does not answer ({exc}); deploying again")
     chain = Chain(settings.resolve_rpc_url(), confirmations=settings.confirmations)
