@@ -25,8 +25,9 @@ runs in the serving worker (``infra.serving.on_worker_start``), one per
 machine. The app answers only the host of the issuer's base URL
 (``infra.hosts``; ``MICROCRED_TRUSTED_HOSTS`` adds more).
 
-Blueprints: :mod:`issuer.web.public` (status lists, metadata, OpenID4VCI) and
-:mod:`issuer.web.registrar` (the registrar's pages); what they need from the
+Blueprints: :mod:`issuer.web.public` (status lists, metadata, OpenID4VCI),
+:mod:`issuer.web.registrar` (the registrar's pages) and :mod:`issuer.web.registrar_bulk`
+(revoke or suspend from a CSV file, previewed and confirmed); what they need from the
 app is in :mod:`issuer.web.context`. Views are a few lines each and call
 :mod:`issuer.service` / :mod:`issuer.oid4vci`. Errors answer through the one
 table of :mod:`infra.web_errors`: JSON (OAuth's form for OpenID4VCI) on
@@ -49,7 +50,7 @@ from infra.serving import MachineLock
 from infra.web import Foundation, init_foundation
 from issuer.identity import list_issuers, load_issuer
 from issuer.ledger_link import LedgerStatusAnchor
-from issuer.web import public, registrar
+from issuer.web import public, registrar, registrar_bulk
 from issuer.web.context import EXTENSION, close_archive, get_oid4vci, get_service, now
 from issuer.web.settings import SETTINGS
 from ledger.config import LedgerSettings
@@ -83,7 +84,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(public.bp)
     app.register_blueprint(registrar.bp)
-    web.protect_forms(blueprints=("registrar",), refusal="This form has expired; open the page again.")
+    app.register_blueprint(registrar_bulk.bp)  # /registrar/bulk: revoke or suspend from a CSV file
+    web.protect_forms(blueprints=("registrar", "registrar_bulk"), refusal="This form has expired; open the page again.")
     web_errors.init_app(app, api_paths=API_PATHS)
     app.teardown_appcontext(close_archive)
     _start_anchor_retry(web)
