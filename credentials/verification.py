@@ -44,6 +44,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 from credentials.credential_types import sd_jwt_vc_type
@@ -57,7 +58,13 @@ from credentials.errors import (
     SignatureError,
     VerificationError,
 )
-from credentials.issuance_anchor import ISSUANCE_PROOF_CLAIM, IssuanceAnchorResolver, check_issuance_anchor
+from credentials.issuance_anchor import (
+    ISSUANCE_PROOF_CLAIM,
+    AnchoredIssuance,
+    IssuanceAnchorResolver,
+    anchored_issuance,
+    check_issuance_anchor,
+)
 from credentials.jose import PublicKey, UnverifiedJws
 from credentials.microcredential import EQF_LEVEL
 from credentials.numeric_date import numeric_date
@@ -116,8 +123,10 @@ def kb_jwt_id(kb_jwt: str) -> str:
 
 
 def _trust(run: CheckRun, policy: Policy, trust: TrustResolver, iss: str, vct: str, iat: Any,
-           level: int | None) -> TrustAnswer | None:
-    """``level``: the credential's disclosed EQF level, checked against the accreditation's ceiling."""
+           level: int | None, anchored: AnchoredIssuance | None = None) -> TrustAnswer | None:
+    """``level``: the credential's disclosed EQF level, checked against the accreditation's ceiling;
+    ``anchored``: the credential's verified issuance anchor, which keeps it trusted when the issuer's
+    accreditation was revoked for cause after that block (and only then)."""
     if iat is None:
         run.fail(IssuerTrustError(
             "the credential has no 'iat', so its issuer's accreditation at issuance cannot be checked"))
@@ -131,11 +140,58 @@ def _trust(run: CheckRun, policy: Policy, trust: TrustResolver, iss: str, vct: s
     if isinstance(answer, Unavailable):
         run.set("issuer_trust", UNAVAILABLE, f"the trust registry cannot be read: {answer.reason}")
         return None
+    when: Any = iat
+    if not answer.accredited and anchored is not None and _anchored_before_revocation(answer, anchored):
+        answer = replace(answer, accredited=True)
+        when = f"{iat} (anchored in block {anchored.block_number}, before the revocation of {_utc(answer.revoked_at)})"
     if not answer.accredited:
         run.fail(IssuerTrustError(answer.reason))
         return answer
-    judge_accreditation(run, policy, answer, iss, vct, iat, level)
+    judge_accreditation(run, policy, answer, iss, vct, when, level)
     return answer
+
+
+def _anchored_before_revocation(answer: TrustAnswer, anchored: AnchoredIssuance) -> bool:
+    """Whether a credential refused only because its issuer's accreditation was revoked for cause was provably
+    issued before that revocation: its issuance anchor's block is older (issue 14; ``revoked_at`` is set only
+    when the registry held the issuer accredited at ``iat`` and nothing but a revocation withdrew it)."""
+    return answer.revoked_at is not None and anchored.block_timestamp < answer.revoked_at
+
+
+def _utc(timestamp: int | None) -> str:
+    return datetime.fromtimestamp(timestamp or 0, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _early_anchor(parts: UnverifiedSdJwt, iss: str,
+                  issuance: IssuanceAnchorResolver | None) -> AnchoredIssuance | None:
+    """The credential's issuance anchor, if the holder sent a proof that checks (else None; the
+    ``issuance_anchor`` check, run later, says why). Read before the signature, since a did:mcr key must
+    have been valid at the anchor's block. The proof binds the credential's own bytes to a root anchored by
+    the issuer's account, so it proves the time whoever sent it: the Key Binding JWT need not be verified yet."""
+    if issuance is None or parts.kb_jwt is None:
+        return None
+    try:
+        proof = UnverifiedJws.parse(parts.kb_jwt, what="Key Binding JWT").payload.get(ISSUANCE_PROOF_CLAIM)
+        if proof is None:
+            return None
+        anchored = anchored_issuance(parts.issuer_jwt, proof, iss, issuance)
+    except VerificationError:
+        return None
+    return anchored if isinstance(anchored, AnchoredIssuance) else None
+
+
+def _remembering(issuance: IssuanceAnchorResolver | None) -> IssuanceAnchorResolver | None:
+    """``issuance`` answering each (issuer, root) once per verification (the anchor is read early and checked late)."""
+    if issuance is None:
+        return None
+    answers: dict[tuple[str, bytes], Any] = {}
+
+    def resolve(issuer: str, root: bytes) -> Any:
+        if (issuer, root) not in answers:
+            answers[(issuer, root)] = issuance(issuer, root)
+        return answers[(issuer, root)]
+
+    return resolve
 
 
 
@@ -169,6 +225,8 @@ def _sd_jwt_vc(run: CheckRun, presentation: str, policy: Policy, trust: TrustRes
                replay: ReplayGuard, now: int, resolve_key: Callable[..., PublicKey],
                memo: StatusListMemo, issuance: IssuanceAnchorResolver | None = None) -> VerificationResult:
     fmt = None
+    issuance = _remembering(issuance)
+    anchored = None
     try:
         parts = UnverifiedSdJwt.parse(presentation)
         jws = UnverifiedJws.parse(parts.issuer_jwt, what="issuer-signed JWT")
@@ -181,7 +239,8 @@ def _sd_jwt_vc(run: CheckRun, presentation: str, policy: Policy, trust: TrustRes
             raise FormatError(f"credential type {vct!r} is not one this verifier accepts")
         run.set("format", PASSED, f"{fmt} of type {vct}, {len(parts.disclosures)} disclosure(s)"
                 + (", with a Key Binding JWT" if parts.kb_jwt else ""))
-        issuer_key = _issuer_key(resolve_key, iss, jws.header)
+        anchored = _early_anchor(parts, iss, issuance)
+        issuer_key = _issuer_key(resolve_key, iss, jws.header, anchored.block_number if anchored else None)
         jws.verify_with(issuer_key, what="issuer signature")
         run.set("signature", PASSED, f"{issuer_key.alg} by {jws.header.get('kid') or iss}")
     except VerificationError as exc:
@@ -209,7 +268,7 @@ def _sd_jwt_vc(run: CheckRun, presentation: str, policy: Policy, trust: TrustRes
     fallback_level = claims.get(EQF_LEVEL)
     level = known.eqf_level(claims) if known else (
         fallback_level if isinstance(fallback_level, int) and not isinstance(fallback_level, bool) else None)
-    answer = _trust(run, policy, trust, iss, vct, payload.get("iat"), level)
+    answer = _trust(run, policy, trust, iss, vct, payload.get("iat"), level, anchored)
     kb_shown = _replay(run, policy, replay, kb)
     shown_status = check_revocation(run, policy, status, payload, iss, _status_list_key(resolve_key, iss, issuer_key),
                                     now, memo)

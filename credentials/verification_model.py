@@ -60,6 +60,10 @@ class TrustAnswer:
     accredited_by: str | None = None
     max_eqf_level: int | None = None
     block: int | None = None
+    #: Set when the registry held the issuer accredited at the asked time and only a revocation for cause (of its
+    #: entry or one up its chain, at this time) withdrew the trust: a credential whose issuance anchor is older is
+    #: still trusted (issue 14; ``ledger.trust_rules``).
+    revoked_at: int | None = None
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,11 @@ registry's answer at ``iat`` cannot be the whole rule (issue 10, B8):
 * **revocation** is for cause: when the entry of the issuer or of any
   accreditor up its chain is revoked (as of the block read), no credential of
   that issuer is trusted on its own claimed ``iat`` — ``issuer_trust`` fails
-  for every credential, until a proof of issuance time exists (the planned
-  ``issuance_anchor`` check, a Merkle root of the batch anchored on chain,
-  would rescue the credentials provably issued before);
+  for every credential without a proof of issuance time. The answer carries
+  the (earliest) revocation time as ``revoked_at`` when the registry held the
+  issuer accredited at ``iat``: the verifier core trusts a credential whose
+  ``issuance_anchor`` (a Merkle root of its batch anchored on chain) is in a
+  block older than the revocation, and only such a credential (issue 14);
 * **suspension** is a pause: while the issuer or an accreditor up its chain
   is suspended, every credential fails (an ``iat`` before the suspension
   proves nothing either); once reinstated, the registry no longer holds the
@@ -57,7 +59,12 @@ def trust_answer(lookup: AccreditationLookup, *, block: int | None = None) -> Tr
     entry = lookup.chain[0] if lookup.chain else None
     accredited, reason = lookup.accredited, lookup.reason
     withdrawn = withdrawal_reason(lookup.chain)
+    revoked_at = None
     if withdrawn is not None:
+        suspended = any(link.suspended_at for link in lookup.chain)
+        if lookup.accredited and not suspended:
+            revoked_at = min(link.revoked_at for link in lookup.chain if link.revoked_at)
         accredited, reason = False, withdrawn
     return TrustAnswer(accredited, reason, chain, entry.country if entry else None,
-                       entry.accredited_by if entry else None, entry.max_eqf_level if entry else None, block)
+                       entry.accredited_by if entry else None, entry.max_eqf_level if entry else None, block,
+                       revoked_at)

@@ -76,3 +76,15 @@ def test_an_unknown_issuer_has_no_chain_and_no_withdrawal():
     assert answer.accredited is False
     assert "not in the trust registry" in answer.reason
     assert answer.chain == ()
+
+
+def test_a_revocation_for_cause_carries_its_time_for_anchored_credentials():
+    """Issue 14: the core trusts a credential anchored before ``revoked_at``; set only when the registry held the
+    issuer accredited at iat and nothing but a revocation withdrew it (the earliest one up the chain)."""
+    answer = trust_answer(_lookup(_chain(issuer={"revoked_at": MAY_2026 + 5}, tao={"revoked_at": MAY_2026})))
+    assert (answer.accredited, answer.revoked_at) == (False, MAY_2026)
+    suspended = trust_answer(_lookup(_chain(issuer={"revoked_at": MAY_2026}, tao={"suspended_at": MAY_2026})))
+    assert suspended.revoked_at is None
+    expired = trust_answer(_lookup(_chain(issuer={"revoked_at": MAY_2026}), Standing.EXPIRED))
+    assert expired.revoked_at is None
+    assert trust_answer(_lookup(_chain())).revoked_at is None
