@@ -10,11 +10,11 @@ SYS_STAMP  := $(VENV)/.system-packages
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
 
-.PHONY: help deps test-deps test bench demo contracts clean
+.PHONY: help deps test-deps test test-second-node bench demo contracts clean
 
 help:
 	@echo "make demo       run the whole system locally (installs what is missing); LAN=1 for a phone"
-	@echo "make test       install everything and run the test suite"
+	@echo "make test       install everything and run the test suite (ledger tests on Anvil and Hardhat Network)"
 	@echo "make bench      run the benchmarks in bench/"
 	@echo "make contracts  recompile the Solidity contracts into contracts/artifacts/"
 
@@ -49,8 +49,18 @@ deps: $(PY_STAMP) $(NODE_STAMP)
 test-deps: deps $(SYS_STAMP)
 
 # pytest exits 5 when it collected no test; that alone is not a failure here.
+# The whole suite (PYTEST_ARGS empty) runs the ledger tests on the second node too.
 test: test-deps
 	@$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest: no tests ran"; rc=0; fi; exit $$rc
+	@$(if $(strip $(PYTEST_ARGS)),true,$(MAKE) --no-print-directory test-second-node)
+
+# The ledger integration tests (tests/ledger, ~1 min) again on a second, independent EVM node from npm,
+# Hardhat Network (tests/evm_nodes.py says why not Ganache or Hardhat 3): the ledger code must need
+# nothing but standard Ethereum JSON-RPC. MICROCRED_TEST_NODE=anvil|hardhat picks the node of any run.
+SECOND_NODE ?= hardhat
+test-second-node: test-deps
+	@echo "== the ledger tests on $(SECOND_NODE)"
+	@MICROCRED_TEST_NODE=$(SECOND_NODE) $(BIN)/python -m pytest tests/ledger
 
 bench: deps
 	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit $$?; done

@@ -213,7 +213,7 @@ _SENTENCES = {
     "MethodAlreadyEnded": lambda a: f"the key {a['keyId']} already ended at block {a['validUntilBlock']}",
     "MethodAlreadyRevoked": lambda a: f"the key {a['keyId']} was already revoked at block {a['revokedAtBlock']}",
     "TooManyMethods": lambda a: f"a DID holds at most {a['max']} keys over its life, and this one is full",
-    "NoPendingControllerTransfer": lambda a: "no controller transfer of this DID is pending, so there is nothing to cancel",
+    "NoPendingControllerTransfer": lambda a: "no controller transfer of this DID is pending; nothing to cancel",
     "NotIssuer": lambda a: f"the sending account {a['caller']} is not the registry's issuer {a['issuer']}",
 }
 
@@ -226,8 +226,15 @@ def _plain(value: Any, abi_type: str) -> Any:
     return value
 
 
-def decode_revert(data: bytes | str | None, *, action: str = "the transaction") -> TransactionReverted:
-    """Turn revert data into a :class:`TransactionReverted` that says what went wrong."""
+def decode_revert(data: bytes | str | Mapping[str, Any] | None, *,
+                  action: str = "the transaction") -> TransactionReverted:
+    """Turn revert data into a :class:`TransactionReverted` that says what went wrong.
+
+    ``data`` is the revert data as bytes or hex, or the error object some nodes give
+    instead (Hardhat Network: ``{"message": …, "data": "0x…"}``).
+    """
+    if isinstance(data, Mapping):
+        data = data.get("data") if isinstance(data.get("data"), str | bytes) else None
     if isinstance(data, str):
         shown, text = data, data[2:] if data.startswith("0x") else data
         try:

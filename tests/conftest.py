@@ -7,7 +7,10 @@ mark stops the run at collection). What is available:
 ``anvil``               session: a :class:`ledger.devnet.DevnetRecord` for an Anvil
                         node on a free 127.0.0.1 port, state in a temporary dir,
                         stopped at the end of the session (also on failure).
-                        Skips the test if the Anvil binary is not installed.
+                        Fails (or skips, see tests/tooling.py) if the node is not
+                        installed. ``MICROCRED_TEST_NODE=hardhat`` runs Hardhat
+                        Network there instead (tests/evm_nodes.py: what differs,
+                        ``mine`` and ``Fork`` for what is not standard JSON-RPC).
 ``chain``               session: a :class:`ledger.chain.Chain` connected to it.
 ``root_account``        session: Anvil's first dev account, the root of trust.
 ``ledger_data_dir``     session: a data dir holding ``deployment.json`` and
@@ -43,6 +46,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from tests.evm_nodes import node_name
 from tests.tooling import missing_tool
 from tests.waiting import wait_for
 
@@ -72,18 +76,13 @@ class AccreditedIssuer:
 
 @pytest.fixture(scope="session")
 def anvil(tmp_path_factory):
-    from ledger.devnet import Devnet, DevnetError, find_anvil
+    from tests.evm_nodes import start_node
 
-    try:
-        find_anvil()
-    except DevnetError as exc:
-        missing_tool(f"Anvil is not installed: {exc}")
-    devnet = Devnet(tmp_path_factory.mktemp("anvil"))
-    record = devnet.start(persist_state=False)
+    node, record = start_node(tmp_path_factory.mktemp(node_name()))
     try:
         yield record
     finally:
-        devnet.stop()
+        node.stop()
 
 
 @pytest.fixture(scope="session")

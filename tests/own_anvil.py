@@ -15,25 +15,24 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from tests.tooling import missing_tool
+from tests.evm_nodes import start_node
 
 
 @contextmanager
 def dedicated_ledger(data_dir: Path, *, persist_state: bool = False) -> Iterator[tuple[Any, Any, Any]]:
-    """``(devnet, its record, the deployed ledger acting as root)``; the node is stopped on leaving."""
+    """``(devnet, its record, the deployed ledger acting as root)``; the node is stopped on leaving.
+
+    The node is the one ``MICROCRED_TEST_NODE`` selects (tests/evm_nodes.py); a test that needs its state
+    kept across a restart (``persist_state``) is skipped on Hardhat Network, which cannot.
+    """
     from eth_account import Account
 
     from ledger.chain import Chain
     from ledger.config import DEPLOYMENT_FILE
     from ledger.deployment import attach, deploy
-    from ledger.devnet import ANVIL_DEV_KEYS, Devnet, DevnetError, find_anvil
+    from ledger.devnet import ANVIL_DEV_KEYS
 
-    try:
-        find_anvil()
-    except DevnetError as exc:
-        missing_tool(f"Anvil is not installed: {exc}")
-    devnet = Devnet(data_dir / "devnet")
-    record = devnet.start(persist_state=persist_state)
+    devnet, record = start_node(data_dir / "devnet", persist_state=persist_state)
     try:
         chain = Chain(record.url)
         root = Account.from_key(ANVIL_DEV_KEYS[0])

@@ -42,6 +42,21 @@ def test_decode_a_custom_error_into_words():
                           "a new anchor needs a greater version, found 2")
 
 
+def test_decode_a_custom_error_as_hardhat_network_reports_it():
+    """Hardhat Network puts the revert data in the error's ``data`` object, beside a message (issue 14, §6)."""
+    data = keccak(text="VersionNotIncreasing(string,uint64,uint64)")[:4] + abi_encode(
+        ["string", "uint64", "uint64"], ["list-7", 3, 2])
+    reported = {"message": "Error: VM Exception while processing transaction: reverted with an unrecognized "
+                           f"custom error (return data: 0x{data.hex()})", "data": "0x" + data.hex()}
+    error = decode_revert(reported, action="anchor list-7")
+    assert error.error_name == "VersionNotIncreasing"
+    assert error.error_args == {"listId": "list-7", "current": 3, "given": 2}
+
+
+def test_an_error_object_without_data_reverts_without_a_reason():
+    assert "without a reason" in str(decode_revert({"message": "VM Exception"}, action="anchor"))
+
+
 def test_decode_enum_arguments_into_words():
     data = keccak(text="IssuerNotAccredited(string,uint8)")[:4] + abi_encode(["string", "uint8"], ["did:x:y", 4])
     error = decode_revert("0x" + data.hex())

@@ -8,6 +8,8 @@ import hashlib
 
 import pytest
 
+from tests.evm_nodes import mine
+
 pytestmark = pytest.mark.integration
 
 
@@ -46,8 +48,7 @@ def test_a_gap_wider_than_the_bound_is_told_as_anything_may_have_changed(ledger,
 
     monkeypatch.setattr(ledger.status, "anchor_events", counting)
     start = view.head
-    with chain.guard("mine blocks"):
-        chain.w3.provider.make_request("anvil_mine", [hex(5)])
+    mine(chain, 5)
     assert view.refresh() >= start + 5
     assert told == [None]
     assert asked == []  # no log request over the wide gap

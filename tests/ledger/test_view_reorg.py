@@ -6,11 +6,12 @@ verifier saw the revocation, the running one still said "verified", even after
 more blocks were mined (it only read events *after* the block number it had
 processed, never noticing that the block itself had changed).
 
-Each test runs its own Anvil (``anvil_reorg`` rewrites history, which the
-session chain's other tests must not see). ``anvil_reorg`` (Anvil 1.7) takes
-``[depth, [[raw_signed_tx, block_offset], …]]``: the last ``depth`` blocks are
-replaced by ``depth`` new ones, the given transactions mined in the block at
-``block_offset`` (0 = the first replaced block).
+Each test runs its own node (a reorganisation rewrites history, which the
+session chain's other tests must not see). :class:`tests.evm_nodes.Fork` marks
+where history forks; ``replace([(raw_signed_tx, block_offset), …])`` replaces
+every block since by as many new ones, the given transactions mined in the
+block at ``block_offset`` (0 = the first replaced block): ``anvil_reorg`` on
+Anvil, snapshot and revert on Hardhat Network (``MICROCRED_TEST_NODE``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import hashlib
 
 import pytest
 
+from tests.evm_nodes import Fork
 from tests.own_anvil import accredit_tao_and_issuer, dedicated_ledger
 
 pytestmark = pytest.mark.integration
@@ -101,11 +103,12 @@ REVOKED = hashlib.sha256(b"list: index 7 revoked").digest()
 def test_a_reorg_that_anchors_a_revocation_is_seen_by_the_running_view(own_ledger, depth, offset, mined_after):
     ledger, _, issuer = own_ledger
     _anchor(ledger, issuer, GOOD, 1)
+    fork = Fork(ledger.chain)
     _mine(ledger, depth)  # the blocks the reorganisation will replace
     view = _view(ledger)
     assert view.status(ISSUER, URI).anchored_sha256 == GOOD  # cached at the processed head
 
-    _rpc(ledger, "anvil_reorg", [depth, [[_anchor_tx(ledger, issuer, REVOKED, 2), offset]]])
+    fork.replace([(_anchor_tx(ledger, issuer, REVOKED, 2), offset)])
     _mine(ledger, mined_after)
     assert ledger.status.latest_anchor(ISSUER, LIST_ID).sha256 == REVOKED  # what a fresh verifier reads
 
@@ -119,11 +122,12 @@ def test_a_reorg_that_removes_an_anchor_is_seen_by_the_running_view(own_ledger):
     ledger, _, issuer = own_ledger
     _anchor(ledger, issuer, GOOD, 1)
     view = _view(ledger)
+    fork = Fork(ledger.chain)
     _anchor(ledger, issuer, REVOKED, 2)
     view.refresh()
     assert view.status(ISSUER, URI).anchored_sha256 == REVOKED
 
-    _rpc(ledger, "anvil_reorg", [1, []])  # the block of version 2 is replaced by an empty one
+    fork.replace([])  # the block of version 2 is replaced by an empty one
     _mine(ledger, 2)
     view.refresh()
     assert view.status(ISSUER, URI).anchored_sha256 == GOOD
@@ -131,12 +135,13 @@ def test_a_reorg_that_removes_an_anchor_is_seen_by_the_running_view(own_ledger):
 
 def test_a_reorg_that_revokes_an_accreditation_is_seen_by_the_running_view(own_ledger):
     ledger, tao, _ = own_ledger
+    fork = Fork(ledger.chain)
     _mine(ledger, 1)
     view = _view(ledger)
     at = ledger.chain.block_timestamp()
     assert view.trust(ISSUER, VCT, at).accredited is True  # cached
 
-    _rpc(ledger, "anvil_reorg", [1, [[_signed(ledger, ledger.trust.contract.functions.revoke(ISSUER), tao), 0]]])
+    fork.replace([(_signed(ledger, ledger.trust.contract.functions.revoke(ISSUER), tao), 0)])
     view.refresh()
     answer = view.trust(ISSUER, VCT, at)
     assert answer.accredited is False
@@ -169,11 +174,12 @@ def test_reads_are_pinned_to_the_processed_block_hash(own_ledger):
     from ledger.errors import LedgerError
 
     _anchor(ledger, issuer, GOOD, 1)
+    fork = Fork(ledger.chain)
     _mine(ledger, 1)
     header = ledger.chain.block_header("latest")
     pinned = BlockRef(header.number, header.hash)
     assert ledger.status.latest_anchor(ISSUER, LIST_ID, block=pinned).sha256 == GOOD
-    _rpc(ledger, "anvil_reorg", [1, [[_anchor_tx(ledger, issuer, REVOKED, 2), 0]]])
+    fork.replace([(_anchor_tx(ledger, issuer, REVOKED, 2), 0)])
     with pytest.raises(LedgerError):
         ledger.status.latest_anchor(ISSUER, LIST_ID, block=pinned)
     assert ledger.status.latest_anchor(ISSUER, LIST_ID, block=ledger.chain.block_header(header.number).ref) \
@@ -184,9 +190,10 @@ def test_a_read_at_a_block_a_reorg_removed_is_made_again_at_the_new_block(own_le
     """Between two polls, a cache miss reads at the processed hash; the node refuses it; the view catches up."""
     ledger, _, issuer = own_ledger
     _anchor(ledger, issuer, GOOD, 1)
+    fork = Fork(ledger.chain)
     _mine(ledger, 1)
     view = _view(ledger, poll_interval=3600, max_lag=3600)  # no poll in between: the read itself must notice
-    _rpc(ledger, "anvil_reorg", [1, [[_anchor_tx(ledger, issuer, REVOKED, 2), 0]]])
+    fork.replace([(_anchor_tx(ledger, issuer, REVOKED, 2), 0)])
     answer = view.status(ISSUER, URI)  # not cached yet: read at the hash that is gone
     assert answer.anchored_sha256 == REVOKED
     assert answer.anchored_version == 2
