@@ -526,3 +526,18 @@ def test_the_haip_vp_scheme_opens_like_openid4vp(app, held, clock):
     verifier = _verifier(app, clock)
     response = _open(client, verifier.link().replace("openid4vp://", "haip-vp://", 1))
     assert response.status_code == 302, client.last_page
+
+
+def test_a_credential_revoked_since_its_last_check_is_warned_on_the_consent_page(app, signed_in, issuer, clock):
+    """The stored badge said valid; it is older than WALLET_STATUS_MAX_AGE, so the consent page checks it again."""
+    raw = issuer.issue(signed_in.holder_jwk(app))
+    revoked: set[str] = set()
+    app.config["TRUST_CHECK"] = _revoking_trust_check(revoked)
+    credential_id = int(signed_in.add(raw).headers["Location"].rsplit("/", 1)[1])
+    revoked.add(raw)  # the issuer revokes it afterwards
+    clock.now += app.config["WALLET_STATUS_MAX_AGE"] + 1
+    _consent(signed_in, _verifier(app, clock))
+    offer = re.search(rf'name="credential-microcredential" value="{credential_id}".*?</label>', signed_in.last_page,
+                      re.S).group(0)
+    assert "Revoked by its issuer" in offer
+    assert "checked" not in offer.split(">", 1)[0]

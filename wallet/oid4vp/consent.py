@@ -12,11 +12,13 @@ The learner's credentials are matched against the DCQL query with
   be met by the required claims alone, the first set's other claims start
   ticked, since one of the combinations is needed); and the held credentials
   that answer it — a radio each, or checkboxes when the query allows
-  ``multiple`` — with their standing: a revoked, suspended, expired or
+  ``multiple`` — with their standing (the stored badge, checked again first
+  when stale: :mod:`wallet.freshness`): a revoked, suspended, expired or
   otherwise failed credential carries a plain warning (the verifier will be
   told it is not valid) and is never chosen by default; the learner may
   still pick it on purpose (to show a verifier the revocation, say), never
-  unknowingly.
+  unknowingly. One whose status is not known says so; a valid one is chosen
+  first.
 
 :func:`choose` turns the submitted form into what to present: per query, the
 chosen credentials and, for SD-JWT VCs, the claim paths of the claim set that
@@ -51,6 +53,7 @@ from credentials.sd_jwt import ClaimPath, HolderSdJwt
 from wallet.annex import FORMAT_EDC, FORMAT_JWT_VC
 from wallet.annex import FORMAT_LDP_VC as WALLET_LDP_VC
 from wallet.annex import FORMAT_SD_JWT_VC as WALLET_SD_JWT
+from wallet.checking import STATUS_EXPIRED, STATUS_REVOKED, STATUS_SUSPENDED, STATUS_VALID, status_of
 
 __all__ = ["ClaimLine", "Offer", "QueryCard", "SetChoice", "ConsentPage", "Chosen", "candidate_of", "standing",
            "build_page", "choose"]
@@ -59,6 +62,11 @@ __all__ = ["ClaimLine", "Offer", "QueryCard", "SetChoice", "ConsentPage", "Chose
 DCQL_FORMAT = {WALLET_SD_JWT: FORMAT_SD_JWT_VC, FORMAT_JWT_VC: FORMAT_JWT_VC_JSON, WALLET_LDP_VC: FORMAT_LDP_VC,
                FORMAT_EDC: FORMAT_LDP_VC}
 NONE_CHOSEN = "none"
+_WARNINGS = {
+    STATUS_REVOKED: "Revoked by its issuer: not valid, and the verifier will be told so.",
+    STATUS_SUSPENDED: "Suspended by its issuer: not valid now, and the verifier will be told so.",
+    STATUS_EXPIRED: "Expired: no longer valid, and the verifier will see so.",
+}
 
 
 @dataclass(frozen=True)
@@ -79,6 +87,7 @@ class Offer:
     kind: str
     seen: tuple[tuple[str, str], ...]  # what the verifier would see with the default ticks
     warning: str | None  # revoked, suspended, expired, a failed check: never chosen by default
+    note: str | None  # status not known (not checked, could not check, being checked)
     chosen: bool  # chosen by default
 
 
@@ -164,25 +173,30 @@ def _expiry(row: Mapping[str, Any], candidate: Candidate) -> int | None:
     return None
 
 
-def standing(row: Mapping[str, Any], candidate: Candidate, now: int) -> str | None:
-    """A warning from the stored badge (``wallet.checking``) and the credential's expiry; None if it looks valid."""
+def standing(row: Mapping[str, Any], candidate: Candidate, now: int, *, checking: bool = False
+             ) -> tuple[str | None, str | None]:
+    """(warning, note) for a held credential: its stored badge in one word (:func:`wallet.checking.status_of`:
+    valid, revoked, suspended, expired, unknown) and its own expiry. A warning marks one that is not valid;
+    a note one whose status is not known. ``checking``: a re-check of its stale badge is still running."""
+    if checking:
+        return None, "Its status is being checked again; the verifier will check it too."
     try:
         checks = json.loads(row["badge_detail"] or "{}").get("checks") or []
     except (ValueError, AttributeError):
         checks = []
-    failed = [c for c in checks if isinstance(c, dict) and c.get("status") == "failed"]
-    revocation = next((c for c in failed if c.get("check") == "revocation"), None)
-    if revocation is not None and "suspend" in str(revocation.get("detail", "")).lower():
-        return "Suspended by its issuer: not valid now, and the verifier will be told so."
-    if revocation is not None:
-        return "Revoked by its issuer: not valid, and the verifier will be told so."
+    status = status_of(row["badge"], [c for c in checks if isinstance(c, dict)])
     expires_at = _expiry(row, candidate)
-    if expires_at is not None and expires_at <= now:
-        return "Expired: no longer valid, and the verifier will see so."
-    if failed or row["badge"] == "failed":
-        detail = str(failed[0].get("detail", "")) if failed else ""
-        return f"A check failed{': ' + detail[:160] if detail else ''}; the verifier will see this."
-    return None
+    if status not in (STATUS_REVOKED, STATUS_SUSPENDED) and expires_at is not None and expires_at <= now:
+        status = STATUS_EXPIRED
+    if status in _WARNINGS:
+        return _WARNINGS[status], None
+    if status == STATUS_VALID:
+        return None, None
+    failed = next((c for c in checks if isinstance(c, dict) and c.get("status") == "failed"), None)
+    if failed is not None:
+        detail = str(failed.get("detail", ""))[:160]
+        return f"A check failed{': ' + detail if detail else ''}; the verifier will see this.", None
+    return None, "Its issuer and status are not confirmed here; the verifier will check them."
 
 
 def _label(path: ClaimPath) -> str:
@@ -266,8 +280,10 @@ def _default_ticks(credential_query: CredentialQuery) -> set[str]:
 
 
 def build_page(query: DcqlQuery, rows: Sequence[Mapping[str, Any]], *, now: int,
-               preview: Callable[[HolderSdJwt, Sequence[ClaimPath]], Sequence[tuple[str, str]]]) -> ConsentPage:
-    """The consent page's model. ``preview(holder, paths) -> [(label, value)]`` shows what would be disclosed."""
+               preview: Callable[[HolderSdJwt, Sequence[ClaimPath]], Sequence[tuple[str, str]]],
+               checking: frozenset[int] = frozenset()) -> ConsentPage:
+    """The consent page's model. ``preview(holder, paths) -> [(label, value)]`` shows what would be disclosed;
+    ``checking``: the ids whose stale badge is still being checked again."""
     candidates = {str(row["id"]): (row, c) for row in rows if (c := candidate_of(row)) is not None}
     result = match(query, [c for _, c in candidates.values()])
     headings = {q.id: _heading(q) for q in query.credentials}
@@ -279,7 +295,7 @@ def build_page(query: DcqlQuery, rows: Sequence[Mapping[str, Any]], *, now: int,
         ticks = _default_ticks(credential_query)
         for found in result.per_query[credential_query.id]:
             row, candidate = candidates[found.ref]
-            warning = standing(row, candidate, now)
+            warning, note = standing(row, candidate, now, checking=int(row["id"]) in checking)
             seen: tuple[tuple[str, str], ...] = (("Shared whole", "everything the credential contains"),)
             if row["format"] == WALLET_SD_JWT:
                 holder = HolderSdJwt.parse(row["raw"])
@@ -287,8 +303,9 @@ def build_page(query: DcqlQuery, rows: Sequence[Mapping[str, Any]], *, now: int,
                 seen = tuple(preview(holder, _expand(holder, paths)))
             offers.append(Offer(credential_id=int(row["id"]), title=row["title"], issuer_name=row["issuer_name"],
                                 registry_name=row["registry_name"], kind=row["format"], seen=seen, warning=warning,
-                                chosen=False))
-        first = next((i for i, offer in enumerate(offers) if offer.warning is None), None)
+                                note=note, chosen=False))
+        first = next((i for i, offer in enumerate(offers) if offer.warning is None and offer.note is None),
+                     next((i for i, offer in enumerate(offers) if offer.warning is None), None))
         offers = [replace(offer, chosen=i == first) for i, offer in enumerate(offers)]
         cards.append(QueryCard(id=credential_query.id, heading=headings[credential_query.id],
                                multiple=credential_query.multiple, whole=credential_query.claims is None,

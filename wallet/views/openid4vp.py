@@ -25,6 +25,7 @@ from credentials.sd_jwt import HolderSdJwt
 from infra.errors import FetchError, FetchRefused
 from infra.web_errors import public_message, status_of
 from wallet.db import get_db
+from wallet.freshness import refresh_shown, shown_state
 from wallet.holding import holder_key_for, private_holder_key
 from wallet.oid4vp import PresentationRequest, parse_request, send_error, send_response
 from wallet.oid4vp.consent import build_page, choose
@@ -116,7 +117,8 @@ def start_review(text: str):
 @login_required
 def consent(request_id: str):
     presentation_request = _load_pending(request_id)
-    page = build_page(presentation_request.query, _rows(), now=now(), preview=preview)
+    checking = frozenset(refresh_shown(shown_state(get_db(), g.account["id"])))  # stale badges checked again first
+    page = build_page(presentation_request.query, _rows(), now=now(), preview=preview, checking=checking)
     return render_template("openid4vp/consent.html", request_id=request_id, req=presentation_request, page=page)
 
 
