@@ -1,5 +1,6 @@
 // An independent OpenID4VP 1.0 verifier (@openid4vc/openid4vp's Openid4vpVerifier, SD-JWT VC checks by
-// @sd-jwt/sd-jwt-vc) for tests/interop/test_openid4vp_interop.py: microcred's wallet answers it.
+// @sd-jwt/sd-jwt-vc, the DCQL verdict by the `dcql` package) for tests/interop/test_openid4vp_interop.py:
+// microcred's wallet answers it.
 //
 //   node openid4vp_verifier.mjs < {"x5c": [leaf, intermediates… (base64 DER)], "signing_jwk": <leaf's private JWK>,
 //                                   "issuer_jwk": <public JWK of the credentials' issuer>, "dcql_query": {...},
@@ -19,6 +20,7 @@
 import { createServer } from "node:http";
 import * as jose from "jose";
 import { Openid4vpVerifier, calculateX509HashClientIdPrefixValue } from "@openid4vc/openid4vp";
+import { DcqlPresentationResult, DcqlQuery } from "dcql";
 import { callbacks, didJwkOf, emit, ephemeralEncryptionKey, fail, hash, random, readInput, verifySdJwtVc } from "./openid4vp_common.mjs";
 
 const input = await readInput();
@@ -87,24 +89,30 @@ async function judge(form) {
   const raw = parsed.authorizationResponsePayload.vp_token;  // direct_post: the form's JSON text
   const vpToken = typeof raw === "string" ? JSON.parse(raw) : raw;
   const presentations = {};
-  for (const query of input.dcql_query.credentials) {
-    const answers = vpToken[query.id];
+  const asked = new Set(input.dcql_query.credentials.map((query) => query.id));
+  for (const [id, answers] of Object.entries(vpToken)) {
+    if (!asked.has(id)) problems.push(`an answer for ${id}, which was not asked for`);
     if (!Array.isArray(answers) || answers.length === 0) {
-      problems.push(`no presentation for ${query.id}`);
+      problems.push(`no presentation in the answer for ${id}`);
       continue;
     }
-    if (answers.length > 1 && !query.multiple) problems.push(`${answers.length} presentations for ${query.id}`);
-    presentations[query.id] = [];
+    presentations[id] = [];
     for (const presentation of answers) {
       const result = await verifySdJwtVc(presentation, { issuerJwk: input.issuer_jwk, nonce, audience: clientId });
-      const missing = (query.claims ?? []).filter((claim) => {
-        let node = result.payload;
-        for (const step of claim.path) node = node == null ? undefined : node[step];
-        return node === undefined;
-      });
-      if (missing.length) problems.push(`${query.id} does not disclose ${missing.map((c) => c.path.join(".")).join(", ")}`);
-      presentations[query.id].push({ claims: result.payload, kb: result.kb.payload, typ: result.header?.typ });
+      presentations[id].push({ claims: result.payload, kb: result.kb.payload, typ: result.header?.typ });
     }
+  }
+  // The DCQL verdict of the `dcql` package (another independent implementation, pinned in package.json).
+  const query = DcqlQuery.parse(input.dcql_query);
+  DcqlQuery.validate(query);
+  const disclosed = Object.fromEntries(Object.entries(presentations).map(([id, list]) => [id, list.map((p) => ({
+    credential_format: "dc+sd-jwt", vct: p.claims.vct, claims: p.claims, cryptographic_holder_binding: true,
+  }))]));
+  try {
+    const dcql = DcqlPresentationResult.fromDcqlPresentation(disclosed, { dcqlQuery: query });
+    if (!dcql.can_be_satisfied) problems.push("the answer does not satisfy the DCQL query");
+  } catch (error) {
+    problems.push(`the answer does not satisfy the DCQL query: ${String(error.message ?? error).slice(0, 300)}`);
   }
   return { verified: problems.length === 0, problems, jwe_header: jweHeader, presentations };
 }

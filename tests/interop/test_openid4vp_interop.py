@@ -89,8 +89,8 @@ def wallet(tmp_path, pki, issuer):
 def node_verifier():
     started: list[NodeVerifier] = []
 
-    def start(pki, issuer, claims=ASKED, **options) -> NodeVerifier:
-        verifier = NodeVerifier.start(pki, issuer.key.public_key().to_jwk(), dcql(*claims), **options)
+    def start(pki, issuer, claims=ASKED, *, query=None, **options) -> NodeVerifier:
+        verifier = NodeVerifier.start(pki, issuer.key.public_key().to_jwk(), query or dcql(*claims), **options)
         started.append(verifier)
         return verifier
 
@@ -430,3 +430,64 @@ def test_our_verifier_takes_their_encrypted_answer_once(our_verifier, pki, make_
     assert answered["replayed"]["status"] == 400
     assert answered["replayed"]["body"]["error"] == "invalid_request"
     assert 'data-verified="true"' in session.get(page_url + "/result", timeout=10).text  # the first one stands
+
+
+
+# --- DCQL as their verifier asks it (judged by the `dcql` package) --------------------------------------------
+
+
+def _answer_of(client: WalletClient, verifier: NodeVerifier) -> dict:
+    _open_and_consent(client, verifier.ready["url"])
+    answer = verifier.answer()
+    assert answer["verified"] is True, answer
+    (presented,) = answer["presentations"]["microcredential"]
+    return presented["claims"]
+
+
+def test_our_wallet_answers_the_claim_set_it_can_when_the_first_is_out_of_reach(wallet, pki, issuer, node_verifier):
+    query = dcql()
+    query["credentials"][0]["claims"] = [{"id": "t", "path": ["title"]}, {"id": "e", "path": ["ects"]},
+                                         {"id": "g", "path": ["grade"]}]
+    query["credentials"][0]["claim_sets"] = [["t", "e", "g"], ["t", "e"]]
+    _, client = wallet
+    claims = _answer_of(client, node_verifier(pki, issuer, query=query))
+    assert claims["title"] == CLAIMS["title"]
+    assert claims["ects"] == CLAIMS["ects"]
+    assert "grade" not in claims  # the held credential has none: the second claim set answers
+
+
+def test_our_wallet_discloses_one_nested_claim_and_an_allowed_value(wallet, pki, issuer, node_verifier):
+    query = dcql()
+    query["credentials"][0]["claims"] = [{"path": ["learner", "family_name"]},
+                                         {"path": ["eqf_level"], "values": [6, 7]}]
+    _, client = wallet
+    claims = _answer_of(client, node_verifier(pki, issuer, query=query))
+    assert claims["learner"] == {"family_name": CLAIMS["learner"]["family_name"]}
+    assert claims["eqf_level"] == 7
+    assert "title" not in claims
+
+
+def test_our_wallet_answers_the_required_set_and_leaves_an_optional_one_it_cannot_meet(wallet, pki, issuer,
+                                                                                     node_verifier):
+    query = dcql("title")
+    query["credentials"].append({"id": "pid", "format": "dc+sd-jwt", "meta": {"vct_values": ["urn:eudi:pid:1"]},
+                                 "claims": [{"path": ["family_name"]}]})
+    query["credential_sets"] = [{"options": [["microcredential"]]}, {"options": [["pid"]], "required": False}]
+    _, client = wallet
+    verifier = node_verifier(pki, issuer, query=query)
+    _open_and_consent(client, verifier.ready["url"])
+    answer = verifier.answer()
+    assert answer["verified"] is True, answer
+    assert sorted(answer["presentations"]) == ["microcredential"]  # §8.1: no entry for the unmet optional query
+
+
+@pytest.mark.integration
+def test_our_verifier_does_not_verify_their_answer_outside_the_allowed_values(our_verifier, pki, make_issuer):
+    _, base = our_verifier()
+    session, page_url, link = new_request(base, **{"c1-use": "required", "c1-claim-title": "required",
+                                                   "c1-eqf_level": "7"})
+    answered = _their_answer(link, pki, make_issuer())  # the credential says EQF level 6
+    assert answered["status"] == 200, answered
+    result = html.unescape(session.get(page_url + "/result", timeout=10).text)
+    assert 'data-verified="false"' in result
+    assert "'eqf_level' is 6, not one of the allowed values 7" in result
