@@ -541,3 +541,13 @@ def test_a_credential_revoked_since_its_last_check_is_warned_on_the_consent_page
                       re.S).group(0)
     assert "Revoked by its issuer" in offer
     assert "checked" not in offer.split(">", 1)[0]
+
+
+def test_a_query_without_claims_gets_the_credential_with_no_selective_disclosure(app, held, clock):
+    """§6.4.1: no ``claims`` asks for nothing selectively disclosable: the SD-JWT and its KB-JWT only."""
+    client, credential_id = held
+    verifier = _verifier(app, clock, query=dcql())
+    consent_url = _consent(client, verifier)
+    assert "Proof that you hold this credential: its issuer, type and validity, no other claim" in client.last_page
+    client.post(consent_url + "/send", {"credential-microcredential": str(credential_id)})
+    assert _disclosed(verifier.decrypted()[1]["vp_token"]["microcredential"][0], verifier, clock) == {}
