@@ -105,7 +105,7 @@ def _rows(text: str, errors: list[tuple[int, str]]) -> list[_Row]:
         if unknown or missing or len(set(names)) != len(names):
             raise StatusChangeRefused([f"line 1: expected a header of {', '.join(COLUMNS)} (reason and one of "
                                        f"credential_id / batch_id required), found {', '.join(header)[:200]!r}"])
-        rows = []
+        rows: list[_Row] = []
         for values in reader:
             line = reader.line_num
             if not any(v.strip() for v in values):
