@@ -39,7 +39,7 @@ from issuer.archive import BATCH_DELIVERED, KIND_MICROCRED, Archive, BatchRecord
 from issuer.batch import BatchDefaults, batch_digest, parse_batch
 from issuer.bulk_revocation import MAX_CSV_BYTES, apply_plan, plan_revocation
 from issuer.delivery import BatchFolder
-from issuer.did_keys import register_did, rotate_signing_key
+from issuer.did_keys import register_did, resign_status_lists, rotate_signing_key
 from issuer.fault_hook import fault_point
 from issuer.identity import DEFAULT_BASE_URL, IssuerHome, create_issuer, list_issuers, load_issuer
 from issuer.ledger_link import LedgerStatusAnchor
@@ -190,6 +190,11 @@ def rotate_key(ctx: click.Context) -> None:
     click.echo(f"rotated the signing key of {home.identity.did} at block {block}")
     click.echo(f"old key: {old_kid} (valid until block {block})")
     click.echo(f"new key: {new_kid}")
+    ctx.obj["issuer"] = home.identity.name
+    service = _service(ctx)
+    count, outcomes = resign_status_lists(service, now=int(time.time()))
+    click.echo(f"signed {count} status list(s) again with the new key")
+    _report_anchors(outcomes)
 
 
 def _check_batch_id(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:

@@ -10,7 +10,9 @@ same account anchors status lists and controls the keys. Its ``kid`` is
 rotates on chain (the new key added and the old one ended in one transaction)
 and only then puts the new key in place of the old one (``issuer.private.jwk``,
 0600) and the new ``kid`` in ``issuer.json``; a failure on chain changes
-nothing on disk. Credentials signed before the rotation keep verifying where
+nothing on disk. Then :func:`resign_status_lists` signs every status list
+again with the new key and anchors them (a verifier checks a did:mcr's list
+with the key valid now, which the old key no longer is). Credentials signed before the rotation keep verifying where
 their issuance anchor predates it; a running ``issuer serve`` must be
 restarted to sign with the new key.
 
@@ -30,9 +32,10 @@ from credentials.did_mcr import DID_MCR_METHOD
 from credentials.errors import ConfigurationError, InvalidInput
 from credentials.jose import PrivateKey, PublicKey
 from issuer.identity import IDENTITY_FILE, IssuerHome, write_secret_file
+from issuer.service import AnchorOutcome, IssuerService
 from ledger.config import LedgerSettings
 
-__all__ = ["NEXT_KEY_FILE", "register_did", "rotate_signing_key"]
+__all__ = ["NEXT_KEY_FILE", "register_did", "rotate_signing_key", "resign_status_lists"]
 
 #: The new signing key while a rotation is under way (removed or moved into place when it ends).
 NEXT_KEY_FILE = "issuer.private.next.jwk"
@@ -98,3 +101,12 @@ def rotate_signing_key(home: IssuerHome, *, settings: LedgerSettings | None = No
     temporary.write_text(json.dumps(asdict(updated), indent=2) + "\n", encoding="utf-8")
     os.replace(temporary, home.path / IDENTITY_FILE)
     return identity.kid, updated.kid, change.transaction.block_number
+
+
+def resign_status_lists(service: IssuerService, *, now: int) -> tuple[int, list[AnchorOutcome]]:
+    """Sign every status list of ``service`` (built with the new key) again, then anchor them: (lists, outcomes)."""
+    with service.archive.transaction():
+        records = list(service.archive.status_lists())
+        for record in records:
+            service.lists.sign(record.id, now=now)
+    return len(records), service.converge_anchors()

@@ -48,7 +48,10 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from credentials.errors import MicrocredError
+from credentials.jose import PublicKey
+from credentials.sd_jwt_vc import resolve_did_issuer_key
 from credentials.verification import Policy, StatusResolver, TrustResolver, W3cListMemo, verify_presentation
+from credentials.verification_keys import KeyResolver
 from credentials.x509_trust import TrustAnchors
 from infra.fetch import StrictFetcher
 from ledger.config import LedgerSettings
@@ -220,17 +223,19 @@ def w3c_list_source(fetcher: StrictFetcher) -> Callable[[str], str]:
 
 
 def core_trust_check(policy: Policy, trust: TrustResolver, status: StatusResolver,
-                     trust_anchors: TrustAnchors | None = None, *, lists: StatusResolver | None = None) -> TrustCheck:
+                     trust_anchors: TrustAnchors | None = None, *, lists: StatusResolver | None = None,
+                     keys: KeyResolver | None = None) -> TrustCheck:
     """A :data:`TrustCheck` running the verifier core's ``issuer_trust`` and ``revocation`` checks
     (``trust_anchors``: the X.509 anchors a sealed Europass EDC's chain must end at; ``lists``: the resolver
-    of W3C status lists, without which such a credential's revocation is ``unavailable``)."""
+    of W3C status lists, without which such a credential's revocation is ``unavailable``; ``keys``: the
+    issuers' keys, did:mcr ones from the ledger's DidRegistry; default did:key / did:jwk only)."""
     stored_policy = replace(policy, holder_binding_required=False)
     list_memo = W3cListMemo()
 
     def check(raw: str, fmt: str, now: int) -> dict[str, Any]:
         result = verify_presentation(raw, policy=stored_policy, trust=trust, status=status,
                                      replay=lambda kb_jwt_id, expires_at: True, now=now,
-                                     trust_anchors=trust_anchors, lists=lists, list_memo=list_memo)
+                                     trust_anchors=trust_anchors, lists=lists, list_memo=list_memo, keys=keys)
         kept = ("issuer_trust", "revocation", "signature", "validity_period")  # expiry after import shows
         return {"checks": [c.to_json() for c in result.checks if c.check in kept],
                 "issuer": result.issuer}
@@ -292,7 +297,7 @@ class LedgerTrustCheck:
                     view.on_anchor_events(listener)
                 policy = Policy(trusted_roots=frozenset({view.ledger.trust.root_did()}))
                 self._check = core_trust_check(policy, view.trust, view.status, self._anchors,
-                                               lists=view.list_status)
+                                               lists=view.list_status, keys=KeyResolver(did_records=view.did_record))
                 self.view = view
             return self._check
 
@@ -305,6 +310,21 @@ class LedgerTrustCheck:
             if self.view is not None:
                 self.view.refresh()  # a list anchored a moment ago is seen at once
             return check(raw, fmt, now)
+
+    def issuer_key(self, iss: str, kid: str | None) -> PublicKey:
+        """An issuer's key for importing its credential: a did:mcr's from the ledger's DidRegistry (valid now),
+        any other offline (did:key / did:jwk). ConnectionError (LedgerUnavailable) while the chain is down."""
+        if not iss.startswith("did:mcr:"):
+            return resolve_did_issuer_key(iss, kid)
+        # here, not at the top: this loads web3 (seconds to import), only when chain checks are configured
+        from ledger.chain import deadline
+
+        with deadline(CHECK_DEADLINE_S):
+            self._open()
+            view = self.view
+            if view is None:
+                raise ConnectionError("the wallet's ledger view is not open")
+            return KeyResolver(did_records=view.did_record).issuer_key(iss, kid)
 
     def watch(self, *, retry_s: float = 5.0) -> None:
         """Open the view in the background now (once), retrying every ``retry_s`` seconds while the chain is down."""

@@ -61,7 +61,7 @@ from credentials.jwt_vc import verify_jwt_vc
 from credentials.multikey import resolve_did_verification_method
 from credentials.open_badges import OPEN_BADGE_TYPES, check_open_badge_credential, verify_open_badge
 from credentials.sd_jwt import HolderSdJwt
-from credentials.sd_jwt_vc import resolve_did_issuer_key, verify_sd_jwt_vc
+from credentials.sd_jwt_vc import IssuerKeyResolver, resolve_did_issuer_key, verify_sd_jwt_vc
 from credentials.x509_trust import TrustAnchors
 from wallet.annex import (
     FORMAT_EDC,
@@ -177,9 +177,10 @@ def _types(document: Mapping[str, Any]) -> set[str]:
     return {t for t in value if isinstance(t, str)} if isinstance(value, list) else set()
 
 
-def _sd_jwt_vc(raw: str, keys: list[HolderKeyRecord], now: int) -> CheckedCredential:
+def _sd_jwt_vc(raw: str, keys: list[HolderKeyRecord], now: int,
+               issuer_key: IssuerKeyResolver = resolve_did_issuer_key) -> CheckedCredential:
     HolderSdJwt.parse(raw)  # structure: every disclosure at exactly one place, no KB-JWT
-    verified = verify_sd_jwt_vc(raw, resolve_issuer_key=resolve_did_issuer_key, now=now, key_binding=None)
+    verified = verify_sd_jwt_vc(raw, resolve_issuer_key=issuer_key, now=now, key_binding=None)
     if verified.holder_jwk is None:
         raise HolderBindingError("this credential names no holder key (cnf.jwk), so it cannot be presented as yours")
     key = _matching_key(_thumbprint(verified.holder_jwk), set(), keys)
@@ -191,8 +192,9 @@ def _sd_jwt_vc(raw: str, keys: list[HolderKeyRecord], now: int) -> CheckedCreden
                              view=annex_for_sd_jwt(raw))
 
 
-def _jwt_vc(raw: str, keys: list[HolderKeyRecord], now: int) -> CheckedCredential:
-    verified = verify_jwt_vc(raw, resolve_issuer_key=resolve_did_issuer_key, now=now)
+def _jwt_vc(raw: str, keys: list[HolderKeyRecord], now: int,
+            issuer_key: IssuerKeyResolver = resolve_did_issuer_key) -> CheckedCredential:
+    verified = verify_jwt_vc(raw, resolve_issuer_key=issuer_key, now=now)
     credential = verified.credential
     badge_types = sorted(_types(credential) & OPEN_BADGE_TYPES)
     if badge_types:
@@ -275,8 +277,12 @@ def unsigned_document_kind(text: object, *, now: int) -> str | None:
 
 
 def check_credential(text: object, keys: list[HolderKeyRecord], *, now: int,
-                     trust_anchors: TrustAnchors | None = None, keep_unverified: bool = False) -> CheckedCredential:
+                     trust_anchors: TrustAnchors | None = None, keep_unverified: bool = False,
+                     issuer_key: IssuerKeyResolver = resolve_did_issuer_key) -> CheckedCredential:
     """Parse and verify ``text`` for an account holding ``keys``; raise on anything wrong.
+
+    ``issuer_key`` resolves the issuer's key of a JWT (default: did:key / did:jwk offline; the app's
+    ledger check also resolves did:mcr, :meth:`wallet.checking.LedgerTrustCheck.issuer_key`).
 
     ``keep_unverified``: the learner chose to keep an unsigned OB 3.0 / ELM
     document; it comes back with ``verified=False``. Nothing else is ever kept unverified.
@@ -298,8 +304,8 @@ def check_credential(text: object, keys: list[HolderKeyRecord], *, now: int,
         raise FormatError(f"the credential is {len(raw)} characters, more than the {MAX_TOKEN_LENGTH} accepted")
     try:
         if "~" in raw:
-            return _sd_jwt_vc(raw, keys, now)
-        return _jwt_vc(raw, keys, now)
+            return _sd_jwt_vc(raw, keys, now, issuer_key)
+        return _jwt_vc(raw, keys, now, issuer_key)
     except VerificationError:
         raise
     except InvalidInput as exc:
@@ -338,7 +344,9 @@ def import_credential(
     keep_unverified: bool = False,
 ) -> tuple[int, Badge]:
     """Check, badge and store in one go (the caller holds the transaction)."""
-    checked = check_credential(text, keys, now=now, trust_anchors=trust_anchors, keep_unverified=keep_unverified)
+    issuer_key = getattr(trust_check, "issuer_key", resolve_did_issuer_key)  # a did:mcr issuer's key: the ledger's
+    checked = check_credential(text, keys, now=now, trust_anchors=trust_anchors, keep_unverified=keep_unverified,
+                               issuer_key=issuer_key)
     if checked.verified:
         badge = badge_for(checked.raw, checked.format, now=now, trust_check=trust_check)
     else:

@@ -144,6 +144,7 @@ def test_an_issuer_signs_with_a_did_mcr_and_rotates_its_key(tmp_path, ledger_env
     assert "did" in out
     code, out, err = _run(["issuer", "--issuer", "mcr-uni", "rotate-key"], ledger_env)
     assert code == 0, err
+    assert "signed 0 status list(s) again with the new key" in out
     rotated = load_issuer(data_dir(), "mcr-uni")
     new_key = rotated.signing_key().public_key()
     assert new_key != first_key
