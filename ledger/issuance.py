@@ -10,7 +10,9 @@ anchored a root, in which block, over how many leaves.
 of the verifier: it reads ``anchorOf(root)`` at the :class:`~ledger.view.LedgerView`'s
 processed block (head − ``MICROCRED_CONFIRMATIONS``, pinned to its hash like
 every other read of the view), then the anchor block's time and the
-controller of the issuer's DID *at that block*. A failure to read is
+controller of the issuer's DID *at that block*. A root not found there is
+read once more after confirming the head afresh (a batch anchored since the
+watcher's last poll is not "not anchored"). A failure to read is
 :class:`~credentials.verification_model.Unavailable` in the user's terms; the
 exception goes to the log.
 """
@@ -133,6 +135,9 @@ class IssuanceAnchorSource:
     def __call__(self, issuer_did: str, root: bytes) -> IssuanceAnchor | Unavailable:
         try:
             anchor, _ = self.view.read_at_head(lambda block: self.client.anchor_of(root, block=block))
+            if anchor is None:  # maybe anchored since the watcher's last block: confirm the head once more
+                self.view.refresh()
+                anchor, _ = self.view.read_at_head(lambda block: self.client.anchor_of(root, block=block))
             if anchor is None:
                 return IssuanceAnchor(self.chain_id, self.registry)
             at = self.view.ledger.chain.block_header(anchor.block_number)

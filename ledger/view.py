@@ -71,12 +71,14 @@ from typing import Any, TypeVar
 
 from credentials.did_mcr import DidRecord
 from credentials.errors import InvalidDid, MicrocredError
+from credentials.issuance_anchor import IssuanceAnchor
 from credentials.status_check import status_list_id
 from credentials.verification_model import StatusEvidence, TrustAnswer, Unavailable
 from ledger.chain import BlockHeader, BlockRef, time_left
 from ledger.config import LedgerSettings
 from ledger.deployment import Ledger, open_ledger
 from ledger.errors import LedgerError, LedgerUnavailable, TransactionReverted
+from ledger.issuance import IssuanceAnchorSource
 from ledger.status import AnchorEvent
 from ledger.trust_rules import trust_answer
 
@@ -162,6 +164,7 @@ class LedgerView:
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._listeners: list[AnchorListener] = []
+        self._issuance: IssuanceAnchorSource | None = None
 
     @property
     def head(self) -> int | None:
@@ -340,6 +343,15 @@ class LedgerView:
         self._ensure_fresh()
         answer, _, number = self._pinned(read)
         return answer, number
+
+    def issuance_anchor(self, issuer_did: str, root: bytes) -> IssuanceAnchor | Unavailable:
+        """The IssuanceRegistry's anchor of a batch root, read at the processed block
+        (:class:`ledger.issuance.IssuanceAnchorSource`, the ``issuance_anchor`` check's resolver)."""
+        if self._issuance is None:
+            if self.ledger.issuance is None:
+                return Unavailable("the ledger's deployment has no issuance registry")
+            self._issuance = IssuanceAnchorSource(self)
+        return self._issuance(issuer_did, root)
 
     def did_record(self, did: str) -> DidRecord:
         """A did:mcr DID's DidRegistry record at the processed block (the key resolvers' ``DidRecordSource``).

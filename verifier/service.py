@@ -35,6 +35,7 @@ from typing import Any, cast
 from credentials.did_mcr import DidRecord
 from credentials.errors import CHECKS, ConfigurationError, FormatError, InvalidDid, MicrocredError
 from credentials.europass import parse_trust_anchors
+from credentials.issuance_anchor import IssuanceAnchor
 from credentials.jose import PublicKey
 from credentials.presentation_codec import KIND_INLINE, KIND_LINK, classify_scanned, parse_stack
 from credentials.sd_jwt_vc import resolve_did_issuer_key
@@ -263,6 +264,7 @@ class VerifierService:
             whole_credential_binding_required=settings.VERIFIER_WHOLE_CREDENTIAL_BINDING_REQUIRED,
             imported_status_required=settings.VERIFIER_IMPORTED_STATUS_REQUIRED,
             unanchored_status_lists=settings.VERIFIER_UNANCHORED_STATUS_LISTS,
+            issuance_anchor_required=settings.VERIFIER_REQUIRE_ISSUANCE_ANCHOR,
         )
         if roots:
             self._policy = policy
@@ -346,7 +348,15 @@ class VerifierService:
         return verify_presentation(presentation, policy=self.policy(), trust=self._trust, status=self._status,
                                    replay=self.replay, now=when, nonce=nonce, audience=audience,
                                    memo=self.memo, keys=self.keys, lists=self._list_status,
-                                   trust_anchors=self.trust_anchors, list_memo=self.list_memo)
+                                   trust_anchors=self.trust_anchors, list_memo=self.list_memo,
+                                   issuance=self._issuance_anchor)
+
+    def _issuance_anchor(self, issuer_did: str, root: bytes) -> IssuanceAnchor | Unavailable:
+        """The IssuanceRegistry's anchor of ``root`` at the block the ledger view has processed."""
+        view = self.ledger_view()
+        if view is None:
+            return Unavailable(self._ledger_error or "the ledger did not answer")
+        return cast(IssuanceAnchor | Unavailable, view.issuance_anchor(issuer_did, root))
 
     def _issuer_key(self, iss: str, kid: str | None) -> PublicKey:
         return self.issuer_key(iss, kid)

@@ -47,6 +47,8 @@ SETTINGS: tuple[Setting, ...] = COMMON + (
             "refuse a whole credential (JWT VC, Open Badge, EDC) shown without a holder-signed presentation"),
     Setting("VERIFIER_IMPORTED_STATUS_REQUIRED", "bool", False,
             "refuse a whole credential that carries no status entry"),
+    Setting("VERIFIER_REQUIRE_ISSUANCE_ANCHOR", "bool", False,
+            "fail issuance_anchor for a presentation without an issuance proof (off: the check is skipped)"),
     Setting("VERIFIER_UNANCHORED_STATUS_LISTS", "bool", True,
             "accept W3C status lists their issuer does not anchor on chain (read from the issuer's server)"),
     Setting("VERIFIER_DID_WEB_TTL", "int", 300, "seconds a fetched did:web document is kept", minimum=0),
