@@ -46,6 +46,7 @@ from credentials.dcql import (
     describe_path,
     match,
 )
+from credentials.dcql import ClaimPath as QueryPath  # may hold None (every element); disclosed paths never do
 from credentials.errors import InvalidInput
 from credentials.jose import IMPORTED_FORMAT_ALGS, UnverifiedJws
 from credentials.microcredential import CLAIM_LABELS
@@ -199,7 +200,7 @@ def standing(row: Mapping[str, Any], candidate: Candidate, now: int, *, checking
     return None, "Its issuer and status are not confirmed here; the verifier will check them."
 
 
-def _label(path: ClaimPath) -> str:
+def _label(path: QueryPath) -> str:
     names = [p for p in path if isinstance(p, str)]
     label = CLAIM_LABELS.get(".".join(names)) or (CLAIM_LABELS.get(names[0]) if len(names) == 1 else None)
     if label is None:
@@ -260,8 +261,13 @@ def _paths_for(query: DcqlQuery, credential_query: CredentialQuery, candidate: C
     for option in allowed:
         found = match(_with_claim_set(query, credential_query, option), [candidate]).per_query[credential_query.id]
         if found:
-            return found[0].paths_to_disclose
+            return _concrete(found[0].paths_to_disclose)
     return None
+
+
+def _concrete(paths: Sequence[QueryPath]) -> tuple[ClaimPath, ...]:
+    """The matcher's paths to disclose as SD-JWT claim paths (they name elements, never "every element")."""
+    return tuple(tuple(step for step in path if step is not None) for path in paths)
 
 
 def _expand(holder: HolderSdJwt, paths: Sequence[ClaimPath]) -> tuple[ClaimPath, ...]:
@@ -299,7 +305,7 @@ def build_page(query: DcqlQuery, rows: Sequence[Mapping[str, Any]], *, now: int,
             seen: tuple[tuple[str, str], ...] = (("Shared whole", "everything the credential contains"),)
             if row["format"] == WALLET_SD_JWT:
                 holder = HolderSdJwt.parse(row["raw"])
-                paths = _paths_for(query, credential_query, candidate, ticks) or found.paths_to_disclose
+                paths = _paths_for(query, credential_query, candidate, ticks) or _concrete(found.paths_to_disclose)
                 seen = tuple(preview(holder, _expand(holder, paths)))
             offers.append(Offer(credential_id=int(row["id"]), title=row["title"], issuer_name=row["issuer_name"],
                                 registry_name=row["registry_name"], kind=row["format"], seen=seen, warning=warning,

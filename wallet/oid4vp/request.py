@@ -275,11 +275,11 @@ def parse_request(text: str, client: Client, *, now: int, anchors: TrustAnchors 
     state = _text(params, "state", required=False, url_safe=True)
     refusal, dcql, key = _refusal(params, response_mode)
     metadata = params.get("client_metadata")
-    name = metadata.get("client_name") if isinstance(metadata, Mapping) else None
+    stated_name = metadata.get("client_name") if isinstance(metadata, Mapping) else None
     request = PresentationRequest(
         client_id=client_id, verifier=verifier, response_uri=response_uri, response_mode=response_mode,
         nonce=nonce, state=state, dcql=dcql, expires_at=expires_at,
-        client_name=name.strip()[:100] or None if isinstance(name, str) else None,
+        client_name=stated_name.strip()[:100] or None if isinstance(stated_name, str) else None,
         purpose=_purpose(params.get("dcql_query")), encryption=key,
     )
     return replace(request, refusal=refusal) if refusal else request
