@@ -160,7 +160,13 @@ def _targets(archive: Archive, row: _Row) -> list[CredentialRecord]:
     if row.batch_id is not None:
         if archive.batch(row.batch_id) is None:
             raise UnknownCredential(f"no batch with id {row.batch_id!r} in this issuer's archive")
-        return [r for r in archive.batch_credentials(row.batch_id) if r.twin_of is None]
+        found = []
+        for record in archive.batch_credentials(row.batch_id):
+            while record.replaced_by:  # a re-issued credential stands for the batch's row now
+                record = archive.credential(record.replaced_by)
+            if record.twin_of is None:
+                found.append(record)
+        return found
     record = archive.credential(row.credential_id or "")
     return [archive.credential(record.twin_of) if record.twin_of is not None else record]
 
