@@ -22,8 +22,8 @@ from credentials.did_mcr import (
 )
 from credentials.errors import InvalidDid
 from credentials.jose import PrivateKey
-from credentials.microcredential import MICRO_CREDENTIAL_VCT, disclosure_frame
 from credentials.merkle import IssuanceProof, MerkleTree, credential_leaf
+from credentials.microcredential import MICRO_CREDENTIAL_VCT, disclosure_frame
 from credentials.sd_jwt import HolderSdJwt
 from credentials.sd_jwt_vc import issue_sd_jwt_vc
 from credentials.status_list import sign_status_list_token
@@ -138,7 +138,8 @@ def test_the_document_lists_every_key_and_only_the_valid_ones_as_assertion_metho
     first, _, third = document["verificationMethod"]
     assert (first["validFromBlock"], first["validUntilBlock"]) == (10, 50)
     assert "revoked" not in first
-    assert third["revoked"] is True and third["revokedAtBlock"] == 30
+    assert third["revoked"] is True
+    assert third["revokedAtBlock"] == 30
     assert third["publicKeyJwk"] == revoked.public_key().to_jwk()
     assert all(m["type"] == "JsonWebKey2020" and m["controller"] == DID for m in document["verificationMethod"])
 
@@ -270,7 +271,8 @@ def test_a_status_list_signed_with_a_revoked_key_fails_revocation():
     assert result.check("signature").status == PASSED
     check = result.check("revocation")
     assert check.status == FAILED
-    assert "signing key cannot be resolved" in check.detail and "revoked at block" in check.detail
+    assert "signing key cannot be resolved" in check.detail
+    assert "revoked at block" in check.detail
 
 
 def test_a_suspension_or_a_plain_refusal_is_not_rescued_by_an_anchor():

@@ -65,7 +65,8 @@ def test_create_rotate_revoke_show(tmp_path, ledger_env):
     assert code == 0, err
     code, out, _ = _run(["did", "show", did], ledger_env)
     assert code == 0
-    assert "revoked at block" in out and "until block" in out
+    assert "revoked at block" in out
+    assert "until block" in out
     code, _, err = _run(["did", "revoke", did, new_kid, "--controller", str(controller)], ledger_env)
     assert code == 1
     assert "already revoked" in _one_line_error(err)

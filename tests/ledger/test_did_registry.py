@@ -42,7 +42,8 @@ def test_register_gives_a_did_of_this_chain_whose_first_key_is_valid_from_its_bl
     assert method.key_id == key_id_of(key)
     assert method.key_type == KEY_TYPE_P256
     assert method.valid_from_block == change.transaction.block_number
-    assert method.valid_until_block is None and method.revoked_at_block is None
+    assert method.valid_until_block is None
+    assert method.revoked_at_block is None
     assert change.kid == f"{did}#{key.thumbprint()}"
     assert key_at(record, change.kid) == key
     (registered_event,) = _events(ledger, change.transaction, "DidRegistered")
@@ -76,13 +77,17 @@ def test_rotate_adds_the_new_key_and_ends_the_old_in_one_transaction(ledger, reg
     at = rotation.transaction.block_number
     record = ledger.dids.record(did)
     old, new = record.methods
-    assert old.valid_until_block == at and old.revoked_at_block is None
-    assert new.valid_from_block == at and new.valid_until_block is None
+    assert old.valid_until_block == at
+    assert old.revoked_at_block is None
+    assert new.valid_from_block == at
+    assert new.valid_until_block is None
     assert [e["validUntilBlock"] for e in _events(ledger, rotation.transaction, "MethodEnded")] == [at]
     assert [e["validFromBlock"] for e in _events(ledger, rotation.transaction, "MethodAdded")] == [at]
     # no block where both or neither are valid
-    assert old.valid_at(at - 1) and not new.valid_at(at - 1)
-    assert new.valid_at(at) and not old.valid_at(at)
+    assert old.valid_at(at - 1)
+    assert not new.valid_at(at - 1)
+    assert new.valid_at(at)
+    assert not old.valid_at(at)
     assert did_document(record)["assertionMethod"] == [rotation.kid]
     assert key_at(record, change.kid, at - 1) == old_key
     with pytest.raises(InvalidDid, match=f"replaced at block {at}"):
@@ -96,13 +101,16 @@ def test_revoke_ends_the_key_and_marks_it(ledger, registered):
     revocation = ledger.dids.revoke(did, change.kid, account=account)
     at = revocation.transaction.block_number
     (method,) = ledger.dids.record(did).methods
-    assert method.revoked_at_block == at and method.valid_until_block == at
+    assert method.revoked_at_block == at
+    assert method.valid_until_block == at
     (event,) = _events(ledger, revocation.transaction, "MethodRevoked")
-    assert event["by"] == account.address and event["revokedAtBlock"] == at
+    assert event["by"] == account.address
+    assert event["revokedAtBlock"] == at
     with _reverts("MethodAlreadyRevoked"):
         ledger.dids.revoke(did, change.kid, account=account)
     entry = did_document(ledger.dids.record(did))["verificationMethod"][0]
-    assert entry["revoked"] is True and entry["revokedAtBlock"] == at
+    assert entry["revoked"] is True
+    assert entry["revokedAtBlock"] == at
 
 
 def test_revoking_a_rotated_key_keeps_its_earlier_end(ledger, registered):

@@ -68,7 +68,8 @@ def test_a_did_mcr_issuer_through_the_wallet_before_and_after_a_key_rotation(mcr
     from wallet.importing import check_credential
 
     identity = mcr_home.identity
-    assert identity.did.startswith("did:mcr:") and identity.kid.startswith(identity.did + "#")
+    assert identity.did.startswith("did:mcr:")
+    assert identity.kid.startswith(identity.did + "#")
     now = int(time.time())
     service = _service(mcr_home)
     old_sd_jwt, _ = _issue(service, now)
@@ -89,7 +90,8 @@ def test_a_did_mcr_issuer_through_the_wallet_before_and_after_a_key_rotation(mcr
         assert rotated.identity.kid == new_kid
         service = _service(rotated)
         signed, outcomes = resign_status_lists(service, now=now)  # verifiers check lists with the key valid now
-        assert signed >= 1 and all(outcome.anchored for outcome in outcomes)
+        assert signed >= 1
+        assert all(outcome.anchored for outcome in outcomes)
         new_sd_jwt, _ = _issue(service, now)
         service.archive.close()
         checks = _checks(check, new_sd_jwt, now)
