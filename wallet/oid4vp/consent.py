@@ -247,19 +247,20 @@ def _heading(query: CredentialQuery) -> str:
     return types[:200] or f"Any {kinds.get(query.format, query.format)}"
 
 
-def _with_claim_set(query: DcqlQuery, credential_query: CredentialQuery, option: tuple[str, ...] | None) -> DcqlQuery:
+def _with_claim_set(credential_query: CredentialQuery, option: tuple[str, ...] | None) -> DcqlQuery:
+    """A query of this credential query alone, held to one claim set (or to all its claims)."""
     single = replace(credential_query, claim_sets=(option,) if option is not None else None)
     return DcqlQuery(credentials=(single,), credential_sets=None)
 
 
-def _paths_for(query: DcqlQuery, credential_query: CredentialQuery, candidate: Candidate,
+def _paths_for(credential_query: CredentialQuery, candidate: Candidate,
                ticked: set[str]) -> tuple[ClaimPath, ...] | None:
     """The paths to disclose from ``candidate``: with claim sets, the one that best fits the ticked claims."""
     options: Sequence[tuple[str, ...] | None] = credential_query.claim_sets or (None,)
     allowed = [o for o in options if o is None or set(o) <= ticked]
     allowed.sort(key=lambda o: -len(set(o or ()) & ticked))  # stable: verifier order among equals
     for option in allowed:
-        found = match(_with_claim_set(query, credential_query, option), [candidate]).per_query[credential_query.id]
+        found = match(_with_claim_set(credential_query, option), [candidate]).per_query[credential_query.id]
         if found:
             return _concrete(found[0].paths_to_disclose)
     return None
@@ -305,7 +306,7 @@ def build_page(query: DcqlQuery, rows: Sequence[Mapping[str, Any]], *, now: int,
             seen: tuple[tuple[str, str], ...] = (("Shared whole", "everything the credential contains"),)
             if row["format"] == WALLET_SD_JWT:
                 holder = HolderSdJwt.parse(row["raw"])
-                paths = _paths_for(query, credential_query, candidate, ticks) or _concrete(found.paths_to_disclose)
+                paths = _paths_for(credential_query, candidate, ticks) or _concrete(found.paths_to_disclose)
                 seen = tuple(preview(holder, _expand(holder, paths)))
             offers.append(Offer(credential_id=int(row["id"]), title=row["title"], issuer_name=row["issuer_name"],
                                 registry_name=row["registry_name"], kind=row["format"], seen=seen, warning=warning,
@@ -369,7 +370,7 @@ def choose(query: DcqlQuery, rows: Mapping[int, Mapping[str, Any]], form: Mappin
             candidate = candidate_of(row) if row is not None else None
             if row is None or candidate is None:
                 raise InvalidInput("that credential is not one of yours that can be shared; reload the page")
-            paths = _paths_for(query, credential_query, candidate, ticked)
+            paths = _paths_for(credential_query, candidate, ticked)
             if paths is None:
                 sets = " or ".join("(" + ", ".join(o) + ")" for o in credential_query.claim_sets or ())
                 raise InvalidInput(f"“{row['title']}” cannot answer with the claims you ticked"
