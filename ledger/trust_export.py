@@ -49,9 +49,11 @@ def _entry(link: AccreditationLink) -> TrustedEntry:
 
 
 def registry_snapshot(ledger: Any, *, block: int | None = None) -> RegistrySnapshot:
-    """Read the whole registry at ``block`` (default: the latest the chain settings accept)."""
+    """Read the whole registry at ``block`` (default: head − ``MICROCRED_CONFIRMATIONS``, as verifiers read)."""
     chain, trust, deployment = ledger.chain, ledger.trust, ledger.deployment
-    at = chain.block_number() if block is None else int(block)
+    if block is None:
+        block = max(chain.block_number() - int(getattr(chain, "confirmations", 0) or 0), deployment.deployment_block)
+    at = int(block)
     dids = dict.fromkeys(event.did for event in trust.events(from_block=deployment.deployment_block, to_block=at)
                          if event.name == "Accredited")
     root_did = trust.root_did(block=at)

@@ -49,7 +49,7 @@ def _cached(kind: str, make: Callable[[Any], dict[str, Any]]) -> Response:
         from ledger.trust_export import registry_snapshot
 
         try:
-            document = make(registry_snapshot(view.ledger))
+            document = make(registry_snapshot(view.ledger, block=view.refresh()))  # the confirmed block
         except (MicrocredError, ConnectionError, TimeoutError) as exc:
             _log.warning("the trust list cannot be read from the chain: %s", exc)
             return _unavailable()
