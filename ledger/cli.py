@@ -196,6 +196,8 @@ def deploy(root_did: str | None, root_name: str | None, root_country: str | None
     click.echo(f"StatusRegistry {result.status_registry.address}")
     if result.issuance_registry is not None:
         click.echo(f"IssuanceRegistry {result.issuance_registry.address}")
+    if result.did_registry is not None:
+        click.echo(f"DidRegistry    {result.did_registry.address}")
     click.echo(f"chain {result.chain_id}, block {result.deployment_block}, root {result.root_did} "
                f"({result.root_address}); wrote {settings.deployment_path}")
 

@@ -18,7 +18,7 @@ __all__ = ["main"]
 # name -> (module, attribute, short help). Loaded lazily on first use.
 _SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     "devnet": ("ledger.cli", "devnet", "Start, stop or inspect the local Anvil chain."),
-    "deploy": ("ledger.cli", "deploy", "Deploy the TrustRegistry and StatusRegistry contracts."),
+    "deploy": ("ledger.cli", "deploy", "Deploy the registry contracts (trust, status, issuance, did:mcr)."),
     "accredit": ("ledger.cli", "accredit", "Accredit, suspend or revoke an issuer or TAO on the TrustRegistry."),
     "did": ("ledger.did_cli", "did", "Create, rotate, revoke or show a did:mcr (keys on the ledger's DidRegistry)."),
     "issuer": ("issuer.cli", "issuer", "Issuer identity, batch issuing, revocation and the issuer service."),
