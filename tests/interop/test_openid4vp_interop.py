@@ -405,9 +405,6 @@ def test_their_wallet_does_not_take_our_unsigned_redirect_uri_request_object(our
     assert "invalid_request_object" in refused.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="waits for H4 or the lead: issue13.md §2 fixed the wallet's default enc at "
-                   "A128GCM (wallet/oid4vp/request.py ENC_VALUES order), while HAIP 1.0 §5 says a wallet that "
-                   "supports both SHOULD use A256GCM")
 def test_our_wallet_prefers_a256gcm_as_haip_recommends(wallet, pki, issuer, node_verifier):
     from tests.interop.openid4vp_world import vector
 

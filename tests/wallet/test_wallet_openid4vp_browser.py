@@ -58,5 +58,5 @@ def test_the_consent_page_at_360_px_then_an_encrypted_answer(serve_wallet, page,
     page.click("button.big:has-text('Share with')")
     page.wait_for_url(DONE)
     header, payload = verifier.decrypted()
-    assert header["enc"] == "A128GCM"
+    assert header["enc"] == "A256GCM"  # HAIP 1.0 §5: preferred when both are offered
     assert list(payload["vp_token"]) == ["microcredential"]

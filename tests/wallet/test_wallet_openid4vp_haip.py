@@ -108,7 +108,7 @@ def test_an_x509_hash_verifier_is_shown_certified_and_gets_an_encrypted_answer(a
     assert list(verifier.posts[0]) == ["response"]  # nothing in clear beside the JWE
     header, payload = verifier.decrypted()
     assert header["alg"] == "ECDH-ES"
-    assert header["enc"] == "A128GCM"
+    assert header["enc"] == "A256GCM"  # HAIP 1.0 §5: preferred when both are offered
     assert header["kid"] == "enc-1"
     assert header["epk"]["crv"] == "P-256"
     assert payload["state"] == "st-1"
@@ -240,7 +240,7 @@ def test_an_unusable_encryption_key_is_refused_and_the_verifier_told(app, signed
 
 
 def test_an_unsupported_content_encryption_is_refused(app, signed_in, clock):
-    _refused(signed_in, _verifier(app, clock, enc_values=["A128CBC-HS256"]), "this wallet uses A128GCM or A256GCM")
+    _refused(signed_in, _verifier(app, clock, enc_values=["A128CBC-HS256"]), "this wallet uses A256GCM or A128GCM")
 
 
 # --- consent -----------------------------------------------------------------------------------------

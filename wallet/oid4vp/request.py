@@ -65,7 +65,8 @@ MODE_DIRECT_POST = "direct_post"
 MODE_DIRECT_POST_JWT = "direct_post.jwt"
 SELF_ISSUED_AUDIENCE = "https://self-issued.me/v2"
 #: Content encryption this wallet can use, in its order of preference (HAIP: A128GCM must be supported).
-ENC_VALUES = ("A128GCM", "A256GCM")
+#: In order of preference: HAIP 1.0 §5 — a wallet that supports both SHOULD use A256GCM.
+ENC_VALUES = ("A256GCM", "A128GCM")
 _SCHEMES = ("openid4vp", "haip-vp", "eudi-openid4vp", "haip")  # haip-vp: HAIP 1.0 final; haip: its drafts
 _URL_SAFE = re.compile(r"[A-Za-z0-9._~-]{1,512}")
 _MAX_SKEW = 60
