@@ -168,7 +168,7 @@ def _describe_credential(query: CredentialQuery) -> str:
     claims = query.claims or ()
     required_ids = set(query.claim_sets[-1]) if query.claim_sets else {c.id for c in claims}
     parts = []
-    for wanted, word in ((True, "required"), (False, "optional")):
+    for wanted, word in ((True, "showing"), (False, "optionally")):
         names = []
         for claim in claims:
             if (claim.id in required_ids) != wanted:
@@ -176,5 +176,5 @@ def _describe_credential(query: CredentialQuery) -> str:
             allowed = f": only {' or '.join(str(v) for v in claim.values)}" if claim.values else ""
             names.append(_label(claim.path) + allowed)
         if names:
-            parts.append(f"{', '.join(names)} ({word})")
-    return f"{kind} with {'; '.join(parts)}" if parts else kind
+            parts.append(f"{word} {', '.join(names)}")
+    return f"{kind} {'; '.join(parts)}" if parts else kind
