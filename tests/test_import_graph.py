@@ -32,6 +32,8 @@ ALLOWED_FUNCTION_IMPORTS = {
     ("infra.store", "redis"): "the Redis client is needed only with MICROCRED_REDIS_URL",
     ("verifier.pages", "zxingcpp"): "large native library, only the photo upload route needs it",
     ("verifier.pages", "PIL"): "large native library, only the photo upload route needs it",
+    ("verifier.evidence", "ledger.chain"): _WEB3,
+    ("verifier.evidence_check", "ledger.chain"): _WEB3,
     ("issuer.identity", "ledger.keys"): _WEB3,
     ("issuer.ledger_link", "ledger.deployment"): _WEB3,
     ("issuer.ledger_link", "ledger.keys"): _WEB3,

@@ -8,7 +8,8 @@ hosts and ``/healthz``; one :class:`~verifier.service.VerifierService` per
 process on ``app.extensions["microcred_verifier"]``; blueprints ``api``
 (``POST /api/v1/verify``), ``pages`` (scan, upload, paste, result) and
 ``openid4vp`` (verifier-initiated requests), ``trust_lists`` (``GET /trust/lote.json``:
-the TrustRegistry as an ETSI TS 119 602 list). Error classes map to HTTP codes
+the TrustRegistry as an ETSI TS 119 602 list), ``evidence`` (the result page's signed evidence file,
+``GET /.well-known/jwks.json``). Error classes map to HTTP codes
 in one place (:mod:`infra.web_errors`); nothing a client sends yields
 a 500. Every answer carries the foundation's strict Content-Security-Policy.
 """
@@ -27,6 +28,7 @@ from infra.display import init_jinja
 from infra.web import Foundation, init_foundation
 from verifier.api import bp as api_bp
 from verifier.context import EXTENSION, service_of
+from verifier.evidence import bp as evidence_bp
 from verifier.openid4vp import bp as openid4vp_bp
 from verifier.pages import bp as pages_bp
 from verifier.service import VerifierService
@@ -55,6 +57,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(pages_bp)
     app.register_blueprint(openid4vp_bp)
     app.register_blueprint(trust_lists_bp)  # GET /trust/lote.json, /trust/accreditations.json
+    app.register_blueprint(evidence_bp)  # POST /evidence/<id> (download), GET /.well-known/jwks.json
     shared_assets.init_app(app)  # the QR scanner and jsQR, shared with the wallet (infra/static)
     web_errors.init_app(app, api_paths=API_PATHS)
     init_jinja(app)  # bidi controls in claims are shown, not obeyed (infra.display)

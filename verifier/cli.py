@@ -18,10 +18,11 @@ import sys
 
 import click
 
-from credentials.errors import ConfigurationError
+from credentials.errors import ConfigurationError, InvalidInput
 from infra.serving import default_public_url, options_from_click, serve_options
 from infra.serving import serve as run
 from verifier import create_app
+from verifier.evidence_check import recheck_file, report_lines, verifier_keys
 from verifier.service import VerifierService
 
 __all__ = ["verifier", "verify", "EXIT_VERIFIED", "EXIT_NOT_VERIFIED", "EXIT_UNDECIDED"]
@@ -60,11 +61,26 @@ def serve(host: str, port: int, workers: int, threads: int, timeout: int, access
 
 
 @click.command()
-@click.argument("source", type=click.File("rb"))
+@click.argument("source", type=click.File("rb"), required=False)
 @click.option("--nonce", default=None, help="the nonce the Key Binding JWT must carry")
 @click.option("--audience", default=None, help="the aud the Key Binding JWT must carry")
-def verify(source, nonce: str | None, audience: str | None) -> None:
-    """Verify a presentation, or a stack of them, from SOURCE (a file, or '-' for standard input)."""
+@click.option("--evidence", type=click.File("rb"), default=None,
+              help="instead of a presentation: an evidence file from a verifier's result page, checked again "
+                   "against the chain now (0 still valid, 1 changed for the worse or a bad signature, 2 cannot say)")
+@click.option("--jwks", type=click.File("rb"), default=None,
+              help="with --evidence: the verifier's keys (its /.well-known/jwks.json); default: this machine's "
+                   "verifier key in the data dir")
+def verify(source, nonce: str | None, audience: str | None, evidence, jwks) -> None:
+    """Verify a presentation, or a stack of them, from SOURCE (a file, or '-' for standard input);
+    or, with --evidence FILE, check a verifier's evidence file again."""
+    if evidence is not None:
+        if source is not None:
+            raise click.UsageError("give a presentation (SOURCE) or --evidence FILE, not both")
+        sys.exit(_recheck_evidence(evidence, jwks))
+    if source is None:
+        raise click.UsageError("expected SOURCE (a presentation file, or '-') or --evidence FILE")
+    if jwks is not None:
+        raise click.UsageError("--jwks goes with --evidence")
     raw = source.read(_MAX_INPUT + 1)
     if len(raw) > _MAX_INPUT:
         click.echo(f"error: the input is larger than {_MAX_INPUT} bytes", err=True)
@@ -84,3 +100,17 @@ def verify(source, nonce: str | None, audience: str | None) -> None:
     if result.verified:
         sys.exit(EXIT_VERIFIED)
     sys.exit(EXIT_UNDECIDED if result.undecided else EXIT_NOT_VERIFIED)
+
+
+def _recheck_evidence(evidence, jwks) -> int:
+    """``verify --evidence``: print what changed since the evidence was made; the exit code."""
+    try:
+        service = VerifierService({"VERIFIER_POLL_INTERVAL": 3600})  # MICROCRED_* from the environment, checked
+        keys = verifier_keys(jwks.read(_MAX_INPUT).decode("utf-8", "replace") if jwks else None, service.data_dir())
+    except (ConfigurationError, InvalidInput) as exc:
+        click.echo(f"error: {exc}", err=True)
+        return EXIT_UNDECIDED
+    found, result = recheck_file(service, evidence.read(_MAX_INPUT + 1), keys, int(service.clock()))
+    for line in report_lines(found, result):
+        click.echo(line)
+    return result.exit_code

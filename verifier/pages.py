@@ -36,6 +36,7 @@ from credentials.stack import StackResult, stack_result
 from credentials.verification_model import FAILED, PASSED, SKIPPED, UNAVAILABLE, VerificationResult
 from verifier.api import count_members, is_sd_jwt
 from verifier.context import current_service
+from verifier.evidence import offer_evidence
 
 __all__ = ["bp", "CHECK_TITLES", "PAGE_LANGUAGES", "verdict_of", "certificate_of", "annex_certificate", "render_result",
            "render_stack_result", "stack_verdict", "decode_qr_photo"]
@@ -153,7 +154,8 @@ def _checked_at(now: int) -> str:
 
 
 def render_result(result: VerificationResult, presentation: str, now: int):
-    receipt = {"checked_at": _checked_at(now), "fingerprint": _fingerprint(presentation)}
+    receipt = {"checked_at": _checked_at(now), "fingerprint": _fingerprint(presentation),
+               "evidence_id": offer_evidence(result, presentation, now)}  # a signed file to download (issue 14)
     return render_template("result.html", result=result, verdict=verdict_of(result), checks=_checks(result),
                            certificate=_certificate(result), issuer=result.issuer, chain=result.trust_chain,
                            receipt=receipt)
