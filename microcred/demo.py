@@ -46,6 +46,7 @@ from microcred.story import tell_story
 from microcred.system import LEARNER, UNIVERSITIES, DemoSystem, issue_to_learner, issuer_port, prepare
 from microcred.tls import certificate_fingerprint, ensure_certificate, lan_address
 from wallet import create_app as wallet_app
+from wallet.freshness import close_app
 
 __all__ = ["demo", "start_system", "RunningSystem", "ServiceFailed"]
 
@@ -218,17 +219,21 @@ def start_system(data_dir: Path, *, host: str = "127.0.0.1", wallet_port: int, v
         running.wallet_url, running.verifier_url, running.issuer_urls = wallet_url, verifier_url, issuer_urls
         _wait_answering(served, running.ca_file)
         say(f"served: {len(served)} services on gunicorn (logs in {log_dir})")
-        issue_to_learner(data_dir, system.learner_account, _wallet_trust_check(data_dir, wallet_url), say=say)
+        _issue_with_wallet_check(data_dir, system.learner_account, wallet_url, say)
     except BaseException:
         running.stop()
         raise
     return running
 
 
-def _wallet_trust_check(data_dir: Path, wallet_url: str):
-    """The wallet's own import check (the chain of ``data_dir``), built as the served wallet builds it."""
+def _issue_with_wallet_check(data_dir: Path, account: int, wallet_url: str, say) -> None:
+    """Issue to the learner with the wallet's own import check (the chain of ``data_dir``), built as the served
+    wallet builds it, and closed afterwards: its ledger view stops watching the chain."""
     app = wallet_app({"DATA_DIR": str(data_dir), "PUBLIC_URL": wallet_url, "DEV_LOOPBACK": True})
-    return app.config["TRUST_CHECK"]
+    try:
+        issue_to_learner(data_dir, account, app.config["TRUST_CHECK"], say=say)
+    finally:
+        close_app(app)
 
 
 @click.command()

@@ -197,3 +197,9 @@ def test_the_stack_pages_survive_hostile_input(app, three):
     findings = crawl_forms(learner.client, ["/shares", "/stack/share",
                                             f"/stack/share/choose?credential={ids[0]}&credential={ids[2]}"])
     assert not findings, "\n".join(map(str, findings))
+
+
+def test_the_credentials_page_leads_to_sharing_several_at_once(three):
+    learner, _ = three
+    assert learner.get("/credentials").status_code == 200
+    assert 'href="/stack/share">Share several at once</a>' in learner.last_page
