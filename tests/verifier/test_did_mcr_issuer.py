@@ -6,15 +6,17 @@ TrustRegistry accredits a did:mcr like any DID; status list tokens are checked w
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pytest
 
 from credentials.jose import PrivateKey
+from credentials.merkle import IssuanceProof, MerkleTree, credential_leaf
 from credentials.microcredential import MICRO_CREDENTIAL_VCT, disclosure_frame
+from credentials.sd_jwt import HolderSdJwt
 from credentials.sd_jwt_vc import issue_sd_jwt_vc
 from credentials.status_list import sign_status_list_token
-from tests.verifier.conftest import CLAIMS, AnchoringIssuer
+from tests.verifier.conftest import AUDIENCE, CLAIMS, SHOWN, AnchoringIssuer
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.integration
@@ -141,3 +143,79 @@ def test_an_unregistered_did_mcr_fails_signature(client, mcr_issuer, ledger):
     answer = _verify(client, mcr_issuer.present(credential))
     assert _check(answer, "signature")["status"] == "failed"
     assert "is not registered" in _check(answer, "signature")["detail"]
+
+
+# --- with an issuance anchor: the key valid at the anchor's block, the accreditation before its revocation ---
+
+
+def _anchored(ledger, issuer, credential):
+    """Anchor a batch holding ``credential`` with the issuer's account; the presentation carries the proof."""
+    others = [issuer.credential(idx=200 + i) for i in range(2)]
+    tree = MerkleTree([credential_leaf(c) for c in (credential, *others)])
+    anchored = ledger.issuance.anchor_batch(tree.root, tree.size, account=issuer.account)
+    proof = IssuanceProof.of(tree, 0, chain_id=ledger.deployment.chain_id, registry=ledger.issuance.address)
+    return proof.to_json(), anchored.block_number
+
+
+def _present_anchored(issuer, credential, proof):
+    holder = replace(HolderSdJwt.parse(credential), issuance_proof=proof)
+    return holder.present_with_key_binding(SHOWN, issuer.holder, audience=AUDIENCE,
+                                           nonce=PrivateKey.generate().public_key().thumbprint(),
+                                           iat=int(time.time()))
+
+
+def _until(client, presentation_of, check, status):
+    def seen():
+        answer = _verify(client, presentation_of())
+        return answer if _check(answer, check)["status"] == status else None
+
+    return wait_for(seen, within=10, what=f"the verifier to see the change ({check} {status})")
+
+
+def test_after_a_rotation_a_credential_anchored_before_it_still_verifies(client, ledger, mcr_issuer):
+    credential = mcr_issuer.credential()
+    proof, anchored_at = _anchored(ledger, mcr_issuer, credential)
+    rotated_at = mcr_issuer.rotate()
+    assert rotated_at > anchored_at
+    mcr_issuer.publish()  # the issuer's status list, signed again with the new key
+    answer = _until(client, lambda: mcr_issuer.present(credential), "signature", "failed")  # unanchored: refused
+    assert f"replaced at block {rotated_at}" in _check(answer, "signature")["detail"]
+    answer = _verify(client, _present_anchored(mcr_issuer, credential, proof))
+    assert answer["verified"] is True, answer["checks"]
+    assert _check(answer, "issuance_anchor")["detail"].startswith(f"issued no later than block {anchored_at} (")
+
+
+def test_after_a_key_revocation_only_credentials_anchored_before_it_verify(client, ledger, mcr_issuer):
+    before = mcr_issuer.credential()
+    proof_before, _ = _anchored(ledger, mcr_issuer, before)
+    revoked_kid, revoked_key = mcr_issuer.kid, mcr_issuer.key
+    mcr_issuer.key = PrivateKey.generate("ES256")  # a new key, for the lists
+    ledger.dids.add_method(mcr_issuer.did, mcr_issuer.key.public_key(), account=mcr_issuer.account)
+    revoked_at = ledger.dids.revoke(mcr_issuer.did, revoked_kid, account=mcr_issuer.account).transaction.block_number
+    mcr_issuer.publish()
+    after = mcr_issuer.credential(issuer_key=revoked_key, kid=revoked_kid)  # signed by whoever holds the old key
+    proof_after, anchored_after = _anchored(ledger, mcr_issuer, after)
+    answer = _until(client, lambda: _present_anchored(mcr_issuer, after, proof_after), "signature", "failed")
+    assert (f"was revoked at block {revoked_at}; this credential was anchored at block {anchored_after}, not "
+            "before the revocation") in _check(answer, "signature")["detail"]
+    answer = _verify(client, _present_anchored(mcr_issuer, before, proof_before))
+    assert answer["verified"] is True, answer["checks"]
+
+
+def test_an_accreditation_revoked_for_cause_keeps_only_credentials_anchored_before(client, ledger, mcr_issuer,
+                                                                                    advance_chain_time):
+    anchored_credential = mcr_issuer.credential()
+    proof, anchored_at = _anchored(ledger, mcr_issuer, anchored_credential)
+    unanchored = mcr_issuer.credential()
+    advance_chain_time(2)  # the revocation is in a later second than the anchor
+    ledger.trust.revoke(mcr_issuer.did)  # for cause, by the root
+    answer = _until(client, lambda: mcr_issuer.present(unanchored), "issuer_trust", "failed")
+    assert "was revoked" in _check(answer, "issuer_trust")["detail"]
+    answer = _verify(client, _present_anchored(mcr_issuer, anchored_credential, proof))
+    assert answer["verified"] is True, answer["checks"]
+    assert f"anchored in block {anchored_at}, before the revocation" in _check(answer, "issuer_trust")["detail"]
+    late = mcr_issuer.credential()  # signed after the revocation with an iat from before it, then anchored
+    late_proof, _ = _anchored(ledger, mcr_issuer, late)
+    answer = _verify(client, _present_anchored(mcr_issuer, late, late_proof))
+    assert _check(answer, "issuer_trust")["status"] == "failed"
+
