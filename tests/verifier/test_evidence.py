@@ -165,3 +165,18 @@ def test_not_a_file_of_evidence_is_refused(recheck):
     code, output = recheck('{"hello": 1}')
     assert code == 1
     assert "not a verifier's evidence" in output
+
+
+def test_the_issuance_proof_and_its_anchor_are_kept_and_checked_again(client, make_issuer, recheck, ledger):
+    from tests.verifier.test_issuance_anchor_api import _batch, _present
+
+    issuer = make_issuer()
+    credential, proof, anchored = _batch(ledger, issuer)
+    text = _download(client, _present(issuer, credential, proof, "n-evidence"))
+    inputs = parse_evidence(text).check("issuance_anchor")["inputs"]
+    assert inputs["proof"] == proof
+    assert inputs["anchored_block"] == anchored.block_number
+    assert inputs["anchored_by"].lower() == issuer.account.address.lower()
+    code, output = recheck(text)
+    assert code == 0, output
+    assert f"issuance_anchor: unchanged: issued no later than block {anchored.block_number}" in output
