@@ -8,6 +8,9 @@ only when every credential is verified, 1 when any failed, 2 when nothing
 failed but a check could not be completed. Settings are the service's
 (``MICROCRED_VERIFIER_*``, ``MICROCRED_DATA_DIR``, ``MICROCRED_RPC_URL``),
 read and checked as the service reads them (:mod:`verifier.settings`).
+``verify --evidence FILE [--jwks JWKS]`` checks a result page's evidence file
+again against the chain instead (:mod:`verifier.evidence_check`; the same exit
+codes: 0 still valid, 1 changed for the worse or a bad signature, 2 cannot say).
 """
 
 from __future__ import annotations
