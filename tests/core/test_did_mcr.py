@@ -286,3 +286,19 @@ def test_a_suspension_or_a_plain_refusal_is_not_rescued_by_an_anchor():
 def test_a_did_key_issuer_is_unchanged():
     world = World()
     assert world.verify(world.present(), nonce="n-1", audience=AUDIENCE).verified
+
+
+def test_data_integrity_and_holder_keys_of_a_did_mcr_follow_the_same_rule():
+    old, new = PrivateKey.generate("EdDSA"), PrivateKey.generate("ES256")
+    record = _record(_method(old, 10, until=50), _method(new, 50))
+    keys = KeyResolver(did_records=lambda did: record)
+    method = keys.verification_method(_kid(new))
+    assert (method.id, method.controller, method.curve) == (_kid(new), DID, "P-256")
+    assert keys.verification_method(_kid(old), 49).curve == "Ed25519"
+    with pytest.raises(InvalidDid, match="replaced at block 50"):
+        keys.verification_method(_kid(old))
+    with pytest.raises(InvalidDid, match="must name its key with a fragment"):
+        keys.verification_method(DID)
+    assert keys.holder_key(DID, _kid(new)) == new.public_key()
+    with pytest.raises(InvalidDid, match="does not resolve did:mcr"):
+        KeyResolver().issuer_key(DID, _kid(new))
