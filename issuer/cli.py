@@ -42,6 +42,7 @@ from issuer.delivery import BatchFolder
 from issuer.did_keys import register_did, resign_status_lists, rotate_signing_key
 from issuer.fault_hook import fault_point
 from issuer.identity import DEFAULT_BASE_URL, IssuerHome, create_issuer, list_issuers, load_issuer
+from issuer.issuance import IssuanceOutcome
 from issuer.ledger_link import LedgerStatusAnchor
 from issuer.oid4vci import offer_page_url, offer_uri
 from issuer.service import AnchorOutcome, IssuerService, StatusChangeRefused
@@ -115,7 +116,24 @@ def _workers() -> int:
     return int(raw)
 
 
-def _report_anchors(outcomes: Sequence[AnchorOutcome]) -> None:
+def _report_issuance(outcomes: Sequence[IssuanceOutcome]) -> bool:
+    """Print where each issuance tree stands; True when one is still not anchored."""
+    for outcome in outcomes:
+        if outcome.anchored:
+            sent = f", tx {outcome.tx}" if outcome.tx else ""
+            click.echo(f"anchored issuance batch root {outcome.root[:16]}… ({outcome.size} credential(s), "
+                       f"block {outcome.block}{sent})")
+        else:
+            click.echo(f"NOT anchored: issuance batch root {outcome.root[:16]}… ({outcome.size} credential(s)): "
+                       f"{outcome.error}", err=True)
+    return any(not o.anchored for o in outcomes)
+
+
+def _report_anchors(outcomes: Sequence[AnchorOutcome], issuance: Sequence[IssuanceOutcome] = ()) -> None:
+    issuance_pending = _report_issuance(issuance)
+    if issuance_pending:
+        click.echo("Until its batch root is anchored, a credential's issuance proof does not verify; "
+                   "`microcred issuer publish` anchors it.", err=True)
     pending = [o for o in outcomes if not o.anchored]
     for outcome in outcomes:
         if not outcome.anchored:
@@ -134,6 +152,8 @@ def _report_anchors(outcomes: Sequence[AnchorOutcome]) -> None:
         click.echo("The change is saved and the new status list is served, but verifiers will not trust it "
                    "until it is anchored. Fix the cause above (ledger unreachable, issuer not accredited…) "
                    "and run `microcred issuer publish`.", err=True)
+        sys.exit(EXIT_ANCHOR_PENDING)
+    if issuance_pending:
         sys.exit(EXIT_ANCHOR_PENDING)
 
 
@@ -226,19 +246,31 @@ def _already_issued(batch: BatchRecord) -> None:
                "nothing was signed. Use --again to issue these rows once more.")
 
 
-def _deliver(service: IssuerService, batch: BatchRecord) -> BatchFolder:
-    """Sign what the batch's folder lacks, write the manifest, publish the folder, mark it delivered."""
+def _deliver(service: IssuerService, batch: BatchRecord) -> tuple[BatchFolder, list[IssuanceOutcome]]:
+    """Sign what the batch's folder lacks, seal and anchor its issuance tree, write each file's proof and the
+    manifest, publish the folder, mark it delivered; the issuance trees' outcomes."""
     folder = BatchFolder(Path(batch.out_dir or ""), batch.id)
     folder.prepare()
     show = batch.size >= _PROGRESS_FROM
     with click.progressbar(length=batch.size, label="Signing", file=sys.stderr) if show else _NoBar() as bar:
         service.sign_batch(batch.id, deliver=folder.write, delivered=folder.holds, progress=bar.update)
     fault_point("batch-signed")
-    folder.write_manifest(service.archive.batch_credentials(batch.id), service.identity)
+    # One Merkle tree over the batch, its root anchored in one transaction (a ledger failure leaves it pending:
+    # `issuer publish` or the next run anchors it); each file then gets its proof beside it.
+    service.seal_issuance(batch.id, now=int(time.time()))
+    issuance = service.converge_issuance()
+    records = service.archive.batch_credentials(batch.id)
+    proofs = service.issuance_proofs([r.id for r in records if r.holder_jwk])
+    if proofs:
+        folder.write_proofs(records, proofs)
+    elif any(r.holder_jwk for r in records):
+        click.echo("no ledger deployment with an IssuanceRegistry is known: the files carry no issuance proof "
+                   "(run `microcred deploy`, then `microcred issuer publish`)", err=True)
+    folder.write_manifest(records, service.identity, proofs)
     folder.publish()
     fault_point("batch-delivered")
     service.finish_batch(batch.id, now=int(time.time()), out_dir=str(folder.final))
-    return folder
+    return folder, issuance
 
 
 @issuer.command()
@@ -292,7 +324,7 @@ def issue(ctx: click.Context, source: Path, out: Path | None, batch_id: str | No
                                     named=batch_id is not None, again=again)
         if batch is not None and batch.state == BATCH_DELIVERED:
             _already_issued(batch)
-            _report_anchors(service.converge_anchors())
+            _report_anchors(service.converge_anchors(), service.converge_issuance())
             return
         if batch is None:
             final = out.resolve() if out else (home.path / "batches" / wanted).resolve()
@@ -303,7 +335,7 @@ def issue(ctx: click.Context, source: Path, out: Path | None, batch_id: str | No
         else:
             saved_at = datetime.fromtimestamp(batch.created_at, UTC)
             click.echo(f"resuming batch {batch.id} (saved at {saved_at:%Y-%m-%d %H:%M} UTC, files in {batch.out_dir})")
-        folder = _deliver(service, batch)
+        folder, issuance = _deliver(service, batch)
     except KeyboardInterrupt:
         click.echo(f"interrupted: {_what_was_saved(service, wanted)}", err=True)
         sys.exit(EXIT_INTERRUPTED)
@@ -316,7 +348,7 @@ def issue(ctx: click.Context, source: Path, out: Path | None, batch_id: str | No
     twins = len(records) - len(rows)
     click.echo(f"batch {batch.id}: {len(rows)} credential(s), {files} signed file(s), "
                f"{len(rows) - files} offer(s)" + (f", {twins} twin(s)" if twins else "") + f" -> {folder.final}")
-    _report_anchors(service.converge_anchors())
+    _report_anchors(service.converge_anchors(), issuance)
 
 
 def _what_was_saved(service: IssuerService, batch_id: str | None) -> str:
@@ -399,9 +431,12 @@ def publish(ctx: click.Context) -> None:
     """Sign lists never signed and anchor every list version not yet on the ledger."""
     service = _service(ctx)
     outcomes = service.publish(now=int(time.time()))
+    issuance = service.converge_issuance()
     if not outcomes:
         click.echo("every status list is anchored; nothing to do")
-    _report_anchors(outcomes)
+    if not issuance:
+        click.echo("every issuance batch root is anchored; nothing to do")
+    _report_anchors(outcomes, issuance)
 
 
 @issuer.command()

@@ -3,7 +3,13 @@
 Each credential is one file named by its id: ``<id>.sd-jwt`` for an SD-JWT VC
 (microcred's or the EUDI learning credential), ``<id>.jwt`` for an Open
 Badge twin (``vc+jwt``); ``manifest.csv`` has a line for each, its ``kind``
-and, for a twin, the credential it is a twin of (``twin_of``).
+and, for a twin, the credential it is a twin of (``twin_of``). Beside each
+signed file, ``<id>.with-proof.json`` holds the same credential with its
+issuance proof (issue 14: the batch's Merkle root anchored on the
+IssuanceRegistry), as one object of the OpenID4VCI credential response:
+``{"credential": "<the file's text>", "issuance_proof": {…}}`` — the file to
+give a wallet, which keeps the proof and presents it (``manifest.csv``'s
+``with_proof`` column names it; empty when no ledger deployment is known).
 
 Files are written so that a crash at any moment leaves nothing the archive
 does not know and nothing a re-run cannot finish (:mod:`issuer.service`
@@ -28,10 +34,12 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from credentials.errors import InvalidInput
 from issuer.archive import KIND_MICROCRED, KIND_OB3, CredentialRecord, storage_error
@@ -111,16 +119,35 @@ class BatchFolder:
                 if item.sd_jwt is not None:
                     _write_atomically(directory / self.file_name(item.credential_id, item.kind), item.sd_jwt + "\n")
 
-    def write_manifest(self, records: Sequence[CredentialRecord], identity: IssuerIdentity) -> None:
-        """``manifest.csv``: row, student id, credential id, file or offer links, kind, twin of (from the archive)."""
+    @staticmethod
+    def proof_file_name(credential_id: str) -> str:
+        return f"{credential_id}.with-proof.json"
+
+    def write_proofs(self, records: Sequence[CredentialRecord], proofs: Mapping[str, Mapping[str, Any]]) -> None:
+        """``<id>.with-proof.json`` for each signed credential that has an issuance proof (each whole or absent)."""
+        directory = self.work_dir
+        with _disk_errors():
+            for record in records:
+                proof = proofs.get(record.id)
+                if proof is None or not record.holder_jwk:
+                    continue
+                credential = (directory / self.file_name(record.id, record.kind)).read_text(encoding="ascii").strip()
+                bundle = {"credential": credential, "issuance_proof": dict(proof)}
+                _write_atomically(directory / self.proof_file_name(record.id), json.dumps(bundle, indent=1) + "\n")
+
+    def write_manifest(self, records: Sequence[CredentialRecord], identity: IssuerIdentity,
+                       proofs: Mapping[str, Any] | None = None) -> None:
+        """``manifest.csv``: row, student id, credential id, file or offer links, kind, twin of (from the archive),
+        and the file with its issuance proof."""
         lines: list[list[str]] = [["row", "student_id", "credential_id", "file", "offer_uri", "offer_page", "kind",
-                                   "twin_of"]]
+                                   "twin_of", "with_proof"]]
         for record in records:
             file_name = self.file_name(record.id, record.kind) if record.holder_jwk else ""
             offer = offer_uri(identity, record.offer_id) if record.offer_id else ""
             page = offer_page_url(identity, record.offer_id) if record.offer_id else ""
+            with_proof = self.proof_file_name(record.id) if file_name and proofs and record.id in proofs else ""
             lines.append([str(record.batch_row or ""), record.student_id, record.id, file_name, offer, page,
-                          record.kind, record.twin_of or ""])
+                          record.kind, record.twin_of or "", with_proof])
         with _disk_errors():
             self.work_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
             _write_atomically(self.work_dir / MANIFEST_FILE, _csv_text(lines))

@@ -14,7 +14,9 @@ Points: ``batch-checked`` (rows validated, nothing saved), ``batch-saved``
 ``batch-delivered`` (folder published, the batch not yet marked delivered),
 ``status-saved`` (a status change committed, not anchored), ``anchoring``
 (about to send an anchoring transaction), ``anchor-sent`` (the transaction
-mined, the archive not yet told).
+mined, the archive not yet told), ``issuance-sealed`` (a batch's Merkle tree
+archived, its root not anchored), ``issuance-anchoring`` (about to send the
+root's transaction), ``issuance-anchor-sent`` (mined, the archive not told).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ __all__ = ["ENV_FAULT_AT", "POINTS", "fault_point"]
 ENV_FAULT_AT = "MICROCRED_FAULT_AT"
 POINTS = (
     "batch-checked", "batch-saved", "batch-chunk-written", "batch-signed", "batch-delivered",
-    "status-saved", "anchoring", "anchor-sent",
+    "status-saved", "anchoring", "anchor-sent", "issuance-sealed", "issuance-anchoring", "issuance-anchor-sent",
 )
 
 

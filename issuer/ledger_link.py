@@ -1,4 +1,5 @@
-"""The issuer's link to the ledger: a :class:`issuer.service.StatusAnchor` over ``ledger/``.
+"""The issuer's link to the ledger: a :class:`issuer.service.StatusAnchor` over ``ledger/``, and the
+:class:`issuer.issuance.IssuanceAnchorLink` that anchors issuance batch roots on the IssuanceRegistry.
 
 The connection is opened on the first anchor, not before, so that issuing,
 revoking and serving work while the chain is down: a missing deployment, an
@@ -13,6 +14,7 @@ failed is dropped, so the next attempt reconnects and re-reads the deployment.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,9 +22,12 @@ from typing import Any
 from credentials.errors import MicrocredError
 from issuer.identity import IssuerHome
 from ledger.config import LedgerSettings
-from ledger.errors import TransactionReverted
+from ledger.errors import InvalidDeployment, TransactionReverted
 
 __all__ = ["LedgerStatusAnchor"]
+
+#: ``ledger.artifacts.ISSUANCE_REGISTRY``, the key of the registry in ``deployment.json`` (that module loads eth-abi).
+_ISSUANCE_REGISTRY = "IssuanceRegistry"
 
 
 @dataclass(frozen=True)
@@ -42,7 +47,7 @@ class LedgerStatusAnchor:
         self._client: Any = None
         self._url: str | None = None
 
-    def _status_client(self) -> Any:
+    def _ledger(self) -> Any:
         settings = self.settings or LedgerSettings.from_env()
         url = settings.resolve_rpc_url()
         if self._client is None or url != self._url:
@@ -51,9 +56,53 @@ class LedgerStatusAnchor:
             from ledger.keys import load_key_file
 
             account = load_key_file(self.home.controller_key_path)
-            self._client = open_ledger(settings, account=account).status
+            self._client = open_ledger(settings, account=account)
             self._url = url
         return self._client
+
+    def _status_client(self) -> Any:
+        return self._ledger().status
+
+    def _issuance_client(self) -> Any:
+        client = self._ledger().issuance
+        if client is None:
+            raise InvalidDeployment("the deployment has no IssuanceRegistry (made by an older microcred); "
+                                    "run `microcred deploy` again")
+        return client
+
+    # --- issuance anchors (issuer.issuance.IssuanceAnchorLink) -------------------------
+
+    def issuance_registry(self) -> tuple[int, str] | None:
+        """``(chain id, IssuanceRegistry address)`` from ``deployment.json`` (no node needed); None without one."""
+        settings = self.settings or LedgerSettings.from_env()
+        try:  # read as JSON: ledger.deployment loads web3, which issuing without a chain does not need
+            data = json.loads(settings.deployment_path.read_text(encoding="utf-8"))
+            chain_id, address = data["chain_id"], data["contracts"][_ISSUANCE_REGISTRY]["address"]
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        if not isinstance(chain_id, int) or isinstance(chain_id, bool) or not isinstance(address, str):
+            return None
+        return chain_id, address
+
+    def issuance_account(self) -> str:
+        """The address the issuer anchors with (its controller key)."""
+        return str(self._issuance_client().account.address)
+
+    def issuance_anchor_of(self, root: bytes) -> Any:
+        """The IssuanceRegistry's anchor of ``root`` (``issuer``, ``block_number``, ``size``), or None."""
+        try:
+            return self._issuance_client().anchor_of(root)
+        except MicrocredError as exc:
+            self._forget_on_failure(exc)
+            raise
+
+    def anchor_issuance(self, root: bytes, size: int) -> Any:
+        """Anchor a batch root in one transaction (``anchorBatch``)."""
+        try:
+            return self._issuance_client().anchor_batch(root, size)
+        except MicrocredError as exc:
+            self._forget_on_failure(exc)
+            raise
 
     def _forget_on_failure(self, exc: BaseException) -> None:
         if not isinstance(exc, TransactionReverted):  # the node or the deployment may have moved

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from issuer.anchoring import AnchorOutcome
 from issuer.archive import KIND_MICROCRED
+from issuer.issuance import IssuanceOutcome
 
 __all__ = ["IssuedCredential", "BatchResult", "StatusChangeResult"]
 
@@ -28,6 +29,8 @@ class BatchResult:
     batch_id: str
     issued: tuple[IssuedCredential, ...]
     anchors: tuple[AnchorOutcome, ...]
+    #: The batch's issuance tree(s) and whether their roots are anchored (:mod:`issuer.issuance`).
+    issuance: tuple[IssuanceOutcome, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,13 @@
   local state stays as committed and the list stays *pending*;
   :meth:`IssuerService.publish` (and the service's background loop) anchor
   whatever the chain holds behind the archive (:mod:`issuer.anchoring`).
+- Issuance anchors (:mod:`issuer.issuance`): each signed credential's leaf
+  (SHA-256 of its issuer-signed JWT) is recorded with its signature's hash; a
+  batch, once signed, is sealed into one RFC 9162 Merkle tree whose root is
+  anchored on the IssuanceRegistry in ONE transaction
+  (:meth:`IssuerService.converge_issuance`; ``issuer publish`` and the
+  service's background loop run it too, so a root left pending converges);
+  :meth:`IssuerService.issuance_proofs` rebuilds each credential's proof.
 - Batches are one unit of work: :meth:`IssuerService.open_batch` archives the
   batch, its credentials and their status list slots (unsigned) in ONE
   transaction before anything is signed; :meth:`IssuerService.sign_batch`
@@ -49,6 +56,7 @@ from typing import Any
 from credentials.dids import did_jwk_from_public_key
 from credentials.errors import InvalidInput, StatusChangeRefused
 from credentials.jose import PrivateKey, PublicKey
+from credentials.merkle import credential_digest
 from issuer.anchoring import AnchorOutcome, StatusAnchor, converge
 from issuer.archive import (
     BATCH_PENDING,
@@ -66,6 +74,7 @@ from issuer.archive import (
 from issuer.batch import BatchEntry
 from issuer.fault_hook import fault_point
 from issuer.identity import IssuerIdentity
+from issuer.issuance import IssuanceOutcome, converge_issuance, proofs_for, seal
 from issuer.list_keeper import LIST_SIZE, MAX_FILL, STATUS_BITS, STATUS_TTL, ListKeeper, sha256_hex
 from issuer.results import BatchResult, IssuedCredential, StatusChangeResult
 from issuer.signing_pool import Signer, SigningJob, SigningPool
@@ -294,6 +303,8 @@ class IssuerService(StatusChanges):
                 fault_point("batch-chunk-written")
                 with self.archive.transaction():
                     self.archive.record_signatures({i.credential_id: _sha256_hex(i.sd_jwt or "") for i in issued})
+                    self.archive.record_leaves(batch_id, {i.credential_id: credential_digest(i.sd_jwt or "").hex()
+                                                          for i in issued})
                 signed.update((i.credential_id, i.sd_jwt or "") for i in issued)
                 if progress is not None:
                     progress(len(chunk))
@@ -323,8 +334,9 @@ class IssuerService(StatusChanges):
         """
         batch = self.open_batch(entries, now=now, batch_id=batch_id, kinds=kinds)
         issued = self.sign_batch(batch.id, deliver=deliver, progress=progress)
+        self.seal_issuance(batch.id, now=now)
         self.finish_batch(batch.id, now=now)
-        return BatchResult(batch.id, tuple(issued), tuple(self.converge_anchors()))
+        return BatchResult(batch.id, tuple(issued), tuple(self.converge_anchors()), tuple(self.converge_issuance()))
 
     # --- publishing and anchoring --------------------------------------------------
 
@@ -339,6 +351,29 @@ class IssuerService(StatusChanges):
     def converge_anchors(self, *, report: Mapping[str, int | None] | None = None) -> list[AnchorOutcome]:
         """:func:`issuer.anchoring.converge` for this issuer; ``report``: lists to report on in any case."""
         return converge(self.archive, self.identity.did, self.anchor, report=report)
+
+    # --- issuance anchors ------------------------------------------------------------------
+
+    def seal_issuance(self, batch_id: str | None = None, *, credential_ids: Sequence[str] | None = None,
+                      now: int) -> str | None:
+        """Seal the batch's (or these credentials') signed, unsealed credentials into one tree; its root."""
+        return seal(self.archive, batch_id=batch_id, credential_ids=credential_ids, now=now)
+
+    def _issuance_link(self) -> Any:
+        return self.anchor if callable(getattr(self.anchor, "anchor_issuance", None)) else None
+
+    def converge_issuance(self, *, roots: Sequence[str] | None = None) -> list[IssuanceOutcome]:
+        """Anchor every issuance tree the archive does not hold as anchored (:mod:`issuer.issuance`)."""
+        return converge_issuance(self.archive, self._issuance_link(), roots=roots)
+
+    def issuance_registry(self) -> tuple[int, str] | None:
+        """``(chain id, IssuanceRegistry address)`` the proofs name; None when no ledger deployment is known."""
+        link = self._issuance_link()
+        return None if link is None else link.issuance_registry()
+
+    def issuance_proofs(self, credential_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The issuance proof JSON of each sealed credential (those without one are left out)."""
+        return proofs_for(self.archive, credential_ids, self.issuance_registry())
 
     def status_list_token(self, list_id: str, kind: str = LIST_KIND_IETF) -> str | None:
         """The latest signed token of the list of ``kind`` (None if there is none: each kind has its own URL)."""

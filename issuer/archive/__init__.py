@@ -14,6 +14,8 @@ is the one object callers use; each concern lives in a module of its own:
 :mod:`.status_lists`        status lists, signed tokens, what is anchored
 :mod:`.batches`             issuing batches, finished from the archive
 :mod:`.offers`              OpenID4VCI offers and key-proof nonces
+:mod:`.issuance`            each credential's Merkle leaf, the issuance
+                            trees and what the IssuanceRegistry holds
 :mod:`.status_log`          why each credential was revoked or suspended
 ==========================  ==================================================
 
@@ -45,6 +47,7 @@ from issuer.archive.credentials import (
     CredentialRecord,
     CredentialTable,
 )
+from issuer.archive.issuance import IssuanceTable, IssuanceTreeRecord
 from issuer.archive.offers import OfferTable
 from issuer.archive.schema import ARCHIVE_MIGRATIONS
 from issuer.archive.status_lists import LIST_KIND_BITSTRING, LIST_KIND_IETF, StatusListRecord, StatusListTable
@@ -68,6 +71,7 @@ __all__ = [
     "CredentialRecord",
     "StatusListRecord",
     "BatchRecord",
+    "IssuanceTreeRecord",
     "StatusChangeRecord",
     "UnknownCredential",
     "StorageError",
@@ -76,5 +80,5 @@ __all__ = [
 ]
 
 
-class Archive(CredentialTable, StatusListTable, BatchTable, OfferTable, StatusLogTable):
+class Archive(CredentialTable, StatusListTable, BatchTable, OfferTable, StatusLogTable, IssuanceTable):
     """The SQLite archive of one issuer: open it once per process, share it between threads."""

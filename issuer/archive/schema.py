@@ -85,3 +85,18 @@ def m004_status_changes(db: Database) -> None:
         "changed_at": int,
     }, pk="id", not_null={"credential_id", "status", "changed_at"})
     db.table("status_changes").create_index(["credential_id"])
+
+
+@ARCHIVE_MIGRATIONS()
+def m005_issuance_anchors(db: Database) -> None:
+    """Issuance anchored in Merkle batches (issue 14, §1): each signed credential's leaf input (the SHA-256
+    of its issuer-signed JWT) and the tree it was sealed into; each tree's root and what the chain holds."""
+    db.table("issuance_leaves").create({
+        "credential_id": str, "batch_id": str, "jwt_sha256": str, "root": str, "idx": int,
+    }, pk="credential_id", not_null={"jwt_sha256"})
+    db.table("issuance_leaves").create_index(["root", "idx"])
+    db.table("issuance_leaves").create_index(["batch_id"])
+    db.table("issuance_trees").create({
+        "root": str, "batch_id": str, "size": int, "leaves": bytes, "created_at": int, "anchored_block": int,
+        "anchored_tx": str, "anchored_by": str, "anchor_error": str,
+    }, pk="root", not_null={"size", "leaves", "created_at"})

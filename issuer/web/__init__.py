@@ -124,6 +124,11 @@ def _start_anchor_retry(web: Foundation) -> None:
                             log.info("status list %s version %s is anchored", outcome.list_id, outcome.version)
                         else:
                             problem = f"status list {outcome.list_id} version {outcome.version}: {outcome.error}"
+                    for tree in get_service().converge_issuance():  # batch roots left pending (issuer.issuance)
+                        if tree.anchored:
+                            log.info("issuance batch root %s is anchored in block %s", tree.root[:16], tree.block)
+                        else:
+                            problem = f"issuance batch root {tree.root[:16]}: {tree.error}"
             except (MicrocredError, OSError, sqlite3.Error) as exc:
                 problem = str(exc)
             if problem and problem != last_problem:
