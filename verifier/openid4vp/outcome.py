@@ -10,9 +10,9 @@ verifier never relies on the wallet to have kept to the query. An answer
 lacking a required claim, with a value outside the allowed ones, or naming a
 query the request did not make is not verified, and the page says why.
 
-One presentation meeting the request is shown on the scan path's result
-page (:func:`verifier.pages.render_result`); several, or an answer that falls
-short of the request, on the stack page (:func:`verifier.pages.render_stack_result`)
+One presentation meeting the request, or failing its own checks, is shown on
+the scan path's result page (:func:`verifier.pages.render_result`); several,
+or one that is sound but falls short of the request, on the stack page (:func:`verifier.pages.render_stack_result`)
 with the problems listed.
 """
 
@@ -76,7 +76,9 @@ def render_outcome(tx: Transaction):
         return render_template("error.html", code=200, title="Cannot check this",
                                message=f"The wallet declined: {tx.wallet_error or 'no reason given'}")
     now = tx.answered_at or 0
-    if len(tx.answers) == 1 and not tx.problems:
+    # One presentation: its own verdict, also when it failed its checks (what the request then lacks follows
+    # from that failure and would only repeat it).
+    if len(tx.answers) == 1 and (not tx.problems or _discarded(tx.answers[0].result)):
         return render_result(tx.answers[0].result, tx.answers[0].presentation, now)
     return render_stack_result([a.result for a in tx.answers], [a.presentation for a in tx.answers], now,
                                problems=tx.problems)
