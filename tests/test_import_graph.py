@@ -36,6 +36,7 @@ ALLOWED_FUNCTION_IMPORTS = {
     ("verifier.evidence_check", "ledger.chain"): _WEB3,
     ("issuer.identity", "ledger.keys"): _WEB3,
     ("issuer.ledger_link", "ledger.deployment"): _WEB3,
+    ("issuer.web.home", "ledger.deployment"): _WEB3,
     ("issuer.ledger_link", "ledger.keys"): _WEB3,
     ("issuer.did_keys", "ledger.deployment"): _WEB3,
     ("issuer.did_keys", "ledger.keys"): _WEB3,

@@ -50,6 +50,7 @@ from infra.serving import MachineLock
 from infra.web import Foundation, init_foundation
 from issuer.identity import list_issuers, load_issuer
 from issuer.ledger_link import LedgerStatusAnchor
+from issuer.web import home as home_page
 from issuer.web import public, registrar, registrar_bulk
 from issuer.web.context import EXTENSION, close_archive, get_oid4vci, get_service, now
 from issuer.web.settings import SETTINGS
@@ -72,6 +73,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         name = names[0] if len(names) == 1 else None
     if not name:
         raise ConfigurationError(f"expected MICROCRED_ISSUER naming one of the issuers under {root}")
+    # Pages write their text as {{ _('…') }}; until Flask-Babel is wired in (infra.i18n) it is shown as written.
+    app.jinja_env.globals.setdefault("_", lambda text, **values: text % values if values else text)
     home = load_issuer(root, name)
     if not web.settings.SECRET_KEY:
         app.config["SECRET_KEY"] = home.session_secret()
@@ -82,6 +85,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         # The ledger of this app's settings, whatever the environment says by the time of a revoke.
         app.config["STATUS_ANCHOR"] = LedgerStatusAnchor(home, LedgerSettings.of(web.settings))
 
+    app.register_blueprint(home_page.bp)  # /: who the issuer is, its accreditation and lists, the registrar's page
     app.register_blueprint(public.bp)
     app.register_blueprint(registrar.bp)
     app.register_blueprint(registrar_bulk.bp)  # /registrar/bulk: revoke or suspend from a CSV file
