@@ -25,6 +25,8 @@ What it sets up:
   ``Permissions-Policy`` with the camera for this origin only where it is
   used. A header a view set itself is kept. ``Cache-Control`` comes from the
   app's own rule (``cache_control``).
+- **Languages** (:func:`infra.i18n.init_i18n`): Flask-Babel, the page's
+  language from ``?lang=``, the ``lang`` cookie, the account, ``Accept-Language``.
 - **CSRF** (:meth:`Foundation.protect_forms`): the synchronizer token pattern
   (OWASP CSRF Prevention Cheat Sheet): a random per-session token
   (``session["csrf"]``) in a hidden ``csrf_token`` field of every form
@@ -48,6 +50,7 @@ from flask import Flask, Response, abort, request, session
 
 from infra.fetch import FetchPolicy, StrictFetcher, Transport
 from infra.hosts import configure_hosts
+from infra.i18n import init_i18n
 from infra.serving import add_health_route, on_worker_start
 from infra.settings import Setting, Settings, load_settings
 from infra.store import Store, open_store
@@ -208,6 +211,7 @@ def init_foundation(app: Flask, spec: tuple[Setting, ...], test_config: Mapping[
     if not app.testing:
         configure_logging(settings.LOG_LEVEL)
     _add_headers(app, security_headers(scripts=scripts), cache_control)
+    init_i18n(app)  # the pages in en / it / de / fr, the language switcher, dates and numbers (infra.i18n)
     foundation = app.extensions[_EXTENSION] = Foundation(app, settings)
     return foundation
 
