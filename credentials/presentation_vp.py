@@ -121,14 +121,16 @@ def sign_jwt_vp_json(
     nonce: str,
     iat: int,
     lifetime: int = DEFAULT_VP_LIFETIME,
+    issuance_proof: Mapping[str, Any] | None = None,
 ) -> str:
-    """A ``jwt_vp_json`` presentation of one JWT-secured credential, signed by ``holder_key``."""
+    """A ``jwt_vp_json`` presentation of one JWT-secured credential, signed by ``holder_key``; the VP carries
+    ``issuance_proof`` (:mod:`credentials.issuance_anchor`) as its ``issuanceProof`` member when given."""
     _check_binding(audience, nonce, iat, lifetime)
     if not isinstance(credential, str) or credential.count(".") != 2:
         raise InvalidInput("a jwt_vp_json presentation carries a credential as a compact JWT (three parts)")
     carried = credential
     did = holder_did(holder_key)
-    payload = {
+    payload: dict[str, Any] = {
         "iss": did,
         "aud": audience,
         "nonce": nonce,
@@ -142,6 +144,8 @@ def sign_jwt_vp_json(
             "verifiableCredential": [carried],
         },
     }
+    if issuance_proof is not None:
+        payload["vp"]["issuanceProof"] = dict(issuance_proof)
     return sign_jws(payload, holder_key, header={"typ": "JWT", "kid": verification_method_id(did)})
 
 
@@ -180,10 +184,12 @@ def present_whole(
     nonce: str,
     iat: int,
     lifetime: int = DEFAULT_VP_LIFETIME,
+    issuance_proof: Mapping[str, Any] | None = None,
 ) -> tuple[str, str | dict[str, Any]]:
-    """``(vp format, presentation)`` for a whole credential (see :func:`vp_format_for`)."""
+    """``(vp format, presentation)`` for a whole credential (see :func:`vp_format_for`); a JWT credential's
+    ``issuance_proof`` goes along in the VP (a Data Integrity VP carries none)."""
     vp_format_for(credential)  # refuses what neither form carries
     if isinstance(credential, str):
         return JWT_VP_JSON, sign_jwt_vp_json(credential, holder_key, audience=audience, nonce=nonce, iat=iat,
-                                             lifetime=lifetime)
+                                             lifetime=lifetime, issuance_proof=issuance_proof)
     return LDP_VP, sign_ldp_vp(credential, holder_key, audience=audience, nonce=nonce, iat=iat, lifetime=lifetime)

@@ -16,6 +16,7 @@ or, once it is delivered, says "already issued" and issues nothing unless
 from __future__ import annotations
 
 import functools
+import json
 import os
 import re
 import sys
@@ -462,14 +463,23 @@ def reissue(ctx: click.Context, credential_id: str, holder_jwk: Path | None, hol
     result = service.reissue(credential_id, key, now=int(time.time()))
     new = result.issued[0]
     click.echo(f"revoked {credential_id}; re-issued as {new.credential_id}")
+    issuance: list[IssuanceOutcome] = []
     if new.sd_jwt:
         target = out or Path(f"{new.credential_id}.sd-jwt")
         target.write_text(new.sd_jwt + "\n", encoding="ascii")
         click.echo(f"signed credential written to {target}")
+        root = service.seal_issuance(credential_ids=[new.credential_id], now=int(time.time()))
+        issuance = service.converge_issuance(roots=[root] if root else [])
+        proof = service.issuance_proofs([new.credential_id]).get(new.credential_id)
+        if proof is not None:
+            bundle = target.with_name(f"{new.credential_id}.with-proof.json")
+            bundle.write_text(json.dumps({"credential": new.sd_jwt, "issuance_proof": proof}, indent=1) + "\n",
+                              encoding="utf-8")
+            click.echo(f"with its issuance proof: {bundle}")
     else:
         click.echo(f"offer: {offer_uri(service.identity, new.offer_id or '')}")
         click.echo(f"page:  {offer_page_url(service.identity, new.offer_id or '')}")
-    _report_anchors(result.anchors)
+    _report_anchors(result.anchors, issuance)
 
 
 @issuer.command("list")

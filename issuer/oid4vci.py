@@ -12,7 +12,10 @@ Implements, from OpenID4VCI 1.0 (final, editor's draft -17 text):
   (``typ: openid4vci-proof+jwt``, ``jwk`` or a did:key/did:jwk ``kid`` in the
   header, ``aud`` = the Credential Issuer Identifier, ``iat``, ``nonce`` = a
   ``c_nonce`` from the Nonce Endpoint, used once); the response
-  ``{"credentials": [{"credential": …}]}``;
+  ``{"credentials": [{"credential": …, "issuance_proof": {…}}]}`` — the
+  ``issuance_proof`` member beside the credential is microcred's extension
+  (issue 14, :mod:`issuer.issuance`: the credential's RFC 9162 inclusion proof
+  to a root anchored on the IssuanceRegistry);
 - §12.2 Credential Issuer metadata for the SD-JWT VC profile (Appendix A.3:
   ``format: dc+sd-jwt``, ``vct``: microcred's and the EUDI learning
   credential) and for the Open Badge twins as W3C VCs signed as JWTs
@@ -44,6 +47,7 @@ from credentials.errors import InvalidAccessToken, InvalidInput, OAuthError, Off
 from credentials.eudi_learning import EUDI_LEARNING_CLAIM_LABELS, EUDI_LEARNING_VCT
 from credentials.jose import PublicKey, UnverifiedJws
 from credentials.jwt_vc import JWT_VC_JSON_FORMAT
+from credentials.merkle import credential_digest
 from credentials.microcredential import CLAIM_LABELS, MICRO_CREDENTIAL_VCT
 from credentials.sd_jwt_vc import SD_JWT_VC_TYP
 from issuer.archive import DELIVERY_REDEEMED, KIND_EUDI_LEARNING, KIND_MICROCRED, KIND_OB3, CredentialRecord
@@ -52,6 +56,7 @@ from issuer.service import IssuerService
 from issuer.twins import OB3_TYPES
 
 __all__ = [
+    "ISSUANCE_PROOF_MEMBER",
     "CREDENTIAL_CONFIGURATION_ID",
     "EUDI_LEARNING_CONFIGURATION_ID",
     "OPEN_BADGE_CONFIGURATION_ID",
@@ -73,6 +78,8 @@ __all__ = [
 ]
 
 CREDENTIAL_CONFIGURATION_ID = "micro-credential"
+#: The member of a credential object in the Credential Response that carries its issuance proof.
+ISSUANCE_PROOF_MEMBER = "issuance_proof"
 EUDI_LEARNING_CONFIGURATION_ID = "eudi-learning-credential"
 OPEN_BADGE_CONFIGURATION_ID = "open-badge-3"
 #: The credential configuration of each kind of archived credential.
@@ -310,6 +317,24 @@ class Oid4vciIssuer:
                 record.id, holder_jwk=json.dumps(holder_jwk), delivery=DELIVERY_REDEEMED,
                 sd_jwt_sha256=hashlib.sha256(sd_jwt.encode("ascii")).hexdigest(),
             )
+            self.archive.record_leaves(record.batch_id, {record.id: credential_digest(sd_jwt).hex()})
             if all(r.delivery == DELIVERY_REDEEMED for r in self._group(offer)):
                 self.archive.update_offer(offer["id"], redeemed_at=now)
-        return {"credentials": [{"credential": sd_jwt}]}
+        return {"credentials": [self._with_issuance_proof(record.id, sd_jwt, now=now)]}
+
+    def _with_issuance_proof(self, credential_id: str, credential: str, *, now: int) -> dict[str, Any]:
+        """The credential object of the response, with the ``issuance_proof`` member (microcred's extension:
+        a wallet that does not know it ignores it) when a ledger deployment is known.
+
+        The credential is sealed into a tree of its own and its root anchored now (one transaction); when
+        the ledger refuses or is down the root stays pending (the background loop and ``issuer publish``
+        anchor it) and the proof, final once sealed, is delivered all the same.
+        """
+        root = self.service.seal_issuance(credential_ids=[credential_id], now=now)
+        if root is not None:
+            self.service.converge_issuance(roots=[root])
+        proof = self.service.issuance_proofs([credential_id]).get(credential_id)
+        answer: dict[str, Any] = {"credential": credential}
+        if proof is not None:
+            answer[ISSUANCE_PROOF_MEMBER] = proof
+        return answer

@@ -16,6 +16,7 @@ from dataclasses import replace
 from typing import Any
 
 from credentials.errors import InvalidInput, StatusChangeRefused, UnknownCredential
+from credentials.merkle import credential_digest
 from issuer.anchoring import AnchorOutcome
 from issuer.archive import DELIVERY_FILE, DELIVERY_OFFER, KIND_OB3, Archive, CredentialRecord, StatusChangeRecord
 from issuer.fault_hook import fault_point
@@ -143,6 +144,8 @@ class StatusChanges:
             if sd_jwt is not None:
                 new = replace(new, sd_jwt_sha256=sha256_hex(sd_jwt))
             self.archive.insert_credentials([new])
+            if sd_jwt is not None:  # sealed into a tree of its own by the caller (issuer.issuance)
+                self.archive.record_leaves(new.batch_id, {new.id: credential_digest(sd_jwt).hex()})
             self.archive.insert_offers([self._offer(offer_id, new.id, now=now)] if offer_id else [])
             self.archive.update_credential(old.id, replaced_by=new.id)
             made = self._change(self._with_twins([old]), "revoked", now=now, also=[new.list_id])

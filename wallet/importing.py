@@ -21,6 +21,15 @@ Formats, told apart by their shape (the stored ``format`` column in brackets):
   unless the learner chose "keep as unverified"; then stored with
   ``verified = 0`` and labelled so everywhere, never counted or shared.
 
+With its issuance proof: a JSON object ``{"credential": "<compact credential>",
+"issuance_proof": {…}}`` — the issuer's ``<id>.with-proof.json`` file, the
+same object as in the OpenID4VCI credential response — is the credential
+with the RFC 9162 inclusion proof of its issuing batch
+(:mod:`credentials.merkle`); the proof must lead from this credential to its
+root (else ``format`` fails saying so) and is kept (``issuance_proof``) to be
+sent along in each presentation. Whether the root is anchored is the
+verifier's ``issuance_anchor`` check.
+
 Whose it is: an SD-JWT VC must be bound (``cnf.jwk``) to one of the account's
 keys; a W3C credential whose subject (or an EDC whose ``cnf``) names a
 did:key / did:jwk that is not the account's is refused as another holder's;
@@ -36,9 +45,10 @@ before anything is written.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -58,6 +68,7 @@ from credentials.errors import (
 from credentials.europass import EDC_JSON_LIMITS, EDC_TYPE, MAX_EDC_BYTES, verify_sealed_edc
 from credentials.jose import MAX_TOKEN_LENGTH, PublicKey
 from credentials.jwt_vc import verify_jwt_vc
+from credentials.merkle import IssuanceProof, credential_leaf
 from credentials.multikey import resolve_did_verification_method
 from credentials.open_badges import OPEN_BADGE_TYPES, check_open_badge_credential, verify_open_badge
 from credentials.sd_jwt import HolderSdJwt
@@ -91,6 +102,8 @@ __all__ = [
     "import_credential",
 ]
 
+#: The member beside ``credential`` that carries its issuance proof (issuer.oid4vci.ISSUANCE_PROOF_MEMBER).
+ISSUANCE_PROOF_MEMBER = "issuance_proof"
 #: A JSON credential (sealed EDC, Open Badge) larger than this is refused.
 MAX_JSON_BYTES = MAX_EDC_BYTES
 _MAX_TITLE = 200
@@ -113,6 +126,8 @@ class CheckedCredential:
     view: AnnexView
     verified: bool = True
     subject_bound: bool = True
+    #: The issuer's inclusion proof (credentials.merkle.IssuanceProof JSON), when delivered with it.
+    issuance_proof: dict[str, Any] | None = None
 
     @property
     def title(self) -> str:
@@ -276,6 +291,28 @@ def unsigned_document_kind(text: object, *, now: int) -> str | None:
         return None
 
 
+def _with_proof(text: str) -> tuple[str, dict[str, Any]] | None:
+    """``(credential, proof)`` of a credential delivered with its issuance proof, or None for anything else."""
+    stripped = text.strip()
+    if not stripped.startswith("{") or '"issuance_proof"' not in stripped:
+        return None
+    document = _parse_json(stripped)
+    if set(document) != {"credential", ISSUANCE_PROOF_MEMBER}:
+        return None
+    credential, unverified_proof = document["credential"], document[ISSUANCE_PROOF_MEMBER]
+    if not isinstance(credential, str):
+        raise FormatError("expected the credential beside its issuance proof as a compact string")
+    try:
+        proof = IssuanceProof.from_json(unverified_proof)
+        leaf = credential_leaf(credential)
+    except InvalidInput as exc:
+        raise FormatError(f"the issuance proof cannot be used: {exc}") from None
+    if not proof.proves(leaf):
+        raise FormatError("the issuance proof does not belong to this credential (it does not lead from it to "
+                          "its root)")
+    return credential, proof.to_json()
+
+
 def check_credential(text: object, keys: list[HolderKeyRecord], *, now: int,
                      trust_anchors: TrustAnchors | None = None, keep_unverified: bool = False,
                      issuer_key: IssuerKeyResolver = resolve_did_issuer_key) -> CheckedCredential:
@@ -289,6 +326,11 @@ def check_credential(text: object, keys: list[HolderKeyRecord], *, now: int,
     """
     if not isinstance(text, str):
         raise FormatError("expected the credential as text")
+    bundle = _with_proof(text)
+    if bundle is not None:
+        credential, proof = bundle
+        checked = check_credential(credential, keys, now=now, trust_anchors=trust_anchors)
+        return replace(checked, issuance_proof=proof)
     if text.lstrip().startswith("{"):
         raw = text.strip()  # JSON keeps its spaces: they may sit inside strings the signature covers
         document = _parse_json(raw)
@@ -323,11 +365,12 @@ def store_credential(db: Database, account_id: int, checked: CheckedCredential, 
     cursor = db.execute(
         "INSERT INTO credentials (account_id, holder_key_id, format, raw, raw_sha256, issuer, vct, title, issuer_name, "
         "registry_name, ects, eqf_level, issued_on, badge, badge_detail, checked_at, imported_at, verified, "
-        "subject_bound, view_kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "subject_bound, view_kind, issuance_proof) VALUES (" + ", ".join("?" * 21) + ")",
         [account_id, checked.holder_key_id, checked.format, checked.raw, checked.raw_sha256, checked.issuer,
          checked.vct, checked.title, checked.issuer_name, badge.issuer_name, checked.ects, view.eqf_level_value,
          checked.issued_on, badge.state, badge.detail_json(), now, now, int(checked.verified),
-         int(checked.subject_bound), view.kind],
+         int(checked.subject_bound), view.kind,
+         json.dumps(checked.issuance_proof) if checked.issuance_proof is not None else None],
     )
     return inserted_id(cursor)
 

@@ -175,4 +175,7 @@ def redeem_offer(text: str, holder_key: PrivateKey, *, client: Client, now: int)
         return json_dumps(credential)  # the wallet imports it as JSON text, like an uploaded file
     if not isinstance(credential, str):
         raise InvalidCredentialOffer("the issued credential is not a string in a format this wallet keeps")
+    proof = first.get("issuance_proof")
+    if proof is not None:  # microcred's extension: imported together (wallet.importing keeps the proof)
+        return json_dumps({"credential": credential, "issuance_proof": proof})
     return credential

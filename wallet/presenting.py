@@ -20,6 +20,12 @@
   one-time link, which answers ``{"presentations": [...]}``
   (:func:`credentials.presentation_codec.stack_text`).
 - :func:`redeem_link` serves a link once, with its presentation's format.
+
+A credential the issuer delivered with its issuance proof (issue 14) is
+presented with it: :func:`holder_of` gives the stored SD-JWT VC with the
+proof, which goes into each KB-JWT as the claim ``issuance_proof``; a whole
+JWT credential's VP carries it as ``issuanceProof``
+(:mod:`credentials.issuance_anchor`).
 """
 
 from __future__ import annotations
@@ -27,8 +33,8 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import segno
@@ -59,6 +65,8 @@ __all__ = [
     "StackMember",
     "create_stack_share",
     "redeem_link",
+    "holder_of",
+    "issuance_proof_of",
 ]
 
 MODE_INLINE, MODE_LINK, MODE_OPENID4VP = "inline", "link", "openid4vp"
@@ -70,6 +78,20 @@ SHARE_AUDIENCE_PREFIX = "urn:microcred:wallet-share:"
 #: Claims ticked by default: what a desk needs to know what the credential is.
 DEFAULT_DISCLOSED = frozenset({"title", "awarding_body", "issued_on", "ects", "eqf_level"})
 _MAX_PATHS = 256
+
+
+def issuance_proof_of(row: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The issuance proof the wallet keeps for a stored credential (a ``credentials`` row), or None."""
+    text = row.get("issuance_proof")
+    if not text:
+        return None
+    proof = json.loads(text)
+    return proof if isinstance(proof, dict) else None
+
+
+def holder_of(row: Mapping[str, Any]) -> HolderSdJwt:
+    """A stored SD-JWT VC as its holder presents it: with its issuance proof, when the wallet keeps one."""
+    return replace(HolderSdJwt.parse(row["raw"]), issuance_proof=issuance_proof_of(row))
 
 
 @dataclass(frozen=True)
@@ -210,13 +232,14 @@ def create_whole_share(
     nonce: str | None = None,
     mode: str | None = None,
     random_token: Callable[[int], str] = secrets.token_urlsafe,
+    issuance_proof: Mapping[str, Any] | None = None,
 ) -> Share:
     """A whole credential inside a holder-signed VP (nonce fresh and audience the share id unless given, as an
-    OpenID4VP answer gives them); record the share."""
+    OpenID4VP answer gives them), with its ``issuance_proof`` when kept; record the share."""
     share_id = random_token(12)
     audience = audience or SHARE_AUDIENCE_PREFIX + share_id
     vp_format, vp = present_whole(credential, holder_key, audience=audience, nonce=nonce or random_token(16), iat=now,
-                                  lifetime=lifetime)
+                                  lifetime=lifetime, issuance_proof=issuance_proof)
     presentation = vp if isinstance(vp, str) else json_dumps(vp)
     return _record_share(db, share_id=share_id, account_id=account_id, credential_id=credential_id,
                          presentation=presentation, presentation_format=vp_format, audience=audience,
@@ -236,6 +259,8 @@ class StackMember:
     holder: HolderSdJwt | None = None
     paths: list[ClaimPath] | None = None
     credential: str | dict[str, Any] | None = None
+    #: A whole credential's issuance proof (an SD-JWT VC's travels in its ``holder``).
+    issuance_proof: dict[str, Any] | None = None
 
 
 def create_stack_share(
@@ -260,7 +285,7 @@ def create_stack_share(
                                                                         audience=audience, nonce=nonce, iat=now))
         elif member.holder is None and member.credential is not None:
             _, vp = present_whole(member.credential, member.holder_key, audience=audience, nonce=nonce, iat=now,
-                                  lifetime=lifetime)
+                                  lifetime=lifetime, issuance_proof=member.issuance_proof)
             presentations.append(vp if isinstance(vp, str) else json_dumps(vp))
         else:
             raise InvalidInput(f"choose at least one claim to show of {member.title[:80]}")

@@ -12,7 +12,7 @@ from wallet.db import DB_FILE, MIGRATIONS, migrate, open_database
 ADDED = {
     "sessions": {"last_seen_at": 0, "authenticated_at": 0},
     "credentials": {"registry_name": None, "verified": 1, "subject_bound": 1, "view_kind": None, "status_events": 0,
-                    "status_events_seen": 0},
+                    "status_events_seen": 0, "issuance_proof": None},
     "shares": {"presentation_format": "dc+sd-jwt"},
 }
 #: Each earlier wallet: numbered by user_version (v1, v2), and migrations recorded by name up to m002.

@@ -21,7 +21,6 @@ from typing import Any
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
 
 from credentials.errors import InvalidInput, MicrocredError, VerificationError
-from credentials.sd_jwt import HolderSdJwt
 from infra.errors import FetchError, FetchRefused
 from infra.web_errors import public_message, status_of
 from wallet.db import get_db
@@ -30,7 +29,7 @@ from wallet.holding import holder_key_for, private_holder_key
 from wallet.oid4vp import PresentationRequest, parse_request, send_error, send_response
 from wallet.oid4vp.consent import build_page, choose
 from wallet.oid4vp.verifier_id import NO_VERIFIER_ANCHORS
-from wallet.presenting import MODE_OPENID4VP, create_share, create_whole_share, preview
+from wallet.presenting import MODE_OPENID4VP, create_share, create_whole_share, holder_of, issuance_proof_of, preview
 from wallet.security import claim_form, login_required, now
 from wallet.transport import client_from_config
 
@@ -131,12 +130,12 @@ def _presentation(db: Any, presentation_request: PresentationRequest, chosen: An
               "now": now(), "audience": presentation_request.client_id, "nonce": presentation_request.nonce,
               "mode": MODE_OPENID4VP}
     if chosen.paths is not None:
-        share = create_share(db, holder=HolderSdJwt.parse(row["raw"]), paths=list(chosen.paths), lifetime=0,
+        share = create_share(db, holder=holder_of(row), paths=list(chosen.paths), lifetime=0,
                              **common)
         return share.presentation
     credential = row["raw"] if row["format"] == "jwt_vc" else json.loads(row["raw"])
     share = create_whole_share(db, credential=credential, disclosed=_WHOLE_DISCLOSED, lifetime=PENDING_LIFETIME,
-                               **common)
+                               issuance_proof=issuance_proof_of(row), **common)
     return share.presentation if isinstance(credential, str) else json.loads(share.presentation)
 
 

@@ -42,6 +42,8 @@ from wallet.presenting import (
     create_share,
     create_stack_share,
     create_whole_share,
+    holder_of,
+    issuance_proof_of,
     parse_paths,
     preview,
     qr_svg,
@@ -72,7 +74,7 @@ def _sd_jwt_row(credential_id: int) -> tuple[dict, HolderSdJwt]:
     row = _shareable_row(credential_id)
     if row["format"] != FORMAT_SD_JWT_VC:
         abort(400, description="Only SD-JWT credentials can disclose single claims; this one is shared whole.")
-    return row, HolderSdJwt.parse(row["raw"])
+    return row, holder_of(row)
 
 
 @bp.get("/credentials/<int(max=9007199254740991):credential_id>/share")
@@ -118,7 +120,7 @@ def create_whole(credential_id: int):
         share = create_whole_share(
             db, account_id=g.account["id"], credential_id=credential_id, credential=credential, holder_key=key,
             disclosed=_whole_disclosed(row), link_base=current_app.config["PUBLIC_URL"] or request.host_url,
-            now=now(), lifetime=current_app.config["SHARE_LIFETIME"],
+            now=now(), lifetime=current_app.config["SHARE_LIFETIME"], issuance_proof=issuance_proof_of(row),
         )
     return redirect(url_for("share.show", share_id=share.id))
 
@@ -223,7 +225,7 @@ def stack_create():
     for row in rows:
         key = private_holder_key(secret, holder_key_for(db, g.account["id"], row["holder_key_id"]))
         if row["format"] == FORMAT_SD_JWT_VC:
-            holder = HolderSdJwt.parse(row["raw"])
+            holder = holder_of(row)
             try:
                 paths = parse_paths(request.form.getlist(f"claim-{row['id']}"), holder)
             except InvalidInput as exc:
@@ -233,7 +235,8 @@ def stack_create():
             members.append(StackMember(row["id"], row["title"], key, seen, holder=holder, paths=paths))
         else:
             credential = row["raw"] if row["format"] == FORMAT_JWT_VC else json.loads(row["raw"])
-            members.append(StackMember(row["id"], row["title"], key, _whole_disclosed(row), credential=credential))
+            members.append(StackMember(row["id"], row["title"], key, _whole_disclosed(row), credential=credential,
+                                       issuance_proof=issuance_proof_of(row)))
     with db.atomic():
         claim_form(db)
         share = create_stack_share(db, account_id=g.account["id"], members=members,
