@@ -42,12 +42,12 @@ from babel import Locale
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal
 from flask import Flask, Response, current_app, has_request_context, request
-from flask_babel import Babel, get_locale, gettext, lazy_gettext, ngettext
+from flask_babel import Babel, get_locale, get_translations, gettext, lazy_gettext, ngettext
 from jinja2 import ChoiceLoader, FileSystemLoader
 
 __all__ = ["SUPPORTED", "DEFAULT", "COOKIE", "LANGUAGE_NAMES", "TRANSLATIONS", "I18n", "init_i18n", "i18n_of",
            "select_locale", "current_language", "content_languages", "language_links", "format_when", "format_day",
-           "format_number", "gettext", "lazy_gettext", "ngettext"]
+           "format_number", "translate", "N_", "gettext", "lazy_gettext", "ngettext"]
 
 #: The languages of the pages, English first (the default and the catalogues' source language).
 SUPPORTED = ("en", "it", "de", "fr")
@@ -147,6 +147,26 @@ def _remember_choice(response: Response) -> Response:
     return response
 
 
+def N_(text: str) -> str:
+    """Marks ``text`` for the catalogue (``make i18n`` extracts it) without translating it here.
+
+    For sentences made before a request's language is known (tables, exception
+    messages): the page shows them through :func:`translate` (the ``translate`` filter).
+    """
+    return text
+
+
+def translate(text: Any) -> str:
+    """``text`` in the page's language when the catalogue has it, else as it is; plain text, escaped on the page.
+
+    Unlike ``_()`` in a template, the result is never markup and never %-formatted: safe for any
+    message, including ones that quote what a client sent.
+    """
+    if not isinstance(text, str) or not text or not has_request_context():
+        return "" if text is None else str(text)
+    return str(get_translations().ugettext(text))
+
+
 # ---------------------------------------------------------------- dates and numbers
 
 
@@ -217,7 +237,7 @@ def init_i18n(app: Flask) -> I18n:
     """Flask-Babel on ``app`` with the shared catalogue, the filters, the switcher and the choice's cookie."""
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
     Babel(app, locale_selector=select_locale, default_locale=DEFAULT, default_timezone="UTC")
-    app.jinja_env.filters.update(datetime=format_when, date=format_day, number=format_number)
+    app.jinja_env.filters.update(datetime=format_when, date=format_day, number=format_number, translate=translate)
     app.jinja_env.globals.update(language_links=language_links, current_language=current_language)
     app.jinja_loader = ChoiceLoader([loader for loader in (app.jinja_loader, FileSystemLoader(_TEMPLATES)) if loader])
     app.after_request(_remember_choice)

@@ -42,6 +42,7 @@ from credentials.errors import (
     VerificationError,
 )
 from infra.errors import FetchError
+from infra.i18n import N_
 
 __all__ = ["HTTP_STATUS", "TITLES", "init_app", "status_of", "public_message", "error_response", "request_id"]
 
@@ -69,27 +70,27 @@ HTTP_STATUS: dict[str, int] = {
 
 #: Page titles by status.
 TITLES = {
-    400: "That did not work",
-    401: "Not signed in",
-    403: "Not allowed",
-    404: "Not found",
-    405: "Not allowed",
-    409: "Already done",
-    410: "No longer available",
-    413: "Too large",
-    429: "Too many attempts",
-    500: "Something went wrong",
-    502: "Could not reach it",
-    503: "Not available right now",
+    400: N_("That did not work"),
+    401: N_("Not signed in"),
+    403: N_("Not allowed"),
+    404: N_("Not found"),
+    405: N_("Not allowed"),
+    409: N_("Already done"),
+    410: N_("No longer available"),
+    413: N_("Too large"),
+    429: N_("Too many attempts"),
+    500: N_("Something went wrong"),
+    502: N_("Could not reach it"),
+    503: N_("Not available right now"),
 }
 
 #: What a client is told for a 5xx whose message is for the operator only.
 _GENERIC = {
-    500: "Something went wrong on our side. Nothing was changed; please try again.",
-    502: "A service this one depends on gave an answer that cannot be used; try again in a moment.",
-    503: "A service this one depends on is not available right now; try again in a moment.",
+    500: N_("Something went wrong on our side. Nothing was changed; please try again."),
+    502: N_("A service this one depends on gave an answer that cannot be used; try again in a moment."),
+    503: N_("A service this one depends on is not available right now; try again in a moment."),
 }
-_CONFIGURATION = "This service is not configured completely; its operator has been told."
+_CONFIGURATION = N_("This service is not configured completely; its operator has been told.")
 _EXTENSION = "microcred_web_errors"
 _log = logging.getLogger(__name__)
 

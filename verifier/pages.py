@@ -34,6 +34,7 @@ from credentials.errors import InvalidInput
 from credentials.microcredential import CLAIM_LABELS, MICROCRED_CLAIMS
 from credentials.stack import StackResult, stack_result
 from credentials.verification_model import FAILED, PASSED, SKIPPED, UNAVAILABLE, VerificationResult
+from infra.i18n import content_languages
 from verifier.api import count_members, is_sd_jwt
 from verifier.context import current_service
 from verifier.evidence import offer_evidence
@@ -142,7 +143,7 @@ def _checks(result: VerificationResult) -> list[dict[str, str]]:
 def _certificate(result: VerificationResult) -> dict[str, Any] | None:
     if result.check("signature").status != PASSED:
         return None
-    return annex_certificate(result.annex) if result.annex is not None else certificate_of(result.claims)
+    return annex_certificate(result.annex, content_languages()) if result.annex is not None else certificate_of(result.claims)
 
 
 def _fingerprint(presentation: str) -> str:

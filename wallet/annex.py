@@ -47,6 +47,7 @@ from credentials.jose import IMPORTED_FORMAT_ALGS, UnverifiedJws
 from credentials.open_badges import OPEN_BADGE_TYPES
 from credentials.sd_jwt import HolderSdJwt
 from credentials.sd_jwt_vc import NEVER_DISCLOSABLE
+from infra.i18n import content_languages
 
 __all__ = [
     "FORMAT_SD_JWT_VC", "FORMAT_JWT_VC", "FORMAT_LDP_VC", "FORMAT_EDC", "FORMAT_UNSIGNED", "FORMAT_NAMES",
@@ -185,10 +186,8 @@ def languages_in(view: AnnexView) -> list[str]:
 
 
 def page_languages(requested: str | None) -> tuple[str, ...]:
-    """The page's language order: ``?lang=`` when it is a language tag, then English."""
-    if isinstance(requested, str) and _LANGUAGE.match(requested) and requested != "en":
-        return (requested, "en")
-    return ("en",)
+    """The page's language order: ``?lang=`` when it is a language tag, then the page's language, then English."""
+    return content_languages(requested if isinstance(requested, str) and _LANGUAGE.match(requested) else None)
 
 
 class Line:
