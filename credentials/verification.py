@@ -162,16 +162,18 @@ def _utc(timestamp: int | None) -> str:
     return datetime.fromtimestamp(timestamp or 0, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _early_anchor(parts: UnverifiedSdJwt, iss: str,
-                  issuance: IssuanceAnchorResolver | None) -> AnchoredIssuance | None:
+def _early_anchor(parts: UnverifiedSdJwt, iss: str, issuance: IssuanceAnchorResolver | None,
+                  kept_proof: Any = None) -> AnchoredIssuance | None:
     """The credential's issuance anchor, if the holder sent a proof that checks (else None; the
     ``issuance_anchor`` check, run later, says why). Read before the signature, since a did:mcr key must
     have been valid at the anchor's block. The proof binds the credential's own bytes to a root anchored by
-    the issuer's account, so it proves the time whoever sent it: the Key Binding JWT need not be verified yet."""
-    if issuance is None or parts.kb_jwt is None:
+    the issuer's account, so it proves the time whoever sent it: the Key Binding JWT need not be verified yet.
+    ``kept_proof``: the proof kept beside a credential checked without a Key Binding JWT (the wallet's badge)."""
+    if issuance is None or (parts.kb_jwt is None and kept_proof is None):
         return None
     try:
-        proof = UnverifiedJws.parse(parts.kb_jwt, what="Key Binding JWT").payload.get(ISSUANCE_PROOF_CLAIM)
+        proof = kept_proof if parts.kb_jwt is None else UnverifiedJws.parse(
+            parts.kb_jwt, what="Key Binding JWT").payload.get(ISSUANCE_PROOF_CLAIM)
         if proof is None:
             return None
         anchored = anchored_issuance(parts.issuer_jwt, proof, iss, issuance)
@@ -223,7 +225,8 @@ def _status_list_key(resolve: Callable[..., PublicKey], iss: str,
 
 def _sd_jwt_vc(run: CheckRun, presentation: str, policy: Policy, trust: TrustResolver, status: StatusResolver,
                replay: ReplayGuard, now: int, resolve_key: Callable[..., PublicKey],
-               memo: StatusListMemo, issuance: IssuanceAnchorResolver | None = None) -> VerificationResult:
+               memo: StatusListMemo, issuance: IssuanceAnchorResolver | None = None,
+               kept_proof: Any = None) -> VerificationResult:
     fmt = None
     issuance = _remembering(issuance)
     anchored = None
@@ -239,7 +242,7 @@ def _sd_jwt_vc(run: CheckRun, presentation: str, policy: Policy, trust: TrustRes
             raise FormatError(f"credential type {vct!r} is not one this verifier accepts")
         run.set("format", PASSED, f"{fmt} of type {vct}, {len(parts.disclosures)} disclosure(s)"
                 + (", with a Key Binding JWT" if parts.kb_jwt else ""))
-        anchored = _early_anchor(parts, iss, issuance)
+        anchored = _early_anchor(parts, iss, issuance, kept_proof)
         issuer_key = _issuer_key(resolve_key, iss, jws.header, anchored.block_number if anchored else None)
         jws.verify_with(issuer_key, what="issuer signature")
         run.set("signature", PASSED, f"{issuer_key.alg} by {jws.header.get('kid') or iss}")
@@ -354,6 +357,7 @@ def verify_presentation(
     trust_anchors: TrustAnchors | None = None,
     list_memo: W3cListMemo | None = None,
     issuance: IssuanceAnchorResolver | None = None,
+    kept_proof: Any = None,
 ) -> VerificationResult:
     """Run every check on ``presentation`` at ``now``; never raises for anything a holder sent.
 
@@ -364,7 +368,10 @@ def verify_presentation(
     answers for W3C status lists like ``status`` for IETF ones;
     ``trust_anchors`` are the X.509 anchors sealed EDCs must chain to;
     ``issuance`` reads the IssuanceRegistry for the ``issuance_anchor`` check
-    (None: a presented proof is ``unavailable``).
+    (None: a presented proof is ``unavailable``); ``kept_proof``: the issuance
+    proof a holder keeps beside an SD-JWT VC checked without a KB-JWT (the
+    wallet's own check): it dates the credential for its issuer's key and
+    accreditation as a presented proof does, and no ``issuance_anchor`` check is made of it.
     """
     if nonce is not None or audience is not None:
         policy = replace(policy, expected_nonce=nonce if nonce is not None else policy.expected_nonce,
@@ -377,7 +384,7 @@ def verify_presentation(
     keys = keys or KeyResolver(offline_issuer_key=resolve_issuer_key)
     if "~" in text and not text.startswith("{"):
         return _sd_jwt_vc(run, text, policy, trust, status, replay, now, keys.issuer_key, memo or StatusListMemo(),
-                          issuance)
+                          issuance, kept_proof)
     context = ImportedContext(policy, trust, replay, now, keys, lists, trust_anchors, list_memo or W3cListMemo(),
                               issuance)
     return verify_imported(run, text, context)

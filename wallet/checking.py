@@ -47,7 +47,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from credentials.errors import MicrocredError
+from credentials.errors import MicrocredError, VerificationError
+from credentials.issuance_anchor import AnchoredIssuance, IssuanceAnchorResolver, anchored_issuance
 from credentials.jose import PublicKey
 from credentials.sd_jwt_vc import resolve_did_issuer_key
 from credentials.verification import Policy, StatusResolver, TrustResolver, W3cListMemo, verify_presentation
@@ -149,8 +150,10 @@ def _signature_check(fmt: str) -> dict[str, str]:
             "detail": f"{fmt} signature, format and validity period checked on import"}
 
 
-def badge_for(raw: str, fmt: str, *, now: int, trust_check: TrustCheck | None) -> Badge:
-    """The badge of a credential whose signature already passed."""
+def badge_for(raw: str, fmt: str, *, now: int, trust_check: TrustCheck | None,
+              issuance_proof: Mapping[str, Any] | None = None) -> Badge:
+    """The badge of a credential whose signature already passed; ``issuance_proof``: the one kept beside it,
+    handed to the trust check (which then takes the issuer's key and accreditation at the anchor's block)."""
     checks = [_signature_check(fmt)]
     if trust_check is None:
         for skipped in ("issuer_trust", "revocation"):
@@ -158,7 +161,8 @@ def badge_for(raw: str, fmt: str, *, now: int, trust_check: TrustCheck | None) -
                            "detail": "not checked: no trust registry configured"})
         return Badge(BADGE_UNCHECKED, _LABELS[BADGE_UNCHECKED], tuple(checks))
     try:
-        answer = trust_check(raw, fmt, now)
+        answer = (trust_check(raw, fmt, now) if issuance_proof is None
+                  else trust_check(raw, fmt, now, issuance_proof=issuance_proof))  # type: ignore[call-arg]
         issuer = answer.get("issuer") if isinstance(answer, Mapping) else None
         found = [
             {"check": str(c.get("check")), "status": str(c.get("status")), "detail": str(c.get("detail", ""))}
@@ -224,18 +228,21 @@ def w3c_list_source(fetcher: StrictFetcher) -> Callable[[str], str]:
 
 def core_trust_check(policy: Policy, trust: TrustResolver, status: StatusResolver,
                      trust_anchors: TrustAnchors | None = None, *, lists: StatusResolver | None = None,
-                     keys: KeyResolver | None = None) -> TrustCheck:
+                     keys: KeyResolver | None = None, issuance: IssuanceAnchorResolver | None = None) -> TrustCheck:
     """A :data:`TrustCheck` running the verifier core's ``issuer_trust`` and ``revocation`` checks
     (``trust_anchors``: the X.509 anchors a sealed Europass EDC's chain must end at; ``lists``: the resolver
     of W3C status lists, without which such a credential's revocation is ``unavailable``; ``keys``: the
-    issuers' keys, did:mcr ones from the ledger's DidRegistry; default did:key / did:jwk only)."""
+    issuers' keys, did:mcr ones from the ledger's DidRegistry; default did:key / did:jwk only; ``issuance``:
+    the IssuanceRegistry, with which a credential's kept issuance proof dates it for its issuer's key and
+    accreditation)."""
     stored_policy = replace(policy, holder_binding_required=False)
     list_memo = W3cListMemo()
 
-    def check(raw: str, fmt: str, now: int) -> dict[str, Any]:
+    def check(raw: str, fmt: str, now: int, issuance_proof: Mapping[str, Any] | None = None) -> dict[str, Any]:
         result = verify_presentation(raw, policy=stored_policy, trust=trust, status=status,
                                      replay=lambda kb_jwt_id, expires_at: True, now=now,
-                                     trust_anchors=trust_anchors, lists=lists, list_memo=list_memo, keys=keys)
+                                     trust_anchors=trust_anchors, lists=lists, list_memo=list_memo, keys=keys,
+                                     issuance=issuance, kept_proof=issuance_proof)
         kept = ("issuer_trust", "revocation", "signature", "validity_period")  # expiry after import shows
         return {"checks": [c.to_json() for c in result.checks if c.check in kept],
                 "issuer": result.issuer}
@@ -297,11 +304,12 @@ class LedgerTrustCheck:
                     view.on_anchor_events(listener)
                 policy = Policy(trusted_roots=frozenset({view.ledger.trust.root_did()}))
                 self._check = core_trust_check(policy, view.trust, view.status, self._anchors,
-                                               lists=view.list_status, keys=KeyResolver(did_records=view.did_record))
+                                               lists=view.list_status, keys=KeyResolver(did_records=view.did_record),
+                                               issuance=view.issuance_anchor)
                 self.view = view
             return self._check
 
-    def __call__(self, raw: str, fmt: str, now: int) -> Any:
+    def __call__(self, raw: str, fmt: str, now: int, issuance_proof: Mapping[str, Any] | None = None) -> Any:
         # here, not at the top: this loads web3 (seconds to import), only when chain checks are configured
         from ledger.chain import deadline
 
@@ -309,11 +317,22 @@ class LedgerTrustCheck:
             check = self._open()
             if self.view is not None:
                 self.view.refresh()  # a list anchored a moment ago is seen at once
-            return check(raw, fmt, now)
+            if issuance_proof is None:
+                return check(raw, fmt, now)
+            return check(raw, fmt, now, issuance_proof=issuance_proof)  # type: ignore[call-arg]
 
     def issuer_key(self, iss: str, kid: str | None) -> PublicKey:
         """An issuer's key for importing its credential: a did:mcr's from the ledger's DidRegistry (valid now),
         any other offline (did:key / did:jwk). ConnectionError (LedgerUnavailable) while the chain is down."""
+        return self._issuer_key(iss, kid, None, None)
+
+    def issuer_keys(self, credential: str, proof: Mapping[str, Any] | None) -> Callable[[str, str | None], PublicKey]:
+        """:meth:`issuer_key` for ``credential`` delivered with its issuance ``proof``: a did:mcr key must have been
+        valid at the block the proof leads to (a proof that does not check leaves the key valid now)."""
+        return lambda iss, kid: self._issuer_key(iss, kid, credential, proof)
+
+    def _issuer_key(self, iss: str, kid: str | None, credential: str | None,
+                    proof: Mapping[str, Any] | None) -> PublicKey:
         if not iss.startswith("did:mcr:"):
             return resolve_did_issuer_key(iss, kid)
         # here, not at the top: this loads web3 (seconds to import), only when chain checks are configured
@@ -324,7 +343,15 @@ class LedgerTrustCheck:
             view = self.view
             if view is None:
                 raise ConnectionError("the wallet's ledger view is not open")
-            return KeyResolver(did_records=view.did_record).issuer_key(iss, kid)
+            at_block = None
+            if credential is not None and proof is not None:
+                try:
+                    anchored = anchored_issuance(credential, proof, iss, view.issuance_anchor)
+                except VerificationError:
+                    anchored = None
+                if isinstance(anchored, AnchoredIssuance):
+                    at_block = anchored.block_number
+            return KeyResolver(did_records=view.did_record).issuer_key(iss, kid, at_block)
 
     def watch(self, *, retry_s: float = 5.0) -> None:
         """Open the view in the background now (once), retrying every ``retry_s`` seconds while the chain is down."""

@@ -70,7 +70,8 @@ REQUEST_WAIT_S = 2.0
 #: Seconds a page asks the browser to wait before reloading to show what was being checked.
 RELOAD_AFTER_S = 3
 _EXTENSION = "microcred_wallet_freshness"
-_STATE_COLUMNS = "id, account_id, raw, format, verified, checked_at, status_events, status_events_seen"
+_STATE_COLUMNS = ("id, account_id, raw, format, verified, checked_at, status_events, status_events_seen, "
+                  "issuance_proof")
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +96,12 @@ def check_row(row: Mapping[str, Any], trust_check: TrustCheck | None, now: int) 
     """The badge of a stored credential checked now (a document kept as unverified stays so)."""
     if not row["verified"]:
         return unverified_badge()
-    return badge_for(row["raw"], row["format"], now=now, trust_check=trust_check)
+    try:
+        kept = row["issuance_proof"]
+    except (IndexError, KeyError):  # a row read without the column
+        kept = None
+    return badge_for(row["raw"], row["format"], now=now, trust_check=trust_check,
+                     issuance_proof=json.loads(kept) if kept else None)
 
 
 def mark_stale(db_path: Path, issuers: Iterable[str] | None) -> int:

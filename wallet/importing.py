@@ -47,7 +47,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
@@ -104,6 +104,8 @@ __all__ = [
 
 #: The member beside ``credential`` that carries its issuance proof (issuer.oid4vci.ISSUANCE_PROOF_MEMBER).
 ISSUANCE_PROOF_MEMBER = "issuance_proof"
+#: ``(credential, its issuance proof or None) -> the resolver of its issuer's key``.
+IssuerKeysFor = Callable[[str, "dict[str, Any] | None"], IssuerKeyResolver]
 #: A JSON credential (sealed EDC, Open Badge) larger than this is refused.
 MAX_JSON_BYTES = MAX_EDC_BYTES
 _MAX_TITLE = 200
@@ -315,11 +317,12 @@ def _with_proof(text: str) -> tuple[str, dict[str, Any]] | None:
 
 def check_credential(text: object, keys: list[HolderKeyRecord], *, now: int,
                      trust_anchors: TrustAnchors | None = None, keep_unverified: bool = False,
-                     issuer_key: IssuerKeyResolver = resolve_did_issuer_key) -> CheckedCredential:
+                     issuer_keys: IssuerKeysFor | None = None) -> CheckedCredential:
     """Parse and verify ``text`` for an account holding ``keys``; raise on anything wrong.
 
-    ``issuer_key`` resolves the issuer's key of a JWT (default: did:key / did:jwk offline; the app's
-    ledger check also resolves did:mcr, :meth:`wallet.checking.LedgerTrustCheck.issuer_key`).
+    ``issuer_keys(credential, issuance proof or None)`` gives the resolver of the issuer's key of a JWT
+    (default: did:key / did:jwk offline; the app's ledger check also resolves did:mcr, at the proof's
+    anchor block when there is one: :meth:`wallet.checking.LedgerTrustCheck.issuer_keys`).
 
     ``keep_unverified``: the learner chose to keep an unsigned OB 3.0 / ELM
     document; it comes back with ``verified=False``. Nothing else is ever kept unverified.
@@ -329,7 +332,8 @@ def check_credential(text: object, keys: list[HolderKeyRecord], *, now: int,
     bundle = _with_proof(text)
     if bundle is not None:
         credential, proof = bundle
-        checked = check_credential(credential, keys, now=now, trust_anchors=trust_anchors)
+        checked = check_credential(credential, keys, now=now, trust_anchors=trust_anchors,
+                                   issuer_keys=(lambda raw, _: issuer_keys(raw, proof)) if issuer_keys else None)
         return replace(checked, issuance_proof=proof)
     if text.lstrip().startswith("{"):
         raw = text.strip()  # JSON keeps its spaces: they may sit inside strings the signature covers
@@ -345,6 +349,7 @@ def check_credential(text: object, keys: list[HolderKeyRecord], *, now: int,
     if len(raw) > MAX_TOKEN_LENGTH:
         raise FormatError(f"the credential is {len(raw)} characters, more than the {MAX_TOKEN_LENGTH} accepted")
     try:
+        issuer_key = issuer_keys(raw, None) if issuer_keys else resolve_did_issuer_key
         if "~" in raw:
             return _sd_jwt_vc(raw, keys, now, issuer_key)
         return _jwt_vc(raw, keys, now, issuer_key)
@@ -387,11 +392,12 @@ def import_credential(
     keep_unverified: bool = False,
 ) -> tuple[int, Badge]:
     """Check, badge and store in one go (the caller holds the transaction)."""
-    issuer_key = getattr(trust_check, "issuer_key", resolve_did_issuer_key)  # a did:mcr issuer's key: the ledger's
+    issuer_keys = getattr(trust_check, "issuer_keys", None)  # a did:mcr issuer's key: the ledger's
     checked = check_credential(text, keys, now=now, trust_anchors=trust_anchors, keep_unverified=keep_unverified,
-                               issuer_key=issuer_key)
+                               issuer_keys=issuer_keys)
     if checked.verified:
-        badge = badge_for(checked.raw, checked.format, now=now, trust_check=trust_check)
+        badge = badge_for(checked.raw, checked.format, now=now, trust_check=trust_check,
+                          issuance_proof=checked.issuance_proof)
     else:
         badge = unverified_badge()
     return store_credential(db, account_id, checked, badge, now=now), badge

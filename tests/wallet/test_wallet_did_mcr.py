@@ -47,6 +47,7 @@ def _service(home):
 
 
 def _issue(service, now):
+    """One credential of a new batch, and its issuance proof (the batch's root anchored by the issuer's account)."""
     from issuer.batch import BatchDefaults, parse_json
 
     holder = PrivateKey.generate().public_key().to_jwk()
@@ -54,7 +55,8 @@ def _issue(service, now):
                              issued_on="2026-06-30")
     result = service.issue_batch(parse_json(json_dumps([{**ROW, "holder_jwk": holder}]), defaults), now=now)
     assert all(outcome.anchored for outcome in result.anchors)
-    return result.issued[0].sd_jwt, holder
+    issued = result.issued[0]
+    return issued.sd_jwt, service.issuance_proofs([issued.credential_id]).get(issued.credential_id)
 
 
 def _checks(check, sd_jwt, now):
@@ -64,7 +66,7 @@ def _checks(check, sd_jwt, now):
 def test_a_did_mcr_issuer_through_the_wallet_before_and_after_a_key_rotation(mcr_home, ledger_data_dir):
     from issuer.did_keys import resign_status_lists, rotate_signing_key
     from issuer.identity import load_issuer
-    from wallet.checking import ledger_trust_check
+    from wallet.checking import BADGE_VERIFIED, badge_for, ledger_trust_check
     from wallet.importing import check_credential
 
     identity = mcr_home.identity
@@ -72,7 +74,8 @@ def test_a_did_mcr_issuer_through_the_wallet_before_and_after_a_key_rotation(mcr
     assert identity.kid.startswith(identity.did + "#")
     now = int(time.time())
     service = _service(mcr_home)
-    old_sd_jwt, _ = _issue(service, now)
+    old_sd_jwt, old_proof = _issue(service, now)
+    assert old_proof is not None
     service.archive.close()
 
     check = ledger_trust_check(replace(LedgerSettings.from_env(), data_dir=ledger_data_dir),
@@ -99,6 +102,15 @@ def test_a_did_mcr_issuer_through_the_wallet_before_and_after_a_key_rotation(mcr
         checks = _checks(check, old_sd_jwt, now)
         assert checks["signature"]["status"] == "failed"
         assert f"replaced at block {block} (key rotation)" in checks["signature"]["detail"]
+        # kept with its issuance proof, the old credential is dated before the rotation: imported and valid
+        bundle = json_dumps({"credential": old_sd_jwt, "issuance_proof": old_proof})
+        holder_keys = [_holder_key_record(old_sd_jwt)]
+        with pytest.raises(SignatureError, match="replaced at block"):
+            check_credential(old_sd_jwt, holder_keys, now=now, issuer_keys=check.issuer_keys)
+        checked = check_credential(bundle, holder_keys, now=now, issuer_keys=check.issuer_keys)
+        assert checked.issuance_proof == old_proof
+        badge = badge_for(checked.raw, checked.format, now=now, trust_check=check, issuance_proof=old_proof)
+        assert badge.state == BADGE_VERIFIED, badge
     finally:
         check.close()
 
@@ -111,3 +123,13 @@ def _service_token(home, uri):
         return service.status_list_token(uri.rsplit("/", 1)[1])
     finally:
         service.archive.close()
+
+
+
+def _holder_key_record(sd_jwt):
+    """The wallet's record of the holder key the credential names (cnf.jwk), as an account holds it."""
+    from credentials.jose import PublicKey, UnverifiedJws
+    from wallet.holding import HolderKeyRecord
+
+    key = PublicKey.from_jwk(UnverifiedJws.parse(sd_jwt.split("~")[0]).payload["cnf"]["jwk"])
+    return HolderKeyRecord(1, 1, key.thumbprint(), key, b"")
