@@ -48,6 +48,7 @@ from issuer.ledger_link import LedgerStatusAnchor
 from issuer.oid4vci import offer_page_url, offer_uri
 from issuer.service import AnchorOutcome, IssuerService, StatusChangeRefused
 from issuer.signing_pool import available_cores
+from issuer.staff_cli import staff
 from issuer.twins import PRIMARY_KINDS, TWIN_KINDS
 from issuer.web import create_app
 from ledger.config import data_dir
@@ -536,3 +537,6 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, threads: int, 
     click.echo(f"issuer {home.identity.name} serving on {options.scheme}://{options.bind} "
                f"(public URL {home.identity.base_url})")
     run(lambda: create_app(config), options, name=f"issuer-{home.identity.name}")
+
+
+issuer.add_command(staff)  # the registrar's staff accounts (issuer.staff_cli)

@@ -12,7 +12,9 @@ registrar's forms, hosts and ``/healthz``. Its own settings:
 ``SECRET_KEY``      session secret (default: the issuer's ``secret.key``, 0600)
 ``STATUS_ANCHOR``   an object with ``anchor(...)`` (tests); default: the ledger
 ``CLOCK``           a callable giving epoch seconds (tests); default ``time.time``
-``REGISTRAR_ALLOW_REMOTE``  serve the registrar pages to non-loopback clients
+``REGISTRAR_ALLOW_REMOTE``  serve the registrar pages to non-loopback clients while no staff account exists
+``STAFF_SESSION_HOURS``     a registrar's session ends this long after sign-in (default 8)
+``STAFF_SIGNIN_RATE_LIMIT`` sign-in attempts per client, ``N/S`` or ``off`` (default ``10/300``)
 ``ANCHOR_RETRY_SECONDS``    how often to compare the chain with the archive and anchor what is
                             behind; 0: never (default 5)
 ==================  ===========================================================
@@ -25,9 +27,10 @@ runs in the serving worker (``infra.serving.on_worker_start``), one per
 machine. The app answers only the host of the issuer's base URL
 (``infra.hosts``; ``MICROCRED_TRUSTED_HOSTS`` adds more).
 
-Blueprints: :mod:`issuer.web.public` (status lists, metadata, OpenID4VCI),
-:mod:`issuer.web.registrar` (the registrar's pages) and :mod:`issuer.web.registrar_bulk`
-(revoke or suspend from a CSV file, previewed and confirmed); what they need from the
+Blueprints: :mod:`issuer.web.home` (``/``: who the issuer is), :mod:`issuer.web.public`
+(status lists, metadata, OpenID4VCI), :mod:`issuer.web.registrar` (the registrar's pages),
+:mod:`issuer.web.registrar_bulk` (revoke or suspend from a CSV file, previewed and confirmed)
+and :mod:`issuer.web.staff` (staff sign-in, roles, the audit log); what they need from the
 app is in :mod:`issuer.web.context`. Views are a few lines each and call
 :mod:`issuer.service` / :mod:`issuer.oid4vci`. Errors answer through the one
 table of :mod:`infra.web_errors`: JSON (OAuth's form for OpenID4VCI) on
@@ -51,7 +54,7 @@ from infra.web import Foundation, init_foundation
 from issuer.identity import list_issuers, load_issuer
 from issuer.ledger_link import LedgerStatusAnchor
 from issuer.web import home as home_page
-from issuer.web import public, registrar, registrar_bulk
+from issuer.web import public, registrar, registrar_bulk, staff
 from issuer.web.context import EXTENSION, close_archive, get_oid4vci, get_service, now
 from issuer.web.settings import SETTINGS
 from ledger.config import LedgerSettings
@@ -78,7 +81,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     home = load_issuer(root, name)
     if not web.settings.SECRET_KEY:
         app.config["SECRET_KEY"] = home.session_secret()
-    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Strict")
+    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Strict",
+                      SESSION_COOKIE_SECURE=home.identity.base_url.startswith("https://"))
     app.extensions[EXTENSION] = {"home": home, "signing_key": home.signing_key()}
     web.answer_hosts(home.identity.base_url)  # the URL its status lists and offers carry
     if web.settings.STATUS_ANCHOR is None:
@@ -89,7 +93,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(public.bp)
     app.register_blueprint(registrar.bp)
     app.register_blueprint(registrar_bulk.bp)  # /registrar/bulk: revoke or suspend from a CSV file
-    web.protect_forms(blueprints=("registrar", "registrar_bulk"), refusal="This form has expired; open the page again.")
+    app.register_blueprint(staff.bp)  # /registrar/sign-in, sign-out: staff accounts (issuer.staff)
+    app.context_processor(staff.staff_context)
+    web.protect_forms(blueprints=("registrar", "registrar_bulk", "staff"),
+                      refusal="This form has expired; open the page again.")
     web_errors.init_app(app, api_paths=API_PATHS)
     app.teardown_appcontext(close_archive)
     _start_anchor_retry(web)

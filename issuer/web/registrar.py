@@ -2,9 +2,11 @@
 
 Server-rendered, one CSS file, no script (the foundation's CSP,
 :mod:`infra.web`). The revoke form carries the foundation's per-session CSRF
-token (``csrf_token``), checked on every POST of this blueprint; the pages answer loopback
-clients only unless ``REGISTRAR_ALLOW_REMOTE`` is set (put real
-authentication in front before exposing them).
+token (``csrf_token``), checked on every POST of this blueprint. Who may see
+and who may revoke is :mod:`issuer.web.staff`'s rule (staff accounts; this
+machine only while there are none). A revocation takes a reason, kept with the
+status change in the archive and, with who and when, in the audit log the page
+shows (:mod:`issuer.staff`).
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ from __future__ import annotations
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -22,25 +23,29 @@ from flask import (
 from werkzeug.wrappers import Response
 
 from credentials.errors import InvalidInput, UnknownCredential
+from issuer.archive import StatusChangeRecord
+from issuer.staff import MAX_REASON_LENGTH, check_reason
 from issuer.web.context import get_service, now
+from issuer.web.staff import current_actor, record_change, require_staff, staff_book
 
 __all__ = ["bp"]
 
 bp = Blueprint("registrar", __name__, url_prefix="/registrar")
-_LOOPBACK = {"127.0.0.1", "::1"}
 _PAGE = 100
 
 
 @bp.before_request
-def _local_only() -> None:
-    if request.remote_addr not in _LOOPBACK and not current_app.config.get("REGISTRAR_ALLOW_REMOTE"):
-        abort(403)
+def _staff_only() -> None:
+    # Everyone signed in (or, with no staff account yet, this machine) sees; revoking takes a registrar.
+    require_staff(change=request.endpoint == "registrar.revoke")
 
 
 #: A LIKE pattern of 70,000 characters made SQLite fail ("pattern too complex") and the page answer 500.
 _MAX_SEARCH = 200
 #: Pages beyond this would need an OFFSET larger than SQLite's integers.
 _MAX_PAGE = 1_000_000
+#: The latest audit log entries the page shows.
+_AUDIT_SHOWN = 50
 
 
 @bp.get("/")
@@ -53,23 +58,31 @@ def index() -> str:
     records = service.archive.credentials(search=search, limit=_PAGE, offset=(page - 1) * _PAGE)
     return render_template("registrar.html", identity=service.identity, records=records, search=search or "",
                            page=page, more=len(records) == _PAGE, counts=service.archive.count_credentials(),
-                           lists=service.archive.status_lists())
+                           lists=service.archive.status_lists(), audit=staff_book().audit(limit=_AUDIT_SHOWN))
 
 
 @bp.route("/credentials/<credential_id>/revoke", methods=["GET", "POST"])
-def revoke(credential_id: str) -> str | Response:
+def revoke(credential_id: str) -> str | Response | tuple[str, int]:
     service = get_service()
     try:
         record = service.archive.credential(credential_id)
     except UnknownCredential:
         abort(404)
     if request.method == "GET":
-        return render_template("confirm.html", identity=service.identity, record=record)
+        return render_template("confirm.html", identity=service.identity, record=record, reason="")
     try:
-        result = service.set_status([credential_id], "revoked", now=now())
+        reason = check_reason(request.form.get("reason", ""))
+    except InvalidInput as exc:
+        return render_template("confirm.html", identity=service.identity, record=record, error=str(exc),
+                               reason=request.form.get("reason", "")[:MAX_REASON_LENGTH]), 400
+    actor, _role = current_actor()
+    log = [StatusChangeRecord(credential_id, "revoked", reason, f"registrar page, by {actor}", None, now())]
+    try:
+        result = service.set_statuses({"revoked": [credential_id]}, now=now(), log=log)
     except InvalidInput as exc:
         flash(str(exc), "error")
         return redirect(url_for("registrar.index"))
+    record_change("revoked", credential_id, len(result.changed), reason)
     pending = [o for o in result.anchors if not o.anchored]
     if pending:
         flash(f"Revoked {credential_id}, but the status list is NOT anchored yet ({pending[0].error}); "

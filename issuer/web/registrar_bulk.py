@@ -7,8 +7,9 @@ confirmation form that carries the file back (base64, so no browser rewrites
 its line ends) with its SHA-256. Confirming
 checks the file again against the archive as it is then (someone may have
 changed a status meanwhile) and applies it only if it is still the file
-previewed. Bad rows are listed by line (400); the page answers loopback
-clients only unless ``REGISTRAR_ALLOW_REMOTE``; every POST carries the
+previewed, with the reason the registrar gives (kept in the audit log with who and
+when, :mod:`issuer.staff`). Bad rows are listed by line (400); only a registrar
+account (or, with none yet, this machine: :mod:`issuer.web.staff`) reaches it; every POST carries the
 foundation's ``csrf_token``; a request body over :data:`MAX_UPLOAD_BYTES`
 is refused with 413.
 """
@@ -19,25 +20,25 @@ import base64
 import binascii
 import hmac
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from credentials.errors import StatusChangeRefused
+from credentials.errors import InvalidInput, StatusChangeRefused
 from issuer.bulk_revocation import COLUMNS, RevocationPlan, apply_plan, plan_revocation
+from issuer.staff import MAX_REASON_LENGTH, check_reason
 from issuer.web.context import get_service, now
+from issuer.web.staff import current_actor, record_change, require_staff
 
 __all__ = ["bp", "MAX_UPLOAD_BYTES"]
 
 bp = Blueprint("registrar_bulk", __name__, url_prefix="/registrar/bulk")
 MAX_UPLOAD_BYTES = 1024 * 1024
-_LOOPBACK = {"127.0.0.1", "::1"}
 _PREVIEW_ROWS = 50
 
 
 @bp.before_request
 def _local_and_small() -> None:
-    if request.remote_addr not in _LOOPBACK and not current_app.config.get("REGISTRAR_ALLOW_REMOTE"):
-        abort(403)
+    require_staff(change=True)  # a registrar account (or, with no staff account yet, this machine)
     request.max_content_length = MAX_UPLOAD_BYTES + 64 * 1024  # the form's other fields and multipart framing
     request.max_form_memory_size = MAX_UPLOAD_BYTES + 16 * 1024
 
@@ -77,11 +78,11 @@ def preview() -> tuple[str, int]:
     return _preview(plan, base64.b64encode(content).decode("ascii"), name), 200
 
 
-def _preview(plan: RevocationPlan, encoded: str, name: str) -> str:
+def _preview(plan: RevocationPlan, encoded: str, name: str, *, error: str | None = None, reason: str = "") -> str:
     archive = get_service().archive
     shown = [(archive.credential(entry.credential_id), entry) for entry in plan.log[:_PREVIEW_ROWS]]
     return render_template("bulk_preview.html", identity=get_service().identity, plan=plan, shown=shown,
-                           more=len(plan.log) - len(shown), encoded=encoded, name=name)
+                           more=len(plan.log) - len(shown), encoded=encoded, name=name, error=error, reason=reason)
 
 
 @bp.post("/confirm")
@@ -95,16 +96,24 @@ def confirm() -> tuple[str, int] | Response:
     if not content or len(content) > MAX_UPLOAD_BYTES:
         return _form(["the confirmation carries no file, or one too large; upload it again"], 400)
     service = get_service()
+    actor, _role = current_actor()
     try:
-        plan = plan_revocation(service.archive, content, now=now(), source=name)
+        plan = plan_revocation(service.archive, content, now=now(), source=f"{name}, by {actor}")
     except StatusChangeRefused as exc:
         return _form(["the archive changed since the preview:", *exc.errors], 409)
     if not hmac.compare_digest(plan.digest, digest):
         return _form(["the file is not the one previewed; upload it again"], 400)
     try:
+        reason = check_reason(request.form.get("reason", ""))
+    except InvalidInput as exc:
+        return _preview(plan, base64.b64encode(content).decode("ascii"), name, error=str(exc),
+                        reason=request.form.get("reason", "")[:MAX_REASON_LENGTH]), 400
+    try:
         result = apply_plan(service, plan, now=now())
     except StatusChangeRefused as exc:  # a status changed between this check and the change itself
         return _form(["the archive changed since the preview:", *exc.errors], 409)
+    record_change("changed from a CSV file", f"{plan.summary()}; {name}, SHA-256 {plan.digest[:16]}…",
+                  len(result.changed), reason)
     pending = [o for o in result.anchors if not o.anchored]
     if pending:
         flash(f"Changed {plan.summary()}, but the status lists are NOT anchored yet ({pending[0].error}); "

@@ -9,17 +9,31 @@ which the status URIs and offers it signed carry.
 from __future__ import annotations
 
 import time
+from typing import Any
 
+from infra.rate_limit import parse_rate_limit
 from infra.settings import COMMON, Setting
 
 __all__ = ["SETTINGS"]
+
+
+def _sign_in_rate(value: Any) -> Any:
+    parse_rate_limit(value, setting="MICROCRED_STAFF_SIGNIN_RATE_LIMIT")  # ConfigurationError naming the variable
+    return value
+
 
 SETTINGS: tuple[Setting, ...] = COMMON + (
     Setting("ISSUER", "str", None, "the issuer's name under DATA_DIR/issuers; default: the only one"),
     Setting("SECRET_KEY", "str", None, "session secret; default: the issuer's secret.key (0600)"),
     Setting("STATUS_ANCHOR", "object", None, "an object with anchor(...) (tests); default: the ledger"),
     Setting("CLOCK", "object", time.time, "epoch seconds (tests fix it)", callable=True),
-    Setting("REGISTRAR_ALLOW_REMOTE", "bool", False, "serve the registrar pages to non-loopback clients"),
+    Setting("REGISTRAR_ALLOW_REMOTE", "bool", False,
+            "serve the registrar pages to non-loopback clients while no staff account exists (your own "
+            "authentication in front); with staff accounts every client signs in and this is not needed"),
+    Setting("STAFF_SESSION_HOURS", "float", 8.0, "a registrar's session ends this many hours after sign-in",
+            minimum=0.01),
+    Setting("STAFF_SIGNIN_RATE_LIMIT", "str", "10/300", "registrar sign-in attempts per client: N/S seconds, or off",
+            check=_sign_in_rate),
     Setting("ANCHOR_RETRY_SECONDS", "float", 5.0,
             "how often to compare the chain with the archive and anchor what is behind; 0: never", minimum=0),
 )

@@ -64,7 +64,7 @@ def test_upload_previews_then_confirmation_changes_and_anchors_in_one_transactio
     (form,) = [f for f in forms_of(page, "/registrar/bulk/") if f.action.endswith("/confirm")]
     since = ledger.status.latest_block()
 
-    done = client.post(form.action, data=form.fields, follow_redirects=True)
+    done = client.post(form.action, data=dict(form.fields, reason="exam board decision"), follow_redirects=True)
 
     assert done.status_code == 200
     assert "Changed 3 credentials in 2 lists (2 revoked, 1 suspended); the status lists are anchored." in \
@@ -73,7 +73,7 @@ def test_upload_previews_then_confirmation_changes_and_anchors_in_one_transactio
     fresh = Archive(home.archive_path)
     assert {r.status for r in fresh.batch_credentials("spring")} == {"revoked"}
     assert fresh.credential(autumn_first.id).status == "suspended"
-    assert fresh.status_changes(autumn_first.id)[0].source == "revoke.csv"
+    assert fresh.status_changes(autumn_first.id)[0].source.startswith("revoke.csv, by ")
 
 
 def test_bad_rows_are_listed_by_line_and_nothing_changes(registrar):

@@ -257,12 +257,14 @@ def test_registrar_lists_and_revokes_with_confirmation(client, service, batch, a
     token = re.search(r'name="csrf_token" value="([^"]+)"', confirm.get_data(as_text=True)).group(1)
     assert client.post(f"/registrar/credentials/{target}/revoke", data={"csrf_token": "forged"}).status_code == 400
     assert service.archive.credential(target).status == "valid"
-    done = client.post(f"/registrar/credentials/{target}/revoke", data={"csrf_token": token}, follow_redirects=True)
+    done = client.post(f"/registrar/credentials/{target}/revoke", data={"csrf_token": token, "reason": "exam annulled"},
+                       follow_redirects=True)
     assert done.status_code == 200
     assert "the new status list is anchored" in done.get_data(as_text=True)
     assert service.archive.credential(target).status == "revoked"
     assert anchor.calls[-1][3] == 2
-    again = client.post(f"/registrar/credentials/{target}/revoke", data={"csrf_token": token}, follow_redirects=True)
+    again = client.post(f"/registrar/credentials/{target}/revoke", data={"csrf_token": token, "reason": "again"},
+                        follow_redirects=True)
     assert "cannot make it revoked" in again.get_data(as_text=True)
     assert client.get("/registrar/credentials/nope/revoke").status_code == 404
 
@@ -273,7 +275,8 @@ def test_registrar_says_when_the_anchor_is_pending(client, service, batch, ancho
     client.get(f"/registrar/credentials/{target}/revoke")
     with client.session_transaction() as session:
         token = session["csrf"]
-    done = client.post(f"/registrar/credentials/{target}/revoke", data={"csrf_token": token}, follow_redirects=True)
+    done = client.post(f"/registrar/credentials/{target}/revoke", data={"csrf_token": token, "reason": "exam annulled"},
+                       follow_redirects=True)
     assert "NOT anchored yet" in done.get_data(as_text=True)
 
 
