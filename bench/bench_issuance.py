@@ -1,0 +1,120 @@
+"""Gas of anchoring issuance: one Merkle batch root versus one anchor per credential (issue 14 §1).
+
+Starts its own Anvil (block gas limit raised so 10,000 single anchors fit in
+few blocks), deploys the registries, and for batches of n = 1, 100 and 10,000
+credentials (random stand-ins for the SHA-256 of issuer-signed JWTs):
+
+* ``batch``         one ``IssuanceRegistry.anchorBatch(root, n)`` of the batch's
+                    RFC 9162 Merkle root (:mod:`credentials.merkle`);
+* ``per credential`` n ``anchorBatch(leaf, 1)`` transactions, one per
+                    credential (all sent, all mined; gas summed from the blocks).
+
+Prints the gas of each, the gas per credential, and the ratio per-credential /
+batch. Goals: the batch's gas does not depend on n (up to the size's calldata
+bytes: 12 gas per non-zero byte), and at n = 10,000 one credential costs
+under 10 gas in a batch. Exits 1 if a goal is missed. Gas is deterministic,
+so no repetitions are needed; wall time is not measured.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_ledger import RawRpc  # noqa: E402
+from eth_account import Account  # noqa: E402
+
+from credentials.merkle import MerkleTree, leaf_hash  # noqa: E402
+from ledger.chain import Chain  # noqa: E402
+from ledger.deployment import attach, deploy  # noqa: E402
+from ledger.devnet import ANVIL_DEV_KEYS, Devnet  # noqa: E402
+
+NS = (1, 100, 10_000)
+GOAL_N = 10_000
+GOAL_GAS_PER_CREDENTIAL = 10
+#: The size's calldata: at most 8 bytes that can go from zero to non-zero, 12 gas each.
+SIZE_CALLDATA_SLACK = 8 * 12
+BATCH = 500
+GAS_LIMIT = 2_000_000_000
+
+
+def leaves(n: int, salt: str) -> list[bytes]:
+    return [leaf_hash(hashlib.sha256(f"{salt}-credential-{i}".encode()).digest()) for i in range(n)]
+
+
+def per_credential_gas(chain: Chain, rpc: RawRpc, registry, account, batch_leaves: list[bytes]) -> int:
+    """One ``anchorBatch(leaf, 1)`` per credential (a tree of one: its root is its leaf); their total gas."""
+    nonce = chain.w3.eth.get_transaction_count(account.address, "pending")
+    gas_price = int(chain.w3.eth.gas_price) * 4 + 1
+    template = registry.functions.anchorBatch(b"\1" * 32, 1).build_transaction(
+        {"from": account.address, "nonce": nonce, "chainId": chain.chain_id(), "gas": 100_000,
+         "maxFeePerGas": gas_price, "maxPriorityFeePerGas": 1})
+    selector, size_word = template["data"][:10], template["data"][74:]
+    raw = []
+    for i, leaf in enumerate(batch_leaves):
+        transaction = dict(template, nonce=nonce + i, data=selector + leaf.hex() + size_word)
+        raw.append("0x" + bytes(account.sign_transaction(transaction).raw_transaction).hex())
+    start_block = chain.block_number()
+    rpc.call("evm_setAutomine", [False])
+    try:
+        for first in range(0, len(raw), BATCH):
+            rpc.batch([("eth_sendRawTransaction", [tx]) for tx in raw[first:first + BATCH]])
+        while int(rpc.call("txpool_status")["pending"], 16) > 0:
+            rpc.call("evm_mine")
+    finally:
+        rpc.call("evm_setAutomine", [True])
+    end_block = chain.block_number()
+    blocks = rpc.batch([("eth_getBlockByNumber", [hex(n), False]) for n in range(start_block + 1, end_block + 1)])
+    mined = sum(len(b["transactions"]) for b in blocks)
+    if mined != len(raw):
+        raise RuntimeError(f"expected {len(raw)} single anchors mined, found {mined}")
+    hashes = [h for b in blocks for h in b["transactions"]]
+    receipts = [r for first in range(0, len(hashes), BATCH)
+                for r in rpc.batch([("eth_getTransactionReceipt", [h]) for h in hashes[first:first + BATCH]])]
+    if any(r["status"] != "0x1" for r in receipts):
+        raise RuntimeError("a single anchor reverted")
+    return sum(int(b["gasUsed"], 16) for b in blocks)
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory(prefix="microcred-bench-") as data_dir:
+        devnet = Devnet(Path(data_dir))
+        record = devnet.start(persist_state=False, extra_args=["--gas-limit", str(GAS_LIMIT)])
+        try:
+            chain = Chain(record.url)
+            rpc = RawRpc(record.url)
+            root = Account.from_key(ANVIL_DEV_KEYS[0])
+            issuer = Account.from_key(ANVIL_DEV_KEYS[2])
+            ledger = attach(chain, deploy(chain, root), account=root)
+            print(f"{'credentials':>11} {'batch':>8} {'gas/cred.':>10} {'per credential (n tx)':>22} "
+                  f"{'gas/cred.':>10} {'ratio':>9}")
+            results = {}
+            for n in NS:
+                batch_leaves = leaves(n, f"batch-{n}")
+                tree = MerkleTree(batch_leaves)
+                batch_gas = ledger.issuance.anchor_batch(tree.root, n, account=issuer).gas_used
+                single = per_credential_gas(chain, rpc, ledger.issuance.contract, issuer, leaves(n, f"single-{n}"))
+                results[n] = (batch_gas, single)
+                print(f"{n:>11,} {batch_gas:>8,} {batch_gas / n:>10,.2f} {single:>22,} {single / n:>10,.0f} "
+                      f"{single / batch_gas:>9,.1f}")
+        finally:
+            devnet.stop()
+    batches = [gas for gas, _ in results.values()]
+    independent = max(batches) - min(batches) <= SIZE_CALLDATA_SLACK
+    per_credential = results[GOAL_N][0] / GOAL_N
+    print(f"batch gas independent of its size: {'yes' if independent else 'no'} "
+          f"(min {min(batches):,}, max {max(batches):,}; the size's calldata bytes differ)")
+    print(f"at n = {GOAL_N:,}: {per_credential:.2f} gas per credential in a batch (goal < {GOAL_GAS_PER_CREDENTIAL}), "
+          f"one anchor per credential costs {results[GOAL_N][1] / results[GOAL_N][0]:,.0f} times more")
+    met = independent and per_credential < GOAL_GAS_PER_CREDENTIAL
+    print("goals met" if met else "GOAL MISSED")
+    return 0 if met else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
