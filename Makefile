@@ -54,13 +54,16 @@ test: test-deps
 	@$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest: no tests ran"; rc=0; fi; exit $$rc
 	@$(if $(strip $(PYTEST_ARGS)),true,$(MAKE) --no-print-directory test-second-node)
 
-# The ledger integration tests (tests/ledger, ~1 min) again on a second, independent EVM node from npm,
-# Hardhat Network (tests/evm_nodes.py says why not Ganache or Hardhat 3): the ledger code must need
-# nothing but standard Ethereum JSON-RPC. MICROCRED_TEST_NODE=anvil|hardhat picks the node of any run.
+# The ledger integration tests (tests/ledger) and the verifier's chain-reading ones (~2 min) again on a
+# second, independent EVM node from npm, Hardhat Network (tests/evm_nodes.py says why not Ganache or
+# Hardhat 3): the ledger code must need nothing but standard Ethereum JSON-RPC.
+# MICROCRED_TEST_NODE=anvil|hardhat picks the node of any run.
 SECOND_NODE ?= hardhat
+SECOND_NODE_TESTS ?= tests/ledger tests/verifier/test_api.py tests/verifier/test_evidence.py \
+	tests/verifier/test_issuance_anchor_api.py tests/verifier/test_did_mcr_issuer.py
 test-second-node: test-deps
 	@echo "== the ledger tests on $(SECOND_NODE)"
-	@MICROCRED_TEST_NODE=$(SECOND_NODE) $(BIN)/python -m pytest tests/ledger
+	@MICROCRED_TEST_NODE=$(SECOND_NODE) $(BIN)/python -m pytest $(SECOND_NODE_TESTS)
 
 bench: deps
 	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit $$?; done
