@@ -27,11 +27,13 @@ def json_dumps(value: Any) -> str:
 
 
 def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise InvalidInput(f"duplicate JSON member {key!r}")
-        result[key] = value
+    result = dict(pairs)  # in C; fewer members than pairs means a name came twice
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise InvalidInput(f"duplicate JSON member {key!r}")
+            seen.add(key)
     return result
 
 

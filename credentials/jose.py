@@ -18,13 +18,12 @@ general-purpose JOSE library (see ``shared/BASELINES.md``).
 
 from __future__ import annotations
 
-import base64
 import binascii
 import hashlib
 import json
-import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
@@ -72,7 +71,6 @@ MAX_TOKEN_LENGTH = 256 * 1024
 #: (RFC 7515 §4.1.11: an unknown critical extension means reject).
 _UNDERSTOOD_CRIT: frozenset[str] = frozenset()
 
-_B64URL = re.compile(r"^[A-Za-z0-9_-]*$")
 _ES256_COORD = 32
 _ED25519_LEN = 32
 
@@ -86,19 +84,36 @@ def b64url_encode(data: bytes) -> str:
     return binascii.b2a_base64(data, newline=False).rstrip(b"=").translate(_TO_URLSAFE).decode("ascii")
 
 
+_FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
+_PADDING = (b"", b"", b"==", b"=")
+#: The value of each base64url character, and which low bits of the last one must be zero when the text's
+#: length leaves 2 or 3 characters over (they encode no byte: canonical text has them zero, RFC 4648 §3.5).
+_B64URL_VALUE = {c: i for i, c in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")}
+_UNUSED_BITS = (0, 0, 0x0F, 0x03)
+
+
 def b64url_decode(text: object) -> bytes:
     """Strict base64url decoding: the URL-safe alphabet, no padding, no spaces.
 
     Raises :class:`InvalidInput` for anything else, so that two different
     strings never decode to the same bytes unnoticed.
     """
-    if not isinstance(text, str) or not _B64URL.match(text) or len(text) % 4 == 1:
+    # One pass in C (binascii in strict mode refuses every character outside the alphabet, and padding),
+    # after refusing the standard alphabet's '+' and '/' and any '=', which the translation would let through.
+    if not isinstance(text, str) or len(text) % 4 == 1:
         raise InvalidInput("expected base64url text without padding")
     try:
-        data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    except (binascii.Error, ValueError) as exc:  # pragma: no cover - regex guards this
-        raise InvalidInput("expected base64url text without padding") from exc
-    if b64url_encode(data) != text:
+        raw = text.encode("ascii")
+    except UnicodeEncodeError:
+        raise InvalidInput("expected base64url text without padding") from None
+    if b"+" in raw or b"/" in raw or b"=" in raw:
+        raise InvalidInput("expected base64url text without padding")
+    left = len(raw) % 4
+    try:
+        data = binascii.a2b_base64(raw.translate(_FROM_URLSAFE) + _PADDING[left], strict_mode=True)
+    except binascii.Error:
+        raise InvalidInput("expected base64url text without padding") from None
+    if left and _B64URL_VALUE[text[-1]] & _UNUSED_BITS[left]:
         raise InvalidInput("base64url text has non-canonical trailing bits")
     return data
 
@@ -162,12 +177,20 @@ class PublicKey:
 
     @classmethod
     def from_jwk(cls, jwk: Mapping[str, Any]) -> PublicKey:
-        """Build from a public JWK; private members (``d``) are ignored."""
+        """Build from a public JWK; private members (``d``) are ignored.
+
+        A P-256 or Ed25519 key is built once per distinct JWK (its members, checked, are the cache key):
+        a holder's ``cnf.jwk`` comes with every presentation, and checking the point costs more than the rest
+        of parsing it. What fails is never kept, so it fails again the same way."""
         if isinstance(jwk, Mapping) and jwk.get("kty") == "RSA":
             algs = rsa_algs(jwk.get("alg"))
             members, rsa_key = rsa_public_from_jwk(jwk)
             return cls(alg=min(algs), jwk=members, _key=rsa_key, algs=algs)
         alg, members = _public_jwk_members(jwk)
+        return _curve_key(alg, members["kty"], members["crv"], members["x"], members.get("y"))
+
+    @classmethod
+    def _from_members(cls, alg: str, members: dict[str, str]) -> PublicKey:
         key: ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey
         if alg == "ES256":
             x = _b64_int(members["x"], _ES256_COORD, "x")
@@ -249,6 +272,13 @@ class PublicKey:
         except InvalidSignature:
             return False
         return True
+
+
+@lru_cache(maxsize=4096)
+def _curve_key(alg: str, kty: str, crv: str, x: str, y: str | None) -> PublicKey:
+    """The checked P-256 / Ed25519 key of these (already type-checked) JWK members; see PublicKey.from_jwk."""
+    members = {"crv": crv, "kty": kty, "x": x} if y is None else {"crv": crv, "kty": kty, "x": x, "y": y}
+    return PublicKey._from_members(alg, members)
 
 
 @dataclass(frozen=True)
@@ -344,9 +374,10 @@ class UnverifiedJws:
         :data:`ALLOWED_ALGS` unless an imported format passes
         :data:`IMPORTED_FORMAT_ALGS`; nothing outside that is ever accepted.
         """
-        widened = sorted(set(allowed_algs) - IMPORTED_FORMAT_ALGS)
-        if widened:
-            raise ConfigurationError(f"JWS algorithm(s) {widened} can never be allowed")
+        if allowed_algs is not ALLOWED_ALGS and allowed_algs is not IMPORTED_FORMAT_ALGS:
+            widened = sorted(set(allowed_algs) - IMPORTED_FORMAT_ALGS)
+            if widened:
+                raise ConfigurationError(f"JWS algorithm(s) {widened} can never be allowed")
         if not isinstance(token, str):
             raise FormatError(f"the {what} must be text")
         if len(token) > MAX_TOKEN_LENGTH:
@@ -378,7 +409,7 @@ class UnverifiedJws:
         return cls(
             header=header,
             payload=payload,
-            signing_input=f"{header_b64}.{payload_b64}".encode("ascii"),
+            signing_input=token[:len(header_b64) + 1 + len(payload_b64)].encode("ascii"),
             signature=signature,
         )
 

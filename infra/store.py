@@ -117,6 +117,10 @@ CREATE INDEX IF NOT EXISTS hits_expiry ON hits (expires_at);
 """
 
 
+_ADD_ONCE = ("INSERT INTO once (namespace, key, expires_at) VALUES (?, ?, ?) ON CONFLICT (namespace, key) "
+             "DO UPDATE SET expires_at = excluded.expires_at WHERE once.expires_at <= ?")
+
+
 class SqliteStore:
     """The embedded backend: one SQLite file shared by every process on this machine.
 
@@ -191,11 +195,22 @@ class SqliteStore:
     def add_once(self, namespace: str, key: str, ttl: float) -> bool:
         _checked(namespace, key, ttl)
         now = self._clock()
-        with self._transaction() as conn:
-            conn.execute("DELETE FROM once WHERE namespace = ? AND key = ? AND expires_at <= ?", (namespace, key, now))
-            inserted = conn.execute("INSERT OR IGNORE INTO once (namespace, key, expires_at) VALUES (?, ?, ?)",
-                                    (namespace, key, now + ttl)).rowcount
-        return inserted == 1
+        # One statement, atomic on its own: a new key is inserted, an expired one taken over, a live one left
+        # alone (0 rows). Every verification writes one, so no BEGIN / COMMIT round trips (issue 16).
+        return self._write_one(_ADD_ONCE, (namespace, key, now + ttl, now)) == 1
+
+    def _write_one(self, sql: str, parameters: tuple[Any, ...]) -> int:
+        """Run one writing statement in autocommit (its own transaction); rows changed. Purges when due."""
+        if self._clock() >= self._next_purge:
+            with self._transaction() as conn:
+                return int(conn.execute(sql, parameters).rowcount)
+        with self._lock:
+            try:
+                return int(self._connection().execute(sql, parameters).rowcount)
+            except sqlite3.Error as exc:
+                _log.warning("shared store %s: %s", self.path, exc)
+                self._abandon()
+                raise StoreUnavailable("the shared state store cannot be written now") from None
 
     def put(self, namespace: str, key: str, value: str, ttl: float) -> None:
         _checked(namespace, key, ttl)
