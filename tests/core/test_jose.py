@@ -67,8 +67,10 @@ def test_rfc8037_ed25519_signature_example():
 
 
 @pytest.mark.parametrize(
-    "text", ["abc=", "ab+c", "ab/c", "a b", "A", "AB==", "AC"],
-    ids=["padding", "plus", "slash", "space", "one-char", "padded", "non-canonical"],
+    "text", ["abc=", "ab+c", "ab/c", "a b", "A", "AB==", "AC", "wL==", "ab=c", "abF", "abé", "ab\n", "ab\x00c",
+             "ABCD=", "AB.C"],
+    ids=["padding", "plus", "slash", "space", "one-char", "padded", "non-canonical", "padded-four",
+         "padding-inside", "non-canonical-of-three", "non-ascii", "newline", "nul", "padding-after-four", "dot"],
 )
 def test_b64url_decode_is_strict(text):
     with pytest.raises(InvalidInput):
