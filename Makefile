@@ -10,13 +10,14 @@ SYS_STAMP  := $(VENV)/.system-packages
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
 
-.PHONY: help deps test-deps test test-second-node bench demo contracts clean
+.PHONY: help deps test-deps test test-second-node bench demo contracts i18n clean
 
 help:
 	@echo "make demo       run the whole system locally (installs what is missing); LAN=1 for a phone"
 	@echo "make test       install everything and run the test suite (ledger tests on Anvil and Hardhat Network)"
 	@echo "make bench      run the benchmarks in bench/"
 	@echo "make contracts  recompile the Solidity contracts into contracts/artifacts/"
+	@echo "make i18n       extract the pages' strings, update the it/de/fr catalogues, compile them"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -74,6 +75,17 @@ demo: deps
 
 contracts: deps
 	$(BIN)/python -m ledger.compile
+
+# The pages' languages (infra/i18n.py): extract every string (babel.cfg) into the template, merge it into
+# each catalogue (new strings come untranslated: translate them, tests/infra/test_i18n.py fails until then),
+# compile the .mo files the apps load (committed, so that a fresh clone runs without this step).
+I18N_DIR := infra/translations
+i18n: deps
+	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext --no-location --sort-output --project microcred \
+	  --version 0.1.0 --copyright-holder "the microcred authors" -o $(I18N_DIR)/messages.pot .
+	$(BIN)/pybabel update -i $(I18N_DIR)/messages.pot -d $(I18N_DIR) --no-fuzzy-matching --ignore-obsolete \
+	  --width 120
+	$(BIN)/pybabel compile -d $(I18N_DIR) --statistics
 
 clean:
 	rm -rf $(VENV) node_modules build *.egg-info .pytest_cache .coverage

@@ -31,7 +31,7 @@ order: the page's language where the credential has it, else English.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -46,8 +46,8 @@ from flask_babel import Babel, get_locale, get_translations, gettext, lazy_gette
 from jinja2 import ChoiceLoader, FileSystemLoader
 
 __all__ = ["SUPPORTED", "DEFAULT", "COOKIE", "LANGUAGE_NAMES", "TRANSLATIONS", "I18n", "init_i18n", "i18n_of",
-           "select_locale", "current_language", "content_languages", "language_links", "format_when", "format_day",
-           "format_number", "translate", "N_", "gettext", "lazy_gettext", "ngettext"]
+           "select_locale", "browser_language", "current_language", "content_languages", "language_links",
+           "format_when", "format_day", "format_number", "translate", "N_", "gettext", "lazy_gettext", "ngettext"]
 
 #: The languages of the pages, English first (the default and the catalogues' source language).
 SUPPORTED = ("en", "it", "de", "fr")
@@ -96,7 +96,17 @@ def select_locale() -> str:
         stored = None
     if stored:
         return stored
-    return _supported(request.accept_languages.best_match(SUPPORTED)) or DEFAULT
+    return browser_language(request.accept_languages) or DEFAULT
+
+
+def browser_language(accepted: Iterable[tuple[str, float]]) -> str | None:
+    """The first supported language of an ``Accept-Language`` list by quality; a regional tag (de-CH) counts as its
+    language."""
+    for tag, quality in accepted:  # werkzeug keeps them ordered by quality, highest first
+        primary = tag.split("-", 1)[0].split("_", 1)[0].strip().lower()
+        if quality > 0 and primary in SUPPORTED:
+            return primary
+    return None
 
 
 def current_language() -> str:
@@ -194,8 +204,12 @@ def _moment(value: Any) -> datetime | None:
     return None
 
 
+#: The CLDR locale each language's dates and numbers are written in: English as in Europe (28 Nov 2026, 14:02).
+_FORMAT_LOCALES = {"en": "en_GB", "it": "it_IT", "de": "de_DE", "fr": "fr_FR"}
+
+
 def _locale() -> Locale:
-    return Locale.parse(current_language())
+    return Locale.parse(_FORMAT_LOCALES[current_language()])
 
 
 def format_when(value: Any, form: str = "medium") -> str:
