@@ -47,7 +47,7 @@ from jinja2 import ChoiceLoader, FileSystemLoader
 
 __all__ = ["SUPPORTED", "DEFAULT", "COOKIE", "LANGUAGE_NAMES", "TRANSLATIONS", "I18n", "init_i18n", "i18n_of",
            "select_locale", "browser_language", "current_language", "content_languages", "language_links",
-           "format_when", "format_day", "format_number", "translate", "N_", "gettext", "lazy_gettext", "ngettext"]
+           "format_when", "format_day", "format_number", "dates_in_text", "translate", "N_", "gettext", "lazy_gettext", "ngettext"]
 
 #: The languages of the pages, English first (the default and the catalogues' source language).
 SUPPORTED = ("en", "it", "de", "fr")
@@ -231,6 +231,17 @@ def format_day(value: Any, form: str = "long") -> str:
     return format_date(moment.date(), form, locale=_locale())
 
 
+#: A Unix time after a time word, as the core's check details write them ("issued at 1795846036").
+_UNIX_TIME = re.compile(r"\b(at|until|from|since|before|after|now|iat|exp)( )(1\d{9})\b")
+
+
+def dates_in_text(text: Any) -> str:
+    """``text`` with each Unix time after a time word written as the page's locale writes a moment (UTC)."""
+    if not isinstance(text, str):
+        return "" if text is None else str(text)
+    return _UNIX_TIME.sub(lambda m: f"{m.group(1)} {format_when(int(m.group(3)))}", text)
+
+
 def format_number(value: Any) -> str:
     """A number (ECTS, counts) with the page's locale's decimal sign and grouping; anything else as it is."""
     if isinstance(value, bool) or value is None:
@@ -251,7 +262,8 @@ def init_i18n(app: Flask) -> I18n:
     """Flask-Babel on ``app`` with the shared catalogue, the filters, the switcher and the choice's cookie."""
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
     Babel(app, locale_selector=select_locale, default_locale=DEFAULT, default_timezone="UTC")
-    app.jinja_env.filters.update(datetime=format_when, date=format_day, number=format_number, translate=translate)
+    app.jinja_env.filters.update(datetime=format_when, date=format_day, number=format_number, translate=translate,
+                                 dates_in_text=dates_in_text)
     app.jinja_env.globals.update(language_links=language_links, current_language=current_language)
     app.jinja_loader = ChoiceLoader([loader for loader in (app.jinja_loader, FileSystemLoader(_TEMPLATES)) if loader])
     app.after_request(_remember_choice)

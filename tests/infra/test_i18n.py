@@ -20,7 +20,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
-from infra.i18n import SUPPORTED, TRANSLATIONS, format_day, format_number, format_when
+from infra.i18n import SUPPORTED, TRANSLATIONS, dates_in_text, format_day, format_number, format_when
 
 ROOT = Path(__file__).resolve().parents[2]
 LANGUAGES = [code for code in SUPPORTED if code != "en"]
@@ -111,6 +111,13 @@ def test_dates_and_numbers_are_written_in_the_pages_language(issuer_app, languag
         assert format_day("2026-03-01") == day
         assert format_number(1234.5) == number
         assert format_number(5) == "5"
+
+
+def test_unix_times_in_a_check_detail_become_dates(issuer_app):
+    with issuer_app.test_request_context("/?lang=it"):
+        assert (dates_in_text("issued at 1795846036, valid until 1795849636; index 126233 of list 7")
+                == "issued at 28 nov 2026, 06:07:16 UTC, valid until 28 nov 2026, 07:07:16 UTC; index 126233 of list 7")
+        assert dates_in_text("block 1795846036") == "block 1795846036"
 
 
 def test_what_is_not_a_date_or_number_is_shown_as_it_is(issuer_app):
