@@ -4,7 +4,7 @@
 services' one foundation (:func:`infra.web.init_foundation`): the settings of
 :mod:`wallet.settings` (defaults, then ``MICROCRED_*`` environment variables,
 then ``test_config``, checked once), security headers, CSRF, hosts and
-``/healthz``. Blueprints, one per resource: ``auth``, ``credentials``,
+``/healthz``. Blueprints, one per resource: ``auth``, ``passkeys``, ``credentials``,
 ``share``, ``openid4vp``, ``backup``. Errors map to pages in one place
 (:mod:`infra.web_errors`); nothing a client sends yields a 500.
 """
@@ -23,12 +23,12 @@ from infra import web_errors
 from infra.display import init_jinja
 from infra.web import init_foundation
 from ledger.config import LedgerSettings
-from wallet import db, import_limits, security
+from wallet import db, import_limits, language, security
 from wallet.checking import ledger_trust_check, w3c_list_source
 from wallet.sealing import derive_key, load_or_create_secret
 from wallet.settings import DEFAULT_CONFIG, SETTINGS
 from wallet.transport import client_from_config
-from wallet.views import auth, backup, credentials, openid4vp, share
+from wallet.views import auth, backup, credentials, openid4vp, passkeys, share
 
 __all__ = ["create_app", "DEFAULT_CONFIG"]
 
@@ -59,12 +59,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config["TRUST_CHECK"] = ledger_trust_check(LedgerSettings.of(web.settings), fetch_status_token, anchors,
                                                        w3c_list_source(fetcher))
     db.init_app(app)
+    language.init_app(app)  # the signed-in account's page language (infra.i18n)
     security.init_app(app)
     init_jinja(app)  # bidi controls in anything a page prints are shown, not obeyed
     web_errors.init_app(app)
     import_limits.init_app(app)
 
-    for module in (auth, credentials, share, openid4vp, backup):
+    for module in (auth, passkeys, credentials, share, openid4vp, backup):
         app.register_blueprint(module.bp)
     shared_assets.init_app(app)  # the QR scanner and jsQR, shared with the verifier (infra/static)
     app.add_url_rule("/", endpoint="index", view_func=credentials.index)

@@ -144,6 +144,43 @@ def m004_status_freshness(db: Database) -> None:
     db.execute("CREATE INDEX credentials_issuer ON credentials(issuer)")
 
 
+@MIGRATIONS()
+def m005_issuance_proofs(db: Database) -> None:
+    """Issuance anchors (issue 14): the issuer's inclusion proof of a credential (JSON, credentials.merkle),
+    kept as delivered and sent along when the credential is presented."""
+    db.execute("ALTER TABLE credentials ADD COLUMN issuance_proof TEXT")
+
+
+@MIGRATIONS()
+def m006_passkeys(db: Database) -> None:
+    """Passkeys (issue 15, WebAuthn Level 3): each account's registered credentials with their public key,
+    signature counter and, for a PRF passkey, the account's vault key wrapped under its PRF output
+    (wallet.sealing); the account's WebAuthn user handle and whether its holder keys are sealed under a vault.
+    An account made with a passkey alone has an empty ``password_hash``, which no password matches."""
+    db.execute("""CREATE TABLE passkeys (
+        id INTEGER PRIMARY KEY,
+        account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        credential_id TEXT NOT NULL UNIQUE,
+        public_key BLOB NOT NULL,
+        sign_count INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        prf_capable INTEGER NOT NULL DEFAULT 0,
+        prf_wrapped BLOB,
+        created_at INTEGER NOT NULL,
+        last_used_at INTEGER
+    )""")
+    db.execute("CREATE INDEX passkeys_account ON passkeys(account_id)")
+    db.execute("ALTER TABLE accounts ADD COLUMN user_handle TEXT")
+    db.execute("ALTER TABLE accounts ADD COLUMN vault_sealed INTEGER NOT NULL DEFAULT 0")
+
+
+@MIGRATIONS()
+def m007_account_language(db: Database) -> None:
+    """Pages in four languages (issue 15): the language each account chose with the switcher (en, it, de, fr;
+    NULL: none yet, the browser's decides; wallet.language)."""
+    db.execute("ALTER TABLE accounts ADD COLUMN language TEXT")
+
+
 def open_database(path: str | Path) -> Database:
     """A connection with WAL, foreign keys and a busy timeout."""
     connection = sqlite3.connect(str(path), timeout=10, check_same_thread=False)

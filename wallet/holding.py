@@ -29,6 +29,7 @@ __all__ = [
     "password_hasher",
     "create_account",
     "check_password",
+    "check_username",
     "add_holder_key",
     "holder_keys",
     "current_holder_key",
@@ -66,20 +67,29 @@ def password_hasher(config: Mapping[str, Any]) -> PasswordHasher:
     )
 
 
-def _check_new_credentials(username: str, password: str) -> str:
+def check_username(username: str) -> str:
+    """The user name stripped; InvalidInput unless it has 3 to 64 printable characters."""
     username = username.strip()
     if not (3 <= len(username) <= MAX_USERNAME_LENGTH) or not username.isprintable():
         raise InvalidInput(f"choose a user name of 3 to {MAX_USERNAME_LENGTH} printable characters")
-    if not (MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH):
+    return username
+
+
+def _check_new_credentials(username: str, password: str | None) -> str:
+    username = check_username(username)
+    if password is not None and not (MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH):
         raise InvalidInput(f"choose a password of at least {MIN_PASSWORD_LENGTH} characters (found {len(password)})")
     return username
 
 
-def create_account(db: Database, secret: bytes, hasher: PasswordHasher, username: str, password: str, *,
-                   now: int) -> int:
-    """A new account with a fresh ES256 holder key; InvalidInput if the name is taken."""
+def create_account(db: Database, secret: bytes, hasher: PasswordHasher | None, username: str,
+                   password: str | None, *, now: int) -> int:
+    """A new account with a fresh ES256 holder key; InvalidInput if the name is taken.
+
+    ``password`` None: an account signed into by passkey alone; its empty hash matches no password.
+    """
     username = _check_new_credentials(username, password)
-    password_hash = hasher.hash(password)
+    password_hash = hasher.hash(password) if password is not None and hasher is not None else ""
     with db.atomic():
         if db.execute("SELECT 1 FROM accounts WHERE username = ?", [username]).fetchone():
             raise InvalidInput("this user name is taken; choose another")
@@ -95,12 +105,12 @@ def create_account(db: Database, secret: bytes, hasher: PasswordHasher, username
 def check_password(db: Database, hasher: PasswordHasher, username: str, password: str) -> int | None:
     """The account id when ``password`` is right, else None (same work either way)."""
     row = db.execute("SELECT id, password_hash FROM accounts WHERE username = ?", [username.strip()]).fetchone()
-    stored = row[1] if row else _DUMMY_HASH.get(hasher)
+    stored = row[1] if row and row[1] else _DUMMY_HASH.get(hasher)  # passkey-only accounts: the same work
     try:
         hasher.verify(stored, password[:MAX_PASSWORD_LENGTH])
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return None
-    return row[0] if row else None
+    return row[0] if row and row[1] else None
 
 
 class _DummyHash:

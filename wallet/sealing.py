@@ -13,6 +13,19 @@ Holder keys (chosen design)
     HKDF label, signs Flask's session cookies. The file is created whole, once,
     even when several workers start together (:mod:`infra.secret_files`).
 
+Passkey-sealed holder keys (PRF)
+    Where a passkey's authenticator supports the WebAuthn PRF extension
+    (WebAuthn Level 3 §10.1.4, over CTAP 2.1 ``hmac-secret``), the account gets
+    a random 32-byte *vault key* and its holder keys are sealed under
+    HKDF(server secret || vault key) instead of the server secret alone. The
+    vault key is stored only wrapped (AES-256-GCM) under a key derived by HKDF
+    from each PRF passkey's output for :data:`PRF_SALT`, which the authenticator
+    computes from a secret that never leaves it. So the database and the
+    server secret together still open no key: a sign-in with one of those
+    passkeys must hand the PRF output over first. During a session the vault
+    key is kept only in the learner's session cookie, sealed under the server
+    secret (:mod:`wallet.vault`).
+
 Backups
     ``{"format": "microcred-wallet-backup", "version": 1, "kdf": {scrypt n r p
     salt}, "nonce", "ciphertext"}``: the passphrase goes through scrypt
@@ -22,6 +35,7 @@ Backups
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -48,6 +62,11 @@ __all__ = [
     "open_holder_key",
     "encrypt_backup",
     "decrypt_backup",
+    "PRF_SALT",
+    "VAULT_KEY_BYTES",
+    "vault_sealing_secret",
+    "wrap_vault_key",
+    "unwrap_vault_key",
 ]
 
 SECRET_FILE = "wallet-secret.key"
@@ -58,6 +77,12 @@ BACKUP_VERSION = 1
 MIN_PASSPHRASE_LENGTH = 10
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
 _HOLDER_KEY_LABEL = b"microcred wallet holder keys v1"
+_VAULT_SEALING_LABEL = b"microcred wallet holder keys under a passkey vault v1"
+_PRF_WRAP_LABEL = b"microcred wallet passkey PRF wrapping key v1"
+#: The PRF input every passkey is asked to evaluate (the output still differs per passkey).
+PRF_SALT = hashlib.sha256(b"microcred wallet holder-key sealing, PRF input v1").digest()
+VAULT_KEY_BYTES = 32
+PRF_OUTPUT_BYTES = 32
 
 
 def load_or_create_secret(data_dir: str | Path) -> bytes:
@@ -103,6 +128,44 @@ def open_holder_key(secret: bytes, account_id: int, thumbprint: str, sealed: byt
             "a holder key does not open with this server secret (was wallet-secret.key replaced?)"
         ) from exc
     return json_loads_object(plain, what="holder key")
+
+
+def vault_sealing_secret(secret: bytes, vault_key: bytes) -> bytes:
+    """The secret that seals the holder keys of an account with a passkey vault: both halves are needed."""
+    if len(vault_key) != VAULT_KEY_BYTES:
+        raise InvalidInput(f"a vault key has {VAULT_KEY_BYTES} bytes, found {len(vault_key)}")
+    return derive_key(secret + vault_key, _VAULT_SEALING_LABEL)
+
+
+def _vault_aad(account_id: int, credential_id: str) -> bytes:
+    return f"vault:{account_id}:{credential_id}".encode("ascii")
+
+
+def wrap_vault_key(
+    prf_output: bytes,
+    account_id: int,
+    credential_id: str,
+    vault_key: bytes,
+    *,
+    random_bytes: Callable[[int], bytes] = secrets.token_bytes,
+) -> bytes:
+    """``nonce || AES-GCM(vault key)`` under the key derived from one passkey's PRF output."""
+    if len(prf_output) != PRF_OUTPUT_BYTES:
+        raise InvalidInput(f"a PRF output has {PRF_OUTPUT_BYTES} bytes, found {len(prf_output)}")
+    nonce = random_bytes(NONCE_BYTES)
+    aead = AESGCM(derive_key(prf_output, _PRF_WRAP_LABEL))
+    return nonce + aead.encrypt(nonce, vault_key, _vault_aad(account_id, credential_id))
+
+
+def unwrap_vault_key(prf_output: bytes, account_id: int, credential_id: str, wrapped: bytes) -> bytes:
+    """The vault key; InvalidInput if this PRF output does not open it."""
+    if len(prf_output) != PRF_OUTPUT_BYTES:
+        raise InvalidInput(f"a PRF output has {PRF_OUTPUT_BYTES} bytes, found {len(prf_output)}")
+    aead = AESGCM(derive_key(prf_output, _PRF_WRAP_LABEL))
+    try:
+        return aead.decrypt(wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], _vault_aad(account_id, credential_id))
+    except InvalidTag as exc:
+        raise InvalidInput("the passkey's PRF output does not open this account's holder keys") from exc
 
 
 def _scrypt(passphrase: str, salt: bytes, n: int, r: int, p: int) -> bytes:

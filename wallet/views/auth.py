@@ -1,5 +1,9 @@
 """Accounts: sign up, sign in (throttled, see :mod:`wallet.throttle`), confirm the password again
-(fresh sign-in, see :func:`wallet.security.fresh_signin_required`), sign out, sign out everywhere, delete."""
+(fresh sign-in, see :func:`wallet.security.fresh_signin_required`), sign out, sign out everywhere, delete.
+
+The sign-in, sign-up, account and confirmation pages also offer passkeys (:mod:`wallet.views.passkeys`)
+when the wallet's public URL is a domain name; an account made with a passkey alone has no password, and
+its fresh sign-in is a passkey confirmation."""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from flask import Blueprint, current_app, flash, g, redirect, render_template, r
 from credentials.errors import InvalidInput
 from wallet.db import get_db
 from wallet.holding import check_password, create_account, delete_account, password_hasher
+from wallet.passkeys import account_passkeys
 from wallet.security import (
     end_all_sessions,
     end_session,
@@ -20,6 +25,8 @@ from wallet.security import (
     start_session,
 )
 from wallet.throttle import forget_signin_failures, record_signin_failure, signin_retry_after
+from wallet.vault import is_vault_sealed, session_vault_key
+from wallet.views.passkeys import confirm_form, passkeys_enabled, signin_page
 
 __all__ = ["bp"]
 
@@ -35,7 +42,7 @@ def signup():
     if request.method == "POST":
         username, password = request.form.get("username", ""), request.form.get("password", "")
         if password != request.form.get("password_again", ""):
-            return render_template("auth/signup.html", error="The two passwords differ.", username=username), 400
+            return _signup_page("The two passwords differ.", username), 400
         db = get_db()
         try:
             account_id = create_account(
@@ -43,16 +50,24 @@ def signup():
                 username, password, now=now(),
             )
         except InvalidInput as exc:
-            return render_template("auth/signup.html", error=str(exc), username=username), 400
+            return _signup_page(str(exc), username), 400
         start_session(account_id)
         flash("Welcome! Your wallet is ready; add your first credential.")
         return redirect(url_for("credentials.add"))
-    return render_template("auth/signup.html", error=None, username="")
+    return _signup_page(None, "")
+
+
+def _signup_page(error: str | None, username: str) -> str:
+    return render_template("auth/signup.html", error=error, username=username, passkeys=passkeys_enabled())
+
 
 
 def _too_many(template: str, wait: int, **context):
     minutes = max(1, -(-wait // 60))
     error = f"Too many failed attempts from this device. Try again in {minutes} minute{'' if minutes == 1 else 's'}."
+    if template == "auth/signin.html":
+        return signin_page(error=error, status=429, username=context.get("username", ""),
+                           next_url=context.get("next"), headers={"Retry-After": str(wait)})
     return render_template(template, error=error, **context), 429, {"Retry-After": str(wait)}
 
 
@@ -68,13 +83,12 @@ def signin():
         account_id = check_password(db, password_hasher(current_app.config), username, password)
         if account_id is None:
             record_signin_failure(db, username, now=now())
-            return render_template(
-                "auth/signin.html", error="That user name and password do not match.", username=username, next=next_url
-            ), 401
+            return signin_page(error="That user name and password do not match.", status=401, username=username,
+                               next_url=next_url)
         forget_signin_failures(db, username)
         start_session(account_id)
         return redirect(_next_or_home(next_url))
-    return render_template("auth/signin.html", error=None, username="", next=next_url)
+    return signin_page(next_url=next_url)
 
 
 @bp.post("/signout")
@@ -95,13 +109,27 @@ def signout_everywhere():
 @bp.route("/account", methods=["GET"])
 @login_required
 def account():
-    return render_template("auth/account.html")
+    return _account_page(None), 200
+
+
+def _has_password(account_id: int) -> bool:
+    return bool(get_db().execute("SELECT password_hash != '' FROM accounts WHERE id = ?", [account_id]).fetchone()[0])
+
+
+def _account_page(error: str | None) -> str:
+    account_id = g.account["id"]
+    return render_template("auth/account.html", error=error, passkeys=account_passkeys(get_db(), account_id),
+                           passkeys_enabled=passkeys_enabled(), has_password=_has_password(account_id),
+                           vault_sealed=is_vault_sealed(account_id), vault_open=session_vault_key() is not None)
 
 
 def _password_again(template: str, **context) -> tuple[Any, bool]:
     """The signed-in user's password from the form, throttled like sign-in: (a 429 answer or None, right?)."""
     db = get_db()
     username = g.account["username"]
+    if not _has_password(g.account["id"]):  # a passkey-only account: its fresh passkey confirmation stands
+        fresh = now() - g.account["authenticated_at"] <= int(current_app.config["REAUTH_MAX_AGE"])
+        return None, fresh
     wait = signin_retry_after(db, username, now=now())
     if wait:
         return _too_many(template, wait, **context), False
@@ -123,9 +151,14 @@ def confirm():
         if refused is not None:
             return refused
         if not right:
-            return render_template("auth/confirm.html", error="That password is not right.", next=next_url), 401
+            return _confirm_page("That password is not right.", next_url), 401
         return redirect(safe_next(next_url, url_for("auth.account")))
-    return render_template("auth/confirm.html", error=None, next=next_url)
+    return _confirm_page(None, next_url)
+
+
+def _confirm_page(error: str | None, next_url: str | None) -> str:
+    return render_template("auth/confirm.html", error=error, next=next_url, passkey=confirm_form(g.account["id"]),
+                           has_password=_has_password(g.account["id"]))
 
 
 @bp.post("/delete")
@@ -136,7 +169,9 @@ def delete():
     if refused is not None:
         return refused
     if not right:
-        return render_template("auth/account.html", error="That password is not right; nothing was deleted."), 400
+        error = ("That password is not right; nothing was deleted." if _has_password(g.account["id"])
+                 else "Confirm with your passkey first; nothing was deleted.")
+        return _account_page(error), 400
     db = get_db()
     delete_account(db, g.account["id"])
     end_session()

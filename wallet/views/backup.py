@@ -14,6 +14,7 @@ from wallet.holding import add_holder_key, holder_keys, private_holder_key
 from wallet.importing import FORMAT_UNSIGNED, check_credential, store_credential
 from wallet.sealing import decrypt_backup, encrypt_backup
 from wallet.security import claim_form, fresh_signin_required, now
+from wallet.vault import holder_secret
 
 __all__ = ["bp", "BACKUP_FILENAME", "MAX_BACKUP_CREDENTIALS"]
 
@@ -32,7 +33,7 @@ def export():
     if passphrase != request.form.get("passphrase_again", ""):
         return render_template("backup/export.html", error="The two passphrases differ."), 400
     db = get_db()
-    secret = current_app.extensions["microcred_wallet_secret"]
+    secret = holder_secret()
     account_id = g.account["id"]
     keys = [private_holder_key(secret, record).to_jwk() for record in holder_keys(db, account_id)]
     credentials = [
@@ -58,7 +59,7 @@ def _restore(contents: dict) -> tuple[int, int]:
         raise InvalidInput("the backup does not hold a list of keys and a list of credentials")
     db = get_db()
     account_id = g.account["id"]
-    secret = current_app.extensions["microcred_wallet_secret"]
+    secret = holder_secret()
     added = skipped = 0
     at = now()
     trust_check = current_app.config["TRUST_CHECK"]

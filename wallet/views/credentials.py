@@ -21,6 +21,7 @@ from wallet.library import list_cards, load_row, stack_of, standing
 from wallet.oid4vci_client import redeem_offer
 from wallet.security import claim_form, fresh_signin_required, login_required, now
 from wallet.transport import client_from_config
+from wallet.vault import holder_secret
 from wallet.views.openid4vp import start_review
 
 __all__ = ["bp", "index"]
@@ -119,7 +120,7 @@ def _redeem(offer_text: str):
     db = get_db()
     account_id = g.account["id"]
     key_record = current_holder_key(db, account_id)
-    holder_key = private_holder_key(current_app.extensions["microcred_wallet_secret"], key_record)
+    holder_key = private_holder_key(holder_secret(), key_record)
     try:
         credential = redeem_offer(offer_text, holder_key, client=client_from_config(current_app.config), now=now())
     except MicrocredError as exc:

@@ -32,6 +32,7 @@ from wallet.oid4vp.verifier_id import NO_VERIFIER_ANCHORS
 from wallet.presenting import MODE_OPENID4VP, create_share, create_whole_share, holder_of, issuance_proof_of, preview
 from wallet.security import claim_form, login_required, now
 from wallet.transport import client_from_config
+from wallet.vault import holder_secret
 
 __all__ = ["bp", "PENDING_LIFETIME", "start_review"]
 
@@ -124,7 +125,7 @@ def consent(request_id: str):
 def _presentation(db: Any, presentation_request: PresentationRequest, chosen: Any) -> Any:
     """One presentation bound to the request's nonce and the full client_id; the share is recorded."""
     row = chosen.row
-    key = private_holder_key(current_app.extensions["microcred_wallet_secret"],
+    key = private_holder_key(holder_secret(),
                              holder_key_for(db, g.account["id"], row["holder_key_id"]))
     common = {"account_id": g.account["id"], "credential_id": row["id"], "holder_key": key, "link_base": "",
               "now": now(), "audience": presentation_request.client_id, "nonce": presentation_request.nonce,

@@ -50,6 +50,7 @@ from wallet.presenting import (
     redeem_link,
 )
 from wallet.security import claim_form, login_required, now
+from wallet.vault import holder_secret
 
 __all__ = ["bp", "PRESENTATION_MEDIA_TYPE"]
 
@@ -113,7 +114,7 @@ def create_whole(credential_id: int):
     credential = row["raw"] if row["format"] == FORMAT_JWT_VC else json.loads(row["raw"])
     db = get_db()
     key = private_holder_key(
-        current_app.extensions["microcred_wallet_secret"], holder_key_for(db, g.account["id"], row["holder_key_id"])
+        holder_secret(), holder_key_for(db, g.account["id"], row["holder_key_id"])
     )
     with db.atomic():
         claim_form(db)
@@ -144,7 +145,7 @@ def create(credential_id: int):
     paths = parse_paths(request.form.getlist("claim"), holder)
     db = get_db()
     key = private_holder_key(
-        current_app.extensions["microcred_wallet_secret"], holder_key_for(db, g.account["id"], row["holder_key_id"])
+        holder_secret(), holder_key_for(db, g.account["id"], row["holder_key_id"])
     )
     with db.atomic():
         claim_form(db)
@@ -220,7 +221,7 @@ def stack_choose():
 def stack_create():
     rows = _stack_rows(request.form.getlist("credential"))
     db = get_db()
-    secret = current_app.extensions["microcred_wallet_secret"]
+    secret = holder_secret()
     members = []
     for row in rows:
         key = private_holder_key(secret, holder_key_for(db, g.account["id"], row["holder_key_id"]))

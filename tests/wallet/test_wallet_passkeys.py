@@ -1,0 +1,70 @@
+"""Passkey rules without a browser: the relying party comes from the public URL (never an IP address),
+a ceremony's challenge is good for one answer of its own kind, PRF wrapping of the vault key, and the
+routes answer clearly (no passkeys on an IP-addressed wallet, a passkey answer that is not one)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from credentials.errors import InvalidInput
+from infra.store import SqliteStore
+from wallet.passkeys import PasskeyRefused, authentication_options, relying_party, take_ceremony
+from wallet.sealing import unwrap_vault_key, vault_sealing_secret, wrap_vault_key
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    ("https://wallet.example.eu", ("wallet.example.eu", "https://wallet.example.eu")),
+    ("http://localhost:5001", ("localhost", "http://localhost:5001")),
+    ("http://127.0.0.1:5001", None),
+    ("https://[::1]:5001", None),
+    (None, None),
+])
+def test_the_relying_party_is_the_public_url_s_domain(url, expected):
+    rp = relying_party(url)
+    assert (rp and (rp.rp_id, rp.origin)) == expected
+
+
+def test_a_ceremony_answers_once_and_only_for_its_own_purpose(tmp_path: Path):
+    store = SqliteStore(tmp_path / "store.sqlite3")
+    rp = relying_party("https://wallet.example.eu")
+    ceremony_id, _ = authentication_options(rp, store, "signin")
+    assert take_ceremony(store, ceremony_id, "signin").purpose == "signin"
+    with pytest.raises(PasskeyRefused, match="expired or was used already"):
+        take_ceremony(store, ceremony_id, "signin")
+    other_id, _ = authentication_options(rp, store, "confirm", account_id=7)
+    with pytest.raises(PasskeyRefused, match="was for 'confirm', not 'signin'"):
+        take_ceremony(store, other_id, "signin")
+
+
+def test_the_vault_key_opens_only_with_its_passkey_s_prf_output_and_account():
+    prf, vault = bytes(range(32)), bytes(32 * [7])
+    wrapped = wrap_vault_key(prf, 1, "9", vault)
+    assert unwrap_vault_key(prf, 1, "9", wrapped) == vault
+    with pytest.raises(InvalidInput, match="does not open"):
+        unwrap_vault_key(bytes(32), 1, "9", wrapped)
+    with pytest.raises(InvalidInput, match="does not open"):
+        unwrap_vault_key(prf, 2, "9", wrapped)
+    assert vault_sealing_secret(b"s" * 32, vault) != vault_sealing_secret(b"s" * 32, bytes(32))
+
+
+def test_no_passkey_routes_on_a_wallet_at_an_ip_address(client):
+    page = client.get("/auth/signin").get_data(as_text=True)
+    assert "data-passkey" not in page
+    assert client.post("/auth/passkey/signin", data={}).status_code in (400, 404)
+
+
+def test_a_passkey_sign_in_that_is_not_one_is_refused_saying_why(tmp_path: Path, clock):
+    from wallet import create_app
+
+    app = create_app({"TESTING": True, "DATA_DIR": str(tmp_path / "var"), "CLOCK": clock,
+                      "SESSION_COOKIE_SECURE": False, "PUBLIC_URL": "http://localhost:5001"})
+    client = app.test_client()
+    page = client.get("/auth/signin", headers={"Host": "localhost:5001"}).get_data(as_text=True)
+    csrf = page.split('name="csrf_token" value="')[1].split('"')[0]
+    ceremony = page.split('name="ceremony" value="')[1].split('"')[0]
+    answer = client.post("/auth/passkey/signin", headers={"Host": "localhost:5001"},
+                         data={"csrf_token": csrf, "ceremony": ceremony, "credential": '{"id": "nope"}'})
+    assert answer.status_code == 401
+    assert "this passkey is not registered with this wallet" in answer.get_data(as_text=True)
