@@ -152,6 +152,8 @@ def check_revocation(run: CheckRun, policy: Policy, status: StatusResolver, payl
             return shown
         _check_herd(verified, list_id, policy.min_status_list_entries)
         value = verified.status(reference.idx)
+        # The entry's state and when the list saying so was signed: a page can say "revoked, as of <day>".
+        shown.update(state=_STATUS_WORDS.get(value, f"status {value}"), list_signed_at=verified.iat)
     except VerificationError as exc:
         run.fail(exc)
         return shown

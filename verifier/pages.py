@@ -34,10 +34,12 @@ from credentials.errors import InvalidInput
 from credentials.microcredential import CLAIM_LABELS, MICROCRED_CLAIMS
 from credentials.stack import StackResult, stack_result
 from credentials.verification_model import FAILED, PASSED, SKIPPED, UNAVAILABLE, VerificationResult
-from infra.i18n import content_languages
+from infra.i18n import content_languages, translate
 from verifier.api import count_members, is_sd_jwt
 from verifier.context import current_service
 from verifier.evidence import offer_evidence
+from verifier.wording import NOTHING_TO_CHECK, humane, not_credential_verdict
+from verifier.wording import verdict_of as plain_verdict
 
 __all__ = ["bp", "CHECK_TITLES", "PAGE_LANGUAGES", "verdict_of", "certificate_of", "annex_certificate", "render_result",
            "render_stack_result", "stack_verdict", "decode_qr_photo"]
@@ -65,15 +67,15 @@ PHOTO_MAX_BYTES = 12 * 1024 * 1024
 
 
 def verdict_of(result: VerificationResult) -> dict[str, str]:
-    if result.verified:
-        return {"kind": "verified", "word": "Verified",
-                "sentence": "Authentic, from an accredited provider, not revoked, and presented by its holder."}
-    if result.undecided:
-        return {"kind": "undecided", "word": "Cannot decide now",
-                "sentence": "A check could not be completed (the ledger or the status list did not answer). "
-                            "Nothing is wrong with the credential as far as checked; try again shortly."}
-    failed = next(c for c in result.checks if c.status == FAILED and c.required)
-    return {"kind": "rejected", "word": "Not verified", "sentence": f"{CHECK_TITLES[failed.check]} No: {failed.detail}"}
+    """The page's headline for one result, in plain words (:func:`verifier.wording.verdict_of`)."""
+    return plain_verdict(result, {check: translate(title) for check, title in CHECK_TITLES.items()})
+
+
+def _void(result: VerificationResult, verdict: dict[str, str]) -> str | None:
+    """Why a certificate shown is not valid (its banner), or None when it is, or nothing is decided yet."""
+    if result.verified or verdict["kind"] == "undecided":
+        return None
+    return verdict["word"]
 
 
 def _text(value: Any) -> str | list[str]:
@@ -136,14 +138,16 @@ def annex_certificate(view: AnnexView, languages: tuple[str, ...] = PAGE_LANGUAG
 
 
 def _checks(result: VerificationResult) -> list[dict[str, str]]:
-    return [{"check": c.check, "status": c.status, "detail": c.detail, "title": CHECK_TITLES[c.check],
+    return [{"check": c.check, "status": c.status, "detail": humane(c.detail), "title": CHECK_TITLES[c.check],
              "mark": _STATUS_WORDS[c.status][0], "status_words": _STATUS_WORDS[c.status][1]} for c in result.checks]
 
 
 def _certificate(result: VerificationResult) -> dict[str, Any] | None:
     if result.check("signature").status != PASSED:
         return None
-    return annex_certificate(result.annex, content_languages()) if result.annex is not None else certificate_of(result.claims)
+    if result.annex is not None:
+        return annex_certificate(result.annex, content_languages())
+    return certificate_of(result.claims)
 
 
 def _fingerprint(presentation: str) -> str:
@@ -155,11 +159,14 @@ def _checked_at(now: int) -> str:
 
 
 def render_result(result: VerificationResult, presentation: str, now: int):
+    verdict = verdict_of(result)
+    if verdict["kind"] in NOTHING_TO_CHECK:  # not a credential, or a dead link: one plain answer, no checks
+        return render_template("not_credential.html", verdict=verdict), 400
     receipt = {"checked_at": _checked_at(now), "fingerprint": _fingerprint(presentation),
                "evidence_id": offer_evidence(result, presentation, now)}  # a signed file to download (issue 14)
-    return render_template("result.html", result=result, verdict=verdict_of(result), checks=_checks(result),
+    return render_template("result.html", result=result, verdict=verdict, checks=_checks(result),
                            certificate=_certificate(result), issuer=result.issuer, chain=result.trust_chain,
-                           receipt=receipt)
+                           receipt=receipt, void=_void(result, verdict))
 
 
 def stack_verdict(stack: StackResult) -> dict[str, str]:
@@ -197,7 +204,8 @@ def render_stack_result(results: StackResult | Sequence[VerificationResult], pre
     items = []
     for result, presentation in zip(stack.results, texts, strict=False):
         certificate = _certificate(result)
-        items.append({"result": result, "verdict": verdict_of(result), "checks": _checks(result),
+        verdict = verdict_of(result)
+        items.append({"result": result, "verdict": verdict, "checks": _checks(result), "void": _void(result, verdict),
                       "certificate": certificate, "title": certificate.get("title") if certificate else None,
                       "fingerprint": _fingerprint(presentation) if presentation is not None else None})
     summary = stack.summary
@@ -264,7 +272,10 @@ def verify_photo():
     upload = request.files.get("photo")
     if upload is None:
         raise InvalidInput("no photo was uploaded")
-    text = decode_qr_photo(upload.read())
+    try:
+        text = decode_qr_photo(upload.read())
+    except InvalidInput as exc:  # no QR code, or no image: the same answer as garbage pasted
+        return render_template("not_credential.html", verdict=not_credential_verdict(str(exc))), 400
     service = current_service()
     now = int(service.clock())
     return _render_any(service.verify_text(text, now=now), text, now)

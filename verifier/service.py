@@ -64,6 +64,7 @@ from infra.store import Store, open_store
 from ledger.config import LedgerSettings
 from ledger.errors import DeploymentNotFound, InvalidDeployment
 from verifier.imported_trust import load_imported, trusted_list_path
+from verifier.links import fetch_presentation_link
 from verifier.settings import RATE_LIMITS, SETTINGS
 
 __all__ = ["ReplayCache", "VerifierService", "RATE_LIMITS"]
@@ -276,18 +277,15 @@ class VerifierService:
         """The presentation a scanned or pasted text stands for (fetching a link).
 
         FormatError if there is none: the text is not a presentation, the link
-        is refused, or its host answered but not with a presentation (a used
-        one-time link: 404/410). RemoteUnreachable when nobody answered (or a 5xx).
+        is refused, or its host answered but not with a presentation (a used,
+        withdrawn or expired one-time link: 404/410, :mod:`verifier.links`).
+        RemoteUnreachable when nobody answered (or a 5xx).
         """
         scanned = classify_scanned(text)
         if scanned.kind == KIND_INLINE:
             return scanned.value
         if scanned.kind == KIND_LINK:
-            try:
-                return self.link_fetcher.get_text(scanned.value, accept=LINK_ACCEPT, what="presentation link",
-                                                  encoding="utf-8")
-            except (FetchRefused, UnusableAnswer) as exc:
-                raise FormatError(f"the presentation link cannot be used: {exc}") from None
+            return fetch_presentation_link(self.link_fetcher, scanned.value, accept=LINK_ACCEPT)
         raise FormatError(f"the code holds an {scanned.kind.replace('_', ' ')}, not a presentation")
 
     def verify(self, text: str, *, nonce: str | None = None, audience: str | None = None,

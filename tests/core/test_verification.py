@@ -125,7 +125,8 @@ def test_everything_passes_and_serializes_as_the_api_says(world):
     assert answer["issuer"] == {"id": world.issuer, "name": "Univerzita Příklad", "country": "CZ", "accredited_by": TAO}
     assert answer["claims"] == {"title": CLAIMS["title"], "ects": 4, "eqf_level": 7,
                                 "learning_outcomes": [CLAIMS["learning_outcomes"][0]]}
-    assert answer["status"] == {"uri": LIST_URI, "index": INDEX, "anchored_block": 41}
+    assert answer["status"] == {"uri": LIST_URI, "index": INDEX, "anchored_block": 41, "state": "valid",
+                                "list_signed_at": NOW - 10}
     json.dumps(answer)
 
 
@@ -138,6 +139,9 @@ def test_revoked_bit_fails_revocation_only(world):
     assert result.verified is False
     assert not result.undecided
     assert [c for c, s in statuses(result).items() if s != PASSED] == ["revocation", "issuance_anchor"]
+    # what a page needs to say "Revoked by <issuer>, as of <day>" (issue 15)
+    assert result.status["state"] == "revoked"
+    assert result.status["list_signed_at"] == NOW - 10
 
 
 def test_status_list_whose_hash_differs_from_the_anchor(world):

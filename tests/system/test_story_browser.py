@@ -281,8 +281,12 @@ def test_the_full_story_in_a_browser(running_system, browser, fake_camera_video,
     shared_again = _share(learner, system.wallet_url, credential_path)
     employer = _employer_scans(browser, system.verifier_url, fake_camera_video(shared_again))
     assert employer.get_attribute("#verdict", "data-verified") == "false"
-    assert employer.locator("#verdict .verdict-word").inner_text() == "Not verified"
+    # the headline names the failure in plain words; the certificate is shown under a red "Not valid" banner
+    assert employer.locator("#verdict .verdict-word").inner_text().startswith("Revoked by ")
+    assert ", as of " in employer.locator("#verdict .verdict-word").inner_text()
     assert "revoked" in employer.inner_text("#verdict")
+    assert employer.locator("#certificate.certificate-void .cert-void-banner").is_visible()
+    assert "NOT VALID" in employer.locator("#certificate .cert-void-banner").inner_text().upper()
     assert _check_status(employer, "revocation") == "failed"
     _shot(employer, "08-verifier-revoked", readme="verifier-revoked.png", full_page=False)
 
@@ -290,7 +294,7 @@ def test_the_full_story_in_a_browser(running_system, browser, fake_camera_video,
     result = _ask_by_openid4vp(browser, system, fake_camera_video, phone_state, COURSE["title"],
                                shot="09-wallet-openid4vp-consent")
     assert result.get_attribute("#verdict", "data-verified") == "false"
-    assert result.locator("#verdict .verdict-word").inner_text() == "Not verified"
+    assert result.locator("#verdict .verdict-word").inner_text().startswith("Revoked by ")
     assert _check_status(result, "revocation") == "failed"
     _shot(result, "10-openid4vp-revoked")
     result = _ask_by_openid4vp(browser, system, fake_camera_video, phone_state, VALID_COURSE)
