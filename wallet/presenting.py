@@ -48,6 +48,7 @@ from credentials.presentation_vp import present_whole
 from credentials.sd_jwt import ClaimPath, HolderSdJwt
 
 __all__ = [
+    "gone_link",
     "MODE_INLINE",
     "MODE_LINK",
     "MODE_OPENID4VP",
@@ -321,6 +322,26 @@ def _record_share(db: Database, *, share_id: str, account_id: int, credential_id
          presentation_format],
     )
     return Share(share_id, mode, qr_text, presentation, now + lifetime)
+
+
+def gone_link(db: Database, token: str, *, now: int) -> tuple[str, int] | None:
+    """Why a link no longer serves its presentation: ``("used" | "withdrawn" | "expired", when)``; None if unknown.
+
+    The verifier holding the link learns which (issue 15), never whose it is.
+    """
+    if not token or len(token) > 64:
+        return None
+    token_sha256 = hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
+    row = db.execute("SELECT fetched_at, withdrawn_at, expires_at FROM shares WHERE token_sha256 = ? AND mode = ?",
+                     [token_sha256, MODE_LINK]).fetchone()
+    if row is None:
+        return None
+    fetched_at, withdrawn_at, expires_at = row
+    if fetched_at is not None:
+        return "used", fetched_at
+    if withdrawn_at is not None:
+        return "withdrawn", withdrawn_at
+    return ("expired", expires_at) if expires_at <= now else None
 
 
 def redeem_link(db: Database, token: str, *, now: int) -> tuple[str, str] | None:

@@ -315,7 +315,7 @@ def _share_whole(app, learner: WalletClient, credential_id: int) -> tuple[str, s
     assert mode == "link"  # whole credentials are too large for an inline code
     fetched = app.test_client().get("/p/" + qr_text.rsplit("/p/", 1)[1])
     assert fetched.status_code == 200
-    assert app.test_client().get("/p/" + qr_text.rsplit("/p/", 1)[1]).status_code == 404  # one time
+    assert app.test_client().get("/p/" + qr_text.rsplit("/p/", 1)[1]).status_code == 410  # one time: gone, "used"
     return fetched.get_data(as_text=True), fetched.mimetype, audience
 
 

@@ -73,7 +73,9 @@ def test_link_share_serves_once_and_verifies_with_exactly_the_chosen_claims(app,
     }
     assert verified.key_binding.nonce
     assert verified.key_binding.issued_at == NOW
-    assert client.client.get(token_path).status_code == 404  # one time only
+    again = client.client.get(token_path)  # one time only; the verifier learns it was used, and when (issue 15)
+    assert again.status_code == 410
+    assert again.get_data(as_text=True).startswith("used 2026-")
     client.get("/shares")
     assert "used" in client.last_page
 
@@ -83,7 +85,9 @@ def test_link_expires(app, held, clock):
     _share(client, credential_id, [TITLE])
     token_path = db_rows(app, "SELECT qr_text FROM shares")[0][0].removeprefix("http://127.0.0.1:5001")
     clock.now += app.config["SHARE_LIFETIME"]
-    assert client.client.get(token_path).status_code == 404
+    gone = client.client.get(token_path)
+    assert gone.status_code == 410
+    assert gone.get_data(as_text=True).startswith("expired")
     share_id = db_rows(app, "SELECT id FROM shares")[0][0]
     client.get(f"/shares/{share_id}")
     assert "This code is expired" in client.last_page
@@ -97,7 +101,9 @@ def test_withdraw_a_live_link(app, held):
     client.get("/shares")
     assert "Withdraw" in client.last_page
     assert client.post(f"/shares/{share_id}/withdraw").status_code == 302
-    assert client.client.get(qr_text.removeprefix("http://127.0.0.1:5001")).status_code == 404
+    gone = client.client.get(qr_text.removeprefix("http://127.0.0.1:5001"))
+    assert gone.status_code == 410
+    assert gone.get_data(as_text=True).startswith("withdrawn")
     assert db_rows(app, "SELECT presentation FROM shares")[0][0] is None
 
 

@@ -119,7 +119,7 @@ def test_a_stack_is_one_link_answering_presentations_bound_to_one_nonce_and_audi
     fetched = app.test_client().get("/p/" + token)
     assert fetched.status_code == 200
     assert fetched.mimetype == "application/json"
-    assert app.test_client().get("/p/" + token).status_code == 404  # one time
+    assert app.test_client().get("/p/" + token).status_code == 410  # one time: gone, "used"
     presentations = fetched.get_json()["presentations"]
     assert len(presentations) == 3
     nonces = set()

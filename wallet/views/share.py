@@ -20,6 +20,7 @@ nobody can tie to the person showing it.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, url_for
@@ -42,6 +43,7 @@ from wallet.presenting import (
     create_share,
     create_stack_share,
     create_whole_share,
+    gone_link,
     holder_of,
     issuance_proof_of,
     parse_paths,
@@ -314,11 +316,18 @@ def withdraw(share_id: str):
 
 @bp.get("/p/<token>")
 def fetch_presentation(token: str):
-    """Public and one-time: the verifier fetches the presentation behind a QR link."""
+    """Public and one-time: the verifier fetches the presentation behind a QR link.
+
+    A link that no longer serves answers ``410 Gone`` saying why and when (``used 2026-11-28T14:02:00Z``,
+    ``withdrawn …``, ``expired …``), so the employer learns which; a link this wallet never made, 404."""
     found = redeem_link(get_db(), token, now=now())
-    if found is None:
-        response = Response("this link is unknown, expired, withdrawn or already used\n", status=404,
-                            mimetype="text/plain")
+    gone = gone_link(get_db(), token, now=now()) if found is None else None
+    if gone is not None:  # 410 and why, first word: used / withdrawn / expired (verifier.wording reads it)
+        reason, at = gone
+        stamp = datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        response = Response(f"{reason} {stamp}\n", status=410, mimetype="text/plain")
+    elif found is None:
+        response = Response("this link is unknown to this wallet\n", status=404, mimetype="text/plain")
     else:
         presentation, presentation_format = found
         media_type = _MEDIA_TYPES.get(presentation_format, PRESENTATION_MEDIA_TYPE)
