@@ -69,13 +69,14 @@ from credentials.jose import PublicKey, UnverifiedJws
 from credentials.microcredential import EQF_LEVEL
 from credentials.numeric_date import numeric_date
 from credentials.sd_jwt.common import UnverifiedSdJwt
-from credentials.sd_jwt.key_binding import KeyBindingPolicy, verify_kb_jwt
+from credentials.sd_jwt.key_binding import KeyBindingPolicy, parsed_kb_jwt, verify_kb_jwt
 from credentials.sd_jwt.verifier import check_time_claims, sd_alg_of, unpack_disclosures
 from credentials.sd_jwt_vc import ACCEPTED_TYPS, NEVER_DISCLOSABLE, resolve_did_issuer_key
 from credentials.status_check import StatusListMemo, check_revocation, status_list_id
 from credentials.status_check_bitstring import W3cListMemo
 from credentials.verification_imported import ImportedContext, verify_imported
 from credentials.verification_keys import KeyResolver
+from credentials.verification_memo import IssuerJwtMemo
 from credentials.verification_model import (
     FAILED,
     PASSED,
@@ -163,17 +164,18 @@ def _utc(timestamp: int | None) -> str:
 
 
 def _early_anchor(parts: UnverifiedSdJwt, iss: str, issuance: IssuanceAnchorResolver | None,
-                  kept_proof: Any = None) -> AnchoredIssuance | None:
+                  kept_proof: Any = None, kb_jws: UnverifiedJws | None = None) -> AnchoredIssuance | None:
     """The credential's issuance anchor, if the holder sent a proof that checks (else None; the
     ``issuance_anchor`` check, run later, says why). Read before the signature, since a did:mcr key must
     have been valid at the anchor's block. The proof binds the credential's own bytes to a root anchored by
     the issuer's account, so it proves the time whoever sent it: the Key Binding JWT need not be verified yet.
-    ``kept_proof``: the proof kept beside a credential checked without a Key Binding JWT (the wallet's badge)."""
+    ``kept_proof``: the proof kept beside a credential checked without a Key Binding JWT (the wallet's badge);
+    ``kb_jws``: the Key Binding JWT parsed (None when it is absent or malformed)."""
     if issuance is None or (parts.kb_jwt is None and kept_proof is None):
         return None
     try:
-        proof = kept_proof if parts.kb_jwt is None else UnverifiedJws.parse(
-            parts.kb_jwt, what="Key Binding JWT").payload.get(ISSUANCE_PROOF_CLAIM)
+        proof = kept_proof if parts.kb_jwt is None else (
+            kb_jws.payload.get(ISSUANCE_PROOF_CLAIM) if kb_jws is not None else None)
         if proof is None:
             return None
         anchored = anchored_issuance(parts.issuer_jwt, proof, iss, issuance)
@@ -226,13 +228,15 @@ def _status_list_key(resolve: Callable[..., PublicKey], iss: str,
 def _sd_jwt_vc(run: CheckRun, presentation: str, policy: Policy, trust: TrustResolver, status: StatusResolver,
                replay: ReplayGuard, now: int, resolve_key: Callable[..., PublicKey],
                memo: StatusListMemo, issuance: IssuanceAnchorResolver | None = None,
-               kept_proof: Any = None) -> VerificationResult:
+               kept_proof: Any = None, jwt_memo: IssuerJwtMemo | None = None) -> VerificationResult:
     fmt = None
     issuance = _remembering(issuance)
     anchored = None
+    kb_jws = None
     try:
         parts = UnverifiedSdJwt.parse(presentation)
-        jws = UnverifiedJws.parse(parts.issuer_jwt, what="issuer-signed JWT")
+        seen = jwt_memo.parse(parts.issuer_jwt) if jwt_memo is not None else None
+        jws = seen.jws if seen is not None else UnverifiedJws.parse(parts.issuer_jwt, what="issuer-signed JWT")
         jws.check_typ(ACCEPTED_TYPS, what="issuer-signed JWT")
         fmt = str(jws.typ).lower().removeprefix("application/")
         iss, vct = jws.payload.get("iss"), jws.payload.get("vct")
@@ -240,11 +244,16 @@ def _sd_jwt_vc(run: CheckRun, presentation: str, policy: Policy, trust: TrustRes
             raise FormatError("the SD-JWT VC must carry 'iss' and 'vct' strings")
         if vct not in policy.accepted_vcts:
             raise FormatError(f"credential type {vct!r} is not one this verifier accepts")
-        run.set("format", PASSED, f"{fmt} of type {vct}, {len(parts.disclosures)} disclosure(s)"
+        count = len(parts.disclosures)
+        run.set("format", PASSED, f"{fmt} of type {vct}, {count} disclosure{'' if count == 1 else 's'}"
                 + (", with a Key Binding JWT" if parts.kb_jwt else ""))
-        anchored = _early_anchor(parts, iss, issuance, kept_proof)
+        kb_jws = parsed_kb_jwt(parts)  # decoded once; its signature is checked in holder_binding
+        anchored = _early_anchor(parts, iss, issuance, kept_proof, kb_jws)
         issuer_key = _issuer_key(resolve_key, iss, jws.header, anchored.block_number if anchored else None)
-        jws.verify_with(issuer_key, what="issuer signature")
+        if jwt_memo is not None and seen is not None:  # the same bytes verified with this same key: not again
+            jwt_memo.verify(seen, issuer_key, what="issuer signature")
+        else:
+            jws.verify_with(issuer_key, what="issuer signature")
         run.set("signature", PASSED, f"{issuer_key.alg} by {jws.header.get('kid') or iss}")
     except VerificationError as exc:
         if exc.check != "format":
@@ -257,11 +266,11 @@ def _sd_jwt_vc(run: CheckRun, presentation: str, policy: Policy, trust: TrustRes
     payload = jws.payload
     claims: dict[str, Any] = {}
     try:
-        claims, _ = unpack_disclosures(payload, parts.disclosures, never_disclosable=NEVER_DISCLOSABLE)
-        run.set("disclosures", PASSED, f"{len(parts.disclosures)} disclosure(s) match the signed digests")
+        claims, used = unpack_disclosures(payload, parts.disclosures, never_disclosable=NEVER_DISCLOSABLE)
+        run.set("disclosures", PASSED, _disclosures_detail([d.value for d in used]))
     except VerificationError as exc:
         run.fail(exc)
-    kb = _holder_binding(run, parts, payload, policy, now)
+    kb = _holder_binding(run, parts, payload, policy, now, kb_jws)
     try:
         check_time_claims(payload, now=now, leeway=policy.clock_skew)
         run.set("validity_period", PASSED, _period(payload, now))
@@ -292,8 +301,30 @@ def _sd_jwt_vc(run: CheckRun, presentation: str, policy: Policy, trust: TrustRes
                               disclosed, shown_status, answer.chain if answer else (), kb_shown, annex)
 
 
+
+def _holds_digests(value: Any) -> bool:
+    """Whether a disclosed value is an object or list that holds further disclosures (RFC 9901 §4.2.4)."""
+    if isinstance(value, dict):
+        return "_sd" in value or any(isinstance(v, dict) and "..." in v for v in value.values())
+    return isinstance(value, list) and any(isinstance(v, dict) and set(v) == {"..."} for v in value)
+
+
+def _disclosures_detail(values: list[Any]) -> str:
+    """'9 claims disclosed (12 disclosures: 3 of them the objects or lists that hold them) …': what was chosen."""
+    holders = sum(1 for value in values if _holds_digests(value))
+    shown = len(values) - holders
+    if not values:
+        return "no claim disclosed beyond the always-visible ones"
+    if shown == 1 and not holders:
+        return "1 claim disclosed; its disclosure matches the signed digests"
+    head = f"{shown} claim{'' if shown == 1 else 's'} disclosed"
+    if holders:
+        head += (f" ({len(values)} disclosures: {holders} of them the "
+                 f"{'object or list that holds them' if holders == 1 else 'objects or lists that hold them'})")
+    return head + "; every disclosure matches the signed digests"
+
 def _holder_binding(run: CheckRun, parts: UnverifiedSdJwt, payload: Mapping[str, Any], policy: Policy,
-                    now: int) -> Any:
+                    now: int, kb_jws: UnverifiedJws | None = None) -> Any:
     """The verified KB-JWT, or None (the ``holder_binding`` check says why)."""
     if parts.kb_jwt is None and not policy.holder_binding_required:
         run.set("holder_binding", SKIPPED, "no Key Binding JWT; this verifier does not require one", required=False)
@@ -302,7 +333,7 @@ def _holder_binding(run: CheckRun, parts: UnverifiedSdJwt, payload: Mapping[str,
     kb_policy = KeyBindingPolicy(required=policy.holder_binding_required, audience=policy.expected_audience,
                                  nonce=policy.expected_nonce, max_age=policy.kb_max_age, leeway=policy.clock_skew)
     try:
-        kb = verify_kb_jwt(parts, payload, kb_policy, now=now, sd_alg=sd_alg_of(payload))
+        kb = verify_kb_jwt(parts, payload, kb_policy, now=now, sd_alg=sd_alg_of(payload), parsed=kb_jws)
     except VerificationError as exc:
         run.set("holder_binding", FAILED, exc.reason)
         return None
@@ -358,6 +389,7 @@ def verify_presentation(
     list_memo: W3cListMemo | None = None,
     issuance: IssuanceAnchorResolver | None = None,
     kept_proof: Any = None,
+    jwt_memo: IssuerJwtMemo | None = None,
 ) -> VerificationResult:
     """Run every check on ``presentation`` at ``now``; never raises for anything a holder sent.
 
@@ -371,7 +403,9 @@ def verify_presentation(
     (None: a presented proof is ``unavailable``); ``kept_proof``: the issuance
     proof a holder keeps beside an SD-JWT VC checked without a KB-JWT (the
     wallet's own check): it dates the credential for its issuer's key and
-    accreditation as a presented proof does, and no ``issuance_anchor`` check is made of it.
+    accreditation as a presented proof does, and no ``issuance_anchor`` check is made of it;
+    ``jwt_memo``: issuer-signed JWTs parsed and signature-checked before (a credential shown again,
+    :mod:`credentials.verification_memo`): every check still runs, the Key Binding JWT's signature included.
     """
     if nonce is not None or audience is not None:
         policy = replace(policy, expected_nonce=nonce if nonce is not None else policy.expected_nonce,
@@ -384,7 +418,7 @@ def verify_presentation(
     keys = keys or KeyResolver(offline_issuer_key=resolve_issuer_key)
     if "~" in text and not text.startswith("{"):
         return _sd_jwt_vc(run, text, policy, trust, status, replay, now, keys.issuer_key, memo or StatusListMemo(),
-                          issuance, kept_proof)
+                          issuance, kept_proof, jwt_memo)
     context = ImportedContext(policy, trust, replay, now, keys, lists, trust_anchors, list_memo or W3cListMemo(),
                               issuance)
     return verify_imported(run, text, context)

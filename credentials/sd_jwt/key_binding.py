@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from credentials.errors import HolderBindingError, InvalidInput, InvalidKey, VerificationError
-from credentials.jose import PrivateKey, PublicKey, UnverifiedJws, sign_jws
+from credentials.jose import PrivateKey, PublicKey, UnverifiedJws, b64url_encode, sign_jws
 from credentials.numeric_date import numeric_date
 from credentials.sd_jwt.common import CNF_KEY, KB_JWT_TYP, UnverifiedSdJwt, digest_of
 
@@ -24,6 +24,7 @@ __all__ = [
     "create_kb_jwt",
     "add_key_binding",
     "holder_key_of",
+    "parsed_kb_jwt",
     "verify_kb_jwt",
 ]
 
@@ -134,6 +135,22 @@ def _require(payload: Mapping[str, Any], name: str, kind: type | tuple[type, ...
     return value
 
 
+def parsed_kb_jwt(parts: UnverifiedSdJwt) -> UnverifiedJws | None:
+    """The presentation's KB-JWT decoded, to be decoded once per presentation (None when absent or malformed:
+    :func:`verify_kb_jwt` parses it again and says why). Nothing is checked here."""
+    if parts.kb_jwt is None:
+        return None
+    try:
+        return UnverifiedJws.parse(parts.kb_jwt, what="Key Binding JWT")
+    except VerificationError:
+        return None
+
+
+def _is_of(parsed: UnverifiedJws, token: str) -> bool:
+    """Whether ``parsed`` was decoded from exactly ``token`` (what the signature is then checked over)."""
+    return token == f"{parsed.signing_input.decode('ascii')}.{b64url_encode(parsed.signature)}"
+
+
 def verify_kb_jwt(
     parts: UnverifiedSdJwt,
     issuer_payload: Mapping[str, Any],
@@ -141,13 +158,18 @@ def verify_kb_jwt(
     *,
     now: int,
     sd_alg: str = "sha-256",
+    parsed: UnverifiedJws | None = None,
 ) -> VerifiedKeyBinding:
-    """Check a presentation's KB-JWT against the holder key and ``policy`` (RFC 9901 §7.3)."""
+    """Check a presentation's KB-JWT against the holder key and ``policy`` (RFC 9901 §7.3).
+
+    ``parsed``: ``parts.kb_jwt`` already parsed by the caller (so it is decoded once per presentation);
+    its signature and every claim are checked here all the same."""
     if parts.kb_jwt is None:
         raise HolderBindingError("the presentation has no Key Binding JWT, so nothing proves it comes from its holder")
     holder_key = holder_key_of(issuer_payload)
     try:
-        jws = UnverifiedJws.parse(parts.kb_jwt, what="Key Binding JWT")
+        jws = parsed if parsed is not None and _is_of(parsed, parts.kb_jwt) else UnverifiedJws.parse(
+            parts.kb_jwt, what="Key Binding JWT")
         jws.check_typ((KB_JWT_TYP,), what="Key Binding JWT")
         jws.verify_with(holder_key, what="Key Binding JWT")
     except VerificationError as exc:

@@ -1,0 +1,97 @@
+"""A credential shown again: its issuer-signed JWT parsed once and its issuer signature checked once per key.
+
+Issue 16 (verifier core speed): a holder shows the same SD-JWT VC to the
+same verifier many times, each time with a new Key Binding JWT (RFC 9901
+§4.3: a fresh ``nonce``, ``aud``, ``iat`` and ``sd_hash``). The issuer-signed
+JWT (RFC 9901 §4.1; RFC 7515 compact JWS) is then the same string every time,
+and so are its decoded header and payload and the outcome of checking its
+signature with a given key: both are functions of the bytes alone.
+
+:class:`IssuerJwtMemo` keeps, per SHA-256 of the whole issuer-signed JWT
+(header, payload and signature), the parsed JWS and the keys its signature
+was verified with. What it never does:
+
+- keep a verdict: every check (format, disclosures, holder binding, replay,
+  validity, issuer trust, revocation, schema, issuance anchor) runs on every
+  presentation; the memo only spares re-decoding the same bytes and
+  re-checking the same signature with the same key;
+- spare the Key Binding JWT: it differs in every presentation and is parsed
+  and its signature checked every time, never looked up here;
+- trust a key it was not given: the issuer's key is resolved afresh on every
+  presentation (a did:mcr key may have been revoked or rotated since, an
+  issuance anchor may name another block); a signature verified with one key
+  counts for that key only;
+- remember anything that failed: an entry is made only after the signature
+  verified.
+
+Bounded (least recently used first out). The parsed payload is shared
+between verifications and must be treated as read-only (the core builds the
+disclosed claims into new containers, :func:`credentials.sd_jwt.verifier.unpack_disclosures`).
+Safe for the verifier's threads without a lock (the pure core has none): each step is one operation on
+a dict or a set, and two threads racing on one JWT at worst both check its signature. No I/O.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from contextlib import suppress
+from dataclasses import dataclass, field
+
+from credentials.jose import PublicKey, UnverifiedJws
+
+__all__ = ["IssuerJwtMemo", "SeenJwt"]
+
+#: Entries kept by default: a few thousand distinct credentials (each entry: the parsed JWS, ~2-4 KB).
+DEFAULT_SIZE = 4096
+
+
+@dataclass
+class SeenJwt:
+    """One issuer-signed JWT: its SHA-256, its parsed JWS, and the keys (by JWK) that verified its signature."""
+
+    digest: bytes
+    jws: UnverifiedJws
+    verified_with: set[tuple[str, tuple[tuple[str, str], ...]]] = field(default_factory=set)
+
+
+def _key_id(key: PublicKey) -> tuple[str, tuple[tuple[str, str], ...]]:
+    return key.alg, tuple(sorted(key.jwk.items()))
+
+
+class IssuerJwtMemo:
+    """Issuer-signed JWTs whose signature verified, by SHA-256 of the JWT; see the module docstring."""
+
+    def __init__(self, size: int = DEFAULT_SIZE):
+        self._size = size
+        self._items: OrderedDict[bytes, SeenJwt] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def parse(self, issuer_jwt: str, *, what: str = "issuer-signed JWT") -> SeenJwt:
+        """The JWT parsed (from the memo when its signature verified before; else afresh, not yet kept).
+
+        Parsing errors propagate as :meth:`UnverifiedJws.parse` raises them."""
+        digest = hashlib.sha256(issuer_jwt.encode("utf-8", "surrogatepass")).digest()  # one string, one digest
+        found = self._items.get(digest)
+        if found is not None:
+            with suppress(KeyError):  # evicted meanwhile by another thread: still the same bytes, parsed
+                self._items.move_to_end(digest)
+            return found
+        return SeenJwt(digest, UnverifiedJws.parse(issuer_jwt, what=what))
+
+    def verify(self, seen: SeenJwt, key: PublicKey, *, what: str = "issuer signature") -> None:
+        """Check the signature of ``seen`` with ``key`` unless it verified with this same key before;
+        raise :class:`~credentials.errors.SignatureError` if wrong. A success is kept."""
+        key_id = _key_id(key)
+        if key_id in seen.verified_with:
+            return
+        seen.jws.verify_with(key, what=what)
+        seen.verified_with.add(key_id)
+        self._items[seen.digest] = seen
+        while len(self._items) > self._size:
+            try:
+                self._items.popitem(last=False)
+            except KeyError:  # emptied meanwhile by another thread
+                break

@@ -1,0 +1,108 @@
+"""A credential shown again (credentials.verification_memo): the memo spares parsing and the issuer signature of
+the same bytes under the same key, and nothing else — every check runs on every presentation (issue 16)."""
+
+from __future__ import annotations
+
+from credentials.dids import verification_method_id
+from credentials.errors import CHECKS
+from credentials.jose import PrivateKey, b64url_decode, b64url_encode
+from credentials.sd_jwt import HolderSdJwt
+from credentials.verification import FAILED, PASSED, SKIPPED
+from credentials.verification_memo import IssuerJwtMemo
+from tests.core.test_verification import AUDIENCE, DISCLOSE, INDEX, NOW, World, statuses
+
+ALL_PASSED = {**dict.fromkeys(CHECKS, PASSED), "issuance_anchor": SKIPPED}
+
+
+def _shown(world: World, memo: IssuerJwtMemo, credential: str, nonce: str, **kwargs):
+    return world.verify(world.present(credential, nonce=nonce), jwt_memo=memo, nonce=nonce, audience=AUDIENCE,
+                        **kwargs)
+
+
+def test_a_credential_shown_again_passes_every_check_again():
+    world, memo = World(), IssuerJwtMemo()
+    credential = world.credential()
+    first = _shown(world, memo, credential, "n-1")
+    second = _shown(world, memo, credential, "n-2")
+    assert statuses(first) == ALL_PASSED
+    assert statuses(second) == ALL_PASSED
+    assert len(memo) == 1
+
+
+def test_revocation_and_trust_are_read_again_for_a_credential_shown_again():
+    world, memo = World(), IssuerJwtMemo()
+    credential = world.credential()
+    assert _shown(world, memo, credential, "n-1").verified
+    world.status_list.set(INDEX, 1)
+    world.sign_list()
+    assert statuses(_shown(world, memo, credential, "n-2"))["revocation"] == FAILED
+    world.status_list.set(INDEX, 0)
+    world.sign_list()
+    world.accredited = False
+    assert statuses(_shown(world, memo, credential, "n-3"))["issuer_trust"] == FAILED
+
+
+def test_the_same_presentation_twice_is_a_replay_with_the_memo_warm():
+    world, memo = World(), IssuerJwtMemo()
+    presentation = world.present(world.credential(), nonce="n-1")
+    assert world.verify(presentation, jwt_memo=memo, nonce="n-1").verified
+    assert statuses(world.verify(presentation, jwt_memo=memo, nonce="n-1"))["replay"] == FAILED
+
+
+def test_a_key_binding_jwt_by_another_key_fails_though_the_issuer_jwt_is_remembered():
+    world, memo = World(), IssuerJwtMemo()
+    credential = world.credential()
+    assert _shown(world, memo, credential, "n-1").verified
+    thief = PrivateKey.generate("ES256")
+    stolen = HolderSdJwt.parse(credential).present_with_key_binding(DISCLOSE, thief, audience=AUDIENCE,
+                                                                     nonce="n-2", iat=NOW - 5)
+    assert statuses(world.verify(stolen, jwt_memo=memo, nonce="n-2"))["holder_binding"] == FAILED
+
+
+def test_a_key_binding_jwt_with_a_broken_signature_fails_though_the_issuer_jwt_is_remembered():
+    world, memo = World(), IssuerJwtMemo()
+    credential = world.credential()
+    assert _shown(world, memo, credential, "n-1").verified
+    presentation = world.present(credential, nonce="n-2")
+    head, signature = presentation.rsplit(".", 1)
+    broken = bytearray(b64url_decode(signature))
+    broken[5] ^= 1
+    tampered = f"{head}.{b64url_encode(bytes(broken))}"
+    assert statuses(world.verify(tampered, jwt_memo=memo, nonce="n-2"))["holder_binding"] == FAILED
+
+
+def test_a_remembered_signature_counts_only_for_the_key_it_was_verified_with():
+    world, memo = World(), IssuerJwtMemo()
+    credential = world.credential()
+    assert _shown(world, memo, credential, "n-1").verified
+    other = PrivateKey.generate("ES256").public_key()  # the issuer's key now, e.g. after a rotation
+    result = _shown(world, memo, credential, "n-2", resolve_issuer_key=lambda iss, kid: other)
+    assert statuses(result)["signature"] == FAILED
+
+
+def test_an_issuer_jwt_signed_by_another_key_is_verified_not_served_from_the_memo():
+    world, memo = World(), IssuerJwtMemo()
+    credential = world.credential()
+    assert _shown(world, memo, credential, "n-1").verified
+    forger = World()
+    forger.holder_key = world.holder_key
+    forged = forger.credential(issuer=world.issuer, kid=verification_method_id(world.issuer))  # same claims, same iss
+    assert statuses(_shown(world, memo, forged, "n-2"))["signature"] == FAILED
+    assert len(memo) == 1
+
+
+def test_a_failed_signature_is_not_remembered():
+    world, memo = World(), IssuerJwtMemo()
+    credential = world.credential()
+    other = PrivateKey.generate("ES256").public_key()
+    assert statuses(_shown(world, memo, credential, "n-1", resolve_issuer_key=lambda iss, kid: other))[
+        "signature"] == FAILED
+    assert len(memo) == 0
+    assert _shown(world, memo, credential, "n-2").verified
+
+
+def test_the_memo_is_bounded():
+    world, memo = World(), IssuerJwtMemo(size=2)
+    for number in range(4):
+        assert _shown(world, memo, world.credential(iat=NOW - 100 - number), f"n-{number}").verified
+    assert len(memo) == 2
