@@ -10,10 +10,11 @@ SYS_STAMP  := $(VENV)/.system-packages
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
 
-.PHONY: help deps test-deps test test-second-node bench demo contracts i18n clean
+.PHONY: help deps test-deps test test-second-node bench demo shell contracts i18n clean
 
 help:
-	@echo "make demo       run the whole system locally (installs what is missing); LAN=1 for a phone"
+	@echo "make demo       run the whole system locally (installs what is missing); LAN=1 for a phone, FRESH=1 to start over"
+	@echo "make shell      a shell with the microcred command on the PATH (exit leaves it)"
 	@echo "make test       install everything and run the test suite (ledger tests on Anvil and Hardhat Network)"
 	@echo "make bench      run the benchmarks in bench/"
 	@echo "make contracts  recompile the Solidity contracts into contracts/artifacts/"
@@ -69,9 +70,16 @@ test-second-node: test-deps
 bench: deps
 	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit $$?; done
 
-# LAN=1: serve on this machine's LAN address over HTTPS, for a phone.
+# LAN=1: serve on this machine's LAN address over HTTPS, for a phone. FRESH=1: start over (demo --fresh).
+# The demo says how long installing took apart from its own start: make passes the time it started.
+demo: export MICROCRED_DEMO_MAKE_STARTED := $(shell date +%s)
 demo: deps
-	$(BIN)/microcred demo $(if $(LAN),--lan,)
+	$(BIN)/microcred demo $(if $(LAN),--lan,) $(if $(FRESH),--fresh,)
+
+# The README's `microcred …` commands, without typing .venv/bin: a shell with it first on the PATH.
+shell: deps
+	@echo "microcred and the project's tools are on the PATH in this shell; type exit to leave it"
+	@PATH="$(CURDIR)/$(BIN):$$PATH" VIRTUAL_ENV="$(CURDIR)/$(VENV)" $${SHELL:-/bin/sh} -i
 
 contracts: deps
 	$(BIN)/python -m ledger.compile

@@ -28,7 +28,8 @@ _SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
               "Export the TrustRegistry as an ETSI TS 119 602 list or EBSI accreditations; import a list."),
     "verify": ("verifier.cli", "verify",
                "Verify a presentation from a FILE or '-' (exit 0 verified, 1 not, 2 undecided)."),
-    "demo": ("microcred.demo", "demo", "Issue, present and verify a demo micro-credential."),
+    "demo": ("microcred.demo", "demo",
+             "Run the whole system locally: chain, two issuers, wallet and verifier (--fresh starts over)."),
 }
 
 

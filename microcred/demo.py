@@ -13,7 +13,8 @@ URL set. State stays in ``var/``
 (``MICROCRED_DATA_DIR``) for the next run, which reuses it; each service logs
 to ``var/logs/``.
 
-``--lan`` serves on the machine's LAN address over HTTPS with a certificate
+``--fresh`` starts over (:mod:`microcred.demo_state`); a port taken by a
+running demo is reported as such. ``--lan`` serves on the machine's LAN address over HTTPS with a certificate
 made on first run, so a phone on the same network can open the wallet and
 use its camera. ``--story`` only tells the credential story in the terminal.
 """
@@ -42,6 +43,16 @@ from infra.settings import default_data_dir
 from ledger.devnet import Devnet
 from microcred.demo_access import ACCESS_CA_NAME, VERIFIER_ORGANIZATION, ensure_access_pki
 from microcred.demo_imports import BADGE_FILE, EDC_FILE, IMPORTS_DIR, SEAL_ORGANIZATION
+from microcred.demo_state import (
+    ENV_MAKE_STARTED,
+    MARKER_FILE,
+    forget_running,
+    mark_demo_dir,
+    port_problem,
+    record_running,
+    reset,
+    timing_line,
+)
 from microcred.story import tell_story
 from microcred.system import LEARNER, UNIVERSITIES, DemoSystem, issue_to_learner, issuer_port, prepare
 from microcred.tls import certificate_fingerprint, ensure_certificate, lan_address
@@ -243,13 +254,30 @@ def _issue_with_wallet_check(data_dir: Path, account: int, wallet_url: str, say)
 @click.option("--verifier-port", default=5030, show_default=True, envvar="MICROCRED_DEMO_VERIFIER_PORT",
               type=click.IntRange(1, 65535), help="Port of the verifier (env MICROCRED_DEMO_VERIFIER_PORT).")
 @click.option("--story", is_flag=True, help="Only tell the credential story in the terminal (no chain, no servers).")
-def demo(lan: bool, wallet_port: int, verifier_port: int, story: bool) -> None:
-    """Run issuers, wallet and verifier on a local chain, until Ctrl-C."""
+@click.option("--fresh", is_flag=True,
+              help="Start over: stop the devnet and remove the state of earlier runs (revocations, shares, the "
+                   "wallet) from the data dir; the LAN certificate is kept. Without it, a run reuses that state.")
+def demo(lan: bool, wallet_port: int, verifier_port: int, story: bool, fresh: bool) -> None:
+    """Run two issuers, a wallet and a verifier on a local chain, until Ctrl-C.
+
+    State is kept in the data dir (./var) for the next run, revocations included;
+    --fresh starts over.
+    """
     if story:
         tell_story()
         return
     started = time.monotonic()
     data_dir = default_data_dir()
+    if fresh:
+        try:
+            removed = reset(data_dir, lambda: Devnet(data_dir).stop())
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"  --fresh: removed the state of earlier runs from {data_dir}" if removed
+                   else f"  --fresh: {data_dir} held no earlier state")
+    elif (data_dir / MARKER_FILE).exists():
+        click.echo(f"  reusing the state of an earlier run in {data_dir} (what was revoked then is still revoked); "
+                   "`microcred demo --fresh` starts over")
     host, certificate = "127.0.0.1", None
     if lan:
         host = lan_address() or ""
@@ -257,16 +285,15 @@ def demo(lan: bool, wallet_port: int, verifier_port: int, story: bool) -> None:
             raise click.ClickException("no LAN address found for this machine; run without --lan")
         certificate = ensure_certificate(data_dir / "tls", host)
 
-    ports = {f"issuer {u.name}": (u.port, "the issuer's --url at `microcred issuer init`", "-") for u in UNIVERSITIES}
+    ports = {f"issuer {u.name}": (u.port, "", "-") for u in UNIVERSITIES}  # fixed: their status list URLs carry them
     ports["wallet"] = (wallet_port, "--wallet-port", "MICROCRED_DEMO_WALLET_PORT")
     ports["verifier"] = (verifier_port, "--verifier-port", "MICROCRED_DEMO_VERIFIER_PORT")
     for bind_host in {"127.0.0.1", host}:
         for label, (port, option, env) in ports.items():
             if _port_taken(bind_host, port):
-                raise click.ClickException(
-                    f"port {port} on {bind_host} ({label}) is taken; choose another with {option}"
-                    + (f" or the environment variable {env}" if env != "-" else "")
-                )
+                choice = option + (f" or the environment variable {env}" if env != "-" and option else "")
+                raise click.ClickException(port_problem(data_dir, bind_host, port, label, choice))
+    mark_demo_dir(data_dir)
 
     try:
         running = start_system(data_dir, host=host, wallet_port=wallet_port, verifier_port=verifier_port,
@@ -274,20 +301,23 @@ def demo(lan: bool, wallet_port: int, verifier_port: int, story: bool) -> None:
     except ServiceFailed as exc:
         raise click.ClickException(str(exc)) from None
     try:
-        _announce(running.served, running.wallet_url, running.verifier_url, lan, data_dir, time.monotonic() - started)
+        record_running(data_dir, {item.label: item.url for item in running.served})
+        _announce(running.served, running.wallet_url, running.verifier_url, lan, data_dir,
+                  timing_line(started, time.monotonic(), make_started=os.environ.get(ENV_MAKE_STARTED)))
         failed = _wait_for_interrupt(running)
         if failed is not None:
             raise click.ClickException(f"the {failed.label} stopped by itself (exit code {failed.exited()}); "
                                        f"its log {failed.log_path} ends:\n{failed.log_tail()}")
     finally:
         click.echo("\nstopping…")
+        forget_running(data_dir)
         running.stop()
         if running.system.started_devnet:
             click.echo("  stopped the devnet (its state is kept for the next run)")
 
 
 def _announce(served: list[_Served], wallet_url: str, verifier_url: str, lan: bool, data_dir: Path,
-              took: float) -> None:
+              timing: str) -> None:
     click.secho("\nmicrocred demo is running", bold=True)
     for item in served:
         click.echo(f"  {item.label:<42} {item.url}/")
@@ -312,8 +342,9 @@ def _announce(served: list[_Served], wallet_url: str, verifier_url: str, lan: bo
         click.echo(f"\n  On the phone: open {wallet_url}/ and accept the self-signed certificate "
                    f"(SHA-256 {certificate_fingerprint(cert)[:23]}…). Scan this to open it:")
         segno.make(f"{wallet_url}/", error="m").terminal(compact=True)
-    click.echo(f"\n  ready in {took:.1f} s; state in {data_dir}, logs in {data_dir / 'logs'}. "
-               "Press Ctrl-C to stop everything.")
+    click.echo(f"\n  {timing}; state in {data_dir}, logs in {data_dir / 'logs'}.\n"
+               "  The next run reuses this state (what you revoke stays revoked); `microcred demo --fresh` "
+               "(or `make demo FRESH=1`) starts over.\n  Press Ctrl-C to stop everything.")
 
 
 def _wait_for_interrupt(running: RunningSystem) -> _Served | None:
