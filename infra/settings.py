@@ -45,11 +45,14 @@ from credentials.europass import parse_trust_anchors
 
 __all__ = ["ENV_PREFIX", "ENV_DATA_DIR", "LOG_LEVELS", "Setting", "Settings", "COMMON", "X509_TRUST_ANCHORS",
            "CLIENT_ID_PREFIXES", "RESPONSE_MODES", "VERIFIER_OPENID4VP", "WALLET_VERIFIER_TRUST_ANCHORS",
-           "default_data_dir",
+           "default_data_dir", "DEMO_MARKER_FILE",
            "spec_defaults", "parse_settings", "load_settings", "settings_from_env", "settings_of"]
 
 ENV_PREFIX = "MICROCRED"
 ENV_DATA_DIR = "MICROCRED_DATA_DIR"
+#: In a data dir that ``microcred demo`` made (:mod:`microcred.demo_state`): its services fetch from this
+#: machine over http (``DEV_LOOPBACK``), and so does ``microcred verify`` run against it.
+DEMO_MARKER_FILE = "demo-state.json"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _EXTENSION = "microcred_settings"
 _TRUE = frozenset({"1", "true", "yes", "on"})

@@ -23,12 +23,15 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from infra.settings import DEMO_MARKER_FILE
+
 __all__ = ["RUNNING_FILE", "MARKER_FILE", "ENV_MAKE_STARTED", "RunningDemo", "running_demo", "record_running",
            "forget_running", "mark_demo_dir", "port_problem", "reset", "timing_line"]
 
 RUNNING_FILE = "demo-running.json"
-#: Written in a data dir the demo made, so ``--fresh`` knows it may empty it.
-MARKER_FILE = "demo-state.json"
+#: Written in a data dir the demo made, so ``--fresh`` knows it may empty it (and ``microcred verify`` takes the
+#: demo's development setting there).
+MARKER_FILE = DEMO_MARKER_FILE
 #: Set by ``make demo``: the Unix time make started, before installing anything.
 ENV_MAKE_STARTED = "MICROCRED_DEMO_MAKE_STARTED"
 _KEPT = {"tls"}

@@ -8,6 +8,10 @@ only when every credential is verified, 1 when any failed, 2 when nothing
 failed but a check could not be completed. Settings are the service's
 (``MICROCRED_VERIFIER_*``, ``MICROCRED_DATA_DIR``, ``MICROCRED_RPC_URL``),
 read and checked as the service reads them (:mod:`verifier.settings`).
+Input that is not UTF-8 text is not verified (1), like any other garbage. In
+the demo's data dir (:data:`infra.settings.DEMO_MARKER_FILE`) ``verify`` takes
+the demo's development setting ``DEV_LOOPBACK``, so the demo's own http share
+links verify as its web verifier verifies them (and says so on stderr).
 ``verify --evidence FILE [--jwks JWKS]`` checks a result page's evidence file
 again against the chain instead (:mod:`verifier.evidence_check`; the same exit
 codes: 0 still valid, 1 changed for the worse or a bad signature, 2 cannot say).
@@ -21,9 +25,11 @@ import sys
 
 import click
 
-from credentials.errors import ConfigurationError, InvalidInput
+from credentials.errors import CHECKS, ConfigurationError, InvalidInput
+from credentials.verification_model import FAILED, SKIPPED, CheckResult, VerificationResult
 from infra.serving import default_public_url, options_from_click, serve_options
 from infra.serving import serve as run
+from infra.settings import DEMO_MARKER_FILE, default_data_dir
 from verifier import create_app
 from verifier.evidence_check import recheck_file, report_lines, verifier_keys
 from verifier.service import VerifierService
@@ -90,19 +96,40 @@ def verify(source, nonce: str | None, audience: str | None, evidence, jwks) -> N
         sys.exit(EXIT_UNDECIDED)
     try:
         text = raw.decode("utf-8").strip()
-    except UnicodeDecodeError:
-        click.echo("error: the input is not UTF-8 text", err=True)
-        sys.exit(EXIT_UNDECIDED)
+    except UnicodeDecodeError:  # not a presentation, like any other garbage: not verified (1), not "cannot say"
+        click.echo(json.dumps(_not_text().to_json(), indent=2, ensure_ascii=False))
+        sys.exit(EXIT_NOT_VERIFIED)
+    config: dict[str, object] = {"VERIFIER_POLL_INTERVAL": 3600}
+    data_dir = default_data_dir()
+    if (data_dir / DEMO_MARKER_FILE).exists() and not os.environ.get("MICROCRED_DEV_LOOPBACK"):
+        config["DEV_LOOPBACK"] = True  # as the demo's own verifier: its share links and status lists are http here
+        click.echo(f"note: {data_dir} is the demo's, so this takes the demo's development setting "
+                   "MICROCRED_DEV_LOOPBACK (links and status lists over http on this machine)", err=True)
     try:
-        service = VerifierService({"VERIFIER_POLL_INTERVAL": 3600})  # MICROCRED_* from the environment, checked
+        service = VerifierService(config)  # MICROCRED_* from the environment, checked
     except ConfigurationError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_UNDECIDED)
     result = service.verify_text(text, nonce=nonce, audience=audience)  # one presentation, or a stack
     click.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
+    if isinstance(result, VerificationResult) and _refused_as_local(result):
+        click.echo("hint: links to this machine over http are refused outside development; "
+                   "MICROCRED_DEV_LOOPBACK=1 allows them (`make demo` runs its services so)", err=True)
     if result.verified:
         sys.exit(EXIT_VERIFIED)
     sys.exit(EXIT_UNDECIDED if result.undecided else EXIT_NOT_VERIFIED)
+
+
+def _not_text() -> VerificationResult:
+    """The answer for input that is not UTF-8 text: ``format`` failed, nothing else checked."""
+    reason = "the input is not UTF-8 text, so it is no presentation"
+    return VerificationResult(None, tuple(CheckResult(c, FAILED, reason) if c == "format"
+                                          else CheckResult(c, SKIPPED, "nothing to verify") for c in CHECKS))
+
+
+def _refused_as_local(result: VerificationResult) -> bool:
+    detail = result.check("format").detail
+    return result.check("format").status == FAILED and ("must use https" in detail or "this machine" in detail)
 
 
 def _recheck_evidence(evidence, jwks) -> int:

@@ -1,0 +1,64 @@
+"""`microcred verify` as a newcomer meets it (issue 15, §1 item 11), against the real Anvil.
+
+Before: text garbage exited 1 but binary garbage 2; the demo's own http share
+links, which its web verifier accepts, were refused ("must use https").
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from infra.settings import DEMO_MARKER_FILE
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def cli_env(ledger_env, monkeypatch):
+    for name in ("MICROCRED_DEV_LOOPBACK", "MICROCRED_VERIFIER_FETCH_ALLOW_HTTP",
+                 "MICROCRED_VERIFIER_FETCH_ALLOW_LOOPBACK"):
+        monkeypatch.delenv(name, raising=False)
+    return ledger_env
+
+
+@pytest.mark.parametrize("garbage", [b"not a presentation", b"\xff\xfe\x00\x01 binary \x80\x81", b"\x00" * 64])
+def test_garbage_text_or_binary_is_not_verified_with_the_same_exit_code(cli_env, garbage):
+    from verifier.cli import verify
+
+    answer = CliRunner().invoke(verify, ["-"], input=garbage)
+    assert answer.exit_code == 1, answer.output
+    result = json.loads(answer.stdout)
+    assert result["verified"] is False
+    assert result["checks"][0]["check"] == "format"
+    assert result["checks"][0]["status"] == "failed"
+
+
+def test_the_demos_own_http_share_link_is_accepted(cli_env, make_issuer, status_server, ledger_data_dir):
+    from verifier.cli import verify
+
+    issuer = make_issuer()
+    link = status_server.serve("/p/demo-share", issuer.present(), content_type="application/dc+sd-jwt")
+    marker = ledger_data_dir / DEMO_MARKER_FILE
+    marker.write_text("{}")
+    try:
+        answer = CliRunner().invoke(verify, ["-"], input=link)
+    finally:
+        marker.unlink()
+    assert answer.exit_code == 0, answer.output
+    assert json.loads(answer.stdout)["verified"] is True
+    assert "MICROCRED_DEV_LOOPBACK" in answer.stderr  # it says which development setting it took, and why
+
+
+def test_outside_the_demo_an_http_link_is_refused_saying_how_to_allow_it(cli_env, make_issuer, status_server):
+    from verifier.cli import verify
+
+    issuer = make_issuer()
+    link = status_server.serve("/p/not-demo", issuer.present(), content_type="application/dc+sd-jwt")
+    answer = CliRunner().invoke(verify, ["-"], input=link)
+    assert answer.exit_code == 1
+    detail = json.loads(answer.stdout)["checks"][0]["detail"]
+    assert "https" in detail
+    assert "MICROCRED_DEV_LOOPBACK" in answer.stderr
