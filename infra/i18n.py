@@ -42,12 +42,20 @@ from babel import Locale
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal
 from flask import Flask, Response, current_app, has_request_context, request
-from flask_babel import Babel, get_locale, get_translations, gettext, lazy_gettext, ngettext
+from flask_babel import (  # type: ignore[import-untyped]  # ships no type information
+    Babel,
+    get_locale,
+    get_translations,
+    gettext,
+    lazy_gettext,
+    ngettext,
+)
 from jinja2 import ChoiceLoader, FileSystemLoader
 
 __all__ = ["SUPPORTED", "DEFAULT", "COOKIE", "LANGUAGE_NAMES", "TRANSLATIONS", "I18n", "init_i18n", "i18n_of",
            "select_locale", "browser_language", "current_language", "content_languages", "language_links",
-           "format_when", "format_day", "format_number", "dates_in_text", "translate", "N_", "gettext", "lazy_gettext", "ngettext"]
+           "format_when", "format_day", "format_number", "dates_in_text", "translate", "N_", "gettext", "lazy_gettext",
+           "ngettext"]
 
 #: The languages of the pages, English first (the default and the catalogues' source language).
 SUPPORTED = ("en", "it", "de", "fr")

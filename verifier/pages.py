@@ -34,7 +34,7 @@ from credentials.errors import InvalidInput
 from credentials.microcredential import CLAIM_LABELS, MICROCRED_CLAIMS
 from credentials.stack import StackResult, stack_result
 from credentials.verification_model import FAILED, PASSED, SKIPPED, UNAVAILABLE, VerificationResult
-from infra.i18n import content_languages, translate
+from infra.i18n import N_, content_languages, translate
 from verifier.api import count_members, is_sd_jwt
 from verifier.context import current_service
 from verifier.evidence import offer_evidence
@@ -48,19 +48,19 @@ bp = Blueprint("pages", __name__)
 
 #: Each check as an employer would ask it.
 CHECK_TITLES = {
-    "format": "Is it a credential this verifier reads?",
-    "signature": "Is it signed by its issuer?",
-    "disclosures": "Are the shown facts the ones the issuer signed?",
-    "holder_binding": "Is it presented by the person it was issued to?",
-    "replay": "Is it fresh, not a copy of an earlier presentation?",
-    "validity_period": "Is it within its validity period?",
-    "issuer_trust": "Is the issuer an accredited provider?",
-    "revocation": "Is it still valid (not revoked)?",
-    "schema": "Are the facts well-formed?",
-    "issuance_anchor": "Was its issuance recorded on the ledger?",
+    "format": N_("Is it a credential this verifier reads?"),
+    "signature": N_("Is it signed by its issuer?"),
+    "disclosures": N_("Are the shown facts the ones the issuer signed?"),
+    "holder_binding": N_("Is it presented by the person it was issued to?"),
+    "replay": N_("Is it fresh, not a copy of an earlier presentation?"),
+    "validity_period": N_("Is it within its validity period?"),
+    "issuer_trust": N_("Is the issuer an accredited provider?"),
+    "revocation": N_("Is it still valid (not revoked)?"),
+    "schema": N_("Are the facts well-formed?"),
+    "issuance_anchor": N_("Was its issuance recorded on the ledger?"),
 }
-_STATUS_WORDS = {PASSED: ("✔", "Yes"), FAILED: ("✘", "No"), SKIPPED: ("–", "Not checked"),
-                 UNAVAILABLE: ("?", "Could not check")}
+_STATUS_WORDS = {PASSED: ("✔", N_("Yes")), FAILED: ("✘", N_("No")), SKIPPED: ("–", N_("Not checked")),
+                 UNAVAILABLE: ("?", N_("Could not check"))}
 _TITLE_CLAIMS = ("title", "learner")
 #: A phone photo is larger than any presentation; this route alone accepts up to this many bytes.
 PHOTO_MAX_BYTES = 12 * 1024 * 1024
@@ -103,7 +103,7 @@ def certificate_of(claims: dict[str, Any]) -> dict[str, Any] | None:
         if key in _TITLE_CLAIMS:
             continue
         facts.append((CLAIM_LABELS.get(key, key), _text(claims[key])))
-    return {"kind": "Micro-credential", "title": claims.get("title"), "learner": name, "facts": facts, "more": []}
+    return {"kind": N_("Micro-credential"), "title": claims.get("title"), "learner": name, "facts": facts, "more": []}
 
 
 #: The page's language: multilingual values are shown in it when the credential has it (else English, else the first).

@@ -36,6 +36,7 @@ from flask import Flask, current_app, flash, g, redirect, request, session, url_
 from sqlite_utils import Database
 
 from credentials.errors import DoubleSubmit
+from infra.i18n import gettext
 from infra.web import foundation_of, new_csrf_token
 from wallet.db import get_db
 
@@ -133,8 +134,8 @@ def _load_account() -> None:
 def _to_signin() -> Any:
     if g.get("session_timed_out"):
         minutes = int(current_app.config["SESSION_IDLE_TIMEOUT"]) // 60
-        flash(f"You were signed out: the session ended (after {minutes} minutes without activity, "
-              "or at its maximum age). Sign in again to continue.")
+        flash(gettext("You were signed out: the session ended (after %(minutes)s minutes without activity, "
+                      "or at its maximum age). Sign in again to continue.", minutes=minutes))
     return redirect(url_for("auth.signin", next=request.path))
 
 

@@ -23,6 +23,7 @@ from flask import (
 from werkzeug.wrappers import Response
 
 from credentials.errors import InvalidInput, UnknownCredential
+from infra.i18n import gettext
 from issuer.archive import StatusChangeRecord
 from issuer.staff import MAX_REASON_LENGTH, check_reason
 from issuer.web.context import get_service, now
@@ -85,8 +86,8 @@ def revoke(credential_id: str) -> str | Response | tuple[str, int]:
     record_change("revoked", credential_id, len(result.changed), reason)
     pending = [o for o in result.anchors if not o.anchored]
     if pending:
-        flash(f"Revoked {credential_id}, but the status list is NOT anchored yet ({pending[0].error}); "
-              "fix the cause and run `microcred issuer publish`.", "warning")
+        flash(gettext("Revoked %(id)s, but the status list is NOT anchored yet (%(error)s); fix the cause and run "
+                      "`microcred issuer publish`.", id=credential_id, error=pending[0].error), "warning")
     else:
-        flash(f"Revoked {credential_id}; the new status list is anchored.", "ok")
+        flash(gettext("Revoked %(id)s; the new status list is anchored.", id=credential_id), "ok")
     return redirect(url_for("registrar.index"))

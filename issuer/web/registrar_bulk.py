@@ -24,6 +24,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from credentials.errors import InvalidInput, StatusChangeRefused
+from infra.i18n import gettext
 from issuer.bulk_revocation import COLUMNS, RevocationPlan, apply_plan, plan_revocation
 from issuer.staff import MAX_REASON_LENGTH, check_reason
 from issuer.web.context import get_service, now
@@ -116,8 +117,8 @@ def confirm() -> tuple[str, int] | Response:
                   len(result.changed), reason)
     pending = [o for o in result.anchors if not o.anchored]
     if pending:
-        flash(f"Changed {plan.summary()}, but the status lists are NOT anchored yet ({pending[0].error}); "
-              "fix the cause and run `microcred issuer publish`.", "warning")
+        flash(gettext("Changed %(summary)s, but the status lists are NOT anchored yet (%(error)s); fix the cause and "
+                      "run `microcred issuer publish`.", summary=plan.summary(), error=pending[0].error), "warning")
     else:
-        flash(f"Changed {plan.summary()}; the status lists are anchored.", "ok")
+        flash(gettext("Changed %(summary)s; the status lists are anchored.", summary=plan.summary()), "ok")
     return redirect(url_for("registrar.index"))

@@ -12,6 +12,7 @@ from typing import Any
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 
 from credentials.errors import InvalidInput
+from infra.i18n import N_
 from wallet.db import get_db
 from wallet.holding import check_password, create_account, delete_account, password_hasher
 from wallet.passkeys import account_passkeys
@@ -52,7 +53,7 @@ def signup():
         except InvalidInput as exc:
             return _signup_page(str(exc), username), 400
         start_session(account_id)
-        flash("Welcome! Your wallet is ready; add your first credential.")
+        flash(N_("Welcome! Your wallet is ready; add your first credential."))
         return redirect(url_for("credentials.add"))
     return _signup_page(None, "")
 
@@ -83,7 +84,7 @@ def signin():
         account_id = check_password(db, password_hasher(current_app.config), username, password)
         if account_id is None:
             record_signin_failure(db, username, now=now())
-            return signin_page(error="That user name and password do not match.", status=401, username=username,
+            return signin_page(error=N_("That user name and password do not match."), status=401, username=username,
                                next_url=next_url)
         forget_signin_failures(db, username)
         start_session(account_id)
@@ -94,7 +95,7 @@ def signin():
 @bp.post("/signout")
 def signout():
     end_session()
-    flash("You are signed out.")
+    flash(N_("You are signed out."))
     return redirect(url_for("auth.signin"))
 
 
@@ -102,7 +103,7 @@ def signout():
 @login_required
 def signout_everywhere():
     end_all_sessions(g.account["id"])
-    flash("You are signed out on every device.")
+    flash(N_("You are signed out on every device."))
     return redirect(url_for("auth.signin"))
 
 
@@ -175,5 +176,5 @@ def delete():
     db = get_db()
     delete_account(db, g.account["id"])
     end_session()
-    flash("Your account and everything in it were deleted.")
+    flash(N_("Your account and everything in it were deleted."))
     return redirect(url_for("auth.signup"))

@@ -8,6 +8,7 @@ from flask import Blueprint, Response, current_app, flash, g, redirect, render_t
 
 from credentials.errors import InvalidInput, VerificationError
 from credentials.jose import PrivateKey
+from infra.i18n import N_, gettext, ngettext
 from wallet.checking import badge_for, unverified_badge
 from wallet.db import get_db
 from wallet.holding import add_holder_key, holder_keys, private_holder_key
@@ -31,7 +32,7 @@ def export():
         return render_template("backup/export.html", error=None)
     passphrase = request.form.get("passphrase", "")
     if passphrase != request.form.get("passphrase_again", ""):
-        return render_template("backup/export.html", error="The two passphrases differ."), 400
+        return render_template("backup/export.html", error=N_("The two passphrases differ.")), 400
     db = get_db()
     secret = holder_secret()
     account_id = g.account["id"]
@@ -97,13 +98,15 @@ def restore():
         return render_template("backup/restore.html", error=None)
     upload = request.files.get("file")
     if upload is None or not upload.filename:
-        return render_template("backup/restore.html", error="Choose the backup file to restore."), 400
+        return render_template("backup/restore.html", error=N_("Choose the backup file to restore.")), 400
     try:
         contents = decrypt_backup(upload.read(), request.form.get("passphrase", ""))
         added, skipped = _restore(contents)
     except InvalidInput as exc:
-        return render_template("backup/restore.html", error=f"Nothing was restored: {exc}"), 400
-    flash(f"Restored {added} credential{'' if added == 1 else 's'}"
-          + (f"; {skipped} you already had were skipped." if skipped else "."))
+        failed = gettext("Nothing was restored: %(reason)s", reason=exc)
+        return render_template("backup/restore.html", error=failed), 400
+    restored = ngettext("Restored %(num)s credential", "Restored %(num)s credentials", added)
+    flash(gettext("%(restored)s; %(skipped)s you already had were skipped.", restored=restored,
+                  skipped=skipped) if skipped else f"{restored}.")
     return redirect(url_for("credentials.list_credentials"))
 

@@ -9,6 +9,7 @@ from flask import Blueprint, Flask, abort, current_app, flash, g, redirect, rend
 
 from credentials.errors import FormatError, MicrocredError, VerificationError
 from credentials.presentation_codec import KIND_CREDENTIAL_OFFER, KIND_OPENID4VP, classify_scanned
+from infra.i18n import N_, gettext, translate
 from infra.web_errors import public_message, status_of
 from wallet.annex import FORMAT_NAMES, FORMAT_SD_JWT_VC, languages_in, lines_of, page_languages, view_of
 from wallet.db import get_db
@@ -56,7 +57,7 @@ def detail(credential_id: int):
     checking = bool(refresh_shown(shown_state(db, g.account["id"], credential_id)))
     row = load_row(db, g.account["id"], credential_id)
     if row is None:
-        abort(404, description="There is no such credential in your wallet.")
+        abort(404, description=N_("There is no such credential in your wallet."))
     languages = page_languages(request.args.get("lang"))
     view = view_of(row)
     return render_template(
@@ -85,11 +86,11 @@ def _import_text(text: str, *, keep_unverified: bool = False):
                 trust_anchors=current_app.extensions["microcred_x509_anchors"], keep_unverified=keep_unverified,
             )
     except DuplicateCredential as exc:
-        flash("This credential is already in your wallet.")
+        flash(N_("This credential is already in your wallet."))
         return redirect(url_for("credentials.detail", credential_id=exc.existing_id))
     except VerificationError as exc:
         return _refused(text, exc)
-    flash(f"Added. {badge.label}.")
+    flash(gettext("Added. %(status)s.", status=translate(badge.label)))
     return redirect(url_for("credentials.detail", credential_id=credential_id))
 
 
@@ -108,7 +109,7 @@ def add():
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
-            return render_template("credentials/add.html", error="Not added: the file is not a text credential.",
+            return render_template("credentials/add.html", error=N_("Not added: the file is not a text credential."),
                                    keepable=None, document=None), 400
     stripped = text.strip()
     if stripped.lower().startswith("openid-credential-offer://"):
@@ -159,12 +160,12 @@ def recheck(credential_id: int):
     db = get_db()
     row = load_row(db, g.account["id"], credential_id)
     if row is None:
-        abort(404, description="There is no such credential in your wallet.")
+        abort(404, description=N_("There is no such credential in your wallet."))
     at = now()
     badge = check_row(row, current_app.config["TRUST_CHECK"], at)  # one without a signature stays unverified
     with db.atomic():
         store_badge(db, g.account["id"], credential_id, badge, now=at, events_seen=row["status_events"])
-    flash(f"Checked again. {badge.label}.")
+    flash(gettext("Checked again. %(status)s.", status=translate(badge.label)))
     return redirect(url_for("credentials.detail", credential_id=credential_id))
 
 
@@ -175,11 +176,11 @@ def delete(credential_id: int):
     if request.method == "GET":
         row = load_row(db, g.account["id"], credential_id)
         if row is None:
-            abort(404, description="There is no such credential in your wallet.")
+            abort(404, description=N_("There is no such credential in your wallet."))
         return render_template("credentials/remove.html", row=row)
     with db.atomic():
         cursor = db.execute("DELETE FROM credentials WHERE id = ? AND account_id = ?", [credential_id, g.account["id"]])
     if cursor.rowcount == 0:
-        abort(404, description="There is no such credential in your wallet.")
-    flash("The credential was removed from your wallet.")
+        abort(404, description=N_("There is no such credential in your wallet."))
+    flash(N_("The credential was removed from your wallet."))
     return redirect(url_for("credentials.list_credentials"))

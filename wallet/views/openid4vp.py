@@ -22,6 +22,7 @@ from flask import Blueprint, abort, current_app, g, redirect, render_template, r
 
 from credentials.errors import InvalidInput, MicrocredError, VerificationError
 from infra.errors import FetchError, FetchRefused
+from infra.i18n import N_
 from infra.web_errors import public_message, status_of
 from wallet.db import get_db
 from wallet.freshness import refresh_shown, shown_state
@@ -55,15 +56,15 @@ def _load_pending(request_id: str) -> PresentationRequest:
         [request_id, g.account["id"]],
     ).fetchone()
     if row is None:
-        abort(404, description="There is no such request; scan the verifier's code again.")
+        abort(404, description=N_("There is no such request; scan the verifier's code again."))
     if row[2] is not None:
-        abort(409, description="You already answered this request.")
+        abort(409, description=N_("You already answered this request."))
     if row[1] <= now():
-        abort(410, description="This request has expired; ask the verifier for a new code.")
+        abort(410, description=N_("This request has expired; ask the verifier for a new code."))
     try:
         return PresentationRequest.from_json(row[0])
     except (KeyError, TypeError, ValueError):  # kept by an earlier version of the wallet, in another shape
-        abort(410, description="This request can no longer be answered; scan the verifier's code again.")
+        abort(410, description=N_("This request can no longer be answered; scan the verifier's code again."))
 
 
 def _tell_verifier(presentation_request: PresentationRequest, error: str, description: str) -> str | None:

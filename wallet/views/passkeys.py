@@ -14,6 +14,7 @@ from flask import Blueprint, abort, current_app, flash, g, redirect, render_temp
 from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
 
 from credentials.errors import InvalidInput
+from infra.i18n import N_
 from infra.web import foundation_of
 from wallet.db import get_db
 from wallet.holding import check_username, create_account
@@ -114,7 +115,7 @@ def signin():
     next_url = safe_next(request.form.get("next"), "") or None
     wait = signin_retry_after(db, _PASSKEY_NAME, now=now())
     if wait:
-        abort(429, description="Too many failed passkey sign-ins from this device. Try again in a few minutes.")
+        abort(429, description=N_("Too many failed passkey sign-ins from this device. Try again in a few minutes."))
     try:
         passkey = verify_authentication(rp, db, take_ceremony(_store(), request.form.get("ceremony", ""), "signin"),
                                         request.form.get("credential", ""), now=now())
@@ -138,7 +139,7 @@ def signup():
     except InvalidInput as exc:
         return render_template("auth/signup.html", error=str(exc), username="", passkeys=True), 400
     if get_db().execute("SELECT 1 FROM accounts WHERE username = ?", [username]).fetchone():
-        return render_template("auth/signup.html", error="this user name is taken; choose another",
+        return render_template("auth/signup.html", error=N_("this user name is taken; choose another"),
                                username=username, passkeys=True), 400
     handle = bytes_to_base64url(secrets.token_bytes(32))
     ceremony = registration_options(rp, _store(), "signup", username=username, user_handle=handle)
@@ -164,7 +165,7 @@ def signup_finish():
                                passkeys=True), 400
     start_session(account_id)
     remember_vault_key(_open_vault_for({"id": passkey_id, "prf_wrapped": None}, account_id))
-    flash("Welcome! Your wallet is ready and you sign in with your passkey; add your first credential.")
+    flash(N_("Welcome! Your wallet is ready and you sign in with your passkey; add your first credential."))
     return redirect(url_for("credentials.add"))
 
 
@@ -192,7 +193,7 @@ def _user_handle(account_id: int) -> str:
 def add():
     rp, db, account_id = _rp(), get_db(), g.account["id"]
     if rp is None:
-        abort(404, description="Passkeys need this wallet served under a domain name (its PUBLIC_URL).")
+        abort(404, description=N_("Passkeys need this wallet served under a domain name (its PUBLIC_URL)."))
     if request.method == "POST":
         try:
             ceremony = take_ceremony(_store(), request.form.get("ceremony", ""), "add")
@@ -206,7 +207,7 @@ def add():
             flash(f"No passkey was added: {exc}")
             return redirect(url_for("auth.account"))
         remember_vault_key(_open_vault_for({"id": passkey_id, "prf_wrapped": None}, account_id))
-        flash("Your passkey was added: you can sign in with it.")
+        flash(N_("Your passkey was added: you can sign in with it."))
         return redirect(url_for("auth.account"))
     existing = [row["credential_id"] for row in account_passkeys(db, account_id)]
     options = registration_options(rp, _store(), "add", username=g.account["username"],
@@ -243,20 +244,20 @@ def remove(passkey_id: int):
     passkeys = account_passkeys(db, account_id)
     target = next((row for row in passkeys if row["id"] == passkey_id), None)
     if target is None:
-        abort(404, description="That passkey is not one of this account's.")
+        abort(404, description=N_("That passkey is not one of this account's."))
     has_password = db.execute("SELECT password_hash != '' FROM accounts WHERE id = ?", [account_id]).fetchone()[0]
     if len(passkeys) == 1 and not has_password:
-        flash("This is the only way into your account: add another passkey before removing this one.")
+        flash(N_("This is the only way into your account: add another passkey before removing this one."))
         return redirect(url_for("auth.account"))
     sealing = [row for row in passkeys if row["seals"]]
     if target["seals"] and len(sealing) == 1:
         vault = session_vault_key()
         if vault is None:
-            flash("This passkey seals your holder keys: confirm with it first, then remove it.")
+            flash(N_("This passkey seals your holder keys: confirm with it first, then remove it."))
             return redirect(url_for("auth.account"))
         unseal_vault(db, current_app.extensions["microcred_wallet_secret"], account_id, vault)
         remember_vault_key(None)
     with db.atomic():
         db.execute("DELETE FROM passkeys WHERE id = ? AND account_id = ?", [passkey_id, account_id])
-    flash("The passkey was removed.")
+    flash(N_("The passkey was removed."))
     return redirect(url_for("auth.account"))
