@@ -76,8 +76,13 @@ SD_JWT_PRESENTATION = "dc+sd-jwt"
 #: The ``presentation_format`` of a stack share: its link answers ``{"presentations": [...]}`` as JSON.
 STACK_PRESENTATION = "stack"
 SHARE_AUDIENCE_PREFIX = "urn:microcred:wallet-share:"
-#: Claims ticked by default: what a desk needs to know what the credential is.
+#: Claims ticked by default: what a desk needs to know what the credential is, and whose it is (the
+#: learner's name; not the date of birth or the student number).
 DEFAULT_DISCLOSED = frozenset({"title", "awarding_body", "issued_on", "ects", "eqf_level"})
+DEFAULT_DISCLOSED_PATHS = frozenset({("learner", "given_name"), ("learner", "family_name")})
+#: The label of one item of a list claim: the item's own value tells it apart from the others (no "Awarding body 1").
+ITEM_LABELS = {"learning_outcomes": "Learning outcome", "issuer_country": "Country of the issuer",
+               "awarding_body": "Awarding body"}
 _MAX_PATHS = 256
 
 
@@ -128,9 +133,13 @@ def _label(path: ClaimPath) -> str:
     dotted = ".".join(names)
     if not names:
         return "claim"
-    label = CLAIM_LABELS.get(dotted) or CLAIM_LABELS.get(names[0], names[0])
-    index = next((p for p in path if isinstance(p, int)), None)
-    return f"{label} {index + 1}" if index is not None else label
+    if any(isinstance(step, int) for step in path) and names[0] in ITEM_LABELS:
+        return ITEM_LABELS[names[0]]
+    return CLAIM_LABELS.get(dotted) or CLAIM_LABELS.get(names[0], names[0])
+
+
+def _ticked_by_default(path: ClaimPath) -> bool:
+    return str(path[0]) in DEFAULT_DISCLOSED or tuple(path) in DEFAULT_DISCLOSED_PATHS
 
 
 def choices(holder: HolderSdJwt) -> list[Choice]:
@@ -151,7 +160,7 @@ def choices(holder: HolderSdJwt) -> list[Choice]:
         value: Any = holder.all_claims
         for step in path:
             value = value[step]
-        found.append(Choice(path, _label(path), show_value(value), str(path[0]) in DEFAULT_DISCLOSED))
+        found.append(Choice(path, _label(path), show_value(value), _ticked_by_default(path)))
     return found
 
 

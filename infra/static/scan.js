@@ -69,12 +69,14 @@
           return video.play();
         })
         .then(function () {
+          root.classList.add("scanning");  // the camera's view is shown only now (no black box before)
           say("Hold the QR code in view.");
           var context = canvas.getContext("2d", { willReadFrequently: true });
           window.requestAnimationFrame(function () { tick(context); });
         })
         .catch(function (error) {
           started = false;
+          root.classList.remove("scanning");
           stop();
           say("The camera could not be started (" + error.name + "): " + fallback + ".");
         });

@@ -70,7 +70,8 @@ def test_sign_up_import_choose_and_show_a_qr_that_verifies(server, page, issuer:
     page.set_viewport_size({"width": 360, "height": 800})  # the narrowest phone the issue names
     _no_horizontal_scroll(page)
     _shot(page, "05-choose")
-    for claim in ('["awarding_body",0]', '["issued_on"]', '["eqf_level"]'):
+    for claim in ('["awarding_body",0]', '["issued_on"]', '["eqf_level"]', '["learner","given_name"]',
+                  '["learner","family_name"]'):
         page.uncheck(f"input[value='{claim}']")
     page.check("""input[value='["learning_outcomes",2]']""")
     page.click("form.stack button[type=submit]")

@@ -37,7 +37,7 @@ def test_choose_lists_each_claim_with_minimal_defaults(held):
     assert len([b for b in boxes if "learning_outcomes" in b]) == 3  # each outcome on its own
     assert any("given_name" in b for b in boxes)
     decoded = {json.loads(v.replace("&#34;", '"'))[0] for v in checked}
-    assert decoded == {"title", "awarding_body", "issued_on", "ects", "eqf_level"}
+    assert decoded == {"learner", "title", "awarding_body", "issued_on", "ects", "eqf_level"}  # the learner's name
 
 
 def test_preview_shows_exactly_the_choice(held):

@@ -30,6 +30,7 @@ from credentials.presentation_codec import STACK_MEDIA_TYPE
 from credentials.presentation_vp import VP_MEDIA_TYPES
 from credentials.sd_jwt import HolderSdJwt
 from credentials.stack import MAX_STACK_PRESENTATIONS
+from infra.i18n import N_, format_when, gettext
 from wallet.annex import FORMAT_JWT_VC, FORMAT_NAMES, FORMAT_SD_JWT_VC, lines_of, page_languages, view_of
 from wallet.db import get_db
 from wallet.holding import holder_key_for, private_holder_key
@@ -66,7 +67,7 @@ bp = Blueprint("share", __name__)
 def _shareable_row(credential_id: int) -> dict:
     row = load_row(get_db(), g.account["id"], credential_id)
     if row is None:
-        abort(404, description="There is no such credential in your wallet.")
+        abort(404, description=N_("There is no such credential in your wallet."))
     if not row["verified"]:
         abort(400, description="This document is kept as unverified (it carries no signature), so the wallet "
                                "does not share it: a verifier could not tell who issued it.")
@@ -76,7 +77,7 @@ def _shareable_row(credential_id: int) -> dict:
 def _sd_jwt_row(credential_id: int) -> tuple[dict, HolderSdJwt]:
     row = _shareable_row(credential_id)
     if row["format"] != FORMAT_SD_JWT_VC:
-        abort(400, description="Only SD-JWT credentials can disclose single claims; this one is shared whole.")
+        abort(400, description=N_("Only SD-JWT credentials can disclose single claims; this one is shared whole."))
     return row, holder_of(row)
 
 
@@ -112,7 +113,7 @@ def _whole_disclosed(row: dict) -> list[dict[str, str]]:
 def create_whole(credential_id: int):
     row = _shareable_row(credential_id)
     if row["format"] == FORMAT_SD_JWT_VC:
-        abort(400, description="This credential discloses single claims; choose them on its share page.")
+        abort(400, description=N_("This credential discloses single claims; choose them on its share page."))
     credential = row["raw"] if row["format"] == FORMAT_JWT_VC else json.loads(row["raw"])
     db = get_db()
     key = private_holder_key(
@@ -252,7 +253,7 @@ def _share_row(share_id: str) -> dict:
     cursor = get_db().execute("SELECT * FROM shares WHERE id = ? AND account_id = ?", [share_id, g.account["id"]])
     row = cursor.fetchone()
     if row is None:
-        abort(404, description="There is no such share.")
+        abort(404, description=N_("There is no such share."))
     found = dict(zip([d[0] for d in cursor.description], row, strict=True))
     found["disclosed"] = json.loads(found["disclosed"])
     return found
@@ -278,7 +279,33 @@ def show(share_id: str):
     state = _state(share, at)
     live = state == "live" and share["qr_text"]
     svg = qr_svg(share["qr_text"], inline=share["mode"] == MODE_INLINE) if live else None
-    return render_template("share/show.html", share=share, state=state, svg=svg, now=at)
+    return render_template("share/show.html", share=share, state=state, svg=svg, now=at,
+                           state_text=_state_text(share, state))
+
+
+def _state_text(share: dict, state: str) -> str:
+    """What became of a share, in a sentence with its time ("Used at 14:02 UTC by a verifier")."""
+    def clock(moment: int) -> str:
+        return format_when(moment, "HH:mm")
+
+    if state == "used":
+        return gettext("Used at %(time)s by a verifier", time=clock(share["fetched_at"]))
+    if state == "withdrawn":
+        return gettext("Withdrawn at %(time)s; the link no longer works", time=clock(share["withdrawn_at"]))
+    if state == "expired":
+        return gettext("Expired unused at %(time)s", time=clock(share["expires_at"]))
+    if state == "sent":
+        return gettext("Sent at %(time)s", time=clock(share["created_at"]))
+    return gettext("Valid until %(time)s", time=clock(share["expires_at"]))
+
+
+@bp.get("/shares/<share_id>/state")
+@login_required
+def state(share_id: str):
+    """The share's state for the code's page, which asks every few seconds and stops counting once it is used."""
+    share = _share_row(share_id)
+    current = _state(share, now())
+    return {"state": current, "text": _state_text(share, current)}
 
 
 @bp.get("/shares")
@@ -310,7 +337,8 @@ def withdraw(share_id: str):
             "WHERE id = ? AND account_id = ? AND withdrawn_at IS NULL AND fetched_at IS NULL AND expires_at > ?",
             [now(), share_id, g.account["id"], now()],
         )
-    flash("The link was withdrawn; it no longer works." if cursor.rowcount else "That share was no longer live.")
+    flash(N_("The link was withdrawn; it no longer works.") if cursor.rowcount
+          else N_("That share was no longer live."))
     return redirect(url_for("share.history"))
 
 
