@@ -45,3 +45,14 @@ def test_the_default_choice_names_the_learner_and_leaves_birth_date_and_number_o
     assert '["learner","birth_date"]' not in checked
     assert '["learner","student_id"]' not in checked
     assert '["title"]' in checked
+
+
+def test_the_stack_page_says_the_same_and_ticks_the_learner_s_name(app, held, issuer):
+    client, credential_id = held
+    second = client.add(issuer.issue(client.holder_jwk(app), {**CLAIMS, "title": "Cloud Security Basics"}))
+    other_id = int(second.headers["Location"].rsplit("/", 1)[1])
+    page = client.get(f"/stack/share/choose?credential={credential_id}&credential={other_id}").get_data(as_text=True)
+    assert "dates are always visible" not in page
+    assert "when it was signed" in page
+    assert "Awarding body 1" not in page
+    assert f'name="claim-{credential_id}" value="[&#34;learner&#34;,&#34;given_name&#34;]" checked' in page
