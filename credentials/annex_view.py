@@ -65,7 +65,11 @@ _NOT_LANGUAGES = frozenset({"id"})
 
 def json_pointer(path: Sequence[str | int]) -> str:
     """The RFC 6901 JSON Pointer of ``path`` (``~`` as ``~0``, ``/`` as ``~1``)."""
-    return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in path)
+    parts = list(map(str, path))
+    joined = "".join(parts)
+    if "~" in joined or "/" in joined:  # only then does any part need escaping
+        return "".join("/" + part.replace("~", "~0").replace("/", "~1") for part in parts)
+    return "/" + "/".join(parts) if parts else ""
 
 
 def is_language_map(value: Any) -> bool:
@@ -79,6 +83,8 @@ def is_language_map(value: Any) -> bool:
 
 def _from_value_objects(value: Any) -> dict[str, str] | None:
     """``[{"@value": "…", "@language": "en"}, …]`` (JSON-LD expanded strings) as a language map."""
+    if isinstance(value, (str, int, float)) or value is None:  # the common case, without the Mapping check
+        return None
     items = value if isinstance(value, list) else [value]
     if not items or not all(isinstance(i, Mapping) and isinstance(i.get("@value"), str) for i in items):
         return None
@@ -226,7 +232,7 @@ class ViewBuilder:
         for part in path:
             if isinstance(part, int) and isinstance(node, list) and 0 <= part < len(node):
                 node = node[part]
-            elif isinstance(part, str) and isinstance(node, Mapping) and part in node:
+            elif isinstance(part, str) and isinstance(node, (dict, Mapping)) and part in node:
                 node = node[part]
             else:
                 return None
@@ -242,8 +248,9 @@ class ViewBuilder:
         if value is None or value == "" or value == [] or value == {}:
             return None
         expanded = _from_value_objects(value)
-        self.use(path)
-        return Sourced(expanded if expanded is not None else value, json_pointer(path), label)
+        pointer = json_pointer(path)
+        self._used.add(pointer)
+        return Sourced(expanded if expanded is not None else value, pointer, label)
 
     def take_each(self, path: Sequence[str | int], label: str = "") -> tuple[Sourced, ...]:
         """Each entry of the list at ``path`` (a single value counts as a list of one)."""
@@ -261,13 +268,19 @@ class ViewBuilder:
         return tuple(found)
 
     def _shown(self, pointer: str) -> bool:
-        return any(pointer == used or pointer.startswith(used + "/") for used in self._used)
+        """Whether ``pointer`` or one of its ancestors was used (an ancestor ends where a '/' starts)."""
+        used = self._used
+        while pointer:
+            if pointer in used:
+                return True
+            pointer = pointer[:pointer.rfind("/")]
+        return "" in used  # the whole document was used
 
     def _walk(self, node: Any, path: list[str | int], found: list[Sourced]) -> None:
         pointer = json_pointer(path)
         if path and self._shown(pointer):
             return
-        if isinstance(node, Mapping) and not is_language_map(node):
+        if isinstance(node, (dict, Mapping)) and not is_language_map(node):
             for key, value in node.items():
                 if key not in self.skip_keys:
                     self._walk(value, [*path, key], found)
