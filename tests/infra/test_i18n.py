@@ -85,8 +85,8 @@ def test_the_compiled_catalogue_says_what_the_po_says(language):
         compiled = gettext.GNUTranslations(handle)
     stale = []
     for entry in _catalogue(language):
-        if not entry.id:
-            continue
+        if not entry.id or not all(entry.string if isinstance(entry.string, tuple) else (entry.string,)):
+            continue  # untranslated: the test above names it
         if isinstance(entry.id, tuple):
             if compiled.ngettext(entry.id[0], entry.id[1], 1) != entry.string[0]:
                 stale.append(entry.id)
