@@ -68,6 +68,7 @@ test-second-node: test-deps
 	@MICROCRED_TEST_NODE=$(SECOND_NODE) $(BIN)/python -m pytest $(SECOND_NODE_TESTS)
 
 bench: deps
+	@$(BIN)/python -m pip install --quiet -e '.[bench]'
 	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit $$?; done
 
 # LAN=1: serve on this machine's LAN address over HTTPS, for a phone. FRESH=1: start over (demo --fresh).

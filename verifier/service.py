@@ -44,6 +44,7 @@ from credentials.status_check import StatusListMemo
 from credentials.status_check_bitstring import W3cListMemo
 from credentials.verification import verify_presentation
 from credentials.verification_keys import KeyResolver, did_web_url
+from credentials.verification_memo import IssuerJwtMemo
 from credentials.verification_model import (
     FAILED,
     SKIPPED,
@@ -131,6 +132,7 @@ class VerifierService:
             action: parse_rate_limit(settings[setting], setting=f"MICROCRED_{setting}")
             for action, (setting, _, _) in RATE_LIMITS.items()}
         self.memo = StatusListMemo()
+        self.jwt_memo = IssuerJwtMemo()  # a credential shown again: parsed and issuer-signature-checked once per key
         self.list_memo = W3cListMemo()
         self._view: Any = None
         self._ledger_error: str | None = None
@@ -347,7 +349,7 @@ class VerifierService:
                                    replay=self.replay, now=when, nonce=nonce, audience=audience,
                                    memo=self.memo, keys=self.keys, lists=self._list_status,
                                    trust_anchors=self.trust_anchors, list_memo=self.list_memo,
-                                   issuance=self._issuance_anchor)
+                                   issuance=self._issuance_anchor, jwt_memo=self.jwt_memo)
 
     def _issuance_anchor(self, issuer_did: str, root: bytes) -> IssuanceAnchor | Unavailable:
         """The IssuanceRegistry's anchor of ``root`` at the block the ledger view has processed."""
