@@ -48,7 +48,7 @@ from issuer.ledger_link import LedgerStatusAnchor
 from issuer.oid4vci import offer_page_url, offer_uri
 from issuer.service import AnchorOutcome, IssuerService, StatusChangeRefused
 from issuer.signing_pool import available_cores
-from issuer.staff_cli import staff
+from issuer.staff_cli import audit_command_line, staff
 from issuer.twins import PRIMARY_KINDS, TWIN_KINDS
 from issuer.web import create_app
 from ledger.config import data_dir
@@ -374,14 +374,20 @@ class _NoBar:
         return None
 
 
+_REASON = click.option("--reason", default="", help="Why: kept, with who and when, in the audit log the registrar "
+                                                   "page shows.")
+
+
 def _status_command(name: str, status: str, verb: str) -> click.Command:
     @issuer.command(name, help=f"{verb} credentials by id: one new status list version, one anchoring "
                                 "transaction per list, all or nothing.")
     @click.argument("credential_ids", nargs=-1, required=True)
+    @_REASON
     @click.pass_context
     @_handle_errors
-    def command(ctx: click.Context, credential_ids: tuple[str, ...]) -> None:
+    def command(ctx: click.Context, credential_ids: tuple[str, ...], reason: str) -> None:
         result = _service(ctx).set_status(list(credential_ids), status, now=int(time.time()))
+        audit_command_line(_home(ctx).path, status, ", ".join(credential_ids), len(result.changed), reason)
         click.echo(f"{status}: {', '.join(result.changed)}")
         _report_anchors(result.anchors)
 
@@ -394,15 +400,18 @@ def _status_command(name: str, status: str, verb: str) -> click.Command:
               help="A CSV file: header credential_id,batch_id,reason[,note]; one of the ids per row, reason "
                    "revoked or suspended; every row checked first, nothing changed if any is bad.")
 @click.option("--dry-run", is_flag=True, help="With --from: check the file and say what it would change.")
+@_REASON
 @click.pass_context
 @_handle_errors
-def revoke(ctx: click.Context, credential_ids: tuple[str, ...], from_csv: Path | None, dry_run: bool) -> None:
+def revoke(ctx: click.Context, credential_ids: tuple[str, ...], from_csv: Path | None, dry_run: bool,
+           reason: str) -> None:
     """Revoke credentials by id, or revoke / suspend those a CSV file names (--from): one new version per
     status list, all lists anchored in one transaction, all or nothing."""
     if from_csv is None:
         if not credential_ids or dry_run:
             raise click.UsageError("give credential ids, or --from FILE.csv (--dry-run only with --from)")
         result = _service(ctx).set_status(list(credential_ids), "revoked", now=int(time.time()))
+        audit_command_line(_home(ctx).path, "revoked", ", ".join(credential_ids), len(result.changed), reason)
         click.echo(f"revoked: {', '.join(result.changed)}")
         _report_anchors(result.anchors)
         return
@@ -418,6 +427,8 @@ def revoke(ctx: click.Context, credential_ids: tuple[str, ...], from_csv: Path |
         click.echo("dry run: nothing was changed")
         return
     result = apply_plan(service, plan, now=now)
+    audit_command_line(_home(ctx).path, "changed from a CSV file", f"{plan.summary()}; {from_csv.name}, SHA-256 "
+                       f"{plan.digest[:16]}…", len(result.changed), reason or "as noted per line in the file")
     click.echo(f"changed {len(result.changed)} credential(s) (twins included); reasons kept in the archive")
     _report_anchors(result.anchors)
 
@@ -462,6 +473,7 @@ def reissue(ctx: click.Context, credential_id: str, holder_jwk: Path | None, hol
         key = resolve_public_key(holder_did).to_jwk()
     service = _service(ctx)
     result = service.reissue(credential_id, key, now=int(time.time()))
+    audit_command_line(_home(ctx).path, "revoked and re-issued", credential_id, 1, "re-issued to a new key or offer")
     new = result.issued[0]
     click.echo(f"revoked {credential_id}; re-issued as {new.credential_id}")
     issuance: list[IssuanceOutcome] = []

@@ -7,17 +7,33 @@ other users of the machine could read in the process list.
 
 from __future__ import annotations
 
+import getpass
 import sys
 import time
+from pathlib import Path
 
 import click
 
 from credentials.errors import MicrocredError
 from issuer.identity import list_issuers, load_issuer
-from issuer.staff import ROLES, StaffBook
+from issuer.staff import ROLES, AuditEntry, StaffBook
 from ledger.config import data_dir
 
-__all__ = ["staff"]
+__all__ = ["staff", "audit_command_line"]
+
+#: The role the audit log gives a change made with ``microcred issuer …`` on the issuer's machine.
+OPERATOR_ROLE = "operator"
+
+
+def audit_command_line(home_path: Path, action: str, subject: str, count: int, reason: str) -> None:
+    """Add a status change made on the command line to the audit log the registrar page shows."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a container)
+        user = "unknown user"
+    entry = AuditEntry(int(time.time()), f"command line ({user})", OPERATOR_ROLE, action, subject[:300], count,
+                       " ".join(reason.split())[:500] or "none given (--reason)")
+    StaffBook.of_home(home_path).record(entry)
 
 
 def _book(ctx: click.Context) -> StaffBook:

@@ -252,3 +252,15 @@ def test_the_sign_in_form_and_signed_in_pages_survive_hostile_input(app, book, b
     findings += crawl_routes(app, client)
     findings += crawl_forms(client, ["/registrar/", f"/registrar/credentials/{batch.issued[0].credential_id}/revoke"])
     assert not findings, "\n".join(map(str, findings))
+
+
+def test_a_revocation_on_the_command_line_is_in_the_audit_log_too(home, data_dir, service, defaults):
+    from issuer.cli import issuer
+
+    batch = service.issue_batch(parse_csv(make_csv([make_row(1), make_row(2)]), defaults), now=NOW)
+    target = batch.issued[0].credential_id
+    answer = CliRunner().invoke(issuer, ["--issuer", "uni", "revoke", target, "--reason", "plagiarism, board 7/26"])
+    assert answer.exit_code == 3, answer.output  # saved, not anchored: the ledger of these tests is down
+    (entry,) = StaffBook.of_home(home.path).audit()
+    assert entry.actor.startswith("command line (")
+    assert (entry.action, entry.subject, entry.reason) == ("revoked", target, "plagiarism, board 7/26")
