@@ -208,9 +208,8 @@ def _wallet_share_qr(site: Site, viewport: str):
 
 
 def _wallet_remove(site: Site, viewport: str):
-    page = _wallet_detail(site, viewport)
-    page.click("a.button.danger")
-    page.wait_for_url("**/delete")
+    page = site.tab(viewport, signed_in=True)
+    page.goto(site.credential_urls[VALID_COURSE].split("?")[0] + "/delete")
     return page
 
 
@@ -306,6 +305,7 @@ PAGES: dict[str, Callable] = {
     "wallet-backup-export": _goto("/backup/export", signed_in=True),
     "wallet-backup-restore": _goto("/backup/restore", signed_in=True),
     "wallet-account": _goto("/auth/account", signed_in=True),
+    "wallet-password-again": _goto("/auth/confirm", signed_in=True),
     "wallet-openid4vp-consent": _wallet_openid4vp_consent,
     "verifier-index": _goto("/", signed_in=False, app="verifier"),
     "verifier-verified": _verifier_verified,
@@ -317,6 +317,7 @@ PAGES: dict[str, Callable] = {
     "verifier-openid4vp-done": _goto("/openid4vp/done", signed_in=False, app="verifier"),
     "verifier-not-found": _goto("/no-such-page", signed_in=False, app="verifier"),
     "issuer-home": _goto("/", signed_in=False, app="issuer"),
+    "issuer-staff-sign-in": _goto("/registrar/sign-in", signed_in=False, app="issuer"),
     "issuer-registrar": _goto("/registrar/", signed_in=False, app="issuer"),
     "issuer-revoke-confirm": _issuer_revoke_confirm,
     "issuer-bulk": _goto("/registrar/bulk/", signed_in=False, app="issuer"),

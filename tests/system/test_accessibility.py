@@ -91,7 +91,9 @@ def _describe(violations: list[dict]) -> str:
 
 def _focus_problems(page, steps: int = FOCUS_STEPS) -> list[str]:
     """Tab from the top of the page; every element reached must show where the focus is."""
-    page.evaluate("() => { document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0); }")
+    page.evaluate("""() => {  // Tab from the start of the document, also on a page with an autofocus field
+        document.body.tabIndex = -1; document.body.focus(); document.body.removeAttribute('tabindex');
+        window.scrollTo(0, 0); }""")
     problems, reached = [], []
     for _ in range(steps):
         page.keyboard.press("Tab")
