@@ -46,7 +46,8 @@ from wallet.holding import create_account, current_holder_key, holder_keys, pass
 from wallet.importing import import_credential
 from wallet.sealing import load_or_create_secret
 
-__all__ = ["DemoIssuer", "DemoSystem", "UNIVERSITIES", "LEARNER", "prepare", "issue_to_learner", "issuer_port"]
+__all__ = ["DemoIssuer", "DemoSystem", "UNIVERSITIES", "LEARNER", "prepare", "learner_rows", "issue_to_learner",
+           "issuer_port"]
 
 #: What the demo accredits the agency and the universities for: microcred's vct, the EUDI learning
 #: credential's vct, and any Open Badge 3.0 (the verifier's type string, credentials.verification_types):
@@ -69,6 +70,8 @@ class DemoIssuer:
     country: str
     port: int
     courses: tuple[dict, ...]
+    #: The demo learner's one student number here, on every credential this university issues her.
+    learner_student_id: str = ""
 
 
 _OUTCOMES = {
@@ -94,7 +97,7 @@ UNIVERSITIES = (
         {"title": "Data Protection Law in Practice", "ects": 4, "eqf_level": 7, "qf_ehea_cycle": "second",
          "learning_outcomes": _OUTCOMES["gdpr"], "assessment_type": "Oral examination",
          "participation": "online", "grade": "30/30 cum laude"},
-    )),
+    ), learner_student_id="UNI-00042"),
     DemoIssuer("tu-musterstadt", "Technische Universität Musterstadt", "DE", 5011, (
         {"title": "Circular Economy and Sustainable Product Design", "ects": 5, "eqf_level": 6,
          "qf_ehea_cycle": "first", "learning_outcomes": _OUTCOMES["circular"],
@@ -102,7 +105,7 @@ UNIVERSITIES = (
         {"title": "Introduction to Quantum Computing", "ects": 3, "eqf_level": 6, "qf_ehea_cycle": "first",
          "learning_outcomes": _OUTCOMES["quantum"], "assessment_type": "Online proctored examination",
          "participation": "online", "grade": "2.0"},
-    )),
+    ), learner_student_id="TUM-31207"),
 )
 
 
@@ -242,6 +245,15 @@ def _ensure_learner(data_dir: Path, say: Say) -> tuple[int, bool]:
         db.close()
 
 
+def learner_rows(university: DemoIssuer, holder_jwk: dict) -> list[dict]:
+    """The batch rows of ``university``'s courses for the demo learner: one student number on all of them."""
+    learner = {"given_name": LEARNER["given_name"], "family_name": LEARNER["family_name"],
+               "birth_date": LEARNER["birth_date"], "student_id": university.learner_student_id}
+    return [{**course, "learner": learner,
+             "quality_assurance": f"Internal quality assurance of {university.legal_name}, ESG-compliant",
+             "holder_jwk": holder_jwk} for course in university.courses]
+
+
 def issue_to_learner(data_dir: Path, account: int, trust_check, *, say: Say) -> None:
     """Issue the demo courses to the learner and import them into the wallet, unless it holds some already;
     write the credentials from elsewhere she imports herself (``var/demo-imports/``) unless they are there."""
@@ -259,21 +271,17 @@ def issue_to_learner(data_dir: Path, account: int, trust_check, *, say: Say) -> 
             home = load_issuer(data_dir, university.name)
             service = IssuerService(home.identity, Archive(home.archive_path), home.signing_key(),
                                     anchor=LedgerStatusAnchor(home))
-            rows = [{**course,
-                     "learner": {"given_name": LEARNER["given_name"], "family_name": LEARNER["family_name"],
-                                 "birth_date": LEARNER["birth_date"],
-                                 "student_id": f"{university.name[:3].upper()}-{n:05d}"},
-                     "quality_assurance": f"Internal quality assurance of {university.legal_name}, ESG-compliant",
-                     "holder_jwk": holder_jwk} for n, course in enumerate(university.courses, start=1)]
             defaults = BatchDefaults(issuer_country=home.identity.country, awarding_body=home.identity.awarding_body(),
                                      issued_on=datetime.fromtimestamp(now, UTC).date().isoformat())
-            result = service.issue_batch(parse_json(json_dumps(rows), defaults), now=now)
+            # One batch per course, as a registrar issues them: a batch holds one credential per student.
+            issued = [credential for row in learner_rows(university, holder_jwk)
+                      for credential in service.issue_batch(parse_json(json_dumps([row]), defaults), now=now).issued]
             service.archive.close()
             with db.atomic():
-                for issued in result.issued:
-                    import_credential(db, account, holder_keys(db, account), issued.sd_jwt, now=now,
+                for credential in issued:
+                    import_credential(db, account, holder_keys(db, account), credential.sd_jwt, now=now,
                                       trust_check=trust_check)
-            say(f"issued {len(result.issued)} micro-credential(s) from {university.legal_name} to the learner's wallet")
+            say(f"issued {len(issued)} micro-credential(s) from {university.legal_name} to the learner's wallet")
     finally:
         db.close()
 
