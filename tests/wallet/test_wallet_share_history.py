@@ -76,3 +76,17 @@ def test_export_and_restore_are_two_buttons_kept_apart(held):
     client, _ = held
     page = client.get("/auth/account").get_data(as_text=True)
     assert re.search(r'<p class="actions"><a class="button" href="/backup/export">', page)
+
+
+def test_the_checks_write_unix_times_as_dates(app, held):
+    client, credential_id = held
+
+    def checks(raw, fmt, now):
+        return [{"check": "validity_period", "status": "passed", "detail": "issued at 1780000000, no expiry"},
+                {"check": "revocation", "status": "passed", "detail": "not revoked"}]
+
+    app.config["TRUST_CHECK"] = checks
+    client.submit(f"/credentials/{credential_id}", f"/credentials/{credential_id}/recheck")
+    page = client.get(f"/credentials/{credential_id}").get_data(as_text=True)
+    assert "1780000000" not in page
+    assert "28 May 2026" in page
