@@ -1,0 +1,80 @@
+"""The issuer's pages in headless Chromium at phone width (issue 15, §1 item 1 and §5): the home page a newcomer
+opens, and a registrar who signs in, revokes with a reason and finds it in the audit log."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from _issuer_support import NOW, make_csv, make_row
+from argon2 import PasswordHasher
+
+from issuer.batch import parse_csv
+from issuer.staff import StaffBook
+from issuer.web import create_app
+from tests.tooling import missing_tool
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+PHONE = {"width": 360, "height": 740}
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def served(home, data_dir, anchor):
+    from werkzeug.serving import make_server
+
+    app = create_app({"TESTING": True, "DATA_DIR": str(data_dir), "ISSUER": "uni", "STATUS_ANCHOR": anchor,
+                      "CLOCK": lambda: NOW})
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+
+
+@pytest.fixture
+def phone():
+    if not CHROMIUM.exists():
+        missing_tool("Debian chromium is not installed at /usr/bin/chromium")
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--headless", "--no-sandbox"])
+        try:
+            yield browser.new_page(viewport=PHONE)
+        finally:
+            browser.close()
+
+
+def test_home_page_and_a_registrar_who_signs_in_and_revokes(served, phone, home, service, defaults):
+    batch = service.issue_batch(parse_csv(make_csv([make_row(1), make_row(2)]), defaults), now=NOW)
+    StaffBook.of_home(home.path, PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)).add(
+        "ada", "registrar", PASSWORD, now=NOW)
+    phone.goto(served + "/")
+    assert phone.inner_text("h1") == "Università di Prova"
+    wide = phone.evaluate("[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > 360)"
+                          ".map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))")
+    assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], wide  # the DID wraps
+    phone.click("a[href='/registrar/']")
+    phone.wait_for_selector("#password")
+    assert "/registrar/sign-in" in phone.url
+    phone.fill("#username", "ada")
+    phone.fill("#password", PASSWORD)
+    phone.click("form.sign-in button[type=submit]")
+    phone.wait_for_selector("#audit-log")
+    assert "Signed in as ada (registrar)" in phone.inner_text(".staff-bar")
+    target = batch.issued[0].credential_id
+    phone.goto(f"{served}/registrar/credentials/{target}/revoke")
+    phone.fill("#reason", "assessment annulled by the exam board")
+    phone.click("button.danger")
+    phone.wait_for_selector("#audit-log")
+    row = phone.inner_text("#audit-log tbody tr")
+    assert "ada" in row
+    assert "assessment annulled by the exam board" in row
+    wide = phone.evaluate("[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > 360)"
+                          ".map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))")
+    assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], wide
