@@ -20,6 +20,9 @@ pytestmark = pytest.mark.browser
 CHROMIUM = Path("/usr/bin/chromium")
 PHONE = {"width": 360, "height": 740}
 PASSWORD = "correct horse battery staple"
+#: The elements that reach past the phone's width, to say which when the page is too wide.
+WIDER_THAN_THE_PHONE = ("[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > 360)"
+                        ".map(e => `${e.tagName}.${e.className} ${Math.round(e.getBoundingClientRect().right)}`)")
 
 
 @pytest.fixture
@@ -56,8 +59,7 @@ def test_home_page_and_a_registrar_who_signs_in_and_revokes(served, phone, home,
         "ada", "registrar", PASSWORD, now=NOW)
     phone.goto(served + "/")
     assert phone.inner_text("h1") == "Università di Prova"
-    wide = phone.evaluate("[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > 360)"
-                          ".map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))")
+    wide = phone.evaluate(WIDER_THAN_THE_PHONE)
     assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], wide  # the DID wraps
     phone.click("a[href='/registrar/']")
     phone.wait_for_selector("#password")
@@ -75,6 +77,5 @@ def test_home_page_and_a_registrar_who_signs_in_and_revokes(served, phone, home,
     row = phone.inner_text("#audit-log tbody tr")
     assert "ada" in row
     assert "assessment annulled by the exam board" in row
-    wide = phone.evaluate("[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > 360)"
-                          ".map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))")
+    wide = phone.evaluate(WIDER_THAN_THE_PHONE)
     assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], wide
