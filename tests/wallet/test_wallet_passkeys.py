@@ -1,6 +1,7 @@
 """Passkey rules without a browser: the relying party comes from the public URL (never an IP address),
 a ceremony's challenge is good for one answer of its own kind, PRF wrapping of the vault key, and the
-routes answer clearly (no passkeys on an IP-addressed wallet, a passkey answer that is not one)."""
+routes answer clearly (no passkeys on an IP-addressed wallet, a passkey answer that is not one, hostile values in
+every passkey form: never a 500; the other routes are crawled by test_wallet_hostile_inputs.py)."""
 
 from __future__ import annotations
 
@@ -68,3 +69,33 @@ def test_a_passkey_sign_in_that_is_not_one_is_refused_saying_why(tmp_path: Path,
                          data={"csrf_token": csrf, "ceremony": ceremony, "credential": '{"id": "nope"}'})
     assert answer.status_code == 401
     assert "this passkey is not registered with this wallet" in answer.get_data(as_text=True)
+
+
+@pytest.fixture
+def localhost_app(tmp_path: Path, clock):
+    from wallet import create_app
+
+    return create_app({"TESTING": True, "DATA_DIR": str(tmp_path / "var"), "CLOCK": clock,
+                       "ARGON2_TIME_COST": 1, "ARGON2_MEMORY_COST": 8 * 1024, "ARGON2_PARALLELISM": 1,
+                       "SESSION_COOKIE_SECURE": False, "PUBLIC_URL": "http://localhost:5001"})
+
+
+def test_passkey_forms_and_routes_survive_hostile_input(localhost_app):
+    from wallet_helpers import WalletClient
+
+    from tests.hostile import HOSTILE, crawl_forms
+
+    stranger = localhost_app.test_client()
+    stranger.environ_base["HTTP_HOST"] = "localhost:5001"
+    findings = crawl_forms(stranger, ["/auth/signin", "/auth/signup"])
+    learner = WalletClient(localhost_app.test_client())
+    learner.client.environ_base["HTTP_HOST"] = "localhost:5001"
+    learner.signup()
+    findings += crawl_forms(learner.client, ["/auth/account", "/auth/passkey/add", "/auth/confirm"],
+                            skip_actions=("/auth/signout", "/auth/delete"))
+    assert not findings, "\n".join(map(str, findings))
+    for action in ("/auth/passkey/signin", "/auth/passkey/confirm", "/auth/passkey/add", "/auth/passkey/signup/finish"):
+        for value in HOSTILE:
+            learner.get("/auth/account")
+            answer = learner.post(action, {"ceremony": value, "credential": value, "prf": value, "name": value})
+            assert answer.status_code < 500, (action, value[:40], answer.status_code)
