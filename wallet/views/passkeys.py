@@ -40,7 +40,7 @@ __all__ = ["bp", "signin_page", "signin_form", "confirm_form", "passkeys_enabled
 
 bp = Blueprint("passkeys", __name__, url_prefix="/auth/passkey")
 _STORE = "microcred_wallet_passkey_store"
-_PASSKEY_NAME = "passkey"  # the throttle's user name for passkey sign-ins (the passkey names no account first)
+_PASSKEY_NAME = "\x1fpasskey"  # the throttle's name for passkey sign-ins: not printable, so never a user name
 
 
 def _store() -> Any:
