@@ -23,6 +23,10 @@ Relying party
     RP ID (WebAuthn §5.1.3, a "valid domain"), so a wallet served at
     ``http://127.0.0.1`` offers no passkeys; ``http://localhost`` is a secure
     context and works.
+Errors
+    Every refusal (an answer that does not verify, a ceremony unknown, spent,
+    expired or of another kind) is :class:`~credentials.errors.InvalidInput`
+    saying why: 400, or 401 at sign-in.
 Counters
     A stored counter that is not below the authenticator's new one
     (unless both are 0, as synced passkeys report) is refused as a possible
@@ -77,7 +81,7 @@ from wallet.sealing import (
     wrap_vault_key,
 )
 
-__all__ = ["CEREMONY_TTL", "PURPOSES", "RelyingParty", "relying_party", "Ceremony", "PasskeyRefused",
+__all__ = ["CEREMONY_TTL", "PURPOSES", "RelyingParty", "relying_party", "Ceremony",
            "registration_options", "authentication_options", "take_ceremony", "verify_registration",
            "add_passkey", "verify_authentication", "account_passkeys", "open_vault", "unseal_vault",
            "prf_salt_b64"]
@@ -90,10 +94,6 @@ _ALGORITHMS = [COSEAlgorithmIdentifier.ECDSA_SHA_256, COSEAlgorithmIdentifier.ED
                COSEAlgorithmIdentifier.RSASSA_PKCS1_v1_5_SHA_256]
 MAX_CREDENTIAL_JSON = 16 * 1024
 MAX_PASSKEYS = 20
-
-
-class PasskeyRefused(InvalidInput):
-    """A passkey answer that does not verify, or a ceremony that is unknown, spent or expired."""
 
 
 @dataclass(frozen=True)
@@ -148,15 +148,15 @@ def _begin(store: Store, ceremony: Ceremony) -> str:
 
 
 def take_ceremony(store: Store, ceremony_id: str, purpose: str) -> Ceremony:
-    """The ceremony, removed from the store (one answer per challenge); PasskeyRefused if none of ``purpose``."""
+    """The ceremony, removed from the store (one answer per challenge); InvalidInput if none of ``purpose``."""
     if not isinstance(ceremony_id, str) or not ceremony_id or len(ceremony_id) > 64:
-        raise PasskeyRefused("this passkey form is missing its ceremony; reload the page and try again")
+        raise InvalidInput("this passkey form is missing its ceremony; reload the page and try again")
     kept = store.pop(_NAMESPACE, ceremony_id)
     if kept is None:
-        raise PasskeyRefused("this passkey request expired or was used already; reload the page and try again")
+        raise InvalidInput("this passkey request expired or was used already; reload the page and try again")
     data = json.loads(kept)
     if data.get("purpose") != purpose:
-        raise PasskeyRefused(f"this passkey answer was for {data.get('purpose')!r}, not {purpose!r}")
+        raise InvalidInput(f"this passkey answer was for {data.get('purpose')!r}, not {purpose!r}")
     return Ceremony(purpose, base64url_to_bytes(data["challenge"]), data.get("account_id"), data.get("username"),
                     data.get("user_handle"))
 
@@ -193,35 +193,35 @@ def authentication_options(rp: RelyingParty, store: Store, purpose: str, *, acco
 
 def _credential_json(text: str) -> dict[str, Any]:
     if not isinstance(text, str) or not text or len(text) > MAX_CREDENTIAL_JSON:
-        raise PasskeyRefused("no passkey answer came with the form (is JavaScript on?)")
+        raise InvalidInput("no passkey answer came with the form (is JavaScript on?)")
     try:
         value = json.loads(text)
     except ValueError as exc:
-        raise PasskeyRefused("the passkey answer is not JSON") from exc
+        raise InvalidInput("the passkey answer is not JSON") from exc
     if not isinstance(value, dict) or not isinstance(value.get("id"), str):
-        raise PasskeyRefused("the passkey answer is not a WebAuthn credential")
+        raise InvalidInput("the passkey answer is not a WebAuthn credential")
     return value
 
 
 def verify_registration(rp: RelyingParty, ceremony: Ceremony, credential_text: str) -> Any:
-    """py_webauthn's VerifiedRegistration of the ``create()`` answer; PasskeyRefused naming what failed."""
+    """py_webauthn's VerifiedRegistration of the ``create()`` answer; InvalidInput naming what failed."""
     credential = _credential_json(credential_text)
     try:
         return verify_registration_response(
             credential=credential, expected_challenge=ceremony.challenge, expected_rp_id=rp.rp_id,
             expected_origin=rp.origin, require_user_verification=True, supported_pub_key_algs=_ALGORITHMS)
     except (WebAuthnException, ValueError, TypeError, KeyError) as exc:
-        raise PasskeyRefused(f"the new passkey was not accepted: {str(exc)[:160]}") from exc
+        raise InvalidInput(f"the new passkey was not accepted: {str(exc)[:160]}") from exc
 
 
 def add_passkey(db: Database, account_id: int, verified: Any, *, name: str, prf_capable: bool, now: int) -> int:
     """Store a verified passkey for the account (call inside a transaction)."""
     credential_id = bytes_to_base64url(verified.credential_id)
     if db.execute("SELECT 1 FROM passkeys WHERE credential_id = ?", [credential_id]).fetchone():
-        raise PasskeyRefused("this passkey is registered already")
+        raise InvalidInput("this passkey is registered already")
     count = db.execute("SELECT COUNT(*) FROM passkeys WHERE account_id = ?", [account_id]).fetchone()[0]
     if count >= MAX_PASSKEYS:
-        raise PasskeyRefused(f"an account has at most {MAX_PASSKEYS} passkeys; remove one first")
+        raise InvalidInput(f"an account has at most {MAX_PASSKEYS} passkeys; remove one first")
     cursor = db.execute(
         "INSERT INTO passkeys (account_id, credential_id, public_key, sign_count, name, prf_capable, created_at) "
         "VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -247,25 +247,25 @@ def verify_authentication(rp: RelyingParty, db: Database, ceremony: Ceremony, cr
         "FROM passkeys JOIN accounts ON accounts.id = passkeys.account_id WHERE credential_id = ?",
         [credential["id"][:512]]).fetchone()
     if row is None:
-        raise PasskeyRefused("this passkey is not registered with this wallet (was it removed?)")
+        raise InvalidInput("this passkey is not registered with this wallet (was it removed?)")
     passkey_id, account_id, public_key, sign_count, prf_wrapped, user_handle = row
     if ceremony.account_id is not None and ceremony.account_id != account_id:
-        raise PasskeyRefused("this passkey belongs to another account")
+        raise InvalidInput("this passkey belongs to another account")
     sent_handle = (credential.get("response") or {}).get("userHandle")
     if sent_handle and sent_handle != user_handle:
-        raise PasskeyRefused("the passkey's user handle is not its account's")
+        raise InvalidInput("the passkey's user handle is not its account's")
     try:
         verified = verify_authentication_response(
             credential=credential, expected_challenge=ceremony.challenge, expected_rp_id=rp.rp_id,
             expected_origin=rp.origin, credential_public_key=public_key, credential_current_sign_count=sign_count,
             require_user_verification=True)
     except (WebAuthnException, ValueError, TypeError, KeyError) as exc:
-        raise PasskeyRefused(f"the passkey's answer did not verify: {str(exc)[:160]}") from exc
+        raise InvalidInput(f"the passkey's answer did not verify: {str(exc)[:160]}") from exc
     with db.atomic():
         moved = db.execute("UPDATE passkeys SET sign_count = ?, last_used_at = ? WHERE id = ? AND sign_count = ?",
                            [verified.new_sign_count, now, passkey_id, sign_count]).rowcount
     if moved != 1:
-        raise PasskeyRefused("the passkey was used twice at once; sign in again")
+        raise InvalidInput("the passkey was used twice at once; sign in again")
     return {"id": passkey_id, "account_id": account_id, "prf_wrapped": prf_wrapped}
 
 

@@ -19,7 +19,6 @@ from infra.web import foundation_of
 from wallet.db import get_db
 from wallet.holding import check_username, create_account
 from wallet.passkeys import (
-    PasskeyRefused,
     account_passkeys,
     add_passkey,
     authentication_options,
@@ -119,7 +118,7 @@ def signin():
     try:
         passkey = verify_authentication(rp, db, take_ceremony(_store(), request.form.get("ceremony", ""), "signin"),
                                         request.form.get("credential", ""), now=now())
-    except PasskeyRefused as exc:
+    except InvalidInput as exc:
         record_signin_failure(db, _PASSKEY_NAME, now=now())
         return signin_page(error=f"Not signed in: {exc}", status=401, next_url=next_url)
     forget_signin_failures(db, _PASSKEY_NAME)
@@ -198,7 +197,7 @@ def add():
         try:
             ceremony = take_ceremony(_store(), request.form.get("ceremony", ""), "add")
             if ceremony.account_id != account_id:
-                raise PasskeyRefused("this passkey request was made for another session")
+                raise InvalidInput("this passkey request was made for another session")
             verified = verify_registration(rp, ceremony, request.form.get("credential", ""))
             with db.atomic():
                 passkey_id = add_passkey(db, account_id, verified, name=_name(), prf_capable=_prf_capable(),
@@ -228,8 +227,8 @@ def confirm():
         passkey = verify_authentication(rp, db, take_ceremony(_store(), request.form.get("ceremony", ""), "confirm"),
                                         request.form.get("credential", ""), now=now())
         if passkey["account_id"] != account_id:
-            raise PasskeyRefused("this passkey belongs to another account")
-    except PasskeyRefused as exc:
+            raise InvalidInput("this passkey belongs to another account")
+    except InvalidInput as exc:
         flash(f"Not confirmed: {exc}")
         return redirect(url_for("auth.confirm", next=next_url) if next_url else url_for("auth.confirm"))
     mark_fresh_signin()
