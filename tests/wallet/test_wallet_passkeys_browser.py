@@ -174,7 +174,7 @@ def test_password_account_adds_a_passkey_and_the_password_stays_a_fallback(local
     assert _share_page_answers(page, base) == 302
 
 
-def test_an_authenticator_without_prf_signs_in_and_the_keys_stay_server_sealed(localhost_wallet, page):
+def test_an_authenticator_without_prf_signs_in_keeps_keys_server_sealed_and_deletes_without_password(localhost_wallet, page):
     app, base = localhost_wallet
     _authenticator(page, prf=False)
     _signup_with_passkey(page, base, "noprf")
@@ -182,7 +182,11 @@ def test_an_authenticator_without_prf_signs_in_and_the_keys_stay_server_sealed(l
     _sign_out(page, base)
     _passkey_signin(page, base)
     page.wait_for_url("**/credentials")
-    assert page.locator("h1").count() == 1
+    page.goto(f"{base}/auth/account")  # a passkey-only account: its fresh passkey sign-in stands for the password
+    assert page.locator("form[action='/auth/delete'] input[name=password]").count() == 0
+    page.click("form[action='/auth/delete'] button[type=submit]")
+    page.wait_for_url("**/auth/signup")
+    assert _row(app, "SELECT COUNT(*) FROM accounts", [])[0] == 0
 
 
 def test_a_replayed_passkey_answer_and_a_counter_that_went_back_are_refused(localhost_wallet, page):
