@@ -174,7 +174,8 @@ def test_password_account_adds_a_passkey_and_the_password_stays_a_fallback(local
     assert _share_page_answers(page, base) == 302
 
 
-def test_an_authenticator_without_prf_signs_in_keeps_keys_server_sealed_and_deletes_without_password(localhost_wallet, page):
+def test_an_authenticator_without_prf_signs_in_keeps_keys_server_sealed_and_deletes_without_password(
+        localhost_wallet, page):
     app, base = localhost_wallet
     _authenticator(page, prf=False)
     _signup_with_passkey(page, base, "noprf")
