@@ -50,7 +50,9 @@ class BatchTable(ArchiveStore):
         """The credentials of a batch in the order of its input, each row's twins after it (re-issues excluded)."""
         sql = ("SELECT * FROM credentials WHERE batch_id = ? AND replaces IS NULL "
                "ORDER BY batch_row, twin_of IS NOT NULL, rowid")
-        return [CredentialRecord.from_row(row) for row in self.db.query(sql, [batch_id])]
+        cursor = self.conn.execute(sql, [batch_id])  # rows as tuples: a batch reads back every credential it archived
+        names = [column[0] for column in cursor.description]
+        return [CredentialRecord.from_row(dict(zip(names, row, strict=True))) for row in cursor]
 
     def mark_batch_delivered(self, batch_id: str, *, out_dir: str | None, at: int) -> None:
         with self.transaction() as conn:

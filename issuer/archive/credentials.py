@@ -66,9 +66,15 @@ class CredentialRecord:
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> CredentialRecord:
         values = dict(row)
-        values["claims"] = json.loads(values["claims"])
-        values["holder_jwk"] = json.loads(values["holder_jwk"]) if values["holder_jwk"] else None
-        return cls(**values)
+        values["claims"] = _JSON.decode(values["claims"])
+        values["holder_jwk"] = _JSON.decode(values["holder_jwk"]) if values["holder_jwk"] else None
+        if values.keys() != _COLUMN_SET:  # what the dataclass's __init__ would refuse, refused alike
+            return cls(**values)
+        # Every field set at once: the frozen dataclass's __init__ sets each through object.__setattr__, and
+        # a batch reads back every credential it archived (issue 16: ~1/8 of issuing before).
+        record = object.__new__(cls)
+        record.__dict__.update(values)
+        return record
 
     def to_row(self) -> dict[str, Any]:
         row = {name: getattr(self, name) for name in CREDENTIAL_COLUMNS}
@@ -79,6 +85,8 @@ class CredentialRecord:
 
 #: The columns of ``credentials``, in the table's order (the record's fields).
 CREDENTIAL_COLUMNS = tuple(field.name for field in fields(CredentialRecord))
+_COLUMN_SET = frozenset(CREDENTIAL_COLUMNS)
+_JSON = json.JSONDecoder()
 _INSERT = (f"INSERT INTO credentials ({', '.join(CREDENTIAL_COLUMNS)}) "
            f"VALUES ({', '.join('?' for _ in CREDENTIAL_COLUMNS)})")
 
