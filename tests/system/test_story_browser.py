@@ -76,6 +76,16 @@ def _shot(page, name: str, *, readme: str | None = None, full_page: bool = True)
         image.quantize(colors=64, method=Image.Quantize.MEDIANCUT).save(README_SHOTS / readme, optimize=True)
 
 
+def _shot_in(page, language: str, heading: str, readme: str) -> None:
+    """The page again in another language, chosen with its language switcher (for the README), then English again."""
+    page.click(f".language-switcher a[hreflang='{language}']")
+    assert page.get_attribute("html", "lang") == language
+    assert page.locator("h1").first.inner_text() == heading
+    _shot(page, readme.removesuffix(".png"), readme=readme, full_page=False)
+    page.click(".language-switcher a[hreflang='en']")
+    assert page.get_attribute("html", "lang") == "en"
+
+
 def _read_qr(locator) -> str:
     """The text of the one QR code in an element's screenshot."""
     import zxingcpp
@@ -236,6 +246,7 @@ def test_the_full_story_in_a_browser(running_system, browser, fake_camera_video,
     assert learner.locator("li.card .title").all_inner_texts().count(COURSE["title"]) == 1
     assert learner.locator("li.card").count() == 5  # the demo learner's four, and this one
     _shot(learner, "03-wallet-credentials", readme="wallet-credentials.png", full_page=False)
+    _shot_in(learner, "it", "Le mie credenziali", "wallet-credentials-it.png")
     phone_state = phone.storage_state()
 
     # 3. The learner shares title, ECTS and two learning outcomes as a QR.
@@ -258,11 +269,13 @@ def test_the_full_story_in_a_browser(running_system, browser, fake_camera_video,
     row = registrar.locator("tr", has_text=offer["credential_id"])
     assert row.locator(".status").inner_text() == "valid"
     row.locator("a:has-text('Revoke')").click()
+    registrar.fill("#reason", "Awarded in error: the learner did not sit the assessment")  # kept in the audit log
     registrar.click("button.danger:has-text('Yes, revoke')")
     registrar.wait_for_url("**/registrar/")
     assert "the new status list is anchored" in registrar.inner_text("body")
     assert registrar.locator("tr", has_text=offer["credential_id"]).locator(".status").inner_text() == "revoked"
     _shot(registrar, "06-registrar", readme="registrar.png", full_page=False)
+    _shot_in(registrar, "de", "Ausgestellte Nachweise", "registrar-de.png")
     assert ledger.status.latest_block() == head_before + 1  # automine: one block per transaction
     (anchored,) = ledger.status.anchor_events(issuer_did, from_block=head_before + 1)
     earlier = [a.version for a in anchors_before if a.list_id == anchored.list_id]
@@ -305,6 +318,7 @@ def test_the_full_story_in_a_browser(running_system, browser, fake_camera_video,
     (valid_course,) = [c for u in UNIVERSITIES for c in u.courses if c["title"] == VALID_COURSE]
     assert certificate["facts"] == {ECTS_LABEL: "4", OUTCOMES_LABEL: valid_course["learning_outcomes"]}
     _shot(result, "11-openid4vp-verified")
+    _shot_in(result, "fr", "Vérifiée", "verifier-verified-fr.png")
 
     csp = [e for e in browser.console_errors if "Content Security Policy" in e]
     assert csp == [], csp
