@@ -27,6 +27,7 @@ PACKAGES = ("credentials", "ledger", "infra", "issuer", "wallet", "verifier", "m
 _WEB3 = "web3 takes seconds to import; loaded only where the chain is used"
 ALLOWED_FUNCTION_IMPORTS = {
     ("infra.serving", "gunicorn"): "only serving needs gunicorn, never an app or a test",
+    ("infra.serving", "granian"): "only serving needs granian, never an app or a test",
     ("credentials.jsonld", "pyld"): "imported once at module load with requests/aiohttp hidden, so pyld "
                                     "cannot fetch (the pure core does no I/O)",
     ("infra.store", "redis"): "the Redis client is needed only with MICROCRED_REDIS_URL",

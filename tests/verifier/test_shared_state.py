@@ -157,13 +157,14 @@ def test_rate_limits_count_across_both_instances(pair):
     assert a.post("/openid4vp/new", data={"claim": ["title"]}).status_code == 429
 
 
-# ------------------------------------------------------------- one verifier, two gunicorn workers
+# ------------------------------------------------------------- one verifier, two workers (granian, gunicorn)
 
-@pytest.fixture
-def two_workers(tmp_path, ledger_data_dir, anvil):
-    """``microcred verifier serve --workers 2`` on a SQLite store in its own data dir."""
+@pytest.fixture(params=["granian", "gunicorn"])
+def two_workers(request, tmp_path, ledger_data_dir, anvil):
+    """``microcred verifier serve --workers 2`` on a SQLite store in its own data dir, on each production server."""
     port = _free_port()
-    env = {**os.environ, "MICROCRED_DATA_DIR": str(_data_dir(ledger_data_dir, tmp_path / "var")),
+    env = {**os.environ, "MICROCRED_SERVER": request.param,
+           "MICROCRED_DATA_DIR": str(_data_dir(ledger_data_dir, tmp_path / "var")),
            "MICROCRED_RPC_URL": anvil.url, "MICROCRED_VERIFIER_FETCH_ALLOW_HTTP": "true",
            "MICROCRED_VERIFIER_FETCH_ALLOW_LOOPBACK": "true", "MICROCRED_DEV_LOOPBACK": "1",
            "MICROCRED_VERIFIER_PUBLIC_URL": f"http://127.0.0.1:{port}"}
