@@ -24,6 +24,8 @@
     var form = root.querySelector("[data-scan-form]");
     var field = root.querySelector("[data-scan-field]");
     var fallback = root.dataset.fallback || "paste instead";
+    // The page's sentences in its language (data-say-*, infra/i18n.py); English when a page gives none.
+    function words(name, english) { return root.dataset[name] || english; }
     var inversion = INVERSIONS.indexOf(root.dataset.inversion) >= 0 ? root.dataset.inversion : "attemptBoth";
     var started = false;
     var done = false;
@@ -45,7 +47,7 @@
         var code = jsQR(image.data, image.width, image.height, { inversionAttempts: inversion });
         if (code && code.data) {
           done = true;
-          say("Code read; opening it…");
+          say(words("sayRead", "Code read; opening it…"));
           field.value = code.data;
           stop();
           form.submit();
@@ -58,11 +60,11 @@
     function start() {
       if (started) { return; }
       if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
-        say("This browser cannot use the camera here: " + fallback + ".");
+        say(words("sayUnsupported", "This browser cannot use the camera here: " + fallback + "."));
         return;
       }
       started = true;
-      say("Starting the camera…");
+      say(words("sayStarting", "Starting the camera…"));
       navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" }, audio: false })
         .then(function (stream) {
           video.srcObject = stream;
@@ -70,7 +72,7 @@
         })
         .then(function () {
           root.classList.add("scanning");  // the camera's view is shown only now (no black box before)
-          say("Hold the QR code in view.");
+          say(words("sayHold", "Hold the QR code in view."));
           var context = canvas.getContext("2d", { willReadFrequently: true });
           window.requestAnimationFrame(function () { tick(context); });
         })
@@ -78,13 +80,13 @@
           started = false;
           root.classList.remove("scanning");
           stop();
-          say("The camera could not be started (" + error.name + "): " + fallback + ".");
+          say(words("sayFailed", "The camera could not be started ({error}): " + fallback + ".").replace("{error}", error.name));
         });
     }
 
     if (!video || !canvas || !form || !field) { return; }
     if (typeof jsQR !== "function") {
-      say("The code reader did not load: " + fallback + ".");
+      say(words("sayNoReader", "The code reader did not load: " + fallback + "."));
       if (button) { button.disabled = true; }
       return;
     }

@@ -267,3 +267,14 @@ def test_the_wallet_remembers_the_language_of_each_account(wallet_app):
     someone_else = wallet_app.test_client()
     _signup(someone_else, "bruno")
     assert "Meine Nachweise" in _page(someone_else, "/credentials", **{"Accept-Language": "de"})
+
+
+def test_the_scripts_sentences_come_from_the_page_in_its_language(verifier_app, wallet_app):
+    """scan.js and poll.js write no English of their own when the page gives its sentences (data-say-*)."""
+    page = _page(verifier_app.test_client(), "/?lang=de")
+    assert 'data-say-hold="Halten Sie den QR-Code ins Bild."' in page
+    assert ('data-say-failed="Die Kamera ließ sich nicht starten ({error}): laden Sie stattdessen ein Foto hoch '
+            'oder fügen Sie ein."') in page
+    client = wallet_app.test_client()
+    _signup(client, "carla")
+    assert 'data-say-read="Codice letto; apertura in corso…"' in _page(client, "/credentials/scan?lang=it")

@@ -11,11 +11,12 @@
       .then(function (response) { return response.json(); })
       .then(function (answer) {
         if (answer.state === "answered") { window.location.assign(resultUrl); return; }
-        if (answer.state === "expired") { note.textContent = "The request expired. Start a new one."; return; }
+        if (answer.state === "expired") { note.textContent = box.dataset.sayExpired || "The request expired. Start a new one."; return; }
         if (answer.state === "opened") {
-          note.textContent = "A wallet opened the request; waiting for its answer… (if it was not your learner's, start a new one)";
+          note.textContent = box.dataset.sayOpened ||
+            "A wallet opened the request; waiting for its answer… (if it was not your learner's, start a new one)";
         }
-        if (answer.state === "checking") { note.textContent = "The wallet answered; checking…"; }
+        if (answer.state === "checking") { note.textContent = box.dataset.sayChecking || "The wallet answered; checking…"; }
         window.setTimeout(poll, 1000);
       })
       .catch(function () { window.setTimeout(poll, 2000); });

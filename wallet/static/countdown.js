@@ -26,12 +26,13 @@
     var left = Math.max(0, Math.round(remaining - (Date.now() - started) / 1000));
     if (left <= 0) {
       over = true;
-      label.textContent = "Expired: make a new code";
+      label.textContent = label.dataset.sayExpired || "Expired: make a new code";
       figure.classList.add("expired");
       return;
     }
     var seconds = left % 60;
-    label.textContent = "Valid for " + Math.floor(left / 60) + ":" + (seconds < 10 ? "0" : "") + seconds;
+    var clock = Math.floor(left / 60) + ":" + (seconds < 10 ? "0" : "") + seconds;
+    label.textContent = (label.dataset.sayValidFor || "Valid for {time}").replace("{time}", clock);
     window.setTimeout(tick, 1000);
   }
 
