@@ -36,7 +36,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from babel import Locale
 from babel.dates import format_date, format_datetime
@@ -137,11 +137,13 @@ def language_links() -> list[dict[str, Any]]:
     that answered a form goes to the app's root instead (fetching it again would repeat nothing).
     """
     here = current_language()
+    # The path as this app's own: never "//host" or "/\\host" (another site, to a browser), re-encoded.
+    path = quote("/" + request.path.lstrip("/\\"), safe="/:@!$&'()*+,;=-._~")
     entries = []
     for code in SUPPORTED:
         if request.method == "GET":
             args = [(k, v) for k, v in request.args.items(multi=True) if k != "lang"] + [("lang", code)]
-            href = f"{request.script_root}{request.path}?{urlencode(args)}"
+            href = f"{request.script_root}{path}?{urlencode(args)}"
         else:
             href = f"{request.script_root}/?{urlencode({'lang': code})}"
         entries.append({"code": code, "name": LANGUAGE_NAMES[code], "href": href, "current": code == here})
@@ -150,6 +152,8 @@ def language_links() -> list[dict[str, Any]]:
 
 def _remember_choice(response: Response) -> Response:
     """``?lang=`` chose a language: keep it in the cookie and, through the app's hook, on the account."""
+    if not request.query_string:  # most answers (the API, probes) have no query: nothing to parse (issue 16)
+        return response
     chosen = _supported(request.args.get("lang"))
     if chosen is None:
         return response

@@ -216,6 +216,19 @@ def test_the_switcher_keeps_the_other_query_parameters(issuer_app):
     assert 'href="/registrar/?q=Rossi&amp;page=2&amp;lang=it"' in page
 
 
+@pytest.mark.parametrize("path", ["//evil.example/", "/\\evil.example/x", "/a?b#c/", "/\\/evil.example"])
+def test_the_switcher_links_stay_on_this_site(verifier_app, path):
+    response = verifier_app.test_client().get("/", environ_overrides={"PATH_INFO": path})
+    assert response.status_code == 404
+    page = response.get_data(as_text=True)
+    links = re.findall(r'<a href="([^"]*)" lang="[a-z]{2}" hreflang', page)
+    assert len(links) == 3
+    for link in links:
+        assert link.startswith("/")
+        assert not link.startswith(("//", "/\\"))
+        assert link.count("?") == 1
+
+
 @pytest.mark.parametrize("hostile", HOSTILE_LANGS)
 def test_a_hostile_language_falls_back_and_never_fails(verifier_app, hostile):
     client = verifier_app.test_client()
