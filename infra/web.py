@@ -97,16 +97,36 @@ def security_headers(*, scripts: bool) -> tuple[tuple[str, str], ...]:
             ("Permissions-Policy", f"{camera}, microphone=(), geolocation=()"))
 
 
+class _SecurityHeaders:
+    """WSGI middleware: ``headers`` on every answer of the app, each unless the answer already has it.
+
+    At the WSGI level, on the plain header list, rather than in an ``after_request`` hook through werkzeug's
+    ``Headers`` (which checks every value again on each request): the values are this module's constants.
+    Every answer the app makes passes through it, error pages included (issue 16: per-request cost).
+    """
+
+    def __init__(self, wsgi_app: Any, headers: tuple[tuple[str, str], ...]):
+        self.wsgi_app = wsgi_app
+        self.headers = tuple((name.lower(), (name, value)) for name, value in headers)
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        def start(status: str, response_headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            present = {name.lower() for name, _ in response_headers}
+            return start_response(status, response_headers + [header for lower, header in self.headers
+                                                              if lower not in present], exc_info)
+
+        return self.wsgi_app(environ, start)
+
+
 def _add_headers(app: Flask, headers: tuple[tuple[str, str], ...],
                  cache_control: Callable[[Response], str | None] | None) -> None:
+    app.wsgi_app = _SecurityHeaders(app.wsgi_app, headers)  # type: ignore[method-assign]
+    if cache_control is None:
+        return
+
     @app.after_request
-    def _security_headers(response: Response) -> Response:
-        # One pass over the headers instead of a scan per header: this runs on every request.
-        present = {name.lower() for name, _ in response.headers.items()}
-        for name, value in headers:
-            if name.lower() not in present:
-                response.headers.add(name, value)
-        caching = cache_control(response) if cache_control is not None else None
+    def _cache_control(response: Response) -> Response:
+        caching = cache_control(response)
         if caching is not None:
             response.headers["Cache-Control"] = caching
         return response
