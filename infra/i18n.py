@@ -151,7 +151,13 @@ def language_links() -> list[dict[str, Any]]:
 
 
 def _remember_choice(response: Response) -> Response:
-    """``?lang=`` chose a language: keep it in the cookie and, through the app's hook, on the account."""
+    """``?lang=`` chose a language: keep it in the cookie and, through the app's hook, on the account.
+
+    A page's language depends on ``Accept-Language`` and the cookie: pages say so (``Vary``, RFC 9110 §12.5.5).
+    """
+    if response.mimetype == "text/html":
+        response.vary.add("Accept-Language")
+        response.vary.add("Cookie")
     if not request.query_string:  # most answers (the API, probes) have no query: nothing to parse (issue 16)
         return response
     chosen = _supported(request.args.get("lang"))

@@ -209,6 +209,7 @@ def test_the_switcher_sets_the_cookie_that_later_pages_follow(verifier_app):
     assert "Max-Age=31536000" in cookie
     assert VERIFIER_INDEX["de"] in _page(client, "/", **{"Accept-Language": "fr"})
     assert '<strong lang="de" aria-current="true">Deutsch</strong>' in _page(client, "/")
+    assert {"Accept-Language", "Cookie"} <= set(client.get("/").vary)
 
 
 def test_the_switcher_keeps_the_other_query_parameters(issuer_app):
