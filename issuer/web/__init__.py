@@ -76,8 +76,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         name = names[0] if len(names) == 1 else None
     if not name:
         raise ConfigurationError(f"expected MICROCRED_ISSUER naming one of the issuers under {root}")
-    # Pages write their text as {{ _('…') }}; until Flask-Babel is wired in (infra.i18n) it is shown as written.
-    app.jinja_env.globals.setdefault("_", lambda text, **values: text % values if values else text)
     home = load_issuer(root, name)
     if not web.settings.SECRET_KEY:
         app.config["SECRET_KEY"] = home.session_secret()
