@@ -266,7 +266,8 @@ def _sd_jwt_vc(run: CheckRun, presentation: str, policy: Policy, trust: TrustRes
     payload = jws.payload
     claims: dict[str, Any] = {}
     try:
-        claims, used = unpack_disclosures(payload, parts.disclosures, never_disclosable=NEVER_DISCLOSABLE)
+        claims, used = unpack_disclosures(payload, parts.disclosures, never_disclosable=NEVER_DISCLOSABLE,
+                                          known=seen.disclosures if seen is not None else None)
         run.set("disclosures", PASSED, _disclosures_detail([d.value for d in used]))
     except VerificationError as exc:
         run.fail(exc)

@@ -5,11 +5,13 @@ same verifier many times, each time with a new Key Binding JWT (RFC 9901
 §4.3: a fresh ``nonce``, ``aud``, ``iat`` and ``sd_hash``). The issuer-signed
 JWT (RFC 9901 §4.1; RFC 7515 compact JWS) is then the same string every time,
 and so are its decoded header and payload and the outcome of checking its
-signature with a given key: both are functions of the bytes alone.
+signature with a given key: both are functions of the bytes alone. So are its
+disclosures (RFC 9901 §4.2), decoded, and their digests.
 
 :class:`IssuerJwtMemo` keeps, per SHA-256 of the whole issuer-signed JWT
 (header, payload and signature), the parsed JWS and the keys its signature
-was verified with. What it never does:
+was verified with, and its disclosures decoded in a verification whose
+disclosures check passed (by their encoded text). What it never does:
 
 - keep a verdict: every check (format, disclosures, holder binding, replay,
   validity, issuer trust, revocation, schema, issuance anchor) runs on every
@@ -39,6 +41,7 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 
 from credentials.jose import PublicKey, UnverifiedJws
+from credentials.sd_jwt.common import Disclosure
 
 __all__ = ["IssuerJwtMemo", "SeenJwt"]
 
@@ -53,6 +56,8 @@ class SeenJwt:
     digest: bytes
     jws: UnverifiedJws
     verified_with: set[tuple[str, tuple[tuple[str, str], ...]]] = field(default_factory=set)
+    #: Its disclosures decoded before, by encoded text, with their digest (``unpack_disclosures(known=...)``).
+    disclosures: dict[str, tuple[Disclosure, str]] = field(default_factory=dict)
 
 
 def _key_id(key: PublicKey) -> tuple[str, tuple[tuple[str, str], ...]]:

@@ -105,7 +105,8 @@ def _has_sd_parts(value: Any) -> bool:
 
 
 class _Unpacker:
-    def __init__(self, disclosures: Collection[str], sd_alg: str, never_disclosable: Collection[str] = ()):
+    def __init__(self, disclosures: Collection[str], sd_alg: str, never_disclosable: Collection[str] = (),
+                 known: Mapping[str, tuple[Disclosure, str]] | None = None):
         self.sd_alg = sd_alg
         self.never_disclosable = frozenset(never_disclosable)
         self.by_digest: dict[str, Disclosure] = {}
@@ -114,8 +115,12 @@ class _Unpacker:
             if encoded in seen_encoded:
                 raise DisclosureError("the same disclosure is included more than once")
             seen_encoded.add(encoded)
-            disclosure = Disclosure.parse(encoded)
-            self.by_digest[disclosure.digest(sd_alg)] = disclosure
+            found = known.get(encoded) if known is not None else None
+            if found is None:
+                disclosure = Disclosure.parse(encoded)
+                self.by_digest[disclosure.digest(sd_alg)] = disclosure
+            else:
+                self.by_digest[found[1]] = found[0]
         self.seen_digests: set[str] = set()
         self.used: list[Disclosure] = []
 
@@ -199,7 +204,8 @@ def sd_alg_of(payload: Mapping[str, Any]) -> str:
 
 
 def unpack_disclosures(
-    payload: Mapping[str, Any], disclosures: Collection[str], *, never_disclosable: Collection[str] = ()
+    payload: Mapping[str, Any], disclosures: Collection[str], *, never_disclosable: Collection[str] = (),
+    known: dict[str, tuple[Disclosure, str]] | None = None,
 ) -> tuple[dict[str, Any], tuple[Disclosure, ...]]:
     """Process ``disclosures`` into ``payload`` (RFC 9901 §7.1 step 3).
 
@@ -207,13 +213,19 @@ def unpack_disclosures(
     found. Raises :class:`DisclosureError` for anything the RFC rejects, and
     when a top-level claim named in ``never_disclosable`` is disclosed or has
     selectively disclosable parts (a profile's rule, e.g. SD-JWT VC §3.2.2.2).
+
+    ``known``: disclosures of THIS payload decoded before, by their encoded text, with their digest under its
+    ``_sd_alg`` (a credential shown again, :mod:`credentials.verification_memo`): they are not decoded again,
+    every rule above still applies to them, and those of a successful run are added to it.
     """
     sd_alg = sd_alg_of(payload)
-    unpacker = _Unpacker(disclosures, sd_alg, never_disclosable)
+    unpacker = _Unpacker(disclosures, sd_alg, never_disclosable, known)
     claims = unpacker.unpack(dict(payload))
     if len(unpacker.used) != len(unpacker.by_digest):
         raise DisclosureError("a disclosure is not referenced by any digest in the SD-JWT")
     claims.pop(SD_ALG_KEY, None)
+    if known is not None:
+        known.update((disclosure.encoded, (disclosure, digest)) for digest, disclosure in unpacker.by_digest.items())
     return claims, tuple(unpacker.used)
 
 

@@ -106,3 +106,24 @@ def test_the_memo_is_bounded():
     for number in range(4):
         assert _shown(world, memo, world.credential(iat=NOW - 100 - number), f"n-{number}").verified
     assert len(memo) == 2
+
+
+def test_disclosures_remembered_give_the_same_claims_and_other_subsets_still_check():
+    world, memo = World(), IssuerJwtMemo()
+    credential = world.credential()
+    first = _shown(world, memo, credential, "n-1")
+    again = _shown(world, memo, credential, "n-2")
+    fewer = world.verify(world.present(credential, paths=[("title",)], nonce="n-3"), jwt_memo=memo, nonce="n-3")
+    assert again.claims == first.claims
+    assert set(fewer.claims) == {"title"}
+    assert fewer.verified
+
+
+def test_a_foreign_disclosure_fails_with_the_credential_remembered():
+    world, memo = World(), IssuerJwtMemo()
+    credential = world.credential()
+    assert _shown(world, memo, credential, "n-1").verified
+    foreign = world.credential().split("~")[1]  # a disclosure of another credential of the same issuer
+    jwt, *rest = world.present(credential, nonce="n-2").split("~")
+    result = world.verify("~".join([jwt, foreign, *rest]), jwt_memo=memo, nonce="n-2")
+    assert statuses(result)["disclosures"] == FAILED
