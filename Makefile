@@ -67,9 +67,13 @@ test-second-node: test-deps
 	@echo "== the ledger tests on $(SECOND_NODE)"
 	@MICROCRED_TEST_NODE=$(SECOND_NODE) $(BIN)/python -m pytest $(SECOND_NODE_TESTS)
 
+# bench/http_servers.py loads the servers with Debian's wrk (a C load generator) and times the Redis store on a
+# redis-server of its own.
 bench: deps
 	@$(BIN)/python -m pip install --quiet -e '.[bench]'
-	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit $$?; done
+	@command -v wrk >/dev/null && command -v redis-server >/dev/null || { echo "Installing Debian's wrk and redis-server for bench/http_servers.py"; \
+	  $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q wrk redis-server; }
+	@for script in bench/bench_*.py bench/http_*.py; do echo "== $$script"; $(BIN)/python $$script || exit $$?; done
 
 # LAN=1: serve on this machine's LAN address over HTTPS, for a phone. FRESH=1: start over (demo --fresh).
 # The demo says how long installing took apart from its own start: make passes the time it started.
