@@ -538,7 +538,7 @@ def columns() -> None:
 @_handle_errors
 def serve(ctx: click.Context, host: str, port: int, workers: int, threads: int, timeout: int,
           access_log: str | None, certfile: str | None, keyfile: str | None, dev: bool) -> None:
-    """Serve status lists, metadata, OpenID4VCI and the registrar page (gunicorn; --dev: Flask's reloader).
+    """Serve status lists, metadata, OpenID4VCI and the registrar page (granian; --dev: Flask's reloader).
 
     Its public URL is the issuer's base URL (`issuer init --url`): the status
     URIs and offers carry it, and it is the only host the service answers.

@@ -8,7 +8,7 @@ learner a wallet account holding micro-credentials from both (and, in
 "Demo Employer GmbH" from a demo access CA the wallet trusts (OpenID4VP
 ``x509_hash``, :mod:`microcred.demo_access`), and serves the two issuers, the wallet and
 the verifier until Ctrl-C, each on the production server (``microcred …
-serve``: gunicorn, :mod:`infra.serving`) in its own process, with its public
+serve``: granian, :mod:`infra.serving`) in its own process, with its public
 URL set. State stays in ``var/``
 (``MICROCRED_DATA_DIR``) for the next run, which reuses it; each service logs
 to ``var/logs/``.
@@ -68,7 +68,7 @@ _STOP_TIMEOUT_S = 20.0
 
 @dataclass
 class _Served:
-    """One service, run by ``python -m microcred … serve`` (gunicorn) in its own process group."""
+    """One service, run by ``python -m microcred … serve`` (the production server) in its own process group."""
 
     label: str
     url: str
@@ -136,7 +136,7 @@ def _wait_answering(services: list[_Served], ca_file: str | None, within: float 
 
 @dataclass
 class RunningSystem:
-    """The served demo: one gunicorn process group per service, their URLs and the ledger state they share."""
+    """The served demo: one process group per service, their URLs and the ledger state they share."""
 
     system: DemoSystem
     served: list[_Served]
@@ -156,7 +156,7 @@ class RunningSystem:
         return next((item for item in self.served if item.exited() is not None), None)
 
     def stop(self) -> None:
-        """SIGTERM every service (gunicorn stops gracefully), then SIGKILL what is left of its process group."""
+        """SIGTERM every service (its server stops gracefully), then SIGKILL what is left of its process group."""
         for item in reversed(self.served):
             if item.exited() is None:
                 item.process.terminate()
@@ -177,7 +177,7 @@ class RunningSystem:
 def start_system(data_dir: Path, *, host: str = "127.0.0.1", wallet_port: int, verifier_port: int,
                  issuer_ports: dict[str, int] | None = None, certificate: tuple[Path, Path] | None = None,
                  say=lambda line: None) -> RunningSystem:
-    """Prepare ``data_dir`` (see :mod:`microcred.system`), serve every app on gunicorn, give the learner credentials.
+    """Prepare ``data_dir`` (:mod:`microcred.system`), serve every app (infra.serving), give the learner credentials.
 
     Each service is ``python -m microcred … serve`` in its own process group,
     logging to ``data_dir/logs/``, with its public URL set; the call returns
@@ -229,7 +229,7 @@ def start_system(data_dir: Path, *, host: str = "127.0.0.1", wallet_port: int, v
                                                      "--data-dir", str(data_dir), *tls_flags], wallet_env, log_dir))
         running.wallet_url, running.verifier_url, running.issuer_urls = wallet_url, verifier_url, issuer_urls
         _wait_answering(served, running.ca_file)
-        say(f"served: {len(served)} services on gunicorn (logs in {log_dir})")
+        say(f"served: {len(served)} services on the production server (logs in {log_dir})")
         _issue_with_wallet_check(data_dir, system.learner_account, wallet_url, say)
     except BaseException:
         running.stop()

@@ -48,11 +48,11 @@ def verifier() -> None:
 @verifier.command()
 @serve_options(8003)
 @click.option("--workers", default=lambda: os.cpu_count() or 1, show_default="the number of cores", type=int,
-              help="gunicorn worker processes; replay records, OpenID4VP requests and rate limits are shared "
+              help="Worker processes; replay records, OpenID4VP requests and rate limits are shared "
                    "through the store (SQLite in the data dir, or Redis with MICROCRED_REDIS_URL)")
 def serve(host: str, port: int, workers: int, threads: int, timeout: int, access_log: str | None,
           certfile: str | None, keyfile: str | None, dev: bool) -> None:
-    """Serve the verifier (API, scanning pages, OpenID4VP) with gunicorn.
+    """Serve the verifier (API, scanning pages, OpenID4VP) on granian (MICROCRED_SERVER=gunicorn: gunicorn).
 
     Its public URL (the OpenID4VP response_uri, the only host it answers) is
     MICROCRED_VERIFIER_PUBLIC_URL, by default the address it binds.

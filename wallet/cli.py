@@ -1,4 +1,4 @@
-"""``microcred wallet …``: serve the wallet web app (gunicorn; ``--dev`` for Flask's reloader)."""
+"""``microcred wallet …``: serve the wallet web app (granian; ``--dev`` for Flask's reloader)."""
 
 from __future__ import annotations
 
