@@ -421,7 +421,7 @@ def test_anvil_stopped_during_verification_fails_closed_and_everything_recovers(
     registrar = FormSession(running.issuer_urls["uni-esempio"])
     started = time.monotonic()
     revoke_path = f"/registrar/credentials/{doomed_id}/revoke"
-    revoked = registrar.submit(revoke_path, revoke_path, redirects=True)
+    revoked = registrar.submit(revoke_path, revoke_path, {"reason": "assessment found void"}, redirects=True)
     revoke_took = time.monotonic() - started
     assert revoked.status_code == 200
     assert "NOT anchored yet" in revoked.text
