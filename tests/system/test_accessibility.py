@@ -45,14 +45,18 @@ _RUN_AXE = """async (tags) => {
     nodes: v.nodes.map((n) => ({target: n.target.join(' '), summary: n.failureSummary}))}));
 }"""
 
-#: What the focused element shows: a visible outline (or a box shadow) and whether it matches :focus-visible.
+#: What the focused element shows: a visible outline (or a box shadow), on screen (a skip link comes into view),
+#: and whether it matches :focus-visible.
 _FOCUS_STATE = """() => {
   const el = document.activeElement;
   if (!el || el === document.body) return null;
   const style = getComputedStyle(el);
   const outline = style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 2;
+  const box = el.getBoundingClientRect();
+  const onScreen = box.width > 0 && box.height > 0 && box.bottom > 0 && box.right > 0
+    && box.top < window.innerHeight && box.left < window.innerWidth;
   return {tag: el.tagName.toLowerCase(), text: (el.innerText || el.value || el.name || '').trim().slice(0, 40),
-          visible: outline || style.boxShadow !== 'none', focusVisible: el.matches(':focus-visible'),
+          visible: (outline || style.boxShadow !== 'none') && onScreen, focusVisible: el.matches(':focus-visible'),
           href: el.getAttribute('href')};
 }"""
 
