@@ -126,7 +126,7 @@ def _wait_answering(services: list[_Served], ca_file: str | None, within: float 
                 if _health(item.url, ca_file).get("status") == "ok":
                     waiting.remove(item)
             except (OSError, ValueError):
-                pass
+                continue  # not answering (or not yet healthy): asked again on the next round, until the deadline
         if waiting and time.monotonic() > deadline:
             raise ServiceFailed(f"the {waiting[0].label} did not answer within {within:.0f} s; "
                                 f"its log {waiting[0].log_path} ends:\n{waiting[0].log_tail()}")

@@ -105,18 +105,22 @@ class RelyingParty:
     name: str = "microcred wallet"
 
 
+def _is_ip_address(host: str) -> bool:
+    try:
+        ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
 def relying_party(public_url: str | None) -> RelyingParty | None:
     """The relying party of the wallet at ``public_url``; None when it cannot have passkeys (no URL, an IP)."""
     if not public_url:
         return None
     parts = urlsplit(public_url)
     host = parts.hostname or ""
-    try:
-        ip_address(host)
-    except ValueError:
-        pass
-    else:
-        return None
+    if _is_ip_address(host):
+        return None  # WebAuthn relying party ids are domain names
     if not host or parts.scheme not in ("https", "http"):
         return None
     port = f":{parts.port}" if parts.port else ""
