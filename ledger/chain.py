@@ -49,7 +49,7 @@ from web3.types import TxParams
 from credentials.errors import InvalidInput
 from ledger._rpc import RawJsonRpc, RpcErrorResponse, RpcTransportError, deadline, time_left
 from ledger.artifacts import Artifact, abi_types, decode_revert
-from ledger.errors import LedgerError, LedgerUnavailable, TransactionReverted
+from ledger.errors import KeyFileError, LedgerError, LedgerUnavailable, TransactionReverted
 
 __all__ = ["BlockId", "BlockRef", "BlockHeader", "TransactionResult", "Chain", "deadline", "time_left"]
 
@@ -98,6 +98,15 @@ def _block_param(block: BlockId) -> Any:
     if isinstance(block, BlockRef):  # EIP-1898: the node refuses if that block is not on its canonical chain
         return {"blockHash": block.hash, "requireCanonical": True}
     return hex(block) if isinstance(block, int) else block
+
+
+def signer_of(account: LocalAccount | None, default: LocalAccount | None, *,
+              expected: str = "an account to sign with") -> LocalAccount:
+    """The account that signs: the one passed, else the client's own; KeyFileError if there is neither."""
+    signer = account or default
+    if signer is None:
+        raise KeyFileError(f"expected {expected} (pass account= or give the client one)")
+    return signer
 
 
 class Chain:
@@ -261,6 +270,12 @@ class Chain:
             }
             transaction = function.build_transaction(params)  # estimates gas: reverts surface here
             return self._send(transaction, account, action)
+
+    def send(self, contract, function_name: str, *args: Any, account: LocalAccount, action: str) -> TransactionResult:
+        """Call ``function_name(*args)`` of ``contract`` in a transaction signed by ``account``."""
+        with self.guard(action):  # arguments that do not fit the ABI fail here
+            function = getattr(contract.functions, function_name)(*args)
+        return self.transact(function, account, action=action)
 
     def transfer(self, account: LocalAccount, to: str, value_wei: int) -> TransactionResult:
         """Send ``value_wei`` from ``account`` to ``to`` (funding a controller on a devnet)."""

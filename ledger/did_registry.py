@@ -24,8 +24,7 @@ from credentials.did_mcr import DidRecord, McrDid, MethodRecord, key_id_of, key_
 from credentials.errors import InvalidDid
 from credentials.jose import PublicKey, b64url_decode
 from ledger._events import ContractClient, DecodedLog
-from ledger.chain import BlockId, BlockRef, TransactionResult
-from ledger.errors import KeyFileError
+from ledger.chain import BlockId, BlockRef, TransactionResult, signer_of
 from ledger.trust import check_address
 
 __all__ = ["DidChange", "DidRegistryClient", "key_id_from_kid"]
@@ -120,7 +119,7 @@ class DidRegistryClient(ContractClient):
     def register(self, key: PublicKey, *, salt: bytes | None = None,
                  account: LocalAccount | None = None) -> DidChange:
         """Register a new DID controlled by the signing account, with ``key`` valid from this block."""
-        signer = self._signer(account)
+        signer = signer_of(account, self.account)
         salt = secrets.token_bytes(_SALT_BYTES) if salt is None else salt
         did = self.did_for(signer.address, salt)
         tx = self._transact(f"register {did}", signer, "register", salt, _method_input(key))
@@ -165,14 +164,6 @@ class DidRegistryClient(ContractClient):
         return self._transact(f"accept control of {parsed}", account, "acceptController", parsed.identifier)
 
     def _transact(self, action: str, account: LocalAccount | None, function_name: str, *args: Any) -> TransactionResult:
-        signer = self._signer(account)
-        with self.chain.guard(action):
-            function = getattr(self.contract.functions, function_name)(*args)
-        return self.chain.transact(function, signer, action=action)
-
-    def _signer(self, account: LocalAccount | None) -> LocalAccount:
-        signer = account or self.account
-        if signer is None:
-            raise KeyFileError("expected an account to sign with (pass account= or give the client one)")
-        return signer
+        return self.chain.send(self.contract, function_name, *args, account=signer_of(account, self.account),
+                               action=action)
 

@@ -31,8 +31,7 @@ from credentials.issuance_anchor import IssuanceAnchor
 from credentials.merkle import HASH_SIZE
 from credentials.verification_model import Unavailable
 from ledger._events import ContractClient
-from ledger.chain import BlockId, BlockRef, TransactionResult
-from ledger.errors import KeyFileError
+from ledger.chain import BlockId, BlockRef, TransactionResult, signer_of
 
 __all__ = ["BatchAnchor", "BatchAnchorEvent", "IssuanceRegistryClient", "IssuanceAnchorSource"]
 
@@ -86,13 +85,9 @@ class IssuanceRegistryClient(ContractClient):
     def anchor_batch(self, root: bytes, size: int, *, account: LocalAccount | None = None) -> TransactionResult:
         """Anchor the Merkle root of a batch of ``size`` credentials (one transaction)."""
         digest = _check_root(root)
-        signer = account or self.account
-        if signer is None:
-            raise KeyFileError("expected the issuer's controller account to sign the batch anchor")
-        action = f"anchor batch root {digest.hex()[:16]}… ({size} credentials)"
-        with self.chain.guard(action):  # arguments that do not fit the ABI fail here
-            function = self.contract.functions.anchorBatch(digest, int(size))
-        return self.chain.transact(function, signer, action=action)
+        signer = signer_of(account, self.account, expected="the issuer's controller account to sign the batch anchor")
+        return self.chain.send(self.contract, "anchorBatch", digest, int(size), account=signer,
+                               action=f"anchor batch root {digest.hex()[:16]}… ({size} credentials)")
 
     def anchor_events(self, issuer: str | None = None, *, from_block: int = 0,
                       to_block: BlockId = "latest") -> list[BatchAnchorEvent]:

@@ -28,13 +28,13 @@ from eth_utils import keccak
 
 from credentials.errors import InvalidInput
 from ledger._events import ContractClient
-from ledger.chain import BlockId, TransactionResult
-from ledger.errors import KeyFileError
+from ledger.chain import BlockId, TransactionResult, signer_of
 from ledger.trust import check_did_syntax
 
 __all__ = ["SHA256_LENGTH", "Anchor", "AnchorEvent", "ListAnchor", "StatusRegistryClient"]
 
 SHA256_LENGTH = 32
+_ANCHOR_SIGNER = "the issuer's controller account to sign the anchor"
 
 
 @dataclass(frozen=True)
@@ -105,17 +105,13 @@ class StatusRegistryClient(ContractClient):
         """Anchor ``sha256`` of the Status List Token at ``version``; optionally carry the list."""
         check_did_syntax(issuer_did)
         digest = _check_digest(sha256)
-        signer = account or self.account
-        if signer is None:
-            raise KeyFileError("expected the issuer's controller account to sign the anchor")
+        signer = signer_of(account, self.account, expected=_ANCHOR_SIGNER)
         action = f"anchor status list {list_id!r} of {issuer_did}"
-        with self.chain.guard(action):  # arguments that do not fit the ABI fail here
-            if compressed_list is None:
-                function = self.contract.functions.anchor(issuer_did, list_id, digest, int(version))
-            else:
-                function = self.contract.functions.anchorWithList(issuer_did, list_id, digest, int(version),
-                                                                  bytes(compressed_list))
-        return self.chain.transact(function, signer, action=action)
+        if compressed_list is None:
+            return self.chain.send(self.contract, "anchor", issuer_did, list_id, digest, int(version),
+                                   account=signer, action=action)
+        return self.chain.send(self.contract, "anchorWithList", issuer_did, list_id, digest, int(version),
+                               bytes(compressed_list), account=signer, action=action)
 
     def anchor_many(self, issuer_did: str, anchors: Sequence[ListAnchor], *,
                     account: LocalAccount | None = None) -> TransactionResult:
@@ -124,14 +120,10 @@ class StatusRegistryClient(ContractClient):
         if not anchors:
             raise InvalidInput("expected at least one status list to anchor, found none")
         rows = [(a.list_id, _check_digest(a.sha256), int(a.version), bytes(a.compressed_list or b"")) for a in anchors]
-        signer = account or self.account
-        if signer is None:
-            raise KeyFileError("expected the issuer's controller account to sign the anchor")
+        signer = signer_of(account, self.account, expected=_ANCHOR_SIGNER)
         names = ", ".join(repr(a.list_id) for a in anchors)
-        action = f"anchor status lists {names} of {issuer_did}"
-        with self.chain.guard(action):  # arguments that do not fit the ABI fail here
-            function = self.contract.functions.anchorMany(issuer_did, rows)
-        return self.chain.transact(function, signer, action=action)
+        return self.chain.send(self.contract, "anchorMany", issuer_did, rows, account=signer,
+                               action=f"anchor status lists {names} of {issuer_did}")
 
     def anchor_events(self, issuer_did: str | None = None, list_id: str | None = None, *,
                       from_block: int = 0, to_block: BlockId = "latest") -> list[AnchorEvent]:

@@ -29,8 +29,7 @@ from eth_utils import is_checksum_address, is_checksum_formatted_address, is_hex
 from credentials.errors import InvalidDid, InvalidInput
 from ledger._events import ContractClient
 from ledger.artifacts import Role, Standing
-from ledger.chain import BlockId, TransactionResult
-from ledger.errors import KeyFileError
+from ledger.chain import BlockId, TransactionResult, signer_of
 
 __all__ = [
     "UNLIMITED",
@@ -287,13 +286,5 @@ class TrustRegistryClient(ContractClient):
         return None if int(pending, 16) == 0 else to_checksum_address(pending)
 
     def _transact(self, action: str, account: LocalAccount | None, function_name: str, *args) -> TransactionResult:
-        signer = self._signer(account)
-        with self.chain.guard(action):  # arguments that do not fit the ABI fail here
-            function = getattr(self.contract.functions, function_name)(*args)
-        return self.chain.transact(function, signer, action=action)
-
-    def _signer(self, account: LocalAccount | None) -> LocalAccount:
-        signer = account or self.account
-        if signer is None:
-            raise KeyFileError("expected an account to sign with (pass account= or give the client one)")
-        return signer
+        return self.chain.send(self.contract, function_name, *args, account=signer_of(account, self.account),
+                               action=action)
