@@ -15,7 +15,9 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 from eth_utils import is_hex_address
@@ -34,11 +36,11 @@ _ROLES = {"issuer": Role.ISSUER, "tao": Role.TAO}
 ROOT_ALIAS = "root"
 
 
-def _fail_cleanly(command):
-    """Turn our errors into one line on stderr and exit status 1."""
+def fail_cleanly(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn our errors into one line on stderr and exit status 1 (every ``microcred`` ledger command, did too)."""
 
     @functools.wraps(command)
-    def wrapper(*args, **kwargs):
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
         except MicrocredError as exc:
@@ -88,7 +90,7 @@ def devnet() -> None:
 @devnet.command("start")
 @click.option("--port", type=click.IntRange(1, 65535), default=None, help="Port on 127.0.0.1 (default: a free one).")
 @click.option("--fresh", is_flag=True, help="Discard the saved chain state and start from block 0.")
-@_fail_cleanly
+@fail_cleanly
 def devnet_start(port: int | None, fresh: bool) -> None:
     """Start Anvil on 127.0.0.1 and wait until it answers."""
     settings = _settings()
@@ -102,7 +104,7 @@ def devnet_start(port: int | None, fresh: bool) -> None:
 
 
 @devnet.command("stop")
-@_fail_cleanly
+@fail_cleanly
 def devnet_stop() -> None:
     """Stop the devnet (its state is saved for the next start)."""
     record = Devnet(_settings().data_dir).stop()
@@ -111,7 +113,7 @@ def devnet_stop() -> None:
 
 @devnet.command("status")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of text.")
-@_fail_cleanly
+@fail_cleanly
 def devnet_status(as_json: bool) -> None:
     """Say whether a devnet runs, where, and what is deployed on it."""
     # here, not at the top: this loads web3 (seconds to import), only for the commands that use the chain
@@ -159,7 +161,7 @@ def devnet_status(as_json: bool) -> None:
 @click.option("--root-key-file", type=click.Path(path_type=Path), default=None,
               help="Key of the root's controller (default: <data dir>/keys/root.key, or Anvil's first account).")
 @click.option("--force", is_flag=True, help="Deploy new contracts even if a working deployment exists.")
-@_fail_cleanly
+@fail_cleanly
 def deploy(root_did: str | None, root_name: str | None, root_country: str | None,
            root_key_file: Path | None, force: bool) -> None:
     """Deploy the TrustRegistry and StatusRegistry and write <data dir>/deployment.json."""
@@ -271,7 +273,7 @@ def accredit() -> None:
               help="Address controlling the entry, or a key file "
                    "(created, mode 0600, if missing; funded on a devnet).")
 @_KEY_FILE_OPTION
-@_fail_cleanly
+@fail_cleanly
 def accredit_grant(did, vcts, legal_name, country, role, accreditor, max_eqf, valid_from, valid_until,
                    controller, key_file) -> None:
     """Accredit DID for the given credential types."""
@@ -303,7 +305,7 @@ def _change_command(name: str, verb: str):
     @accredit.command(name, help=f"{verb.capitalize()} the accreditation of DID (its grantor or the root).")
     @click.argument("did")
     @_KEY_FILE_OPTION
-    @_fail_cleanly
+    @fail_cleanly
     def command(did: str, key_file: Path | None) -> None:
         _, ledger, signer = _open(key_file)
         result = getattr(ledger.trust, name)(did, account=signer)
@@ -328,7 +330,7 @@ _DID_OR_ROOT = click.argument("did", metavar="DID|root")
               help="Proposed controller: an address, or a key file "
                    "(created, mode 0600, if missing; funded on a devnet).")
 @_KEY_FILE_OPTION
-@_fail_cleanly
+@fail_cleanly
 def accredit_transfer(did: str, to: str, key_file: Path | None) -> None:
     """Propose a new controller for DID ('root': the root of trust). Step 1 of 2.
 
@@ -355,7 +357,7 @@ def accredit_transfer(did: str, to: str, key_file: Path | None) -> None:
 @_DID_OR_ROOT
 @click.option("--key-file", type=click.Path(path_type=Path), required=True,
               help="Key of the proposed controller, which takes over.")
-@_fail_cleanly
+@fail_cleanly
 def accredit_accept(did: str, key_file: Path) -> None:
     """Take control of DID ('root': the root of trust) as its proposed controller. Step 2 of 2."""
     _, ledger, signer = _open(key_file)
@@ -369,7 +371,7 @@ def accredit_accept(did: str, key_file: Path) -> None:
 @accredit.command("cancel-transfer")
 @_DID_OR_ROOT
 @_KEY_FILE_OPTION
-@_fail_cleanly
+@fail_cleanly
 def accredit_cancel_transfer(did: str, key_file: Path | None) -> None:
     """Withdraw the pending controller proposal for DID ('root': the root of trust)."""
     _, ledger, signer = _open(key_file)
@@ -384,7 +386,7 @@ def accredit_cancel_transfer(did: str, key_file: Path | None) -> None:
 @click.option("--type", "vct", default="", help="Ask about this credential type (default: any).")
 @click.option("--at", "at_time", default="now", show_default=True, help="Time to ask about: epoch, ISO 8601 or 'now'.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of text.")
-@_fail_cleanly
+@fail_cleanly
 def accredit_show(did: str, vct: str, at_time: str, as_json: bool) -> None:
     """Show whether DID is accredited, and its chain of trust up to the root."""
     # here, not at the top: this loads web3 (seconds to import), only for the commands that use the chain

@@ -16,9 +16,7 @@ Exit codes: 0 done, 1 refused or failed (one line on stderr), 2 bad usage.
 
 from __future__ import annotations
 
-import functools
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +25,7 @@ import click
 from credentials.did_mcr import McrDid, did_document, did_document_metadata
 from credentials.errors import InvalidDid, MicrocredError
 from credentials.jose import PublicKey, json_loads_object
+from ledger.cli import fail_cleanly
 from ledger.config import LedgerSettings
 from ledger.errors import InvalidDeployment
 
@@ -34,20 +33,6 @@ __all__ = ["did"]
 
 #: A JWK file is small; anything bigger is not one.
 MAX_JWK_FILE_BYTES = 16 * 1024
-
-
-def _fail_cleanly(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Our errors become one line on stderr and exit status 1."""
-
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except MicrocredError as exc:
-            click.echo(f"error: {exc}", err=True)
-            click.get_current_context().exit(1)
-
-    return wrapper
 
 
 def _did_argument(ctx: click.Context, param: click.Parameter, value: str) -> str:
@@ -121,7 +106,7 @@ def did() -> None:
               help="Key file of the controller account (created, mode 0600, if missing; funded on a devnet).")
 @click.option("--public-key", "key_file", type=_KEY_FILE, required=True,
               help="JWK file of the first signing key (P-256 or Ed25519; only its public part is used).")
-@_fail_cleanly
+@fail_cleanly
 def create(controller: Path, key_file: Path) -> None:
     """Register a new did:mcr with its first key, valid from the registration's block."""
     key = _public_key(key_file)
@@ -136,7 +121,7 @@ def create(controller: Path, key_file: Path) -> None:
 @click.argument("did_text", metavar="DID", callback=_did_argument)
 @click.option("--public-key", "key_file", type=_KEY_FILE, required=True, help="JWK file of the key to add.")
 @_CONTROLLER
-@_fail_cleanly
+@fail_cleanly
 def add_key(did_text: str, key_file: Path, controller: Path) -> None:
     """Add a key to DID; its other keys stay valid."""
     key = _public_key(key_file)
@@ -150,7 +135,7 @@ def add_key(did_text: str, key_file: Path, controller: Path) -> None:
 @click.option("--old", "old_kid", required=True, help="The key to end: DID#thumbprint or #thumbprint.")
 @click.option("--new-key", "key_file", type=_KEY_FILE, required=True, help="JWK file of the key that replaces it.")
 @_CONTROLLER
-@_fail_cleanly
+@fail_cleanly
 def rotate(did_text: str, old_kid: str, key_file: Path, controller: Path) -> None:
     """Replace a key of DID: the new key is added and the old one ended in ONE transaction."""
     key = _public_key(key_file)
@@ -164,7 +149,7 @@ def rotate(did_text: str, old_kid: str, key_file: Path, controller: Path) -> Non
 @click.argument("did_text", metavar="DID", callback=_did_argument)
 @click.argument("kid")
 @_CONTROLLER
-@_fail_cleanly
+@fail_cleanly
 def revoke(did_text: str, kid: str, controller: Path) -> None:
     """Revoke the key KID of DID (DID#thumbprint or #thumbprint): it ends now and is marked revoked.
 
@@ -178,7 +163,7 @@ def revoke(did_text: str, kid: str, controller: Path) -> None:
 @did.command("show")
 @click.argument("did_text", metavar="DID", callback=_did_argument)
 @click.option("--json", "as_json", is_flag=True, help="Print the DID document and its metadata as JSON.")
-@_fail_cleanly
+@fail_cleanly
 def show(did_text: str, as_json: bool) -> None:
     """Print DID's document: every key with the blocks it is valid from / until, and whether it was revoked."""
     ledger, _ = _open(None)
