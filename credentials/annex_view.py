@@ -34,6 +34,7 @@ from typing import Any
 __all__ = [
     "Sourced", "AwardingBody", "AnnexView", "StackSummary", "ViewBuilder",
     "ANNEX_LABELS", "json_pointer", "is_language_map", "pick_language", "stack_summary",
+    "non_negative_number",
 ]
 
 #: Labels of the Annex I elements, in the order pages show them.
@@ -177,12 +178,12 @@ class AnnexView:
     @property
     def ects_value(self) -> Decimal | None:
         """The ECTS credits as a number (a numeric string counts), None if absent or not a number >= 0."""
-        return _number(self.ects.value) if self.ects else None
+        return non_negative_number(self.ects.value) if self.ects else None
 
     @property
     def eqf_level_value(self) -> int | None:
         """The EQF level 1-8, None if absent or out of range."""
-        value = _number(self.eqf_level.value) if self.eqf_level else None
+        value = non_negative_number(self.eqf_level.value) if self.eqf_level else None
         if value is None or value != value.to_integral_value() or not 1 <= value <= 8:
             return None
         return int(value)
@@ -209,7 +210,8 @@ class AnnexView:
         return answer
 
 
-def _number(value: Any) -> Decimal | None:
+def non_negative_number(value: Any) -> Decimal | None:
+    """``value`` as a finite number ≥ 0 (a JSON number or its text), or None: how ECTS and EQF levels are read."""
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         return None
     try:

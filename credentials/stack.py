@@ -41,11 +41,11 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from credentials._json import json_loads
-from credentials.annex_view import pick_language
+from credentials.annex_view import non_negative_number, pick_language
 from credentials.errors import InvalidInput, VerificationError
 from credentials.jose import IMPORTED_FORMAT_ALGS, UnverifiedJws
 from credentials.verification_model import FAILED, PASSED, SKIPPED, CheckResult, VerificationResult
@@ -246,26 +246,16 @@ def bind_stack(results: Sequence[VerificationResult], *, nonce: str | None = Non
     return tuple(checked)
 
 
-def _number(value: Any) -> Decimal | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        return None
-    try:
-        number = Decimal(str(value).strip())
-    except InvalidOperation:
-        return None
-    return number if number.is_finite() and number >= 0 else None
-
-
 def _ects(result: VerificationResult) -> Decimal | None:
     if result.annex is not None:
         return result.annex.ects_value
-    return _number(result.claims.get("ects"))
+    return non_negative_number(result.claims.get("ects"))
 
 
 def _eqf(result: VerificationResult) -> int | None:
     if result.annex is not None:
         return result.annex.eqf_level_value
-    level = _number(result.claims.get("eqf_level"))
+    level = non_negative_number(result.claims.get("eqf_level"))
     if level is None or level != level.to_integral_value() or not 1 <= level <= 8:
         return None
     return int(level)
