@@ -26,7 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_ledger import RawRpc  # noqa: E402
+from _gas import RawRpc, mined_gas, signed_copies  # noqa: E402
 from eth_account import Account  # noqa: E402
 
 from credentials.merkle import MerkleTree, leaf_hash  # noqa: E402
@@ -39,7 +39,6 @@ GOAL_N = 10_000
 GOAL_GAS_PER_CREDENTIAL = 10
 #: The size's calldata: at most 8 bytes that can go from zero to non-zero, 12 gas each.
 SIZE_CALLDATA_SLACK = 8 * 12
-BATCH = 500
 GAS_LIMIT = 2_000_000_000
 
 
@@ -49,36 +48,9 @@ def leaves(n: int, salt: str) -> list[bytes]:
 
 def per_credential_gas(chain: Chain, rpc: RawRpc, registry, account, batch_leaves: list[bytes]) -> int:
     """One ``anchorBatch(leaf, 1)`` per credential (a tree of one: its root is its leaf); their total gas."""
-    nonce = chain.w3.eth.get_transaction_count(account.address, "pending")
-    gas_price = int(chain.w3.eth.gas_price) * 4 + 1
-    template = registry.functions.anchorBatch(b"\1" * 32, 1).build_transaction(
-        {"from": account.address, "nonce": nonce, "chainId": chain.chain_id(), "gas": 100_000,
-         "maxFeePerGas": gas_price, "maxPriorityFeePerGas": 1})
-    selector, size_word = template["data"][:10], template["data"][74:]
-    raw = []
-    for i, leaf in enumerate(batch_leaves):
-        transaction = dict(template, nonce=nonce + i, data=selector + leaf.hex() + size_word)
-        raw.append("0x" + bytes(account.sign_transaction(transaction).raw_transaction).hex())
-    start_block = chain.block_number()
-    rpc.call("evm_setAutomine", [False])
-    try:
-        for first in range(0, len(raw), BATCH):
-            rpc.batch([("eth_sendRawTransaction", [tx]) for tx in raw[first:first + BATCH]])
-        while int(rpc.call("txpool_status")["pending"], 16) > 0:
-            rpc.call("evm_mine")
-    finally:
-        rpc.call("evm_setAutomine", [True])
-    end_block = chain.block_number()
-    blocks = rpc.batch([("eth_getBlockByNumber", [hex(n), False]) for n in range(start_block + 1, end_block + 1)])
-    mined = sum(len(b["transactions"]) for b in blocks)
-    if mined != len(raw):
-        raise RuntimeError(f"expected {len(raw)} single anchors mined, found {mined}")
-    hashes = [h for b in blocks for h in b["transactions"]]
-    receipts = [r for first in range(0, len(hashes), BATCH)
-                for r in rpc.batch([("eth_getTransactionReceipt", [h]) for h in hashes[first:first + BATCH]])]
-    if any(r["status"] != "0x1" for r in receipts):
-        raise RuntimeError("a single anchor reverted")
-    return sum(int(b["gasUsed"], 16) for b in blocks)
+    raw = signed_copies(chain, account, registry.functions.anchorBatch(b"\1" * 32, 1), len(batch_leaves),
+                        lambda template, i: template[:10] + batch_leaves[i].hex() + template[74:])
+    return mined_gas(chain, rpc, raw, "single anchors")
 
 
 def main() -> int:

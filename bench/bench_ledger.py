@@ -20,17 +20,16 @@ deterministic, so no repetitions are needed; wall time is not measured.
 from __future__ import annotations
 
 import hashlib
-import http.client
-import json
 import random
 import sys
 import tempfile
 import zlib
 from pathlib import Path
-from urllib.parse import urlparse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _gas import RawRpc, mined_gas, signed_copies  # noqa: E402
 from eth_account import Account  # noqa: E402
 
 from ledger.artifacts import NAIVE_REVOCATION_REGISTRY, Role, load_artifact  # noqa: E402
@@ -45,7 +44,6 @@ GOAL_RATIO = 500
 VCT = "urn:microcred:vct:micro-credential:1"
 ISSUER_DID = "did:web:bench-university.example"
 LIST_ID = "https://bench-university.example/status/1"
-BATCH = 500
 GAS_LIMIT = 2_000_000_000
 
 
@@ -56,62 +54,15 @@ def compressed_status_list(revoked: set[int]) -> bytes:
     return zlib.compress(bytes(bits), 9)
 
 
-class RawRpc:
-    """Batched JSON-RPC on one persistent connection, for sending thousands of transactions."""
-
-    def __init__(self, url: str):
-        parsed = urlparse(url)
-        self.connection = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=120)
-
-    def batch(self, calls: list[tuple[str, list]]) -> list:
-        body = json.dumps([{"jsonrpc": "2.0", "id": i, "method": m, "params": p} for i, (m, p) in enumerate(calls)])
-        self.connection.request("POST", "/", body, {"Content-Type": "application/json"})
-        answers = sorted(json.loads(self.connection.getresponse().read()), key=lambda a: a["id"])
-        errors = [a["error"] for a in answers if "error" in a]
-        if errors:
-            raise RuntimeError(f"JSON-RPC errors: {errors[:3]}")
-        return [a["result"] for a in answers]
-
-    def call(self, method: str, params: list | None = None):
-        return self.batch([(method, params or [])])[0]
-
-
 def naive_gas(chain: Chain, rpc: RawRpc, k: int, salt: int) -> int:
     """Deploy a naive registry, send k revocations (one transaction each), return their total gas."""
     naive_issuer = Account.from_key(ANVIL_DEV_KEYS[3])
     artifact = load_artifact(NAIVE_REVOCATION_REGISTRY)
     registry = chain.transact(chain.contract(artifact).constructor(), naive_issuer, action="deploy the naive registry")
     contract = chain.contract(artifact, registry.contract_address)
-    nonce = chain.w3.eth.get_transaction_count(naive_issuer.address, "pending")
-    chain_id = chain.chain_id()
-    gas_price = int(chain.w3.eth.gas_price) * 4 + 1
-    template = contract.functions.revoke(b"\0" * 32).build_transaction(
-        {"from": naive_issuer.address, "nonce": nonce, "chainId": chain_id, "gas": 100_000,
-         "maxFeePerGas": gas_price, "maxPriorityFeePerGas": 1})
-    selector = template["data"][:10]
-    raw = []
-    for i in range(k):
-        credential_id = hashlib.sha256(f"credential-{salt}-{i}".encode()).hexdigest()
-        transaction = dict(template, nonce=nonce + i, data=selector + credential_id)
-        raw.append("0x" + bytes(naive_issuer.sign_transaction(transaction).raw_transaction).hex())
-    start_block = chain.block_number()
-    rpc.call("evm_setAutomine", [False])
-    try:
-        for first in range(0, k, BATCH):
-            rpc.batch([("eth_sendRawTransaction", [tx]) for tx in raw[first:first + BATCH]])
-        while int(rpc.call("txpool_status")["pending"], 16) > 0:
-            rpc.call("evm_mine")
-    finally:
-        rpc.call("evm_setAutomine", [True])
-    end_block = chain.block_number()
-    blocks = rpc.batch([("eth_getBlockByNumber", [hex(n), False]) for n in range(start_block + 1, end_block + 1)])
-    mined = sum(len(b["transactions"]) for b in blocks)
-    if mined != k:
-        raise RuntimeError(f"expected {k} naive revocations mined, found {mined}")
-    receipts = rpc.batch([("eth_getTransactionReceipt", [h]) for b in blocks for h in b["transactions"][:1]])
-    if any(r["status"] != "0x1" for r in receipts):
-        raise RuntimeError("a naive revocation reverted")
-    return sum(int(b["gasUsed"], 16) for b in blocks)
+    raw = signed_copies(chain, naive_issuer, contract.functions.revoke(b"\0" * 32), k, lambda template, i: (
+        template[:10] + hashlib.sha256(f"credential-{salt}-{i}".encode()).hexdigest()))
+    return mined_gas(chain, rpc, raw, "naive revocations")
 
 
 def main() -> int:

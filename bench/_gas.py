@@ -1,0 +1,74 @@
+"""Gas of many transactions at once, for the gas benches (bench_ledger.py, bench_issuance.py).
+
+Thousands of pre-signed transactions (EIP-1559, consecutive nonces) are sent in
+batched JSON-RPC calls with Anvil's automine off, then mined; their gas is summed
+from the blocks, after checking that every one was mined and none reverted.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+from collections.abc import Callable
+from urllib.parse import urlparse
+
+#: Transactions (or receipts) per JSON-RPC batch.
+BATCH = 500
+
+
+class RawRpc:
+    """Batched JSON-RPC on one persistent connection, for sending thousands of transactions."""
+
+    def __init__(self, url: str):
+        parsed = urlparse(url)
+        self.connection = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=120)
+
+    def batch(self, calls: list[tuple[str, list]]) -> list:
+        body = json.dumps([{"jsonrpc": "2.0", "id": i, "method": m, "params": p} for i, (m, p) in enumerate(calls)])
+        self.connection.request("POST", "/", body, {"Content-Type": "application/json"})
+        answers = sorted(json.loads(self.connection.getresponse().read()), key=lambda a: a["id"])
+        errors = [a["error"] for a in answers if "error" in a]
+        if errors:
+            raise RuntimeError(f"JSON-RPC errors: {errors[:3]}")
+        return [a["result"] for a in answers]
+
+    def call(self, method: str, params: list | None = None):
+        return self.batch([(method, params or [])])[0]
+
+
+def signed_copies(chain, account, function, n: int, calldata: Callable[[str, int], str]) -> list[str]:
+    """``n`` transactions of ``account`` at consecutive nonces, shaped like ``function`` (a bound contract call).
+
+    The i-th carries ``calldata(template, i)``, ``template`` being ``function``'s own calldata (hex):
+    callers keep its selector and replace the arguments' words.
+    """
+    nonce = chain.w3.eth.get_transaction_count(account.address, "pending")
+    gas_price = int(chain.w3.eth.gas_price) * 4 + 1
+    template = function.build_transaction(
+        {"from": account.address, "nonce": nonce, "chainId": chain.chain_id(), "gas": 100_000,
+         "maxFeePerGas": gas_price, "maxPriorityFeePerGas": 1})
+    return ["0x" + bytes(account.sign_transaction(
+        dict(template, nonce=nonce + i, data=calldata(template["data"], i))).raw_transaction).hex() for i in range(n)]
+
+
+def mined_gas(chain, rpc: RawRpc, raw: list[str], what: str) -> int:
+    """Send the signed transactions ``raw``, mine them all, return their total gas (each must succeed)."""
+    start_block = chain.block_number()
+    rpc.call("evm_setAutomine", [False])
+    try:
+        for first in range(0, len(raw), BATCH):
+            rpc.batch([("eth_sendRawTransaction", [tx]) for tx in raw[first:first + BATCH]])
+        while int(rpc.call("txpool_status")["pending"], 16) > 0:
+            rpc.call("evm_mine")
+    finally:
+        rpc.call("evm_setAutomine", [True])
+    end_block = chain.block_number()
+    blocks = rpc.batch([("eth_getBlockByNumber", [hex(n), False]) for n in range(start_block + 1, end_block + 1)])
+    hashes = [h for b in blocks for h in b["transactions"]]
+    if len(hashes) != len(raw):
+        raise RuntimeError(f"expected {len(raw)} {what} mined, found {len(hashes)}")
+    receipts = [r for first in range(0, len(hashes), BATCH)
+                for r in rpc.batch([("eth_getTransactionReceipt", [h]) for h in hashes[first:first + BATCH]])]
+    if any(r["status"] != "0x1" for r in receipts):
+        raise RuntimeError(f"one of the {what} reverted")
+    return sum(int(b["gasUsed"], 16) for b in blocks)
