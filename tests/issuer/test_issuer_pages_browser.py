@@ -3,9 +3,6 @@ opens, and a registrar who signs in, revokes with a reason and finds it in the a
 
 from __future__ import annotations
 
-import threading
-from pathlib import Path
-
 import pytest
 from _issuer_support import NOW, make_csv, make_row
 from argon2 import PasswordHasher
@@ -13,12 +10,10 @@ from argon2 import PasswordHasher
 from issuer.batch import parse_csv
 from issuer.staff import StaffBook
 from issuer.web import create_app
-from tests.tooling import missing_tool
+from tests.browser import PHONE, chromium_page, serving
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-PHONE = {"width": 360, "height": 740}
 PASSWORD = "correct horse battery staple"
 #: The elements that reach past the phone's width, to say which when the page is too wide.
 WIDER_THAN_THE_PHONE = ("[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > 360)"
@@ -27,30 +22,16 @@ WIDER_THAN_THE_PHONE = ("[...document.querySelectorAll('body *')].filter(e => e.
 
 @pytest.fixture
 def served(home, data_dir, anchor):
-    from werkzeug.serving import make_server
-
     app = create_app({"TESTING": True, "DATA_DIR": str(data_dir), "ISSUER": "uni", "STATUS_ANCHOR": anchor,
                       "CLOCK": lambda: NOW})
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
+    with serving(app) as base:
+        yield base
 
 
 @pytest.fixture
 def phone():
-    if not CHROMIUM.exists():
-        missing_tool("Debian chromium is not installed at /usr/bin/chromium")
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--headless", "--no-sandbox"])
-        try:
-            yield browser.new_page(viewport=PHONE)
-        finally:
-            browser.close()
+    with chromium_page() as page:
+        yield page
 
 
 def test_home_page_and_a_registrar_who_signs_in_and_revokes(served, phone, home, service, defaults):

@@ -4,16 +4,14 @@
 from __future__ import annotations
 
 import io
-import threading
 from pathlib import Path
 
 import pytest
 
-from tests.tooling import missing_tool
+from tests.browser import QUIET_CHROMIUM_ARGS, chromium_page, serving
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
-CHROMIUM = Path("/usr/bin/chromium")
 WIDTH, HEIGHT, FRAMES = 640, 480, 20
 
 
@@ -38,42 +36,25 @@ def write_y4m(path: Path, text: str) -> None:
 
 @pytest.fixture
 def served_app(app):
-    from werkzeug.serving import make_server
-
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
+    with serving(app) as base:
+        yield base
 
 
 def test_camera_scan_shows_the_verdict(served_app, make_issuer, status_server, tmp_path):
-    if not CHROMIUM.exists():
-        missing_tool("Debian chromium is not installed at /usr/bin/chromium")
-    playwright_api = pytest.importorskip("playwright.sync_api")
     issuer = make_issuer()
     link = status_server.serve("/share/browser", issuer.present(), content_type="application/dc+sd-jwt")
     video = tmp_path / "qr.y4m"
     write_y4m(video, link)
-    args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+    args = [*QUIET_CHROMIUM_ARGS, "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
             f"--use-file-for-fake-video-capture={video}"]
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=args)
-        try:
-            page = browser.new_page(viewport={"width": 360, "height": 740})
-            errors: list[str] = []
-            page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-            page.goto(served_app + "/")
-            page.click("#start-camera")
-            page.wait_for_selector("#verdict", timeout=20_000)
-            assert page.get_attribute("#verdict", "data-verified") == "true"
-            assert "Verified" in page.inner_text("#verdict")
-            assert "Introduction to Smart Contracts" in page.inner_text("#certificate")
-            assert page.evaluate("document.documentElement.scrollWidth") <= 360
-            assert not [e for e in errors if "Content Security Policy" in e]
-        finally:
-            browser.close()
+    with chromium_page(args=args) as page:
+        errors: list[str] = []
+        page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+        page.goto(served_app + "/")
+        page.click("#start-camera")
+        page.wait_for_selector("#verdict", timeout=20_000)
+        assert page.get_attribute("#verdict", "data-verified") == "true"
+        assert "Verified" in page.inner_text("#verdict")
+        assert "Introduction to Smart Contracts" in page.inner_text("#certificate")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360
+        assert not [e for e in errors if "Content Security Policy" in e]

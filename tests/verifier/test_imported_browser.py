@@ -10,71 +10,52 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import threading
 import time
 from pathlib import Path
 
 import pytest
 
 from credentials.verification_types import EDC_TYPE_URN
-from tests.tooling import missing_tool
+from tests.browser import QUIET_CHROMIUM_ARGS, chromium_page, serving
 from tests.verifier.imported_world import seal
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
-CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts" / "verifier"
 README_SHOT = ROOT / "docs" / "screenshots" / "verifier-imported-edc.png"
 #: The ELM micro-credential the demo offers (a copy of the published example with small images).
 MICRO_CREDENTIAL = ROOT / "microcred" / "demo_data" / "europass-edc-micro-credential.json"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 @pytest.fixture
 def served_imported(imported_app):
-    from werkzeug.serving import make_server
-
-    server = make_server("127.0.0.1", 0, imported_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
+    with serving(imported_app) as base:
+        yield base
 
 
 def test_a_pasted_sealed_edc_gets_the_verdict_and_the_annex_certificate(served_imported, seal_pki, accredit_any):
-    if not CHROMIUM.exists():
-        missing_tool("Debian chromium is not installed at /usr/bin/chromium")
-    playwright_api = pytest.importorskip("playwright.sync_api")
     pki, org, _ = seal_pki
     accredit_any(org, [EDC_TYPE_URN], name="Università di Prova")
     document = json.loads(MICRO_CREDENTIAL.read_text(encoding="utf-8"))
     document.pop("cnf", None)  # shown by its issuer here, not presented by a holder
     document.pop("status", None)
     sealed = seal(document, pki, signing_time=int(time.time()) - 60)
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 390, "height": 844})
-            errors: list[str] = []
-            page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-            page.goto(served_imported + "/")
-            page.fill("#pasted", sealed)
-            page.locator("#pasted").evaluate("field => field.form.requestSubmit()")
-            page.wait_for_selector("#verdict", timeout=20_000)
-            assert page.get_attribute("#verdict", "data-verified") == "true", page.inner_text("#verdict")
-            certificate = page.inner_text("#certificate")
-            assert "Workload (ECTS credits)" in certificate
-            assert "Università di Prova" in page.inner_text("body")
-            assert page.evaluate("document.documentElement.scrollWidth") <= 390
-            assert not [e for e in errors if "Content Security Policy" in e]
-            ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            shot = ARTIFACTS / "verifier-imported-edc.png"
-            page.screenshot(path=str(shot), full_page=True)
-            if os.environ.get("MICROCRED_UPDATE_SCREENSHOTS") == "1":
-                shutil.copyfile(shot, README_SHOT)
-        finally:
-            browser.close()
+    with chromium_page(viewport={"width": 390, "height": 844}, args=QUIET_CHROMIUM_ARGS) as page:
+        errors: list[str] = []
+        page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+        page.goto(served_imported + "/")
+        page.fill("#pasted", sealed)
+        page.locator("#pasted").evaluate("field => field.form.requestSubmit()")
+        page.wait_for_selector("#verdict", timeout=20_000)
+        assert page.get_attribute("#verdict", "data-verified") == "true", page.inner_text("#verdict")
+        certificate = page.inner_text("#certificate")
+        assert "Workload (ECTS credits)" in certificate
+        assert "Università di Prova" in page.inner_text("body")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        assert not [e for e in errors if "Content Security Policy" in e]
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        shot = ARTIFACTS / "verifier-imported-edc.png"
+        page.screenshot(path=str(shot), full_page=True)
+        if os.environ.get("MICROCRED_UPDATE_SCREENSHOTS") == "1":
+            shutil.copyfile(shot, README_SHOT)

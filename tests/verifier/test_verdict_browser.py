@@ -5,43 +5,25 @@ code get the same one answer, "This is not a credential", with no rows of "Not c
 from __future__ import annotations
 
 import io
-import threading
-from pathlib import Path
 
 import pytest
 
-from tests.tooling import missing_tool
+from tests.browser import PHONE, chromium_page, serving
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
-CHROMIUM = Path("/usr/bin/chromium")
-PHONE = {"width": 360, "height": 740}
 
 
 @pytest.fixture
 def served_app(app):
-    from werkzeug.serving import make_server
-
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
+    with serving(app) as base:
+        yield base
 
 
 @pytest.fixture
 def phone():
-    if not CHROMIUM.exists():
-        missing_tool("Debian chromium is not installed at /usr/bin/chromium")
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--headless", "--no-sandbox"])
-        try:
-            yield browser.new_page(viewport=PHONE)
-        finally:
-            browser.close()
+    with chromium_page() as page:
+        yield page
 
 
 def _paste(page, base: str, text: str) -> None:
