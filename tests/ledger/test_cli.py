@@ -6,66 +6,52 @@ import json
 import os
 
 import pytest
-from click.testing import CliRunner
 
 from ledger.devnet import free_port
-from microcred.cli import main
+from tests.ledger.cli_runner import one_line_error, run
 
 VCT = "urn:microcred:vct:micro-credential:1"
-
-
-def _run(args, env):
-    result = CliRunner().invoke(main, args, env=env, catch_exceptions=False)
-    return result.exit_code, result.stdout, result.stderr
-
-
-def _one_line_error(stderr: str) -> str:
-    lines = stderr.strip().splitlines()
-    assert len(lines) == 1, stderr
-    assert lines[0].startswith("error: "), stderr
-    assert "Traceback" not in stderr
-    return lines[0]
 
 
 @pytest.mark.integration
 def test_devnet_start_status_stop(tmp_path, anvil):
     env = {"MICROCRED_DATA_DIR": str(tmp_path), "MICROCRED_RPC_URL": ""}
-    code, out, _ = _run(["devnet", "status"], env)
+    code, out, _ = run(["devnet", "status"], env)
     assert code == 0
     assert "not running" in out
-    code, out, _ = _run(["devnet", "start"], env)
+    code, out, _ = run(["devnet", "start"], env)
     try:
         assert code == 0
         assert "devnet running: http://127.0.0.1:" in out
-        code, out, _ = _run(["devnet", "status", "--json"], env)
+        code, out, _ = run(["devnet", "status", "--json"], env)
         report = json.loads(out)
         assert code == 0
         assert report["running"]
         assert report["answering"]
         assert report["chain_id"] == 31337
-        code, _, err = _run(["devnet", "start"], env)
+        code, _, err = run(["devnet", "start"], env)
         assert code == 1
-        assert "already running" in _one_line_error(err)
-        code, out, _ = _run(["deploy"], env)  # the RPC URL comes from the devnet record
+        assert "already running" in one_line_error(err)
+        code, out, _ = run(["deploy"], env)  # the RPC URL comes from the devnet record
         assert code == 0
         assert "TrustRegistry" in out
     finally:
-        code, out, _ = _run(["devnet", "stop"], env)
+        code, out, _ = run(["devnet", "stop"], env)
     assert code == 0
     assert "devnet stopped" in out
     assert (tmp_path / "anvil" / "state.json").exists()  # state kept for the next start
-    code, _, err = _run(["accredit", "show", "did:web:root.microcred.localhost"], env)
+    code, _, err = run(["accredit", "show", "did:web:root.microcred.localhost"], env)
     assert code == 1
-    assert "microcred devnet start" in _one_line_error(err)
-    code, out, _ = _run(["devnet", "start"], env)
+    assert "microcred devnet start" in one_line_error(err)
+    code, out, _ = run(["devnet", "start"], env)
     try:
         assert code == 0
-        code, out, err = _run(["accredit", "show", "did:web:root.microcred.localhost"], env)
+        code, out, err = run(["accredit", "show", "did:web:root.microcred.localhost"], env)
         assert code == 0, err  # the deployment survived the restart
         assert "accredited" in out, err
     finally:
-        _run(["devnet", "stop"], env)
-    code, out, _ = _run(["devnet", "stop"], env)
+        run(["devnet", "stop"], env)
+    code, out, _ = run(["devnet", "stop"], env)
     assert code == 0
     assert "no devnet was running" in out
 
@@ -73,17 +59,17 @@ def test_devnet_start_status_stop(tmp_path, anvil):
 @pytest.mark.integration
 def test_deploy_accredit_suspend_revoke(tmp_path, anvil):
     env = {"MICROCRED_DATA_DIR": str(tmp_path), "MICROCRED_RPC_URL": anvil.url}
-    code, out, _ = _run(["deploy", "--root-did", "did:web:ministry.example"], env)
+    code, out, _ = run(["deploy", "--root-did", "did:web:ministry.example"], env)
     assert code == 0, out
     deployment = json.loads((tmp_path / "deployment.json").read_text())
     assert deployment["root"]["did"] == "did:web:ministry.example"
     assert deployment["chain_id"] == 31337
-    code, out, _ = _run(["deploy"], env)
+    code, out, _ = run(["deploy"], env)
     assert code == 0
     assert "already deployed" in out
 
     tao_key = tmp_path / "keys" / "tao.key"
-    code, out, err = _run(["accredit", "grant", "did:web:agency.example", "--role", "tao", "--type", VCT,
+    code, out, err = run(["accredit", "grant", "did:web:agency.example", "--role", "tao", "--type", VCT,
                            "--name", "Agency", "--country", "IT", "--max-eqf", "7", "--valid-from", "2020-01-01",
                            "--controller", str(tao_key)], env)
     assert code == 0, err
@@ -93,125 +79,125 @@ def test_deploy_accredit_suspend_revoke(tmp_path, anvil):
     assert os.stat(tao_key).st_mode & 0o777 == 0o600
 
     issuer_did = "did:jwk:eyJrdHkiOiJPS1AiLCJjcnYiOiJFZDI1NTE5IiwieCI6IkFBQSJ9"
-    code, out, err = _run(["accredit", "grant", issuer_did, "--by", "did:web:agency.example", "--type", VCT,
+    code, out, err = run(["accredit", "grant", issuer_did, "--by", "did:web:agency.example", "--type", VCT,
                            "--name", "Università di Prova", "--country", "IT", "--max-eqf", "6",
                            "--valid-until", "2099-12-31", "--controller", str(tmp_path / "keys" / "issuer.key"),
                            "--key-file", str(tao_key)], env)
     assert code == 0, err
-    code, out, _ = _run(["accredit", "show", issuer_did, "--type", VCT, "--json"], env)
+    code, out, _ = run(["accredit", "show", issuer_did, "--type", VCT, "--json"], env)
     shown = json.loads(out)
     assert shown["accredited"]
     assert [link["did"] for link in shown["chain"]] == [
         issuer_did, "did:web:agency.example", "did:web:ministry.example"]
 
-    code, _, err = _run(["accredit", "grant", "did:web:too-high.example", "--by", "did:web:agency.example",
+    code, _, err = run(["accredit", "grant", "did:web:too-high.example", "--by", "did:web:agency.example",
                          "--type", VCT, "--name", "X", "--country", "IT", "--max-eqf", "8",
                          "--controller", "0x" + "22" * 20, "--key-file", str(tao_key)], env)
     assert code == 1
-    assert "EqfLevelOutOfScope" in _one_line_error(err)
+    assert "EqfLevelOutOfScope" in one_line_error(err)
 
-    code, out, _ = _run(["accredit", "suspend", issuer_did, "--key-file", str(tao_key)], env)
+    code, out, _ = run(["accredit", "suspend", issuer_did, "--key-file", str(tao_key)], env)
     assert code == 0
     assert "suspended" in out
-    code, out, _ = _run(["accredit", "show", issuer_did], env)
+    code, out, _ = run(["accredit", "show", issuer_did], env)
     assert code == 0
     assert out.startswith(f"{issuer_did}: suspended")
-    code, out, _ = _run(["accredit", "reinstate", issuer_did], env)  # the root may too
+    code, out, _ = run(["accredit", "reinstate", issuer_did], env)  # the root may too
     assert code == 0
-    code, out, _ = _run(["accredit", "revoke", issuer_did], env)
+    code, out, _ = run(["accredit", "revoke", issuer_did], env)
     assert code == 0
     assert "revoked" in out
-    code, _, err = _run(["accredit", "revoke", issuer_did], env)
+    code, _, err = run(["accredit", "revoke", issuer_did], env)
     assert code == 1
-    assert "AlreadyRevoked" in _one_line_error(err)
+    assert "AlreadyRevoked" in one_line_error(err)
 
 
 def test_errors_are_one_line(tmp_path):
     env = {"MICROCRED_DATA_DIR": str(tmp_path), "MICROCRED_RPC_URL": f"http://127.0.0.1:{free_port()}"}
-    code, _, err = _run(["deploy"], env)
+    code, _, err = run(["deploy"], env)
     assert code == 1
-    assert "did not answer" in _one_line_error(err)
-    code, _, err = _run(["accredit", "show", "did:web:x.example"], env)
+    assert "did not answer" in one_line_error(err)
+    code, _, err = run(["accredit", "show", "did:web:x.example"], env)
     assert code == 1
-    assert "microcred deploy" in _one_line_error(err)
-    code, _, err = _run(["accredit", "grant", "not-a-did", "--type", VCT, "--name", "X", "--country", "IT",
+    assert "microcred deploy" in one_line_error(err)
+    code, _, err = run(["accredit", "grant", "not-a-did", "--type", VCT, "--name", "X", "--country", "IT",
                          "--controller", "0x" + "22" * 20], env)
     assert code == 1
-    code, _, _ = _run(["accredit", "grant", "did:web:x.example"], env)
+    code, _, _ = run(["accredit", "grant", "did:web:x.example"], env)
     assert code == 2  # usage error: missing options
 
 
 def test_help_texts():
     for args in (["devnet", "--help"], ["deploy", "--help"], ["accredit", "--help"], ["accredit", "grant", "--help"],
                  ["accredit", "transfer", "--help"], ["accredit", "accept", "--help"]):
-        code, out, _ = _run(args, {})
+        code, out, _ = run(args, {})
         assert code == 0
         assert "Usage:" in out
-    assert "--controller" in _run(["accredit", "grant", "--help"], {})[1]
+    assert "--controller" in run(["accredit", "grant", "--help"], {})[1]
 
 
 @pytest.mark.integration
 def test_controller_transfer_in_two_steps_for_an_entry_and_the_root(tmp_path, anvil):
     env = {"MICROCRED_DATA_DIR": str(tmp_path), "MICROCRED_RPC_URL": anvil.url}
     keys = tmp_path / "keys"
-    assert _run(["deploy", "--root-did", "did:web:ministry-transfer.example"], env)[0] == 0
+    assert run(["deploy", "--root-did", "did:web:ministry-transfer.example"], env)[0] == 0
     did = "did:web:university-transfer.example"
-    code, _, err = _run(["accredit", "grant", did, "--type", VCT, "--name", "Uni", "--country", "IT",
+    code, _, err = run(["accredit", "grant", did, "--type", VCT, "--name", "Uni", "--country", "IT",
                          "--controller", str(keys / "old.key")], env)
     assert code == 0, err
 
     # a typo: proposed, not transferred; the old key stays in charge and can take it back
     typo = "0x" + "de" * 20
-    code, out, err = _run(["accredit", "transfer", did, "--to", typo, "--key-file", str(keys / "old.key")], env)
+    code, out, err = run(["accredit", "transfer", did, "--to", typo, "--key-file", str(keys / "old.key")], env)
     assert code == 0, err
     assert "stays in charge" in out, err
-    shown = json.loads(_run(["accredit", "show", did, "--json"], env)[1])
+    shown = json.loads(run(["accredit", "show", did, "--json"], env)[1])
     assert shown["pending_controller"].lower() == typo
     assert shown["chain"][0]["controller"] != shown["pending_controller"]
-    code, out, err = _run(["accredit", "cancel-transfer", did, "--key-file", str(keys / "old.key")], env)
+    code, out, err = run(["accredit", "cancel-transfer", did, "--key-file", str(keys / "old.key")], env)
     assert code == 0, err
     assert "cancelled" in out, err
-    assert json.loads(_run(["accredit", "show", did, "--json"], env)[1])["pending_controller"] is None
+    assert json.loads(run(["accredit", "show", did, "--json"], env)[1])["pending_controller"] is None
 
     # a mistyped checksum is a usage error before anything is sent
-    code, _, err = _run(["accredit", "transfer", did, "--to", "0x5AAeb6053F3E94C9b9A09f33669435E7Ef1BeAed",
+    code, _, err = run(["accredit", "transfer", did, "--to", "0x5AAeb6053F3E94C9b9A09f33669435E7Ef1BeAed",
                          "--key-file", str(keys / "old.key")], env)
     assert code == 2
     assert "checksum" in err
 
-    code, out, err = _run(["accredit", "transfer", did, "--to", str(keys / "new.key"),
+    code, out, err = run(["accredit", "transfer", did, "--to", str(keys / "new.key"),
                            "--key-file", str(keys / "old.key")], env)
     assert code == 0, err
     assert "created controller key" in out, err
     assert "funded" in out, err
-    code, _, err = _run(["accredit", "accept", did, "--key-file", str(keys / "old.key")], env)
+    code, _, err = run(["accredit", "accept", did, "--key-file", str(keys / "old.key")], env)
     assert code == 1
-    assert "NotPendingController" in _one_line_error(err)
-    code, out, err = _run(["accredit", "accept", did, "--key-file", str(keys / "new.key")], env)
+    assert "NotPendingController" in one_line_error(err)
+    code, out, err = run(["accredit", "accept", did, "--key-file", str(keys / "new.key")], env)
     assert code == 0, err
     assert "now controls" in out, err
     new_address = out.split()[0]
-    assert _run(["accredit", "show", did], env)[1].splitlines()[-1] == f"controller {new_address}"
-    code, _, err = _run(["accredit", "accept", did, "--key-file", str(keys / "new.key")], env)
+    assert run(["accredit", "show", did], env)[1].splitlines()[-1] == f"controller {new_address}"
+    code, _, err = run(["accredit", "accept", did, "--key-file", str(keys / "new.key")], env)
     assert code == 1
-    assert "no transfer is pending" in _one_line_error(err)
-    code, _, err = _run(["accredit", "transfer", did, "--to", typo, "--key-file", str(keys / "old.key")], env)
+    assert "no transfer is pending" in one_line_error(err)
+    code, _, err = run(["accredit", "transfer", did, "--to", typo, "--key-file", str(keys / "old.key")], env)
     assert code == 1
-    assert "NotController" in _one_line_error(err)
+    assert "NotController" in one_line_error(err)
 
     # the root, by its alias: the default root key loses its power only once the new key accepts
-    code, out, err = _run(["accredit", "transfer", "root", "--to", str(keys / "root2.key")], env)
+    code, out, err = run(["accredit", "transfer", "root", "--to", str(keys / "root2.key")], env)
     assert code == 0, err
     assert "did:web:ministry-transfer.example" in out, err
     grant = ["accredit", "grant", "did:web:later.example", "--type", VCT, "--name", "L", "--country", "IT",
              "--controller", "0x" + "33" * 20]
-    assert _run(grant, env)[0] == 0  # still the old root until accepted
-    code, out, err = _run(["accredit", "accept", "root", "--key-file", str(keys / "root2.key")], env)
+    assert run(grant, env)[0] == 0  # still the old root until accepted
+    code, out, err = run(["accredit", "accept", "root", "--key-file", str(keys / "root2.key")], env)
     assert code == 0, err
     assert "now controls did:web:ministry-transfer.example" in out, err
-    code, _, err = _run(grant[:2] + ["did:web:later2.example"] + grant[3:], env)
+    code, _, err = run(grant[:2] + ["did:web:later2.example"] + grant[3:], env)
     assert code == 1
-    assert "NotController" in _one_line_error(err)
-    code, _, err = _run(grant[:2] + ["did:web:later2.example"] + grant[3:] + ["--key-file", str(keys / "root2.key")],
+    assert "NotController" in one_line_error(err)
+    code, _, err = run(grant[:2] + ["did:web:later2.example"] + grant[3:] + ["--key-file", str(keys / "root2.key")],
                         env)
     assert code == 0, err
