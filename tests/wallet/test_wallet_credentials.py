@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from wallet_helpers import CLAIMS, NOW, db_rows
+from wallet_helpers import CLAIMS, NOW, TRUSTED_CHECKS, db_rows
 
 from credentials.dids import did_jwk_from_public_key
 from credentials.jose import PrivateKey
@@ -167,28 +167,12 @@ def test_other_account_cannot_see_credential(app, held):
 
 def test_recheck_with_trust_check(app, held):
     client, credential_id = held
-
-    def trusted(raw, fmt, now):
-        return [{"check": "issuer_trust", "status": "passed", "detail": "accredited"},
-                {"check": "revocation", "status": "passed", "detail": "not revoked"}]
-
-    app.config["TRUST_CHECK"] = trusted
-    client.submit(f"/credentials/{credential_id}", f"/credentials/{credential_id}/recheck")
+    client.recheck(app, credential_id, TRUSTED_CHECKS)
     assert db_rows(app, "SELECT badge FROM credentials")[0][0] == "verified"
-
-    def revoked(raw, fmt, now):
-        return [{"check": "revocation", "status": "failed", "detail": "revoked by its issuer"}]
-
-    app.config["TRUST_CHECK"] = revoked
-    client.submit(f"/credentials/{credential_id}", f"/credentials/{credential_id}/recheck")
+    client.recheck(app, credential_id, [{"check": "revocation", "status": "failed", "detail": "revoked by its issuer"}])
     client.get(f"/credentials/{credential_id}")
     assert "revoked by its issuer" in client.last_page
-
-    def chain_down(raw, fmt, now):
-        raise ConnectionRefusedError("no chain")
-
-    app.config["TRUST_CHECK"] = chain_down
-    client.submit(f"/credentials/{credential_id}", f"/credentials/{credential_id}/recheck")
+    client.recheck(app, credential_id, ConnectionRefusedError("no chain"))
     client.get("/credentials")
     assert "Could not check" in client.last_page
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import re
 
-from wallet_helpers import NOW, db_rows
+from wallet_helpers import NOW, TRUSTED_CHECKS, db_rows
 
 TITLE = json.dumps(["title"])
 USED_AT = NOW + 42  # 2026-05-28 20:27:22 UTC (NOW is 1_780_000_000 = 20:26:40)
@@ -59,13 +59,7 @@ def test_the_history_keeps_status_apart_from_title_and_dates_each_share(app, hel
 
 def test_the_detail_page_says_verified_once(app, held):
     client, credential_id = held
-
-    def trusted(raw, fmt, now):
-        return [{"check": "issuer_trust", "status": "passed", "detail": "accredited"},
-                {"check": "revocation", "status": "passed", "detail": "not revoked"}]
-
-    app.config["TRUST_CHECK"] = trusted
-    client.submit(f"/credentials/{credential_id}", f"/credentials/{credential_id}/recheck")
+    client.recheck(app, credential_id, TRUSTED_CHECKS)
     page = client.get(f"/credentials/{credential_id}").get_data(as_text=True)
     text = re.sub(r"<[^>]+>", " ", page)
     assert not re.search(r"Verified\s+Verified", text), "the badge and its explanation both say Verified"
@@ -80,13 +74,9 @@ def test_export_and_restore_are_two_buttons_kept_apart(held):
 
 def test_the_checks_write_unix_times_as_dates(app, held):
     client, credential_id = held
-
-    def checks(raw, fmt, now):
-        return [{"check": "validity_period", "status": "passed", "detail": "issued at 1780000000, no expiry"},
-                {"check": "revocation", "status": "passed", "detail": "not revoked"}]
-
-    app.config["TRUST_CHECK"] = checks
-    client.submit(f"/credentials/{credential_id}", f"/credentials/{credential_id}/recheck")
+    client.recheck(app, credential_id, [
+        {"check": "validity_period", "status": "passed", "detail": "issued at 1780000000, no expiry"},
+        {"check": "revocation", "status": "passed", "detail": "not revoked"}])
     page = client.get(f"/credentials/{credential_id}").get_data(as_text=True)
     assert "1780000000" not in page
     assert "28 May 2026" in page
