@@ -24,7 +24,7 @@ import pytest
 
 from tests.interop.openid4vp_world import CA_NAME, ORGANISATION, chain_files
 from tests.tooling import missing_tool
-from tests.wallet.wallet_helpers import PASSWORD, WalletClient
+from tests.wallet.wallet_helpers import WalletClient, sign_up_in_browser
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
@@ -95,12 +95,7 @@ def _read_qr(page) -> str:
 
 def _sign_up_with_credential(page, wallet_base: str, wallet_app, issuer) -> None:
     """Sign up in the wallet and add a credential ``issuer`` issues to the wallet's holder key."""
-    page.goto(f"{wallet_base}/auth/signup")
-    page.fill("input[name=username]", "ana")
-    page.fill("input[name=password]", PASSWORD)
-    page.fill("input[name=password_again]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/credentials/add")
+    sign_up_in_browser(page, wallet_base)
     holder_jwk = WalletClient(None, username="ana").holder_jwk(wallet_app)
     page.fill("textarea[name=credential]", issuer.credential(holder_jwk=holder_jwk))
     page.click("form.stack button[type=submit]")

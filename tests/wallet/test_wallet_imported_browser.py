@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from test_wallet_imported import EDC_MC, PKI, badge_di, holder_did, sealed_edc
-from wallet_helpers import PASSWORD, Issuer, WalletClient
+from wallet_helpers import Issuer, WalletClient, sign_up_in_browser
 
 from credentials.verification import PASSED, Policy, TrustAnswer, TrustLink, Unavailable, verify_presentation
 
@@ -66,12 +66,7 @@ def test_a_learner_brings_an_edc_and_an_open_badge_and_shares_one(server, page, 
     from PIL import Image
 
     app, base = server
-    page.goto(f"{base}/auth/signup")
-    page.fill("input[name=username]", "ana")
-    page.fill("input[name=password]", PASSWORD)
-    page.fill("input[name=password_again]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/credentials/add")
+    sign_up_in_browser(page, base)
     learner = WalletClient(None, username="ana")
     jwk, did = learner.holder_jwk(app), holder_did(app, learner)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import urllib.request
 
 import pytest
-from wallet_helpers import CLAIMS, PASSWORD, Issuer, WalletClient
+from wallet_helpers import CLAIMS, Issuer, WalletClient, sign_up_in_browser
 
 from credentials.dids import did_key_from_public_key
 from credentials.jose import PrivateKey
@@ -23,19 +23,10 @@ def _width(page) -> int:
     return page.evaluate("document.documentElement.scrollWidth")
 
 
-def _sign_up(page, base: str) -> None:
-    page.goto(f"{base}/auth/signup")
-    page.fill("form[action='/auth/signup'] input[name=username]", "ana")
-    page.fill("input[name=password]", PASSWORD)
-    page.fill("input[name=password_again]", PASSWORD)
-    page.click("form[action='/auth/signup'] button[type=submit]")
-    page.wait_for_url("**/credentials/add")
-
-
 def test_every_wallet_page_fits_a_360_px_phone_and_long_dids_are_shortened(serve_wallet, page, issuer: Issuer):
     app, base = serve_wallet()
     page.set_viewport_size({"width": 360, "height": 780})
-    _sign_up(page, base)
+    sign_up_in_browser(page, base)
     claims = {**CLAIMS, "awarding_body": [{"name": "Universidade Exemplo", "id": LONG_DID, "country": "PT"}]}
     for title in ("Data Protection Law in Practice", "A second credential for the stack"):
         page.goto(f"{base}/credentials/add")
@@ -74,7 +65,7 @@ def test_every_wallet_page_fits_a_360_px_phone_and_long_dids_are_shortened(serve
 
 def test_a_used_link_s_page_stops_counting_and_says_when_it_was_used(serve_wallet, page, issuer: Issuer):
     app, base = serve_wallet()
-    _sign_up(page, base)
+    sign_up_in_browser(page, base)
     page.fill("textarea[name=credential]", issuer.issue(WalletClient(None, username="ana").holder_jwk(app)))
     page.click("form.stack button[type=submit]")
     page.wait_for_url("**/credentials/*")
@@ -96,7 +87,7 @@ def test_a_used_link_s_page_stops_counting_and_says_when_it_was_used(serve_walle
 
 def test_the_scan_page_without_a_camera_shows_the_way_to_paste_not_a_black_box(serve_wallet, page):
     app, base = serve_wallet()
-    _sign_up(page, base)
+    sign_up_in_browser(page, base)
     page.goto(f"{base}/credentials/scan")
     page.wait_for_selector("[data-scan-status]:has-text('paste')")
     assert page.locator("video[data-scan-video]").is_hidden()

@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 
 import pytest
 from oid4vp_verifier import DONE, TestVerifier, access_spec, dcql
-from wallet_helpers import PASSWORD, Issuer, WalletClient
+from wallet_helpers import Issuer, WalletClient, sign_up_in_browser
 
 from tests.x509_pki import ROOT, make_pki, name, spec
 
@@ -29,12 +29,7 @@ def test_the_consent_page_at_360_px_then_an_encrypted_answer(serve_wallet, page,
                                  "position of data protection officer (reference DPO-2026-0042)"}]
     verifier = TestVerifier(pki=PKI, now=int(time.time()), query=query)
     app, base = serve_wallet(HTTP_TRANSPORT=verifier.transport, WALLET_VERIFIER_TRUST_ANCHORS=str(anchors))
-    page.goto(f"{base}/auth/signup")
-    page.fill("input[name=username]", "ana")
-    page.fill("input[name=password]", PASSWORD)
-    page.fill("input[name=password_again]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/credentials/add")
+    sign_up_in_browser(page, base)
     page.fill("textarea[name=credential]", issuer.issue(WalletClient(None, username="ana").holder_jwk(app)))
     page.click("form.stack button[type=submit]")
     page.wait_for_url("**/credentials/*")

@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode
 
 import pytest
-from wallet_helpers import PASSWORD, Issuer, WalletClient
+from wallet_helpers import PASSWORD, Issuer, WalletClient, sign_up_in_browser
 
 pytestmark = pytest.mark.browser
 
@@ -142,12 +142,7 @@ def test_passkey_only_account_seals_its_holder_keys_with_prf_and_shares_after_a_
 def test_password_account_adds_a_passkey_and_the_password_stays_a_fallback(localhost_wallet, page, issuer: Issuer):
     app, base = localhost_wallet
     _authenticator(page, prf=True)
-    page.goto(f"{base}/auth/signup")
-    page.fill("form[action='/auth/signup'] input[name=username]", "ana")
-    page.fill("input[name=password]", PASSWORD)
-    page.fill("input[name=password_again]", PASSWORD)
-    page.click("form[action='/auth/signup'] button[type=submit]")
-    page.wait_for_url("**/credentials/add")
+    sign_up_in_browser(page, base)
     _add_credential(page, app, issuer, "ana")
 
     page.goto(f"{base}/auth/account")

@@ -133,6 +133,16 @@ class WalletClient:
         return self.submit(f"/credentials/{credential_id}", f"/credentials/{credential_id}/recheck")
 
 
+def sign_up_in_browser(page, base: str, username: str = "ana", password: str = PASSWORD) -> None:
+    """Sign up with a password on the wallet at ``base`` in a Playwright ``page``; it ends on "add a credential"."""
+    page.goto(f"{base}/auth/signup")
+    page.fill("form[action='/auth/signup'] input[name=username]", username)
+    page.fill("form[action='/auth/signup'] input[name=password]", password)
+    page.fill("form[action='/auth/signup'] input[name=password_again]", password)
+    page.click("form[action='/auth/signup'] button[type=submit]")
+    page.wait_for_url("**/credentials/add")
+
+
 def db_rows(app, sql: str, params=()):
     from wallet.db import DB_FILE, open_database
 
