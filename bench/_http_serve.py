@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 WORKERS = 2
-THREADS = 4
+THREADS = int(os.environ.get("MICROCRED_BENCH_THREADS", "4"))  # per worker, as microcred serve --threads
 
 
 def factory(service: str):
