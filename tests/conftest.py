@@ -185,6 +185,24 @@ def accredit_issuer(ledger, new_account, unique_did, chain) -> Callable[..., Acc
 
 
 @pytest.fixture
+def accredit_via_tao(ledger, new_account, unique_did, chain) -> Callable[..., str]:
+    """Accredit an existing issuer (its DID, its controller address) under a new TAO; returns the TAO's DID."""
+    from ledger.artifacts import Role
+
+    def accredit(did: str, controller: str, *, legal_name: str, country: str = "IT", vcts=(ISSUER_VCT,),
+                 valid_from: int | None = None) -> str:
+        start = chain.block_timestamp() - 3600 if valid_from is None else valid_from
+        tao, tao_account = unique_did("tao"), new_account()
+        ledger.trust.accredit(ledger.deployment.root_did, tao, role=Role.TAO, vcts=list(vcts), legal_name="Agency",
+                              country=country, valid_from=start, valid_until=None, controller=tao_account.address)
+        ledger.trust.accredit(tao, did, role=Role.ISSUER, vcts=list(vcts), legal_name=legal_name, country=country,
+                              valid_from=start, valid_until=None, controller=controller, account=tao_account)
+        return tao
+
+    return accredit
+
+
+@pytest.fixture
 def advance_chain_time(chain) -> Callable[[int], int]:
     def advance(seconds: int) -> int:
         with chain.guard("advance the chain's clock"):

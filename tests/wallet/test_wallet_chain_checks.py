@@ -24,23 +24,17 @@ ROW = {
 
 
 @pytest.fixture
-def anchored_issuer(tmp_path, ledger, ledger_env, chain, root_account, new_account, unique_did):
+def anchored_issuer(tmp_path, ledger_env, chain, root_account, accredit_via_tao):
     """An issuer with a did:key identity, accredited via a TAO, anchoring with its controller key."""
     from issuer.archive import Archive
     from issuer.identity import create_issuer
     from issuer.ledger_link import LedgerStatusAnchor
     from issuer.service import IssuerService
-    from ledger.artifacts import Role
     from ledger.keys import fund_if_devnet
 
     home = create_issuer(tmp_path / "issuers-root", "uni", legal_name="Universidade Exemplo", country="PT")
-    tao, tao_account = unique_did("tao"), new_account()
-    ledger.trust.accredit(ledger.deployment.root_did, tao, role=Role.TAO, vcts=[MICRO_CREDENTIAL_VCT],
-                          legal_name="Agency", country="PT", valid_from=1, valid_until=None,
-                          controller=tao_account.address)
-    ledger.trust.accredit(tao, home.identity.did, role=Role.ISSUER, vcts=[MICRO_CREDENTIAL_VCT],
-                          legal_name="Universidade Exemplo", country="PT", valid_from=1, valid_until=None,
-                          controller=home.identity.controller_address, account=tao_account)
+    accredit_via_tao(home.identity.did, home.identity.controller_address, legal_name="Universidade Exemplo",
+                     country="PT", vcts=[MICRO_CREDENTIAL_VCT], valid_from=1)
     fund_if_devnet(chain, root_account, home.identity.controller_address)
     service = IssuerService(home.identity, Archive(home.archive_path), home.signing_key(),
                             anchor=LedgerStatusAnchor(home))

@@ -20,20 +20,14 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def mcr_home(tmp_path, ledger, ledger_env, new_account, unique_did):
+def mcr_home(tmp_path, ledger_env, accredit_via_tao):
     from issuer.did_keys import register_did
     from issuer.identity import create_issuer
-    from ledger.artifacts import Role
 
     home = create_issuer(tmp_path / "issuers-root", "mcr-uni", legal_name="Universidade Exemplo", country="PT",
                          did_method="mcr", register_did=register_did)
-    tao, tao_account = unique_did("tao"), new_account()
-    ledger.trust.accredit(ledger.deployment.root_did, tao, role=Role.TAO, vcts=[MICRO_CREDENTIAL_VCT],
-                          legal_name="Agency", country="PT", valid_from=1, valid_until=None,
-                          controller=tao_account.address)
-    ledger.trust.accredit(tao, home.identity.did, role=Role.ISSUER, vcts=[MICRO_CREDENTIAL_VCT],
-                          legal_name="Universidade Exemplo", country="PT", valid_from=1, valid_until=None,
-                          controller=home.identity.controller_address, account=tao_account)
+    accredit_via_tao(home.identity.did, home.identity.controller_address, legal_name="Universidade Exemplo",
+                     country="PT", vcts=[MICRO_CREDENTIAL_VCT], valid_from=1)
     return home
 
 
