@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import json
 import signal
+from contextlib import contextmanager
 
 import pytest
 from _crash_support import assert_nothing_left_behind, child_env, run, start
@@ -36,6 +37,25 @@ def export(tmp_path, count=5, *, offers=1, name="batch.csv"):
     source = tmp_path / name
     source.write_text(make_csv(rows), encoding="utf-8")
     return source
+
+
+@contextmanager
+def _anchoring_service(home):
+    """The issuer's archive and a service anchoring on the ledger; the archive closes after."""
+    archive = Archive(home.archive_path)
+    try:
+        yield archive, IssuerService(home.identity, archive, home.signing_key(), anchor=LedgerStatusAnchor(home))
+    finally:
+        archive.close()
+
+
+def _signed_batch_of_three(service, home, tmp_path):
+    """A batch of three credentials bound to learners' keys, opened and signed (not yet sealed)."""
+    defaults = BatchDefaults(issuer_country="IT", awarding_body=home.identity.awarding_body(), issued_on="2026-01-01")
+    batch = service.open_batch(parse_csv(export(tmp_path, 3, offers=0).read_text(encoding="utf-8"), defaults),
+                               now=1_780_000_000)
+    service.sign_batch(batch.id)
+    return batch
 
 
 def _leaf_input(archive, credential_id):
@@ -134,14 +154,8 @@ def test_killed_between_signing_and_anchoring_the_same_command_converges(point, 
 def test_a_root_someone_else_anchored_first_is_reported_never_accepted(accredited_issuer, ledger, ledger_env,
                                                                       new_account, tmp_path):
     home, _ = accredited_issuer
-    archive = Archive(home.archive_path)
-    service = IssuerService(home.identity, archive, home.signing_key(), anchor=LedgerStatusAnchor(home))
-    try:
-        defaults = BatchDefaults(issuer_country="IT", awarding_body=home.identity.awarding_body(),
-                                 issued_on="2026-01-01")
-        entries = parse_csv(export(tmp_path, 3, offers=0).read_text(encoding="utf-8"), defaults)
-        batch = service.open_batch(entries, now=1_780_000_000)
-        service.sign_batch(batch.id)
+    with _anchoring_service(home) as (archive, service):
+        batch = _signed_batch_of_three(service, home, tmp_path)
         root = service.seal_issuance(batch.id, now=1_780_000_000)
         stranger = new_account()
         ledger.issuance.anchor_batch(bytes.fromhex(root), 3, account=stranger)
@@ -150,20 +164,12 @@ def test_a_root_someone_else_anchored_first_is_reported_never_accepted(accredite
         assert f"anchored by {stranger.address}, not by this issuer's account" in outcome.error
         assert archive.issuance_tree(root).anchor_error == outcome.error
         assert not archive.issuance_tree(root).anchored
-    finally:
-        archive.close()
 
 
 def test_a_credential_signed_again_leaves_its_tree_for_a_new_one(accredited_issuer, ledger_env, tmp_path):
     home, _ = accredited_issuer
-    archive = Archive(home.archive_path)
-    service = IssuerService(home.identity, archive, home.signing_key(), anchor=LedgerStatusAnchor(home))
-    try:
-        defaults = BatchDefaults(issuer_country="IT", awarding_body=home.identity.awarding_body(),
-                                 issued_on="2026-01-01")
-        entries = parse_csv(export(tmp_path, 3, offers=0).read_text(encoding="utf-8"), defaults)
-        batch = service.open_batch(entries, now=1_780_000_000)
-        service.sign_batch(batch.id)
+    with _anchoring_service(home) as (archive, service):
+        batch = _signed_batch_of_three(service, home, tmp_path)
         first = service.seal_issuance(batch.id, now=1_780_000_000)
         ids = [r.id for r in archive.batch_credentials(batch.id)]
         service.sign_batch(batch.id, delivered=lambda record: record.id != ids[1])  # its file was lost
@@ -179,5 +185,3 @@ def test_a_credential_signed_again_leaves_its_tree_for_a_new_one(accredited_issu
             proof = IssuanceProof.from_json(proofs[credential_id])
             assert (proof.root.hex(), proof.size) == (first, 3)
             assert proof.proves(leaf_hash(bytes.fromhex(_leaf_input(archive, credential_id))))
-    finally:
-        archive.close()
