@@ -9,11 +9,23 @@ from __future__ import annotations
 
 import http.client
 import json
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
+
+from eth_account import Account
+
+from ledger.chain import Chain
+from ledger.deployment import attach, deploy
+from ledger.devnet import ANVIL_DEV_KEYS, Devnet
 
 #: Transactions (or receipts) per JSON-RPC batch.
 BATCH = 500
+#: Anvil's block gas limit, raised so thousands of transactions fit in few blocks.
+GAS_LIMIT = 2_000_000_000
 
 
 class RawRpc:
@@ -72,3 +84,21 @@ def mined_gas(chain, rpc: RawRpc, raw: list[str], what: str) -> int:
     if any(r["status"] != "0x1" for r in receipts):
         raise RuntimeError(f"one of the {what} reverted")
     return sum(int(b["gasUsed"], 16) for b in blocks)
+
+
+@contextmanager
+def gas_devnet() -> Iterator[tuple[Chain, RawRpc, Any, Any, Any]]:
+    """A fresh Anvil (block gas limit :data:`GAS_LIMIT`) with the registries deployed; stopped after.
+
+    Yields the chain, a :class:`RawRpc` to it, the root's and an issuer's dev accounts, and the ledger.
+    """
+    with tempfile.TemporaryDirectory(prefix="microcred-bench-") as data_dir:
+        devnet = Devnet(Path(data_dir))
+        record = devnet.start(persist_state=False, extra_args=["--gas-limit", str(GAS_LIMIT)])
+        try:
+            chain = Chain(record.url)
+            root = Account.from_key(ANVIL_DEV_KEYS[0])
+            issuer = Account.from_key(ANVIL_DEV_KEYS[2])
+            yield chain, RawRpc(record.url), root, issuer, attach(chain, deploy(chain, root), account=root)
+        finally:
+            devnet.stop()

@@ -20,26 +20,21 @@ from __future__ import annotations
 
 import hashlib
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _gas import RawRpc, mined_gas, signed_copies  # noqa: E402
-from eth_account import Account  # noqa: E402
+from _gas import RawRpc, gas_devnet, mined_gas, signed_copies  # noqa: E402
 
 from credentials.merkle import MerkleTree, leaf_hash  # noqa: E402
 from ledger.chain import Chain  # noqa: E402
-from ledger.deployment import attach, deploy  # noqa: E402
-from ledger.devnet import ANVIL_DEV_KEYS, Devnet  # noqa: E402
 
 NS = (1, 100, 10_000)
 GOAL_N = 10_000
 GOAL_GAS_PER_CREDENTIAL = 10
 #: The size's calldata: at most 8 bytes that can go from zero to non-zero, 12 gas each.
 SIZE_CALLDATA_SLACK = 8 * 12
-GAS_LIMIT = 2_000_000_000
 
 
 def leaves(n: int, salt: str) -> list[bytes]:
@@ -54,28 +49,18 @@ def per_credential_gas(chain: Chain, rpc: RawRpc, registry, account, batch_leave
 
 
 def main() -> int:
-    with tempfile.TemporaryDirectory(prefix="microcred-bench-") as data_dir:
-        devnet = Devnet(Path(data_dir))
-        record = devnet.start(persist_state=False, extra_args=["--gas-limit", str(GAS_LIMIT)])
-        try:
-            chain = Chain(record.url)
-            rpc = RawRpc(record.url)
-            root = Account.from_key(ANVIL_DEV_KEYS[0])
-            issuer = Account.from_key(ANVIL_DEV_KEYS[2])
-            ledger = attach(chain, deploy(chain, root), account=root)
-            print(f"{'credentials':>11} {'batch':>8} {'gas/cred.':>10} {'per credential (n tx)':>22} "
-                  f"{'gas/cred.':>10} {'ratio':>9}")
-            results = {}
-            for n in NS:
-                batch_leaves = leaves(n, f"batch-{n}")
-                tree = MerkleTree(batch_leaves)
-                batch_gas = ledger.issuance.anchor_batch(tree.root, n, account=issuer).gas_used
-                single = per_credential_gas(chain, rpc, ledger.issuance.contract, issuer, leaves(n, f"single-{n}"))
-                results[n] = (batch_gas, single)
-                print(f"{n:>11,} {batch_gas:>8,} {batch_gas / n:>10,.2f} {single:>22,} {single / n:>10,.0f} "
-                      f"{single / batch_gas:>9,.1f}")
-        finally:
-            devnet.stop()
+    with gas_devnet() as (chain, rpc, root, issuer, ledger):
+        print(f"{'credentials':>11} {'batch':>8} {'gas/cred.':>10} {'per credential (n tx)':>22} "
+              f"{'gas/cred.':>10} {'ratio':>9}")
+        results = {}
+        for n in NS:
+            batch_leaves = leaves(n, f"batch-{n}")
+            tree = MerkleTree(batch_leaves)
+            batch_gas = ledger.issuance.anchor_batch(tree.root, n, account=issuer).gas_used
+            single = per_credential_gas(chain, rpc, ledger.issuance.contract, issuer, leaves(n, f"single-{n}"))
+            results[n] = (batch_gas, single)
+            print(f"{n:>11,} {batch_gas:>8,} {batch_gas / n:>10,.2f} {single:>22,} {single / n:>10,.0f} "
+                  f"{single / batch_gas:>9,.1f}")
     batches = [gas for gas, _ in results.values()]
     independent = max(batches) - min(batches) <= SIZE_CALLDATA_SLACK
     per_credential = results[GOAL_N][0] / GOAL_N

@@ -22,20 +22,18 @@ from __future__ import annotations
 import hashlib
 import random
 import sys
-import tempfile
 import zlib
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _gas import RawRpc, mined_gas, signed_copies  # noqa: E402
+from _gas import RawRpc, gas_devnet, mined_gas, signed_copies  # noqa: E402
 from eth_account import Account  # noqa: E402
 
 from ledger.artifacts import NAIVE_REVOCATION_REGISTRY, Role, load_artifact  # noqa: E402
 from ledger.chain import Chain  # noqa: E402
-from ledger.deployment import attach, deploy  # noqa: E402
-from ledger.devnet import ANVIL_DEV_KEYS, Devnet  # noqa: E402
+from ledger.devnet import ANVIL_DEV_KEYS  # noqa: E402
 
 LIST_SIZE = 131_072
 KS = (1, 100, 1_000, 10_000)
@@ -44,7 +42,6 @@ GOAL_RATIO = 500
 VCT = "urn:microcred:vct:micro-credential:1"
 ISSUER_DID = "did:web:bench-university.example"
 LIST_ID = "https://bench-university.example/status/1"
-GAS_LIMIT = 2_000_000_000
 
 
 def compressed_status_list(revoked: set[int]) -> bytes:
@@ -67,41 +64,31 @@ def naive_gas(chain: Chain, rpc: RawRpc, k: int, salt: int) -> int:
 
 def main() -> int:
     rng = random.Random(20240616)
-    with tempfile.TemporaryDirectory(prefix="microcred-bench-") as data_dir:
-        devnet = Devnet(Path(data_dir))
-        record = devnet.start(persist_state=False, extra_args=["--gas-limit", str(GAS_LIMIT)])
-        try:
-            chain = Chain(record.url)
-            rpc = RawRpc(record.url)
-            root = Account.from_key(ANVIL_DEV_KEYS[0])
-            issuer = Account.from_key(ANVIL_DEV_KEYS[2])
-            ledger = attach(chain, deploy(chain, root), account=root)
-            now = chain.block_timestamp()
-            ledger.trust.accredit(ledger.deployment.root_did, ISSUER_DID, role=Role.ISSUER, vcts=[VCT],
-                                  legal_name="Bench University", country="IT", valid_from=now - 1,
-                                  valid_until=None, controller=issuer.address)
-            first = ledger.status.anchor(ISSUER_DID, LIST_ID, hashlib.sha256(b"empty").digest(), 1, account=issuer)
-            print(f"first anchor of a new list (new storage slots): {first.gas_used:,} gas")
-            print(f"{'k changed':>10} {'anchor':>10} {'anchor+list':>12} {'list bytes':>11} "
-                  f"{'naive (k tx)':>14} {'naive/anchor':>13} {'naive/anchor+list':>18}")
-            version, results = 1, {}
-            for k in KS:
-                revoked = set(rng.sample(range(LIST_SIZE), k))
-                compressed = compressed_status_list(revoked)
-                # each anchor is of a new token (new iat, new signature): a new digest every time
-                version += 1
-                digest = hashlib.sha256(version.to_bytes(8, "big") + compressed).digest()
-                anchor_gas = ledger.status.anchor(ISSUER_DID, LIST_ID, digest, version, account=issuer).gas_used
-                version += 1
-                digest = hashlib.sha256(version.to_bytes(8, "big") + compressed).digest()
-                with_list_gas = ledger.status.anchor(ISSUER_DID, LIST_ID, digest, version, compressed,
-                                                     account=issuer).gas_used
-                naive = naive_gas(chain, rpc, k, salt=k)
-                results[k] = (anchor_gas, with_list_gas, naive)
-                print(f"{k:>10,} {anchor_gas:>10,} {with_list_gas:>12,} {len(compressed):>11,} "
-                      f"{naive:>14,} {naive / anchor_gas:>13,.1f} {naive / with_list_gas:>18,.1f}")
-        finally:
-            devnet.stop()
+    with gas_devnet() as (chain, rpc, root, issuer, ledger):
+        now = chain.block_timestamp()
+        ledger.trust.accredit(ledger.deployment.root_did, ISSUER_DID, role=Role.ISSUER, vcts=[VCT],
+                              legal_name="Bench University", country="IT", valid_from=now - 1,
+                              valid_until=None, controller=issuer.address)
+        first = ledger.status.anchor(ISSUER_DID, LIST_ID, hashlib.sha256(b"empty").digest(), 1, account=issuer)
+        print(f"first anchor of a new list (new storage slots): {first.gas_used:,} gas")
+        print(f"{'k changed':>10} {'anchor':>10} {'anchor+list':>12} {'list bytes':>11} "
+              f"{'naive (k tx)':>14} {'naive/anchor':>13} {'naive/anchor+list':>18}")
+        version, results = 1, {}
+        for k in KS:
+            revoked = set(rng.sample(range(LIST_SIZE), k))
+            compressed = compressed_status_list(revoked)
+            # each anchor is of a new token (new iat, new signature): a new digest every time
+            version += 1
+            digest = hashlib.sha256(version.to_bytes(8, "big") + compressed).digest()
+            anchor_gas = ledger.status.anchor(ISSUER_DID, LIST_ID, digest, version, account=issuer).gas_used
+            version += 1
+            digest = hashlib.sha256(version.to_bytes(8, "big") + compressed).digest()
+            with_list_gas = ledger.status.anchor(ISSUER_DID, LIST_ID, digest, version, compressed,
+                                                 account=issuer).gas_used
+            naive = naive_gas(chain, rpc, k, salt=k)
+            results[k] = (anchor_gas, with_list_gas, naive)
+            print(f"{k:>10,} {anchor_gas:>10,} {with_list_gas:>12,} {len(compressed):>11,} "
+                  f"{naive:>14,} {naive / anchor_gas:>13,.1f} {naive / with_list_gas:>18,.1f}")
     anchors = [r[0] for r in results.values()]
     independent = max(anchors) == min(anchors)
     goal_ratio = results[GOAL_K][2] / results[GOAL_K][0]
