@@ -99,6 +99,9 @@ class _RefuseForeignHosts:
         return verdict
 
     def __call__(self, environ: dict, start_response: Any) -> Any:
+        host = environ.get("HTTP_HOST")
+        if host and host != host.lower():
+            environ["HTTP_HOST"] = host.lower()  # a host name is case-insensitive (RFC 3986 §3.2.2)
         if not self._trusted(environ):
             start_response("400 Bad Request", [("Content-Type", "text/plain; charset=utf-8"),
                                                ("Content-Length", str(len(self._BODY))),

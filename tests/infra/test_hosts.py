@@ -151,3 +151,11 @@ def test_trusted_hosts_from_public_url_and_explicit_list():
     assert trusted_hosts_for("https://Wallet.Example/app", "a.example, .b.example") == [
         ".b.example", "a.example", "wallet.example"]
     assert trusted_hosts_for(None) == ["127.0.0.1", "localhost"]
+
+
+def test_host_names_are_compared_without_regard_to_case(wallet_app):
+    """RFC 9110 §4.2.3 / RFC 3986 §3.2.2: the host of a URL is case-insensitive."""
+    client = wallet_app(PUBLIC_URL="https://wallet.example").test_client()
+    for host in ("WALLET.example", "Wallet.Example", "wallet.EXAMPLE"):
+        assert client.get("/auth/signin", headers={"Host": host}).status_code == 200
+    assert client.get("/auth/signin", headers={"Host": "WALLET.example.evil.example"}).status_code == 400
