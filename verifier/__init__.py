@@ -91,7 +91,7 @@ def _serve_hosts_and_health(web: Foundation, service) -> None:
 
 #: Endpoints counted against a per-client rate limit (``VerifierService.limit`` actions).
 _RATE_LIMITED = {"api.verify": "verify", "pages.verify": "verify", "pages.verify_photo": "verify",
-                 "openid4vp.create": "openid4vp"}
+                 "openid4vp.create": "openid4vp", "openid4vp.response": "verify", "evidence.download": "verify"}
 
 
 def _limit_rates(app: Flask) -> None:

@@ -100,3 +100,15 @@ def test_a_store_that_cannot_answer_fails_closed_with_503(limited):
         assert answer.status_code == 503
         assert str(port) not in answer.get_data(as_text=True)
         assert "Traceback" not in answer.get_data(as_text=True)
+
+
+def test_wallet_answers_and_evidence_downloads_count_against_the_verification_limit(limited):
+    """Each OpenID4VP answer may carry presentations to verify and each evidence file is signed: both cost."""
+    client = limited(VERIFIER_RATE_LIMIT="2/60")
+    for _ in range(2):
+        assert client.post("/openid4vp/response", data={"state": "x" * 22}).status_code == 400
+    assert client.post("/openid4vp/response", data={"state": "x" * 22}).status_code == 429
+    other = limited(VERIFIER_RATE_LIMIT="1/60")
+    elsewhere = {"REMOTE_ADDR": "192.0.2.7"}  # a client of its own: the store is shared with the app above
+    assert other.post("/evidence/" + "a" * 24, environ_base=elsewhere).status_code == 404
+    assert other.post("/evidence/" + "a" * 24, environ_base=elsewhere).status_code == 429
