@@ -52,3 +52,10 @@ def test_jinja_finalize_covers_every_printed_expression():
         page = render_template_string("<p title='{{ a }}'>{{ b }}</p>{{ c|bidi_safe }}",
                                       a="x\u2067", b="\u202dy", c="z\u200f")
     assert page == "<p title='x[U+2067]'>[U+202D]y</p>z[U+200F]"
+
+
+@pytest.mark.parametrize("code", [0x061B, 0x061D, 0x200D, 0x2010, 0x2029, 0x202F, 0x2065, 0x206A],
+                         ids=lambda c: f"U+{c:04X}")
+def test_the_neighbours_of_the_controls_are_left_as_they_are(code):
+    text = f"Universit{chr(code)}y of Example"
+    assert neutralise_bidi(text) is text
