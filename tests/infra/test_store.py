@@ -186,6 +186,24 @@ def test_sqlite_purges_expired_rows_so_the_file_stays_small(tmp_path):
     store.close()
 
 
+def test_a_replay_record_is_one_b_tree_insert_even_in_a_store_made_before(tmp_path):
+    """The replay table has no index beside its primary key (issue 16: a second b-tree doubled the cost of every
+    verification's insert, and made the purge four times slower); a file made with the old index loses it."""
+    with sqlite3.connect(tmp_path / STORE_FILE) as db:
+        db.executescript("CREATE TABLE once (namespace TEXT NOT NULL, key TEXT NOT NULL, expires_at REAL NOT NULL,"
+                         " PRIMARY KEY (namespace, key)) WITHOUT ROWID;"
+                         " CREATE INDEX once_expiry ON once (expires_at);"
+                         " INSERT INTO once VALUES ('replay', 'kept', 1e12);")
+    store = SqliteStore(tmp_path / STORE_FILE)
+    assert store.add_once("replay", "kept", 60) is False  # the records of the old file still count
+    assert store.add_once("replay", "new", 60) is True
+    store.close()
+    with sqlite3.connect(tmp_path / STORE_FILE) as db:
+        indexes = db.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'once' "
+                             "AND sql IS NOT NULL").fetchall()
+    assert indexes == []
+
+
 def test_sqlite_uses_wal_so_readers_do_not_block_writers(tmp_path):
     SqliteStore(tmp_path / STORE_FILE).close()
     with sqlite3.connect(tmp_path / STORE_FILE) as db:
