@@ -9,6 +9,7 @@ JSON, as microcred signs it. Re-exported by :mod:`credentials.jose`.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from credentials.errors import InvalidInput
@@ -53,6 +54,8 @@ _UTF8_BOM = b"\xef\xbb\xbf"
 
 #: Built once: ``json.loads`` with hooks builds a new decoder (and scanner) on every call.
 _JSON_DECODER = json.JSONDecoder(object_pairs_hook=_reject_duplicate_keys, parse_constant=_reject_constant)
+#: Its C scanner: one value from an index, answering (value, the index after it).
+_SCAN_ONCE: Callable[[str, int], tuple[Any, int]] = _JSON_DECODER.scan_once  # type: ignore[attr-defined]
 
 
 def json_loads(data: bytes | str, *, what: str) -> Any:
@@ -75,6 +78,17 @@ def json_loads(data: bytes | str, *, what: str) -> Any:
         raise InvalidInput(f"{what} must be UTF-8 JSON text, found {type(data).__name__}")
     if data.startswith("\ufeff"):
         raise InvalidInput(f"{what} starts with a byte order mark; expected UTF-8 JSON without one")
+    try:
+        # The scanner alone first (``decode`` is two Python frames and two regex matches around it): what it
+        # reads to the end is the whole answer; anything else (whitespace around the value, extra data, an
+        # error) goes through ``decode``, which reads or refuses it exactly as before.
+        value, end = _SCAN_ONCE(data, 0)
+        if end == len(data):
+            return value
+    except InvalidInput as exc:
+        raise InvalidInput(f"{what}: {exc}") from exc
+    except (ValueError, StopIteration, RecursionError):
+        pass
     try:
         return _JSON_DECODER.decode(data)
     except InvalidInput as exc:

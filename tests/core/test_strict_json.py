@@ -58,6 +58,21 @@ def test_json_loads_still_takes_utf8_and_text_and_refuses_duplicates_and_a_bom_i
         json_loads(b'{"a":NaN}', what="x")
 
 
+@pytest.mark.parametrize(("text", "value"), [
+    (' {"a":1} ', {"a": 1}), ('\n[1,2]\t', [1, 2]), ("7", 7), ('"x"', "x"), ("[]", []), ("null", None),
+])
+def test_json_loads_reads_a_whole_value_with_or_without_whitespace_around_it(text, value):
+    assert json_loads(text, what="x") == value
+    assert json_loads(text.encode("utf-8"), what="x") == value
+
+
+@pytest.mark.parametrize("text", ['{"a":1}x', '{"a":1} {"b":2}', "[1,2", "", " ", "[1,]", '{"a":1,}', "01",
+                                  '{"a":Infinity}', '[-Infinity]', '{"a":{"a":1,"a":2}}', "[" * 100_000])
+def test_json_loads_refuses_extra_data_truncation_constants_nested_duplicates_and_deep_nesting(text):
+    with pytest.raises(InvalidInput):
+        json_loads(text, what="x")
+
+
 def _payload(world: World, disclosures=()) -> dict:
     return {"iss": world.issuer, "iat": NOW - 100, "vct": MICRO_CREDENTIAL_VCT,
             "cnf": {"jwk": world.holder_key.public_key().to_jwk()},
