@@ -14,7 +14,9 @@ Implements the credential side of:
   ``ob_v3p0_achievementcredential_schema.json`` (draft 2019-09), vendored in
   ``credentials/schemas/`` from the copy committed by educredentials/obv3-examples
   (``schemas/``, commit ``a5a6b6d5eb043d37ef004a16fb84fed65b15de6a``), which
-  1EdTech publishes at purl.imsglobal.org.
+  1EdTech publishes at purl.imsglobal.org. A valid badge is answered by the
+  schema compiled once into closures (:mod:`credentials.schema_fast`); an
+  invalid one's reasons come from ``jsonschema``, as they always did.
 - 1EdTech *Comprehensive Learner Record* 2.0 ``ClrCredential`` (a
   ``ClrSubject`` with ``verifiableCredential``): recognised and checked the
   same way, without a schema (none is vendored); the nested credentials are
@@ -37,7 +39,7 @@ from typing import Any
 
 from jsonschema import Draft201909Validator
 
-from credentials._json import json_loads
+from credentials._json import json_loads_object
 from credentials.data_integrity import VerifiedProof, date_time_seconds, verify_data_integrity
 from credentials.errors import FormatError, SchemaViolation, SignatureError, ValidityPeriodError
 from credentials.jsonld import (
@@ -48,6 +50,7 @@ from credentials.jsonld import (
     parse_json_document,
 )
 from credentials.multikey import VerificationMethodResolver
+from credentials.schema_fast import Check, compile_schema
 
 __all__ = [
     "LDP_VC_FORMAT",
@@ -251,9 +254,20 @@ def check_open_badge_credential(
 
 
 @lru_cache(maxsize=1)
-def _ob3_validator() -> Draft201909Validator:
+def _ob3_schema() -> dict[str, Any]:
     text = resources.files("credentials").joinpath(OB3_SCHEMA_RESOURCE).read_text("utf-8")
-    return Draft201909Validator(json_loads(text, what="the Open Badges 3.0 schema"))
+    return json_loads_object(text, what="the Open Badges 3.0 schema")
+
+
+@lru_cache(maxsize=1)
+def _ob3_validator() -> Draft201909Validator:
+    return Draft201909Validator(_ob3_schema())
+
+
+@lru_cache(maxsize=1)
+def _ob3_is_valid() -> Check:
+    """The schema compiled to closures (valid / invalid only); ``jsonschema`` if it cannot be compiled."""
+    return compile_schema(_ob3_schema()) or _ob3_validator().is_valid
 
 
 def open_badge_schema_problems(info: OpenBadgeInfo) -> tuple[str, ...] | None:
@@ -263,6 +277,8 @@ def open_badge_schema_problems(info: OpenBadgeInfo) -> tuple[str, ...] | None:
     credential = dict(info.credential)
     if isinstance(credential.get("proof"), Mapping):
         credential["proof"] = [credential["proof"]]  # VCDM allows one proof object; the schema wants a list
+    if _ob3_is_valid()(credential):
+        return ()
     errors = sorted(_ob3_validator().iter_errors(credential), key=lambda e: [str(p) for p in e.absolute_path])
     problems = []
     for error in errors[:_MAX_SCHEMA_PROBLEMS]:
