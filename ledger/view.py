@@ -67,6 +67,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from credentials.did_mcr import DidRecord
@@ -74,16 +75,18 @@ from credentials.errors import InvalidDid, MicrocredError
 from credentials.issuance_anchor import IssuanceAnchor
 from credentials.status_check import status_list_id
 from credentials.verification_model import StatusEvidence, TrustAnswer, Unavailable
+from ledger.artifacts import Role
 from ledger.chain import BlockHeader, BlockRef, time_left
 from ledger.config import LedgerSettings
 from ledger.deployment import Ledger, open_ledger
 from ledger.errors import LedgerError, LedgerUnavailable, TransactionReverted
 from ledger.issuance import IssuanceAnchorSource
 from ledger.status import AnchorEvent
+from ledger.trust import UNLIMITED, AccreditationLookup
 from ledger.trust_rules import trust_answer
 
 __all__ = ["LedgerView", "TokenSource", "AnchorListener", "MAX_EVENT_RANGE", "NO_ANSWER", "BAD_ANSWER",
-           "user_reason", "open_view"]
+           "user_reason", "open_view", "standing_span"]
 
 DEFAULT_POLL_INTERVAL_S = 0.2
 DEFAULT_MAX_LAG_S = 1.0
@@ -119,6 +122,29 @@ class _Lru(OrderedDict):
         self.move_to_end(key)
         while len(self) > _CACHE_SIZE:
             self.popitem(last=False)
+
+
+def standing_span(lookup: AccreditationLookup) -> tuple[int, int] | None:
+    """The times ``[from, until)`` around ``lookup.at_time`` at which the registry's standing is the same.
+
+    The contract's ``_standing(did, vct, at)`` (``contracts/TrustRegistry.sol``) depends on ``at`` only through
+    ``at < validFrom``, ``at >= validUntil``, ``at >= revokedAt`` and ``at >= suspendedAt`` of the entries it
+    walks, which are the returned chain's; between two consecutive such times every comparison, so the standing,
+    is the same. None when the chain is not whole (no entry, a link that does not name the next, no root at its
+    end): then only the asked time is known.
+    """
+    chain = lookup.chain
+    if not chain or chain[0].did != lookup.did or chain[-1].role is not Role.ROOT:
+        return None
+    if any(link.role is Role.NONE or link.accredited_by != above.did
+           for link, above in zip(chain, chain[1:], strict=False)):
+        return None
+    at = lookup.at_time
+    if not 0 <= at < UNLIMITED:
+        return None
+    times = {moment for link in chain
+             for moment in (link.valid_from, link.valid_until, link.revoked_at, link.suspended_at) if moment is not None}
+    return (max((t for t in times if t <= at), default=0), min((t for t in times if t > at), default=UNLIMITED))
 
 
 def open_view(settings: LedgerSettings, fetch_token: TokenSource, *, poll_interval: float = DEFAULT_POLL_INTERVAL_S,
@@ -201,8 +227,11 @@ class LedgerView:
         try:
             if self.head_block is not None and self.confirmed_at >= asked:
                 return self.head_block.number  # another thread confirmed it while this one waited
+            # Fresh from when the head was asked for, not from when the node answered: a block mined before
+            # this moment is in what is confirmed, and a slow answer does not make the view look fresher.
+            reading = time.monotonic()
             self._advance(self._target())
-            self.confirmed_at = time.monotonic()
+            self.confirmed_at = reading
             self.last_error = self._logged_error = None
             return self.head_block.number  # type: ignore[union-attr]
         finally:
@@ -383,14 +412,25 @@ class LedgerView:
     # ------------------------------------------------------------ resolvers
 
     def trust(self, did: str, vct: str, at_time: int) -> TrustAnswer | Unavailable:
-        """The TrustRegistry's answer at the processed block (core ``TrustResolver``)."""
+        """The TrustRegistry's answer at the processed block (core ``TrustResolver``).
+
+        Kept per (DID, type, time), and per (DID, type) as the registry's lookup with the span of times over
+        which its standing cannot differ (:func:`standing_span`): a fresh credential, whose ``iat`` is a second
+        never asked before, is judged from the span without a chain read. Both are dropped by any trust event.
+        """
         key = (did, vct, at_time)
         try:
             self._ensure_fresh()
             with self._lock:
+                generation = self._generation
                 found = self._trust.get(key)
+                known = self._trust.get((did, vct)) if found is None else None
             if found is not None:
                 return found
+            if known is not None and known[1] <= at_time < known[2]:
+                answer = trust_answer(replace(known[0], at_time=at_time), block=known[3])
+                self._cache(self._trust, key, answer, generation)
+                return answer
             lookup, generation, number = self._pinned(
                 lambda block: self.ledger.trust.lookup(did, vct, at_time, block=block))
         except LedgerError as exc:
@@ -399,6 +439,9 @@ class LedgerView:
             return TrustAnswer(False, f"{did[:80]} cannot be in the trust registry: {exc}")
         answer = trust_answer(lookup, block=number)
         self._cache(self._trust, key, answer, generation)
+        span = standing_span(lookup)
+        if span is not None:
+            self._cache(self._trust, (did, vct), (lookup, *span, number), generation)
         return answer
 
     def _anchor(self, did: str, list_id: str) -> Any:
@@ -428,8 +471,9 @@ class LedgerView:
         return event
 
     def _token(self, uri: str, anchored_sha256: bytes,
-               fetch: TokenSource | None = None) -> tuple[str | None, str | None]:
-        """The token behind ``uri`` for this anchor; kept only when its hash is the anchored one.
+               fetch: TokenSource | None = None) -> tuple[str | None, str | None, bool]:
+        """The token behind ``uri`` for this anchor, its fetch error, and whether its hash is the anchored one
+        (True when none was fetched); kept only when it is.
 
         A token that does not match (a lying or stale server) is handed to the
         core, which says so, but is not kept: the next verification fetches
@@ -439,19 +483,37 @@ class LedgerView:
         with self._lock:
             found = self._tokens.get(key)
         if found is not None and (found[0] is not None or time.monotonic() - found[2] < _FETCH_RETRY_S):
-            return found[0], found[1]
+            return found[0], found[1], True
         left = time_left()
         if left is not None and left <= 0:
-            return None, "no time was left to fetch it"
+            return None, "no time was left to fetch it", True
         try:
             token, error = (fetch or self.fetch_token)(uri), None
         except (ConnectionError, ValueError) as exc:
             token, error = None, str(exc)
         if token is not None and hashlib.sha256(token.encode("utf-8")).digest() != anchored_sha256:
-            return token, error
+            return token, error, False
         with self._lock:
             self._tokens.put(key, (token, error, time.monotonic()))
-        return token, error
+        return token, error, True
+
+    def _anchored_token(self, did: str, list_id: str, uri: str, anchor: Any,
+                        fetch: TokenSource | None = None) -> tuple[Any, str | None, str | None]:
+        """The anchor of the list and its token (with the fetch error), the head confirmed afresh on a mismatch.
+
+        A served token whose hash is not the anchored one is, most often, a version anchored after the
+        processed block (every revocation, for up to a poll interval): the head is confirmed afresh and the
+        anchor read again before the core is told the hashes differ. A server that still differs is
+        handed over as it is (a stale or lying server fails closed). Raises LedgerError from the chain.
+        """
+        token, error, matches = self._token(uri, anchor.sha256, fetch)
+        if matches:
+            return anchor, token, error
+        self.refresh()
+        again = self._anchor(did, list_id)
+        if again is not None and again.sha256 != anchor.sha256:
+            token, error, _ = self._token(uri, again.sha256, fetch)
+        return again, token, error  # no anchor any more (a reorganisation): the caller says "never anchored"
 
     def _anchored_evidence(self, did: str, list_id: str, anchor: Any, token: str | None, error: str | None,
                            checked_at: int) -> StatusEvidence | Unavailable:
@@ -482,6 +544,8 @@ class LedgerView:
                 # before saying so, since a list anchored a moment ago is the usual reason.
                 self.refresh()
                 anchor = self._anchor(did, list_id)
+            if anchor is not None:
+                anchor, token, error = self._anchored_token(did, list_id, uri, anchor)
         except LedgerError as exc:
             return self._unavailable(exc)
         except MicrocredError as exc:
@@ -489,7 +553,6 @@ class LedgerView:
         checked_at = self._checked_at()
         if anchor is None:
             return StatusEvidence(None, checked_at=checked_at)
-        token, error = self._token(uri, anchor.sha256)
         return self._anchored_evidence(did, list_id, anchor, token, error, checked_at)
 
     def _unanchored_list(self, uri: str) -> tuple[str | None, str | None, int]:
@@ -533,5 +596,13 @@ class LedgerView:
         if anchor is None:
             text, error, fetched_at = self._unanchored_list(uri)
             return StatusEvidence(None, token=text, fetch_error=error, checked_at=fetched_at)
-        token, error = self._token(uri, anchor.sha256, self.fetch_list)
+        try:
+            anchor, token, error = self._anchored_token(did, list_id, uri, anchor, self.fetch_list)
+        except LedgerError as exc:
+            return self._unavailable(exc)
+        except MicrocredError as exc:
+            return Unavailable(f"the status list {uri[:120]} cannot be used: {exc}")
+        if anchor is None:  # its anchor gone with a reorganisation: read as a list it does not anchor
+            text, error, fetched_at = self._unanchored_list(uri)
+            return StatusEvidence(None, token=text, fetch_error=error, checked_at=fetched_at)
         return self._anchored_evidence(did, list_id, anchor, token, error, self._checked_at())
