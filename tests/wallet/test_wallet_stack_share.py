@@ -203,3 +203,30 @@ def test_the_credentials_page_leads_to_sharing_several_at_once(three):
     learner, _ = three
     assert learner.get("/credentials").status_code == 200
     assert 'href="/stack/share">Share several at once</a>' in learner.last_page
+
+
+@pytest.mark.parametrize("sent", ["none", "forged", "another session's"])
+def test_a_stack_share_post_without_this_sessions_csrf_token_shares_nothing(app, three, sent):
+    """The foundation's CSRF check on ``POST /stack/share``: the one-time form id alone does not let a post in."""
+    from wallet_helpers import WalletClient
+
+    learner, ids = three
+    learner.get(f"/stack/share/choose?credential={ids[0]}&credential={ids[2]}")
+    form = {**learner.form_tokens(), "credential": [str(ids[0]), str(ids[2])], f"claim-{ids[0]}": [TITLE]}
+    assert form.get("form_id"), "the choose page carries no one-time form id"
+    forged = {name: value for name, value in form.items() if name != "csrf_token"}
+    if sent == "forged":
+        forged["csrf_token"] = "x" * len(form["csrf_token"])
+    elif sent == "another session's":
+        other = WalletClient(app.test_client())
+        other.signup("bea")
+        other.get("/auth/account")  # a page with a form: that session's token
+        forged["csrf_token"] = other.form_tokens()["csrf_token"]
+
+    refused = learner.client.post("/stack/share", data=forged)
+    assert refused.status_code == 400
+    assert "did not come from this wallet" in refused.get_data(as_text=True)
+    assert db_rows(app, "SELECT COUNT(*) FROM shares")[0][0] == 0
+    # The same form with this session's token goes through: the token, nothing else, made the difference.
+    assert learner.client.post("/stack/share", data=form).status_code == 302
+    assert db_rows(app, "SELECT COUNT(*) FROM shares")[0][0] == 1
