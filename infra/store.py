@@ -12,7 +12,10 @@ They sit behind one small interface, :class:`Store`, with two backends:
     correct with no extra server. Insert-if-absent is a PRIMARY KEY and
     ``INSERT OR IGNORE`` (its row count says who won); every read-modify-write
     runs in a ``BEGIN IMMEDIATE`` transaction. Entries carry their expiry;
-    expired ones are ignored on read and purged lazily.
+    expired ones are ignored on read and purged lazily. The replay table
+    (``once``) has no index beside its key: every verification writes one
+    record, and a second b-tree doubled that cost (issue 16), while the purge,
+    which touches most pages either way, is faster scanning than through it.
 ``RedisStore`` (``MICROCRED_REDIS_URL`` set; Redis or Valkey)
     for several machines: ``SET NX PX`` for :meth:`~Store.add_once`, strings
     with a TTL for values, ``GETDEL`` for :meth:`~Store.pop`, and one Lua
@@ -111,7 +114,7 @@ CREATE TABLE IF NOT EXISTS kv (namespace TEXT NOT NULL, key TEXT NOT NULL, value
 CREATE TABLE IF NOT EXISTS hits (namespace TEXT NOT NULL, key TEXT NOT NULL, window_start REAL NOT NULL,
                                  count INTEGER NOT NULL, expires_at REAL NOT NULL,
                                  PRIMARY KEY (namespace, key)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS once_expiry ON once (expires_at);
+DROP INDEX IF EXISTS once_expiry;
 CREATE INDEX IF NOT EXISTS kv_expiry ON kv (expires_at);
 CREATE INDEX IF NOT EXISTS hits_expiry ON hits (expires_at);
 """
