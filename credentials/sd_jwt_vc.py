@@ -30,7 +30,7 @@ from credentials.errors import FormatError, InvalidDid, InvalidInput, SignatureE
 from credentials.jose import PrivateKey, PublicKey, UnverifiedJws
 from credentials.numeric_date import numeric_date
 from credentials.sd_jwt.common import DEFAULT_SD_ALG, UnverifiedSdJwt
-from credentials.sd_jwt.issuer import FRAME_SD_KEY, IssuedSdJwt, issue_sd_jwt
+from credentials.sd_jwt.issuer import FRAME_SD_KEY, IssuedSdJwt, issue_sd_jwt, sign_sd_jwt
 from credentials.sd_jwt.key_binding import DEFAULT_LEEWAY, KeyBindingPolicy, VerifiedKeyBinding
 from credentials.sd_jwt.verifier import VerifiedSdJwt, verify_sd_jwt
 
@@ -42,6 +42,7 @@ __all__ = [
     "IssuerKeyResolver",
     "VerifiedSdJwtVc",
     "issue_sd_jwt_vc",
+    "sign_sd_jwt_vc",
     "resolve_did_issuer_key",
     "unverified_issuer_and_type",
     "verify_sd_jwt_vc",
@@ -89,23 +90,11 @@ class VerifiedSdJwtVc:
     sd_jwt: VerifiedSdJwt
 
 
-def issue_sd_jwt_vc(
-    *,
-    vct: str,
-    claims: Mapping[str, Any],
-    frame: Mapping[str, Any],
-    issuer_key: PrivateKey,
-    issuer: str,
-    kid: str | None,
-    iat: int,
-    exp: int | None = None,
-    nbf: int | None = None,
-    holder_jwk: Mapping[str, str] | None = None,
-    status: Mapping[str, Any] | None = None,
-    sd_alg: str = DEFAULT_SD_ALG,
-    random_bytes: Callable[[int], bytes] = secrets.token_bytes,
-) -> IssuedSdJwt:
-    """Sign an SD-JWT VC (``typ: dc+sd-jwt``). Registered claims come from the arguments."""
+def _registered(
+    claims: Mapping[str, Any], frame: Mapping[str, Any], *, vct: str, issuer: str, kid: str | None, iat: int,
+    exp: int | None, nbf: int | None, status: Mapping[str, Any] | None,
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The claims with the registered ones the issuer sets, and the header; refuses what the draft forbids."""
     clash = sorted(set(claims) & set(_SET_BY_ISSUER))
     if clash:
         raise InvalidInput(f"give {', '.join(clash)} as arguments, not inside the claims")
@@ -130,15 +119,54 @@ def issue_sd_jwt_vc(
     header = {"typ": SD_JWT_VC_TYP}
     if kid is not None:
         header["kid"] = kid
-    return issue_sd_jwt(
-        {**registered, **claims},
-        frame,
-        issuer_key,
-        header=header,
-        holder_jwk=holder_jwk,
-        sd_alg=sd_alg,
-        random_bytes=random_bytes,
-    )
+    return {**registered, **claims}, header
+
+
+def issue_sd_jwt_vc(
+    *,
+    vct: str,
+    claims: Mapping[str, Any],
+    frame: Mapping[str, Any],
+    issuer_key: PrivateKey,
+    issuer: str,
+    kid: str | None,
+    iat: int,
+    exp: int | None = None,
+    nbf: int | None = None,
+    holder_jwk: Mapping[str, str] | None = None,
+    status: Mapping[str, Any] | None = None,
+    sd_alg: str = DEFAULT_SD_ALG,
+    random_bytes: Callable[[int], bytes] = secrets.token_bytes,
+) -> IssuedSdJwt:
+    """Sign an SD-JWT VC (``typ: dc+sd-jwt``). Registered claims come from the arguments."""
+    full, header = _registered(claims, frame, vct=vct, issuer=issuer, kid=kid, iat=iat, exp=exp, nbf=nbf,
+                               status=status)
+    return issue_sd_jwt(full, frame, issuer_key, header=header, holder_jwk=holder_jwk, sd_alg=sd_alg,
+                        random_bytes=random_bytes)
+
+
+def sign_sd_jwt_vc(
+    *,
+    vct: str,
+    claims: Mapping[str, Any],
+    frame: Mapping[str, Any],
+    issuer_key: PrivateKey,
+    issuer: str,
+    kid: str | None,
+    iat: int,
+    exp: int | None = None,
+    nbf: int | None = None,
+    holder_jwk: Mapping[str, str] | None = None,
+    status: Mapping[str, Any] | None = None,
+    sd_alg: str = DEFAULT_SD_ALG,
+    random_bytes: Callable[[int], bytes] = secrets.token_bytes,
+) -> str:
+    """:func:`issue_sd_jwt_vc`'s serialization alone (:func:`credentials.sd_jwt.issuer.sign_sd_jwt`): what
+    batch issuing keeps, without a disclosure object per disclosure."""
+    full, header = _registered(claims, frame, vct=vct, issuer=issuer, kid=kid, iat=iat, exp=exp, nbf=nbf,
+                               status=status)
+    return sign_sd_jwt(full, frame, issuer_key, header=header, holder_jwk=holder_jwk, sd_alg=sd_alg,
+                       random_bytes=random_bytes)
 
 
 def unverified_issuer_and_type(serialization: str) -> tuple[str, str]:

@@ -35,7 +35,7 @@ from credentials.eudi_learning import EUDI_LEARNING_VCT, eudi_learning_frame, va
 from credentials.jose import PrivateKey, PublicKey
 from credentials.jwt_vc import sign_vc_jwt
 from credentials.microcredential import MICRO_CREDENTIAL_VCT, disclosure_frame
-from credentials.sd_jwt_vc import issue_sd_jwt_vc
+from credentials.sd_jwt_vc import sign_sd_jwt_vc
 from issuer.archive import KIND_EUDI_LEARNING, KIND_MICROCRED, KIND_OB3
 from issuer.twins import ob3_with_subject
 
@@ -87,7 +87,7 @@ class Signer:
             vct, frame = EUDI_LEARNING_VCT, eudi_learning_frame(job.claims)
         else:
             vct, frame = MICRO_CREDENTIAL_VCT, disclosure_frame(job.claims)
-        return issue_sd_jwt_vc(
+        return sign_sd_jwt_vc(
             vct=vct,
             claims=job.claims,
             frame=frame,
@@ -97,7 +97,7 @@ class Signer:
             iat=now,
             holder_jwk=job.holder_jwk,
             status={"status_list": {"idx": job.idx, "uri": job.status_uri}},
-        ).serialization
+        )
 
     def sign_all(self, jobs: Sequence[SigningJob], *, now: int) -> list[str]:
         return [self.sign(job, now=now) for job in jobs]
