@@ -91,7 +91,14 @@ def _type(expected: Any) -> Check:
     tests = tuple(_TYPES[n] for n in names)
     if len(tests) == 1:
         return tests[0]
-    return lambda v: any(test(v) for test in tests)
+
+    def any_type(v: Any) -> bool:
+        for test in tests:  # noqa: SIM110 (no generator per call: issue 16)
+            if test(v):
+                return True
+        return False
+
+    return any_type
 
 
 def _strings(values: Any, keyword: str) -> frozenset[str]:
@@ -140,19 +147,16 @@ def _keyword(name: str, value: Any, node: Mapping[str, Any], root: Mapping[str, 
     if name in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
         return _number_bound(name, value)
     if name == "required":
-        needed = tuple(_strings(value, name))
-        return lambda v: not isinstance(v, dict) or all(n in v for n in needed)
+        return _required(tuple(_strings(value, name)))
     if name == "properties":
-        checks = {key: _compile(sub, root) for key, sub in value.items()}
-        return lambda v: not isinstance(v, dict) or all(checks[k](item) for k, item in v.items() if k in checks)
+        return _properties({key: _compile(sub, root) for key, sub in value.items()})
     if name == "additionalProperties":
         if value is not False:
             raise _Unsupported("additionalProperties other than false")
         known = frozenset(node.get("properties", {}))
         return lambda v: not isinstance(v, dict) or known.issuperset(v)
     if name == "items":
-        check = _compile(value, root)
-        return lambda v: not isinstance(v, list) or all(check(item) for item in v)
+        return _items(_compile(value, root))
     if name == "minItems":
         return lambda v: not isinstance(v, list) or len(v) >= value
     if name == "maxItems":
@@ -171,6 +175,62 @@ def _keyword(name: str, value: Any, node: Mapping[str, Any], root: Mapping[str, 
     raise _Unsupported(f"keyword {name!r}")
 
 
+# The closures here loop instead of calling all() or any() over a generator: a schema check runs on every
+# verification, and a generator per keyword and per member cost more than the checks themselves (issue 16).
+
+def _required(needed: tuple[str, ...]) -> Check:
+    def required(v: Any) -> bool:
+        if not isinstance(v, dict):
+            return True
+        for name in needed:  # noqa: SIM110 (no generator per call: issue 16)
+            if name not in v:
+                return False
+        return True
+
+    return required
+
+
+def _properties(checks: dict[str, Check]) -> Check:
+    find = checks.get
+
+    def properties(v: Any) -> bool:
+        if not isinstance(v, dict):
+            return True
+        for key, item in v.items():
+            check = find(key)
+            if check is not None and not check(item):
+                return False
+        return True
+
+    return properties
+
+
+def _items(check: Check) -> Check:
+    def items(v: Any) -> bool:
+        if not isinstance(v, list):
+            return True
+        for item in v:  # noqa: SIM110 (no generator per call: issue 16)
+            if not check(item):
+                return False
+        return True
+
+    return items
+
+
+def _every(checks: tuple[Check, ...]) -> Check:
+    if len(checks) == 2:
+        first, second = checks
+        return lambda v: first(v) and second(v)
+
+    def every(v: Any) -> bool:
+        for check in checks:  # noqa: SIM110 (no generator per call: issue 16)
+            if not check(v):
+                return False
+        return True
+
+    return every
+
+
 def _compile(node: Any, root: Mapping[str, Any]) -> Check:
     if not isinstance(node, Mapping):
         raise _Unsupported("a schema that is not an object")
@@ -179,7 +239,7 @@ def _compile(node: Any, root: Mapping[str, Any]) -> Check:
         return lambda v: True
     if len(checks) == 1:
         return checks[0]
-    return lambda v: all(check(v) for check in checks)
+    return _every(checks)
 
 
 def compile_check(schema: Mapping[str, Any], root: Mapping[str, Any] | None = None) -> Check | None:
