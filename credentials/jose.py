@@ -73,6 +73,8 @@ _UNDERSTOOD_CRIT: frozenset[str] = frozenset()
 
 _ES256_COORD = 32
 _ED25519_LEN = 32
+#: One for every ES256 signature and verification: it holds no state, only which hash to use.
+_ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
 
 
 _TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
@@ -98,21 +100,19 @@ def b64url_decode(text: object) -> bytes:
     Raises :class:`InvalidInput` for anything else, so that two different
     strings never decode to the same bytes unnoticed.
     """
-    # One pass in C (binascii in strict mode refuses every character outside the alphabet, and padding),
-    # after refusing the standard alphabet's '+' and '/' and any '=', which the translation would let through.
-    if not isinstance(text, str) or len(text) % 4 == 1:
+    # In C: binascii in strict mode refuses every character outside the alphabet, and padding; the translation
+    # deletes the standard alphabet's '+' and '/' and any '=' (which it would let through), so that text with any
+    # of them decodes to fewer bytes than its length says, and is refused for it.
+    if not isinstance(text, str) or not text.isascii() or len(text) % 4 == 1:
         raise InvalidInput("expected base64url text without padding")
+    left = len(text) % 4
     try:
-        raw = text.encode("ascii")
-    except UnicodeEncodeError:
-        raise InvalidInput("expected base64url text without padding") from None
-    if b"+" in raw or b"/" in raw or b"=" in raw:
-        raise InvalidInput("expected base64url text without padding")
-    left = len(raw) % 4
-    try:
-        data = binascii.a2b_base64(raw.translate(_FROM_URLSAFE) + _PADDING[left], strict_mode=True)
+        data = binascii.a2b_base64(text.encode("ascii").translate(_FROM_URLSAFE, b"+/=") + _PADDING[left],
+                                   strict_mode=True)
     except binascii.Error:
         raise InvalidInput("expected base64url text without padding") from None
+    if len(data) != len(text) * 3 // 4:
+        raise InvalidInput("expected base64url text without padding")
     if left and _B64URL_VALUE[text[-1]] & _UNUSED_BITS[left]:
         raise InvalidInput("base64url text has non-canonical trailing bits")
     return data
@@ -266,7 +266,7 @@ class PublicKey:
                     return False
                 r = int.from_bytes(signature[:_ES256_COORD], "big")
                 s = int.from_bytes(signature[_ES256_COORD:], "big")
-                self._key.verify(encode_dss_signature(r, s), signing_input, ec.ECDSA(hashes.SHA256()))
+                self._key.verify(encode_dss_signature(r, s), signing_input, _ECDSA_SHA256)
             else:
                 self._key.verify(signature, signing_input)
         except InvalidSignature:
@@ -350,7 +350,7 @@ class PrivateKey:
     def sign(self, signing_input: bytes) -> bytes:
         """A JWS signature (raw ``r || s`` for ES256)."""
         if self.alg == "ES256":
-            der = self._key.sign(signing_input, ec.ECDSA(hashes.SHA256()))
+            der = self._key.sign(signing_input, _ECDSA_SHA256)
             r, s = decode_dss_signature(der)
             return r.to_bytes(_ES256_COORD, "big") + s.to_bytes(_ES256_COORD, "big")
         return bytes(self._key.sign(signing_input))
@@ -364,6 +364,8 @@ class UnverifiedJws:
     payload: dict[str, Any]
     signing_input: bytes
     signature: bytes
+    #: The compact JWS these parts were decoded from.
+    token: str = field(default="", repr=False, compare=False)
 
     @classmethod
     def parse(cls, token: str, *, what: str = "JWT", allowed_algs: Collection[str] = ALLOWED_ALGS) -> UnverifiedJws:
@@ -406,12 +408,13 @@ class UnverifiedJws:
             unknown = sorted(set(crit) - _UNDERSTOOD_CRIT)
             if unknown:
                 raise FormatError(f"the {what} marks unsupported header(s) {unknown} as critical")
-        return cls(
-            header=header,
-            payload=payload,
-            signing_input=token[:len(header_b64) + 1 + len(payload_b64)].encode("ascii"),
-            signature=signature,
-        )
+        # Its fields set at once: the frozen dataclass's ``__init__`` sets each through ``object.__setattr__``
+        # (twice per presentation: the issuer-signed JWT and the KB-JWT).
+        jws = object.__new__(cls)
+        jws.__dict__.update(header=header, payload=payload,
+                            signing_input=token[:len(header_b64) + 1 + len(payload_b64)].encode("ascii"),
+                            signature=signature, token=token)
+        return jws
 
     @property
     def typ(self) -> str | None:

@@ -148,6 +148,8 @@ def parsed_kb_jwt(parts: UnverifiedSdJwt) -> UnverifiedJws | None:
 
 def _is_of(parsed: UnverifiedJws, token: str) -> bool:
     """Whether ``parsed`` was decoded from exactly ``token`` (what the signature is then checked over)."""
+    if parsed.token:  # what UnverifiedJws.parse decoded it from
+        return parsed.token == token
     return token == f"{parsed.signing_input.decode('ascii')}.{b64url_encode(parsed.signature)}"
 
 
@@ -199,4 +201,7 @@ def verify_kb_jwt(
         raise HolderBindingError(
             "the Key Binding JWT's sd_hash does not match the presented SD-JWT and disclosures"
         )
-    return VerifiedKeyBinding(header=jws.header, payload=payload, holder_key=holder_key, kb_jwt=parts.kb_jwt)
+    # Its fields set at once (the frozen dataclass's ``__init__`` sets each through ``object.__setattr__``).
+    verified = object.__new__(VerifiedKeyBinding)
+    verified.__dict__.update(header=jws.header, payload=payload, holder_key=holder_key, kb_jwt=parts.kb_jwt)
+    return verified
