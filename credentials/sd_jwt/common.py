@@ -149,13 +149,15 @@ class UnverifiedSdJwt:
             raise FormatError("the SD-JWT has no issuer-signed JWT before the first '~'")
         if len(middle) > MAX_DISCLOSURES:
             raise FormatError(f"the SD-JWT has {len(middle)} disclosures, over the limit of {MAX_DISCLOSURES}")
-        if any(part == "" for part in middle):
+        if "" in middle:
             raise FormatError("the SD-JWT has an empty disclosure (two '~' in a row)")
         if last and last.count(".") != 2:
             raise FormatError(
                 "the SD-JWT does not end with '~' and its last part is not a Key Binding JWT"
             )
-        return cls(issuer_jwt=issuer_jwt, disclosures=tuple(middle), kb_jwt=last or None)
+        parsed = object.__new__(cls)  # fields set at once, as in _disclosure
+        parsed.__dict__.update(issuer_jwt=issuer_jwt, disclosures=tuple(middle), kb_jwt=last or None)
+        return parsed
 
     @property
     def without_kb(self) -> str:

@@ -38,7 +38,7 @@ from credentials.errors import (
     SignatureError,
     ValidityPeriodError,
 )
-from credentials.jose import PublicKey, UnverifiedJws
+from credentials.jose import PublicKey, UnverifiedJws, b64url_encode
 from credentials.numeric_date import numeric_date
 from credentials.sd_jwt.common import (
     ARRAY_DIGEST_KEY,
@@ -104,21 +104,30 @@ def _has_sd_parts(value: Any) -> bool:
     return False
 
 
+#: What the unpacking walks into; any other value is a leaf, taken as it is.
+_CONTAINERS = (dict, list)
+#: Marks a member that is absent (``None`` is a value: ``"_sd": null`` is refused, not ignored).
+_ABSENT: Any = object()
+
+
 class _Unpacker:
     def __init__(self, disclosures: Collection[str], sd_alg: str, never_disclosable: Collection[str] = (),
                  known: Mapping[str, tuple[Disclosure, str]] | None = None):
         self.sd_alg = sd_alg
-        self.never_disclosable = frozenset(never_disclosable)
+        self.never_disclosable = (never_disclosable if isinstance(never_disclosable, frozenset)
+                                  else frozenset(never_disclosable))
         self.by_digest: dict[str, Disclosure] = {}
         seen_encoded: set[str] = set()
+        hash_function = HASH_ALGORITHMS.get(sd_alg)
         for encoded in disclosures:
             if encoded in seen_encoded:
                 raise DisclosureError("the same disclosure is included more than once")
             seen_encoded.add(encoded)
             found = known.get(encoded) if known is not None else None
             if found is None:
-                disclosure = Disclosure.parse(encoded)
-                self.by_digest[disclosure.digest(sd_alg)] = disclosure
+                disclosure = Disclosure.parse(encoded)  # so `encoded` is base64url: ASCII
+                self.by_digest[b64url_encode(hash_function(encoded.encode("ascii")).digest())
+                               if hash_function is not None else disclosure.digest(sd_alg)] = disclosure
             else:
                 self.by_digest[found[1]] = found[0]
         self.seen_digests: set[str] = set()
@@ -144,40 +153,62 @@ class _Unpacker:
             return self._unpack_array(node, depth)
         return node
 
+    # Below, a leaf is taken as it is without calling unpack() for it, except past MAX_DEPTH, where unpack()
+    # refuses it as before (``deep``): the same answers and refusals, a call fewer per claim.
+
     def _unpack_object(self, node: dict[str, Any], depth: int) -> dict[str, Any]:
         if depth > 0 and SD_ALG_KEY in node:
             raise DisclosureError("'_sd_alg' appears in a nested object; it is allowed only at the top level "
                                   "of the issuer-signed payload (RFC 9901 §4.1.1)")
         if ARRAY_DIGEST_KEY in node:
             raise DisclosureError("an object has a '...' member outside an array placeholder {'...': digest}")
-        digests = node.get(SD_DIGESTS_KEY, [])
-        if not isinstance(digests, list):
+        digests = node.get(SD_DIGESTS_KEY, _ABSENT)
+        if digests is not _ABSENT and not isinstance(digests, list):
             raise DisclosureError("an '_sd' member is not an array of digests")
-        result = {name: self.unpack(value, depth + 1) for name, value in node.items() if name != SD_DIGESTS_KEY}
+        child = depth + 1
+        deep = child > MAX_DEPTH
+        unpack = self.unpack
+        result = {name: unpack(value, child) if deep or isinstance(value, _CONTAINERS) else value
+                  for name, value in node.items() if name != SD_DIGESTS_KEY}
         if depth == 0:
             self._check_registered_in_the_clear(node)
-        for digest in digests:
-            disclosure = self._claim_digest(digest)
+        if digests is _ABSENT:
+            return result
+        seen, by_digest = self.seen_digests, self.by_digest
+        for digest in digests:  # _claim_digest(digest), inline: it runs for every digest, decoys included
+            if not isinstance(digest, str):
+                raise DisclosureError("a digest in the SD-JWT is not a string")
+            if digest in seen:
+                raise DisclosureError("a digest appears more than once in the SD-JWT")
+            seen.add(digest)
+            disclosure = by_digest.get(digest)
             if disclosure is None:
                 continue  # a decoy, or a claim the holder did not disclose
-            if disclosure.name is None:  # an array element
+            self.used.append(disclosure)
+            name = disclosure.name
+            if name is None:  # an array element
                 raise DisclosureError("an array-element disclosure is referenced from an object's '_sd'")
-            if depth == 0 and disclosure.name in self.never_disclosable:
-                raise DisclosureError(f"the registered claim {disclosure.name!r} is selectively disclosed; "
+            if depth == 0 and name in self.never_disclosable:
+                raise DisclosureError(f"the registered claim {name!r} is selectively disclosed; "
                                       "it must be in the clear in the issuer-signed payload")
-            if disclosure.name in result:
-                raise DisclosureError(f"the disclosed claim {disclosure.name!r} already exists at its level")
-            result[disclosure.name] = self.unpack(disclosure.value, depth + 1)
+            if name in result:
+                raise DisclosureError(f"the disclosed claim {name!r} already exists at its level")
+            value = disclosure.value
+            result[name] = unpack(value, child) if deep or isinstance(value, _CONTAINERS) else value
         return result
 
     def _check_registered_in_the_clear(self, node: Mapping[str, Any]) -> None:
-        for name in sorted(self.never_disclosable & set(node)):
-            if _has_sd_parts(node[name]):
+        for name in sorted(self.never_disclosable.intersection(node)):
+            value = node[name]
+            if isinstance(value, _CONTAINERS) and _has_sd_parts(value):
                 raise DisclosureError(f"the registered claim {name!r} has selectively disclosable parts; "
                                       "it must be wholly in the clear in the issuer-signed payload")
 
     def _unpack_array(self, node: list[Any], depth: int) -> list[Any]:
         result = []
+        child = depth + 1
+        deep = child > MAX_DEPTH
+        unpack = self.unpack
         for element in node:
             if isinstance(element, dict) and ARRAY_DIGEST_KEY in element:
                 if len(element) != 1:
@@ -189,9 +220,10 @@ class _Unpacker:
                     raise DisclosureError(
                         f"the object-property disclosure {disclosure.name!r} is referenced from an array"
                     )
-                result.append(self.unpack(disclosure.value, depth + 1))
+                value = disclosure.value
+                result.append(unpack(value, child) if deep or isinstance(value, _CONTAINERS) else value)
             else:
-                result.append(self.unpack(element, depth + 1))
+                result.append(unpack(element, child) if deep or isinstance(element, _CONTAINERS) else element)
         return result
 
 
@@ -220,7 +252,7 @@ def unpack_disclosures(
     """
     sd_alg = sd_alg_of(payload)
     unpacker = _Unpacker(disclosures, sd_alg, never_disclosable, known)
-    claims = unpacker.unpack(dict(payload))
+    claims = unpacker.unpack(payload if isinstance(payload, dict) else dict(payload))
     if len(unpacker.used) != len(unpacker.by_digest):
         raise DisclosureError("a disclosure is not referenced by any digest in the SD-JWT")
     claims.pop(SD_ALG_KEY, None)
