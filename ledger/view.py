@@ -15,6 +15,10 @@ per issuer / list and read at the block the cache has processed.
   revocation anchored in block N is honoured by every verification that
   starts after the watcher has seen block N, one poll interval plus two log
   reads later (``tests/verifier/test_api.py``, ``bench/bench_verify.py``).
+  A served status list whose hash is not the anchor at the processed block
+  makes the view confirm the head afresh and read the anchor again before
+  the core is told the hashes differ: a list anchored a moment ago is the
+  usual reason (``tests/verifier/test_view_freshness.py``).
 * **Reorganisations.** The processed block is kept by number *and* hash, and
   every read is pinned to that hash (EIP-1898 ``blockHash``), so a read never
   answers from a block that replaced it. Each poll checks that the new block
@@ -27,7 +31,8 @@ per issuer / list and read at the block the cache has processed.
   0 on Anvil) the view reads state, and events, at head − k: what a
   reorganisation shallower than k cannot undo.
 * **Fail closed.** When the watcher has not confirmed the head for
-  ``max_lag`` seconds, a request tries one refresh itself; if the node does
+  ``max_lag`` seconds (counted from when the head was asked for, not from
+  the node's answer), a request tries one refresh itself; if the node does
   not answer, the resolvers answer :class:`~credentials.verification_model.Unavailable`,
   and they recover by themselves once the node answers again. No lock is held
   while reading (reads are pinned to a hash), and a request waits for a

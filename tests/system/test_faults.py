@@ -369,13 +369,19 @@ def test_anvil_stopped_during_verification_fails_closed_and_everything_recovers(
     block_before = int(rpc_request(record.url, "eth_blockNumber"), 16)
 
     # A stream of verifications while Anvil is stopped (SIGTERM: Anvil writes its --state file on the way out).
-    answers: list[tuple[float, int, dict]] = []
+    # Each worker's view of the chain trusts what it read for DEFAULT_MAX_LAG_S from when it last asked the node
+    # for the head (ledger/view.py; tests/verifier/test_view_freshness.py), so a verification sent that long
+    # after the node is gone cannot be answered from what was read before: the contract, whatever the load.
+    from ledger.view import DEFAULT_MAX_LAG_S
+
+    answers: list[tuple[float, float, int, dict]] = []  # (sent, answered, status, answer)
     stop = threading.Event()
 
     def keep_verifying():
         while not stop.is_set():
+            sent = time.monotonic()
             status, answer = verify_over_http(running.verifier_url, present(keep, issuing.holder_key), timeout=30)
-            answers.append((time.monotonic(), status, answer))
+            answers.append((sent, time.monotonic(), status, answer))
             stop.wait(0.05)
 
     stream = threading.Thread(target=keep_verifying, name="verifications")
@@ -385,27 +391,29 @@ def test_anvil_stopped_during_verification_fails_closed_and_everything_recovers(
         stopped_at = time.monotonic()
         os.kill(record.pid, signal.SIGTERM)
         wait_gone(record.pid)
-        # Verifications run on while the node is down, until the verifier says it cannot decide.
-        wait_for(lambda: answers[-1][0] > stopped_at and answers[-1][1] == 503, within=30,
-                 what="the verifier to answer 503 with the node stopped")
+        undecidable_from = time.monotonic() + DEFAULT_MAX_LAG_S
+        # Verifications run on while the node is down, until some were sent past the freshness window.
+        wait_for(lambda: sum(sent > undecidable_from for sent, *_ in answers) >= 4, within=30,
+                 what="four verifications sent a freshness window after the node stopped to be answered")
     finally:
         stop.set()
         stream.join(timeout=60)
-    after = [(at - stopped_at, status, answer) for at, status, answer in answers if at > stopped_at]
-    assert after, "no verification ran while Anvil was down"
+    after = [(answered - stopped_at, status, answer) for _, answered, status, answer in answers
+             if answered > stopped_at]
     assert {status for _, status, _ in after} <= {200, 503}, [status for _, status, _ in after]
-    still_verified = [offset for offset, status, answer in after if answer.get("verified") is not False]
-    assert not still_verified or max(still_verified) < 1.5, f"verified {max(still_verified):.2f} s after the stop"
-    last = after[-1][2]
-    assert after[-1][1] == 503
-    assert last["verified"] is False
-    last_checks = checks_of(last)
-    assert last_checks["issuer_trust"]["status"] == "unavailable"
-    assert last_checks["revocation"]["status"] == "unavailable"
+    late = [(status, answer) for sent, _, status, answer in answers if sent > undecidable_from]
+    assert len(late) >= 4
+    for status, answer in late:  # none verified, each saying it cannot decide, and why
+        assert status == 503, (status, checks_of(answer))
+        assert answer["verified"] is False
+        late_checks = checks_of(answer)
+        assert late_checks["issuer_trust"]["status"] == "unavailable"
+        assert late_checks["revocation"]["status"] == "unavailable"
+    still_verified = [offset for offset, status, answer in after if answer.get("verified") is True]
     first_503 = min(offset for offset, status, _ in after if status == 503)
-    note(f"Anvil stopped: {len(after)} verifications after the stop, answers 200 verified for up to "
+    note(f"Anvil stopped: {len(after)} verifications answered after the stop, 200 verified for up to "
           f"{max(still_verified, default=0):.2f} s (the view's freshness window), first 503 at {first_503:.2f} s; "
-          f"revocation detail: {last_checks['revocation']['detail'][:120]}")
+          f"revocation detail: {late_checks['revocation']['detail'][:120]}")
 
     # The wallet still lists and shares; the share is answered 503 by the verifier while the chain is down.
     learner = learner_session(running)
