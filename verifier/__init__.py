@@ -26,6 +26,7 @@ from infra import assets as shared_assets
 from infra import web_errors
 from infra.display import init_jinja
 from infra.web import Foundation, init_foundation
+from verifier.api import HANDED_OVER, DirectVerify
 from verifier.api import bp as api_bp
 from verifier.context import EXTENSION, service_of
 from verifier.evidence import bp as evidence_bp
@@ -44,6 +45,8 @@ _log = logging.getLogger(__name__)
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
+    # POST /api/v1/verify answered at the WSGI level, inside what init_foundation and the hosts wrap around it
+    app.wsgi_app = DirectVerify(app, app.wsgi_app)  # type: ignore[method-assign]
     web = init_foundation(app, SETTINGS, test_config, scripts=True, cache_control=_cache_control)
     # Whole credentials (a Europass EDC is about 0.5 MB) may fill VERIFIER_MAX_IMPORTED_BODY; an SD-JWT VC
     # presentation is held to VERIFIER_MAX_BODY once its format is known (verifier.api, verifier.pages).
@@ -101,7 +104,7 @@ def _limit_rates(app: Flask) -> None:
     @app.before_request
     def _count_client():
         action = _RATE_LIMITED.get(request.endpoint or "")
-        if action is not None and request.method == "POST":
+        if action is not None and request.method == "POST" and HANDED_OVER not in request.environ:
             service_of(app).limit(action, request.remote_addr)
 
 

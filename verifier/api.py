@@ -27,23 +27,37 @@ HTTP: 200 with a decision; 400 malformed input (the body says why; when the
 presentation itself is malformed it still lists the checks, ``format``
 failed); 413 too large; 503 when a required check is ``unavailable`` and none
 failed (the body still lists the checks).
+
+Served beside Flask (issue 16): :class:`DirectVerify` answers an ordinary
+``POST /api/v1/verify`` (a ``Content-Length`` within the cap, no query) at the
+WSGI level, inside the host check and the security headers, with the same
+rate limit, the same :func:`answer_verify` and the same JSON bytes as the
+Flask view below, without Flask's per-request contexts, hooks and response
+objects. Anything else, and any error it raises (a 429, a store that cannot be
+reached, a bug), is handed to the Flask app, whose error handlers answer it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import io
+import json
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, Flask, current_app, jsonify, request
+from werkzeug.http import HTTP_STATUS_CODES, parse_options_header
 
 from credentials.errors import FormatError, InvalidInput, RateLimited
 from credentials.jose import json_dumps, json_loads
 from credentials.presentation_codec import STACK_MEMBER, stack_presentations
 from credentials.stack import MAX_STACK_PRESENTATIONS, StackResult
 from credentials.verification_model import FAILED, VerificationResult
-from verifier.context import current_service
+from infra.serving import start_worker_tasks
+from verifier.context import current_service, service_of
+from verifier.service import VerifierService
 
-__all__ = ["bp", "RAW_CONTENT_TYPES", "http_status_of", "stack_http_status", "count_members", "is_sd_jwt"]
+__all__ = ["bp", "RAW_CONTENT_TYPES", "http_status_of", "stack_http_status", "count_members", "is_sd_jwt",
+           "answer_verify", "DirectVerify", "VERIFY_PATH", "HANDED_OVER"]
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -51,6 +65,7 @@ RAW_CONTENT_TYPES = ("text/plain", "application/dc+sd-jwt", "application/vc+sd-j
                      "application/vc+jwt", "application/vp+jwt", "application/ld+json", "application/vc+ld+json",
                      "application/vp+ld+json")
 JSON_MEMBERS = ("presentation", STACK_MEMBER, "nonce", "audience")
+VERIFY_PATH = "/api/v1/verify"
 
 
 def http_status_of(result) -> int:
@@ -75,10 +90,8 @@ def is_sd_jwt(text: str) -> bool:
     return "~" in text and not text.lstrip().startswith("{")
 
 
-def _read_request() -> tuple[str | list[Any], str | None, str | None]:
+def _read_request(mimetype: str, raw: bytes) -> tuple[str | list[Any], str | None, str | None]:
     """(the presentation, or a stack's list of presentations as sent; expected nonce; expected audience)."""
-    mimetype = request.mimetype
-    raw = request.get_data(cache=False)  # over MAX_CONTENT_LENGTH: 413 before this returns
     if mimetype == "application/json":
         body: Any = json_loads(raw, what="the request body")
         if isinstance(body, dict) and ("@context" in body or {"payload", "signatures"} <= set(body)):
@@ -121,10 +134,14 @@ def _read_request() -> tuple[str | list[Any], str | None, str | None]:
 def count_members(members: Sequence[object], *, answered: bool = False) -> None:
     """Count every member of a stack but the first (the request itself counted one) against the client's
     verification limit; ``answered``: the work is done, so going over the limit holds back the next request."""
-    service = current_service()
+    _count_members(current_service(), request.remote_addr, members, answered=answered)
+
+
+def _count_members(service: VerifierService, client: str | None, members: Sequence[object], *,
+                   answered: bool = False) -> None:
     for _ in members[1:]:
         try:
-            service.limit("verify", request.remote_addr)
+            service.limit("verify", client)
         except RateLimited:
             if not answered:
                 raise
@@ -140,38 +157,126 @@ def _oversized(presentation: str, limit: int) -> str | None:
 
 @bp.post("/verify")
 def verify():
+    """What :class:`DirectVerify` hands over (no ``Content-Length``, a query string…); the same answer."""
+    raw = request.get_data(cache=False)  # over MAX_CONTENT_LENGTH: 413 before this returns
+    answer, code = answer_verify(current_service(), request.mimetype, raw, request.remote_addr,
+                                 current_app.config["VERIFIER_MAX_BODY"])
+    return jsonify(answer), code
+
+
+def answer_verify(service: VerifierService, mimetype: str, raw: bytes, client: str | None,
+                  limit: int) -> tuple[dict[str, Any], int]:
+    """(the JSON answer, the HTTP status) to a request body of ``mimetype`` from ``client`` (counted once
+    already); ``limit``: ``VERIFIER_MAX_BODY``, the size of one SD-JWT VC presentation."""
     members: tuple[str, ...] | None = None  # a stack's presentations
     try:
-        sent, nonce, audience = _read_request()
+        sent, nonce, audience = _read_request(mimetype, raw)
         if isinstance(sent, list):
             if len(sent) > MAX_STACK_PRESENTATIONS:
-                return jsonify({"error": f"the stack holds {len(sent)} presentations, more than "
-                                         f"{MAX_STACK_PRESENTATIONS}"}), 413
+                return {"error": f"the stack holds {len(sent)} presentations, more than "
+                                 f"{MAX_STACK_PRESENTATIONS}"}, 413
             members = stack_presentations(sent)
     except (InvalidInput, FormatError) as exc:
-        return jsonify({"error": exc.reason if isinstance(exc, FormatError) else str(exc)}), 400
-    limit = current_app.config["VERIFIER_MAX_BODY"]
+        return {"error": exc.reason if isinstance(exc, FormatError) else str(exc)}, 400
     for index, member in enumerate(members or (sent,)):
         too_large = _oversized(str(member), limit)
         if too_large:
-            return jsonify({"error": f"{STACK_MEMBER}[{index}]: {too_large}" if members else too_large}), 413
-    service = current_service()
+            return {"error": f"{STACK_MEMBER}[{index}]: {too_large}" if members else too_large}, 413
     result: VerificationResult | StackResult
     if members is not None:
-        count_members(members)  # before the work: a stack costs one verification per member
+        _count_members(service, client, members)  # before the work: a stack costs one verification per member
         result = service.verify_stack(members, nonce=nonce, audience=audience)
     else:
         result = service.verify_text(str(sent), nonce=nonce, audience=audience)
         if isinstance(result, StackResult):  # a link led to a stack: counted now, limiting the next requests
-            count_members(result.results, answered=True)
+            _count_members(service, client, result.results, answered=True)
     if isinstance(result, StackResult):
         answer = result.to_json()
         code, error = stack_http_status(result)
         if error:
             answer["error"] = error
-        return jsonify(answer), code
+        return answer, code
     answer = result.to_json()
     code = http_status_of(result)
     if code == 400:
         answer["error"] = result.check("format").detail
-    return jsonify(answer), code
+    return answer, code
+
+
+# ---------------------------------------------------------------- the WSGI-level path
+
+#: The ``environ`` key of a request :class:`DirectVerify` handed to the Flask app (rate limit counted already),
+#: and the exception it raised, if any.
+HANDED_OVER = "microcred.verify.raised"
+
+
+def _raise_handed_over() -> None:
+    """The app's first ``before_request`` hook: an error of :class:`DirectVerify` is raised again here, so the
+    app's error handlers answer it (429 with ``Retry-After``, 503, a logged 500) before any other hook runs
+    (the rate limit counted this request already)."""
+    raised = request.environ.get(HANDED_OVER)
+    if raised is not None:
+        raise raised
+
+
+def _json_encoder(app: Flask) -> Callable[[Any], str]:
+    """The encoding of Flask's ``jsonify`` on ``app`` (its provider's ``sort_keys`` / ``ensure_ascii``, compact,
+    its ``default``), built once."""
+    provider: Any = app.json
+    return json.JSONEncoder(sort_keys=provider.sort_keys, ensure_ascii=provider.ensure_ascii, separators=(",", ":"),
+                            default=provider.default).encode
+
+
+class DirectVerify:
+    """WSGI middleware, innermost (the host check, the security headers and any proxy fix wrap it): answers an
+    ordinary ``POST /api/v1/verify`` itself; everything else goes to ``wsgi_app`` (the Flask app)."""
+
+    def __init__(self, app: Flask, wsgi_app: Any):
+        self.app = app
+        self.wsgi_app = wsgi_app
+        self.encode = _json_encoder(app)
+        app.before_request_funcs.setdefault(None, []).insert(0, _raise_handed_over)
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        length = self._length(environ)
+        if length is None:
+            return self.wsgi_app(environ, start_response)
+        app = self.app
+        if not app.testing:
+            start_worker_tasks(app)  # as the app's before_request hook does under any other server
+        service = service_of(app)
+        client = environ.get("REMOTE_ADDR")
+        raw = None
+        try:
+            service.limit("verify", client)
+            raw = environ["wsgi.input"].read(length) if length else b""
+            if len(raw) < length:  # the client went away: the app answers as werkzeug does
+                return self._hand_over(environ, start_response, raw, None)
+            mimetype = parse_options_header(environ.get("CONTENT_TYPE", ""))[0].lower()
+            answer, code = answer_verify(service, mimetype, raw, client, app.config["VERIFIER_MAX_BODY"])
+            body = f"{self.encode(answer)}\n".encode()
+        except Exception as exc:  # every error is answered by the app's handlers, as before
+            return self._hand_over(environ, start_response, raw, exc)
+        start_response(f"{code} {HTTP_STATUS_CODES[code].upper()}",
+                       [("Content-Type", "application/json"), ("Content-Length", str(len(body))),
+                        ("Cache-Control", "no-store")])
+        return [body]
+
+    def _length(self, environ: dict[str, Any]) -> int | None:
+        """The body's length if this request is one to answer here, else None."""
+        if (environ.get("PATH_INFO") != VERIFY_PATH or environ.get("REQUEST_METHOD") != "POST"
+                or environ.get("QUERY_STRING") or "HTTP_TRANSFER_ENCODING" in environ):
+            return None
+        declared = environ.get("CONTENT_LENGTH")
+        if not isinstance(declared, str) or not declared.isdigit() or not declared.isascii():
+            return None
+        length = int(declared)
+        cap = self.app.config.get("MAX_CONTENT_LENGTH")
+        return None if cap is not None and length > cap else length
+
+    def _hand_over(self, environ: dict[str, Any], start_response: Callable[..., Any], raw: bytes | None,
+                   raised: Exception | None) -> Iterable[bytes]:
+        handed = {**environ, HANDED_OVER: raised}
+        if raw is not None:  # the body was read: the app reads it again from here
+            handed["wsgi.input"] = io.BytesIO(raw)
+        return self.wsgi_app(handed, start_response)
