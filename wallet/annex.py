@@ -14,8 +14,12 @@ mapper (:mod:`credentials.annex_view`) for the stored format:
 ``unsigned``           an OB 3.0 or ELM document without a proof, kept as unverified
 =====================  ======================================================
 
-Views are cached per process by the credential's SHA-256 (an EDC runs to
-0.5 MB; the list page must not parse it on every visit). :func:`languages_in`
+Views are cached per process by the credential's SHA-256 and format (an EDC
+runs to 0.5 MB; the list page must not parse it on every visit): up to
+:data:`VIEW_CACHE_SIZE`, so that a wallet of a thousand credentials is parsed
+once, not on every visit. A view is remembered only under the SHA-256 of the
+text it was made from; :func:`known_view` answers from the cache alone, so the
+list page reads the raw text of only the credentials it has not seen. :func:`languages_in`
 lists the languages a view's multilingual values come in, for the page's
 language switch; :func:`page_languages` reads the page's choice (``?lang=``,
 default English).
@@ -23,11 +27,13 @@ default English).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import fields, replace
-from functools import lru_cache
 from typing import Any
 
 from credentials.annex_elm import annex_from_elm
@@ -51,7 +57,8 @@ from infra.i18n import content_languages
 
 __all__ = [
     "FORMAT_SD_JWT_VC", "FORMAT_JWT_VC", "FORMAT_LDP_VC", "FORMAT_EDC", "FORMAT_UNSIGNED", "FORMAT_NAMES",
-    "ELEMENTS", "W3C_SKIPPED", "annex_from_w3c_vc", "annex_for_document", "annex_for_sd_jwt", "view_of", "languages_in",
+    "ELEMENTS", "W3C_SKIPPED", "annex_from_w3c_vc", "annex_for_document", "annex_for_sd_jwt", "view_of", "known_view",
+    "forget_views", "VIEW_CACHE_SIZE", "languages_in",
     "page_languages", "Line", "lines_of",
 ]
 
@@ -71,7 +78,8 @@ ELEMENTS = tuple(name for name in ANNEX_LABELS if name != "more_details")
 #: Members never listed under More details for a generic W3C VC.
 W3C_SKIPPED = frozenset({"@context", "type", "proof"})
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{1,8})?$")
-_CACHE_SIZE = 256
+#: Views remembered per process: a microcred's view holds ~5 KB, so ~20 MB for a full cache.
+VIEW_CACHE_SIZE = 4096
 
 
 def _w3c_issuer(b: ViewBuilder) -> tuple[AwardingBody, ...]:
@@ -141,9 +149,7 @@ def _edc_document(raw: str) -> dict[str, Any]:
     return document
 
 
-@lru_cache(maxsize=_CACHE_SIZE)
-def _cached_view(raw_sha256: str, fmt: str, raw: str) -> AnnexView:
-    del raw_sha256  # part of the key only
+def _parsed_view(fmt: str, raw: str) -> AnnexView:
     if fmt == FORMAT_SD_JWT_VC:
         return annex_for_sd_jwt(raw)
     if fmt == FORMAT_JWT_VC:
@@ -158,15 +164,54 @@ def _cached_view(raw_sha256: str, fmt: str, raw: str) -> AnnexView:
     raise InvalidInput(f"the wallet stores no credentials of format {fmt!r}")
 
 
+#: (raw_sha256, format) -> the view, or None for a text no parser reads; least recently used first.
+_views: OrderedDict[tuple[str, str], AnnexView | None] = OrderedDict()
+_views_lock = threading.Lock()
+_MISSING = object()
+
+
+def _stored_title(row: Mapping[str, Any]) -> AnnexView:
+    return AnnexView(kind="stored", title=Sourced(row.get("title") or "Credential", "", "Title"))
+
+
+def known_view(row: Mapping[str, Any]) -> AnnexView | None:
+    """The view of ``row`` (``format``, ``raw_sha256``, ``title``) if this process has made it, else None."""
+    key = (row["raw_sha256"], row["format"])
+    with _views_lock:
+        found = _views.get(key, _MISSING)
+        if found is not _MISSING:
+            _views.move_to_end(key)
+    if found is _MISSING:
+        return None
+    return found if isinstance(found, AnnexView) else _stored_title(row)
+
+
 def view_of(row: Mapping[str, Any]) -> AnnexView:
     """The Annex I view of a stored credential row (``format``, ``raw``, ``raw_sha256``).
 
     A row the wallet can no longer read (a format from an older version) shows its stored title only.
     """
+    known = known_view(row)
+    if known is not None:
+        return known
+    raw, fmt = row["raw"], row["format"]
     try:
-        return _cached_view(row["raw_sha256"], row["format"], row["raw"])
+        view: AnnexView | None = _parsed_view(fmt, raw)
     except (InvalidInput, ValueError):  # InvalidInput from the core's parsers, ValueError from json
-        return AnnexView(kind="stored", title=Sourced(row.get("title") or "Credential", "", "Title"))
+        view = None
+    if hashlib.sha256(raw.encode("utf-8")).hexdigest() == row["raw_sha256"]:  # else: not under another text's name
+        with _views_lock:
+            _views[(row["raw_sha256"], fmt)] = view
+            _views.move_to_end((row["raw_sha256"], fmt))
+            while len(_views) > VIEW_CACHE_SIZE:
+                _views.popitem(last=False)
+    return view if view is not None else _stored_title(row)
+
+
+def forget_views() -> None:
+    """Empty this process's cache of views (tests)."""
+    with _views_lock:
+        _views.clear()
 
 
 def _sourced(view: AnnexView) -> list[Sourced]:

@@ -22,14 +22,15 @@ from typing import Any
 from sqlite_utils import Database
 
 from credentials.annex_view import AnnexView, StackSummary, stack_summary
-from wallet.annex import FORMAT_NAMES, view_of
+from wallet.annex import FORMAT_NAMES, known_view, view_of
 from wallet.checking import BADGE_FAILED, BADGE_UNCHECKED, BADGE_VERIFIED, STATUS_UNKNOWN, status_of
 
 __all__ = ["CARD_COLUMNS", "Card", "standing", "LEFT_OUT", "list_cards", "load_row", "stack_of"]
 
 CARD_COLUMNS = ("id, account_id, title, issuer_name, registry_name, ects, eqf_level, issued_on, badge, badge_detail, "
-                "format, imported_at, raw, raw_sha256, verified, subject_bound, checked_at, status_events, "
+                "format, imported_at, raw_sha256, verified, subject_bound, checked_at, status_events, "
                 "status_events_seen")
+_RAW_BATCH = 500  # ids per query when reading the raw text of credentials not seen yet (SQLite's variable limit)
 
 #: Why a card is left out of the total, in the order the summary says it, with the words it uses.
 LEFT_OUT = {
@@ -118,17 +119,27 @@ class Card:
 
 def list_cards(db: Database, account_id: int, languages: Sequence[str] = ("en",),
                checking: frozenset[int] = frozenset()) -> list[Card]:
-    """The account's cards, newest first; those in ``checking`` are shown as being checked again."""
+    """The account's cards, newest first; those in ``checking`` are shown as being checked again.
+
+    The raw text is read only for the credentials whose view this process has not made yet
+    (:func:`wallet.annex.known_view`): a wallet of a thousand credentials is not copied out of SQLite per visit.
+    """
     cursor = db.execute(
         f"SELECT {CARD_COLUMNS} FROM credentials WHERE account_id = ? ORDER BY imported_at DESC, id DESC", [account_id]
     )
     names = [d[0] for d in cursor.description]
-    cards = []
-    for values in cursor.fetchall():
-        row = dict(zip(names, values, strict=True))
-        cards.append(Card(row, view_of(row), tuple(languages), row["id"] in checking))
-        row.pop("raw")  # the view is cached; the page needs no raw text
-    return cards
+    rows = [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
+    views = {row["id"]: known_view(row) for row in rows}
+    unseen = [row for row in rows if views[row["id"]] is None]
+    for start in range(0, len(unseen), _RAW_BATCH):
+        batch = {row["id"]: row for row in unseen[start:start + _RAW_BATCH]}
+        found = db.execute(f"SELECT id, raw FROM credentials WHERE account_id = ? AND id IN "
+                           f"({', '.join('?' * len(batch))})", [account_id, *batch])
+        for credential_id, raw in found.fetchall():
+            views[credential_id] = view_of({**batch[credential_id], "raw": raw})
+    order = tuple(languages)
+    return [Card(row, views[row["id"]] or view_of({**row, "raw": ""}), order, row["id"] in checking)
+            for row in rows]
 
 
 def load_row(db: Database, account_id: int, credential_id: int) -> dict[str, Any] | None:
