@@ -180,3 +180,30 @@ def test_the_issuance_proof_and_its_anchor_are_kept_and_checked_again(client, ma
     code, output = recheck(text)
     assert code == 0, output
     assert f"issuance_anchor: unchanged: issued no later than block {anchored.block_number}" in output
+
+
+def test_a_forged_cross_site_post_cannot_name_an_evidence_file(client, make_issuer):
+    """What stands for a CSRF token on ``POST /evidence/<id>``: the verifier keeps no session (it sets no cookie a
+    forged post could ride on), and the form's action names the result by an unguessable id (≥ 128 bits) that only
+    its result page carries, a new one for each result. Whatever else a third party knows of the result (the
+    presentation, the fingerprint the receipt prints, a near miss) names nothing: 404, no file. (The verifier
+    has no CSRF token to check: adding a session cookie, or an id one can derive, makes this test fail.)"""
+    presentation = make_issuer().present()
+    shown = client.post("/verify", data={"presentation": presentation})
+    assert "Set-Cookie" not in shown.headers
+    page = unescape(shown.get_data(as_text=True))
+    offer = re.search(r'<form method="post" action="/evidence/([^"]+)"', page).group(1)
+    assert len(b64url_decode(offer)) >= 16
+    again = unescape(client.post("/verify", data={"presentation": make_issuer().present()}).get_data(as_text=True))
+    other = re.search(r'action="/evidence/([^"]+)"', again).group(1)
+    assert other != offer
+    digest = hashlib.sha256(presentation.encode()).hexdigest()
+    near = offer[:-1] + ("A" if offer[-1] != "A" else "B")
+    for guess in (digest, digest[:32], digest[:24], near, offer[:-1], offer.swapcase()):
+        refused = client.post(f"/evidence/{guess}", data={"claims": "include"})
+        assert refused.status_code == 404, guess
+        assert "attachment" not in refused.headers.get("Content-Disposition", "")
+    download = client.post(f"/evidence/{offer}", data={"claims": "include"})
+    assert download.status_code == 200
+    assert "Set-Cookie" not in download.headers
+    assert parse_evidence(download.get_data(as_text=True)).payload["presentation"]["sha256"] == digest
