@@ -14,8 +14,10 @@ What it does, on its own Anvil (started and stopped here) and a loopback status-
 3. revocation delay: from the moment the anchoring transaction returns until the first
    verification that sees the revocation (contract: honoured by every verification that
    starts more than 1 s after the block);
-4. HTTP: ``POST /api/v1/verify`` under gunicorn with 2 sync workers on loopback for a
-   bounded time, against the bound for two cores; goal ≥ 0.3; and the workers' resident memory.
+4. HTTP: ``POST /api/v1/verify`` under the shipped server (:data:`infra.serving.DEFAULT_SERVER`,
+   granian), started as ``microcred verifier serve`` starts it (bench/_http_serve.py: 2 workers),
+   on loopback for a bounded time, against the bound for two cores; goal ≥ 0.3; the server's CPU
+   per request and the workers' resident memory (bench/http_servers.py compares the servers).
 
 Prints one line per figure and the ratios. Machines are noisy (BASELINES.md): read ratios.
 """
@@ -27,8 +29,6 @@ import itertools
 import json
 import multiprocessing
 import os
-import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -280,61 +280,47 @@ def _cpu_seconds(pid: int) -> float:
 
 
 def bench_http(world: World, bound: float) -> None:
-    from ledger.devnet import free_port
+    # here: bench.http_servers imports this module (World) for its own run
+    from bench.http_servers import Served
+    from infra.serving import DEFAULT_SERVER
 
-    port = free_port()
-    # The load generator is one client on loopback: the per-client rate limits would measure the limiter.
-    config = {**world.config(), "VERIFIER_RATE_LIMIT": "off", "VERIFIER_OPENID4VP_RATE_LIMIT": "off"}
-    env = {**os.environ, **{f"MICROCRED_{k}": json.dumps(v) if not isinstance(v, str) else v
-                            for k, v in config.items()}}
-    gunicorn = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}", "--log-level", "warning",
-         "verifier:create_app()"], env=env, cwd=Path(__file__).resolve().parent.parent)
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                connection = HTTPConnection("127.0.0.1", port, timeout=2)
-                connection.request("GET", "/")
+    server = "gunicorn-gthread" if DEFAULT_SERVER == "gunicorn" else DEFAULT_SERVER
+    with tempfile.TemporaryDirectory() as logs:
+        # Rate limits off (the load generator is one client on loopback: they would measure the limiter).
+        served = Served(server, world, Path(logs))
+        try:
+            for warm in world.presentations(8):  # both workers open the ledger and warm their caches
+                connection = HTTPConnection("127.0.0.1", served.port, timeout=10)
+                connection.request("POST", "/api/v1/verify", body=warm, headers={"Content-Type": "text/plain"})
                 connection.getresponse().read()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise SystemExit("gunicorn did not start") from None
-                time.sleep(0.2)
-        for warm in world.presentations(8):  # both workers open the ledger and warm their caches
-            connection = HTTPConnection("127.0.0.1", port, timeout=10)
-            connection.request("POST", "/api/v1/verify", body=warm, headers={"Content-Type": "text/plain"})
-            connection.getresponse().read()
-        per_client = int(bound * 2 * HTTP_SECONDS / CLIENT_PROCESSES) + 50
-        batches = [world.presentations(per_client) for _ in range(CLIENT_PROCESSES)]
-        workers = [int(p) for p in subprocess.run(["pgrep", "-P", str(gunicorn.pid)], capture_output=True,
-                                                  text=True).stdout.split()]
-        cpu_before = sum(_cpu_seconds(pid) for pid in workers)
-        queue = multiprocessing.Queue()
-        clients = [multiprocessing.Process(target=_client, args=(port, batch, HTTP_SECONDS, queue))
-                   for batch in batches]
-        start = time.perf_counter()
-        for client in clients:
-            client.start()
-        results = [queue.get() for _ in clients]
-        elapsed = time.perf_counter() - start
-        for client in clients:
-            client.join()
-        cpu = sum(_cpu_seconds(pid) for pid in workers) - cpu_before
-        done, failed = sum(r[0] for r in results), sum(r[1] for r in results)
-        rate = done / elapsed
-        print(f"http: {rate:,.0f} verified presentations/s with gunicorn -w 2 ({failed} not verified); "
-              f"ratio to the two-core bound {rate / (2 * bound):.2f} (goal >= 0.3)")
-        per_request = cpu / max(done + failed, 1)
-        print(f"http: worker CPU {per_request * 1e6:,.0f} us per request (the load generator shares the two cores); "
-              f"CPU-bound capacity {2 / per_request:,.0f}/s, ratio {2 / per_request / (2 * bound):.2f}")
-        rss = [_rss_kib(pid) for pid in workers]
-        print(f"memory: gunicorn workers resident {', '.join(f'{r / 1024:.0f} MiB' for r in rss)}; "
-              f"master {_rss_kib(gunicorn.pid) / 1024:.0f} MiB")
-    finally:
-        gunicorn.send_signal(signal.SIGTERM)
-        gunicorn.wait(timeout=20)
+            per_client = int(bound * 2 * HTTP_SECONDS / CLIENT_PROCESSES) + 50
+            batches = [world.presentations(per_client) for _ in range(CLIENT_PROCESSES)]
+            workers = served.workers()
+            serving = [served.process.pid, *workers]
+            cpu_before = sum(_cpu_seconds(pid) for pid in serving)
+            queue = multiprocessing.Queue()
+            clients = [multiprocessing.Process(target=_client, args=(served.port, batch, HTTP_SECONDS, queue))
+                       for batch in batches]
+            start = time.perf_counter()
+            for client in clients:
+                client.start()
+            results = [queue.get() for _ in clients]
+            elapsed = time.perf_counter() - start
+            for client in clients:
+                client.join()
+            cpu = sum(_cpu_seconds(pid) for pid in serving) - cpu_before
+            done, failed = sum(r[0] for r in results), sum(r[1] for r in results)
+            rate = done / elapsed
+            print(f"http: {rate:,.0f} verified presentations/s with {server}, 2 workers (the shipped server; "
+                  f"{failed} not verified); ratio to the two-core bound {rate / (2 * bound):.2f} (goal >= 0.3)")
+            per_request = cpu / max(done + failed, 1)
+            print(f"http: server CPU {per_request * 1e6:,.0f} us per request (the load generator shares the two "
+                  f"cores); CPU-bound capacity {2 / per_request:,.0f}/s, ratio {2 / per_request / (2 * bound):.2f}")
+            rss = [_rss_kib(pid) for pid in workers]
+            print(f"memory: {server} workers resident {', '.join(f'{r / 1024:.0f} MiB' for r in rss)}; "
+                  f"main process {_rss_kib(served.process.pid) / 1024:.0f} MiB")
+        finally:
+            served.stop()
 
 
 def main() -> None:
