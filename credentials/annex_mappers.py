@@ -39,15 +39,26 @@ def _list(builder: ViewBuilder, name: str, label: str = "") -> tuple[Sourced, ..
     return builder.take_each([name], label)
 
 
+#: (AnnexView field, claim) of the microcred claims shown as one value, and of those shown as a list.
+_MICROCRED_ONE = (("title", "title"), ("issued_on", "issued_on"), ("ects", "ects"), ("eqf_level", "eqf_level"),
+                  ("qf_ehea_cycle", "qf_ehea_cycle"), ("assessment", "assessment_type"),
+                  ("participation", "participation"), ("identity_verification", "identity_verification"),
+                  ("grade", "grade"), ("stackability", "stackability"))
+_MICROCRED_EACH = (("countries", "issuer_country"), ("learning_outcomes", "learning_outcomes"),
+                   ("quality_assurance", "quality_assurance"), ("further_information", "further_information"))
+_LEARNER = (("given_name", "Given name"), ("family_name", "Family name"), ("birth_date", "Date of birth"),
+            ("student_id", "Student number"))
+
+
 def annex_from_microcred(claims: Mapping[str, Any]) -> AnnexView:
-    """The Annex I view of a microcred micro-credential's (disclosed) claims."""
+    """The Annex I view of a microcred micro-credential's (disclosed) claims.
+
+    A claim that is not there is not asked for (a presentation discloses a few of them: every verification
+    builds this view, issue 16); one that is there is taken as :class:`ViewBuilder` takes it."""
     b = ViewBuilder(claims, skip_keys=SD_JWT_VC_SKIPPED)
-    learner = tuple(s for s in (
-        b.take(["learner", "given_name"], "Given name"),
-        b.take(["learner", "family_name"], "Family name"),
-        b.take(["learner", "birth_date"], "Date of birth"),
-        b.take(["learner", "student_id"], "Student number"),
-    ) if s)
+    learner: tuple[Sourced, ...] = ()
+    if "learner" in claims:
+        learner = tuple(s for s in (b.take(["learner", name], label) for name, label in _LEARNER) if s)
     bodies = []
     body_list = b.get(["awarding_body"])
     for index in range(len(body_list) if isinstance(body_list, list) else 0):
@@ -55,26 +66,10 @@ def annex_from_microcred(claims: Mapping[str, Any]) -> AnnexView:
         if name is not None:
             bodies.append(AwardingBody(name, b.take(["awarding_body", index, "id"]),
                                        b.take(["awarding_body", index, "country"])))
-    return AnnexView(
-        kind="microcred",
-        learner=learner,
-        title=b.take(["title"]),
-        awarding_bodies=tuple(bodies),
-        countries=_list(b, "issuer_country"),
-        issued_on=b.take(["issued_on"]),
-        learning_outcomes=_list(b, "learning_outcomes"),
-        ects=b.take(["ects"]),
-        eqf_level=b.take(["eqf_level"]),
-        qf_ehea_cycle=b.take(["qf_ehea_cycle"]),
-        assessment=b.take(["assessment_type"]),
-        participation=b.take(["participation"]),
-        quality_assurance=_list(b, "quality_assurance"),
-        identity_verification=b.take(["identity_verification"]),
-        grade=b.take(["grade"]),
-        stackability=b.take(["stackability"]),
-        further_information=_list(b, "further_information"),
-        more_details=b.more_details(),
-    )
+    shown: dict[str, Any] = {field: b.take([claim]) for field, claim in _MICROCRED_ONE if claim in claims}
+    shown.update((field, _list(b, claim)) for field, claim in _MICROCRED_EACH if claim in claims)
+    return AnnexView(kind="microcred", learner=learner, awarding_bodies=tuple(bodies), **shown,
+                     more_details=b.more_details())
 
 
 def annex_from_eudi_learning(claims: Mapping[str, Any]) -> AnnexView:

@@ -73,6 +73,11 @@ def json_pointer(path: Sequence[str | int]) -> str:
     return "/" + "/".join(parts) if parts else ""
 
 
+def _escaped(part: str) -> str:
+    """One reference token of a JSON Pointer (RFC 6901 §3)."""
+    return part.replace("~", "~0").replace("/", "~1") if "~" in part or "/" in part else part
+
+
 def is_language_map(value: Any) -> bool:
     """A JSON-LD language map: a non-empty object of language tags to strings (or lists of strings)."""
     if not isinstance(value, Mapping) or not value or any(key in _NOT_LANGUAGES for key in value):
@@ -232,7 +237,11 @@ class ViewBuilder:
     def get(self, path: Sequence[str | int]) -> Any:
         node: Any = self.source
         for part in path:
-            if isinstance(part, int) and isinstance(node, list) and 0 <= part < len(node):
+            if type(node) is dict and type(part) is str:  # the usual step, without the ABC checks below
+                if part not in node:
+                    return None
+                node = node[part]
+            elif isinstance(part, int) and isinstance(node, list) and 0 <= part < len(node):
                 node = node[part]
             elif isinstance(part, str) and isinstance(node, (dict, Mapping)) and part in node:
                 node = node[part]
@@ -249,6 +258,10 @@ class ViewBuilder:
         value = self.get(path)
         if value is None or value == "" or value == [] or value == {}:
             return None
+        if type(value) is str:  # the usual value: nothing to expand, a pointer without escapes to write
+            pointer = json_pointer(path)
+            self._used.add(pointer)
+            return Sourced(value, pointer, label)
         expanded = _from_value_objects(value)
         pointer = json_pointer(path)
         self._used.add(pointer)
@@ -266,7 +279,7 @@ class ViewBuilder:
     def more_details(self) -> tuple[Sourced, ...]:
         """Every leaf not used (language maps as one leaf), in document order."""
         found: list[Sourced] = []
-        self._walk(self.source, [], found)
+        self._walk(self.source, "", found)
         return tuple(found)
 
     def _shown(self, pointer: str) -> bool:
@@ -278,17 +291,17 @@ class ViewBuilder:
             pointer = pointer[:pointer.rfind("/")]
         return "" in used  # the whole document was used
 
-    def _walk(self, node: Any, path: list[str | int], found: list[Sourced]) -> None:
-        pointer = json_pointer(path)
-        if path and self._shown(pointer):
+    def _walk(self, node: Any, pointer: str, found: list[Sourced]) -> None:
+        """``pointer``: the JSON Pointer of ``node``, extended one part at a time ("" for the whole document)."""
+        if pointer and self._shown(pointer):
             return
         if isinstance(node, (dict, Mapping)) and not is_language_map(node):
             for key, value in node.items():
                 if key not in self.skip_keys:
-                    self._walk(value, [*path, key], found)
+                    self._walk(value, f"{pointer}/{_escaped(str(key))}", found)
         elif isinstance(node, list) and node and _from_value_objects(node) is None:
             for index, value in enumerate(node):
-                self._walk(value, [*path, index], found)
+                self._walk(value, f"{pointer}/{index}", found)
         elif node is not None and node != [] and node != {}:
             expanded = _from_value_objects(node)
             found.append(Sourced(expanded if expanded is not None else node, pointer, pointer))
