@@ -270,7 +270,7 @@ def _jwt_vc_json(jws: UnverifiedJws, times: _Times) -> tuple[str, str | None, di
 
 
 def verify_jwt_vc(
-    token: str,
+    token: str | UnverifiedJws,
     *,
     resolve_issuer_key: IssuerKeyResolver,
     now: int,
@@ -278,10 +278,18 @@ def verify_jwt_vc(
 ) -> VerifiedJwtVc:
     """Verify a ``vc+jwt`` or ``jwt_vc_json`` credential at time ``now`` (epoch seconds).
 
+    ``token`` is the compact JWS, or the :class:`UnverifiedJws` a caller already split and decoded from it
+    (so a verifier decodes each token once); its ``alg`` is held to :data:`IMPORTED_FORMAT_ALGS` either way.
     Raises :class:`FormatError`, :class:`SignatureError` or
     :class:`ValidityPeriodError`; nothing else escapes for any token text.
     """
-    jws = UnverifiedJws.parse(token, what="JWT VC", allowed_algs=IMPORTED_FORMAT_ALGS)
+    if isinstance(token, UnverifiedJws):
+        jws = token
+        if jws.header.get("alg") not in IMPORTED_FORMAT_ALGS:
+            raise SignatureError(f"the JWT VC uses algorithm {jws.header.get('alg')!r:.40}; only "
+                                 f"{', '.join(sorted(IMPORTED_FORMAT_ALGS))} are accepted")
+    else:
+        jws = UnverifiedJws.parse(token, what="JWT VC", allowed_algs=IMPORTED_FORMAT_ALGS)
     times = _Times()
     unverified_is_vcdm2 = isinstance(jws.typ, str) and jws.typ.lower().removeprefix("application/") in VC_JWT_TYPES
     if unverified_is_vcdm2 or (VC_CLAIM not in jws.payload and CONTEXT in jws.payload):

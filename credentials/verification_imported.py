@@ -156,13 +156,14 @@ def _period(start: int | None, end: int | None) -> str:
     return f"valid from {start if start is not None else 'issuance'} until {end if end is not None else 'no end'}"
 
 
-def _jwt_vc(token: str, ctx: ImportedContext) -> VerifiedWhole:
-    unverified = UnverifiedJws.parse(token, what="JWT VC", allowed_algs=IMPORTED_FORMAT_ALGS)
+def _jwt_vc(token: str, ctx: ImportedContext, parsed: UnverifiedJws | None) -> VerifiedWhole:
+    unverified = parsed or UnverifiedJws.parse(token, what="JWT VC", allowed_algs=IMPORTED_FORMAT_ALGS)
     carried = [n for n in _HEADER_KEYS if n in unverified.header]
     if carried:
         raise SignatureError(f"the JWT VC carries a key in its own header ({', '.join(carried)}); "
                              "the key must come from the issuer's DID")
-    verified = verify_jwt_vc(token, resolve_issuer_key=ctx.keys.issuer_key, now=ctx.now, leeway=ctx.policy.clock_skew)
+    verified = verify_jwt_vc(unverified, resolve_issuer_key=ctx.keys.issuer_key, now=ctx.now,
+                             leeway=ctx.policy.clock_skew)
     credential = verified.credential
     holder_did, holder_jwk = _holder(credential)
     if holder_jwk is None and isinstance(unverified.payload.get("cnf"), Mapping):
@@ -213,8 +214,11 @@ def _edc(text: str, ctx: ImportedContext) -> VerifiedWhole:
                          annex_from_elm(sealed.credential), None)
 
 
-def _verify_whole(credential: str | dict[str, Any], ctx: ImportedContext, run: CheckRun) -> VerifiedWhole | None:
-    """Format, signature and validity period of one whole credential into ``run``; None if one failed."""
+def _verify_whole(credential: str | dict[str, Any], ctx: ImportedContext, run: CheckRun,
+                  parsed: UnverifiedJws | None = None) -> VerifiedWhole | None:
+    """Format, signature and validity period of one whole credential into ``run``; None if one failed.
+
+    ``parsed``: the JWT ``credential`` already split and decoded by the caller (it is decoded once)."""
     try:
         try:
             if isinstance(credential, dict):
@@ -225,7 +229,7 @@ def _verify_whole(credential: str | dict[str, Any], ctx: ImportedContext, run: C
             if text.startswith("{"):
                 document = _json(text)
                 return _edc(text, ctx) if looks_sealed(document) else _ldp_vc(document, ctx)
-            return _jwt_vc(text, ctx)
+            return _jwt_vc(text, ctx, parsed)
         except (ConnectionError, TimeoutError) as exc:
             run.set("format", PASSED, "credential")
             run.set("signature", UNAVAILABLE, f"the issuer's key cannot be fetched now: {str(exc)[:200]}")
@@ -375,6 +379,7 @@ def _vp_member(presentation: UnverifiedPresentation | None, name: str) -> Any:
 def verify_imported(run: CheckRun, text: str, ctx: ImportedContext) -> VerificationResult:
     """Every check on a whole credential or a presentation of one (``text``: JWT or JSON)."""
     presentation: UnverifiedPresentation | None = None
+    unverified: UnverifiedJws | None = None
     try:
         stripped = text.strip()
         if stripped.startswith("{"):
@@ -397,7 +402,7 @@ def verify_imported(run: CheckRun, text: str, ctx: ImportedContext) -> Verificat
         run.fail(exc)
         return VerificationResult(None, run.finish(_EARLIER))
     form = presentation.format if presentation else None
-    whole = _verify_whole(inner, ctx, run)
+    whole = _verify_whole(inner, ctx, run, unverified if presentation is None else None)
     if whole is None:
         return VerificationResult(form, run.finish(_EARLIER))
     wrapped = f"{presentation.format} presentation of a " if presentation else ""

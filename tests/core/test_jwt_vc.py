@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from credentials import errors
 from credentials.errors import FormatError, InvalidDid, SignatureError, ValidityPeriodError, VerificationError
 from credentials.jose import (
+    IMPORTED_FORMAT_ALGS,
     PrivateKey,
     PublicKey,
     UnverifiedJws,
@@ -357,3 +358,22 @@ def test_round_trip_property(name: str, valid_from: int, lifetime: int, alg: str
     result = verify_jwt_vc(sign_vc_jwt(credential, key, kid=KID), resolve_issuer_key=_resolver(key), now=NOW)
     assert result.credential == credential
     assert (result.valid_from, result.valid_until) == (valid_from, NOW + lifetime)
+
+
+def test_a_token_already_parsed_by_the_caller_verifies_the_same() -> None:
+    token = sign_vc_jwt(vcdm2(), ISSUER_KEY, kid=KID)
+    parsed = UnverifiedJws.parse(token, what="JWT", allowed_algs=IMPORTED_FORMAT_ALGS)
+    assert verify_jwt_vc(parsed, resolve_issuer_key=_strict_resolver, now=NOW) == verify_jwt_vc(
+        token, resolve_issuer_key=_strict_resolver, now=NOW)
+    forged = sign_vc_jwt(vcdm2(), OTHER_KEY, kid=KID)
+    with pytest.raises(SignatureError, match="signature does not match"):
+        verify_jwt_vc(UnverifiedJws.parse(forged, allowed_algs=IMPORTED_FORMAT_ALGS),
+                      resolve_issuer_key=_strict_resolver, now=NOW)
+
+
+@pytest.mark.parametrize("alg", ["none", "HS256", "ES384", None])
+def test_a_parsed_token_built_around_the_allow_list_is_refused(alg: str | None) -> None:
+    genuine = UnverifiedJws.parse(sign_vc_jwt(vcdm2(), ISSUER_KEY, kid=KID))
+    crafted = UnverifiedJws({**genuine.header, "alg": alg}, genuine.payload, genuine.signing_input, genuine.signature)
+    with pytest.raises(SignatureError, match="only .*are accepted"):
+        verify_jwt_vc(crafted, resolve_issuer_key=_strict_resolver, now=NOW)

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from credentials.annex_elm import annex_from_elm
 from credentials.errors import CHECKS, InvalidDid
-from credentials.jose import PrivateKey
+from credentials.jose import PrivateKey, UnverifiedJws
 from credentials.multikey import multibase_from_public_key
 from credentials.presentation_vp import holder_did, present_whole
 from credentials.verification import (
@@ -427,3 +427,18 @@ def test_the_wallets_presentations_verify(world):
     assert "names no holder" in result.check("holder_binding").detail
     assert result.verified
 
+
+
+def test_a_jwt_vc_is_split_and_decoded_once_per_verification(world, monkeypatch):
+    token, calls = world.badge_jwt(), []
+    world.verify(token)  # the status list is verified once, then kept by the list memo
+    original = UnverifiedJws.parse.__func__
+
+    def counting(cls, text, **kwargs):
+        calls.append(text)
+        return original(cls, text, **kwargs)
+
+    monkeypatch.setattr(UnverifiedJws, "parse", classmethod(counting))
+    result = world.verify(token)
+    assert result.verified, statuses(result)
+    assert calls.count(token) == 1
