@@ -182,6 +182,14 @@ class PublicKey:
         A P-256 or Ed25519 key is built once per distinct JWK (its members, checked, are the cache key):
         a holder's ``cnf.jwk`` comes with every presentation, and checking the point costs more than the rest
         of parsing it. What fails is never kept, so it fails again the same way."""
+        if type(jwk) is dict and jwk.get("kty") != "RSA":  # the usual case: one cached call
+            read = (jwk.get("kty"), jwk.get("crv"), jwk.get("x"), jwk.get("y"), jwk.get("alg"))
+            try:
+                hash(read)
+            except TypeError:  # a member that is a list or an object: the checks below say what is wrong
+                pass
+            else:
+                return _jwk_key(*read)
         if isinstance(jwk, Mapping) and jwk.get("kty") == "RSA":
             algs = rsa_algs(jwk.get("alg"))
             members, rsa_key = rsa_public_from_jwk(jwk)
@@ -272,6 +280,16 @@ class PublicKey:
         except InvalidSignature:
             return False
         return True
+
+
+@lru_cache(maxsize=4096)
+def _jwk_key(kty: Any, crv: Any, x: Any, y: Any, alg: Any) -> PublicKey:
+    """PublicKey.from_jwk of a P-256 / Ed25519 JWK with these members (null meaning absent, as .get reads it):
+    all that from_jwk reads of one, so the same members are the same key (or the same error, never kept)."""
+    jwk = {name: value for name, value in (("kty", kty), ("crv", crv), ("x", x), ("y", y), ("alg", alg))
+           if value is not None}
+    alg, members = _public_jwk_members(jwk)
+    return _curve_key(alg, members["kty"], members["crv"], members["x"], members.get("y"))
 
 
 @lru_cache(maxsize=4096)
@@ -391,7 +409,7 @@ class UnverifiedJws:
             )
         header_b64, payload_b64, signature_b64 = parts
         try:
-            header = json_loads_object(b64url_decode(header_b64), what=f"{what} header")
+            header = _decoded_header(header_b64, what)
             payload = json_loads_object(b64url_decode(payload_b64), what=f"{what} payload")
             signature = b64url_decode(signature_b64)
         except InvalidInput as exc:
@@ -439,6 +457,27 @@ class UnverifiedJws:
             )
         if not key.verify(self.signing_input, self.signature, alg=alg):
             raise SignatureError(f"the {what} signature does not match the key")
+
+
+#: Decoded JOSE headers by their base64url text, kept only when every member is a string, number, boolean or
+#: null, so that a (shallow) copy is a whole new value: an issuer's headers, and every KB-JWT's, are the same
+#: few texts. Decoding is a function of the text alone (strict base64url and JSON); bounded, cleared when full.
+_HEADERS: dict[str, dict[str, Any]] = {}
+_HEADERS_SIZE = 1024
+_SCALAR_TYPES = frozenset({str, int, float, bool, type(None)})
+
+
+def _decoded_header(header_b64: str, what: str) -> dict[str, Any]:
+    """``json_loads_object(b64url_decode(header_b64))``, a new dict each time; raises InvalidInput."""
+    known = _HEADERS.get(header_b64)
+    if known is not None:
+        return dict(known)
+    header = json_loads_object(b64url_decode(header_b64), what=f"{what} header")
+    if all(type(value) in _SCALAR_TYPES for value in header.values()):
+        if len(_HEADERS) >= _HEADERS_SIZE:
+            _HEADERS.clear()
+        _HEADERS[header_b64] = dict(header)
+    return header
 
 
 def sign_jws(payload: Mapping[str, Any], key: PrivateKey, *, header: Mapping[str, Any] | None = None) -> str:

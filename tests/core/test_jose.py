@@ -176,3 +176,29 @@ def test_typ_check_accepts_media_type_prefix_and_case():
     assert verify_jws(token, key.public_key(), expected_typ=["dc+sd-jwt"]).typ == "application/DC+SD-JWT"
     with pytest.raises(FormatError, match="expected 'kb\\+jwt'"):
         verify_jws(token, key.public_key(), expected_typ=["kb+jwt"])
+
+
+def test_a_parsed_header_is_never_shared_between_parses():
+    """Headers are decoded once per distinct text (issue 16): each parse still gets a value of its own."""
+    key = PrivateKey.generate("ES256")
+    token = sign_jws({"a": 1}, key, header={"typ": "JWT", "kid": "k-1"})
+    first = UnverifiedJws.parse(token)
+    first.header["alg"] = "none"
+    first.header["extra"] = 1
+    assert UnverifiedJws.parse(token).header == {"alg": "ES256", "typ": "JWT", "kid": "k-1"}
+    nested = sign_jws({"a": 1}, key, header={"typ": "JWT", "crit": ["b64"]})
+    with pytest.raises(FormatError, match="critical"):
+        UnverifiedJws.parse(nested)
+    with pytest.raises(FormatError, match="critical"):
+        UnverifiedJws.parse(nested)
+
+
+def test_a_jwk_read_again_is_the_same_key_and_a_bad_one_fails_every_time():
+    jwk = PrivateKey.generate("ES256").public_key().to_jwk()
+    assert PublicKey.from_jwk(dict(jwk)) is PublicKey.from_jwk({**jwk, "kid": "ignored"})
+    assert PublicKey.from_jwk({**jwk, "alg": None}).jwk == jwk
+    for bad, reason in (({**jwk, "alg": "EdDSA"}, "declares alg"), ({**jwk, "x": ["a"]}, "'x' is missing"),
+                        ({**jwk, "y": jwk["x"][:-1] + "A"}, "P-256 curve|base64url")):
+        for _ in range(2):
+            with pytest.raises(InvalidKey, match=reason):
+                PublicKey.from_jwk(bad)
