@@ -17,6 +17,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 from sqlite_utils import Database
@@ -64,49 +65,52 @@ def standing(row: dict[str, Any], *, checking: bool = False) -> str:
 
 @dataclass(frozen=True)
 class Card:
-    """One card of the list: the stored row (badge, names) and its Annex I view, in the page's languages."""
+    """One card of the list: the stored row (badge, names) and its Annex I view, in the page's languages.
+
+    What it shows is worked out once per card (the page and the summary ask several times).
+    """
 
     row: dict[str, Any]
     view: AnnexView
     languages: Sequence[str]
     checking: bool = False  # its status is being checked again: the stored badge is out of date
 
-    @property
+    @cached_property
     def id(self) -> int:
         return int(self.row["id"])
 
-    @property
+    @cached_property
     def title(self) -> str:
         return self.view.title.text(self.languages) if self.view.title else str(self.row["title"])
 
-    @property
+    @cached_property
     def kind_name(self) -> str:
         return FORMAT_NAMES.get(self.view.kind, self.view.kind)
 
-    @property
+    @cached_property
     def ects(self) -> Decimal | None:
         return self.view.ects_value
 
-    @property
+    @cached_property
     def workload(self) -> str | None:
         return self.view.workload.text(self.languages) if self.view.workload else None
 
-    @property
+    @cached_property
     def eqf_level(self) -> int | None:
         return self.view.eqf_level_value
 
-    @property
+    @cached_property
     def issued_on(self) -> str | None:
         if not self.view.issued_on:
             return None
         text = self.view.issued_on.text(self.languages)
         return text[:10] if _DATE_TIME.match(text) else text[:40]  # a card shows the day
 
-    @property
+    @cached_property
     def standing(self) -> str:
         return standing(self.row, checking=self.checking)
 
-    @property
+    @cached_property
     def counted(self) -> bool:
         return self.standing == "valid"
 
