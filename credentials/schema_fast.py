@@ -64,6 +64,15 @@ _TYPES: dict[str, Check] = {
 }
 
 
+def _every(checks: tuple[Check, ...]) -> Check:
+    def every(v: Any) -> bool:
+        for check in checks:  # noqa: SIM110 (no generator per call: issue 16)
+            if not check(v):
+                return False
+        return True
+    return every
+
+
 class _Compiler:
     def __init__(self, root: Mapping[str, Any]) -> None:
         self.root = root
@@ -79,9 +88,11 @@ class _Compiler:
         if not match or not isinstance(container, Mapping) or match[2] not in container:
             raise _Unsupported(f"$ref {target}")
         holder: list[Check] = []
-        self.refs[target] = lambda v: holder[0](v)  # late-bound: a definition may refer to itself
-        holder.append(self.schema(container[match[2]]))
-        return self.refs[target]
+        self.refs[target] = lambda v: holder[0](v)  # late-bound for a definition that refers to itself
+        compiled = self.schema(container[match[2]])
+        holder.append(compiled)
+        self.refs[target] = compiled  # every later reference calls it directly
+        return compiled
 
     def schema(self, schema: Any) -> Check:
         if schema is True:
@@ -105,8 +116,7 @@ class _Compiler:
         if len(checks) == 2:
             first, second = checks
             return lambda v: first(v) and second(v)
-        every = tuple(checks)
-        return lambda v: all(check(v) for check in every)
+        return _every(tuple(checks))
 
     def k_ref(self, value: Any, schema: Mapping[str, Any]) -> Check:
         return self.ref(value)
@@ -132,9 +142,11 @@ class _Compiler:
         members = tuple((name, self.schema(sub)) for name, sub in value.items())
 
         def properties(v: Any) -> bool:
-            if not isinstance(v, dict):
-                return True
-            return all(check(v[name]) for name, check in members if name in v)
+            if isinstance(v, dict):
+                for name, check in members:
+                    if name in v and not check(v[name]):
+                        return False
+            return True
         return properties
 
     def k_required(self, value: Any, schema: Mapping[str, Any]) -> Check:
@@ -155,7 +167,14 @@ class _Compiler:
         if value is True:
             return lambda v: True
         check = self.schema(value)
-        return lambda v: not isinstance(v, dict) or all(check(v[k]) for k in v if k not in known)
+
+        def additional(v: Any) -> bool:
+            if isinstance(v, dict):
+                for name, member in v.items():
+                    if name not in known and not check(member):
+                        return False
+            return True
+        return additional
 
     def k_items(self, value: Any, schema: Mapping[str, Any]) -> Check:
         if isinstance(value, list):
@@ -163,7 +182,14 @@ class _Compiler:
             return lambda v: not isinstance(v, list) or all(
                 check(item) for check, item in zip(positional, v, strict=False))  # extra items: additionalItems
         check = self.schema(value)
-        return lambda v: not isinstance(v, list) or all(check(item) for item in v)
+
+        def items(v: Any) -> bool:
+            if isinstance(v, list):
+                for item in v:
+                    if not check(item):
+                        return False
+            return True
+        return items
 
     def k_additionalItems(self, value: Any, schema: Mapping[str, Any]) -> Check:
         items = schema.get("items", {})
@@ -191,7 +217,15 @@ class _Compiler:
         if "minContains" in schema or "maxContains" in schema:
             raise _Unsupported("minContains / maxContains")
         check = self.schema(value)
-        return lambda v: not isinstance(v, list) or any(check(item) for item in v)
+
+        def contains(v: Any) -> bool:
+            if not isinstance(v, list):
+                return True
+            for item in v:  # noqa: SIM110 (no generator per call: issue 16)
+                if check(item):
+                    return True
+            return False
+        return contains
 
     def k_pattern(self, value: Any, schema: Mapping[str, Any]) -> Check:
         if not isinstance(value, str):
@@ -202,14 +236,22 @@ class _Compiler:
     def k_allOf(self, value: Any, schema: Mapping[str, Any]) -> Check:
         if not isinstance(value, list) or not value:
             raise _Unsupported("allOf")
-        every = tuple(self.schema(sub) for sub in value)
-        return lambda v: all(check(v) for check in every)
+        return _every(tuple(self.schema(sub) for sub in value))
 
     def k_oneOf(self, value: Any, schema: Mapping[str, Any]) -> Check:
         if not isinstance(value, list) or not value:
             raise _Unsupported("oneOf")
         options = tuple(self.schema(sub) for sub in value)
-        return lambda v: sum(1 for check in options if check(v)) == 1
+
+        def one_of(v: Any) -> bool:
+            matched = False
+            for check in options:
+                if check(v):
+                    if matched:
+                        return False  # a second match
+                    matched = True
+            return matched
+        return one_of
 
 
 _KEYWORDS: dict[str, Callable[[_Compiler, Any, Mapping[str, Any]], Check]] = {
