@@ -43,6 +43,8 @@ def in_numeric_date_range(seconds: int) -> bool:
 
 def numeric_date(value: Any, what: str, error: Callable[[str], Exception]) -> int:
     """``value`` as whole epoch seconds, or ``error(reason)`` raised; ``what`` names it (``"the 'exp' claim"``)."""
+    if type(value) is int and EARLIEST_NUMERIC_DATE <= value <= LATEST_NUMERIC_DATE:
+        return value  # the usual case, without building the reason it does not need (not a bool: its type is bool)
     reason = f"{what} must be a whole number of seconds from 1970 to 9999 (a NumericDate), found {_shown(value)}"
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise error(reason)
