@@ -8,7 +8,7 @@ and so are its decoded header and payload and the outcome of checking its
 signature with a given key: both are functions of the bytes alone. So are its
 disclosures (RFC 9901 §4.2), decoded, and their digests.
 
-:class:`IssuerJwtMemo` keeps, per SHA-256 of the whole issuer-signed JWT
+:class:`IssuerJwtMemo` keeps, by the whole issuer-signed JWT's text
 (header, payload and signature), the parsed JWS and the keys its signature
 was verified with, and its disclosures decoded in a verification whose
 disclosures check passed (by their encoded text). What it never does:
@@ -35,7 +35,6 @@ a dict or a set, and two threads racing on one JWT at worst both check its signa
 
 from __future__ import annotations
 
-import hashlib
 from collections import OrderedDict
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -45,15 +44,16 @@ from credentials.sd_jwt.common import Disclosure
 
 __all__ = ["IssuerJwtMemo", "SeenJwt"]
 
-#: Entries kept by default: a few thousand distinct credentials (each entry: the parsed JWS, ~2-4 KB).
+#: Entries kept by default: a few thousand distinct credentials (each entry: the JWT's text and its parsed JWS,
+#: ~4-6 KB).
 DEFAULT_SIZE = 4096
 
 
 @dataclass
 class SeenJwt:
-    """One issuer-signed JWT: its SHA-256, its parsed JWS, and the keys (by JWK) that verified its signature."""
+    """One issuer-signed JWT: its text, its parsed JWS, and the keys (by JWK) that verified its signature."""
 
-    digest: bytes
+    text: str
     jws: UnverifiedJws
     verified_with: set[tuple[str, tuple[tuple[str, str], ...]]] = field(default_factory=set)
     #: Its disclosures decoded before, by encoded text, with their digest (``unpack_disclosures(known=...)``).
@@ -65,11 +65,11 @@ def _key_id(key: PublicKey) -> tuple[str, tuple[tuple[str, str], ...]]:
 
 
 class IssuerJwtMemo:
-    """Issuer-signed JWTs whose signature verified, by SHA-256 of the JWT; see the module docstring."""
+    """Issuer-signed JWTs whose signature verified, by their text; see the module docstring."""
 
     def __init__(self, size: int = DEFAULT_SIZE):
         self._size = size
-        self._items: OrderedDict[bytes, SeenJwt] = OrderedDict()
+        self._items: OrderedDict[str, SeenJwt] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._items)
@@ -78,13 +78,15 @@ class IssuerJwtMemo:
         """The JWT parsed (from the memo when its signature verified before; else afresh, not yet kept).
 
         Parsing errors propagate as :meth:`UnverifiedJws.parse` raises them."""
-        digest = hashlib.sha256(issuer_jwt.encode("utf-8", "surrogatepass")).digest()  # one string, one digest
-        found = self._items.get(digest)
+        # By the text itself: equal strings are the same JWT (a SHA-256 of it cost three times the string's hash,
+        # and the parsed JWS keeps the text anyway: UnverifiedJws.token).
+        found = self._items.get(issuer_jwt)
         if found is not None:
             with suppress(KeyError):  # evicted meanwhile by another thread: still the same bytes, parsed
-                self._items.move_to_end(digest)
+                self._items.move_to_end(issuer_jwt)
             return found
-        return SeenJwt(digest, UnverifiedJws.parse(issuer_jwt, what=what))
+        jws = UnverifiedJws.parse(issuer_jwt, what=what)
+        return SeenJwt(jws.token, jws)
 
     def verify(self, seen: SeenJwt, key: PublicKey, *, what: str = "issuer signature") -> None:
         """Check the signature of ``seen`` with ``key`` unless it verified with this same key before;
@@ -94,7 +96,7 @@ class IssuerJwtMemo:
             return
         seen.jws.verify_with(key, what=what)
         seen.verified_with.add(key_id)
-        self._items[seen.digest] = seen
+        self._items[seen.text] = seen
         while len(self._items) > self._size:
             try:
                 self._items.popitem(last=False)
