@@ -34,6 +34,7 @@ import re
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -238,8 +239,13 @@ def _moment(value: Any) -> datetime | None:
 _FORMAT_LOCALES = {"en": "en_GB", "it": "it_IT", "de": "de_DE", "fr": "fr_FR"}
 
 
+@lru_cache(maxsize=len(_FORMAT_LOCALES))
+def _parsed_locale(language: str) -> Locale:
+    return Locale.parse(_FORMAT_LOCALES[language])
+
+
 def _locale() -> Locale:
-    return Locale.parse(_FORMAT_LOCALES[current_language()])
+    return _parsed_locale(current_language())
 
 
 def format_when(value: Any, form: str = "medium") -> str:
@@ -273,16 +279,38 @@ def dates_in_text(text: Any) -> str:
 
 
 def format_number(value: Any) -> str:
-    """A number (ECTS, counts) with the page's locale's decimal sign and grouping; anything else as it is."""
+    """A number (ECTS, counts) with the page's locale's decimal sign and grouping; anything else as it is.
+
+    The number is read from its text (a Decimal's text gives it back exactly), so short ones are written once per
+    language and remembered: a list page writes a thousand ECTS figures, mostly the same few.
+    """
     if isinstance(value, bool) or value is None:
         return "" if value is None else str(value)
+    text = str(value)
+    if len(text) > _REMEMBERED_NUMBER_CHARS:
+        return _written_number(text, _locale())
+    return _remembered_number(text, current_language())
+
+
+_REMEMBERED_NUMBER_CHARS = 40
+
+
+@lru_cache(maxsize=1024)
+def _remembered_number(text: str, language: str) -> str:
+    return _written_number(text, _parsed_locale(language))
+
+
+def _written_number(text: str, locale: Locale) -> str:
     try:
-        number = value if isinstance(value, Decimal) else Decimal(str(value))
+        number = Decimal(text)
     except (InvalidOperation, ValueError):
-        return str(value)
+        return text
     if not number.is_finite():
-        return str(value)
-    return format_decimal(number.normalize() if number == number.to_integral() else number, locale=_locale())
+        return text
+    try:
+        return format_decimal(number.normalize() if number == number.to_integral() else number, locale=locale)
+    except InvalidOperation:  # more digits than the locale's rounding keeps (a 60-digit "ECTS"): shown as it is
+        return text
 
 
 # ---------------------------------------------------------------- setting up an app

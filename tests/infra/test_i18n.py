@@ -113,6 +113,26 @@ def test_dates_and_numbers_are_written_in_the_pages_language(issuer_app, languag
         assert format_number(5) == "5"
 
 
+def test_a_number_is_written_the_same_whatever_form_it_comes_in_and_per_language(issuer_app):
+    from decimal import Decimal
+
+    for language, expected in (("de", ["2,5", "4", "10", "-0", "1.234.567,125", "0,3", "12,5"]),
+                               ("en", ["2.5", "4", "10", "-0", "1,234,567.125", "0.3", "12.5"]),
+                               ("de", ["2,5", "4", "10", "-0", "1.234.567,125", "0,3", "12,5"])):
+        with issuer_app.test_request_context(f"/?lang={language}"):
+            assert [format_number(v) for v in (Decimal("2.50"), Decimal("4.0"), Decimal("1E+1"), Decimal("-0"),
+                                               Decimal("1234567.125"), 0.1 + 0.2, "12.5")] == expected
+
+
+def test_a_number_longer_than_the_locale_can_round_is_shown_as_it_is(issuer_app):
+    from decimal import Decimal
+
+    with issuer_app.test_request_context("/?lang=de"):
+        assert format_number("1" * 60) == "1" * 60
+        assert format_number(Decimal("1" * 60)) == "1" * 60
+        assert format_number("0." + "1" * 50) == "0,111"
+
+
 def test_unix_times_in_a_check_detail_become_dates(issuer_app):
     with issuer_app.test_request_context("/?lang=it"):
         assert (dates_in_text("issued at 1795846036, valid until 1795849636; index 126233 of list 7")

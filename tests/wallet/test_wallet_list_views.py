@@ -91,3 +91,18 @@ def test_a_view_is_remembered_only_under_the_hash_of_its_own_text(app, client, i
     assert _titles(other.last_page) == ["Another course"]
     client.get("/credentials")
     assert _titles(client.last_page) == ["The right course"]
+
+
+def test_a_credential_stating_a_sixty_digit_ects_figure_does_not_break_the_page(app, signed_in, parses):
+    figure = "1" * 60
+    raw = ('{"type": ["VerifiableCredential"], "name": "Long figures", "issuer": "did:example:x", '
+           f'"credentialSubject": {{"ects": "{figure}"}}}}')
+    _store(app, signed_in.username, [(raw, _sha(raw), "Long figures")])
+    db = open_database(Path(app.config["DATA_DIR"]) / DB_FILE)
+    try:
+        with db.atomic():
+            db.execute("UPDATE credentials SET format = 'ldp_vc', badge = 'verified'")
+    finally:
+        db.close()
+    assert signed_in.get("/credentials").status_code == 200
+    assert f"{figure} ECTS" in signed_in.last_page
