@@ -167,7 +167,9 @@ def _check_validity(valid_from: int | None, valid_until: int | None, now: int, l
 
 def _document(verified: VerifiedJades) -> dict[str, Any]:
     try:
-        document = json_loads(verified.payload, what="the sealed ELM document")
+        # The payload's text when the seal held it as text (the UTF-8 of the signed bytes, decoded once)
+        text = verified.payload_text if verified.payload_text is not None else verified.payload
+        document = json_loads(text, what="the sealed ELM document")
         check_json_limits(document, EDC_JSON_LIMITS, what="the sealed ELM document")
     except InvalidInput as exc:
         raise FormatError(str(exc)) from None

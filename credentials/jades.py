@@ -76,7 +76,12 @@ SealingKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
 @dataclass(frozen=True)
 class VerifiedJades:
-    """A seal whose signature and certificate chain passed; ``payload`` is the signed bytes."""
+    """A seal whose signature and certificate chain passed; ``payload`` is the signed bytes.
+
+    ``payload_text``: for an unencoded (``b64: false``) payload of a JSON serialization, the text those
+    bytes are the UTF-8 encoding of, as the seal's JSON held it (so a reader need not decode them again);
+    None otherwise.
+    """
 
     payload: bytes
     alg: str
@@ -85,6 +90,7 @@ class VerifiedJades:
     chain: tuple[CertificateSummary, ...]
     protected_header: dict[str, Any]
     unverified_properties: tuple[str, ...]
+    payload_text: str | None = None
 
 
 @dataclass(frozen=True)
@@ -95,6 +101,7 @@ class _Parts:
     payload: bytes
     payload_segment: bytes
     signature: bytes
+    payload_text: str | None = None
 
 
 def _b64url(text: Any, what: str) -> bytes:
@@ -141,6 +148,7 @@ def _split(serialized: Mapping[str, Any] | str) -> _Parts:
     unprotected = _object(entry.get("header", {}), "unprotected header")
     signature = _b64url(entry.get("signature"), "signature")
     unencoded = protected.get("b64") is False
+    text: str | None = None
     if not isinstance(payload_value, str) or not payload_value:
         raise FormatError("the seal carries no payload; detached payloads are not accepted")
     if unencoded:
@@ -150,10 +158,11 @@ def _split(serialized: Mapping[str, Any] | str) -> _Parts:
             payload = payload_segment = payload_value.encode("utf-8")
         except UnicodeEncodeError:
             raise FormatError("the seal's payload is not valid Unicode text") from None
+        text = payload_value  # encoded without error, so decoding ``payload`` gives exactly this
     else:
         payload = _b64url(payload_value, "payload")
         payload_segment = payload_value.encode("ascii")
-    return _Parts(protected_b64, protected, unprotected, payload, payload_segment, signature)
+    return _Parts(protected_b64, protected, unprotected, payload, payload_segment, signature, text)
 
 
 def _check_headers(parts: _Parts) -> tuple[str, int]:
@@ -311,6 +320,7 @@ def verify_jades(
         chain=chain,
         protected_header=dict(parts.protected),
         unverified_properties=tuple(unsigned),
+        payload_text=parts.payload_text,
     )
 
 

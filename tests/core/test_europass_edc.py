@@ -171,3 +171,15 @@ def test_a_truncated_seal_fails_with_a_named_check(cut, tail):
 _SMALL_PKI = make_pki("ec")
 SMALL_SEALED = seal(edited(displayParameter=None), pki=_SMALL_PKI)
 SMALL_ANCHORS = parse_trust_anchors(_SMALL_PKI.anchors_pem)
+
+
+@pytest.mark.parametrize(("payload", "expected"), [
+    ("\ufeff{}".encode(), "starts with a byte order mark"),
+    (b'{"a": 1, "a": 2}', "duplicate JSON member 'a'"),
+    (b'{"a": NaN}', "NaN is not valid JSON"),
+    (b"[1]", "must be an ELM credential"),
+])
+def test_the_sealed_document_read_from_the_seals_text_is_as_strict_as_from_its_bytes(payload, expected):
+    with pytest.raises(FormatError) as caught:
+        verify(seal(raw=payload, pki=_SMALL_PKI), _SMALL_PKI)
+    assert expected in caught.value.reason

@@ -243,3 +243,14 @@ def test_any_changed_character_is_refused_with_a_named_check(ec_pki, data):
 def test_x5c_entries_that_are_not_certificates_fail_format(ec_pki, x5c):
     error = refused(reseal(ec_pki, header={"x5c": x5c}), ec_pki)
     assert error.check == "format"
+
+
+@pytest.mark.parametrize(("form", "unencoded", "text"), [
+    ("general", True, PAYLOAD.decode("utf-8")), ("flattened", True, PAYLOAD.decode("utf-8")),
+    ("general", False, None), ("compact", False, None),
+])
+def test_an_unencoded_payload_is_also_handed_over_as_the_text_the_seal_held(ec_pki, form, unencoded, text):
+    sealed = seal_jades(PAYLOAD, ec_pki.seal_key, ec_pki.chain, signing_time=SIGNED_AT, serialization_form=form,
+                        unencoded=unencoded)
+    result = verify(sealed, ec_pki)
+    assert (result.payload, result.payload_text) == (PAYLOAD, text)
