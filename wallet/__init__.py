@@ -23,7 +23,7 @@ from infra import web_errors
 from infra.display import init_jinja
 from infra.web import init_foundation
 from ledger.config import LedgerSettings
-from wallet import db, import_limits, language, security
+from wallet import db, freshness, import_limits, language, security
 from wallet.checking import ledger_trust_check, w3c_list_source
 from wallet.sealing import derive_key, load_or_create_secret
 from wallet.settings import DEFAULT_CONFIG, SETTINGS
@@ -59,6 +59,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config["TRUST_CHECK"] = ledger_trust_check(LedgerSettings.of(web.settings), fetch_status_token, anchors,
                                                        w3c_list_source(fetcher))
     db.init_app(app)
+    freshness.init_app(app)  # the re-checks of stored badges: started in each serving process, stopped on close
     language.init_app(app)  # the signed-in account's page language (infra.i18n)
     security.init_app(app)
     init_jinja(app)  # bidi controls in anything a page prints are shown, not obeyed

@@ -138,6 +138,22 @@ class StatusFreshness:
         self._queued: dict[int, Future[None]] = {}
         self._closed = False
 
+    @property
+    def running(self) -> bool:
+        """Whether worker threads of this pool run in this process."""
+        with self._lock:
+            return any(worker.is_alive() for worker in self._workers)
+
+    def start(self) -> None:
+        """Start the worker threads in this process, once (again in a forked child); never after :meth:`close`."""
+        with self._lock:
+            if self._closed or any(worker.is_alive() for worker in self._workers):
+                return
+            self._workers = [threading.Thread(target=self._work, name=f"wallet-status-{number}", daemon=True)
+                             for number in range(WORKERS)]
+            for worker in self._workers:
+                worker.start()
+
     def on_anchor_events(self, events: Sequence[Any] | None) -> None:
         """The ledger view's listener: mark the credentials of each anchoring issuer stale (never raises)."""
         try:
@@ -151,11 +167,7 @@ class StatusFreshness:
         with self._lock:
             if self._closed:
                 return {}
-            if not self._workers:
-                for number in range(WORKERS):
-                    worker = threading.Thread(target=self._work, name=f"wallet-status-{number}", daemon=True)
-                    worker.start()
-                    self._workers.append(worker)
+            self.start()  # an app never served (a TESTING app's client, a command) has not started it
             found: dict[int, Future[None]] = {}
             for credential_id in credential_ids:
                 future = self._queued.get(credential_id)
@@ -299,10 +311,12 @@ def current_badge(account_id: int, credential_id: int) -> CurrentBadge | None:
 
 
 def init_app(app: Flask) -> None:
-    """Re-checks for ``app``; with a chain-backed check, anchoring events mark credentials stale, and the ledger
-    view is opened in each serving process (retrying while the chain is down) and stopped at exit."""
+    """Re-checks for ``app`` (called by the app factory): the pool is started in each serving process, after any
+    fork; with a chain-backed check, anchoring events mark credentials stale, and the ledger view is opened in each
+    serving process (retrying while the chain is down). Both are stopped by :func:`close_app`, at the latest at exit."""
     freshness = StatusFreshness(Path(app.config["DATA_DIR"]) / DB_FILE, int(app.config["WALLET_STATUS_MAX_AGE"]))
     app.extensions[_EXTENSION] = freshness
+    on_worker_start(app, freshness.start)
     checks = ledger_checks_of(app)
     if checks is not None:
         checks.on_anchor_events(freshness.on_anchor_events)

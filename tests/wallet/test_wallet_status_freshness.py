@@ -194,3 +194,32 @@ def test_a_stored_badge_in_one_word(state, checks, expected):
     from wallet.checking import status_of
 
     assert status_of(state, checks) == expected
+
+
+def test_the_factory_starts_the_pool_in_each_serving_process_and_closing_the_app_stops_it(tmp_path, issuer):
+    """The re-check pool is the app factory's, not a side effect of registering the credentials blueprint:
+    ``create_app`` sets it up and has it started in each serving process (after any fork, with the app's
+    other worker tasks, before any page asks); :func:`wallet.freshness.close_app` stops its threads for good."""
+    from flask import Flask
+
+    from infra.serving import start_worker_tasks
+    from wallet import create_app
+    from wallet.freshness import close_app, freshness_of
+    from wallet.views import credentials
+
+    bare = Flask(__name__)
+    bare.register_blueprint(credentials.bp)
+    assert "microcred_wallet_freshness" not in bare.extensions, "registering a blueprint set up a pool"
+
+    app = create_app({"TESTING": True, "DATA_DIR": str(tmp_path / "var"), "SESSION_COOKIE_SECURE": False})
+    pool = freshness_of(app)
+    assert not pool.running  # nothing runs in the process that only built the app (a server's master)
+    start_worker_tasks(app)  # what the serving process does before its first request
+    try:
+        assert pool.running
+    finally:
+        close_app(app)
+    assert not pool.running
+    assert pool.submit([1], lambda raw, fmt, now: PASSED, lambda: NOW) == {}  # closed: nothing is queued
+    pool.start()
+    assert not pool.running

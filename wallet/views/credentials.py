@@ -3,9 +3,7 @@
 
 from __future__ import annotations
 
-from typing import cast
-
-from flask import Blueprint, Flask, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 
 from credentials.errors import FormatError, MicrocredError, VerificationError
 from credentials.presentation_codec import KIND_CREDENTIAL_OFFER, KIND_OPENID4VP, classify_scanned
@@ -14,7 +12,6 @@ from infra.web_errors import public_message, status_of
 from wallet.annex import FORMAT_NAMES, FORMAT_SD_JWT_VC, languages_in, lines_of, page_languages, view_of
 from wallet.db import get_db
 from wallet.freshness import RELOAD_AFTER_S, check_row, refresh_shown, shown_state, store_badge
-from wallet.freshness import init_app as init_freshness
 from wallet.holding import current_holder_key, holder_keys, private_holder_key
 from wallet.import_limits import import_refused
 from wallet.importing import MAX_JSON_BYTES, DuplicateCredential, import_credential, unsigned_document_kind
@@ -28,8 +25,6 @@ from wallet.views.openid4vp import start_review
 __all__ = ["bp", "index"]
 
 bp = Blueprint("credentials", __name__, url_prefix="/credentials")
-# The re-checks of the badges these pages show (and the consent page reads): set up with the app's trust check.
-bp.record_once(lambda state: init_freshness(cast(Flask, state.app)))
 
 
 def index():
