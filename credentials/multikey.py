@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import base58
@@ -163,6 +164,24 @@ def verification_method_from_json(
     return VerificationMethod(id=method_id, controller=controller, public_key=key, relationships=relationships)
 
 
+#: did:key verification methods kept, by DID (a did:key names one key forever; failures are not kept).
+DID_KEY_METHODS_KEPT = 1024
+
+
+@lru_cache(maxsize=DID_KEY_METHODS_KEPT)
+def _did_key_method(did_text: str) -> VerificationMethod:
+    """The one verification method of a did:key: base58 decoded, the point checked, the encoding
+    checked canonical, once per DID (Data Integrity proofs of one issuer name it on every credential)."""
+    did = Did(did_text)
+    try:
+        key = public_key_from_multibase(did.method_specific_id)
+    except InvalidKey as exc:
+        raise InvalidDid(f"the did:key does not hold a supported key: {exc}") from None
+    if multibase_from_public_key(key) != did.method_specific_id:
+        raise InvalidDid("the did:key is not in its canonical encoding")
+    return VerificationMethod(id=f"{did.did}#{did.method_specific_id}", controller=did.did, public_key=key)
+
+
 def resolve_did_verification_method(method_id: str) -> VerificationMethod:
     """Resolve a did:key or did:jwk verification method offline.
 
@@ -174,13 +193,7 @@ def resolve_did_verification_method(method_id: str) -> VerificationMethod:
     if did.method == DID_KEY_METHOD:
         if did.fragment not in (None, did.method_specific_id):
             raise InvalidDid("a did:key has one verification method, #<its own identifier>")
-        try:
-            key = public_key_from_multibase(did.method_specific_id)
-        except InvalidKey as exc:
-            raise InvalidDid(f"the did:key does not hold a supported key: {exc}") from None
-        if multibase_from_public_key(key) != did.method_specific_id:
-            raise InvalidDid("the did:key is not in its canonical encoding")
-        return VerificationMethod(id=f"{did.did}#{did.method_specific_id}", controller=did.did, public_key=key)
+        return _did_key_method(did.did)
     if did.method == DID_JWK_METHOD:
         public = resolve_public_key(method_id)
         if public.alg not in ("ES256", "EdDSA"):

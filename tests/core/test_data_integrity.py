@@ -298,3 +298,18 @@ def test_multikey_round_trip_and_refusals() -> None:
         resolve_did_verification_method("did:key:z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2#other")
     with pytest.raises(InvalidDid, match="did:key or did:jwk"):
         resolve_did_verification_method("did:web:issuer.example#key-1")
+
+
+def test_a_did_key_method_is_decoded_once_and_a_bad_one_fails_every_time() -> None:
+    from credentials.errors import InvalidDid
+
+    msid = multibase_from_public_key(ed25519.Ed25519PrivateKey.generate().public_key())
+    first = resolve_did_verification_method(f"did:key:{msid}#{msid}")
+    assert resolve_did_verification_method(f"did:key:{msid}") is first
+    assert (first.id, first.controller) == (f"did:key:{msid}#{msid}", f"did:key:{msid}")
+    with pytest.raises(InvalidDid, match="one verification method"):
+        resolve_did_verification_method(f"did:key:{msid}#other")  # the fragment is checked before the memo
+    not_canonical = "z" + base58.b58encode(b"\x00" + base58.b58decode(msid[1:])).decode()  # a leading zero byte
+    for _ in range(2):
+        with pytest.raises(InvalidDid):
+            resolve_did_verification_method(f"did:key:{not_canonical}")
