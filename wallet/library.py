@@ -17,7 +17,6 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import cached_property
 from typing import Any
 
 from sqlite_utils import Database
@@ -63,6 +62,21 @@ def standing(row: dict[str, Any], *, checking: bool = False) -> str:
     return "problem" if status == STATUS_UNKNOWN else status
 
 
+class _once:  # noqa: N801  # a decorator, named like functools.cached_property
+    """A property worked out on first use and kept on the instance: cached_property without its lock (a card
+    belongs to one request)."""
+
+    def __init__(self, func: Any) -> None:
+        self.func = func
+        self.name = func.__name__
+
+    def __get__(self, card: Any, owner: Any = None) -> Any:
+        if card is None:
+            return self
+        value = card.__dict__[self.name] = self.func(card)
+        return value
+
+
 @dataclass(frozen=True)
 class Card:
     """One card of the list: the stored row (badge, names) and its Annex I view, in the page's languages.
@@ -75,42 +89,42 @@ class Card:
     languages: Sequence[str]
     checking: bool = False  # its status is being checked again: the stored badge is out of date
 
-    @cached_property
+    @_once
     def id(self) -> int:
         return int(self.row["id"])
 
-    @cached_property
+    @_once
     def title(self) -> str:
         return self.view.title.text(self.languages) if self.view.title else str(self.row["title"])
 
-    @cached_property
+    @_once
     def kind_name(self) -> str:
         return FORMAT_NAMES.get(self.view.kind, self.view.kind)
 
-    @cached_property
+    @_once
     def ects(self) -> Decimal | None:
         return self.view.ects_value
 
-    @cached_property
+    @_once
     def workload(self) -> str | None:
         return self.view.workload.text(self.languages) if self.view.workload else None
 
-    @cached_property
+    @_once
     def eqf_level(self) -> int | None:
         return self.view.eqf_level_value
 
-    @cached_property
+    @_once
     def issued_on(self) -> str | None:
         if not self.view.issued_on:
             return None
         text = self.view.issued_on.text(self.languages)
         return text[:10] if _DATE_TIME.match(text) else text[:40]  # a card shows the day
 
-    @cached_property
+    @_once
     def standing(self) -> str:
         return standing(self.row, checking=self.checking)
 
-    @cached_property
+    @_once
     def counted(self) -> bool:
         return self.standing == "valid"
 
