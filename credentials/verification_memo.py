@@ -26,6 +26,14 @@ disclosures check passed (by their encoded text). What it never does:
 - remember anything that failed: an entry is made only after the signature
   verified.
 
+An entry is made the second time a JWT's signature verifies (the first time
+only the hash of its text is noted, in a bounded list of such hashes): most
+credentials are shown to a verifier once, and an entry for each (its parsed
+JWS and disclosures: some 40 objects) would cost memory and, while the memo
+fills, the garbage collector's time (~50 us per verification in the fresh
+benchmark of bench/bench_verify.py). A shared hash only lets a JWT in at its
+first second-time, which the rules above make harmless.
+
 Bounded (least recently used first out). The parsed payload is shared
 between verifications and must be treated as read-only (the core builds the
 disclosed claims into new containers, :func:`credentials.sd_jwt.verifier.unpack_disclosures`).
@@ -38,6 +46,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from contextlib import suppress
 from dataclasses import dataclass, field
+from typing import Any
 
 from credentials.jose import PublicKey, UnverifiedJws
 from credentials.sd_jwt.common import Disclosure
@@ -70,6 +79,8 @@ class IssuerJwtMemo:
     def __init__(self, size: int = DEFAULT_SIZE):
         self._size = size
         self._items: OrderedDict[str, SeenJwt] = OrderedDict()
+        #: hash() of the texts of JWTs verified once and not kept (ints: nothing for the garbage collector).
+        self._once: OrderedDict[int, None] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._items)
@@ -90,15 +101,33 @@ class IssuerJwtMemo:
 
     def verify(self, seen: SeenJwt, key: PublicKey, *, what: str = "issuer signature") -> None:
         """Check the signature of ``seen`` with ``key`` unless it verified with this same key before;
-        raise :class:`~credentials.errors.SignatureError` if wrong. A success is kept."""
+        raise :class:`~credentials.errors.SignatureError` if wrong. A success is kept (for a JWT not kept
+        yet: from its second success on, see the module docstring)."""
         key_id = _key_id(key)
         if key_id in seen.verified_with:
             return
         seen.jws.verify_with(key, what=what)
         seen.verified_with.add(key_id)
+        if seen.text not in self._items and not self._seen_before(hash(seen.text)):
+            return
         self._items[seen.text] = seen
-        while len(self._items) > self._size:
-            try:
-                self._items.popitem(last=False)
-            except KeyError:  # emptied meanwhile by another thread
-                break
+        _bound(self._items, self._size)
+
+    def _seen_before(self, text_hash: int) -> bool:
+        """Whether a JWT of this text hash verified before (and is then let in); else notes it."""
+        if text_hash in self._once:
+            with suppress(KeyError):  # taken meanwhile by another thread
+                del self._once[text_hash]
+            return True
+        self._once[text_hash] = None
+        _bound(self._once, self._size)
+        return False
+
+
+def _bound(items: OrderedDict[Any, Any], size: int) -> None:
+    """Drop the oldest of ``items`` beyond ``size``."""
+    while len(items) > size:
+        try:
+            items.popitem(last=False)
+        except KeyError:  # emptied meanwhile by another thread
+            break

@@ -19,20 +19,51 @@ def _shown(world: World, memo: IssuerJwtMemo, credential: str, nonce: str, **kwa
                         **kwargs)
 
 
+def _remembered(world: World, memo: IssuerJwtMemo, credential: str) -> None:
+    """Show ``credential`` twice (an entry is made at the second success) and check that it is now kept."""
+    kept = len(memo)
+    for nonce in ("n-remember-1", "n-remember-2"):
+        assert _shown(world, memo, credential, nonce).verified
+    assert len(memo) == kept + 1
+
+
+def test_a_credential_shown_once_is_not_kept_and_one_shown_twice_is():
+    world, memo = World(), IssuerJwtMemo()
+    credential = world.credential()
+    assert _shown(world, memo, credential, "n-1").verified
+    assert len(memo) == 0
+    assert _shown(world, memo, credential, "n-2").verified
+    assert len(memo) == 1
+    assert _shown(world, memo, world.credential(), "n-3").verified  # another credential, once
+    assert len(memo) == 1
+
+
+def test_the_list_of_credentials_seen_once_is_bounded():
+    world, memo = World(), IssuerJwtMemo(size=2)
+    first = world.credential()
+    assert _shown(world, memo, first, "n-0").verified
+    for number in range(1, 4):  # three more, once each: the first's sighting is forgotten
+        assert _shown(world, memo, world.credential(iat=NOW - 100 - number), f"n-{number}").verified
+    assert _shown(world, memo, first, "n-4").verified
+    assert len(memo) == 0
+
+
 def test_a_credential_shown_again_passes_every_check_again():
     world, memo = World(), IssuerJwtMemo()
     credential = world.credential()
     first = _shown(world, memo, credential, "n-1")
     second = _shown(world, memo, credential, "n-2")
+    third = _shown(world, memo, credential, "n-3")  # served by the memo
     assert statuses(first) == ALL_PASSED
     assert statuses(second) == ALL_PASSED
+    assert statuses(third) == ALL_PASSED
     assert len(memo) == 1
 
 
 def test_revocation_and_trust_are_read_again_for_a_credential_shown_again():
     world, memo = World(), IssuerJwtMemo()
     credential = world.credential()
-    assert _shown(world, memo, credential, "n-1").verified
+    _remembered(world, memo, credential)
     world.status_list.set(INDEX, 1)
     world.sign_list()
     assert statuses(_shown(world, memo, credential, "n-2"))["revocation"] == FAILED
@@ -44,7 +75,9 @@ def test_revocation_and_trust_are_read_again_for_a_credential_shown_again():
 
 def test_the_same_presentation_twice_is_a_replay_with_the_memo_warm():
     world, memo = World(), IssuerJwtMemo()
-    presentation = world.present(world.credential(), nonce="n-1")
+    credential = world.credential()
+    _remembered(world, memo, credential)
+    presentation = world.present(credential, nonce="n-1")
     assert world.verify(presentation, jwt_memo=memo, nonce="n-1").verified
     assert statuses(world.verify(presentation, jwt_memo=memo, nonce="n-1"))["replay"] == FAILED
 
@@ -52,7 +85,7 @@ def test_the_same_presentation_twice_is_a_replay_with_the_memo_warm():
 def test_a_key_binding_jwt_by_another_key_fails_though_the_issuer_jwt_is_remembered():
     world, memo = World(), IssuerJwtMemo()
     credential = world.credential()
-    assert _shown(world, memo, credential, "n-1").verified
+    _remembered(world, memo, credential)
     thief = PrivateKey.generate("ES256")
     stolen = HolderSdJwt.parse(credential).present_with_key_binding(DISCLOSE, thief, audience=AUDIENCE,
                                                                      nonce="n-2", iat=NOW - 5)
@@ -62,7 +95,7 @@ def test_a_key_binding_jwt_by_another_key_fails_though_the_issuer_jwt_is_remembe
 def test_a_key_binding_jwt_with_a_broken_signature_fails_though_the_issuer_jwt_is_remembered():
     world, memo = World(), IssuerJwtMemo()
     credential = world.credential()
-    assert _shown(world, memo, credential, "n-1").verified
+    _remembered(world, memo, credential)
     presentation = world.present(credential, nonce="n-2")
     head, signature = presentation.rsplit(".", 1)
     broken = bytearray(b64url_decode(signature))
@@ -74,7 +107,7 @@ def test_a_key_binding_jwt_with_a_broken_signature_fails_though_the_issuer_jwt_i
 def test_a_remembered_signature_counts_only_for_the_key_it_was_verified_with():
     world, memo = World(), IssuerJwtMemo()
     credential = world.credential()
-    assert _shown(world, memo, credential, "n-1").verified
+    _remembered(world, memo, credential)
     other = PrivateKey.generate("ES256").public_key()  # the issuer's key now, e.g. after a rotation
     result = _shown(world, memo, credential, "n-2", resolve_issuer_key=lambda iss, kid: other)
     assert statuses(result)["signature"] == FAILED
@@ -83,7 +116,7 @@ def test_a_remembered_signature_counts_only_for_the_key_it_was_verified_with():
 def test_an_issuer_jwt_signed_by_another_key_is_verified_not_served_from_the_memo():
     world, memo = World(), IssuerJwtMemo()
     credential = world.credential()
-    assert _shown(world, memo, credential, "n-1").verified
+    _remembered(world, memo, credential)
     forger = World()
     forger.holder_key = world.holder_key
     forged = forger.credential(issuer=world.issuer, kid=verification_method_id(world.issuer))  # same claims, same iss
@@ -104,7 +137,9 @@ def test_a_failed_signature_is_not_remembered():
 def test_the_memo_is_bounded():
     world, memo = World(), IssuerJwtMemo(size=2)
     for number in range(4):
-        assert _shown(world, memo, world.credential(iat=NOW - 100 - number), f"n-{number}").verified
+        credential = world.credential(iat=NOW - 100 - number)
+        for showing in range(2):
+            assert _shown(world, memo, credential, f"n-{number}-{showing}").verified
     assert len(memo) == 2
 
 
@@ -112,8 +147,9 @@ def test_disclosures_remembered_give_the_same_claims_and_other_subsets_still_che
     world, memo = World(), IssuerJwtMemo()
     credential = world.credential()
     first = _shown(world, memo, credential, "n-1")
-    again = _shown(world, memo, credential, "n-2")
-    fewer = world.verify(world.present(credential, paths=[("title",)], nonce="n-3"), jwt_memo=memo, nonce="n-3")
+    _shown(world, memo, credential, "n-2")  # kept from here
+    again = _shown(world, memo, credential, "n-3")
+    fewer = world.verify(world.present(credential, paths=[("title",)], nonce="n-4"), jwt_memo=memo, nonce="n-4")
     assert again.claims == first.claims
     assert set(fewer.claims) == {"title"}
     assert fewer.verified
@@ -122,7 +158,7 @@ def test_disclosures_remembered_give_the_same_claims_and_other_subsets_still_che
 def test_a_foreign_disclosure_fails_with_the_credential_remembered():
     world, memo = World(), IssuerJwtMemo()
     credential = world.credential()
-    assert _shown(world, memo, credential, "n-1").verified
+    _remembered(world, memo, credential)
     foreign = world.credential().split("~")[1]  # a disclosure of another credential of the same issuer
     jwt, *rest = world.present(credential, nonce="n-2").split("~")
     result = world.verify("~".join([jwt, foreign, *rest]), jwt_memo=memo, nonce="n-2")
