@@ -4,8 +4,9 @@ Europass EDC documents run to about 0.5 MB, so their byte cap is 2 MB
 (:data:`credentials.europass.MAX_EDC_BYTES`); within that, a document could
 still be nested thousands deep or hold a million tiny members, which every
 later walk over it (rendering, JSON-LD processing) would pay for. This module
-walks a parsed value once, without recursion, and refuses it past
-:class:`JsonLimits`.
+walks a parsed value once and refuses it past :class:`JsonLimits`: recursively
+(never deeper than the depth limit lets it) to admit it, and without
+recursion, counting, to say why not.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 from credentials._json import json_loads
 from credentials.errors import FormatError, InvalidInput
 
-__all__ = ["JsonLimits", "check_json_limits", "parse_limited_json"]
+__all__ = ["JsonLimits", "check_json_limits", "parse_limited_json", "within_limits"]
 
 
 @dataclass(frozen=True)
@@ -28,8 +29,49 @@ class JsonLimits:
     max_string: int = 1_048_576
 
 
+class _PastLimits(Exception):
+    """Raised by :func:`within_limits` at the first limit crossed."""
+
+
+def within_limits(value: Any, limits: JsonLimits) -> bool:
+    """Whether ``value`` keeps ``limits``, counting as :func:`check_json_limits` does (each value, each member name).
+
+    A recursive walk, never more than ``max_depth`` + 1 frames deep (a deeper container stops it), several
+    times cheaper than the explicit stack; the stack walks word a refusal."""
+    max_depth, max_nodes, max_string = limits.max_depth, limits.max_nodes, limits.max_string
+    nodes = 0
+
+    def walk(item: Any, depth: int) -> None:
+        nonlocal nodes
+        nodes += 1
+        if isinstance(item, str):
+            if len(item) > max_string:
+                raise _PastLimits
+        elif isinstance(item, dict):
+            if depth > max_depth or nodes > max_nodes:
+                raise _PastLimits
+            nodes += len(item)
+            for key, member in item.items():
+                if isinstance(key, str) and len(key) > max_string:
+                    raise _PastLimits
+                walk(member, depth + 1)
+        elif isinstance(item, list):
+            if depth > max_depth or nodes > max_nodes:
+                raise _PastLimits
+            for member in item:
+                walk(member, depth + 1)
+
+    try:
+        walk(value, 1)
+    except _PastLimits:
+        return False
+    return nodes <= max_nodes
+
+
 def check_json_limits(value: Any, limits: JsonLimits, *, what: str) -> None:
     """Raise :class:`InvalidInput` if ``value`` (parsed JSON) goes past ``limits``."""
+    if within_limits(value, limits):
+        return
     stack: list[tuple[Any, int]] = [(value, 1)]
     nodes = 0
     while stack:

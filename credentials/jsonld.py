@@ -39,6 +39,7 @@ from importlib import resources
 from typing import Any, TypeVar
 
 from credentials._json import json_loads
+from credentials._json_limits import JsonLimits, within_limits
 from credentials.errors import FormatError, InvalidInput
 
 
@@ -183,42 +184,9 @@ DEFAULT_CONTEXT_LOADER = ContextLoader()
 _pyld.set_document_loader(DEFAULT_CONTEXT_LOADER)
 
 
-class _OutOfBounds(Exception):
-    """Raised by :func:`_within_bounds` to stop at the first bound crossed."""
-
-
 def _within_bounds(value: Any) -> bool:
-    """Whether ``value`` keeps every bound of :func:`check_bounds` (the same counts: each key and each value).
-
-    A recursive walk (at most ``MAX_DEPTH`` + 1 frames: a container deeper than that stops it) is several
-    times cheaper than the explicit stack; the stack walk still words the refusal."""
-    count = 0
-
-    def walk(item: Any, depth: int) -> None:
-        nonlocal count
-        count += 1
-        if isinstance(item, str):
-            if len(item) > MAX_STRING_LENGTH:
-                raise _OutOfBounds
-        elif isinstance(item, dict):
-            if depth > MAX_DEPTH or count > MAX_VALUES:
-                raise _OutOfBounds
-            for key, child in item.items():
-                count += 1
-                if isinstance(key, str) and len(key) > MAX_STRING_LENGTH:
-                    raise _OutOfBounds
-                walk(child, depth + 1)
-        elif isinstance(item, list):
-            if depth > MAX_DEPTH or count > MAX_VALUES:
-                raise _OutOfBounds
-            for child in item:
-                walk(child, depth + 1)
-
-    try:
-        walk(value, 1)
-    except _OutOfBounds:
-        return False
-    return count <= MAX_VALUES
+    """The quick walk of :func:`credentials._json_limits.within_limits` with this module's bounds."""
+    return within_limits(value, JsonLimits(MAX_DEPTH, MAX_VALUES, MAX_STRING_LENGTH))
 
 
 def check_bounds(value: Any, *, what: str = "the document") -> None:
