@@ -8,6 +8,12 @@ In one process, no socket, no server: a WSGI environ for ``GET /healthz`` handed
    security headers, languages, the Host check, ``/healthz``): the route every service answers;
 4. each real app's ``/healthz`` (the verifier, the wallet): the foundation plus the app's own hooks.
 
+5. ``POST /api/v1/verify`` of the verifier app minus the core: the service answers a result it verified before
+   (a real SD-JWT VC + KB-JWT presentation of bench/bench_verify.py's world, on its own Anvil), so what is timed
+   is everything between the wire and the core: the WSGI-level path (verifier.api.DirectVerify: host check,
+   security headers, rate limit, body, answer JSON), and for comparison the same request through Flask's view
+   (a query string sends it there), both with the rate limit on (the shipped default) and off.
+
 Prints the CPU µs per request of each (thread CPU time, not wall time: the machine is shared) and the
 overhead of 3 and 4 over 1 (the budget: 100 µs), also scaled to a quiet machine: one ES256 verification is timed
 the same way in the same run and BASELINES.md's 68 µs for it gives the factor. ``--profile`` prints where the
@@ -43,16 +49,16 @@ def environ(path: str = "/healthz") -> dict:
             "wsgi.multiprocess": True, "wsgi.run_once": False}
 
 
-def call(app) -> None:
+def call(app, make_environ=environ, expected: str = "200") -> None:
     status = []
-    body = app(environ(), lambda s, headers, exc_info=None: status.append(s))
+    body = app(make_environ(), lambda s, headers, exc_info=None: status.append(s))
     try:
         for _ in body:
             pass
     finally:
         if hasattr(body, "close"):
             body.close()
-    if not status or not status[0].startswith("200"):
+    if not status or not status[0].startswith(expected):
         raise SystemExit(f"expected 200 from {app!r}, found {status}")
 
 
@@ -116,7 +122,7 @@ def es256_us() -> float:
     return best
 
 
-def best_us(app) -> float:
+def best_us(app, make_environ=environ) -> float:
     """CPU µs per request of this thread (a shared machine's other work is not counted): the best of a few
     rounds of about ``SECONDS`` each (noise only ever adds)."""
     best = float("inf")
@@ -124,10 +130,52 @@ def best_us(app) -> float:
         count, started, wall = 0, time.thread_time(), time.perf_counter()
         while time.perf_counter() - wall < SECONDS:
             for _ in range(50):
-                call(app)
+                call(app, make_environ)
             count += 50
         best = min(best, (time.thread_time() - started) / count * 1e6)
     return best
+
+
+def verify_environ(body: bytes, query: str = ""):
+    def make() -> dict:
+        made = environ("/api/v1/verify")
+        made.update({"REQUEST_METHOD": "POST", "QUERY_STRING": query, "CONTENT_TYPE": "text/plain",
+                     "CONTENT_LENGTH": str(len(body)), "wsgi.input": io.BytesIO(body)})
+        return made
+
+    return make
+
+
+def verify_overhead(directory: Path, factor: float) -> None:
+    """5.: ``POST /api/v1/verify`` minus the core, on the direct path and through Flask's view."""
+    from bench_verify import World
+
+    from verifier import create_app
+    from verifier.context import service_of
+
+    world = World(directory / "world")
+    try:
+        for limit in ("120000000/60", "off"):
+            app = create_app({**world.config(), "VERIFIER_RATE_LIMIT": limit})
+            service = service_of(app)
+            body = world.presentations(1)[0].encode()
+            for presentation in world.presentations(100):  # the ledger opened (in the background), caches warm
+                result = service.verify_text(presentation)
+                if result.verified:
+                    break
+                time.sleep(0.1)
+            if not result.verified:
+                raise SystemExit(f"the benchmark presentation did not verify: {result.to_json()}")
+            call(app, verify_environ(body))  # the real thing once through the app
+            service.verify_text = lambda *_args, _result=result, **_kwargs: _result  # the core: already done
+            for name, query in (("direct path (verifier.api.DirectVerify)", ""), ("through Flask's view", "v=1")):
+                cost = best_us(app, verify_environ(body, query))
+                print(f"overhead: POST /api/v1/verify minus the core, {name}, rate limit "
+                      f"{'on' if limit != 'off' else 'off'}: {cost:,.1f} us CPU per request, quiet "
+                      f"{cost / factor:,.0f} us (budget 100 us)")
+            service.close()
+    finally:
+        world.close()
 
 
 def main() -> None:
@@ -151,6 +199,7 @@ def main() -> None:
             extra = (f"; over the bare callable {cost - floor:,.0f} us, quiet {(cost - floor) / factor:,.0f} us "
                      "(budget 100 us)") if cost is not floor else ""
             print(f"overhead: GET /healthz, {name}: {cost:,.1f} us CPU per request{extra}")
+        verify_overhead(work, factor)
         if "--profile" in sys.argv:
             profiler = cProfile.Profile()
             app = apps[2][1]
