@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
-from wallet_helpers import CLAIMS
+from wallet_helpers import CLAIMS, db_rows
 
 import wallet.annex
 from wallet.db import DB_FILE, open_database
@@ -106,3 +106,23 @@ def test_a_credential_stating_a_sixty_digit_ects_figure_does_not_break_the_page(
         db.close()
     assert signed_in.get("/credentials").status_code == 200
     assert f"{figure} ECTS" in signed_in.last_page
+
+
+@pytest.mark.parametrize(("query", "script_root"), [("", ""), ("?lang=de", ""), ("?lang=pt", ""),
+                                                     ("?lang=it", "/wallet"), ("?lang=%3Cx%3E", "")])
+def test_each_card_links_to_its_page_as_url_for_writes_it(app, signed_in, issuer, query, script_root):
+    from flask import url_for
+
+    raws = [issuer.issue(signed_in.holder_jwk(app), {**CLAIMS, "title": f"Course {n}"}, iat=1_700_000_000 + n)
+            for n in range(2)]
+    _store(app, signed_in.username, [(raw, _sha(raw), f"Stored {n}") for n, raw in enumerate(raws)])
+    ids = [row[0] for row in db_rows(app, "SELECT id FROM credentials ORDER BY imported_at DESC, id DESC")]
+    page = signed_in.get(f"/credentials{query}", environ_overrides={"SCRIPT_NAME": script_root}).get_data(as_text=True)
+    links = re.findall(r'<a class="card-link" href="([^"]*)">', page)
+    lang = re.search(r'<html lang="([^"]*)"', page).group(1)
+    requested = query.removeprefix("?lang=") if query and "%" not in query else None
+    with app.test_request_context(f"/credentials{query}", environ_overrides={"SCRIPT_NAME": script_root}):
+        expected = [url_for("credentials.detail", credential_id=credential_id,
+                            lang=(requested or lang) if (requested or lang) != "en" else None)
+                    for credential_id in ids]
+    assert links == [link.replace("&amp;", "&") for link in expected]
