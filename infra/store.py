@@ -124,6 +124,16 @@ _ADD_ONCE = ("INSERT INTO once (namespace, key, expires_at) VALUES (?, ?, ?) ON 
              "DO UPDATE SET expires_at = excluded.expires_at WHERE once.expires_at <= ?")
 
 
+#: One rate-limit hit -> (window_start, count) after it.
+_HIT = ("INSERT INTO hits (namespace, key, window_start, count, expires_at) VALUES (:namespace, :key, :now, 1, "
+        ":now + :window) ON CONFLICT (namespace, key) DO UPDATE SET "
+        "window_start = CASE WHEN hits.window_start + :window <= :now THEN :now ELSE hits.window_start END, "
+        "count = CASE WHEN hits.window_start + :window <= :now THEN 1 ELSE hits.count + 1 END, "
+        "expires_at = CASE WHEN hits.window_start + :window <= :now THEN :now + :window "
+        "ELSE hits.window_start + :window END "
+        "RETURNING window_start, count")
+
+
 class SqliteStore:
     """The embedded backend: one SQLite file shared by every process on this machine.
 
@@ -215,6 +225,21 @@ class SqliteStore:
                 self._abandon()
                 raise StoreUnavailable("the shared state store cannot be written now") from None
 
+    def _write_returning(self, sql: str, parameters: dict[str, Any]) -> tuple[Any, ...]:
+        """Run one writing statement with ``RETURNING`` in autocommit; its one row. Read to the end, so the
+        statement is done and its transaction committed before the lock is let go. Purges when due."""
+        if self._clock() >= self._next_purge:
+            with self._transaction() as conn:
+                return tuple(conn.execute(sql, parameters).fetchall()[0])
+        with self._lock:
+            try:
+                rows = self._connection().execute(sql, parameters).fetchall()
+            except sqlite3.Error as exc:
+                _log.warning("shared store %s: %s", self.path, exc)
+                self._abandon()
+                raise StoreUnavailable("the shared state store cannot be written now") from None
+        return tuple(rows[0])
+
     def put(self, namespace: str, key: str, value: str, ttl: float) -> None:
         _checked(namespace, key, ttl)
         if not isinstance(value, str):
@@ -241,12 +266,9 @@ class SqliteStore:
         _checked(namespace, key)
         _checked_limit(window, limit)
         now = self._clock()
-        with self._transaction() as conn:
-            row = conn.execute("SELECT window_start, count FROM hits WHERE namespace = ? AND key = ?",
-                               (namespace, key)).fetchone()
-            start, count = (now, 1) if row is None or row[0] + window <= now else (row[0], row[1] + 1)
-            conn.execute("INSERT OR REPLACE INTO hits (namespace, key, window_start, count, expires_at) "
-                         "VALUES (?, ?, ?, ?, ?)", (namespace, key, start, count, start + window))
+        # One upsert, atomic on its own (every request counts one hit, issue 16): a window that has ended starts
+        # again at 1, a running one counts one more; SET reads the row as it was before the statement.
+        start, count = self._write_returning(_HIT, {"namespace": namespace, "key": key, "now": now, "window": window})
         if count <= limit:
             return RateDecision(True, 0)
         return RateDecision(False, max(1, math.ceil(start + window - now)))

@@ -204,6 +204,42 @@ def test_a_replay_record_is_one_b_tree_insert_even_in_a_store_made_before(tmp_pa
     assert indexes == []
 
 
+def test_a_rate_limit_hit_is_one_statement_that_holds_no_lock_after_it(tmp_path):
+    """Every request counts one hit: one upsert in autocommit (issue 16), not BEGIN / SELECT / INSERT / COMMIT;
+    and it leaves no write transaction open behind it (another connection writes at once)."""
+    store = SqliteStore(tmp_path / STORE_FILE)
+    store.hit("rate", "warm", 60, 5)  # the connection opened, its first purge made
+    statements: list[str] = []
+    store._connection().set_trace_callback(statements.append)
+    assert store.hit("rate", "client", 60, 2) == (True, 0)
+    assert store.hit("rate", "client", 60, 2) == (True, 0)
+    assert store.hit("rate", "client", 60, 2).allowed is False
+    assert len(statements) == 3
+    with sqlite3.connect(tmp_path / STORE_FILE, timeout=0) as other:
+        other.execute("INSERT INTO kv VALUES ('tx', 'k', 'v', 1e12)")
+    store.close()
+
+
+def _hits_in_a_process(path: str, count: int) -> int:
+    store = SqliteStore(path)
+    try:
+        return sum(store.hit("rate", "shared", 60, 10_000).allowed for _ in range(count))
+    finally:
+        store.close()
+
+
+def test_hits_of_processes_racing_on_one_key_are_each_counted(tmp_path):
+    path = str(tmp_path / STORE_FILE)
+    SqliteStore(path).close()
+    with ProcessPoolExecutor(4, mp_context=multiprocessing.get_context("spawn")) as pool:
+        allowed = sum(pool.map(_hits_in_a_process, [path] * 4, [50] * 4))
+    assert allowed == 200
+    store = SqliteStore(path)
+    assert store.hit("rate", "shared", 60, 201).allowed  # the 201st
+    assert not store.hit("rate", "shared", 60, 201).allowed  # the 202nd: every one of the 200 was counted
+    store.close()
+
+
 def test_sqlite_uses_wal_so_readers_do_not_block_writers(tmp_path):
     SqliteStore(tmp_path / STORE_FILE).close()
     with sqlite3.connect(tmp_path / STORE_FILE) as db:
