@@ -191,3 +191,18 @@ RFC8785 = VECTORS / "rfc8785"
 def test_rfc8785_vectors(name: str) -> None:
     value = json.loads((RFC8785 / "input" / name).read_text(encoding="utf-8"))
     assert rfc8785.dumps(value) == (RFC8785 / "output" / name).read_bytes()
+
+
+def test_pyld_keys_inline_contexts_by_their_json_text_not_by_pure_python_jcs() -> None:
+    from pyld import context_resolver
+
+    assert context_resolver.canonicalize is jsonld._context_key
+    key = jsonld._context_key
+    assert key({"b": {"@id": "x:b"}, "a": "x:a"}) == key({"a": "x:a", "b": {"@id": "x:b"}})
+    distinct = [{"a": "x:a"}, {"a": "x:b"}, {"b": "x:a"}, {"a": 1}, {"a": 1.0}, {"a": True}, {"a": None},
+                {"a": ["x:a"]}, {"a": {"@id": "x:a"}}, {"a": "x:a", "@protected": True}]
+    assert len({key(c) for c in distinct}) == len(distinct)
+    assert key({"a": "é"}).decode("utf-8") == '{"a":"é"}'
+    for make in (key, jsonld._jcs_context_key):  # not JSON: pyld's own key, which refuses it as before
+        with pytest.raises(ValueError):
+            make({"a": float("nan")})
