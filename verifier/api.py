@@ -227,6 +227,18 @@ def _json_encoder(app: Flask) -> Callable[[Any], str]:
                             default=provider.default).encode
 
 
+def _read_body(stream: Any, length: int) -> bytes:
+    """``length`` bytes of ``stream``, fewer only if it ends first (a read may return less than asked)."""
+    chunks, left = [], length
+    while left > 0:
+        chunk = stream.read(left)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        left -= len(chunk)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
 class DirectVerify:
     """WSGI middleware, innermost (the host check, the security headers and any proxy fix wrap it): answers an
     ordinary ``POST /api/v1/verify`` itself; everything else goes to ``wsgi_app`` (the Flask app)."""
@@ -249,7 +261,7 @@ class DirectVerify:
         raw = None
         try:
             service.limit("verify", client)
-            raw = environ["wsgi.input"].read(length) if length else b""
+            raw = _read_body(environ["wsgi.input"], length)
             if len(raw) < length:  # the client went away: the app answers as werkzeug does
                 return self._hand_over(environ, start_response, raw, None)
             mimetype = parse_options_header(environ.get("CONTENT_TYPE", ""))[0].lower()

@@ -107,6 +107,31 @@ def _post_raw(app, body: bytes, content_length: str) -> tuple[str, bytes]:
     return statuses[0], answer
 
 
+class _Trickle:
+    """A request body that arrives a few bytes per read, as a socket may hand it over."""
+
+    def __init__(self, data: bytes):
+        self.data = data
+
+    def read(self, size: int = -1) -> bytes:
+        chunk, self.data = self.data[:min(size, 7)], self.data[min(size, 7):]
+        return chunk
+
+
+def test_a_body_read_in_pieces_is_read_whole(make_app):
+    app = make_app()
+    started = _flask_requests(app)
+    body = b'{"presentation": "' + b"x" * 500 + b'~"}'
+    environ = EnvironBuilder(path=PATH, method="POST", data=body, content_type="application/json",
+                             environ_base={"REMOTE_ADDR": "127.0.0.1"}).get_environ()
+    environ["wsgi.input"] = _Trickle(body)
+    statuses: list[str] = []
+    answer = b"".join(app(environ, lambda status, headers, exc_info=None: statuses.append(status)))
+    assert statuses == ["400 BAD REQUEST"]
+    assert b'"checks"' in answer
+    assert started == []
+
+
 def test_a_request_is_counted_once_against_the_limit_whichever_path_answers_it(make_app):
     app = make_app(VERIFIER_RATE_LIMIT="3/60")
     client = app.test_client()
