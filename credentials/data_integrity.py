@@ -15,8 +15,8 @@ a proof set, every proof of which must verify):
   (P-256 with SHA-256, P-384 with SHA-384). For each: the proof options
   minus ``proofValue``, given the document's ``@context`` (which must start
   with the proof's own ``@context`` when it has one), are canonicalized —
-  RDFC-1.0 (:mod:`credentials.jsonld`) or JCS (RFC 8785, the ``rfc8785``
-  package) —, so is the document without its proof, and the signature
+  RDFC-1.0 (:mod:`credentials.jsonld`) or JCS (RFC 8785, :mod:`credentials.jcs`
+  over the ``rfc8785`` package) —, so is the document without its proof, and the signature
   covers ``hash(proof configuration) || hash(document)``. ``proofValue`` is
   multibase base58btc (``z``): 64 bytes Ed25519, ``r || s`` for ECDSA.
 
@@ -45,6 +45,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 
 from credentials.errors import FormatError, InvalidInput, SignatureError, ValidityPeriodError
+from credentials.jcs import jcs_dumps
 from credentials.jose import PrivateKey
 from credentials.jsonld import DEFAULT_CONTEXT_LOADER, ContextLoader, canonical_nquads
 from credentials.multikey import (
@@ -120,7 +121,7 @@ def _digest(curve: str, data: bytes) -> bytes:
 
 def _jcs(value: Any, what: str) -> bytes:
     try:
-        return rfc8785.dumps(value)
+        return jcs_dumps(value)
     except (rfc8785.CanonicalizationError, TypeError, ValueError):
         raise FormatError(
             f"{what} cannot be put in RFC 8785 canonical form (numbers must be finite and exact)") from None

@@ -45,6 +45,7 @@ from credentials._json import json_loads
 from credentials.data_integrity import date_time_seconds, verify_data_integrity
 from credentials.dids import Did
 from credentials.errors import FormatError, HolderBindingError, InvalidInput, VerificationError
+from credentials.jcs import jcs_dumps
 from credentials.jose import IMPORTED_FORMAT_ALGS, PublicKey, UnverifiedJws
 from credentials.multikey import VerificationMethod
 from credentials.verification_keys import AUTHENTICATION, KeyResolver
@@ -226,7 +227,7 @@ def presentation_id(presentation: UnverifiedPresentation) -> str:
     proofs = [{k: v for k, v in p.items() if k != "proofValue"} for p in _types(document.get("proof"))
               if isinstance(p, Mapping)]
     try:
-        canonical = rfc8785.dumps({**document, "proof": proofs})
+        canonical = jcs_dumps({**document, "proof": proofs})
     except (rfc8785.CanonicalizationError, TypeError, ValueError):
         raise HolderBindingError("the presentation cannot be put in canonical form") from None
     return hashlib.sha256(canonical).hexdigest()
