@@ -34,9 +34,11 @@ from credentials.errors import InvalidInput
 from credentials.eudi_learning import EUDI_LEARNING_VCT, eudi_learning_frame, validate_eudi_learning_for_issue
 from credentials.jose import PrivateKey, PublicKey
 from credentials.jwt_vc import sign_vc_jwt
+from credentials.merkle import credential_digest
 from credentials.microcredential import MICRO_CREDENTIAL_VCT, disclosure_frame
 from credentials.sd_jwt_vc import sign_sd_jwt_vc
 from issuer.archive import KIND_EUDI_LEARNING, KIND_MICROCRED, KIND_OB3
+from issuer.list_keeper import sha256_hex
 from issuer.twins import ob3_with_subject
 
 __all__ = ["SigningJob", "Signer", "SigningPool", "available_cores", "pool_context", "die_with_parent"]
@@ -102,6 +104,16 @@ class Signer:
     def sign_all(self, jobs: Sequence[SigningJob], *, now: int) -> list[str]:
         return [self.sign(job, now=now) for job in jobs]
 
+    def sign_hashed(self, jobs: Sequence[SigningJob], *, now: int) -> list[tuple[str, str, str]]:
+        """:meth:`sign_all`, each serialization with what the archive records of it: its SHA-256 and the
+        SHA-256 of its issuer-signed part (the issuance leaf input, :func:`credentials.merkle.credential_digest`),
+        hex, computed where it was signed (a worker process, not the parent that archives)."""
+        signed = []
+        for job in jobs:
+            serialization = self.sign(job, now=now)
+            signed.append((serialization, sha256_hex(serialization), credential_digest(serialization).hex()))
+        return signed
+
 
 #: The worker process's signer, set once by :func:`_start_worker`.
 _worker_signer: Signer | None = None
@@ -141,6 +153,12 @@ def _sign_in_worker(jobs: Sequence[SigningJob], now: int) -> list[str]:
     return _worker_signer.sign_all(jobs, now=now)
 
 
+def _sign_hashed_in_worker(jobs: Sequence[SigningJob], now: int) -> list[tuple[str, str, str]]:
+    if _worker_signer is None:  # pragma: no cover - the initializer always runs first
+        raise RuntimeError("expected the signing worker to be initialised with the issuer key, found none")
+    return _worker_signer.sign_hashed(jobs, now=now)
+
+
 def available_cores() -> int:
     """Cores this process may run on (its CPU affinity where the OS tells)."""
     if hasattr(os, "sched_getaffinity"):
@@ -174,6 +192,10 @@ class SigningPool:
     def submit(self, jobs: Sequence[SigningJob], *, now: int) -> Future[list[str]]:
         """Sign ``jobs`` in a worker; the future holds their serializations in order."""
         return self._executor.submit(_sign_in_worker, list(jobs), now)
+
+    def submit_hashed(self, jobs: Sequence[SigningJob], *, now: int) -> Future[list[tuple[str, str, str]]]:
+        """:meth:`Signer.sign_hashed` of ``jobs`` in a worker."""
+        return self._executor.submit(_sign_hashed_in_worker, list(jobs), now)
 
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)

@@ -35,9 +35,9 @@ def test_a_long_batch_is_signed_by_workers_and_archived_like_a_short_one(paralle
     submitted: list[int] = []
 
     class CountingPool(SigningPool):
-        def submit(self, jobs, *, now):
+        def submit_hashed(self, jobs, *, now):
             submitted.append(len(jobs))
-            return super().submit(jobs, now=now)
+            return super().submit_hashed(jobs, now=now)
 
     monkeypatch.setattr("issuer.service.SigningPool", CountingPool)
     keys = [PrivateKey.generate() for _ in range(3)]
@@ -96,6 +96,21 @@ def test_pool_workers_sign_with_the_issuer_key(home, defaults):
     with SigningPool(signer, 2) as pool:
         signed = pool.submit(jobs, now=NOW).result()
     assert [verify_sd_jwt_vc(s, now=NOW, key_binding=None).status["status_list"]["idx"] for s in signed] == [3, 4]
+
+
+def test_workers_hash_what_they_sign_as_the_archive_records_it(home, defaults):
+    signer = Signer(home.signing_key(), home.identity.did, home.identity.kid)
+    claims = parse_csv(make_csv([make_row(1)]), defaults)[0].claims
+    jobs = [SigningJob(claims, PrivateKey.generate().public_key().to_jwk(), home.identity.status_list_uri("L"), i)
+            for i in (1, 2)]
+    with SigningPool(signer, 2) as pool:
+        in_workers = pool.submit_hashed(jobs, now=NOW).result()
+    here = signer.sign_hashed(jobs, now=NOW)
+    for signed in (*in_workers, *here):
+        serialization, digest, leaf = signed
+        assert digest == hashlib.sha256(serialization.encode("ascii")).hexdigest()
+        assert leaf == hashlib.sha256(serialization.split("~")[0].encode("ascii")).hexdigest()
+        assert verify_sd_jwt_vc(serialization, now=NOW, key_binding=None).issuer == home.identity.did
 
 
 @pytest.mark.parametrize("workers", [0, -1])
