@@ -12,7 +12,8 @@ result, a Bitstring status entry), signed by a did:key Ed25519 key with
 3. where one verification's time goes: for RDFC, JSON-LD expansion to RDF
    (pyld, contexts cached) and RDFC-1.0 canonicalization of the document and of
    the proof configuration; for JCS, RFC 8785; then SHA-256, the signature, and
-   the badge's form and validity checks, 1EdTech's JSON Schema, and the rest.
+   the badge's form and validity checks, 1EdTech's JSON Schema (compiled once,
+   credentials/schema_fast.py), and the rest.
 
 Prints one line per figure and the ratios. Machines are noisy (BASELINES.md):
 read ratios. Usage: ``python bench/bench_data_integrity.py [seconds-per-figure]``.
@@ -142,7 +143,7 @@ def breakdown(signed: dict[str, Any], seconds: float) -> dict[str, float]:
     info = check_open_badge_credential(signed, now=NOW)
     parts["badge form + validity (our checks)"] = per_call(
         lambda: check_open_badge_credential(signed, now=NOW), seconds)
-    parts["1EdTech JSON Schema (jsonschema)"] = per_call(lambda: open_badge_schema_problems(info), seconds)
+    parts["1EdTech JSON Schema (compiled)"] = per_call(lambda: open_badge_schema_problems(info), seconds)
     return parts
 
 
