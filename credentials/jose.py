@@ -461,9 +461,11 @@ class UnverifiedJws:
 
 #: Decoded JOSE headers by their base64url text, kept only when every member is a string, number, boolean or
 #: null, so that a (shallow) copy is a whole new value: an issuer's headers, and every KB-JWT's, are the same
-#: few texts. Decoding is a function of the text alone (strict base64url and JSON); bounded, cleared when full.
+#: few texts. Decoding is a function of the text alone (strict base64url and JSON); bounded in number (cleared
+#: when full) and in size: a longer text is decoded every time, so the cache holds at most ~2 MB.
 _HEADERS: dict[str, dict[str, Any]] = {}
 _HEADERS_SIZE = 1024
+_HEADER_TEXT_LIMIT = 1024
 _SCALAR_TYPES = frozenset({str, int, float, bool, type(None)})
 
 
@@ -473,7 +475,7 @@ def _decoded_header(header_b64: str, what: str) -> dict[str, Any]:
     if known is not None:
         return dict(known)
     header = json_loads_object(b64url_decode(header_b64), what=f"{what} header")
-    if all(type(value) in _SCALAR_TYPES for value in header.values()):
+    if len(header_b64) <= _HEADER_TEXT_LIMIT and all(type(value) in _SCALAR_TYPES for value in header.values()):
         if len(_HEADERS) >= _HEADERS_SIZE:
             _HEADERS.clear()
         _HEADERS[header_b64] = dict(header)

@@ -202,3 +202,15 @@ def test_a_jwk_read_again_is_the_same_key_and_a_bad_one_fails_every_time():
         for _ in range(2):
             with pytest.raises(InvalidKey, match=reason):
                 PublicKey.from_jwk(bad)
+
+
+def test_long_headers_are_not_kept():
+    """The decoded-header cache holds short texts only: a client cannot fill it with 1,024 headers of 256 KB."""
+    from credentials import jose
+
+    key = PrivateKey.generate("ES256")
+    jose._HEADERS.clear()
+    UnverifiedJws.parse(sign_jws({"a": 1}, key, header={"typ": "JWT", "pad": "x" * 5000}))
+    assert jose._HEADERS == {}
+    UnverifiedJws.parse(sign_jws({"a": 1}, key, header={"typ": "JWT"}))
+    assert len(jose._HEADERS) == 1
