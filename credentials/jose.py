@@ -183,7 +183,8 @@ class PublicKey:
         a holder's ``cnf.jwk`` comes with every presentation, and checking the point costs more than the rest
         of parsing it. What fails is never kept, so it fails again the same way."""
         if type(jwk) is dict and jwk.get("kty") != "RSA":  # the usual case: one cached call
-            read = (jwk.get("kty"), jwk.get("crv"), jwk.get("x"), jwk.get("y"), jwk.get("alg"))
+            kty = jwk.get("kty")  # y only for EC: an OKP key has none (what it carries there is not read or kept)
+            read = (kty, jwk.get("crv"), jwk.get("x"), jwk.get("y") if kty == "EC" else None, jwk.get("alg"))
             try:
                 hash(read)
             except TypeError:  # a member that is a list or an object: the checks below say what is wrong

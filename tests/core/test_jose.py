@@ -214,3 +214,16 @@ def test_long_headers_are_not_kept():
     assert jose._HEADERS == {}
     UnverifiedJws.parse(sign_jws({"a": 1}, key, header={"typ": "JWT"}))
     assert len(jose._HEADERS) == 1
+
+
+def test_what_an_okp_jwk_carries_beside_its_members_is_not_kept():
+    """A did:jwk names its own JWK before any signature is checked: an Ed25519 key with a large 'y' (not one of
+    its members) must not make the key cache keep that text: the same key with another 'y' is the same entry."""
+    from credentials import jose
+
+    jwk = PrivateKey.generate("EdDSA").public_key().to_jwk()
+    first = PublicKey.from_jwk({**jwk, "y": "y" * 100_000})
+    entries = jose._jwk_key.cache_info().currsize
+    assert PublicKey.from_jwk({**jwk, "y": "z" * 100_000}) is first
+    assert jose._jwk_key.cache_info().currsize == entries
+    assert first.jwk == jwk
