@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
+from operator import attrgetter
 from typing import Any
 
 from credentials.errors import InvalidInput, UnknownCredential
@@ -89,6 +90,17 @@ _COLUMN_SET = frozenset(CREDENTIAL_COLUMNS)
 _JSON = json.JSONDecoder()
 _INSERT = (f"INSERT INTO credentials ({', '.join(CREDENTIAL_COLUMNS)}) "
            f"VALUES ({', '.join('?' for _ in CREDENTIAL_COLUMNS)})")
+_FIELDS = attrgetter(*CREDENTIAL_COLUMNS)
+_CLAIMS_AT, _HOLDER_AT = CREDENTIAL_COLUMNS.index("claims"), CREDENTIAL_COLUMNS.index("holder_jwk")
+
+
+def _insert_values(record: CredentialRecord) -> list[Any]:
+    """:meth:`CredentialRecord.to_row`'s values in column order, the fields read in one C call (a batch inserts
+    every credential it archives: issue 16)."""
+    values = list(_FIELDS(record))
+    values[_CLAIMS_AT] = _CLAIMS_JSON.encode(record.claims)
+    values[_HOLDER_AT] = _JWK_JSON.encode(record.holder_jwk) if record.holder_jwk else None
+    return values
 
 
 class CredentialTable(ArchiveStore):
@@ -96,7 +108,7 @@ class CredentialTable(ArchiveStore):
 
     def insert_credentials(self, records: Iterable[CredentialRecord]) -> None:
         """Insert records (call inside :meth:`transaction`)."""
-        self.conn.executemany(_INSERT, ([row[c] for c in CREDENTIAL_COLUMNS] for row in (r.to_row() for r in records)))
+        self.conn.executemany(_INSERT, map(_insert_values, records))
 
     def credential(self, credential_id: str) -> CredentialRecord:
         rows = list(self.db.query("SELECT * FROM credentials WHERE id = ?", [credential_id]))
