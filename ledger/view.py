@@ -148,7 +148,8 @@ def standing_span(lookup: AccreditationLookup) -> tuple[int, int] | None:
     if not 0 <= at < UNLIMITED:
         return None
     times = {moment for link in chain
-             for moment in (link.valid_from, link.valid_until, link.revoked_at, link.suspended_at) if moment is not None}
+             for moment in (link.valid_from, link.valid_until, link.revoked_at, link.suspended_at)
+             if moment is not None}
     return (max((t for t in times if t <= at), default=0), min((t for t in times if t > at), default=UNLIMITED))
 
 
