@@ -258,7 +258,7 @@ class ViewBuilder:
         value = self.get(path)
         if value is None or value == "" or value == [] or value == {}:
             return None
-        if type(value) is str:  # the usual value: nothing to expand, a pointer without escapes to write
+        if type(value) is str:  # the usual value: nothing to expand
             pointer = json_pointer(path)
             self._used.add(pointer)
             return Sourced(value, pointer, label)
