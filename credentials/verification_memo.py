@@ -24,7 +24,8 @@ disclosures check passed (by their encoded text). What it never does:
   issuance anchor may name another block); a signature verified with one key
   counts for that key only;
 - remember anything that failed: an entry is made only after the signature
-  verified.
+  verified;
+- keep a JWT longer than :data:`MAX_KEPT_LENGTH` (16 KiB).
 
 An entry is made the second time a JWT's signature verifies (the first time
 only the hash of its text is noted, in a bounded list of such hashes): most
@@ -56,6 +57,10 @@ __all__ = ["IssuerJwtMemo", "SeenJwt"]
 #: Entries kept by default: a few thousand distinct credentials (each entry: the JWT's text and its parsed JWS,
 #: ~4-6 KB).
 DEFAULT_SIZE = 4096
+#: A longer issuer-signed JWT is never kept (it is parsed and its signature checked every time): anybody can sign
+#: JWTs of up to MAX_SD_JWT_LENGTH (256 K) with a key of their own, and 4,096 of them would take gigabytes.
+#: An SD-JWT VC of some hundred claims stays well under it.
+MAX_KEPT_LENGTH = 16 * 1024
 
 
 @dataclass
@@ -108,6 +113,8 @@ class IssuerJwtMemo:
             return
         seen.jws.verify_with(key, what=what)
         seen.verified_with.add(key_id)
+        if len(seen.text) > MAX_KEPT_LENGTH:
+            return
         if seen.text not in self._items and not self._seen_before(hash(seen.text)):
             return
         self._items[seen.text] = seen

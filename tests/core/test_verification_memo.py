@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from credentials.dids import verification_method_id
 from credentials.errors import CHECKS
-from credentials.jose import PrivateKey, b64url_decode, b64url_encode
+from credentials.jose import PrivateKey, b64url_decode, b64url_encode, sign_jws
 from credentials.sd_jwt import HolderSdJwt
 from credentials.verification import FAILED, PASSED, SKIPPED
-from credentials.verification_memo import IssuerJwtMemo
+from credentials.verification_memo import MAX_KEPT_LENGTH, IssuerJwtMemo
 from tests.core.test_verification import AUDIENCE, DISCLOSE, INDEX, NOW, World, statuses
 
 ALL_PASSED = {**dict.fromkeys(CHECKS, PASSED), "issuance_anchor": SKIPPED}
@@ -163,3 +163,17 @@ def test_a_foreign_disclosure_fails_with_the_credential_remembered():
     jwt, *rest = world.present(credential, nonce="n-2").split("~")
     result = world.verify("~".join([jwt, foreign, *rest]), jwt_memo=memo, nonce="n-2")
     assert statuses(result)["disclosures"] == FAILED
+
+
+def test_a_long_issuer_jwt_is_never_kept():
+    """Anybody can sign 256 KB JWTs with a key of their own: the memo keeps none longer than MAX_KEPT_LENGTH."""
+    key = PrivateKey.generate("ES256")
+    memo = IssuerJwtMemo()
+    long_jwt = sign_jws({"iss": "did:example:x", "pad": "x" * MAX_KEPT_LENGTH}, key)
+    short_jwt = sign_jws({"iss": "did:example:x"}, key)
+    for _ in range(3):
+        memo.verify(memo.parse(long_jwt), key.public_key())
+    assert len(memo) == 0
+    for _ in range(2):
+        memo.verify(memo.parse(short_jwt), key.public_key())
+    assert len(memo) == 1
