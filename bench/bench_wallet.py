@@ -159,26 +159,31 @@ def _fill(app, account_id: int, count: int, issuer_key, issuer_did) -> None:
         db.close()
 
 
-def bench_list(app, issuer_key, issuer_did) -> tuple[list[float], list[float]]:
+def bench_list(app, issuer_key, issuer_did) -> tuple[list[float], list[float], list[float], float]:
+    """Wall time of the empty and the full page, the full page's CPU time (this thread: the test client runs the
+    app in it, so other processes on a busy machine do not count), and the first visit's wall time."""
     empty = _signed_in_client(app, "empty")
     full = _signed_in_client(app, "full")
     _, account_id = _holder_jwk(app, "full")
     _fill(app, account_id, CREDENTIALS, issuer_key, issuer_did)
-    for client in (empty, full):
-        client.get("/credentials")  # warm the template cache
-    empty_samples, full_samples = [], []
+    empty.get("/credentials")  # warm the template cache
+    start = time.perf_counter()
+    full.get("/credentials")  # the first visit also makes each credential's Annex I view
+    first = time.perf_counter() - start
+    empty_samples, full_samples, full_cpu = [], [], []
     for _ in range(LIST_ROUNDS):
         start = time.perf_counter()
         response = empty.get("/credentials")
         empty_samples.append(time.perf_counter() - start)
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.thread_time()
         full_response = full.get("/credentials")
         full_samples.append(time.perf_counter() - start)
+        full_cpu.append(time.thread_time() - cpu)
     if response.status_code != 200 or full_response.data.count(b'class="card"') < CREDENTIALS:
         raise RuntimeError("the list page did not render every credential")
     if full_response.data.count(b" ECTS \xc2\xb7 EQF ") < CREDENTIALS:
         raise RuntimeError("the list page did not show each credential's ECTS and level from its Annex I view")
-    return empty_samples, full_samples
+    return empty_samples, full_samples, full_cpu, first
 
 
 def main() -> int:
@@ -194,7 +199,7 @@ def main() -> int:
         if not list_only:
             signature = baseline_signature()
             http_share, core_share, size = bench_share(app, issuer_key, issuer_did)
-        empty, full = bench_list(app, issuer_key, issuer_did)
+        empty, full, full_cpu, first = bench_list(app, issuer_key, issuer_did)
     if not list_only:
         _print_share(signature, http_share, core_share, size)
     empty50, empty95 = _ms(empty)
@@ -202,6 +207,9 @@ def main() -> int:
     print(f"baseline: empty list page               p50 {empty50:7.2f} ms  p95 {empty95:7.2f} ms")
     print(f"list page, {CREDENTIALS} credentials          p50 {full50:7.2f} ms  p95 {full95:7.2f} ms"
           f"  ({full50 / empty50:.1f}x the empty page)   goal p95 <= 150 ms: {'met' if full95 <= 150 else 'MISSED'}")
+    cpu50, cpu95 = _ms(full_cpu)
+    print(f"list page, {CREDENTIALS} credentials, CPU    p50 {cpu50:7.2f} ms  p95 {cpu95:7.2f} ms"
+          f"  (first visit after start, making every view: {first * 1000:.0f} ms)")
     return 0
 
 
