@@ -141,6 +141,8 @@ class _Concealer:
             return value
         if type(frame) is not dict and not isinstance(frame, Mapping):
             raise InvalidInput(f"the disclosure frame at {path or '/'} must be an object")
+        if type(value) is list:  # never a Mapping: spares the ABC check
+            return self._conceal_array(value, frame, path)
         if type(value) is dict or isinstance(value, Mapping):
             return self._conceal_object(value, frame, path)
         if isinstance(value, list):
