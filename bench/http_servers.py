@@ -3,8 +3,11 @@
 For each server (``gunicorn`` sync and gthread, ``granian``, ``uwsgi``, ``bjoern``, ``waitress``; one not
 installed is skipped and said so; :data:`UNFIT` says why ``pyruvate`` and ``meinheld`` are not among them), two
 worker processes serve ``verifier.create_app()`` on loopback (bench/_http_serve.py) and ``wrk`` (a C load
-generator, one thread) sends ``POST /api/v1/verify`` with a fresh SD-JWT VC + KB-JWT presentation per
-request (12 claims, 6 disclosed, trust and status from the chain: the world of bench/bench_verify.py). Per server:
+generator, one thread) sends ``POST /api/v1/verify`` with a new SD-JWT VC + KB-JWT presentation per
+request (12 claims, 6 disclosed, trust and status from the chain: the world of bench/bench_verify.py): one
+credential shown again, each time with a new KB-JWT (the verifier's memo serves its issuer signature, as in
+bench_verify's "shown again" line; the KB-JWT signature, replay, trust, status and schema run every time). Per
+server:
 
 - capacity: verified presentations per second, unpaced (16 connections, bounded time), and the same for the
   trivial ``GET /healthz`` (what the server and the framework cost alone);
@@ -230,7 +233,8 @@ def wrk(port: int, directory: Path, path: str, bodies: list[str], seconds: float
 
 def verify_run(served: Served, world: World, directory: Path, seconds: float, connections: int,
                expected: float, rate: float | None = None) -> dict:
-    """wrk on the verify endpoint with fresh presentations; repeated with more if the bodies ran out."""
+    """wrk on the verify endpoint with presentations never sent before (new KB-JWTs); repeated with more if the
+    bodies ran out."""
     count = int((rate or expected) * seconds * 1.3) + 200
     while True:
         bodies = world.presentations(count)
