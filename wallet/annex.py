@@ -16,10 +16,11 @@ mapper (:mod:`credentials.annex_view`) for the stored format:
 
 Views are cached per process by the credential's SHA-256 and format (an EDC
 runs to 0.5 MB; the list page must not parse it on every visit): up to
-:data:`VIEW_CACHE_SIZE`, so that a wallet of a thousand credentials is parsed
-once, not on every visit. A view is remembered only under the SHA-256 of the
-text it was made from; :func:`known_view` answers from the cache alone, so the
-list page reads the raw text of only the credentials it has not seen. :func:`languages_in`
+:data:`VIEW_CACHE_SIZE` views made from :data:`VIEW_CACHE_CHARS` characters,
+so that a wallet of a thousand credentials is parsed once, not on every visit.
+A view is remembered only under the SHA-256 of the text it was made from;
+:func:`known_view` answers from the cache alone, so the list page reads the
+raw text of only the credentials it has not seen. :func:`languages_in`
 lists the languages a view's multilingual values come in, for the page's
 language switch; :func:`page_languages` reads the page's choice (``?lang=``,
 default English).
@@ -78,8 +79,10 @@ ELEMENTS = tuple(name for name in ANNEX_LABELS if name != "more_details")
 #: Members never listed under More details for a generic W3C VC.
 W3C_SKIPPED = frozenset({"@context", "type", "proof"})
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{1,8})?$")
-#: Views remembered per process: a microcred's view holds ~5 KB, so ~20 MB for a full cache.
+#: Views remembered per process, at most this many (a microcred's view holds ~5 KB: ~20 MB)…
 VIEW_CACHE_SIZE = 4096
+#: …and made from at most this many characters of raw text in all (a view grows with its document: 0.5 MB EDCs).
+VIEW_CACHE_CHARS = 64_000_000
 
 
 def _w3c_issuer(b: ViewBuilder) -> tuple[AwardingBody, ...]:
@@ -164,9 +167,11 @@ def _parsed_view(fmt: str, raw: str) -> AnnexView:
     raise InvalidInput(f"the wallet stores no credentials of format {fmt!r}")
 
 
-#: (raw_sha256, format) -> the view, or None for a text no parser reads; least recently used first.
-_views: OrderedDict[tuple[str, str], AnnexView | None] = OrderedDict()
+#: (raw_sha256, format) -> (the view, or None for a text no parser reads; the raw text's length), least recently
+#: used first; _held counts the lengths.
+_views: OrderedDict[tuple[str, str], tuple[AnnexView | None, int]] = OrderedDict()
 _views_lock = threading.Lock()
+_held = [0]
 _MISSING = object()
 
 
@@ -181,9 +186,9 @@ def known_view(row: Mapping[str, Any]) -> AnnexView | None:
         found = _views.get(key, _MISSING)
         if found is not _MISSING:
             _views.move_to_end(key)
-    if found is _MISSING:
+    if not isinstance(found, tuple):
         return None
-    return found if isinstance(found, AnnexView) else _stored_title(row)
+    return found[0] if found[0] is not None else _stored_title(row)
 
 
 def view_of(row: Mapping[str, Any]) -> AnnexView:
@@ -200,18 +205,26 @@ def view_of(row: Mapping[str, Any]) -> AnnexView:
     except (InvalidInput, ValueError):  # InvalidInput from the core's parsers, ValueError from json
         view = None
     if hashlib.sha256(raw.encode("utf-8")).hexdigest() == row["raw_sha256"]:  # else: not under another text's name
-        with _views_lock:
-            _views[(row["raw_sha256"], fmt)] = view
-            _views.move_to_end((row["raw_sha256"], fmt))
-            while len(_views) > VIEW_CACHE_SIZE:
-                _views.popitem(last=False)
+        _remember((row["raw_sha256"], fmt), view, len(raw))
     return view if view is not None else _stored_title(row)
+
+
+def _remember(key: tuple[str, str], view: AnnexView | None, size: int) -> None:
+    with _views_lock:
+        if key in _views:
+            _held[0] -= _views[key][1]
+        _views[key] = (view, size)
+        _views.move_to_end(key)
+        _held[0] += size
+        while len(_views) > VIEW_CACHE_SIZE or (_held[0] > VIEW_CACHE_CHARS and len(_views) > 1):
+            _held[0] -= _views.popitem(last=False)[1][1]
 
 
 def forget_views() -> None:
     """Empty this process's cache of views (tests)."""
     with _views_lock:
         _views.clear()
+        _held[0] = 0
 
 
 def _sourced(view: AnnexView) -> list[Sourced]:

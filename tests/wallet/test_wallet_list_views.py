@@ -126,3 +126,16 @@ def test_each_card_links_to_its_page_as_url_for_writes_it(app, signed_in, issuer
                             lang=(requested or lang) if (requested or lang) != "en" else None)
                     for credential_id in ids]
     assert links == [link.replace("&amp;", "&") for link in expected]
+
+
+def test_views_of_large_documents_are_forgotten_beyond_the_character_budget(app, signed_in, issuer, parses,
+                                                                            monkeypatch):
+    jwk = signed_in.holder_jwk(app)
+    raws = [issuer.issue(jwk, {**CLAIMS, "title": f"Course {n}"}, iat=1_700_000_000 + n) for n in range(3)]
+    monkeypatch.setattr(wallet.annex, "VIEW_CACHE_CHARS", len(raws[0]) + len(raws[1]) + 10)  # room for two
+    _store(app, signed_in.username, [(raw, _sha(raw), f"Stored {n}") for n, raw in enumerate(raws)])
+    signed_in.get("/credentials")
+    assert len(parses) == 3
+    signed_in.get("/credentials")
+    assert len(parses) == 4  # two fit: the oldest of the first visit was forgotten and is parsed again
+    assert _titles(signed_in.last_page) == ["Course 2", "Course 1", "Course 0"]
