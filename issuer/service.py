@@ -12,7 +12,7 @@
   offered in the same OpenID4VCI offer, and revoked, suspended or reinstated
   with it.
 - Status (:mod:`issuer.list_keeper`): each credential gets a random free
-  index (``secrets``) in a list of at least 131,072 entries: IETF Token
+  index (:mod:`issuer.randomness`, the OS CSPRNG) in a list of at least 131,072 entries: IETF Token
   Status List (draft-ietf-oauth-status-list, :data:`STATUS_BITS` 2 so that
   SUSPENDED is expressible) for the SD-JWT VCs, W3C Bitstring Status List
   (``revocation``) for the Open Badges.
@@ -74,6 +74,7 @@ from issuer.fault_hook import fault_point
 from issuer.identity import IssuerIdentity
 from issuer.issuance import IssuanceOutcome, converge_issuance, proofs_for, seal
 from issuer.list_keeper import LIST_SIZE, MAX_FILL, STATUS_BITS, STATUS_TTL, ListKeeper
+from issuer.randomness import randbelow
 from issuer.results import BatchResult, IssuedCredential, StatusChangeResult
 from issuer.signing_pool import Signer, SigningJob, SigningPool
 from issuer.status_changes import StatusChanges
@@ -145,7 +146,7 @@ class IssuerService(StatusChanges):
         signing_key: PrivateKey,
         *,
         anchor: StatusAnchor | None = None,
-        random_below: Callable[[int], int] = secrets.randbelow,
+        random_below: Callable[[int], int] = randbelow,
         random_id: Callable[[], str] = _random_id,
         workers: int = 1,
     ):
