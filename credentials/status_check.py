@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -69,8 +70,10 @@ class StatusListMemo:
             self._items.popitem(last=False)
 
 
+@lru_cache(maxsize=1024)
 def status_list_id(uri: str) -> str:
-    """The list id anchored on chain for a status list URI: its last path segment."""
+    """The list id anchored on chain for a status list URI: its last path segment (remembered per URI: the core
+    and the ledger view ask it for every verification, of the few lists a verifier sees)."""
     segments = [s for s in urlsplit(uri).path.split("/") if s]
     if not segments:
         raise FormatError(f"the status list URI {uri!r} names no list (its path is empty)")

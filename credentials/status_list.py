@@ -323,11 +323,12 @@ class StatusReference:
 
 def referenced_status(payload: Mapping[str, Any]) -> StatusReference:
     """Read ``status.status_list.{idx, uri}`` strictly (§6.2); :class:`FormatError` if bad."""
-    status = payload.get(STATUS) if isinstance(payload, Mapping) else None
-    if not isinstance(status, Mapping):
+    # type(...) is dict first: what a JSON parser gives, without the abstract class check (every verification)
+    status = payload.get(STATUS) if type(payload) is dict or isinstance(payload, Mapping) else None
+    if not (type(status) is dict or isinstance(status, Mapping)):
         raise FormatError(f"expected a 'status' object in the credential, found {type(status).__name__}")
     reference = status.get(STATUS_LIST)
-    if not isinstance(reference, Mapping):
+    if not (type(reference) is dict or isinstance(reference, Mapping)):
         raise FormatError(f"expected 'status.status_list' to be an object, found {type(reference).__name__}")
     idx, uri = reference.get(IDX), reference.get(URI)
     if not _is_int(idx) or idx < 0:

@@ -341,7 +341,8 @@ class LedgerView:
         return Unavailable(user_reason(exc))
 
     def _ensure_fresh(self) -> None:
-        self.start()
+        if not self.watching:  # checked without the lock first: every trust and status answer passes here
+            self.start()
         if self.head_block is None or time.monotonic() - self.confirmed_at > self.max_lag:
             self.refresh()
 
