@@ -231,14 +231,21 @@ def _status(credential: Mapping[str, Any]) -> tuple[dict[str, Any], ...]:
     return tuple(dict(entry) for entry in entries)
 
 
-def check_open_badge_credential(
-    credential: Mapping[str, Any], *, now: int, leeway: int = 60, loader: ContextLoader = DEFAULT_CONTEXT_LOADER
-) -> OpenBadgeInfo:
-    """Recognise and check an Open Badge / CLR credential (no proof): form, then validity period.
+@dataclass(frozen=True)
+class _Form:
+    """What the form checks read (in check order: bounds, contexts, type, data model, issuer, subject, status)."""
 
-    Every ``@context`` must be one ``loader`` knows (vendored), whatever secures
-    the credential. Raises :class:`FormatError` or :class:`ValidityPeriodError`.
-    """
+    kind: str
+    types: tuple[str, ...]
+    data_model: str
+    issuer_id: str
+    issuer: dict[str, Any]
+    subject_id: str | None
+    achievements: tuple[dict[str, Any], ...]
+    status: tuple[dict[str, Any], ...]
+
+
+def _form(credential: Any, loader: ContextLoader) -> _Form:
     if not isinstance(credential, Mapping):
         raise FormatError("an Open Badge must be a JSON object")
     check_bounds(credential, what="the credential")
@@ -247,10 +254,24 @@ def check_open_badge_credential(
     data_model = _data_model(credential, kind)
     issuer_id, issuer = _issuer(credential)
     subject_id, achievements = _subject(credential, kind)
-    status = _status(credential)
-    valid_from, valid_until = _validity(credential, data_model, now, leeway)
-    return OpenBadgeInfo(kind, data_model, types, issuer_id, issuer, subject_id, valid_from, valid_until, status,
-                         achievements, dict(credential))
+    return _Form(kind, types, data_model, issuer_id, issuer, subject_id, achievements, _status(credential))
+
+
+def _info(credential: Mapping[str, Any], form: _Form, now: int, leeway: int) -> OpenBadgeInfo:
+    valid_from, valid_until = _validity(credential, form.data_model, now, leeway)
+    return OpenBadgeInfo(form.kind, form.data_model, form.types, form.issuer_id, form.issuer, form.subject_id,
+                         valid_from, valid_until, form.status, form.achievements, dict(credential))
+
+
+def check_open_badge_credential(
+    credential: Mapping[str, Any], *, now: int, leeway: int = 60, loader: ContextLoader = DEFAULT_CONTEXT_LOADER
+) -> OpenBadgeInfo:
+    """Recognise and check an Open Badge / CLR credential (no proof): form, then validity period.
+
+    Every ``@context`` must be one ``loader`` knows (vendored), whatever secures
+    the credential. Raises :class:`FormatError` or :class:`ValidityPeriodError`.
+    """
+    return _info(credential, _form(credential, loader), now, leeway)
 
 
 @lru_cache(maxsize=1)
@@ -303,15 +324,8 @@ def verify_open_badge(
     credential), ``schema`` (1EdTech's JSON Schema, for VCDM 2.0 badges).
     """
     credential = parse_json_document(document) if isinstance(document, (str, bytes)) else document
-    if not isinstance(credential, Mapping):
-        raise FormatError("an Open Badge must be a JSON object")
-    check_bounds(credential, what="the credential")
-    check_contexts_known(credential, loader=loader)
-    kind, _ = _kind(credential)
-    _data_model(credential, kind)
-    issuer_id, _ = _issuer(credential)
-    _subject(credential, kind)
-    _status(credential)
+    form = _form(credential, loader)  # once: the proofs are checked over copies, the credential does not change
+    issuer_id = form.issuer_id
     proofs = verify_data_integrity(credential, resolve_verification_method=resolve_verification_method, loader=loader)
     for proof in proofs:
         if proof.controller != issuer_id:
@@ -321,7 +335,7 @@ def verify_open_badge(
     for proof in proofs:
         if proof.expires is not None and now >= proof.expires:
             raise ValidityPeriodError("the credential's proof has expired")
-    info = check_open_badge_credential(credential, now=now, leeway=leeway, loader=loader)
+    info = _info(credential, form, now, leeway)
     problems = open_badge_schema_problems(info)
     if problems:
         raise SchemaViolation("the Open Badge breaks 1EdTech's OB 3.0 schema: " + "; ".join(problems[:5]))

@@ -232,3 +232,15 @@ def test_an_unknown_context_fails_format_even_for_jcs_and_jwt_payloads() -> None
     payload["credentialSubject"]["achievement"]["@context"] = "https://attacker.example/nested.json"
     with pytest.raises(FormatError, match="nested.json"):
         check_open_badge_credential(payload, now=NOW)
+
+
+def test_a_data_integrity_badges_form_is_walked_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from credentials import open_badges
+
+    walks: list[int] = []
+    original = open_badges.check_contexts_known
+    monkeypatch.setattr(open_badges, "check_contexts_known", lambda credential, loader: walks.append(1) or
+                        original(credential, loader=loader))
+    document = signed(badge(), cryptosuite="eddsa-jcs-2022")
+    result = verify_open_badge(document, resolve_verification_method=resolve_did_verification_method, now=NOW)
+    assert (len(walks), result.info.issuer_id, result.info.credential) == (1, ISSUER, document)
