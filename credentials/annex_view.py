@@ -66,6 +66,8 @@ _NOT_LANGUAGES = frozenset({"id"})
 
 def json_pointer(path: Sequence[str | int]) -> str:
     """The RFC 6901 JSON Pointer of ``path`` (``~`` as ``~0``, ``/`` as ``~1``)."""
+    if len(path) == 1:  # a member of the document itself: most of what a mapper takes
+        return "/" + _escaped(str(path[0]))
     parts = list(map(str, path))
     joined = "".join(parts)
     if "~" in joined or "/" in joined:  # only then does any part need escaping
