@@ -25,7 +25,8 @@ disclosures check passed (by their encoded text). What it never does:
   counts for that key only;
 - remember anything that failed: an entry is made only after the signature
   verified;
-- keep a JWT longer than :data:`MAX_KEPT_LENGTH` (16 KiB).
+- keep a JWT longer than :data:`MAX_KEPT_LENGTH` (16 KiB), or more than :data:`DEFAULT_CHARS` characters of
+  JWTs together (oldest first out).
 
 An entry is made the second time a JWT's signature verifies (the first time
 only the hash of its text is noted, in a bounded list of such hashes): most
@@ -61,6 +62,10 @@ DEFAULT_SIZE = 4096
 #: JWTs of up to MAX_SD_JWT_LENGTH (256 K) with a key of their own, and 4,096 of them would take gigabytes.
 #: An SD-JWT VC of some hundred claims stays well under it.
 MAX_KEPT_LENGTH = 16 * 1024
+#: The kept JWTs' texts together (their parsed forms take some four to six times as much): 4,096 JWTs of 16 KiB
+#: signed by anybody's own key would otherwise hold hundreds of MB; 8 M characters still hold 4,096 credentials
+#: of 2 KB, as the bench's twelve-claim micro-credential is.
+DEFAULT_CHARS = 8 * 1024 * 1024
 
 
 @dataclass
@@ -81,8 +86,10 @@ def _key_id(key: PublicKey) -> tuple[str, tuple[tuple[str, str], ...]]:
 class IssuerJwtMemo:
     """Issuer-signed JWTs whose signature verified, by their text; see the module docstring."""
 
-    def __init__(self, size: int = DEFAULT_SIZE):
-        self._size = size
+    def __init__(self, size: int = DEFAULT_SIZE, chars: int = DEFAULT_CHARS):
+        self._size, self._chars_budget = size, chars
+        #: The characters of the kept JWTs' texts together.
+        self.chars = 0
         self._items: OrderedDict[str, SeenJwt] = OrderedDict()
         #: hash() of the texts of JWTs verified once and not kept (ints: nothing for the garbage collector).
         self._once: OrderedDict[int, None] = OrderedDict()
@@ -115,10 +122,18 @@ class IssuerJwtMemo:
         seen.verified_with.add(key_id)
         if len(seen.text) > MAX_KEPT_LENGTH:
             return
-        if seen.text not in self._items and not self._seen_before(hash(seen.text)):
+        if seen.text in self._items or not self._seen_before(hash(seen.text)):
             return
         self._items[seen.text] = seen
-        _bound(self._items, self._size)
+        self.chars += len(seen.text)
+        while len(self._items) > self._size or self.chars > self._chars_budget:
+            try:
+                _, dropped = self._items.popitem(last=False)
+            except KeyError:  # emptied meanwhile by another thread
+                break
+            self.chars -= len(dropped.text)
+        if not self._items:  # two threads racing on the count can skew it; an empty memo sets it right
+            self.chars = 0
 
     def _seen_before(self, text_hash: int) -> bool:
         """Whether a JWT of this text hash verified before (and is then let in); else notes it."""

@@ -177,3 +177,18 @@ def test_a_long_issuer_jwt_is_never_kept():
     for _ in range(2):
         memo.verify(memo.parse(short_jwt), key.public_key())
     assert len(memo) == 1
+
+
+def test_the_memo_keeps_jwts_within_a_character_budget():
+    """4,096 entries of up to 16 KiB each, parsed, would be hundreds of MB: the kept texts also share a budget of
+    characters, oldest first out, so anybody signing many long JWTs with a key of their own cannot grow it."""
+    key = PrivateKey.generate("ES256")
+    memo = IssuerJwtMemo(size=4096, chars=40_000)
+    tokens = [sign_jws({"iss": "did:example:x", "n": number, "pad": "x" * 9_000}, key) for number in range(6)]
+    for token in tokens:
+        for _ in range(2):
+            memo.verify(memo.parse(token), key.public_key())
+    assert 0 < memo.chars <= 40_000
+    assert len(memo) == memo.chars // len(tokens[0]) < len(tokens)
+    assert memo.parse(tokens[-1]) is memo.parse(tokens[-1])  # the newest stays, served from the memo
+    assert memo.parse(tokens[0]) is not memo.parse(tokens[0])  # the oldest went
