@@ -264,11 +264,15 @@ def validate_disclosed(claims: Mapping[str, Any]) -> None:
         )
 
 
+#: The claims :func:`disclosure_frame` knows (set once: it runs for every credential of a batch).
+_FRAMEABLE = REGISTERED_CLAIMS | frozenset(MICROCRED_CLAIMS)
+
+
 def disclosure_frame(claims: Mapping[str, Any]) -> dict[str, Any]:
     """The SD-JWT disclosure frame for ``claims``: every microcred claim on its
     own, each learner member, each array element; registered claims never."""
-    unknown = sorted(set(claims) - REGISTERED_CLAIMS - set(MICROCRED_CLAIMS))
-    if unknown:
+    if not _FRAMEABLE.issuperset(claims):
+        unknown = sorted(set(claims) - _FRAMEABLE)
         raise InvalidCredentialData([f"{name}: unexpected claim" for name in unknown])
     present = [name for name in MICROCRED_CLAIMS if name in claims]
     frame: dict[str, Any] = {SD_KEY: present}

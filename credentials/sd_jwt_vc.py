@@ -23,6 +23,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Any
 
 from credentials.dids import Did, resolve_public_key
@@ -55,6 +56,7 @@ ACCEPTED_TYPS = (SD_JWT_VC_TYP, LEGACY_SD_JWT_VC_TYP)
 #: Claims that are always in the clear (draft §3.2.2.2, plus ``iat`` by microcred's choice).
 NEVER_DISCLOSABLE = frozenset({"iss", "nbf", "exp", "cnf", "vct", "vct#integrity", "status", "iat"})
 _SET_BY_ISSUER = ("iss", "iat", "nbf", "exp", "vct", "cnf", "status")
+_SET_BY_ISSUER_SET = frozenset(_SET_BY_ISSUER)
 
 #: ``(iss, kid) → PublicKey``; raises InvalidDid / InvalidKey when it cannot.
 IssuerKeyResolver = Callable[[str, "str | None"], PublicKey]
@@ -95,12 +97,15 @@ def _registered(
     exp: int | None, nbf: int | None, status: Mapping[str, Any] | None,
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """The claims with the registered ones the issuer sets, and the header; refuses what the draft forbids."""
-    clash = sorted(set(claims) & set(_SET_BY_ISSUER))
-    if clash:
+    if not _SET_BY_ISSUER_SET.isdisjoint(claims):
+        clash = sorted(_SET_BY_ISSUER_SET.intersection(claims))
         raise InvalidInput(f"give {', '.join(clash)} as arguments, not inside the claims")
     listed = frame.get(FRAME_SD_KEY, []) if isinstance(frame, Mapping) else []
     listed = listed if isinstance(listed, list) else []
-    hidden = sorted(n for n in NEVER_DISCLOSABLE if n in listed or (isinstance(frame, Mapping) and n in frame))
+    # The usual frame (names listed are strings, none registered) is told in C set operations; else each name.
+    hidden = [] if (isinstance(frame, Mapping) and NEVER_DISCLOSABLE.isdisjoint(frame)
+                    and all(map(isinstance, listed, repeat(str))) and NEVER_DISCLOSABLE.isdisjoint(listed)) else \
+        sorted(n for n in NEVER_DISCLOSABLE if n in listed or (isinstance(frame, Mapping) and n in frame))
     if hidden:
         raise InvalidInput(f"the registered claim(s) {', '.join(hidden)} must not be selectively disclosable, "
                            "in whole or in part (draft-ietf-oauth-sd-jwt-vc §3.2.2.2)")

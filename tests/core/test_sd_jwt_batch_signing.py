@@ -125,3 +125,21 @@ def test_a_batch_signed_credential_without_its_kb_jwt_fails_a_policy_that_requir
     with pytest.raises(HolderBindingError):
         verify_sd_jwt_vc(serialization, resolve_issuer_key=lambda iss, kid: issuer_key.public_key(), now=NOW,
                          key_binding=KeyBindingPolicy(audience="https://v.example", nonce="n1"))
+
+
+@pytest.mark.parametrize(("frame", "hidden"), [
+    ({"_sd": ["title", "iat"]}, "iat"),
+    ({"_sd": ["title"], "cnf": {"_sd": ["jwk"]}}, "cnf"),
+    ({"_sd": [["not", "a", "name"], "exp"]}, "exp"),
+    ({"_sd": ["status", "vct", "title"]}, "status, vct"),
+])
+def test_a_registered_claim_in_the_frame_is_refused_however_it_is_listed(frame, hidden):
+    with pytest.raises(InvalidInput, match=f"registered claim\\(s\\) {hidden} must not"):
+        sign_sd_jwt_vc(vct=MICRO_CREDENTIAL_VCT, claims={"title": "T"}, frame=frame, issuer_key=PrivateKey.generate(),
+                       issuer="did:example:uni", kid=None, iat=NOW)
+
+
+def test_claims_the_issuer_sets_are_refused_inside_the_claims_sorted():
+    with pytest.raises(InvalidInput, match="give status, vct as arguments"):
+        sign_sd_jwt_vc(vct=MICRO_CREDENTIAL_VCT, claims={"vct": "x", "status": {}, "title": "T"}, frame={},
+                       issuer_key=PrivateKey.generate(), issuer="did:example:uni", kid=None, iat=NOW)
