@@ -21,6 +21,7 @@ import threading
 from typing import Any
 
 from flask import Flask, request
+from werkzeug.exceptions import Forbidden
 
 from infra import assets as shared_assets
 from infra import web_errors
@@ -64,6 +65,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     shared_assets.init_app(app)  # the QR scanner and jsQR, shared with the wallet (infra/static)
     web_errors.init_app(app, api_paths=API_PATHS)
     init_jinja(app)  # bidi controls in claims are shown, not obeyed (infra.display)
+    _refuse_cross_site_forms(app)  # before the rate limit: another site's post spends nobody's verifications
     _limit_rates(app)
     return app
 
@@ -95,6 +97,20 @@ def _serve_hosts_and_health(web: Foundation, service) -> None:
 #: Endpoints counted against a per-client rate limit (``VerifierService.limit`` actions).
 _RATE_LIMITED = {"api.verify": "verify", "pages.verify": "verify", "pages.verify_photo": "verify",
                  "openid4vp.create": "openid4vp", "openid4vp.response": "verify", "evidence.download": "verify"}
+
+
+def _refuse_cross_site_forms(app: Flask) -> None:
+    """Refuse (403) a post to the pages' forms that a browser says another site's page made it send (Fetch Metadata,
+    ``Sec-Fetch-Site: cross-site``). The verifier keeps no session, so no CSRF token can tie a form to its page;
+    a program without the header (curl, a wallet) and the API and OpenID4VP answers under :data:`API_PATHS`,
+    which other sites and programs are meant to use, are not concerned."""
+
+    @app.before_request
+    def _same_site_forms_only():
+        if (request.method == "POST" and request.headers.get("Sec-Fetch-Site") == "cross-site"
+                and not request.path.startswith(API_PATHS)):
+            raise Forbidden("This form was sent from another site. Open the verifier's own page and scan or paste "
+                            "the presentation there.")
 
 
 def _limit_rates(app: Flask) -> None:
