@@ -483,16 +483,34 @@ def _decoded_header(header_b64: str, what: str) -> dict[str, Any]:
     return header
 
 
+#: The encoded protected header (base64url of its JSON, and the ".") of each header made of strings alone, by
+#: the key's alg and the header's members in order: a batch signs every credential with the same header.
+_SIGNING_HEADERS: dict[tuple[Any, ...], str] = {}
+_SIGNING_HEADERS_SIZE = 256
+
+
+def _encoded_header(alg: str, header: Mapping[str, Any] | None) -> str:
+    """``b64url(json(header with alg first)) + "."``, remembered when every member is a string (a value of
+    another type may compare equal to another's, ``True == 1``, and would share its entry)."""
+    members = (alg, *header.items()) if header else (alg,)
+    known = _SIGNING_HEADERS.get(members) if header is None or all(type(v) is str for v in header.values()) \
+        else None
+    if known is not None:
+        return known
+    full_header = {"alg": alg, **(header or {})}
+    if full_header["alg"] != alg:
+        raise InvalidKey(f"header alg {full_header['alg']!r} does not match the key's {alg}")
+    encoded = b64url_encode(json_dumps(full_header).encode("utf-8")) + "."
+    if header is None or all(type(k) is str and type(v) is str for k, v in header.items()):
+        if len(_SIGNING_HEADERS) >= _SIGNING_HEADERS_SIZE:
+            _SIGNING_HEADERS.clear()
+        _SIGNING_HEADERS[members] = encoded
+    return encoded
+
+
 def sign_jws(payload: Mapping[str, Any], key: PrivateKey, *, header: Mapping[str, Any] | None = None) -> str:
     """Sign ``payload`` as a compact JWS; ``alg`` comes from the key."""
-    full_header = {"alg": key.alg, **(header or {})}
-    if full_header["alg"] != key.alg:
-        raise InvalidKey(f"header alg {full_header['alg']!r} does not match the key's {key.alg}")
-    signing_input = (
-        b64url_encode(json_dumps(full_header).encode("utf-8"))
-        + "."
-        + b64url_encode(json_dumps(payload).encode("utf-8"))
-    )
+    signing_input = _encoded_header(key.alg, header) + b64url_encode(json_dumps(payload).encode("utf-8"))
     return signing_input + "." + b64url_encode(key.sign(signing_input.encode("ascii")))
 
 

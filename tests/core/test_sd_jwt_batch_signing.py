@@ -143,3 +143,19 @@ def test_claims_the_issuer_sets_are_refused_inside_the_claims_sorted():
     with pytest.raises(InvalidInput, match="give status, vct as arguments"):
         sign_sd_jwt_vc(vct=MICRO_CREDENTIAL_VCT, claims={"vct": "x", "status": {}, "title": "T"}, frame={},
                        issuer_key=PrivateKey.generate(), issuer="did:example:uni", kid=None, iat=NOW)
+
+
+def test_the_remembered_signing_header_is_the_header_asked_for_each_time():
+    from credentials.errors import InvalidKey
+    from credentials.jose import UnverifiedJws, sign_jws
+
+    key = PrivateKey.generate()
+    for header in ({"typ": "dc+sd-jwt", "kid": "did:example:a#1"}, {"typ": "t", "n": 1}, {"typ": "t", "n": True},
+                   {"typ": "t", "n": 1}, {"typ": "t", "list": ["a"]}, None, {"alg": "ES256", "typ": "t"}):
+        for _ in range(2):
+            parsed = UnverifiedJws.parse(sign_jws({"a": 1}, key, header=header), what="JWT")
+            assert parsed.header == {"alg": "ES256", **(header or {})}
+            assert type(parsed.header.get("n", 0)) is type((header or {}).get("n", 0))
+    for _ in range(2):
+        with pytest.raises(InvalidKey, match="does not match"):
+            sign_jws({"a": 1}, key, header={"alg": "EdDSA", "typ": "t"})
