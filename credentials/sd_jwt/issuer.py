@@ -22,6 +22,7 @@ import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from itertools import repeat
+from json import JSONEncoder, encoder
 from json.encoder import encode_basestring
 from typing import Any
 
@@ -76,6 +77,22 @@ _SALT_CHARS = 22  # base64url of 16 bytes, unpadded
 _SALT_TEXT_STRIDE = _SALT_STRIDE // 3 * 4
 _b2a = binascii.b2a_base64
 _TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
+#: ``json_dumps``'s C encoder (compact, UTF-8, NaN and Infinity refused), made once: ``JSONEncoder.encode``
+#: makes a new one per call, which costs about as much as encoding a small disclosed object or array.
+#: No circular-reference bookkeeping (a cycle ends in RecursionError, refused below as json_dumps refuses it).
+_MAKE_ENCODER: Callable[..., Callable[[Any, int], Any]] | None = getattr(encoder, "c_make_encoder", None)
+_C_ENCODE = None if _MAKE_ENCODER is None else _MAKE_ENCODER(
+    None, JSONEncoder().default, encode_basestring, None, ":", ",", False, False, False)
+
+
+def _json_text(value: Any) -> str:
+    """``json_dumps(value)``: the same text, the same refusals."""
+    if _C_ENCODE is None:
+        return json_dumps(value)
+    try:
+        return "".join(_C_ENCODE(value, 0))
+    except (ValueError, RecursionError) as exc:
+        raise InvalidInput(f"cannot encode as JSON: {exc}") from exc
 
 
 class _Concealer:
@@ -112,7 +129,7 @@ class _Concealer:
         # and a salt is base64url, which JSON never escapes.
         kind = type(value)  # exact types only: bool is an int subclass and must stay true/false
         value_text = encode_basestring(value) if kind is str else int.__repr__(value) if kind is int \
-            else json_dumps(value)
+            else _json_text(value)
         if name is None:
             text = f'["{salt}",{value_text}]'
         else:
