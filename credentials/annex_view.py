@@ -132,6 +132,9 @@ class Sourced:
     path: str
     label: str = ""
 
+    def __init__(self, value: Any, path: str, label: str = "") -> None:
+        object.__setattr__(self, "__dict__", {"value": value, "path": path, "label": label})  # see AnnexView
+
     def text(self, languages: Sequence[str] = ("en",)) -> str:
         return pick_language(self.value, languages)
 
@@ -182,6 +185,25 @@ class AnnexView:
     further_information: tuple[Sourced, ...] = ()
     more_details: tuple[Sourced, ...] = ()
 
+    def __init__(self, kind: str, learner: tuple[Sourced, ...] = (), title: Sourced | None = None,
+                 awarding_bodies: tuple[AwardingBody, ...] = (), countries: tuple[Sourced, ...] = (),
+                 issued_on: Sourced | None = None, learning_outcomes: tuple[Sourced, ...] = (),
+                 ects: Sourced | None = None, workload: Sourced | None = None, eqf_level: Sourced | None = None,
+                 qf_ehea_cycle: Sourced | None = None, assessment: Sourced | None = None,
+                 participation: Sourced | None = None, quality_assurance: tuple[Sourced, ...] = (),
+                 prerequisites: tuple[Sourced, ...] = (), identity_verification: Sourced | None = None,
+                 grade: Sourced | None = None, stackability: Sourced | None = None,
+                 further_information: tuple[Sourced, ...] = (), more_details: tuple[Sourced, ...] = ()) -> None:
+        # every field set at once: a frozen dataclass's own __init__ calls object.__setattr__ for each of the
+        # twenty, and every verification of a known type builds one view (issue 16)
+        object.__setattr__(self, "__dict__", {
+            "kind": kind, "learner": learner, "title": title, "awarding_bodies": awarding_bodies,
+            "countries": countries, "issued_on": issued_on, "learning_outcomes": learning_outcomes, "ects": ects,
+            "workload": workload, "eqf_level": eqf_level, "qf_ehea_cycle": qf_ehea_cycle, "assessment": assessment,
+            "participation": participation, "quality_assurance": quality_assurance, "prerequisites": prerequisites,
+            "identity_verification": identity_verification, "grade": grade, "stackability": stackability,
+            "further_information": further_information, "more_details": more_details})
+
     @property
     def ects_value(self) -> Decimal | None:
         """The ECTS credits as a number (a numeric string counts), None if absent or not a number >= 0."""
@@ -208,12 +230,11 @@ class AnnexView:
     def to_json(self) -> dict[str, Any]:
         """The view as JSON: each element present, with values and source paths."""
         answer: dict[str, Any] = {"kind": self.kind}
-        for item in fields(self):
-            value = getattr(self, item.name)
+        for name, value in self.__dict__.items():  # the fields, in their order (set at once by __init__)
             if isinstance(value, tuple) and value:
-                answer[item.name] = [entry.to_json() for entry in value]
+                answer[name] = [entry.to_json() for entry in value]
             elif isinstance(value, Sourced):
-                answer[item.name] = value.to_json()
+                answer[name] = value.to_json()
         return answer
 
 

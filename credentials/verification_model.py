@@ -139,6 +139,12 @@ class CheckResult:
     detail: str
     required: bool = True
 
+    def __init__(self, check: str, status: str, detail: str, required: bool = True) -> None:
+        # a frozen dataclass's own __init__ sets each field by a call of object.__setattr__; every
+        # verification makes a dozen of these (issue 16): the same fields, set at once
+        object.__setattr__(self, "__dict__", {"check": check, "status": status, "detail": detail,
+                                              "required": required})
+
     def to_json(self) -> dict[str, str]:
         return {"check": self.check, "status": self.status, "detail": self.detail}
 
@@ -159,6 +165,15 @@ class VerificationResult:
     trust_chain: tuple[TrustLink, ...] = ()
     holder_binding: dict[str, Any] | None = None
     annex: AnnexView | None = None
+
+    def __init__(self, format: str | None, checks: tuple[CheckResult, ...],
+                 issuer: dict[str, Any] | None = None, claims: dict[str, Any] | None = None,
+                 status: dict[str, Any] | None = None, trust_chain: tuple[TrustLink, ...] = (),
+                 holder_binding: dict[str, Any] | None = None, annex: AnnexView | None = None) -> None:
+        # every field set at once (see CheckResult.__init__); no claims: an empty dict of its own
+        object.__setattr__(self, "__dict__", {
+            "format": format, "checks": checks, "issuer": issuer, "claims": {} if claims is None else claims,
+            "status": status, "trust_chain": trust_chain, "holder_binding": holder_binding, "annex": annex})
 
     @property
     def verified(self) -> bool:
@@ -188,7 +203,8 @@ class CheckRun:
         self.results: dict[str, CheckResult] = {}
 
     def set(self, check: str, status: str, detail: str, *, required: bool = True) -> None:
-        self.results.setdefault(check, CheckResult(check, status, detail, required))
+        if check not in self.results:
+            self.results[check] = CheckResult(check, status, detail, required)
 
     def fail(self, exc: VerificationError) -> None:
         self.set(exc.check, FAILED, exc.reason)
