@@ -82,11 +82,14 @@ def _escaped(part: str) -> str:
 
 def is_language_map(value: Any) -> bool:
     """A JSON-LD language map: a non-empty object of language tags to strings (or lists of strings)."""
-    if not isinstance(value, Mapping) or not value or any(key in _NOT_LANGUAGES for key in value):
+    if not isinstance(value, Mapping) or not value:
         return False
-    return all(isinstance(key, str) and _LANGUAGE_TAG.match(key) and (
-        isinstance(text, str) or (isinstance(text, list) and all(isinstance(t, str) for t in text)))
-        for key, text in value.items())
+    for key, text in value.items():  # a loop, not any() and all() over generators: every view asks (issue 16)
+        if key in _NOT_LANGUAGES or not (isinstance(key, str) and _LANGUAGE_TAG.match(key)):
+            return False
+        if not (isinstance(text, str) or (isinstance(text, list) and all(isinstance(t, str) for t in text))):
+            return False
+    return True
 
 
 def _from_value_objects(value: Any) -> dict[str, str] | None:
@@ -278,7 +281,15 @@ class ViewBuilder:
 
     def take(self, path: Sequence[str | int], label: str = "") -> Sourced | None:
         """The value at ``path`` (None when absent, null or empty), marked as shown."""
-        value = self.get(path)
+        if len(path) == 1 and type(self.source) is dict and type(path[0]) is str:  # a member of the document
+            name = path[0]
+            value = self.source.get(name)
+            if type(value) is str and value:  # the usual value: nothing to expand, nothing to escape mostly
+                pointer = "/" + (_escaped(name) if "~" in name or "/" in name else name)
+                self._used.add(pointer)
+                return Sourced(value, pointer, label)
+        else:
+            value = self.get(path)
         if value is None or value == "" or value == [] or value == {}:
             return None
         if type(value) is str:  # the usual value: nothing to expand
@@ -319,9 +330,12 @@ class ViewBuilder:
         if pointer and self._shown(pointer):
             return
         if isinstance(node, (dict, Mapping)) and not is_language_map(node):
+            skip, used = self.skip_keys, self._used
             for key, value in node.items():
-                if key not in self.skip_keys:
-                    self._walk(value, f"{pointer}/{_escaped(str(key))}", found)
+                if key not in skip:
+                    child = f"{pointer}/{_escaped(str(key))}"
+                    if child not in used:  # a used member skipped without a call (_walk looks at ancestors)
+                        self._walk(value, child, found)
         elif isinstance(node, list) and node and _from_value_objects(node) is None:
             for index, value in enumerate(node):
                 self._walk(value, f"{pointer}/{index}", found)
