@@ -12,12 +12,13 @@ placed in an ``_sd`` array of the object or as ``{"...": digest}`` in the array.
 
 from __future__ import annotations
 
+import binascii
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
-from credentials._json import json_loads
+from credentials._json import json_loads, plain_json_value
 from credentials.errors import DisclosureError, FormatError, InvalidInput
 from credentials.jose import MAX_TOKEN_LENGTH, b64url_decode, b64url_encode
 
@@ -34,6 +35,7 @@ __all__ = [
     "MAX_DISCLOSURES",
     "Disclosure",
     "UnverifiedSdJwt",
+    "decoded_disclosures",
     "digest_of",
 ]
 
@@ -117,6 +119,74 @@ def _disclosure(cls: type[Disclosure], encoded: str, salt: str, name: str | None
     disclosure = object.__new__(cls)
     disclosure.__dict__.update(encoded=encoded, salt=salt, name=name, value=value)
     return disclosure
+
+
+_FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
+_TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
+#: What completes a base64url text of length 0, 2 or 3 modulo 4 to whole groups of four characters: "A", which
+#: stands for six zero bits, so that the bytes it adds are zero exactly when the text's unused trailing bits are.
+_FILL = ("", "", "AA", "A")
+
+
+def decoded_disclosures(encoded: Collection[str],
+                        hash_function: Callable[[bytes], Any]) -> list[tuple[str, Disclosure]] | None:
+    """Each of ``encoded`` as ``(its digest, Disclosure)``, in order: the base64url of all of them decoded in one
+    call, their digests encoded in one call. None when any is not plain: given twice, not canonical base64url,
+    JSON that :func:`json_loads` reads only on its slower path (or refuses), or refused by
+    :meth:`Disclosure.parse`; the caller then decodes them one by one with :meth:`Disclosure.parse` and
+    :func:`digest_of`, which say what is wrong and where. For plain ones, both give the same values."""
+    if len(set(encoded)) != len(encoded):
+        return None
+    for text in encoded:
+        if len(text) % 4 == 1:
+            return None
+    joined = "".join([text + _FILL[len(text) % 4] for text in encoded])
+    if not joined.isascii():
+        return None
+    # As b64url_decode does for one text: '+', '/' and '=' deleted, so that text holding any of them decodes to
+    # fewer bytes than its length says.
+    try:
+        raw = binascii.a2b_base64(joined.encode("ascii").translate(_FROM_URLSAFE, b"+/="), strict_mode=True)
+    except binascii.Error:
+        return None
+    if len(raw) != len(joined) * 3 // 4:
+        return None
+    found: list[Disclosure] = []
+    digests: list[bytes] = []
+    start = 0
+    for text in encoded:
+        data_end = start + len(text) * 3 // 4
+        end = start + (len(text) + 3) // 4 * 3
+        if raw.count(0, data_end, end) != end - data_end:  # the unused trailing bits are not all zero
+            return None
+        value = plain_json_value(raw[start:data_end])
+        start = end
+        if type(value) is not list:  # NOT_PLAIN included
+            return None
+        if len(value) == 3:
+            salt, name, claim = value
+            if type(name) is not str or name in _RESERVED_NAMES:
+                return None
+        elif len(value) == 2:
+            salt, claim = value
+            name = None
+        else:
+            return None
+        if type(salt) is not str:
+            return None
+        disclosure = object.__new__(Disclosure)  # fields set at once, as in _disclosure
+        disclosure.__dict__.update(encoded=text, salt=salt, name=name, value=claim)
+        found.append(disclosure)
+        digests.append(hash_function(text.encode("ascii")).digest())
+    if not found:
+        return []
+    # One base64 text for all digests, each followed by the zero bytes that make it whole groups of three bytes:
+    # its first ceil(4n/3) characters are then the digest's own base64url, unpadded (zero bits either way).
+    size = len(digests[0])
+    fill = bytes(-size % 3)
+    chunk, kept = (size + len(fill)) * 4 // 3, (size * 4 + 2) // 3
+    text = binascii.b2a_base64(fill.join(digests) + fill, newline=False).translate(_TO_URLSAFE).decode("ascii")
+    return [(text[i * chunk:i * chunk + kept], disclosure) for i, disclosure in enumerate(found)]
 
 
 @dataclass(frozen=True)

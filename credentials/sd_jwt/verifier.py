@@ -48,6 +48,7 @@ from credentials.sd_jwt.common import (
     SD_DIGESTS_KEY,
     Disclosure,
     UnverifiedSdJwt,
+    decoded_disclosures,
 )
 from credentials.sd_jwt.key_binding import (
     DEFAULT_LEEWAY,
@@ -90,20 +91,6 @@ class VerifiedSdJwt:
     sd_alg: str
 
 
-def _has_sd_parts(value: Any) -> bool:
-    """True when ``value`` holds an ``_sd`` member or a ``...`` placeholder at any depth."""
-    stack = [value]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            if SD_DIGESTS_KEY in node or ARRAY_DIGEST_KEY in node:
-                return True
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
-    return False
-
-
 #: What the unpacking walks into; any other value is a leaf, taken as it is.
 _CONTAINERS = (dict, list)
 #: Marks a member that is absent (``None`` is a value: ``"_sd": null`` is refused, not ignored).
@@ -116,10 +103,11 @@ class _Unpacker:
         self.sd_alg = sd_alg
         self.never_disclosable = (never_disclosable if isinstance(never_disclosable, frozenset)
                                   else frozenset(never_disclosable))
-        self.by_digest: dict[str, Disclosure] = {}
-        seen_encoded: set[str] = set()
         hash_function = HASH_ALGORITHMS.get(sd_alg)
-        for encoded in disclosures:
+        plain = decoded_disclosures(disclosures, hash_function) if not known and hash_function is not None else None
+        self.by_digest: dict[str, Disclosure] = dict(plain) if plain is not None else {}
+        seen_encoded: set[str] = set()
+        for encoded in disclosures if plain is None else ():  # one by one: says which is wrong, and why
             if encoded in seen_encoded:
                 raise DisclosureError("the same disclosure is included more than once")
             seen_encoded.add(encoded)
@@ -132,6 +120,8 @@ class _Unpacker:
                 self.by_digest[found[1]] = found[0]
         self.seen_digests: set[str] = set()
         self.used: list[Disclosure] = []
+        #: ``_sd`` members and ``...`` placeholders met so far (see :meth:`_unpack_top_level`).
+        self.sd_parts = 0
 
     def _claim_digest(self, digest: Any) -> Disclosure | None:
         if not isinstance(digest, str):
@@ -163,15 +153,18 @@ class _Unpacker:
         if ARRAY_DIGEST_KEY in node:
             raise DisclosureError("an object has a '...' member outside an array placeholder {'...': digest}")
         digests = node.get(SD_DIGESTS_KEY, _ABSENT)
-        if digests is not _ABSENT and not isinstance(digests, list):
-            raise DisclosureError("an '_sd' member is not an array of digests")
+        if digests is not _ABSENT:
+            if not isinstance(digests, list):
+                raise DisclosureError("an '_sd' member is not an array of digests")
+            self.sd_parts += 1
         child = depth + 1
         deep = child > MAX_DEPTH
         unpack = self.unpack
-        result = {name: unpack(value, child) if deep or isinstance(value, _CONTAINERS) else value
-                  for name, value in node.items() if name != SD_DIGESTS_KEY}
-        if depth == 0:
-            self._check_registered_in_the_clear(node)
+        if depth == 0 and self.never_disclosable:
+            result = self._unpack_top_level(node)
+        else:
+            result = {name: unpack(value, child) if deep or isinstance(value, _CONTAINERS) else value
+                      for name, value in node.items() if name != SD_DIGESTS_KEY}
         if digests is _ABSENT:
             return result
         seen, by_digest = self.seen_digests, self.by_digest
@@ -197,12 +190,28 @@ class _Unpacker:
             result[name] = unpack(value, child) if deep or isinstance(value, _CONTAINERS) else value
         return result
 
-    def _check_registered_in_the_clear(self, node: Mapping[str, Any]) -> None:
-        for name in sorted(self.never_disclosable.intersection(node)):
-            value = node[name]
-            if isinstance(value, _CONTAINERS) and _has_sd_parts(value):
-                raise DisclosureError(f"the registered claim {name!r} has selectively disclosable parts; "
-                                      "it must be wholly in the clear in the issuer-signed payload")
+    def _unpack_top_level(self, node: dict[str, Any]) -> dict[str, Any]:
+        """The top-level members unpacked (as the comprehension of :meth:`_unpack_object` does), then refusing
+        a claim named never disclosable whose value has selectively disclosable parts (``_sd`` or ``...``) at
+        any depth: the first of them by name. Counted while unpacking it (:attr:`sd_parts`) rather than
+        walked again: unpacking meets every ``_sd`` and ``...`` of a value, or refuses it first."""
+        registered, unpack = self.never_disclosable, self.unpack
+        result: dict[str, Any] = {}
+        holding: str | None = None
+        for name, value in node.items():
+            if name == SD_DIGESTS_KEY:
+                continue
+            if isinstance(value, _CONTAINERS):
+                before = self.sd_parts
+                result[name] = unpack(value, 1)
+                if self.sd_parts != before and name in registered and (holding is None or name < holding):
+                    holding = name
+            else:
+                result[name] = value
+        if holding is not None:
+            raise DisclosureError(f"the registered claim {holding!r} has selectively disclosable parts; "
+                                  "it must be wholly in the clear in the issuer-signed payload")
+        return result
 
     def _unpack_array(self, node: list[Any], depth: int) -> list[Any]:
         result = []
@@ -213,6 +222,7 @@ class _Unpacker:
             if isinstance(element, dict) and ARRAY_DIGEST_KEY in element:
                 if len(element) != 1:
                     raise DisclosureError("an array placeholder {'...': digest} has other members")
+                self.sd_parts += 1
                 disclosure = self._claim_digest(element[ARRAY_DIGEST_KEY])
                 if disclosure is None:
                     continue
