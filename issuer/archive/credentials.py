@@ -12,7 +12,7 @@ values of draft-ietf-oauth-status-list (VALID 0x00, INVALID 0x01, SUSPENDED 0x02
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
 from operator import attrgetter
 from typing import Any
@@ -34,6 +34,26 @@ KINDS = (KIND_MICROCRED, KIND_EUDI_LEARNING, KIND_OB3)
 #: Built once (``json.dumps`` with options builds an encoder per call); same text as before.
 _CLAIMS_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 _JWK_JSON = json.JSONEncoder()
+_MAKE_ENCODER: Callable[..., Callable[[Any, int], Any]] | None = getattr(json.encoder, "c_make_encoder", None)
+
+
+def _c_text(encoder: json.JSONEncoder) -> Callable[[Any], str]:
+    """``encoder.encode`` for the dicts archived here, through one C encoder made once (``encode`` makes one
+    per call; a batch archives every credential: issue 16). The same text: same separators, escaping and
+    float rules; no circular-reference bookkeeping (what is archived was parsed from JSON or CSV)."""
+    if _MAKE_ENCODER is None:
+        return encoder.encode
+    c_encode = _MAKE_ENCODER(None, encoder.default, json.encoder.encode_basestring_ascii if encoder.ensure_ascii
+                             else json.encoder.encode_basestring, None, encoder.key_separator,
+                             encoder.item_separator, False, False, encoder.allow_nan)
+
+    def encode(value: Any) -> str:
+        return "".join(c_encode(value, 0)) if type(value) is dict else encoder.encode(value)
+
+    return encode
+
+
+_claims_text, _jwk_text = _c_text(_CLAIMS_JSON), _c_text(_JWK_JSON)
 
 
 @dataclass(frozen=True)
@@ -98,8 +118,8 @@ def _insert_values(record: CredentialRecord) -> list[Any]:
     """:meth:`CredentialRecord.to_row`'s values in column order, the fields read in one C call (a batch inserts
     every credential it archives: issue 16)."""
     values = list(_FIELDS(record))
-    values[_CLAIMS_AT] = _CLAIMS_JSON.encode(record.claims)
-    values[_HOLDER_AT] = _JWK_JSON.encode(record.holder_jwk) if record.holder_jwk else None
+    values[_CLAIMS_AT] = _claims_text(record.claims)
+    values[_HOLDER_AT] = _jwk_text(record.holder_jwk) if record.holder_jwk else None
     return values
 
 
