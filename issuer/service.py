@@ -192,14 +192,18 @@ class IssuerService(StatusChanges):
         for entry, (list_id, index) in zip(entries, slots, strict=True):
             learner = entry.claims["learner"]
             offer_id = None if entry.holder_jwk else self.random_id()
-            record = CredentialRecord(
+            # Every field set at once (the frozen dataclass's __init__ sets each of its 20 through
+            # object.__setattr__; a batch makes one record per credential in the one process that archives).
+            record = object.__new__(CredentialRecord)
+            record.__dict__.update(
                 id=self.random_id(), batch_id=batch_id, student_id=learner["student_id"],
                 given_name=learner["given_name"], family_name=learner["family_name"],
-                title=entry.claims["title"], holder_jwk=entry.holder_jwk, kind=kind,
-                claims=eudi_learning_claims(entry.claims, entry.extras) if kind == KIND_EUDI_LEARNING else entry.claims,
+                title=entry.claims["title"], claims=eudi_learning_claims(entry.claims, entry.extras)
+                if kind == KIND_EUDI_LEARNING else entry.claims, holder_jwk=entry.holder_jwk,
                 list_id=list_id, idx=index, status="valid",
                 delivery=DELIVERY_FILE if entry.holder_jwk else DELIVERY_OFFER, issued_at=now,
                 sd_jwt_sha256=None, replaces=replaces, replaced_by=None, offer_id=offer_id, batch_row=entry.row,
+                kind=kind, twin_of=None,
             )
             if offer_id is not None:
                 offers.append(self._offer(offer_id, record.id, now=now))
@@ -314,7 +318,7 @@ class IssuerService(StatusChanges):
         todo = [r for r in records if r.holder_jwk and not is_done(r)]
         if progress is not None and len(records) > len(todo):
             progress(len(records) - len(todo))
-        signed: dict[str, str] = {}
+        signed: dict[str, IssuedCredential] = {}
         long = len(records) >= PARALLEL_FROM and bool(todo)
         pool = SigningPool(self._signer, self.workers) if self.workers > 1 and long else None
         with pool or nullcontext():
@@ -334,11 +338,16 @@ class IssuerService(StatusChanges):
                 with self.archive.transaction():
                     self.archive.record_signatures({r.id: h[1] for r, h in zip(chunk, hashed, strict=True)})
                     self.archive.record_leaves(batch_id, {r.id: h[2] for r, h in zip(chunk, hashed, strict=True)})
-                signed.update((i.credential_id, i.sd_jwt or "") for i in issued)
+                signed.update(zip((r.id for r in chunk), issued, strict=True))
                 if progress is not None:
                     progress(len(chunk))
-        return [IssuedCredential(r.batch_row or 0, r.id, r.student_id, signed.get(r.id), r.offer_id, r.kind)
-                for r in records]
+        # Those signed now as delivered (one object each) unless the record also has an offer, the others anew.
+        result = []
+        for r in records:
+            now_signed = signed.get(r.id)
+            result.append(now_signed if now_signed is not None and r.offer_id is None else IssuedCredential(
+                r.batch_row or 0, r.id, r.student_id, now_signed.sd_jwt if now_signed else None, r.offer_id, r.kind))
+        return result
 
     def finish_batch(self, batch_id: str, *, now: int, out_dir: str | None = None) -> None:
         """Mark a batch delivered (every file written, its folder in place)."""
