@@ -27,6 +27,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
@@ -143,6 +144,8 @@ class VerifierService:
         self.imported_roots = load_imported(trusted_list_path(settings), now=int(clock()))
         self.issuer_key = lru_cache(maxsize=1024)(resolve_did_issuer_key)
         self.keys = KeyResolver(self._did_document, offline_issuer_key=self._issuer_key, did_records=self._did_record)
+        self._deadline_s = settings.VERIFIER_DEADLINE
+        self._deadline: Callable[[float], AbstractContextManager[float]] | None = None  # ledger.chain.deadline
 
     def data_dir(self) -> Path:
         """The data dir (``DATA_DIR``, by default ``MICROCRED_DATA_DIR`` or ``./var``)."""
@@ -312,13 +315,18 @@ class VerifierService:
             return _unread(exc)
         if members is not None:
             return self.verify_stack(members, nonce=nonce, audience=audience, now=when)
+        # One deadline for every chain read of this verification (trust, status, opening the ledger):
+        # a hung node costs it VERIFIER_DEADLINE seconds, then `unavailable` (503), not a timeout per call.
+        with (self._deadline or self._chain_deadline())(self._deadline_s):
+            return self._verify_presentation(presentation, nonce, audience, when)
+
+    def _chain_deadline(self) -> Callable[[float], AbstractContextManager[float]]:
+        """:func:`ledger.chain.deadline`, imported on the first verification (not at each: issue 16)."""
         # here, not at the top: ledger.chain loads web3 (seconds to import) with the ledger, not when the app is built
         from ledger.chain import deadline
 
-        # One deadline for every chain read of this verification (trust, status, opening the ledger):
-        # a hung node costs it VERIFIER_DEADLINE seconds, then `unavailable` (503), not a timeout per call.
-        with deadline(self.settings.VERIFIER_DEADLINE):
-            return self._verify_presentation(presentation, nonce, audience, when)
+        self._deadline = deadline
+        return deadline
 
     def verify_stack(self, presentations: Sequence[str], *, nonce: str | None = None, audience: str | None = None,
                      now: int | None = None, problems: Sequence[str] = ()) -> StackResult:
@@ -330,10 +338,8 @@ class VerifierService:
         """
         when = int(self.clock()) if now is None else now
         limit = self.settings.VERIFIER_MAX_BODY
-        from ledger.chain import deadline  # here: see verify_text
-
         results = []
-        with deadline(self.settings.VERIFIER_DEADLINE):  # one deadline for the chain reads of the whole stack
+        with (self._deadline or self._chain_deadline())(self._deadline_s):  # one for the chain reads of the stack
             for presentation in presentations:
                 size = len(presentation.encode("utf-8", "replace"))
                 if "~" in presentation and not presentation.lstrip().startswith("{") and size > limit:
