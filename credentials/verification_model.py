@@ -65,6 +65,13 @@ class TrustAnswer:
     #: still trusted (issue 14; ``ledger.trust_rules``).
     revoked_at: int | None = None
 
+    def __init__(self, accredited: bool, reason: str, chain: tuple[TrustLink, ...] = (), country: str | None = None,
+                 accredited_by: str | None = None, max_eqf_level: int | None = None, block: int | None = None,
+                 revoked_at: int | None = None) -> None:
+        object.__setattr__(self, "__dict__", {  # see CheckResult.__init__
+            "accredited": accredited, "reason": reason, "chain": chain, "country": country,
+            "accredited_by": accredited_by, "max_eqf_level": max_eqf_level, "block": block, "revoked_at": revoked_at})
+
 
 @dataclass(frozen=True)
 class StatusEvidence:
@@ -84,6 +91,15 @@ class StatusEvidence:
     carried_list: bytes | None = None
     carried_version: int | None = None
     checked_at: int | None = None
+
+    def __init__(self, anchored_sha256: bytes | None, anchored_block: int | None = None,
+                 anchored_version: int | None = None, token: str | None = None, fetch_error: str | None = None,
+                 carried_list: bytes | None = None, carried_version: int | None = None,
+                 checked_at: int | None = None) -> None:
+        object.__setattr__(self, "__dict__", {  # see CheckResult.__init__
+            "anchored_sha256": anchored_sha256, "anchored_block": anchored_block, "anchored_version": anchored_version,
+            "token": token, "fetch_error": fetch_error, "carried_list": carried_list,
+            "carried_version": carried_version, "checked_at": checked_at})
 
 
 _Answer = TypeVar("_Answer")  # what a resolver answers (see ask)
