@@ -443,6 +443,8 @@ class UnverifiedJws:
         """Require ``typ`` to be one of ``expected`` (media types compared case-insensitively,
         with or without the ``application/`` prefix, RFC 7515 §4.1.9)."""
         typ = self.header.get("typ")
+        if type(typ) is str and typ in expected and not typ.lower().startswith("application/"):
+            return  # one of them as it is (the usual case): the comparison below would find it too
         normalized = typ.lower().removeprefix("application/") if isinstance(typ, str) else None
         if normalized not in {e.lower() for e in expected}:
             raise FormatError(

@@ -75,8 +75,9 @@ class SeenJwt:
     text: str
     jws: UnverifiedJws
     verified_with: set[tuple[str, tuple[tuple[str, str], ...]]] = field(default_factory=set)
-    #: Its disclosures decoded before, by encoded text, with their digest (``unpack_disclosures(known=...)``).
-    disclosures: dict[str, tuple[Disclosure, str]] = field(default_factory=dict)
+    #: Its disclosures decoded before, by encoded text, with their digest (``unpack_disclosures(known=...)``);
+    #: None until the JWT is kept (most are shown once: their decoded disclosures would only be dropped).
+    disclosures: dict[str, tuple[Disclosure, str]] | None = None
 
 
 def _key_id(key: PublicKey) -> tuple[str, tuple[tuple[str, str], ...]]:
@@ -124,6 +125,8 @@ class IssuerJwtMemo:
             return
         if seen.text in self._items or not self._seen_before(hash(seen.text)):
             return
+        if seen.disclosures is None:
+            seen.disclosures = {}
         self._items[seen.text] = seen
         self.chars += len(seen.text)
         while len(self._items) > self._size or self.chars > self._chars_budget:

@@ -16,6 +16,7 @@ import binascii
 import hashlib
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from credentials._json import json_loads, plain_json_value
@@ -226,10 +227,12 @@ class UnverifiedSdJwt:
                 "the SD-JWT does not end with '~' and its last part is not a Key Binding JWT"
             )
         parsed = object.__new__(cls)  # fields set at once, as in _disclosure
-        parsed.__dict__.update(issuer_jwt=issuer_jwt, disclosures=tuple(middle), kb_jwt=last or None)
+        # without_kb too: what the parts were split from, up to the last '~' (the same text, not joined again).
+        parsed.__dict__.update(issuer_jwt=issuer_jwt, disclosures=tuple(middle), kb_jwt=last or None,
+                               without_kb=serialization[:len(serialization) - len(last)])
         return parsed
 
-    @property
+    @cached_property
     def without_kb(self) -> str:
         """``<JWT>~<D1>~…~<Dn>~``: the string the KB-JWT's ``sd_hash`` covers (§4.3.1)."""
         return SEPARATOR.join((self.issuer_jwt, *self.disclosures)) + SEPARATOR

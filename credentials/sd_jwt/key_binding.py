@@ -120,6 +120,11 @@ def add_key_binding(
 def holder_key_of(payload: Mapping[str, Any]) -> PublicKey:
     """The holder's key from ``cnf.jwk`` of a verified issuer payload."""
     cnf = payload.get(CNF_KEY)
+    if type(cnf) is dict and type(cnf.get("jwk")) is dict:  # parsed JSON: the ABC checks below are slower
+        try:
+            return PublicKey.from_jwk(cnf["jwk"])
+        except InvalidKey as exc:
+            raise HolderBindingError(f"the credential's holder key (cnf.jwk) is unusable: {exc}") from exc
     if not isinstance(cnf, Mapping) or not isinstance(cnf.get("jwk"), Mapping):
         raise HolderBindingError("the credential names no holder key (no cnf.jwk), so it cannot be bound to its holder")
     try:

@@ -178,3 +178,24 @@ def test_disclosable_parts_of_other_claims_are_not_counted_against_registered_on
     claims, used = unpack_disclosures(payload, encoded, never_disclosable=NEVER_DISCLOSABLE)
     assert claims == {"cnf": {"jwk": {"kty": "EC"}}, "learner": {"inner": 1}, "status": [1, {"a": 2}]}
     assert [d.name for d in used] == ["inner"]
+
+
+@pytest.mark.parametrize(("typ", "expected", "accepted"), [
+    ("kb+jwt", ("kb+jwt",), True),
+    ("KB+JWT", ("kb+jwt",), True),
+    ("application/kb+jwt", ("kb+jwt",), True),
+    ("application/kb+jwt", ("application/kb+jwt",), False),  # found as it is, but compared without the prefix
+    ("Application/kb+jwt", ("Application/kb+jwt",), False),
+    ("dc+sd-jwt", ("vc+sd-jwt", "dc+sd-jwt"), True),
+    ("kb+jwt", ("dc+sd-jwt",), False),
+    (["kb+jwt"], ("kb+jwt",), False),
+])
+def test_a_typ_found_as_it_is_is_judged_as_the_normalised_comparison_judges_it(typ, expected, accepted):
+    from credentials.errors import FormatError
+    from credentials.jose import PrivateKey, UnverifiedJws, sign_jws
+    jws = UnverifiedJws.parse(sign_jws({"a": 1}, PrivateKey.generate("ES256"), header={"typ": typ}))
+    if accepted:
+        jws.check_typ(expected)
+    else:
+        with pytest.raises(FormatError):
+            jws.check_typ(expected)

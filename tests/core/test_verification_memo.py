@@ -155,6 +155,18 @@ def test_disclosures_remembered_give_the_same_claims_and_other_subsets_still_che
     assert fewer.verified
 
 
+def test_disclosures_are_kept_only_for_a_kept_jwt():
+    world, memo = World(), IssuerJwtMemo()
+    credential = world.credential()
+    issuer_jwt = credential.split("~")[0]
+    assert _shown(world, memo, credential, "n-1").verified
+    assert memo.parse(issuer_jwt).disclosures is None  # shown once: not kept, nor its disclosures decoded
+    assert _shown(world, memo, credential, "n-2").verified
+    kept = memo.parse(issuer_jwt).disclosures
+    assert kept is not None
+    assert sorted(kept) == sorted(world.present(credential, nonce="n-3").split("~")[1:-1])
+
+
 def test_a_foreign_disclosure_fails_with_the_credential_remembered():
     world, memo = World(), IssuerJwtMemo()
     credential = world.credential()
