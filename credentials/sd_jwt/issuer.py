@@ -39,7 +39,8 @@ from credentials.sd_jwt.common import (
     Disclosure,
 )
 
-__all__ = ["FRAME_SD_KEY", "FRAME_DECOY_KEY", "IssuedSdJwt", "issue_sd_jwt", "sign_sd_jwt", "build_sd_payload"]
+__all__ = ["FRAME_SD_KEY", "FRAME_DECOY_KEY", "IssuedSdJwt", "issue_sd_jwt", "sign_sd_jwt", "build_sd_payload",
+           "build_sd_payload_encoded"]
 
 FRAME_SD_KEY = "_sd"
 FRAME_DECOY_KEY = "_sd_decoy"
@@ -259,6 +260,19 @@ def build_sd_payload(
     return payload, tuple(concealer.disclosures)
 
 
+def build_sd_payload_encoded(
+    claims: Mapping[str, Any],
+    frame: Mapping[str, Any],
+    *,
+    sd_alg: str = DEFAULT_SD_ALG,
+    random_bytes: Callable[[int], bytes] = secrets.token_bytes,
+) -> tuple[dict[str, Any], list[str]]:
+    """:func:`build_sd_payload` with only the encoded disclosures (no :class:`Disclosure` objects): what
+    :func:`sign_sd_jwt` signs and serializes."""
+    payload, concealer = _concealed(claims, frame, sd_alg, random_bytes, keep=False)
+    return payload, concealer.encoded
+
+
 def _with_holder(claims: Mapping[str, Any], holder_jwk: Mapping[str, str] | None) -> Mapping[str, Any]:
     if holder_jwk is None:
         return claims
@@ -299,5 +313,6 @@ def sign_sd_jwt(
 ) -> str:
     """:func:`issue_sd_jwt`'s serialization alone, without a :class:`Disclosure` object per disclosure
     (batch issuing signs ~20 disclosures per credential and keeps only the text)."""
-    payload, concealer = _concealed(_with_holder(claims, holder_jwk), frame, sd_alg, random_bytes, keep=False)
-    return SEPARATOR.join((sign_jws(payload, key, header=header), *concealer.encoded)) + SEPARATOR
+    payload, encoded = build_sd_payload_encoded(_with_holder(claims, holder_jwk), frame, sd_alg=sd_alg,
+                                                random_bytes=random_bytes)
+    return SEPARATOR.join((sign_jws(payload, key, header=header), *encoded)) + SEPARATOR
