@@ -118,6 +118,35 @@ def _number_bound(keyword: str, bound: Any) -> Check:
     return lambda v: compare(v) if _is_number(v) else type(v) is bool or not isinstance(v, numbers.Number)
 
 
+_BOUNDS = frozenset({"minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"})
+
+
+def _range(node: Mapping[str, Any]) -> Check | None:
+    """One lower and one upper bound of ``node`` in one check, each as :func:`_number_bound` checks it alone;
+    None unless ``node`` has exactly one of each, numbers."""
+    lows = [k for k in ("minimum", "exclusiveMinimum") if k in node]
+    highs = [k for k in ("maximum", "exclusiveMaximum") if k in node]
+    if len(lows) != 1 or len(highs) != 1:
+        return None
+    low, high = node[lows[0]], node[highs[0]]
+    if type(low) not in (int, float) or type(high) not in (int, float):
+        return None
+    kind = (lows[0], highs[0])  # one expression each, no further call for a number
+    if kind == ("minimum", "maximum"):
+        return lambda v: (low <= v <= high) if _is_number(v) else _not_bounded(v)
+    if kind == ("exclusiveMinimum", "exclusiveMaximum"):
+        return lambda v: (low < v < high) if _is_number(v) else _not_bounded(v)
+    if kind == ("minimum", "exclusiveMaximum"):
+        return lambda v: (low <= v < high) if _is_number(v) else _not_bounded(v)
+    return lambda v: (low < v <= high) if _is_number(v) else _not_bounded(v)
+
+
+def _not_bounded(value: Any) -> bool:
+    """What a bound answers for a value that is not a finite number: jsonschema ignores bounds for non-numbers
+    (booleans included); any other number (NaN, a float subclass…) is left to it (False)."""
+    return type(value) is bool or not isinstance(value, numbers.Number)
+
+
 def _unique(values: list[Any]) -> bool:
     return all(type(v) is str for v in values) and len(set(values)) == len(values)
 
@@ -221,6 +250,12 @@ def _every(checks: tuple[Check, ...]) -> Check:
     if len(checks) == 2:
         first, second = checks
         return lambda v: first(v) and second(v)
+    if len(checks) == 3:  # e.g. a type and two bounds: one expression, no loop
+        first, second, third = checks
+        return lambda v: first(v) and second(v) and third(v)
+    if len(checks) == 4:
+        first, second, third, fourth = checks
+        return lambda v: first(v) and second(v) and third(v) and fourth(v)
 
     def every(v: Any) -> bool:
         for check in checks:  # noqa: SIM110 (no generator per call: issue 16)
@@ -234,7 +269,12 @@ def _every(checks: tuple[Check, ...]) -> Check:
 def _compile(node: Any, root: Mapping[str, Any]) -> Check:
     if not isinstance(node, Mapping):
         raise _Unsupported("a schema that is not an object")
-    checks = tuple(c for c in (_keyword(k, v, node, root) for k, v in node.items()) if c is not None)
+    fused = _range(node)
+    if fused is not None:  # a lower and an upper bound: one range check (issue 16)
+        checks = tuple(c for c in (_keyword(k, v, node, root) for k, v in node.items()
+                                   if k not in _BOUNDS) if c is not None) + (fused,)
+    else:
+        checks = tuple(c for c in (_keyword(k, v, node, root) for k, v in node.items()) if c is not None)
     if not checks:
         return lambda v: True
     if len(checks) == 1:
