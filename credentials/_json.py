@@ -14,7 +14,7 @@ from typing import Any
 
 from credentials.errors import InvalidInput
 
-__all__ = ["NOT_PLAIN", "json_dumps", "json_loads", "json_loads_object", "plain_json_value"]
+__all__ = ["NOT_PLAIN", "json_dumps", "json_loads", "json_loads_object", "plain_json_value", "scan_json_value"]
 
 _JSON_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
@@ -54,8 +54,11 @@ _UTF8_BOM = b"\xef\xbb\xbf"
 
 #: Built once: ``json.loads`` with hooks builds a new decoder (and scanner) on every call.
 _JSON_DECODER = json.JSONDecoder(object_pairs_hook=_reject_duplicate_keys, parse_constant=_reject_constant)
-#: Its C scanner: one value from an index, answering (value, the index after it).
+#: Its C scanner: one value from an index, answering (value, the index after it); raises InvalidInput
+#: (a duplicate member, NaN, Infinity), ValueError, StopIteration (no value there) or RecursionError.
 _SCAN_ONCE: Callable[[str, int], tuple[Any, int]] = _JSON_DECODER.scan_once  # type: ignore[attr-defined]
+#: The same, for loops that read many values out of one text (the value must end where the caller expects).
+scan_json_value = _SCAN_ONCE
 
 
 def json_loads(data: bytes | str, *, what: str) -> Any:

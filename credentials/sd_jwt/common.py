@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from credentials._json import json_loads, plain_json_value
+from credentials._json import json_loads, plain_json_value, scan_json_value
 from credentials.errors import DisclosureError, FormatError, InvalidInput
 from credentials.jose import MAX_TOKEN_LENGTH, b64url_decode, b64url_encode
 
@@ -152,6 +152,12 @@ def decoded_disclosures(encoded: Collection[str],
         return None
     if len(raw) != len(joined) * 3 // 4:
         return None
+    # All ASCII (the usual case): each value read out of one text from where its bytes start, and it must end
+    # where they end. Else (offsets in bytes and in characters differ) each is decoded on its own.
+    try:
+        whole: str | None = raw.decode("ascii")
+    except UnicodeDecodeError:
+        whole = None
     found: list[Disclosure] = []
     digests: list[bytes] = []
     start = 0
@@ -160,7 +166,15 @@ def decoded_disclosures(encoded: Collection[str],
         end = start + (len(text) + 3) // 4 * 3
         if raw.count(0, data_end, end) != end - data_end:  # the unused trailing bits are not all zero
             return None
-        value = plain_json_value(raw[start:data_end])
+        if whole is None:
+            value = plain_json_value(raw[start:data_end])
+        else:
+            try:
+                value, value_end = scan_json_value(whole, start)
+            except (InvalidInput, ValueError, StopIteration, RecursionError):
+                return None
+            if value_end != data_end:
+                return None
         start = end
         if type(value) is not list:  # NOT_PLAIN included
             return None

@@ -93,6 +93,8 @@ NOT_PLAIN = {
     "reserved name _sd": [_b64(b'["s","_sd",1]')],
     "reserved name ...": [_b64(b'["s","...",1]')],
     "reserved name _sd_alg": [_b64(b'["s","_sd_alg",1]')],
+    "numbers that run on into the next": [_b64(b"123"), _b64(b"456")],  # read together: 123456
+    "a value that ends in the next": [_b64(b'["s","n",'), _b64(b'1]xx')],
 }
 
 
@@ -115,6 +117,16 @@ def test_unpacking_refuses_what_is_not_plain_with_the_one_by_one_reason(case):
     with pytest.raises(DisclosureError) as caught:
         unpack_disclosures(payload, encoded)
     assert caught.value.reason == expected
+
+
+def test_disclosures_side_by_side_without_fill_are_each_read_alone():
+    encoded = [_b64(b'["s1","a",1]'), _b64(b'["s2","b",[12]]'), _b64(b'["s3",{"cd":3}]')]  # 12, 15, 15 bytes
+    assert all(len(text) % 4 == 0 for text in encoded)
+    found = decoded_disclosures(encoded, HASH_ALGORITHMS["sha-256"])
+    expected = _reference(encoded, "sha-256")
+    assert found is not None
+    assert not isinstance(expected, str)
+    _same(found, expected)
 
 
 def test_a_forbidden_character_in_each_of_four_disclosures_is_still_found():
