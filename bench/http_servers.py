@@ -15,6 +15,9 @@ server:
   64 connections; latency from the request's write to its answer), the server's CPU per request at that pace,
   and "BEHIND" when the server answered fewer than 97 % of what was sent: on a shared machine 90 % of the
   capacity measured a minute before may be more than the machine gives now, and the latency is then the queue's.
+  Beside each CPU figure, the time the server's threads were runnable but waiting for a CPU (the kernel's
+  schedstat): what other threads took from it (on a shared machine mostly the others' work; also wrk and the
+  server's own threads, more runnable than cores when saturated);
   The CPU per request is higher paced than flat out: the same Python code, run in short bursts between idle
   gaps, meets cold caches (bench/http_overhead.py times this in one process);
 - CPU of the server per request (and the capacity two whole cores would give at that cost: on a shared machine
@@ -145,6 +148,19 @@ def _cpu(pids: list[int]) -> float:
     return total
 
 
+def _waited(pids: list[int]) -> float:
+    """Seconds the threads of ``pids`` spent runnable but waiting for a CPU (/proc/PID/task/TID/schedstat, its
+    second field): what other threads took from it, the machine's other work, wrk and the server's own."""
+    total = 0
+    for pid in pids:
+        try:
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                total += int((task / "schedstat").read_text().split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+    return total / 1e9
+
+
 def _memory_kib(pid: int) -> tuple[int, int]:
     """(RSS, PSS) of one process in KiB."""
     values = {}
@@ -243,9 +259,10 @@ def verify_run(served: Served, world: World, directory: Path, seconds: float, co
     while True:
         bodies = world.presentations(count)
         pids = _tree(served.process.pid)
-        cpu = _cpu(pids)
+        cpu, waited = _cpu(pids), _waited(pids)
         result = wrk(served.port, directory, VERIFY, bodies, seconds, connections, rate)
         result["server_cpu"] = _cpu(pids) - cpu
+        result["server_waited"] = _waited(pids) - waited
         if not result["exhausted"]:
             return result
         count *= 2
@@ -274,7 +291,8 @@ def measure(server: str, world: World, directory: Path, expected: float, bound2:
               f"wrk CPU {cap['wrk_cpu'] / cap['seconds'] * 100:.0f} % of a core")
         # On a shared machine the rate above is what the others' load left; the CPU the server spent per request
         # says what two whole cores would serve.
-        print(f"{label}: server CPU {per_request * 1e6:,.0f} us/request -> CPU-bound capacity "
+        print(f"{label}: server CPU {per_request * 1e6:,.0f} us/request (its threads waited "
+              f"{cap['server_waited'] / max(requests, 1) * 1e6:,.0f} us/request for a CPU) -> CPU-bound capacity "
               f"{2 / per_request:,.0f}/s = {2 / per_request / bound2:.2f} of the two-core bound (goal >= 0.3)")
         for share in (0.5, 0.9):
             sent = capacity * share
@@ -288,7 +306,8 @@ def measure(server: str, world: World, directory: Path, expected: float, bound2:
             print(f"{label}: at {share:.0%} of capacity ({sent:,.0f}/s sent paced): "
                   f"p50 {paced['p50_us'] / 1000:.1f} ms, p99 {paced['p99_us'] / 1000:.1f} ms "
                   f"({paced['bad']} not verified, {paced['errors']} errors); server CPU "
-                  f"{paced['server_cpu'] / max(answered, 1) * 1e6:,.0f} us/request{behind}")
+                  f"{paced['server_cpu'] / max(answered, 1) * 1e6:,.0f} us/request, waiting for a CPU "
+                  f"{paced['server_waited'] / max(answered, 1) * 1e6:,.0f} us/request{behind}")
         memory = [_memory_kib(pid) for pid in served.workers()]
         master = _memory_kib(served.process.pid) if served.process.pid not in served.workers() else (0, 0)
         print(f"{label}: memory per worker RSS {', '.join(f'{r / 1024:.0f}' for r, _ in memory)} MiB, "
