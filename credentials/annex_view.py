@@ -142,7 +142,10 @@ class Sourced:
         return pick_language(self.value, languages)
 
     def to_json(self) -> dict[str, Any]:
-        return {"value": self.value, "path": self.path, **({"label": self.label} if self.label else {})}
+        answer = {"value": self.value, "path": self.path}
+        if self.label:
+            answer["label"] = self.label
+        return answer
 
 
 @dataclass(frozen=True)

@@ -206,7 +206,8 @@ class VerificationResult:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "verified": self.verified, "format": self.format, "checks": [c.to_json() for c in self.checks],
+            "verified": self.verified, "format": self.format,
+            "checks": [{"check": c.check, "status": c.status, "detail": c.detail} for c in self.checks],  # to_json's
             "issuer": self.issuer, "claims": self.claims, "status": self.status,
             "annex": self.annex.to_json() if self.annex is not None else None,
         }
