@@ -42,7 +42,7 @@ re-exports the public names of both, so callers import from here.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -109,6 +109,8 @@ __all__ = [
 
 #: JOSE header members that carry or point at a key; an issuer's key comes from its DID only.
 HEADER_KEY_PARAMETERS = ("jwk", "jku", "x5c", "x5u")
+_HEADER_KEYS = frozenset(HEADER_KEY_PARAMETERS)
+_DID_MCR_PREFIX = f"did:{DID_MCR_METHOD}:"
 
 
 def kb_jwt_id(kb_jwt: str) -> str:
@@ -203,8 +205,8 @@ def _issuer_key(resolve: Callable[..., PublicKey], iss: str, header: Mapping[str
                 at_block: int | None = None) -> PublicKey:
     """The issuer's key named by the header's ``kid``; ``at_block``: the block of the credential's issuance
     anchor, when one was verified (a did:mcr key must have been valid then; without one, it must be valid now)."""
-    carried = [name for name in HEADER_KEY_PARAMETERS if name in header]
-    if carried:
+    if not _HEADER_KEYS.isdisjoint(header):
+        carried = [name for name in HEADER_KEY_PARAMETERS if name in header]
         raise SignatureError(f"the issuer-signed JWT carries a key in its own header ({', '.join(carried)}); "
                              "the key must come from the issuer's DID")
     kid = header.get("kid")
@@ -220,7 +222,7 @@ def _status_list_key(resolve: Callable[..., PublicKey], iss: str,
                      issuer_key: PublicKey) -> PublicKey | Callable[[str | None], PublicKey]:
     """The key a status list token is checked with: a did:mcr issuer's keys rotate, so its token is signed by
     the key valid now (named by the token's ``kid``), not necessarily by the one that signed an older credential."""
-    if not iss.startswith(f"did:{DID_MCR_METHOD}:"):
+    if not iss.startswith(_DID_MCR_PREFIX):
         return issuer_key
     return lambda kid: resolve(iss, kid)
 
@@ -268,7 +270,7 @@ def _sd_jwt_vc(run: CheckRun, presentation: str, policy: Policy, trust: TrustRes
     try:
         claims, used = unpack_disclosures(payload, parts.disclosures, never_disclosable=NEVER_DISCLOSABLE,
                                           known=seen.disclosures if seen is not None else None)
-        run.set("disclosures", PASSED, _disclosures_detail([d.value for d in used]))
+        run.set("disclosures", PASSED, _disclosures_detail(used))
     except VerificationError as exc:
         run.fail(exc)
     kb = _holder_binding(run, parts, payload, policy, now, kb_jws)
@@ -310,17 +312,23 @@ def _holds_digests(value: Any) -> bool:
     return isinstance(value, list) and any(isinstance(v, dict) and set(v) == {"..."} for v in value)
 
 
-def _disclosures_detail(values: list[Any]) -> str:
-    """'9 claims disclosed (12 disclosures: 3 of them the objects or lists that hold them) …': what was chosen."""
-    holders = sum(1 for value in values if _holds_digests(value))
-    shown = len(values) - holders
-    if not values:
+def _disclosures_detail(used: Sequence[Any]) -> str:
+    """'9 claims disclosed (12 disclosures: 3 of them the objects or lists that hold them) …': what was chosen.
+
+    ``used``: the disclosures (their ``value``)."""
+    holders = 0
+    for disclosure in used:  # a loop, not sum() over a generator (issue 16); most values are no container
+        value = disclosure.value
+        if isinstance(value, (dict, list)) and _holds_digests(value):
+            holders += 1
+    shown = len(used) - holders
+    if not used:
         return "no claim disclosed beyond the always-visible ones"
     if shown == 1 and not holders:
         return "1 claim disclosed; its disclosure matches the signed digests"
     head = f"{shown} claim{'' if shown == 1 else 's'} disclosed"
     if holders:
-        head += (f" ({len(values)} disclosures: {holders} of them the "
+        head += (f" ({len(used)} disclosures: {holders} of them the "
                  f"{'object or list that holds them' if holders == 1 else 'objects or lists that hold them'})")
     return head + "; every disclosure matches the signed digests"
 

@@ -230,7 +230,8 @@ class CheckRun:
         return check in self.results and self.results[check].status == PASSED
 
     def finish(self, skipped_because: str) -> tuple[CheckResult, ...]:
-        return tuple(self.results.get(c) or CheckResult(c, SKIPPED, skipped_because) for c in CHECKS)
+        results = self.results
+        return tuple([results.get(c) or CheckResult(c, SKIPPED, skipped_because) for c in CHECKS])
 
 
 def ask(resolver: Callable[..., _Answer], *args: Any) -> _Answer | Unavailable:
@@ -262,5 +263,5 @@ def judge_accreditation(run: CheckRun, policy: Policy, answer: TrustAnswer, issu
     if answer.max_eqf_level and level is not None and level > answer.max_eqf_level:
         run.fail(IssuerTrustError(f"{issuer} is accredited up to EQF level {answer.max_eqf_level}, not {level}"))
         return
-    names = " → ".join(f"{link.name} ({link.did})" for link in answer.chain)
+    names = " → ".join([f"{link.name} ({link.did})" for link in answer.chain])
     run.set("issuer_trust", PASSED, f"accredited for {kind} at {at}: {names}")
