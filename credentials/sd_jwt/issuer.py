@@ -199,7 +199,8 @@ class _Concealer:
                 digests.append(self.disclose(name, concealed))
             else:
                 result[name] = concealed
-        digests.extend(self.decoy() for _ in range(self._decoy_count(frame, path)))
+        if FRAME_DECOY_KEY in frame:  # only then a call (a frame rarely asks for decoys)
+            digests.extend(self.decoy() for _ in range(self._decoy_count(frame, path)))
         if digests:
             digests.sort()
             result[SD_DIGESTS_KEY] = digests
@@ -230,7 +231,7 @@ class _Concealer:
                 result.append({ARRAY_DIGEST_KEY: self.disclose(None, concealed)})
             else:
                 result.append(concealed)
-        for _ in range(self._decoy_count(frame, path)):
+        for _ in range(self._decoy_count(frame, path) if FRAME_DECOY_KEY in frame else 0):
             result.insert(self.random_below(len(result) + 1), {ARRAY_DIGEST_KEY: self.decoy()})
         return result
 
