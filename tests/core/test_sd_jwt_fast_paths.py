@@ -211,3 +211,20 @@ def test_a_typ_found_as_it_is_is_judged_as_the_normalised_comparison_judges_it(t
     else:
         with pytest.raises(FormatError):
             jws.check_typ(expected)
+
+
+def test_a_key_binding_policy_is_the_frozen_value_it_was():
+    import dataclasses
+
+    from credentials.sd_jwt.key_binding import DEFAULT_KB_MAX_AGE, DEFAULT_LEEWAY, KeyBindingPolicy
+    policy = KeyBindingPolicy(False, "https://v.example", "n", 10, 5)
+    assert (policy.required, policy.audience, policy.nonce, policy.max_age, policy.leeway) == (
+        False, "https://v.example", "n", 10, 5)
+    assert KeyBindingPolicy() == KeyBindingPolicy(required=True, audience=None, nonce=None,
+                                                  max_age=DEFAULT_KB_MAX_AGE, leeway=DEFAULT_LEEWAY)
+    assert dataclasses.replace(policy, nonce="m") == KeyBindingPolicy(False, "https://v.example", "m", 10, 5)
+    assert hash(policy) == hash(KeyBindingPolicy(False, "https://v.example", "n", 10, 5))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        policy.nonce = "other"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        KeyBindingPolicy(unknown=1)  # type: ignore[call-arg]
