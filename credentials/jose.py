@@ -34,7 +34,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
     encode_dss_signature,
 )
 
-from credentials._json import json_dumps, json_loads, json_loads_object
+from credentials._json import json_dumps, json_loads, json_loads_object, plain_json_value
 from credentials._rsa import RSA_ALGS, checked_rsa_key, rsa_algs, rsa_public_from_jwk, rsa_public_jwk, rsa_verify
 from credentials.errors import ConfigurationError, FormatError, InvalidInput, InvalidKey, SignatureError
 
@@ -411,7 +411,10 @@ class UnverifiedJws:
         header_b64, payload_b64, signature_b64 = parts
         try:
             header = _decoded_header(header_b64, what)
-            payload = json_loads_object(b64url_decode(payload_b64), what=f"{what} payload")
+            payload_bytes = b64url_decode(payload_b64)
+            payload = plain_json_value(payload_bytes)  # one call for the usual compact object
+            if type(payload) is not dict:  # anything else read (or refused, saying why) as it always was
+                payload = json_loads_object(payload_bytes, what=f"{what} payload")
             signature = b64url_decode(signature_b64)
         except InvalidInput as exc:
             raise FormatError(f"the {what} is malformed: {exc}") from exc

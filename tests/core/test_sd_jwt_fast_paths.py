@@ -228,3 +228,22 @@ def test_a_key_binding_policy_is_the_frozen_value_it_was():
         policy.nonce = "other"  # type: ignore[misc]
     with pytest.raises(TypeError):
         KeyBindingPolicy(unknown=1)  # type: ignore[call-arg]
+
+
+@pytest.mark.parametrize("payload", [
+    b'{"a":1}', b' {"a":1} ', b'\xef\xbb\xbf{"a":1}', b'{"a":1,"a":2}', b'[1]', b'"a"', b'{"a":NaN}',
+    b'{"a":1}x', b'{"a":"\xff"}', b'{"a":{"b":[1,{"c":null}]}}', b'{}',
+])
+def test_a_jws_payload_is_read_or_refused_as_json_loads_object_reads_it(payload):
+    from credentials.errors import FormatError, InvalidInput
+    from credentials.jose import UnverifiedJws, json_loads_object
+    header = _b64(b'{"alg":"ES256"}')
+    token = f"{header}.{_b64(payload)}.{_b64(bytes(64))}"
+    try:
+        expected = json_loads_object(payload, what="JWT payload")
+    except InvalidInput as exc:
+        with pytest.raises(FormatError) as caught:
+            UnverifiedJws.parse(token)
+        assert caught.value.reason == f"the JWT is malformed: {exc}"
+    else:
+        assert UnverifiedJws.parse(token).payload == expected
