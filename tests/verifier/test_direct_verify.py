@@ -175,6 +175,63 @@ def test_a_bug_on_the_direct_path_is_a_500_with_a_reference_or_raised_under_test
         loud.test_client().post(PATH, data=NOT_A_PRESENTATION, content_type="text/plain")
 
 
+def test_an_answer_that_cannot_be_written_as_json_is_a_500_with_a_reference(make_app, monkeypatch):
+    """The direct path's encoder keeps no circular-reference bookkeeping: an answer holding a cycle (a bug) is
+    still the app's logged 500, never a crash or an answer of the encoder's text."""
+    from credentials.verification_model import VerificationResult
+    from verifier import service_of
+
+    app = make_app(PROPAGATE_EXCEPTIONS=False)
+    looped: dict = {"verified": True}
+    looped["self"] = looped
+
+    def cyclic(self):
+        return looped
+
+    real = service_of(app).verify_text
+    monkeypatch.setattr(VerificationResult, "to_json", cyclic)
+    monkeypatch.setattr(service_of(app), "verify_text", lambda text, **kwargs: real(text, **kwargs))
+    answer = app.test_client().post(PATH, data=NOT_A_PRESENTATION, content_type="text/plain")
+    assert answer.status_code == 500
+    assert "reference" in answer.get_json()["error"]
+    assert "recursion" not in answer.get_data(as_text=True).lower()
+
+
+_DEEP_JSON_SCRIPT = """
+import sys, tempfile, threading
+sys.path.insert(0, sys.argv[1])
+import ledger.chain  # what a serving worker loads when it opens the ledger (web3, eth_account)
+from verifier import create_app
+app = create_app({"TESTING": True, "DATA_DIR": tempfile.mkdtemp(), "RPC_URL": "http://127.0.0.1:9",
+                  "VERIFIER_TRUSTED_ROOTS": "did:example:root", "VERIFIER_RATE_LIMIT": "off"})
+depth = 90_000
+body = b"[" * depth + b"]" * depth  # 180 KB, within the cap of a JSON body
+answers = []
+def post():
+    answers.append(app.test_client().post("/api/v1/verify", data=body, content_type="application/json"))
+threading.stack_size(2 * 1024 * 1024)  # a server thread's stack (granian's blocking threads: Rust's 2 MiB)
+thread = threading.Thread(target=post)
+thread.start()
+thread.join()
+print(answers[0].status_code, answers[0].get_json()["error"])
+"""
+
+
+def test_a_deeply_nested_json_body_is_a_400_not_a_dead_worker():
+    """eth_account's py_ecc raises the interpreter's recursion limit to 100,000 when imported, so the C JSON
+    parser's recursion guard no longer stopped before a server thread's stack ended: one 180 KB request killed
+    the worker (a segmentation fault; granian respawned it, the requests in flight were lost)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = str(Path(__file__).resolve().parents[2])
+    run = subprocess.run([sys.executable, "-c", _DEEP_JSON_SCRIPT, root], capture_output=True, text=True,
+                         timeout=120, cwd=root)
+    assert run.returncode == 0, f"exit {run.returncode}: {run.stderr[-400:]}"
+    assert run.stdout.strip() == "400 the request body is not valid UTF-8 JSON"
+
+
 def test_a_foreign_host_is_refused_before_the_direct_path(make_app):
     app = make_app(VERIFIER_PUBLIC_URL="https://verifier.example")
     started = _flask_requests(app)
