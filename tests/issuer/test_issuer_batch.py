@@ -235,3 +235,15 @@ def test_a_course_validated_once_does_not_vouch_for_a_lookalike(defaults, lookal
     errors = errors_of(lambda: parse_json(json.dumps([first, second]), defaults))
     assert errors, errors
     assert all(error.startswith("entry 2: ects") for error in errors), errors
+
+
+def test_rows_of_nothing_but_white_space_are_skipped_and_others_kept(defaults):
+    text = make_csv([make_row(1), make_row(2)])
+    header, first, second = text.rstrip("\n").split("\n")
+    blank = ",".join([" ", "\t", "\u00a0", ""] + [""] * (header.count(",") - 3))
+    entries = parse_csv("\n".join([header, first, "", blank, second, " " * 3]) + "\n", defaults)
+    assert [e.student_id for e in entries] == ["S00001", "S00002"]
+    almost = ",".join(["x"] + [""] * header.count(","))
+    errors = errors_of(lambda: parse_csv("\n".join([header, first, almost]) + "\n", defaults))
+    assert errors
+    assert all(error.startswith("row 3: ") for error in errors)
