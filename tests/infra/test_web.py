@@ -109,3 +109,22 @@ def test_the_issuers_oauth_endpoints_take_posts_from_elsewhere(issuer_app):
     answer = issuer_app.test_client().post("/token", data={"grant_type": "nothing"})
     assert answer.status_code == 400
     assert answer.get_json()["error"] == "unsupported_grant_type"  # the OAuth answer, not a CSRF refusal
+
+
+@pytest.mark.parametrize("service", ["issuer_app", "wallet_app", "verifier_app"])
+def test_json_nested_deeper_than_the_parser_goes_is_malformed_json_not_a_500(service, request):
+    """The C JSON parser refuses nesting beyond the interpreter's recursion limit with RecursionError, which
+    ``request.get_json`` (silent or not) let through as a 500 on every JSON route of the three services."""
+    app = request.getfixturevalue(service)
+    deep = "[" * 5000 + "]" * 5000
+    with app.test_request_context("/", method="POST", data=deep, content_type="application/json"):
+        from flask import request as flask_request
+        from werkzeug.exceptions import BadRequest
+
+        assert flask_request.get_json(silent=True) is None
+        with pytest.raises(BadRequest):
+            flask_request.get_json()
+    with app.test_request_context("/", method="POST", data="[[1]]", content_type="application/json"):
+        from flask import request as flask_request
+
+        assert flask_request.get_json() == [[1]]
