@@ -114,7 +114,7 @@ class RawJsonRpc:
             raise RpcTransportError(f"HTTP {response.status} from the node")
         try:
             answer = json.loads(payload)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
             raise RpcTransportError("the node's answer is not JSON") from None
         if not isinstance(answer, dict):
             raise RpcTransportError("the node's answer is not a JSON-RPC object")

@@ -49,7 +49,7 @@ def verifier_keys(jwks_text: str | None, data_dir: Path) -> dict[str, PublicKey]
             key = PublicKey.from_jwk({k: v for k, v in jwk.items() if k not in ("kid", "use")})
             found[key.thumbprint()] = key  # the kid is the key's own thumbprint, never taken on trust
         return found
-    except (ValueError, TypeError, KeyError, AttributeError, InvalidKey) as exc:
+    except (ValueError, TypeError, KeyError, AttributeError, InvalidKey, RecursionError) as exc:
         raise InvalidInput(f"expected a JWK Set (the verifier's /.well-known/jwks.json), found something else: "
                            f"{str(exc)[:120]}") from None
 

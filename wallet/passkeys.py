@@ -200,7 +200,7 @@ def _credential_json(text: str) -> dict[str, Any]:
         raise InvalidInput("no passkey answer came with the form (is JavaScript on?)")
     try:
         value = json.loads(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested deeper than the parser goes
         raise InvalidInput("the passkey answer is not JSON") from exc
     if not isinstance(value, dict) or not isinstance(value.get("id"), str):
         raise InvalidInput("the passkey answer is not a WebAuthn credential")

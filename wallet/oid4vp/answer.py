@@ -53,7 +53,7 @@ def _post(client: Client, request: PresentationRequest, form: Mapping[str, str])
         raise FetchError.of_status(f"the verifier {failed} the answer (HTTP {response.status})", response.status)
     try:
         answer = json.loads(response.body) if response.body.strip() else None
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
         answer = None
     redirect = answer.get("redirect_uri") if isinstance(answer, Mapping) else None
     if redirect is None:
