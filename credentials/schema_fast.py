@@ -39,7 +39,7 @@ _ANNOTATIONS = frozenset({
 _LOCAL_REF = re.compile(r"#/(\$defs|definitions)/([A-Za-z0-9_.-]+)")
 
 
-class _Unsupported(Exception):
+class _NotCompilable(Exception):
     """The schema uses a keyword or a form this compiler does not implement."""
 
 
@@ -80,13 +80,13 @@ class _Compiler:
 
     def ref(self, target: Any) -> Check:
         if not isinstance(target, str):
-            raise _Unsupported("$ref")
+            raise _NotCompilable("$ref")
         if target in self.refs:
             return self.refs[target]
         match = _LOCAL_REF.fullmatch(target)
         container = self.root.get(match[1]) if match else None
         if not match or not isinstance(container, Mapping) or match[2] not in container:
-            raise _Unsupported(f"$ref {target}")
+            raise _NotCompilable(f"$ref {target}")
         holder: list[Check] = []
         self.refs[target] = lambda v: holder[0](v)  # late-bound for a definition that refers to itself
         compiled = self.schema(container[match[2]])
@@ -100,14 +100,14 @@ class _Compiler:
         if schema is False:
             return lambda v: False
         if not isinstance(schema, Mapping):
-            raise _Unsupported("a schema must be an object or a boolean")
+            raise _NotCompilable("a schema must be an object or a boolean")
         checks: list[Check] = []
         for keyword, value in schema.items():
             if keyword in _ANNOTATIONS:
                 continue
             method = _KEYWORDS.get(keyword)
             if method is None:
-                raise _Unsupported(keyword)
+                raise _NotCompilable(keyword)
             checks.append(method(self, value, schema))
         if not checks:
             return lambda v: True
@@ -124,7 +124,7 @@ class _Compiler:
     def k_type(self, value: Any, schema: Mapping[str, Any]) -> Check:
         names = [value] if isinstance(value, str) else value
         if not isinstance(names, list) or not names or not all(name in _TYPES for name in names):
-            raise _Unsupported("type")
+            raise _NotCompilable("type")
         if len(names) == 1:
             return _TYPES[names[0]]
         tests = tuple(_TYPES[name] for name in names)
@@ -132,13 +132,13 @@ class _Compiler:
 
     def k_enum(self, value: Any, schema: Mapping[str, Any]) -> Check:
         if not isinstance(value, list) or not all(isinstance(each, str) for each in value):
-            raise _Unsupported("enum other than strings")
+            raise _NotCompilable("enum other than strings")
         allowed = frozenset(value)
         return lambda v: isinstance(v, str) and v in allowed
 
     def k_properties(self, value: Any, schema: Mapping[str, Any]) -> Check:
         if not isinstance(value, Mapping):
-            raise _Unsupported("properties")
+            raise _NotCompilable("properties")
         members = tuple((name, self.schema(sub)) for name, sub in value.items())
 
         def properties(v: Any) -> bool:
@@ -151,16 +151,16 @@ class _Compiler:
 
     def k_required(self, value: Any, schema: Mapping[str, Any]) -> Check:
         if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
-            raise _Unsupported("required")
+            raise _NotCompilable("required")
         names = tuple(value)
         return lambda v: not isinstance(v, dict) or all(name in v for name in names)
 
     def k_additionalProperties(self, value: Any, schema: Mapping[str, Any]) -> Check:
         if "patternProperties" in schema:
-            raise _Unsupported("patternProperties")
+            raise _NotCompilable("patternProperties")
         declared = schema.get("properties", {})
         if not isinstance(declared, Mapping):
-            raise _Unsupported("properties")
+            raise _NotCompilable("properties")
         known = frozenset(declared)
         if value is False:
             return lambda v: not isinstance(v, dict) or known.issuperset(v)
@@ -196,7 +196,7 @@ class _Compiler:
         if isinstance(items, dict):
             return lambda v: True  # only applies after a list of positional schemas
         if not isinstance(items, list):
-            raise _Unsupported("additionalItems")
+            raise _NotCompilable("additionalItems")
         count = len(items)
         if isinstance(value, dict):
             check = self.schema(value)
@@ -205,17 +205,17 @@ class _Compiler:
             return lambda v: not isinstance(v, list) or len(v) <= count
         if value is True:
             return lambda v: True
-        raise _Unsupported("additionalItems")
+        raise _NotCompilable("additionalItems")
 
     def k_minItems(self, value: Any, schema: Mapping[str, Any]) -> Check:
         if not _is_integer(value):
-            raise _Unsupported("minItems")
+            raise _NotCompilable("minItems")
         least = value
         return lambda v: not isinstance(v, list) or len(v) >= least
 
     def k_contains(self, value: Any, schema: Mapping[str, Any]) -> Check:
         if "minContains" in schema or "maxContains" in schema:
-            raise _Unsupported("minContains / maxContains")
+            raise _NotCompilable("minContains / maxContains")
         check = self.schema(value)
 
         def contains(v: Any) -> bool:
@@ -229,18 +229,18 @@ class _Compiler:
 
     def k_pattern(self, value: Any, schema: Mapping[str, Any]) -> Check:
         if not isinstance(value, str):
-            raise _Unsupported("pattern")
+            raise _NotCompilable("pattern")
         search = re.compile(value).search
         return lambda v: not isinstance(v, str) or search(v) is not None
 
     def k_allOf(self, value: Any, schema: Mapping[str, Any]) -> Check:
         if not isinstance(value, list) or not value:
-            raise _Unsupported("allOf")
+            raise _NotCompilable("allOf")
         return _every(tuple(self.schema(sub) for sub in value))
 
     def k_oneOf(self, value: Any, schema: Mapping[str, Any]) -> Check:
         if not isinstance(value, list) or not value:
-            raise _Unsupported("oneOf")
+            raise _NotCompilable("oneOf")
         options = tuple(self.schema(sub) for sub in value)
 
         def one_of(v: Any) -> bool:
@@ -275,5 +275,5 @@ def compile_schema(schema: Mapping[str, Any]) -> Check | None:
     """The schema as one ``instance -> valid?`` function, or None if it uses what is not implemented here."""
     try:
         return _Compiler(schema).schema(schema)
-    except (_Unsupported, re.error):
+    except (_NotCompilable, re.error):
         return None
