@@ -33,6 +33,8 @@ class RawRpc:
 
     def __init__(self, url: str):
         parsed = urlparse(url)
+        if parsed.hostname not in ("127.0.0.1", "localhost", "::1"):  # the bench's own Anvil, never another host
+            raise ValueError(f"the gas benches send transactions only to their own local node, not {url!r}")
         self.connection = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=120)
 
     def batch(self, calls: list[tuple[str, list]]) -> list:

@@ -34,7 +34,6 @@ import sys
 import tempfile
 import threading
 import time
-from http.client import HTTPConnection
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -257,17 +256,15 @@ def _peer_lines() -> None:
 
 
 def _client(url_port: int, presentations: list[str], seconds: float, queue) -> None:
+    from bench.http_servers import loopback_request
+
     done = failed = 0
     deadline = time.monotonic() + seconds
     for presentation in presentations:
         if time.monotonic() > deadline:
             break
-        connection = HTTPConnection("127.0.0.1", url_port, timeout=10)
-        connection.request("POST", "/api/v1/verify", body=presentation, headers={"Content-Type": "text/plain"})
-        response = connection.getresponse()
-        body = response.read()
-        connection.close()
-        if response.status == 200 and b'"verified":true' in body:
+        status, body = loopback_request(url_port, "POST", "/api/v1/verify", presentation)
+        if status == 200 and b'"verified":true' in body:
             done += 1
         else:
             failed += 1
@@ -288,7 +285,7 @@ def _cpu_seconds(pid: int) -> float:
 
 def bench_http(world: World, bound: float) -> None:
     # here: bench.http_servers imports this module (World) for its own run
-    from bench.http_servers import Served
+    from bench.http_servers import Served, loopback_request
     from infra.serving import DEFAULT_SERVER
 
     server = "gunicorn-gthread" if DEFAULT_SERVER == "gunicorn" else DEFAULT_SERVER
@@ -297,9 +294,7 @@ def bench_http(world: World, bound: float) -> None:
         served = Served(server, world, Path(logs))
         try:
             for warm in world.presentations(8):  # both workers open the ledger and warm their caches
-                connection = HTTPConnection("127.0.0.1", served.port, timeout=10)
-                connection.request("POST", "/api/v1/verify", body=warm, headers={"Content-Type": "text/plain"})
-                connection.getresponse().read()
+                loopback_request(served.port, "POST", "/api/v1/verify", warm)
             per_client = int(bound * 2 * HTTP_SECONDS / CLIENT_PROCESSES) + 50
             batches = [world.presentations(per_client) for _ in range(CLIENT_PROCESSES)]
             workers = served.workers()

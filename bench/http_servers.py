@@ -174,6 +174,20 @@ def _memory_kib(pid: int) -> tuple[int, int]:
     return values.get("Rss:", 0), values.get("Pss:", 0)
 
 
+def loopback_request(port: int, method: str, path: str, body: str | None = None, *,
+                     timeout: float = 10) -> tuple[int, bytes]:
+    """(status, body) of one request to a server this bench started on 127.0.0.1 (never anywhere else: the
+    benches load only what they run themselves; the product's outbound requests go through infra.fetch)."""
+    connection = HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        headers = {"Content-Type": "text/plain"} if body is not None else {}
+        connection.request(method, path, body=body, headers=headers)
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
 class Served:
     def __init__(self, server: str, world: World, directory: Path, extra_env: dict[str, str] | None = None):
         from ledger.devnet import free_port
@@ -196,9 +210,7 @@ class Served:
 
     def _healthy(self) -> bool:
         try:
-            connection = HTTPConnection("127.0.0.1", self.port, timeout=2)
-            connection.request("GET", "/healthz")
-            return connection.getresponse().status == 200
+            return loopback_request(self.port, "GET", "/healthz", timeout=2)[0] == 200
         except OSError:
             return False
 
@@ -278,9 +290,7 @@ def measure(server: str, world: World, directory: Path, expected: float, bound2:
         return None
     try:
         for warm in world.presentations(16):  # each worker opens the ledger, warms its caches
-            connection = HTTPConnection("127.0.0.1", served.port, timeout=30)
-            connection.request("POST", VERIFY, body=warm, headers={"Content-Type": "text/plain"})
-            connection.getresponse().read()
+            loopback_request(served.port, "POST", VERIFY, warm, timeout=30)
         trivial = wrk(served.port, directory, "/healthz", [], 2, CONNECTIONS)
         cap = verify_run(served, world, directory, SECONDS, CONNECTIONS, expected)
         capacity = cap["rate"]
