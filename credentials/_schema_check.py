@@ -34,7 +34,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-__all__ = ["Check", "compile_check", "all_finite", "non_finite_problems"]
+__all__ = ["Check", "compile_check", "every_check", "all_finite", "non_finite_problems"]
 
 #: ``instance -> True`` when certainly valid, ``False`` when ``jsonschema`` must decide.
 Check = Callable[[Any], bool]
@@ -246,7 +246,8 @@ def _items(check: Check) -> Check:
     return items
 
 
-def _every(checks: tuple[Check, ...]) -> Check:
+def every_check(checks: tuple[Check, ...]) -> Check:
+    """One check true when every one of ``checks`` is (short-circuit, no generator per call)."""
     if len(checks) == 2:
         first, second = checks
         return lambda v: first(v) and second(v)
@@ -279,7 +280,7 @@ def _compile(node: Any, root: Mapping[str, Any]) -> Check:
         return lambda v: True
     if len(checks) == 1:
         return checks[0]
-    return _every(checks)
+    return every_check(checks)
 
 
 def compile_check(schema: Mapping[str, Any], root: Mapping[str, Any] | None = None) -> Check | None:

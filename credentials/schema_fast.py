@@ -26,10 +26,9 @@ from collections.abc import Callable, Mapping
 from numbers import Number
 from typing import Any
 
-__all__ = ["Check", "compile_schema"]
+from credentials._schema_check import Check, every_check
 
-#: Answers whether an instance is valid.
-Check = Callable[[Any], bool]
+__all__ = ["Check", "compile_schema"]
 
 #: Keywords that assert nothing (annotations, identifiers, the definitions container).
 _ANNOTATIONS = frozenset({
@@ -62,15 +61,6 @@ _TYPES: dict[str, Check] = {
     "integer": _is_integer,
     "number": _is_number,
 }
-
-
-def _every(checks: tuple[Check, ...]) -> Check:
-    def every(v: Any) -> bool:
-        for check in checks:  # noqa: SIM110 (no generator per call: issue 16)
-            if not check(v):
-                return False
-        return True
-    return every
 
 
 class _Compiler:
@@ -116,7 +106,7 @@ class _Compiler:
         if len(checks) == 2:
             first, second = checks
             return lambda v: first(v) and second(v)
-        return _every(tuple(checks))
+        return every_check(tuple(checks))
 
     def k_ref(self, value: Any, schema: Mapping[str, Any]) -> Check:
         return self.ref(value)
@@ -236,7 +226,7 @@ class _Compiler:
     def k_allOf(self, value: Any, schema: Mapping[str, Any]) -> Check:
         if not isinstance(value, list) or not value:
             raise _NotCompilable("allOf")
-        return _every(tuple(self.schema(sub) for sub in value))
+        return every_check(tuple(self.schema(sub) for sub in value))
 
     def k_oneOf(self, value: Any, schema: Mapping[str, Any]) -> Check:
         if not isinstance(value, list) or not value:
