@@ -17,6 +17,12 @@ and anchors whatever is behind:
   the list is reported with the reason (an archive restored from a backup, or
   a second archive for the same DID).
 
+What is recorded as anchored is also what verifiers are served: the anchored
+version's token is kept beside the newest (``anchored_token``), and the
+public endpoints serve it while a newer version waits for its anchor
+(:func:`issuer.list_keeper.served_token`), so a pending change never makes
+the list's hash disagree with the chain's.
+
 Racing anchorers (a revoke and the service's background retry, two revokes)
 converge too: when a transaction fails, chain and archive are read again, and
 a change already held by a newer anchored version counts as anchored
@@ -96,11 +102,9 @@ def _record_error(archive: Archive, record: StatusListRecord, message: str) -> N
 
 
 def _record_synced(archive: Archive, record: StatusListRecord, *, block: int | None, tx: str | None) -> None:
-    values: dict[str, Any] = {"anchored_version": record.version, "anchor_error": None, "anchored_block": block}
-    if tx is not None:
-        values["anchored_tx"] = tx
+    """The chain holds ``record``'s version: recorded with its token, which verifiers are served from now on."""
     with archive.transaction():
-        archive.update_status_list(record.id, **values)
+        archive.record_anchored(record.id, version=record.version, token=record.token, block=block, tx=tx)
 
 
 class _ListAnchoring:

@@ -16,23 +16,35 @@ Two kinds, both with at least 131,072 entries and indices drawn at random
 
 Either way the list id on chain is the last path segment of the URI, and the
 SHA-256 of the served token is what the StatusRegistry anchors.
+
+What is served (:func:`served_token`): a verifier holds the token's SHA-256
+against the chain's anchor, so while a list's newest version waits for its
+anchor (a transaction not mined yet, a ledger down or refusing) the version
+the chain holds is served, and a change such as a revocation takes effect for
+verifiers when its anchor is confirmed. The newest is served with no ledger
+configured, when nothing was anchored yet, and when the anchored token's end
+of validity (``exp``, draft-ietf-oauth-status-list §5.1; a Bitstring list
+credential's ``validUntil``) has passed: a verifier refuses an expired token
+anyway, so serving it would be no better. This issuer signs neither, so its
+anchored tokens do not expire.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from credentials.bitstring_status_list import MIN_BITSTRING_LENGTH, Bitstring, build_status_list_credential
-from credentials.errors import InvalidInput
-from credentials.jose import PrivateKey
+from credentials.errors import InvalidInput, MicrocredError
+from credentials.jose import PrivateKey, UnverifiedJws
 from credentials.jwt_vc import sign_vc_jwt
 from credentials.status_list import MIN_STATUS_LIST_ENTRIES, StatusList, sign_status_list_token
 from issuer.archive import LIST_KIND_BITSTRING, LIST_KIND_IETF, STATUS_NAMES, Archive, StatusListRecord
 from issuer.identity import IssuerIdentity
 
 __all__ = ["LIST_SIZE", "BITSTRING_LIST_SIZE", "STATUS_BITS", "MAX_FILL", "STATUS_TTL", "ListKeeper",
-           "sha256_hex"]
+           "sha256_hex", "served_token", "expired"]
 
 LIST_SIZE = MIN_STATUS_LIST_ENTRIES
 BITSTRING_LIST_SIZE = MIN_BITSTRING_LENGTH
@@ -46,6 +58,39 @@ _REVOKED = STATUS_NAMES["revoked"]
 
 def sha256_hex(text: str) -> str:
     return hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
+def expired(token: str, now: int) -> bool:
+    """Whether ``token``'s end of validity (JWT ``exp``; a Bitstring list credential's ``validUntil``) is at or
+    before ``now``; an end that cannot be read counts as passed."""
+    try:
+        payload = UnverifiedJws.parse(token, what="status list token").payload
+    except MicrocredError:
+        return True
+    exp = payload.get("exp")
+    if exp is not None and (isinstance(exp, bool) or not isinstance(exp, int) or now >= exp):
+        return True
+    until = payload.get("validUntil")
+    if until is None:
+        return False
+    try:
+        end = datetime.fromisoformat(until) if isinstance(until, str) else None
+    except ValueError:
+        return True
+    if end is None:
+        return True
+    return now >= (end if end.tzinfo else end.replace(tzinfo=UTC)).timestamp()
+
+
+def served_token(record: StatusListRecord, *, ledger: bool, now: int | None = None) -> str | None:
+    """The token verifiers are to read for ``record``: while its newest version waits for its anchor, the anchored
+    one (unless it has expired at ``now``, when given); the newest with no ledger (``ledger`` False) or nothing
+    anchored yet. None for a list never signed."""
+    if not ledger or not record.anchor_pending or record.anchored_token is None:
+        return record.token
+    if now is not None and expired(record.anchored_token, now):
+        return record.token
+    return record.anchored_token
 
 
 class ListKeeper:

@@ -73,7 +73,7 @@ from issuer.batch import BatchEntry
 from issuer.fault_hook import fault_point
 from issuer.identity import IssuerIdentity
 from issuer.issuance import IssuanceOutcome, converge_issuance, proofs_for, seal
-from issuer.list_keeper import LIST_SIZE, MAX_FILL, STATUS_BITS, STATUS_TTL, ListKeeper
+from issuer.list_keeper import LIST_SIZE, MAX_FILL, STATUS_BITS, STATUS_TTL, ListKeeper, served_token
 from issuer.randomness import randbelow
 from issuer.results import BatchResult, IssuedCredential, StatusChangeResult
 from issuer.signing_pool import Signer, SigningJob, SigningPool
@@ -415,7 +415,11 @@ class IssuerService(StatusChanges):
         """The issuance proof JSON of each sealed credential (those without one are left out)."""
         return proofs_for(self.archive, credential_ids, self.issuance_registry())
 
-    def status_list_token(self, list_id: str, kind: str = LIST_KIND_IETF) -> str | None:
-        """The latest signed token of the list of ``kind`` (None if there is none: each kind has its own URL)."""
+    def status_list_token(self, list_id: str, kind: str = LIST_KIND_IETF, *, now: int | None = None) -> str | None:
+        """The token verifiers are served for the list of ``kind`` (None if there is none: each kind has its own
+        URL): the anchored version while a newer one waits for its anchor (:func:`issuer.list_keeper.served_token`;
+        ``now``: an expired anchored token is not served)."""
         record = self.archive.status_list(list_id)
-        return record.token if record is not None and record.kind == kind else None
+        if record is None or record.kind != kind:
+            return None
+        return served_token(record, ledger=self.anchor is not None, now=now)

@@ -100,3 +100,12 @@ def m005_issuance_anchors(db: Database) -> None:
         "root": str, "batch_id": str, "size": int, "leaves": bytes, "created_at": int, "anchored_block": int,
         "anchored_tx": str, "anchored_by": str, "anchor_error": str,
     }, pk="root", not_null={"size", "leaves", "created_at"})
+
+
+@ARCHIVE_MIGRATIONS()
+def m006_anchored_tokens(db: Database) -> None:
+    """Each status list's anchored token (round 3, C5): while a newer version waits for its anchor, verifiers are
+    served the version the StatusRegistry holds. A list in sync keeps its latest token as the anchored one; for a
+    list left pending by an older archive the anchored token was never kept, so its newest is served, as before."""
+    db.table("status_lists").add_column("anchored_token", str)
+    db.execute("UPDATE status_lists SET anchored_token = token WHERE version > 0 AND anchored_version = version")

@@ -3,8 +3,10 @@
 The archive is the source of truth for statuses: a Status List Token
 (draft-ietf-oauth-status-list) is rebuilt from the credentials' statuses and
 signed with a version one higher each time something changes; anchoring
-records which version the StatusRegistry holds (``anchored_version``), so a
-list whose ``version`` is ahead is still to be anchored.
+records which version the StatusRegistry holds (``anchored_version``) and that
+version's token (``anchored_token``), so a list whose ``version`` is ahead is
+still to be anchored, and meanwhile verifiers are served the anchored token
+(:func:`issuer.list_keeper.served_token`).
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ class StatusListRecord:
     anchored_block: int | None
     anchor_error: str | None
     kind: str = LIST_KIND_IETF
+    #: The token of ``anchored_version`` (None: nothing anchored yet, or anchored before the archive kept it).
+    anchored_token: str | None = None
 
     @property
     def anchor_pending(self) -> bool:
@@ -72,6 +76,18 @@ class StatusListTable(ArchiveStore):
             "VALUES (?, ?, ?, ?, 0, 0, 0, ?)",
             [list_id, size, bits, created_at, kind],
         )
+
+    def record_anchored(self, list_id: str, *, version: int, token: str | None, block: int | None,
+                        tx: str | None) -> None:
+        """The chain holds ``version`` of the list, whose token is ``token``; never moves the record back to an
+        older version than one already recorded as anchored (two anchorers finishing out of order)."""
+        values: dict[str, Any] = {"anchored_version": version, "anchored_token": token, "anchor_error": None,
+                                  "anchored_block": block}
+        if tx is not None:
+            values["anchored_tx"] = tx
+        assignments = ", ".join(f"{name} = ?" for name in values)
+        self.conn.execute(f"UPDATE status_lists SET {assignments} WHERE id = ? AND anchored_version <= ?",
+                          [*values.values(), list_id, version])
 
     def update_status_list(self, list_id: str, **values: Any) -> None:
         unknown = sorted(set(values) - _LIST_COLUMNS)

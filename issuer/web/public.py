@@ -1,7 +1,8 @@
 """Public endpoints: Status List Tokens, metadata, credential offers, OpenID4VCI.
 
 Status List Tokens at stable URLs (draft-ietf-oauth-status-list §8.1,
-``application/statuslist+jwt``); the Open Badge twins' W3C Bitstring Status
+``application/statuslist+jwt``), each the version anchored on chain while a
+newer one waits for its anchor (:func:`issuer.list_keeper.served_token`); the Open Badge twins' W3C Bitstring Status
 List credentials at ``/status/bitstring/<id>`` (``application/vc+jwt``,
 VC-JOSE-COSE §6.1); ``/.well-known/jwt-vc-issuer``
 (draft-ietf-oauth-sd-jwt-vc §5); ``/.well-known/openid-credential-issuer``
@@ -45,22 +46,29 @@ def _no_store(response: Response) -> Response:
 bp.app_context_processor(template_context)  # every page, error pages too, prints the issuer's name
 
 
-def _list_response(token: str | None, media_type: str) -> Response:
+def _list_response(list_id: str, kind: str, media_type: str) -> Response:
+    """The token verifiers are to read (the anchored version while a newer one waits for its anchor); cached
+    for :data:`STATUS_TTL` seconds, except while a newer version waits: a cache must not keep serving the old
+    token once the chain holds the new one."""
+    service = get_service()
+    token = service.status_list_token(list_id, kind, now=now())
     if token is None:
         abort(404)
     response = Response(token, mimetype=media_type)
-    response.headers["Cache-Control"] = f"public, max-age={STATUS_TTL}"
+    record = service.archive.status_list(list_id)
+    waiting = service.anchor is not None and record is not None and record.anchor_pending
+    response.headers["Cache-Control"] = "no-cache" if waiting else f"public, max-age={STATUS_TTL}"
     return response
 
 
 @bp.get("/status/<list_id>")
 def status_list(list_id: str) -> Response:
-    return _list_response(get_service().status_list_token(list_id, LIST_KIND_IETF), STATUS_LIST_MEDIA_TYPE)
+    return _list_response(list_id, LIST_KIND_IETF, STATUS_LIST_MEDIA_TYPE)
 
 
 @bp.get("/status/bitstring/<list_id>")
 def bitstring_status_list(list_id: str) -> Response:
-    return _list_response(get_service().status_list_token(list_id, LIST_KIND_BITSTRING), BITSTRING_LIST_MEDIA_TYPE)
+    return _list_response(list_id, LIST_KIND_BITSTRING, BITSTRING_LIST_MEDIA_TYPE)
 
 
 @bp.get("/.well-known/jwt-vc-issuer")
