@@ -3,9 +3,11 @@
 Exit codes: 0 done; 1 refused (bad input, unknown id, missing issuer — one
 clear line each, or one line per problem); 2 bad usage (click); 3 done
 locally but the status list is not anchored yet (ledger down or refusing;
-``microcred issuer publish`` retries); 4 the disk is full, read-only or
-failing (one line naming it and what was saved); 130 interrupted (Ctrl-C;
-what was saved is kept, and the same command finishes it).
+``microcred issuer publish`` retries; until then verifiers are served the
+last anchored version: the change takes effect when its anchor is
+confirmed); 4 the disk is full, read-only or failing (one line naming it and
+what was saved); 130 interrupted (Ctrl-C; what was saved is kept, and the
+same command finishes it).
 
 ``issuer issue`` is idempotent: a batch's id is the SHA-256 of its rows (or
 ``--batch-id``); running the same export again finishes an interrupted batch
@@ -151,9 +153,11 @@ def _report_anchors(outcomes: Sequence[AnchorOutcome], issuance: Sequence[Issuan
     for outcome in pending:
         click.echo(f"NOT anchored: status list {outcome.list_id} version {outcome.version}: {outcome.error}", err=True)
     if pending:
-        click.echo("The change is saved and the new status list is served, but verifiers will not trust it "
-                   "until it is anchored. Fix the cause above (ledger unreachable, issuer not accredited…) "
-                   "and run `microcred issuer publish`.", err=True)
+        click.echo("The change is saved, but verifiers are still served the last anchored status list, which "
+                   "does not hold it (a credential revoked now still verifies; one on a list never anchored does "
+                   "not verify yet): the change takes effect for verifiers when its anchor is confirmed. Fix the "
+                   "cause above (ledger unreachable, issuer not accredited…) and run `microcred issuer publish` "
+                   "(`microcred issuer serve` retries by itself).", err=True)
         sys.exit(EXIT_ANCHOR_PENDING)
     if issuance_pending:
         sys.exit(EXIT_ANCHOR_PENDING)
@@ -522,6 +526,8 @@ def lists(ctx: click.Context) -> None:
     home = _home(ctx)
     for record in Archive(home.archive_path).status_lists():
         state = "anchored" if not record.anchor_pending else f"PENDING ({record.anchor_error or 'not tried'})"
+        if record.anchor_pending and record.anchored_token is not None:
+            state += f"; verifiers are served version {record.anchored_version} until it is anchored"
         click.echo(f"{record.id}  {record.kind:9}  {record.used}/{record.size} used  version {record.version}  "
                    f"anchored {record.anchored_version}  {state}")
 

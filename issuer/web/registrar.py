@@ -86,8 +86,10 @@ def revoke(credential_id: str) -> str | Response | tuple[str, int]:
     record_change("revoked", credential_id, len(result.changed), reason)
     pending = [o for o in result.anchors if not o.anchored]
     if pending:
-        flash(gettext("Revoked %(id)s, but the status list is NOT anchored yet (%(error)s); fix the cause and run "
-                      "`microcred issuer publish`.", id=credential_id, error=pending[0].error), "warning")
+        flash(gettext("Revoked %(id)s, but the status list is NOT anchored yet (%(error)s): verifiers still see the "
+                      "credential as valid. The revocation takes effect for verifiers when its anchor is confirmed; "
+                      "fix the cause and run `microcred issuer publish` (the issuer service also retries by itself).",
+                      id=credential_id, error=pending[0].error), "warning")
     else:
         flash(gettext("Revoked %(id)s; the new status list is anchored.", id=credential_id), "ok")
     return redirect(url_for("registrar.index"))

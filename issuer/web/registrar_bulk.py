@@ -117,8 +117,10 @@ def confirm() -> tuple[str, int] | Response:
                   len(result.changed), reason)
     pending = [o for o in result.anchors if not o.anchored]
     if pending:
-        flash(gettext("Changed %(summary)s, but the status lists are NOT anchored yet (%(error)s); fix the cause and "
-                      "run `microcred issuer publish`.", summary=plan.summary(), error=pending[0].error), "warning")
+        flash(gettext("Changed %(summary)s, but the status lists are NOT anchored yet (%(error)s): verifiers still "
+                      "see these credentials as before. The changes take effect for verifiers when their anchor is "
+                      "confirmed; fix the cause and run `microcred issuer publish` (the issuer service also retries "
+                      "by itself).", summary=plan.summary(), error=pending[0].error), "warning")
     else:
         flash(gettext("Changed %(summary)s; the status lists are anchored.", summary=plan.summary()), "ok")
     return redirect(url_for("registrar.index"))

@@ -220,3 +220,51 @@ def test_an_archive_made_before_keeps_serving_what_it_served(tmp_path, home):
     fresh = tmp_path / "fresh.sqlite"
     Archive(fresh).close()
     assert schema_of(path) == schema_of(fresh)
+
+
+# --------------------------------------------------------------------------- what the registrar and the CLI are told
+
+
+def test_the_registrar_is_told_the_revocation_takes_effect_when_anchored(service, anchor, defaults, client):
+    first, _ = _issue(service, defaults)
+    anchor.down = True
+    client.get(f"/registrar/credentials/{first}/revoke")
+    with client.session_transaction() as session:
+        token = session["csrf"]
+    done = client.post(f"/registrar/credentials/{first}/revoke", data={"csrf_token": token, "reason": "void"},
+                       follow_redirects=True).get_data(as_text=True)
+    assert "NOT anchored yet" in done
+    assert "verifiers still see the credential as valid" in done
+    assert "takes effect for verifiers when its anchor is confirmed" in done
+    assert "verifiers are served version 1 until then" in done  # the list under "Status lists"
+
+
+def test_the_cli_says_the_revocation_takes_effect_when_anchored(data_dir, tmp_path):
+    from click.testing import CliRunner
+
+    from issuer.cli import EXIT_ANCHOR_PENDING
+    from issuer.identity import load_issuer
+    from microcred.cli import main
+
+    runner = CliRunner()
+    assert runner.invoke(main, ["issuer", "init", "uni", "--country", "IT", "--legal-name", "Uni"]).exit_code == 0
+    source = tmp_path / "export.csv"
+    source.write_text(make_csv([make_row(1), make_row(2)]), encoding="utf-8")
+    runner.invoke(main, ["issuer", "issue", "--from", str(source)])  # the ledger is down (tests/issuer/conftest.py)
+    archive = Archive(load_issuer(data_dir, "uni").archive_path)
+    try:
+        first = archive.credentials()[0]
+        with archive.transaction():  # as if version 1 had been anchored before the ledger went down
+            record = archive.status_list(first.list_id)
+            archive.record_anchored(record.id, version=1, token=record.token, block=7, tx=None)
+    finally:
+        archive.close()
+    revoked = runner.invoke(main, ["issuer", "revoke", first.id])
+    assert revoked.exit_code == EXIT_ANCHOR_PENDING
+    assert "NOT anchored" in revoked.output
+    assert "verifiers are still served the last anchored status list" in revoked.output
+    assert "takes effect for verifiers when its anchor is confirmed" in revoked.output
+    assert "new status list is served" not in revoked.output  # what it said before: no longer true
+    lists = runner.invoke(main, ["issuer", "lists"])
+    assert "PENDING" in lists.output
+    assert "verifiers are served version 1" in lists.output
