@@ -139,6 +139,60 @@ def test_a_token_that_is_not_a_jwt_counts_as_ended():
     assert expired("not a token", 0) is True
 
 
+class _ChainAnchor:
+    """An anchor that reads its chain state (``latest_anchor``), as the StatusRegistry client does; it can send a
+    transaction that the chain holds although the caller never hears back (a crash, a receipt never seen)."""
+
+    def __init__(self):
+        self.chain: dict[str, tuple[int, bytes]] = {}
+        self.pool: dict[str, tuple[int, bytes]] = {}
+        self.congested = False
+
+    def anchor(self, issuer_did, list_id, sha256, version, compressed_list=None):
+        if self.congested:  # sent, not mined within the time the sender waits
+            from ledger.errors import LedgerUnavailable
+
+            self.pool[list_id] = (version, sha256)
+            raise LedgerUnavailable("transaction not mined after 120 s")
+        self.chain[list_id] = (version, sha256)
+        return type("Receipt", (), {"transaction_hash": f"0x{version:064x}", "block_number": version})()
+
+    def mine(self):
+        self.chain.update(self.pool)
+        self.pool.clear()
+
+    def latest_anchor(self, issuer_did, list_id):
+        if list_id not in self.chain:
+            return None
+        version, sha256 = self.chain[list_id]
+        return type("Anchor", (), {"version": version, "sha256": sha256, "block_number": version})()
+
+
+def test_an_anchor_mined_unbeknown_to_the_issuer_is_served_once_the_service_sees_it(home, defaults):
+    """The anchoring transaction is mined after the sender stopped waiting for it: the archive still says pending
+    and serves the old version (which the chain no longer holds) until the next convergence — the service's
+    background loop runs it every ANCHOR_RETRY_SECONDS — finds the chain holding the new version, records it
+    without sending anything, and serves it."""
+    archive = Archive(home.archive_path)
+    try:
+        anchor = _ChainAnchor()
+        service = IssuerService(home.identity, archive, home.signing_key(), anchor=anchor)
+        first, _ = _issue(service, defaults)
+        list_id = _list_of(service, first)
+        anchor.congested = True
+        service.set_status([first], "revoked", now=NOW + 10)
+        record = archive.status_list(list_id)
+        assert record.anchor_pending
+        assert service.status_list_token(list_id) == record.anchored_token != record.token
+        anchor.congested = False
+        anchor.mine()
+        assert anchor.chain[list_id] == (2, hashlib.sha256(record.token.encode("ascii")).digest())
+        assert [(o.version, o.anchored, o.tx) for o in service.converge_anchors()] == [(2, True, None)]  # nothing sent
+        assert service.status_list_token(list_id) == record.token
+    finally:
+        archive.close()
+
+
 def test_served_token_rules_on_a_record(service, anchor, defaults):
     first, _ = _issue(service, defaults)
     record = service.archive.status_list(_list_of(service, first))
