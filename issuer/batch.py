@@ -75,6 +75,7 @@ from credentials.dids import resolve_public_key
 from credentials.errors import InvalidCredentialData, InvalidInput
 from credentials.jose import PublicKey, json_loads
 from issuer.archive import KIND_EUDI_LEARNING, KIND_MICROCRED
+from issuer.gc_scope import in_batch_collection
 from issuer.row_check import RowChecker
 from issuer.signing_pool import die_with_parent, pool_context
 from issuer.twins import EUDI_COLUMNS, EUDI_LIST_COLUMNS, eudi_learning_row_problems
@@ -324,6 +325,7 @@ def _delimiter(header_line: str) -> str:
     return max(_DELIMITERS, key=header_line.count)
 
 
+@in_batch_collection
 def parse_csv(text: str, defaults: BatchDefaults, *, workers: int = 1,
               kinds: Sequence[str] = (KIND_MICROCRED,)) -> list[BatchEntry]:
     """Parse and validate a CSV batch; raise :class:`InvalidCredentialData` listing every problem.
@@ -367,6 +369,7 @@ def parse_csv(text: str, defaults: BatchDefaults, *, workers: int = 1,
     return _finish(raw, defaults, label="row", workers=workers, kinds=kinds)
 
 
+@in_batch_collection
 def parse_json(text: str, defaults: BatchDefaults, *, workers: int = 1,
                kinds: Sequence[str] = (KIND_MICROCRED,)) -> list[BatchEntry]:
     """Parse and validate a JSON batch (array of claim objects); entries are numbered from 1."""

@@ -71,6 +71,7 @@ from issuer.archive import (
 )
 from issuer.batch import BatchEntry
 from issuer.fault_hook import fault_point
+from issuer.gc_scope import in_batch_collection
 from issuer.identity import IssuerIdentity
 from issuer.issuance import IssuanceOutcome, converge_issuance, proofs_for, seal
 from issuer.list_keeper import LIST_SIZE, MAX_FILL, STATUS_BITS, STATUS_TTL, ListKeeper, served_token
@@ -252,6 +253,7 @@ class IssuerService(StatusChanges):
         return self._open_batch(entries, now=now, batch_id=batch_id, content_sha256=content_sha256,
                                 out_dir=out_dir, kinds=kinds)[0]
 
+    @in_batch_collection
     def _open_batch(
         self, entries: Sequence[BatchEntry], *, now: int, batch_id: str | None, content_sha256: str = "",
         out_dir: str | None = None, kinds: Sequence[str] = (KIND_MICROCRED,),
@@ -303,6 +305,7 @@ class IssuerService(StatusChanges):
         return self._sign_records(batch, self.archive.batch_credentials(batch_id), deliver=deliver,
                                   delivered=delivered, progress=progress)
 
+    @in_batch_collection
     def _sign_records(
         self,
         batch: BatchRecord,
@@ -353,6 +356,7 @@ class IssuerService(StatusChanges):
         """Mark a batch delivered (every file written, its folder in place)."""
         self.archive.mark_batch_delivered(batch_id, out_dir=out_dir, at=now)
 
+    @in_batch_collection
     def issue_batch(
         self,
         entries: Sequence[BatchEntry],
