@@ -212,7 +212,9 @@ def verify_kb_jwt(
         raise HolderBindingError(
             "the Key Binding JWT's sd_hash does not match the presented SD-JWT and disclosures"
         )
-    # Its fields set at once (the frozen dataclass's ``__init__`` sets each through ``object.__setattr__``).
+    # Its fields set directly (the frozen dataclass's ``__init__`` sets each through ``object.__setattr__``).
     verified = object.__new__(VerifiedKeyBinding)
-    verified.__dict__.update(header=jws.header, payload=payload, holder_key=holder_key, kb_jwt=parts.kb_jwt)
+    fields = verified.__dict__
+    fields["header"], fields["payload"], fields["holder_key"], fields["kb_jwt"] = (
+        jws.header, payload, holder_key, parts.kb_jwt)
     return verified

@@ -3,7 +3,12 @@ and interoperability with jwcrypto (an independent implementation)."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from jwcrypto import jwk as jwcrypto_jwk
 from jwcrypto import jws as jwcrypto_jws
 
@@ -75,6 +80,42 @@ def test_rfc8037_ed25519_signature_example():
 def test_b64url_decode_is_strict(text):
     with pytest.raises(InvalidInput):
         b64url_decode(text)
+
+
+def _strict_reference(text: str) -> bytes | None:
+    """RFC 4648 §5 read as strictly as it can be, independently of the code under test: the URL-safe alphabet
+    only, no padding, no left-over characters, unused trailing bits zero (encoding the bytes gives the text)."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    if any(c not in alphabet for c in text) or len(text) % 4 == 1:
+        return None
+    data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    return data if base64.urlsafe_b64encode(data).decode().rstrip("=") == text else None
+
+
+_B64_TEXT = st.text(alphabet=st.sampled_from("AQgw_-+/=. \n\x00é9zZ"), max_size=14) | st.builds(
+    lambda raw, cut, junk: (base64.urlsafe_b64encode(raw).decode().rstrip("=")[:cut] + junk),
+    st.binary(max_size=40), st.integers(0, 60), st.sampled_from(["", "=", "==", "+", "/", " ", "\n", "A", "é"]))
+
+
+@settings(max_examples=600, deadline=None)
+@given(_B64_TEXT)
+def test_b64url_decode_takes_exactly_the_canonical_unpadded_texts(text):
+    # binascii is called outside strict mode (issue 16): what it would skip must still make the text refused.
+    expected = _strict_reference(text)
+    if expected is None:
+        with pytest.raises(InvalidInput):
+            b64url_decode(text)
+    else:
+        assert b64url_decode(text) == expected
+
+
+def test_b64url_decode_refuses_what_lenient_base64_would_skip():
+    # Ten characters, eight of them base64url: the lenient decoder skips the other two (length 10 is a length
+    # base64url text may have, so only the count of decoded bytes can tell).
+    assert binascii.a2b_base64(b"QUJD\n\nREVG==") == b"ABCDEF"
+    for text in ("QUJD\n\nREVG", "QUJD  REVG", "QU..JDREVG", "QUJDREVG==", "QUJD++REVG", "QUJD//REVG", "QUJD=\x00REVG"):
+        with pytest.raises(InvalidInput):
+            b64url_decode(text)
 
 
 def test_duplicate_json_members_are_rejected():
