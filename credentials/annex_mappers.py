@@ -50,11 +50,58 @@ _LEARNER = (("given_name", "Given name"), ("family_name", "Family name"), ("birt
             ("student_id", "Student number"))
 
 
+#: The plan of :func:`_plain_microcred_view`: claim -> (AnnexView field, JSON Pointer), and the learner's labels.
+_ONE_PLAN = {claim: (field, "/" + claim) for field, claim in _MICROCRED_ONE}
+_EACH_PLAN = {claim: (field, "/" + claim + "/") for field, claim in _MICROCRED_EACH}
+_LEARNER_PLAN = {name: ("/learner/" + name, label) for name, label in _LEARNER}
+
+
 def annex_from_microcred(claims: Mapping[str, Any]) -> AnnexView:
     """The Annex I view of a microcred micro-credential's (disclosed) claims.
 
     A claim that is not there is not asked for (a presentation discloses a few of them: every verification
-    builds this view, issue 16); one that is there is taken as :class:`ViewBuilder` takes it."""
+    builds this view, issue 16); one that is there is taken as :class:`ViewBuilder` takes it. Claims that are
+    all plain (:func:`_plain_microcred_view`) are mapped by a precomputed plan, to the same view."""
+    plain = _plain_microcred_view(claims) if type(claims) is dict else None
+    return plain if plain is not None else _microcred_view(claims)
+
+
+def _plain_microcred_view(claims: dict[str, Any]) -> AnnexView | None:
+    """The view :func:`_microcred_view` builds, when every claim is plain: a one-value claim holding a non-empty
+    string, a number or a boolean; a list claim holding non-empty strings (or one); a ``learner`` object of its
+    four members holding non-empty strings. Then every claim is shown where the plan says and nothing is left for
+    More details. None for anything else (a missing or empty value, a language map, an awarding body, a claim the
+    plan does not know…): the builder maps it (issue 16: every verification of a micro-credential builds this view)."""
+    shown: dict[str, Any] = {}
+    learner: tuple[Sourced, ...] = ()
+    for claim, value in claims.items():
+        kind = type(value)
+        one = _ONE_PLAN.get(claim)
+        if one is not None:
+            if not (kind is str and value) and kind is not int and kind is not float and kind is not bool:
+                return None
+            shown[one[0]] = Sourced(value, one[1])
+        elif claim in _EACH_PLAN and kind is list:
+            for item in value:
+                if type(item) is not str or not item:
+                    return None
+            field, prefix = _EACH_PLAN[claim]
+            shown[field] = tuple([Sourced(item, prefix + str(index)) for index, item in enumerate(value)])
+        elif claim in _EACH_PLAN and kind is str and value:  # a single value: a list of one
+            field, prefix = _EACH_PLAN[claim]
+            shown[field] = (Sourced(value, prefix[:-1]),)
+        elif claim == "learner" and kind is dict:
+            for name, item in value.items():
+                if name not in _LEARNER_PLAN or type(item) is not str or not item:
+                    return None
+            learner = tuple([Sourced(value[name], *_LEARNER_PLAN[name]) for name, _ in _LEARNER if name in value])
+        else:
+            return None
+    return AnnexView("microcred", learner=learner, **shown)
+
+
+def _microcred_view(claims: Mapping[str, Any]) -> AnnexView:
+    """:func:`annex_from_microcred` by :class:`ViewBuilder`, for any claims."""
     b = ViewBuilder(claims, skip_keys=SD_JWT_VC_SKIPPED)
     learner: tuple[Sourced, ...] = ()
     if "learner" in claims:
