@@ -268,3 +268,33 @@ def test_what_an_okp_jwk_carries_beside_its_members_is_not_kept():
     assert PublicKey.from_jwk({**jwk, "y": "z" * 100_000}) is first
     assert jose._jwk_key.cache_info().currsize == entries
     assert first.jwk == jwk
+
+
+@settings(max_examples=800, deadline=None)
+@given(st.binary(min_size=32, max_size=32), st.binary(min_size=32, max_size=32),
+       st.integers(0, 32), st.integers(0, 32), st.booleans(), st.booleans())
+def test_an_es256_signature_is_put_in_der_as_encode_dss_signature_puts_it(r, s, r_zeros, s_zeros, r_high, s_high):
+    # PublicKey.verify builds the DER from the raw bytes (issue 16); leading zero bytes and high bits are where
+    # minimal DER INTEGERs differ, so the cases push them.
+    from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+    from credentials.jose import _der_signature
+
+    r = bytes(r_zeros) + (bytes([r[0] | 0x80]) if r_high else r[:1]) + r[1:]
+    s = bytes(s_zeros) + (bytes([s[0] | 0x80]) if s_high else s[:1]) + s[1:]
+    raw = r[:32] + s[:32]
+    assert _der_signature(raw) == encode_dss_signature(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))
+
+
+@pytest.mark.parametrize("alg", ALGS)
+def test_a_signature_with_any_byte_changed_does_not_verify(alg):
+    key = PrivateKey.generate(alg)
+    jws = UnverifiedJws.parse(sign_jws({"a": 1}, key, header={"typ": "JWT"}))
+    public = key.public_key()
+    assert public.verify(jws.signing_input, jws.signature)
+    for i in range(len(jws.signature)):
+        changed = bytearray(jws.signature)
+        changed[i] ^= 0x01
+        assert not public.verify(jws.signing_input, bytes(changed))
+    assert not public.verify(jws.signing_input, bytes(64))
+    assert not public.verify(jws.signing_input, jws.signature[:-1])
