@@ -106,6 +106,8 @@ class _Unpacker:
         hash_function = HASH_ALGORITHMS.get(sd_alg)
         plain = decoded_disclosures(disclosures, hash_function) if not known and hash_function is not None else None
         self.by_digest: dict[str, Disclosure] = dict(plain) if plain is not None else {}
+        #: Whether any disclosure was decoded here rather than found in ``known``.
+        self.decoded = plain is not None
         seen_encoded: set[str] = set()
         for encoded in disclosures if plain is None else ():  # one by one: says which is wrong, and why
             if encoded in seen_encoded:
@@ -113,6 +115,7 @@ class _Unpacker:
             seen_encoded.add(encoded)
             found = known.get(encoded) if known is not None else None
             if found is None:
+                self.decoded = True
                 disclosure = Disclosure.parse(encoded)  # so `encoded` is base64url: ASCII
                 self.by_digest[b64url_encode(hash_function(encoded.encode("ascii")).digest())
                                if hash_function is not None else disclosure.digest(sd_alg)] = disclosure
@@ -266,7 +269,7 @@ def unpack_disclosures(
     if len(unpacker.used) != len(unpacker.by_digest):
         raise DisclosureError("a disclosure is not referenced by any digest in the SD-JWT")
     claims.pop(SD_ALG_KEY, None)
-    if known is not None:
+    if known is not None and unpacker.decoded:  # else each is in it already, as the same (disclosure, digest)
         known.update((disclosure.encoded, (disclosure, digest)) for digest, disclosure in unpacker.by_digest.items())
     return claims, tuple(unpacker.used)
 

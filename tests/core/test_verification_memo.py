@@ -204,3 +204,23 @@ def test_the_memo_keeps_jwts_within_a_character_budget():
     assert len(memo) == memo.chars // len(tokens[0]) < len(tokens)
     assert memo.parse(tokens[-1]) is memo.parse(tokens[-1])  # the newest stays, served from the memo
     assert memo.parse(tokens[0]) is not memo.parse(tokens[0])  # the oldest went
+
+
+def test_disclosures_shown_for_the_first_time_are_added_and_known_ones_kept_as_they_are():
+    world, memo = World(), IssuerJwtMemo()
+    credential = world.credential()
+    issuer_jwt = credential.split("~")[0]
+    for nonce in ("n-1", "n-2"):  # kept from the second on, with the one disclosure shown
+        assert world.verify(world.present(credential, paths=[("title",)], nonce=nonce), jwt_memo=memo,
+                            nonce=nonce).verified
+    kept = memo.parse(issuer_jwt).disclosures
+    assert kept is not None
+    title = dict(kept)
+    assert len(title) == 1
+    assert _shown(world, memo, credential, "n-3").verified  # DISCLOSE: the title and new ones
+    assert sorted(kept) == sorted(world.present(credential, nonce="n-4").split("~")[1:-1])
+    assert all(kept[encoded] == entry for encoded, entry in title.items())  # the same (disclosure, digest)
+    before = dict(kept)
+    assert world.verify(world.present(credential, paths=[("title",)], nonce="n-5"), jwt_memo=memo,
+                        nonce="n-5").verified
+    assert kept == before
