@@ -12,7 +12,19 @@ They sit behind one small interface, :class:`Store`, with two backends:
     correct with no extra server. Insert-if-absent is a PRIMARY KEY and
     ``INSERT OR IGNORE`` (its row count says who won); every read-modify-write
     runs in a ``BEGIN IMMEDIATE`` transaction. Entries carry their expiry;
-    expired ones are ignored on read and purged lazily. The replay table
+    expired ones are ignored on read and purged lazily. Durability
+    (``synchronous = NORMAL`` in WAL mode): a record is in the log file, written
+    to the operating system, when its statement returns, so it survives the
+    crash of any process and every other connection sees it from its next
+    statement; an operating-system crash or a power cut may roll back the
+    records written since the log was last synced (at a checkpoint), never
+    corrupt the file. Checkpoints (copying the log into the database, with its
+    two syncs) are made by a background thread of each process, after every
+    :data:`CHECKPOINT_EVERY` of its writes, not by the request whose write
+    fills the log (issue 16: the inline checkpoint's syncs made that request
+    wait for the disk: a replay record's 99th percentile fell from 2.8 ms to
+    0.25 ms); a request checkpoints itself only when the log passes
+    :data:`_FALLBACK_CHECKPOINT_PAGES` (the thread behind or gone). The replay table
     (``once``) has no index beside its key: every verification writes one
     record, and a second b-tree doubled that cost (issue 16), while the purge,
     which touches most pages either way, is faster scanning than through it.
@@ -49,6 +61,7 @@ from typing import Any, NamedTuple, Protocol
 
 from credentials.errors import ConfigurationError
 from infra.errors import StoreUnavailable
+from infra.store_checkpoints import Checkpointer
 
 __all__ = ["ENV_REDIS_URL", "STORE_FILE", "RateDecision", "Store", "StoreUnavailable", "SqliteStore", "RedisStore",
            "open_store"]
@@ -57,6 +70,11 @@ ENV_REDIS_URL = "MICROCRED_REDIS_URL"
 STORE_FILE = "shared-state.sqlite3"
 #: Seconds between two purges of expired SQLite rows by one process.
 PURGE_INTERVAL_S = 60.0
+#: Writes by one process between two checkpoints of the SQLite log by its background thread (one write is about
+#: one page of log: SQLite's own automatic checkpoint comes after 1,000 pages).
+CHECKPOINT_EVERY = 1000
+#: Log pages past which a writing connection checkpoints itself (the background thread is behind, or gone).
+_FALLBACK_CHECKPOINT_PAGES = 10_000
 _NAMESPACE = re.compile(r"[a-z0-9_-]{1,40}")
 _log = logging.getLogger(__name__)
 
@@ -150,6 +168,8 @@ class SqliteStore:
         self._conn: sqlite3.Connection | None = None
         self._pid = 0
         self._next_purge = 0.0
+        self._writes = 0  # since the last checkpoint asked of the background thread
+        self._checkpointer: Checkpointer | None = None
         self._check_schema()
 
     def _check_schema(self) -> None:
@@ -158,17 +178,31 @@ class SqliteStore:
             for table in ("once", "kv", "hits"):
                 conn.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchall()
 
+    def _open(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, timeout=self._busy_timeout, isolation_level=None, check_same_thread=False)
+        conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute(f"PRAGMA wal_autocheckpoint = {_FALLBACK_CHECKPOINT_PAGES}")
+        return conn
+
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None or self._pid != os.getpid():
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, timeout=self._busy_timeout, isolation_level=None,
-                                   check_same_thread=False)
-            conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
+            conn = self._open()
             conn.executescript(_SCHEMA)
             self._conn, self._pid = conn, os.getpid()
         return self._conn
+
+    def _wrote(self) -> None:
+        """Count one write of this process (under the lock); every :data:`CHECKPOINT_EVERY`, wake the checkpointer."""
+        self._writes += 1
+        if self._writes >= CHECKPOINT_EVERY:
+            self._writes = 0
+            checkpointer = self._checkpointer
+            if checkpointer is None or not checkpointer.serves(os.getpid()):
+                checkpointer = self._checkpointer = Checkpointer(self._open, str(self.path))
+            checkpointer.wake()
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -183,6 +217,7 @@ class SqliteStore:
                     conn.execute("ROLLBACK")
                     raise
                 conn.execute("COMMIT")
+                self._wrote()
             except sqlite3.Error as exc:
                 _log.warning("shared store %s: %s", self.path, exc)
                 self._abandon()
@@ -219,7 +254,9 @@ class SqliteStore:
                 return int(conn.execute(sql, parameters).rowcount)
         with self._lock:
             try:
-                return int(self._connection().execute(sql, parameters).rowcount)
+                changed = int(self._connection().execute(sql, parameters).rowcount)
+                self._wrote()
+                return changed
             except sqlite3.Error as exc:
                 _log.warning("shared store %s: %s", self.path, exc)
                 self._abandon()
@@ -234,6 +271,7 @@ class SqliteStore:
         with self._lock:
             try:
                 rows = self._connection().execute(sql, parameters).fetchall()
+                self._wrote()
             except sqlite3.Error as exc:
                 _log.warning("shared store %s: %s", self.path, exc)
                 self._abandon()
@@ -278,6 +316,9 @@ class SqliteStore:
             if self._conn is not None and self._pid == os.getpid():
                 self._conn.close()
             self._conn = None
+            checkpointer, self._checkpointer = self._checkpointer, None
+        if checkpointer is not None and checkpointer.serves(os.getpid()):
+            checkpointer.stop()
 
 
 #: KEYS[1] the counter; ARGV[1] the window in ms. Returns {count, ms left in the window}.

@@ -10,6 +10,8 @@ nothing asserts how long anything took.
 from __future__ import annotations
 
 import multiprocessing
+import os
+import signal
 import socket
 import sqlite3
 import threading
@@ -18,7 +20,7 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 import pytest
 
-from infra.store import STORE_FILE, RedisStore, SqliteStore, StoreUnavailable, open_store
+from infra.store import CHECKPOINT_EVERY, STORE_FILE, RedisStore, SqliteStore, StoreUnavailable, open_store
 from tests.waiting import wait_for
 
 SHORT_TTL = 0.2
@@ -255,3 +257,48 @@ def test_open_store_picks_redis_when_a_url_is_set(tmp_path, redis_server, monkey
     assert isinstance(chosen, RedisStore)
     assert chosen.add_once("replay", uuid.uuid4().hex, 5)
     assert not (tmp_path / "unused").exists()
+
+
+def _record_then_die(path: str, key: str) -> None:
+    store = SqliteStore(path)
+    assert store.add_once("replay", key, 60)
+    os.kill(os.getpid(), signal.SIGKILL)  # no close, no exit handlers: as a worker killed mid-request
+
+
+def test_a_replay_record_survives_the_crash_of_the_process_that_wrote_it(tmp_path):
+    """Durability the verifier relies on (WAL, synchronous = NORMAL): once add_once returned, the record is in
+    the log the operating system holds, so a worker killed right after still refuses the replay everywhere."""
+    path = str(tmp_path / STORE_FILE)
+    SqliteStore(path).close()
+    child = multiprocessing.get_context("spawn").Process(target=_record_then_die, args=(path, "shown-once"))
+    child.start()
+    child.join(60)
+    assert child.exitcode == -signal.SIGKILL
+    store = SqliteStore(path)
+    assert store.add_once("replay", "shown-once", 60) is False
+    store.close()
+
+
+def _checkpointers() -> list[threading.Thread]:
+    return [thread for thread in threading.enumerate() if thread.name == "shared-store-checkpoints"]
+
+
+def test_writes_leave_the_checkpoint_of_the_log_to_a_background_thread(tmp_path):
+    """A write that fills the log does not copy it into the database itself (with the two syncs that costs,
+    issue 16): its connection checkpoints only past a fallback size, and a thread of the process checkpoints
+    every CHECKPOINT_EVERY writes; the records are in the database file then, and close() stops the thread."""
+    path = tmp_path / STORE_FILE
+    store = SqliteStore(path)
+    assert store._connection().execute("PRAGMA wal_autocheckpoint").fetchone()[0] > 5 * CHECKPOINT_EVERY
+    assert _checkpointers() == []  # nothing started for a store that has written little
+    size_before = path.stat().st_size
+    for n in range(CHECKPOINT_EVERY):
+        assert store.add_once("replay", f"{n:064x}", 60)
+    assert len(_checkpointers()) == 1
+    wait_for(lambda: path.stat().st_size > size_before + 20 * 4096, within=30,
+             what="the background checkpoint to copy the log's pages into the database file")
+    assert store.add_once("replay", f"{0:064x}", 60) is False
+    store.close()
+    assert _checkpointers() == []
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT COUNT(*) FROM once").fetchone()[0] == CHECKPOINT_EVERY
