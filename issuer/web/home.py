@@ -89,6 +89,8 @@ def _list_rows() -> list[dict[str, Any]]:
         endpoint = "public.bitstring_status_list" if item.kind == LIST_KIND_BITSTRING else "public.status_list"
         rows.append({"id": item.id, "endpoint": endpoint, "used": item.used, "size": item.size,
                      "version": item.version, "pending": item.anchor_pending,
+                     # while a newer version waits for its anchor, verifiers are served the anchored one
+                     "served": item.anchored_version if item.anchor_pending and item.anchored_token else None,
                      "kind": "W3C Bitstring Status List" if item.kind == LIST_KIND_BITSTRING else "Token Status List"})
     return rows
 

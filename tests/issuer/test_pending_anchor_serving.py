@@ -322,3 +322,13 @@ def test_the_cli_says_the_revocation_takes_effect_when_anchored(data_dir, tmp_pa
     lists = runner.invoke(main, ["issuer", "lists"])
     assert "PENDING" in lists.output
     assert "verifiers are served version 1" in lists.output
+
+
+def test_the_home_page_says_which_version_verifiers_are_served(service, anchor, defaults, client):
+    first, _ = _issue(service, defaults)
+    assert "verifiers are served version" not in client.get("/").get_data(as_text=True)
+    anchor.down = True
+    service.set_status([first], "revoked", now=NOW + 10)
+    page = client.get("/").get_data(as_text=True)
+    assert "anchor pending" in page
+    assert "verifiers are served version 1 until then" in page
