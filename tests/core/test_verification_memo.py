@@ -224,3 +224,16 @@ def test_disclosures_shown_for_the_first_time_are_added_and_known_ones_kept_as_t
     assert world.verify(world.present(credential, paths=[("title",)], nonce="n-5"), jwt_memo=memo,
                         nonce="n-5").verified
     assert kept == before
+
+
+def test_a_kb_jwt_over_other_disclosures_fails_with_the_credential_kept():
+    world, memo = World(), IssuerJwtMemo()
+    credential = world.credential()
+    _remembered(world, memo, credential)
+    full = world.present(credential, nonce="n-3")
+    jwt, *disclosures, kb_jwt = full.split("~")
+    fewer = "~".join([jwt, *disclosures[:-1], kb_jwt])  # the KB-JWT signed over all of them
+    result = world.verify(fewer, jwt_memo=memo, nonce="n-3")
+    assert statuses(result)["holder_binding"] == FAILED
+    assert "sd_hash" in result.check("holder_binding").detail
+    assert _shown(world, memo, credential, "n-4").verified
