@@ -70,18 +70,25 @@ DEFAULT_CHARS = 8 * 1024 * 1024
 
 @dataclass
 class SeenJwt:
-    """One issuer-signed JWT: its text, its parsed JWS, and the keys (by JWK) that verified its signature."""
+    """One issuer-signed JWT: its text, its parsed JWS, and the keys that verified its signature (a key counts
+    as one of them when it is the same object or has the same ``alg`` and JWK members: :meth:`verified_by`)."""
 
     text: str
     jws: UnverifiedJws
-    verified_with: set[tuple[str, tuple[tuple[str, str], ...]]] = field(default_factory=set)
+    verified_with: list[PublicKey] = field(default_factory=list)
     #: Its disclosures decoded before, by encoded text, with their digest (``unpack_disclosures(known=...)``);
     #: None until the JWT is kept (most are shown once: their decoded disclosures would only be dropped).
     disclosures: dict[str, tuple[Disclosure, str]] | None = None
 
-
-def _key_id(key: PublicKey) -> tuple[str, tuple[tuple[str, str], ...]]:
-    return key.alg, tuple(sorted(key.jwk.items()))
+    def verified_by(self, key: PublicKey) -> bool:
+        """Whether the signature verified with ``key`` before: the same key object (resolvers hand out one per
+        JWK), or one of the same ``alg`` and JWK members (dict equality: the same members, in any order).
+        A list: a JWT has one signature, which verifies under one key (tuples of sorted members, hashed into a
+        set, cost about a microsecond a presentation)."""
+        for known in self.verified_with:  # noqa: SIM110 (no generator per call: issue 16)
+            if known is key or (known.alg == key.alg and known.jwk == key.jwk):
+                return True
+        return False
 
 
 class IssuerJwtMemo:
@@ -116,11 +123,11 @@ class IssuerJwtMemo:
         """Check the signature of ``seen`` with ``key`` unless it verified with this same key before;
         raise :class:`~credentials.errors.SignatureError` if wrong. A success is kept (for a JWT not kept
         yet: from its second success on, see the module docstring)."""
-        key_id = _key_id(key)
-        if key_id in seen.verified_with:
+        if seen.verified_by(key):
             return
         seen.jws.verify_with(key, what=what)
-        seen.verified_with.add(key_id)
+        if not seen.verified_by(key):  # another thread may have added it meanwhile
+            seen.verified_with.append(key)
         if len(seen.text) > MAX_KEPT_LENGTH:
             return
         if seen.text in self._items or not self._seen_before(hash(seen.text)):

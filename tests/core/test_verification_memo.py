@@ -237,3 +237,24 @@ def test_a_kb_jwt_over_other_disclosures_fails_with_the_credential_kept():
     assert statuses(result)["holder_binding"] == FAILED
     assert "sd_hash" in result.check("holder_binding").detail
     assert _shown(world, memo, credential, "n-4").verified
+
+
+def test_a_key_counts_as_verifying_by_its_members_not_by_which_object_it_is():
+    from credentials.jose import PublicKey, UnverifiedJws
+
+    key = PrivateKey.generate("ES256")
+    token = sign_jws({"iss": "did:example:x"}, key)
+    memo = IssuerJwtMemo()
+    seen = memo.parse(token)
+    public = key.public_key()
+    memo.verify(seen, public)
+    jwk = public.to_jwk()
+    same_members = PublicKey(alg="ES256", jwk=dict(reversed(list(jwk.items()))), _key=public._key)  # other order
+    assert same_members is not public
+    assert seen.verified_by(public)
+    assert seen.verified_by(same_members)
+    assert not seen.verified_by(PrivateKey.generate("ES256").public_key())
+    assert not seen.verified_by(PrivateKey.generate("EdDSA").public_key())
+    fresh = memo.parse(token)  # not kept yet: its own record, empty until verified
+    assert fresh.jws == UnverifiedJws.parse(token)
+    assert not fresh.verified_by(public)
