@@ -48,6 +48,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future
 from contextlib import nullcontext
 from dataclasses import replace
 from typing import Any
@@ -168,9 +169,20 @@ class IssuerService(StatusChanges):
 
     # --- signing ---------------------------------------------------------------------
 
-    def _job(self, record: CredentialRecord, holder_jwk: dict[str, str] | None) -> SigningJob:
+    def _status_uri(self, record: CredentialRecord, known: dict[tuple[str, str], str] | None = None) -> str:
+        """Where the record's status list is served (looked up once per list in ``known``: a batch's credentials
+        share a few lists)."""
         list_kind = LIST_KIND_BITSTRING if record.kind == KIND_OB3 else LIST_KIND_IETF
-        return SigningJob(record.claims, holder_jwk, self.lists.uri(record.list_id, list_kind), record.idx, record.kind)
+        if known is None:
+            return self.lists.uri(record.list_id, list_kind)
+        uri = known.get((record.list_id, list_kind))
+        if uri is None:
+            uri = known[record.list_id, list_kind] = self.lists.uri(record.list_id, list_kind)
+        return uri
+
+    def _job(self, record: CredentialRecord, holder_jwk: dict[str, str] | None,
+             known: dict[tuple[str, str], str] | None = None) -> SigningJob:
+        return SigningJob(record.claims, holder_jwk, self._status_uri(record, known), record.idx, record.kind)
 
     def sign_credential(self, record: CredentialRecord, holder_jwk: dict[str, str] | None, *, now: int) -> str:
         """The SD-JWT VC (or an Open Badge's ``vc+jwt``) for an archived record (also used to redeem an offer)."""
@@ -257,9 +269,10 @@ class IssuerService(StatusChanges):
     def _open_batch(
         self, entries: Sequence[BatchEntry], *, now: int, batch_id: str | None, content_sha256: str = "",
         out_dir: str | None = None, kinds: Sequence[str] = (KIND_MICROCRED,),
-    ) -> tuple[BatchRecord, list[CredentialRecord]]:
-        """:meth:`open_batch`, and the records it archived in :meth:`Archive.batch_credentials` order
-        (by row, each row's twins after it in the order they were inserted)."""
+    ) -> tuple[BatchRecord, list[CredentialRecord], dict[str, str]]:
+        """:meth:`open_batch`, the records it archived in :meth:`Archive.batch_credentials` order
+        (by row, each row's twins after it in the order they were inserted), and each one's claims as archived
+        (JSON text) by id."""
         if not entries:
             raise InvalidInput("the batch is empty")
         primary_kind, twin_kinds = check_kinds(kinds)
@@ -271,15 +284,16 @@ class IssuerService(StatusChanges):
             slots = self._allocate(len(entries), now=now)
             records, offers = self._unsigned_records(entries, slots, batch_id=batch_id, now=now, kind=primary_kind)
             twins = [twin for kind in twin_kinds for twin in self._twins(kind, entries, records, now=now)]
-            self.archive.insert_credentials([*records, *twins])
+            inserted = [*records, *twins]
+            claims_json = dict(zip([r.id for r in inserted], self.archive.insert_credentials(inserted), strict=True))
             self.archive.insert_offers(offers)
             for list_id in sorted({r.list_id for r in [*records, *twins]} - known_lists):
                 self._sign_list(list_id, now=now)
             batch = BatchRecord(batch_id, content_sha256, BATCH_PENDING, out_dir, now, len(entries), None)
             self.archive.insert_batch(batch)
         fault_point("batch-saved")
-        archived = sorted([*records, *twins], key=lambda r: (r.batch_row or 0, r.twin_of is not None))  # stable
-        return batch, archived
+        archived = sorted(inserted, key=lambda r: (r.batch_row or 0, r.twin_of is not None))  # stable
+        return batch, archived, claims_json
 
     def sign_batch(
         self,
@@ -314,8 +328,11 @@ class IssuerService(StatusChanges):
         deliver: Callable[[Sequence[IssuedCredential]], None] | None = None,
         delivered: Callable[[CredentialRecord], bool] | None = None,
         progress: Callable[[int], None] | None = None,
+        claims_json: Mapping[str, str] | None = None,
     ) -> list[IssuedCredential]:
-        """:meth:`sign_batch` over ``records``: the batch's archived credentials in archive order."""
+        """:meth:`sign_batch` over ``records``: the batch's archived credentials in archive order. With
+        ``claims_json`` (each record's claims as archived, by id), worker processes get that text
+        (:data:`issuer.signing_pool.EncodedJob`) instead of the pickled claims."""
         batch_id = batch.id
         is_done = delivered or (lambda record: record.sd_jwt_sha256 is not None)
         todo = [r for r in records if r.holder_jwk and not is_done(r)]
@@ -325,10 +342,16 @@ class IssuerService(StatusChanges):
         long = len(records) >= PARALLEL_FROM and bool(todo)
         pool = SigningPool(self._signer, self.workers) if self.workers > 1 and long else None
         with pool or nullcontext():
-            steps = []
+            steps: list[tuple[list[CredentialRecord], list[SigningJob], Future[list[tuple[str, str, str]]] | None]] = []
+            uris: dict[tuple[str, str], str] = {}
             for start in range(0, len(todo), _CHUNK):
                 chunk = todo[start:start + _CHUNK]
-                jobs = [self._job(r, r.holder_jwk) for r in chunk]
+                if pool is not None and claims_json is not None:
+                    encoded = [(claims_json[r.id], r.holder_jwk, self._status_uri(r, uris), r.idx, r.kind)
+                               for r in chunk]
+                    steps.append((chunk, [], pool.submit_encoded(encoded, now=batch.created_at)))
+                    continue
+                jobs = [self._job(r, r.holder_jwk, uris) for r in chunk]
                 steps.append((chunk, jobs, pool.submit_hashed(jobs, now=batch.created_at) if pool else None))
             for chunk, jobs, signing in steps:
                 # Each serialization comes with its SHA-256 and its issuance leaf input, hashed by the signer.
@@ -376,8 +399,8 @@ class IssuerService(StatusChanges):
         """
         # The records just archived are signed as they are, not read back (issue 16: reading back and
         # decoding every credential's claims cost ~1/10 of issuing); sign_batch reads them for a re-run.
-        batch, records = self._open_batch(entries, now=now, batch_id=batch_id, kinds=kinds)
-        issued = self._sign_records(batch, records, deliver=deliver, progress=progress)
+        batch, records, claims_json = self._open_batch(entries, now=now, batch_id=batch_id, kinds=kinds)
+        issued = self._sign_records(batch, records, deliver=deliver, progress=progress, claims_json=claims_json)
         self.seal_issuance(batch.id, now=now)
         self.finish_batch(batch.id, now=now)
         return BatchResult(batch.id, tuple(issued), tuple(self.converge_anchors()), tuple(self.converge_issuance()))

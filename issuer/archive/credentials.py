@@ -126,9 +126,12 @@ def _insert_values(record: CredentialRecord) -> list[Any]:
 class CredentialTable(ArchiveStore):
     """The archive's ``credentials`` table."""
 
-    def insert_credentials(self, records: Iterable[CredentialRecord]) -> None:
-        """Insert records (call inside :meth:`transaction`)."""
-        self.conn.executemany(_INSERT, map(_insert_values, records))
+    def insert_credentials(self, records: Iterable[CredentialRecord]) -> list[str]:
+        """Insert records (call inside :meth:`transaction`); each one's claims as archived (JSON text), in order:
+        a batch hands that text to its signing workers instead of pickling the claims again (issue 16)."""
+        values = list(map(_insert_values, records))
+        self.conn.executemany(_INSERT, values)
+        return [row[_CLAIMS_AT] for row in values]
 
     def credential(self, credential_id: str) -> CredentialRecord:
         rows = list(self.db.query("SELECT * FROM credentials WHERE id = ?", [credential_id]))

@@ -15,7 +15,7 @@ from issuer import batch
 from issuer.archive import Archive
 from issuer.batch import parse_csv
 from issuer.service import PARALLEL_FROM, IssuerService
-from issuer.signing_pool import Signer, SigningJob, SigningPool, available_cores
+from issuer.signing_pool import Signer, SigningJob, SigningPool, available_cores, decoded_job
 
 
 @pytest.fixture
@@ -38,6 +38,10 @@ def test_a_long_batch_is_signed_by_workers_and_archived_like_a_short_one(paralle
         def submit_hashed(self, jobs, *, now):
             submitted.append(len(jobs))
             return super().submit_hashed(jobs, now=now)
+
+        def submit_encoded(self, jobs, *, now):  # issue_batch ships the claims as archived (JSON text)
+            submitted.append(len(jobs))
+            return super().submit_encoded(jobs, now=now)
 
     monkeypatch.setattr("issuer.service.SigningPool", CountingPool)
     keys = [PrivateKey.generate() for _ in range(3)]
@@ -111,6 +115,25 @@ def test_workers_hash_what_they_sign_as_the_archive_records_it(home, defaults):
         assert digest == hashlib.sha256(serialization.encode("ascii")).hexdigest()
         assert leaf == hashlib.sha256(serialization.split("~")[0].encode("ascii")).hexdigest()
         assert verify_sd_jwt_vc(serialization, now=NOW, key_binding=None).issuer == home.identity.did
+
+
+def test_workers_sign_encoded_jobs_from_the_claims_as_archived(service, home, defaults):
+    """issue_batch ships each claim set as the archive's JSON text; the worker signs exactly those claims."""
+    row = make_row(1, holder_jwk=jwk_cell(PrivateKey.generate()))
+    row["learner.given_name"] = "Zoë \u2028 «Ω»"
+    result = service.issue_batch(parse_csv(make_csv([row]), defaults), now=NOW)
+    record = service.archive.credential(result.issued[0].credential_id)
+    text = service.archive.conn.execute("SELECT claims FROM credentials WHERE id = ?", [record.id]).fetchone()[0]
+    job = (text, record.holder_jwk, home.identity.status_list_uri(record.list_id), record.idx, record.kind)
+    assert decoded_job(job) == SigningJob(record.claims, record.holder_jwk, job[2], record.idx, record.kind)
+    signer = Signer(home.signing_key(), home.identity.did, home.identity.kid)
+    with SigningPool(signer, 2) as pool:
+        [(serialization, digest, _)] = pool.submit_encoded([job], now=NOW).result()
+    verified = verify_sd_jwt_vc(serialization, now=NOW, key_binding=None)
+    assert verified.disclosed["learner"] == record.claims["learner"]
+    assert verified.disclosed["learner"]["given_name"] == "Zoë \u2028 «Ω»"
+    assert verified.status["status_list"]["idx"] == record.idx
+    assert digest == hashlib.sha256(serialization.encode("ascii")).hexdigest()
 
 
 @pytest.mark.parametrize("workers", [0, -1])
