@@ -200,7 +200,9 @@ def test_a_revocation_waiting_to_be_mined_leaves_the_rest_of_its_list_verified(w
             # Signed and committed, its anchor sent and waiting to be mined.
             wait_for(lambda: all(world.service.archive.status_list(i).version == 2 for i in lists.values()),
                      within=30, what="the new versions of both lists to be signed")
-            wait_for(lambda: int(chain.w3.provider.make_request("txpool_status", [])["result"]["pending"], 16) > 0,
+            controller = world.home.identity.controller_address
+            wait_for(lambda: chain.w3.eth.get_transaction_count(controller, "pending")
+                     > chain.w3.eth.get_transaction_count(controller, "latest"),
                      within=30, what="the anchoring transaction to wait in the node's pool")
             with world.verifier() as client:
                 for credential in (keep, keep_twin, doomed, doomed_twin):  # the old, anchored list: all valid
