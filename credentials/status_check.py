@@ -52,11 +52,27 @@ _STATUS_WORDS = {STATUS_VALID: "valid", STATUS_INVALID: "revoked", 0x02: "suspen
 
 
 class StatusListMemo:
-    """Verified Status List Tokens by (sha256, issuer, uri), bounded; ``exp`` is rechecked on every use."""
+    """Verified Status List Tokens by (sha256, issuer, uri), bounded; ``exp`` is rechecked on every use.
 
-    def __init__(self, size: int = 256):
+    It also remembers the SHA-256 of the last few tokens it hashed (a token is a large string, and the resolver
+    hands over the same one for every credential on its list): the hash is compared with the anchor on every
+    use, only not computed again (issue 16).
+    """
+
+    def __init__(self, size: int = 256, digests: int = 32):
         self._size = size
         self._items: OrderedDict[tuple[bytes, str, str], VerifiedStatusList] = OrderedDict()
+        self._digests_size = digests
+        self._digests: OrderedDict[str, bytes] = OrderedDict()
+
+    def digest(self, token: str) -> bytes:
+        """The SHA-256 of ``token``'s UTF-8 bytes."""
+        found = self._digests.get(token)  # the same string object again: its hash is kept, the match by identity
+        if found is None:
+            found = self._digests[token] = hashlib.sha256(token.encode("utf-8")).digest()
+            while len(self._digests) > self._digests_size:
+                self._digests.popitem(last=False)
+        return found
 
     def get(self, key: tuple[bytes, str, str], now: int) -> VerifiedStatusList | None:
         found = self._items.get(key)
@@ -98,7 +114,7 @@ def _token_key(token: str, issuer_key: PublicKey | Callable[[str | None], Public
 def _verified_list(evidence: StatusEvidence, token: str, anchored: bytes,
                    issuer_key: PublicKey | Callable[[str | None], PublicKey], iss: str,
                    uri: str, now: int, memo: StatusListMemo) -> VerifiedStatusList:
-    digest = hashlib.sha256(token.encode("utf-8")).digest()
+    digest = memo.digest(token)
     if digest != anchored:
         raise RevocationError(f"the status list at {uri} has SHA-256 {digest.hex()[:16]}…, but the hash anchored "
                               f"in block {evidence.anchored_block} is {anchored.hex()[:16]}…")

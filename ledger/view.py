@@ -191,6 +191,7 @@ class LedgerView:
         self._carried: _Lru = _Lru()
         self._tokens: _Lru = _Lru()
         self._lists: _Lru = _Lru()
+        self._statuses: _Lru = _Lru()  # (DID, URI) -> (generation, StatusEvidence) of a list whose token matched
         self._lock = threading.RLock()
         self._refresh_lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -299,7 +300,7 @@ class LedgerView:
                          self.head_block.hash)
         with self._lock:
             self.head_block, self._generation = header, self._generation + 1
-            for cache in (self._trust, self._anchors, self._carried, self._tokens):
+            for cache in (self._trust, self._anchors, self._carried, self._tokens, self._statuses):
                 cache.clear()
         if reorganised:
             self._tell(None)
@@ -541,9 +542,21 @@ class LedgerView:
                               carried_version, checked_at)
 
     def status(self, did: str, uri: str) -> StatusEvidence | Unavailable:
-        """The anchor of the list behind ``uri`` and its token (core ``StatusResolver``)."""
+        """The anchor of the list behind ``uri`` and its token (core ``StatusResolver``).
+
+        The evidence of a list whose served token hashes to its anchor is kept per (DID, URI) for the processed
+        block (the cache generation: any event, block or reorganisation makes another), so that every
+        verification until the next block is answered what the anchor and token caches would answer, built once;
+        only its ``checked_at`` is that of the moment it is asked (issue 16).
+        """
         try:
             self._ensure_fresh()
+            # Read without the lock (one dict read): an entry of another generation than the current one is not used.
+            known = self._statuses.get((did, uri))
+            if known is not None and known[0] == self._generation:
+                return self._as_of_now(did, uri, known)
+            with self._lock:
+                generation = self._generation
             list_id = status_list_id(uri)
             anchor = self._anchor(did, list_id)
             if anchor is None:
@@ -560,7 +573,23 @@ class LedgerView:
         checked_at = self._checked_at()
         if anchor is None:
             return StatusEvidence(None, checked_at=checked_at)
-        return self._anchored_evidence(did, list_id, anchor, token, error, checked_at)
+        evidence = self._anchored_evidence(did, list_id, anchor, token, error, checked_at)
+        with self._lock:
+            kept = self._tokens.get((uri, anchor.sha256))
+        if token is not None and kept is not None and kept[0] is token:  # the token the cache holds as matching
+            self._cache(self._statuses, (did, uri), (generation, evidence), generation)
+        return evidence
+
+    def _as_of_now(self, did: str, uri: str, known: tuple[int, StatusEvidence]) -> StatusEvidence:
+        """A kept evidence with the ``checked_at`` of now (kept again when that second is new)."""
+        generation, evidence = known
+        checked_at = self._checked_at()
+        if evidence.checked_at != checked_at:
+            evidence = StatusEvidence(evidence.anchored_sha256, evidence.anchored_block, evidence.anchored_version,
+                                      evidence.token, evidence.fetch_error, evidence.carried_list,
+                                      evidence.carried_version, checked_at)
+            self._cache(self._statuses, (did, uri), (generation, evidence), generation)
+        return evidence
 
     def _unanchored_list(self, uri: str) -> tuple[str | None, str | None, int]:
         """The list behind ``uri`` fetched now or within :data:`UNANCHORED_LIST_TTL_S`: (text, error, fetched at)."""

@@ -91,3 +91,48 @@ def test_a_server_still_differing_after_the_head_is_confirmed_is_handed_over_as_
     assert evidence.anchored_sha256 == anchored
     assert evidence.anchored_version == issuer.version
     assert evidence.token == served
+
+
+def test_a_lists_evidence_is_built_once_per_processed_block_and_again_after_an_anchor(make_issuer, lagging_view,
+                                                                                      monkeypatch):
+    """Every verification of a credential on one list asks for the same evidence: the view builds it once for the
+    block it has processed (issue 16), and builds it afresh once it has processed the block of a new anchor."""
+    issuer = make_issuer()
+    lagging_view.refresh()
+    built = []
+    anchored_token = lagging_view._anchored_token
+
+    def counted(*args, **kwargs):
+        built.append(args)
+        return anchored_token(*args, **kwargs)
+
+    monkeypatch.setattr(lagging_view, "_anchored_token", counted)
+    first = lagging_view.status(issuer.did, issuer.uri)
+    again = lagging_view.status(issuer.did, issuer.uri)
+    assert len(built) == 1
+    assert (again.token, again.anchored_sha256, again.anchored_version) == (first.token, first.anchored_sha256,
+                                                                            issuer.version)
+    assert again.checked_at >= first.checked_at
+
+    issuer.status_list.set(7, 1)
+    token = issuer.publish()  # version 2, anchored in a new block
+    lagging_view.refresh()  # the view processes that block: the anchor event drops what it kept
+    after = lagging_view.status(issuer.did, issuer.uri)
+    assert len(built) == 2
+    assert after.token == token
+    assert after.anchored_sha256 == hashlib.sha256(token.encode()).digest()
+    assert after.anchored_version == issuer.version
+
+
+def test_a_served_list_differing_from_its_anchor_is_fetched_again_on_every_ask(make_issuer, lagging_view):
+    """A list the server serves wrong is not kept: each verification fetches again and recovers as soon as the
+    server tells the truth (the kept evidence is only that of a token matching its anchor)."""
+    issuer = make_issuer()
+    anchored_token = issuer.publish(serve=False)  # version 2, anchored, not served
+    lagging_view.refresh()
+    issuer.status_list.set(9, 1)
+    served = issuer.publish(anchor=False)  # the server shows a list the chain never anchored
+    assert lagging_view.status(issuer.did, issuer.uri).token == served
+    assert lagging_view.status(issuer.did, issuer.uri).token == served
+    issuer.server.serve(f"/status/{issuer.list_id}", anchored_token)  # the server tells the truth again
+    assert lagging_view.status(issuer.did, issuer.uri).token == anchored_token
