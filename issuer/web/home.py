@@ -21,6 +21,7 @@ from flask import Blueprint, current_app, render_template
 from credentials.errors import MicrocredError
 from issuer.archive import LIST_KIND_BITSTRING
 from issuer.web.context import get_service, identity
+from issuer.web.public import list_endpoint
 from ledger.config import LedgerSettings
 
 __all__ = ["bp", "ACCREDITATION_TTL", "AccreditationSummary"]
@@ -86,8 +87,7 @@ def accreditation(did: str) -> AccreditationSummary:
 def _list_rows() -> list[dict[str, Any]]:
     rows = []
     for item in get_service().archive.status_lists():
-        endpoint = "public.bitstring_status_list" if item.kind == LIST_KIND_BITSTRING else "public.status_list"
-        rows.append({"id": item.id, "endpoint": endpoint, "used": item.used, "size": item.size,
+        rows.append({"id": item.id, "endpoint": list_endpoint(item.kind), "used": item.used, "size": item.size,
                      "version": item.version, "pending": item.anchor_pending,
                      # while a newer version waits for its anchor, verifiers are served the anchored one
                      "served": item.anchored_version if item.anchor_pending and item.anchored_token else None,

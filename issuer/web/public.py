@@ -61,6 +61,12 @@ def _list_response(list_id: str, kind: str, media_type: str) -> Response:
     return response
 
 
+def list_endpoint(kind: str) -> str:
+    """The endpoint serving a status list of ``kind``: each kind has its own URL (the registrar's and the home
+    page's links)."""
+    return "public.bitstring_status_list" if kind == LIST_KIND_BITSTRING else "public.status_list"
+
+
 @bp.get("/status/<list_id>")
 def status_list(list_id: str) -> Response:
     return _list_response(list_id, LIST_KIND_IETF, STATUS_LIST_MEDIA_TYPE)

@@ -27,6 +27,7 @@ from infra.i18n import gettext
 from issuer.archive import StatusChangeRecord
 from issuer.staff import MAX_REASON_LENGTH, check_reason
 from issuer.web.context import get_service, now
+from issuer.web.public import list_endpoint
 from issuer.web.staff import current_actor, record_change, require_staff, staff_book
 
 __all__ = ["bp"]
@@ -59,7 +60,8 @@ def index() -> str:
     records = service.archive.credentials(search=search, limit=_PAGE, offset=(page - 1) * _PAGE)
     return render_template("registrar.html", identity=service.identity, records=records, search=search or "",
                            page=page, more=len(records) == _PAGE, counts=service.archive.count_credentials(),
-                           lists=service.archive.status_lists(), audit=staff_book().audit(limit=_AUDIT_SHOWN))
+                           lists=service.archive.status_lists(), list_endpoint=list_endpoint,
+                           audit=staff_book().audit(limit=_AUDIT_SHOWN))
 
 
 @bp.route("/credentials/<credential_id>/revoke", methods=["GET", "POST"])

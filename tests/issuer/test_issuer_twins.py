@@ -6,6 +6,7 @@ Unit level (no chain: the recording anchor); the ledger side is in test_issuer_t
 from __future__ import annotations
 
 import hashlib
+import re
 from decimal import Decimal
 
 import pytest
@@ -29,6 +30,7 @@ from credentials.open_badges import check_open_badge_credential, open_badge_sche
 from credentials.sd_jwt_vc import resolve_did_issuer_key, verify_sd_jwt_vc
 from credentials.status_list import STATUS_INVALID, STATUS_VALID, verify_status_list_token
 from issuer.archive import KIND_EUDI_LEARNING, KIND_MICROCRED, KIND_OB3
+from issuer.archive.status_lists import LIST_KIND_BITSTRING, LIST_KIND_IETF
 from issuer.batch import parse_csv
 from issuer.cli import issuer as issuer_cli
 from issuer.oid4vci import PRE_AUTHORIZED_GRANT, PROOF_TYP, Oid4vciIssuer
@@ -295,3 +297,19 @@ def test_issue_help_names_the_twins():
         assert text in " ".join(result.output.split()), text
     columns = CliRunner().invoke(issuer_cli, ["columns"])
     assert "language_of_classes" in columns.output
+
+
+def test_the_registrar_links_each_status_list_where_it_is_served(client, service, defaults):
+    """A W3C Bitstring list (an Open Badge twin's) is served at /status/bitstring/<id>, not at /status/<id>."""
+    issue(service, defaults, [make_row(1)], BOTH)
+    html = client.get("/registrar/").get_data(as_text=True)
+    links = re.findall(r'<li><a href="(/status/[^"]+)"', html)
+    kinds = {record.id: record.kind for record in service.archive.status_lists()}
+    assert sorted(kinds.values()) == sorted({LIST_KIND_BITSTRING, LIST_KIND_IETF})
+    assert len(links) == len(kinds)
+    for link in links:
+        answer = client.get(link)
+        assert answer.status_code == 200, link
+        list_id = link.rsplit("/", 1)[1]
+        expected = f"/status/bitstring/{list_id}" if kinds[list_id] == LIST_KIND_BITSTRING else f"/status/{list_id}"
+        assert link == expected
