@@ -25,8 +25,6 @@ import itertools
 import json
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -38,18 +36,27 @@ __all__ = ["RpcTransportError", "RpcErrorResponse", "RawJsonRpc", "deadline", "t
 _DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar("microcred_rpc_deadline", default=None)
 
 
-@contextmanager
-def deadline(seconds: float) -> Iterator[float]:
-    """Requests made inside end within ``seconds`` from now (an enclosing, earlier deadline wins)."""
-    at = time.monotonic() + max(0.0, float(seconds))
-    enclosing = _DEADLINE.get()
-    if enclosing is not None:
-        at = min(at, enclosing)
-    token = _DEADLINE.set(at)
-    try:
-        yield at
-    finally:
-        _DEADLINE.reset(token)
+class deadline:  # noqa: N801 (used as a function: ``with deadline(5) as at:``)
+    """Requests made inside end within ``seconds`` from now (an enclosing, earlier deadline wins).
+
+    A class, not a @contextmanager generator: every verification enters one (issue 16), and a generator's
+    context manager costs an object, a generator and two resumptions more."""
+
+    __slots__ = ("_seconds", "_token")
+
+    def __init__(self, seconds: float) -> None:
+        self._seconds = seconds
+
+    def __enter__(self) -> float:
+        at = time.monotonic() + max(0.0, float(self._seconds))
+        enclosing = _DEADLINE.get()
+        if enclosing is not None:
+            at = min(at, enclosing)
+        self._token = _DEADLINE.set(at)
+        return at
+
+    def __exit__(self, *exc_info: object) -> None:
+        _DEADLINE.reset(self._token)
 
 
 def time_left() -> float | None:
