@@ -193,7 +193,10 @@ class VerificationResult:
 
     @property
     def verified(self) -> bool:
-        return all(c.status == PASSED for c in self.checks if c.required)
+        for c in self.checks:  # a loop, not all() over a generator: every verification asks (issue 16)
+            if c.required and c.status != PASSED:
+                return False
+        return True
 
     @property
     def undecided(self) -> bool:
