@@ -342,9 +342,13 @@ class LedgerView:
         return Unavailable(user_reason(exc))
 
     def _ensure_fresh(self) -> None:
-        if not self.watching:  # checked without the lock first: every trust and status answer passes here
+        age = time.monotonic() - self.confirmed_at
+        # Every trust and status answer passes here: whether the watcher runs is asked (without the lock) only when
+        # the head was not confirmed within its interval, which a running watcher does; freshness never depends
+        # on it (a stale view refreshes itself below).
+        if age > min(self.poll_interval, self.max_lag) and not self.watching:
             self.start()
-        if self.head_block is None or time.monotonic() - self.confirmed_at > self.max_lag:
+        if self.head_block is None or age > self.max_lag:
             self.refresh()
 
     def _checked_at(self) -> int:
