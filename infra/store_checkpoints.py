@@ -5,7 +5,11 @@ A checkpoint copies the log into the database file and syncs both (SQLite's
 itself, it runs in the request whose write fills the log, which then waits
 for the disk. Here a thread of each process makes it, woken by the store
 after every :data:`infra.store.CHECKPOINT_EVERY` writes; the durability of a
-record is the same (the log is synced at each checkpoint either way).
+record is the same (the log is synced at each checkpoint either way). A
+writing connection checkpoints itself only past
+:data:`infra.store._FALLBACK_CHECKPOINT_PAGES` log pages (the thread behind or
+gone). Measured in a verifier (issue 16): the inline checkpoint's syncs made a
+replay record's 99th percentile 2.8 ms; 0.25 ms with this thread.
 """
 
 from __future__ import annotations

@@ -302,3 +302,35 @@ def test_writes_leave_the_checkpoint_of_the_log_to_a_background_thread(tmp_path)
     assert _checkpointers() == []
     with sqlite3.connect(path) as db:
         assert db.execute("SELECT COUNT(*) FROM once").fetchone()[0] == CHECKPOINT_EVERY
+
+
+def _in_forked_child(store: SqliteStore, parent_key: str) -> None:
+    parent_connection = store._conn
+    ok = store.add_once("replay", parent_key, 60) is False and store.add_once("replay", "child", 60) is True
+    os._exit(0 if ok and store._conn is not parent_connection else 1)
+
+
+def test_a_store_made_before_a_fork_opens_its_own_connection_in_the_child(tmp_path):
+    """The process id the store compares is kept up to date by a fork hook, not asked of the system on every
+    operation (issue 16); a forked child still gets a connection of its own and sees the parent's records."""
+    store = SqliteStore(tmp_path / STORE_FILE)
+    assert store.add_once("replay", "parent", 60)
+    child = multiprocessing.get_context("fork").Process(target=_in_forked_child, args=(store, "parent"))
+    child.start()
+    child.join(60)
+    assert child.exitcode == 0
+    assert store.add_once("replay", "child", 60) is False
+    store.close()
+
+
+def test_a_store_operation_does_not_ask_the_system_for_the_process_id(tmp_path, monkeypatch):
+    store = SqliteStore(tmp_path / STORE_FILE)
+    store.add_once("replay", "warm", 60)
+    asked = []
+    real = os.getpid
+    monkeypatch.setattr(os, "getpid", lambda: asked.append(1) or real())
+    for n in range(20):
+        assert store.add_once("replay", f"k{n}", 60)
+        assert store.hit("rate", "client", 60, 100).allowed
+    assert asked == []
+    store.close()
