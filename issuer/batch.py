@@ -156,41 +156,61 @@ def _number(text: str, column: str, problems: list[str]) -> int | float | None:
     return int(value) if value.is_integer() and "." not in text and "e" not in text.lower() else value
 
 
-def _set(claims: dict[str, Any], dotted: str, value: Any) -> None:
-    if "." in dotted:
-        parent, child = dotted.split(".", 1)
-        claims.setdefault(parent, {})[child] = value
-    else:
-        claims[dotted] = value
+@dataclass(frozen=True)
+class _Columns:
+    """The columns a CSV header has, in the order rows are read (the claims come out in the same order as when
+    every known column was tried): each row looks only at these (issue 16: a header has about half of them)."""
+
+    #: ``(column, parent claim or None, member)`` of the text columns present.
+    texts: tuple[tuple[str, str | None, str], ...]
+    lists: tuple[str, ...]
+    numbers: tuple[str, ...]
+    bodies: bool
+    extras: tuple[str, ...]
 
 
-def _csv_extras(cells: Mapping[str, str]) -> dict[str, Any]:
+def _columns(header: Sequence[str]) -> _Columns:
+    present = set(header)
+    texts = tuple((c, *c.split(".", 1)) if "." in c else (c, None, c) for c in _TEXT_COLUMNS if c in present)
+    return _Columns(texts, tuple(c for c in _LIST_COLUMNS if c in present),
+                    tuple(c for c in _NUMBER_COLUMNS if c in present), not present.isdisjoint(_BODY_COLUMNS),
+                    tuple(c for c in EUDI_COLUMNS if c in present))
+
+
+_EVERY_COLUMN = _columns(CSV_COLUMNS)
+
+
+def _csv_extras(cells: Mapping[str, str], columns: _Columns = _EVERY_COLUMN) -> dict[str, Any]:
     extras: dict[str, Any] = {}
-    for column in EUDI_COLUMNS:
+    for column in columns.extras:
         text = cells.get(column, "").strip()
         if text:
             extras[column] = [t.strip() for t in text.split(LIST_SEPARATOR)] if column in EUDI_LIST_COLUMNS else text
     return extras
 
 
-def _csv_row_claims(cells: Mapping[str, str], problems: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(claims, holder fields) from one CSV row; conversion problems appended."""
+def _csv_row_claims(cells: Mapping[str, str], problems: list[str],
+                    columns: _Columns = _EVERY_COLUMN) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(claims, holder fields) from one CSV row (``columns``: those its header has); conversion problems appended."""
     claims: dict[str, Any] = {}
-    for column in _TEXT_COLUMNS:
+    for column, parent, member in columns.texts:
         text = cells.get(column, "").strip()
         if text:
-            _set(claims, column, text)
-    for column in _LIST_COLUMNS:
+            if parent is None:
+                claims[member] = text
+            else:
+                claims.setdefault(parent, {})[member] = text
+    for column in columns.lists:
         text = cells.get(column, "").strip()
         if text:
             claims[column] = [item.strip() for item in text.split(LIST_SEPARATOR)]
-    for column in _NUMBER_COLUMNS:
+    for column in columns.numbers:
         text = cells.get(column, "").strip()
         if text:
             number = _number(text, column, problems)
             if number is not None:
                 claims[column] = number
-    bodies = {column: cells.get(column, "").strip() for column in _BODY_COLUMNS}
+    bodies = {column: cells.get(column, "").strip() for column in _BODY_COLUMNS} if columns.bodies else {}
     if any(bodies.values()):
         split = {column: [p.strip() for p in text.split(LIST_SEPARATOR)] for column, text in bodies.items()}
         counts = {len(parts) for parts in split.values()}
@@ -351,6 +371,7 @@ def parse_csv(text: str, defaults: BatchDefaults, *, workers: int = 1,
     if problems:
         raise InvalidCredentialData(problems)
     raw: list[_Raw] = []
+    columns = _columns(header)
     for cells in reader:
         if not "".join(cells).strip():  # no cell holds more than white space (in C, not a generator per row)
             continue
@@ -362,8 +383,8 @@ def parse_csv(text: str, defaults: BatchDefaults, *, workers: int = 1,
             row_problems.append(f"expected {len(header)} cells as in the header, found {len(cells)}")
         # A row of another length is already a problem above; its cells still get checked, paired as far as they go.
         named = dict(zip(header, cells, strict=False))
-        claims, holder = _csv_row_claims(named, row_problems)
-        raw.append((row, claims, holder, row_problems, _csv_extras(named)))
+        claims, holder = _csv_row_claims(named, row_problems, columns)
+        raw.append((row, claims, holder, row_problems, _csv_extras(named, columns)))
     if not raw:
         raise InvalidCredentialData(["the CSV file has a header but no rows"])
     return _finish(raw, defaults, label="row", workers=workers, kinds=kinds)

@@ -247,3 +247,25 @@ def test_rows_of_nothing_but_white_space_are_skipped_and_others_kept(defaults):
     errors = errors_of(lambda: parse_csv("\n".join([header, first, almost]) + "\n", defaults))
     assert errors
     assert all(error.startswith("row 3: ") for error in errors)
+
+
+def test_claims_come_out_in_the_same_order_whatever_the_header_order_and_columns_it_has(defaults, holder_key):
+    """Rows read only the columns their header has (issue 16); the claims, their order (what the disclosures and
+    the archive follow), the holder key and the EUDI columns do not depend on the header's order."""
+    row = make_row(1, holder_jwk=jwk_cell(holder_key), grade="B", issued_on="2026-01-02", issuer_country="IT|FR",
+                   **{"awarding_body.name": "Uni A|Uni B", "awarding_body.id": "https://a.example|https://b.example",
+                      "awarding_body.country": "IT|FR", "stackability.option": "stackable",
+                      "language_of_classes": "en|it", "expected_study_time": "125 hours"})
+    text = make_csv([row])
+    header, cells = text.splitlines()
+    order = list(reversed(range(len(header.split(",")))))
+    shuffled = make_csv([{name: row[name] for name in (list(row)[i] for i in order)}])
+    assert shuffled.splitlines()[0] != header
+    kinds = ("microcred", "eudi-learning")
+    plain, other = parse_csv(text, defaults, kinds=kinds)[0], parse_csv(shuffled, defaults, kinds=kinds)[0]
+    assert list(other.claims.items()) == list(plain.claims.items())
+    assert list(other.claims["learner"].items()) == list(plain.claims["learner"].items())
+    assert list(plain.claims)[:2] == ["learner", "title"]
+    assert plain.claims["stackability"] == {"option": "stackable"}
+    assert (other.holder_jwk, other.extras, other.defaulted) == (plain.holder_jwk, plain.extras, plain.defaulted)
+    assert plain.extras == {"language_of_classes": ["en", "it"], "expected_study_time": "125 hours"}
