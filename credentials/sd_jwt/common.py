@@ -166,9 +166,10 @@ def decoded_disclosures(encoded: Collection[str],
     new = object.__new__
     start = 0
     for text in encoded:
-        data_end = start + len(text) * 3 // 4
-        end = start + (len(text) + 3) // 4 * 3
-        if raw.count(0, data_end, end) != end - data_end:  # the unused trailing bits are not all zero
+        length = len(text)
+        data_end = start + length * 3 // 4
+        end = start + (length + 3) // 4 * 3
+        if end != data_end and raw.count(0, data_end, end) != end - data_end:  # unused trailing bits not all zero
             return None
         if whole is None:
             value = plain_json_value(raw[start:data_end])

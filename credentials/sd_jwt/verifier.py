@@ -95,6 +95,8 @@ class VerifiedSdJwt:
 _CONTAINERS = (dict, list)
 #: Marks a member that is absent (``None`` is a value: ``"_sd": null`` is refused, not ignored).
 _ABSENT: Any = object()
+#: No claim names (below the top level, none is a registered one).
+_NONE: frozenset[str] = frozenset()
 
 
 class _Unpacker:
@@ -170,7 +172,8 @@ class _Unpacker:
                       for name, value in node.items() if name != SD_DIGESTS_KEY}
         if digests is _ABSENT:
             return result
-        seen, by_digest = self.seen_digests, self.by_digest
+        seen, by_digest, use = self.seen_digests, self.by_digest, self.used.append
+        registered = self.never_disclosable if depth == 0 else _NONE
         for digest in digests:  # _claim_digest(digest), inline: it runs for every digest, decoys included
             if not isinstance(digest, str):
                 raise DisclosureError("a digest in the SD-JWT is not a string")
@@ -180,11 +183,11 @@ class _Unpacker:
             disclosure = by_digest.get(digest)
             if disclosure is None:
                 continue  # a decoy, or a claim the holder did not disclose
-            self.used.append(disclosure)
+            use(disclosure)
             name = disclosure.name
             if name is None:  # an array element
                 raise DisclosureError("an array-element disclosure is referenced from an object's '_sd'")
-            if depth == 0 and name in self.never_disclosable:
+            if name in registered:
                 raise DisclosureError(f"the registered claim {name!r} is selectively disclosed; "
                                       "it must be in the clear in the issuer-signed payload")
             if name in result:
