@@ -24,7 +24,7 @@ They sit behind one small interface, :class:`Store`, with two backends:
     (``once``) has no index beside its key: every verification writes one
     record, and a second b-tree doubled that cost (issue 16), while the purge,
     which touches most pages either way, is faster scanning than through it.
-``RedisStore`` (``MICROCRED_REDIS_URL`` set; Redis or Valkey)
+``RedisStore`` (``MICROCRED_REDIS_URL`` set; Redis or Valkey; :mod:`infra.store_redis`)
     for several machines: ``SET NX PX`` for :meth:`~Store.add_once`, strings
     with a TTL for values, ``GETDEL`` for :meth:`~Store.pop`, and one Lua
     script (``INCR`` + ``PEXPIRE``) for rate-limit windows. Redis expires keys
@@ -46,23 +46,23 @@ from __future__ import annotations
 import logging
 import math
 import os
-import re
 import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NamedTuple, Protocol
+from typing import Any, Protocol
 
-from credentials.errors import ConfigurationError
+from infra import store_checks
 from infra.errors import StoreUnavailable
 from infra.store_checkpoints import Checkpointer
+from infra.store_checks import RateDecision, checked, checked_limit
+from infra.store_redis import ENV_REDIS_URL, RedisStore
 
 __all__ = ["ENV_REDIS_URL", "STORE_FILE", "RateDecision", "Store", "StoreUnavailable", "SqliteStore", "RedisStore",
            "open_store"]
 
-ENV_REDIS_URL = "MICROCRED_REDIS_URL"
 STORE_FILE = "shared-state.sqlite3"
 #: Seconds between two purges of expired SQLite rows by one process.
 PURGE_INTERVAL_S = 60.0
@@ -71,26 +71,7 @@ PURGE_INTERVAL_S = 60.0
 CHECKPOINT_EVERY = 1000
 #: Log pages past which a writing connection checkpoints itself (the background thread is behind, or gone).
 _FALLBACK_CHECKPOINT_PAGES = 10_000
-_NAMESPACE = re.compile(r"[a-z0-9_-]{1,40}")
 _log = logging.getLogger(__name__)
-_pid = os.getpid()  # this process's (kept: os.getpid() is a system call, and every store operation asks)
-
-
-def _forked() -> None:
-    global _pid
-    _pid = os.getpid()
-
-
-os.register_at_fork(after_in_child=_forked)
-
-
-class RateDecision(NamedTuple):
-    """One rate-limit hit: allowed or not, and if not, the seconds until the window ends (≥ 1)."""
-
-    allowed: bool
-    retry_after: int
-
-
 class Store(Protocol):
     """Short-lived shared state; every method is atomic across processes and machines sharing the store."""
 
@@ -111,29 +92,6 @@ class Store(Protocol):
 
     def close(self) -> None:
         """Release connections (the store reopens on next use)."""
-
-
-#: Namespaces already checked (a few constants of the services).
-_GOOD_NAMESPACES: set[str] = set()
-
-
-def _checked(namespace: str, key: str, ttl: float | None = None) -> None:
-    if type(namespace) is not str or namespace not in _GOOD_NAMESPACES:
-        if not isinstance(namespace, str) or not _NAMESPACE.fullmatch(namespace):
-            raise ValueError(f"a store namespace is 1-40 of a-z 0-9 _ -, found {namespace!r}")
-        if len(_GOOD_NAMESPACES) < 64:
-            _GOOD_NAMESPACES.add(namespace)
-    if not isinstance(key, str) or not key or len(key) > 512:
-        raise ValueError(f"a store key is a non-empty string of at most 512 characters, found {key!r:.40}")
-    if ttl is not None and not (isinstance(ttl, (int, float)) and math.isfinite(ttl) and ttl > 0):
-        raise ValueError(f"a store ttl is a positive number of seconds, found {ttl!r}")
-
-
-def _checked_limit(window: float, limit: int) -> None:
-    if not (isinstance(window, (int, float)) and math.isfinite(window) and window > 0):
-        raise ValueError(f"a rate-limit window is a positive number of seconds, found {window!r}")
-    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
-        raise ValueError(f"a rate limit is a whole number >= 1, found {limit!r}")
 
 
 _SCHEMA = """
@@ -201,10 +159,10 @@ class SqliteStore:
         return conn
 
     def _connection(self) -> sqlite3.Connection:
-        if self._conn is None or self._pid != _pid:
+        if self._conn is None or self._pid != store_checks.pid:
             conn = self._open()
             conn.executescript(_SCHEMA)
-            self._conn, self._cursor, self._pid = conn, conn.cursor(), _pid
+            self._conn, self._cursor, self._pid = conn, conn.cursor(), store_checks.pid
         return self._conn
 
     def _wrote(self) -> None:
@@ -213,7 +171,7 @@ class SqliteStore:
         if self._writes >= CHECKPOINT_EVERY:
             self._writes = 0
             checkpointer = self._checkpointer
-            if checkpointer is None or not checkpointer.serves(_pid):
+            if checkpointer is None or not checkpointer.serves(store_checks.pid):
                 checkpointer = self._checkpointer = Checkpointer(self._open, str(self.path))
             checkpointer.wake()
 
@@ -254,7 +212,7 @@ class SqliteStore:
             conn.execute(f"DELETE FROM {table} WHERE expires_at <= ?", (now,))
 
     def add_once(self, namespace: str, key: str, ttl: float) -> bool:
-        _checked(namespace, key, ttl)
+        checked(namespace, key, ttl)
         now = self._clock()
         # One statement, atomic on its own: a new key is inserted, an expired one taken over, a live one left
         # alone (0 rows). Every verification writes one, so no BEGIN / COMMIT round trips (issue 16).
@@ -293,7 +251,7 @@ class SqliteStore:
         return tuple(rows[0])
 
     def put(self, namespace: str, key: str, value: str, ttl: float) -> None:
-        _checked(namespace, key, ttl)
+        checked(namespace, key, ttl)
         if not isinstance(value, str):
             raise ValueError(f"a store value is a string, found {type(value).__name__}")
         with self._transaction() as conn:
@@ -301,22 +259,22 @@ class SqliteStore:
                          (namespace, key, value, self._clock() + ttl))
 
     def get(self, namespace: str, key: str) -> str | None:
-        _checked(namespace, key)
+        checked(namespace, key)
         with self._transaction() as conn:
             row = conn.execute("SELECT value FROM kv WHERE namespace = ? AND key = ? AND expires_at > ?",
                                (namespace, key, self._clock())).fetchone()
         return row[0] if row else None
 
     def pop(self, namespace: str, key: str) -> str | None:
-        _checked(namespace, key)
+        checked(namespace, key)
         with self._transaction() as conn:
             row = conn.execute("DELETE FROM kv WHERE namespace = ? AND key = ? RETURNING value, expires_at",
                                (namespace, key)).fetchone()
         return row[0] if row and row[1] > self._clock() else None
 
     def hit(self, namespace: str, key: str, window: float, limit: int) -> RateDecision:
-        _checked(namespace, key)
-        _checked_limit(window, limit)
+        checked(namespace, key)
+        checked_limit(window, limit)
         now = self._clock()
         # One upsert, atomic on its own (every request counts one hit, issue 16): a window that has ended starts
         # again at 1, a running one counts one more; SET reads the row as it was before the statement.
@@ -333,77 +291,6 @@ class SqliteStore:
             checkpointer, self._checkpointer = self._checkpointer, None
         if checkpointer is not None and checkpointer.serves(os.getpid()):
             checkpointer.stop()
-
-
-#: KEYS[1] the counter; ARGV[1] the window in ms. Returns {count, ms left in the window}.
-_HIT_SCRIPT = """
-local count = redis.call('INCR', KEYS[1])
-local left = redis.call('PTTL', KEYS[1])
-if count == 1 or left < 0 then
-  redis.call('PEXPIRE', KEYS[1], ARGV[1])
-  left = tonumber(ARGV[1])
-end
-return {count, left}
-"""
-
-
-def _ms(seconds: float) -> int:
-    return max(1, math.ceil(seconds * 1000))
-
-
-class RedisStore:
-    """The networked backend: Redis or Valkey at ``url`` (``redis://``, ``rediss://``, ``unix://``)."""
-
-    def __init__(self, url: str, *, prefix: str = "microcred", timeout: float = 2.0):
-        import redis  # here: the client library is needed only with MICROCRED_REDIS_URL
-
-        try:
-            self._redis = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout,
-                                               decode_responses=True)
-        except ValueError as exc:
-            raise ConfigurationError(f"{ENV_REDIS_URL} must be a redis://, rediss:// or unix:// URL: {exc}") from None
-        self._errors = (redis.RedisError,)
-        self._prefix = prefix
-        self._hit_script = self._redis.register_script(_HIT_SCRIPT)
-
-    def _key(self, namespace: str, key: str) -> str:
-        return f"{self._prefix}:{namespace}:{key}"
-
-    def _call(self, operation: Callable[[], Any]) -> Any:
-        try:
-            return operation()
-        except self._errors as exc:
-            _log.warning("shared store (Redis): %s: %s", type(exc).__name__, exc)
-            raise StoreUnavailable("the shared state store (Redis) did not answer") from None
-
-    def add_once(self, namespace: str, key: str, ttl: float) -> bool:
-        _checked(namespace, key, ttl)
-        return bool(self._call(lambda: self._redis.set(self._key(namespace, key), "1", nx=True, px=_ms(ttl))))
-
-    def put(self, namespace: str, key: str, value: str, ttl: float) -> None:
-        _checked(namespace, key, ttl)
-        if not isinstance(value, str):
-            raise ValueError(f"a store value is a string, found {type(value).__name__}")
-        self._call(lambda: self._redis.set(self._key(namespace, key), value, px=_ms(ttl)))
-
-    def get(self, namespace: str, key: str) -> str | None:
-        _checked(namespace, key)
-        return self._call(lambda: self._redis.get(self._key(namespace, key)))
-
-    def pop(self, namespace: str, key: str) -> str | None:
-        _checked(namespace, key)
-        return self._call(lambda: self._redis.getdel(self._key(namespace, key)))
-
-    def hit(self, namespace: str, key: str, window: float, limit: int) -> RateDecision:
-        _checked(namespace, key)
-        _checked_limit(window, limit)
-        count, left_ms = self._call(lambda: self._hit_script(keys=[self._key(namespace, key)], args=[_ms(window)]))
-        if int(count) <= limit:
-            return RateDecision(True, 0)
-        return RateDecision(False, max(1, math.ceil(int(left_ms) / 1000)))
-
-    def close(self) -> None:
-        self._redis.close()
 
 
 def open_store(data_dir: str | Path, redis_url: str | None = None, *,

@@ -30,7 +30,7 @@ ALLOWED_FUNCTION_IMPORTS = {
     ("infra.serving", "granian"): "only serving needs granian, never an app or a test",
     ("credentials.jsonld", "pyld"): "imported once at module load with requests/aiohttp hidden, so pyld "
                                     "cannot fetch (the pure core does no I/O)",
-    ("infra.store", "redis"): "the Redis client is needed only with MICROCRED_REDIS_URL",
+    ("infra.store_redis", "redis"): "the Redis client is needed only with MICROCRED_REDIS_URL",
     ("verifier.pages", "zxingcpp"): "large native library, only the photo upload route needs it",
     ("verifier.pages", "PIL"): "large native library, only the photo upload route needs it",
     ("verifier.evidence", "ledger.chain"): _WEB3,

@@ -334,3 +334,45 @@ def test_a_store_operation_does_not_ask_the_system_for_the_process_id(tmp_path, 
         assert store.hit("rate", "client", 60, 100).allowed
     assert asked == []
     store.close()
+
+
+def test_a_redis_replay_record_is_one_round_trip_on_the_threads_own_connection(redis_server):
+    """add_once sends SET NX PX on a connection of the calling thread's own, not through the client's per-command
+    machinery (issue 16: it cost twice the round trip); each thread has its own, close() drops them, and the
+    store connects again on next use."""
+    store = RedisStore(redis_server, prefix=f"t{uuid.uuid4().hex[:12]}")
+
+    def refused(*args, **kwargs):
+        raise AssertionError("the client's per-command path was used")
+
+    store._redis.execute_command = refused
+    assert store.add_once("replay", "k", 60) is True
+    assert store.add_once("replay", "k", 60) is False
+    with ThreadPoolExecutor(4) as pool:
+        firsts = list(pool.map(lambda n: store.add_once("replay", f"t{n % 4}", 60), range(8)))
+    assert sorted(firsts) == [False] * 4 + [True] * 4
+    assert len(store._own) >= 2
+    store.close()
+    assert store._own == []
+    assert store.add_once("replay", "k", 60) is False  # connected again, the record still there
+    store.close()
+
+
+def test_a_redis_store_whose_connections_were_dropped_recovers(redis_server):
+    import redis
+
+    store = RedisStore(redis_server, prefix=f"t{uuid.uuid4().hex[:12]}")
+    assert store.add_once("replay", "before", 60)
+    admin = redis.Redis.from_url(redis_server)
+    admin.client_kill_filter(_type="normal", skipme=True)  # as a Redis restart does to every client
+    admin.close()
+    answers = []
+    for _ in range(2):
+        try:
+            answers.append(store.add_once("replay", "after", 60))
+            break
+        except StoreUnavailable:  # the first use of a dropped connection may fail (closed), the next connects
+            answers.append("unavailable")
+    assert answers[-1] is True
+    assert store.add_once("replay", "before", 60) is False
+    store.close()
