@@ -225,8 +225,10 @@ class SqliteStore:
                 return int(conn.execute(sql, parameters).rowcount)
         with self._lock:
             try:
-                self._connection()
-                changed = int(self._cursor.execute(sql, parameters).rowcount)  # one cursor kept, not one a call
+                conn, cursor = self._connection(), self._cursor  # one cursor kept, not one a call
+                if cursor is None:
+                    cursor = self._cursor = conn.cursor()
+                changed = int(cursor.execute(sql, parameters).rowcount)
                 self._wrote()
                 return changed
             except sqlite3.Error as exc:
