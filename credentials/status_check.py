@@ -172,18 +172,19 @@ def check_revocation(run: CheckRun, policy: Policy, status: StatusResolver, payl
         _check_herd(verified, list_id, policy.min_status_list_entries)
         value = verified.status(reference.idx)
         # The entry's state and when the list saying so was signed: a page can say "revoked, as of <day>".
-        shown.update(state=_STATUS_WORDS.get(value, f"status {value}"), list_signed_at=verified.iat)
+        shown["state"] = _STATUS_WORDS.get(value) or f"status {value}"
+        shown["list_signed_at"] = verified.iat
     except VerificationError as exc:
         run.fail(exc)
         return shown
     except InvalidInput as exc:
         run.fail(RevocationError(f"the credential's status {exc}"))
         return shown
-    where = f"index {reference.idx} of {source} {list_id} (anchored at block {evidence.anchored_block})"
+    where = f"index {reference.idx} of {source} {list_id} (anchored at block {evidence.anchored_block}) is"
     if value != STATUS_VALID:
-        run.fail(RevocationError(f"{where} is {_STATUS_WORDS.get(value, f'status {value}')}"))
+        run.fail(RevocationError(f"{where} {shown['state']}"))
     else:
-        run.set("revocation", PASSED, f"{where} is valid")
+        run.set("revocation", PASSED, f"{where} valid")
     return shown
 
 

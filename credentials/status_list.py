@@ -154,8 +154,12 @@ class StatusList:
 
     def get(self, index: int) -> int:
         """The status value at ``index``."""
-        byte, shift = self._locate(index)
-        return (self._data[byte] >> shift) & ((1 << self.bits) - 1)
+        bits = self.bits
+        if type(index) is int and 0 <= index < len(self._data) * 8 // bits:  # every verification: _locate inline
+            per_byte = 8 // bits
+            return (self._data[index // per_byte] >> (index % per_byte) * bits) & ((1 << bits) - 1)
+        byte, shift = self._locate(index)  # raises for an index that is not one of the list's
+        return (self._data[byte] >> shift) & ((1 << bits) - 1)
 
     def set(self, index: int, value: int) -> None:
         """Set the status at ``index`` to ``value``, in place."""
