@@ -213,3 +213,31 @@ def test_archive_lookups(service, defaults):
         service.archive.credential("missing")
     with pytest.raises(InvalidInput):
         service.archive.update_credential(ids[0], nonsense=1)
+
+
+def test_a_batch_is_delivered_and_recorded_a_thousand_credentials_at_a_time(service, defaults, monkeypatch):
+    """Each step (deliver, then record the hashes in one transaction) covers 1,000 credentials, not one 250-credential
+    signing job: each transaction waits for the disk (issue 16)."""
+    keys = [PrivateKey.generate() for _ in range(4)]
+    entries = parse_csv(make_csv([make_row(n, holder_jwk=jwk_cell(keys[n % 4])) for n in range(1, 1203)]), defaults)
+    events = []
+    transaction = service.archive.transaction
+
+    def counted():
+        events.append("transaction")
+        return transaction()
+
+    def deliver(issued):
+        events.append(len(issued))
+        assert all(service.archive.credential(i.credential_id).sd_jwt_sha256 is None for i in issued[:3])
+
+    steps = []
+    monkeypatch.setattr(service.archive, "transaction", counted)
+    result = service.issue_batch(entries, now=NOW, deliver=deliver, progress=steps.append)
+    first, second = events.index(1000), events.index(202)
+    assert events[first + 1:second] == ["transaction"]  # the first step's hashes, recorded together
+    assert events[second + 1] == "transaction"
+    assert steps == [1000, 202]
+    for issued in result.issued[::301]:
+        record = service.archive.credential(issued.credential_id)
+        assert record.sd_jwt_sha256 == hashlib.sha256(issued.sd_jwt.encode("ascii")).hexdigest()
