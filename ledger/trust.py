@@ -163,7 +163,11 @@ class AccreditationLookup:
 
     @property
     def reason(self) -> str:
-        return f"{self.did} was {self.standing.words} at {self.at_time}"
+        return self.reason_at(self.at_time)
+
+    def reason_at(self, at_time: int) -> str:
+        """The reason of this standing, asked at ``at_time``."""
+        return f"{self.did} was {self.standing.words} at {at_time}"
 
 
 @dataclass(frozen=True)

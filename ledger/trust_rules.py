@@ -33,7 +33,7 @@ from datetime import UTC, datetime
 from credentials.verification_model import TrustAnswer, TrustLink
 from ledger.trust import AccreditationLink, AccreditationLookup
 
-__all__ = ["trust_answer", "withdrawal_reason"]
+__all__ = ["trust_answer", "trust_answer_at", "withdrawal_reason"]
 
 
 def _date(timestamp: int) -> str:
@@ -68,3 +68,13 @@ def trust_answer(lookup: AccreditationLookup, *, block: int | None = None) -> Tr
     return TrustAnswer(accredited, reason, chain, entry.country if entry else None,
                        entry.accredited_by if entry else None, entry.max_eqf_level if entry else None, block,
                        revoked_at)
+
+
+def trust_answer_at(answer: TrustAnswer, lookup: AccreditationLookup, at_time: int) -> TrustAnswer:
+    """``trust_answer(replace(lookup, at_time=at_time), block=answer.block)``, from ``answer``, which is
+    ``trust_answer(lookup, ...)``: for a time of the same standing (:func:`ledger.view.standing_span`), only the
+    reason of an answer no withdrawal decided names the time (issue 16: a fresh credential's new ``iat``)."""
+    if answer.reason != lookup.reason:
+        return answer  # a withdrawal's reason: the same at every time
+    return TrustAnswer(answer.accredited, lookup.reason_at(at_time), answer.chain, answer.country,
+                       answer.accredited_by, answer.max_eqf_level, answer.block, answer.revoked_at)

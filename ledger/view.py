@@ -72,7 +72,6 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from typing import Any, TypeVar
 
 from credentials.did_mcr import DidRecord
@@ -88,7 +87,7 @@ from ledger.errors import LedgerError, LedgerUnavailable, TransactionReverted
 from ledger.issuance import IssuanceAnchorSource
 from ledger.status import AnchorEvent
 from ledger.trust import UNLIMITED, AccreditationLookup
-from ledger.trust_rules import trust_answer
+from ledger.trust_rules import trust_answer, trust_answer_at
 
 __all__ = ["LedgerView", "TokenSource", "AnchorListener", "MAX_EVENT_RANGE", "NO_ANSWER", "BAD_ANSWER",
            "user_reason", "open_view", "standing_span"]
@@ -440,7 +439,7 @@ class LedgerView:
             if found is not None:
                 return found
             if known is not None and known[1] <= at_time < known[2]:
-                answer = trust_answer(replace(known[0], at_time=at_time), block=known[3])
+                answer = trust_answer_at(known[4], known[0], at_time)
                 self._cache(self._trust, key, answer, generation)
                 return answer
             lookup, generation, number = self._pinned(
@@ -453,7 +452,7 @@ class LedgerView:
         self._cache(self._trust, key, answer, generation)
         span = standing_span(lookup)
         if span is not None:
-            self._cache(self._trust, (did, vct), (lookup, *span, number), generation)
+            self._cache(self._trust, (did, vct), (lookup, *span, number, answer), generation)
         return answer
 
     def _anchor(self, did: str, list_id: str) -> Any:

@@ -103,3 +103,20 @@ def test_new_iats_of_one_accreditation_cost_one_chain_read_and_give_the_registry
     assert [view.trust(issuer.did, VCT, at) for at in inside] == [
         trust_answer(lookup(issuer.did, VCT, at, block=block.ref), block=block.number) for at in inside]
     assert len(reads) <= 1  # the span of the last read is kept: at most one read to come back to this one
+
+
+@pytest.mark.parametrize("changes", [{}, {"valid_until": 1_000}, {"suspended_at": 400}, {"revoked_at": 700},
+                                     {"suspended_at": 400, "revoked_at": 700, "valid_until": 1_000}])
+def test_an_answer_moved_to_another_time_of_its_span_is_the_one_made_at_that_time(changes):
+    """The view answers a new iat of a known span from the span's answer (issue 16: building it again from the
+    registry's lookup cost ten times a cached answer); the answer must be the one trust_answer makes there."""
+    from ledger.trust_rules import trust_answer_at
+
+    chain = _chain(**changes)
+    for asked in (5, 60, 150, 399, 400, 650, 700, 999, 1_000, 5_000):
+        lookup = _lookup(asked, chain)
+        span = standing_span(lookup)
+        answer = trust_answer(lookup, block=7)
+        for at in sorted({span[0], (span[0] + asked) // 2, asked, span[1] - 1, min(span[1] - 1, asked + 3)}):
+            made_there = trust_answer(replace(lookup, at_time=at), block=7)
+            assert trust_answer_at(answer, lookup, at) == made_there, (asked, at)
