@@ -30,6 +30,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -106,16 +107,33 @@ def issue_once(text: str, rows: int, workers: int) -> tuple[float, float, str, f
     return parsed - start, done - parsed, result.issued[0].sd_jwt or "", cpu, children
 
 
+class _TimedSigner:
+    """The service's signer, its CPU time counted (what ``issue_batch`` spends making credentials, in situ)."""
+
+    def __init__(self, signer: Any):
+        self.signer, self.seconds = signer, 0.0
+
+    def sign_hashed(self, jobs: Any, *, now: int) -> Any:
+        start = time.process_time()
+        try:
+            return self.signer.sign_hashed(jobs, now=now)
+        finally:
+            self.seconds += time.process_time() - start
+
+
 def shares(text: str, rows: int) -> str:
     """Where one process's issuing time goes (issue 16): validation (``parse_csv``: the CSV, the schema, holder
-    keys), building the disclosures (``build_sd_payload_encoded``, the serialization-only path issuing takes),
-    signing (``sign_jws``, the JWS and ES256, with the header issuing signs with), and the rest of
-    ``issue_batch`` (archive, status slots, bookkeeping: its time minus the two before)."""
+    keys); making the credentials, timed in situ (the service's signer) and split into building the disclosures
+    (``build_sd_payload_encoded``, the serialization-only path issuing takes), signing (``sign_jws``, the JWS
+    and ES256, with the header issuing signs with) — both timed apart on the same claims — and the rest of the
+    signer (frame, registered claims, the two hashes the archive records); and ``issue_batch``'s time outside
+    the signer (archive, status slots, issuance tree, bookkeeping)."""
     with tempfile.TemporaryDirectory() as directory:
         home = create_issuer(Path(directory), "bench", legal_name="Bench University", country="IT")
         archive = Archive(home.archive_path)
         key = home.signing_key()
         service = IssuerService(home.identity, archive, key, anchor=None, workers=1)
+        timed = service._signer = _TimedSigner(service._signer)  # type: ignore[assignment]
         defaults = BatchDefaults("IT", home.identity.awarding_body(), "2026-09-21")
         start = time.process_time()
         entries = parse_csv(text, defaults, workers=1)
@@ -123,6 +141,7 @@ def shares(text: str, rows: int) -> str:
         start = time.process_time()
         service.issue_batch(entries, now=NOW)
         issuing = time.process_time() - start
+        making = timed.seconds
         archive.close()
     start = time.process_time()
     payloads = []
@@ -135,10 +154,14 @@ def shares(text: str, rows: int) -> str:
     for payload in payloads:
         sign_jws(payload, key, header={"typ": "dc+sd-jwt", "kid": home.identity.kid})
     signing = time.process_time() - start
-    rest = max(issuing - disclosures - signing, 0.0)
-    total = validation + disclosures + signing + rest
+    # The two parts timed apart are scaled down if, on this noisy machine, they add up to more than in situ.
+    scale = min(1.0, making / (disclosures + signing)) if disclosures + signing else 1.0
+    disclosures, signing = disclosures * scale, signing * scale
+    assembly = making - disclosures - signing
+    rest = max(issuing - making, 0.0)
+    total = validation + making + rest
     parts = (("validation", validation), ("disclosures", disclosures), ("signing", signing),
-             ("archive and bookkeeping", rest))
+             ("rest of the signer", assembly), ("archive and bookkeeping", rest))
     return (f"shares of one-process issuing ({rows} rows, CPU time, {total / rows * 1e6:.0f} us/credential): "
             + ", ".join(f"{name} {seconds / total:.0%} ({seconds / rows * 1e6:.0f} us)" for name, seconds in parts))
 
