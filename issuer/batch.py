@@ -171,8 +171,12 @@ class _Columns:
 
 def _columns(header: Sequence[str]) -> _Columns:
     present = set(header)
-    texts = tuple((c, *c.split(".", 1)) if "." in c else (c, None, c) for c in _TEXT_COLUMNS if c in present)
-    return _Columns(texts, tuple(c for c in _LIST_COLUMNS if c in present),
+    texts: list[tuple[str, str | None, str]] = []
+    for column in _TEXT_COLUMNS:
+        if column in present:
+            parent, _, member = column.rpartition(".")
+            texts.append((column, parent or None, member))
+    return _Columns(tuple(texts), tuple(c for c in _LIST_COLUMNS if c in present),
                     tuple(c for c in _NUMBER_COLUMNS if c in present), not present.isdisjoint(_BODY_COLUMNS),
                     tuple(c for c in EUDI_COLUMNS if c in present))
 
