@@ -39,7 +39,7 @@ def audit_command_line(home_path: Path, action: str, subject: str, count: int, r
 def _book(ctx: click.Context) -> StaffBook:
     """The staff book of the issuer the ``issuer`` group names (``--issuer``), or of the only one."""
     root = data_dir()
-    name = (ctx.find_root().obj or {}).get("issuer")
+    name = (ctx.obj or {}).get("issuer")  # the ``issuer`` group's object, which every subcommand inherits
     if not name:
         names = list_issuers(root)
         if len(names) != 1:

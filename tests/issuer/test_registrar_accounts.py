@@ -242,6 +242,28 @@ def test_staff_cli_adds_lists_and_removes_accounts(home, data_dir):
     assert "no staff account named" in missing.output
 
 
+def test_staff_cli_through_microcred_takes_the_issuer_named_by_option_or_environment(home, data_dir,
+                                                                                      monkeypatch):
+    """`microcred issuer --issuer uni staff …` (and MICROCRED_ISSUER) name the issuer when there are several.
+
+    Before: the staff commands read the name from the outermost command's context, which
+    `microcred` leaves empty, so with two issuers they always answered "expected --issuer NAME".
+    """
+    from issuer.identity import create_issuer
+    from microcred.cli import main
+
+    create_issuer(data_dir, "other", legal_name="Autre Université", country="FR")
+    runner = CliRunner()
+    added = runner.invoke(main, ["issuer", "--issuer", "uni", "staff", "add", "dora", "--role", "viewer"],
+                          input=f"{PASSWORD}\n{PASSWORD}\n")
+    assert added.exit_code == 0, added.output
+    assert [member.username for member in StaffBook.of_home(home.path).members()] == ["dora"]
+    monkeypatch.setenv("MICROCRED_ISSUER", "uni")
+    listed = runner.invoke(main, ["issuer", "staff", "list"])
+    assert listed.exit_code == 0, listed.output
+    assert "dora" in listed.output
+
+
 def test_the_sign_in_form_and_signed_in_pages_survive_hostile_input(app, book, batch):
     from tests.hostile import crawl_forms, crawl_routes
 
