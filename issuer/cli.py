@@ -44,13 +44,13 @@ from issuer.bulk_revocation import MAX_CSV_BYTES, apply_plan, plan_revocation
 from issuer.delivery import BatchFolder
 from issuer.did_keys import register_did, resign_status_lists, rotate_signing_key
 from issuer.fault_hook import fault_point
-from issuer.identity import DEFAULT_BASE_URL, IssuerHome, create_issuer, list_issuers, load_issuer
+from issuer.identity import DEFAULT_BASE_URL, IssuerHome, create_issuer, load_issuer
 from issuer.issuance import IssuanceOutcome
 from issuer.ledger_link import LedgerStatusAnchor
 from issuer.oid4vci import offer_page_url, offer_uri
 from issuer.service import AnchorOutcome, IssuerService, StatusChangeRefused
 from issuer.signing_pool import available_cores
-from issuer.staff_cli import audit_command_line, staff
+from issuer.staff_cli import audit_command_line, chosen_issuer, staff
 from issuer.twins import PRIMARY_KINDS, TWIN_KINDS
 from issuer.web import create_app
 from ledger.config import data_dir
@@ -92,15 +92,8 @@ def _handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _home(ctx: click.Context) -> IssuerHome:
-    name = ctx.obj.get("issuer")
     root = data_dir()
-    if not name:
-        names = list_issuers(root)
-        if len(names) != 1:
-            found = ", ".join(names) if names else "none"
-            raise click.UsageError(f"expected --issuer NAME (or {ENV_ISSUER}); issuers under {root}: {found}")
-        name = names[0]
-    return load_issuer(root, name)
+    return load_issuer(root, chosen_issuer(ctx, root))
 
 
 def _service(ctx: click.Context, *, anchor: bool = True) -> IssuerService:

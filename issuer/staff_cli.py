@@ -36,17 +36,34 @@ def audit_command_line(home_path: Path, action: str, subject: str, count: int, r
     StaffBook.of_home(home_path).record(entry)
 
 
+def chosen_issuer(ctx: click.Context, root: Path) -> str:
+    """The issuer the ``issuer`` group names (``--issuer`` / ``MICROCRED_ISSUER``), or the only one under ``root``.
+
+    Otherwise a usage error that shows where ``--issuer`` goes: on the ``issuer`` group,
+    before the subcommand (``microcred issuer --issuer NAME list``), or how to make one.
+    """
+    name = (ctx.obj or {}).get("issuer")  # the ``issuer`` group's object, which every subcommand inherits
+    if name:
+        return str(name)
+    names = list_issuers(root)
+    if len(names) == 1:
+        return names[0]
+    if not names:
+        raise click.UsageError(f"no issuer yet under {root}: create one with "
+                               "`microcred issuer init NAME --country CC --legal-name \"…\"`")
+    group = ctx
+    while group.parent is not None and group.info_name != "issuer":
+        group = group.parent
+    rest = ctx.command_path[len(group.command_path):].strip()
+    raise click.UsageError(f"several issuers under {root} ({', '.join(names)}): say which, as in "
+                           f"`{group.command_path} --issuer NAME {rest}`, or set MICROCRED_ISSUER=NAME")
+
+
 def _book(ctx: click.Context) -> StaffBook:
     """The staff book of the issuer the ``issuer`` group names (``--issuer``), or of the only one."""
     root = data_dir()
-    name = (ctx.obj or {}).get("issuer")  # the ``issuer`` group's object, which every subcommand inherits
-    if not name:
-        names = list_issuers(root)
-        if len(names) != 1:
-            raise click.UsageError(f"expected --issuer NAME; issuers under {root}: {', '.join(names) or 'none'}")
-        name = names[0]
     try:
-        return StaffBook.of_home(load_issuer(root, name).path)
+        return StaffBook.of_home(load_issuer(root, chosen_issuer(ctx, root)).path)
     except MicrocredError as exc:
         raise click.ClickException(str(exc)) from None
 

@@ -139,11 +139,32 @@ def test_reissue_to_a_new_key(runner, initialised, tmp_path):
     assert verified.holder_jwk == new_key.public_key().to_jwk()
 
 
+def test_the_missing_issuer_message_shows_where_the_option_goes(runner, data_dir):
+    """`--issuer` belongs to the `issuer` group, before the subcommand: the message shows it there.
+
+    Before: "expected --issuer NAME", which a newcomer put after the subcommand (`issuer list
+    --issuer uni`: "No such option"); and with no issuer at all it did not say how to make one.
+    """
+    none = runner.invoke(main, ["issuer", "list"])
+    assert none.exit_code == 2
+    assert "no issuer yet under" in none.output
+    assert "microcred issuer init NAME" in none.output
+    for name in ("uni", "other"):
+        assert runner.invoke(main, ["issuer", "init", name, "--country", "IT", "--legal-name", "U"]).exit_code == 0
+    several = runner.invoke(main, ["issuer", "list"])
+    assert "issuer --issuer NAME list" in several.output
+    assert "MICROCRED_ISSUER=NAME" in several.output
+    staff = runner.invoke(main, ["issuer", "staff", "list"])
+    assert "issuer --issuer NAME staff list" in staff.output
+
+
 def test_which_issuer_must_be_said_when_there_are_several(runner, initialised, data_dir):
     runner.invoke(main, ["issuer", "init", "other", "--country", "FR", "--legal-name", "Autre"])
     result = runner.invoke(main, ["issuer", "list"])
     assert result.exit_code == 2
-    assert "expected --issuer NAME" in result.output
+    assert "several issuers under" in result.output
+    staff = runner.invoke(main, ["issuer", "staff", "list"])
+    assert "several issuers under" in staff.output
     assert runner.invoke(main, ["issuer", "--issuer", "other", "list"]).exit_code == 0
     missing = runner.invoke(main, ["issuer", "--issuer", "ghost", "list"])
     assert missing.exit_code == EXIT_REFUSED
