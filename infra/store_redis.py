@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import threading
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -50,7 +51,9 @@ class RedisStore:
         self._prefix = prefix
         self._hit_script = self._redis.register_script(_HIT_SCRIPT)
         self._local = threading.local()
-        self._own: list[Any] = []  # the threads' own connections, disconnected by close()
+        # The threads' own connections, disconnected by close(); weakly held, so the connection of a thread that
+        # ended (a server making a thread per request) is closed with it (redis' Connection.__del__ disconnects).
+        self._own: weakref.WeakSet[Any] = weakref.WeakSet()
         self._own_lock = threading.Lock()
         self._opened = 0  # how many times close() was called: a thread's connection of an earlier one is not used
 
@@ -73,7 +76,7 @@ class RedisStore:
         if conn is None or local.made != (store_checks.pid, self._opened):
             conn = self._redis.connection_pool.make_connection()
             with self._own_lock:
-                self._own.append(conn)
+                self._own.add(conn)
                 local.conn, local.made = conn, (store_checks.pid, self._opened)
         try:
             conn.send_command(*args)
@@ -111,7 +114,7 @@ class RedisStore:
 
     def close(self) -> None:
         with self._own_lock:
-            own, self._own = self._own, []
+            own, self._own = list(self._own), weakref.WeakSet()
             self._opened += 1
         for conn in own:
             conn.disconnect()

@@ -9,6 +9,7 @@ nothing asserts how long anything took.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import signal
@@ -353,7 +354,7 @@ def test_a_redis_replay_record_is_one_round_trip_on_the_threads_own_connection(r
     assert sorted(firsts) == [False] * 4 + [True] * 4
     assert len(store._own) >= 2
     store.close()
-    assert store._own == []
+    assert len(store._own) == 0
     assert store.add_once("replay", "k", 60) is False  # connected again, the record still there
     store.close()
 
@@ -375,4 +376,18 @@ def test_a_redis_store_whose_connections_were_dropped_recovers(redis_server):
             answers.append("unavailable")
     assert answers[-1] is True
     assert store.add_once("replay", "before", 60) is False
+    store.close()
+
+
+def test_the_redis_connection_of_a_thread_that_ended_is_closed_with_it(redis_server):
+    """A server may make a thread per request (the development server does): the store must not keep each
+    thread's connection open after the thread is gone."""
+    store = RedisStore(redis_server, prefix=f"t{uuid.uuid4().hex[:12]}")
+    for n in range(20):
+        thread = threading.Thread(target=store.add_once, args=("replay", f"k{n}", 60))
+        thread.start()
+        thread.join()
+    gc.collect()
+    assert len(store._own) == 0
+    assert store.add_once("replay", "k7", 60) is False
     store.close()
