@@ -164,7 +164,7 @@ def devnet_status(as_json: bool) -> None:
 @fail_cleanly
 def deploy(root_did: str | None, root_name: str | None, root_country: str | None,
            root_key_file: Path | None, force: bool) -> None:
-    """Deploy the TrustRegistry and StatusRegistry and write <data dir>/deployment.json."""
+    """Deploy the TrustRegistry, StatusRegistry, IssuanceRegistry and DidRegistry; write <data dir>/deployment.json."""
     # here, not at the top: this loads web3 (seconds to import), only for the commands that use the chain
     from ledger import deployment as deployment_module
     from ledger.chain import Chain
@@ -302,7 +302,7 @@ def accredit_grant(did, vcts, legal_name, country, role, accreditor, max_eqf, va
 
 
 def _change_command(name: str, verb: str):
-    @accredit.command(name, help=f"{verb.capitalize()} the accreditation of DID (its grantor or the root).")
+    @accredit.command(name, help=f"{name.capitalize()} the accreditation of DID (its grantor or the root).")
     @click.argument("did")
     @_KEY_FILE_OPTION
     @fail_cleanly

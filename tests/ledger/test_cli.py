@@ -136,6 +136,21 @@ def test_help_texts():
     assert "--controller" in run(["accredit", "grant", "--help"], {})[1]
 
 
+def test_help_says_what_each_command_does():
+    """Each command's help in the imperative, and `deploy` naming the four registries it deploys.
+
+    Before: `accredit --help` listed "Suspended the accreditation of DID…" (the past tense of the
+    command's own output), and `deploy --help` named only the TrustRegistry and StatusRegistry.
+    """
+    listing = run(["accredit", "--help"], {})[1]
+    for verb in ("suspend", "reinstate", "revoke"):
+        assert f"{verb.capitalize()} the accreditation of DID" in run(["accredit", verb, "--help"], {})[1]
+        assert f"{verb.capitalize()}d the accreditation" not in listing
+    deploy_help = " ".join(run(["deploy", "--help"], {})[1].split())
+    for registry in ("TrustRegistry", "StatusRegistry", "IssuanceRegistry", "DidRegistry"):
+        assert registry in deploy_help
+
+
 @pytest.mark.integration
 def test_controller_transfer_in_two_steps_for_an_entry_and_the_root(tmp_path, anvil):
     env = {"MICROCRED_DATA_DIR": str(tmp_path), "MICROCRED_RPC_URL": anvil.url}
