@@ -193,7 +193,7 @@ class VerificationResult:
 
     @property
     def verified(self) -> bool:
-        for c in self.checks:  # a loop, not all() over a generator: every verification asks (issue 16)
+        for c in self.checks:  # noqa: SIM110 (a loop, not all() over a generator: every verification asks, issue 16)
             if c.required and c.status != PASSED:
                 return False
         return True
