@@ -22,6 +22,7 @@ import json
 import os
 import re
 import sys
+import textwrap
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -34,7 +35,7 @@ from credentials.dids import resolve_public_key
 from credentials.errors import InvalidCredentialData, MicrocredError
 from credentials.eudi_learning import EUDI_LEARNING_VCT
 from credentials.jose import PublicKey, json_loads_object
-from credentials.microcredential import MICRO_CREDENTIAL_VCT
+from credentials.microcredential import EQF_TO_QF_EHEA_CYCLE, MICRO_CREDENTIAL_VCT, load_schema
 from infra.serving import options_from_click, serve_options
 from infra.serving import serve as run
 from issuer import batch as batch_format
@@ -525,10 +526,46 @@ def lists(ctx: click.Context) -> None:
                    f"anchored {record.anchored_version}  {state}")
 
 
+_REST_ROLE = re.compile(r":[a-z]+:`~?([^`]+)`")
+_REST_LITERAL = re.compile(r"``([^`]+)``")
+
+
+def _plain(doc: str) -> str:
+    """A module docstring without its reST markup; in its tables each literal keeps its width."""
+    lines: list[str] = []
+    table_from, second = None, 0  # the line of the open table's top border; where its second column starts
+    for number, line in enumerate(_REST_ROLE.sub(r"\1", doc).splitlines()):
+        if line.startswith("===="):  # a top border, the header's underline (two lines down) or a bottom border
+            table_from = number if table_from is None else (table_from if number == table_from + 2 else None)
+            second = line.find(" =") + 1
+        if table_from is not None and not line.startswith("===="):
+            first = _REST_LITERAL.sub(r"\1", line[:second]).rstrip()
+            line = (first.ljust(second) if first else " " * second) + line[second:]
+        lines.append(_REST_LITERAL.sub(r"\1", line).rstrip())
+    return "\n".join(lines)
+
+
+def _required_columns() -> list[str]:
+    """The columns every row needs: the schema's required claims, less those the batch fills in."""
+    schema = load_schema()
+    defaulted = set(batch_format._DEFAULTED)  # issuer_country, awarding_body, issued_on: filled in by the batch
+    found: list[str] = []
+    for claim in schema["required"]:
+        if claim == "learner":
+            found += [f"learner.{member}" for member in schema["properties"]["learner"]["required"]]
+        elif claim not in defaulted:
+            found.append(claim)
+    return found
+
+
 @issuer.command()
 def columns() -> None:
     """Print the CSV columns `issue --from FILE.csv` accepts, with their meaning."""
-    click.echo(batch_format.__doc__ or "")
+    click.echo(_plain(batch_format.__doc__ or ""))
+    cycles = ", ".join(f"{cycle} for {level}" for level, cycle in EQF_TO_QF_EHEA_CYCLE.items())
+    click.echo(textwrap.fill(f"Required in every row: {', '.join(_required_columns())}; and qf_ehea_cycle when "
+                             f"eqf_level is 5 to 8 ({cycles}). The others are optional or have the defaults above.",
+                             width=78, break_on_hyphens=False))
 
 
 @issuer.command()

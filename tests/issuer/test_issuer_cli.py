@@ -169,3 +169,22 @@ def test_which_issuer_must_be_said_when_there_are_several(runner, initialised, d
     missing = runner.invoke(main, ["issuer", "--issuer", "ghost", "list"])
     assert missing.exit_code == EXIT_REFUSED
     assert "no issuer 'ghost'" in missing.output
+
+
+def test_columns_names_the_required_ones_in_plain_text(runner):
+    """`issuer columns` says which columns every row needs, without the docstring's reST markup.
+
+    Before: it printed issuer.batch's module docstring as is (":data:`CSV_COLUMNS`",
+    ":func:`batch_digest`", ``double backquotes``) and never said which columns are required,
+    so a newcomer's first CSV came back with six "missing" problems.
+    """
+    result = runner.invoke(main, ["issuer", "columns"])
+    assert result.exit_code == 0
+    assert ":data:`" not in result.output
+    assert "``" not in result.output
+    required = " ".join(result.output.split("Required in every row:")[1].split(";")[0].split())
+    for column in ("learner.birth_date", "learner.student_id", "assessment_type", "participation",
+                   "quality_assurance", "ects", "eqf_level", "title", "learning_outcomes"):
+        assert column in required
+    assert "issued_on" not in required  # it has a default
+    assert "qf_ehea_cycle" in result.output.split("Required in every row:")[1]
