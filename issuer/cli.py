@@ -164,8 +164,10 @@ def _report_anchors(outcomes: Sequence[AnchorOutcome], issuance: Sequence[Issuan
 def issuer(ctx: click.Context, issuer_name: str | None) -> None:
     """Issuer identity, batch issuing, revocation and the issuer service.
 
-    State lives in $MICROCRED_DATA_DIR/issuers/NAME (default ./var). Exit
-    codes: 0 done, 1 refused, 2 bad usage, 3 saved but not yet anchored.
+    State lives in $MICROCRED_DATA_DIR/issuers/NAME (default ./var/issuers/NAME).
+    Exit codes: 0 done, 1 refused, 2 bad usage, 3 saved but not yet anchored,
+    4 the disk is full, read-only or failing (nothing half-written), 130
+    interrupted (what was saved is kept).
     """
     ctx.ensure_object(dict)
     ctx.obj["issuer"] = issuer_name

@@ -188,3 +188,10 @@ def test_columns_names_the_required_ones_in_plain_text(runner):
         assert column in required
     assert "issued_on" not in required  # it has a default
     assert "qf_ehea_cycle" in result.output.split("Required in every row:")[1]
+
+
+def test_help_lists_every_exit_code_the_readme_names(runner):
+    """Before: `microcred issuer --help` stopped at 3; the README and the code also use 4 and 130."""
+    text = " ".join(runner.invoke(main, ["issuer", "--help"]).output.split())
+    for code in ("0 done", "1 refused", "2 bad usage", "3 saved but not yet anchored", "4 ", "130 interrupted"):
+        assert code in text
