@@ -115,6 +115,9 @@ def verify(source, nonce: str | None, audience: str | None, evidence, jwks) -> N
     if isinstance(result, VerificationResult) and _refused_as_local(result):
         click.echo("hint: links to this machine over http are refused outside development; "
                    "MICROCRED_DEV_LOOPBACK=1 allows them (`make demo` runs its services so)", err=True)
+    hint = _issued_file_hint(text, result) if not result.verified else None
+    if hint:
+        click.echo(f"hint: {hint}", err=True)
     if result.verified:
         sys.exit(EXIT_VERIFIED)
     sys.exit(EXIT_UNDECIDED if result.undecided else EXIT_NOT_VERIFIED)
@@ -125,6 +128,24 @@ def _not_text() -> VerificationResult:
     reason = "the input is not UTF-8 text, so it is no presentation"
     return VerificationResult(None, tuple(CheckResult(c, FAILED, reason) if c == "format"
                                           else CheckResult(c, SKIPPED, "nothing to verify") for c in CHECKS))
+
+
+def _issued_file_hint(text: str, result: object) -> str | None:
+    """What to do with a file an issuer wrote, given here instead of a holder's presentation."""
+    if text.startswith("{"):
+        try:
+            bundle = json.loads(text)
+        except ValueError:
+            return None
+        if isinstance(bundle, dict) and isinstance(bundle.get("credential"), str) and "issuance_proof" in bundle:
+            return ("this is an issuer's <id>.with-proof.json (a credential with its issuance proof), not a "
+                    "presentation: import it into a wallet, share it from there, and verify what the wallet shows")
+        return None
+    if (isinstance(result, VerificationResult) and text.endswith("~")
+            and result.check("holder_binding").status == FAILED):
+        return ("an SD-JWT VC without a Key Binding JWT is a credential as issued, not a presentation: "
+                "import it into the holder's wallet and verify what the wallet shares (its QR or link)")
+    return None
 
 
 def _refused_as_local(result: VerificationResult) -> bool:

@@ -62,3 +62,25 @@ def test_outside_the_demo_an_http_link_is_refused_saying_how_to_allow_it(cli_env
     detail = json.loads(answer.stdout)["checks"][0]["detail"]
     assert "https" in detail
     assert "MICROCRED_DEV_LOOPBACK" in answer.stderr
+
+
+def test_an_issued_credential_file_is_not_verified_with_a_hint_to_share_it_from_a_wallet(cli_env, make_issuer):
+    """A newcomer's first try: `microcred verify` on the issuer's `<id>.sd-jwt` or `<id>.with-proof.json`.
+
+    Before: the credential alone failed holder_binding with no word on what to do, and the
+    with-proof file failed `format` with "the credential's 'type' must be a string or a list
+    of strings", as if it were a broken W3C credential.
+    """
+    from verifier.cli import verify
+
+    credential = make_issuer().credential()
+    alone = CliRunner().invoke(verify, ["-"], input=credential)
+    assert alone.exit_code == 1, alone.output
+    assert json.loads(alone.stdout)["verified"] is False
+    assert "wallet" in alone.stderr
+    bundle = json.dumps({"credential": credential, "issuance_proof": {"alg": "rfc9162-sha256"}})
+    with_proof = CliRunner().invoke(verify, ["-"], input=bundle)
+    assert with_proof.exit_code == 1, with_proof.output
+    assert json.loads(with_proof.stdout)["verified"] is False
+    assert "with-proof.json" in with_proof.stderr
+    assert "import it into a wallet" in with_proof.stderr
