@@ -235,13 +235,19 @@ def add_health_route(app: Any, details: Callable[[], dict[str, Any]] | None = No
 
 
 def serve(factory: Callable[[], Any], options: ServeOptions, *, name: str) -> None:
-    """Serve the app ``factory`` builds on ``options.server`` until SIGTERM / SIGINT; ``--dev``: with the reloader."""
-    if options.dev:
-        _serve_dev(factory, options)
-    elif options.server == "granian":
-        _serve_granian(factory, options, name)
-    else:
-        _serve_gunicorn(factory, options, name)
+    """Serve the app ``factory`` builds on ``options.server`` until SIGTERM / SIGINT; ``--dev``: with the reloader.
+
+    A setting that does not fit stops it with one line (``Error: MICROCRED_…: expected …``, exit 1).
+    """
+    try:
+        if options.dev:
+            _serve_dev(factory, options)
+        elif options.server == "granian":
+            _serve_granian(factory, options, name)
+        else:
+            _serve_gunicorn(factory, options, name)
+    except ConfigurationError as exc:  # raised by the factory in this process, before any worker starts
+        raise click.ClickException(str(exc)) from None
 
 
 def _serve_dev(factory: Callable[[], Any], options: ServeOptions) -> None:

@@ -302,6 +302,27 @@ def test_a_wildcard_bind_without_a_public_url_is_a_usage_error(tmp_path):
     assert "MICROCRED_PUBLIC_URL" in result.stderr, result.stderr
 
 
+@pytest.mark.parametrize(("service", "variable", "value"), [
+    ("wallet", "MICROCRED_SESSION_IDLE_TIMEOUT", "soon"),
+    ("verifier", "MICROCRED_DEV_LOOPBACK", "ture"),
+])
+def test_a_bad_setting_stops_serve_with_one_line_naming_it(tmp_path, service, variable, value):
+    """The README's own examples of a bad value: one line naming the variable, no traceback.
+
+    Before: `wallet serve` and `verifier serve` let the ConfigurationError out as a traceback
+    (the issuer's command caught it).
+    """
+    from ledger.devnet import free_port
+
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "-m", "microcred", service, "serve", "--port", str(free_port())],
+        capture_output=True, text=True, timeout=60,
+        env={**os.environ, "MICROCRED_DATA_DIR": str(tmp_path), variable: value})
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert f"Error: {variable}: expected" in result.stderr
+
+
 # ------------------------------------------------------------------ the pieces
 
 
