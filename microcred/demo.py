@@ -266,7 +266,7 @@ def demo(lan: bool, wallet_port: int, verifier_port: int, story: bool, fresh: bo
     if story:
         tell_story()
         return
-    started = time.monotonic()
+    started = time.time()  # the clock of make's `date +%s` (MICROCRED_DEMO_MAKE_STARTED)
     data_dir = default_data_dir()
     if fresh:
         try:
@@ -303,7 +303,7 @@ def demo(lan: bool, wallet_port: int, verifier_port: int, story: bool, fresh: bo
     try:
         record_running(data_dir, {item.label: item.url for item in running.served})
         _announce(running.served, running.wallet_url, running.verifier_url, lan, data_dir,
-                  timing_line(started, time.monotonic(), make_started=os.environ.get(ENV_MAKE_STARTED)))
+                  timing_line(started, make_started=os.environ.get(ENV_MAKE_STARTED)))
         failed = _wait_for_interrupt(running)
         if failed is not None:
             raise click.ClickException(f"the {failed.label} stopped by itself (exit code {failed.exited()}); "

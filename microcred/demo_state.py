@@ -141,9 +141,13 @@ def reset(data_dir: Path, stop_devnet) -> list[str]:
     return sorted(entry.name for entry in entries)
 
 
-def timing_line(started: float, ready: float, *, make_started: str | None) -> str:
-    """``ready in 1.7 s`` — and, after ``make demo``, how long installing took before that."""
-    took = ready - started
+def timing_line(started: float, *, make_started: str | None, now: float | None = None) -> str:
+    """``ready in 1.7 s`` — and, after ``make demo``, how long installing took before that.
+
+    ``started`` and ``now`` (default: the time now) are on the wall clock, epoch seconds, as is
+    ``make_started`` (``date +%s``), so the three can be compared.
+    """
+    took = (time.time() if now is None else now) - started
     try:
         before = started - float(make_started) if make_started else None
     except ValueError:
