@@ -55,10 +55,11 @@ def verifier_keys(jwks_text: str | None, data_dir: Path) -> dict[str, PublicKey]
 
 
 def _read(what: str, read: Any) -> Any:
+    """``read()``, or why ``what`` could not be read (the recheck's finding names ``what`` itself)."""
     try:
         return read()
     except (MicrocredError, ConnectionError, TimeoutError) as exc:
-        return Unavailable(f"{what} cannot be read ({str(exc)[:160]})")
+        return Unavailable(str(exc)[:300] or f"{what}: {type(exc).__name__}")
 
 
 def _revocation_now(service: Any, evidence: Evidence, now: int) -> tuple[Any, Any, int | None]:

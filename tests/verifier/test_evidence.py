@@ -207,3 +207,19 @@ def test_a_forged_cross_site_post_cannot_name_an_evidence_file(client, make_issu
     assert download.status_code == 200
     assert "Set-Cookie" not in download.headers
     assert parse_evidence(download.get_data(as_text=True)).payload["presentation"]["sha256"] == digest
+
+
+def test_a_chain_read_that_fails_is_named_once_in_the_recheck():
+    """Before: "the status anchor cannot be read: the status anchor cannot be read (the node …)"."""
+    from credentials.evidence import recheck as recheck_rules
+    from ledger.errors import LedgerError
+    from tests.core.test_evidence_rules import _evidence, _finding, _now
+    from verifier.evidence_check import _read
+
+    def refused():
+        raise LedgerError("the node at http://127.0.0.1:8545 refused to read the anchor")
+
+    then = _read("the status anchor", refused)
+    detail = _finding(recheck_rules(_evidence(), _now(anchor_then=then)), "revocation").detail
+    assert detail.count("cannot be read") == 1, detail
+    assert "refused to read the anchor" in detail
