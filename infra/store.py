@@ -60,12 +60,14 @@ from infra.store_checkpoints import Checkpointer
 from infra.store_checks import RateDecision, checked, checked_limit
 from infra.store_redis import ENV_REDIS_URL, RedisStore
 
-__all__ = ["ENV_REDIS_URL", "STORE_FILE", "RateDecision", "Store", "StoreUnavailable", "SqliteStore", "RedisStore",
-           "open_store"]
+__all__ = ["ENV_REDIS_URL", "PURGE_CHUNK", "STORE_FILE", "RateDecision", "Store", "StoreUnavailable", "SqliteStore",
+           "RedisStore", "open_store"]
 
 STORE_FILE = "shared-state.sqlite3"
 #: Seconds between two purges of expired SQLite rows by one process.
 PURGE_INTERVAL_S = 60.0
+#: Rows of each table one write deletes at most when a purge is due; the writes after it go on until none is left.
+PURGE_CHUNK = 250
 #: Writes by one process between two checkpoints of the SQLite log by its background thread (one write is about
 #: one page of log: SQLite's own automatic checkpoint comes after 1,000 pages).
 CHECKPOINT_EVERY = 1000
@@ -112,6 +114,14 @@ _ADD_ONCE = ("INSERT INTO once (namespace, key, expires_at) VALUES (?, ?, ?) ON 
              "DO UPDATE SET expires_at = excluded.expires_at WHERE once.expires_at <= ?")
 
 
+#: One chunk of a purge of ``kv`` or ``hits``: expired rows found through the table's expiry index.
+_PURGE_INDEXED = ("DELETE FROM {table} WHERE (namespace, key) IN "
+                  "(SELECT namespace, key FROM {table} WHERE expires_at <= ? LIMIT ?)")
+#: One chunk of a purge of ``once``: expired rows after the last chunk's, in key order; the deleted keys.
+_PURGE_ONCE = ("DELETE FROM once WHERE (namespace, key) IN (SELECT namespace, key FROM once "
+               "WHERE (namespace, key) > (?, ?) AND expires_at <= ? ORDER BY namespace, key LIMIT ?) "
+               "RETURNING namespace, key")
+
 #: One rate-limit hit -> (window_start, count) after it.
 _HIT = ("INSERT INTO hits (namespace, key, window_start, count, expires_at) VALUES (:namespace, :key, :now, 1, "
         ":now + :window) ON CONFLICT (namespace, key) DO UPDATE SET "
@@ -139,6 +149,7 @@ class SqliteStore:
         self._cursor: sqlite3.Cursor | None = None
         self._pid = 0
         self._next_purge = 0.0
+        self._purged_to = ("", "")  # the (namespace, key) the last chunk of a purge of ``once`` stopped at
         self._writes = 0  # since the last checkpoint asked of the background thread
         self._checkpointer: Checkpointer | None = None
         self._check_schema()
@@ -204,12 +215,20 @@ class SqliteStore:
                 _log.debug("closing a failed shared-store connection failed too", exc_info=True)
 
     def _purge(self, conn: sqlite3.Connection) -> None:
+        """Delete at most :data:`PURGE_CHUNK` expired rows of each table (inside the caller's write transaction,
+        which holds every process's write lock meanwhile); the next purge is due at once while rows were left,
+        else in :data:`PURGE_INTERVAL_S`. ``kv`` and ``hits`` are read through their expiry indexes; ``once``,
+        which has none, is walked in key order from where the last chunk stopped, so a pass reads it once."""
         now = self._clock()
         if now < self._next_purge:
             return
-        self._next_purge = now + PURGE_INTERVAL_S
-        for table in ("once", "kv", "hits"):
-            conn.execute(f"DELETE FROM {table} WHERE expires_at <= ?", (now,))
+        counts = [conn.execute(_PURGE_INDEXED.format(table=table), (now, PURGE_CHUNK)).rowcount
+                  for table in ("kv", "hits")]
+        keys = conn.execute(_PURGE_ONCE, (*self._purged_to, now, PURGE_CHUNK)).fetchall()
+        counts.append(len(keys))
+        self._purged_to = max(keys) if len(keys) >= PURGE_CHUNK else ("", "")
+        self._next_purge = now if max(counts) >= PURGE_CHUNK else now + PURGE_INTERVAL_S
+        self._writes += sum(counts)  # up to a log page a deleted row: the background checkpoints keep pace
 
     def add_once(self, namespace: str, key: str, ttl: float) -> bool:
         checked(namespace, key, ttl)
