@@ -359,11 +359,10 @@ def _replay(run: CheckRun, policy: Policy, replay: ReplayGuard, kb: Any) -> dict
     for ``kb_max_age + clock_skew`` seconds, and only a trusted issuer's holder
     can cause one.
     """
+    earned = run.replay_earned()  # else the replay check says why not
     if kb is None:
         return None
-    if not (run.ok("signature") and run.ok("holder_binding") and run.ok("issuer_trust")):
-        run.set("replay", SKIPPED, "not recorded: only presentations by an accredited issuer's holder are checked "
-                "for replay, and this one's issuer accreditation was not confirmed")
+    if not earned:
         return {"audience": kb.audience, "nonce": kb.nonce, "iat": kb.issued_at}
     first = ask(replay, kb_jwt_id(kb.kb_jwt), int(kb.issued_at) + policy.kb_max_age + policy.clock_skew)
     if isinstance(first, Unavailable):

@@ -318,11 +318,7 @@ def _binding(run: CheckRun, ctx: ImportedContext, whole: VerifiedWhole,
 
 
 def _replay(run: CheckRun, ctx: ImportedContext, bound: Any) -> None:
-    if bound is None:
-        return
-    if not (run.ok("signature") and run.ok("holder_binding") and run.ok("issuer_trust")):
-        run.set("replay", SKIPPED, "not recorded: only presentations by an accredited issuer's holder are checked "
-                "for replay, and this one's issuer accreditation was not confirmed")
+    if not run.replay_earned() or bound is None:  # the replay check says why not
         return
     first = ask(ctx.replay, "vp:" + bound.replay_id, bound.expires_at)
     if isinstance(first, Unavailable):

@@ -216,6 +216,11 @@ class VerificationResult:
         }
 
 
+#: The checks a presentation must pass before its holder proof is recorded for replay, as the replay check names them.
+_RECORDED_AFTER = (("signature", "issuer's signature"), ("holder_binding", "holder binding"),
+                   ("issuer_trust", "issuer accreditation"))
+
+
 class CheckRun:
     """Collects one verification's check results; the first result set for a check wins."""
 
@@ -231,6 +236,19 @@ class CheckRun:
 
     def ok(self, check: str) -> bool:
         return check in self.results and self.results[check].status == PASSED
+
+    def replay_earned(self) -> bool:
+        """Whether the presentation earned a replay record: the issuer's signature, the holder binding and the
+        issuer's trust passed (issue 10, B5: recording earlier let anybody fill the replay store). If not, the
+        ``replay`` check (unless set already) says which of them kept it from being recorded."""
+        for check, name in _RECORDED_AFTER:
+            if not self.ok(check):
+                self.set("replay", SKIPPED, "not recorded: the holder binding did not pass, and only a presentation "
+                         "whose holder proof verified is checked for replay" if check == "holder_binding" else
+                         "not recorded: only presentations by an accredited issuer's holder are checked for replay, "
+                         f"and this one's {name} was not confirmed")
+                return False
+        return True
 
     def finish(self, skipped_because: str) -> tuple[CheckResult, ...]:
         results = self.results

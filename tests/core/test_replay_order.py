@@ -95,3 +95,30 @@ def test_nothing_is_recorded_when_signature_or_holder_binding_fails(breakage):
     result = _verify(world, guard, presentation)
     assert result.check(expected).status == FAILED
     assert guard.recorded == []
+
+
+def test_a_presentation_without_a_key_binding_jwt_says_why_replay_was_not_checked():
+    """The replay check's reason names what happened: no KB-JWT (holder binding required) is not a failure of the
+    disclosures, which passed (its reason was the catch-all "the disclosures did not verify")."""
+    world, guard = World(), BoundedGuard()
+    result = _verify(world, guard, world.credential())  # the issuer's SD-JWT as it is, no KB-JWT
+    assert result.check("disclosures").status == PASSED
+    assert result.check("holder_binding").status == FAILED
+    replay = result.check("replay")
+    assert replay.status == SKIPPED
+    assert "disclosures" not in replay.detail
+    assert "holder" in replay.detail
+    assert guard.recorded == []
+
+
+def test_the_replay_check_names_the_check_that_kept_it_from_recording():
+    world, guard = World(), BoundedGuard()
+    result = verify_presentation(world.present(nonce="other"), policy=Policy(frozenset({ROOT}), expected_nonce="n-1"),
+                                 trust=world.trust, status=world.status, replay=guard, now=NOW, audience=AUDIENCE)
+    assert result.check("holder_binding").status == FAILED
+    assert result.check("issuer_trust").status == PASSED
+    replay = result.check("replay")
+    assert replay.status == SKIPPED
+    assert "holder binding" in replay.detail
+    assert "accreditation" not in replay.detail
+    assert guard.recorded == []
