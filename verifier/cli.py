@@ -47,7 +47,8 @@ def verifier() -> None:
 
 @verifier.command()
 @serve_options(8003)
-@click.option("--workers", default=lambda: os.cpu_count() or 1, show_default="the number of cores", type=int,
+@click.option("--workers", default=lambda: min(os.cpu_count() or 1, 64), show_default="the number of cores, at most 64",
+              type=click.IntRange(1, 64),
               help="Worker processes; replay records, OpenID4VP requests and rate limits are shared "
                    "through the store (SQLite in the data dir, or Redis with MICROCRED_REDIS_URL)")
 def serve(host: str, port: int, workers: int, threads: int, timeout: int, access_log: str | None,

@@ -382,3 +382,20 @@ def test_wallet_workers_starting_together_migrate_one_fresh_database_once(tmp_pa
         with context.Pool(6) as pool:
             outcomes = pool.starmap(_migrate_at, [(path, barrier)] * 6)
         assert outcomes == [str(len(MIGRATIONS))] * 6, outcomes
+
+
+@pytest.mark.parametrize("service", ["wallet", "verifier"])
+@pytest.mark.parametrize("workers", ["0", "65"])
+def test_every_serve_command_checks_the_range_of_workers_alike(tmp_path, service, workers):
+    """`verifier serve --workers 65` started 65 workers (0 was a different message): all say the same now.
+
+    Found by a newcomer: the wallet and issuer checked `--workers` with click's range (1..64), the verifier not.
+    """
+    from click.testing import CliRunner
+
+    from microcred.cli import main
+
+    result = CliRunner().invoke(main, [service, "serve", "--workers", workers],
+                                env={"MICROCRED_DATA_DIR": str(tmp_path)})
+    assert result.exit_code == 2, result.output
+    assert f"Invalid value for '--workers': {workers} is not in the range 1<=x<=64." in result.output
