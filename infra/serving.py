@@ -234,11 +234,14 @@ def add_health_route(app: Any, details: Callable[[], dict[str, Any]] | None = No
 # ---------------------------------------------------------------- serving
 
 
-def serve(factory: Callable[[], Any], options: ServeOptions, *, name: str) -> None:
+def serve(factory: Callable[[], Any], options: ServeOptions, *, name: str, banner: str | None = None) -> None:
     """Serve the app ``factory`` builds on ``options.server`` until SIGTERM / SIGINT; ``--dev``: with the reloader.
 
-    A setting that does not fit stops it with one line (``Error: MICROCRED_…: expected …``, exit 1).
+    A setting that does not fit stops it with one line (``Error: MICROCRED_…: expected …``, exit 1);
+    ``banner`` is printed once the app has been built, so a bad setting prints nothing else.
     """
+    if banner is not None:
+        factory = _announcing(factory, banner)
     try:
         if options.dev:
             _serve_dev(factory, options)
@@ -248,6 +251,21 @@ def serve(factory: Callable[[], Any], options: ServeOptions, *, name: str) -> No
             _serve_gunicorn(factory, options, name)
     except ConfigurationError as exc:  # raised by the factory in this process, before any worker starts
         raise click.ClickException(str(exc)) from None
+
+
+def _announcing(factory: Callable[[], Any], banner: str) -> Callable[[], Any]:
+    """``factory``, printing ``banner`` after the first app it builds in this process (the master's)."""
+    announced = False
+
+    def build() -> Any:
+        nonlocal announced
+        app = factory()
+        if not announced:
+            announced = True
+            click.echo(banner)
+        return app
+
+    return build
 
 
 def _serve_dev(factory: Callable[[], Any], options: ServeOptions) -> None:

@@ -586,9 +586,9 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, threads: int, 
     options = options_from_click(host, port, workers, threads, timeout, access_log, certfile, keyfile, dev)
     home = _home(ctx)
     config = {"ISSUER": home.identity.name, "DATA_DIR": str(data_dir())}
-    click.echo(f"issuer {home.identity.name} serving on {options.scheme}://{options.bind} "
+    run(lambda: create_app(config), options, name=f"issuer-{home.identity.name}",
+        banner=f"issuer {home.identity.name} serving on {options.scheme}://{options.bind} "
                f"(public URL {home.identity.base_url})")
-    run(lambda: create_app(config), options, name=f"issuer-{home.identity.name}")
 
 
 issuer.add_command(staff)  # the registrar's staff accounts (issuer.staff_cli)

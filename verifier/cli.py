@@ -66,8 +66,8 @@ def serve(host: str, port: int, workers: int, threads: int, timeout: int, access
         except ConfigurationError as exc:
             raise click.UsageError(f"{exc} (MICROCRED_VERIFIER_PUBLIC_URL)") from None
     public_url = config.get("VERIFIER_PUBLIC_URL") or os.environ["MICROCRED_VERIFIER_PUBLIC_URL"]
-    click.echo(f"verifier on {options.scheme}://{options.bind}/ (public URL {public_url}; API: POST /api/v1/verify)")
-    run(lambda: create_app(config), options, name="verifier")
+    run(lambda: create_app(config), options, name="verifier",
+        banner=f"verifier on {options.scheme}://{options.bind}/ (public URL {public_url}; API: POST /api/v1/verify)")
 
 
 @click.command()

@@ -48,7 +48,7 @@ def serve(host: str, port: int, workers: int, threads: int, timeout: int, access
     if options.scheme == "http" and host in ("127.0.0.1", "localhost", "::1") \
             and "MICROCRED_SESSION_COOKIE_SECURE" not in os.environ:
         config["SESSION_COOKIE_SECURE"] = False  # loopback http: browsers may drop Secure cookies here
-    click.echo(f"wallet: {options.scheme}://{options.bind}/ (public URL "
-               f"{config.get('PUBLIC_URL') or os.environ['MICROCRED_PUBLIC_URL']}; "
-               f"data in {os.path.abspath(config['DATA_DIR'])})")
-    run(lambda: create_app(config), options, name="wallet")
+    banner = (f"wallet: {options.scheme}://{options.bind}/ (public URL "
+              f"{config.get('PUBLIC_URL') or os.environ['MICROCRED_PUBLIC_URL']}; "
+              f"data in {os.path.abspath(config['DATA_DIR'])})")
+    run(lambda: create_app(config), options, name="wallet", banner=banner)

@@ -399,3 +399,20 @@ def test_every_serve_command_checks_the_range_of_workers_alike(tmp_path, service
                                 env={"MICROCRED_DATA_DIR": str(tmp_path)})
     assert result.exit_code == 2, result.output
     assert f"Invalid value for '--workers': {workers} is not in the range 1<=x<=64." in result.output
+
+
+def test_a_bad_setting_is_reported_before_any_banner(tmp_path):
+    """`wallet serve` printed 'wallet: http://… (public URL …)' and then failed on a bad MICROCRED_* value.
+
+    Found by a newcomer's walk: the settings are checked first; the output is the one error line.
+    """
+    from ledger.devnet import free_port
+
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "-m", "microcred", "wallet", "serve", "--port", str(free_port())],
+        capture_output=True, text=True, timeout=60,
+        env={**os.environ, "MICROCRED_DATA_DIR": str(tmp_path), "MICROCRED_SESSION_IDLE_TIMEOUT": "soon"})
+    assert result.returncode == 1, result.stderr
+    assert result.stdout == ""
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()]
+    assert result.stderr.startswith("Error: MICROCRED_SESSION_IDLE_TIMEOUT: expected")
