@@ -20,6 +20,7 @@ from flask import Blueprint, Response, abort, jsonify, render_template, request
 
 from credentials.errors import OAuthError
 from issuer.archive import LIST_KIND_BITSTRING, LIST_KIND_IETF
+from issuer.list_keeper import served_token
 from issuer.oid4vci import (
     authorization_server_metadata,
     credential_issuer_metadata,
@@ -51,12 +52,15 @@ def _list_response(list_id: str, kind: str, media_type: str) -> Response:
     for :data:`STATUS_TTL` seconds, except while a newer version waits: a cache must not keep serving the old
     token once the chain holds the new one."""
     service = get_service()
-    token = service.status_list_token(list_id, kind, now=now())
-    if token is None:
+    # One read for the token and its header: a token read while its successor waited, whose successor's anchor
+    # is confirmed before a second read, would go out cacheable though the chain no longer holds its hash.
+    record = service.archive.status_list(list_id)
+    token = None if record is None or record.kind != kind else served_token(
+        record, ledger=service.anchor is not None, now=now())
+    if record is None or token is None:
         abort(404)
     response = Response(token, mimetype=media_type)
-    record = service.archive.status_list(list_id)
-    waiting = service.anchor is not None and record is not None and record.anchor_pending
+    waiting = service.anchor is not None and record.anchor_pending
     response.headers["Cache-Control"] = "no-cache" if waiting else f"public, max-age={STATUS_TTL}"
     return response
 

@@ -332,3 +332,35 @@ def test_the_home_page_says_which_version_verifiers_are_served(service, anchor, 
     page = client.get("/").get_data(as_text=True)
     assert "anchor pending" in page
     assert "verifiers are served version 1 until then" in page
+
+
+def test_a_token_read_before_its_successor_is_anchored_is_never_served_as_cacheable(service, anchor, defaults,
+                                                                                     client, monkeypatch):
+    """The anchor of the newest version confirmed (another anchorer) while a request is being answered: the token
+    read while it waited (the old anchored one) must not go out with ``public, max-age``, or a cache would keep
+    serving a token whose hash the chain no longer holds. The token and its header come from one read."""
+    first, _ = _issue(service, defaults)
+    list_id = _list_of(service, first)
+    anchor.down = True
+    service.set_status([first], "revoked", now=NOW + 10)
+    anchor.down = False
+    waiting = service.archive.status_list(list_id)
+    assert waiting.anchor_pending
+
+    read = Archive.status_list
+    armed = [True]
+
+    def read_then_anchored_elsewhere(archive, wanted):
+        record = read(archive, wanted)
+        if armed and wanted == list_id:
+            armed.clear()  # once: the anchorer reads the archive too
+            assert [o.anchored for o in service.converge_anchors()] == [True]
+        return record
+
+    monkeypatch.setattr(Archive, "status_list", read_then_anchored_elsewhere)
+    response = client.get(f"/status/{list_id}")
+    monkeypatch.undo()
+    assert not armed  # the anchor was confirmed during the request
+    assert response.get_data(as_text=True) == waiting.anchored_token  # what was anchored when it was read
+    assert hashlib.sha256(waiting.anchored_token.encode("ascii")).digest() != anchor.calls[-1][2]
+    assert response.headers["Cache-Control"] == "no-cache"
