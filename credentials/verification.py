@@ -69,7 +69,7 @@ from credentials.jose import PublicKey, UnverifiedJws
 from credentials.microcredential import EQF_LEVEL
 from credentials.numeric_date import numeric_date
 from credentials.sd_jwt.common import UnverifiedSdJwt
-from credentials.sd_jwt.key_binding import KeyBindingPolicy, parsed_kb_jwt, verify_kb_jwt
+from credentials.sd_jwt.key_binding import parsed_kb_jwt, verify_kb_jwt
 from credentials.sd_jwt.verifier import check_time_claims, sd_alg_of, unpack_disclosures
 from credentials.sd_jwt_vc import ACCEPTED_TYPS, NEVER_DISCLOSABLE, resolve_did_issuer_key
 from credentials.status_check import StatusListMemo, check_revocation, status_list_id
@@ -339,10 +339,8 @@ def _holder_binding(run: CheckRun, parts: UnverifiedSdJwt, payload: Mapping[str,
         run.set("holder_binding", SKIPPED, "no Key Binding JWT; this verifier does not require one", required=False)
         run.set("replay", SKIPPED, "no Key Binding JWT to check for replay", required=False)
         return None
-    kb_policy = KeyBindingPolicy(required=policy.holder_binding_required, audience=policy.expected_audience,
-                                 nonce=policy.expected_nonce, max_age=policy.kb_max_age, leeway=policy.clock_skew)
     try:
-        kb = verify_kb_jwt(parts, payload, kb_policy, now=now, sd_alg=sd_alg_of(payload), parsed=kb_jws)
+        kb = verify_kb_jwt(parts, payload, policy.key_binding, now=now, sd_alg=sd_alg_of(payload), parsed=kb_jws)
     except VerificationError as exc:
         run.set("holder_binding", FAILED, exc.reason)
         return None

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Protocol, TypeVar
 
 from credentials.annex_view import AnnexView
 from credentials.errors import CHECKS, IssuerTrustError, VerificationError
 from credentials.microcredential import MICRO_CREDENTIAL_VCT
+from credentials.sd_jwt.key_binding import KeyBindingPolicy
 from credentials.status_list import MIN_STATUS_LIST_ENTRIES
 
 __all__ = [
@@ -146,6 +148,12 @@ class Policy:
     imported_status_required: bool = False
     unanchored_status_lists: bool = True
     issuance_anchor_required: bool = False
+
+    @cached_property
+    def key_binding(self) -> KeyBindingPolicy:
+        """The Key Binding JWT's policy of this one: made once per policy, not per presentation (issue 16)."""
+        return KeyBindingPolicy(required=self.holder_binding_required, audience=self.expected_audience,
+                                nonce=self.expected_nonce, max_age=self.kb_max_age, leeway=self.clock_skew)
 
 
 @dataclass(frozen=True)
