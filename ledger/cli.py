@@ -17,7 +17,7 @@ import functools
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from eth_utils import is_hex_address
@@ -27,6 +27,9 @@ from ledger.artifacts import Role
 from ledger.config import LedgerSettings
 from ledger.devnet import Devnet
 from ledger.errors import LedgerError
+
+if TYPE_CHECKING:  # ledger.deployment loads web3: imported by the commands that use the chain
+    from ledger.deployment import Deployment
 
 __all__ = ["devnet", "deploy", "accredit"]
 
@@ -144,11 +147,22 @@ def devnet_status(as_json: bool) -> None:
         click.echo(f"devnet: running at {status.record.url} (pid {status.record.pid}), "
                    f"chain {status.chain_id}, block {status.block_number}")
     if deployment is not None:
-        click.echo(f"deployment: TrustRegistry {deployment.trust_registry.address}, "
-                   f"StatusRegistry {deployment.status_registry.address} on chain {deployment.chain_id} "
+        click.echo(f"deployment: {_registries(deployment)} on chain {deployment.chain_id} "
                    f"(block {deployment.deployment_block}), root {deployment.root_did}")
     else:
         click.echo(f"deployment: none ({settings.deployment_path} missing)")
+
+
+def _registries(deployment: Deployment) -> str:
+    """'TrustRegistry 0x…, StatusRegistry 0x…, IssuanceRegistry 0x…, DidRegistry 0x…': each that ``deploy`` deploys,
+    or for an older deployment which it lacks."""
+    named = [("TrustRegistry", deployment.trust_registry), ("StatusRegistry", deployment.status_registry),
+             ("IssuanceRegistry", deployment.issuance_registry), ("DidRegistry", deployment.did_registry)]
+    text = ", ".join(f"{name} {ref.address}" for name, ref in named if ref is not None)
+    if deployment.missing_registries:
+        text += (", " + ", ".join(f"no {name}" for name in deployment.missing_registries)
+                 + " (made by an older microcred: `microcred deploy`)")
+    return text
 
 
 # ------------------------------------------------------------------ deploy
@@ -182,8 +196,7 @@ def deploy(root_did: str | None, root_name: str | None, root_country: str | None
                        "(made by an older microcred); deploying again")
             existing = None
         if existing is not None:
-            click.echo(f"already deployed on chain {existing.chain_id}: TrustRegistry "
-                       f"{existing.trust_registry.address}, StatusRegistry {existing.status_registry.address} "
+            click.echo(f"already deployed on chain {existing.chain_id}: {_registries(existing)} "
                        "(use --force to deploy new contracts)")
             return
     root = load_key_file(root_key_file) if root_key_file else default_root_account(chain, settings.data_dir)

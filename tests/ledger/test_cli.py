@@ -127,6 +127,40 @@ def test_errors_are_one_line(tmp_path):
     assert code == 2  # usage error: missing options
 
 
+def _a_deployment(*, registries: int):
+    from ledger.config import DEPLOYMENT_FILE
+    from ledger.deployment import ContractRef, Deployment
+
+    refs = [ContractRef(address="0x" + f"{n}" * 40, artifact=f"contracts/artifacts/{n}.json", abi_sha256="00" * 32)
+            for n in range(1, 5)]
+    deployment = Deployment(chain_id=31337, rpc_url="http://127.0.0.1:8545", deployment_block=7, deployed_at=1,
+                            root_address="0x" + "aa" * 20, root_did="did:web:root.example",
+                            trust_registry=refs[0], status_registry=refs[1],
+                            issuance_registry=refs[2] if registries == 4 else None,
+                            did_registry=refs[3] if registries == 4 else None)
+    return deployment, DEPLOYMENT_FILE
+
+
+def test_devnet_status_names_every_registry_deploy_deployed(tmp_path):
+    """`deploy` deploys four registries; `devnet status` named only the TrustRegistry and the StatusRegistry."""
+    deployment, name = _a_deployment(registries=4)
+    deployment.save(tmp_path / name)
+    code, out, _ = run(["devnet", "status"], {"MICROCRED_DATA_DIR": str(tmp_path), "MICROCRED_RPC_URL": ""})
+    assert code == 0
+    line = next(line for line in out.splitlines() if line.startswith("deployment:"))
+    assert line == ("deployment: TrustRegistry 0x" + "1" * 40 + ", StatusRegistry 0x" + "2" * 40
+                    + ", IssuanceRegistry 0x" + "3" * 40 + ", DidRegistry 0x" + "4" * 40
+                    + " on chain 31337 (block 7), root did:web:root.example")
+
+
+def test_devnet_status_says_which_registries_an_older_deployment_lacks(tmp_path):
+    deployment, name = _a_deployment(registries=2)
+    deployment.save(tmp_path / name)
+    code, out, _ = run(["devnet", "status"], {"MICROCRED_DATA_DIR": str(tmp_path), "MICROCRED_RPC_URL": ""})
+    assert code == 0
+    assert "no DidRegistry, no IssuanceRegistry (made by an older microcred: `microcred deploy`)" in out
+
+
 def test_help_texts():
     for args in (["devnet", "--help"], ["deploy", "--help"], ["accredit", "--help"], ["accredit", "grant", "--help"],
                  ["accredit", "transfer", "--help"], ["accredit", "accept", "--help"]):
