@@ -136,7 +136,7 @@ def _issued_file_hint(text: str, result: object) -> str | None:
     if text.startswith("{"):
         try:
             bundle = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser goes: no issuer's file
             return None
         if isinstance(bundle, dict) and isinstance(bundle.get("credential"), str) and "issuance_proof" in bundle:
             return ("this is an issuer's <id>.with-proof.json (a credential with its issuance proof), not a "

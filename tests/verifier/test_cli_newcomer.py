@@ -84,3 +84,15 @@ def test_an_issued_credential_file_is_not_verified_with_a_hint_to_share_it_from_
     assert json.loads(with_proof.stdout)["verified"] is False
     assert "with-proof.json" in with_proof.stderr
     assert "import it into a wallet" in with_proof.stderr
+
+
+def test_deeply_nested_json_is_not_verified_without_a_traceback(cli_env):
+    """The hint for an issuer's file reads JSON too: nesting too deep for it is no issuer's file, not a crash."""
+    from verifier.cli import verify
+
+    depth = 50_000
+    answer = CliRunner().invoke(verify, ["-"], input='{"a":' * depth + "1" + "}" * depth)
+    assert isinstance(answer.exception, SystemExit), answer.exception
+    assert answer.exit_code == 1
+    assert json.loads(answer.stdout)["checks"][0]["status"] == "failed"
+    assert "Traceback" not in answer.output
