@@ -72,6 +72,19 @@ def test_every_page_string_is_translated_in_the_catalogue(extracted, language):
     assert not catalogue.fuzzy, f"{language}/messages.po is marked fuzzy as a whole"
 
 
+def test_the_template_holds_exactly_the_strings_the_pages_use(extracted):
+    """messages.pot, the template a translator of a new language starts from, is what `make i18n` extracts now.
+
+    Found by a newcomer: it lacked a string of the issuer's pages and kept two sentences the sources had reworded.
+    """
+    with (TRANSLATIONS / "messages.pot").open("rb") as handle:
+        template = {message.id if isinstance(message.id, str) else message.id[0] for message in read_po(handle)
+                    if message.id}
+    strings = {msgid if isinstance(msgid, str) else msgid[0] for msgid in extracted}
+    assert sorted(strings - template) == [], "not in messages.pot: run make i18n"
+    assert sorted(template - strings) == [], "in messages.pot, no longer in the sources: run make i18n"
+
+
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_translations_keep_every_placeholder(language):
     problems = [(message.id, [str(error) for error in errors]) for message, errors in _catalogue(language).check()]
