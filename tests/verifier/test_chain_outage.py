@@ -68,3 +68,52 @@ def test_chain_down_gives_503_and_recovers_after_restart(own_chain, status_serve
         assert back.get_json()["verified"] is True
     finally:
         service_of(app).close()
+
+
+def test_evidence_made_before_a_restart_cannot_be_decided_after_it(own_chain, status_server: StatusServer,
+                                                                     monkeypatch):
+    """What the README says of the durable devnet: Anvil reloads the blocks, their logs and the head's state, not
+    the state at older blocks, so the recheck of evidence made before a restart (it reads the status anchor at the
+    evidence's block) cannot decide (exit 2) once newer blocks came before the restart."""
+    from click.testing import CliRunner
+
+    from credentials.dids import did_key_from_public_key
+    from credentials.jose import PrivateKey
+    from credentials.microcredential import MICRO_CREDENTIAL_VCT
+    from tests.verifier.test_evidence import _download
+    from verifier import create_app, service_of
+    from verifier.cli import EXIT_UNDECIDED, EXIT_VERIFIED, verify
+
+    devnet, record, ledger, data_dir = own_chain
+    key = PrivateKey.generate("ES256")
+    did = did_key_from_public_key(key.public_key())
+    _, issuer_account = accredit_tao_and_issuer(ledger, "did:web:tao.restart.example", did,
+                                                vcts=[MICRO_CREDENTIAL_VCT], legal_name="Restart University")
+    issuer = AnchoringIssuer(key, did, issuer_account, ledger, status_server, "restart-list")
+    issuer.publish()
+    app = create_app({"TESTING": True, "DATA_DIR": str(data_dir), "RPC_URL": record.url,
+                      "VERIFIER_FETCH_ALLOW_HTTP": True, "VERIFIER_FETCH_ALLOW_LOOPBACK": True})
+    try:
+        text = _download(app.test_client(), issuer.present())
+    finally:
+        service_of(app).close()
+    evidence = data_dir / "evidence.json"
+    evidence.write_text(text, encoding="utf-8")
+    for name, value in {"MICROCRED_DATA_DIR": str(data_dir), "MICROCRED_RPC_URL": record.url,
+                        "MICROCRED_VERIFIER_FETCH_ALLOW_HTTP": "true",
+                        "MICROCRED_VERIFIER_FETCH_ALLOW_LOOPBACK": "true"}.items():
+        monkeypatch.setenv(name, value)
+    before = CliRunner().invoke(verify, ["--evidence", str(evidence)])
+    assert before.exit_code == EXIT_VERIFIED, before.output
+
+    for _ in range(3):  # the evidence's block is no longer the head
+        ledger.chain.w3.provider.make_request("evm_mine", [])
+    still = CliRunner().invoke(verify, ["--evidence", str(evidence)])
+    assert still.exit_code == EXIT_VERIFIED, still.output  # the running node still has the older block's state
+    devnet.stop()
+    devnet.start(port=record.port, persist_state=True)
+    after = CliRunner().invoke(verify, ["--evidence", str(evidence)])
+    assert after.exit_code == EXIT_UNDECIDED, after.output
+    assert "revocation: cannot say: the status anchor cannot be read" in after.output
+    assert "BlockOutOfRangeError" in after.output
+    assert "issuer_trust: unchanged" in after.output  # events (logs) and the head's state came back
