@@ -74,6 +74,11 @@ class TrustAnswer:
             "accredited": accredited, "reason": reason, "chain": chain, "country": country,
             "accredited_by": accredited_by, "max_eqf_level": max_eqf_level, "block": block, "revoked_at": revoked_at})
 
+    @cached_property
+    def chain_names(self) -> str:
+        """'Issuer (did) → … → Root (did)', for the ``issuer_trust`` detail: built once per answer (issue 16)."""
+        return " → ".join([f"{link.name} ({link.did})" for link in self.chain])
+
 
 @dataclass(frozen=True)
 class StatusEvidence:
@@ -292,5 +297,4 @@ def judge_accreditation(run: CheckRun, policy: Policy, answer: TrustAnswer, issu
     if answer.max_eqf_level and level is not None and level > answer.max_eqf_level:
         run.fail(IssuerTrustError(f"{issuer} is accredited up to EQF level {answer.max_eqf_level}, not {level}"))
         return
-    names = " → ".join([f"{link.name} ({link.did})" for link in answer.chain])
-    run.set("issuer_trust", PASSED, f"accredited for {kind} at {at}: {names}")
+    run.set("issuer_trust", PASSED, f"accredited for {kind} at {at}: {answer.chain_names}")
