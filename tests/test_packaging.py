@@ -62,18 +62,22 @@ _PROBE = textwrap.dedent("""
 """)
 
 
-@pytest.fixture(scope="module")
-def installed(tmp_path_factory) -> Path:
-    where = tmp_path_factory.mktemp("plain-install")
-    # Build from a copy of the checkout's files (tracked and new, not ignored), so the build leaves
-    # nothing (build/, *.egg-info) in the checkout.
-    source = where / "source"
+def _copy_of_the_checkout(source: Path) -> Path:
+    """The checkout's files (tracked and new, not ignored) in ``source``: a build there leaves nothing (build/,
+    *.egg-info) in the checkout."""
     listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
                             capture_output=True, check=True).stdout.decode().split("\0")
     for name in filter(None, listed):
         if (ROOT / name).is_file():
             (source / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / name, source / name)
+    return source
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory) -> Path:
+    where = tmp_path_factory.mktemp("plain-install")
+    source = _copy_of_the_checkout(where / "source")
     venv.EnvBuilder(with_pip=True).create(where / "venv")
     python = where / "venv" / "bin" / "python"
     install = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
@@ -103,3 +107,30 @@ def test_plain_install_imports_every_module_and_scans_a_photo(installed, tmp_pat
     assert "credential offer" in report["photo_body"]
     assert "no QR code was found" not in report["photo_body"]
 
+
+def test_the_build_warns_of_nothing_and_ships_the_contracts(tmp_path):
+    """Every install printed setuptools' warnings: `project.license` as a TOML table is deprecated, and
+    'contracts.artifacts' / 'contracts.bench' were installed as data while absent from the packages.
+
+    Found by a newcomer. The wheel pip builds (in its isolated build environment, as every install does)
+    must say nothing of the kind and still carry the compiled contracts and the benchmark's contract.
+    """
+    import sys
+    import zipfile
+
+    source = _copy_of_the_checkout(tmp_path / "source")
+    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--verbose",
+                            "--disable-pip-version-check", "--wheel-dir", str(tmp_path / "wheel"), str(source)],
+                           capture_output=True, text=True, timeout=600)
+    assert build.returncode == 0, build.stdout[-3000:] + build.stderr[-3000:]
+    output = build.stdout + build.stderr
+    warnings = [line.strip() for line in output.splitlines() if "BuildBackendWarning" in line
+                or "SetuptoolsDeprecationWarning" in line or "absent from the `packages`" in line]
+    assert warnings == []
+    (wheel,) = (tmp_path / "wheel").glob("microcred-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert "contracts/artifacts/TrustRegistry.json" in names
+    assert "contracts/bench/NaiveRevocationRegistry.sol" in names
+    assert "contracts/TrustRegistry.sol" in names
+    metadata = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
+    assert "License-Expression: Apache-2.0" in metadata
