@@ -360,16 +360,18 @@ def _replay(run: CheckRun, policy: Policy, replay: ReplayGuard, kb: Any) -> dict
     earned = run.replay_earned()  # else the replay check says why not
     if kb is None:
         return None
+    iat = kb.issued_at  # an int (a property: read once)
+    shown = {"audience": kb.audience, "nonce": kb.nonce, "iat": iat}
     if not earned:
-        return {"audience": kb.audience, "nonce": kb.nonce, "iat": kb.issued_at}
-    first = ask(replay, kb_jwt_id(kb.kb_jwt), int(kb.issued_at) + policy.kb_max_age + policy.clock_skew)
+        return shown
+    first = ask(replay, kb_jwt_id(kb.kb_jwt), iat + policy.kb_max_age + policy.clock_skew)
     if isinstance(first, Unavailable):
         run.set("replay", UNAVAILABLE, f"the replay cache cannot be read: {first.reason}")
     elif first:
         run.set("replay", PASSED, "this presentation has not been seen before")
     else:
         run.fail(ReplayError("this exact presentation was already shown to this verifier"))
-    return {"audience": kb.audience, "nonce": kb.nonce, "iat": kb.issued_at}
+    return shown
 
 
 def _period(payload: Mapping[str, Any], now: int) -> str:

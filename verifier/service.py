@@ -99,7 +99,11 @@ class ReplayCache:
         self._max_ttl = max_ttl
 
     def __call__(self, kb_jwt_id: str, expires_at: int) -> bool:
-        ttl = min(max(expires_at - self._clock(), 1), self._max_ttl)
+        ttl = expires_at - self._clock()  # min(max(ttl, 1), max_ttl) without the two builtin calls (issue 16)
+        if ttl < 1:
+            ttl = 1
+        if ttl > self._max_ttl:
+            ttl = self._max_ttl
         return self._store.add_once(REPLAY_NAMESPACE, kb_jwt_id, ttl)
 
 
