@@ -6,8 +6,7 @@ import logging
 import math
 import threading
 import weakref
-from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from credentials.errors import ConfigurationError
 from infra import store_checks
@@ -48,8 +47,9 @@ class RedisStore:
         except ValueError as exc:
             raise ConfigurationError(f"{ENV_REDIS_URL} must be a redis://, rediss:// or unix:// URL: {exc}") from None
         self._errors = (redis.RedisError,)
+        self._no_script = redis.exceptions.NoScriptError
         self._prefix = prefix
-        self._hit_script = self._redis.register_script(_HIT_SCRIPT)
+        self._hit_sha = self._redis.register_script(_HIT_SCRIPT).sha  # the SHA1 of the script, computed here
         self._local = threading.local()
         # The threads' own connections, disconnected by close(); weakly held, so the connection of a thread that
         # ended (a server making a thread per request) is closed with it (redis' Connection.__del__ disconnects).
@@ -60,17 +60,12 @@ class RedisStore:
     def _key(self, namespace: str, key: str) -> str:
         return f"{self._prefix}:{namespace}:{key}"
 
-    def _call(self, operation: Callable[[], Any]) -> Any:
-        try:
-            return operation()
-        except self._errors as exc:
-            _log.warning("shared store (Redis): %s: %s", type(exc).__name__, exc)
-            raise StoreUnavailable("the shared state store (Redis) did not answer") from None
-
-    def _command(self, *args: Any) -> Any:
+    def _command(self, *args: Any, script: str | None = None) -> Any:
         """One command on this thread's own connection, made with the client's settings outside its pool (the
         client's per-command machinery cost twice the round trip: issue 16); a failure drops the connection, so
-        the next command connects afresh. No retry, as the client was configured."""
+        the next command connects afresh. No retry, as the client was configured. ``script``: the text of the
+        script an EVALSHA in ``args`` runs, sent with EVAL (which loads it) when the server answers NOSCRIPT (it
+        was restarted or its scripts flushed); any other failure of either is StoreUnavailable."""
         local = self._local
         conn = getattr(local, "conn", None)
         if conn is None or local.made != (store_checks.pid, self._opened):
@@ -80,7 +75,13 @@ class RedisStore:
                 local.conn, local.made = conn, (store_checks.pid, self._opened)
         try:
             conn.send_command(*args)
-            return conn.read_response()
+            try:
+                return conn.read_response()
+            except self._no_script:
+                if script is None:
+                    raise
+                conn.send_command("EVAL", script, *args[2:])
+                return conn.read_response()
         except self._errors as exc:
             conn.disconnect()
             _log.warning("shared store (Redis): %s: %s", type(exc).__name__, exc)
@@ -94,20 +95,22 @@ class RedisStore:
         checked(namespace, key, ttl)
         if not isinstance(value, str):
             raise ValueError(f"a store value is a string, found {type(value).__name__}")
-        self._call(lambda: self._redis.set(self._key(namespace, key), value, px=_ms(ttl)))
+        self._command("SET", self._key(namespace, key), value, "PX", _ms(ttl))
 
     def get(self, namespace: str, key: str) -> str | None:
         checked(namespace, key)
-        return self._call(lambda: self._redis.get(self._key(namespace, key)))
+        return cast("str | None", self._command("GET", self._key(namespace, key)))
 
     def pop(self, namespace: str, key: str) -> str | None:
         checked(namespace, key)
-        return self._call(lambda: self._redis.getdel(self._key(namespace, key)))
+        return cast("str | None", self._command("GETDEL", self._key(namespace, key)))
 
     def hit(self, namespace: str, key: str, window: float, limit: int) -> RateDecision:
+        """One EVALSHA of the counting script on this thread's own connection (EVAL when the server lost it)."""
         checked(namespace, key)
         checked_limit(window, limit)
-        count, left_ms = self._call(lambda: self._hit_script(keys=[self._key(namespace, key)], args=[_ms(window)]))
+        count, left_ms = self._command("EVALSHA", self._hit_sha, 1, self._key(namespace, key), _ms(window),
+                                       script=_HIT_SCRIPT)
         if int(count) <= limit:
             return RateDecision(True, 0)
         return RateDecision(False, max(1, math.ceil(int(left_ms) / 1000)))

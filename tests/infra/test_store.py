@@ -430,3 +430,62 @@ def test_the_redis_connection_of_a_thread_that_ended_is_closed_with_it(redis_ser
     assert len(store._own) == 0
     assert store.add_once("replay", "k7", 60) is False
     store.close()
+
+
+def test_redis_hits_and_values_go_through_the_threads_own_connection(redis_server):
+    """hit (EVALSHA of the counting script), put, get and pop take add_once's path, not the client's per-command
+    machinery (issue 16: a rate-limit hit, one per HTTP request, cost three times a replay record through it)."""
+    store = RedisStore(redis_server, prefix=f"t{uuid.uuid4().hex[:12]}")
+
+    def refused(*args, **kwargs):
+        raise AssertionError("the client's per-command path was used")
+
+    store._redis.execute_command = refused
+    assert [store.hit("rate", "c", 60, 2).allowed for _ in range(3)] == [True, True, False]
+    assert 1 <= store.hit("rate", "c", 60, 2).retry_after <= 60
+    store.put("tx", "k", "value é", 60)
+    assert store.get("tx", "k") == "value é"
+    assert store.pop("tx", "k") == "value é"
+    assert store.get("tx", "k") is None
+    assert store.pop("tx", "k") is None
+    store.close()
+
+
+def test_a_redis_hit_loads_its_script_again_when_the_server_lost_it(redis_server):
+    """A restarted Redis (or SCRIPT FLUSH) no longer holds the counting script: the hit sends it with EVAL."""
+    import redis
+
+    store = RedisStore(redis_server, prefix=f"t{uuid.uuid4().hex[:12]}")
+    assert store.hit("rate", "c", 60, 2).allowed
+    admin = redis.Redis.from_url(redis_server)
+    admin.script_flush()
+    assert store.hit("rate", "c", 60, 2).allowed  # counted: 2
+    assert admin.script_exists(store._hit_sha) == [True]
+    admin.close()
+    assert not store.hit("rate", "c", 60, 2).allowed
+    store.close()
+
+
+def test_a_redis_error_reply_is_unavailable_and_the_store_goes_on(redis_server):
+    """A command the server refuses (the counter's key holds no number) fails closed, and the next one works."""
+    store = RedisStore(redis_server, prefix=f"t{uuid.uuid4().hex[:12]}")
+    store.put("rate", "c", "not a number", 60)
+    with pytest.raises(StoreUnavailable) as caught:
+        store.hit("rate", "c", 60, 5)
+    assert "not an integer" not in str(caught.value)
+    assert store.pop("rate", "c") == "not a number"
+    assert store.hit("rate", "c", 60, 5).allowed
+    store.close()
+
+
+def test_every_operation_of_an_unreachable_redis_is_unavailable():
+    with socket.socket() as bound_not_listening:  # connections to it are refused
+        bound_not_listening.bind(("127.0.0.1", 0))
+        port = bound_not_listening.getsockname()[1]
+        store = RedisStore(f"redis://127.0.0.1:{port}/0", timeout=0.5)
+        for operation in (lambda: store.hit("rate", "c", 60, 5), lambda: store.put("tx", "k", "v", 60),
+                          lambda: store.get("tx", "k"), lambda: store.pop("tx", "k")):
+            with pytest.raises(StoreUnavailable) as caught:
+                operation()
+            assert str(port) not in str(caught.value)
+        store.close()
