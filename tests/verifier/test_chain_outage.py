@@ -22,20 +22,27 @@ def own_chain(tmp_path):
         yield devnet, record, ledger, tmp_path
 
 
-def test_chain_down_gives_503_and_recovers_after_restart(own_chain, status_server: StatusServer):
-
+def _published_issuer(ledger, status_server: StatusServer, name: str):
+    """An accredited did:key issuer (its TAO ``did:web:tao.<name>.example``) whose status list is anchored."""
     from credentials.dids import did_key_from_public_key
     from credentials.jose import PrivateKey
     from credentials.microcredential import MICRO_CREDENTIAL_VCT
+
+    key = PrivateKey.generate("ES256")
+    did = did_key_from_public_key(key.public_key())
+    _, issuer_account = accredit_tao_and_issuer(ledger, f"did:web:tao.{name}.example", did,
+                                                vcts=[MICRO_CREDENTIAL_VCT], legal_name=f"{name.title()} University")
+    issuer = AnchoringIssuer(key, did, issuer_account, ledger, status_server, f"{name}-list")
+    issuer.publish()
+    return issuer
+
+
+def test_chain_down_gives_503_and_recovers_after_restart(own_chain, status_server: StatusServer):
+
     from verifier import create_app, service_of
 
     devnet, record, ledger, data_dir = own_chain
-    key = PrivateKey.generate("ES256")
-    did = did_key_from_public_key(key.public_key())
-    _, issuer_account = accredit_tao_and_issuer(ledger, "did:web:tao.outage.example", did,
-                                                vcts=[MICRO_CREDENTIAL_VCT], legal_name="Outage University")
-    issuer = AnchoringIssuer(key, did, issuer_account, ledger, status_server, "outage-list")
-    issuer.publish()
+    issuer = _published_issuer(ledger, status_server, "outage")
 
     app = create_app({"TESTING": True, "DATA_DIR": str(data_dir), "RPC_URL": record.url,
                       "VERIFIER_FETCH_ALLOW_HTTP": True, "VERIFIER_FETCH_ALLOW_LOOPBACK": True,
@@ -77,20 +84,12 @@ def test_evidence_made_before_a_restart_cannot_be_decided_after_it(own_chain, st
     evidence's block) cannot decide (exit 2) once newer blocks came before the restart."""
     from click.testing import CliRunner
 
-    from credentials.dids import did_key_from_public_key
-    from credentials.jose import PrivateKey
-    from credentials.microcredential import MICRO_CREDENTIAL_VCT
     from tests.verifier.test_evidence import _download
     from verifier import create_app, service_of
     from verifier.cli import EXIT_UNDECIDED, EXIT_VERIFIED, verify
 
     devnet, record, ledger, data_dir = own_chain
-    key = PrivateKey.generate("ES256")
-    did = did_key_from_public_key(key.public_key())
-    _, issuer_account = accredit_tao_and_issuer(ledger, "did:web:tao.restart.example", did,
-                                                vcts=[MICRO_CREDENTIAL_VCT], legal_name="Restart University")
-    issuer = AnchoringIssuer(key, did, issuer_account, ledger, status_server, "restart-list")
-    issuer.publish()
+    issuer = _published_issuer(ledger, status_server, "restart")
     app = create_app({"TESTING": True, "DATA_DIR": str(data_dir), "RPC_URL": record.url,
                       "VERIFIER_FETCH_ALLOW_HTTP": True, "VERIFIER_FETCH_ALLOW_LOOPBACK": True})
     try:
