@@ -296,18 +296,8 @@ def _object(node: Mapping[str, Any], root: Mapping[str, Any]) -> Check:
     find = checks.get
 
     def object_(v: Any) -> bool:
-        if type(v) is not dict:
-            return False
-        for name in needed:
-            if name not in v:
-                return False
-        if known is not None and not known.issuperset(v):
-            return False
-        for key, item in v.items():
-            check = find(key)
-            if check is not None and not check(item):
-                return False
-        return True
+        return (type(v) is dict and _has_all(needed, v) and (known is None or known.issuperset(v))
+                and _members_fit(find, v))
 
     return object_
 
@@ -315,31 +305,30 @@ def _object(node: Mapping[str, Any], root: Mapping[str, Any]) -> Check:
 # The closures here loop instead of calling all() or any() over a generator: a schema check runs on every
 # verification, and a generator per keyword and per member cost more than the checks themselves (issue 16).
 
-def _required(needed: tuple[str, ...]) -> Check:
-    def required(v: Any) -> bool:
-        if not isinstance(v, dict):
-            return True
-        for name in needed:  # noqa: SIM110 (no generator per call: issue 16)
-            if name not in v:
-                return False
-        return True
+def _has_all(needed: tuple[str, ...], v: dict[str, Any]) -> bool:
+    """Whether the object ``v`` has every member ``needed`` (``required``)."""
+    for name in needed:  # noqa: SIM110 (no generator per call: issue 16)
+        if name not in v:
+            return False
+    return True
 
-    return required
+
+def _members_fit(find: Callable[[str], Check | None], v: dict[str, Any]) -> bool:
+    """Whether each member of the object ``v`` that ``find`` has a check for passes it (``properties``)."""
+    for key, item in v.items():
+        check = find(key)
+        if check is not None and not check(item):
+            return False
+    return True
+
+
+def _required(needed: tuple[str, ...]) -> Check:
+    return lambda v: not isinstance(v, dict) or _has_all(needed, v)
 
 
 def _properties(checks: dict[str, Check]) -> Check:
     find = checks.get
-
-    def properties(v: Any) -> bool:
-        if not isinstance(v, dict):
-            return True
-        for key, item in v.items():
-            check = find(key)
-            if check is not None and not check(item):
-                return False
-        return True
-
-    return properties
+    return lambda v: not isinstance(v, dict) or _members_fit(find, v)
 
 
 def _items(check: Check) -> Check:
