@@ -7,15 +7,14 @@ from the blocks, after checking that every one was mined and none reverted.
 
 from __future__ import annotations
 
-import http.client
 import json
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
+from _loopback import loopback_fetcher
 from eth_account import Account
 
 from ledger.chain import Chain
@@ -32,15 +31,18 @@ class RawRpc:
     """Batched JSON-RPC on one persistent connection, for sending thousands of transactions."""
 
     def __init__(self, url: str):
-        parsed = urlparse(url)
-        if parsed.hostname not in ("127.0.0.1", "localhost", "::1"):  # the bench's own Anvil, never another host
-            raise ValueError(f"the gas benches send transactions only to their own local node, not {url!r}")
-        self.connection = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=120)
+        # The bench's own Anvil on 127.0.0.1, through the strict fetcher (bench._loopback): never another host.
+        self.url = url
+        self.fetcher = loopback_fetcher(120.0, 256 * 1024 * 1024)
+        self.fetcher.check_url(url, what="the bench's own node")
 
     def batch(self, calls: list[tuple[str, list]]) -> list:
         body = json.dumps([{"jsonrpc": "2.0", "id": i, "method": m, "params": p} for i, (m, p) in enumerate(calls)])
-        self.connection.request("POST", "/", body, {"Content-Type": "application/json"})
-        answers = sorted(json.loads(self.connection.getresponse().read()), key=lambda a: a["id"])
+        answer = self.fetcher.request("POST", self.url, {"Content-Type": "application/json"}, body.encode("utf-8"),
+                                      what="the bench's own node")
+        if answer.status != 200:
+            raise RuntimeError(f"the node answered HTTP {answer.status}")
+        answers = sorted(json.loads(answer.body), key=lambda a: a["id"])
         errors = [a["error"] for a in answers if "error" in a]
         if errors:
             raise RuntimeError(f"JSON-RPC errors: {errors[:3]}")

@@ -45,13 +45,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from http.client import HTTPConnection
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
+from _loopback import LOOPBACK_HOST, loopback_fetcher  # noqa: E402
 from bench_verify import World, es256_bound  # noqa: E402
 
 SERVERS = ("gunicorn-sync", "gunicorn-gthread", "granian", "uwsgi", "bjoern", "waitress")
@@ -176,16 +176,12 @@ def _memory_kib(pid: int) -> tuple[int, int]:
 
 def loopback_request(port: int, method: str, path: str, body: str | None = None, *,
                      timeout: float = 10) -> tuple[int, bytes]:
-    """(status, body) of one request to a server this bench started on 127.0.0.1 (never anywhere else: the
-    benches load only what they run themselves; the product's outbound requests go through infra.fetch)."""
-    connection = HTTPConnection("127.0.0.1", port, timeout=timeout)
-    try:
-        headers = {"Content-Type": "text/plain"} if body is not None else {}
-        connection.request(method, path, body=body, headers=headers)
-        response = connection.getresponse()
-        return response.status, response.read()
-    finally:
-        connection.close()
+    """(status, body) of one request to a server this bench started on 127.0.0.1, through the strict fetcher
+    (:mod:`bench._loopback`: no other host is ever asked)."""
+    headers = {"Content-Type": "text/plain"} if body is not None else {}
+    response = loopback_fetcher(timeout).request(method, f"http://{LOOPBACK_HOST}:{port}{path}", headers,
+                                                 None if body is None else body.encode("utf-8"), what="bench server")
+    return response.status, response.body
 
 
 class Served:
