@@ -20,7 +20,9 @@ together in one ``anchorMany`` transaction
 (:meth:`issuer.status_changes.StatusChanges.set_statuses`). Killed after the
 archive's transaction, the lists are anchored by the next ``publish`` or the
 service's background retry (:func:`issuer.anchoring.converge`), as for any
-revocation; killed before it, nothing changed.
+revocation — or by applying the same file again: :func:`asked` reads what it
+asks for, and when every credential already has it the caller anchors what the
+chain lacks instead of refusing the file; killed before it, nothing changed.
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ from typing import Any
 from credentials.errors import StatusChangeRefused, UnknownCredential
 from issuer.archive import KIND_OB3, Archive, CredentialRecord, StatusChangeRecord
 
-__all__ = ["COLUMNS", "REASONS", "MAX_CSV_BYTES", "MAX_ROWS", "RevocationPlan", "plan_revocation", "apply_plan"]
+__all__ = ["COLUMNS", "REASONS", "MAX_CSV_BYTES", "MAX_ROWS", "RevocationPlan", "plan_revocation", "apply_plan",
+           "asked"]
 
 COLUMNS = ("credential_id", "batch_id", "reason", "note")
 REASONS = ("revoked", "suspended")
@@ -211,6 +214,21 @@ def plan_revocation(archive: Archive, content: bytes | str, *, now: int, source:
     return RevocationPlan(changes, tuple(sorted(lists)), log, digest)
 
 
-def apply_plan(service: Any, plan: RevocationPlan, *, now: int) -> Any:
-    """Make the change: one archive transaction, then one anchoring transaction (StatusChangeResult)."""
-    return service.set_statuses(plan.changes, now=now, log=plan.log)
+def apply_plan(service: Any, plan: RevocationPlan, *, now: int, on_saved: Any = None) -> Any:
+    """Make the change: one archive transaction, then one anchoring transaction (StatusChangeResult);
+    ``on_saved`` as for :meth:`issuer.status_changes.StatusChanges.set_statuses`."""
+    return service.set_statuses(plan.changes, now=now, log=plan.log, on_saved=on_saved)
+
+
+def asked(archive: Archive, content: bytes | str) -> dict[str, list[str]] | None:
+    """What the file asks for (status → credential ids, twins standing for their credential), whatever the
+    credentials' statuses now; None when a row is malformed or names nothing this archive knows."""
+    errors: list[tuple[int, str]] = []
+    try:
+        rows = _rows(_decode(content), errors)
+        wanted: dict[str, list[str]] = {}
+        for row in rows:
+            wanted.setdefault(row.reason, []).extend(r.id for r in _targets(archive, row))
+    except (StatusChangeRefused, UnknownCredential):
+        return None
+    return None if errors else wanted

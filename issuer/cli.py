@@ -41,7 +41,7 @@ from infra.serving import serve as run
 from issuer import batch as batch_format
 from issuer.archive import BATCH_DELIVERED, KIND_MICROCRED, Archive, BatchRecord, StorageError
 from issuer.batch import BatchDefaults, batch_digest, parse_batch
-from issuer.bulk_revocation import MAX_CSV_BYTES, apply_plan, plan_revocation
+from issuer.bulk_revocation import MAX_CSV_BYTES, apply_plan, asked, plan_revocation
 from issuer.delivery import BatchFolder
 from issuer.did_keys import register_did, resign_status_lists, rotate_signing_key
 from issuer.fault_hook import fault_point
@@ -380,6 +380,52 @@ _REASON = click.option("--reason", default="", help="Why: kept, with who and whe
                                                    "page shows.")
 
 
+class _StatusRun:
+    """One status command's run: writes the audit log entry once its change is saved (before anchoring, so a
+    run killed while anchoring keeps it), and on Ctrl-C says whether the change was saved (exit 130)."""
+
+    def __init__(self, home: IssuerHome, action: str, subject: str, reason: str):
+        self.home, self.action, self.subject, self.reason = home, action, subject, reason
+        self.saved: int | None = None
+
+    def on_saved(self, changed: Sequence[str]) -> None:
+        self.saved = len(changed)
+        audit_command_line(self.home.path, self.action, self.subject, len(changed), self.reason)
+
+    def __enter__(self) -> _StatusRun:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
+        if kind is not None and issubclass(kind, KeyboardInterrupt):
+            what = ("nothing was changed" if self.saved is None else
+                    f"the change is saved ({self.saved} credential(s)) but maybe not anchored yet; run the same "
+                    "command again (or `microcred issuer publish`) to anchor it")
+            click.echo(f"interrupted: {what}", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+
+
+def _finish_settled(service: IssuerService, wanted: dict[str, list[str]], said: str) -> bool:
+    """When every credential ``wanted`` names already has its status (a run killed or interrupted after saving
+    this change): say so and anchor what the chain lacks; False when something is left to change."""
+    lists = service.settled(wanted)
+    if lists is None:
+        return False
+    click.echo(f"{said}; nothing was changed (the change was already saved) — checking its anchor")
+    _report_anchors(service.converge_anchors(report=lists))
+    return True
+
+
+def _set_status(ctx: click.Context, credential_ids: tuple[str, ...], status: str, reason: str) -> None:
+    service, home = _service(ctx), _home(ctx)
+    ids = list(dict.fromkeys(credential_ids))
+    with _StatusRun(home, status, ", ".join(credential_ids), reason) as run_:
+        if _finish_settled(service, {status: ids}, f"already {status}: {', '.join(ids)}"):
+            return
+        result = service.set_status(ids, status, now=int(time.time()), on_saved=run_.on_saved)
+        click.echo(f"{status}: {', '.join(result.changed)}")
+        _report_anchors(result.anchors)
+
+
 def _status_command(name: str, status: str, verb: str) -> click.Command:
     @issuer.command(name, help=f"{verb} credentials by id: one new status list version, one anchoring "
                                 "transaction per list, all or nothing.")
@@ -388,10 +434,7 @@ def _status_command(name: str, status: str, verb: str) -> click.Command:
     @click.pass_context
     @_handle_errors
     def command(ctx: click.Context, credential_ids: tuple[str, ...], reason: str) -> None:
-        result = _service(ctx).set_status(list(credential_ids), status, now=int(time.time()))
-        audit_command_line(_home(ctx).path, status, ", ".join(credential_ids), len(result.changed), reason)
-        click.echo(f"{status}: {', '.join(result.changed)}")
-        _report_anchors(result.anchors)
+        _set_status(ctx, credential_ids, status, reason)
 
     return command
 
@@ -408,14 +451,12 @@ def _status_command(name: str, status: str, verb: str) -> click.Command:
 def revoke(ctx: click.Context, credential_ids: tuple[str, ...], from_csv: Path | None, dry_run: bool,
            reason: str) -> None:
     """Revoke credentials by id, or revoke / suspend those a CSV file names (--from): one new version per
-    status list, all lists anchored in one transaction, all or nothing."""
+    status list, all lists anchored in one transaction, all or nothing. Run again after an interruption, it
+    says that nothing is left to change and anchors what the ledger lacks."""
     if from_csv is None:
         if not credential_ids or dry_run:
             raise click.UsageError("give credential ids, or --from FILE.csv (--dry-run only with --from)")
-        result = _service(ctx).set_status(list(credential_ids), "revoked", now=int(time.time()))
-        audit_command_line(_home(ctx).path, "revoked", ", ".join(credential_ids), len(result.changed), reason)
-        click.echo(f"revoked: {', '.join(result.changed)}")
-        _report_anchors(result.anchors)
+        _set_status(ctx, credential_ids, "revoked", reason)
         return
     if credential_ids:
         raise click.UsageError("give credential ids or --from FILE.csv, not both")
@@ -423,16 +464,20 @@ def revoke(ctx: click.Context, credential_ids: tuple[str, ...], from_csv: Path |
     now = int(time.time())
     with from_csv.open("rb") as handle:
         content = handle.read(MAX_CSV_BYTES + 1)
+    wanted = asked(service.archive, content)
+    if not dry_run and wanted is not None and _finish_settled(
+            service, wanted, f"{from_csv.name}: nothing to change, every credential it names has that status"):
+        return
     plan = plan_revocation(service.archive, content, now=now, source=from_csv.name)
     click.echo(f"{from_csv.name}: {plan.summary()}")
     if dry_run:
         click.echo("dry run: nothing was changed")
         return
-    result = apply_plan(service, plan, now=now)
-    audit_command_line(_home(ctx).path, "changed from a CSV file", f"{plan.summary()}; {from_csv.name}, SHA-256 "
-                       f"{plan.digest[:16]}…", len(result.changed), reason or "as noted per line in the file")
-    click.echo(f"changed {len(result.changed)} credential(s) (twins included); reasons kept in the archive")
-    _report_anchors(result.anchors)
+    subject = f"{plan.summary()}; {from_csv.name}, SHA-256 {plan.digest[:16]}…"
+    with _StatusRun(_home(ctx), "changed from a CSV file", subject, reason or "as noted per line in the file") as run_:
+        result = apply_plan(service, plan, now=now, on_saved=run_.on_saved)
+        click.echo(f"changed {len(result.changed)} credential(s) (twins included); reasons kept in the archive")
+        _report_anchors(result.anchors)
 
 
 suspend = _status_command("suspend", "suspended", "Suspend")

@@ -12,7 +12,8 @@ Points: ``batch-checked`` (rows validated, nothing saved), ``batch-saved``
 (a chunk's files written, their hashes not yet recorded), ``batch-signed``
 (every file written and recorded, the folder not yet published),
 ``batch-delivered`` (folder published, the batch not yet marked delivered),
-``status-saved`` (a status change committed, not anchored), ``anchoring``
+``status-saving`` (a status change made in the archive's transaction, not
+committed), ``status-saved`` (a status change committed, not anchored), ``anchoring``
 (about to send an anchoring transaction), ``anchor-sent`` (the transaction
 mined, the archive not yet told), ``issuance-sealed`` (a batch's Merkle tree
 archived, its root not anchored), ``issuance-anchoring`` (about to send the
@@ -29,7 +30,8 @@ __all__ = ["ENV_FAULT_AT", "POINTS", "fault_point"]
 ENV_FAULT_AT = "MICROCRED_FAULT_AT"
 POINTS = (
     "batch-checked", "batch-saved", "batch-chunk-written", "batch-signed", "batch-delivered",
-    "status-saved", "anchoring", "anchor-sent", "issuance-sealed", "issuance-anchoring", "issuance-anchor-sent",
+    "status-saving", "status-saved", "anchoring", "anchor-sent", "issuance-sealed", "issuance-anchoring",
+    "issuance-anchor-sent",
 )
 
 

@@ -7,6 +7,14 @@ statuses change and every list they touch is re-signed in ONE archive
 transaction; the new versions are then anchored, together
 (:func:`issuer.anchoring.converge`). :class:`StatusChanges` is a part of
 :class:`issuer.service.IssuerService`.
+
+A change killed after its transaction is finished by asking for it again:
+:meth:`StatusChanges.settled` tells that every credential named already has
+the status asked (nothing left to change), and the caller then anchors what
+the chain lacks instead of refusing. ``on_saved`` runs right after the
+transaction committed, before anything is sent to the chain, so that what
+must follow a change (the audit log) is not lost with a run killed while
+anchoring.
 """
 
 from __future__ import annotations
@@ -81,27 +89,51 @@ class StatusChanges:
         lists = {r.list_id for r in group if r.kind != KIND_OB3 or status == "revoked"} | set(also)
         return {list_id: self._sign_list(list_id, now=now) for list_id in sorted(lists)}
 
-    def set_status(self, credential_ids: Sequence[str], status: str, *, now: int) -> StatusChangeResult:
+    def settled(self, wanted: Mapping[str, Sequence[str]]) -> dict[str, int | None] | None:
+        """When every credential ``wanted`` names (status → ids; a twin's id stands for its group) already has
+        that status: the lists they are on (list id → None, a ``report`` for :meth:`converge_anchors`); else
+        None (an unknown id, or something left to change)."""
+        lists: dict[str, int | None] = {}
+        for status, ids in wanted.items():
+            for credential_id in ids:
+                try:
+                    record = self.archive.credential(credential_id)
+                    if record.twin_of is not None:
+                        record = self.archive.credential(record.twin_of)
+                except UnknownCredential:
+                    return None
+                if record.status != status:
+                    return None
+                lists.update(dict.fromkeys(r.list_id for r in self._with_twins([record])))
+        return lists or None
+
+    def set_status(self, credential_ids: Sequence[str], status: str, *, now: int,
+                   on_saved: Callable[[Sequence[str]], None] | None = None) -> StatusChangeResult:
         """Revoke (``revoked``), suspend (``suspended``) or reinstate (``valid``) credentials.
 
         All or nothing: any unknown id or impossible change refuses the whole call.
         A credential's twins change with it (a twin's id stands for its whole
         group), and every list the change touched is anchored in one transaction.
+        ``on_saved(changed ids)`` runs once the change is committed, before anchoring.
         """
         with self.archive.transaction():
             group = self._with_twins(self._check_transition(credential_ids, status))
             made = self._change(group, status, now=now)
+            fault_point("status-saving")
+        if on_saved is not None:
+            on_saved(tuple(r.id for r in group))
         fault_point("status-saved")
         return StatusChangeResult(tuple(r.id for r in group), tuple(self.converge_anchors(report=made)))
 
     def set_statuses(self, changes: Mapping[str, Sequence[str]], *, now: int,
-                     log: Sequence[StatusChangeRecord] = ()) -> StatusChangeResult:
+                     log: Sequence[StatusChangeRecord] = (),
+                     on_saved: Callable[[Sequence[str]], None] | None = None) -> StatusChangeResult:
         """Several changes at once (status → credential ids), e.g. a bulk revocation file's rows.
 
         All or nothing, in ONE archive transaction with ``log`` (the reasons, kept
         in the archive only): every list touched is signed once, whatever
         statuses its credentials take, and the lists are then anchored together
-        (one ``anchorMany`` transaction for several).
+        (one ``anchorMany`` transaction for several). ``on_saved`` as for :meth:`set_status`.
         """
         if not any(changes.values()):
             raise InvalidInput("no credential id given")
@@ -120,8 +152,11 @@ class StatusChanges:
                 lists |= {r.list_id for r in group if r.kind != KIND_OB3 or status == "revoked"}
             made = {list_id: self._sign_list(list_id, now=now) for list_id in sorted(lists)}
             self.archive.record_status_changes(log)
-        fault_point("status-saved")
+            fault_point("status-saving")
         changed = tuple(r.id for group in groups.values() for r in group)
+        if on_saved is not None:
+            on_saved(changed)
+        fault_point("status-saved")
         return StatusChangeResult(changed, tuple(self.converge_anchors(report=made)))
 
     def reissue(self, credential_id: str, holder_jwk: dict[str, str] | None, *, now: int) -> StatusChangeResult:
