@@ -1,7 +1,9 @@
 """Signing in to the registrar's pages (issue 15, §5): staff accounts, sessions, roles, the audit log.
 
 - No staff account yet (:class:`issuer.staff.StaffBook`): the pages answer
-  loopback clients only, as before accounts existed (``REGISTRAR_ALLOW_REMOTE``
+  loopback clients only, as before accounts existed, and not a request a
+  proxy relayed (``Forwarded``, ``X-Forwarded-For``…: through a proxy on this
+  machine every client looks like 127.0.0.1) (``REGISTRAR_ALLOW_REMOTE``
   lifts that for an operator who puts their own authentication in front); the
   audit log names the actor :data:`issuer.staff.LOCAL_ACTOR`.
 - Once an account exists (``microcred issuer staff add``): every client signs
@@ -36,6 +38,9 @@ __all__ = ["bp", "staff_book", "require_staff", "record_change", "current_actor"
 
 bp = Blueprint("staff", __name__, url_prefix="/registrar")
 _LOOPBACK = {"127.0.0.1", "::1"}
+#: Headers a reverse proxy adds (RFC 7239 and the de-facto ones): a request carrying one came through a proxy,
+#: so its loopback address is the proxy's, not the client's.
+_FORWARDING_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Real-IP", "X-Forwarded-Host", "X-Client-IP")
 _SESSION_KEY = "staff"
 _STORE = "microcred_issuer_store"
 
@@ -58,11 +63,19 @@ def _signed_in(book: StaffBook) -> StaffMember | None:
     return member
 
 
+def _from_this_machine() -> bool:
+    """A client on this machine itself: a loopback address, and not relayed by a proxy (a proxy on this machine,
+    as the README's nginx set-up, makes every client on the network look like 127.0.0.1)."""
+    if request.remote_addr not in _LOOPBACK:
+        return False
+    return not any(name in request.headers for name in _FORWARDING_HEADERS)
+
+
 def require_staff(*, change: bool) -> None:
     """The registrar blueprints' guard: who may see (and, with ``change``, revoke); sets ``g.staff``."""
     book = staff_book()
     if not book.has_accounts():
-        if request.remote_addr not in _LOOPBACK and not current_app.config.get("REGISTRAR_ALLOW_REMOTE"):
+        if not _from_this_machine() and not current_app.config.get("REGISTRAR_ALLOW_REMOTE"):
             abort(403, description=gettext(
                 "The registrar's pages answer this machine only until a staff account exists: "
                 "create one with `microcred issuer staff add NAME --role registrar`."))
