@@ -341,17 +341,33 @@ class VerifierService:
         fails ``format``. ``problems``: what is wrong with the answer as a whole (the stack is then not verified).
         """
         when = int(self.clock()) if now is None else now
+        results = self.verify_members(presentations, nonce=nonce, audience=audience, now=when)
+        return stack_result(results, nonce=nonce, audience=audience, problems=problems, presentations=presentations)
+
+    def verify_members(self, presentations: Sequence[str], *, nonce: str | None = None, audience: str | None = None,
+                       now: int | None = None) -> list[VerificationResult]:
+        """Each presentation of a stack or of an OpenID4VP answer, under one deadline for their chain reads.
+
+        A member is a presentation, never a link: one that looks like a link (or another scanned code) fails
+        ``format`` and is not fetched, so an answer cannot make the verifier fetch URLs of its choosing. An
+        SD-JWT VC member over ``VERIFIER_MAX_BODY`` fails ``format``.
+        """
+        when = int(self.clock()) if now is None else now
         limit = self.settings.VERIFIER_MAX_BODY
         results = []
-        with (self._deadline or self._chain_deadline())(self._deadline_s):  # one for the chain reads of the stack
+        with (self._deadline or self._chain_deadline())(self._deadline_s):  # one for the chain reads of them all
             for presentation in presentations:
                 size = len(presentation.encode("utf-8", "replace"))
-                if "~" in presentation and not presentation.lstrip().startswith("{") and size > limit:
+                if _looks_scanned(presentation):
+                    results.append(_unread(FormatError(
+                        "a link or scanned code is not a presentation: the presentations of a stack or of a "
+                        "wallet's answer are verified as sent, never fetched")))
+                elif "~" in presentation and not presentation.lstrip().startswith("{") and size > limit:
                     results.append(_unread(FormatError(f"the SD-JWT VC presentation is {size} bytes, over the "
                                                        f"limit of {limit}")))
                 else:
                     results.append(self._verify_presentation(presentation, nonce, audience, when))
-        return stack_result(results, nonce=nonce, audience=audience, problems=problems, presentations=presentations)
+        return results
 
     def _verify_presentation(self, presentation: str, nonce: str | None, audience: str | None,
                              when: int) -> VerificationResult:

@@ -35,6 +35,7 @@ from flask import Blueprint, Response, abort, current_app, jsonify, redirect, re
 from credentials.errors import OAuthError
 from credentials.microcredential import CLAIM_LABELS
 from infra.settings import settings_of
+from verifier.api import count_members
 from verifier.context import current_service
 from verifier.openid4vp.answers import ENC_VALUES, new_encryption_key, public_encryption_jwk, read_answer
 from verifier.openid4vp.identity import ClientIdentity, load_identity
@@ -202,6 +203,8 @@ def response():
     now = service.clock()
     answer = read_answer(request.form, transactions, now)
     tx = answer.tx
+    if answer.vp_token is not None:  # the request counted one verification; each further presentation one more
+        count_members([text for texts in answer.vp_token.values() for text in texts])
     if not transactions.claim_answer(tx):  # atomic: of two answers racing, one alone gets it
         raise OAuthError("invalid_request", "this request was already answered")
     tx.answered_at, tx.enc_key = int(now), None  # the ephemeral key has done its work
@@ -210,8 +213,10 @@ def response():
         tx.checked = True
     else:
         transactions.save(tx)  # "checking": answered, not expired
-        tx.answers = [Answer(query, text, service.verify(text, nonce=tx.nonce, audience=tx.client_id, now=int(now)))
-                      for query, texts in answer.vp_token.items() for text in texts]
+        sent = [(query, text) for query, texts in answer.vp_token.items() for text in texts]
+        results = service.verify_members([text for _, text in sent], nonce=tx.nonce, audience=tx.client_id,
+                                         now=int(now))  # presentations, never links to fetch
+        tx.answers = [Answer(query, text, result) for (query, text), result in zip(sent, results, strict=True)]
         tx.problems = request_problems(tx)
         tx.checked = True
     transactions.save(tx)

@@ -1,0 +1,73 @@
+"""What an attack run against the live verifier (round 4) still got through, reproduced against the real app.
+
+Each test failed on the code before its fix:
+
+- an OpenID4VP answer whose ``vp_token`` held links: the verifier fetched each one (up to 16 per answer, for one
+  count against the client's limit) and verified what came back, as if the learner's wallet had sent it;
+- an OpenID4VP answer with several presentations counted once against the verification limit (a stack posted
+  to the API counts each member).
+"""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+
+import pytest
+
+from tests.verifier.openid4vp_wallet import fetch_request, post_answer, request_text, result_url
+
+pytestmark = pytest.mark.integration
+
+
+def _new_request(client, **fields):
+    created = client.post("/openid4vp/new", data={"claim": ["title"], "response_mode": "direct_post", **fields})
+    assert created.status_code == 303
+    page = unescape(client.get(created.location).get_data(as_text=True))
+    return page, fetch_request(client, request_text(page))
+
+
+def test_a_link_in_an_openid4vp_answer_is_refused_and_never_fetched(client, make_issuer, status_server):
+    issuer = make_issuer()
+    page, request = _new_request(client)
+    query_id = request["dcql_query"]["credentials"][0]["id"]
+    # Behind the link, a presentation that would verify for this very request.
+    presentation = issuer.present(paths=[("title",)], nonce=request["nonce"], audience=request["client_id"])
+    link = status_server.serve("/behind-a-link", presentation, content_type="application/dc+sd-jwt")
+
+    answered = post_answer(client, request, {query_id: [link]})
+
+    assert answered.status_code == 200
+    result = unescape(client.get(result_url(page)).get_data(as_text=True))
+    assert re.search(r'id="verdict" data-verified="(\w+)"', result).group(1) == "false"
+    assert "never fetched" in result
+    assert "Introduction to Smart Contracts" not in result  # what is behind the link was not read
+
+
+@pytest.fixture
+def limited(tmp_path):
+    from verifier import create_app, service_of
+
+    made: list = []
+
+    def make(**limits):
+        app = create_app({"TESTING": True, "DATA_DIR": str(tmp_path), "RPC_URL": "http://127.0.0.1:9",
+                          "VERIFIER_TRUSTED_ROOTS": "did:example:root", **limits})
+        made.append(app)
+        return app.test_client()
+
+    yield make
+    for app in made:
+        service_of(app).close()
+
+
+def test_each_presentation_of_an_openid4vp_answer_counts_against_the_verification_limit(limited):
+    client = limited(VERIFIER_RATE_LIMIT="3/60")
+    _, request = _new_request(client)
+    query_id = request["dcql_query"]["credentials"][0]["id"]
+
+    answered = post_answer(client, request, {query_id: ["not-a-presentation~"] * 4})  # 4 verifications, 3 allowed
+
+    assert answered.status_code == 429
+    assert "too many verification requests" in answered.get_json()["error"]
+    assert "Retry-After" in answered.headers
