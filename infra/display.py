@@ -4,7 +4,7 @@ Unicode Technical Standard #39 / UAX #9 and CVE-2021-42574 ("Trojan Source"):
 the explicit directional formatting characters reorder what a reader sees, so
 a name holding U+202E (RIGHT-TO-LEFT OVERRIDE) displays as another name, and
 one left open flips the text that follows it on the page. Every page of the
-wallet and the verifier passes each ``{{ … }}`` it prints through
+wallet, the verifier and the issuer passes each ``{{ … }}`` it prints through
 :func:`neutralise_bidi` (Jinja's ``finalize``), which replaces each such
 character by a visible ``[U+202E]``; templates may also use the
 ``bidi_safe`` filter by name. Long unbroken strings are the stylesheets' job

@@ -49,6 +49,7 @@ from flask import Flask
 
 from credentials.errors import ConfigurationError, MicrocredError
 from infra import web_errors
+from infra.display import init_jinja
 from infra.serving import MachineLock
 from infra.web import Foundation, init_foundation
 from issuer.identity import list_issuers, load_issuer
@@ -95,6 +96,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.context_processor(staff.staff_context)
     web.protect_forms(blueprints=("registrar", "registrar_bulk", "staff"),
                       refusal="This form has expired; open the page again.")
+    init_jinja(app)  # bidi controls in titles, names and reasons are shown, not obeyed (infra.display)
     web_errors.init_app(app, api_paths=API_PATHS)
     app.teardown_appcontext(close_archive)
     _start_anchor_retry(web)

@@ -3,6 +3,9 @@
 - A reverse proxy on the issuer's own machine (the README's nginx set-up) made
   every client look like 127.0.0.1: with no staff account yet, the registrar's
   pages, meant for "this machine only", answered anyone on the network.
+- Text a learner's row or a registrar put into a credential (title, names,
+  reasons) reached the issuer's pages with its bidirectional controls obeyed
+  (CVE-2021-42574, "Trojan Source"), where the wallet and verifier show them.
 """
 
 from __future__ import annotations
@@ -10,9 +13,12 @@ from __future__ import annotations
 from html import unescape
 
 import pytest
-from _issuer_support import NOW
+from _issuer_support import NOW, make_csv, make_row
 
+from issuer.batch import parse_csv
 from issuer.web import create_app
+
+RLO = "\u202e"
 
 
 @pytest.fixture
@@ -42,3 +48,16 @@ def test_a_forwarded_client_is_not_this_machine_behind_a_trusted_proxy_either(ho
     spoofed = app.test_client().get("/registrar/", headers={"X-Forwarded-For": "127.0.0.1"},
                                     environ_base={"REMOTE_ADDR": "127.0.0.1"})
     assert spoofed.status_code == 403
+
+
+def test_bidi_controls_on_the_issuers_pages_are_shown_not_obeyed(app, service, defaults):
+    row = make_row(1, title=f"Data Protection {RLO}wal ni tseb")
+    offered = service.issue_batch(parse_csv(make_csv([row]), defaults), now=NOW).issued[0]
+    client = app.test_client()
+    pages = (f"/offers/{offered.offer_id}", "/registrar/", f"/registrar/credentials/{offered.credential_id}/revoke")
+    for path in pages:
+        page = client.get(path)
+        assert page.status_code == 200, path
+        html = page.get_data(as_text=True)
+        assert RLO not in html, path
+        assert "Data Protection [U+202E]wal ni tseb" in unescape(html), path
