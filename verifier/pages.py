@@ -64,6 +64,9 @@ _STATUS_WORDS = {PASSED: ("✔", N_("Yes")), FAILED: ("✘", N_("No")), SKIPPED:
 _TITLE_CLAIMS = ("title", "learner")
 #: A phone photo is larger than any presentation; this route alone accepts up to this many bytes.
 PHOTO_MAX_BYTES = 12 * 1024 * 1024
+#: The most pixels a photo may have, read from its header before anything is decoded: a few KB of PNG may
+#: declare hundreds of millions.
+PHOTO_MAX_PIXELS = 40_000_000
 
 
 def verdict_of(result: VerificationResult) -> dict[str, str]:
@@ -231,13 +234,15 @@ def decode_qr_photo(data: bytes) -> str:
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            image.load()
-            if image.width * image.height > 40_000_000:
+        with Image.open(io.BytesIO(data)) as image:  # reads the header only: the size is known before any pixel
+            if image.width * image.height > PHOTO_MAX_PIXELS:
                 raise InvalidInput("the photo is too large to scan")
+            image.load()
             # The stub names BarcodeFormats only; the function documents (and takes) one BarcodeFormat too.
             found = zxingcpp.read_barcodes(image.convert("L"),
                                            formats=zxingcpp.BarcodeFormat.QRCode)  # type: ignore[arg-type]
+    except Image.DecompressionBombError:  # a header past Pillow's own limit: refused by Image.open itself
+        raise InvalidInput("the photo is too large to scan") from None
     except (UnidentifiedImageError, OSError, ValueError) as exc:
         if isinstance(exc, InvalidInput):
             raise

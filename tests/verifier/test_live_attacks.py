@@ -5,12 +5,17 @@ Each test failed on the code before its fix:
 - an OpenID4VP answer whose ``vp_token`` held links: the verifier fetched each one (up to 16 per answer, for one
   count against the client's limit) and verified what came back, as if the learner's wallet had sent it;
 - an OpenID4VP answer with several presentations counted once against the verification limit (a stack posted
-  to the API counts each member).
+  to the API counts each member);
+- a 24 KB PNG declaring 20,000 x 10,000 pixels posted as a photo was a 500 (Pillow's decompression bomb error),
+  and one just under Pillow's own limit was decoded whole before its size was looked at.
 """
 
 from __future__ import annotations
 
+import io
 import re
+import struct
+import zlib
 from html import unescape
 
 import pytest
@@ -71,3 +76,27 @@ def test_each_presentation_of_an_openid4vp_answer_counts_against_the_verificatio
     assert answered.status_code == 429
     assert "too many verification requests" in answered.get_json()["error"]
     assert "Retry-After" in answered.headers
+
+
+def _png(width: int, height: int, *, pixels: bytes | None = None) -> bytes:
+    """A black-and-white PNG of ``width`` x ``height`` blank pixels (or the compressed ``pixels`` given)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    row, packer = b"\0" * (1 + (width + 7) // 8), zlib.compressobj(9)
+    data = pixels if pixels is not None else b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0))
+            + chunk(b"IDAT", data) + chunk(b"IEND", b""))
+
+
+@pytest.mark.parametrize("picture", [_png(20_000, 10_000), _png(12_000, 10_000, pixels=b"not zlib")],
+                         ids=["past Pillow's limit", "under it, pixels that cannot be decoded"])
+def test_a_photo_declaring_too_many_pixels_is_refused_before_it_is_decoded(limited, picture):
+    client = limited()
+    assert len(picture) < 30_000
+
+    answer = client.post("/verify/photo", data={"photo": (io.BytesIO(picture), "qr.png")},
+                         content_type="multipart/form-data")
+
+    assert answer.status_code == 400
+    assert "the photo is too large to scan" in answer.get_data(as_text=True)
