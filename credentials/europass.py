@@ -35,7 +35,7 @@ from typing import Any
 from credentials._json import json_loads
 from credentials._json_limits import JsonLimits, check_json_limits, parse_limited_json
 from credentials.errors import FormatError, InvalidInput, ValidityPeriodError
-from credentials.jades import VerifiedJades, verify_jades
+from credentials.jades import VerifiedJades, check_jades_form, verify_jades
 from credentials.x509_trust import CertificateSummary, TrustAnchors, seal_subject
 
 __all__ = [
@@ -45,6 +45,7 @@ __all__ = [
     "EDC_JSON_LIMITS",
     "SealedEdc",
     "verify_sealed_edc",
+    "check_seal_form",
     "parse_trust_anchors",
 ]
 
@@ -177,6 +178,11 @@ def _document(verified: VerifiedJades) -> dict[str, Any]:
         raise FormatError("the sealed payload must be an ELM credential (a JSON object)")
     _check_elm(document)
     return document
+
+
+def check_seal_form(data: bytes | str) -> None:
+    """FormatError if ``data`` is not a well-formed JAdES seal (what :func:`verify_sealed_edc` checks first)."""
+    check_jades_form(_parse_seal(data))
 
 
 def verify_sealed_edc(

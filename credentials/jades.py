@@ -51,6 +51,7 @@ __all__ = [
     "VerifiedJades",
     "SealingKey",
     "verify_jades",
+    "check_jades_form",
     "seal_jades",
 ]
 
@@ -292,6 +293,15 @@ def _verify_signature(parts: _Parts, alg: str, certificate: x509.Certificate) ->
     signing_input = parts.protected_b64.encode("ascii") + b"." + parts.payload_segment
     if not key.verify(signing_input, parts.signature, alg=alg):
         raise SignatureError("the seal's signature does not match the payload and the seal certificate's key")
+
+
+def check_jades_form(serialized: Mapping[str, Any] | str) -> None:
+    """The checks of :func:`verify_jades` that need no key or anchor: the serialization and the header rules.
+
+    Raises :class:`FormatError` (or :class:`SignatureError` for a key named in the header, an unaccepted
+    algorithm), as :func:`verify_jades` would for the same seal.
+    """
+    _check_headers(_split(serialized))
 
 
 def verify_jades(

@@ -52,7 +52,7 @@ from credentials.errors import (
     SignatureError,
     VerificationError,
 )
-from credentials.europass import verify_sealed_edc
+from credentials.europass import check_seal_form, verify_sealed_edc
 from credentials.issuance_anchor import ISSUANCE_PROOF_VP_MEMBER, IssuanceAnchorResolver, check_issuance_anchor
 from credentials.jades import verify_jades
 from credentials.jose import IMPORTED_FORMAT_ALGS, UnverifiedJws
@@ -201,6 +201,7 @@ def _ldp_vc(document: dict[str, Any], ctx: ImportedContext) -> VerifiedWhole:
 
 def _edc(text: str, ctx: ImportedContext) -> VerifiedWhole:
     if ctx.trust_anchors is None:
+        check_seal_form(text)  # a malformed seal fails format, as it does where anchors are configured
         raise SignatureError("no X.509 trust anchors are configured on this verifier, so no seal can be traced to "
                              "a trusted authority")
     sealed = verify_sealed_edc(text, trust_anchors=ctx.trust_anchors, now=ctx.now, leeway=ctx.policy.clock_skew)

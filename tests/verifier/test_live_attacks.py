@@ -7,7 +7,9 @@ Each test failed on the code before its fix:
 - an OpenID4VP answer with several presentations counted once against the verification limit (a stack posted
   to the API counts each member);
 - a 24 KB PNG declaring 20,000 x 10,000 pixels posted as a photo was a 500 (Pillow's decompression bomb error),
-  and one just under Pillow's own limit was decoded whole before its size was looked at.
+  and one just under Pillow's own limit was decoded whole before its size was looked at;
+- on a verifier without X.509 anchors, any JSON object with ``payload`` and ``signatures`` members passed
+  ``format`` (detail: "credential") and was a 200 decision instead of a 400 naming what is malformed.
 """
 
 from __future__ import annotations
@@ -100,3 +102,18 @@ def test_a_photo_declaring_too_many_pixels_is_refused_before_it_is_decoded(limit
 
     assert answer.status_code == 400
     assert "the photo is too large to scan" in answer.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("body", [{"payload": 1, "signatures": 2},
+                                  {"payload": "e30", "signatures": [{"protected": "e30", "signature": "x"}]},
+                                  {"presentation": {"payload": "e30", "protected": "!!", "signature": ""}}])
+def test_a_malformed_seal_fails_format_on_a_verifier_without_anchors(limited, body):
+    client = limited()
+
+    answer = client.post("/api/v1/verify", json=body)
+
+    assert answer.status_code == 400
+    checks = {check["check"]: check for check in answer.get_json()["checks"]}
+    assert checks["format"]["status"] == "failed"
+    assert "seal" in checks["format"]["detail"]
+    assert answer.get_json()["error"] == checks["format"]["detail"]
