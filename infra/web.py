@@ -23,8 +23,9 @@ What it sets up:
   for apps with ``scripts=True``, the two that scan QR codes), ``nosniff``,
   no referrer, no framing, ``Cross-Origin-Opener-Policy``, a
   ``Permissions-Policy`` with the camera for this origin only where it is
-  used. A header a view set itself is kept. ``Cache-Control`` comes from the
-  app's own rule (``cache_control``).
+  used; over https, ``Strict-Transport-Security`` (one year). A header a
+  view set itself is kept. ``Cache-Control`` comes from the app's own rule
+  (``cache_control``).
 - **Languages** (:func:`infra.i18n.init_i18n`): Flask-Babel, the page's
   language from ``?lang=``, the ``lang`` cookie, the account, ``Accept-Language``.
 - **CSRF** (:meth:`Foundation.protect_forms`): the synchronizer token pattern
@@ -65,6 +66,8 @@ _CSRF_BYTES = 32
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _EXTENSION = "microcred_foundation"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: Sent on every answer over https (not over plain http, where browsers ignore it).
+HSTS = ("Strict-Transport-Security", "max-age=31536000")
 
 #: The policy's directives, in order: for every app (None), or only for apps whose pages run scripts
 #: (True: the camera and QR scanner) or only for those whose pages run none (False).
@@ -109,11 +112,16 @@ class _SecurityHeaders:
     def __init__(self, wsgi_app: Any, headers: tuple[tuple[str, str], ...]):
         self.wsgi_app = wsgi_app
         self.headers = tuple((name.lower(), (name, value)) for name, value in headers)
+        # Over https (TLS served directly, or a trusted proxy's X-Forwarded-Proto): browsers keep to https
+        # for a year (RFC 6797), so a later plain-http link or a stripping middleman gets no clear-text visit.
+        self.headers_https = (*self.headers, ("strict-transport-security", HSTS))
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        headers = self.headers_https if environ.get("wsgi.url_scheme") == "https" else self.headers
+
         def start(status: str, response_headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             present = {name.lower() for name, _ in response_headers}
-            return start_response(status, response_headers + [header for lower, header in self.headers
+            return start_response(status, response_headers + [header for lower, header in headers
                                                               if lower not in present], exc_info)
 
         return self.wsgi_app(environ, start)

@@ -9,7 +9,9 @@ Each test failed on the code before its fix:
 - a 24 KB PNG declaring 20,000 x 10,000 pixels posted as a photo was a 500 (Pillow's decompression bomb error),
   and one just under Pillow's own limit was decoded whole before its size was looked at;
 - on a verifier without X.509 anchors, any JSON object with ``payload`` and ``signatures`` members passed
-  ``format`` (detail: "credential") and was a 200 decision instead of a 400 naming what is malformed.
+  ``format`` (detail: "credential") and was a 200 decision instead of a 400 naming what is malformed;
+- served over https (``--certfile``, or a proxy's ``X-Forwarded-Proto: https`` with trusted proxies), no answer
+  carried ``Strict-Transport-Security``, so a browser would try plain http again next time (SSL stripping).
 """
 
 from __future__ import annotations
@@ -117,3 +119,14 @@ def test_a_malformed_seal_fails_format_on_a_verifier_without_anchors(limited, bo
     assert checks["format"]["status"] == "failed"
     assert "seal" in checks["format"]["detail"]
     assert answer.get_json()["error"] == checks["format"]["detail"]
+
+
+def test_answers_over_https_tell_browsers_to_keep_to_https(limited):
+    client = limited()
+
+    for path in ("/", "/api/v1/verify", "/no-such-page"):
+        secure = client.get(path, base_url="https://localhost")
+        assert secure.headers["Strict-Transport-Security"] == "max-age=31536000", path
+        assert "Strict-Transport-Security" not in client.get(path).headers  # plain http: meaningless, not sent
+    proxied = limited(TRUSTED_PROXIES=1).get("/", headers={"X-Forwarded-Proto": "https"})
+    assert proxied.headers["Strict-Transport-Security"] == "max-age=31536000"
