@@ -43,7 +43,13 @@ from issuer.archive import BATCH_DELIVERED, KIND_MICROCRED, Archive, BatchRecord
 from issuer.batch import BatchDefaults, batch_digest, parse_batch
 from issuer.bulk_revocation import MAX_CSV_BYTES, apply_plan, asked, plan_revocation
 from issuer.delivery import BatchFolder
-from issuer.did_keys import register_did, resign_status_lists, rotate_signing_key
+from issuer.did_keys import (
+    NEXT_KEY_FILE,
+    register_did,
+    resign_status_lists,
+    rotate_signing_key,
+    stale_status_lists,
+)
 from issuer.fault_hook import fault_point
 from issuer.identity import DEFAULT_BASE_URL, IssuerHome, create_issuer, load_issuer
 from issuer.issuance import IssuanceOutcome
@@ -205,16 +211,33 @@ def rotate_key(ctx: click.Context) -> None:
     """Rotate a did:mcr issuer's signing key: a new key, added on chain as the old one ends, in one transaction.
 
     Credentials signed before keep verifying where their issuance anchor predates the rotation; restart
-    `issuer serve` afterwards so that it signs with the new key.
+    `issuer serve` afterwards so that it signs with the new key. Run again after an interruption, it finishes
+    that rotation (never a second one).
     """
     home = _home(ctx)
-    old_kid, new_kid, block = rotate_signing_key(home)
-    click.echo(f"rotated the signing key of {home.identity.did} at block {block}")
-    click.echo(f"old key: {old_kid} (valid until block {block})")
-    click.echo(f"new key: {new_kid}")
     ctx.obj["issuer"] = home.identity.name
-    service = _service(ctx)
-    count, outcomes = resign_status_lists(service, now=int(time.time()))
+    pending = (home.path / NEXT_KEY_FILE).exists()
+    stale = [] if pending else stale_status_lists(_service(ctx, anchor=False))
+    try:
+        if pending or stale:
+            click.echo("finishing the key rotation interrupted earlier"
+                       + (f" (its new key is in {NEXT_KEY_FILE})" if pending else
+                          f": {len(stale)} status list(s) are still signed with the old key; the key is not "
+                          "rotated again (run the command once more for a new rotation)"))
+        if not stale:
+            old_kid, new_kid, block = rotate_signing_key(home)
+            fault_point("key-replaced")
+            click.echo(f"rotated the signing key of {home.identity.did} at block {block}")
+            click.echo(f"old key: {old_kid} (valid until block {block})")
+            click.echo(f"new key: {new_kid}")
+        service = _service(ctx)
+        count, outcomes = resign_status_lists(service, now=int(time.time()))
+    except KeyboardInterrupt:
+        under_way = (home.path / NEXT_KEY_FILE).exists() or stale_status_lists(_service(ctx, anchor=False))
+        click.echo("interrupted: " + ("the rotation is under way; run `microcred issuer rotate-key` again to "
+                                      "finish it (it does not rotate twice)" if under_way else "nothing was changed"),
+                   err=True)
+        sys.exit(EXIT_INTERRUPTED)
     click.echo(f"signed {count} status list(s) again with the new key")
     _report_anchors(outcomes)
 

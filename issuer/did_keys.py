@@ -8,13 +8,19 @@ same account anchors status lists and controls the keys. Its ``kid`` is
 
 ``microcred issuer rotate-key`` (:func:`rotate_signing_key`) makes a new key,
 rotates on chain (the new key added and the old one ended in one transaction)
-and only then puts the new key in place of the old one (``issuer.private.jwk``,
-0600) and the new ``kid`` in ``issuer.json``; a failure on chain changes
+and only then puts the new ``kid`` in ``issuer.json`` and the new key in place
+of the old one (``issuer.private.jwk``, 0600); a refusal on chain changes
 nothing on disk. Then :func:`resign_status_lists` signs every status list
 again with the new key and anchors them (a verifier checks a did:mcr's list
 with the key valid now, which the old key no longer is). Credentials signed before the rotation keep verifying where
 their issuance anchor predates it; a running ``issuer serve`` must be
 restarted to sign with the new key.
+
+A rotation killed or interrupted at any step is finished by running the
+command again, never repeated: the next key file (``issuer.private.next.jwk``)
+stays until the key is in place, and the rotation is sent only when the chain
+does not hold it yet (then with that same key); lists still signed with the
+old key (:func:`stale_status_lists`) are signed again before any new rotation.
 
 On a devnet the controller is funded from the root for its transactions
 (as ``microcred accredit grant`` does).
@@ -28,14 +34,15 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-from credentials.did_mcr import DID_MCR_METHOD
+from credentials.did_mcr import DID_MCR_METHOD, key_id_of
 from credentials.errors import ConfigurationError, InvalidInput
-from credentials.jose import PrivateKey, PublicKey
-from issuer.identity import IDENTITY_FILE, IssuerHome, write_secret_file
+from credentials.jose import PrivateKey, PublicKey, UnverifiedJws, b64url_encode, json_loads_object
+from issuer.fault_hook import fault_point
+from issuer.identity import IDENTITY_FILE, IssuerHome, read_secret_file, write_secret_file
 from issuer.service import AnchorOutcome, IssuerService
 from ledger.config import LedgerSettings
 
-__all__ = ["NEXT_KEY_FILE", "register_did", "rotate_signing_key", "resign_status_lists"]
+__all__ = ["NEXT_KEY_FILE", "register_did", "rotate_signing_key", "resign_status_lists", "stale_status_lists"]
 
 #: The new signing key while a rotation is under way (removed or moved into place when it ends).
 NEXT_KEY_FILE = "issuer.private.next.jwk"
@@ -70,8 +77,31 @@ def register_did(public_key: PublicKey, controller_key_path: Path, *,
     return change.did, str(change.kid)
 
 
+def _rotated_at(dids: Any, did: str, key: PublicKey) -> int | None:
+    """The block from which ``key`` is ``did``'s key in force on chain (a rotation to it was mined), else None."""
+    record = dids.record(did)
+    key_id = key_id_of(key)
+    for method in record.methods if record is not None else ():
+        if method.key_id == key_id and method.valid_until_block is None and method.revoked_at_block is None:
+            return int(method.valid_from_block)
+    return None
+
+
+def _ended_at(dids: Any, did: str, block: int | None) -> str:
+    """The kid of ``did``'s key that ended at ``block`` (the key a rotation replaced)."""
+    record = dids.record(did)
+    for method in record.methods if record is not None and block is not None else ():
+        if method.valid_until_block == block:
+            return f"{did}#{b64url_encode(method.key_id)}"
+    return "unknown"
+
+
 def rotate_signing_key(home: IssuerHome, *, settings: LedgerSettings | None = None) -> tuple[str, str, int]:
-    """Rotate the issuer's did:mcr signing key: (old kid, new kid, block of the rotation)."""
+    """Rotate the issuer's did:mcr signing key: (old kid, new kid, block of the rotation).
+
+    A rotation left half-done (its next key file still there) is finished rather than started again: with the
+    rotation mined, the files are brought in line; without, it is sent again with that same key.
+    """
     from ledger.errors import TransactionReverted  # here: web3, see _ledger
     from ledger.keys import load_key_file
 
@@ -80,27 +110,46 @@ def rotate_signing_key(home: IssuerHome, *, settings: LedgerSettings | None = No
         raise ConfigurationError(f"issuer {identity.name} signs as {identity.did[:60]}, whose key is fixed by the "
                                  "DID itself; only a did:mcr issuer can rotate its key (issuer init --did-method mcr)")
     next_path = home.path / NEXT_KEY_FILE
-    if next_path.exists():
-        raise ConfigurationError(f"{next_path} is left from an interrupted rotation: check `microcred did show "
-                                 f"{identity.did}`; if its newest key is this file's, move it over "
-                                 f"{home.signing_key_path.name}, else delete it, then try again")
     controller = load_key_file(home.controller_key_path)
     dids = _ledger(controller, settings).dids
-    new_key = PrivateKey.generate(identity.alg)
-    write_secret_file(next_path, json.dumps(new_key.to_jwk()) + "\n")
-    try:
-        change = dids.rotate(identity.did, identity.kid, new_key.public_key())
-    except (TransactionReverted, InvalidInput):
-        next_path.unlink(missing_ok=True)  # refused, nothing changed on chain: the old key stays in force
-        raise
+    if next_path.exists():  # an interrupted rotation: finish it with its key
+        new_key = PrivateKey.from_jwk(json_loads_object(read_secret_file(next_path), what=str(next_path)))
+    else:
+        new_key = PrivateKey.generate(identity.alg)
+        write_secret_file(next_path, json.dumps(new_key.to_jwk()) + "\n")
+    fault_point("key-rotating")
+    new_kid = f"{identity.did}#{new_key.public_key().thumbprint()}"
+    block = _rotated_at(dids, identity.did, new_key.public_key())
+    old_kid = identity.kid if identity.kid != new_kid else _ended_at(dids, identity.did, block)
+    if block is None:
+        try:
+            block = dids.rotate(identity.did, old_kid, new_key.public_key()).transaction.block_number
+        except (TransactionReverted, InvalidInput):
+            block = _rotated_at(dids, identity.did, new_key.public_key())  # a rotation sent before may be mined
+            if block is None:
+                next_path.unlink(missing_ok=True)  # refused, nothing changed on chain: the old key stays in force
+                raise
     # any other failure (the node stopped answering, an interruption) leaves the next key in place: the
-    # transaction may have been mined, and then that key is the DID's (the message above says what to do)
-    os.replace(next_path, home.signing_key_path)
-    updated = replace(identity, kid=str(change.kid))
+    # transaction may have been mined; running the command again finishes the rotation either way
+    fault_point("key-rotated")
+    # the kid first, then the key: a run killed between the two still finds the next key file and finishes
+    updated = replace(identity, kid=new_kid)
     temporary = home.path / (IDENTITY_FILE + ".tmp")
     temporary.write_text(json.dumps(asdict(updated), indent=2) + "\n", encoding="utf-8")
     os.replace(temporary, home.path / IDENTITY_FILE)
-    return identity.kid, updated.kid, change.transaction.block_number
+    os.replace(next_path, home.signing_key_path)
+    return old_kid, new_kid, int(block)
+
+
+def stale_status_lists(service: IssuerService) -> list[str]:
+    """Ids of the status lists whose newest token is signed with another key than the issuer's kid (a rotation
+    interrupted before it signed them again)."""
+    stale = []
+    for record in service.archive.status_lists():
+        if record.token and UnverifiedJws.parse(record.token, what="status list token").header.get("kid") \
+                != service.identity.kid:
+            stale.append(record.id)
+    return stale
 
 
 def resign_status_lists(service: IssuerService, *, now: int) -> tuple[int, list[AnchorOutcome]]:

@@ -17,7 +17,11 @@ committed), ``status-saved`` (a status change committed, not anchored), ``anchor
 (about to send an anchoring transaction), ``anchor-sent`` (the transaction
 mined, the archive not yet told), ``issuance-sealed`` (a batch's Merkle tree
 archived, its root not anchored), ``issuance-anchoring`` (about to send the
-root's transaction), ``issuance-anchor-sent`` (mined, the archive not told).
+root's transaction), ``issuance-anchor-sent`` (mined, the archive not told),
+``key-rotating`` (``issuer rotate-key``: the next key written, the rotation not
+sent), ``key-rotated`` (the rotation mined, the issuer's files not updated),
+``key-replaced`` (the new key and kid in place, the status lists not signed
+again).
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ ENV_FAULT_AT = "MICROCRED_FAULT_AT"
 POINTS = (
     "batch-checked", "batch-saved", "batch-chunk-written", "batch-signed", "batch-delivered",
     "status-saving", "status-saved", "anchoring", "anchor-sent", "issuance-sealed", "issuance-anchoring",
-    "issuance-anchor-sent",
+    "issuance-anchor-sent", "key-rotating", "key-rotated", "key-replaced",
 )
 
 
