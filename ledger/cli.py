@@ -303,15 +303,32 @@ def accredit_grant(did, vcts, legal_name, country, role, accreditor, max_eqf, va
     else:
         end = _parse_time(valid_until, now=now, allow_never=True)
     controller_address = _controller_address(controller, "--controller")
-    result = ledger.trust.accredit(
-        accreditor, did, role=_ROLES[role], vcts=list(vcts), legal_name=legal_name, country=country,
-        valid_from=start, valid_until=end, controller=controller_address, max_eqf_level=max_eqf, account=signer,
-    )
+    entry = ledger.trust.entry(did)
+    if entry is not None and _same_grant(entry, accreditor, _ROLES[role], vcts, legal_name, country,
+                                         controller_address, max_eqf):
+        # a run of this very grant was stopped after its transaction was mined (before the funding below)
+        click.echo(f"already accredited: {did} as {role} by {accreditor} for {', '.join(vcts)} from "
+                   f"{_fmt_time(entry.valid_from)} until {_fmt_time(entry.valid_until)}; nothing to do")
+        result = None
+    else:
+        result = ledger.trust.accredit(
+            accreditor, did, role=_ROLES[role], vcts=list(vcts), legal_name=legal_name, country=country,
+            valid_from=start, valid_until=end, controller=controller_address, max_eqf_level=max_eqf, account=signer,
+        )
     funder = default_root_account(ledger.chain, settings.data_dir)
     if fund_if_devnet(ledger.chain, funder, controller_address):
         click.echo(f"funded {controller_address} from the root {funder.address} (devnet)")
-    click.echo(f"accredited {did} as {role} by {accreditor} for {', '.join(vcts)} "
-               f"from {_fmt_time(start)} until {_fmt_time(end)} (block {result.block_number}, gas {result.gas_used})")
+    if result is not None:
+        click.echo(f"accredited {did} as {role} by {accreditor} for {', '.join(vcts)} from {_fmt_time(start)} "
+                   f"until {_fmt_time(end)} (block {result.block_number}, gas {result.gas_used})")
+
+
+def _same_grant(entry: Any, accreditor: str, role: Role, vcts: tuple[str, ...], legal_name: str, country: str,
+                controller: str, max_eqf: int | None) -> bool:
+    """Whether the registry's ``entry`` is the grant asked for (its times aside: 'now' moves between runs)."""
+    return (entry.accredited_by == accreditor and entry.role == role and set(entry.vcts) == set(vcts)
+            and entry.legal_name == legal_name and entry.country == country and entry.max_eqf_level == max_eqf
+            and entry.controller.lower() == controller.lower() and entry.revoked_at is None)
 
 
 def _change_command(name: str, verb: str):
