@@ -54,7 +54,7 @@ from infra.errors import FetchError, FetchRefused, RemoteUnreachable, UnusableAn
 
 __all__ = [
     "FetchError", "FetchRefused", "RemoteUnreachable", "UnusableAnswer", "FetchPolicy", "Response", "StrictFetcher",
-    "Target", "Transport",
+    "Target", "Transport", "REVALIDATE_HEADERS",
     "address_kind", "config_flag", "DEV_LOOPBACK_SETTING",
 ]
 
@@ -67,6 +67,9 @@ _PATH_SAFE = "/:@!$&'()*+,;=-._~%"
 _QUERY_SAFE = _PATH_SAFE + "?"
 _HOST_NAME = re.compile(r"^(?=.{1,253}\.?$)[a-z0-9_](?:[a-z0-9_-]{0,62})(?:\.[a-z0-9_](?:[a-z0-9_-]{0,62}))*\.?$")
 _log = logging.getLogger(__name__)
+#: Sent by ``get(..., revalidate=True)``: a shared cache must check with the origin before it answers
+#: (RFC 9111 §5.2.1.4; ``Pragma`` for HTTP/1.0 caches, §5.4).
+REVALIDATE_HEADERS = {"Cache-Control": "no-cache", "Pragma": "no-cache"}
 
 
 # ---------------------------------------------------------------- policy
@@ -207,18 +210,21 @@ class StrictFetcher:
             request_target += "?" + quote(parts.query, safe=_QUERY_SAFE)
         return Target(url.strip(), scheme, host, port or (443 if scheme == "https" else 80), request_target)
 
-    def get(self, url: str, *, accept: str = "*/*", what: str = "link") -> Response:
-        """GET ``url``; anything but 200 is a FetchError."""
-        response = self.request("GET", url, headers={"Accept": accept}, what=what)
+    def get(self, url: str, *, accept: str = "*/*", what: str = "link", revalidate: bool = False) -> Response:
+        """GET ``url``; anything but 200 is a FetchError. ``revalidate``: ask every cache on the way to check
+        with the origin first (:data:`REVALIDATE_HEADERS`), for an answer a cache may have kept stale."""
+        headers = {"Accept": accept, **(REVALIDATE_HEADERS if revalidate else {})}
+        response = self.request("GET", url, headers=headers, what=what)
         if response.status != 200:
             authority = self.check_url(url, what=what).authority
             raise FetchError.of_status(f"{authority} answered HTTP {response.status}", response.status)
         return response
 
-    def get_text(self, url: str, *, accept: str, what: str = "link", encoding: str = "ascii") -> str:
+    def get_text(self, url: str, *, accept: str, what: str = "link", encoding: str = "ascii",
+                 revalidate: bool = False) -> str:
         """GET ``url`` whose answer must be text in ``encoding``, stripped: ASCII for a compact JWT or an SD-JWT,
-        ``utf-8`` for JSON documents and credentials."""
-        body = self.get(url, accept=accept, what=what).body
+        ``utf-8`` for JSON documents and credentials. ``revalidate``: as for :meth:`get`."""
+        body = self.get(url, accept=accept, what=what, revalidate=revalidate).body
         try:
             return body.decode(encoding).strip()
         except UnicodeDecodeError:

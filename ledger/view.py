@@ -16,9 +16,11 @@ per issuer / list and read at the block the cache has processed.
   starts after the watcher has seen block N, one poll interval plus two log
   reads later (``tests/verifier/test_api.py``, ``bench/bench_verify.py``).
   A served status list whose hash is not the anchor at the processed block
-  makes the view confirm the head afresh and read the anchor again before
-  the core is told the hashes differ: a list anchored a moment ago is the
-  usual reason (``tests/verifier/test_view_freshness.py``).
+  makes the view confirm the head afresh, read the anchor again and fetch
+  the list again, asking caches on the way to revalidate, before the core is
+  told the hashes differ: a list anchored a moment ago, or the version before
+  kept by a CDN for its max-age, is the usual reason
+  (``tests/verifier/test_view_freshness.py``, ``tests/ledger/test_view_revalidate.py``).
 * **Reorganisations.** The processed block is kept by number *and* hash, and
   every read is pinned to that hash (EIP-1898 ``blockHash``), so a read never
   answers from a block that replaced it. Each poll checks that the new block
@@ -153,13 +155,15 @@ def standing_span(lookup: AccreditationLookup) -> tuple[int, int] | None:
 
 
 def open_view(settings: LedgerSettings, fetch_token: TokenSource, *, poll_interval: float = DEFAULT_POLL_INTERVAL_S,
-              watch: bool = False, fetch_list: TokenSource | None = None) -> LedgerView:
+              watch: bool = False, fetch_list: TokenSource | None = None, refetch_token: TokenSource | None = None,
+              refetch_list: TokenSource | None = None) -> LedgerView:
     """The view of the ledger ``settings`` name, refreshed to the head; its watcher started if ``watch``.
 
     Raises what opening the ledger raises (``ConfigurationError``, ``DeploymentNotFound``,
     ``LedgerUnavailable``, ...): the caller decides what a client is told.
     """
-    view = LedgerView(open_ledger(settings), fetch_token, poll_interval=poll_interval, fetch_list=fetch_list)
+    view = LedgerView(open_ledger(settings), fetch_token, poll_interval=poll_interval, fetch_list=fetch_list,
+                      refetch_token=refetch_token, refetch_list=refetch_list)
     view.refresh()
     if watch:
         view.start()
@@ -171,11 +175,17 @@ class LedgerView:
 
     def __init__(self, ledger: Ledger, fetch_token: TokenSource, *, poll_interval: float = DEFAULT_POLL_INTERVAL_S,
                  max_lag: float = DEFAULT_MAX_LAG_S, confirmations: int | None = None,
-                 clock: Callable[[], float] = time.time, fetch_list: TokenSource | None = None):
-        """``fetch_list``: how W3C status list credentials are fetched (default: ``fetch_token``)."""
+                 clock: Callable[[], float] = time.time, fetch_list: TokenSource | None = None,
+                 refetch_token: TokenSource | None = None, refetch_list: TokenSource | None = None):
+        """``fetch_list``: how W3C status list credentials are fetched (default: ``fetch_token``).
+        ``refetch_token`` / ``refetch_list``: how a token / list whose hash was not the anchored one is fetched
+        again, asking the caches on the way to revalidate (``StrictFetcher.get_text(..., revalidate=True)``);
+        default: as the first time."""
         self.ledger = ledger
         self.fetch_token = fetch_token
         self.fetch_list = fetch_list or fetch_token
+        self.refetch_token = refetch_token or fetch_token
+        self.refetch_list = refetch_list or (self.refetch_token if fetch_list is None else fetch_list)
         self.poll_interval = poll_interval
         self.max_lag = max_lag
         self.confirmations = max(0, ledger.chain.confirmations if confirmations is None else int(confirmations))
@@ -508,22 +518,25 @@ class LedgerView:
             self._tokens.put(key, (token, error, time.monotonic()))
         return token, error, True
 
-    def _anchored_token(self, did: str, list_id: str, uri: str, anchor: Any,
-                        fetch: TokenSource | None = None) -> tuple[Any, str | None, str | None]:
+    def _anchored_token(self, did: str, list_id: str, uri: str, anchor: Any, fetch: TokenSource | None = None,
+                        refetch: TokenSource | None = None) -> tuple[Any, str | None, str | None]:
         """The anchor of the list and its token (with the fetch error), the head confirmed afresh on a mismatch.
 
         A served token whose hash is not the anchored one is, most often, a version anchored after the
-        processed block (every revocation, for up to a poll interval): the head is confirmed afresh and the
-        anchor read again before the core is told the hashes differ. A server that still differs is
-        handed over as it is (a stale or lying server fails closed). Raises LedgerError from the chain.
+        processed block (every revocation, for up to a poll interval), or the version before kept by a
+        cache between verifier and issuer (for up to its max-age, 300 s from microcred's issuers): the head
+        is confirmed afresh, the anchor read again, and the token fetched again with ``refetch`` (which asks
+        the caches on the way to revalidate) before the core is told the hashes differ. A server that still
+        differs is handed over as it is (a stale or lying server fails closed). Raises LedgerError from the
+        chain.
         """
         token, error, matches = self._token(uri, anchor.sha256, fetch)
         if matches:
             return anchor, token, error
         self.refresh()
         again = self._anchor(did, list_id)
-        if again is not None and again.sha256 != anchor.sha256:
-            token, error, _ = self._token(uri, again.sha256, fetch)
+        if again is not None:
+            token, error, _ = self._token(uri, again.sha256, refetch or self.refetch_token)
         return again, token, error  # no anchor any more (a reorganisation): the caller says "never anchored"
 
     def _anchored_evidence(self, did: str, list_id: str, anchor: Any, token: str | None, error: str | None,
@@ -636,7 +649,7 @@ class LedgerView:
             text, error, fetched_at = self._unanchored_list(uri)
             return StatusEvidence(None, token=text, fetch_error=error, checked_at=fetched_at)
         try:
-            anchor, token, error = self._anchored_token(did, list_id, uri, anchor, self.fetch_list)
+            anchor, token, error = self._anchored_token(did, list_id, uri, anchor, self.fetch_list, self.refetch_list)
         except LedgerError as exc:
             return self._unavailable(exc)
         except MicrocredError as exc:

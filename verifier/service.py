@@ -29,7 +29,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import replace
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any, cast
 
@@ -195,14 +195,19 @@ class VerifierService:
         from ledger.view import open_view
 
         # reads at head − MICROCRED_CONFIRMATIONS (ledger.view)
+        # a list whose hash is not the anchored one is fetched again asking caches to revalidate (a CDN's stale copy)
         return open_view(LedgerSettings.of(self.settings), self._fetch_status_token,
-                         poll_interval=self.settings.VERIFIER_POLL_INTERVAL, fetch_list=self._fetch_status_list)
+                         poll_interval=self.settings.VERIFIER_POLL_INTERVAL, fetch_list=self._fetch_status_list,
+                         refetch_token=partial(self._fetch_status_token, revalidate=True),
+                         refetch_list=partial(self._fetch_status_list, revalidate=True))
 
-    def _fetch_status_token(self, uri: str) -> str:
-        return self.status_fetcher.get_text(uri, accept="application/statuslist+jwt", what="status list")
+    def _fetch_status_token(self, uri: str, *, revalidate: bool = False) -> str:
+        return self.status_fetcher.get_text(uri, accept="application/statuslist+jwt", what="status list",
+                                            revalidate=revalidate)
 
-    def _fetch_status_list(self, uri: str) -> str:
-        return self.status_fetcher.get_text(uri, accept=W3C_LIST_ACCEPT, what="status list", encoding="utf-8")
+    def _fetch_status_list(self, uri: str, *, revalidate: bool = False) -> str:
+        return self.status_fetcher.get_text(uri, accept=W3C_LIST_ACCEPT, what="status list", encoding="utf-8",
+                                            revalidate=revalidate)
 
     def _did_document(self, did: str) -> str:
         """The text of a did:web document, fetched strictly and kept ``VERIFIER_DID_WEB_TTL`` seconds.
