@@ -1,13 +1,18 @@
-"""A per-client limit on credential imports (issue 10, B18).
+"""Per-client limits on what costs the wallet work for anyone who asks (issue 10, B18; round 4).
 
 Importing checks a credential (signature, the chain, a status list fetched
 from the issuer) and redeeming an OpenID4VCI offer calls the issuer: each
 import costs this server outbound work. ``MICROCRED_WALLET_IMPORT_RATE_LIMIT``
 (default :data:`DEFAULT_LIMIT`: N imports per S seconds, or ``off``) caps it
-per client address, counted in the shared store of :mod:`infra.store` (SQLite
-in ``DATA_DIR``, or Redis with ``MICROCRED_REDIS_URL``), so every worker counts
-the same hits. Past the limit the client gets the 429 page with
-``Retry-After`` (RFC 6585 §4).
+per client address. Reading a verifier's OpenID4VP request fetches its
+``request_uri`` from wherever the scanned code says
+(``MICROCRED_WALLET_OPENID4VP_RATE_LIMIT``, default 30/60), and creating an
+account costs an Argon2id hash (64 MiB by default) and a row that stays
+(``MICROCRED_WALLET_SIGNUP_RATE_LIMIT``, default 10/3600, passkey sign-ups
+included). Counted in the shared store of :mod:`infra.store` (SQLite in
+``DATA_DIR``, or Redis with ``MICROCRED_REDIS_URL``), so every worker counts
+the same hits. Past a limit the client gets the 429 page with ``Retry-After``
+(RFC 6585 §4).
 """
 
 from __future__ import annotations
@@ -19,29 +24,54 @@ from infra.store import StoreUnavailable
 from infra.web import foundation_of
 from infra.web_errors import error_response
 
-__all__ = ["DEFAULT_LIMIT", "SETTING", "init_app", "import_refused"]
+__all__ = ["DEFAULT_LIMIT", "SETTING", "OPENID4VP_SETTING", "SIGNUP_SETTING", "LIMITS", "init_app", "import_refused",
+           "openid4vp_refused", "signup_refused"]
 
 SETTING = "WALLET_IMPORT_RATE_LIMIT"
 DEFAULT_LIMIT = "30/60"
-NAMESPACE = "rate-wallet-import"
-_LIMIT, _STORE = "microcred_wallet_import_limit", "microcred_wallet_store"
+OPENID4VP_SETTING = "WALLET_OPENID4VP_RATE_LIMIT"
+SIGNUP_SETTING = "WALLET_SIGNUP_RATE_LIMIT"
+#: setting → (default, the store's namespace, what is counted, what was not done).
+LIMITS = {
+    SETTING: (DEFAULT_LIMIT, "rate-wallet-import", "imports", "Nothing was added"),
+    OPENID4VP_SETTING: ("30/60", "rate-wallet-openid4vp", "verifier requests", "The request was not read"),
+    SIGNUP_SETTING: ("10/3600", "rate-wallet-signup", "new wallets", "No wallet was made"),
+}
+_LIMIT, _STORE = "microcred_wallet_limits", "microcred_wallet_store"
 
 
 def init_app(app: Flask) -> None:
-    """Parse the limit (a bad one fails at start-up) and open the shared store."""
-    app.extensions[_LIMIT] = parse_rate_limit(app.config.get(SETTING, DEFAULT_LIMIT), setting=f"MICROCRED_{SETTING}")
+    """Parse the limits (a bad one fails at start-up) and open the shared store."""
+    app.extensions[_LIMIT] = {
+        setting: parse_rate_limit(app.config.get(setting, default), setting=f"MICROCRED_{setting}")
+        for setting, (default, *_rest) in LIMITS.items()}
     app.extensions[_STORE] = foundation_of(app).open_store()
+
+
+def _refused(setting: str):
+    """None when this client may go on now; otherwise the response to send instead (429, or 503)."""
+    _default, namespace, what, undone = LIMITS[setting]
+    try:
+        enforce(current_app.extensions[_STORE], namespace, current_app.extensions[_LIMIT][setting],
+                request.remote_addr, what=what)
+    except RateLimited as exc:
+        return error_response(429, f"Too many {what} from your address. {undone}; try again "
+                                   f"in {exc.retry_after} seconds.", headers={"Retry-After": str(exc.retry_after)})
+    except StoreUnavailable:
+        return error_response(503, f"The wallet cannot take {what} right now. {undone}; please try again in a minute.")
+    return None
 
 
 def import_refused():
     """None when this client may import now; otherwise the response to send instead (429, or 503)."""
-    try:
-        enforce(current_app.extensions[_STORE], NAMESPACE, current_app.extensions[_LIMIT], request.remote_addr,
-                what="imports")
-    except RateLimited as exc:
-        return error_response(429, f"Too many imports from your address. Nothing was added; try again "
-                                   f"in {exc.retry_after} seconds.", headers={"Retry-After": str(exc.retry_after)})
-    except StoreUnavailable:
-        return error_response(503, "The wallet cannot take imports right now. Nothing was added; "
-                                   "please try again in a minute.")
-    return None
+    return _refused(SETTING)
+
+
+def openid4vp_refused():
+    """None when this client may have a verifier's request read now; otherwise the 429 (or 503) answer."""
+    return _refused(OPENID4VP_SETTING)
+
+
+def signup_refused():
+    """None when this client may create a wallet now; otherwise the 429 (or 503) answer."""
+    return _refused(SIGNUP_SETTING)

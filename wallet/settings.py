@@ -21,9 +21,12 @@ __all__ = ["SETTINGS", "DEFAULT_CONFIG"]
 _DAY = 24 * 3600
 
 
-def _rate(value: Any) -> Any:
-    parse_rate_limit(value, setting="MICROCRED_WALLET_IMPORT_RATE_LIMIT")  # ConfigurationError naming it
-    return value
+def _rate_check(name: str) -> Any:
+    def check(value: Any) -> Any:
+        parse_rate_limit(value, setting=f"MICROCRED_{name}")  # ConfigurationError naming it
+        return value
+
+    return check
 
 
 SETTINGS: tuple[Setting, ...] = COMMON + (
@@ -65,7 +68,13 @@ SETTINGS: tuple[Setting, ...] = COMMON + (
     X509_TRUST_ANCHORS,
     WALLET_VERIFIER_TRUST_ANCHORS,
     Setting("WALLET_IMPORT_RATE_LIMIT", "str", "30/60", "credential imports per client: N/S seconds, or off",
-            check=_rate),
+            check=_rate_check("WALLET_IMPORT_RATE_LIMIT")),
+    Setting("WALLET_OPENID4VP_RATE_LIMIT", "str", "30/60",
+            "verifiers' OpenID4VP requests read (fetched) per client: N/S seconds, or off",
+            check=_rate_check("WALLET_OPENID4VP_RATE_LIMIT")),
+    Setting("WALLET_SIGNUP_RATE_LIMIT", "str", "10/3600",
+            "wallets (accounts) created per client, passkey sign-ups included: N/S seconds, or off",
+            check=_rate_check("WALLET_SIGNUP_RATE_LIMIT")),
 )
 
 #: ``{name: default}`` (read-only).

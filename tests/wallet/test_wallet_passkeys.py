@@ -90,6 +90,7 @@ def test_passkey_forms_and_routes_survive_hostile_input(localhost_app):
     findings = crawl_forms(stranger, ["/auth/signin", "/auth/signup"])
     learner = WalletClient(localhost_app.test_client())
     learner.client.environ_base["HTTP_HOST"] = "localhost:5001"
+    learner.client.environ_base["REMOTE_ADDR"] = "192.0.2.8"  # the stranger's crawl used its sign-ups' limit
     learner.signup()
     findings += crawl_forms(learner.client, ["/auth/account", "/auth/passkey/add", "/auth/confirm"],
                             skip_actions=("/auth/signout", "/auth/delete"))

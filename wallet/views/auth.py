@@ -15,6 +15,7 @@ from credentials.errors import InvalidInput
 from infra.i18n import N_
 from wallet.db import get_db
 from wallet.holding import check_password, create_account, delete_account, password_hasher
+from wallet.import_limits import signup_refused
 from wallet.passkeys import account_passkeys
 from wallet.security import (
     end_all_sessions,
@@ -41,6 +42,9 @@ def _next_or_home(target: str | None) -> str:
 @bp.route("/signup", methods=["GET", "POST"])
 def signup():
     if request.method == "POST":
+        refused = signup_refused()  # each new wallet costs an Argon2id hash and a row that stays
+        if refused is not None:
+            return refused
         username, password = request.form.get("username", ""), request.form.get("password", "")
         if password != request.form.get("password_again", ""):
             return _signup_page("The two passwords differ.", username), 400

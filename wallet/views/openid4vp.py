@@ -27,6 +27,7 @@ from infra.web_errors import public_message, status_of
 from wallet.db import get_db
 from wallet.freshness import refresh_shown, shown_state
 from wallet.holding import holder_key_for, private_holder_key
+from wallet.import_limits import openid4vp_refused
 from wallet.oid4vp import PresentationRequest, parse_request, send_error, send_response
 from wallet.oid4vp.consent import build_page, choose
 from wallet.oid4vp.verifier_id import NO_VERIFIER_ANCHORS
@@ -90,7 +91,13 @@ def start():
 
 
 def start_review(text: str):
-    """Fetch and check the request, keep it for the learner's decision, show the consent page."""
+    """Fetch and check the request, keep it for the learner's decision, show the consent page.
+
+    Counted against the client's ``MICROCRED_WALLET_OPENID4VP_RATE_LIMIT`` first: each read fetches from wherever
+    the scanned code points."""
+    refused = openid4vp_refused()
+    if refused is not None:
+        return refused
     anchors = current_app.extensions.get("microcred_verifier_anchors")
     try:
         presentation_request = parse_request(text, client_from_config(current_app.config), now=now(),

@@ -18,6 +18,7 @@ from infra.i18n import N_
 from infra.web import foundation_of
 from wallet.db import get_db
 from wallet.holding import check_username, create_account
+from wallet.import_limits import signup_refused
 from wallet.passkeys import (
     account_passkeys,
     add_passkey,
@@ -133,6 +134,9 @@ def signup():
     rp = _rp()
     if rp is None:
         abort(404)
+    refused = signup_refused()  # counted as the password sign-up is
+    if refused is not None:
+        return refused
     try:
         username = check_username(request.form.get("username", "")[:200])
     except InvalidInput as exc:
