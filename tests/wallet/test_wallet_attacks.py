@@ -6,6 +6,9 @@
 - Reading a verifier's OpenID4VP request (the review form, a scanned code)
   fetched its ``request_uri`` with no limit: the wallet fetched wherever the
   code pointed as often as anyone asked.
+- The language switcher's ``?lang=`` stored the choice on the signed-in
+  account whoever sent the browser there: a link or an image on another site
+  changed the account's setting (cross-site request forgery on a GET).
 """
 
 from __future__ import annotations
@@ -59,3 +62,11 @@ def test_verifier_requests_past_the_limit_are_not_fetched(app, signed_in):
     assert scanned.status_code == 429
     assert fetched == []
 
+
+def test_a_language_link_on_another_site_does_not_change_the_accounts_language(app, signed_in):
+    forged = signed_in.get("/credentials?lang=de", headers={"Sec-Fetch-Site": "cross-site"})
+    assert forged.status_code == 200
+    assert db_rows(app, "SELECT language FROM accounts WHERE username = ?", [signed_in.username]) == [(None,)]
+    chosen = signed_in.get("/credentials?lang=fr", headers={"Sec-Fetch-Site": "same-origin"})  # the switcher
+    assert chosen.status_code == 200
+    assert db_rows(app, "SELECT language FROM accounts WHERE username = ?", [signed_in.username]) == [("fr",)]
