@@ -19,6 +19,9 @@ batch's size, by the issuer's controller account.
    else ``anchorBatch(root, size)`` is sent. ``microcred issuer publish``, the
    issuer service's background loop and every later ``issuer issue`` run it,
    so a run killed between signing and anchoring is finished by the next.
+   Trees recorded as anchored within the last :data:`RECHECK_BLOCKS` blocks of
+   the head (or above it) are read again too, and anchored again when the
+   chain lost them (a reorganisation, a node restarted from an older state).
 4. **Proofs** (:func:`proof_for`) are rebuilt from the archive and name the
    ledger (chain id, registry address) read from ``deployment.json``.
 
@@ -29,7 +32,7 @@ No chain of its own: the ledger comes in as an :class:`IssuanceAnchorLink`
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from credentials.errors import MicrocredError
@@ -37,7 +40,11 @@ from credentials.merkle import IssuanceProof, MerkleTree, leaf_hash
 from issuer.archive import Archive, IssuanceTreeRecord
 from issuer.fault_hook import fault_point
 
-__all__ = ["IssuanceAnchorLink", "IssuanceOutcome", "seal", "converge_issuance", "proof_for", "proofs_for"]
+__all__ = ["IssuanceAnchorLink", "IssuanceOutcome", "RECHECK_BLOCKS", "seal", "converge_issuance", "proof_for",
+           "proofs_for"]
+
+#: Trees anchored this close to the chain's head (or above it) are checked again on every convergence.
+RECHECK_BLOCKS = 128
 
 
 class IssuanceAnchorLink(Protocol):
@@ -46,7 +53,8 @@ class IssuanceAnchorLink(Protocol):
     ``issuance_anchor_of`` returns None for a root never anchored, else an object
     with ``issuer`` (the account), ``block_number`` and ``size``;
     ``issuance_account`` is the address the issuer anchors with;
-    ``issuance_registry`` is ``(chain id, registry address)`` or None without one.
+    ``issuance_registry`` is ``(chain id, registry address)`` or None without one. An optional
+    ``latest_block()`` (the head's number) lets recently anchored trees be checked again.
     """
 
     def issuance_anchor_of(self, root: bytes) -> Any: ...
@@ -124,7 +132,28 @@ def converge_issuance(archive: Archive, link: IssuanceAnchorLink | None, *,
     pending = [t for t in archive.issuance_trees(pending_only=True) if wanted is None or t.root in wanted]
     if link is None:
         return [IssuanceOutcome(t.root, t.size, False, error="no ledger configured") for t in pending]
+    if wanted is None:
+        pending += _lost(archive, link)
     return [_converge_one(archive, tree, link) for tree in pending]
+
+
+def _lost(archive: Archive, link: IssuanceAnchorLink) -> list[IssuanceTreeRecord]:
+    """Trees recorded as anchored near the head (or above it) whose root the chain no longer holds."""
+    head_of = getattr(link, "latest_block", None)
+    if head_of is None:
+        return []
+    try:
+        since = int(head_of()) - RECHECK_BLOCKS
+        lost = [tree for tree in archive.issuance_trees()
+                if tree.anchored_block is not None and tree.anchored_block > since
+                and link.issuance_anchor_of(bytes.fromhex(tree.root)) is None]
+    except MicrocredError:
+        return []  # the node cannot say now: the next convergence asks again
+    for tree in lost:  # pending again until anchored again, so that nothing shows it as anchored meanwhile
+        message = f"the chain no longer holds the anchor of block {tree.anchored_block}"
+        archive.update_issuance_tree(tree.root, anchored_block=None, anchored_tx=None, anchored_by=None,
+                                     anchor_error=message)
+    return [replace(tree, anchored_block=None) for tree in lost]
 
 
 def proof_for(archive: Archive, credential_id: str, registry: tuple[int, str] | None) -> dict[str, Any] | None:

@@ -104,6 +104,14 @@ class LedgerStatusAnchor:
             self._forget_on_failure(exc)
             raise
 
+    def latest_block(self) -> int:
+        """The chain's head block number."""
+        try:
+            return int(self._ledger().chain.block_number())
+        except MicrocredError as exc:
+            self._forget_on_failure(exc)
+            raise
+
     def _forget_on_failure(self, exc: BaseException) -> None:
         if not isinstance(exc, TransactionReverted):  # the node or the deployment may have moved
             self._client = None

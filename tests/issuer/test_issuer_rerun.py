@@ -129,3 +129,34 @@ def test_ctrl_c_before_a_revoke_is_saved_says_nothing_changed(accredited_issuer,
         assert archive.credential(ids[1]).status == "valid"
     finally:
         archive.close()
+
+
+def test_publish_anchors_again_an_issuance_root_the_chain_lost(accredited_issuer, ledger, chain, ledger_env, tmp_path):
+    """A batch's root anchored, then the node loses the blocks (a reorganisation, a node restarted from an older
+    state): ``issuer publish`` anchors the root again, as it does a status list the chain lost."""
+    home, _ = accredited_issuer
+    env = _env(ledger_env)
+    snapshot = chain.w3.provider.make_request("evm_snapshot", [])["result"]
+    source = tmp_path / "files.csv"
+    holder = '{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",' \
+             '"y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}'
+    source.write_text(make_csv([make_row(n, holder_jwk=holder) for n in (1, 2)]), encoding="utf-8")
+    issued = run(["issuer", "--issuer", home.identity.name, "issue", "--from", str(source)], env)
+    assert issued.returncode == 0, issued.stderr
+    archive = Archive(home.archive_path)
+    try:
+        (tree,) = archive.issuance_trees()
+    finally:
+        archive.close()
+    assert ledger.issuance.anchor_of(bytes.fromhex(tree.root)) is not None
+    chain.w3.provider.make_request("evm_revert", [snapshot])
+    assert ledger.issuance.anchor_of(bytes.fromhex(tree.root)) is None
+    published = run(["issuer", "--issuer", home.identity.name, "publish"], env)
+    assert published.returncode == 0, published.stderr
+    assert f"anchored issuance batch root {tree.root[:16]}" in published.stdout
+    anchor = ledger.issuance.anchor_of(bytes.fromhex(tree.root))
+    assert anchor is not None, "the chain lost the batch root and nothing anchored it again"
+    assert anchor.issuer.lower() == home.identity.controller_address.lower()
+    _assert_chain_holds_the_archive(home, ledger)
+    again = run(["issuer", "--issuer", home.identity.name, "publish"], env)
+    assert "every issuance batch root is anchored; nothing to do" in again.stdout
