@@ -14,7 +14,10 @@ suspended since …"), 2 cannot decide (the chain cannot be read, another chain,
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +29,7 @@ from credentials.merkle import IssuanceProof
 from credentials.status_check import StatusListMemo, check_revocation
 from credentials.verification_model import UNAVAILABLE, CheckResult, CheckRun, Unavailable
 from infra.secret_files import read_secret_file
+from ledger.config import ENV_RPC_URL, LedgerSettings
 from verifier.evidence import EVIDENCE_KEY_FILE, evidence_key
 
 __all__ = ["verifier_keys", "current_state", "recheck_file", "report_lines"]
@@ -54,11 +58,54 @@ def verifier_keys(jwks_text: str | None, data_dir: Path) -> dict[str, PublicKey]
                            f"{str(exc)[:120]}") from None
 
 
-def _read(what: str, read: Any) -> Any:
-    """``read()``, or why ``what`` could not be read (the recheck's finding names ``what`` itself)."""
+def _ledger_problem(service: Any, evidence: Evidence, answered: bool = False) -> str:
+    """Why the ledger cannot be read, naming it as it is configured (the setting, or the local devnet) and what
+    to do; never the node's URL (an internal address, or one holding an API key) nor a path."""
+    settings = LedgerSettings.of(service.settings)
+    if not settings.deployment_path.is_file():
+        return ("no ledger is set up in this data dir (it holds no deployment): run this where the verifier runs, "
+                "or set MICROCRED_DATA_DIR to the verifier's data dir")
+    chain_id = (evidence.payload.get("ledger") or {}).get("chain_id")
+    made_on = f" (the evidence was made on chain {chain_id})" if isinstance(chain_id, int) else ""
+    if settings.rpc_url:
+        which = f"the ledger node {ENV_RPC_URL} names"
+        todo = "check that it is running and that this machine can reach it"
+    elif not settings.devnet_path.is_file():
+        return (f"no ledger is configured: {ENV_RPC_URL} is not set and no local devnet was started here{made_on}; "
+                f"set {ENV_RPC_URL}, or start the devnet with `microcred devnet start`, then run this again")
+    else:
+        which = "the local devnet"
+        todo = "start it with `microcred devnet start` (`microcred devnet status` says whether it runs)"
+    if answered:
+        return (f"{which} answered, but not as the deployment of this data dir expects (another chain, or no "
+                f"registries){made_on}: point {ENV_RPC_URL} at the verifier's ledger, then run this again")
+    return f"{which} did not answer{made_on}: {todo}, then run this again"
+
+
+@contextlib.contextmanager
+def _said_here() -> Iterator[None]:
+    """While the ledger is opened: the service's log line about it (it names the node's URL or the deployment's
+    path, for a service's operator) is not printed; this command's finding says what failed in its own terms."""
+    service_log = logging.getLogger("verifier.service")
+
+    def mute(record: logging.LogRecord) -> bool:
+        return False
+
+    service_log.addFilter(mute)
+    try:
+        yield
+    finally:
+        service_log.removeFilter(mute)
+
+
+def _read(what: str, read: Any, unreachable: str | None = None) -> Any:
+    """``read()``, or why ``what`` could not be read (the recheck's finding names ``what`` itself); a node that
+    does not answer is said as ``unreachable``."""
     try:
         return read()
     except (MicrocredError, ConnectionError, TimeoutError) as exc:
+        if unreachable is not None and isinstance(exc, (ConnectionError, TimeoutError)):
+            return Unavailable(unreachable)
         return Unavailable(str(exc)[:300] or f"{what}: {type(exc).__name__}")
 
 
@@ -76,7 +123,7 @@ def _revocation_now(service: Any, evidence: Evidence, now: int) -> tuple[Any, An
         anchor = view.ledger.status.latest_anchor(iss, inputs["list_id"], block=int(inputs["anchored_block"]))
         return None if anchor is None else (anchor.sha256, anchor.version)
 
-    then = _read("the status anchor", anchor_then)
+    then = _read("the status anchor", anchor_then, _ledger_problem(service, evidence))
     kid = evidence.check("signature").get("inputs", {}).get("kid")
     try:
         key = service.keys.issuer_key(iss, kid)
@@ -99,7 +146,7 @@ def _trust_now(service: Any, evidence: Evidence) -> Any:
     return service._trust(credential["iss"], str(inputs.get("vct")), int(inputs.get("at", 0)))
 
 
-def _issuance_now(view: Any, evidence: Evidence) -> IssuanceAnchor | Unavailable | None:
+def _issuance_now(service: Any, view: Any, evidence: Evidence) -> IssuanceAnchor | Unavailable | None:
     inputs = evidence.check("issuance_anchor").get("inputs")
     iss = (evidence.payload.get("credential") or {}).get("iss")
     if not isinstance(inputs, dict) or not isinstance(iss, str):
@@ -108,15 +155,18 @@ def _issuance_now(view: Any, evidence: Evidence) -> IssuanceAnchor | Unavailable
         root = IssuanceProof.from_json(inputs.get("proof")).root
     except InvalidInput:
         return None
-    answer: IssuanceAnchor | Unavailable = _read("the issuance registry", lambda: view.issuance_anchor(iss, root))
+    answer: IssuanceAnchor | Unavailable = _read("the issuance registry", lambda: view.issuance_anchor(iss, root),
+                                                 _ledger_problem(service, evidence))
     return answer
 
 
 def current_state(service: Any, evidence: Evidence, now: int) -> Now:
     """What the chain says now about each input of ``evidence``, read through ``service``."""
-    view = service.ledger_view()
+    with _said_here():
+        view = service.ledger_view()
     if view is None:
-        return Now(now, Unavailable(service._ledger_error or "the ledger did not answer"))
+        answered = "did not answer" not in (service._ledger_error or "did not answer")
+        return Now(now, Unavailable(_ledger_problem(service, evidence, answered=answered)))
     from ledger.chain import deadline  # here: ledger.chain loads web3, as in verifier.service
 
     deployment = view.ledger.deployment
@@ -127,7 +177,7 @@ def current_state(service: Any, evidence: Evidence, now: int) -> Now:
         if isinstance(revocation, Unavailable):
             revocation = CheckResult("revocation", UNAVAILABLE, revocation.reason)
         return Now(now, ledger, anchor_then=then, revocation=revocation, status_block=status_block,
-                   trust=_trust_now(service, evidence), issuance=_issuance_now(view, evidence))
+                   trust=_trust_now(service, evidence), issuance=_issuance_now(service, view, evidence))
 
 
 def recheck_file(service: Any, text: bytes, keys: dict[str, PublicKey], now: int) -> tuple[Evidence | None, Recheck]:
