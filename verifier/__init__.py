@@ -27,11 +27,12 @@ from infra import assets as shared_assets
 from infra import web_errors
 from infra.display import init_jinja
 from infra.web import Foundation, init_foundation
-from verifier.api import HANDED_OVER, DirectVerify
+from verifier.api import HANDED_OVER, CappedChunkedBodies, DirectVerify
 from verifier.api import bp as api_bp
 from verifier.context import EXTENSION, service_of
 from verifier.evidence import bp as evidence_bp
 from verifier.openid4vp import bp as openid4vp_bp
+from verifier.pages import PHOTO_MAX_BYTES
 from verifier.pages import bp as pages_bp
 from verifier.service import VerifierService
 from verifier.settings import SETTINGS
@@ -53,6 +54,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     # presentation is held to VERIFIER_MAX_BODY once its format is known (verifier.api, verifier.pages).
     body_cap = max(web.settings.VERIFIER_MAX_BODY, web.settings.VERIFIER_MAX_IMPORTED_BODY)
     app.config["MAX_CONTENT_LENGTH"] = body_cap
+    # a chunked body past its cap is 413, not cut at the cap and read as if whole (verifier.api)
+    app.wsgi_app = CappedChunkedBodies(app.wsgi_app, body_cap,  # type: ignore[method-assign]
+                                       {"/verify/photo": PHOTO_MAX_BYTES})
     app.config.setdefault("MAX_FORM_MEMORY_SIZE", body_cap)
     app.extensions[EXTENSION] = service = VerifierService(web.settings)
     _serve_hosts_and_health(web, service)

@@ -45,6 +45,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from flask import Blueprint, Flask, current_app, jsonify, request
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.http import HTTP_STATUS_CODES, parse_options_header
 
 from credentials.errors import FormatError, InvalidInput, RateLimited
@@ -57,7 +58,7 @@ from verifier.context import current_service, service_of
 from verifier.service import VerifierService
 
 __all__ = ["bp", "RAW_CONTENT_TYPES", "http_status_of", "stack_http_status", "count_members", "is_sd_jwt",
-           "answer_verify", "DirectVerify", "VERIFY_PATH", "HANDED_OVER"]
+           "answer_verify", "DirectVerify", "CappedChunkedBodies", "VERIFY_PATH", "HANDED_OVER"]
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -239,6 +240,49 @@ def _read_body(stream: Any, length: int) -> bytes:
         chunks.append(chunk)
         left -= len(chunk)
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+class _CappedStream(io.RawIOBase):
+    """A request body of unknown length (chunked) that raises 413 past ``cap`` bytes instead of ending there.
+
+    werkzeug reads such a body through a stream limited to ``MAX_CONTENT_LENGTH`` that simply stops at the cap,
+    so a longer body was cut short and its first ``cap`` bytes verified (or parsed as a form). Here, once
+    ``cap`` bytes were read, one more byte is looked for: if the body goes on, RequestEntityTooLarge.
+    """
+
+    def __init__(self, stream: Any, cap: int):
+        super().__init__()
+        self._stream = stream
+        self._cap = cap
+        self._seen = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._stream.read(min(len(buffer), self._cap - self._seen)) if self._seen < self._cap else b""
+        self._seen += len(data)
+        if self._seen >= self._cap and self._stream.read(1):  # at the cap: does the body go on?
+            raise RequestEntityTooLarge(f"the request body is larger than {self._cap} bytes")
+        buffer[:len(data)] = data
+        return len(data)
+
+
+class CappedChunkedBodies:
+    """WSGI middleware: a request body without ``Content-Length`` (``Transfer-Encoding: chunked``) is read
+    through :class:`_CappedStream` at ``cap`` bytes (``caps``: other caps for some paths), so past it the app
+    answers 413 as it does for a declared length over the cap."""
+
+    def __init__(self, wsgi_app: Any, cap: int, caps: dict[str, int] | None = None):
+        self.wsgi_app = wsgi_app
+        self.cap = cap
+        self.caps = caps or {}
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if "HTTP_TRANSFER_ENCODING" in environ and not environ.get("CONTENT_LENGTH"):
+            cap = self.caps.get(environ.get("PATH_INFO", ""), self.cap)
+            environ["wsgi.input"] = _CappedStream(environ["wsgi.input"], cap)
+        return self.wsgi_app(environ, start_response)
 
 
 class DirectVerify:

@@ -11,14 +11,20 @@ Each test failed on the code before its fix:
 - on a verifier without X.509 anchors, any JSON object with ``payload`` and ``signatures`` members passed
   ``format`` (detail: "credential") and was a 200 decision instead of a 400 naming what is malformed;
 - served over https (``--certfile``, or a proxy's ``X-Forwarded-Proto: https`` with trusted proxies), no answer
-  carried ``Strict-Transport-Security``, so a browser would try plain http again next time (SSL stripping).
+  carried ``Strict-Transport-Security``, so a browser would try plain http again next time (SSL stripping);
+- a body sent chunked (no ``Content-Length``) past the 2 MB cap was cut at the cap and the first 2,097,152 bytes
+  verified ("the JWT is 2097152 bytes") instead of a 413; a form the same way (werkzeug stops reading a stream at
+  the cap without looking further).
 """
 
 from __future__ import annotations
 
 import io
+import json
 import re
+import socket
 import struct
+import threading
 import zlib
 from html import unescape
 
@@ -130,3 +136,58 @@ def test_answers_over_https_tell_browsers_to_keep_to_https(limited):
         assert "Strict-Transport-Security" not in client.get(path).headers  # plain http: meaningless, not sent
     proxied = limited(TRUSTED_PROXIES=1).get("/", headers={"X-Forwarded-Proto": "https"})
     assert proxied.headers["Strict-Transport-Security"] == "max-age=31536000"
+
+
+@pytest.fixture
+def served(tmp_path):
+    """The verifier on a real HTTP server (werkzeug's, which reads chunked bodies) on a free loopback port."""
+    from werkzeug.serving import make_server
+
+    from verifier import create_app, service_of
+
+    app = create_app({"DATA_DIR": str(tmp_path), "RPC_URL": "http://127.0.0.1:9",
+                      "VERIFIER_TRUSTED_ROOTS": "did:example:root", "VERIFIER_RATE_LIMIT": "off"})
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server.server_address[1]
+    server.shutdown()
+    server.server_close()
+    service_of(app).close()
+
+
+def _post_chunked(port: int, path: str, body: bytes, content_type: str) -> tuple[int, bytes]:
+    request = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: {content_type}\r\n"
+               "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n").encode()
+    for start in range(0, len(body), 65536):
+        piece = body[start:start + 65536]
+        request += b"%x\r\n" % len(piece) + piece + b"\r\n"
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as connection:
+        connection.sendall(request + b"0\r\n\r\n")
+        answer = b""
+        while b"\r\n\r\n" not in answer or len(answer.partition(b"\r\n\r\n")[2]) < _length(answer):
+            answer += connection.recv(65536)
+    head, _, content = answer.partition(b"\r\n\r\n")
+    return int(head.split()[1]), content
+
+
+def _length(answer: bytes) -> int:
+    found = re.search(rb"(?im)^content-length: *(\d+)", answer.partition(b"\r\n\r\n")[0])
+    return int(found.group(1)) if found else 0
+
+
+@pytest.mark.parametrize(("path", "body", "content_type"), [
+    ("/api/v1/verify", b"x" * 3_000_000, "text/plain"),
+    ("/api/v1/verify", json.dumps({"presentation": {"@context": "x" * 3_000_000}}).encode(), "application/json"),
+    ("/verify", b"presentation=" + b"x" * 3_000_000, "application/x-www-form-urlencoded"),
+], ids=["api text", "api json", "page form"])
+def test_a_chunked_body_past_the_cap_is_413_not_cut_short(served, path, body, content_type):
+    status, content = _post_chunked(served, path, body, content_type)
+
+    assert status == 413, content[:300]
+
+
+def test_a_chunked_body_within_the_cap_is_read_whole(served):
+    status, content = _post_chunked(served, "/api/v1/verify", b"x" * 1_500_000, "text/plain")
+
+    assert status == 400
+    assert "the JWT is 1500000 bytes" in json.loads(content)["checks"][0]["detail"]
