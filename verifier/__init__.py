@@ -21,7 +21,7 @@ import threading
 from typing import Any
 
 from flask import Flask, request
-from werkzeug.exceptions import Forbidden
+from werkzeug.exceptions import Forbidden, UnsupportedMediaType
 
 from infra import assets as shared_assets
 from infra import web_errors
@@ -71,6 +71,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     init_jinja(app)  # bidi controls in claims are shown, not obeyed (infra.display)
     _refuse_cross_site_forms(app)  # before the rate limit: another site's post spends nobody's verifications
     _limit_rates(app)
+    _refuse_compressed_bodies(app)  # after the rate limit: a refused request still counts
     return app
 
 
@@ -115,6 +116,18 @@ def _refuse_cross_site_forms(app: Flask) -> None:
                 and not request.path.startswith(API_PATHS)):
             raise Forbidden("This form was sent from another site. Open the verifier's own page and scan or paste "
                             "the presentation there.")
+
+
+def _refuse_compressed_bodies(app: Flask) -> None:
+    """415 for a body sent with a ``Content-Encoding`` (gzip, deflate, br…): no route here inflates one, so a
+    compressed body (a "gzip bomb" among them) is refused saying so rather than read as garbage."""
+
+    @app.before_request
+    def _identity_bodies_only():
+        encoding = request.headers.get("Content-Encoding", "").strip().lower()
+        if encoding not in ("", "identity"):
+            raise UnsupportedMediaType(f"the request body is sent with Content-Encoding {encoding[:40]}; this "
+                                       "verifier reads bodies only uncompressed (no Content-Encoding)")
 
 
 def _limit_rates(app: Flask) -> None:

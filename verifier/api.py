@@ -323,7 +323,8 @@ class DirectVerify:
     def _length(self, environ: dict[str, Any]) -> int | None:
         """The body's length if this request is one to answer here, else None."""
         if (environ.get("PATH_INFO") != VERIFY_PATH or environ.get("REQUEST_METHOD") != "POST"
-                or environ.get("QUERY_STRING") or "HTTP_TRANSFER_ENCODING" in environ):
+                or environ.get("QUERY_STRING") or "HTTP_TRANSFER_ENCODING" in environ
+                or "HTTP_CONTENT_ENCODING" in environ):  # the app refuses a compressed body, saying so
             return None
         declared = environ.get("CONTENT_LENGTH")
         if not isinstance(declared, str) or not declared.isdigit() or not declared.isascii():

@@ -14,11 +14,14 @@ Each test failed on the code before its fix:
   carried ``Strict-Transport-Security``, so a browser would try plain http again next time (SSL stripping);
 - a body sent chunked (no ``Content-Length``) past the 2 MB cap was cut at the cap and the first 2,097,152 bytes
   verified ("the JWT is 2097152 bytes") instead of a 413; a form the same way (werkzeug stops reading a stream at
-  the cap without looking further).
+  the cap without looking further);
+- a compressed body (``Content-Encoding: gzip``, a "gzip bomb" among them) was read as it came: "the request
+  body is not UTF-8", instead of saying that compressed bodies are not accepted (415).
 """
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import re
@@ -191,3 +194,14 @@ def test_a_chunked_body_within_the_cap_is_read_whole(served):
 
     assert status == 400
     assert "the JWT is 1500000 bytes" in json.loads(content)["checks"][0]["detail"]
+
+
+@pytest.mark.parametrize("path", ["/api/v1/verify", "/api/v1/verify?via=flask", "/verify", "/openid4vp/response"])
+def test_a_compressed_body_is_refused_saying_so(limited, path):
+    client = limited()
+    bomb = gzip.compress(b"0" * 10_000_000)  # 10 MB of zeros in ~10 KB
+
+    answer = client.post(path, data=bomb, headers={"Content-Encoding": "gzip", "Content-Type": "application/json"})
+
+    assert answer.status_code == 415
+    assert "Content-Encoding gzip" in answer.get_data(as_text=True)
