@@ -95,6 +95,10 @@ def _handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             sys.exit(EXIT_STORAGE)
         except MicrocredError as exc:
             _fail(str(exc))
+        except KeyboardInterrupt:  # the commands that know more (issue, status changes, rotate-key) say it first
+            click.echo("interrupted: what was saved is kept; run the same command again (or `microcred issuer "
+                       "publish` for anchors) to finish", err=True)
+            sys.exit(EXIT_INTERRUPTED)
     return wrapper
 
 

@@ -160,3 +160,20 @@ def test_publish_anchors_again_an_issuance_root_the_chain_lost(accredited_issuer
     _assert_chain_holds_the_archive(home, ledger)
     again = run(["issuer", "--issuer", home.identity.name, "publish"], env)
     assert "every issuance batch root is anchored; nothing to do" in again.stdout
+
+
+def test_ctrl_c_of_publish_is_exit_130_and_running_it_again_anchors(accredited_issuer, ledger, ledger_env, tmp_path):
+    home, _ = accredited_issuer
+    env = _env(ledger_env)
+    ids = _issue(home, tmp_path, env)
+    pending = run(["issuer", "--issuer", home.identity.name, "revoke", ids[0]], {**env, "MICROCRED_RPC_URL":
+                                                                                  "http://127.0.0.1:9"})
+    assert pending.returncode == 3, pending.stderr
+    interrupted = run(["issuer", "--issuer", home.identity.name, "publish"], {**env, "MICROCRED_FAULT_AT":
+                                                                               "anchoring:INT"})
+    assert interrupted.returncode == EXIT_INTERRUPTED, interrupted.stderr
+    assert "Aborted" not in interrupted.stderr
+    assert "interrupted: what was saved is kept" in interrupted.stderr
+    published = run(["issuer", "--issuer", home.identity.name, "publish"], env)
+    assert published.returncode == 0, published.stderr
+    _assert_chain_holds_the_archive(home, ledger)
