@@ -100,6 +100,7 @@ __all__ = [
     "check_credential",
     "store_credential",
     "import_credential",
+    "assess_credential",
 ]
 
 #: The member beside ``credential`` that carries its issuance proof (issuer.oid4vci.ISSUANCE_PROOF_MEMBER).
@@ -392,6 +393,23 @@ def import_credential(
     keep_unverified: bool = False,
 ) -> tuple[int, Badge]:
     """Check, badge and store in one go (the caller holds the transaction)."""
+    checked, badge = assess_credential(keys, text, now=now, trust_check=trust_check, trust_anchors=trust_anchors,
+                                       keep_unverified=keep_unverified)
+    return store_credential(db, account_id, checked, badge, now=now), badge
+
+
+def assess_credential(
+    keys: list[HolderKeyRecord],
+    text: object,
+    *,
+    now: int,
+    trust_check: TrustCheck | None,
+    trust_anchors: TrustAnchors | None = None,
+    keep_unverified: bool = False,
+) -> tuple[CheckedCredential, Badge]:
+    """Check and badge without the database: the trust check reads the chain and fetches a status list from
+    wherever the credential says, so a web request does this *before* its transaction (a write lock held over a
+    slow status server stopped every other learner's requests)."""
     issuer_keys = getattr(trust_check, "issuer_keys", None)  # a did:mcr issuer's key: the ledger's
     checked = check_credential(text, keys, now=now, trust_anchors=trust_anchors, keep_unverified=keep_unverified,
                                issuer_keys=issuer_keys)
@@ -400,4 +418,4 @@ def import_credential(
                           issuance_proof=checked.issuance_proof)
     else:
         badge = unverified_badge()
-    return store_credential(db, account_id, checked, badge, now=now), badge
+    return checked, badge

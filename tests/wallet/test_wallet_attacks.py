@@ -9,13 +9,21 @@
 - The language switcher's ``?lang=`` stored the choice on the signed-in
   account whoever sent the browser there: a link or an image on another site
   changed the account's setting (cross-site request forgery on a GET).
+- An import checked its credential (chain reads, the status list fetched from
+  wherever the credential says, up to ``MICROCRED_HTTP_TIMEOUT`` each) inside
+  the database transaction that had already claimed the form: the write lock
+  was held over the network, so a slow status server named in a self-made
+  credential stopped every other learner's requests (each updates its
+  session), ending in "database is locked" 500s after the busy timeout.
 """
 
 from __future__ import annotations
 
+import sqlite3
+from pathlib import Path
 from urllib.parse import urlencode
 
-from wallet_helpers import PASSWORD, WalletClient, db_rows
+from wallet_helpers import PASSWORD, TRUSTED_CHECKS, WalletClient, db_rows
 
 VERIFIER = "https://verifier.example"
 
@@ -70,3 +78,69 @@ def test_a_language_link_on_another_site_does_not_change_the_accounts_language(a
     chosen = signed_in.get("/credentials?lang=fr", headers={"Sec-Fetch-Site": "same-origin"})  # the switcher
     assert chosen.status_code == 200
     assert db_rows(app, "SELECT language FROM accounts WHERE username = ?", [signed_in.username]) == [("fr",)]
+
+
+def _writer_blocked(app) -> bool:
+    """Whether another connection is kept from writing the wallet's database right now (no waiting)."""
+    from wallet.db import DB_FILE
+
+    connection = sqlite3.connect(Path(app.config["DATA_DIR"]) / DB_FILE, timeout=0)
+    try:
+        connection.execute("BEGIN IMMEDIATE")
+        connection.rollback()
+        return False
+    except sqlite3.OperationalError:
+        return True
+    finally:
+        connection.close()
+
+
+def test_an_import_holds_no_write_lock_while_its_credential_is_checked(app, signed_in, issuer):
+    blocked = []
+
+    def trust_check(raw, fmt, now):  # where the chain is read and the status list fetched: seconds, at worst
+        blocked.append(_writer_blocked(app))
+        return TRUSTED_CHECKS
+
+    app.config["TRUST_CHECK"] = trust_check
+    credential = issuer.issue(signed_in.holder_jwk(app))
+    added = signed_in.add(credential)
+    assert added.status_code == 302
+    assert blocked == [False]  # every other learner's sign-in, page and share could still write meanwhile
+    assert db_rows(app, "SELECT badge FROM credentials") == [("verified",)]
+    again = signed_in.add(credential)  # checked, then found already held: nothing added twice
+    assert again.headers["Location"] == added.headers["Location"]
+    assert db_rows(app, "SELECT COUNT(*) FROM credentials") == [(1,)]
+
+
+def test_a_restore_holds_no_write_lock_while_its_credentials_are_checked(app, held, issuer, tmp_path, clock):
+    import io
+
+    from wallet import create_app
+
+    client, _ = held
+    client.add(issuer.issue(client.holder_jwk(app), {"title": "Second"}))
+    passphrase = "a long backup passphrase"
+    data = client.submit("/backup/export", "/backup/export",
+                         {"passphrase": passphrase, "passphrase_again": passphrase}).get_data()
+    other_app = create_app({**{k: app.config[k] for k in ("TESTING", "SESSION_COOKIE_SECURE", "ARGON2_TIME_COST",
+                                                         "ARGON2_MEMORY_COST", "ARGON2_PARALLELISM")},
+                            "DATA_DIR": str(tmp_path / "other"), "CLOCK": clock})
+    blocked = []
+
+    def trust_check(raw, fmt, now):
+        blocked.append(_writer_blocked(other_app))
+        return TRUSTED_CHECKS
+
+    other_app.config["TRUST_CHECK"] = trust_check
+    other = WalletClient(other_app.test_client())
+    other.signup("ana-on-new-phone")
+    other.get("/backup/restore")
+    restored = other.post("/backup/restore", {"file": (io.BytesIO(data), "backup.json"), "passphrase": passphrase},
+                          content_type="multipart/form-data")
+    assert restored.status_code == 302, other.last_page
+    assert blocked == [False, False]
+    assert db_rows(other_app, "SELECT COUNT(*) FROM credentials WHERE badge = 'verified'") == [(2,)]
+    keys = db_rows(other_app, "SELECT holder_key_id FROM credentials")
+    assert len({key for (key,) in keys}) == 1  # both bound to the restored key, stored under its real id
+    assert db_rows(other_app, "SELECT COUNT(*) FROM holder_keys WHERE id = ?", keys[0]) == [(1,)]

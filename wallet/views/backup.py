@@ -4,6 +4,8 @@ Both need a fresh sign-in (:func:`wallet.security.fresh_signin_required`)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from flask import Blueprint, Response, current_app, flash, g, redirect, render_template, request, url_for
 
 from credentials.errors import InvalidInput, VerificationError
@@ -11,18 +13,20 @@ from credentials.jose import PrivateKey
 from infra.i18n import N_, gettext, ngettext
 from wallet.checking import badge_for, unverified_badge
 from wallet.db import get_db
-from wallet.holding import add_holder_key, holder_keys, private_holder_key
+from wallet.holding import HolderKeyRecord, add_holder_key, holder_keys, private_holder_key
 from wallet.importing import FORMAT_UNSIGNED, check_credential, store_credential
 from wallet.sealing import decrypt_backup, encrypt_backup
 from wallet.security import claim_form, fresh_signin_required, now
 from wallet.vault import holder_secret
 
-__all__ = ["bp", "BACKUP_FILENAME", "MAX_BACKUP_CREDENTIALS"]
+__all__ = ["bp", "BACKUP_FILENAME", "MAX_BACKUP_CREDENTIALS", "MAX_BACKUP_KEYS"]
 
 bp = Blueprint("backup", __name__, url_prefix="/backup")
 
 BACKUP_FILENAME = "microcred-wallet-backup.json"
 MAX_BACKUP_CREDENTIALS = 5000
+#: A wallet makes a new holder key rarely (a new device, a restore); far more is not a wallet's backup.
+MAX_BACKUP_KEYS = 1000
 
 
 @bp.route("/export", methods=["GET", "POST"])
@@ -54,41 +58,66 @@ def export():
 
 
 def _restore(contents: dict) -> tuple[int, int]:
-    """Add the backup's keys and credentials in one transaction; (added, already held)."""
+    """Add the backup's keys and credentials in one transaction; (added, already held).
+
+    Every credential is checked first, outside the transaction: the trust check reads the chain and fetches
+    status lists from wherever each credential says, and a write lock held over thousands of those would stop
+    every other learner's requests. The backup's new keys take part in the checks under provisional ids
+    (negative) that become their stored ids inside the transaction.
+    """
     keys, credentials = contents.get("holder_keys"), contents.get("credentials")
     if not isinstance(keys, list) or not isinstance(credentials, list) or len(credentials) > MAX_BACKUP_CREDENTIALS:
         raise InvalidInput("the backup does not hold a list of keys and a list of credentials")
+    if len(keys) > MAX_BACKUP_KEYS:
+        raise InvalidInput(f"the backup holds {len(keys)} keys; a wallet's backup holds at most {MAX_BACKUP_KEYS}")
     db = get_db()
     account_id = g.account["id"]
     secret = holder_secret()
-    added = skipped = 0
     at = now()
     trust_check = current_app.config["TRUST_CHECK"]
     anchors = current_app.extensions["microcred_x509_anchors"]
+    account_keys = holder_keys(db, account_id)
+    known = {record.thumbprint for record in account_keys}
+    new_keys: dict[int, PrivateKey] = {}
+    for jwk in keys:
+        key = PrivateKey.from_jwk(jwk)
+        thumbprint = key.public_key().thumbprint()
+        if thumbprint not in known:
+            known.add(thumbprint)
+            provisional = -1 - len(new_keys)
+            new_keys[provisional] = key
+            account_keys.append(HolderKeyRecord(provisional, account_id, thumbprint, key.public_key(), b""))
+    held = {row[0] for row in db.execute("SELECT raw_sha256 FROM credentials WHERE account_id = ?", [account_id])}
+    checked_items = []
+    for number, item in enumerate(credentials, start=1):
+        raw = item.get("raw") if isinstance(item, dict) else None
+        kept_unverified = isinstance(item, dict) and item.get("format") == FORMAT_UNSIGNED
+        try:  # a document kept as unverified is kept so again; anything else must verify
+            checked = check_credential(raw, account_keys, now=at, trust_anchors=anchors,
+                                       keep_unverified=kept_unverified)
+        except VerificationError as exc:
+            raise InvalidInput(f"credential {number} of the backup does not check out ({exc.reason}); "
+                               "nothing was restored") from exc
+        if checked.raw_sha256 in held:
+            continue
+        held.add(checked.raw_sha256)
+        badge = (badge_for(checked.raw, checked.format, now=at, trust_check=trust_check) if checked.verified
+                 else unverified_badge())
+        checked_items.append((checked, badge))
+    added = 0
     with db.atomic():
         claim_form(db)
-        for jwk in keys:
-            add_holder_key(db, secret, account_id, PrivateKey.from_jwk(jwk), now=at)
-        account_keys = holder_keys(db, account_id)
-        held = {row[0] for row in db.execute("SELECT raw_sha256 FROM credentials WHERE account_id = ?", [account_id])}
-        for number, item in enumerate(credentials, start=1):
-            raw = item.get("raw") if isinstance(item, dict) else None
-            kept_unverified = isinstance(item, dict) and item.get("format") == FORMAT_UNSIGNED
-            try:  # a document kept as unverified is kept so again; anything else must verify
-                checked = check_credential(raw, account_keys, now=at, trust_anchors=anchors,
-                                           keep_unverified=kept_unverified)
-            except VerificationError as exc:
-                raise InvalidInput(f"credential {number} of the backup does not check out ({exc.reason}); "
-                                   "nothing was restored") from exc
-            if checked.raw_sha256 in held:
-                skipped += 1
+        stored_ids = {provisional: add_holder_key(db, secret, account_id, key, now=at)
+                      for provisional, key in new_keys.items()}
+        stored = {row[0] for row in db.execute("SELECT raw_sha256 FROM credentials WHERE account_id = ?",
+                                               [account_id])}
+        for checked, badge in checked_items:
+            if checked.raw_sha256 in stored:  # added meanwhile (another tab)
                 continue
-            badge = (badge_for(checked.raw, checked.format, now=at, trust_check=trust_check) if checked.verified
-                     else unverified_badge())
-            store_credential(db, account_id, checked, badge, now=at)
-            held.add(checked.raw_sha256)
+            key_id = stored_ids.get(checked.holder_key_id, checked.holder_key_id)
+            store_credential(db, account_id, replace(checked, holder_key_id=key_id), badge, now=at)
             added += 1
-    return added, skipped
+    return added, len(credentials) - added
 
 
 @bp.route("/restore", methods=["GET", "POST"])

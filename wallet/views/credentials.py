@@ -14,7 +14,13 @@ from wallet.db import get_db
 from wallet.freshness import RELOAD_AFTER_S, check_row, refresh_shown, shown_state, store_badge
 from wallet.holding import current_holder_key, holder_keys, private_holder_key
 from wallet.import_limits import import_refused
-from wallet.importing import MAX_JSON_BYTES, DuplicateCredential, import_credential, unsigned_document_kind
+from wallet.importing import (
+    MAX_JSON_BYTES,
+    DuplicateCredential,
+    assess_credential,
+    store_credential,
+    unsigned_document_kind,
+)
 from wallet.library import list_cards, load_row, stack_of, standing
 from wallet.oid4vci_client import redeem_offer
 from wallet.security import claim_form, fresh_signin_required, login_required, now
@@ -73,13 +79,14 @@ def _import_text(text: str, *, keep_unverified: bool = False):
     db = get_db()
     account_id = g.account["id"]
     try:
+        # Checked (chain reads, a status list fetched) before the transaction: no write lock over the network.
+        checked, badge = assess_credential(
+            holder_keys(db, account_id), text, now=now(), trust_check=current_app.config["TRUST_CHECK"],
+            trust_anchors=current_app.extensions["microcred_x509_anchors"], keep_unverified=keep_unverified,
+        )
         with db.atomic():
             claim_form(db)
-            credential_id, badge = import_credential(
-                db, account_id, holder_keys(db, account_id), text,
-                now=now(), trust_check=current_app.config["TRUST_CHECK"],
-                trust_anchors=current_app.extensions["microcred_x509_anchors"], keep_unverified=keep_unverified,
-            )
+            credential_id = store_credential(db, account_id, checked, badge, now=now())
     except DuplicateCredential as exc:
         flash(N_("This credential is already in your wallet."))
         return redirect(url_for("credentials.detail", credential_id=exc.existing_id))
