@@ -129,7 +129,11 @@ def _issuance_inputs(view: Any, iss: str, proof: Any) -> dict[str, Any]:
 
 
 def evidence_payload(service: Any, result: VerificationResult, presentation: str, now: int) -> dict[str, Any] | None:
-    """The unsigned evidence of ``result`` (claims included), or None when it cannot be made faithfully."""
+    """The unsigned evidence of ``result`` (claims included), or None when it cannot be made faithfully.
+
+    ``presentation``: what was verified, or the scanned link that led to it (then the presentation the link gave).
+    """
+    presentation = service.presentation_of(presentation)
     view = service.ledger_view()
     sd_jwt = _sd_jwt(presentation)
     if view is None or view.head_block is None or result.format is None:

@@ -22,6 +22,7 @@ sees the same: a presentation accepted by one is a replay for all.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 import time
@@ -81,6 +82,9 @@ LINK_ACCEPT = ("application/dc+sd-jwt, application/vp+jwt, application/jwt, appl
                "text/plain")
 _LEDGER_RETRY_S = 1.0
 _log = logging.getLogger(__name__)
+#: (scanned link, the presentation it led to) of this context's last verification of a link: the result page's
+#: evidence is made from the presentation (:meth:`VerifierService.presentation_of`), which the link gives only once.
+_LINKED: contextvars.ContextVar[tuple[str, str] | None] = contextvars.ContextVar("microcred_linked", default=None)
 
 
 class ReplayCache:
@@ -316,7 +320,12 @@ class VerifierService:
         (``{"presentations": [...]}``, pasted or behind a link; :meth:`verify_stack`)."""
         when = int(self.clock()) if now is None else now
         try:
-            presentation = self.resolve_text(text) if _looks_scanned(text) else text
+            if _looks_scanned(text):
+                _LINKED.set(None)
+                presentation = self.resolve_text(text)
+                _LINKED.set((text, presentation))
+            else:
+                presentation = text
             members = parse_stack(presentation)
             if members is not None and not stacks:
                 raise FormatError(f"the text holds a stack of {len(members)} presentations; verify it as a stack")
@@ -328,6 +337,11 @@ class VerifierService:
         # a hung node costs it VERIFIER_DEADLINE seconds, then `unavailable` (503), not a timeout per call.
         with (self._deadline or self._chain_deadline())(self._deadline_s):
             return self._verify_presentation(presentation, nonce, audience, when)
+
+    def presentation_of(self, text: str) -> str:
+        """The presentation ``text`` led to in this context's last verification (a link, fetched), else ``text``."""
+        linked = _LINKED.get()
+        return linked[1] if linked is not None and linked[0] == text else text
 
     def _chain_deadline(self) -> Callable[[float], AbstractContextManager[float]]:
         """:func:`ledger.chain.deadline`, imported on the first verification (not at each: issue 16)."""
