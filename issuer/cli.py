@@ -51,7 +51,7 @@ from issuer.did_keys import (
     stale_status_lists,
 )
 from issuer.fault_hook import fault_point
-from issuer.identity import DEFAULT_BASE_URL, IssuerHome, create_issuer, load_issuer
+from issuer.identity import DEFAULT_BASE_URL, IssuerHome, create_issuer, interrupted_init, load_issuer
 from issuer.issuance import IssuanceOutcome
 from issuer.ledger_link import LedgerStatusAnchor
 from issuer.oid4vci import offer_page_url, offer_uri
@@ -195,6 +195,8 @@ def issuer(ctx: click.Context, issuer_name: str | None) -> None:
 @_handle_errors
 def init(name: str, country: str, legal_name: str, did_method: str, base_url: str) -> None:
     """Create issuer NAME: an ES256 key and its DID, and a controller account (keys 0600)."""
+    if interrupted_init(data_dir(), name):
+        click.echo(f"finishing the `issuer init` interrupted earlier (its keys in {name}'s folder are kept)")
     home = create_issuer(data_dir(), name, legal_name=legal_name, country=country,
                          did_method=did_method, base_url=base_url,
                          register_did=register_did if did_method == "mcr" else None)

@@ -21,7 +21,8 @@ root's transaction), ``issuance-anchor-sent`` (mined, the archive not told),
 ``key-rotating`` (``issuer rotate-key``: the next key written, the rotation not
 sent), ``key-rotated`` (the rotation mined, the issuer's files not updated),
 ``key-replaced`` (the new key and kid in place, the status lists not signed
-again).
+again), ``issuer-keys-written`` (``issuer init``: the key files written, the
+identity not).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ POINTS = (
     "batch-checked", "batch-saved", "batch-chunk-written", "batch-signed", "batch-delivered",
     "status-saving", "status-saved", "anchoring", "anchor-sent", "issuance-sealed", "issuance-anchoring",
     "issuance-anchor-sent", "key-rotating", "key-rotated", "key-replaced",
+    "issuer-keys-written",
 )
 
 

@@ -31,6 +31,7 @@ from credentials.errors import ConfigurationError, InvalidInput
 from credentials.jose import PrivateKey, PublicKey, json_loads_object
 from credentials.microcredential import load_schema
 from infra import secret_files
+from issuer.fault_hook import fault_point
 
 __all__ = [
     "ISSUERS_DIR",
@@ -44,6 +45,7 @@ __all__ = [
     "IssuerIdentity",
     "IssuerHome",
     "create_issuer",
+    "interrupted_init",
     "load_issuer",
     "list_issuers",
     "write_secret_file",
@@ -170,7 +172,8 @@ def create_issuer(
     alg: str = "ES256",
     register_did: DidRegistrar | None = None,
 ) -> IssuerHome:
-    """Create ``<root>/issuers/<name>/`` with fresh keys; refuse if it exists.
+    """Create ``<root>/issuers/<name>/`` with fresh keys; refuse if it exists. The keys of an ``issuer init``
+    stopped before it wrote the identity are used instead of new ones (:func:`interrupted_init`).
 
     ``did_method="mcr"`` needs ``register_did``; when registering fails, the key files just made are removed.
     """
@@ -182,12 +185,15 @@ def create_issuer(
         raise ConfigurationError(f"issuer {name!r} already exists at {home}")
     home.mkdir(parents=True, exist_ok=True)
     os.chmod(home, 0o700)
-    from ledger.keys import create_key_file  # web3 only when an identity is made
+    from ledger.keys import load_or_create_key_file  # web3 only when an identity is made
 
-    key = PrivateKey.generate(alg)
+    key = _interrupted_key(home / SIGNING_KEY_FILE, alg)
+    if key is None:
+        key = PrivateKey.generate(alg)
+        write_secret_file(home / SIGNING_KEY_FILE, json.dumps(key.to_jwk()) + "\n")
     public = key.public_key()
-    write_secret_file(home / SIGNING_KEY_FILE, json.dumps(key.to_jwk()) + "\n")
-    controller = create_key_file(home / CONTROLLER_KEY_FILE)
+    controller, _ = load_or_create_key_file(home / CONTROLLER_KEY_FILE)
+    fault_point("issuer-keys-written")
     if did_method == "mcr" and register_did is not None:
         try:
             did, kid = register_did(public, home / CONTROLLER_KEY_FILE)
@@ -208,8 +214,29 @@ def create_issuer(
         controller_address=controller.address,
         alg=alg,
     )
-    (home / IDENTITY_FILE).write_text(json.dumps(asdict(identity), indent=2) + "\n", encoding="utf-8")
+    temporary = home / (IDENTITY_FILE + ".tmp")  # whole or not at all: issuer.json is what makes the issuer
+    temporary.write_text(json.dumps(asdict(identity), indent=2) + "\n", encoding="utf-8")
+    os.replace(temporary, home / IDENTITY_FILE)
     return IssuerHome(home, identity)
+
+
+def interrupted_init(root: Path, name: str) -> bool:
+    """Whether an ``issuer init`` of ``name`` was stopped after writing its keys, before its identity."""
+    home = root / ISSUERS_DIR / name
+    return (home / SIGNING_KEY_FILE).exists() and not (home / IDENTITY_FILE).exists()
+
+
+def _interrupted_key(path: Path, alg: str) -> PrivateKey | None:
+    """The signing key an interrupted ``issuer init`` left at ``path`` (no identity names it yet, so nothing was
+    signed or accredited with it): kept and used, so that running the command again finishes it. None when
+    there is none; a key of another algorithm is set aside (renamed, never deleted)."""
+    if not path.exists():
+        return None
+    key = PrivateKey.from_jwk(json_loads_object(read_secret_file(path), what=str(path)))
+    if key.alg == alg:
+        return key
+    os.replace(path, path.with_name(f"{path.name}.{key.alg}.unused"))
+    return None
 
 
 def load_issuer(root: Path, name: str) -> IssuerHome:
