@@ -18,6 +18,7 @@ import contextlib
 import json
 import logging
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -202,13 +203,20 @@ _VERDICTS = {0: "still valid: nothing changed for the worse since the evidence w
              2: "cannot decide now: see above"}
 
 
+def _made(made_at: Any) -> str:
+    """When the evidence was made, as a person reads it (UTC)."""
+    if isinstance(made_at, int) and not isinstance(made_at, bool) and 0 <= made_at < 253_402_300_800:  # year 9999
+        return datetime.fromtimestamp(made_at, tz=UTC).strftime("made on %Y-%m-%d at %H:%M:%S UTC")
+    return f"made at {str(made_at)[:40]!r} (not a time)"
+
+
 def report_lines(evidence: Evidence | None, result: Recheck) -> list[str]:
     """What ``microcred verify --evidence`` prints."""
     lines = []
     if evidence is not None:
         payload = evidence.payload
         presentation = payload.get("presentation") or {}
-        lines.append(f"evidence: made at {payload.get('made_at')} by {payload.get('verifier') or 'a verifier'}, "
+        lines.append(f"evidence: {_made(payload.get('made_at'))} by {payload.get('verifier') or 'a verifier'}, "
                      f"key {evidence.kid[:16]}…, presentation sha256 {str(presentation.get('sha256'))[:16]}…, "
                      f"{'verified' if payload.get('verified') else 'not verified'} then")
     lines += [f"{f.check}: {_WORDS[f.outcome]}: {f.detail}" for f in result.findings]
