@@ -16,7 +16,9 @@ Each test failed on the code before its fix:
   verified ("the JWT is 2097152 bytes") instead of a 413; a form the same way (werkzeug stops reading a stream at
   the cap without looking further);
 - a compressed body (``Content-Encoding: gzip``, a "gzip bomb" among them) was read as it came: "the request
-  body is not UTF-8", instead of saying that compressed bodies are not accepted (415).
+  body is not UTF-8", instead of saying that compressed bodies are not accepted (415);
+- a wallet's answer posted as JSON (not the form OpenID4VP's ``direct_post`` sends) was refused as "unknown,
+  used or expired state", sending its author to look for the wrong mistake.
 """
 
 from __future__ import annotations
@@ -205,3 +207,15 @@ def test_a_compressed_body_is_refused_saying_so(limited, path):
 
     assert answer.status_code == 415
     assert "Content-Encoding gzip" in answer.get_data(as_text=True)
+
+
+def test_an_answer_posted_as_json_is_refused_naming_the_form_it_must_be(limited):
+    client = limited()
+    _, request = _new_request(client)
+
+    answer = client.post("/openid4vp/response", json={"state": request["state"], "vp_token": {"1": ["x~"]}})
+
+    assert answer.status_code == 400
+    assert answer.get_json()["error"] == "invalid_request"
+    assert "application/x-www-form-urlencoded" in answer.get_json()["error_description"]
+    assert "application/json" in answer.get_json()["error_description"]

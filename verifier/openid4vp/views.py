@@ -61,6 +61,8 @@ COOKIE_PREFIX = "oid4vp_"
 #: §5.8: the Request Object's ``aud`` under static discovery.
 SELF_ISSUED_AUDIENCE = "https://self-issued.me/v2"
 REQUEST_OBJECT_TYPE = "application/oauth-authz-req+jwt"
+#: What a wallet's answer is posted as (§8.2: a form; a multipart form is read the same way).
+ANSWER_CONTENT_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 _IDENTITY = "microcred_openid4vp_identity"
 #: §11 / B.3 of OpenID4VP: what this verifier accepts for SD-JWT VCs (ARCHITECTURE.md: ES256, EdDSA).
 VP_FORMATS = {"dc+sd-jwt": {"sd-jwt_alg_values": ["ES256", "EdDSA"], "kb-jwt_alg_values": ["ES256", "EdDSA"]}}
@@ -201,6 +203,9 @@ def response():
     service = current_service()
     transactions = transactions_of(current_app)
     now = service.clock()
+    if request.mimetype not in ANSWER_CONTENT_TYPES:
+        raise OAuthError("invalid_request", "the answer must be sent as application/x-www-form-urlencoded "
+                                            f"(OpenID4VP direct_post); found {request.mimetype[:60] or 'none'}")
     answer = read_answer(request.form, transactions, now)
     tx = answer.tx
     if answer.vp_token is not None:  # the request counted one verification; each further presentation one more
