@@ -293,3 +293,52 @@ def test_the_consent_page_names_the_issuer_as_the_trust_registry_does(app, signe
     assert registry_name in choice
     assert lookalike not in choice
     assert "(name in the trust registry)" in choice
+
+
+def test_the_answer_is_sent_without_holding_the_wallets_write_lock(app, held, clock, verifier_app):
+    """The verifier's server (anyone's) may take MICROCRED_HTTP_TIMEOUT to answer; the wallet's SQLite write lock
+    was held over that POST, stopping every other learner's requests. A failed send is still taken back whole."""
+    import sqlite3
+    from pathlib import Path
+
+    from wallet.db import DB_FILE
+
+    def writer_blocked() -> bool:
+        connection = sqlite3.connect(Path(app.config["DATA_DIR"]) / DB_FILE, timeout=0)
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            connection.rollback()
+            return False
+        except sqlite3.OperationalError:
+            return True
+        finally:
+            connection.close()
+
+    client, credential_id = held
+    clock.now = int(time.time())
+    client.submit("/auth/signin", "/auth/signin", {"username": "ana", "password": PASSWORD})  # session aged out
+    verifier_client, pending, url = _verifier_request(verifier_app)
+    route, blocked, down = _route(verifier_client), [], [True]
+
+    def transport(method, address, headers, body):
+        if method == "POST":
+            blocked.append(writer_blocked())
+            if down[0]:
+                return HttpResponse(503, {}, b"")
+        return route(method, address, headers, body)
+
+    app.config["HTTP_TRANSPORT"] = transport
+    consent_url = _open(client, url).headers["Location"]
+    client.get(consent_url)
+    tokens = client.form_tokens()
+    choice = {f"credential-{verifier_module.CREDENTIAL_QUERY_ID}": str(credential_id)}
+    failed = client.post(consent_url + "/send", choice)
+    assert failed.status_code == 502
+    assert "nothing was shared" in client.last_page
+    assert db_rows(app, "SELECT COUNT(*) FROM shares") == [(0,)]
+    down[0] = False
+    sent = client.client.post(consent_url + "/send", data={**tokens, **choice})  # the same form, sent again
+    assert sent.status_code == 200, sent.get_data(as_text=True)
+    assert blocked == [False, False]
+    assert db_rows(app, "SELECT COUNT(*) FROM shares") == [(1,)]
+    assert len(verifier_module.transaction(verifier_app, pending.page_id).answers) == 1

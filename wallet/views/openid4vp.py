@@ -32,7 +32,7 @@ from wallet.oid4vp import PresentationRequest, parse_request, send_error, send_r
 from wallet.oid4vp.consent import build_page, choose
 from wallet.oid4vp.verifier_id import NO_VERIFIER_ANCHORS
 from wallet.presenting import MODE_OPENID4VP, create_share, create_whole_share, holder_of, issuance_proof_of, preview
-from wallet.security import claim_form, login_required, now
+from wallet.security import FORM_ID_FIELD, claim_form, login_required, now
 from wallet.transport import client_from_config
 from wallet.vault import holder_secret
 
@@ -130,8 +130,8 @@ def consent(request_id: str):
     return render_template("openid4vp/consent.html", request_id=request_id, req=presentation_request, page=page)
 
 
-def _presentation(db: Any, presentation_request: PresentationRequest, chosen: Any) -> Any:
-    """One presentation bound to the request's nonce and the full client_id; the share is recorded."""
+def _presentation(db: Any, presentation_request: PresentationRequest, chosen: Any) -> tuple[Any, str]:
+    """One presentation bound to the request's nonce and the full client_id, and the id of its share (recorded)."""
     row = chosen.row
     key = private_holder_key(holder_secret(),
                              holder_key_for(db, g.account["id"], row["holder_key_id"]))
@@ -141,11 +141,22 @@ def _presentation(db: Any, presentation_request: PresentationRequest, chosen: An
     if chosen.paths is not None:
         share = create_share(db, holder=holder_of(row), paths=list(chosen.paths), lifetime=0,
                              **common)
-        return share.presentation
+        return share.presentation, share.id
     credential = row["raw"] if row["format"] == "jwt_vc" else json.loads(row["raw"])
     share = create_whole_share(db, credential=credential, disclosed=_WHOLE_DISCLOSED, lifetime=PENDING_LIFETIME,
                                issuance_proof=issuance_proof_of(row), **common)
-    return share.presentation if isinstance(credential, str) else json.loads(share.presentation)
+    return (share.presentation if isinstance(credential, str) else json.loads(share.presentation)), share.id
+
+
+def _forget_shares(db: Any, share_ids: set[str], request_id: str) -> None:
+    """The answer was not delivered: its shares leave the history, the request may be answered again, and this
+    form may be sent again (as when all of it was one transaction, rolled back)."""
+    with db.atomic():
+        for share_id in share_ids:
+            db.execute("DELETE FROM shares WHERE id = ? AND account_id = ?", [share_id, g.account["id"]])
+        db.execute("UPDATE vp_requests SET answered_at = NULL WHERE id = ? AND account_id = ?",
+                   [request_id, g.account["id"]])
+        db.execute("DELETE FROM used_forms WHERE form_id = ?", [request.form.get(FORM_ID_FIELD, "")])
 
 
 @bp.post("/<request_id>/send")
@@ -158,15 +169,26 @@ def send(request_id: str):
     vp_token: dict[str, list[Any]] = {}
     with db.atomic():
         claim_form(db)
+        made: set[str] = set()
         for chosen in choose(presentation_request.query, rows, form):
-            vp_token.setdefault(chosen.query_id, []).append(_presentation(db, presentation_request, chosen))
-        db.execute("UPDATE vp_requests SET answered_at = ? WHERE id = ?", [now(), request_id])
-        try:
-            follow = send_response(client_from_config(current_app.config), presentation_request, vp_token)
-        except FetchError as exc:  # raised inside the transaction: nothing is recorded as shared
+            presentation, share_id = _presentation(db, presentation_request, chosen)
+            vp_token.setdefault(chosen.query_id, []).append(presentation)
+            made.add(share_id)
+        answered = db.execute("UPDATE vp_requests SET answered_at = ? WHERE id = ? AND answered_at IS NULL",
+                              [now(), request_id]).rowcount
+        if answered != 1:  # another tab sent its answer meanwhile: all of this is rolled back
+            abort(409, description=N_("You already answered this request."))
+    # Sent after the transaction: the verifier's server (anyone's) may take up to MICROCRED_HTTP_TIMEOUT, and no
+    # write lock may be held over the network; if it fails, what was recorded is taken back.
+    try:
+        follow = send_response(client_from_config(current_app.config), presentation_request, vp_token)
+    except Exception as exc:
+        _forget_shares(db, made, request_id)
+        if isinstance(exc, FetchError):
             raise FetchError.of_status(f"{exc}; nothing was shared", exc.status) from None
-        except FetchRefused as exc:
+        if isinstance(exc, FetchRefused):
             raise FetchRefused(f"{exc}; nothing was shared") from None
+        raise
     # Not a 302: the page's CSP (form-action 'self') rightly stops a form's redirect to another site, so the
     # browser goes on to the verifier's redirect_uri (§8.2, same device) from this page, by refresh or link.
     return render_template("openid4vp/sent.html", req=presentation_request, follow=follow)
