@@ -11,6 +11,9 @@ shows (:mod:`issuer.staff`).
 
 from __future__ import annotations
 
+import logging
+from dataclasses import replace
+
 from flask import (
     Blueprint,
     abort,
@@ -33,7 +36,21 @@ from issuer.web.staff import current_actor, record_change, require_staff, staff_
 __all__ = ["bp"]
 
 bp = Blueprint("registrar", __name__, url_prefix="/registrar")
+log = logging.getLogger(__name__)
 _PAGE = 100
+
+
+#: What the pages say of a failed anchor: the ledger's own error names the node's URL (which may hold an API
+#: key), server paths and exception texts, for the operator's log only.
+ANCHOR_TROUBLE = "the ledger did not take the anchor; the issuer's log names the cause"
+
+
+def public_anchor_error(message: str | None) -> str | None:
+    """``message`` (an anchoring error), as staff pages may show it: :data:`ANCHOR_TROUBLE`, the detail logged."""
+    if not message:
+        return message
+    log.warning("status list anchor failed: %s", message)
+    return ANCHOR_TROUBLE
 
 
 @bp.before_request
@@ -60,7 +77,8 @@ def index() -> str:
     records = service.archive.credentials(search=search, limit=_PAGE, offset=(page - 1) * _PAGE)
     return render_template("registrar.html", identity=service.identity, records=records, search=search or "",
                            page=page, more=len(records) == _PAGE, counts=service.archive.count_credentials(),
-                           lists=service.archive.status_lists(), list_endpoint=list_endpoint,
+                           lists=[replace(record, anchor_error=public_anchor_error(record.anchor_error))
+                                  for record in service.archive.status_lists()], list_endpoint=list_endpoint,
                            audit=staff_book().audit(limit=_AUDIT_SHOWN))
 
 
@@ -91,7 +109,7 @@ def revoke(credential_id: str) -> str | Response | tuple[str, int]:
         flash(gettext("Revoked %(id)s, but the status list is NOT anchored yet (%(error)s): verifiers still see the "
                       "credential as valid. The revocation takes effect for verifiers when its anchor is confirmed; "
                       "fix the cause and run `microcred issuer publish` (the issuer service also retries by itself).",
-                      id=credential_id, error=pending[0].error), "warning")
+                      id=credential_id, error=public_anchor_error(pending[0].error)), "warning")
     else:
         flash(gettext("Revoked %(id)s; the new status list is anchored.", id=credential_id), "ok")
     return redirect(url_for("registrar.index"))

@@ -28,6 +28,7 @@ from infra.i18n import gettext
 from issuer.bulk_revocation import COLUMNS, RevocationPlan, apply_plan, plan_revocation
 from issuer.staff import MAX_REASON_LENGTH, check_reason
 from issuer.web.context import get_service, now
+from issuer.web.registrar import public_anchor_error
 from issuer.web.staff import current_actor, record_change, require_staff
 
 __all__ = ["bp", "MAX_UPLOAD_BYTES"]
@@ -120,7 +121,7 @@ def confirm() -> tuple[str, int] | Response:
         flash(gettext("Changed %(summary)s, but the status lists are NOT anchored yet (%(error)s): verifiers still "
                       "see these credentials as before. The changes take effect for verifiers when their anchor is "
                       "confirmed; fix the cause and run `microcred issuer publish` (the issuer service also retries "
-                      "by itself).", summary=plan.summary(), error=pending[0].error), "warning")
+                      "by itself).", summary=plan.summary(), error=public_anchor_error(pending[0].error)), "warning")
     else:
         flash(gettext("Changed %(summary)s; the status lists are anchored.", summary=plan.summary()), "ok")
     return redirect(url_for("registrar.index"))

@@ -6,10 +6,14 @@
 - Text a learner's row or a registrar put into a credential (title, names,
   reasons) reached the issuer's pages with its bidirectional controls obeyed
   (CVE-2021-42574, "Trojan Source"), where the wallet and verifier show them.
+- A revocation whose anchor failed showed the ledger's error as it was on the
+  registrar's pages: server paths, and the node's URL (which may hold an API
+  key) with the exception's text.
 """
 
 from __future__ import annotations
 
+import re
 from html import unescape
 
 import pytest
@@ -61,3 +65,21 @@ def test_bidi_controls_on_the_issuers_pages_are_shown_not_obeyed(app, service, d
         html = page.get_data(as_text=True)
         assert RLO not in html, path
         assert "Data Protection [U+202E]wal ni tseb" in unescape(html), path
+
+
+def test_the_registrar_pages_never_show_the_nodes_url_or_server_paths(home, data_dir, service, defaults):
+    """The anchoring error went to the pages as it was: the data dir's path here, and with a deployment the node's
+    URL (which may hold an API key) with the exception's text; they belong in the operator's log only."""
+    app = create_app({"TESTING": True, "DATA_DIR": str(data_dir), "ISSUER": "uni", "CLOCK": lambda: NOW})
+    issued = service.issue_batch(parse_csv(make_csv([make_row(1)]), defaults), now=NOW).issued[0]
+    client = app.test_client()
+    form = client.get(f"/registrar/credentials/{issued.credential_id}/revoke").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    revoked = client.post(f"/registrar/credentials/{issued.credential_id}/revoke",
+                          data={"csrf_token": token, "reason": "issued in error"}, follow_redirects=True)
+    assert revoked.status_code == 200
+    for page in (unescape(revoked.get_data(as_text=True)), unescape(client.get("/registrar/").get_data(as_text=True))):
+        assert "NOT anchored yet" in page or "anchor pending" in page
+        assert str(data_dir) not in page
+        assert "deployment.json" not in page
+        assert "the issuer's log names the cause" in page
