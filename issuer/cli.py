@@ -47,6 +47,7 @@ from issuer.did_keys import (
     NEXT_KEY_FILE,
     register_did,
     resign_status_lists,
+    restore_lost_rotation,
     rotate_signing_key,
     stale_status_lists,
 )
@@ -225,12 +226,18 @@ def rotate_key(ctx: click.Context) -> None:
     pending = (home.path / NEXT_KEY_FILE).exists()
     stale = [] if pending else stale_status_lists(_service(ctx, anchor=False))
     try:
-        if pending or stale:
+        restored = restore_lost_rotation(home)
+        finish_only = bool(stale) or restored is not None  # the key in place: sign and anchor, no new rotation
+        if restored is not None:
+            click.echo(f"the chain does not list the issuer's key {home.identity.kid} (blocks lost since its "
+                       f"rotation?): rotated to it again from {restored[0]} at block {restored[1]}; the key is not "
+                       "rotated again (run the command once more for a new rotation)")
+        elif pending or stale:
             click.echo("finishing the key rotation interrupted earlier"
                        + (f" (its new key is in {NEXT_KEY_FILE})" if pending else
                           f": {len(stale)} status list(s) are still signed with the old key; the key is not "
                           "rotated again (run the command once more for a new rotation)"))
-        if not stale:
+        if not finish_only:
             old_kid, new_kid, block = rotate_signing_key(home)
             fault_point("key-replaced")
             click.echo(f"rotated the signing key of {home.identity.did} at block {block}")

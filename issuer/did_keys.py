@@ -20,7 +20,9 @@ A rotation killed or interrupted at any step is finished by running the
 command again, never repeated: the next key file (``issuer.private.next.jwk``)
 stays until the key is in place, and the rotation is sent only when the chain
 does not hold it yet (then with that same key); lists still signed with the
-old key (:func:`stale_status_lists`) are signed again before any new rotation.
+old key (:func:`stale_status_lists`) are signed again before any new rotation;
+a rotation the chain lost after it was done (:func:`restore_lost_rotation`) is
+sent again.
 
 On a devnet the controller is funded from the root for its transactions
 (as ``microcred accredit grant`` does).
@@ -42,7 +44,8 @@ from issuer.identity import IDENTITY_FILE, IssuerHome, read_secret_file, write_s
 from issuer.service import AnchorOutcome, IssuerService
 from ledger.config import LedgerSettings
 
-__all__ = ["NEXT_KEY_FILE", "register_did", "rotate_signing_key", "resign_status_lists", "stale_status_lists"]
+__all__ = ["NEXT_KEY_FILE", "register_did", "rotate_signing_key", "resign_status_lists", "stale_status_lists",
+           "restore_lost_rotation"]
 
 #: The new signing key while a rotation is under way (removed or moved into place when it ends).
 NEXT_KEY_FILE = "issuer.private.next.jwk"
@@ -139,6 +142,30 @@ def rotate_signing_key(home: IssuerHome, *, settings: LedgerSettings | None = No
     os.replace(temporary, home.path / IDENTITY_FILE)
     os.replace(next_path, home.signing_key_path)
     return old_kid, new_kid, int(block)
+
+
+def restore_lost_rotation(home: IssuerHome, *, settings: LedgerSettings | None = None) -> tuple[str, int] | None:
+    """When the DID's record on chain does not list the issuer's signing key at all (a reorganisation, or a node
+    restarted from an older state, lost the rotation to it): rotate from the key the chain holds in force to it
+    again; (the kid ended, block). None when the chain lists the key (in force, ended or revoked: a key taken
+    out on purpose is never put back) or the issuer is not a did:mcr."""
+    identity = home.identity
+    if not identity.did.startswith(f"did:{DID_MCR_METHOD}:") or (home.path / NEXT_KEY_FILE).exists():
+        return None
+    from ledger.keys import load_key_file  # here: web3, see _ledger
+
+    dids = _ledger(load_key_file(home.controller_key_path), settings).dids
+    key = home.signing_key().public_key()
+    record = dids.record(identity.did)
+    if record is None:
+        raise ConfigurationError(f"the ledger does not know {identity.did} (was the chain started afresh?)")
+    if any(method.key_id == key_id_of(key) for method in record.methods):
+        return None
+    in_force = [m for m in record.methods if m.valid_until_block is None and m.revoked_at_block is None]
+    if not in_force:
+        raise ConfigurationError(f"{identity.did} has no key in force on chain and does not list this issuer's key")
+    ended = f"{identity.did}#{b64url_encode(in_force[-1].key_id)}"
+    return ended, int(dids.rotate(identity.did, ended, key).transaction.block_number)
 
 
 def stale_status_lists(service: IssuerService) -> list[str]:

@@ -94,3 +94,21 @@ def test_ctrl_c_of_a_rotation_says_what_to_do_and_running_it_again_finishes_it(m
     again = run(args, env)
     assert again.returncode == 0, again.stderr
     _assert_one_finished_rotation(home, ledger_data_dir, ledger)
+
+
+def test_a_rotation_the_chain_lost_is_sent_again_by_running_the_command_again(mcr_issuer, ledger, chain,
+                                                                              ledger_data_dir):
+    """The rotation mined and the files updated, then the node loses the blocks (a reorganisation, a node
+    restarted from an older state): the issuer signs with a key its DID no longer lists. Run again, the
+    command rotates from the key the chain holds to the issuer's key instead of failing 'UnknownKeyId'."""
+    home, env = mcr_issuer
+    args = ["issuer", "--issuer", home.identity.name, "rotate-key"]
+    snapshot = chain.w3.provider.make_request("evm_snapshot", [])["result"]
+    rotated = run(args, env)
+    assert rotated.returncode == 0, rotated.stderr
+    chain.w3.provider.make_request("evm_revert", [snapshot])
+    assert len(ledger.dids.record(home.identity.did).methods) == 1
+    again = run(args, env)
+    assert again.returncode == 0, again.stderr
+    assert "the chain does not list the issuer's key" in again.stdout
+    _assert_one_finished_rotation(home, ledger_data_dir, ledger)
