@@ -23,13 +23,16 @@ help:
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
+# pip and npm run quietly (their progress is hundreds of lines): one line each says what is being installed.
 $(PY_STAMP): pyproject.toml | $(BIN)/python
+	@echo "Installing microcred and its Python packages into $(VENV) (a minute or two the first time, no output meanwhile)"
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $@
 
 $(NODE_STAMP): package.json package-lock.json
-	@command -v npm >/dev/null || { echo "npm is missing: installing Debian's nodejs and npm"; apt-get update -q && apt-get install -y -q nodejs npm; }
+	@command -v npm >/dev/null || { echo "npm is missing: installing Debian's nodejs and npm"; $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q nodejs npm; }
+	@echo "Installing the Node tooling (Anvil, solc, the interoperability peers) into node_modules (under a minute the first time)"
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
