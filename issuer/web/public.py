@@ -16,9 +16,10 @@ import io
 from typing import Any
 
 import segno
-from flask import Blueprint, Response, abort, jsonify, render_template, request
+from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request
 
 from credentials.errors import OAuthError
+from infra.rate_limit import enforce, parse_rate_limit
 from issuer.archive import LIST_KIND_BITSTRING, LIST_KIND_IETF
 from issuer.list_keeper import served_token
 from issuer.oid4vci import (
@@ -29,6 +30,7 @@ from issuer.oid4vci import (
 )
 from issuer.service import STATUS_TTL
 from issuer.web.context import get_oid4vci, get_service, now, template_context
+from issuer.web.staff import shared_store as staff_store
 
 __all__ = ["bp", "STATUS_LIST_MEDIA_TYPE", "BITSTRING_LIST_MEDIA_TYPE"]
 
@@ -45,6 +47,19 @@ def _no_store(response: Response) -> Response:
 
 
 bp.app_context_processor(template_context)  # every page, error pages too, prints the issuer's name
+
+#: The OpenID4VCI endpoints anyone may call, each a write to the archive (a nonce, a token, a credential):
+#: counted per client against ``ISSUER_OID4VCI_RATE_LIMIT`` (429 with ``Retry-After`` past it).
+_COUNTED = frozenset({"public.credential_offer", "public.token", "public.nonce", "public.credential"})
+
+
+@bp.before_request
+def _rate_limited() -> None:
+    if request.endpoint not in _COUNTED:
+        return
+    limit = parse_rate_limit(current_app.config["ISSUER_OID4VCI_RATE_LIMIT"],
+                             setting="MICROCRED_ISSUER_OID4VCI_RATE_LIMIT")
+    enforce(staff_store(), "issuer-oid4vci", limit, request.remote_addr, what="credential requests")
 
 
 def _list_response(list_id: str, kind: str, media_type: str) -> Response:

@@ -22,6 +22,11 @@ def _sign_in_rate(value: Any) -> Any:
     return value
 
 
+def _oid4vci_rate(value: Any) -> Any:
+    parse_rate_limit(value, setting="MICROCRED_ISSUER_OID4VCI_RATE_LIMIT")
+    return value
+
+
 SETTINGS: tuple[Setting, ...] = COMMON + (
     Setting("ISSUER", "str", None, "the issuer's name under DATA_DIR/issuers; default: the only one"),
     Setting("SECRET_KEY", "str", None, "session secret; default: the issuer's secret.key (0600)"),
@@ -34,6 +39,9 @@ SETTINGS: tuple[Setting, ...] = COMMON + (
             minimum=0.01),
     Setting("STAFF_SIGNIN_RATE_LIMIT", "str", "10/300", "registrar sign-in attempts per client: N/S seconds, or off",
             check=_sign_in_rate),
+    Setting("ISSUER_OID4VCI_RATE_LIMIT", "str", "120/60",
+            "OpenID4VCI requests (offer, token, nonce, credential) per client: N/S seconds, or off",
+            check=_oid4vci_rate),
     Setting("ANCHOR_RETRY_SECONDS", "float", 5.0,
             "how often to compare the chain with the archive and anchor what is behind; 0: never", minimum=0),
 )

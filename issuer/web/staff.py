@@ -34,7 +34,7 @@ from infra.web import foundation_of, new_csrf_token
 from issuer.staff import LOCAL_ACTOR, ROLE_REGISTRAR, AuditEntry, StaffBook, StaffMember
 from issuer.web.context import EXTENSION, now
 
-__all__ = ["bp", "staff_book", "require_staff", "record_change", "current_actor"]
+__all__ = ["bp", "staff_book", "require_staff", "record_change", "current_actor", "shared_store"]
 
 bp = Blueprint("staff", __name__, url_prefix="/registrar")
 _LOOPBACK = {"127.0.0.1", "::1"}
@@ -104,7 +104,8 @@ def record_change(action: str, subject: str, count: int, reason: str) -> None:
     staff_book().record(AuditEntry(now(), actor, role, action, subject, count, reason, request.remote_addr))
 
 
-def _store():
+def shared_store():
+    """The app's shared short-lived store (:mod:`infra.store`): rate-limit counters."""
     store = current_app.extensions.get(_STORE)
     if store is None:
         store = current_app.extensions[_STORE] = foundation_of(current_app).open_store()
@@ -128,7 +129,7 @@ def sign_in() -> str | Response | tuple[str, int]:
     if request.method == "GET":
         return render_template("sign_in.html", next=target, error=None, username="")
     limit = parse_rate_limit(current_app.config["STAFF_SIGNIN_RATE_LIMIT"], setting="MICROCRED_STAFF_SIGNIN_RATE_LIMIT")
-    enforce(_store(), "issuer-staff-sign-in", limit, request.remote_addr, what="sign-in attempts")
+    enforce(shared_store(), "issuer-staff-sign-in", limit, request.remote_addr, what="sign-in attempts")
     username = request.form.get("username", "")[:200]
     member = book.check_password(username, request.form.get("password", ""))
     if member is None:

@@ -9,6 +9,8 @@
 - A revocation whose anchor failed showed the ledger's error as it was on the
   registrar's pages: server paths, and the node's URL (which may hold an API
   key) with the exception's text.
+- The OpenID4VCI endpoints (offer, token, nonce, credential) had no limit:
+  each ``POST /nonce`` writes a row into the archive.
 """
 
 from __future__ import annotations
@@ -83,3 +85,22 @@ def test_the_registrar_pages_never_show_the_nodes_url_or_server_paths(home, data
         assert str(data_dir) not in page
         assert "deployment.json" not in page
         assert "the issuer's log names the cause" in page
+
+
+def test_openid4vci_requests_past_the_limit_get_429_and_write_nothing(home, data_dir, anchor, service):
+    """Every POST /nonce wrote a row into the archive (the store of the status lists), with no limit."""
+    app = create_app({"TESTING": True, "DATA_DIR": str(data_dir), "ISSUER": "uni", "STATUS_ANCHOR": anchor,
+                      "CLOCK": lambda: NOW})
+    client = app.test_client()
+    answers = [client.post("/nonce").status_code for _ in range(120)]
+    assert answers == [200] * 120
+    refused = client.post("/nonce")
+    assert refused.status_code == 429
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    assert "too many credential requests" in refused.get_json()["error"]
+    assert client.post("/token", data={"grant_type": "x"}).status_code == 429
+    with service.archive.transaction() as conn:
+        assert conn.execute("SELECT COUNT(*) FROM nonces").fetchone()[0] == 120
+    other = client.post("/nonce", environ_base={"REMOTE_ADDR": "192.0.2.7"})
+    assert other.status_code == 200  # another client is not held back
+    assert client.get("/.well-known/openid-credential-issuer").status_code == 200  # metadata is not counted
