@@ -331,7 +331,7 @@ def _announce(served: list[_Served], wallet_url: str, verifier_url: str, lan: bo
                f"with exactly those claims.\n"
                f"  4. In the registrar page {served[0].url}/registrar/ revoke that credential: "
                f"one anchoring transaction.\n"
-               f"  5. Share again and scan again: not verified, revoked. Or start from the verifier's\n"
+               f"  5. Share again and scan again: 'Revoked by' its university. Or start from the verifier's\n"
                f"     'Ask for a credential' page and answer its OpenID4VP QR with the wallet: the wallet\n"
                f"     names the asker {VERIFIER_ORGANIZATION[0]}, certified by the {ACCESS_CA_NAME}.\n"
                f"  6. Import {imports / EDC_FILE} and {imports / BADGE_FILE} in the wallet\n"
