@@ -50,6 +50,7 @@ UNCHANGED, WORSE, UNDECIDED = "unchanged", "worse", "undecided"
 EXIT_CODES = {UNCHANGED: 0, WORSE: 1, UNDECIDED: 2}
 _MAX_EVIDENCE = 1024 * 1024
 _SHA256_HEX = 64
+_YEAR_10000 = 253_402_300_800  # the first second datetime cannot show
 
 
 def _utc(timestamp: int) -> str:
@@ -240,8 +241,10 @@ def _trust(evidence: Evidence, now: Now) -> Finding | None:
             return Finding("issuer_trust", WORSE, f"the issuer's accreditation now leads to the root {root}, not to "
                                                   f"{recorded_root} as when the evidence was made")
         kept = "" if answer.accredited else " (revoked for cause later than its anchored issuance)"
+        at = inputs.get("at")
+        when = _utc(at) if isinstance(at, int) and not isinstance(at, bool) and 0 <= at < _YEAR_10000 else at
         return Finding("issuer_trust", UNCHANGED, f"the issuer is still accredited for {inputs.get('vct')} at "
-                                                  f"{inputs.get('at')} (block {answer.block}){kept}")
+                                                  f"{when} (block {answer.block}){kept}")
     word = "suspended" if "suspended" in answer.reason else "revoked" if "revoked" in answer.reason else "withdrawn"
     return Finding("issuer_trust", WORSE, f"issuer accreditation {word} since the evidence was made "
                                           f"(block {answer.block}): {answer.reason}")
