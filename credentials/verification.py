@@ -253,9 +253,9 @@ def _sd_jwt_vc(run: CheckRun, presentation: str, policy: Policy, trust: TrustRes
         anchored = _early_anchor(parts, iss, issuance, kept_proof, kb_jws)
         issuer_key = _issuer_key(resolve_key, iss, jws.header, anchored.block_number if anchored else None)
         if jwt_memo is not None and seen is not None:  # the same bytes verified with this same key: not again
-            jwt_memo.verify(seen, issuer_key, what="issuer signature")
+            jwt_memo.verify(seen, issuer_key, what="issuer-signed JWT")
         else:
-            jws.verify_with(issuer_key, what="issuer signature")
+            jws.verify_with(issuer_key, what="issuer-signed JWT")
         run.set("signature", PASSED, f"{issuer_key.alg} by {jws.header.get('kid') or iss}")
     except VerificationError as exc:
         if exc.check != "format":

@@ -119,7 +119,7 @@ class IssuerJwtMemo:
         jws = UnverifiedJws.parse(issuer_jwt, what=what)
         return SeenJwt(jws.token, jws)
 
-    def verify(self, seen: SeenJwt, key: PublicKey, *, what: str = "issuer signature") -> None:
+    def verify(self, seen: SeenJwt, key: PublicKey, *, what: str = "issuer-signed JWT") -> None:
         """Check the signature of ``seen`` with ``key`` unless it verified with this same key before;
         raise :class:`~credentials.errors.SignatureError` if wrong. A success is kept (for a JWT not kept
         yet: from its second success on, see the module docstring)."""

@@ -291,7 +291,7 @@ def verify_issuer_jwt(
             key = issuer_key(jws.header, jws.payload)
         except (InvalidDid, InvalidKey) as exc:
             raise SignatureError(f"the issuer's key cannot be resolved: {exc}") from exc
-    jws.verify_with(key, what="issuer signature")
+    jws.verify_with(key, what="issuer-signed JWT")
     return jws
 
 

@@ -18,7 +18,8 @@ Each test failed on the code before its fix:
 - a compressed body (``Content-Encoding: gzip``, a "gzip bomb" among them) was read as it came: "the request
   body is not UTF-8", instead of saying that compressed bodies are not accepted (415);
 - a wallet's answer posted as JSON (not the form OpenID4VP's ``direct_post`` sends) was refused as "unknown,
-  used or expired state", sending its author to look for the wrong mistake.
+  used or expired state", sending its author to look for the wrong mistake;
+- a forged issuer signature was reported as "the issuer signature signature does not match the key".
 """
 
 from __future__ import annotations
@@ -219,3 +220,29 @@ def test_an_answer_posted_as_json_is_refused_naming_the_form_it_must_be(limited)
     assert answer.get_json()["error"] == "invalid_request"
     assert "application/x-www-form-urlencoded" in answer.get_json()["error_description"]
     assert "application/json" in answer.get_json()["error_description"]
+
+
+def test_a_forged_issuer_signature_is_named_once(limited):
+    from credentials.dids import did_key_from_public_key, verification_method_id
+    from credentials.jose import PrivateKey
+    from credentials.microcredential import MICRO_CREDENTIAL_VCT, disclosure_frame
+    from credentials.sd_jwt import HolderSdJwt
+    from credentials.sd_jwt_vc import issue_sd_jwt_vc
+    from tests.verifier.conftest import CLAIMS
+
+    key, holder = PrivateKey.generate("ES256"), PrivateKey.generate("ES256")
+    did = did_key_from_public_key(key.public_key())
+    issued = issue_sd_jwt_vc(vct=MICRO_CREDENTIAL_VCT, claims=CLAIMS, frame=disclosure_frame(CLAIMS), issuer_key=key,
+                             issuer=did, kid=verification_method_id(did), iat=1_700_000_000,
+                             holder_jwk=holder.public_key().to_jwk()).serialization
+    jwt, _, rest = issued.partition("~")
+    header, payload, signature = jwt.split(".")
+    forged = f"{header}.{payload}.{'A' * len(signature)}~{rest}"  # another signature: not the issuer's
+    presentation = HolderSdJwt.parse(forged).present_with_key_binding([("title",)], holder, audience="https://e.example",
+                                                                       nonce="n-1", iat=1_700_000_000)
+
+    answer = limited().post("/api/v1/verify", data=presentation, content_type="text/plain").get_json()
+
+    signature_check = next(check for check in answer["checks"] if check["check"] == "signature")
+    assert signature_check["status"] == "failed"
+    assert signature_check["detail"] == "the issuer-signed JWT signature does not match the key"
