@@ -10,11 +10,14 @@ service answers with HTTP 429 and ``Retry-After`` (RFC 6585 §4; RFC 9110
 
 The client is the request's remote address as the WSGI server (or, behind a
 configured number of trusted proxies, ``werkzeug.middleware.proxy_fix``)
-reports it; this module does not read forwarding headers itself.
+reports it; this module does not read forwarding headers itself. An IPv6 client
+is counted by its /64 and an IPv4-mapped address as its IPv4 address
+(:func:`client_key`).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +25,7 @@ from typing import Any
 from credentials.errors import ConfigurationError, RateLimited
 from infra.store import Store
 
-__all__ = ["RateLimit", "RateLimited", "parse_rate_limit", "enforce"]
+__all__ = ["RateLimit", "RateLimited", "parse_rate_limit", "client_key", "enforce"]
 
 _SPEC = re.compile(r"\s*(\d{1,9})\s*/\s*(\d{1,9})\s*")
 _OFF = {"off", "none", "unlimited"}
@@ -52,10 +55,26 @@ def parse_rate_limit(value: Any, *, setting: str) -> RateLimit | None:
     return RateLimit(int(match.group(1)), int(match.group(2)))
 
 
+def client_key(client: str | None) -> str:
+    """Whose count a request adds to: an IPv6 client's /64 (one host holds a whole /64, RFC 4291 §2.5.1, and may
+    take a new address for each request), an IPv4-mapped IPv6 address's IPv4 address, any other text as it is."""
+    if not client:
+        return "unknown"
+    try:
+        address = ipaddress.ip_address(client)
+    except ValueError:
+        return client
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return client
+
+
 def enforce(store: Store, namespace: str, limit: RateLimit | None, client: str | None, *, what: str) -> None:
     """Count one request of ``client``; raise :class:`RateLimited` past ``limit``."""
     if limit is None:
         return
-    decision = store.hit(namespace, client or "unknown", limit.window, limit.limit)
+    decision = store.hit(namespace, client_key(client), limit.window, limit.limit)
     if not decision.allowed:
         raise RateLimited(what, decision.retry_after)

@@ -19,7 +19,10 @@ Each test failed on the code before its fix:
   body is not UTF-8", instead of saying that compressed bodies are not accepted (415);
 - a wallet's answer posted as JSON (not the form OpenID4VP's ``direct_post`` sends) was refused as "unknown,
   used or expired state", sending its author to look for the wrong mistake;
-- a forged issuer signature was reported as "the issuer signature signature does not match the key".
+- a forged issuer signature was reported as "the issuer signature signature does not match the key";
+- an IPv6 client got a fresh rate limit from each of its addresses: one host holds a whole /64 (2^64
+  addresses) and may use a new one per request; and an IPv4 client seen as ``::ffff:a.b.c.d`` (a dual-stack
+  socket) had a count apart from its plain IPv4 one.
 """
 
 from __future__ import annotations
@@ -246,3 +249,17 @@ def test_a_forged_issuer_signature_is_named_once(limited):
     signature_check = next(check for check in answer["checks"] if check["check"] == "signature")
     assert signature_check["status"] == "failed"
     assert signature_check["detail"] == "the issuer-signed JWT signature does not match the key"
+
+
+@pytest.mark.parametrize(("first", "second"), [("2001:db8:1:2::1", "2001:db8:1:2:abcd:ef01:2345:6789"),
+                                               ("192.0.2.7", "::ffff:192.0.2.7")])
+def test_one_client_s_addresses_share_one_rate_limit(limited, first, second):
+    client = limited(VERIFIER_RATE_LIMIT="1/60")
+
+    def verify(address: str) -> int:
+        return client.post("/api/v1/verify", data="x~", content_type="text/plain",
+                           environ_base={"REMOTE_ADDR": address}).status_code
+
+    assert verify(first) == 400
+    assert verify(second) == 429
+    assert verify("2001:db8:1:3::1") == 400  # the next /64: another client
