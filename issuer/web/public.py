@@ -153,7 +153,9 @@ def nonce() -> Response:
 
 @bp.post("/credential")
 def credential() -> Response:
-    if (request.content_length or 0) > _MAX_BODY:
+    # A body sent in chunks has no Content-Length: at most one byte past the limit is read, to tell.
+    request.max_content_length = _MAX_BODY + 1
+    if (request.content_length or 0) > _MAX_BODY or len(request.get_data(cache=True)) > _MAX_BODY:
         raise OAuthError("invalid_credential_request", f"the request is over {_MAX_BODY} bytes")
     body = request.get_json(silent=True)
     if body is None:

@@ -29,6 +29,9 @@ def _oid4vci_rate(value: Any) -> Any:
 
 SETTINGS: tuple[Setting, ...] = COMMON + (
     Setting("ISSUER", "str", None, "the issuer's name under DATA_DIR/issuers; default: the only one"),
+    Setting("MAX_CONTENT_LENGTH", "int", 1024 * 1024,
+            "bytes of a request body, sent whole or in chunks (the bulk revocation page allows its file's size)",
+            minimum=1),
     Setting("SECRET_KEY", "str", None, "session secret; default: the issuer's secret.key (0600)"),
     Setting("STATUS_ANCHOR", "object", None, "an object with anchor(...) (tests); default: the ledger"),
     Setting("CLOCK", "object", time.time, "epoch seconds (tests fix it)", callable=True),

@@ -104,3 +104,51 @@ def test_openid4vci_requests_past_the_limit_get_429_and_write_nothing(home, data
     other = client.post("/nonce", environ_base={"REMOTE_ADDR": "192.0.2.7"})
     assert other.status_code == 200  # another client is not held back
     assert client.get("/.well-known/openid-credential-issuer").status_code == 200  # metadata is not counted
+
+
+def _chunked_post(port: int, host: str, path: str, megabytes: int) -> str:
+    """POST ``megabytes`` of JSON in chunks (no Content-Length) over a real socket; the answer's text."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as connection:
+        connection.sendall(f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+                           "Transfer-Encoding: chunked\r\nAuthorization: Bearer not-a-token\r\n\r\n".encode())
+        piece = b'"' + b"a" * (1024 * 1024 - 2) + b'",'
+        try:
+            connection.sendall(b"1\r\n[\r\n")
+            for _ in range(megabytes):
+                connection.sendall(b"%x\r\n%s\r\n" % (len(piece), piece))
+            connection.sendall(b"2\r\n0]\r\n0\r\n\r\n")
+        except OSError:  # the server answered and closed before the whole body: as it should
+            pass
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            answer += connection.recv(65536)
+        head, body = answer.split(b"\r\n\r\n", 1)
+        length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))
+        while len(body) < length:
+            body += connection.recv(65536)
+        return (head + b"\r\n\r\n" + body).decode("latin-1")
+
+
+def test_a_chunked_body_is_capped_like_any_other(home, data_dir, anchor):
+    """POST /credential checked only Content-Length: a body sent in chunks has none, and was read whole into
+    memory (50 MB, or 5 GB) before the access token was even looked at. Now only 64 KB + 1 byte is read."""
+    import threading
+    from urllib.parse import urlsplit
+
+    from werkzeug.serving import make_server
+
+    app = create_app({"DATA_DIR": str(data_dir), "ISSUER": "uni", "STATUS_ANCHOR": anchor, "CLOCK": lambda: NOW,
+                      "ANCHOR_RETRY_SECONDS": 0})
+    http = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=http.serve_forever, daemon=True)
+    thread.start()
+    try:
+        host = urlsplit(home.identity.base_url).netloc
+        answer = _chunked_post(http.server_port, host, "/credential", 4)
+        assert answer.startswith("HTTP/1.1 400")  # the OAuth error of any body over the limit, not 401 after reading
+        assert "the request is over 65536 bytes" in answer
+    finally:
+        http.shutdown()
+        thread.join(timeout=5)
