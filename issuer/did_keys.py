@@ -99,6 +99,17 @@ def _ended_at(dids: Any, did: str, block: int | None) -> str:
     return "unknown"
 
 
+def _in_force_unless_listed(dids: Any, did: str, kid: str) -> str:
+    """``kid``, the key a rotation ends; or, when the DID's record does not list it at all (the chain lost the
+    rotation that made it), the key the chain holds in force."""
+    record = dids.record(did)
+    fragment = kid.partition("#")[2]
+    if record is None or any(b64url_encode(m.key_id) == fragment for m in record.methods):
+        return kid
+    in_force = [m for m in record.methods if m.valid_until_block is None and m.revoked_at_block is None]
+    return f"{did}#{b64url_encode(in_force[-1].key_id)}" if in_force else kid
+
+
 def rotate_signing_key(home: IssuerHome, *, settings: LedgerSettings | None = None) -> tuple[str, str, int]:
     """Rotate the issuer's did:mcr signing key: (old kid, new kid, block of the rotation).
 
@@ -125,8 +136,9 @@ def rotate_signing_key(home: IssuerHome, *, settings: LedgerSettings | None = No
     block = _rotated_at(dids, identity.did, new_key.public_key())
     old_kid = identity.kid if identity.kid != new_kid else _ended_at(dids, identity.did, block)
     if block is None:
+        ending = old_kid = _in_force_unless_listed(dids, identity.did, identity.kid)
         try:
-            block = dids.rotate(identity.did, old_kid, new_key.public_key()).transaction.block_number
+            block = dids.rotate(identity.did, ending, new_key.public_key()).transaction.block_number
         except (TransactionReverted, InvalidInput):
             block = _rotated_at(dids, identity.did, new_key.public_key())  # a rotation sent before may be mined
             if block is None:

@@ -112,3 +112,18 @@ def test_a_rotation_the_chain_lost_is_sent_again_by_running_the_command_again(mc
     assert again.returncode == 0, again.stderr
     assert "the chain does not list the issuer's key" in again.stdout
     _assert_one_finished_rotation(home, ledger_data_dir, ledger)
+
+
+def test_a_rotation_killed_after_the_chain_lost_the_previous_one_is_finished_by_running_it_again(
+        mcr_issuer, ledger, chain, ledger_data_dir):
+    home, env = mcr_issuer
+    args = ["issuer", "--issuer", home.identity.name, "rotate-key"]
+    snapshot = chain.w3.provider.make_request("evm_snapshot", [])["result"]
+    assert run(args, env).returncode == 0
+    killed = start(args, {**env, "MICROCRED_FAULT_AT": "key-rotating"})  # the next one killed before it is sent
+    assert_nothing_left_behind(killed)
+    chain.w3.provider.make_request("evm_revert", [snapshot])  # then the chain loses the first rotation
+    again = run(args, env)
+    assert again.returncode == 0, again.stderr
+    assert "finishing the key rotation interrupted earlier" in again.stdout
+    _assert_one_finished_rotation(home, ledger_data_dir, ledger)
