@@ -276,10 +276,15 @@ def issue_to_learner(data_dir: Path, account: int, trust_check, *, say: Say) -> 
             # One batch per course, as a registrar issues them: a batch holds one credential per student.
             issued = [credential for row in learner_rows(university, holder_jwk)
                       for credential in service.issue_batch(parse_json(json_dumps([row]), defaults), now=now).issued]
+            # each with its issuance proof, as the issuer delivers it (<id>.with-proof.json): shown in every share
+            proofs = service.issuance_proofs([credential.credential_id for credential in issued])
             service.archive.close()
             with db.atomic():
                 for credential in issued:
-                    import_credential(db, account, holder_keys(db, account), credential.sd_jwt, now=now,
+                    proof = proofs.get(credential.credential_id)
+                    delivered = credential.sd_jwt if proof is None else json_dumps(
+                        {"credential": credential.sd_jwt, "issuance_proof": proof})
+                    import_credential(db, account, holder_keys(db, account), delivered, now=now,
                                       trust_check=trust_check)
             say(f"issued {len(issued)} micro-credential(s) from {university.legal_name} to the learner's wallet")
     finally:
