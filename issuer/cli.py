@@ -219,7 +219,9 @@ def rotate_key(ctx: click.Context) -> None:
 
     Credentials signed before keep verifying where their issuance anchor predates the rotation; restart
     `issuer serve` afterwards so that it signs with the new key. Run again after an interruption, it finishes
-    that rotation (never a second one).
+    that rotation instead of starting another (once the lists are signed again with the new key the rotation
+    is done: a run stopped while anchoring them leaves them to `issuer publish`, and running this again
+    rotates once more).
     """
     home = _home(ctx)
     ctx.obj["issuer"] = home.identity.name
