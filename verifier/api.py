@@ -67,6 +67,9 @@ RAW_CONTENT_TYPES = ("text/plain", "application/dc+sd-jwt", "application/vc+sd-j
                      "application/vp+ld+json")
 JSON_MEMBERS = ("presentation", STACK_MEMBER, "nonce", "audience")
 VERIFY_PATH = "/api/v1/verify"
+#: The longest expected nonce or audience a request may give: they are short identifiers (a URL, a client id),
+#: and a check's detail names the expected audience.
+MAX_EXPECTED_LENGTH = 2048
 
 
 def http_status_of(result) -> int:
@@ -105,6 +108,9 @@ def _read_request(mimetype: str, raw: bytes) -> tuple[str | list[Any], str | Non
         for name in ("nonce", "audience"):
             if body.get(name) is not None and not isinstance(body[name], str):
                 raise InvalidInput(f"'{name}' must be a string, found {type(body[name]).__name__}")
+            if isinstance(body.get(name), str) and len(body[name]) > MAX_EXPECTED_LENGTH:
+                raise InvalidInput(f"'{name}' is {len(body[name])} characters long; at most "
+                                   f"{MAX_EXPECTED_LENGTH} are accepted")
         if STACK_MEMBER in body:
             if "presentation" in body:
                 raise InvalidInput(f"send either 'presentation' (one) or '{STACK_MEMBER}' (a stack), not both")

@@ -22,7 +22,9 @@ Each test failed on the code before its fix:
 - a forged issuer signature was reported as "the issuer signature signature does not match the key";
 - an IPv6 client got a fresh rate limit from each of its addresses: one host holds a whole /64 (2^64
   addresses) and may use a new one per request; and an IPv4 client seen as ``::ffff:a.b.c.d`` (a dual-stack
-  socket) had a count apart from its plain IPv4 one.
+  socket) had a count apart from its plain IPv4 one;
+- an expected ``audience`` of 1 MB was accepted and echoed whole in the ``holder_binding`` detail (a 1 MB
+  answer for any presentation): nonce and audience are short identifiers, refused past 2,048 characters.
 """
 
 from __future__ import annotations
@@ -263,3 +265,19 @@ def test_one_client_s_addresses_share_one_rate_limit(limited, first, second):
     assert verify(first) == 400
     assert verify(second) == 429
     assert verify("2001:db8:1:3::1") == 400  # the next /64: another client
+
+
+@pytest.mark.parametrize("name", ["nonce", "audience"])
+def test_an_expected_nonce_or_audience_past_its_limit_is_refused(limited, name):
+    client = limited()
+
+    answer = client.post("/api/v1/verify", json={"presentation": "x~", name: "A" * 1_000_000})
+    stack = client.post("/api/v1/verify", json={"presentations": ["x~"], name: "A" * 2049})
+
+    for refused in (answer, stack):
+        assert refused.status_code == 400
+        assert refused.get_json()["error"].startswith(f"'{name}' is ")
+        assert "at most 2048" in refused.get_json()["error"]
+        assert len(refused.get_data()) < 1000
+    within = client.post("/api/v1/verify", json={"presentation": "x~", name: "A" * 2048}).get_json()
+    assert within["checks"][0]["check"] == "format"  # read, and the presentation (not the limit) refused
