@@ -14,7 +14,10 @@
 Sessions (OWASP Session Management cheat sheet): Flask's signed cookie,
 ``HttpOnly``, ``SameSite=Strict``, ``Secure`` when the issuer's URL is https;
 cleared and given a new CSRF token at sign-in (no fixation); they end after
-``STAFF_SESSION_HOURS``, at sign-out, and when the account is removed. Every
+``STAFF_SESSION_HOURS``, at sign-out (the session's random id is then kept
+as ended in the shared store, so a copy of the cookie is refused too), and
+when the account is removed (a new account by the same name gets none of
+the old one's sessions). Every
 POST, the sign-in form's too, carries the foundation's CSRF token. Sign-in
 attempts are limited per client (``STAFF_SIGNIN_RATE_LIMIT``, :mod:`infra.rate_limit`,
 429 with ``Retry-After``), and a wrong name costs the same Argon2 work as a wrong
@@ -23,6 +26,7 @@ password.
 
 from __future__ import annotations
 
+import secrets
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session, url_for
@@ -42,6 +46,8 @@ _LOOPBACK = {"127.0.0.1", "::1"}
 #: so its loopback address is the proxy's, not the client's.
 _FORWARDING_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Real-IP", "X-Forwarded-Host", "X-Client-IP")
 _SESSION_KEY = "staff"
+#: The shared store's namespace of signed-out session ids.
+_ENDED = "issuer-staff-session-ended"
 _STORE = "microcred_issuer_store"
 
 
@@ -57,9 +63,12 @@ def _signed_in(book: StaffBook) -> StaffMember | None:
         return None
     if now() - held["at"] > current_app.config["STAFF_SESSION_HOURS"] * 3600:
         return None
-    member = book.member(held["u"])
-    if member is None or member.session_epoch != held.get("e"):
+    sid = held.get("sid")
+    if not isinstance(sid, str) or shared_store().get(_ENDED, sid) is not None:  # signed out: ended server-side
         return None
+    member = book.member(held["u"])
+    if member is None or member.session_epoch != held.get("e") or member.created_at != held.get("c"):
+        return None  # removed, or removed and made again (by that name, perhaps for someone else)
     return member
 
 
@@ -136,13 +145,20 @@ def sign_in() -> str | Response | tuple[str, int]:
         return render_template("sign_in.html", next=target, username=username,
                                error=gettext("The user name or the password is not right.")), 401
     session.clear()
-    session[_SESSION_KEY] = {"u": member.username, "e": member.session_epoch, "at": now()}
+    session[_SESSION_KEY] = {"u": member.username, "e": member.session_epoch, "c": member.created_at, "at": now(),
+                             "sid": secrets.token_urlsafe(16)}
     new_csrf_token()
     return redirect(target)
 
 
 @bp.post("/sign-out")
 def sign_out() -> Response:
+    held = session.get(_SESSION_KEY)
+    if isinstance(held, dict) and isinstance(held.get("sid"), str):
+        # The cookie is the whole session: a copy of it must stop working too, so its id is remembered as ended
+        # for as long as it could otherwise last.
+        hours = current_app.config["STAFF_SESSION_HOURS"]
+        shared_store().put(_ENDED, held["sid"][:64], "signed out", hours * 3600 + 60)
     session.clear()
     return redirect(url_for("staff.sign_in") if staff_book().has_accounts() else url_for("home.index"))
 

@@ -152,3 +152,49 @@ def test_a_chunked_body_is_capped_like_any_other(home, data_dir, anchor):
     finally:
         http.shutdown()
         thread.join(timeout=5)
+
+
+def _staff_sign_in(client, username: str, password: str):
+    token = re.search(r'name="csrf_token" value="([^"]+)"',
+                      client.get("/registrar/sign-in").get_data(as_text=True)).group(1)
+    return client.post("/registrar/sign-in", data={"csrf_token": token, "username": username, "password": password,
+                                                   "next": "/registrar/"})
+
+
+def test_a_staff_cookie_copied_before_sign_out_is_worth_nothing_after(app, home):
+    """The session lives in the signed cookie alone: a copy taken before sign-out (a shared computer, a stolen
+    cookie) kept the registrar's pages, revoke included, for STAFF_SESSION_HOURS."""
+    from argon2 import PasswordHasher
+
+    from issuer.staff import StaffBook
+
+    password = "correct horse battery staple"
+    StaffBook.of_home(home.path, PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)).add(
+        "ada", "registrar", password, now=NOW)
+    client = app.test_client()
+    assert _staff_sign_in(client, "ada", password).status_code == 302
+    copied = client.get_cookie("session").value
+    page = client.get("/registrar/").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    assert client.post("/registrar/sign-out", data={"csrf_token": token}).status_code == 302
+    thief = app.test_client()
+    thief.set_cookie("session", copied)
+    replayed = thief.get("/registrar/")
+    assert replayed.status_code == 302
+    assert replayed.headers["Location"].startswith("/registrar/sign-in")
+    assert _staff_sign_in(client, "ada", password).status_code == 302  # signing in again works
+    assert client.get("/registrar/").status_code == 200
+
+
+def test_a_removed_then_recreated_staff_account_gets_no_old_sessions(app, home):
+    from argon2 import PasswordHasher
+
+    from issuer.staff import StaffBook
+
+    book = StaffBook.of_home(home.path, PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    book.add("ada", "registrar", "correct horse battery staple", now=NOW - 100)
+    client = app.test_client()
+    assert _staff_sign_in(client, "ada", "correct horse battery staple").status_code == 302
+    book.remove("ada")
+    book.add("ada", "viewer", "another long password here", now=NOW)  # someone else, later, by that name
+    assert client.get("/registrar/").status_code == 302
