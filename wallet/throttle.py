@@ -20,14 +20,16 @@ that does not let an attacker deny the subscriber): failures are counted per
 
 Failures are remembered for ``SIGNIN_WINDOW`` seconds in the wallet's SQLite
 file (shared by every worker of the instance); a successful sign-in forgets
-the pair's failures. The client is ``request.remote_addr``: behind a reverse
-proxy, the proxy must set it from the forwarded address.
+the pair's failures. The client is ``request.remote_addr`` (an IPv6 address by
+its /64): behind a reverse proxy, the proxy must set it from the forwarded address.
 """
 
 from __future__ import annotations
 
 from flask import current_app, request
 from sqlite_utils import Database
+
+from infra.rate_limit import client_key
 
 __all__ = ["client_address", "signin_retry_after", "record_signin_failure", "forget_signin_failures"]
 
@@ -37,7 +39,9 @@ _MAX_USERNAME = 200
 
 
 def client_address() -> str:
-    return request.remote_addr or "unknown"
+    """Whose failures these are: the remote address, an IPv6 client counted by its /64 (one host holds a whole
+    /64 and may take a new address per guess), as :func:`infra.rate_limit.client_key` counts every limit."""
+    return client_key(request.remote_addr)
 
 
 def _wait(failures: int, free: int, last_at: int | None, now: int) -> int:

@@ -144,3 +144,21 @@ def test_a_restore_holds_no_write_lock_while_its_credentials_are_checked(app, he
     keys = db_rows(other_app, "SELECT holder_key_id FROM credentials")
     assert len({key for (key,) in keys}) == 1  # both bound to the restored key, stored under its real id
     assert db_rows(other_app, "SELECT COUNT(*) FROM holder_keys WHERE id = ?", keys[0]) == [(1,)]
+
+
+def test_sign_in_guesses_from_one_ipv6_host_share_one_throttle(app, signed_in):
+    """The sign-in throttle counted each address: one host holds a whole IPv6 /64 and may take a new address for
+    each guess, so it was never slowed. Now its /64 counts as one client (as the rate limits count it)."""
+    guesser = WalletClient(app.test_client())
+    answers = []
+    for n in range(1, 8):
+        guesser.get("/auth/signin")
+        answers.append(guesser.post("/auth/signin", {"username": signed_in.username, "password": f"guess {n}"},
+                                    environ_base={"REMOTE_ADDR": f"2001:db8:1:2::{n:x}"}).status_code)
+    assert answers[:5] == [401] * 5
+    assert answers[5:] == [429, 429]
+    owner = WalletClient(app.test_client())  # the owner elsewhere is not locked out
+    owner.get("/auth/signin")
+    mine = owner.post("/auth/signin", {"username": signed_in.username, "password": PASSWORD},
+                      environ_base={"REMOTE_ADDR": "2001:db8:9:9::1"})
+    assert mine.status_code == 302
