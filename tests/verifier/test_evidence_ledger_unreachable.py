@@ -81,3 +81,19 @@ def test_a_data_dir_without_a_ledger_says_where_to_run_it(client, make_issuer, l
     assert "MICROCRED_DATA_DIR" in output
     assert "its operator has been told" not in output
     assert str(tmp_path) not in output
+
+
+def test_no_node_and_no_devnet_says_what_to_set(client, make_issuer, ledger_env, ledger_data_dir, monkeypatch,
+                                                  tmp_path):
+    text, jwks = _evidence(client, make_issuer)
+    data_dir = tmp_path / "var"
+    data_dir.mkdir()
+    shutil.copy(ledger_data_dir / "deployment.json", data_dir / "deployment.json")
+    monkeypatch.setenv("MICROCRED_DATA_DIR", str(data_dir))
+    monkeypatch.delenv("MICROCRED_RPC_URL")
+
+    code, output = _recheck(tmp_path, text, jwks)
+
+    assert code == 2, output
+    assert "no ledger is configured: MICROCRED_RPC_URL is not set and no local devnet was started here" in output
+    assert str(data_dir) not in output
