@@ -45,7 +45,7 @@ import threading
 import time
 from typing import Any
 
-from flask import Flask
+from flask import Flask, request
 
 from credentials.errors import ConfigurationError, MicrocredError
 from infra import web_errors
@@ -69,7 +69,7 @@ API_PATHS = ("/token", "/nonce", "/credential", "/.well-known/", "/status/")
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the issuer app for one issuer."""
     app = Flask(__name__)
-    web = init_foundation(app, SETTINGS, test_config, scripts=False)
+    web = init_foundation(app, SETTINGS, test_config, scripts=False, cache_control=_cache_control)
     root = web.settings.DATA_DIR
     name = web.settings.ISSUER
     if not name:
@@ -104,6 +104,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 
 log = logging.getLogger(__name__)
+
+#: Pages no cache may keep: the registrar's (learners' names, student numbers, the audit log) and a learner's
+#: offer (whoever holds it redeems the credential).
+_PRIVATE_PATHS = ("/registrar", "/offers/")
+
+
+def _cache_control(response: Any) -> str | None:
+    """``no-store`` for :data:`_PRIVATE_PATHS` and any answer to a POST; the rest keep their own (status lists)."""
+    return "no-store" if request.method != "GET" or request.path.startswith(_PRIVATE_PATHS) else None
 
 
 def _start_anchor_retry(web: Foundation) -> None:

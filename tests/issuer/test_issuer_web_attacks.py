@@ -198,3 +198,17 @@ def test_a_removed_then_recreated_staff_account_gets_no_old_sessions(app, home):
     book.remove("ada")
     book.add("ada", "viewer", "another long password here", now=NOW)  # someone else, later, by that name
     assert client.get("/registrar/").status_code == 302
+
+
+def test_pages_with_learners_data_or_an_offer_are_never_cached(app, service, defaults):
+    """The registrar's pages (learners' names and student numbers, the audit log) and a learner's offer page went
+    out without Cache-Control: a browser or a proxy could keep them, and Back after sign-out showed them again."""
+    offered = service.issue_batch(parse_csv(make_csv([make_row(1)]), defaults), now=NOW).issued[0]
+    client = app.test_client()
+    for path in ("/registrar/", "/registrar/bulk/", f"/registrar/credentials/{offered.credential_id}/revoke",
+                 f"/offers/{offered.offer_id}", f"/offers/{offered.offer_id}/qr.svg"):
+        answer = client.get(path)
+        assert answer.status_code == 200, path
+        assert answer.headers.get("Cache-Control") == "no-store", path
+    status_list = client.get(f"/status/{service.archive.status_lists()[0].id}")
+    assert status_list.headers["Cache-Control"].startswith("public, max-age")  # public lists stay cacheable
