@@ -448,7 +448,7 @@ def _finish_settled(service: IssuerService, wanted: dict[str, list[str]], said: 
     lists = service.settled(wanted)
     if lists is None:
         return False
-    click.echo(f"{said}; nothing was changed (the change was already saved) — checking its anchor")
+    click.echo(f"{said}; nothing was changed (nothing is left to change); its status lists on the ledger:")
     _report_anchors(service.converge_anchors(report=lists))
     return True
 
