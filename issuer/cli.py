@@ -557,6 +557,7 @@ def reissue(ctx: click.Context, credential_id: str, holder_jwk: Path | None, hol
     elif holder_did:
         key = resolve_public_key(holder_did).to_jwk()
     service = _service(ctx)
+    credential_id = _undelivered_reissue(service, credential_id, key, out)
     result = service.reissue(credential_id, key, now=int(time.time()))
     audit_command_line(_home(ctx).path, "revoked and re-issued", credential_id, 1, "re-issued to a new key or offer")
     new = result.issued[0]
@@ -578,6 +579,25 @@ def reissue(ctx: click.Context, credential_id: str, holder_jwk: Path | None, hol
         click.echo(f"offer: {offer_uri(service.identity, new.offer_id or '')}")
         click.echo(f"page:  {offer_page_url(service.identity, new.offer_id or '')}")
     _report_anchors(result.anchors, issuance)
+
+
+def _undelivered_reissue(service: IssuerService, credential_id: str, key: dict[str, str] | None,
+                         out: Path | None) -> str:
+    """The credential to re-issue: ``credential_id``, or, when an earlier run re-issued it to the same key and
+    was stopped before writing the new credential's file (the file absent, the credential not sealed into an
+    issuance tree, which follows the file), that undelivered credential: re-issued once more, it is revoked and
+    a new one is written. Anything else is left to the refusal."""
+    record = service.archive.credential(credential_id)
+    if not record.replaced_by or key is None:
+        return credential_id
+    newer = service.archive.credential(record.replaced_by)
+    if newer.status != "valid" or newer.replaced_by or newer.holder_jwk != key:
+        return credential_id
+    if (out or Path(f"{newer.id}.sd-jwt")).exists() or service.archive.leaf_of(newer.id)[0] is not None:
+        return credential_id
+    click.echo(f"finishing the re-issue of {credential_id} interrupted earlier: {newer.id} was saved but its file "
+               f"was never written, so it is revoked and re-issued in its turn")
+    return newer.id
 
 
 @issuer.command("list")

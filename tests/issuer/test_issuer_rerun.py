@@ -7,12 +7,14 @@ the change whatever moment the kill came, and a Ctrl-C says what was saved (exit
 from __future__ import annotations
 
 import hashlib
+import json
 import signal
 
 import pytest
 from _crash_support import assert_archive_consistent, assert_nothing_left_behind, child_env, run, start
 from _issuer_support import make_csv, make_row
 
+from credentials.jose import PrivateKey
 from issuer.archive import Archive
 from issuer.cli import EXIT_INTERRUPTED
 from issuer.staff import StaffBook
@@ -176,4 +178,38 @@ def test_ctrl_c_of_publish_is_exit_130_and_running_it_again_anchors(accredited_i
     assert "interrupted: what was saved is kept" in interrupted.stderr
     published = run(["issuer", "--issuer", home.identity.name, "publish"], env)
     assert published.returncode == 0, published.stderr
+    _assert_chain_holds_the_archive(home, ledger)
+
+
+def test_a_reissue_killed_before_its_file_was_written_is_finished_by_running_it_again(
+        accredited_issuer, ledger, ledger_env, tmp_path):
+    """Killed while anchoring, a re-issue has saved the new credential (the old one revoked) but written no
+    file: the learner has nothing. Run again, it re-issues that undelivered credential once more and writes
+    the file, instead of refusing 'already re-issued'."""
+    home, _ = accredited_issuer
+    env = _env(ledger_env)
+    ids = _issue(home, tmp_path, env)
+    jwk_file = tmp_path / "holder.jwk"
+    jwk_file.write_text(json.dumps(PrivateKey.generate().public_key().to_jwk()), encoding="utf-8")
+    target = tmp_path / "new.sd-jwt"
+    args = ["issuer", "--issuer", home.identity.name, "reissue", ids[0], "--holder-jwk", str(jwk_file),
+            "--out", str(target)]
+    killed = start(args, {**env, "MICROCRED_FAULT_AT": "anchoring"})
+    assert_nothing_left_behind(killed)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr.read()
+    assert not target.exists()
+    again = run(args, env)
+    assert again.returncode == 0, again.stderr
+    assert "finishing the re-issue" in again.stdout
+    assert target.exists()
+    archive = Archive(home.archive_path)
+    try:
+        assert archive.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        first = archive.credential(ids[0])
+        undelivered = archive.credential(first.replaced_by)
+        delivered = archive.credential(undelivered.replaced_by)
+        assert (first.status, undelivered.status, delivered.status) == ("revoked", "revoked", "valid")
+        assert delivered.sd_jwt_sha256 == hashlib.sha256(target.read_text().strip().encode("ascii")).hexdigest()
+    finally:
+        archive.close()
     _assert_chain_holds_the_archive(home, ledger)
