@@ -353,20 +353,24 @@ def gone_link(db: Database, token: str, *, now: int) -> tuple[str, int] | None:
     return ("expired", expires_at) if expires_at <= now else None
 
 
-def redeem_link(db: Database, token: str, *, now: int) -> tuple[str, str] | None:
-    """``(presentation, its format)`` behind a live, unused link (then it is used up), else None."""
+_LIVE_LINK = ("SELECT id, presentation, presentation_format FROM shares WHERE token_sha256 = ? AND mode = ? "
+              "AND fetched_at IS NULL AND withdrawn_at IS NULL AND expires_at > ?")
+
+
+def redeem_link(db: Database, token: str, *, now: int, use_up: bool = True) -> tuple[str, str] | None:
+    """``(presentation, its format)`` behind a live, unused link (then it is used up), else None.
+
+    ``use_up=False`` looks without using it up: a HEAD request (a link preview, a proxy's check) must not spend
+    the verifier's one fetch."""
     if not token or len(token) > 64:
         return None
     token_sha256 = hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
     with db.atomic():
-        row = db.execute(
-            "SELECT id, presentation, presentation_format FROM shares WHERE token_sha256 = ? AND mode = ? "
-            "AND fetched_at IS NULL AND withdrawn_at IS NULL AND expires_at > ?",
-            [token_sha256, MODE_LINK, now],
-        ).fetchone()
+        row = db.execute(_LIVE_LINK, [token_sha256, MODE_LINK, now]).fetchone()
         if row is None:
             return None
-        db.execute(
-            "UPDATE shares SET fetched_at = ?, presentation = NULL, qr_text = NULL WHERE id = ?", [now, row[0]]
-        )
+        if use_up:
+            db.execute(
+                "UPDATE shares SET fetched_at = ?, presentation = NULL, qr_text = NULL WHERE id = ?", [now, row[0]]
+            )
     return row[1], row[2]

@@ -80,6 +80,26 @@ def test_link_share_serves_once_and_verifies_with_exactly_the_chosen_claims(app,
     assert "used" in client.last_page
 
 
+def test_a_head_request_does_not_use_up_the_one_time_link(app, held):
+    # A chat app's link preview or a proxy's check sends HEAD first: it must not spend the verifier's one fetch.
+    client, credential_id = held
+    created = _share(client, credential_id, [TITLE])
+    client.get(created.headers["Location"])
+    qr_text = db_rows(app, "SELECT qr_text FROM shares")[0][0]
+    token_path = qr_text.removeprefix("http://127.0.0.1:5001")
+    looked = client.client.head(token_path)
+    assert looked.status_code == 200
+    assert looked.mimetype == "application/dc+sd-jwt"
+    assert looked.headers["Cache-Control"] == "no-store"
+    assert db_rows(app, "SELECT fetched_at FROM shares")[0][0] is None
+    fetched = client.client.get(token_path)
+    assert fetched.status_code == 200
+    assert _verify(fetched.get_data(as_text=True), db_rows(app, "SELECT audience FROM shares")[0][0]).disclosed == {
+        "title": "Data Protection Law in Practice"}
+    assert client.client.head(token_path).status_code == 410  # used now: HEAD says so too
+    assert client.client.head("/p/nope").status_code == 404
+
+
 def test_link_expires(app, held, clock):
     client, credential_id = held
     _share(client, credential_id, [TITLE])

@@ -347,8 +347,9 @@ def fetch_presentation(token: str):
     """Public and one-time: the verifier fetches the presentation behind a QR link.
 
     A link that no longer serves answers ``410 Gone`` saying why and when (``used 2026-11-28T14:02:00Z``,
-    ``withdrawn …``, ``expired …``), so the employer learns which; a link this wallet never made, 404."""
-    found = redeem_link(get_db(), token, now=now())
+    ``withdrawn …``, ``expired …``), so the employer learns which; a link this wallet never made, 404. A HEAD
+    request answers the same status and headers without using the link up (link previews and proxies send one)."""
+    found = redeem_link(get_db(), token, now=now(), use_up=request.method != "HEAD")
     gone = gone_link(get_db(), token, now=now()) if found is None else None
     if gone is not None:  # 410 and why, first word: used / withdrawn / expired (verifier.wording reads it)
         reason, at = gone
