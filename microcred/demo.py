@@ -40,6 +40,7 @@ from infra.errors import ServiceFailed
 from infra.fetch import FetchPolicy, StrictFetcher
 from infra.serving import HEALTH_PATH
 from infra.settings import default_data_dir
+from issuer.identity import list_issuers
 from ledger.devnet import Devnet
 from microcred.demo_access import ACCESS_CA_NAME, VERIFIER_ORGANIZATION, ensure_access_pki
 from microcred.demo_imports import BADGE_FILE, EDC_FILE, IMPORTS_DIR, SEAL_ORGANIZATION
@@ -54,7 +55,15 @@ from microcred.demo_state import (
     timing_line,
 )
 from microcred.story import tell_story
-from microcred.system import LEARNER, UNIVERSITIES, DemoSystem, issue_to_learner, issuer_port, prepare
+from microcred.system import (
+    LEARNER,
+    UNIVERSITIES,
+    DemoSystem,
+    demo_issuer_ports,
+    issue_to_learner,
+    issuer_port,
+    prepare,
+)
 from microcred.tls import certificate_fingerprint, ensure_certificate, lan_address
 from wallet import create_app as wallet_app
 from wallet.freshness import close_app
@@ -247,17 +256,34 @@ def _issue_with_wallet_check(data_dir: Path, account: int, wallet_url: str, say)
         close_app(app)
 
 
+def _issuer_ports(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int, ...] | None:
+    """``--issuer-ports A,B``: two different ports, one per demo issuer."""
+    if value is None:
+        return None
+    parts = [part.strip() for part in value.split(",")]
+    ports = tuple(int(part) for part in parts if part.isdigit() and 1 <= int(part) <= 65535)
+    if len(parts) != len(UNIVERSITIES) or len(ports) != len(parts) or len(set(ports)) != len(ports):
+        raise click.BadParameter(f"expected two different ports separated by a comma (e.g. 6010,6011), found "
+                                 f"{value[:40]!r}", ctx, param)
+    return ports
+
+
 @click.command()
 @click.option("--lan", is_flag=True, help="Serve on this machine's LAN address over HTTPS, for a phone.")
 @click.option("--wallet-port", default=5020, show_default=True, envvar="MICROCRED_DEMO_WALLET_PORT",
               type=click.IntRange(1, 65535), help="Port of the wallet (env MICROCRED_DEMO_WALLET_PORT).")
 @click.option("--verifier-port", default=5030, show_default=True, envvar="MICROCRED_DEMO_VERIFIER_PORT",
               type=click.IntRange(1, 65535), help="Port of the verifier (env MICROCRED_DEMO_VERIFIER_PORT).")
+@click.option("--issuer-ports", default=None, envvar="MICROCRED_DEMO_ISSUER_PORTS", callback=_issuer_ports,
+              metavar="A,B", help="Ports of the two issuers when they are made (env MICROCRED_DEMO_ISSUER_PORTS; "
+                                  "default 5010,5011). Their status list URLs carry them: later runs keep them "
+                                  "(--fresh makes them anew).")
 @click.option("--story", is_flag=True, help="Only tell the credential story in the terminal (no chain, no servers).")
 @click.option("--fresh", is_flag=True,
               help="Start over: stop the devnet and remove the state of earlier runs (revocations, shares, the "
                    "wallet) from the data dir; the LAN certificate is kept. Without it, a run reuses that state.")
-def demo(lan: bool, wallet_port: int, verifier_port: int, story: bool, fresh: bool) -> None:
+def demo(lan: bool, wallet_port: int, verifier_port: int, issuer_ports: tuple[int, ...] | None, story: bool,
+         fresh: bool) -> None:
     """Run two issuers, a wallet and a verifier on a local chain, until Ctrl-C.
 
     State is kept in the data dir (./var) for the next run, revocations included;
@@ -285,7 +311,15 @@ def demo(lan: bool, wallet_port: int, verifier_port: int, story: bool, fresh: bo
             raise click.ClickException("no LAN address found for this machine; run without --lan")
         certificate = ensure_certificate(data_dir / "tls", host)
 
-    ports = {f"issuer {u.name}": (u.port, "", "-") for u in UNIVERSITIES}  # fixed: their status list URLs carry them
+    issuers = demo_issuer_ports(data_dir, issuer_ports)  # fixed once made: their status list URLs carry them
+    if issuer_ports is not None and tuple(issuers.values()) != issuer_ports:
+        raise click.ClickException(
+            f"the demo's issuers were made for ports {', '.join(map(str, issuers.values()))} in {data_dir} (their "
+            f"status list URLs carry them): add --fresh to make them anew on "
+            f"{', '.join(map(str, issuer_ports))}, or leave out --issuer-ports / MICROCRED_DEMO_ISSUER_PORTS")
+    made = bool(set(list_issuers(data_dir)) & set(issuers))
+    ports = {f"issuer {name}": (port, "--fresh --issuer-ports" if made else "--issuer-ports",
+                                "MICROCRED_DEMO_ISSUER_PORTS") for name, port in issuers.items()}
     ports["wallet"] = (wallet_port, "--wallet-port", "MICROCRED_DEMO_WALLET_PORT")
     ports["verifier"] = (verifier_port, "--verifier-port", "MICROCRED_DEMO_VERIFIER_PORT")
     for bind_host in {"127.0.0.1", host}:
@@ -297,7 +331,8 @@ def demo(lan: bool, wallet_port: int, verifier_port: int, story: bool, fresh: bo
 
     try:
         running = start_system(data_dir, host=host, wallet_port=wallet_port, verifier_port=verifier_port,
-                               certificate=certificate, say=lambda line: click.echo(f"  {line}"))
+                               issuer_ports=issuers, certificate=certificate,
+                               say=lambda line: click.echo(f"  {line}"))
     except ServiceFailed as exc:
         raise click.ClickException(str(exc)) from None
     try:

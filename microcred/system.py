@@ -47,7 +47,7 @@ from wallet.importing import import_credential
 from wallet.sealing import load_or_create_secret
 
 __all__ = ["DemoIssuer", "DemoSystem", "UNIVERSITIES", "LEARNER", "prepare", "learner_rows", "issue_to_learner",
-           "issuer_port"]
+           "issuer_port", "demo_issuer_ports"]
 
 #: What the demo accredits the agency and the universities for: microcred's vct, the EUDI learning
 #: credential's vct, and any Open Badge 3.0 (the verifier's type string, credentials.verification_types):
@@ -294,6 +294,14 @@ def issue_to_learner(data_dir: Path, account: int, trust_check, *, say: Say) -> 
 def issuer_port(data_dir: Path, name: str) -> int:
     """The port an issuer was created for (its status list URLs carry it)."""
     return urlsplit(load_issuer(data_dir, name).identity.base_url).port or 80
+
+
+def demo_issuer_ports(data_dir: Path, chosen: tuple[int, ...] | None) -> dict[str, int]:
+    """Each demo issuer's port: the one it was made for when it exists in ``data_dir`` (its status list URLs carry
+    it), else the ``chosen`` one (``demo --issuer-ports``, in :data:`UNIVERSITIES` order), else its default."""
+    made = set(list_issuers(data_dir))
+    return {university.name: issuer_port(data_dir, university.name) if university.name in made
+            else chosen[index] if chosen else university.port for index, university in enumerate(UNIVERSITIES)}
 
 
 def prepare(data_dir: Path, *, say: Say, issuer_ports: dict[str, int] | None = None) -> DemoSystem:
