@@ -11,6 +11,7 @@ then ``test_config``, checked once), security headers, CSRF, hosts and
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -53,11 +54,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if app.config["TRUST_CHECK"] is None and app.config["CHAIN_CHECKS"] and (data_dir / "deployment.json").exists():
         fetcher = client_from_config(app.config).fetcher
 
-        def fetch_status_token(uri: str) -> str:
-            return fetcher.get_text(uri, accept="application/statuslist+jwt", what="status list")
+        def fetch_status_token(uri: str, *, revalidate: bool = False) -> str:
+            return fetcher.get_text(uri, accept="application/statuslist+jwt", what="status list",
+                                    revalidate=revalidate)
 
-        app.config["TRUST_CHECK"] = ledger_trust_check(LedgerSettings.of(web.settings), fetch_status_token, anchors,
-                                                       w3c_list_source(fetcher))
+        # a list whose hash is not the anchored one is fetched again asking caches to revalidate (a CDN's stale copy)
+        app.config["TRUST_CHECK"] = ledger_trust_check(
+            LedgerSettings.of(web.settings), fetch_status_token, anchors, w3c_list_source(fetcher),
+            refetch_status_token=partial(fetch_status_token, revalidate=True),
+            refetch_status_list=w3c_list_source(fetcher, revalidate=True))
     db.init_app(app)
     freshness.init_app(app)  # the re-checks of stored badges: started in each serving process, stopped on close
     language.init_app(app)  # the signed-in account's page language (infra.i18n)

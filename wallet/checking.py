@@ -214,14 +214,16 @@ def unverified_badge() -> Badge:
         "detail": "the document carries no signature or seal; kept as unverified at the learner's request"},))
 
 
-def w3c_list_source(fetcher: StrictFetcher) -> Callable[[str], str]:
+def w3c_list_source(fetcher: StrictFetcher, *, revalidate: bool = False) -> Callable[[str], str]:
     """``url -> text`` of a W3C status list credential, through the wallet's strict ``fetcher``.
 
-    Read as UTF-8 (a JSON list credential is not ASCII, unlike the IETF status list tokens).
+    Read as UTF-8 (a JSON list credential is not ASCII, unlike the IETF status list tokens). ``revalidate``:
+    the request asks caches on the way to revalidate (``Cache-Control: no-cache``, RFC 9111 §5.2.1.4).
     """
 
     def fetch(url: str) -> str:
-        return fetcher.get_text(url, accept=W3C_LIST_ACCEPT, what="status list", encoding="utf-8")
+        return fetcher.get_text(url, accept=W3C_LIST_ACCEPT, what="status list", encoding="utf-8",
+                                revalidate=revalidate)
 
     return fetch
 
@@ -252,9 +254,16 @@ def core_trust_check(policy: Policy, trust: TrustResolver, status: StatusResolve
 
 def ledger_trust_check(settings: LedgerSettings, fetch_status_token: Callable[[str], str],
                        trust_anchors: TrustAnchors | None = None,
-                       fetch_status_list: Callable[[str], str] | None = None) -> LedgerTrustCheck:
-    """A trust check against the ledger of ``settings`` (its data dir's deployment), opened on first use."""
-    return LedgerTrustCheck(settings, fetch_status_token, trust_anchors, fetch_status_list)
+                       fetch_status_list: Callable[[str], str] | None = None, *,
+                       refetch_status_token: Callable[[str], str] | None = None,
+                       refetch_status_list: Callable[[str], str] | None = None) -> LedgerTrustCheck:
+    """A trust check against the ledger of ``settings`` (its data dir's deployment), opened on first use.
+
+    ``refetch_status_token`` / ``refetch_status_list``: how a token / list whose hash was not the anchored one is
+    fetched again, asking caches to revalidate (:func:`ledger.view.open_view`'s ``refetch_token`` / ``refetch_list``).
+    """
+    return LedgerTrustCheck(settings, fetch_status_token, trust_anchors, fetch_status_list,
+                            refetch_status_token=refetch_status_token, refetch_status_list=refetch_status_list)
 
 
 class LedgerTrustCheck:
@@ -272,10 +281,14 @@ class LedgerTrustCheck:
 
     def __init__(self, settings: LedgerSettings, fetch_status_token: Callable[[str], str],
                  trust_anchors: TrustAnchors | None = None,
-                 fetch_status_list: Callable[[str], str] | None = None):
+                 fetch_status_list: Callable[[str], str] | None = None, *,
+                 refetch_status_token: Callable[[str], str] | None = None,
+                 refetch_status_list: Callable[[str], str] | None = None):
         self.settings = settings
         self._fetch_token = fetch_status_token
         self._fetch_list = fetch_status_list
+        self._refetch_token = refetch_status_token
+        self._refetch_list = refetch_status_list
         self._anchors = trust_anchors
         self._lock = threading.Lock()
         self._check: TrustCheck | None = None
@@ -299,7 +312,8 @@ class LedgerTrustCheck:
                 # here, not at the top: this loads web3 (seconds to import), only when chain checks are configured
                 from ledger.view import open_view
 
-                view = open_view(self.settings, self._fetch_token, watch=True, fetch_list=self._fetch_list)
+                view = open_view(self.settings, self._fetch_token, watch=True, fetch_list=self._fetch_list,
+                                 refetch_token=self._refetch_token, refetch_list=self._refetch_list)
                 for listener in self._listeners:
                     view.on_anchor_events(listener)
                 policy = Policy(trusted_roots=frozenset({view.ledger.trust.root_did()}))
