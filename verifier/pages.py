@@ -125,9 +125,28 @@ def _annex_value(value: Any, languages: tuple[str, ...]) -> str | list[str]:
     return value.text(languages) if isinstance(value, Sourced) else str(value)
 
 
+#: The learner's entries that are the person's name (each format's labels); the others (a date of birth, a student
+#: number, a national id) are disclosed facts, not part of the name.
+_FULL_NAME_LABELS = frozenset({"Full name", "Name"})
+_NAME_PART_LABELS = ("Given name", "Given name(s)", "Family name", "Family name(s)")
+
+
+def _learner_name(view: AnnexView, languages: tuple[str, ...]) -> tuple[str, list[tuple[str, Any]]]:
+    """The person's name as the page's "awarded to" line reads it (a full name as stated, else given then family
+    name(s)), and the learner's other entries as facts with their labels."""
+    full = [item.text(languages) for item in view.learner if item.label in _FULL_NAME_LABELS]
+    parts = sorted((item for item in view.learner if item.label in _NAME_PART_LABELS),
+                   key=lambda item: _NAME_PART_LABELS.index(item.label) // 2)
+    name = full[0] if full else " ".join(item.text(languages) for item in parts)
+    others = [(item.label or ANNEX_LABELS["learner"], item.text(languages)) for item in view.learner
+              if item.label not in _FULL_NAME_LABELS and item.label not in _NAME_PART_LABELS]
+    return name, others
+
+
 def annex_certificate(view: AnnexView, languages: tuple[str, ...] = PAGE_LANGUAGES) -> dict[str, Any]:
-    """An Annex I view as the certificate the page shows: kind, title, learner, facts, more details."""
-    facts: list[tuple[str, Any]] = []
+    """An Annex I view as the certificate the page shows: kind, title, learner (the name), facts (the learner's
+    identifiers first), more details."""
+    learner, facts = _learner_name(view, languages)
     for name, label in ANNEX_LABELS.items():
         value = getattr(view, name, None)
         if name in ("title", "learner", "more_details") or value in (None, ()):
@@ -135,7 +154,7 @@ def annex_certificate(view: AnnexView, languages: tuple[str, ...] = PAGE_LANGUAG
         facts.append((label, _annex_value(value, languages)))
     return {"kind": _KIND_WORDS.get(view.kind, "Credential"),
             "title": view.title.text(languages) if view.title else None,
-            "learner": "; ".join(item.text(languages) for item in view.learner),
+            "learner": learner,
             "facts": facts,
             "more": [(item.label or item.path, item.text(languages)) for item in view.more_details]}
 
