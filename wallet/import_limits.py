@@ -9,7 +9,10 @@ per client address. Reading a verifier's OpenID4VP request fetches its
 (``MICROCRED_WALLET_OPENID4VP_RATE_LIMIT``, default 30/60), and creating an
 account costs an Argon2id hash (64 MiB by default) and a row that stays
 (``MICROCRED_WALLET_SIGNUP_RATE_LIMIT``, default 10/3600, passkey sign-ups
-included). Counted in the shared store of :mod:`infra.store` (SQLite in
+included). Each sign-in page of a passkey wallet holds a fresh ceremony, a row in
+the shared store written for anyone who loads it: past
+``MICROCRED_WALLET_PASSKEY_SIGNIN_RATE_LIMIT`` (default 20/600) the page shows
+the password form alone and writes none. Counted in the shared store of :mod:`infra.store` (SQLite in
 ``DATA_DIR``, or Redis with ``MICROCRED_REDIS_URL``), so every worker counts
 the same hits. Past a limit the client gets the 429 page with ``Retry-After``
 (RFC 6585 §4).
@@ -25,17 +28,20 @@ from infra.web import foundation_of
 from infra.web_errors import error_response
 
 __all__ = ["DEFAULT_LIMIT", "SETTING", "OPENID4VP_SETTING", "SIGNUP_SETTING", "LIMITS", "init_app", "import_refused",
-           "openid4vp_refused", "signup_refused"]
+           "openid4vp_refused", "signup_refused", "PASSKEY_SIGNIN_SETTING", "passkey_signin_allowed"]
 
 SETTING = "WALLET_IMPORT_RATE_LIMIT"
 DEFAULT_LIMIT = "30/60"
 OPENID4VP_SETTING = "WALLET_OPENID4VP_RATE_LIMIT"
 SIGNUP_SETTING = "WALLET_SIGNUP_RATE_LIMIT"
+PASSKEY_SIGNIN_SETTING = "WALLET_PASSKEY_SIGNIN_RATE_LIMIT"
 #: setting → (default, the store's namespace, what is counted, what was not done).
 LIMITS = {
     SETTING: (DEFAULT_LIMIT, "rate-wallet-import", "imports", "Nothing was added"),
     OPENID4VP_SETTING: ("30/60", "rate-wallet-openid4vp", "verifier requests", "The request was not read"),
     SIGNUP_SETTING: ("10/3600", "rate-wallet-signup", "new wallets", "No wallet was made"),
+    PASSKEY_SIGNIN_SETTING: ("20/600", "rate-wallet-passkey-signin", "passkey sign-in pages",
+                             "No passkey ceremony was started"),
 }
 _LIMIT, _STORE = "microcred_wallet_limits", "microcred_wallet_store"
 
@@ -75,3 +81,15 @@ def openid4vp_refused():
 def signup_refused():
     """None when this client may create a wallet now; otherwise the 429 (or 503) answer."""
     return _refused(SIGNUP_SETTING)
+
+
+def passkey_signin_allowed() -> bool:
+    """Whether this client's sign-in page may start a passkey ceremony (a row in the shared store) now: False past
+    the limit or while the store cannot be written (the page then offers the password form alone)."""
+    _default, namespace, what, _undone = LIMITS[PASSKEY_SIGNIN_SETTING]
+    try:
+        enforce(current_app.extensions[_STORE], namespace, current_app.extensions[_LIMIT][PASSKEY_SIGNIN_SETTING],
+                request.remote_addr, what=what)
+    except (RateLimited, StoreUnavailable):
+        return False
+    return True

@@ -100,3 +100,27 @@ def test_passkey_forms_and_routes_survive_hostile_input(localhost_app):
             learner.get("/auth/account")
             answer = learner.post(action, {"ceremony": value, "credential": value, "prf": value, "name": value})
             assert answer.status_code < 500, (action, value[:40], answer.status_code)
+
+
+def test_a_flood_of_sign_in_page_loads_writes_a_bounded_number_of_ceremonies(tmp_path: Path, clock):
+    """Each sign-in page of a passkey wallet holds a fresh ceremony, a row in the shared store: unauthenticated
+    GETs were rows without end. Past MICROCRED_WALLET_PASSKEY_SIGNIN_RATE_LIMIT per client the page is the
+    password form alone, and writes no ceremony."""
+    import sqlite3
+
+    from infra.store import STORE_FILE
+    from wallet import create_app
+
+    data_dir = tmp_path / "var"
+    app = create_app({"TESTING": True, "DATA_DIR": str(data_dir), "CLOCK": clock, "SESSION_COOKIE_SECURE": False,
+                      "PUBLIC_URL": "http://localhost:5001", "WALLET_PASSKEY_SIGNIN_RATE_LIMIT": "5/600"})
+    client = app.test_client()
+    pages = [client.get("/auth/signin", headers={"Host": "localhost:5001"}) for _ in range(40)]
+
+    assert {page.status_code for page in pages} == {200}  # the password form stays usable
+    with_passkey = [page for page in pages if "data-passkey=" in page.get_data(as_text=True)]
+    assert len(with_passkey) == 5
+    assert 'name="password"' in pages[-1].get_data(as_text=True)
+    with sqlite3.connect(data_dir / STORE_FILE) as conn:
+        rows = conn.execute("SELECT COUNT(*) FROM kv WHERE namespace = 'passkey-ceremony'").fetchone()[0]
+    assert rows == 5

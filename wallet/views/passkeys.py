@@ -18,7 +18,7 @@ from infra.i18n import N_
 from infra.web import foundation_of
 from wallet.db import get_db
 from wallet.holding import check_username, create_account
-from wallet.import_limits import signup_refused
+from wallet.import_limits import passkey_signin_allowed, signup_refused
 from wallet.passkeys import (
     account_passkeys,
     add_passkey,
@@ -71,8 +71,10 @@ def signin_page(*, error: str | None = None, status: int = 200, username: str = 
 
 
 def signin_form() -> dict[str, Any] | None:
+    """The passkey sign-in form, with a fresh ceremony; None without passkeys here or past this client's limit of
+    such pages (each one's ceremony is a row in the shared store, written for anyone who loads the page)."""
     rp = _rp()
-    if rp is None:
+    if rp is None or not passkey_signin_allowed():
         return None
     return _form(url_for("passkeys.signin"), authentication_options(rp, _store(), "signin"), "get")
 
