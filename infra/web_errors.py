@@ -90,6 +90,11 @@ _GENERIC = {
     502: N_("A service this one depends on gave an answer that cannot be used; try again in a moment."),
     503: N_("A service this one depends on is not available right now; try again in a moment."),
 }
+#: What a page says instead of werkzeug's own English description (an address no route has, a wrong method).
+_PLAIN = {
+    404: N_("There is no page at this address; check the link, or start again from the start page."),
+    405: N_("This address does not take that kind of request; start again from the start page."),
+}
 _CONFIGURATION = N_("This service is not configured completely; its operator has been told.")
 _EXTENSION = "microcred_web_errors"
 _log = logging.getLogger(__name__)
@@ -162,6 +167,8 @@ def _http_error(exc: HTTPException) -> WerkzeugResponse:
     if isinstance(exc, RequestEntityTooLarge):
         limit = request.max_content_length
         message = "The request is too large" + (f" (the limit is {_size(limit)})." if limit else ".")
+    elif exc.description == type(exc).description and exc.code in _PLAIN:  # werkzeug's sentence, not ours
+        message = _PLAIN[exc.code]
     else:
         message = exc.description or exc.name
     extra = {name: value for name, value in exc.get_headers() if name.lower() != "content-type"}
