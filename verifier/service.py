@@ -145,6 +145,8 @@ class VerifierService:
         self.list_memo = W3cListMemo()
         self._view: Any = None
         self._ledger_error: str | None = None
+        #: Why the ledger cannot be opened, in the words of whoever reads the check details (a command sets its own)
+        self.ledger_reason: Callable[[MicrocredError], str] = _ledger_reason
         self._ledger_tried = float("-inf")
         self._lock = threading.Lock()
         self._policy: Policy | None = None
@@ -188,7 +190,7 @@ class VerifierService:
                     self._view = self._open_view()
                     self._ledger_error = None
                 except MicrocredError as exc:
-                    self._ledger_error = _ledger_reason(exc)
+                    self._ledger_error = self.ledger_reason(exc)
                     _log.warning("the ledger cannot be opened: %s", exc)
         finally:
             self._lock.release()
