@@ -40,12 +40,14 @@ table of :mod:`infra.web_errors`: JSON (OAuth's form for OpenID4VCI) on
 from __future__ import annotations
 
 import logging
+import re
 import sqlite3
 import threading
 import time
 from typing import Any
 
 from flask import Flask, request
+from markupsafe import Markup, escape
 
 from credentials.errors import ConfigurationError, MicrocredError
 from infra import web_errors
@@ -60,7 +62,7 @@ from issuer.web.context import EXTENSION, close_archive, get_oid4vci, get_servic
 from issuer.web.settings import SETTINGS
 from ledger.config import LedgerSettings
 
-__all__ = ["create_app", "get_service", "get_oid4vci", "now"]
+__all__ = ["create_app", "get_service", "get_oid4vci", "now", "code_spans"]
 
 #: Paths answered in JSON, errors included: OpenID4VCI / OAuth endpoints, metadata, status lists.
 API_PATHS = ("/token", "/nonce", "/credential", "/.well-known/", "/status/")
@@ -96,6 +98,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.context_processor(staff.staff_context)
     web.protect_forms(blueprints=("registrar", "registrar_bulk", "staff"),
                       refusal="This form has expired; open the page again.")
+    app.jinja_env.filters["code_spans"] = code_spans  # `a command` in a sentence shown as code
     init_jinja(app)  # bidi controls in titles, names and reasons are shown, not obeyed (infra.display)
     web_errors.init_app(app, api_paths=API_PATHS)
     app.teardown_appcontext(close_archive)
@@ -104,6 +107,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 
 log = logging.getLogger(__name__)
+
+_CODE_SPAN = re.compile(r"`([^`]+)`")
+
+
+def code_spans(text: object) -> Markup:
+    """``text`` escaped, each `backticked` span of it (a command the sentence names) in ``<code>``.
+
+    Escaped first, so a message quoting what a client sent stays text; only the backticks become markup.
+    """
+    return Markup(_CODE_SPAN.sub(lambda match: f"<code>{match.group(1)}</code>", str(escape(text))))
 
 #: Pages no cache may keep: the registrar's (learners' names, student numbers, the audit log) and a learner's
 #: offer (whoever holds it redeems the credential).

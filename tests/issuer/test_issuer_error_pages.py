@@ -45,3 +45,40 @@ def test_api_paths_keep_their_json_errors(client):
     answer = client.get("/status/nope")
     assert answer.status_code == 404
     assert answer.is_json
+
+
+COMMAND = "<code>microcred issuer staff add NAME --role registrar</code>"
+
+
+@pytest.mark.parametrize("lang", ["en", "de"])
+def test_the_no_staff_notice_shows_its_command_as_code_not_backticks(client, lang):
+    page = client.get(f"/registrar/?lang={lang}").get_data(as_text=True)
+    assert COMMAND in page
+    assert "`" not in page
+
+
+def test_the_remote_no_staff_refusal_shows_its_command_as_code(client):
+    answer = client.get("/registrar/", environ_base={"REMOTE_ADDR": "203.0.113.7"})
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 403
+    assert COMMAND in page
+    assert "`" not in page
+
+
+def test_the_sign_in_page_shows_its_command_as_code(client, home):
+    from argon2 import PasswordHasher
+
+    from issuer.staff import StaffBook
+
+    cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    StaffBook.of_home(home.path, cheap).add("ada", "registrar", "correct horse battery staple", now=1_700_000_000)
+    page = client.get("/registrar/sign-in").get_data(as_text=True)
+    assert "<code>microcred issuer staff add NAME --role viewer|registrar</code>" in page
+    assert "`" not in page
+
+
+def test_a_backtick_in_what_a_client_sent_stays_escaped_text():
+    from issuer.web import code_spans
+
+    shown = str(code_spans("run `x` then <b>`y</b>`"))
+    assert shown == "run <code>x</code> then &lt;b&gt;<code>y&lt;/b&gt;</code>"
