@@ -412,3 +412,15 @@ def test_the_new_forms_survive_hostile_input(app, signed_in, issuer):
              f"/credentials/{whole_id}?lang=de", "/credentials?lang=%00"]
     findings = crawl_forms(signed_in.client, pages)
     assert not findings, "\n".join(map(str, findings))
+
+
+def test_the_whole_share_page_warns_about_a_revoked_credential(app, signed_in, issuer):
+    """As the OpenID4VP consent page does (tests/wallet/test_wallet_share_warning.py for SD-JWT credentials)."""
+    app.config["TRUST_CHECK"] = lambda raw, fmt, now: [
+        {"check": "issuer_trust", "status": "passed", "detail": "accredited"},
+        {"check": "revocation", "status": "failed", "detail": "the credential is revoked"}]
+    credential_id = added_id(upload(signed_in, badge_jwt(issuer, holder_did(app, signed_in)), "badge.jwt"))
+    signed_in.get(f"/credentials/{credential_id}/share")
+    assert WHOLE in signed_in.last_page
+    assert ('<p class="warning" role="alert">Revoked by its issuer: not valid, and the verifier will be told so.</p>'
+            in signed_in.last_page)

@@ -63,7 +63,7 @@ __all__ = ["ClaimLine", "Offer", "QueryCard", "SetChoice", "ConsentPage", "Chose
 DCQL_FORMAT = {WALLET_SD_JWT: FORMAT_SD_JWT_VC, FORMAT_JWT_VC: FORMAT_JWT_VC_JSON, WALLET_LDP_VC: FORMAT_LDP_VC,
                FORMAT_EDC: FORMAT_LDP_VC}
 NONE_CHOSEN = "none"
-_WARNINGS = {
+STATUS_WARNINGS = _WARNINGS = {
     STATUS_REVOKED: "Revoked by its issuer: not valid, and the verifier will be told so.",
     STATUS_SUSPENDED: "Suspended by its issuer: not valid now, and the verifier will be told so.",
     STATUS_EXPIRED: "Expired: no longer valid, and the verifier will see so.",

@@ -33,7 +33,9 @@ from credentials.stack import MAX_STACK_PRESENTATIONS
 from infra.i18n import N_, format_when, gettext
 from wallet.annex import FORMAT_JWT_VC, FORMAT_NAMES, FORMAT_SD_JWT_VC, lines_of, page_languages, view_of
 from wallet.db import get_db
+from wallet.freshness import current_badge
 from wallet.holding import holder_key_for, private_holder_key
+from wallet.oid4vp.consent import STATUS_WARNINGS
 from wallet.library import list_cards, load_row
 from wallet.presenting import (
     MODE_INLINE,
@@ -74,6 +76,13 @@ def _shareable_row(credential_id: int) -> dict:
     return row
 
 
+def _status_warning(row: dict) -> str | None:
+    """The OpenID4VP consent page's warning for a revoked, suspended or expired credential (its badge checked again
+    first when stale, :func:`wallet.freshness.current_badge`); None for any other."""
+    badge = current_badge(g.account["id"], int(row["id"]))
+    return STATUS_WARNINGS.get(badge.status) if badge is not None else None
+
+
 def _sd_jwt_row(credential_id: int) -> tuple[dict, HolderSdJwt]:
     row = _shareable_row(credential_id)
     if row["format"] != FORMAT_SD_JWT_VC:
@@ -88,14 +97,16 @@ def choose(credential_id: int):
     if row["format"] != FORMAT_SD_JWT_VC:
         return _whole_consent(row)
     holder = HolderSdJwt.parse(row["raw"])
-    return render_template("share/choose.html", row=row, choices=choices(holder), error=None)
+    return render_template("share/choose.html", row=row, choices=choices(holder), error=None,
+                           warning=_status_warning(row))
 
 
 def _whole_consent(row: dict):
     languages = page_languages(request.args.get("lang"))
     view = view_of(row)
     return render_template("share/whole.html", row=row, view=view, elements=lines_of(view, languages),
-                           languages=languages, kind_name=FORMAT_NAMES.get(view.kind, view.kind))
+                           languages=languages, kind_name=FORMAT_NAMES.get(view.kind, view.kind),
+                           warning=_status_warning(row))
 
 
 def _whole_disclosed(row: dict) -> list[dict[str, str]]:
@@ -137,8 +148,10 @@ def show_preview(credential_id: int):
     try:
         paths = parse_paths(keys, holder)
     except InvalidInput as exc:
-        return render_template("share/choose.html", row=row, choices=choices(holder), error=str(exc)), 400
-    return render_template("share/preview.html", row=row, keys=keys, seen=preview(holder, paths))
+        return render_template("share/choose.html", row=row, choices=choices(holder), error=str(exc),
+                               warning=_status_warning(row)), 400
+    return render_template("share/preview.html", row=row, keys=keys, seen=preview(holder, paths),
+                           warning=_status_warning(row))
 
 
 @bp.post("/credentials/<int(max=9007199254740991):credential_id>/share")
