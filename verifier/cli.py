@@ -39,6 +39,7 @@ from ledger.errors import DeploymentNotFound, InvalidDeployment
 from verifier import create_app
 from verifier.evidence_check import recheck_file, report_lines, verifier_keys
 from verifier.service import VerifierService
+from verifier.wording import LINK_REASON_PREFIX, NOT_READABLE
 
 __all__ = ["verifier", "verify", "EXIT_VERIFIED", "EXIT_NOT_VERIFIED", "EXIT_UNDECIDED"]
 
@@ -105,6 +106,7 @@ def verify(source, nonce: str | None, audience: str | None, evidence, jwks) -> N
         text = raw.decode("utf-8").strip()
     except UnicodeDecodeError:  # not a presentation, like any other garbage: not verified (1), not "cannot say"
         click.echo(json.dumps(_not_text().to_json(), indent=2, ensure_ascii=False))
+        click.echo(f"hint: {NOT_READABLE}", err=True)
         sys.exit(EXIT_NOT_VERIFIED)
     config: dict[str, object] = {"VERIFIER_POLL_INTERVAL": 3600}
     data_dir = default_data_dir()
@@ -125,6 +127,8 @@ def verify(source, nonce: str | None, audience: str | None, evidence, jwks) -> N
         click.echo("hint: links to this machine over http are refused outside development; "
                    "MICROCRED_DEV_LOOPBACK=1 allows them (`make demo` runs its services so)", err=True)
     hint = _issued_file_hint(text, result) if not result.verified else None
+    if hint is None and isinstance(result, VerificationResult) and _unreadable(result):
+        hint = NOT_READABLE  # the JSON's format check says the parser's reason; this, what was expected
     if hint:
         click.echo(f"hint: {hint}", err=True)
     if result.verified:
@@ -198,6 +202,13 @@ def _issued_file_hint(text: str, result: object) -> str | None:
         return ("an SD-JWT VC without a Key Binding JWT is a credential as issued, not a presentation: "
                 "import it into the holder's wallet and verify what the wallet shares (its QR or link)")
     return None
+
+
+def _unreadable(result: VerificationResult) -> bool:
+    """Whether ``result`` is text read as no presentation at all (not a dead link, nor one refused as local)."""
+    format_check = result.check("format")
+    return (format_check.status == FAILED and not format_check.detail.startswith(LINK_REASON_PREFIX)
+            and not _refused_as_local(result))
 
 
 def _refused_as_local(result: VerificationResult) -> bool:

@@ -7,7 +7,8 @@
   "Revoked by <issuer>, as of <day>" (the day of the signed status list that
   says so: the verifier cannot know an earlier moment); what is not
   a credential (garbage pasted, a photo without a QR code) says "This is not a
-  credential" once, whatever the route; a link that no longer leads to a
+  credential" once, whatever the route, and what was expected in plain words
+  (:data:`NOT_READABLE`; the parser's reason only as a technical detail); a link that no longer leads to a
   presentation says why (used, withdrawn by the learner, expired) when the
   wallet said so (:func:`gone_link_reason`).
 
@@ -24,10 +25,10 @@ import re
 from typing import Any
 
 from credentials.verification_model import FAILED, VerificationResult
-from infra.i18n import format_day, format_when, gettext
+from infra.i18n import N_, format_day, format_when, gettext
 
-__all__ = ["NOTHING_TO_CHECK", "LINK_REASON_PREFIX", "GONE_REASONS", "humane", "gone_link_reason", "verdict_of",
-           "not_credential_verdict"]
+__all__ = ["NOTHING_TO_CHECK", "LINK_REASON_PREFIX", "GONE_REASONS", "NOT_READABLE", "humane", "gone_link_reason",
+           "verdict_of", "not_credential_verdict"]
 
 #: Verdict kinds with no credential behind them: the page shows the one answer, no checks, no certificate.
 NOTHING_TO_CHECK = ("not-credential", "link")
@@ -39,6 +40,10 @@ GONE_REASONS = {
     "withdrawn": "the presentation link was withdrawn by the learner; ask them to show a new code",
     "expired": "the presentation link has expired (a QR link lasts a few minutes); ask the learner to show a new code",
 }
+#: What the page (and ``microcred verify``, on standard error) says of text that is no presentation it reads; the
+#: ``format`` check's detail keeps the parser's precise reason (the API's answer, the page's "Technical detail").
+NOT_READABLE = N_("This is not a credential presentation microcred can read: expected an SD-JWT presentation, a "
+                  "Europass EDC, an Open Badge or a link from a wallet's QR code.")
 _TIME = re.compile(r"\b(at|until|from|since|before|after|now|iat|exp|is now)( )(1\d{9})\b")
 _ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2})?Z")
 
@@ -120,7 +125,8 @@ def verdict_of(result: VerificationResult, titles: dict[str, str]) -> dict[str, 
     if failed.check == "format":
         if failed.detail.startswith(LINK_REASON_PREFIX):
             return _link_verdict(failed.detail)
-        return not_credential_verdict(failed.detail)
+        return {"kind": "not-credential", "word": gettext("This is not a credential"),
+                "sentence": gettext(NOT_READABLE), "detail": humane(failed.detail)}
     if failed.check == "revocation":
         state = (result.status or {}).get("state")
         if state in ("revoked", "suspended") or failed.detail.endswith((" is revoked", " is suspended")):
