@@ -54,7 +54,9 @@ from credentials.jose import IMPORTED_FORMAT_ALGS, UnverifiedJws
 from credentials.open_badges import OPEN_BADGE_TYPES
 from credentials.sd_jwt import HolderSdJwt
 from credentials.sd_jwt_vc import NEVER_DISCLOSABLE
-from infra.i18n import content_languages
+from flask import has_request_context
+
+from infra.i18n import content_languages, format_day, gettext
 
 __all__ = [
     "FORMAT_SD_JWT_VC", "FORMAT_JWT_VC", "FORMAT_LDP_VC", "FORMAT_EDC", "FORMAT_UNSIGNED", "FORMAT_NAMES",
@@ -259,8 +261,30 @@ class Line:
                        for tag in sorted(value.value)] if is_language_map(value.value) and len(value.value) > 1 else []
 
 
+_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}(?:$|T\d{2}:\d{2})")
+
+
+def shown_day(text: str) -> str:
+    """An ISO 8601 date or date-time as the page's language writes the day (:func:`infra.i18n.format_day`, as the
+    wallet's other dates); outside a request its ISO day; any other text as it is."""
+    if not _ISO_DAY.match(text):
+        return text
+    return format_day(text) if has_request_context() else text[:10]
+
+
+def _shown(element: str, line: Line) -> Line:
+    """A line as a page shows it: the date of issuing as a day, an EQF level in words (not its level URI)."""
+    if element == "issued_on":
+        line.text = shown_day(line.text)
+    elif element == "eqf_level" and re.fullmatch(r"[1-8]", line.text):
+        level = line.text
+        line.label = ""
+        line.text = gettext("EQF level %(level)s", level=level) if has_request_context() else f"EQF level {level}"
+    return line
+
+
 def lines_of(view: AnnexView, languages: Sequence[str]) -> list[tuple[str, str, list[Line]]]:
-    """``(element, label, lines)`` for each Annex I element the view has, in order."""
+    """``(element, label, lines)`` for each Annex I element the view has, in order (:func:`_shown`)."""
     found = []
     for element in ELEMENTS:
         value = getattr(view, element)
@@ -274,5 +298,5 @@ def lines_of(view: AnnexView, languages: Sequence[str]) -> list[tuple[str, str, 
             else:
                 lines.append(Line(entry.label if entry.label != entry.path else "", entry, languages))
         if lines:
-            found.append((element, ANNEX_LABELS[element], lines))
+            found.append((element, ANNEX_LABELS[element], [_shown(element, line) for line in lines]))
     return found

@@ -22,7 +22,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from credentials.annex_view import AnnexView, StackSummary, stack_summary
-from wallet.annex import FORMAT_NAMES, known_view, view_of
+from wallet.annex import FORMAT_NAMES, known_view, shown_day, view_of
 from wallet.checking import BADGE_FAILED, BADGE_UNCHECKED, BADGE_VERIFIED, STATUS_UNKNOWN, status_of
 
 __all__ = ["CARD_COLUMNS", "Card", "standing", "LEFT_OUT", "list_cards", "load_row", "stack_of"]
@@ -43,7 +43,6 @@ LEFT_OUT = {
     "unverified": "not verified (no signature)",
 }
 
-_DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T")
 
 
 def standing(row: dict[str, Any], *, checking: bool = False) -> str:
@@ -118,7 +117,7 @@ class Card:
         if not self.view.issued_on:
             return None
         text = self.view.issued_on.text(self.languages)
-        return text[:10] if _DATE_TIME.match(text) else text[:40]  # a card shows the day
+        return shown_day(text)[:40]  # a card shows the day, as the page's language writes it
 
     @_once
     def standing(self) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -424,3 +425,22 @@ def test_the_whole_share_page_warns_about_a_revoked_credential(app, signed_in, i
     assert WHOLE in signed_in.last_page
     assert ('<p class="warning" role="alert">Revoked by its issuer: not valid, and the verifier will be told so.</p>'
             in signed_in.last_page)
+
+
+@pytest.mark.parametrize(("lang", "level", "day"), [("en", "EQF level 6", "12 January 2026"),
+                                                     ("de", "EQR-Niveau 6", "12. Januar 2026")])
+def test_a_europass_card_shows_its_eqf_level_and_date_as_the_wallet_does(app, signed_in, lang, level, day):
+    """Not the level's URI beside its number ('http://data.europa.eu/snb/eqf/6: 6') nor an ISO date-time: the
+    level in words, and the day as the page's language writes it (infra.i18n.format_day), on the card and in the
+    list."""
+    credential_id = added_id(upload(signed_in, sealed_edc(EDC_MC, signed_in.holder_jwk(app)), "edc.jsonld"))
+    for path in (f"/credentials/{credential_id}", "/credentials"):
+        signed_in.get(f"{path}?lang={lang}")
+        page = signed_in.last_page
+        assert day in page, path
+        annex = page.split('class="card more-details"')[0]  # More details lists the document's members as they are
+        assert "2026-01-12" not in annex, path
+    signed_in.get(f"/credentials/{credential_id}?lang={lang}")
+    page = signed_in.last_page
+    assert re.search(rf'<dd data-path="[^"]*/eqfLevel/id">{level}</dd>', page)
+    assert "snb/eqf/6:" not in page
