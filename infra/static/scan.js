@@ -7,6 +7,9 @@
 //            data-autostart="1"              start the camera on load (otherwise: on the start
 //                                            button, or when the address ends in #<video id>)
 //            data-fallback="paste …"         what to do instead, said when there is no camera
+//            data-say-no-camera / -refused / -in-use / -failed
+//                                            when the camera cannot be started, by cause (plain words,
+//                                            never the browser's exception name; see CAMERA_CAUSES)
 //            data-inversion="attemptBoth">   jsQR's inversionAttempts (attemptBoth: also light
 //                                            codes on dark; dontInvert: faster)
 //     <video data-scan-video>  <canvas data-scan-canvas hidden>  <p data-scan-status>
@@ -15,6 +18,13 @@
 (function () {
   "use strict";
   var INVERSIONS = ["attemptBoth", "dontInvert", "onlyInvert", "invertFirst"];
+  // Why getUserMedia failed, from the DOMException's name (Media Capture and Streams, section 10; the older
+  // Chrome names too): no camera, permission refused, camera in use; any other name is the generic sentence.
+  var CAMERA_CAUSES = {
+    NotFoundError: "NoCamera", DevicesNotFoundError: "NoCamera", OverconstrainedError: "NoCamera",
+    NotAllowedError: "Refused", PermissionDeniedError: "Refused", SecurityError: "Refused",
+    NotReadableError: "InUse", TrackStartError: "InUse", AbortError: "InUse"
+  };
 
   function scanner(root) {
     var video = root.querySelector("[data-scan-video]");
@@ -31,6 +41,22 @@
     var done = false;
 
     function say(text) { if (status) { status.textContent = text; } }
+
+    // The sentence for a camera that cannot be started: its cause in plain words, and what to do instead.
+    function cameraFailed(name) {
+      var cause = Object.prototype.hasOwnProperty.call(CAMERA_CAUSES, name) ? CAMERA_CAUSES[name] : "";
+      if (cause === "NoCamera") { return words("sayNoCamera", "No camera was found on this device: " + fallback + "."); }
+      if (cause === "Refused") {
+        return words("sayRefused", "The browser was not given permission to use the camera (allow it in the " +
+                     "site's settings and press the button again), or " + fallback + ".");
+      }
+      if (cause === "InUse") {
+        return words("sayInUse", "The camera is in use by another app or tab (close it and press the button " +
+                     "again), or " + fallback + ".");
+      }
+      // a page's older sentence may hold "({error})": the exception's name is never shown
+      return words("sayFailed", "The camera could not be started: " + fallback + ".").replace(/ ?\(\{error\}\)/, "");
+    }
 
     function stop() {
       var stream = video.srcObject;
@@ -80,7 +106,7 @@
           started = false;
           root.classList.remove("scanning");
           stop();
-          say(words("sayFailed", "The camera could not be started ({error}): " + fallback + ".").replace("{error}", error.name));
+          say(cameraFailed(error && error.name));
         });
     }
 

@@ -320,7 +320,7 @@ def test_the_scripts_sentences_come_from_the_page_in_its_language(verifier_app, 
     """scan.js and poll.js write no English of their own when the page gives its sentences (data-say-*)."""
     page = _page(verifier_app.test_client(), "/?lang=de")
     assert 'data-say-hold="Halten Sie den QR-Code ins Bild."' in page
-    assert ('data-say-failed="Die Kamera ließ sich nicht starten ({error}): laden Sie stattdessen ein Foto hoch '
+    assert ('data-say-failed="Die Kamera ließ sich nicht starten: laden Sie stattdessen ein Foto hoch '
             'oder fügen Sie ein."') in page
     client = wallet_app.test_client()
     _signup(client, "carla")
