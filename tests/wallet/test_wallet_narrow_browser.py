@@ -92,3 +92,20 @@ def test_the_scan_page_without_a_camera_shows_the_way_to_paste_not_a_black_box(s
     page.wait_for_selector("[data-scan-status]:has-text('paste')")
     assert page.locator("video[data-scan-video]").is_hidden()
     assert page.locator("input[name=scanned]").is_visible()
+
+
+@pytest.mark.parametrize("lang", ["en", "de", "fr", "it"])
+def test_every_navigation_link_is_whole_on_a_360_px_phone_in_each_language(serve_wallet, page, lang):
+    """German's longer words pushed "Konto" out of the bar (cut off, reachable only by scrolling the bar)."""
+    _app, base = serve_wallet()
+    page.set_viewport_size({"width": 360, "height": 740})
+    sign_up_in_browser(page, base)
+    page.goto(f"{base}/credentials?lang={lang}")
+    links = page.evaluate("""() => {
+        const nav = document.querySelector('.bar nav');
+        const right = Math.min(nav.getBoundingClientRect().right, document.documentElement.clientWidth);
+        return {scrolls: nav.scrollWidth > nav.clientWidth,
+                cut: [...nav.querySelectorAll('a')].filter(a => a.getBoundingClientRect().right > right + 0.5)
+                                                  .map(a => a.textContent.trim())};
+    }""")
+    assert links == {"scrolls": False, "cut": []}
