@@ -108,6 +108,7 @@ def verify(source, nonce: str | None, audience: str | None, evidence, jwks) -> N
         click.echo(json.dumps(_not_text().to_json(), indent=2, ensure_ascii=False))
         click.echo(f"hint: {NOT_READABLE}", err=True)
         sys.exit(EXIT_NOT_VERIFIED)
+    _say_checking()
     config: dict[str, object] = {"VERIFIER_POLL_INTERVAL": 3600}
     data_dir = default_data_dir()
     if (data_dir / DEMO_MARKER_FILE).exists() and not os.environ.get("MICROCRED_DEV_LOOPBACK"):
@@ -179,6 +180,13 @@ def _said_here() -> Iterator[None]:
             logger.removeFilter(mute)
 
 
+def _say_checking() -> None:
+    """Tell a person at a terminal that the seconds to come are work (loading the ledger's client, reading the
+    chain); a pipe or a log gets nothing, and standard output (the answer) is the same either way."""
+    if sys.stderr.isatty():
+        click.echo("checking… (a few seconds: the ledger is read)", err=True)
+
+
 def _not_text() -> VerificationResult:
     """The answer for input that is not UTF-8 text: ``format`` failed, nothing else checked."""
     reason = "the input is not UTF-8 text, so it is no presentation"
@@ -218,6 +226,7 @@ def _refused_as_local(result: VerificationResult) -> bool:
 
 def _recheck_evidence(evidence, jwks) -> int:
     """``verify --evidence``: print what changed since the evidence was made; the exit code."""
+    _say_checking()
     try:
         service = VerifierService({"VERIFIER_POLL_INTERVAL": 3600})  # MICROCRED_* from the environment, checked
         keys = verifier_keys(jwks.read(_MAX_INPUT).decode("utf-8", "replace") if jwks else None, service.data_dir())
