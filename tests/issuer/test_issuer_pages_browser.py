@@ -60,3 +60,27 @@ def test_home_page_and_a_registrar_who_signs_in_and_revokes(served, phone, home,
     assert "assessment annulled by the exam board" in row
     wide = phone.evaluate(WIDER_THAN_THE_PHONE)
     assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], wide
+
+
+def test_the_registrars_table_is_usable_on_a_360_px_phone(served, phone, service, defaults):
+    """Each credential's status and its Revoke… button are on the screen without scrolling sideways (the rows
+    are stacked as cards on a phone, each value with its column's name), and the page is no wider than the phone."""
+    rows = [make_row(n) for n in range(1, 4)]
+    rows[0]["title"] = "Advanced Topics in Distributed Systems Engineering and Cryptographic Protocols"
+    service.issue_batch(parse_csv(make_csv(rows), defaults), now=NOW)
+    phone.goto(served + "/registrar/")
+    phone.wait_for_selector("#audit-log")
+    found = phone.evaluate("""() => {
+        const inside = e => { const r = e.getBoundingClientRect();
+                              return r.width > 0 && r.left >= 0 && r.right <= document.documentElement.clientWidth; };
+        const rows = [...document.querySelectorAll('table.records tbody tr')];
+        return {rows: rows.length,
+                status: rows.filter(r => inside(r.querySelector('.status'))).length,
+                revoke: rows.filter(r => inside(r.querySelector('a.button.danger'))).length,
+                scrolls: [...document.querySelectorAll('.table-scroll')].some(b => b.scrollWidth > b.clientWidth)};
+    }""")
+    assert found == {"rows": 3, "status": 3, "revoke": 3, "scrolls": False}
+    assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], phone.evaluate(WIDER_THAN_THE_PHONE)
+    label = phone.evaluate("getComputedStyle(document.querySelector('table.records tbody tr')"
+                           ".querySelector('.status').parentElement, '::before').content")
+    assert "Status" in label  # each value says which column it is (the head row is hidden on a phone)
