@@ -98,12 +98,13 @@ def revoke(credential_id: str) -> str | Response | tuple[str, int]:
                                reason=request.form.get("reason", "")[:MAX_REASON_LENGTH]), 400
     actor, _role = current_actor()
     log = [StatusChangeRecord(credential_id, "revoked", reason, f"registrar page, by {actor}", None, now())]
-    try:
-        result = service.set_statuses({"revoked": [credential_id]}, now=now(), log=log)
+    try:  # the audit entry is written once the change is saved, before anchoring (a worker killed there keeps it)
+        result = service.set_statuses({"revoked": [credential_id]}, now=now(), log=log,
+                                      on_saved=lambda changed: record_change("revoked", credential_id, len(changed),
+                                                                             reason))
     except InvalidInput as exc:
         flash(str(exc), "error")
         return redirect(url_for("registrar.index"))
-    record_change("revoked", credential_id, len(result.changed), reason)
     pending = [o for o in result.anchors if not o.anchored]
     if pending:
         flash(gettext("Revoked %(id)s, but the status list is NOT anchored yet (%(error)s): verifiers still see the "

@@ -110,12 +110,13 @@ def confirm() -> tuple[str, int] | Response:
     except InvalidInput as exc:
         return _preview(plan, base64.b64encode(content).decode("ascii"), name, error=str(exc),
                         reason=request.form.get("reason", "")[:MAX_REASON_LENGTH]), 400
-    try:
-        result = apply_plan(service, plan, now=now())
+    subject = f"{plan.summary()}; {name}, SHA-256 {plan.digest[:16]}…"
+    try:  # the audit entry is written once the change is saved, before anchoring (a worker killed there keeps it)
+        result = apply_plan(service, plan, now=now(),
+                            on_saved=lambda changed: record_change("changed from a CSV file", subject, len(changed),
+                                                                   reason))
     except StatusChangeRefused as exc:  # a status changed between this check and the change itself
         return _form(["the archive changed since the preview:", *exc.errors], 409)
-    record_change("changed from a CSV file", f"{plan.summary()}; {name}, SHA-256 {plan.digest[:16]}…",
-                  len(result.changed), reason)
     pending = [o for o in result.anchors if not o.anchored]
     if pending:
         flash(gettext("Changed %(summary)s, but the status lists are NOT anchored yet (%(error)s): verifiers still "
