@@ -102,16 +102,16 @@ def test_cli_exit_codes(ledger_env, monkeypatch, make_issuer, tmp_path):
     runner = CliRunner()
     good = runner.invoke(verify, ["-"], input=issuer.present())
     assert good.exit_code == 0, good.output
-    assert json.loads(good.output)["verified"] is True
+    assert json.loads(good.stdout)["verified"] is True
     bad = runner.invoke(verify, ["-"], input="not a presentation")
     assert bad.exit_code == 1
-    assert json.loads(bad.output)["checks"][0]["status"] == "failed"
+    assert json.loads(bad.stdout)["checks"][0]["status"] == "failed"
     path = tmp_path / "p.txt"
     path.write_text(issuer.present())
     monkeypatch.setenv("MICROCRED_RPC_URL", "http://127.0.0.1:9")
     undecided = runner.invoke(verify, [str(path)])
     assert undecided.exit_code == 2
-    assert json.loads(undecided.output)["verified"] is False
+    assert json.loads(undecided.stdout)["verified"] is False
 
 
 def test_openid4vp_round_trip(client, make_issuer):
