@@ -37,6 +37,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import fields, replace
 from typing import Any
 
+from flask import has_request_context
+
 from credentials.annex_elm import annex_from_elm
 from credentials.annex_mappers import annex_from_microcred
 from credentials.annex_ob3 import annex_from_ob3
@@ -54,8 +56,6 @@ from credentials.jose import IMPORTED_FORMAT_ALGS, UnverifiedJws
 from credentials.open_badges import OPEN_BADGE_TYPES
 from credentials.sd_jwt import HolderSdJwt
 from credentials.sd_jwt_vc import NEVER_DISCLOSABLE
-from flask import has_request_context
-
 from infra.i18n import content_languages, format_day, gettext
 
 __all__ = [

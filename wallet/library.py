@@ -13,7 +13,6 @@ checked again right now (issue 13 §7); it says how many it left out and why.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal

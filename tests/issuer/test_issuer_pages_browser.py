@@ -80,7 +80,8 @@ def test_the_registrars_table_is_usable_on_a_360_px_phone(served, phone, service
                 scrolls: [...document.querySelectorAll('.table-scroll')].some(b => b.scrollWidth > b.clientWidth)};
     }""")
     assert found == {"rows": 3, "status": 3, "revoke": 3, "scrolls": False}
-    assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], phone.evaluate(WIDER_THAN_THE_PHONE)
+    wide = phone.evaluate(WIDER_THAN_THE_PHONE)
+    assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], wide
     label = phone.evaluate("getComputedStyle(document.querySelector('table.records tbody tr')"
                            ".querySelector('.status').parentElement, '::before').content")
     assert "Status" in label  # each value says which column it is (the head row is hidden on a phone)

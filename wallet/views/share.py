@@ -35,8 +35,8 @@ from wallet.annex import FORMAT_JWT_VC, FORMAT_NAMES, FORMAT_SD_JWT_VC, lines_of
 from wallet.db import get_db
 from wallet.freshness import current_badge
 from wallet.holding import holder_key_for, private_holder_key
-from wallet.oid4vp.consent import STATUS_WARNINGS
 from wallet.library import list_cards, load_row
+from wallet.oid4vp.consent import STATUS_WARNINGS
 from wallet.presenting import (
     MODE_INLINE,
     MODE_OPENID4VP,
