@@ -166,7 +166,8 @@ def _ledger_problem(settings: LedgerSettings, exc: MicrocredError) -> str:
 def _said_here() -> Iterator[None]:
     """While verifying: the service's log lines (for a service's operator: they name the node's URL or the
     deployment's path) are not printed; the check details say what failed in this command's terms."""
-    loggers = [logging.getLogger(name) for name in ("verifier.service", "verifier.trust_lists")]
+    loggers = [logging.getLogger(name) for name in ("verifier.service", "verifier.trust_lists", "ledger.view",
+                                                    "ledger.issuance")]
 
     def mute(record: logging.LogRecord) -> bool:
         return False

@@ -79,3 +79,18 @@ def test_a_data_dir_without_a_ledger_says_where_to_run_it(make_issuer, ledger_en
     assert "MICROCRED_DATA_DIR" in _details(result)
     assert "its operator has been told" not in output
     assert str(tmp_path) not in output
+
+
+@pytest.mark.parametrize("logger", ["verifier.service", "ledger.view", "ledger.issuance"])
+def test_what_the_ledgers_readers_log_while_verifying_is_not_printed(caplog, logger):
+    # A node that stops answering in the middle of a run is logged by the ledger's view (its URL in the line),
+    # for a service's operator: the command's check details say it in the terminal user's terms instead.
+    import logging
+
+    from verifier.cli import _said_here
+
+    with caplog.at_level(logging.INFO), _said_here():
+        logging.getLogger(logger).warning("the node at http://10.0.0.5:8545/?key=s3cret did not answer")
+    assert "10.0.0.5" not in caplog.text
+    logging.getLogger(logger).warning("after the command's verification: printed as usual")
+    assert "printed as usual" in caplog.text
