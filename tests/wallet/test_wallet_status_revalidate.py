@@ -10,49 +10,18 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from tests.stale_cache import FRESH, stale_cache_server
+
 pytestmark = pytest.mark.integration
-
-STALE = "eyJ0eXAiOiJzdGF0dXNsaXN0K2p3dCJ9.c3RhbGU.c2ln"
-FRESH = "eyJ0eXAiOiJzdGF0dXNsaXN0K2p3dCJ9.ZnJlc2g.c2ln"
-
-
-class _StaleCache(BaseHTTPRequestHandler):
-    """A shared cache holding the list before the revocation: the issuer's answer only when asked to revalidate."""
-
-    seen: list = []
-
-    def do_GET(self):  # noqa: N802 - http.server's name
-        cache_control = (self.headers.get("Cache-Control") or "").lower()
-        pragma = (self.headers.get("Pragma") or "").lower()
-        self.seen.append((cache_control, pragma))
-        body = (FRESH if "no-cache" in cache_control else STALE).encode("ascii")
-        self.send_response(200)
-        self.send_header("Content-Type", "application/statuslist+jwt")
-        self.send_header("Cache-Control", "public, max-age=300")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        return
 
 
 @pytest.fixture
 def stale_cache():
-    seen: list = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), type("Handler", (_StaleCache,), {"seen": seen}))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", seen
-    finally:
-        server.shutdown()
-        server.server_close()
+    with stale_cache_server() as served:
+        yield served
 
 
 @pytest.mark.parametrize("kind", ["status", "list_status"])  # a Token Status List; a W3C status list credential
