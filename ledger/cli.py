@@ -331,22 +331,30 @@ def _same_grant(entry: Any, accreditor: str, role: Role, vcts: tuple[str, ...], 
             and entry.controller.lower() == controller.lower() and entry.revoked_at is None)
 
 
-def _change_command(name: str, verb: str):
+def _change_command(name: str, verb: str, leaves: str):
     @accredit.command(name, help=f"{name.capitalize()} the accreditation of DID (its grantor or the root).")
     @click.argument("did")
     @_KEY_FILE_OPTION
     @fail_cleanly
     def command(did: str, key_file: Path | None) -> None:
         _, ledger, signer = _open(key_file)
+        entry = ledger.trust.entry(did)
+        if entry is not None and entry.status == leaves:
+            # a run of this very change was stopped after its transaction was mined; anything else (an unknown
+            # DID, a revoked entry asked to be suspended or reinstated) goes to the registry, which refuses it
+            since = entry.revoked_at if leaves == "revoked" else entry.suspended_at
+            click.echo(f"already {leaves}: {did}" + (f" (since {_fmt_time(since)})" if since else "")
+                       + "; nothing to do")
+            return
         result = getattr(ledger.trust, name)(did, account=signer)
         click.echo(f"{verb} {did} (block {result.block_number})")
 
     return command
 
 
-accredit_suspend = _change_command("suspend", "suspended")
-accredit_reinstate = _change_command("reinstate", "reinstated")
-accredit_revoke = _change_command("revoke", "revoked")
+accredit_suspend = _change_command("suspend", "suspended", "suspended")
+accredit_reinstate = _change_command("reinstate", "reinstated", "active")
+accredit_revoke = _change_command("revoke", "revoked", "revoked")
 
 
 # ------------------------------------------------- two-step controller transfer

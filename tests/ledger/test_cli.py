@@ -107,7 +107,10 @@ def test_deploy_accredit_suspend_revoke(tmp_path, anvil):
     code, out, _ = run(["accredit", "revoke", issuer_did], env)
     assert code == 0
     assert "revoked" in out
-    code, _, err = run(["accredit", "revoke", issuer_did], env)
+    code, out, err = run(["accredit", "revoke", issuer_did], env)  # run again: the chain holds it already
+    assert code == 0, err
+    assert f"already revoked: {issuer_did}" in out
+    code, _, err = run(["accredit", "suspend", issuer_did], env)
     assert code == 1
     assert "AlreadyRevoked" in one_line_error(err)
 
