@@ -19,12 +19,9 @@ codes: 0 still valid, 1 changed for the worse or a bad signature, 2 cannot say).
 
 from __future__ import annotations
 
-import contextlib
 import json
-import logging
 import os
 import sys
-from collections.abc import Iterator
 from functools import partial
 
 import click
@@ -34,11 +31,12 @@ from credentials.verification_model import FAILED, SKIPPED, CheckResult, Verific
 from infra.serving import default_public_url, options_from_click, serve_options
 from infra.serving import serve as run
 from infra.settings import DEMO_MARKER_FILE, default_data_dir
-from ledger.config import ENV_DATA_DIR, ENV_RPC_URL, LedgerSettings
+from ledger.config import LedgerSettings
 from ledger.errors import DeploymentNotFound, InvalidDeployment
 from verifier import create_app
 from verifier.evidence_check import recheck_file, report_lines, verifier_keys
 from verifier.service import VerifierService
+from verifier.terminal import ledger_problem, services_log_muted
 from verifier.wording import LINK_REASON_PREFIX, NOT_READABLE
 
 __all__ = ["verifier", "verify", "EXIT_VERIFIED", "EXIT_NOT_VERIFIED", "EXIT_UNDECIDED"]
@@ -121,7 +119,7 @@ def verify(source, nonce: str | None, audience: str | None, evidence, jwks) -> N
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_UNDECIDED)
     service.ledger_reason = partial(_ledger_problem, LedgerSettings.of(service.settings))
-    with _said_here():
+    with services_log_muted():
         result = service.verify_text(text, nonce=nonce, audience=audience)  # one presentation, or a stack
     click.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
     if isinstance(result, VerificationResult) and _refused_as_local(result):
@@ -138,47 +136,10 @@ def verify(source, nonce: str | None, audience: str | None, evidence, jwks) -> N
 
 
 def _ledger_problem(settings: LedgerSettings, exc: MicrocredError) -> str:
-    """Why the ledger cannot be opened, for the person at the terminal (who runs or chose this ledger): which
-    ledger as it is configured (the setting, or the local devnet) and what to do; never the node's URL (an internal
-    address, or one holding an API key) nor a path, as ``verify --evidence`` says it (verifier.evidence_check)."""
-    if isinstance(exc, DeploymentNotFound) or not settings.deployment_path.is_file():
-        return ("no ledger is set up in this data dir (it holds no deployment): run this where the verifier runs, "
-                f"or set {ENV_DATA_DIR} to the verifier's data dir")
-    if isinstance(exc, InvalidDeployment):
-        return (f"the ledger's deployment record in this data dir cannot be used: set {ENV_DATA_DIR} to the "
-                "verifier's data dir, or deploy the ledger again")
-    if settings.rpc_url:
-        which = f"the ledger node {ENV_RPC_URL} names"
-        todo = "check that it is running and that this machine can reach it"
-    elif not settings.devnet_path.is_file():
-        return (f"no ledger is configured: {ENV_RPC_URL} is not set and no local devnet was started here; "
-                f"set {ENV_RPC_URL}, or start the devnet with `microcred devnet start`, then run this again")
-    else:
-        which = "the local devnet"
-        todo = "start it with `microcred devnet start` (`microcred devnet status` says whether it runs)"
-    if not isinstance(exc, ConnectionError):
-        return (f"{which} answered, but not as the deployment of this data dir expects (another chain, or no "
-                f"registries): point {ENV_RPC_URL} at the verifier's ledger, then run this again")
-    return f"{which} did not answer: {todo}, then run this again"
-
-
-@contextlib.contextmanager
-def _said_here() -> Iterator[None]:
-    """While verifying: the service's log lines (for a service's operator: they name the node's URL or the
-    deployment's path) are not printed; the check details say what failed in this command's terms."""
-    loggers = [logging.getLogger(name) for name in ("verifier.service", "verifier.trust_lists", "ledger.view",
-                                                    "ledger.issuance")]
-
-    def mute(record: logging.LogRecord) -> bool:
-        return False
-
-    for logger in loggers:
-        logger.addFilter(mute)
-    try:
-        yield
-    finally:
-        for logger in loggers:
-            logger.removeFilter(mute)
+    """Why the ledger cannot be opened, as ``verify --evidence`` says it (verifier.terminal)."""
+    return ledger_problem(settings, answered=not isinstance(exc, ConnectionError),
+                          no_record=isinstance(exc, DeploymentNotFound),
+                          unusable_record=isinstance(exc, InvalidDeployment))
 
 
 def _say_checking() -> None:

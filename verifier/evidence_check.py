@@ -14,10 +14,7 @@ suspended since …"), 2 cannot decide (the chain cannot be read, another chain,
 
 from __future__ import annotations
 
-import contextlib
 import json
-import logging
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,8 +27,9 @@ from credentials.merkle import IssuanceProof
 from credentials.status_check import StatusListMemo, check_revocation
 from credentials.verification_model import UNAVAILABLE, CheckResult, CheckRun, Unavailable
 from infra.secret_files import read_secret_file
-from ledger.config import ENV_RPC_URL, LedgerSettings
+from ledger.config import LedgerSettings
 from verifier.evidence import EVIDENCE_KEY_FILE, evidence_key
+from verifier.terminal import ledger_problem, services_log_muted
 
 __all__ = ["verifier_keys", "current_state", "recheck_file", "report_lines"]
 
@@ -60,43 +58,10 @@ def verifier_keys(jwks_text: str | None, data_dir: Path) -> dict[str, PublicKey]
 
 
 def _ledger_problem(service: Any, evidence: Evidence, answered: bool = False) -> str:
-    """Why the ledger cannot be read, naming it as it is configured (the setting, or the local devnet) and what
-    to do; never the node's URL (an internal address, or one holding an API key) nor a path."""
-    settings = LedgerSettings.of(service.settings)
-    if not settings.deployment_path.is_file():
-        return ("no ledger is set up in this data dir (it holds no deployment): run this where the verifier runs, "
-                "or set MICROCRED_DATA_DIR to the verifier's data dir")
+    """Why the ledger cannot be read (verifier.terminal), with the chain the evidence was made on."""
     chain_id = (evidence.payload.get("ledger") or {}).get("chain_id")
     made_on = f" (the evidence was made on chain {chain_id})" if isinstance(chain_id, int) else ""
-    if settings.rpc_url:
-        which = f"the ledger node {ENV_RPC_URL} names"
-        todo = "check that it is running and that this machine can reach it"
-    elif not settings.devnet_path.is_file():
-        return (f"no ledger is configured: {ENV_RPC_URL} is not set and no local devnet was started here{made_on}; "
-                f"set {ENV_RPC_URL}, or start the devnet with `microcred devnet start`, then run this again")
-    else:
-        which = "the local devnet"
-        todo = "start it with `microcred devnet start` (`microcred devnet status` says whether it runs)"
-    if answered:
-        return (f"{which} answered, but not as the deployment of this data dir expects (another chain, or no "
-                f"registries){made_on}: point {ENV_RPC_URL} at the verifier's ledger, then run this again")
-    return f"{which} did not answer{made_on}: {todo}, then run this again"
-
-
-@contextlib.contextmanager
-def _said_here() -> Iterator[None]:
-    """While the ledger is opened: the service's log line about it (it names the node's URL or the deployment's
-    path, for a service's operator) is not printed; this command's finding says what failed in its own terms."""
-    service_log = logging.getLogger("verifier.service")
-
-    def mute(record: logging.LogRecord) -> bool:
-        return False
-
-    service_log.addFilter(mute)
-    try:
-        yield
-    finally:
-        service_log.removeFilter(mute)
+    return ledger_problem(LedgerSettings.of(service.settings), answered=answered, made_on=made_on)
 
 
 def _read(what: str, read: Any, unreachable: str | None = None) -> Any:
@@ -163,7 +128,7 @@ def _issuance_now(service: Any, view: Any, evidence: Evidence) -> IssuanceAnchor
 
 def current_state(service: Any, evidence: Evidence, now: int) -> Now:
     """What the chain says now about each input of ``evidence``, read through ``service``."""
-    with _said_here():
+    with services_log_muted():
         view = service.ledger_view()
     if view is None:
         answered = "did not answer" not in (service._ledger_error or "did not answer")

@@ -87,9 +87,9 @@ def test_what_the_ledgers_readers_log_while_verifying_is_not_printed(caplog, log
     # for a service's operator: the command's check details say it in the terminal user's terms instead.
     import logging
 
-    from verifier.cli import _said_here
+    from verifier.terminal import services_log_muted
 
-    with caplog.at_level(logging.INFO), _said_here():
+    with caplog.at_level(logging.INFO), services_log_muted():
         logging.getLogger(logger).warning("the node at http://10.0.0.5:8545/?key=s3cret did not answer")
     assert "10.0.0.5" not in caplog.text
     logging.getLogger(logger).warning("after the command's verification: printed as usual")
