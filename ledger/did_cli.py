@@ -16,15 +16,17 @@ Exit codes: 0 done, 1 refused or failed (one line on stderr), 2 bad usage.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
 import click
 
-from credentials.did_mcr import McrDid, did_document, did_document_metadata
+from credentials.did_mcr import McrDid, did_document, did_document_metadata, key_id_of
 from credentials.errors import InvalidDid, MicrocredError
 from credentials.jose import PublicKey, json_loads_object
+from infra.fault_hook import fault_point
 from ledger.cli import fail_cleanly
 from ledger.config import LedgerSettings
 from ledger.errors import InvalidDeployment
@@ -33,6 +35,13 @@ __all__ = ["did"]
 
 #: A JWK file is small; anything bigger is not one.
 MAX_JWK_FILE_BYTES = 16 * 1024
+
+
+def first_key_salt(key: PublicKey) -> bytes:
+    """The salt ``did create`` registers with: derived from the first key, so that the same controller and key
+    name the same DID (the registry's ``identifierFor``) when a run stopped once its registration was mined is
+    run again, instead of registering a second one."""
+    return hashlib.sha256(b"microcred did create\0" + key_id_of(key)).digest()
 
 
 def _did_argument(ctx: click.Context, param: click.Parameter, value: str) -> str:
@@ -108,13 +117,39 @@ def did() -> None:
               help="JWK file of the first signing key (P-256 or Ed25519; only its public part is used).")
 @fail_cleanly
 def create(controller: Path, key_file: Path) -> None:
-    """Register a new did:mcr with its first key, valid from the registration's block."""
+    """Register a new did:mcr with its first key, valid from the registration's block.
+
+    The DID follows from the controller and the key: run again (after a stop once the registration was mined),
+    it is found on the registry and printed ("already registered"), never registered twice.
+    """
     key = _public_key(key_file)
     ledger, account = _open(controller, create=True)
-    change = ledger.dids.register(key, account=account)
-    click.echo(f"DID:        {change.did}")
-    click.echo(f"key:        {change.kid} (valid from block {change.transaction.block_number})")
+    salt = first_key_salt(key)
+    did_text = ledger.dids.did_for(account.address, salt)
+    record = ledger.dids.record(did_text)
+    if record is not None:
+        valid_from = _still_first_key(record, key, account.address)
+        click.echo(f"already registered: {did_text}; nothing to do")
+    else:
+        change = ledger.dids.register(key, salt=salt, account=account)
+        fault_point("did-registered")
+        valid_from = change.transaction.block_number
+    click.echo(f"DID:        {did_text}")
+    click.echo(f"key:        {did_text}#{key.thumbprint()} (valid from block {valid_from})")
     click.echo(f"controller: {account.address}")
+
+
+def _still_first_key(record: Any, key: PublicKey, controller: str) -> int:
+    """The block from which ``key`` is valid in ``record``, the DID an earlier ``did create`` of this controller
+    and key registered; refused when that DID has changed hands or the key is no longer in force."""
+    method = next((m for m in record.methods if m.fragment == key.thumbprint()), None)
+    if record.controller.lower() != controller.lower():
+        raise InvalidDid(f"{record.did} was registered with this key and controller and is now controlled by "
+                         f"{record.controller}; to make another DID, use another key")
+    if method is None or method.revoked_at_block is not None or method.valid_until_block is not None:
+        raise InvalidDid(f"{record.did} was registered with this key and controller, and the key has since been "
+                         "ended or revoked; to make another DID, use another key")
+    return int(method.valid_from_block)
 
 
 @did.command("add-key")
