@@ -7,7 +7,7 @@ TrustRegistry's ``proposeController`` / ``acceptController`` do.
 ``microcred/cli.py`` loads the three objects named in ``__all__`` lazily.
 Settings come from the environment (:mod:`ledger.config`); every failure is
 one line on stderr and exit code 1 (2 for bad usage, as click does), never a
-traceback.
+traceback; a Ctrl-C is exit 130, one line the ``microcred`` group writes.
 """
 
 from __future__ import annotations

@@ -11,7 +11,8 @@ the latest block (after ``MICROCRED_CONFIRMATIONS``).
 
 An issuer made with ``microcred issuer init --did-method mcr`` rotates with
 ``microcred issuer rotate-key``, which also puts the new key in its place.
-Exit codes: 0 done, 1 refused or failed (one line on stderr), 2 bad usage.
+Exit codes: 0 done, 1 refused or failed (one line on stderr), 2 bad usage, 130
+interrupted (Ctrl-C; the ``microcred`` group says what is kept).
 """
 
 from __future__ import annotations
@@ -106,7 +107,7 @@ _KEY_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 def did() -> None:
     """did:mcr DIDs on the ledger: keys valid from/until a block, rotated or revoked by their controller.
 
-    Exit codes: 0 done, 1 refused or failed, 2 bad usage.
+    Exit codes: 0 done, 1 refused or failed, 2 bad usage, 130 interrupted (Ctrl-C).
     """
 
 
