@@ -8,10 +8,10 @@ per client address. Reading a verifier's OpenID4VP request fetches its
 ``request_uri`` from wherever the scanned code says
 (``MICROCRED_WALLET_OPENID4VP_RATE_LIMIT``, default 30/60), and creating an
 account costs an Argon2id hash (64 MiB by default) and a row that stays
-(``MICROCRED_WALLET_SIGNUP_RATE_LIMIT``, default 10/3600, passkey sign-ups
+(``MICROCRED_WALLET_SIGNUP_RATE_LIMIT``, default 30/600, passkey sign-ups
 included). Each sign-in page of a passkey wallet holds a fresh ceremony, a row in
 the shared store written for anyone who loads it: past
-``MICROCRED_WALLET_PASSKEY_SIGNIN_RATE_LIMIT`` (default 20/600) the page shows
+``MICROCRED_WALLET_PASSKEY_SIGNIN_RATE_LIMIT`` (default 300/600) the page shows
 the password form alone and writes none. Counted in the shared store of :mod:`infra.store` (SQLite in
 ``DATA_DIR``, or Redis with ``MICROCRED_REDIS_URL``), so every worker counts
 the same hits. Past a limit the client gets the 429 page with ``Retry-After``
@@ -39,8 +39,8 @@ PASSKEY_SIGNIN_SETTING = "WALLET_PASSKEY_SIGNIN_RATE_LIMIT"
 LIMITS = {
     SETTING: (DEFAULT_LIMIT, "rate-wallet-import", "imports", "Nothing was added"),
     OPENID4VP_SETTING: ("30/60", "rate-wallet-openid4vp", "verifier requests", "The request was not read"),
-    SIGNUP_SETTING: ("10/3600", "rate-wallet-signup", "new wallets", "No wallet was made"),
-    PASSKEY_SIGNIN_SETTING: ("20/600", "rate-wallet-passkey-signin", "passkey sign-in pages",
+    SIGNUP_SETTING: ("30/600", "rate-wallet-signup", "new wallets", "No wallet was made"),
+    PASSKEY_SIGNIN_SETTING: ("300/600", "rate-wallet-passkey-signin", "passkey sign-in pages",
                              "No passkey ceremony was started"),
 }
 _LIMIT, _STORE = "microcred_wallet_limits", "microcred_wallet_store"

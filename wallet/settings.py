@@ -72,10 +72,10 @@ SETTINGS: tuple[Setting, ...] = COMMON + (
     Setting("WALLET_OPENID4VP_RATE_LIMIT", "str", "30/60",
             "verifiers' OpenID4VP requests read (fetched) per client: N/S seconds, or off",
             check=_rate_check("WALLET_OPENID4VP_RATE_LIMIT")),
-    Setting("WALLET_SIGNUP_RATE_LIMIT", "str", "10/3600",
+    Setting("WALLET_SIGNUP_RATE_LIMIT", "str", "30/600",
             "wallets (accounts) created per client, passkey sign-ups included: N/S seconds, or off",
             check=_rate_check("WALLET_SIGNUP_RATE_LIMIT")),
-    Setting("WALLET_PASSKEY_SIGNIN_RATE_LIMIT", "str", "20/600",
+    Setting("WALLET_PASSKEY_SIGNIN_RATE_LIMIT", "str", "300/600",
             "sign-in pages holding a passkey ceremony (a shared-store row) per client: N/S seconds, or off; past it "
             "the page offers the password form alone",
             check=_rate_check("WALLET_PASSKEY_SIGNIN_RATE_LIMIT")),

@@ -42,7 +42,7 @@ SETTINGS: tuple[Setting, ...] = COMMON + (
             minimum=0.01),
     Setting("STAFF_SIGNIN_RATE_LIMIT", "str", "10/300", "registrar sign-in attempts per client: N/S seconds, or off",
             check=_sign_in_rate),
-    Setting("ISSUER_OID4VCI_RATE_LIMIT", "str", "120/60",
+    Setting("ISSUER_OID4VCI_RATE_LIMIT", "str", "600/60",
             "OpenID4VCI requests (offer, token, nonce, credential) per client: N/S seconds, or off",
             check=_oid4vci_rate),
     Setting("ANCHOR_RETRY_SECONDS", "float", 5.0,

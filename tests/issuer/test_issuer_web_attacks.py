@@ -90,7 +90,7 @@ def test_the_registrar_pages_never_show_the_nodes_url_or_server_paths(home, data
 def test_openid4vci_requests_past_the_limit_get_429_and_write_nothing(home, data_dir, anchor, service):
     """Every POST /nonce wrote a row into the archive (the store of the status lists), with no limit."""
     app = create_app({"TESTING": True, "DATA_DIR": str(data_dir), "ISSUER": "uni", "STATUS_ANCHOR": anchor,
-                      "CLOCK": lambda: NOW})
+                      "CLOCK": lambda: NOW, "ISSUER_OID4VCI_RATE_LIMIT": "120/60"})
     client = app.test_client()
     answers = [client.post("/nonce").status_code for _ in range(120)]
     assert answers == [200] * 120
