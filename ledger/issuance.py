@@ -32,10 +32,13 @@ from credentials.merkle import HASH_SIZE
 from credentials.verification_model import Unavailable
 from ledger._events import ContractClient
 from ledger.chain import BlockId, BlockRef, TransactionResult, signer_of
+from ledger.errors import LedgerError, LedgerUnavailable
 
 __all__ = ["BatchAnchor", "BatchAnchorEvent", "IssuanceRegistryClient", "IssuanceAnchorSource"]
 
 _ZERO_ADDRESS = "0x" + "00" * 20
+#: Controllers read from the TrustRegistry's events kept at most (per DID and anchor block; then started over).
+_CONTROLLERS_KEPT = 1024
 _log = logging.getLogger(__name__)
 
 
@@ -125,7 +128,9 @@ class IssuanceAnchorSource:
         self.client: IssuanceRegistryClient = ledger.issuance
         self.trust = ledger.trust
         self.chain_id = ledger.deployment.chain_id
+        self.deployment_block = ledger.deployment.deployment_block
         self.registry = self.client.address
+        self._controllers: dict[tuple[str, str], str | None] = {}
 
     def __call__(self, issuer_did: str, root: bytes) -> IssuanceAnchor | Unavailable:
         try:
@@ -151,5 +156,31 @@ class IssuanceAnchorSource:
             link = self.trust.entry(issuer_did, block=block)
         except InvalidInput:
             return None  # not a DID the registry can hold: no account of it anchored anything
+        except LedgerUnavailable:
+            raise
+        except LedgerError as exc:  # the node keeps no state that old: a pruned node, a devnet restarted from its file
+            _log.info("the registry's state at block %s is not served (%s); reading its events", block.number, exc)
+            return self._controller_from_events(issuer_did, block)
         return None if link is None else link.controller
+
+    def _controller_from_events(self, issuer_did: str, block: BlockRef) -> str | None:
+        """The controller of ``issuer_did`` at ``block`` told by the TrustRegistry's events up to that block (the
+        block's logs stay where its state is no longer served): its ``Accredited`` controller, then each
+        ``ControllerTransferred`` (the registry's only ways to set one); None when it had no entry. Kept per DID
+        and block hash: events at or below the processed head are settled."""
+        key = (issuer_did, block.hash)
+        if key in self._controllers:
+            return self._controllers[key]
+        controller = None
+        for event in self.trust.events(from_block=self.deployment_block, to_block=block.number):
+            if event.did != issuer_did:
+                continue
+            if event.name == "Accredited":
+                controller = str(event.args["controller"])
+            elif event.name == "ControllerTransferred":
+                controller = str(event.args["to"])
+        if len(self._controllers) >= _CONTROLLERS_KEPT:
+            self._controllers.clear()
+        self._controllers[key] = controller
+        return controller
 

@@ -176,3 +176,38 @@ def test_microcred_deploy_deploys_again_over_a_deployment_without_the_registry(t
     assert redeployed["contracts"]["TrustRegistry"]["address"] != old_trust
     unchanged = CliRunner().invoke(main, ["deploy"], env=env, catch_exceptions=False)
     assert "already deployed" in unchanged.stdout
+
+
+def test_the_resolver_reads_the_controller_from_events_where_the_node_keeps_no_old_state(tmp_path):
+    """A node restarted from its state file (and any pruned full node, past ~128 blocks) serves no state at old
+    blocks: reading the issuer's entry at the anchor block fails there. The controller at that block is then
+    read from the TrustRegistry's events (Accredited, then ControllerTransferred), which the node keeps. Before,
+    every batch anchored before a devnet restart was 'cannot be read' (503) for good."""
+    from eth_account import Account
+
+    from ledger.devnet import ANVIL_DEV_KEYS
+    from ledger.errors import LedgerError
+
+    with dedicated_ledger(tmp_path, persist_state=True) as (devnet, record, ledger):
+        issuer_did = "did:web:pruned.example"
+        _, first = accredit_tao_and_issuer(ledger, "did:web:tao.pruned.example", issuer_did,
+                                           vcts=["urn:example:vct"], legal_name="Pruned University")
+        root = _root("pruned-node")
+        anchored = ledger.issuance.anchor_batch(root, 3, account=first)
+        second = Account.from_key(ANVIL_DEV_KEYS[3])  # the controller passes to another account after the anchor
+        ledger.trust.propose_controller(issuer_did, second.address, account=first)
+        ledger.trust.accept_controller(issuer_did, account=second)
+        assert ledger.trust.entry(issuer_did).controller == second.address
+
+        devnet.stop()
+        devnet.start(port=record.port, persist_state=True)
+        with pytest.raises(LedgerError):  # this node serves no state at the anchor's block any more
+            ledger.trust.entry(issuer_did, block=anchored.block_number)
+        view = LedgerView(ledger, lambda uri: "")
+        try:
+            answer = IssuanceAnchorSource(view)(issuer_did, root)
+        finally:
+            view.stop()
+        assert not isinstance(answer, Unavailable), answer
+        assert (answer.anchored_by, answer.block_number) == (first.address, anchored.block_number)
+        assert answer.issuer_account == first.address  # the controller then, not today's
