@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from credentials.errors import ConfigurationError, RateLimited
 from infra.store import Store
 
-__all__ = ["RateLimit", "RateLimited", "parse_rate_limit", "client_key", "enforce"]
+__all__ = ["RateLimit", "RateLimited", "parse_rate_limit", "rate_limit_check", "client_key", "enforce"]
 
 _SPEC = re.compile(r"\s*(\d{1,9})\s*/\s*(\d{1,9})\s*")
 _OFF = {"off", "none", "unlimited"}
@@ -53,6 +54,17 @@ def parse_rate_limit(value: Any, *, setting: str) -> RateLimit | None:
         raise ConfigurationError(f"{setting} must be N/S (at most N requests per S seconds, both >= 1) or 'off', "
                                  f"found {value!r}")
     return RateLimit(int(match.group(1)), int(match.group(2)))
+
+
+def rate_limit_check(name: str) -> Callable[[Any], Any]:
+    """The start-up check of the rate-limit setting ``MICROCRED_<name>`` (:class:`infra.settings.Setting`'s
+    ``check``): a value :func:`parse_rate_limit` refuses is a ConfigurationError naming the variable."""
+
+    def check(value: Any) -> Any:
+        parse_rate_limit(value, setting=f"MICROCRED_{name}")
+        return value
+
+    return check
 
 
 def client_key(client: str | None) -> str:

@@ -9,12 +9,10 @@ those an operator sets.
 
 from __future__ import annotations
 
-from typing import Any
-
 from credentials.eudi_learning import EUDI_LEARNING_VCT
 from credentials.microcredential import MICRO_CREDENTIAL_VCT
 from credentials.status_list import MIN_STATUS_LIST_ENTRIES
-from infra.rate_limit import parse_rate_limit
+from infra.rate_limit import rate_limit_check
 from infra.settings import COMMON, VERIFIER_OPENID4VP, X509_TRUST_ANCHORS, Setting
 
 __all__ = ["SETTINGS", "RATE_LIMITS"]
@@ -24,14 +22,6 @@ RATE_LIMITS = {
     "verify": ("VERIFIER_RATE_LIMIT", "rate-verify", "verification requests"),
     "openid4vp": ("VERIFIER_OPENID4VP_RATE_LIMIT", "rate-openid4vp", "new presentation requests"),
 }
-
-
-def _rate(setting: str) -> Any:
-    def check(value: Any) -> Any:
-        parse_rate_limit(value, setting=f"MICROCRED_{setting}")  # ConfigurationError naming the variable
-        return value
-
-    return check
 
 
 SETTINGS: tuple[Setting, ...] = COMMON + (
@@ -72,7 +62,7 @@ SETTINGS: tuple[Setting, ...] = COMMON + (
     Setting("VERIFIER_DEADLINE", "float", 5.0, "seconds for all chain reads of one verification (then 503)",
             above=0),
     Setting("VERIFIER_RATE_LIMIT", "str", "120/60", "verifications per client: N/S seconds, or off",
-            check=_rate("VERIFIER_RATE_LIMIT")),
+            check=rate_limit_check("VERIFIER_RATE_LIMIT")),
     Setting("VERIFIER_OPENID4VP_RATE_LIMIT", "str", "30/60", "new OpenID4VP requests per client",
-            check=_rate("VERIFIER_OPENID4VP_RATE_LIMIT")),
+            check=rate_limit_check("VERIFIER_OPENID4VP_RATE_LIMIT")),
 ) + VERIFIER_OPENID4VP

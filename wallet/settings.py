@@ -11,22 +11,13 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
-from typing import Any
 
-from infra.rate_limit import parse_rate_limit
+from infra.rate_limit import rate_limit_check
 from infra.settings import COMMON, WALLET_VERIFIER_TRUST_ANCHORS, X509_TRUST_ANCHORS, Setting, spec_defaults
 
 __all__ = ["SETTINGS", "DEFAULT_CONFIG"]
 
 _DAY = 24 * 3600
-
-
-def _rate_check(name: str) -> Any:
-    def check(value: Any) -> Any:
-        parse_rate_limit(value, setting=f"MICROCRED_{name}")  # ConfigurationError naming it
-        return value
-
-    return check
 
 
 SETTINGS: tuple[Setting, ...] = COMMON + (
@@ -68,17 +59,17 @@ SETTINGS: tuple[Setting, ...] = COMMON + (
     X509_TRUST_ANCHORS,
     WALLET_VERIFIER_TRUST_ANCHORS,
     Setting("WALLET_IMPORT_RATE_LIMIT", "str", "30/60", "credential imports per client: N/S seconds, or off",
-            check=_rate_check("WALLET_IMPORT_RATE_LIMIT")),
+            check=rate_limit_check("WALLET_IMPORT_RATE_LIMIT")),
     Setting("WALLET_OPENID4VP_RATE_LIMIT", "str", "30/60",
             "verifiers' OpenID4VP requests read (fetched) per client: N/S seconds, or off",
-            check=_rate_check("WALLET_OPENID4VP_RATE_LIMIT")),
+            check=rate_limit_check("WALLET_OPENID4VP_RATE_LIMIT")),
     Setting("WALLET_SIGNUP_RATE_LIMIT", "str", "30/600",
             "wallets (accounts) created per client, passkey sign-ups included: N/S seconds, or off",
-            check=_rate_check("WALLET_SIGNUP_RATE_LIMIT")),
+            check=rate_limit_check("WALLET_SIGNUP_RATE_LIMIT")),
     Setting("WALLET_PASSKEY_SIGNIN_RATE_LIMIT", "str", "300/600",
             "sign-in pages holding a passkey ceremony (a shared-store row) per client: N/S seconds, or off; past it "
             "the page offers the password form alone",
-            check=_rate_check("WALLET_PASSKEY_SIGNIN_RATE_LIMIT")),
+            check=rate_limit_check("WALLET_PASSKEY_SIGNIN_RATE_LIMIT")),
 )
 
 #: ``{name: default}`` (read-only).

@@ -53,13 +53,23 @@ bp.app_context_processor(template_context)  # every page, error pages too, print
 _COUNTED = frozenset({"public.credential_offer", "public.token", "public.nonce", "public.credential"})
 
 
+_LIMIT = "microcred_issuer_oid4vci_limit"
+
+
+@bp.record_once
+def _parse_limit(state: Any) -> None:
+    """The limit is parsed once, when the app is made (the settings already checked it), not per request."""
+    app = state.app
+    app.extensions[_LIMIT] = parse_rate_limit(app.config["ISSUER_OID4VCI_RATE_LIMIT"],
+                                              setting="MICROCRED_ISSUER_OID4VCI_RATE_LIMIT")
+
+
 @bp.before_request
 def _rate_limited() -> None:
     if request.endpoint not in _COUNTED:
         return
-    limit = parse_rate_limit(current_app.config["ISSUER_OID4VCI_RATE_LIMIT"],
-                             setting="MICROCRED_ISSUER_OID4VCI_RATE_LIMIT")
-    enforce(staff_store(), "issuer-oid4vci", limit, request.remote_addr, what="credential requests")
+    enforce(staff_store(), "issuer-oid4vci", current_app.extensions[_LIMIT], request.remote_addr,
+            what="credential requests")
 
 
 def _list_response(list_id: str, kind: str, media_type: str) -> Response:

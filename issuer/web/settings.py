@@ -9,22 +9,11 @@ which the status URIs and offers it signed carry.
 from __future__ import annotations
 
 import time
-from typing import Any
 
-from infra.rate_limit import parse_rate_limit
+from infra.rate_limit import rate_limit_check
 from infra.settings import COMMON, Setting
 
 __all__ = ["SETTINGS"]
-
-
-def _sign_in_rate(value: Any) -> Any:
-    parse_rate_limit(value, setting="MICROCRED_STAFF_SIGNIN_RATE_LIMIT")  # ConfigurationError naming the variable
-    return value
-
-
-def _oid4vci_rate(value: Any) -> Any:
-    parse_rate_limit(value, setting="MICROCRED_ISSUER_OID4VCI_RATE_LIMIT")
-    return value
 
 
 SETTINGS: tuple[Setting, ...] = COMMON + (
@@ -41,10 +30,10 @@ SETTINGS: tuple[Setting, ...] = COMMON + (
     Setting("STAFF_SESSION_HOURS", "float", 8.0, "a registrar's session ends this many hours after sign-in",
             minimum=0.01),
     Setting("STAFF_SIGNIN_RATE_LIMIT", "str", "10/300", "registrar sign-in attempts per client: N/S seconds, or off",
-            check=_sign_in_rate),
+            check=rate_limit_check("STAFF_SIGNIN_RATE_LIMIT")),
     Setting("ISSUER_OID4VCI_RATE_LIMIT", "str", "600/60",
             "OpenID4VCI requests (offer, token, nonce, credential) per client: N/S seconds, or off",
-            check=_oid4vci_rate),
+            check=rate_limit_check("ISSUER_OID4VCI_RATE_LIMIT")),
     Setting("ANCHOR_RETRY_SECONDS", "float", 5.0,
             "how often to compare the chain with the archive and anchor what is behind; 0: never", minimum=0),
 )
